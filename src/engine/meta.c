@@ -1,0 +1,237 @@
+#include "meta.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/buf.h"
+#include "lib/error.h"
+#include "lib/mem.h"
+
+#define META_FIXED 92
+#define META_PATH_MAX 65535
+
+void meta_entry_clear(struct meta_entry *e)
+{
+	size_t i;
+
+	free(e->path);
+	free(e->target);
+	for (i = 0; i < e->nxattrs; i++) {
+		free(e->xattrs[i].name);
+		free(e->xattrs[i].value);
+	}
+	free(e->xattrs);
+	free(e->extents);
+	memset(e, 0, sizeof(*e));
+}
+
+void meta_entry_copy(struct meta_entry *dst, const struct meta_entry *src)
+{
+	size_t i;
+
+	*dst = *src;
+	dst->path = src->path ? xstrdup(src->path) : NULL;
+	dst->target = src->target ? xstrdup(src->target) : NULL;
+	dst->xattrs = NULL;
+	dst->nxattrs = 0;
+	for (i = 0; i < src->nxattrs; i++)
+		meta_entry_add_xattr(dst, src->xattrs[i].name, src->xattrs[i].value,
+				     src->xattrs[i].len);
+	dst->extents = NULL;
+	dst->capextents = dst->nextents = 0;
+	if (src->nextents) {
+		dst->extents = xmalloc(xmul(src->nextents, sizeof(*dst->extents)));
+		memcpy(dst->extents, src->extents, src->nextents * sizeof(*dst->extents));
+		dst->nextents = dst->capextents = src->nextents;
+	}
+}
+
+void meta_entry_add_extent(struct meta_entry *e, const uint8_t id[32], uint32_t len)
+{
+	if (e->nextents == e->capextents) {
+		e->capextents = e->capextents ? e->capextents * 2 : 4;
+		e->extents = xrealloc(e->extents, xmul(e->capextents, sizeof(*e->extents)));
+	}
+	memcpy(e->extents[e->nextents].id, id, 32);
+	e->extents[e->nextents++].len = len;
+}
+
+void meta_entry_add_xattr(struct meta_entry *e, const char *name, const void *value, uint32_t len)
+{
+	struct meta_xattr *x;
+
+	e->xattrs = xrealloc(e->xattrs, xmul(e->nxattrs + 1, sizeof(*e->xattrs)));
+	x = &e->xattrs[e->nxattrs++];
+	x->name = xstrdup(name);
+	x->value = xmalloc(len ? len : 1);
+	if (len)
+		memcpy(x->value, value, len);
+	x->len = len;
+}
+
+void meta_entry_encode(const struct meta_entry *e, struct buf *out)
+{
+	size_t start = out->len, i, plen = strlen(e->path), tlen = e->target ? strlen(e->target) : 0;
+
+	buf_add_u32(out, 0); /* length, patched below */
+	buf_add_u8(out, e->type);
+	buf_add_u8(out, e->flags);
+	buf_add_u16(out, (uint16_t)plen);
+	buf_add_u32(out, e->mode);
+	buf_add_u32(out, e->uid);
+	buf_add_u32(out, e->gid);
+	buf_add_u64(out, e->size);
+	buf_add_u64(out, (uint64_t)e->mtime_s);
+	buf_add_u32(out, e->mtime_ns);
+	buf_add_u64(out, (uint64_t)e->atime_s);
+	buf_add_u32(out, e->atime_ns);
+	buf_add_u64(out, (uint64_t)e->ctime_s);
+	buf_add_u32(out, e->ctime_ns);
+	buf_add_u64(out, e->ino);
+	buf_add_u64(out, e->dev);
+	buf_add_u64(out, e->rdev);
+	buf_add_u32(out, e->nlink);
+	buf_add(out, e->path, plen);
+	buf_add_u16(out, (uint16_t)tlen);
+	buf_add(out, e->target, tlen);
+	buf_add_u16(out, (uint16_t)e->nxattrs);
+	for (i = 0; i < e->nxattrs; i++) {
+		size_t nlen = strlen(e->xattrs[i].name);
+
+		buf_add_u16(out, (uint16_t)nlen);
+		buf_add(out, e->xattrs[i].name, nlen);
+		buf_add_u32(out, e->xattrs[i].len);
+		buf_add(out, e->xattrs[i].value, e->xattrs[i].len);
+	}
+	buf_add_u32(out, (uint32_t)e->nextents);
+	for (i = 0; i < e->nextents; i++) {
+		buf_add(out, e->extents[i].id, 32);
+		buf_add_u32(out, e->extents[i].len);
+	}
+	put_u32(out->data + start, (uint32_t)(out->len - start - 4));
+}
+
+static char *reader_str(struct reader *r, size_t len)
+{
+	const uint8_t *p = reader_bytes(r, len);
+
+	if (p == NULL || memchr(p, '\0', len) != NULL) {
+		r->failed = 1;
+		return NULL;
+	}
+	return xstrndup((const char *)p, len);
+}
+
+static int meta_decode_tail(struct reader *r, struct meta_entry *e)
+{
+	uint16_t nx, i;
+	uint32_t next, k;
+
+	e->target = reader_str(r, reader_u16(r));
+	nx = reader_u16(r);
+	for (i = 0; i < nx && !r->failed; i++) {
+		char *name = reader_str(r, reader_u16(r));
+		uint32_t vlen = reader_u32(r);
+		const uint8_t *v = reader_bytes(r, vlen);
+
+		if (name && v)
+			meta_entry_add_xattr(e, name, v, vlen);
+		free(name);
+	}
+	next = reader_u32(r);
+	if (r->failed || (uint64_t)next * 36 != r->left)
+		return -1;
+	for (k = 0; k < next; k++) {
+		const uint8_t *id = reader_bytes(r, 32);
+
+		meta_entry_add_extent(e, id, reader_u32(r));
+	}
+	return r->failed ? -1 : 0;
+}
+
+int meta_entry_decode(const uint8_t *data, size_t len, struct meta_entry *e, size_t *used_r,
+		      struct error *err)
+{
+	struct reader r;
+	uint32_t rlen;
+	uint16_t plen;
+
+	if (len < 4)
+		return 0;
+	rlen = get_u32(data);
+	if (rlen < META_FIXED - 4 || rlen > META_RECORD_MAX)
+		return error_setk(err, ERROR_CORRUPT, "metadata record of %u bytes is malformed", rlen);
+	if (len - 4 < rlen)
+		return 0;
+	reader_init(&r, data + 4, rlen);
+	e->type = reader_u8(&r);
+	e->flags = reader_u8(&r);
+	plen = reader_u16(&r);
+	e->mode = reader_u32(&r);
+	e->uid = reader_u32(&r);
+	e->gid = reader_u32(&r);
+	e->size = reader_u64(&r);
+	e->mtime_s = (int64_t)reader_u64(&r);
+	e->mtime_ns = reader_u32(&r);
+	e->atime_s = (int64_t)reader_u64(&r);
+	e->atime_ns = reader_u32(&r);
+	e->ctime_s = (int64_t)reader_u64(&r);
+	e->ctime_ns = reader_u32(&r);
+	e->ino = reader_u64(&r);
+	e->dev = reader_u64(&r);
+	e->rdev = reader_u64(&r);
+	e->nlink = reader_u32(&r);
+	e->path = reader_str(&r, plen);
+	if (r.failed || e->type < META_FILE || e->type > META_SOCK || e->mtime_ns >= 1000000000u ||
+	    e->atime_ns >= 1000000000u || meta_decode_tail(&r, e) < 0) {
+		meta_entry_clear(e);
+		return error_setk(err, ERROR_CORRUPT, "metadata record is malformed");
+	}
+	*used_r = 4 + (size_t)rlen;
+	return 1;
+}
+
+int meta_path_cmp(const char *a, const char *b)
+{
+	const unsigned char *p = (const unsigned char *)a, *q = (const unsigned char *)b;
+
+	for (; *p && *p == *q; p++, q++)
+		;
+	/* '/' sorts before every other byte, so "a/b" < "a.b" and a folder's
+	 * children come right after it. */
+	return (*p == '/' ? 1 : *p ? *p + 1 : 0) - (*q == '/' ? 1 : *q ? *q + 1 : 0);
+}
+
+int meta_same_content(const struct meta_entry *a, const struct meta_entry *b)
+{
+	return a->size == b->size && a->nextents == b->nextents &&
+	       (a->nextents == 0 ||
+		memcmp(a->extents, b->extents, a->nextents * sizeof(*a->extents)) == 0);
+}
+
+static int meta_same_xattrs(const struct meta_entry *a, const struct meta_entry *b)
+{
+	size_t i, j;
+
+	if (a->nxattrs != b->nxattrs)
+		return 0;
+	for (i = 0; i < a->nxattrs; i++) {
+		for (j = 0; j < b->nxattrs; j++)
+			if (strcmp(a->xattrs[i].name, b->xattrs[j].name) == 0)
+				break;
+		if (j == b->nxattrs || a->xattrs[i].len != b->xattrs[j].len ||
+		    memcmp(a->xattrs[i].value, b->xattrs[j].value, a->xattrs[i].len) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+int meta_same_attrs(const struct meta_entry *a, const struct meta_entry *b)
+{
+	return a->type == b->type && a->mode == b->mode && a->uid == b->uid && a->gid == b->gid &&
+	       (a->type == META_DIR ||
+		(a->mtime_s == b->mtime_s && a->mtime_ns == b->mtime_ns)) &&
+	       (a->type != META_SYMLINK || a->target == b->target ||
+		(a->target && b->target && strcmp(a->target, b->target) == 0)) &&
+	       meta_same_xattrs(a, b);
+}

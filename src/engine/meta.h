@@ -1,0 +1,76 @@
+#ifndef COFFER_META_H
+#define COFFER_META_H
+
+/* Records of the metadata stream (docs/format.md section 8): one per file,
+ * folder, link or device, in depth-first order with children sorted by
+ * name. Encoding, decoding and the path order used for merge-joins. */
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct buf;
+struct error;
+
+#define META_RECORD_MAX (1u << 20)
+
+enum meta_type {
+	META_FILE = 1,
+	META_DIR = 2,
+	META_SYMLINK = 3,
+	META_HARDLINK = 4,
+	META_FIFO = 5,
+	META_CHR = 6,
+	META_BLK = 7,
+	META_SOCK = 8,
+};
+
+#define META_FLAG_SPARSE 1
+
+struct meta_xattr {
+	char *name;
+	uint8_t *value;
+	uint32_t len;
+};
+
+struct meta_extent {
+	uint8_t id[32]; /* all zero: a hole */
+	uint32_t len;
+};
+
+struct meta_entry {
+	uint8_t type, flags;
+	char *path;       /* relative to the unit root; "" is the root */
+	uint32_t mode, uid, gid, nlink;
+	uint64_t size, ino, dev, rdev;
+	int64_t mtime_s, atime_s, ctime_s;
+	uint32_t mtime_ns, atime_ns, ctime_ns;
+	char *target;     /* symlink target or first path of a hard-link group */
+	struct meta_xattr *xattrs;
+	size_t nxattrs;
+	struct meta_extent *extents;
+	size_t nextents, capextents;
+};
+
+/* Frees what the entry owns and zeroes it. */
+void meta_entry_clear(struct meta_entry *e);
+/* Deep copy. */
+void meta_entry_copy(struct meta_entry *dst, const struct meta_entry *src);
+void meta_entry_add_extent(struct meta_entry *e, const uint8_t id[32], uint32_t len);
+void meta_entry_add_xattr(struct meta_entry *e, const char *name, const void *value,
+			  uint32_t len);
+
+void meta_entry_encode(const struct meta_entry *e, struct buf *out);
+/* Decodes one record from data[0..len): 1 and *used_r, 0 if the record is
+ * not complete yet, -1 if malformed. e must be cleared by the caller. */
+int meta_entry_decode(const uint8_t *data, size_t len, struct meta_entry *e, size_t *used_r,
+		      struct error *err);
+
+/* Path order of the stream: component-wise byte order. */
+int meta_path_cmp(const char *a, const char *b);
+
+/* Whether the extents of two entries are the same content. */
+int meta_same_content(const struct meta_entry *a, const struct meta_entry *b);
+/* Whether owner, mode, times and xattrs agree (content aside). */
+int meta_same_attrs(const struct meta_entry *a, const struct meta_entry *b);
+
+#endif

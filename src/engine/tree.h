@@ -1,0 +1,46 @@
+#ifndef COFFER_TREE_H
+#define COFFER_TREE_H
+
+/* The metadata stream of a restore point: writing it (chunked into
+ * metadata blobs, with a multi-level id list for very large units) and
+ * reading it back entry by entry. */
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct buf;
+struct error;
+struct index;
+struct meta_entry;
+struct pack_reader;
+struct rp;
+struct session;
+struct store_unit;
+
+/* Fetches blob `id` of the unit through the index into out (replacing its
+ * contents). With verify, checks the content against the id. */
+int blob_fetch(struct store_unit *u, const struct index *ix, struct pack_reader *pr,
+	       const uint8_t id[32], int verify, struct buf *out, struct error *err);
+
+struct tree_writer;
+struct tree_writer *tree_writer_create(struct session *s, struct store_unit *u);
+void tree_writer_destroy(struct tree_writer **tw);
+int tree_writer_add(struct tree_writer *tw, const struct meta_entry *e, struct error *err);
+/* Stores what is left and fills rp->meta / rp->nmeta / rp->levels. Packs
+ * are flushed; the caller writes the index afterwards. */
+int tree_writer_finish(struct tree_writer *tw, struct rp *rp, struct error *err);
+
+struct tree_reader;
+struct tree_reader *tree_reader_open(struct store_unit *u, const struct index *ix,
+				     const struct rp *rp, struct error *err);
+void tree_reader_destroy(struct tree_reader **tr);
+/* 1 and an entry (owned by the reader, valid until the next call), 0 at the
+ * end, -1 on error (naming the restore point and the blob). */
+int tree_reader_next(struct tree_reader *tr, struct meta_entry **e_r, struct error *err);
+
+/* The ids of every metadata blob of rp, list levels included (for check
+ * and prune); caller frees. */
+int tree_meta_blobs(struct store_unit *u, const struct index *ix, const struct rp *rp,
+		    uint8_t (**ids_r)[32], size_t *n_r, struct error *err);
+
+#endif

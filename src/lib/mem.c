@@ -1,0 +1,63 @@
+#include "mem.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void *check(void *p, size_t size)
+{
+	if (p == NULL && size != 0) {
+		fprintf(stderr, "coffer: out of memory allocating %zu bytes\n", size);
+		abort();
+	}
+	return p;
+}
+
+void *xmalloc(size_t size) { return check(malloc(size ? size : 1), size); }
+
+void *xcalloc(size_t n, size_t size)
+{
+	return check(calloc(n ? n : 1, size ? size : 1), xmul(n, size));
+}
+
+void *xrealloc(void *p, size_t size) { return check(realloc(p, size ? size : 1), size); }
+
+char *xstrdup(const char *s) { return xstrndup(s, strlen(s)); }
+
+char *xstrndup(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+size_t xmul(size_t n, size_t size)
+{
+	if (size != 0 && n > SIZE_MAX / size) {
+		fprintf(stderr, "coffer: size overflow (%zu * %zu)\n", n, size);
+		abort();
+	}
+	return n * size;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	int len;
+	char *s;
+
+	va_start(ap, fmt);
+	len = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (len < 0)
+		abort();
+	s = xmalloc((size_t)len + 1);
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)len + 1, fmt, ap);
+	va_end(ap);
+	return s;
+}

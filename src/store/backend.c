@@ -1,0 +1,75 @@
+#include "backend.h"
+
+#include "lib/error.h"
+
+int backend_put(struct backend *be, const char *name, const void *data, size_t len,
+		struct error *err)
+{
+	return be->ops->put(be, name, data, len, err);
+}
+
+struct backend_upload *backend_upload_begin(struct backend *be, const char *name,
+					    struct error *err)
+{
+	return be->ops->upload_begin(be, name, err);
+}
+
+int backend_upload_write(struct backend *be, struct backend_upload *up, const void *data,
+			 size_t len, struct error *err)
+{
+	return be->ops->upload_write(up, data, len, err);
+}
+
+int backend_upload_commit(struct backend *be, struct backend_upload *up, struct error *err)
+{
+	return be->ops->upload_commit(up, err);
+}
+
+void backend_upload_abort(struct backend *be, struct backend_upload *up)
+{
+	be->ops->upload_abort(up);
+}
+
+int backend_get(struct backend *be, const char *name, struct buf *out, size_t max,
+		struct error *err)
+{
+	return be->ops->get(be, name, out, max, err);
+}
+
+int backend_get_range(struct backend *be, const char *name, uint64_t off, size_t len, void *out,
+		      struct error *err)
+{
+	return be->ops->get_range(be, name, off, len, out, err);
+}
+
+int backend_size(struct backend *be, const char *name, uint64_t *size_r, struct error *err)
+{
+	return be->ops->size(be, name, size_r, err);
+}
+
+int backend_list(struct backend *be, const char *dir, backend_list_cb *cb, void *ctx,
+		 struct error *err)
+{
+	return be->ops->list(be, dir, cb, ctx, err);
+}
+
+int backend_remove(struct backend *be, const char *name, struct error *err)
+{
+	if (!(be->flags & BACKEND_ALLOW_DELETE))
+		return error_set(err, "remove(%s) refused: the store was not opened for deletion",
+				 name);
+	return be->ops->remove(be, name, err);
+}
+
+char *backend_describe(struct backend *be, const char *name)
+{
+	return be->ops->describe(be, name);
+}
+
+void backend_destroy(struct backend **be)
+{
+	if (*be == NULL)
+		return;
+	(*be)->ops->destroy(*be);
+	*be = NULL;
+}

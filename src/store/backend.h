@@ -1,0 +1,80 @@
+#ifndef COFFER_BACKEND_H
+#define COFFER_BACKEND_H
+
+/* Where a store's objects live. A backend only adds objects (put-if-absent,
+ * or a streamed upload committed under its final name) and reads them;
+ * deletion exists only on a backend opened with BACKEND_ALLOW_DELETE, which
+ * only prune does. Names are relative, '/'-separated ("units/ab/rp/1").
+ *
+ * Implementations: the local folder (backend_local.c) and a fault-injecting
+ * wrapper for tests (backend_fault.c). S3 comes later behind this table. */
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct buf;
+struct error;
+struct backend;
+struct backend_upload;
+
+enum { BACKEND_ALLOW_DELETE = 1 };
+
+/* Called per name by list(); returning -1 stops the listing. */
+typedef int backend_list_cb(void *ctx, const char *name);
+
+struct backend_ops {
+	int (*put)(struct backend *be, const char *name, const void *data, size_t len,
+		   struct error *err);
+	struct backend_upload *(*upload_begin)(struct backend *be, const char *name,
+					       struct error *err);
+	int (*upload_write)(struct backend_upload *up, const void *data, size_t len,
+			    struct error *err);
+	/* Both end the upload and free it. */
+	int (*upload_commit)(struct backend_upload *up, struct error *err);
+	void (*upload_abort)(struct backend_upload *up);
+	int (*get)(struct backend *be, const char *name, struct buf *out, size_t max,
+		   struct error *err);
+	int (*get_range)(struct backend *be, const char *name, uint64_t off, size_t len,
+			 void *out, struct error *err);
+	int (*size)(struct backend *be, const char *name, uint64_t *size_r, struct error *err);
+	/* Lists the object names directly inside folder `dir` (not recursive). */
+	int (*list)(struct backend *be, const char *dir, backend_list_cb *cb, void *ctx,
+		    struct error *err);
+	int (*remove)(struct backend *be, const char *name, struct error *err);
+	void (*destroy)(struct backend *be);
+	/* A human name of an object for messages ("/srv/store/units/..."). */
+	char *(*describe)(struct backend *be, const char *name);
+};
+
+struct backend {
+	const struct backend_ops *ops;
+	int flags;
+};
+
+struct backend *backend_local_create(const char *root, int flags);
+/* Wraps `inner` (taking ownership) with faults described by `spec`
+ * (docs/testing.md): "op:N:kind[,op:N:kind...]". */
+struct backend *backend_fault_create(struct backend *inner, const char *spec, struct error *err);
+
+/* Thin wrappers that keep callers from touching the table. */
+int backend_put(struct backend *be, const char *name, const void *data, size_t len,
+		struct error *err);
+struct backend_upload *backend_upload_begin(struct backend *be, const char *name,
+					    struct error *err);
+int backend_upload_write(struct backend *be, struct backend_upload *up, const void *data,
+			 size_t len, struct error *err);
+int backend_upload_commit(struct backend *be, struct backend_upload *up, struct error *err);
+void backend_upload_abort(struct backend *be, struct backend_upload *up);
+int backend_get(struct backend *be, const char *name, struct buf *out, size_t max,
+		struct error *err);
+int backend_get_range(struct backend *be, const char *name, uint64_t off, size_t len, void *out,
+		      struct error *err);
+int backend_size(struct backend *be, const char *name, uint64_t *size_r, struct error *err);
+int backend_list(struct backend *be, const char *dir, backend_list_cb *cb, void *ctx,
+		 struct error *err);
+/* Refuses unless the backend was opened with BACKEND_ALLOW_DELETE. */
+int backend_remove(struct backend *be, const char *name, struct error *err);
+char *backend_describe(struct backend *be, const char *name);
+void backend_destroy(struct backend **be);
+
+#endif

@@ -1,0 +1,239 @@
+/* A backend that passes everything to another one but injects faults, for
+ * the crash and full-disk tests. Spec (COFFER_FAULTS, docs/testing.md):
+ * comma-separated rules "OP:N[+]:KIND" where OP is write (every put, upload
+ * write and commit), commit (put and upload commit) or read (get, range);
+ * N counts those operations from 1 ("N+" means N and every later one);
+ * KIND is enospc, eio or kill (SIGKILL: the process dies right there). */
+#include "backend.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/buf.h"
+#include "lib/error.h"
+#include "lib/mem.h"
+
+enum fault_op { FAULT_WRITE, FAULT_COMMIT, FAULT_READ, FAULT_OPS };
+enum fault_kind { FAULT_ENOSPC, FAULT_EIO, FAULT_KILL };
+
+struct fault_rule {
+	enum fault_op op;
+	unsigned long n;
+	int onwards;
+	enum fault_kind kind;
+};
+
+struct fault {
+	struct backend be;
+	struct backend *inner;
+	struct fault_rule rules[16];
+	size_t nrules;
+	atomic_ulong count[FAULT_OPS];
+};
+
+struct backend_upload {
+	struct fault *f;
+	struct backend_upload *inner;
+};
+
+/* Counts one operation of each class it belongs to; -1 if a rule fires. */
+static int fault_hit(struct fault *f, const enum fault_op *ops, size_t nops, const char *name,
+		     struct error *err)
+{
+	size_t i, j;
+
+	for (i = 0; i < nops; i++) {
+		unsigned long n = atomic_fetch_add(&f->count[ops[i]], 1) + 1;
+
+		for (j = 0; j < f->nrules; j++) {
+			const struct fault_rule *r = &f->rules[j];
+
+			if (r->op != ops[i] || (r->onwards ? n < r->n : n != r->n))
+				continue;
+			if (r->kind == FAULT_KILL)
+				kill(getpid(), SIGKILL);
+			errno = r->kind == FAULT_ENOSPC ? ENOSPC : EIO;
+			return error_sys(err, "write(%s) failed (injected fault)", name);
+		}
+	}
+	return 0;
+}
+
+static const enum fault_op op_write[] = { FAULT_WRITE };
+static const enum fault_op op_commit[] = { FAULT_WRITE, FAULT_COMMIT };
+static const enum fault_op op_read[] = { FAULT_READ };
+
+static int fault_put(struct backend *be, const char *name, const void *data, size_t len,
+		     struct error *err)
+{
+	struct fault *f = (struct fault *)be;
+
+	if (fault_hit(f, op_commit, 2, name, err) < 0)
+		return -1;
+	return backend_put(f->inner, name, data, len, err);
+}
+
+static struct backend_upload *fault_upload_begin(struct backend *be, const char *name,
+						 struct error *err)
+{
+	struct fault *f = (struct fault *)be;
+	struct backend_upload *inner = backend_upload_begin(f->inner, name, err);
+	struct backend_upload *up;
+
+	if (inner == NULL)
+		return NULL;
+	up = xcalloc(1, sizeof(*up));
+	up->f = f;
+	up->inner = inner;
+	return up;
+}
+
+static int fault_upload_write(struct backend_upload *up, const void *data, size_t len,
+			      struct error *err)
+{
+	if (fault_hit(up->f, op_write, 1, "upload", err) < 0)
+		return -1;
+	return backend_upload_write(up->f->inner, up->inner, data, len, err);
+}
+
+static int fault_upload_commit(struct backend_upload *up, struct error *err)
+{
+	struct fault *f = up->f;
+	struct backend_upload *inner = up->inner;
+
+	free(up);
+	if (fault_hit(f, op_commit, 2, "upload commit", err) < 0) {
+		backend_upload_abort(f->inner, inner);
+		return -1;
+	}
+	return backend_upload_commit(f->inner, inner, err);
+}
+
+static void fault_upload_abort(struct backend_upload *up)
+{
+	backend_upload_abort(up->f->inner, up->inner);
+	free(up);
+}
+
+static int fault_get(struct backend *be, const char *name, struct buf *out, size_t max,
+		     struct error *err)
+{
+	struct fault *f = (struct fault *)be;
+
+	if (fault_hit(f, op_read, 1, name, err) < 0)
+		return -1;
+	return backend_get(f->inner, name, out, max, err);
+}
+
+static int fault_get_range(struct backend *be, const char *name, uint64_t off, size_t len,
+			   void *out, struct error *err)
+{
+	struct fault *f = (struct fault *)be;
+
+	if (fault_hit(f, op_read, 1, name, err) < 0)
+		return -1;
+	return backend_get_range(f->inner, name, off, len, out, err);
+}
+
+static int fault_size(struct backend *be, const char *name, uint64_t *size_r, struct error *err)
+{
+	return backend_size(((struct fault *)be)->inner, name, size_r, err);
+}
+
+static int fault_list(struct backend *be, const char *dir, backend_list_cb *cb, void *ctx,
+		      struct error *err)
+{
+	return backend_list(((struct fault *)be)->inner, dir, cb, ctx, err);
+}
+
+static int fault_remove(struct backend *be, const char *name, struct error *err)
+{
+	return backend_remove(((struct fault *)be)->inner, name, err);
+}
+
+static char *fault_describe(struct backend *be, const char *name)
+{
+	return backend_describe(((struct fault *)be)->inner, name);
+}
+
+static void fault_destroy(struct backend *be)
+{
+	struct fault *f = (struct fault *)be;
+
+	backend_destroy(&f->inner);
+	free(f);
+}
+
+static const struct backend_ops fault_ops = {
+	.put = fault_put,
+	.upload_begin = fault_upload_begin,
+	.upload_write = fault_upload_write,
+	.upload_commit = fault_upload_commit,
+	.upload_abort = fault_upload_abort,
+	.get = fault_get,
+	.get_range = fault_get_range,
+	.size = fault_size,
+	.list = fault_list,
+	.remove = fault_remove,
+	.destroy = fault_destroy,
+	.describe = fault_describe,
+};
+
+static int fault_parse_rule(const char *s, size_t len, struct fault_rule *r)
+{
+	char tmp[64], *colon1, *colon2, *end;
+
+	if (len == 0 || len >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, s, len);
+	tmp[len] = '\0';
+	colon1 = strchr(tmp, ':');
+	colon2 = colon1 ? strchr(colon1 + 1, ':') : NULL;
+	if (colon2 == NULL)
+		return -1;
+	*colon1 = *colon2 = '\0';
+	if (strcmp(tmp, "write") == 0) r->op = FAULT_WRITE;
+	else if (strcmp(tmp, "commit") == 0) r->op = FAULT_COMMIT;
+	else if (strcmp(tmp, "read") == 0) r->op = FAULT_READ;
+	else return -1;
+	errno = 0;
+	r->n = strtoul(colon1 + 1, &end, 10);
+	if (errno != 0 || end == colon1 + 1 || r->n == 0)
+		return -1;
+	r->onwards = *end == '+';
+	if (*end != '\0' && !(r->onwards && end[1] == '\0'))
+		return -1;
+	if (strcmp(colon2 + 1, "enospc") == 0) r->kind = FAULT_ENOSPC;
+	else if (strcmp(colon2 + 1, "eio") == 0) r->kind = FAULT_EIO;
+	else if (strcmp(colon2 + 1, "kill") == 0) r->kind = FAULT_KILL;
+	else return -1;
+	return 0;
+}
+
+struct backend *backend_fault_create(struct backend *inner, const char *spec, struct error *err)
+{
+	struct fault *f = xcalloc(1, sizeof(*f));
+	const char *p = spec;
+
+	f->be.ops = &fault_ops;
+	f->be.flags = inner->flags;
+	f->inner = inner;
+	while (*p != '\0') {
+		size_t len = strcspn(p, ",");
+
+		if (f->nrules == sizeof(f->rules) / sizeof(f->rules[0]) ||
+		    fault_parse_rule(p, len, &f->rules[f->nrules]) < 0) {
+			error_setk(err, ERROR_USAGE, "bad fault rule in COFFER_FAULTS: %.*s",
+				   (int)len, p);
+			fault_destroy(&f->be);
+			return NULL;
+		}
+		f->nrules++;
+		p += len + (p[len] == ',');
+	}
+	return &f->be;
+}

@@ -1,0 +1,493 @@
+#include "index.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "crypto/crypto.h"
+#include "crypto/seal.h"
+#include "lib/buf.h"
+#include "lib/error.h"
+#include "lib/fsutil.h"
+#include "lib/hex.h"
+#include "lib/mem.h"
+#include "store/backend.h"
+#include "store/pack.h"
+#include "store/store.h"
+
+#define INDEX_HEADER 16
+#define INDEX_ENTRY 48
+#define INDEX_MAX_BODY (1ULL << 36)
+
+struct segment {
+	char name[65];
+	uint8_t *map;
+	size_t maplen;
+	uint32_t npacks, nentries, nsuperseded;
+	const uint8_t *packs, *entries, *superseded;
+	int dead; /* superseded by a merged segment */
+};
+
+struct index {
+	struct segment *segs;
+	size_t n;
+};
+
+int index_parse_body(const uint8_t *data, size_t len, const char *what, struct error *err)
+{
+	uint64_t need;
+	uint32_t npacks, nentries, nsup, i;
+
+	if (len < INDEX_HEADER)
+		return error_setk(err, ERROR_CORRUPT, "index segment %s is truncated", what);
+	npacks = get_u32(data);
+	nentries = get_u32(data + 4);
+	nsup = get_u32(data + 8);
+	need = INDEX_HEADER + (uint64_t)npacks * 32 + (uint64_t)nentries * INDEX_ENTRY +
+	       (uint64_t)nsup * 32;
+	if (need != len)
+		return error_setk(err, ERROR_CORRUPT, "index segment %s: length %zu, expected %llu",
+				  what, len, (unsigned long long)need);
+	data += INDEX_HEADER + (size_t)npacks * 32;
+	for (i = 0; i < nentries; i++) {
+		const uint8_t *e = data + (size_t)i * INDEX_ENTRY;
+
+		if (get_u32(e + 32) >= npacks)
+			return error_setk(err, ERROR_CORRUPT, "index segment %s: entry %u names pack %u of %u",
+					  what, i, get_u32(e + 32), npacks);
+		if (i > 0 && memcmp(e - INDEX_ENTRY, e, 32) >= 0)
+			return error_setk(err, ERROR_CORRUPT, "index segment %s: entries out of order at %u",
+					  what, i);
+	}
+	return 0;
+}
+
+static void segment_bind(struct segment *seg)
+{
+	seg->npacks = get_u32(seg->map);
+	seg->nentries = get_u32(seg->map + 4);
+	seg->nsuperseded = get_u32(seg->map + 8);
+	seg->packs = seg->map + INDEX_HEADER;
+	seg->entries = seg->packs + (size_t)seg->npacks * 32;
+	seg->superseded = seg->entries + (size_t)seg->nentries * INDEX_ENTRY;
+}
+
+/* Fetches a segment from the store, decrypts and checks it, and writes it
+ * to the cache file. */
+static int segment_fetch(struct store_unit *u, const char *name, const char *cache_path,
+			 struct error *err)
+{
+	struct backend *be = store_backend(store_unit_store(u));
+	char *rel = xasprintf("index/%s", name), *obj = store_unit_path(u, rel);
+	struct buf raw, z, body;
+	unsigned long long size;
+	int ret = -1;
+
+	buf_init(&raw, 0);
+	buf_init(&z, 0);
+	buf_init(&body, 0);
+	if (backend_get(be, obj, &raw, INDEX_MAX_BODY, err) < 0 ||
+	    seal_open(store_unit_data_key(u), SEAL_INDEX, raw.data, raw.len, obj, &z, err) < 0)
+		goto out;
+	size = ZSTD_getFrameContentSize(z.data, z.len);
+	if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN ||
+	    size > INDEX_MAX_BODY ||
+	    ZSTD_decompress(buf_extend(&body, size), size, z.data, z.len) != size) {
+		error_setk(err, ERROR_CORRUPT, "index segment %s: bad compressed body", obj);
+		goto out;
+	}
+	if (index_parse_body(body.data, body.len, obj, err) < 0)
+		goto out;
+	ret = fs_write_replace(cache_path, body.data, body.len, err);
+out:
+	buf_clear(&raw);
+	buf_clear(&z);
+	buf_clear(&body);
+	free(rel);
+	free(obj);
+	return ret;
+}
+
+static int segment_map(struct segment *seg, const char *path, struct error *err)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	void *map;
+
+	if (fd < 0)
+		return error_sys(err, "open(%s) failed", path);
+	if (fstat(fd, &st) < 0 || st.st_size < INDEX_HEADER) {
+		close(fd);
+		return error_setk(err, ERROR_CORRUPT, "cached index %s is damaged", path);
+	}
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return error_sys(err, "mmap(%s) failed", path);
+	seg->map = map;
+	seg->maplen = (size_t)st.st_size;
+	segment_bind(seg);
+	if ((uint64_t)INDEX_HEADER + (uint64_t)seg->npacks * 32 +
+	    (uint64_t)seg->nentries * INDEX_ENTRY + (uint64_t)seg->nsuperseded * 32 != seg->maplen)
+		return error_setk(err, ERROR_CORRUPT, "cached index %s is damaged; remove it", path);
+	return 0;
+}
+
+struct open_ctx {
+	struct index *ix;
+	struct store_unit *u;
+	const char *cache;
+	struct error *err;
+};
+
+static int index_open_segment(void *ctx, const char *name)
+{
+	struct open_ctx *oc = ctx;
+	struct segment seg;
+	char *path;
+	int ret = 0;
+
+	if (strlen(name) != 64)
+		return 0;
+	memset(&seg, 0, sizeof(seg));
+	memcpy(seg.name, name, 65);
+	path = xasprintf("%s/idx-%s", oc->cache, name);
+	if (access(path, F_OK) < 0)
+		ret = segment_fetch(oc->u, name, path, oc->err);
+	if (ret == 0)
+		ret = segment_map(&seg, path, oc->err);
+	free(path);
+	if (ret < 0) {
+		if (seg.map)
+			munmap(seg.map, seg.maplen);
+		return -1;
+	}
+	oc->ix->segs = xrealloc(oc->ix->segs, xmul(oc->ix->n + 1, sizeof(seg)));
+	oc->ix->segs[oc->ix->n++] = seg;
+	return 0;
+}
+
+static void index_mark_superseded(struct index *ix)
+{
+	size_t i, j, k;
+	char hex[65];
+
+	for (i = 0; i < ix->n; i++) {
+		for (k = 0; k < ix->segs[i].nsuperseded; k++) {
+			hex_encode(ix->segs[i].superseded + k * 32, 32, hex);
+			for (j = 0; j < ix->n; j++)
+				if (j != i && strcmp(ix->segs[j].name, hex) == 0)
+					ix->segs[j].dead = 1;
+		}
+	}
+}
+
+struct index *index_open(struct store_unit *u, struct error *err)
+{
+	struct index *ix = xcalloc(1, sizeof(*ix));
+	struct open_ctx oc = { .ix = ix, .u = u, .err = err };
+	char *dir = store_unit_path(u, "index");
+	int ret;
+
+	oc.cache = store_unit_cache(u, err);
+	ret = oc.cache ? backend_list(store_backend(store_unit_store(u)), dir, index_open_segment,
+				      &oc, err) : -1;
+	free(dir);
+	if (ret < 0) {
+		index_destroy(&ix);
+		return NULL;
+	}
+	index_mark_superseded(ix);
+	return ix;
+}
+
+void index_destroy(struct index **ixp)
+{
+	struct index *ix = *ixp;
+	size_t i;
+
+	if (ix == NULL)
+		return;
+	for (i = 0; i < ix->n; i++)
+		munmap(ix->segs[i].map, ix->segs[i].maplen);
+	free(ix->segs);
+	free(ix);
+	*ixp = NULL;
+}
+
+static void entry_decode(const uint8_t *p, struct pack_entry *e)
+{
+	memcpy(e->id, p, 32);
+	e->offset = get_u32(p + 36);
+	e->len_flags = get_u32(p + 40);
+	e->raw_len = get_u32(p + 44);
+}
+
+int index_lookup(const struct index *ix, const uint8_t id[32], struct pack_entry *e_r,
+		 const uint8_t **pack_r)
+{
+	size_t i;
+
+	/* Newest segments are most likely to hold recent blobs: search backwards. */
+	for (i = ix->n; i-- > 0;) {
+		const struct segment *seg = &ix->segs[i];
+		size_t lo = 0, hi = seg->nentries;
+
+		if (seg->dead)
+			continue;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			const uint8_t *p = seg->entries + mid * INDEX_ENTRY;
+			int c = memcmp(p, id, 32);
+
+			if (c == 0) {
+				if (e_r)
+					entry_decode(p, e_r);
+				if (pack_r)
+					*pack_r = seg->packs + (size_t)get_u32(p + 32) * 32;
+				return 1;
+			}
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+	}
+	return 0;
+}
+
+size_t index_segment_count(const struct index *ix)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < ix->n; i++)
+		n += !ix->segs[i].dead;
+	return n;
+}
+
+uint64_t index_entry_count(const struct index *ix)
+{
+	uint64_t n = 0;
+	size_t i;
+
+	for (i = 0; i < ix->n; i++)
+		if (!ix->segs[i].dead)
+			n += ix->segs[i].nentries;
+	return n;
+}
+
+int index_foreach(const struct index *ix, index_foreach_cb *cb, void *ctx)
+{
+	struct pack_entry e;
+	size_t i, k;
+
+	for (i = 0; i < ix->n; i++) {
+		const struct segment *seg = &ix->segs[i];
+
+		if (seg->dead)
+			continue;
+		for (k = 0; k < seg->nentries; k++) {
+			const uint8_t *p = seg->entries + k * INDEX_ENTRY;
+
+			entry_decode(p, &e);
+			if (cb(ctx, seg->packs + (size_t)get_u32(p + 32) * 32, &e) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+int index_foreach_segment(const struct index *ix, index_segment_cb *cb, void *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < ix->n; i++)
+		if (cb(ctx, ix->segs[i].name, ix->segs[i].dead) < 0)
+			return -1;
+	return 0;
+}
+
+struct bentry {
+	uint8_t id[32];
+	uint32_t pack, offset, len_flags, raw_len;
+};
+
+struct index_builder {
+	uint8_t (*packs)[32];
+	size_t npacks, cappacks;
+	struct bentry *entries;
+	size_t n, cap;
+	uint8_t (*superseded)[32];
+	size_t nsup;
+};
+
+struct index_builder *index_builder_create(void)
+{
+	return xcalloc(1, sizeof(struct index_builder));
+}
+
+static void index_builder_reset(struct index_builder *b)
+{
+	free(b->packs);
+	free(b->entries);
+	free(b->superseded);
+	memset(b, 0, sizeof(*b));
+}
+
+void index_builder_destroy(struct index_builder **bp)
+{
+	if (*bp == NULL)
+		return;
+	index_builder_reset(*bp);
+	free(*bp);
+	*bp = NULL;
+}
+
+static uint32_t builder_pack(struct index_builder *b, const uint8_t pack_id[32])
+{
+	if (b->npacks == b->cappacks) {
+		b->cappacks = b->cappacks ? b->cappacks * 2 : 16;
+		b->packs = xrealloc(b->packs, xmul(b->cappacks, 32));
+	}
+	memcpy(b->packs[b->npacks], pack_id, 32);
+	return (uint32_t)b->npacks++;
+}
+
+static void builder_entry(struct index_builder *b, uint32_t pack, const struct pack_entry *e)
+{
+	struct bentry *be;
+
+	if (b->n == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 1024;
+		b->entries = xrealloc(b->entries, xmul(b->cap, sizeof(*b->entries)));
+	}
+	be = &b->entries[b->n++];
+	memcpy(be->id, e->id, 32);
+	be->pack = pack;
+	be->offset = e->offset;
+	be->len_flags = e->len_flags;
+	be->raw_len = e->raw_len;
+}
+
+void index_builder_add_pack(struct index_builder *b, const uint8_t pack_id[32],
+			    const struct pack_entry *entries, size_t n)
+{
+	uint32_t pack = builder_pack(b, pack_id);
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		builder_entry(b, pack, &entries[i]);
+}
+
+size_t index_builder_count(const struct index_builder *b) { return b->n; }
+
+static int bentry_cmp(const void *a, const void *b)
+{
+	return memcmp(((const struct bentry *)a)->id, ((const struct bentry *)b)->id, 32);
+}
+
+static void builder_body(struct index_builder *b, struct buf *body)
+{
+	size_t i, n = 0;
+
+	qsort(b->entries, b->n, sizeof(*b->entries), bentry_cmp);
+	/* The same blob may be in two packs (two writers raced); keep one. */
+	for (i = 0; i < b->n; i++)
+		if (n == 0 || memcmp(b->entries[n - 1].id, b->entries[i].id, 32) != 0)
+			b->entries[n++] = b->entries[i];
+	b->n = n;
+	buf_add_u32(body, (uint32_t)b->npacks);
+	buf_add_u32(body, (uint32_t)b->n);
+	buf_add_u32(body, (uint32_t)b->nsup);
+	buf_add_u32(body, 0);
+	buf_add(body, b->packs, b->npacks * 32);
+	for (i = 0; i < b->n; i++) {
+		buf_add(body, b->entries[i].id, 32);
+		buf_add_u32(body, b->entries[i].pack);
+		buf_add_u32(body, b->entries[i].offset);
+		buf_add_u32(body, b->entries[i].len_flags);
+		buf_add_u32(body, b->entries[i].raw_len);
+	}
+	buf_add(body, b->superseded, b->nsup * 32);
+}
+
+int index_builder_write(struct index_builder *b, struct store_unit *u, struct error *err)
+{
+	struct buf body, z, sealed;
+	uint8_t rnd[32];
+	char hex[65], *rel, *obj, *cache_path;
+	const char *cache;
+	size_t zlen;
+	int ret = -1;
+
+	if (b->n == 0 && b->nsup == 0)
+		return 0;
+	buf_init(&body, 0);
+	buf_init(&z, 0);
+	buf_init(&sealed, 0);
+	builder_body(b, &body);
+	zlen = ZSTD_compress(buf_extend(&z, ZSTD_compressBound(body.len)), ZSTD_compressBound(body.len),
+			     body.data, body.len, 1);
+	if (ZSTD_isError(zlen))
+		abort();
+	seal_object(store_unit_data_key(u), SEAL_INDEX, z.data, zlen, &sealed);
+	crypto_random(rnd, sizeof(rnd));
+	hex_encode(rnd, sizeof(rnd), hex);
+	rel = xasprintf("index/%s", hex);
+	obj = store_unit_path(u, rel);
+	cache = store_unit_cache(u, err);
+	if (cache != NULL &&
+	    backend_put(store_backend(store_unit_store(u)), obj, sealed.data, sealed.len, err) == 0) {
+		/* A failed cache write only costs a later download. */
+		struct error ignored;
+
+		cache_path = xasprintf("%s/idx-%s", cache, hex);
+		fs_write_replace(cache_path, body.data, body.len, &ignored);
+		free(cache_path);
+		index_builder_reset(b);
+		ret = 0;
+	}
+	free(rel);
+	free(obj);
+	buf_clear(&body);
+	buf_clear(&z);
+	buf_clear(&sealed);
+	return ret;
+}
+
+int index_merge(struct index *ix, struct store_unit *u, struct error *err)
+{
+	struct index_builder *b;
+	size_t i, k;
+	int ret;
+
+	if (index_segment_count(ix) <= INDEX_MERGE_AT)
+		return 0;
+	b = index_builder_create();
+	for (i = 0; i < ix->n; i++) {
+		const struct segment *seg = &ix->segs[i];
+		uint32_t base = (uint32_t)b->npacks;
+		struct pack_entry e;
+
+		if (seg->dead)
+			continue;
+		for (k = 0; k < seg->npacks; k++)
+			builder_pack(b, seg->packs + k * 32);
+		for (k = 0; k < seg->nentries; k++) {
+			const uint8_t *p = seg->entries + k * INDEX_ENTRY;
+
+			entry_decode(p, &e);
+			builder_entry(b, base + get_u32(p + 32), &e);
+		}
+		b->superseded = xrealloc(b->superseded, xmul(b->nsup + 1, 32));
+		hex_decode(seg->name, 64, b->superseded[b->nsup++], 32);
+	}
+	ret = index_builder_write(b, u, err);
+	index_builder_destroy(&b);
+	return ret;
+}

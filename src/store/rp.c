@@ -1,0 +1,361 @@
+#include "rp.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+#include "crypto/crypto.h"
+#include "crypto/seal.h"
+#include "lib/buf.h"
+#include "lib/error.h"
+#include "lib/hex.h"
+#include "lib/mem.h"
+#include "store/backend.h"
+#include "store/store.h"
+
+#define RP_MAX_OBJECT (64u << 20)
+#define RP_MAX_BODY (256u << 20)
+#define RP_FORMAT 1
+
+void rp_free(struct rp **rpp)
+{
+	struct rp *rp = *rpp;
+	size_t i;
+
+	if (rp == NULL)
+		return;
+	free(rp->unit);
+	free(rp->host);
+	free(rp->source);
+	free(rp->meta);
+	for (i = 0; i < rp->nwarnings; i++)
+		free(rp->warnings[i]);
+	free(rp->warnings);
+	free(rp);
+	*rpp = NULL;
+}
+
+void rp_add_warning(struct rp *rp, const char *msg)
+{
+	rp->warnings = xrealloc(rp->warnings, xmul(rp->nwarnings + 1, sizeof(char *)));
+	rp->warnings[rp->nwarnings++] = xstrdup(msg);
+}
+
+static int collect_seq(void *ctx, const char *name)
+{
+	struct buf *b = ctx;
+	char *end;
+	unsigned long v = strtoul(name, &end, 10);
+
+	if (strlen(name) == 10 && *end == '\0' && v > 0 && v <= UINT32_MAX)
+		buf_add_u32(b, (uint32_t)v);
+	return 0;
+}
+
+int rp_list(struct store_unit *u, uint32_t **seqs_r, size_t *n_r, struct error *err)
+{
+	char *dir = store_unit_path(u, "rp");
+	struct buf b;
+	size_t i, n;
+	uint32_t *seqs;
+	int ret;
+
+	buf_init(&b, 0);
+	ret = backend_list(store_backend(store_unit_store(u)), dir, collect_seq, &b, err);
+	free(dir);
+	n = b.len / 4;
+	seqs = xcalloc(n ? n : 1, sizeof(uint32_t));
+	for (i = 0; i < n; i++)
+		seqs[i] = get_u32(b.data + 4 * i); /* names sort as numbers: fixed width */
+	buf_clear(&b);
+	if (ret < 0) {
+		free(seqs);
+		return -1;
+	}
+	*seqs_r = seqs;
+	*n_r = n;
+	return 0;
+}
+
+static char *rp_name(struct store_unit *u, uint32_t seq)
+{
+	char rel[16];
+
+	snprintf(rel, sizeof(rel), "rp/%010u", seq);
+	return store_unit_path(u, rel);
+}
+
+static const char *json_str(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+		       ? json_object_get_string(v) : NULL;
+}
+
+static int64_t json_int(json_object *o, const char *key, int *ok)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int)) {
+		*ok = 0;
+		return 0;
+	}
+	return json_object_get_int64(v);
+}
+
+static int rp_parse_ids(json_object *arr, uint8_t (**ids_r)[32], size_t *n_r)
+{
+	size_t i, n = json_object_array_length(arr);
+	uint8_t (*ids)[32] = xcalloc(n ? n : 1, 32);
+
+	for (i = 0; i < n; i++) {
+		json_object *v = json_object_array_get_idx(arr, i);
+		const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+
+		if (hex_decode(s, strlen(s), ids[i], 32) < 0) {
+			free(ids);
+			return -1;
+		}
+	}
+	*ids_r = ids;
+	*n_r = n;
+	return 0;
+}
+
+static void rp_parse_stats(json_object *o, struct rp_stats *st)
+{
+	int ok = 1;
+
+	if (o == NULL)
+		return;
+	st->files = (uint64_t)json_int(o, "files", &ok);
+	st->dirs = (uint64_t)json_int(o, "dirs", &ok);
+	st->bytes = (uint64_t)json_int(o, "bytes", &ok);
+	st->new_blobs = (uint64_t)json_int(o, "new_blobs", &ok);
+	st->new_bytes = (uint64_t)json_int(o, "new_bytes", &ok);
+	st->stored_bytes = (uint64_t)json_int(o, "stored_bytes", &ok);
+	st->incompressible_bytes = (uint64_t)json_int(o, "incompressible_bytes", &ok);
+}
+
+int rp_parse(const uint8_t *data, size_t len, const char *what, struct rp **rp_r,
+	     struct error *err)
+{
+	json_tokener *tok = json_tokener_new();
+	json_object *root, *meta = NULL, *blobs = NULL, *v;
+	struct rp *rp = xcalloc(1, sizeof(*rp));
+	const char *s;
+	int ok = 1;
+	int64_t format, seq, levels;
+	size_t i;
+
+	root = len <= INT32_MAX ? json_tokener_parse_ex(tok, (const char *)data, (int)len) : NULL;
+	json_tokener_free(tok);
+	if (root == NULL || !json_object_is_type(root, json_type_object)) {
+		error_setk(err, ERROR_CORRUPT, "restore point %s is not valid JSON", what);
+		goto fail;
+	}
+	format = json_int(root, "format", &ok);
+	if (ok && format > RP_FORMAT) {
+		error_setk(err, ERROR_VERSION, "restore point %s has format %lld; this coffer reads %d",
+			   what, (long long)format, RP_FORMAT);
+		goto fail;
+	}
+	seq = json_int(root, "seq", &ok);
+	rp->time_ns = json_int(root, "time", &ok);
+	json_object_object_get_ex(root, "meta", &meta);
+	if (meta)
+		json_object_object_get_ex(meta, "blobs", &blobs);
+	levels = meta ? json_int(meta, "levels", &ok) : 0;
+	if (!ok || format < 1 || seq < 1 || seq > UINT32_MAX || levels < 0 || levels > 8 ||
+	    json_str(root, "unit") == NULL || blobs == NULL ||
+	    !json_object_is_type(blobs, json_type_array) ||
+	    rp_parse_ids(blobs, &rp->meta, &rp->nmeta) < 0) {
+		error_setk(err, ERROR_CORRUPT, "restore point %s is malformed", what);
+		goto fail;
+	}
+	rp->seq = (uint32_t)seq;
+	rp->levels = (uint32_t)levels;
+	rp->unit = xstrdup(json_str(root, "unit"));
+	rp->host = xstrdup((s = json_str(root, "host")) ? s : "");
+	rp->source = xstrdup((s = json_str(root, "source")) ? s : "");
+	s = json_str(root, "parent");
+	if (s && *s) {
+		if (hex_decode(s, strlen(s), rp->parent, 32) < 0) {
+			error_setk(err, ERROR_CORRUPT, "restore point %s has a bad parent hash", what);
+			goto fail;
+		}
+		rp->has_parent = 1;
+	}
+	json_object_object_get_ex(root, "stats", &v);
+	rp_parse_stats(v, &rp->stats);
+	if (json_object_object_get_ex(root, "warnings", &v) &&
+	    json_object_is_type(v, json_type_array))
+		for (i = 0; i < json_object_array_length(v); i++)
+			rp_add_warning(rp, json_object_get_string(json_object_array_get_idx(v, i)));
+	json_object_put(root);
+	*rp_r = rp;
+	return 0;
+fail:
+	json_object_put(root);
+	rp_free(&rp);
+	return -1;
+}
+
+int rp_read(struct store_unit *u, uint32_t seq, struct rp **rp_r, struct error *err)
+{
+	struct backend *be = store_backend(store_unit_store(u));
+	char *name = rp_name(u, seq);
+	struct buf raw, z, body;
+	unsigned long long size;
+	struct rp *rp = NULL;
+	int ret = -1;
+
+	buf_init(&raw, 0);
+	buf_init(&z, 0);
+	buf_init(&body, 0);
+	if (backend_get(be, name, &raw, RP_MAX_OBJECT, err) < 0 ||
+	    seal_open(store_unit_data_key(u), SEAL_RESTORE_POINT, raw.data, raw.len, name, &z,
+		      err) < 0)
+		goto out;
+	size = ZSTD_getFrameContentSize(z.data, z.len);
+	if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN ||
+	    size > RP_MAX_BODY ||
+	    ZSTD_decompress(buf_extend(&body, size), size, z.data, z.len) != size) {
+		error_setk(err, ERROR_CORRUPT, "restore point %s: bad compressed body", name);
+		goto out;
+	}
+	if (rp_parse(body.data, body.len, name, &rp, err) < 0)
+		goto out;
+	if (rp->seq != seq || strcmp(rp->unit, store_unit_name(u)) != 0) {
+		error_setk(err, ERROR_CORRUPT, "restore point %s claims to be %s@%u", name, rp->unit,
+			   rp->seq);
+		goto out;
+	}
+	crypto_sha256(raw.data, raw.len, rp->hash);
+	*rp_r = rp;
+	rp = NULL;
+	ret = 0;
+out:
+	rp_free(&rp);
+	buf_clear(&raw);
+	buf_clear(&z);
+	buf_clear(&body);
+	free(name);
+	return ret;
+}
+
+static json_object *rp_ids_json(const uint8_t (*ids)[32], size_t n)
+{
+	json_object *arr = json_object_new_array_ext((int)n);
+	char hex[65];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		hex_encode(ids[i], 32, hex);
+		json_object_array_add(arr, json_object_new_string(hex));
+	}
+	return arr;
+}
+
+static char *rp_to_json(const struct rp *rp)
+{
+	json_object *root = json_object_new_object(), *meta, *st, *w;
+	char hex[65];
+	char *out;
+	size_t i;
+
+	json_object_object_add(root, "format", json_object_new_int(RP_FORMAT));
+	json_object_object_add(root, "unit", json_object_new_string(rp->unit));
+	json_object_object_add(root, "seq", json_object_new_int64(rp->seq));
+	if (rp->has_parent)
+		hex_encode(rp->parent, 32, hex);
+	else
+		hex[0] = '\0';
+	json_object_object_add(root, "parent", json_object_new_string(hex));
+	json_object_object_add(root, "time", json_object_new_int64(rp->time_ns));
+	json_object_object_add(root, "host", json_object_new_string(rp->host ? rp->host : ""));
+	json_object_object_add(root, "source", json_object_new_string(rp->source ? rp->source : ""));
+	meta = json_object_new_object();
+	json_object_object_add(meta, "blobs", rp_ids_json((const uint8_t (*)[32])rp->meta, rp->nmeta));
+	json_object_object_add(meta, "levels", json_object_new_int((int)rp->levels));
+	json_object_object_add(root, "meta", meta);
+	st = json_object_new_object();
+	json_object_object_add(st, "files", json_object_new_int64((int64_t)rp->stats.files));
+	json_object_object_add(st, "dirs", json_object_new_int64((int64_t)rp->stats.dirs));
+	json_object_object_add(st, "bytes", json_object_new_int64((int64_t)rp->stats.bytes));
+	json_object_object_add(st, "new_blobs", json_object_new_int64((int64_t)rp->stats.new_blobs));
+	json_object_object_add(st, "new_bytes", json_object_new_int64((int64_t)rp->stats.new_bytes));
+	json_object_object_add(st, "stored_bytes",
+			       json_object_new_int64((int64_t)rp->stats.stored_bytes));
+	json_object_object_add(st, "incompressible_bytes",
+			       json_object_new_int64((int64_t)rp->stats.incompressible_bytes));
+	json_object_object_add(root, "stats", st);
+	w = json_object_new_array();
+	for (i = 0; i < rp->nwarnings; i++)
+		json_object_array_add(w, json_object_new_string(rp->warnings[i]));
+	json_object_object_add(root, "warnings", w);
+	out = xstrdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
+	json_object_put(root);
+	return out;
+}
+
+/* Seals and puts point rp->seq; ERROR_EXISTS if the number is taken. */
+static int rp_put(struct store_unit *u, struct rp *rp, struct error *err)
+{
+	char *json = rp_to_json(rp), *name = rp_name(u, rp->seq);
+	size_t len = strlen(json), zlen;
+	struct buf z, sealed;
+	int ret;
+
+	buf_init(&z, 0);
+	buf_init(&sealed, 0);
+	zlen = ZSTD_compress(buf_extend(&z, ZSTD_compressBound(len)), ZSTD_compressBound(len), json,
+			     len, 3);
+	if (ZSTD_isError(zlen))
+		abort();
+	seal_object(store_unit_data_key(u), SEAL_RESTORE_POINT, z.data, zlen, &sealed);
+	ret = backend_put(store_backend(store_unit_store(u)), name, sealed.data, sealed.len, err);
+	if (ret == 0)
+		crypto_sha256(sealed.data, sealed.len, rp->hash);
+	buf_clear(&z);
+	buf_clear(&sealed);
+	free(json);
+	free(name);
+	return ret;
+}
+
+int rp_write(struct store_unit *u, struct rp *rp, struct error *err)
+{
+	uint32_t *seqs;
+	size_t n;
+	int attempt;
+
+	for (attempt = 0; attempt < 100; attempt++) {
+		struct rp *last = NULL;
+
+		if (rp_list(u, &seqs, &n, err) < 0)
+			return -1;
+		rp->seq = n ? seqs[n - 1] + 1 : 1;
+		rp->has_parent = 0;
+		if (n > 0) {
+			int r = rp_read(u, seqs[n - 1], &last, err);
+
+			free(seqs);
+			if (r < 0)
+				return error_prefix(err, "cannot chain the new restore point");
+			memcpy(rp->parent, last->hash, 32);
+			rp->has_parent = 1;
+			rp_free(&last);
+		} else {
+			free(seqs);
+		}
+		if (rp_put(u, rp, err) == 0)
+			return 0;
+		if (err->code != ERROR_EXISTS)
+			return -1;
+	}
+	return error_set(err, "could not number the restore point: too many concurrent writers");
+}
