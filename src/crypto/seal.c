@@ -92,10 +92,15 @@ static int keyslot_kek(const uint8_t *header, const struct keysource *src, uint8
 	const uint8_t *salt = header + 32;
 
 	if (src->kdf == KEYSLOT_KEYFILE) {
+		/* The salt is 16 bytes but crypto_hmac() takes a 32-byte key: pad
+		 * with zeros, which HMAC does anyway, so this is HMAC(salt, ...). */
+		uint8_t hkey[32] = { 0 };
+
 		if (src->len < 32)
 			return error_setk(err, ERROR_KEY, "key file is %zu bytes; at least 32 needed",
 					  src->len);
-		crypto_hmac(salt, src->secret, src->len, NULL, 0, kek);
+		memcpy(hkey, salt, 16);
+		crypto_hmac(hkey, src->secret, src->len, NULL, 0, kek);
 		return 0;
 	}
 	return crypto_argon2id((const char *)src->secret, src->len, salt, get_u64(header + 16),

@@ -124,10 +124,10 @@ static char *reader_str(struct reader *r, size_t len)
 
 static int meta_decode_tail(struct reader *r, struct meta_entry *e)
 {
-	uint16_t nx, i;
+	uint16_t nx, i, tlen = reader_u16(r);
 	uint32_t next, k;
 
-	e->target = reader_str(r, reader_u16(r));
+	e->target = tlen ? reader_str(r, tlen) : NULL;
 	nx = reader_u16(r);
 	for (i = 0; i < nx && !r->failed; i++) {
 		char *name = reader_str(r, reader_u16(r));

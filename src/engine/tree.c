@@ -258,7 +258,8 @@ int tree_reader_next(struct tree_reader *tr, struct meta_entry **e_r, struct err
 			return 0;
 		}
 		/* Keep the unparsed tail and append the next blob. */
-		memmove(tr->data.data, tr->data.data + tr->pos, tr->data.len - tr->pos);
+		if (tr->pos > 0)
+			memmove(tr->data.data, tr->data.data + tr->pos, tr->data.len - tr->pos);
 		tr->data.len -= tr->pos;
 		tr->pos = 0;
 		if (blob_fetch(tr->u, tr->ix, tr->pr, tr->ids[tr->next], 0, &tr->blob, err) < 0)
@@ -288,4 +289,47 @@ int tree_meta_blobs(struct store_unit *u, const struct index *ix, const struct r
 	*n_r = all.len / 32;
 	*ids_r = (uint8_t (*)[32])buf_steal(&all, NULL);
 	return 0;
+}
+
+int tree_resolve(struct store *s, const char *spec, struct store_unit **u_r, struct rp **rp_r,
+		 struct error *err)
+{
+	const char *at = strrchr(spec, '@');
+	char *name = at ? xstrndup(spec, (size_t)(at - spec)) : xstrdup(spec);
+	struct store_unit *u = store_unit_open(s, name, 0, err);
+	uint32_t *seqs = NULL, seq = 0;
+	size_t n;
+	int ret = -1;
+
+	free(name);
+	if (u == NULL)
+		return -1;
+	if (at && strcmp(at + 1, "latest") != 0) {
+		char *end;
+		unsigned long v = strtoul(at + 1, &end, 10);
+
+		if (*end != '\0' || end == at + 1 || v == 0 || v > UINT32_MAX) {
+			error_setk(err, ERROR_USAGE, "bad restore point \"%s\" (use UNIT, UNIT@N or "
+				   "UNIT@latest)", spec);
+			goto out;
+		}
+		seq = (uint32_t)v;
+	} else {
+		if (rp_list(u, &seqs, &n, err) < 0)
+			goto out;
+		if (n == 0) {
+			error_setk(err, ERROR_NOTFOUND, "unit %s has no restore points", spec);
+			goto out;
+		}
+		seq = seqs[n - 1];
+	}
+	if (rp_read(u, seq, rp_r, err) < 0)
+		goto out;
+	*u_r = u;
+	u = NULL;
+	ret = 0;
+out:
+	free(seqs);
+	store_unit_destroy(&u);
+	return ret;
 }

@@ -43,4 +43,11 @@ int tree_reader_next(struct tree_reader *tr, struct meta_entry **e_r, struct err
 int tree_meta_blobs(struct store_unit *u, const struct index *ix, const struct rp *rp,
 		    uint8_t (**ids_r)[32], size_t *n_r, struct error *err);
 
+
+
+struct store;
+/* Resolves "UNIT", "UNIT@latest" or "UNIT@N" to an opened unit and its
+ * restore point (the caller destroys both). */
+int tree_resolve(struct store *s, const char *spec, struct store_unit **u_r, struct rp **rp_r,
+		 struct error *err);
 #endif

@@ -34,9 +34,9 @@ int fs_read_file(const char *path, struct buf *out, size_t max, struct error *er
 	if (buf_reserve(out, (size_t)st.st_size, err) < 0)
 		goto out;
 	for (;;) {
-		if (buf_reserve(out, 65536 < max ? 65536 : max, err) < 0)
-			goto out;
-		n = read(fd, out->data + out->len, out->cap - out->len - 1);
+		uint8_t chunk[65536];
+
+		n = read(fd, chunk, sizeof(chunk));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -45,13 +45,13 @@ int fs_read_file(const char *path, struct buf *out, size_t max, struct error *er
 		}
 		if (n == 0)
 			break;
-		out->len += (size_t)n;
-		if (out->len > max) {
+		if (out->len + (size_t)n > max) {
 			error_setk(err, ERROR_CORRUPT, "%s is larger than the limit of %zu", path, max);
 			goto out;
 		}
+		if (buf_append(out, chunk, (size_t)n, err) < 0)
+			goto out;
 	}
-	out->data[out->len] = '\0';
 	ret = 0;
 out:
 	close(fd);

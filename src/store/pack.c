@@ -316,6 +316,30 @@ int pack_reader_blob(struct pack_reader *pr, const uint8_t pack_id[32], const st
 	return 0;
 }
 
+int pack_parse_trailer(const uint8_t *body, size_t len, const char *what,
+		       struct pack_entry **entries_r, size_t *n_r, struct error *err)
+{
+	struct pack_entry *entries;
+	struct reader r;
+	uint32_t count, i;
+
+	reader_init(&r, body, len);
+	count = reader_u32(&r);
+	if (r.failed || (uint64_t)count * PACK_TRAILER_ENTRY != r.left)
+		return error_setk(err, ERROR_CORRUPT, "pack %s: trailer length mismatch", what);
+	entries = xcalloc(count, sizeof(*entries));
+	for (i = 0; i < count; i++) {
+		memcpy(entries[i].id, reader_bytes(&r, 32), 32);
+		entries[i].offset = reader_u32(&r);
+		entries[i].len_flags = reader_u32(&r);
+		entries[i].raw_len = reader_u32(&r);
+		(void)reader_u32(&r);
+	}
+	*entries_r = entries;
+	*n_r = count;
+	return 0;
+}
+
 int pack_reader_trailer(struct pack_reader *pr, const uint8_t pack_id[32],
 			struct pack_entry **entries_r, size_t *n_r, struct error *err)
 {
@@ -323,10 +347,8 @@ int pack_reader_trailer(struct pack_reader *pr, const uint8_t pack_id[32],
 	char *name = pack_name(pr->u, pack_id);
 	uint8_t footer[PACK_FOOTER_LEN], header[PACK_HEADER_LEN], nonce[12];
 	struct buf ct, pt;
-	struct reader r;
 	uint64_t size;
-	uint32_t tlen, count, i;
-	struct pack_entry *entries = NULL;
+	uint32_t tlen;
 	int ret = -1;
 
 	buf_init(&ct, 0);
@@ -358,22 +380,8 @@ int pack_reader_trailer(struct pack_reader *pr, const uint8_t pack_id[32],
 		error_setk(err, ERROR_CORRUPT, "pack %s: trailer failed authentication", name);
 		goto out;
 	}
-	reader_init(&r, pt.data, pt.len);
-	count = reader_u32(&r);
-	if ((size_t)count * PACK_TRAILER_ENTRY != r.left) {
-		error_setk(err, ERROR_CORRUPT, "pack %s: trailer length mismatch", name);
+	if (pack_parse_trailer(pt.data, pt.len, name, entries_r, n_r, err) < 0)
 		goto out;
-	}
-	entries = xcalloc(count, sizeof(*entries));
-	for (i = 0; i < count; i++) {
-		memcpy(entries[i].id, reader_bytes(&r, 32), 32);
-		entries[i].offset = reader_u32(&r);
-		entries[i].len_flags = reader_u32(&r);
-		entries[i].raw_len = reader_u32(&r);
-		(void)reader_u32(&r);
-	}
-	*entries_r = entries;
-	*n_r = count;
 	ret = 0;
 out:
 	buf_clear(&ct);

@@ -58,6 +58,13 @@ void pack_reader_destroy(struct pack_reader **pr);
 int pack_reader_blob(struct pack_reader *pr, const uint8_t pack_id[32], const struct pack_entry *e,
 		     const uint8_t *stored, int verify, struct buf *out, const char *what,
 		     struct error *err);
+/* Decodes a decrypted trailer body (docs/format.md section 5: u32 count, then
+ * count entries of 48 bytes) into a new array *entries_r of *n_r entries,
+ * which the caller frees (allocated even when empty). `what` names the pack
+ * in errors. Fails with ERROR_CORRUPT, setting nothing, when the length does
+ * not match the count. The reserved field is ignored. */
+int pack_parse_trailer(const uint8_t *body, size_t len, const char *what,
+		       struct pack_entry **entries_r, size_t *n_r, struct error *err);
 /* Reads a pack's trailer: the list of its blobs (caller frees). */
 int pack_reader_trailer(struct pack_reader *pr, const uint8_t pack_id[32],
 			struct pack_entry **entries_r, size_t *n_r, struct error *err);

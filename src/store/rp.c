@@ -193,8 +193,12 @@ int rp_parse(const uint8_t *data, size_t len, const char *what, struct rp **rp_r
 	rp_parse_stats(v, &rp->stats);
 	if (json_object_object_get_ex(root, "warnings", &v) &&
 	    json_object_is_type(v, json_type_array))
-		for (i = 0; i < json_object_array_length(v); i++)
-			rp_add_warning(rp, json_object_get_string(json_object_array_get_idx(v, i)));
+		for (i = 0; i < json_object_array_length(v); i++) {
+			/* NULL for a JSON null: skip it. */
+			s = json_object_get_string(json_object_array_get_idx(v, i));
+			if (s != NULL)
+				rp_add_warning(rp, s);
+		}
 	json_object_put(root);
 	*rp_r = rp;
 	return 0;

@@ -1,0 +1,662 @@
+/* The command table and the commands: argument parsing, one engine call,
+ * output as a table or JSON lines (--json). */
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "crypto/crypto.h"
+#include "crypto/seal.h"
+#include "engine/backup.h"
+#include "engine/check.h"
+#include "engine/diff.h"
+#include "engine/meta.h"
+#include "engine/prune.h"
+#include "engine/restore.h"
+#include "engine/tree.h"
+#include "lib/buf.h"
+#include "lib/error.h"
+#include "lib/fsutil.h"
+#include "lib/hex.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "store/backend.h"
+#include "store/index.h"
+#include "store/rp.h"
+#include "store/store.h"
+
+#define SECRET_MAX 4096
+
+static int fail(struct error *err)
+{
+	log_error("%s", err->msg);
+	return err->code == ERROR_USAGE ? EXIT_USAGE : EXIT_FAIL;
+}
+
+static int usage_error(const char *cmd, const char *usage)
+{
+	fprintf(stderr, "usage: coffer %s %s\n", cmd, usage);
+	return EXIT_USAGE;
+}
+
+static void json_print(json_object *o)
+{
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+}
+
+static int read_tty_line(const char *prompt, struct buf *out, struct error *err)
+{
+	struct termios old, quiet;
+	char line[1024];
+	int tty = open("/dev/tty", O_RDWR | O_CLOEXEC);
+	ssize_t n;
+
+	if (tty < 0)
+		return error_setk(err, ERROR_KEY, "no key given: use --key-file, --passphrase-file "
+				  "or COFFER_PASSPHRASE, or run on a terminal");
+	if (write(tty, prompt, strlen(prompt)) < 0 || tcgetattr(tty, &old) < 0) {
+		close(tty);
+		return error_sys(err, "cannot prompt for the passphrase");
+	}
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	tcsetattr(tty, TCSAFLUSH, &quiet);
+	n = read(tty, line, sizeof(line) - 1);
+	tcsetattr(tty, TCSAFLUSH, &old);
+	if (write(tty, "\n", 1) < 0)
+		n = -1;
+	close(tty);
+	if (n <= 0)
+		return error_setk(err, ERROR_KEY, "no passphrase entered");
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	buf_add(out, line, (size_t)n);
+	crypto_wipe(line, sizeof(line));
+	return 0;
+}
+
+/* Fills the key source from --key-file, --passphrase-file,
+ * COFFER_PASSPHRASE or the terminal, in that order. */
+static int cli_keysource(struct cli *c, struct keysource *ks, struct buf *secret, int confirm,
+			 struct error *err)
+{
+	const char *env = getenv("COFFER_PASSPHRASE");
+
+	ks->kdf = KEYSLOT_ARGON2ID;
+	if (c->key_file) {
+		ks->kdf = KEYSLOT_KEYFILE;
+		if (fs_read_file(c->key_file, secret, SECRET_MAX, err) < 0)
+			return error_prefix(err, "cannot read key file");
+	} else if (c->passphrase_file) {
+		if (fs_read_file(c->passphrase_file, secret, SECRET_MAX, err) < 0)
+			return error_prefix(err, "cannot read passphrase file");
+		while (secret->len > 0 && secret->data[secret->len - 1] == '\n')
+			secret->len--;
+	} else if (env && *env) {
+		buf_add(secret, env, strlen(env));
+	} else {
+		struct buf again;
+		int same;
+
+		if (read_tty_line("coffer passphrase: ", secret, err) < 0)
+			return -1;
+		if (confirm) {
+			buf_init(&again, SECRET_MAX);
+			if (read_tty_line("again: ", &again, err) < 0) {
+				buf_clear(&again);
+				return -1;
+			}
+			same = again.len == secret->len && memcmp(again.data, secret->data, again.len) == 0;
+			crypto_wipe(again.data, again.len);
+			buf_clear(&again);
+			if (!same)
+				return error_setk(err, ERROR_KEY, "passphrases differ");
+		}
+	}
+	if (ks->kdf == KEYSLOT_ARGON2ID && secret->len == 0)
+		return error_setk(err, ERROR_KEY, "empty passphrase");
+	ks->secret = secret->data;
+	ks->len = secret->len;
+	return 0;
+}
+
+static void secret_clear(struct buf *secret)
+{
+	if (secret->data)
+		crypto_wipe(secret->data, secret->len);
+	buf_clear(secret);
+}
+
+static struct store *cli_open(struct cli *c, int flags, struct error *err)
+{
+	struct keysource ks;
+	struct buf secret;
+	struct store *s = NULL;
+
+	if (c->store == NULL || *c->store == '\0') {
+		error_setk(err, ERROR_USAGE, "no store given: use --store DIR or COFFER_STORE");
+		return NULL;
+	}
+	buf_init(&secret, SECRET_MAX);
+	if (cli_keysource(c, &ks, &secret, 0, err) == 0)
+		s = store_open(c->store, &ks, flags, NULL, err);
+	secret_clear(&secret);
+	return s;
+}
+
+static int write_new_key_file(const char *path, struct buf *secret, struct error *err)
+{
+	uint8_t rnd[32];
+	char hex[65];
+	int fd;
+
+	crypto_random(rnd, sizeof(rnd));
+	hex_encode(rnd, sizeof(rnd), hex);
+	crypto_wipe(rnd, sizeof(rnd));
+	buf_add(secret, hex, 64);
+	buf_add(secret, "\n", 1);
+	crypto_wipe(hex, sizeof(hex));
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return error_sys(err, "cannot create key file %s", path);
+	if (fs_write_all(fd, secret->data, secret->len, path, err) < 0 || fsync(fd) < 0) {
+		close(fd);
+		unlink(path);
+		return err->msg[0] ? -1 : error_sys(err, "fsync(%s) failed", path);
+	}
+	close(fd);
+	return 0;
+}
+
+static int cmd_init(struct cli *c, int argc, char **argv)
+{
+	struct keysource ks = { .kdf = KEYSLOT_KEYFILE };
+	struct buf secret;
+	struct error err;
+	int ret;
+
+	error_init(&err);
+	buf_init(&secret, SECRET_MAX);
+	if (c->store == NULL)
+		ret = error_setk(&err, ERROR_USAGE, "no store given: use --store DIR or COFFER_STORE");
+	else if (argc == 3 && strcmp(argv[1], "--key-file-new") == 0)
+		ret = write_new_key_file(argv[2], &secret, &err);
+	else if (argc == 1)
+		ret = cli_keysource(c, &ks, &secret, 1, &err);
+	else
+		return usage_error("init", cli_commands[0].usage);
+	if (ret == 0) {
+		ks.secret = secret.data;
+		ks.len = secret.len;
+		ret = store_init(c->store, &ks, &err);
+	}
+	secret_clear(&secret);
+	if (ret < 0)
+		return fail(&err);
+	if (c->json) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "store", json_object_new_string(c->store));
+		json_print(o);
+	} else if (!c->quiet) {
+		printf("created store %s%s%s\n", c->store, argc == 3 ? " with key file " : "",
+		       argc == 3 ? argv[2] : "");
+	}
+	return EXIT_OK;
+}
+
+static json_object *stats_json(const struct rp_stats *st)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "files", json_object_new_int64((int64_t)st->files));
+	json_object_object_add(o, "dirs", json_object_new_int64((int64_t)st->dirs));
+	json_object_object_add(o, "bytes", json_object_new_int64((int64_t)st->bytes));
+	json_object_object_add(o, "new_blobs", json_object_new_int64((int64_t)st->new_blobs));
+	json_object_object_add(o, "new_bytes", json_object_new_int64((int64_t)st->new_bytes));
+	json_object_object_add(o, "stored_bytes", json_object_new_int64((int64_t)st->stored_bytes));
+	json_object_object_add(o, "incompressible_bytes",
+			       json_object_new_int64((int64_t)st->incompressible_bytes));
+	return o;
+}
+
+static int cmd_backup(struct cli *c, int argc, char **argv)
+{
+	struct backup_opts o = { .quiet = c->quiet || c->json };
+	struct backup_result res;
+	struct store *s;
+	struct error err;
+	int ret;
+
+	if (argc != 3)
+		return usage_error("backup", "UNIT PATH");
+	error_init(&err);
+	memset(&res, 0, sizeof(res));
+	o.unit = argv[1];
+	o.path = argv[2];
+	s = cli_open(c, 0, &err);
+	if (s == NULL)
+		return fail(&err);
+	ret = backup_run(s, &o, &res, &err);
+	store_destroy(&s);
+	if (ret < 0)
+		return fail(&err);
+	if (c->json) {
+		json_object *j = json_object_new_object();
+
+		json_object_object_add(j, "restore_point",
+				       json_object_new_string(xasprintf("%s@%u", o.unit, res.seq)));
+		json_object_object_add(j, "stats", stats_json(&res.stats));
+		json_object_object_add(j, "reused_files", json_object_new_int64((int64_t)res.reused_files));
+		json_object_object_add(j, "warnings", json_object_new_int64((int64_t)res.nwarnings));
+		json_print(j);
+	} else if (!c->quiet) {
+		printf("restore point %s@%u: %llu files, %llu folders, %.1f MiB; %llu files unchanged; "
+		       "new %.1f MiB, stored %.1f MiB%s\n", o.unit, res.seq,
+		       (unsigned long long)res.stats.files, (unsigned long long)res.stats.dirs,
+		       (double)res.stats.bytes / 1048576.0, (unsigned long long)res.reused_files,
+		       (double)res.stats.new_bytes / 1048576.0,
+		       (double)res.stats.stored_bytes / 1048576.0,
+		       res.nwarnings ? " (with warnings, see above)" : "");
+	}
+	return res.nwarnings ? EXIT_WARNINGS : EXIT_OK;
+}
+
+static void format_time(int64_t ns, char *out, size_t len)
+{
+	time_t t = (time_t)(ns / 1000000000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, len, "%Y-%m-%d %H:%M:%SZ", &tm);
+}
+
+static int list_unit_points(struct cli *c, struct store *s, const char *name, struct error *err)
+{
+	struct store_unit *u = store_unit_open(s, name, 0, err);
+	uint32_t *seqs = NULL;
+	size_t n, i;
+	int ret = -1;
+
+	if (u == NULL || rp_list(u, &seqs, &n, err) < 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		struct rp *rp;
+		char when[32];
+
+		if (rp_read(u, seqs[i], &rp, err) < 0)
+			goto out;
+		format_time(rp->time_ns, when, sizeof(when));
+		if (c->json) {
+			json_object *o = json_object_new_object();
+			char id[64];
+
+			snprintf(id, sizeof(id), "%s@%u", name, rp->seq);
+			json_object_object_add(o, "restore_point", json_object_new_string(id));
+			json_object_object_add(o, "unit", json_object_new_string(name));
+			json_object_object_add(o, "seq", json_object_new_int64(rp->seq));
+			json_object_object_add(o, "time", json_object_new_string(when));
+			json_object_object_add(o, "source", json_object_new_string(rp->source));
+			json_object_object_add(o, "stats", stats_json(&rp->stats));
+			json_object_object_add(o, "warnings",
+					       json_object_new_int64((int64_t)rp->nwarnings));
+			json_print(o);
+		} else {
+			char id[64];
+
+			snprintf(id, sizeof(id), "%s@%u", name, rp->seq);
+			printf("%-24s %s %8llu files %10.1f MiB %10.1f MiB new%s\n", id, when,
+			       (unsigned long long)rp->stats.files,
+			       (double)rp->stats.bytes / 1048576.0,
+			       (double)rp->stats.new_bytes / 1048576.0,
+			       rp->nwarnings ? "  (warnings)" : "");
+		}
+		rp_free(&rp);
+	}
+	ret = 0;
+out:
+	free(seqs);
+	store_unit_destroy(&u);
+	return ret;
+}
+
+static int cmd_restore_points(struct cli *c, int argc, char **argv)
+{
+	struct store *s;
+	struct error err;
+	char **names = NULL;
+	size_t n = 0, i;
+	int ret = 0;
+
+	if (argc > 2)
+		return usage_error("restore-points", "[UNIT]");
+	error_init(&err);
+	s = cli_open(c, 0, &err);
+	if (s == NULL)
+		return fail(&err);
+	if (argc == 2) {
+		names = xcalloc(1, sizeof(char *));
+		names[0] = xstrdup(argv[1]);
+		n = 1;
+	} else if (store_unit_names(s, &names, &n, &err) < 0) {
+		ret = -1;
+	}
+	if (ret == 0 && !c->json)
+		printf("%-24s %-20s %14s %14s %14s\n", "RESTORE POINT", "TIME (UTC)", "FILES", "SIZE",
+		       "NEW DATA");
+	for (i = 0; i < n; i++) {
+		if (ret == 0 && list_unit_points(c, s, names[i], &err) < 0)
+			ret = -1;
+		free(names[i]);
+	}
+	free(names);
+	store_destroy(&s);
+	return ret < 0 ? fail(&err) : EXIT_OK;
+}
+
+static int path_below(const char *path, const char *prefix)
+{
+	size_t len = strlen(prefix);
+
+	return len == 0 || strcmp(path, prefix) == 0 ||
+	       (strncmp(path, prefix, len) == 0 && path[len] == '/');
+}
+
+static char type_char(uint8_t type)
+{
+	static const char chars[] = "?-dlhpcbs";
+
+	return type < sizeof(chars) - 1 ? chars[type] : '?';
+}
+
+static void print_entry(struct cli *c, const struct meta_entry *e)
+{
+	char when[32];
+
+	format_time(e->mtime_s * 1000000000, when, sizeof(when));
+	if (c->json) {
+		json_object *o = json_object_new_object();
+		char t[2] = { type_char(e->type), 0 };
+
+		json_object_object_add(o, "path", json_object_new_string(e->path));
+		json_object_object_add(o, "type", json_object_new_string(t));
+		json_object_object_add(o, "mode", json_object_new_int64(e->mode & 07777));
+		json_object_object_add(o, "size", json_object_new_int64((int64_t)e->size));
+		json_object_object_add(o, "mtime", json_object_new_string(when));
+		if (e->target)
+			json_object_object_add(o, "target", json_object_new_string(e->target));
+		json_print(o);
+		return;
+	}
+	printf("%c%04o %5u %5u %12llu %s %s%s%s\n", type_char(e->type), e->mode & 07777, e->uid,
+	       e->gid, (unsigned long long)e->size, when, *e->path ? e->path : ".",
+	       e->target ? " -> " : "", e->target ? e->target : "");
+}
+
+static int cmd_ls(struct cli *c, int argc, char **argv)
+{
+	struct store_unit *u = NULL;
+	struct rp *rp = NULL;
+	struct tree_reader *tr = NULL;
+	struct index *ix = NULL;
+	struct meta_entry *e;
+	const char *prefix = argc == 3 ? argv[2] : "";
+	struct store *s;
+	struct error err;
+	int ret = -1;
+
+	if (argc != 2 && argc != 3)
+		return usage_error("ls", "RP [PATH]");
+	error_init(&err);
+	s = cli_open(c, 0, &err);
+	if (s == NULL)
+		return fail(&err);
+	if (tree_resolve(s, argv[1], &u, &rp, &err) < 0 || (ix = index_open(u, &err)) == NULL ||
+	    (tr = tree_reader_open(u, ix, rp, &err)) == NULL)
+		goto out;
+	while ((ret = tree_reader_next(tr, &e, &err)) == 1)
+		if (path_below(e->path, prefix))
+			print_entry(c, e);
+out:
+	tree_reader_destroy(&tr);
+	index_destroy(&ix);
+	rp_free(&rp);
+	store_unit_destroy(&u);
+	store_destroy(&s);
+	return ret < 0 ? fail(&err) : EXIT_OK;
+}
+
+static void diff_line(void *ctx, char kind, const char *path)
+{
+	struct cli *c = ctx;
+
+	if (c->json) {
+		json_object *o = json_object_new_object();
+		char k[2] = { kind, 0 };
+
+		json_object_object_add(o, "change", json_object_new_string(k));
+		json_object_object_add(o, "path", json_object_new_string(path));
+		json_print(o);
+	} else {
+		printf("%c %s\n", kind, *path ? path : ".");
+	}
+}
+
+static int cmd_diff(struct cli *c, int argc, char **argv)
+{
+	struct diff_result res;
+	struct store *s;
+	struct error err;
+	int ret;
+
+	if (argc != 3)
+		return usage_error("diff", "RP1 RP2|live");
+	error_init(&err);
+	memset(&res, 0, sizeof(res));
+	s = cli_open(c, 0, &err);
+	if (s == NULL)
+		return fail(&err);
+	ret = diff_run(s, argv[1], strcmp(argv[2], "live") == 0 ? NULL : argv[2], diff_line, c, &res,
+		       &err);
+	store_destroy(&s);
+	if (ret < 0)
+		return fail(&err);
+	if (!c->json && !c->quiet)
+		fprintf(stderr, "%llu added, %llu removed, %llu modified, %llu metadata only\n",
+			(unsigned long long)res.added, (unsigned long long)res.removed,
+			(unsigned long long)res.modified, (unsigned long long)res.attrs);
+	return EXIT_OK;
+}
+
+static void restore_line(void *ctx, const char *action, const char *path)
+{
+	struct cli *c = ctx;
+
+	if (c->json) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "action", json_object_new_string(action));
+		json_object_object_add(o, "path", json_object_new_string(path));
+		json_print(o);
+	} else {
+		printf("%-6s %s\n", action, path);
+	}
+}
+
+static int cmd_restore(struct cli *c, int argc, char **argv)
+{
+	struct restore_opts o = { .quiet = c->quiet || c->json, .ctx = c };
+	struct restore_result res;
+	struct store *s;
+	struct error err;
+	int i, ret, verbose = 0;
+
+	error_init(&err);
+	o.patterns = xcalloc((size_t)argc, sizeof(char *));
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--to") == 0 && i + 1 < argc)
+			o.target = argv[++i];
+		else if (strcmp(argv[i], "--in-place") == 0)
+			o.in_place = 1;
+		else if (strcmp(argv[i], "--dry-run") == 0)
+			o.dry_run = 1;
+		else if (strcmp(argv[i], "--verbose") == 0 || strcmp(argv[i], "-v") == 0)
+			verbose = 1;
+		else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+			free(o.patterns);
+			return usage_error("restore", cli_commands[5].usage);
+		} else if (o.rp == NULL)
+			o.rp = argv[i];
+		else
+			o.patterns[o.npatterns++] = argv[i];
+	}
+	if (o.rp == NULL || (o.target != NULL) == o.in_place) {
+		free(o.patterns);
+		return usage_error("restore", cli_commands[5].usage);
+	}
+	if (o.dry_run || verbose || c->json)
+		o.report = restore_line;
+	s = cli_open(c, 0, &err);
+	if (s == NULL) {
+		free(o.patterns);
+		return fail(&err);
+	}
+	ret = restore_run(s, &o, &res, &err);
+	store_destroy(&s);
+	free(o.patterns);
+	if (!c->json && !c->quiet)
+		fprintf(stderr, "%s%llu entries: %llu files written (%.1f MiB), %llu removed, "
+			"%llu metadata fixed, %llu unchanged, %llu failed\n",
+			o.dry_run ? "dry run, nothing changed: " : "",
+			(unsigned long long)res.entries, (unsigned long long)res.written_files,
+			(double)res.written_bytes / 1048576.0, (unsigned long long)res.removed,
+			(unsigned long long)res.attrs_fixed, (unsigned long long)res.unchanged,
+			(unsigned long long)res.failed);
+	return ret < 0 ? fail(&err) : EXIT_OK;
+}
+
+static void check_line(void *ctx, const char *unit, uint32_t seq, const char *path,
+		       const char *problem)
+{
+	struct cli *c = ctx;
+
+	if (c->json) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "unit", json_object_new_string(unit ? unit : ""));
+		if (seq)
+			json_object_object_add(o, "restore_point", json_object_new_int64(seq));
+		if (path)
+			json_object_object_add(o, "path", json_object_new_string(path));
+		json_object_object_add(o, "problem", json_object_new_string(problem));
+		json_print(o);
+		return;
+	}
+	fprintf(stderr, "damage: %s", unit ? unit : "store");
+	if (seq)
+		fprintf(stderr, "@%u", seq);
+	if (path)
+		fprintf(stderr, " %s", *path ? path : ".");
+	fprintf(stderr, ": %s\n", problem);
+}
+
+static int cmd_check(struct cli *c, int argc, char **argv)
+{
+	struct check_opts o = { .quiet = c->quiet || c->json, .report = check_line, .ctx = c };
+	struct check_result res;
+	struct store *s;
+	struct error err;
+	int ret;
+
+	if (argc == 2 && strcmp(argv[1], "--read-data") == 0)
+		o.read_data = 1;
+	else if (argc != 1)
+		return usage_error("check", "[--read-data]");
+	error_init(&err);
+	memset(&res, 0, sizeof(res));
+	s = cli_open(c, 0, &err);
+	if (s == NULL)
+		return fail(&err);
+	ret = check_run(s, &o, &res, &err);
+	store_destroy(&s);
+	if (ret < 0)
+		return fail(&err);
+	if (!c->json && !c->quiet)
+		printf("checked %llu units, %llu restore points, %llu packs, %llu blobs%s: "
+		       "%llu problems (%llu restore points and %llu files affected)\n",
+		       (unsigned long long)res.units, (unsigned long long)res.restore_points,
+		       (unsigned long long)res.packs, (unsigned long long)res.blobs,
+		       o.read_data ? " (data read)" : "", (unsigned long long)res.problems,
+		       (unsigned long long)res.damaged_points, (unsigned long long)res.damaged_files);
+	return res.problems ? EXIT_DAMAGE : EXIT_OK;
+}
+
+static int cmd_prune(struct cli *c, int argc, char **argv)
+{
+	struct prune_opts o = { .grace_seconds = 3600, .session_timeout = 86400 };
+	struct prune_result res;
+	struct store *s;
+	struct error err;
+	int i, ret;
+
+	for (i = 1; i < argc; i++) {
+		char *end;
+
+		if (strcmp(argv[i], "--grace") == 0 && i + 1 < argc) {
+			errno = 0;
+			o.grace_seconds = strtoll(argv[++i], &end, 10);
+			if (errno || *end || o.grace_seconds < 0)
+				return usage_error("prune", cli_commands[7].usage);
+		} else if (strcmp(argv[i], "--dry-run") == 0) {
+			o.dry_run = 1;
+		} else {
+			return usage_error("prune", cli_commands[7].usage);
+		}
+	}
+	error_init(&err);
+	memset(&res, 0, sizeof(res));
+	s = cli_open(c, BACKEND_ALLOW_DELETE, &err);
+	if (s == NULL)
+		return fail(&err);
+	ret = prune_run(s, &o, &res, &err);
+	store_destroy(&s);
+	if (ret < 0)
+		return fail(&err);
+	if (c->json) {
+		json_object *j = json_object_new_object();
+
+		json_object_object_add(j, "planned_packs", json_object_new_int64((int64_t)res.planned_packs));
+		json_object_object_add(j, "deleted_packs", json_object_new_int64((int64_t)res.deleted_packs));
+		json_object_object_add(j, "deleted_bytes", json_object_new_int64((int64_t)res.deleted_bytes));
+		json_object_object_add(j, "kept_packs", json_object_new_int64((int64_t)res.kept_packs));
+		json_object_object_add(j, "deferred_plans", json_object_new_int64((int64_t)res.deferred_plans));
+		json_print(j);
+	} else if (!c->quiet) {
+		printf("prune: %llu packs marked for deletion, %llu deleted (%.1f MiB), %llu kept "
+		       "(referenced again), %llu plans deferred\n",
+		       (unsigned long long)res.planned_packs, (unsigned long long)res.deleted_packs,
+		       (double)res.deleted_bytes / 1048576.0, (unsigned long long)res.kept_packs,
+		       (unsigned long long)res.deferred_plans);
+	}
+	return EXIT_OK;
+}
+
+const struct cli_command cli_commands[] = {
+	{ "init", "[--key-file-new FILE]", cmd_init },
+	{ "backup", "UNIT PATH", cmd_backup },
+	{ "restore-points", "[UNIT]", cmd_restore_points },
+	{ "ls", "RP [PATH]", cmd_ls },
+	{ "diff", "RP1 RP2|live", cmd_diff },
+	{ "restore", "RP (--to DIR | --in-place) [--dry-run] [--verbose] [PATH|GLOB ...]",
+	  cmd_restore },
+	{ "check", "[--read-data]", cmd_check },
+	{ "prune", "[--grace SECONDS] [--dry-run]", cmd_prune },
+	{ NULL, NULL, NULL },
+};

@@ -1,0 +1,82 @@
+/* coffer: entry point. Parses global options and dispatches through the
+ * command table; no business logic lives here. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "lib/log.h"
+
+static void usage(FILE *f)
+{
+	const struct cli_command *cmd;
+
+	fprintf(f, "usage: coffer [--store DIR] [--key-file F | --passphrase-file F] [--json] "
+		   "[--quiet] COMMAND ...\n\ncommands:\n");
+	for (cmd = cli_commands; cmd->name; cmd++)
+		fprintf(f, "  %s %s\n", cmd->name, cmd->usage);
+	fprintf(f, "\nenvironment: COFFER_STORE, COFFER_KEY_FILE, COFFER_PASSPHRASE_FILE, "
+		   "COFFER_PASSPHRASE, COFFER_CACHE\nsee docs/cli.md\n");
+}
+
+/* Takes the value of "--opt VALUE" or "--opt=VALUE"; NULL if argv[*i] is
+ * not this option. */
+static const char *option_value(int argc, char **argv, int *i, const char *opt)
+{
+	size_t len = strlen(opt);
+
+	if (strncmp(argv[*i], opt, len) != 0)
+		return NULL;
+	if (argv[*i][len] == '=')
+		return argv[*i] + len + 1;
+	if (argv[*i][len] == '\0' && *i + 1 < argc)
+		return argv[++*i];
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli c = {
+		.store = getenv("COFFER_STORE"),
+		.key_file = getenv("COFFER_KEY_FILE"),
+		.passphrase_file = getenv("COFFER_PASSPHRASE_FILE"),
+	};
+	const struct cli_command *cmd;
+	const char *v;
+	int i;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if ((v = option_value(argc, argv, &i, "--store")))
+			c.store = v;
+		else if ((v = option_value(argc, argv, &i, "--key-file")))
+			c.key_file = v;
+		else if ((v = option_value(argc, argv, &i, "--passphrase-file")))
+			c.passphrase_file = v;
+		else if (strcmp(argv[i], "--json") == 0)
+			c.json = 1;
+		else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0)
+			c.quiet = 1;
+		else if (strcmp(argv[i], "--version") == 0) {
+			printf("coffer 0.1.0 (store format 1)\n");
+			return EXIT_OK;
+		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return EXIT_OK;
+		} else {
+			fprintf(stderr, "coffer: unknown option %s\n", argv[i]);
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (i == argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	log_set_quiet(c.quiet || c.json);
+	for (cmd = cli_commands; cmd->name; cmd++)
+		if (strcmp(cmd->name, argv[i]) == 0)
+			return cmd->run(&c, argc - i, argv + i);
+	fprintf(stderr, "coffer: unknown command %s\n", argv[i]);
+	usage(stderr);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,658 @@
+#include "backup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crypto/crypto.h"
+#include "engine/fsmeta.h"
+#include "engine/meta.h"
+#include "engine/session.h"
+#include "engine/tree.h"
+#include "engine/walk.h"
+#include "lib/buf.h"
+#include "lib/error.h"
+#include "lib/hex.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "lib/progress.h"
+#include "store/backend.h"
+#include "store/chunker.h"
+#include "store/index.h"
+#include "store/pack.h"
+#include "store/store.h"
+
+#define QUEUE_CAP 4096
+#define INDEX_FLUSH_ENTRIES 50000
+
+struct job {
+	struct meta_entry e;
+	char *abs;
+	int need_read;
+	int done;
+	int skip;
+	char *warning;
+};
+
+struct hardlink {
+	uint64_t dev, ino;
+	char *path;
+};
+
+struct backup {
+	struct store_unit *u;
+	struct index *ix;
+	struct session *sess;
+	struct rp *rp;
+	const struct backup_opts *o;
+
+	pthread_mutex_t lock;
+	pthread_cond_t work_cv, done_cv;
+	struct job *ring[QUEUE_CAP];
+	size_t head, tail, next;
+	int stop;
+	int failed;
+	struct error fail;
+
+	struct hardlink *links;
+	size_t nlinks;
+	struct tree_reader *parent;
+	struct meta_entry *pe; /* current parent entry, NULL at its end */
+	struct rp_stats stats;
+	uint64_t reused;
+	struct progress prog;
+};
+
+struct worker {
+	struct backup *b;
+	pthread_t thread;
+	struct pack_writer *pw;
+	struct crypto_mac *mac;
+	struct buf data;
+};
+
+static void backup_warn(struct backup *b, const char *msg)
+{
+	log_warn("%s", msg);
+	pthread_mutex_lock(&b->lock);
+	rp_add_warning(b->rp, msg);
+	pthread_mutex_unlock(&b->lock);
+}
+
+static void walk_warn(void *ctx, const char *msg) { backup_warn(ctx, msg); }
+
+static void backup_fail(struct backup *b, const struct error *err)
+{
+	pthread_mutex_lock(&b->lock);
+	if (!b->failed) {
+		b->failed = 1;
+		b->fail = *err;
+	}
+	b->stop = 1;
+	pthread_cond_broadcast(&b->work_cv);
+	pthread_cond_broadcast(&b->done_cv);
+	pthread_mutex_unlock(&b->lock);
+}
+
+/* Chunks and stores data[0..len), appending extents. Keeps the tail that
+ * may still grow into a chunk unless `final`. Returns bytes consumed. */
+static int worker_chunks(struct worker *w, struct job *j, int final, size_t *used_r,
+			 struct error *err)
+{
+	const struct chunker *ch = store_unit_chunker(w->b->u, 0);
+	size_t off = 0;
+	uint8_t id[32];
+
+	while (w->data.len - off > 0 && (final || w->data.len - off >= ch->p.max)) {
+		size_t n = chunker_next(ch, w->data.data + off, w->data.len - off);
+
+		if (session_put_blob(w->b->sess, w->pw, w->mac, w->data.data + off, n, id, err) < 0)
+			return -1;
+		meta_entry_add_extent(&j->e, id, (uint32_t)n);
+		off += n;
+	}
+	*used_r = off;
+	return 0;
+}
+
+static void add_hole(struct meta_entry *e, uint64_t len)
+{
+	static const uint8_t zero[32];
+
+	while (len > 0) {
+		uint32_t n = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
+
+		meta_entry_add_extent(e, zero, n);
+		len -= n;
+	}
+}
+
+/* Reads [off, end) of the file (end = UINT64_MAX: to EOF); returns the
+ * position reached. */
+static int worker_read_range(struct worker *w, struct job *j, int fd, uint64_t off, uint64_t end,
+			     uint64_t *pos_r, struct error *err)
+{
+	const size_t step = 4u << 20;
+	size_t used_final;
+
+	buf_reset(&w->data);
+	for (;;) {
+		size_t want = step, used;
+		ssize_t n;
+
+		if (end != UINT64_MAX && end - off < want)
+			want = (size_t)(end - off);
+		if (want == 0)
+			break;
+		if (buf_reserve(&w->data, want, err) < 0)
+			return -1;
+		n = pread(fd, w->data.data + w->data.len, want, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			/* An unreadable source file is a warning, not a failed backup. */
+			j->warning = xasprintf("read(%s) failed: %s; not in this restore point",
+					       j->abs, strerror(errno));
+			j->skip = 1;
+			return 0;
+		}
+		if (n == 0)
+			break;
+		w->data.len += (size_t)n;
+		off += (uint64_t)n;
+		if (worker_chunks(w, j, 0, &used, err) < 0)
+			return -1;
+		memmove(w->data.data, w->data.data + used, w->data.len - used);
+		w->data.len -= used;
+	}
+	*pos_r = off;
+	return worker_chunks(w, j, 1, &used_final, err);
+}
+
+/* Sparse files: store only the data regions, holes as zero extents. */
+static int worker_read_sparse(struct worker *w, struct job *j, int fd, uint64_t size,
+			      uint64_t *pos_r, struct error *err)
+{
+	uint64_t pos = 0;
+
+	while (pos < size) {
+		off_t data = lseek(fd, (off_t)pos, SEEK_DATA), hole;
+
+		if (data < 0 && errno == ENXIO)
+			data = (off_t)size;
+		else if (data < 0)
+			return error_sys(err, "lseek(%s) failed", j->abs);
+		if ((uint64_t)data > pos) {
+			add_hole(&j->e, (uint64_t)data - pos);
+			pos = (uint64_t)data;
+		}
+		if (pos >= size)
+			break;
+		hole = lseek(fd, data, SEEK_HOLE);
+		if (hole < 0)
+			return error_sys(err, "lseek(%s) failed", j->abs);
+		if (worker_read_range(w, j, fd, pos, (uint64_t)hole, &pos, err) < 0)
+			return -1;
+		if (j->skip)
+			return 0;
+	}
+	*pos_r = pos;
+	return 0;
+}
+
+static int same_stat(const struct stat *a, const struct stat *b)
+{
+	return a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec && a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+
+static int worker_file(struct worker *w, struct job *j, struct error *err)
+{
+	struct stat before, after;
+	uint64_t pos = 0;
+	int fd, ret;
+
+	fd = open(j->abs, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+	if (fd < 0 && errno == EPERM)
+		fd = open(j->abs, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &before) < 0) {
+		j->warning = xasprintf("cannot read %s: %s; not in this restore point", j->abs,
+				       strerror(errno));
+		j->skip = 1;
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	fsmeta_from_stat(&j->e, &before);
+	if (before.st_blocks * 512 < before.st_size)
+		ret = worker_read_sparse(w, j, fd, (uint64_t)before.st_size, &pos, err);
+	else
+		ret = worker_read_range(w, j, fd, 0, UINT64_MAX, &pos, err);
+	if (ret == 0 && !j->skip && fstat(fd, &after) == 0 && !same_stat(&before, &after))
+		j->warning = xasprintf("%s changed while it was read; the restore point holds "
+				       "the bytes as read", j->abs);
+	close(fd);
+	j->e.size = pos;
+	if (j->e.nextents && (j->e.flags & META_FLAG_SPARSE) == 0 &&
+	    before.st_blocks * 512 < before.st_size)
+		j->e.flags |= META_FLAG_SPARSE;
+	return ret;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct backup *b = w->b;
+	struct error err;
+
+	error_init(&err);
+	pthread_mutex_lock(&b->lock);
+	for (;;) {
+		struct job *j;
+
+		/* Jobs before head were written out and freed by the main thread. */
+		if (b->next < b->head)
+			b->next = b->head;
+		while (!b->stop && b->next >= b->tail) {
+			pthread_cond_wait(&b->work_cv, &b->lock);
+			if (b->next < b->head)
+				b->next = b->head;
+		}
+		if (b->failed || b->next >= b->tail)
+			break;
+		j = b->ring[b->next++ % QUEUE_CAP];
+		if (!j->need_read)
+			continue;
+		pthread_mutex_unlock(&b->lock);
+		if (worker_file(w, j, &err) < 0) {
+			backup_fail(b, &err);
+			pthread_mutex_lock(&b->lock);
+			break;
+		}
+		pthread_mutex_lock(&b->lock);
+		j->done = 1;
+		pthread_cond_broadcast(&b->done_cv);
+	}
+	pthread_mutex_unlock(&b->lock);
+	if (!b->failed && pack_writer_flush(w->pw, &err) < 0)
+		backup_fail(b, &err);
+	return NULL;
+}
+
+static void entry_read_xattrs(struct backup *b, struct meta_entry *e, const char *abs)
+{
+	char *msg = fsmeta_read_xattrs(e, abs);
+
+	if (msg)
+		backup_warn(b, msg);
+	free(msg);
+}
+
+/* The path of the first link of this inode seen in the walk, or NULL
+ * (and then it is remembered). */
+static const char *hardlink_first(struct backup *b, const struct stat *st, const char *rel)
+{
+	size_t i;
+
+	for (i = 0; i < b->nlinks; i++)
+		if (b->links[i].dev == (uint64_t)st->st_dev && b->links[i].ino == (uint64_t)st->st_ino)
+			return b->links[i].path;
+	b->links = xrealloc(b->links, xmul(b->nlinks + 1, sizeof(*b->links)));
+	b->links[b->nlinks].dev = st->st_dev;
+	b->links[b->nlinks].ino = st->st_ino;
+	b->links[b->nlinks].path = xstrdup(rel);
+	b->nlinks++;
+	return NULL;
+}
+
+/* Advances the parent point to `rel`; returns its entry if it has one. A
+ * damaged parent only costs re-reading files: it is dropped with a warning. */
+static void parent_find(struct backup *b, const char *rel, struct meta_entry **pe_r)
+{
+	struct error err;
+	int c, r;
+
+	*pe_r = NULL;
+	while (b->pe != NULL && (c = meta_path_cmp(b->pe->path, rel)) <= 0) {
+		if (c == 0) {
+			*pe_r = b->pe;
+			return;
+		}
+		r = tree_reader_next(b->parent, &b->pe, &err);
+		if (r < 0)
+			log_warn("%s; reading the remaining files again", err.msg);
+		if (r <= 0)
+			b->pe = NULL;
+	}
+}
+
+static int parent_unchanged(const struct meta_entry *pe, const struct stat *st)
+{
+	return pe->type == META_FILE && pe->size == (uint64_t)st->st_size &&
+	       pe->mtime_s == st->st_mtim.tv_sec && pe->mtime_ns == (uint32_t)st->st_mtim.tv_nsec &&
+	       pe->ctime_s == st->st_ctim.tv_sec && pe->ctime_ns == (uint32_t)st->st_ctim.tv_nsec &&
+	       pe->ino == (uint64_t)st->st_ino;
+}
+
+static struct job *backup_make_job(struct backup *b, const char *rel, const char *abs,
+				   const struct stat *st)
+{
+	struct job *j = xcalloc(1, sizeof(*j));
+	struct meta_entry *pe;
+	const char *first;
+
+	j->e.path = xstrdup(rel);
+	j->e.type = fsmeta_type(st->st_mode);
+	fsmeta_from_stat(&j->e, st);
+	entry_read_xattrs(b, &j->e, abs);
+	if (j->e.type == META_SYMLINK) {
+		char target[PATH_MAX + 1];
+		ssize_t n = readlink(abs, target, PATH_MAX);
+
+		if (n < 0) {
+			j->warning = xasprintf("cannot read link %s: %s", abs, strerror(errno));
+			j->skip = 1;
+		} else {
+			j->e.target = xstrndup(target, (size_t)n);
+		}
+	}
+	if (j->e.type == META_DIR)
+		b->stats.dirs++;
+	if (j->e.type != META_FILE)
+		return j;
+	b->stats.files++;
+	if (st->st_nlink > 1 && (first = hardlink_first(b, st, rel)) != NULL) {
+		j->e.type = META_HARDLINK;
+		j->e.target = xstrdup(first);
+		return j;
+	}
+	b->stats.bytes += (uint64_t)st->st_size;
+	parent_find(b, rel, &pe);
+	if (pe && parent_unchanged(pe, st)) {
+		size_t i;
+
+		for (i = 0; i < pe->nextents; i++)
+			meta_entry_add_extent(&j->e, pe->extents[i].id, pe->extents[i].len);
+		j->e.flags = pe->flags;
+		b->reused++;
+		return j;
+	}
+	if (st->st_size > 0) {
+		j->need_read = 1;
+		j->abs = xstrdup(abs);
+	}
+	return j;
+}
+
+/* Writes finished jobs at the head of the queue into the metadata stream,
+ * in walk order. With `all`, waits for every job. */
+static int backup_drain(struct backup *b, struct tree_writer *tw, int all, struct error *err)
+{
+	pthread_mutex_lock(&b->lock);
+	for (;;) {
+		struct job *j;
+
+		while (!b->failed && b->head < b->tail && !b->ring[b->head % QUEUE_CAP]->done &&
+		       (all || b->tail - b->head == QUEUE_CAP))
+			pthread_cond_wait(&b->done_cv, &b->lock);
+		if (b->failed) {
+			pthread_mutex_unlock(&b->lock);
+			*err = b->fail;
+			return -1;
+		}
+		if (b->head == b->tail || !b->ring[b->head % QUEUE_CAP]->done)
+			break;
+		j = b->ring[b->head++ % QUEUE_CAP];
+		pthread_mutex_unlock(&b->lock);
+		if (j->warning)
+			backup_warn(b, j->warning);
+		if (!j->skip && tree_writer_add(tw, &j->e, err) < 0) {
+			backup_fail(b, err);
+			return -1;
+		}
+		meta_entry_clear(&j->e);
+		free(j->abs);
+		free(j->warning);
+		free(j);
+		pthread_mutex_lock(&b->lock);
+	}
+	pthread_mutex_unlock(&b->lock);
+	return 0;
+}
+
+static int backup_push(struct backup *b, struct job *j, struct tree_writer *tw, struct error *err)
+{
+	if (!j->need_read)
+		j->done = 1;
+	pthread_mutex_lock(&b->lock);
+	b->ring[b->tail++ % QUEUE_CAP] = j;
+	pthread_cond_broadcast(&b->work_cv);
+	pthread_mutex_unlock(&b->lock);
+	return backup_drain(b, tw, 0, err);
+}
+
+static int backup_walk(struct backup *b, struct tree_writer *tw, struct error *err)
+{
+	struct walker *w = walker_open(b->o->path, walk_warn, b, err);
+	const char *rel, *abs;
+	struct stat st;
+	uint64_t items = 0;
+	int ret = 0;
+
+	if (w == NULL)
+		return -1;
+	while (ret == 0 && (ret = walker_next(w, &rel, &abs, &st, err)) == 1) {
+		ret = backup_push(b, backup_make_job(b, rel, abs, &st), tw, err);
+		progress_update(&b->prog, ++items, b->stats.bytes);
+		if (ret == 0 && session_pending_index(b->sess) >= INDEX_FLUSH_ENTRIES)
+			ret = session_flush_index(b->sess, err);
+	}
+	walker_destroy(&w);
+	return ret;
+}
+
+/* Session markers tell prune that a backup may still reference blobs it
+ * has not indexed yet (docs/prune.md). */
+static int backup_marker(struct backup *b, const char *id, const char *suffix, struct error *err)
+{
+	char *rel = xasprintf("sessions/%s%s", id, suffix), *name = store_unit_path(b->u, rel);
+	char *body = xasprintf("%lld\n", (long long)time(NULL));
+	int ret = backend_put(store_backend(store_unit_store(b->u)), name, body, strlen(body), err);
+
+	free(rel);
+	free(name);
+	free(body);
+	return ret;
+}
+
+static int backup_open_parent(struct backup *b, struct error *err)
+{
+	uint32_t *seqs;
+	size_t n;
+	struct rp *last = NULL;
+	int ret = 0;
+
+	if (rp_list(b->u, &seqs, &n, err) < 0)
+		return -1;
+	if (n > 0 && rp_read(b->u, seqs[n - 1], &last, err) == 0) {
+		b->parent = tree_reader_open(b->u, b->ix, last, err);
+		ret = b->parent ? tree_reader_next(b->parent, &b->pe, err) : -1;
+		if (ret == 0)
+			b->pe = NULL;
+		else if (ret == 1)
+			ret = 0;
+		b->prog.total_bytes = last->stats.bytes;
+	} else if (n > 0) {
+		ret = -1;
+	}
+	if (ret < 0) {
+		/* A damaged parent only costs re-reading everything. */
+		log_warn("%s; reading every file again", err->msg);
+		tree_reader_destroy(&b->parent);
+		b->pe = NULL;
+		ret = 0;
+	}
+	rp_free(&last);
+	free(seqs);
+	return ret;
+}
+
+static int backup_threads(const struct backup_opts *o)
+{
+	long n = o->threads > 0 ? o->threads : sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 16 ? 16 : (int)n;
+}
+
+static int backup_body(struct backup *b, struct error *err)
+{
+	struct worker workers[16];
+	struct tree_writer *tw;
+	int n = backup_threads(b->o), i, started = 0, ret;
+	char hostname[256] = "";
+
+	b->sess = session_create(b->u, b->ix);
+	tw = tree_writer_create(b->sess, b->u);
+	for (i = 0; i < n; i++) {
+		workers[i] = (struct worker){ .b = b };
+		workers[i].pw = session_pack_writer(b->sess, 0);
+		workers[i].mac = store_unit_id_mac(b->u);
+		buf_init(&workers[i].data, 0);
+		if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0)
+			break;
+		started++;
+	}
+	ret = backup_open_parent(b, err);
+	if (ret == 0)
+		ret = backup_walk(b, tw, err);
+	if (ret == 0)
+		ret = backup_drain(b, tw, 1, err);
+	if (ret < 0)
+		backup_fail(b, err);
+	pthread_mutex_lock(&b->lock);
+	b->stop = 1;
+	pthread_cond_broadcast(&b->work_cv);
+	pthread_mutex_unlock(&b->lock);
+	for (i = 0; i < started; i++)
+		pthread_join(workers[i].thread, NULL);
+	if (ret == 0 && b->failed) {
+		*err = b->fail;
+		ret = -1;
+	}
+	/* Commit order: packs, then index, then the restore point. */
+	if (ret == 0)
+		ret = tree_writer_finish(tw, b->rp, err);
+	if (ret == 0)
+		ret = session_flush_index(b->sess, err);
+	if (ret == 0) {
+		struct session_stats ss;
+
+		session_get_stats(b->sess, &ss);
+		b->rp->stats = b->stats;
+		b->rp->stats.new_blobs = ss.new_blobs;
+		b->rp->stats.new_bytes = ss.new_bytes;
+		b->rp->stats.stored_bytes = ss.stored_bytes;
+		b->rp->stats.incompressible_bytes = ss.incompressible_bytes;
+		gethostname(hostname, sizeof(hostname) - 1);
+		b->rp->host = xstrdup(hostname);
+		ret = rp_write(b->u, b->rp, err);
+	}
+	for (i = 0; i < started; i++) {
+		pack_writer_destroy(&workers[i].pw);
+		crypto_mac_destroy(&workers[i].mac);
+		buf_clear(&workers[i].data);
+	}
+	tree_writer_destroy(&tw);
+	return ret;
+}
+
+static void backup_free_queue(struct backup *b)
+{
+	size_t i;
+
+	for (i = b->head; i < b->tail; i++) {
+		struct job *j = b->ring[i % QUEUE_CAP];
+
+		meta_entry_clear(&j->e);
+		free(j->abs);
+		free(j->warning);
+		free(j);
+	}
+}
+
+int backup_run(struct store *s, const struct backup_opts *o, struct backup_result *res,
+	       struct error *err)
+{
+	struct backup b = { .o = o };
+	uint8_t rnd[16];
+	char sid[33], *real;
+	struct timespec ts;
+	size_t i;
+	int ret = -1;
+
+	real = realpath(o->path, NULL);
+	if (real == NULL)
+		return error_sys(err, "cannot back up %s", o->path);
+	b.u = store_unit_open(s, o->unit, 1, err);
+	if (b.u == NULL) {
+		free(real);
+		return -1;
+	}
+	pthread_mutex_init(&b.lock, NULL);
+	pthread_cond_init(&b.work_cv, NULL);
+	pthread_cond_init(&b.done_cv, NULL);
+	progress_init(&b.prog, "backup", 0, o->quiet);
+	b.rp = xcalloc(1, sizeof(*b.rp));
+	b.rp->unit = xstrdup(o->unit);
+	b.rp->source = xstrdup(real);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	b.rp->time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	crypto_random(rnd, sizeof(rnd));
+	hex_encode(rnd, sizeof(rnd), sid);
+	if (backup_marker(&b, sid, "", err) < 0)
+		goto out;
+	b.ix = index_open(b.u, err);
+	if (b.ix == NULL)
+		goto out;
+	ret = backup_body(&b, err);
+	if (ret == 0) {
+		struct error ignored;
+
+		/* A failed merge or end marker costs speed later, not data. */
+		if (index_merge(b.ix, b.u, &ignored) < 0)
+			log_warn("%s", ignored.msg);
+		if (backup_marker(&b, sid, ".end", &ignored) < 0)
+			log_warn("%s", ignored.msg);
+		res->seq = b.rp->seq;
+		res->stats = b.rp->stats;
+		res->reused_files = b.reused;
+		res->nwarnings = b.rp->nwarnings;
+	}
+out:
+	progress_done(&b.prog);
+	backup_free_queue(&b);
+	tree_reader_destroy(&b.parent);
+	session_destroy(&b.sess);
+	index_destroy(&b.ix);
+	for (i = 0; i < b.nlinks; i++)
+		free(b.links[i].path);
+	free(b.links);
+	rp_free(&b.rp);
+	store_unit_destroy(&b.u);
+	pthread_mutex_destroy(&b.lock);
+	pthread_cond_destroy(&b.work_cv);
+	pthread_cond_destroy(&b.done_cv);
+	free(real);
+	if (ret < 0)
+		error_prefix(err, "backup of %s as %s failed", o->path, o->unit);
+	return ret;
+}

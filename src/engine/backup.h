@@ -1,0 +1,36 @@
+#ifndef COFFER_BACKUP_H
+#define COFFER_BACKUP_H
+
+/* Takes a restore point of a folder as a protection unit: walks it, reads
+ * only files whose size, mtime, ctime or inode changed since the last
+ * point, chunks, deduplicates, compresses, encrypts and packs on all
+ * cores, then commits packs, index and restore point, in that order. */
+
+#include <stdint.h>
+
+#include "store/rp.h"
+
+struct error;
+struct store;
+
+struct backup_opts {
+	const char *unit;
+	const char *path;
+	int threads; /* 0: one per core */
+	int quiet;
+};
+
+struct backup_result {
+	uint32_t seq;
+	struct rp_stats stats;
+	uint64_t reused_files; /* files not read again */
+	uint64_t nwarnings;
+};
+
+/* 0 on success (possibly with warnings, counted in the result; each was
+ * logged and recorded in the restore point), -1 on failure: then no
+ * restore point was written and nothing stored before was touched. */
+int backup_run(struct store *s, const struct backup_opts *o, struct backup_result *res,
+	       struct error *err);
+
+#endif

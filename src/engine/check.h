@@ -1,0 +1,37 @@
+#ifndef COFFER_CHECK_H
+#define COFFER_CHECK_H
+
+/* Verifies a store: every unit's restore point chain (a removed, altered
+ * or out-of-order point is found), that every blob a point references is
+ * indexed and its pack exists, and with read_data that every blob decrypts
+ * and matches its id. Every problem names the unit, the restore point and,
+ * for content, the file. */
+
+#include <stdint.h>
+
+struct error;
+struct store;
+
+/* Told about each problem: unit, restore point number (0 if none), path
+ * (NULL if none) and what is wrong. */
+typedef void check_report_cb(void *ctx, const char *unit, uint32_t seq, const char *path,
+			     const char *problem);
+
+struct check_opts {
+	int read_data;
+	int quiet;
+	check_report_cb *report;
+	void *ctx;
+};
+
+struct check_result {
+	uint64_t units, restore_points, packs, blobs, problems;
+	uint64_t damaged_points, damaged_files;
+};
+
+/* 0 when the check ran (problems are counted in the result), -1 when it
+ * could not run at all. */
+int check_run(struct store *s, const struct check_opts *o, struct check_result *res,
+	      struct error *err);
+
+#endif

@@ -1,0 +1,22 @@
+#ifndef COFFER_FSMETA_H
+#define COFFER_FSMETA_H
+
+/* Between live files and metadata records: reading a file's metadata into
+ * a record, and putting a record's metadata (owner, mode, user.* xattrs,
+ * times) back onto a file. */
+
+#include <stdint.h>
+#include <sys/stat.h>
+
+struct error;
+struct meta_entry;
+
+uint8_t fsmeta_type(mode_t mode);
+void fsmeta_from_stat(struct meta_entry *e, const struct stat *st);
+/* Adds the user.* extended attributes of abs; failures are returned as a
+ * message the caller frees (NULL if none). */
+char *fsmeta_read_xattrs(struct meta_entry *e, const char *abs);
+/* Applies owner (when root), mode, xattrs and times of e to abs. */
+int fsmeta_apply(const struct meta_entry *e, const char *abs, struct error *err);
+
+#endif

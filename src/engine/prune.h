@@ -1,0 +1,30 @@
+#ifndef COFFER_PRUNE_H
+#define COFFER_PRUNE_H
+
+/* Reclaims space in two phases without any lock (docs/prune.md). Phase 1
+ * writes a plan naming packs no restore point references; phase 2, on a
+ * later run once the plan is older than the grace period and no backup
+ * session is open, re-checks each planned pack, writes an index without
+ * it and deletes it. A backup running meanwhile never loses data. */
+
+#include <stdint.h>
+
+struct error;
+struct store;
+
+struct prune_opts {
+	int64_t grace_seconds;  /* default 3600 */
+	int64_t session_timeout; /* a session older than this is dead; default 86400 */
+	int dry_run;
+};
+
+struct prune_result {
+	uint64_t planned_packs, deleted_packs, deleted_bytes, kept_packs, deferred_plans;
+	uint64_t deleted_segments;
+};
+
+/* s must be opened with BACKEND_ALLOW_DELETE. */
+int prune_run(struct store *s, const struct prune_opts *o, struct prune_result *res,
+	      struct error *err);
+
+#endif

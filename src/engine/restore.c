@@ -1,0 +1,565 @@
+#include "restore.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine/fsmeta.h"
+#include "engine/meta.h"
+#include "engine/tree.h"
+#include "engine/walk.h"
+#include "lib/buf.h"
+#include "lib/error.h"
+#include "lib/fsutil.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "lib/progress.h"
+#include "store/backend.h"
+#include "store/index.h"
+#include "store/pack.h"
+#include "store/rp.h"
+#include "store/store.h"
+
+enum state { ST_MISSING, ST_SAME, ST_ATTRS, ST_REPLACE };
+
+struct item {
+	struct meta_entry e;
+	enum state state;
+	int failed;
+};
+
+/* One blob to write into one place of one file. */
+struct piece {
+	const uint8_t *pack;
+	struct pack_entry pe;
+	size_t item;
+	uint64_t file_off;
+};
+
+struct restore {
+	const struct restore_opts *o;
+	struct store_unit *u;
+	struct rp *rp;
+	struct index *ix;
+	char *root;
+	struct item *items;
+	size_t n;
+	struct piece *pieces;
+	size_t npieces;
+	size_t next_piece; /* work cursor, under lock */
+	pthread_mutex_t lock;
+	struct restore_result *res;
+	struct progress prog;
+	uint64_t done_bytes, total_bytes;
+};
+
+static int selected(const struct restore_opts *o, const char *path)
+{
+	size_t i, len;
+	char *prefix;
+	int hit = 0;
+
+	if (o->npatterns == 0)
+		return 1;
+	/* A pattern selects a path if it matches the path or one of its
+	 * ancestors (so "docs" restores everything below docs/). */
+	prefix = xstrdup(path);
+	for (len = strlen(prefix); !hit; ) {
+		for (i = 0; i < o->npatterns && !hit; i++)
+			hit = fnmatch(o->patterns[i], prefix, FNM_PATHNAME) == 0;
+		while (len > 0 && prefix[len] != '/')
+			len--;
+		if (len == 0)
+			break;
+		prefix[len] = '\0';
+	}
+	free(prefix);
+	return hit;
+}
+
+/* Whether `dir` is an ancestor of a selected path (it must then exist). */
+static int needed_dir(struct restore *r, size_t i)
+{
+	const char *p = r->items[i].e.path;
+	size_t len = strlen(p), k;
+
+	for (k = i + 1; k < r->n; k++) {
+		const char *q = r->items[k].e.path;
+
+		if (len > 0 && (strncmp(q, p, len) != 0 || q[len] != '/'))
+			break;
+		if (selected(r->o, q))
+			return 1;
+	}
+	return 0;
+}
+
+static int restore_load(struct restore *r, struct error *err)
+{
+	struct tree_reader *tr = tree_reader_open(r->u, r->ix, r->rp, err);
+	struct meta_entry *e;
+	size_t cap = 0, i, n = 0;
+	int ret;
+
+	if (tr == NULL)
+		return -1;
+	while ((ret = tree_reader_next(tr, &e, err)) == 1) {
+		if (r->n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			r->items = xrealloc(r->items, xmul(cap, sizeof(*r->items)));
+		}
+		memset(&r->items[r->n], 0, sizeof(r->items[0]));
+		meta_entry_copy(&r->items[r->n++].e, e);
+	}
+	tree_reader_destroy(&tr);
+	if (ret < 0 || r->o->npatterns == 0)
+		return ret;
+	for (i = 0; i < r->n; i++) {
+		struct item *it = &r->items[i];
+
+		if (selected(r->o, it->e.path) || (it->e.type == META_DIR && needed_dir(r, i)))
+			r->items[n++] = *it;
+		else
+			meta_entry_clear(&it->e);
+	}
+	r->n = n;
+	return 0;
+}
+
+static char *restore_abs(struct restore *r, const char *rel)
+{
+	return fs_join(r->root, rel);
+}
+
+static void report(struct restore *r, const char *action, const char *path)
+{
+	if (r->o->report)
+		r->o->report(r->o->ctx, action, *path ? path : ".");
+}
+
+/* Compares a live file with the entry it should be. */
+static enum state compare_live(struct item *it, const char *abs,
+			       const struct stat *st)
+{
+	struct meta_entry live;
+	enum state s;
+	char *msg;
+
+	memset(&live, 0, sizeof(live));
+	live.type = fsmeta_type(st->st_mode);
+	fsmeta_from_stat(&live, st);
+	if (it->e.type == META_HARDLINK)
+		return ST_REPLACE; /* relinked after the files are in place */
+	if (live.type != it->e.type)
+		return ST_REPLACE;
+	if (it->e.type == META_FILE &&
+	    (live.size != it->e.size || live.mtime_s != it->e.mtime_s ||
+	     live.mtime_ns != it->e.mtime_ns))
+		return ST_REPLACE;
+	if (it->e.type == META_SYMLINK) {
+		char target[4097];
+		ssize_t n = readlink(abs, target, sizeof(target) - 1);
+
+		if (n < 0 || it->e.target == NULL || (size_t)n != strlen(it->e.target) ||
+		    memcmp(target, it->e.target, (size_t)n) != 0)
+			return ST_REPLACE;
+		return live.mtime_s == it->e.mtime_s && live.mtime_ns == it->e.mtime_ns &&
+		       (geteuid() != 0 || (live.uid == it->e.uid && live.gid == it->e.gid))
+			       ? ST_SAME : ST_ATTRS;
+	}
+	if ((it->e.type == META_CHR || it->e.type == META_BLK) && live.rdev != it->e.rdev)
+		return ST_REPLACE;
+	msg = fsmeta_read_xattrs(&live, abs);
+	free(msg);
+	if (geteuid() != 0) {
+		live.uid = it->e.uid;
+		live.gid = it->e.gid;
+	}
+	live.target = it->e.target;
+	s = meta_same_attrs(&live, &it->e) &&
+	    (it->e.type != META_DIR ||
+	     (live.mtime_s == it->e.mtime_s && live.mtime_ns == it->e.mtime_ns)) ? ST_SAME : ST_ATTRS;
+	live.target = NULL;
+	meta_entry_clear(&live);
+	return s;
+}
+
+static int item_cmp_path(const void *key, const void *elem)
+{
+	return meta_path_cmp(key, ((const struct item *)elem)->e.path);
+}
+
+/* Walks the target: classifies every entry, and (in place) removes what
+ * the restore point does not have. */
+static int restore_scan(struct restore *r, struct error *err)
+{
+	struct walker *w;
+	const char *rel, *abs;
+	struct stat st;
+	int ret;
+
+	if (access(r->root, F_OK) < 0)
+		return 0; /* everything is missing */
+	w = walker_open(r->root, NULL, NULL, err);
+	if (w == NULL)
+		return -1;
+	while ((ret = walker_next(w, &rel, &abs, &st, err)) == 1) {
+		struct item *it = bsearch(rel, r->items, r->n, sizeof(*r->items), item_cmp_path);
+
+		if (it != NULL) {
+			it->state = compare_live(it, abs, &st);
+			if (it->state == ST_REPLACE)
+				walker_skip(w);
+			continue;
+		}
+		if (!r->o->in_place || !selected(r->o, rel) || *rel == '\0')
+			continue;
+		walker_skip(w);
+		report(r, "remove", rel);
+		r->res->removed++;
+		if (!r->o->dry_run && fs_remove_tree(abs, err) < 0)
+			break;
+	}
+	walker_destroy(&w);
+	return ret < 0 ? -1 : 0;
+}
+
+static int restore_create(struct item *it, const char *abs, struct error *err)
+{
+	const struct meta_entry *e = &it->e;
+	int fd;
+
+	switch (e->type) {
+	case META_DIR:
+		if (mkdir(abs, 0700) < 0 && errno != EEXIST)
+			return error_sys(err, "mkdir(%s) failed", abs);
+		return 0;
+	case META_FILE:
+		fd = open(abs, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd < 0)
+			return error_sys(err, "create(%s) failed", abs);
+		/* Holes stay holes: the size is set, only data is written. */
+		if (ftruncate(fd, (off_t)e->size) < 0) {
+			close(fd);
+			return error_sys(err, "truncate(%s) failed", abs);
+		}
+		close(fd);
+		return 0;
+	case META_SYMLINK:
+		if (symlink(e->target ? e->target : "", abs) < 0)
+			return error_sys(err, "symlink(%s) failed", abs);
+		return 0;
+	case META_HARDLINK:
+		return 0; /* after the files */
+	case META_FIFO:
+		if (mkfifo(abs, e->mode & 07777) < 0)
+			return error_sys(err, "mkfifo(%s) failed", abs);
+		return 0;
+	case META_SOCK:
+		return 0; /* sockets are not restorable; their folder is */
+	default:
+		if (mknod(abs, e->mode, (dev_t)e->rdev) < 0)
+			return error_sys(err, "mknod(%s) failed", abs);
+		return 0;
+	}
+}
+
+static void item_failed(struct restore *r, struct item *it, const struct error *err)
+{
+	pthread_mutex_lock(&r->lock);
+	if (!it->failed) {
+		it->failed = 1;
+		r->res->failed++;
+		log_error("%s: %s", it->e.path, err->msg);
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+static int piece_cmp(const void *a, const void *b)
+{
+	const struct piece *p = a, *q = b;
+	int c = memcmp(p->pack, q->pack, 32);
+
+	return c ? c : (p->pe.offset > q->pe.offset) - (p->pe.offset < q->pe.offset);
+}
+
+static void restore_plan(struct restore *r, size_t i, size_t *cap)
+{
+	struct item *it = &r->items[i];
+	uint64_t off = 0;
+	size_t k;
+
+	for (k = 0; k < it->e.nextents; k++) {
+		static const uint8_t zero[32];
+		const struct meta_extent *x = &it->e.extents[k];
+		struct piece p = { .item = i, .file_off = off };
+
+		off += x->len;
+		if (memcmp(x->id, zero, 32) == 0)
+			continue;
+		if (!index_lookup(r->ix, x->id, &p.pe, &p.pack)) {
+			struct error e;
+
+			error_setk(&e, ERROR_NOTFOUND, "a blob of this file is missing from the store");
+			item_failed(r, it, &e);
+			continue;
+		}
+		if (r->npieces == *cap) {
+			*cap = *cap ? *cap * 2 : 4096;
+			r->pieces = xrealloc(r->pieces, xmul(*cap, sizeof(*r->pieces)));
+		}
+		r->pieces[r->npieces++] = p;
+		r->total_bytes += x->len;
+	}
+}
+
+static void write_piece(struct restore *r, const struct piece *p, const struct buf *data)
+{
+	struct item *it = &r->items[p->item];
+	char *abs = restore_abs(r, it->e.path);
+	struct error err;
+	int fd = open(abs, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		error_sys(&err, "open(%s) failed", abs);
+	if (fd < 0 || fs_pwrite_all(fd, data->data, data->len, (off_t)p->file_off, abs, &err) < 0)
+		item_failed(r, it, &err);
+	if (fd >= 0)
+		close(fd);
+	free(abs);
+}
+
+/* Takes the next pack's run of pieces; reads the pack range once and
+ * writes every blob to every file that needs it. */
+static void *restore_worker(void *arg)
+{
+	struct restore *r = arg;
+	struct backend *be = store_backend(store_unit_store(r->u));
+	struct pack_reader *pr = pack_reader_create(r->u);
+	struct buf range, blob;
+	struct error err;
+
+	buf_init(&range, 0);
+	buf_init(&blob, 0);
+	for (;;) {
+		size_t first, last, k;
+		uint64_t lo, hi;
+		char *name;
+		int ok, blob_ok;
+
+		pthread_mutex_lock(&r->lock);
+		first = r->next_piece;
+		for (last = first; last < r->npieces &&
+				   memcmp(r->pieces[last].pack, r->pieces[first].pack, 32) == 0;)
+			last++;
+		r->next_piece = last;
+		pthread_mutex_unlock(&r->lock);
+		if (first == r->npieces)
+			break;
+		lo = r->pieces[first].pe.offset;
+		hi = 0;
+		for (k = first; k < last; k++)
+			if (r->pieces[k].pe.offset + BLOB_LEN(r->pieces[k].pe.len_flags) > hi)
+				hi = r->pieces[k].pe.offset + BLOB_LEN(r->pieces[k].pe.len_flags);
+		name = pack_name(r->u, r->pieces[first].pack);
+		buf_reset(&range);
+		ok = backend_get_range(be, name, lo, (size_t)(hi - lo),
+				       buf_extend(&range, (size_t)(hi - lo)), &err) == 0;
+		blob_ok = ok;
+		for (k = first; k < last; k++) {
+			const struct piece *p = &r->pieces[k];
+
+			/* Pieces are sorted by offset: a blob used by several files
+			 * is decrypted once. */
+			if (ok && (k == first || p->pe.offset != r->pieces[k - 1].pe.offset)) {
+				char *what = xasprintf("blob at %u in pack %s", p->pe.offset, name);
+
+				blob_ok = pack_reader_blob(pr, p->pack, &p->pe,
+							   range.data + (p->pe.offset - lo), 0, &blob,
+							   what, &err) == 0;
+				free(what);
+			}
+			if (!blob_ok) {
+				item_failed(r, &r->items[p->item], &err);
+				continue;
+			}
+			write_piece(r, p, &blob);
+			pthread_mutex_lock(&r->lock);
+			r->done_bytes += blob.len;
+			progress_update(&r->prog, k, r->done_bytes);
+			pthread_mutex_unlock(&r->lock);
+		}
+		free(name);
+	}
+	buf_clear(&range);
+	buf_clear(&blob);
+	pack_reader_destroy(&pr);
+	return NULL;
+}
+
+static void restore_content(struct restore *r)
+{
+	pthread_t threads[16];
+	long n = r->o->threads > 0 ? r->o->threads : sysconf(_SC_NPROCESSORS_ONLN);
+	int started = 0, i;
+
+	if (n < 1)
+		n = 1;
+	if (n > 16)
+		n = 16;
+	qsort(r->pieces, r->npieces, sizeof(*r->pieces), piece_cmp);
+	for (i = 0; i < n; i++)
+		if (pthread_create(&threads[i], NULL, restore_worker, r) == 0)
+			started++;
+	if (started == 0)
+		restore_worker(r);
+	for (i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+}
+
+/* Creates what is missing or must be replaced, plans content. */
+static int restore_build(struct restore *r, struct error *err)
+{
+	size_t i, cap = 0;
+
+	for (i = 0; i < r->n; i++) {
+		struct item *it = &r->items[i];
+		char *abs;
+		struct error e;
+
+		if (it->state == ST_SAME) {
+			r->res->unchanged++;
+			continue;
+		}
+		if (it->state == ST_ATTRS) {
+			report(r, "attrs", it->e.path);
+			continue;
+		}
+		report(r, it->e.type == META_DIR ? "mkdir" :
+			  it->e.type == META_HARDLINK ? "link" : "write", it->e.path);
+		if (r->o->dry_run)
+			continue;
+		abs = restore_abs(r, it->e.path);
+		if (it->state == ST_REPLACE && it->e.type != META_HARDLINK &&
+		    fs_remove_tree(abs, &e) < 0)
+			item_failed(r, it, &e);
+		else if (restore_create(it, abs, &e) < 0)
+			item_failed(r, it, &e);
+		else if (it->e.type == META_FILE) {
+			r->res->written_files++;
+			r->res->written_bytes += it->e.size;
+			restore_plan(r, i, &cap);
+		}
+		free(abs);
+	}
+	(void)err;
+	return 0;
+}
+
+static void restore_links(struct restore *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++) {
+		struct item *it = &r->items[i];
+		char *abs, *first;
+		struct error e;
+
+		if (it->e.type != META_HARDLINK || it->state == ST_SAME || it->e.target == NULL)
+			continue;
+		abs = restore_abs(r, it->e.path);
+		first = restore_abs(r, it->e.target);
+		if (unlink(abs) < 0 && errno != ENOENT)
+			item_failed(r, it, (error_sys(&e, "unlink(%s) failed", abs), &e));
+		else if (link(first, abs) < 0)
+			item_failed(r, it, (error_sys(&e, "link(%s, %s) failed", first, abs), &e));
+		free(abs);
+		free(first);
+	}
+}
+
+static void restore_item_attrs(struct restore *r, struct item *it)
+{
+	struct error e;
+	char *abs;
+
+	if (it->state == ST_SAME || it->failed || it->e.type == META_HARDLINK ||
+	    it->e.type == META_SOCK)
+		return;
+	abs = restore_abs(r, it->e.path);
+	if (fsmeta_apply(&it->e, abs, &e) < 0)
+		item_failed(r, it, &e);
+	else if (it->state == ST_ATTRS)
+		r->res->attrs_fixed++;
+	free(abs);
+}
+
+/* Owner, mode, xattrs and times; folders last and deepest first, since
+ * writing inside a folder changes its mtime. */
+static void restore_attrs(struct restore *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		if (r->items[i].e.type != META_DIR)
+			restore_item_attrs(r, &r->items[i]);
+	for (i = r->n; i-- > 0;)
+		if (r->items[i].e.type == META_DIR)
+			restore_item_attrs(r, &r->items[i]);
+}
+
+int restore_run(struct store *s, const struct restore_opts *o, struct restore_result *res,
+		struct error *err)
+{
+	struct restore r = { .o = o, .res = res };
+	int ret = -1;
+
+	memset(res, 0, sizeof(*res));
+	pthread_mutex_init(&r.lock, NULL);
+	if (tree_resolve(s, o->rp, &r.u, &r.rp, err) < 0)
+		goto out;
+	r.root = o->target ? xstrdup(o->target) : xstrdup(r.rp->source);
+	if (!o->target && !o->in_place) {
+		error_setk(err, ERROR_USAGE, "restore needs --to DIR or --in-place");
+		goto out;
+	}
+	r.ix = index_open(r.u, err);
+	if (r.ix == NULL || restore_load(&r, err) < 0)
+		goto out;
+	res->entries = r.n;
+	if (!o->dry_run && fs_mkdir_p(r.root, err) < 0)
+		goto out;
+	if (restore_scan(&r, err) < 0 || restore_build(&r, err) < 0)
+		goto out;
+	if (!o->dry_run) {
+		progress_init(&r.prog, "restore", r.total_bytes, o->quiet);
+		restore_content(&r);
+		progress_done(&r.prog);
+		restore_links(&r);
+		restore_attrs(&r);
+	}
+	if (res->failed) {
+		error_set(err, "%llu of %llu entries could not be restored (listed above)",
+			  (unsigned long long)res->failed, (unsigned long long)res->entries);
+		goto out;
+	}
+	ret = 0;
+out:
+	for (size_t i = 0; i < r.n; i++)
+		meta_entry_clear(&r.items[i].e);
+	free(r.items);
+	free(r.pieces);
+	free(r.root);
+	index_destroy(&r.ix);
+	rp_free(&r.rp);
+	store_unit_destroy(&r.u);
+	pthread_mutex_destroy(&r.lock);
+	if (ret < 0)
+		error_prefix(err, "restore of %s", o->rp);
+	return ret;
+}

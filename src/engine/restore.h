@@ -1,0 +1,44 @@
+#ifndef COFFER_RESTORE_H
+#define COFFER_RESTORE_H
+
+/* Restores a restore point, whole or the entries matching paths/globs,
+ * into a folder or in place. The target is compared with the point first:
+ * only what differs is written, and in place, what the point does not have
+ * is removed — so a rollback costs time in proportion to the damage.
+ * Content is fetched pack by pack (each pack read once) and written by
+ * several threads. */
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct error;
+struct store;
+
+/* Told about each action (also in a dry run): "write", "remove", "attrs",
+ * "link", "mkdir", "failed". */
+typedef void restore_report_cb(void *ctx, const char *action, const char *path);
+
+struct restore_opts {
+	const char *rp;       /* UNIT[@N] */
+	const char *target;   /* NULL with in_place: the point's source folder */
+	int in_place;
+	int dry_run;
+	char **patterns;
+	size_t npatterns;
+	int threads;
+	int quiet;
+	restore_report_cb *report;
+	void *ctx;
+};
+
+struct restore_result {
+	uint64_t entries, written_files, written_bytes, removed, attrs_fixed, unchanged, failed;
+};
+
+/* 0 when everything selected was restored; -1 with the error otherwise
+ * (result->failed counts entries that could not be restored; the others
+ * were). */
+int restore_run(struct store *s, const struct restore_opts *o, struct restore_result *res,
+		struct error *err);
+
+#endif
