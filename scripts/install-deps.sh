@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package coffer's build and tests need (and, with
+# --bench, what bench/run.sh needs). Safe to run again: only missing
+# packages are installed.
+set -euo pipefail
+
+packages=(
+	gcc clang meson ninja-build pkg-config git
+	libssl-dev libzstd-dev libsodium-dev libjson-c-dev
+	libclang-rt-14-dev        # sanitizers and libFuzzer for clang
+	attr util-linux python3   # setfattr/getfattr, setpriv, test helpers
+)
+if [ "${1:-}" = "--bench" ]; then
+	packages+=(restic borgbackup linux-source-6.1 xz-utils time)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "installing: ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"

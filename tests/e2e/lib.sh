@@ -1,0 +1,56 @@
+# Shared helpers for the end-to-end tests. Each test script sources this,
+# runs in its own temporary folder and reports through ok/not_ok; run.sh
+# counts the lines.
+set -u
+
+COFFER=${COFFER:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build-asan/coffer}
+T=$(mktemp -d /tmp/coffer-e2e.XXXXXX)
+chmod 755 "$T"
+export COFFER_CACHE=$T/cache
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+STORE=$T/store
+KEY=$T/key
+FAILED=0
+
+cleanup() { rm -rf "$T"; }
+trap cleanup EXIT
+
+# ok NAME / not_ok NAME REASON: one result line for run.sh to count.
+ok() { echo "ok - $*"; }
+not_ok() { echo "not ok - $1 (${2:-})"; FAILED=1; }
+
+# check NAME COMMAND...: runs the command; ok if it succeeds.
+check() {
+	local name=$1; shift
+	if "$@" >"$T/check.out" 2>&1; then ok "$name"; else not_ok "$name" "$(tail -3 "$T/check.out" | tr '\n' ' ')"; fi
+}
+
+# c ARGS...: coffer on the test store with the test key.
+c() { "$COFFER" --store "$STORE" --key-file "$KEY" "$@"; }
+
+init_store() { "$COFFER" --store "$STORE" init --key-file-new "$KEY" >/dev/null; }
+
+# same_tree A B: contents, modes, symlinks and mtimes equal.
+same_tree() {
+	diff -r --no-dereference "$1" "$2" >/dev/null &&
+	[ "$(cd "$1" && find . -printf '%p %y %m %s %T@ %l\n' | sort)" = \
+	  "$(cd "$2" && find . -printf '%p %y %m %s %T@ %l\n' | sort)" ]
+}
+
+# make_tree DIR: a small tree with every kind of entry.
+make_tree() {
+	mkdir -p "$1/docs/deep/er" "$1/empty" "$1/bin"
+	printf 'hello\n' > "$1/docs/a.txt"
+	seq 1 200000 > "$1/docs/deep/numbers.txt"
+	head -c 3000000 /dev/urandom > "$1/bin/random.bin"
+	ln -s ../docs/a.txt "$1/bin/link"
+	ln "$1/docs/a.txt" "$1/docs/hard"
+	setfattr -n user.label -v confidential "$1/docs/a.txt"
+	truncate -s 20M "$1/sparse" && printf x | dd of="$1/sparse" bs=1 seek=10000000 conv=notrunc 2>/dev/null
+	chmod 0640 "$1/docs/deep/numbers.txt"
+	touch -d '2001-02-03 04:05:06.123456789' "$1/docs/deep/er"
+	mkfifo "$1/fifo"
+}
+
+finish() { exit $FAILED; }

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The whole test suite: builds with gcc and clang (warnings are errors),
+# runs the unit tests and the end-to-end tests under AddressSanitizer and
+# UndefinedBehaviorSanitizer, runs each fuzz target briefly, and prints
+# "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+scripts/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+passed=0
+failed=0
+count() { # reads TAP-like lines from stdin, echoes them, counts them
+	while IFS= read -r line; do
+		echo "$line"
+		case "$line" in
+			"ok - "*) passed=$((passed + 1)) ;;
+			"not ok - "*) failed=$((failed + 1)) ;;
+		esac
+	done
+}
+result() { # NAME RC: one line for a build or script step
+	if [ "$2" -eq 0 ]; then echo "ok - $1"; else echo "not ok - $1 (exit $2)"; fi
+}
+
+build() { # DIR COMPILER ARGS...
+	local dir=$1 cc=$2; shift 2
+	{ [ -d "$dir" ] || CC=$cc meson setup "$dir" "$@" >"$dir.log" 2>&1; } &&
+		ninja -C "$dir" >>"$dir.log" 2>&1
+	local rc=$?
+	[ $rc -eq 0 ] || tail -30 "$dir.log"
+	return $rc
+}
+
+out=$(mktemp /tmp/coffer-test.XXXXXX)
+trap 'rm -f "$out"' EXIT
+
+build build-asan gcc -Db_sanitize=address,undefined -Db_lundef=false; rc=$?
+count < <(result "build with gcc, ASan+UBSan" $rc)
+build build-clang clang -Db_sanitize=address,undefined -Db_lundef=false
+count < <(result "build with clang, ASan+UBSan" $?)
+if [ $rc -ne 0 ]; then echo "$passed passed, $failed failed"; exit 1; fi
+
+export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+if [ -x build-asan/unit ]; then
+	build-asan/unit >"$out" 2>&1; rc=$?
+	count <"$out"
+	count < <(result "unit test binary" $rc)
+fi
+
+export COFFER=$root/build-asan/coffer
+for t in tests/e2e/*.sh; do
+	[ "$(basename "$t")" = lib.sh ] && continue
+	echo "# $t"
+	timeout 600 bash "$t" >"$out" 2>"$out.err"; rc=$?
+	count <"$out"
+	[ $rc -eq 0 ] || tail -20 "$out.err"
+	count < <(result "$t" $rc)
+	rm -f "$out.err"
+done
+
+if [ -x fuzz/run.sh ]; then
+	fuzz/run.sh "${FUZZ_SECONDS:-10}" >"$out" 2>/dev/null
+	count <"$out"
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
