@@ -435,7 +435,10 @@ static int backup_push(struct backup *b, struct job *j, struct tree_writer *tw, 
 		j->done = 1;
 	pthread_mutex_lock(&b->lock);
 	b->ring[b->tail++ % QUEUE_CAP] = j;
-	pthread_cond_broadcast(&b->work_cv);
+	/* Only jobs that read a file need a worker; waking them for the rest
+	 * (unchanged files, folders) costs a context switch per entry. */
+	if (j->need_read)
+		pthread_cond_signal(&b->work_cv);
 	pthread_mutex_unlock(&b->lock);
 	return backup_drain(b, tw, 0, err);
 }
