@@ -119,7 +119,7 @@ add() { R[$1]="${R[$1]:-}${R[$1]:+ }$2"; }
 
 median() { # median "V1 V2 ...": the median of space-separated values
   tr ' ' '\n' <<<"$1" | sort -g | awk '{ v[NR] = $1 }
-    END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+    END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 # verify STEP EXPECTED ACTUAL: the trees must be equal in content, structure,
