@@ -278,7 +278,10 @@ static void format_time(int64_t ns, char *out, size_t len)
 	strftime(out, len, "%Y-%m-%d %H:%M:%SZ", &tm);
 }
 
-static int list_unit_points(struct cli *c, struct store *s, const char *name, struct error *err)
+/* Lists a unit's points; a damaged point is named and skipped (*damaged
+ * set), the others still listed. */
+static int list_unit_points(struct cli *c, struct store *s, const char *name, int *damaged,
+			    struct error *err)
 {
 	struct store_unit *u = store_unit_open(s, name, 0, err);
 	uint32_t *seqs = NULL;
@@ -291,8 +294,11 @@ static int list_unit_points(struct cli *c, struct store *s, const char *name, st
 		struct rp *rp;
 		char when[32];
 
-		if (rp_read(u, seqs[i], &rp, err) < 0)
-			goto out;
+		if (rp_read(u, seqs[i], &rp, err) < 0) {
+			log_error("%s@%u: %s", name, seqs[i], err->msg);
+			*damaged = 1;
+			continue;
+		}
 		format_time(rp->time_ns, when, sizeof(when));
 		if (c->json) {
 			json_object *o = json_object_new_object();
@@ -333,7 +339,7 @@ static int cmd_restore_points(struct cli *c, int argc, char **argv)
 	struct error err;
 	char **names = NULL;
 	size_t n = 0, i;
-	int ret = 0;
+	int ret = 0, damaged = 0;
 
 	if (argc > 2)
 		return usage_error("restore-points", "[UNIT]");
@@ -352,13 +358,15 @@ static int cmd_restore_points(struct cli *c, int argc, char **argv)
 		printf("%-24s %-20s %14s %14s %14s\n", "RESTORE POINT", "TIME (UTC)", "FILES", "SIZE",
 		       "NEW DATA");
 	for (i = 0; i < n; i++) {
-		if (ret == 0 && list_unit_points(c, s, names[i], &err) < 0)
+		if (ret == 0 && list_unit_points(c, s, names[i], &damaged, &err) < 0)
 			ret = -1;
 		free(names[i]);
 	}
 	free(names);
 	store_destroy(&s);
-	return ret < 0 ? fail(&err) : EXIT_OK;
+	if (ret < 0)
+		return fail(&err);
+	return damaged ? EXIT_DAMAGE : EXIT_OK;
 }
 
 static int path_below(const char *path, const char *prefix)

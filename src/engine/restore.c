@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "crypto/crypto.h"
 #include "engine/fsmeta.h"
 #include "engine/meta.h"
 #include "engine/tree.h"
@@ -20,6 +21,7 @@
 #include "lib/mem.h"
 #include "lib/progress.h"
 #include "store/backend.h"
+#include "store/chunker.h"
 #include "store/index.h"
 #include "store/pack.h"
 #include "store/rp.h"
@@ -99,6 +101,38 @@ static int needed_dir(struct restore *r, size_t i)
 	return 0;
 }
 
+static int item_cmp_path(const void *key, const void *elem)
+{
+	return meta_path_cmp(key, ((const struct item *)elem)->e.path);
+}
+
+static struct item *restore_find(struct restore *r, const char *path)
+{
+	return r->n ? bsearch(path, r->items, r->n, sizeof(*r->items), item_cmp_path) : NULL;
+}
+
+/* A hard link selected without the file it links to becomes a copy of
+ * that file, so a granular restore of the link alone still has content. */
+static void adopt_link_targets(struct restore *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++) {
+		struct item *it = &r->items[i], *t;
+		char *path;
+
+		if (it->e.type != META_HARDLINK || !it->e.target || !selected(r->o, it->e.path) ||
+		    selected(r->o, it->e.target) || (t = restore_find(r, it->e.target)) == NULL)
+			continue;
+		path = it->e.path;
+		it->e.path = NULL;
+		meta_entry_clear(&it->e);
+		meta_entry_copy(&it->e, &t->e);
+		free(it->e.path);
+		it->e.path = path;
+	}
+}
+
 static int restore_load(struct restore *r, struct error *err)
 {
 	struct tree_reader *tr = tree_reader_open(r->u, r->ix, r->rp, err);
@@ -119,6 +153,7 @@ static int restore_load(struct restore *r, struct error *err)
 	tree_reader_destroy(&tr);
 	if (ret < 0 || r->o->npatterns == 0)
 		return ret;
+	adopt_link_targets(r);
 	for (i = 0; i < r->n; i++) {
 		struct item *it = &r->items[i];
 
@@ -142,24 +177,95 @@ static void report(struct restore *r, const char *action, const char *path)
 		r->o->report(r->o->ctx, action, *path ? path : ".");
 }
 
+/* Whether the live file's bytes are the entry's: chunks it the way backup
+ * did and compares the ids with the entry's extents. */
+static int same_bytes(struct restore *r, const struct meta_entry *e, const char *abs)
+{
+	const struct chunker *ch = store_unit_chunker(r->u, 0);
+	struct crypto_mac *mac;
+	struct buf data;
+	size_t k = 0, i;
+	uint8_t id[32];
+	int fd, same = 1, eof = 0;
+
+	for (i = 0; i < e->nextents; i++)
+		if (e->extents[i].len == 0 || (e->flags & META_FLAG_SPARSE))
+			return 0; /* holes: rewrite rather than guess */
+	fd = open(abs, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	mac = store_unit_id_mac(r->u);
+	buf_init(&data, 0);
+	while (same && (!eof || data.len > 0)) {
+		while (!eof && data.len < ch->p.max) {
+			ssize_t n = read(fd, buf_extend(&data, 1u << 20), 1u << 20);
+
+			data.len -= n > 0 ? (1u << 20) - (size_t)n : 1u << 20;
+			eof = n <= 0;
+		}
+		if (data.len == 0)
+			break;
+		i = chunker_next(ch, data.data, data.len);
+		crypto_mac_compute(mac, data.data, i, id);
+		same = k < e->nextents && e->extents[k].len == i && memcmp(id, e->extents[k].id, 32) == 0;
+		k++;
+		memmove(data.data, data.data + i, data.len - i);
+		data.len -= i;
+	}
+	close(fd);
+	buf_clear(&data);
+	crypto_mac_destroy(&mac);
+	return same && k == e->nextents;
+}
+
+static enum state compare_file(struct restore *r, struct item *it, const char *abs,
+			       const struct meta_entry *live)
+{
+	if (live->size != it->e.size || live->mtime_s != it->e.mtime_s ||
+	    live->mtime_ns != it->e.mtime_ns)
+		return ST_REPLACE;
+	/* Size and mtime agree. If the change time does too, the file was not
+	 * touched since the backup; otherwise its mtime may have been put
+	 * back over new bytes (touch -r), so compare the bytes. */
+	if ((live->ctime_s != it->e.ctime_s || live->ctime_ns != it->e.ctime_ns ||
+	     live->ino != it->e.ino) && !same_bytes(r, &it->e, abs))
+		return ST_REPLACE;
+	return ST_SAME;
+}
+
+/* A hard link is in place when it is the same inode as its first link and
+ * that first link is not about to be rewritten. */
+static enum state compare_link(struct restore *r, struct item *it, const struct stat *st)
+{
+	struct item *t = it->e.target ? restore_find(r, it->e.target) : NULL;
+	struct stat tst;
+	char *tabs;
+	int same;
+
+	if (t == NULL || (t->state != ST_SAME && t->state != ST_ATTRS))
+		return ST_REPLACE;
+	tabs = restore_abs(r, t->e.path);
+	same = lstat(tabs, &tst) == 0 && tst.st_ino == st->st_ino && tst.st_dev == st->st_dev;
+	free(tabs);
+	return same ? ST_SAME : ST_REPLACE;
+}
+
 /* Compares a live file with the entry it should be. */
-static enum state compare_live(struct item *it, const char *abs,
+static enum state compare_live(struct restore *r, struct item *it, const char *abs,
 			       const struct stat *st)
 {
 	struct meta_entry live;
 	enum state s;
 	char *msg;
 
+	if (it->e.type == META_HARDLINK)
+		return compare_link(r, it, st);
 	memset(&live, 0, sizeof(live));
 	live.type = fsmeta_type(st->st_mode);
 	fsmeta_from_stat(&live, st);
-	if (it->e.type == META_HARDLINK)
-		return ST_REPLACE; /* relinked after the files are in place */
 	if (live.type != it->e.type)
 		return ST_REPLACE;
-	if (it->e.type == META_FILE &&
-	    (live.size != it->e.size || live.mtime_s != it->e.mtime_s ||
-	     live.mtime_ns != it->e.mtime_ns))
+	if (it->e.type == META_FILE && compare_file(r, it, abs, &live) == ST_REPLACE)
 		return ST_REPLACE;
 	if (it->e.type == META_SYMLINK) {
 		char target[4097];
@@ -189,9 +295,21 @@ static enum state compare_live(struct item *it, const char *abs,
 	return s;
 }
 
-static int item_cmp_path(const void *key, const void *elem)
+/* Writing into a folder changes its mtime: a folder that was in place
+ * needs its times put back afterwards. */
+static void touch_parent(struct restore *r, const char *path)
 {
-	return meta_path_cmp(key, ((const struct item *)elem)->e.path);
+	const char *slash = strrchr(path, '/');
+	char *parent;
+	struct item *p;
+
+	if (*path == '\0')
+		return;
+	parent = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup("");
+	p = restore_find(r, parent);
+	if (p && p->state == ST_SAME)
+		p->state = ST_ATTRS;
+	free(parent);
 }
 
 /* Walks the target: classifies every entry, and (in place) removes what
@@ -209,10 +327,10 @@ static int restore_scan(struct restore *r, struct error *err)
 	if (w == NULL)
 		return -1;
 	while ((ret = walker_next(w, &rel, &abs, &st, err)) == 1) {
-		struct item *it = bsearch(rel, r->items, r->n, sizeof(*r->items), item_cmp_path);
+		struct item *it = restore_find(r, rel);
 
 		if (it != NULL) {
-			it->state = compare_live(it, abs, &st);
+			it->state = compare_live(r, it, abs, &st);
 			if (it->state == ST_REPLACE)
 				walker_skip(w);
 			continue;
@@ -222,6 +340,7 @@ static int restore_scan(struct restore *r, struct error *err)
 		walker_skip(w);
 		report(r, "remove", rel);
 		r->res->removed++;
+		touch_parent(r, rel);
 		if (!r->o->dry_run && fs_remove_tree(abs, err) < 0)
 			break;
 	}
@@ -376,7 +495,9 @@ static void *restore_worker(void *arg)
 
 			/* Pieces are sorted by offset: a blob used by several files
 			 * is decrypted once. */
-			if (ok && (k == first || p->pe.offset != r->pieces[k - 1].pe.offset)) {
+			if (!ok) /* a damaged pack: try its blobs one by one */
+				blob_ok = blob_fetch(r->u, r->ix, pr, p->pe.id, 0, &blob, &err) == 0;
+			else if (k == first || p->pe.offset != r->pieces[k - 1].pe.offset) {
 				char *what = xasprintf("blob at %u in pack %s", p->pe.offset, name);
 
 				blob_ok = pack_reader_blob(pr, p->pack, &p->pe,
@@ -412,6 +533,8 @@ static void restore_content(struct restore *r)
 		n = 1;
 	if (n > 16)
 		n = 16;
+	if (r->npieces == 0)
+		return;
 	qsort(r->pieces, r->npieces, sizeof(*r->pieces), piece_cmp);
 	for (i = 0; i < n; i++)
 		if (pthread_create(&threads[i], NULL, restore_worker, r) == 0)
@@ -422,11 +545,15 @@ static void restore_content(struct restore *r)
 		pthread_join(threads[i], NULL);
 }
 
-/* Creates what is missing or must be replaced, plans content. */
-static int restore_build(struct restore *r, struct error *err)
+/* Creates what is missing or must be replaced, plans content. Failures
+ * are per entry (named, counted); the rest goes on. */
+static void restore_build(struct restore *r)
 {
 	size_t i, cap = 0;
 
+	for (i = 0; i < r->n; i++)
+		if (r->items[i].state == ST_MISSING || r->items[i].state == ST_REPLACE)
+			touch_parent(r, r->items[i].e.path);
 	for (i = 0; i < r->n; i++) {
 		struct item *it = &r->items[i];
 		char *abs;
@@ -442,6 +569,10 @@ static int restore_build(struct restore *r, struct error *err)
 		}
 		report(r, it->e.type == META_DIR ? "mkdir" :
 			  it->e.type == META_HARDLINK ? "link" : "write", it->e.path);
+		if (it->e.type == META_FILE) {
+			r->res->written_files++;
+			r->res->written_bytes += it->e.size;
+		}
 		if (r->o->dry_run)
 			continue;
 		abs = restore_abs(r, it->e.path);
@@ -450,15 +581,30 @@ static int restore_build(struct restore *r, struct error *err)
 			item_failed(r, it, &e);
 		else if (restore_create(it, abs, &e) < 0)
 			item_failed(r, it, &e);
-		else if (it->e.type == META_FILE) {
-			r->res->written_files++;
-			r->res->written_bytes += it->e.size;
+		else if (it->e.type == META_FILE)
 			restore_plan(r, i, &cap);
-		}
 		free(abs);
 	}
-	(void)err;
-	return 0;
+}
+
+/* A file whose content could not be restored is removed rather than left
+ * looking restored with zeros in it. */
+static void restore_drop_failed(struct restore *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++) {
+		struct item *it = &r->items[i];
+		char *abs;
+
+		if (!it->failed || it->e.type != META_FILE || it->state == ST_SAME ||
+		    it->state == ST_ATTRS)
+			continue;
+		abs = restore_abs(r, it->e.path);
+		unlink(abs);
+		report(r, "failed", it->e.path);
+		free(abs);
+	}
 }
 
 static void restore_links(struct restore *r)
@@ -534,14 +680,16 @@ int restore_run(struct store *s, const struct restore_opts *o, struct restore_re
 	res->entries = r.n;
 	if (!o->dry_run && fs_mkdir_p(r.root, err) < 0)
 		goto out;
-	if (restore_scan(&r, err) < 0 || restore_build(&r, err) < 0)
+	if (restore_scan(&r, err) < 0)
 		goto out;
+	restore_build(&r);
 	if (!o->dry_run) {
 		progress_init(&r.prog, "restore", r.total_bytes, o->quiet);
 		restore_content(&r);
 		progress_done(&r.prog);
 		restore_links(&r);
 		restore_attrs(&r);
+		restore_drop_failed(&r);
 	}
 	if (res->failed) {
 		error_set(err, "%llu of %llu entries could not be restored (listed above)",

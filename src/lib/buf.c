@@ -103,19 +103,16 @@ void buf_add_u64(struct buf *b, uint64_t v)
 void buf_addf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;
+	char *s;
 	int len;
 
 	va_start(ap, fmt);
-	len = vsnprintf(NULL, 0, fmt, ap);
+	len = vasprintf(&s, fmt, ap);
 	va_end(ap);
 	if (len < 0)
-		return;
-	if (b->len + (size_t)len + 1 > b->cap)
-		buf_grow(b, b->len + (size_t)len + 1);
-	va_start(ap, fmt);
-	vsnprintf((char *)b->data + b->len, (size_t)len + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)len;
+		abort();
+	buf_add(b, s, (size_t)len);
+	free(s);
 }
 
 uint8_t *buf_steal(struct buf *b, size_t *len_r)

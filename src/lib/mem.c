@@ -47,17 +47,15 @@ size_t xmul(size_t n, size_t size)
 char *xasprintf(const char *fmt, ...)
 {
 	va_list ap;
-	int len;
 	char *s;
+	int len;
 
 	va_start(ap, fmt);
-	len = vsnprintf(NULL, 0, fmt, ap);
+	len = vasprintf(&s, fmt, ap);
 	va_end(ap);
-	if (len < 0)
+	if (len < 0) {
+		fprintf(stderr, "coffer: out of memory formatting a string\n");
 		abort();
-	s = xmalloc((size_t)len + 1);
-	va_start(ap, fmt);
-	vsnprintf(s, (size_t)len + 1, fmt, ap);
-	va_end(ap);
+	}
 	return s;
 }

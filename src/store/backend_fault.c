@@ -38,6 +38,7 @@ struct fault {
 struct backend_upload {
 	struct fault *f;
 	struct backend_upload *inner;
+	char *name;
 };
 
 /* Counts one operation of each class it belongs to; -1 if a rule fires. */
@@ -89,13 +90,14 @@ static struct backend_upload *fault_upload_begin(struct backend *be, const char 
 	up = xcalloc(1, sizeof(*up));
 	up->f = f;
 	up->inner = inner;
+	up->name = xstrdup(name);
 	return up;
 }
 
 static int fault_upload_write(struct backend_upload *up, const void *data, size_t len,
 			      struct error *err)
 {
-	if (fault_hit(up->f, op_write, 1, "upload", err) < 0)
+	if (fault_hit(up->f, op_write, 1, up->name, err) < 0)
 		return -1;
 	return backend_upload_write(up->f->inner, up->inner, data, len, err);
 }
@@ -104,9 +106,11 @@ static int fault_upload_commit(struct backend_upload *up, struct error *err)
 {
 	struct fault *f = up->f;
 	struct backend_upload *inner = up->inner;
+	int ret = fault_hit(f, op_commit, 2, up->name, err);
 
+	free(up->name);
 	free(up);
-	if (fault_hit(f, op_commit, 2, "upload commit", err) < 0) {
+	if (ret < 0) {
 		backend_upload_abort(f->inner, inner);
 		return -1;
 	}
@@ -116,6 +120,7 @@ static int fault_upload_commit(struct backend_upload *up, struct error *err)
 static void fault_upload_abort(struct backend_upload *up)
 {
 	backend_upload_abort(up->f->inner, up->inner);
+	free(up->name);
 	free(up);
 }
 

@@ -178,7 +178,8 @@ static int local_list(struct backend *be, const char *dir, backend_list_cb *cb, 
 		names[n++] = xstrdup(de->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), name_cmp);
+	if (n > 0)
+		qsort(names, n, sizeof(*names), name_cmp);
 	for (i = 0; i < n; i++) {
 		if (ret == 0 && cb(ctx, names[i]) < 0)
 			ret = -1;

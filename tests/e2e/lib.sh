@@ -31,11 +31,16 @@ c() { "$COFFER" --store "$STORE" --key-file "$KEY" "$@"; }
 
 init_store() { "$COFFER" --store "$STORE" init --key-file-new "$KEY" >/dev/null; }
 
-# same_tree A B: contents, modes, symlinks and mtimes equal.
+# tree_listing DIR: type, mode, size, ns mtime, link target and content hash
+# of every entry (folder mtimes included), sorted.
+tree_listing() {
+	(cd "$1" && find . -printf '%p %y %m %s %T@ %l\n' | sort &&
+		find . -type f -print0 | sort -z | xargs -0 -r sha256sum)
+}
+
+# same_tree A B: contents, types, modes, symlinks and mtimes equal.
 same_tree() {
-	diff -r --no-dereference "$1" "$2" >/dev/null &&
-	[ "$(cd "$1" && find . -printf '%p %y %m %s %T@ %l\n' | sort)" = \
-	  "$(cd "$2" && find . -printf '%p %y %m %s %T@ %l\n' | sort)" ]
+	[ "$(tree_listing "$1")" = "$(tree_listing "$2")" ]
 }
 
 # make_tree DIR: a small tree with every kind of entry.
