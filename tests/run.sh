@@ -43,8 +43,8 @@ count < <(result "build with clang, ASan+UBSan" $?)
 if [ $rc -ne 0 ]; then echo "$passed passed, $failed failed"; exit 1; fi
 
 export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-if [ -x build-asan/unit ]; then
-	build-asan/unit >"$out" 2>&1; rc=$?
+if [ -x build-asan/tests/unit ]; then
+	build-asan/tests/unit >"$out" 2>&1; rc=$?
 	count <"$out"
 	count < <(result "unit test binary" $rc)
 fi

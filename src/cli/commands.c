@@ -212,6 +212,11 @@ static int cmd_init(struct cli *c, int argc, char **argv)
 	return EXIT_OK;
 }
 
+static void json_add_u64(json_object *o, const char *key, uint64_t v)
+{
+	json_object_object_add(o, key, json_object_new_int64((int64_t)v));
+}
+
 static json_object *stats_json(const struct rp_stats *st)
 {
 	json_object *o = json_object_new_object();
@@ -640,20 +645,30 @@ static int cmd_prune(struct cli *c, int argc, char **argv)
 	if (c->json) {
 		json_object *j = json_object_new_object();
 
-		json_object_object_add(j, "planned_packs", json_object_new_int64((int64_t)res.planned_packs));
-		json_object_object_add(j, "deleted_packs", json_object_new_int64((int64_t)res.deleted_packs));
-		json_object_object_add(j, "deleted_bytes", json_object_new_int64((int64_t)res.deleted_bytes));
-		json_object_object_add(j, "kept_packs", json_object_new_int64((int64_t)res.kept_packs));
-		json_object_object_add(j, "deferred_plans", json_object_new_int64((int64_t)res.deferred_plans));
+		json_add_u64(j, "planned_packs", res.planned_packs);
+		json_add_u64(j, "deleted_packs", res.deleted_packs);
+		json_add_u64(j, "deleted_bytes", res.deleted_bytes);
+		json_add_u64(j, "kept_packs", res.kept_packs);
+		json_add_u64(j, "deferred_plans", res.deferred_plans);
+		json_add_u64(j, "deleted_segments", res.deleted_segments);
+		json_add_u64(j, "skipped_units", res.skipped_units);
+		json_add_u64(j, "reindexed_packs", res.reindexed_packs);
+		json_add_u64(j, "partial_packs", res.partial_packs);
+		json_add_u64(j, "partial_waste_bytes", res.partial_waste_bytes);
+		json_add_u64(j, "deleted_sessions", res.deleted_sessions);
 		json_print(j);
 	} else if (!c->quiet) {
-		printf("prune: %llu packs marked for deletion, %llu deleted (%.1f MiB), %llu kept "
-		       "(referenced again), %llu plans deferred\n",
+		printf("prune%s: %llu packs marked for deletion, %llu deleted (%.1f MiB), %llu kept "
+		       "(referenced again), %llu plans deferred (a backup was running), %llu units "
+		       "skipped (unreadable restore points); %llu packs partly unused (%.1f MiB "
+		       "kept: repacking is not done yet)\n", o.dry_run ? " (dry run)" : "",
 		       (unsigned long long)res.planned_packs, (unsigned long long)res.deleted_packs,
 		       (double)res.deleted_bytes / 1048576.0, (unsigned long long)res.kept_packs,
-		       (unsigned long long)res.deferred_plans);
+		       (unsigned long long)res.deferred_plans, (unsigned long long)res.skipped_units,
+		       (unsigned long long)res.partial_packs,
+		       (double)res.partial_waste_bytes / 1048576.0);
 	}
-	return EXIT_OK;
+	return res.skipped_units ? EXIT_WARNINGS : EXIT_OK;
 }
 
 const struct cli_command cli_commands[] = {

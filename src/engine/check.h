@@ -27,6 +27,9 @@ struct check_opts {
 struct check_result {
 	uint64_t units, restore_points, packs, blobs, problems;
 	uint64_t damaged_points, damaged_files;
+	/* Packs on disk that no index segment lists: leftovers of an
+	 * interrupted backup, which prune removes; not a problem. */
+	uint64_t unindexed_packs;
 };
 
 /* 0 when the check ran (problems are counted in the result), -1 when it

@@ -69,6 +69,28 @@ void meta_entry_add_xattr(struct meta_entry *e, const char *name, const void *va
 	x->len = len;
 }
 
+int meta_entry_check(const struct meta_entry *e, struct error *err)
+{
+	uint64_t size = META_FIXED + 2 + 2 + 4 + (uint64_t)e->nextents * 36;
+	size_t i;
+
+	if (strlen(e->path) > META_PATH_MAX || (e->target && strlen(e->target) > META_PATH_MAX) ||
+	    e->nxattrs > 65535)
+		return error_set(err, "%s: path, link target or attribute list too long to store",
+				 e->path);
+	size += strlen(e->path) + (e->target ? strlen(e->target) : 0);
+	for (i = 0; i < e->nxattrs; i++) {
+		if (strlen(e->xattrs[i].name) > META_PATH_MAX)
+			return error_set(err, "%s: attribute name too long to store", e->path);
+		size += 6 + strlen(e->xattrs[i].name) + e->xattrs[i].len;
+	}
+	if (size > META_RECORD_MAX)
+		return error_set(err, "%s: metadata record of %llu bytes exceeds the limit of %u "
+				 "(a file of more than about 1.8 TiB)", e->path,
+				 (unsigned long long)size, META_RECORD_MAX);
+	return 0;
+}
+
 void meta_entry_encode(const struct meta_entry *e, struct buf *out)
 {
 	size_t start = out->len, i, plen = strlen(e->path), tlen = e->target ? strlen(e->target) : 0;
@@ -183,7 +205,8 @@ int meta_entry_decode(const uint8_t *data, size_t len, struct meta_entry *e, siz
 	e->nlink = reader_u32(&r);
 	e->path = reader_str(&r, plen);
 	if (r.failed || e->type < META_FILE || e->type > META_SOCK || e->mtime_ns >= 1000000000u ||
-	    e->atime_ns >= 1000000000u || meta_decode_tail(&r, e) < 0) {
+	    e->atime_ns >= 1000000000u || e->ctime_ns >= 1000000000u ||
+	    meta_decode_tail(&r, e) < 0) {
 		meta_entry_clear(e);
 		return error_setk(err, ERROR_CORRUPT, "metadata record is malformed");
 	}

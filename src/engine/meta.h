@@ -11,7 +11,8 @@
 struct buf;
 struct error;
 
-#define META_RECORD_MAX (1u << 20)
+/* 64 MiB: a file of up to about 1.8 TiB in 1 MiB chunks (36 bytes each). */
+#define META_RECORD_MAX (64u << 20)
 
 enum meta_type {
 	META_FILE = 1,
@@ -59,6 +60,9 @@ void meta_entry_add_extent(struct meta_entry *e, const uint8_t id[32], uint32_t 
 void meta_entry_add_xattr(struct meta_entry *e, const char *name, const void *value,
 			  uint32_t len);
 
+/* Whether the entry fits a record (lengths, count and size limits). */
+int meta_entry_check(const struct meta_entry *e, struct error *err);
+/* Encodes a record; the entry must have passed meta_entry_check(). */
 void meta_entry_encode(const struct meta_entry *e, struct buf *out);
 /* Decodes one record from data[0..len): 1 and *used_r, 0 if the record is
  * not complete yet, -1 if malformed. e must be cleared by the caller. */

@@ -13,14 +13,19 @@ struct error;
 struct store;
 
 struct prune_opts {
-	int64_t grace_seconds;  /* default 3600 */
-	int64_t session_timeout; /* a session older than this is dead; default 86400 */
+	int64_t grace_seconds;   /* negative: the default, 3600; 0: none */
+	int64_t session_timeout; /* a session older than this is dead; <= 0: 86400 */
 	int dry_run;
 };
 
 struct prune_result {
 	uint64_t planned_packs, deleted_packs, deleted_bytes, kept_packs, deferred_plans;
 	uint64_t deleted_segments;
+	uint64_t skipped_units;       /* a restore point could not be read: not pruned */
+	uint64_t reindexed_packs;     /* unindexed packs holding referenced blobs */
+	uint64_t partial_packs;       /* packs with both used and unused blobs (kept) */
+	uint64_t partial_waste_bytes; /* stored bytes of the unused blobs in them */
+	uint64_t deleted_sessions;    /* ended or timed-out session markers removed */
 };
 
 /* s must be opened with BACKEND_ALLOW_DELETE. */

@@ -659,6 +659,12 @@ static void restore_attrs(struct restore *r)
 			restore_item_attrs(r, &r->items[i]);
 }
 
+static void restore_skip_segment(void *ctx, const char *name, const struct error *err)
+{
+	(void)ctx;
+	log_error("index segment %s left out: %s", name, err->msg);
+}
+
 int restore_run(struct store *s, const struct restore_opts *o, struct restore_result *res,
 		struct error *err)
 {
@@ -674,7 +680,7 @@ int restore_run(struct store *s, const struct restore_opts *o, struct restore_re
 		error_setk(err, ERROR_USAGE, "restore needs --to DIR or --in-place");
 		goto out;
 	}
-	r.ix = index_open(r.u, err);
+	r.ix = index_open_tolerant(r.u, restore_skip_segment, NULL, err);
 	if (r.ix == NULL || restore_load(&r, err) < 0)
 		goto out;
 	res->entries = r.n;

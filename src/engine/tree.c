@@ -115,6 +115,8 @@ static int stream_cut(struct tree_writer *tw, struct stream *st, int final, stru
 
 int tree_writer_add(struct tree_writer *tw, const struct meta_entry *e, struct error *err)
 {
+	if (meta_entry_check(e, err) < 0)
+		return -1;
 	buf_reset(&tw->rec);
 	meta_entry_encode(e, &tw->rec);
 	buf_add(&tw->st.pending, tw->rec.data, tw->rec.len);

@@ -12,6 +12,9 @@ void error_init(struct error *err)
 }
 
 static void error_vset(struct error *err, int code, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
+static void error_vset(struct error *err, int code, const char *fmt, va_list ap)
 {
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	err->code = code;

@@ -9,6 +9,8 @@ static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void log_set_quiet(int quiet) { log_quiet = quiet; }
 
+static void log_v(const char *level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
 static void log_v(const char *level, const char *fmt, va_list ap)
 {
 	pthread_mutex_lock(&log_lock);

@@ -135,7 +135,8 @@ static int segment_map(struct segment *seg, const char *path, struct error *err)
 	if ((uint64_t)INDEX_HEADER + (uint64_t)seg->npacks * 32 +
 	    (uint64_t)seg->nentries * INDEX_ENTRY + (uint64_t)seg->nsuperseded * 32 != seg->maplen)
 		return error_setk(err, ERROR_CORRUPT, "cached index %s is damaged; remove it", path);
-	return 0;
+	/* The cache is outside the store's protection: check it as a fetch does. */
+	return index_parse_body(seg->map, seg->maplen, path, err);
 }
 
 struct open_ctx {
@@ -143,6 +144,8 @@ struct open_ctx {
 	struct store_unit *u;
 	const char *cache;
 	struct error *err;
+	index_skip_cb *skip; /* tolerant open: told about unusable segments */
+	void *skip_ctx;
 };
 
 static int index_open_segment(void *ctx, const char *name)
@@ -165,7 +168,11 @@ static int index_open_segment(void *ctx, const char *name)
 	if (ret < 0) {
 		if (seg.map)
 			munmap(seg.map, seg.maplen);
-		return -1;
+		if (oc->skip == NULL)
+			return -1;
+		oc->skip(oc->skip_ctx, name, oc->err);
+		error_init(oc->err);
+		return 0;
 	}
 	oc->ix->segs = xrealloc(oc->ix->segs, xmul(oc->ix->n + 1, sizeof(seg)));
 	oc->ix->segs[oc->ix->n++] = seg;
@@ -187,10 +194,11 @@ static void index_mark_superseded(struct index *ix)
 	}
 }
 
-struct index *index_open(struct store_unit *u, struct error *err)
+struct index *index_open_tolerant(struct store_unit *u, index_skip_cb *skip, void *ctx,
+				  struct error *err)
 {
 	struct index *ix = xcalloc(1, sizeof(*ix));
-	struct open_ctx oc = { .ix = ix, .u = u, .err = err };
+	struct open_ctx oc = { .ix = ix, .u = u, .err = err, .skip = skip, .skip_ctx = ctx };
 	char *dir = store_unit_path(u, "index");
 	int ret;
 
@@ -204,6 +212,11 @@ struct index *index_open(struct store_unit *u, struct error *err)
 	}
 	index_mark_superseded(ix);
 	return ix;
+}
+
+struct index *index_open(struct store_unit *u, struct error *err)
+{
+	return index_open_tolerant(u, NULL, NULL, err);
 }
 
 void index_destroy(struct index **ixp)
@@ -395,7 +408,8 @@ static void builder_body(struct index_builder *b, struct buf *body)
 {
 	size_t i, n = 0;
 
-	qsort(b->entries, b->n, sizeof(*b->entries), bentry_cmp);
+	if (b->n > 1)
+		qsort(b->entries, b->n, sizeof(*b->entries), bentry_cmp);
 	/* The same blob may be in two packs (two writers raced); keep one. */
 	for (i = 0; i < b->n; i++)
 		if (n == 0 || memcmp(b->entries[n - 1].id, b->entries[i].id, 32) != 0)
@@ -460,34 +474,55 @@ int index_builder_write(struct index_builder *b, struct store_unit *u, struct er
 	return ret;
 }
 
-int index_merge(struct index *ix, struct store_unit *u, struct error *err)
+/* Adds every entry of the live segments whose pack `keep` accepts (all
+ * when keep is NULL) and lists those segments as superseded. */
+static void builder_supersede_live(struct index_builder *b, const struct index *ix,
+				   index_keep_cb *keep, void *ctx)
 {
-	struct index_builder *b;
 	size_t i, k;
-	int ret;
 
-	if (index_segment_count(ix) <= INDEX_MERGE_AT)
-		return 0;
-	b = index_builder_create();
 	for (i = 0; i < ix->n; i++) {
 		const struct segment *seg = &ix->segs[i];
-		uint32_t base = (uint32_t)b->npacks;
 		struct pack_entry e;
+		uint32_t *map;
 
 		if (seg->dead)
 			continue;
+		/* Segment pack numbers to builder pack numbers; UINT32_MAX: dropped. */
+		map = xcalloc(seg->npacks ? seg->npacks : 1, sizeof(*map));
 		for (k = 0; k < seg->npacks; k++)
-			builder_pack(b, seg->packs + k * 32);
+			map[k] = keep == NULL || keep(ctx, seg->packs + k * 32)
+					 ? builder_pack(b, seg->packs + k * 32) : UINT32_MAX;
 		for (k = 0; k < seg->nentries; k++) {
 			const uint8_t *p = seg->entries + k * INDEX_ENTRY;
+			uint32_t pack = get_u32(p + 32);
 
+			if (pack >= seg->npacks || map[pack] == UINT32_MAX)
+				continue;
 			entry_decode(p, &e);
-			builder_entry(b, base + get_u32(p + 32), &e);
+			builder_entry(b, map[pack], &e);
 		}
+		free(map);
 		b->superseded = xrealloc(b->superseded, xmul(b->nsup + 1, 32));
 		hex_decode(seg->name, 64, b->superseded[b->nsup++], 32);
 	}
+}
+
+int index_rewrite(struct index *ix, struct store_unit *u, index_keep_cb *keep, void *ctx,
+		  struct error *err)
+{
+	struct index_builder *b = index_builder_create();
+	int ret;
+
+	builder_supersede_live(b, ix, keep, ctx);
 	ret = index_builder_write(b, u, err);
 	index_builder_destroy(&b);
 	return ret;
+}
+
+int index_merge(struct index *ix, struct store_unit *u, struct error *err)
+{
+	if (index_segment_count(ix) <= INDEX_MERGE_AT)
+		return 0;
+	return index_rewrite(ix, u, NULL, NULL, err);
 }

@@ -19,6 +19,17 @@ struct index;
 struct index *index_open(struct store_unit *u, struct error *err);
 void index_destroy(struct index **ix);
 
+/* Told about a segment that index_open_tolerant() leaves out, with why. */
+typedef void index_skip_cb(void *ctx, const char *name, const struct error *err);
+/* Like index_open(), but a segment that cannot be fetched, authenticated or
+ * parsed is reported to `skip` and left out instead of failing the open;
+ * its blobs then look missing (and segments it superseded count as live
+ * again). For check and restore, which report what they cannot read; never
+ * for backup or prune, which must not act on a partial index. Fails only
+ * when the segments cannot be listed. */
+struct index *index_open_tolerant(struct store_unit *u, index_skip_cb *skip, void *ctx,
+				  struct error *err);
+
 /* 1 and fills *e_r and *pack_r (a pointer into the mapping) if the blob is
  * indexed, else 0. */
 int index_lookup(const struct index *ix, const uint8_t id[32], struct pack_entry *e_r,
@@ -47,6 +58,17 @@ int index_builder_write(struct index_builder *b, struct store_unit *u, struct er
 /* When the unit has more than INDEX_MERGE_AT live segments, writes one
  * segment holding them all that supersedes them. */
 int index_merge(struct index *ix, struct store_unit *u, struct error *err);
+
+/* Whether index_rewrite() keeps the entries of a pack (1) or drops them (0). */
+typedef int index_keep_cb(void *ctx, const uint8_t pack_id[32]);
+
+/* Writes one segment holding every entry of the live segments whose pack
+ * `keep` accepts (every entry when keep is NULL), listing all those segments
+ * as superseded; written even when no entry is kept, so the old segments
+ * are superseded (prune drops packs this way, docs/prune.md). `ix` is not
+ * updated: open the index again to see the new segment. */
+int index_rewrite(struct index *ix, struct store_unit *u, index_keep_cb *keep, void *ctx,
+		  struct error *err);
 
 /* Parses a decrypted segment body; for the fuzzer and the cache check.
  * Returns 0 if well formed. */

@@ -407,7 +407,8 @@ int store_unit_names(struct store *s, char ***names_r, size_t *n_r, struct error
 		free(l.names);
 		return -1;
 	}
-	qsort(l.names, l.n, sizeof(char *), name_cmp);
+	if (l.n > 0)
+		qsort(l.names, l.n, sizeof(char *), name_cmp);
 	*names_r = l.names;
 	*n_r = l.n;
 	return 0;

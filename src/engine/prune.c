@@ -1,0 +1,1179 @@
+/* Two-phase deletion of unreferenced packs without a lock; the algorithm,
+ * its invariant and the plan format are in docs/prune.md. Per unit: write
+ * our own session marker, sweep the due plans (phase 2), tidy superseded
+ * index segments and old session markers, then mark (phase 1). */
+#include "prune.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crypto/crypto.h"
+#include "engine/meta.h"
+#include "engine/tree.h"
+#include "lib/buf.h"
+#include "lib/error.h"
+#include "lib/fsutil.h"
+#include "lib/hex.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "store/backend.h"
+#include "store/index.h"
+#include "store/pack.h"
+#include "store/rp.h"
+#include "store/store.h"
+
+#define PLAN_MAGIC "coffer-prune-plan"
+#define PLAN_VERSION 1
+#define PLAN_MAX ((size_t)64 << 20)
+#define MARKER_MAX 256
+#define DEFAULT_GRACE 3600
+#define DEFAULT_TIMEOUT 86400
+#define NOT_FOUND SIZE_MAX
+
+/* --- sets of 32-byte ids ------------------------------------------------- */
+
+/* Sorted and unique once idset_sort() ran; lookups need that. */
+struct idset {
+	uint8_t (*v)[32];
+	size_t n, cap;
+};
+
+static int id_cmp(const void *a, const void *b) { return memcmp(a, b, 32); }
+
+static void idset_push(struct idset *s, const uint8_t id[32])
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 256;
+		s->v = xrealloc(s->v, xmul(s->cap, 32));
+	}
+	memcpy(s->v[s->n++], id, 32);
+}
+
+static void idset_sort(struct idset *s)
+{
+	size_t i, n = 0;
+
+	if (s->n == 0)
+		return;
+	qsort(s->v, s->n, 32, id_cmp);
+	for (i = 0; i < s->n; i++)
+		if (n == 0 || memcmp(s->v[n - 1], s->v[i], 32) != 0)
+			memmove(s->v[n++], s->v[i], 32);
+	s->n = n;
+}
+
+static size_t idset_find(const struct idset *s, const uint8_t id[32])
+{
+	const uint8_t (*hit)[32] = s->n ? bsearch(id, s->v, s->n, 32, id_cmp) : NULL;
+
+	return hit ? (size_t)(hit - s->v) : NOT_FOUND;
+}
+
+static int idset_has(const struct idset *s, const uint8_t id[32])
+{
+	return idset_find(s, id) != NOT_FOUND;
+}
+
+/* Merges sorted, unique `add` into sorted, unique `into`. */
+static void idset_merge(struct idset *into, const struct idset *add)
+{
+	struct idset out = { 0 };
+	size_t i = 0, j = 0;
+
+	if (add->n == 0)
+		return;
+	out.cap = into->n + add->n;
+	out.v = xmalloc(xmul(out.cap, 32));
+	while (i < into->n || j < add->n) {
+		int c = i == into->n ? 1 : j == add->n ? -1 : memcmp(into->v[i], add->v[j], 32);
+
+		memcpy(out.v[out.n++], c <= 0 ? into->v[i] : add->v[j], 32);
+		i += c <= 0;
+		j += c >= 0;
+	}
+	free(into->v);
+	*into = out;
+}
+
+static void idset_clear(struct idset *s)
+{
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+/* --- indexed packs and how much of each is referenced -------------------- */
+
+struct pack_stat {
+	uint8_t id[32];
+	uint64_t blobs, used, unused_bytes;
+};
+
+struct pack_table {
+	struct pack_stat *v;
+	size_t n, cap;
+};
+
+static int pack_stat_cmp(const void *key, const void *elem)
+{
+	return memcmp(key, ((const struct pack_stat *)elem)->id, 32);
+}
+
+static struct pack_stat *pack_table_find(const struct pack_table *t, const uint8_t id[32])
+{
+	return t->n ? bsearch(id, t->v, t->n, sizeof(*t->v), pack_stat_cmp) : NULL;
+}
+
+/* Finds or inserts, keeping the table sorted (packs are few). */
+static struct pack_stat *pack_table_add(struct pack_table *t, const uint8_t id[32])
+{
+	size_t lo = 0, hi = t->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = memcmp(t->v[mid].id, id, 32);
+
+		if (c == 0)
+			return &t->v[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (t->n == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 64;
+		t->v = xrealloc(t->v, xmul(t->cap, sizeof(*t->v)));
+	}
+	memmove(&t->v[lo + 1], &t->v[lo], (t->n - lo) * sizeof(*t->v));
+	memset(&t->v[lo], 0, sizeof(*t->v));
+	memcpy(t->v[lo].id, id, 32);
+	t->n++;
+	return &t->v[lo];
+}
+
+/* --- state ----------------------------------------------------------------- */
+
+struct marker {
+	char id[33];
+	int64_t start;
+	int started, ended, unreadable;
+};
+
+struct sessions {
+	struct marker *v;
+	size_t n;
+};
+
+struct plan {
+	char name[33];
+	int64_t time;
+	struct idset packs;
+	int due, swept;
+};
+
+struct prune {
+	struct store *s;
+	struct backend *be;
+	const struct prune_opts *o;
+	struct prune_result *res;
+	int64_t grace, timeout;
+};
+
+struct unit_prune {
+	struct prune *p;
+	const char *name;
+	struct store_unit *u;
+	char own[33];           /* our session marker; "" in a dry run */
+	struct sessions first;  /* check 1 */
+	int others_open;        /* another session open at the last check */
+	struct plan *plans;
+	size_t nplans, ndue;
+	struct index *ix;
+	struct idset ref;       /* referenced blob ids */
+	struct pack_table packs; /* indexed packs */
+	struct idset disk;      /* packs on disk */
+	int changed;            /* index or packs changed since loaded */
+};
+
+static int64_t now_s(void) { return (int64_t)time(NULL); }
+
+static int parse_i64(const char *p, size_t len, int64_t *v)
+{
+	uint64_t x = 0;
+	size_t i;
+
+	if (len == 0 || len > 18)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		x = x * 10 + (uint64_t)(p[i] - '0');
+	}
+	*v = (int64_t)x;
+	return 0;
+}
+
+static int is_hex(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* "units/<uid>/<dir>/<name>"; caller frees. */
+static char *unit_object(struct unit_prune *up, const char *dir, const char *name)
+{
+	char *rel = xasprintf("%s/%s", dir, name), *obj = store_unit_path(up->u, rel);
+
+	free(rel);
+	return obj;
+}
+
+static int unit_remove(struct unit_prune *up, const char *dir, const char *name,
+		       struct error *err)
+{
+	char *obj = unit_object(up, dir, name);
+	int ret = backend_remove(up->p->be, obj, err);
+
+	free(obj);
+	return ret;
+}
+
+/* --- session markers ------------------------------------------------------ */
+
+static struct marker *sessions_get(struct sessions *ss, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < ss->n; i++)
+		if (memcmp(ss->v[i].id, id, 32) == 0)
+			return &ss->v[i];
+	ss->v = xrealloc(ss->v, xmul(ss->n + 1, sizeof(*ss->v)));
+	memset(&ss->v[ss->n], 0, sizeof(*ss->v));
+	memcpy(ss->v[ss->n].id, id, 32);
+	return &ss->v[ss->n++];
+}
+
+static int collect_marker(void *ctx, const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len < 32 || !is_hex(name, 32) || (len != 32 && strcmp(name + 32, ".end") != 0))
+		return 0;
+	if (len == 32)
+		sessions_get(ctx, name)->started = 1;
+	else
+		sessions_get(ctx, name)->ended = 1;
+	return 0;
+}
+
+/* Reads a start marker's time; an unreadable one counts as open. */
+static void marker_read(struct unit_prune *up, struct marker *m)
+{
+	char *obj = unit_object(up, "sessions", m->id);
+	struct buf b;
+	struct error err;
+	size_t len;
+
+	buf_init(&b, MARKER_MAX);
+	error_init(&err);
+	if (backend_get(up->p->be, obj, &b, MARKER_MAX, &err) < 0) {
+		/* Removed since the listing: ended and tidied by another prune. */
+		if (err.code == ERROR_NOTFOUND)
+			m->started = 0;
+		else
+			m->unreadable = 1;
+	} else {
+		for (len = b.len; len > 0 && (b.data[len - 1] == '\n' || b.data[len - 1] == ' ');)
+			len--;
+		m->unreadable = parse_i64((const char *)b.data, len, &m->start) < 0;
+	}
+	if (m->unreadable)
+		log_warn("session marker %s is unreadable; taken for an open backup (remove it if "
+			 "no backup of %s is running)", obj, up->name);
+	buf_clear(&b);
+	free(obj);
+}
+
+static int sessions_load(struct unit_prune *up, struct sessions *ss, struct error *err)
+{
+	char *dir = store_unit_path(up->u, "sessions");
+	size_t i;
+	int ret;
+
+	memset(ss, 0, sizeof(*ss));
+	ret = backend_list(up->p->be, dir, collect_marker, ss, err);
+	free(dir);
+	for (i = 0; ret == 0 && i < ss->n; i++)
+		if (ss->v[i].started && !ss->v[i].ended && strcmp(ss->v[i].id, up->own) != 0)
+			marker_read(up, &ss->v[i]);
+	return ret;
+}
+
+static int marker_open(const struct unit_prune *up, const struct marker *m)
+{
+	if (!m->started || m->ended || strcmp(m->id, up->own) == 0)
+		return 0;
+	return m->unreadable || now_s() - m->start < up->p->timeout;
+}
+
+static int sessions_any_open(const struct unit_prune *up, const struct sessions *ss)
+{
+	size_t i;
+
+	for (i = 0; i < ss->n; i++)
+		if (marker_open(up, &ss->v[i]))
+			return 1;
+	return 0;
+}
+
+/* Whether `cur` has a marker (other than ours) that check 1 did not see. */
+static int sessions_new(const struct unit_prune *up, const struct sessions *cur)
+{
+	size_t i, j;
+
+	for (i = 0; i < cur->n; i++) {
+		if (strcmp(cur->v[i].id, up->own) == 0)
+			continue;
+		for (j = 0; j < up->first.n; j++)
+			if (strcmp(up->first.v[j].id, cur->v[i].id) == 0)
+				break;
+		if (j == up->first.n)
+			return 1;
+	}
+	return 0;
+}
+
+static void sessions_clear(struct sessions *ss)
+{
+	free(ss->v);
+	memset(ss, 0, sizeof(*ss));
+}
+
+/* Our own marker, so that two prunes see each other (docs/prune.md). */
+static int own_marker_write(struct unit_prune *up, struct error *err)
+{
+	uint8_t rnd[16];
+	char *obj, *body;
+	int ret;
+
+	crypto_random(rnd, sizeof(rnd));
+	hex_encode(rnd, sizeof(rnd), up->own);
+	obj = unit_object(up, "sessions", up->own);
+	body = xasprintf("%lld\n", (long long)now_s());
+	ret = backend_put(up->p->be, obj, body, strlen(body), err);
+	free(obj);
+	free(body);
+	if (ret < 0)
+		up->own[0] = '\0';
+	return ret;
+}
+
+static void own_marker_remove(struct unit_prune *up)
+{
+	struct error err;
+
+	if (up->own[0] == '\0')
+		return;
+	if (unit_remove(up, "sessions", up->own, &err) < 0)
+		log_warn("%s; it times out by itself", err.msg);
+}
+
+/* --- plans ------------------------------------------------------------------ */
+
+struct lines {
+	const char *p;
+	size_t left;
+};
+
+/* The next '\n'-terminated line; 0 at the end or on a line without one. */
+static int next_line(struct lines *l, const char **s_r, size_t *len_r)
+{
+	const char *nl = l->left ? memchr(l->p, '\n', l->left) : NULL;
+
+	if (nl == NULL)
+		return 0;
+	*s_r = l->p;
+	*len_r = (size_t)(nl - l->p);
+	l->left -= *len_r + 1;
+	l->p = nl + 1;
+	return 1;
+}
+
+/* Reads "key <number>". */
+static int line_number(struct lines *l, const char *key, int64_t *v)
+{
+	size_t klen = strlen(key), len;
+	const char *s;
+
+	if (!next_line(l, &s, &len) || len <= klen + 1 || memcmp(s, key, klen) != 0 ||
+	    s[klen] != ' ')
+		return -1;
+	return parse_i64(s + klen + 1, len - klen - 1, v);
+}
+
+static int plan_parse(struct plan *pl, const struct buf *b, const char *obj, struct error *err)
+{
+	struct lines l = { (const char *)b->data, b->len };
+	int64_t version, n, i;
+	const char *s;
+	size_t len;
+	uint8_t id[32];
+
+	if (!next_line(&l, &s, &len) || len != strlen(PLAN_MAGIC) || memcmp(s, PLAN_MAGIC, len) != 0 ||
+	    line_number(&l, "version", &version) < 0)
+		return error_setk(err, ERROR_CORRUPT, "prune plan %s is malformed", obj);
+	if (version > PLAN_VERSION)
+		return error_setk(err, ERROR_VERSION, "prune plan %s has version %lld; this coffer "
+				  "reads version %d", obj, (long long)version, PLAN_VERSION);
+	if (line_number(&l, "time", &pl->time) < 0 || line_number(&l, "packs", &n) < 0)
+		return error_setk(err, ERROR_CORRUPT, "prune plan %s is malformed", obj);
+	for (i = 0; i < n; i++) {
+		if (!next_line(&l, &s, &len) || len != 64 || !is_hex(s, 64) ||
+		    hex_decode(s, 64, id, 32) < 0)
+			return error_setk(err, ERROR_CORRUPT, "prune plan %s: bad pack line %lld", obj,
+					  (long long)i + 1);
+		idset_push(&pl->packs, id);
+	}
+	if (!next_line(&l, &s, &len) || len != 3 || memcmp(s, "end", 3) != 0 || l.left != 0)
+		return error_setk(err, ERROR_CORRUPT, "prune plan %s is truncated", obj);
+	idset_sort(&pl->packs);
+	return 0;
+}
+
+/* Plans that cannot be read are reported and left alone. */
+static int collect_plan(void *ctx, const char *name)
+{
+	struct unit_prune *up = ctx;
+	char *obj;
+	struct plan pl = { 0 };
+	struct error err;
+	struct buf b;
+	int ok;
+
+	if (strlen(name) != 32 || !is_hex(name, 32))
+		return 0;
+	memcpy(pl.name, name, 33);
+	obj = unit_object(up, "prune", name);
+	buf_init(&b, PLAN_MAX);
+	error_init(&err);
+	ok = backend_get(up->p->be, obj, &b, PLAN_MAX, &err) == 0 && plan_parse(&pl, &b, obj, &err) == 0;
+	if (ok) {
+		pl.due = now_s() - pl.time >= up->p->grace;
+		up->ndue += pl.due;
+		up->plans = xrealloc(up->plans, xmul(up->nplans + 1, sizeof(pl)));
+		up->plans[up->nplans++] = pl;
+	} else {
+		log_warn("%s; plan kept", err.msg);
+		idset_clear(&pl.packs);
+	}
+	buf_clear(&b);
+	free(obj);
+	return 0;
+}
+
+static int plans_load(struct unit_prune *up, struct error *err)
+{
+	char *dir = store_unit_path(up->u, "prune");
+	int ret = backend_list(up->p->be, dir, collect_plan, up, err);
+
+	free(dir);
+	return ret;
+}
+
+static int plan_write(struct unit_prune *up, const struct idset *packs, struct error *err)
+{
+	uint8_t rnd[16];
+	char name[33], hex[65], *obj;
+	struct buf b;
+	size_t i;
+	int ret;
+
+	buf_init(&b, 0);
+	buf_addf(&b, "%s\nversion %d\ntime %lld\npacks %zu\n", PLAN_MAGIC, PLAN_VERSION,
+		 (long long)now_s(), packs->n);
+	for (i = 0; i < packs->n; i++) {
+		hex_encode(packs->v[i], 32, hex);
+		buf_addf(&b, "%s\n", hex);
+	}
+	buf_addf(&b, "end\n");
+	crypto_random(rnd, sizeof(rnd));
+	hex_encode(rnd, sizeof(rnd), name);
+	obj = unit_object(up, "prune", name);
+	ret = backend_put(up->p->be, obj, b.data, b.len, err);
+	free(obj);
+	buf_clear(&b);
+	return ret;
+}
+
+/* Packs named by plans that stay (not swept in this run). */
+static void plans_remaining(const struct unit_prune *up, struct idset *out)
+{
+	size_t i, k;
+
+	for (i = 0; i < up->nplans; i++)
+		if (!up->plans[i].swept)
+			for (k = 0; k < up->plans[i].packs.n; k++)
+				idset_push(out, up->plans[i].packs.v[k]);
+	idset_sort(out);
+}
+
+/* --- the referenced set ------------------------------------------------------ */
+
+static void ref_note(struct unit_prune *up, struct idset *pending, const uint8_t id[32])
+{
+	static const uint8_t zero[32];
+
+	if (memcmp(id, zero, 32) != 0 && !idset_has(&up->ref, id))
+		idset_push(pending, id);
+}
+
+/* Adds every blob of point `seq` (metadata and file extents) to ref;
+ * fails if any part of the point cannot be read. */
+static int ref_add_point(struct unit_prune *up, uint32_t seq, struct idset *pending,
+			 struct error *err)
+{
+	struct tree_reader *tr = NULL;
+	uint8_t (*meta)[32] = NULL;
+	struct meta_entry *e;
+	struct rp *rp = NULL;
+	size_t n, i;
+	int r = -1;
+
+	if (rp_read(up->u, seq, &rp, err) < 0 ||
+	    tree_meta_blobs(up->u, up->ix, rp, &meta, &n, err) < 0)
+		goto out;
+	for (i = 0; i < n; i++)
+		ref_note(up, pending, meta[i]);
+	tr = tree_reader_open(up->u, up->ix, rp, err);
+	if (tr == NULL)
+		goto out;
+	while ((r = tree_reader_next(tr, &e, err)) == 1)
+		for (i = 0; i < e->nextents; i++)
+			ref_note(up, pending, e->extents[i].id);
+	if (r == 0) {
+		idset_sort(pending);
+		idset_merge(&up->ref, pending);
+		pending->n = 0;
+	}
+out:
+	tree_reader_destroy(&tr);
+	free(meta);
+	rp_free(&rp);
+	return r < 0 ? -1 : 0;
+}
+
+static int ref_compute(struct unit_prune *up, struct error *err)
+{
+	struct idset pending = { 0 };
+	uint32_t *seqs = NULL;
+	size_t n, i;
+	int ret;
+
+	ret = rp_list(up->u, &seqs, &n, err);
+	for (i = 0; ret == 0 && i < n; i++)
+		ret = ref_add_point(up, seqs[i], &pending, err);
+	idset_clear(&pending);
+	free(seqs);
+	return ret;
+}
+
+/* --- the index and the packs on disk ----------------------------------------- */
+
+static int tally_entry(void *ctx, const uint8_t pack_id[32], const struct pack_entry *e)
+{
+	struct unit_prune *up = ctx;
+	struct pack_stat *ps = pack_table_add(&up->packs, pack_id);
+
+	ps->blobs++;
+	if (idset_has(&up->ref, e->id))
+		ps->used++;
+	else
+		ps->unused_bytes += BLOB_LEN(e->len_flags);
+	return 0;
+}
+
+struct dir_ctx {
+	struct unit_prune *up;
+	const char *dir;
+	struct error *err;
+};
+
+static int collect_pack(void *ctx, const char *name)
+{
+	struct dir_ctx *dc = ctx;
+	uint8_t id[32];
+
+	if (strlen(name) == 64 && strncmp(name, dc->dir, 2) == 0 && is_hex(name, 64) &&
+	    hex_decode(name, 64, id, 32) == 0)
+		idset_push(&dc->up->disk, id);
+	return 0;
+}
+
+static int collect_pack_dir(void *ctx, const char *name)
+{
+	struct dir_ctx *dc = ctx, sub = { .up = dc->up, .dir = name, .err = dc->err };
+	char *dir;
+	int ret;
+
+	if (strlen(name) != 2 || !is_hex(name, 2))
+		return 0;
+	dir = unit_object(dc->up, "packs", name);
+	ret = backend_list(dc->up->p->be, dir, collect_pack, &sub, dc->err);
+	free(dir);
+	return ret;
+}
+
+static int unit_open_index(struct unit_prune *up, struct error *err)
+{
+	index_destroy(&up->ix);
+	up->ix = index_open(up->u, err);
+	return up->ix ? 0 : -1;
+}
+
+/* Tallies the indexed packs against the referenced set and lists the
+ * packs on disk. */
+static int unit_load_packs(struct unit_prune *up, struct error *err)
+{
+	struct dir_ctx dc = { .up = up, .err = err };
+	char *dir;
+	int ret;
+
+	free(up->packs.v);
+	memset(&up->packs, 0, sizeof(up->packs));
+	idset_clear(&up->disk);
+	index_foreach(up->ix, tally_entry, up);
+	dir = store_unit_path(up->u, "packs");
+	ret = backend_list(up->p->be, dir, collect_pack_dir, &dc, err);
+	free(dir);
+	idset_sort(&up->disk);
+	up->changed = 0;
+	return ret;
+}
+
+/* After the sweep changed the index or the packs. */
+static int unit_reload(struct unit_prune *up, struct error *err)
+{
+	if (!up->changed)
+		return 0;
+	return unit_open_index(up, err) < 0 ? -1 : unit_load_packs(up, err);
+}
+
+/* --- phase 2: sweep --------------------------------------------------------- */
+
+struct candidate {
+	uint8_t id[32];
+	int on_disk, indexed;
+	struct pack_entry *trailer;
+	size_t ntrailer;
+};
+
+struct sweep {
+	struct unit_prune *up;
+	struct candidate *c;
+	size_t n;
+	struct idset ids;      /* candidate ids, sorted */
+	uint8_t *findable;     /* per ref id: listed by an entry of a kept pack */
+	uint64_t kept;
+};
+
+static void sweep_clear(struct sweep *sw)
+{
+	size_t i;
+
+	for (i = 0; i < sw->n; i++)
+		free(sw->c[i].trailer);
+	free(sw->c);
+	idset_clear(&sw->ids);
+	free(sw->findable);
+}
+
+/* Step 3a: planned packs no referenced index entry points to. */
+static void sweep_first_cut(struct sweep *sw)
+{
+	struct unit_prune *up = sw->up;
+	struct idset planned = { 0 };
+	size_t i, k;
+
+	for (i = 0; i < up->nplans; i++)
+		if (up->plans[i].due)
+			for (k = 0; k < up->plans[i].packs.n; k++)
+				idset_push(&planned, up->plans[i].packs.v[k]);
+	idset_sort(&planned);
+	sw->c = xcalloc(planned.n ? planned.n : 1, sizeof(*sw->c));
+	for (i = 0; i < planned.n; i++) {
+		const struct pack_stat *ps = pack_table_find(&up->packs, planned.v[i]);
+		struct candidate *c = &sw->c[sw->n];
+
+		if (ps && ps->used) {
+			sw->kept++;
+			continue;
+		}
+		c->indexed = ps != NULL;
+		c->on_disk = idset_has(&up->disk, planned.v[i]);
+		if (!c->indexed && !c->on_disk)
+			continue; /* already gone */
+		memcpy(c->id, planned.v[i], 32);
+		idset_push(&sw->ids, c->id);
+		sw->n++;
+	}
+	idset_clear(&planned);
+}
+
+static int note_findable(void *ctx, const uint8_t pack_id[32], const struct pack_entry *e)
+{
+	struct sweep *sw = ctx;
+	size_t k;
+
+	if (!idset_has(&sw->ids, pack_id) && (k = idset_find(&sw->up->ref, e->id)) != NOT_FOUND)
+		sw->findable[k] = 1;
+	return 0;
+}
+
+/* Whether a candidate holds a referenced blob no kept pack's entry lists. */
+static int candidate_pinned(struct sweep *sw, struct candidate *c, struct pack_reader *pr)
+{
+	struct error err;
+	char hex[65];
+	size_t i, k;
+
+	if (!c->on_disk)
+		return 0;
+	error_init(&err);
+	if (pack_reader_trailer(pr, c->id, &c->trailer, &c->ntrailer, &err) < 0) {
+		log_warn("%s; pack kept", err.msg);
+		return 1;
+	}
+	for (i = 0; i < c->ntrailer; i++) {
+		k = idset_find(&sw->up->ref, c->trailer[i].id);
+		if (k != NOT_FOUND && !sw->findable[k]) {
+			hex_encode(c->id, 32, hex);
+			log_info("%s: pack %.16s holds a blob in use; kept", sw->up->name, hex);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Step 3b: drops candidates with a pinning blob (dropping only adds
+ * findable entries, so the findable flags computed against the first cut
+ * stay valid). */
+static void sweep_pins(struct sweep *sw)
+{
+	struct pack_reader *pr = pack_reader_create(sw->up->u);
+	size_t i, n = 0;
+
+	sw->findable = xcalloc(sw->up->ref.n ? sw->up->ref.n : 1, 1);
+	index_foreach(sw->up->ix, note_findable, sw);
+	for (i = 0; i < sw->n; i++) {
+		if (candidate_pinned(sw, &sw->c[i], pr)) {
+			free(sw->c[i].trailer);
+			sw->kept++;
+			continue;
+		}
+		sw->c[n++] = sw->c[i];
+	}
+	sw->n = n;
+	sw->ids.n = 0;
+	for (i = 0; i < sw->n; i++)
+		idset_push(&sw->ids, sw->c[i].id);
+	pack_reader_destroy(&pr);
+}
+
+static int keep_not_candidate(void *ctx, const uint8_t pack_id[32])
+{
+	return !idset_has(&((struct sweep *)ctx)->ids, pack_id);
+}
+
+/* Indexes the candidates again after a stopped sweep: a backup that
+ * started meanwhile may reference their blobs. */
+static int sweep_undo(struct sweep *sw, struct error *err)
+{
+	struct index_builder *b = index_builder_create();
+	size_t i;
+	int ret;
+
+	for (i = 0; i < sw->n; i++)
+		if (sw->c[i].indexed && sw->c[i].trailer)
+			index_builder_add_pack(b, sw->c[i].id, sw->c[i].trailer, sw->c[i].ntrailer);
+	ret = index_builder_write(b, sw->up->u, err);
+	index_builder_destroy(&b);
+	if (ret < 0)
+		log_error("%s: the packs of an interrupted prune could not be indexed again: %s; "
+			  "run prune again", sw->up->name, err->msg);
+	return ret;
+}
+
+/* Step 5: 1 if no other session is open or new, so deleting is safe. */
+static int sweep_recheck(struct unit_prune *up, struct error *err)
+{
+	struct sessions cur;
+	int ok = -1;
+
+	if (sessions_load(up, &cur, err) == 0)
+		ok = !sessions_any_open(up, &cur) && !sessions_new(up, &cur);
+	sessions_clear(&cur);
+	return ok;
+}
+
+static int sweep_delete(struct sweep *sw, struct error *err)
+{
+	struct unit_prune *up = sw->up;
+	struct prune_result *res = up->p->res;
+	size_t i;
+
+	for (i = 0; i < sw->n; i++) {
+		char *name = pack_name(up->u, sw->c[i].id);
+		uint64_t size = 0;
+		int ret = 0;
+
+		if (sw->c[i].on_disk) {
+			struct error ignored;
+
+			if (backend_size(up->p->be, name, &size, &ignored) < 0)
+				size = 0;
+			ret = backend_remove(up->p->be, name, err);
+		}
+		free(name);
+		if (ret < 0)
+			return -1;
+		res->deleted_packs += sw->c[i].on_disk;
+		res->deleted_bytes += size;
+	}
+	for (i = 0; i < up->nplans; i++)
+		if (up->plans[i].swept && unit_remove(up, "prune", up->plans[i].name, err) < 0)
+			return -1;
+	return 0;
+}
+
+static void sweep_dry_report(struct sweep *sw)
+{
+	struct prune_result *res = sw->up->p->res;
+	uint64_t bytes = 0, size;
+	struct error ignored;
+	size_t i;
+
+	for (i = 0; i < sw->n; i++) {
+		char *name = pack_name(sw->up->u, sw->c[i].id);
+
+		if (sw->c[i].on_disk && backend_size(sw->up->p->be, name, &size, &ignored) == 0)
+			bytes += size;
+		res->deleted_packs += sw->c[i].on_disk;
+		free(name);
+	}
+	res->deleted_bytes += bytes;
+	log_info("%s: dry run: would delete %zu packs (%llu bytes), keep %llu planned packs",
+		 sw->up->name, sw->n, (unsigned long long)bytes, (unsigned long long)sw->kept);
+}
+
+/* Steps 4 to 6; returns 1 if it stopped for a session (plans kept). */
+static int sweep_apply(struct sweep *sw, struct error *err)
+{
+	struct unit_prune *up = sw->up;
+	int rewrite = 0, ok;
+	size_t i;
+
+	for (i = 0; i < sw->n; i++)
+		rewrite |= sw->c[i].indexed;
+	if (rewrite && index_rewrite(up->ix, up->u, keep_not_candidate, sw, err) < 0)
+		return -1;
+	ok = sweep_recheck(up, err);
+	if (ok == 1)
+		return sweep_delete(sw, err);
+	for (i = 0; i < up->nplans; i++)
+		up->plans[i].swept = 0;
+	if (rewrite) {
+		struct error undo_err;
+
+		if (sweep_undo(sw, &undo_err) < 0 && ok == 0) {
+			*err = undo_err;
+			return -1;
+		}
+	}
+	if (ok < 0)
+		return -1;
+	up->others_open = 1;
+	up->p->res->deferred_plans += up->ndue;
+	log_info("%s: a backup started during prune; deleting deferred", up->name);
+	return 1;
+}
+
+static int prune_sweep(struct unit_prune *up, struct error *err)
+{
+	struct sweep sw = { .up = up };
+	size_t i;
+	int ret = 0;
+
+	if (up->ndue == 0)
+		return 0;
+	if (up->others_open) {
+		up->p->res->deferred_plans += up->ndue;
+		log_info("%s: a backup session is open; %zu due plans deferred", up->name, up->ndue);
+		return 0;
+	}
+	for (i = 0; i < up->nplans; i++)
+		up->plans[i].swept = up->plans[i].due;
+	sweep_first_cut(&sw);
+	sweep_pins(&sw);
+	up->p->res->kept_packs += sw.kept;
+	if (up->p->o->dry_run) {
+		for (i = 0; i < up->nplans; i++)
+			up->plans[i].swept = 0;
+		sweep_dry_report(&sw);
+	} else {
+		ret = sweep_apply(&sw, err);
+		up->changed = 1;
+	}
+	sweep_clear(&sw);
+	return ret < 0 ? -1 : 0;
+}
+
+/* --- housekeeping (no other session open) -------------------------------------- */
+
+struct segment_ctx {
+	struct unit_prune *up;
+	struct error *err;
+};
+
+static int drop_segment(void *ctx, const char *name, int superseded)
+{
+	struct segment_ctx *sc = ctx;
+	const char *cache;
+	char *path;
+
+	if (!superseded)
+		return 0;
+	if (unit_remove(sc->up, "index", name, sc->err) < 0)
+		return -1;
+	sc->up->p->res->deleted_segments++;
+	cache = store_unit_cache(sc->up->u, &(struct error){ 0 });
+	if (cache) {
+		path = xasprintf("%s/idx-%s", cache, name);
+		unlink(path);
+		free(path);
+	}
+	return 0;
+}
+
+static int drop_superseded(struct unit_prune *up, struct error *err)
+{
+	struct segment_ctx sc = { .up = up, .err = err };
+
+	if (unit_reload(up, err) < 0)
+		return -1;
+	return index_foreach_segment(up->ix, drop_segment, &sc);
+}
+
+/* Ended markers (start first, so a crash leaves a lone .end, removed next
+ * time), timed-out ones and lone .end markers. */
+static int drop_sessions(struct unit_prune *up, struct error *err)
+{
+	char *end;
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; ret == 0 && i < up->first.n; i++) {
+		const struct marker *m = &up->first.v[i];
+		int timed_out = m->started && !m->ended && !m->unreadable &&
+				now_s() - m->start >= up->p->timeout;
+
+		if (strcmp(m->id, up->own) == 0 || !(m->ended || timed_out))
+			continue;
+		if (m->started)
+			ret = unit_remove(up, "sessions", m->id, err);
+		end = xasprintf("%s.end", m->id);
+		if (ret == 0 && m->ended)
+			ret = unit_remove(up, "sessions", end, err);
+		free(end);
+		up->p->res->deleted_sessions += ret == 0;
+	}
+	return ret;
+}
+
+static int prune_tidy(struct unit_prune *up, struct error *err)
+{
+	if (up->others_open || up->p->o->dry_run)
+		return 0;
+	if (drop_superseded(up, err) < 0 || drop_sessions(up, err) < 0)
+		return -1;
+	return 0;
+}
+
+/* --- phase 1: mark -------------------------------------------------------------- */
+
+/* An unindexed pack: planned if no blob in it is needed, re-indexed if a
+ * referenced blob is findable nowhere else, kept if its trailer is bad. */
+static void mark_unindexed(struct unit_prune *up, const uint8_t id[32], struct pack_reader *pr,
+			   struct idset *plan, struct index_builder *reindex)
+{
+	struct pack_entry *t = NULL;
+	struct error err;
+	size_t n, i;
+	int needed = 0;
+
+	error_init(&err);
+	if (pack_reader_trailer(pr, id, &t, &n, &err) < 0) {
+		log_warn("%s; pack kept (run check)", err.msg);
+		return;
+	}
+	for (i = 0; i < n && !needed; i++)
+		needed = idset_has(&up->ref, t[i].id) && !index_lookup(up->ix, t[i].id, NULL, NULL);
+	if (needed) {
+		index_builder_add_pack(reindex, id, t, n);
+		up->p->res->reindexed_packs++;
+	} else {
+		idset_push(plan, id);
+	}
+	free(t);
+}
+
+static void mark_collect(struct unit_prune *up, struct idset *plan, struct index_builder *reindex)
+{
+	struct pack_reader *pr = pack_reader_create(up->u);
+	struct idset skip = { 0 };
+	size_t i;
+
+	plans_remaining(up, &skip);
+	for (i = 0; i < up->packs.n; i++) {
+		const struct pack_stat *ps = &up->packs.v[i];
+
+		if (ps->used == 0 && !idset_has(&skip, ps->id)) {
+			idset_push(plan, ps->id);
+		} else if (ps->used && ps->unused_bytes) {
+			up->p->res->partial_packs++;
+			up->p->res->partial_waste_bytes += ps->unused_bytes;
+		}
+	}
+	for (i = 0; i < up->disk.n; i++)
+		if (!pack_table_find(&up->packs, up->disk.v[i]) && !idset_has(&skip, up->disk.v[i]))
+			mark_unindexed(up, up->disk.v[i], pr, plan, reindex);
+	idset_sort(plan);
+	idset_clear(&skip);
+	pack_reader_destroy(&pr);
+}
+
+static int prune_mark(struct unit_prune *up, struct error *err)
+{
+	struct index_builder *reindex = index_builder_create();
+	struct idset plan = { 0 };
+	int ret = 0;
+
+	ret = unit_reload(up, err);
+	if (ret == 0)
+		mark_collect(up, &plan, reindex);
+	if (ret == 0 && index_builder_count(reindex) > 0) {
+		log_warn("%s: %zu blobs in use were in no index segment; %s", up->name,
+			 index_builder_count(reindex), up->p->o->dry_run ? "would index them" :
+			 "indexing them again");
+		if (!up->p->o->dry_run)
+			ret = index_builder_write(reindex, up->u, err);
+	}
+	if (ret == 0 && plan.n > 0) {
+		up->p->res->planned_packs += plan.n;
+		log_info("%s: %s%zu unused packs", up->name,
+			 up->p->o->dry_run ? "dry run: would plan " : "planned ", plan.n);
+		if (!up->p->o->dry_run)
+			ret = plan_write(up, &plan, err);
+	}
+	idset_clear(&plan);
+	index_builder_destroy(&reindex);
+	return ret;
+}
+
+/* --- one unit ------------------------------------------------------------------ */
+
+/* Steps before any decision: marker, check 1, plans, referenced set.
+ * Returns 1 when the unit must be skipped (reported). */
+static int prune_prepare(struct unit_prune *up, struct error *err)
+{
+	struct error ref_err;
+
+	if (!up->p->o->dry_run && own_marker_write(up, err) < 0)
+		return -1;
+	if (sessions_load(up, &up->first, err) < 0 || plans_load(up, err) < 0 ||
+	    unit_open_index(up, err) < 0)
+		return -1;
+	up->others_open = sessions_any_open(up, &up->first);
+	error_init(&ref_err);
+	if (ref_compute(up, &ref_err) < 0) {
+		log_warn("%s: %s; unit not pruned (nothing is deleted on incomplete information)",
+			 up->name, ref_err.msg);
+		up->p->res->skipped_units++;
+		return 1;
+	}
+	return unit_load_packs(up, err);
+}
+
+static void unit_prune_clear(struct unit_prune *up)
+{
+	size_t i;
+
+	own_marker_remove(up);
+	for (i = 0; i < up->nplans; i++)
+		idset_clear(&up->plans[i].packs);
+	free(up->plans);
+	sessions_clear(&up->first);
+	index_destroy(&up->ix);
+	idset_clear(&up->ref);
+	free(up->packs.v);
+	idset_clear(&up->disk);
+	store_unit_destroy(&up->u);
+}
+
+static int prune_unit(struct prune *p, const char *name, struct error *err)
+{
+	struct unit_prune up = { .p = p, .name = name };
+	int ret;
+
+	up.u = store_unit_open(p->s, name, 0, err);
+	if (up.u == NULL)
+		return -1;
+	ret = prune_prepare(&up, err);
+	if (ret == 0)
+		ret = prune_sweep(&up, err);
+	if (ret == 0)
+		ret = prune_tidy(&up, err);
+	if (ret == 0)
+		ret = prune_mark(&up, err);
+	unit_prune_clear(&up);
+	if (ret < 0)
+		return error_prefix(err, "prune of unit %s", name);
+	return 0;
+}
+
+int prune_run(struct store *s, const struct prune_opts *o, struct prune_result *res,
+	      struct error *err)
+{
+	struct prune p = { .s = s, .be = store_backend(s), .o = o, .res = res };
+	char **names;
+	size_t n, i;
+	int failed = 0;
+
+	memset(res, 0, sizeof(*res));
+	p.grace = o->grace_seconds < 0 ? DEFAULT_GRACE : o->grace_seconds;
+	p.timeout = o->session_timeout <= 0 ? DEFAULT_TIMEOUT : o->session_timeout;
+	if (!o->dry_run && !(p.be->flags & BACKEND_ALLOW_DELETE))
+		return error_setk(err, ERROR_USAGE, "prune needs the store %s opened for deletion",
+				  store_path(s));
+	if (store_unit_names(s, &names, &n, err) < 0)
+		return error_prefix(err, "prune of %s", store_path(s));
+	for (i = 0; i < n; i++) {
+		struct error uerr;
+
+		error_init(&uerr);
+		/* One unit's failure does not stop the others; the first is returned. */
+		if (prune_unit(&p, names[i], &uerr) < 0) {
+			if (failed++ == 0)
+				*err = uerr;
+			else
+				log_error("%s", uerr.msg);
+		}
+		free(names[i]);
+	}
+	free(names);
+	return failed ? -1 : 0;
+}

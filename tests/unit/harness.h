@@ -1,0 +1,102 @@
+#ifndef COFFER_UNIT_HARNESS_H
+#define COFFER_UNIT_HARNESS_H
+
+/* A tiny harness for coffer's in-process unit tests. Each test is a
+ * function; by default it runs in a child process of its own, so a crash, a
+ * sanitizer report or a leak fails that test alone. The runner prints one
+ * TAP line per test ("ok - name" / "not ok - name (reason)") and exits 1 if
+ * any failed.
+ *
+ *   unit [-l] [SUBSTRING...]   -l lists the tests; arguments select tests
+ *                              whose name contains one of them
+ *   UNIT_NOFORK=1 unit ...     runs everything in one process (debuggers)
+ *
+ * Tests report failures with the CHECK macros below, which jump to the
+ * test's `out:` label so it can free what it holds. Temporary folders come
+ * from th_tmpdir() and are removed by the harness after each test, even
+ * one that crashed. */
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct unit_test {
+	const char *name;
+	void (*fn)(void);
+};
+
+/* The suites; each array ends with { NULL, NULL }. */
+extern const struct unit_test chunker_tests[];
+extern const struct unit_test crypto_tests[];
+extern const struct unit_test seal_tests[];
+extern const struct unit_test backend_tests[];
+extern const struct unit_test store_tests[];
+extern const struct unit_test meta_tests[];
+
+/* Records a failure of the running test; the first one is its reason. */
+void th_fail(const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Whether the running test has failed so far. */
+int th_failed(void);
+
+#define CHECK(cond)                                                      \
+	do {                                                             \
+		if (!(cond)) {                                           \
+			th_fail(__FILE__, __LINE__, "%s", #cond);        \
+			goto out;                                        \
+		}                                                        \
+	} while (0)
+
+#define CHECKF(cond, ...)                                                \
+	do {                                                             \
+		if (!(cond)) {                                           \
+			th_fail(__FILE__, __LINE__, __VA_ARGS__);        \
+			goto out;                                        \
+		}                                                        \
+	} while (0)
+
+/* `call` returns < 0 and fills the struct error `err` on failure. */
+#define CHECK_OK(call, err)                                              \
+	do {                                                             \
+		error_init(err);                                         \
+		if ((call) < 0) {                                        \
+			th_fail(__FILE__, __LINE__, "%s failed: %s", #call, \
+				(err)->msg);                             \
+			goto out;                                        \
+		}                                                        \
+	} while (0)
+
+/* `call` must fail (< 0) with error kind `kind`. */
+#define CHECK_FAILS(call, err, kind)                                     \
+	do {                                                             \
+		error_init(err);                                         \
+		if ((call) >= 0) {                                       \
+			th_fail(__FILE__, __LINE__, "%s succeeded; expected %s", \
+				#call, #kind);                           \
+			goto out;                                        \
+		}                                                        \
+		if ((err)->code != (kind)) {                             \
+			th_fail(__FILE__, __LINE__,                      \
+				"%s failed with kind %d, expected %s (%d): %s", \
+				#call, (err)->code, #kind, (kind), (err)->msg); \
+			goto out;                                        \
+		}                                                        \
+	} while (0)
+
+/* A new empty folder below the run's temporary root, removed after the
+ * test. The harness owns the string. */
+const char *th_tmpdir(const char *tag);
+
+/* Deterministic pseudo-random bytes (splitmix64) from seed. */
+void th_fill(uint64_t seed, void *buf, size_t len);
+/* A malloc'ed buffer of len pseudo-random bytes; the caller frees. */
+uint8_t *th_random(uint64_t seed, size_t len);
+
+/* Entries in a folder, dot files included ("." and ".." not); -1 if it
+ * cannot be opened. */
+int th_dir_entries(const char *path);
+/* XORs one byte of a file with `mask` in place; -1 on failure. */
+int th_flip_byte(const char *path, uint64_t off, uint8_t mask);
+/* Replaces the contents of an existing file; -1 on failure. */
+int th_write_file(const char *path, const void *data, size_t len);
+
+#endif
