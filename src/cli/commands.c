@@ -33,6 +33,10 @@
 
 #define SECRET_MAX 4096
 
+#define USAGE_INIT "[--key-file-new FILE]"
+#define USAGE_RESTORE "RP (--to DIR | --in-place) [--dry-run] [--verbose] [PATH|GLOB ...]"
+#define USAGE_PRUNE "[--grace SECONDS] [--dry-run]"
+
 static int fail(struct error *err)
 {
 	log_error("%s", err->msg);
@@ -191,7 +195,7 @@ static int cmd_init(struct cli *c, int argc, char **argv)
 	else if (argc == 1)
 		ret = cli_keysource(c, &ks, &secret, 1, &err);
 	else
-		return usage_error("init", cli_commands[0].usage);
+		return usage_error("init", USAGE_INIT);
 	if (ret == 0) {
 		ks.secret = secret.data;
 		ks.len = secret.len;
@@ -524,7 +528,7 @@ static int cmd_restore(struct cli *c, int argc, char **argv)
 			verbose = 1;
 		else if (argv[i][0] == '-' && argv[i][1] != '\0') {
 			free(o.patterns);
-			return usage_error("restore", cli_commands[5].usage);
+			return usage_error("restore", USAGE_RESTORE);
 		} else if (o.rp == NULL)
 			o.rp = argv[i];
 		else
@@ -532,7 +536,7 @@ static int cmd_restore(struct cli *c, int argc, char **argv)
 	}
 	if (o.rp == NULL || (o.target != NULL) == o.in_place) {
 		free(o.patterns);
-		return usage_error("restore", cli_commands[5].usage);
+		return usage_error("restore", USAGE_RESTORE);
 	}
 	if (o.dry_run || verbose || c->json)
 		o.report = restore_line;
@@ -626,11 +630,11 @@ static int cmd_prune(struct cli *c, int argc, char **argv)
 			errno = 0;
 			o.grace_seconds = strtoll(argv[++i], &end, 10);
 			if (errno || *end || o.grace_seconds < 0)
-				return usage_error("prune", cli_commands[7].usage);
+				return usage_error("prune", USAGE_PRUNE);
 		} else if (strcmp(argv[i], "--dry-run") == 0) {
 			o.dry_run = 1;
 		} else {
-			return usage_error("prune", cli_commands[7].usage);
+			return usage_error("prune", USAGE_PRUNE);
 		}
 	}
 	error_init(&err);
@@ -671,15 +675,78 @@ static int cmd_prune(struct cli *c, int argc, char **argv)
 	return res.skipped_units ? EXIT_WARNINGS : EXIT_OK;
 }
 
+static void bad_pack_line(void *ctx, const char *name, const struct error *err)
+{
+	(void)ctx;
+	log_error("pack %s left out of the index: %s", name, err->msg);
+}
+
+static int rebuild_unit(struct cli *c, struct store *s, const char *name, struct error *err)
+{
+	struct store_unit *u = store_unit_open(s, name, 0, err);
+	uint64_t packs = 0, blobs = 0;
+	int ret;
+
+	if (u == NULL)
+		return -1;
+	ret = index_rebuild(u, bad_pack_line, c, &packs, &blobs, err);
+	store_unit_destroy(&u);
+	if (ret < 0)
+		return error_prefix(err, "rebuilding the index of %s", name);
+	if (c->json) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "unit", json_object_new_string(name));
+		json_add_u64(o, "packs", packs);
+		json_add_u64(o, "blobs", blobs);
+		json_print(o);
+	} else if (!c->quiet) {
+		printf("%s: index rebuilt from %llu packs (%llu blobs)\n", name,
+		       (unsigned long long)packs, (unsigned long long)blobs);
+	}
+	return 0;
+}
+
+/* Recreates index segments from the packs alone (after index damage). */
+static int cmd_rebuild_index(struct cli *c, int argc, char **argv)
+{
+	struct store *s;
+	struct error err;
+	char **names = NULL;
+	size_t n = 0, i;
+	int ret = 0;
+
+	if (argc > 2)
+		return usage_error("rebuild-index", "[UNIT]");
+	error_init(&err);
+	s = cli_open(c, 0, &err);
+	if (s == NULL)
+		return fail(&err);
+	if (argc == 2) {
+		names = xcalloc(1, sizeof(char *));
+		names[n++] = xstrdup(argv[1]);
+	} else if (store_unit_names(s, &names, &n, &err) < 0) {
+		ret = -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (ret == 0 && rebuild_unit(c, s, names[i], &err) < 0)
+			ret = -1;
+		free(names[i]);
+	}
+	free(names);
+	store_destroy(&s);
+	return ret < 0 ? fail(&err) : EXIT_OK;
+}
+
 const struct cli_command cli_commands[] = {
-	{ "init", "[--key-file-new FILE]", cmd_init },
+	{ "init", USAGE_INIT, cmd_init },
 	{ "backup", "UNIT PATH", cmd_backup },
 	{ "restore-points", "[UNIT]", cmd_restore_points },
 	{ "ls", "RP [PATH]", cmd_ls },
 	{ "diff", "RP1 RP2|live", cmd_diff },
-	{ "restore", "RP (--to DIR | --in-place) [--dry-run] [--verbose] [PATH|GLOB ...]",
-	  cmd_restore },
+	{ "restore", USAGE_RESTORE, cmd_restore },
 	{ "check", "[--read-data]", cmd_check },
-	{ "prune", "[--grace SECONDS] [--dry-run]", cmd_prune },
+	{ "prune", USAGE_PRUNE, cmd_prune },
+	{ "rebuild-index", "[UNIT]", cmd_rebuild_index },
 	{ NULL, NULL, NULL },
 };

@@ -21,7 +21,6 @@
 #include "lib/mem.h"
 #include "lib/progress.h"
 #include "store/backend.h"
-#include "store/chunker.h"
 #include "store/index.h"
 #include "store/pack.h"
 #include "store/rp.h"
@@ -177,45 +176,58 @@ static void report(struct restore *r, const char *action, const char *path)
 		r->o->report(r->o->ctx, action, *path ? path : ".");
 }
 
-/* Whether the live file's bytes are the entry's: chunks it the way backup
- * did and compares the ids with the entry's extents. */
+static int all_zero(const uint8_t *p, size_t n)
+{
+	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
+}
+
+/* Whether bytes [off, off+len) of the file match one extent: a hole reads
+ * as zeros, data has the extent's keyed id. */
+static int same_extent(int fd, struct crypto_mac *mac, const struct meta_extent *x, uint64_t off,
+		       struct buf *data)
+{
+	static const uint8_t zero[32];
+	uint8_t id[32];
+	struct error err;
+	int hole = memcmp(x->id, zero, 32) == 0;
+
+	if (hole) {
+		off_t next = lseek(fd, (off_t)off, SEEK_DATA);
+
+		if (next < 0 || (uint64_t)next >= off + x->len)
+			return 1; /* no data in the range: a hole */
+	}
+	buf_reset(data);
+	if (fs_pread_all(fd, buf_extend(data, x->len), x->len, (off_t)off, "live file", &err) < 0)
+		return 0;
+	if (hole)
+		return all_zero(data->data, data->len);
+	crypto_mac_compute(mac, data->data, data->len, id);
+	return memcmp(id, x->id, 32) == 0;
+}
+
+/* Whether the live file holds exactly the entry's bytes, extent by extent. */
 static int same_bytes(struct restore *r, const struct meta_entry *e, const char *abs)
 {
-	const struct chunker *ch = store_unit_chunker(r->u, 0);
 	struct crypto_mac *mac;
 	struct buf data;
-	size_t k = 0, i;
-	uint8_t id[32];
-	int fd, same = 1, eof = 0;
+	uint64_t off = 0;
+	size_t k;
+	int fd, same = 1;
 
-	for (i = 0; i < e->nextents; i++)
-		if (e->extents[i].len == 0 || (e->flags & META_FLAG_SPARSE))
-			return 0; /* holes: rewrite rather than guess */
 	fd = open(abs, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return 0;
 	mac = store_unit_id_mac(r->u);
 	buf_init(&data, 0);
-	while (same && (!eof || data.len > 0)) {
-		while (!eof && data.len < ch->p.max) {
-			ssize_t n = read(fd, buf_extend(&data, 1u << 20), 1u << 20);
-
-			data.len -= n > 0 ? (1u << 20) - (size_t)n : 1u << 20;
-			eof = n <= 0;
-		}
-		if (data.len == 0)
-			break;
-		i = chunker_next(ch, data.data, data.len);
-		crypto_mac_compute(mac, data.data, i, id);
-		same = k < e->nextents && e->extents[k].len == i && memcmp(id, e->extents[k].id, 32) == 0;
-		k++;
-		memmove(data.data, data.data + i, data.len - i);
-		data.len -= i;
+	for (k = 0; k < e->nextents && same; k++) {
+		same = same_extent(fd, mac, &e->extents[k], off, &data);
+		off += e->extents[k].len;
 	}
 	close(fd);
 	buf_clear(&data);
 	crypto_mac_destroy(&mac);
-	return same && k == e->nextents;
+	return same && off == e->size;
 }
 
 static enum state compare_file(struct restore *r, struct item *it, const char *abs,

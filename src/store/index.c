@@ -30,7 +30,9 @@ struct segment {
 	size_t maplen;
 	uint32_t npacks, nentries, nsuperseded;
 	const uint8_t *packs, *entries, *superseded;
-	int dead; /* superseded by a merged segment */
+	int dead;     /* superseded by a merged segment, or unusable */
+	int damaged;  /* could not be fetched or parsed (no map) */
+	char *error;  /* why, for a damaged segment */
 };
 
 struct index {
@@ -166,32 +168,59 @@ static int index_open_segment(void *ctx, const char *name)
 		ret = segment_map(&seg, path, oc->err);
 	free(path);
 	if (ret < 0) {
+		/* Decided after all are read: harmless if another segment
+		 * supersedes it (a rebuilt index, or one prune just replaced). */
 		if (seg.map)
 			munmap(seg.map, seg.maplen);
-		if (oc->skip == NULL)
-			return -1;
-		oc->skip(oc->skip_ctx, name, oc->err);
+		seg.map = NULL;
+		seg.maplen = 0;
+		seg.dead = seg.damaged = 1;
+		seg.error = xstrdup(oc->err->msg);
 		error_init(oc->err);
-		return 0;
 	}
 	oc->ix->segs = xrealloc(oc->ix->segs, xmul(oc->ix->n + 1, sizeof(seg)));
 	oc->ix->segs[oc->ix->n++] = seg;
 	return 0;
 }
 
-static void index_mark_superseded(struct index *ix)
+static int index_is_superseded(const struct index *ix, const char *name)
 {
-	size_t i, j, k;
+	size_t i, k;
 	char hex[65];
 
 	for (i = 0; i < ix->n; i++) {
 		for (k = 0; k < ix->segs[i].nsuperseded; k++) {
 			hex_encode(ix->segs[i].superseded + k * 32, 32, hex);
-			for (j = 0; j < ix->n; j++)
-				if (j != i && strcmp(ix->segs[j].name, hex) == 0)
-					ix->segs[j].dead = 1;
+			if (strcmp(hex, name) == 0)
+				return 1;
 		}
 	}
+	return 0;
+}
+
+/* Marks superseded segments dead; reports damaged segments nothing
+ * supersedes (or fails, without a skip callback). */
+static int index_settle(struct index *ix, index_skip_cb *skip, void *ctx, struct error *err)
+{
+	size_t i;
+
+	for (i = 0; i < ix->n; i++) {
+		struct segment *seg = &ix->segs[i];
+
+		if (index_is_superseded(ix, seg->name)) {
+			seg->dead = 1;
+			continue;
+		}
+		if (!seg->damaged)
+			continue;
+		error_setk(err, ERROR_CORRUPT, "%s; `coffer rebuild-index` recreates the index "
+			   "from the packs", seg->error);
+		if (skip == NULL)
+			return -1;
+		skip(ctx, seg->name, err);
+		error_init(err);
+	}
+	return 0;
 }
 
 struct index *index_open_tolerant(struct store_unit *u, index_skip_cb *skip, void *ctx,
@@ -206,11 +235,10 @@ struct index *index_open_tolerant(struct store_unit *u, index_skip_cb *skip, voi
 	ret = oc.cache ? backend_list(store_backend(store_unit_store(u)), dir, index_open_segment,
 				      &oc, err) : -1;
 	free(dir);
-	if (ret < 0) {
+	if (ret < 0 || index_settle(ix, skip, ctx, err) < 0) {
 		index_destroy(&ix);
 		return NULL;
 	}
-	index_mark_superseded(ix);
 	return ix;
 }
 
@@ -226,8 +254,11 @@ void index_destroy(struct index **ixp)
 
 	if (ix == NULL)
 		return;
-	for (i = 0; i < ix->n; i++)
-		munmap(ix->segs[i].map, ix->segs[i].maplen);
+	for (i = 0; i < ix->n; i++) {
+		if (ix->segs[i].map)
+			munmap(ix->segs[i].map, ix->segs[i].maplen);
+		free(ix->segs[i].error);
+	}
 	free(ix->segs);
 	free(ix);
 	*ixp = NULL;
@@ -320,7 +351,8 @@ int index_foreach_segment(const struct index *ix, index_segment_cb *cb, void *ct
 	size_t i;
 
 	for (i = 0; i < ix->n; i++)
-		if (cb(ctx, ix->segs[i].name, ix->segs[i].dead) < 0)
+		if (cb(ctx, ix->segs[i].name,
+		       ix->segs[i].dead && index_is_superseded(ix, ix->segs[i].name)) < 0)
 			return -1;
 	return 0;
 }
@@ -525,4 +557,86 @@ int index_merge(struct index *ix, struct store_unit *u, struct error *err)
 	if (index_segment_count(ix) <= INDEX_MERGE_AT)
 		return 0;
 	return index_rewrite(ix, u, NULL, NULL, err);
+}
+
+struct rebuild_ctx {
+	struct store_unit *u;
+	struct backend *be;
+	struct pack_reader *pr;
+	struct index_builder *b;
+	index_skip_cb *bad_pack;
+	void *ctx;
+	char *dir;
+	uint64_t packs, blobs;
+	struct error *err;
+};
+
+static int rebuild_pack(void *ctx, const char *name)
+{
+	struct rebuild_ctx *rc = ctx;
+	struct pack_entry *entries;
+	uint8_t id[32];
+	size_t n;
+
+	if (hex_decode(name, strlen(name), id, 32) < 0)
+		return 0;
+	if (pack_reader_trailer(rc->pr, id, &entries, &n, rc->err) < 0) {
+		if (rc->bad_pack)
+			rc->bad_pack(rc->ctx, name, rc->err);
+		error_init(rc->err);
+		return 0;
+	}
+	index_builder_add_pack(rc->b, id, entries, n);
+	rc->packs++;
+	rc->blobs += n;
+	free(entries);
+	return 0;
+}
+
+static int rebuild_dir(void *ctx, const char *name)
+{
+	struct rebuild_ctx *rc = ctx;
+	char *sub = xasprintf("%s/%s", rc->dir, name);
+	int ret = backend_list(rc->be, sub, rebuild_pack, rc, rc->err);
+
+	free(sub);
+	return ret;
+}
+
+static int rebuild_supersede(void *ctx, const char *name)
+{
+	struct rebuild_ctx *rc = ctx;
+
+	if (strlen(name) != 64)
+		return 0;
+	rc->b->superseded = xrealloc(rc->b->superseded, xmul(rc->b->nsup + 1, 32));
+	if (hex_decode(name, 64, rc->b->superseded[rc->b->nsup], 32) == 0)
+		rc->b->nsup++;
+	return 0;
+}
+
+int index_rebuild(struct store_unit *u, index_skip_cb *bad_pack, void *ctx, uint64_t *packs_r,
+		  uint64_t *blobs_r, struct error *err)
+{
+	struct rebuild_ctx rc = { .u = u, .bad_pack = bad_pack, .ctx = ctx, .err = err };
+	char *index_dir = store_unit_path(u, "index");
+	int ret;
+
+	rc.be = store_backend(store_unit_store(u));
+	rc.pr = pack_reader_create(u);
+	rc.b = index_builder_create();
+	rc.dir = store_unit_path(u, "packs");
+	/* Segments first: one written while the packs are read stays live. */
+	ret = backend_list(rc.be, index_dir, rebuild_supersede, &rc, err);
+	if (ret == 0)
+		ret = backend_list(rc.be, rc.dir, rebuild_dir, &rc, err);
+	if (ret == 0)
+		ret = index_builder_write(rc.b, u, err);
+	*packs_r = rc.packs;
+	*blobs_r = rc.blobs;
+	index_builder_destroy(&rc.b);
+	pack_reader_destroy(&rc.pr);
+	free(rc.dir);
+	free(index_dir);
+	return ret;
 }

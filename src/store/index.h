@@ -70,6 +70,13 @@ typedef int index_keep_cb(void *ctx, const uint8_t pack_id[32]);
 int index_rewrite(struct index *ix, struct store_unit *u, index_keep_cb *keep, void *ctx,
 		  struct error *err);
 
+/* Recreates the unit's index from the packs' trailers alone: one new
+ * segment listing every blob of every readable pack and superseding every
+ * existing segment, damaged ones included. A pack whose trailer cannot be
+ * read is reported to bad_pack and left out. */
+int index_rebuild(struct store_unit *u, index_skip_cb *bad_pack, void *ctx, uint64_t *packs_r,
+		  uint64_t *blobs_r, struct error *err);
+
 /* Parses a decrypted segment body; for the fuzzer and the cache check.
  * Returns 0 if well formed. */
 int index_parse_body(const uint8_t *data, size_t len, const char *what, struct error *err);
