@@ -260,8 +260,10 @@ static int cmd_backup(struct cli *c, int argc, char **argv)
 	if (c->json) {
 		json_object *j = json_object_new_object();
 
-		json_object_object_add(j, "restore_point",
-				       json_object_new_string(xasprintf("%s@%u", o.unit, res.seq)));
+		char *id = xasprintf("%s@%u", o.unit, res.seq);
+
+		json_object_object_add(j, "restore_point", json_object_new_string(id));
+		free(id);
 		json_object_object_add(j, "stats", stats_json(&res.stats));
 		json_object_object_add(j, "reused_files", json_object_new_int64((int64_t)res.reused_files));
 		json_object_object_add(j, "warnings", json_object_new_int64((int64_t)res.nwarnings));
@@ -276,6 +278,18 @@ static int cmd_backup(struct cli *c, int argc, char **argv)
 		       res.nwarnings ? " (with warnings, see above)" : "");
 	}
 	return res.nwarnings ? EXIT_WARNINGS : EXIT_OK;
+}
+
+/* The unit named by argv[1], or every unit of the store; caller frees. */
+static int cli_unit_names(struct store *s, int argc, char **argv, char ***names_r, size_t *n_r,
+			  struct error *err)
+{
+	if (argc < 2)
+		return store_unit_names(s, names_r, n_r, err);
+	*names_r = xcalloc(1, sizeof(char *));
+	(*names_r)[0] = xstrdup(argv[1]);
+	*n_r = 1;
+	return 0;
 }
 
 static void format_time(int64_t ns, char *out, size_t len)
@@ -356,13 +370,7 @@ static int cmd_restore_points(struct cli *c, int argc, char **argv)
 	s = cli_open(c, 0, &err);
 	if (s == NULL)
 		return fail(&err);
-	if (argc == 2) {
-		names = xcalloc(1, sizeof(char *));
-		names[0] = xstrdup(argv[1]);
-		n = 1;
-	} else if (store_unit_names(s, &names, &n, &err) < 0) {
-		ret = -1;
-	}
+	ret = cli_unit_names(s, argc, argv, &names, &n, &err);
 	if (ret == 0 && !c->json)
 		printf("%-24s %-20s %14s %14s %14s\n", "RESTORE POINT", "TIME (UTC)", "FILES", "SIZE",
 		       "NEW DATA");
@@ -722,12 +730,7 @@ static int cmd_rebuild_index(struct cli *c, int argc, char **argv)
 	s = cli_open(c, 0, &err);
 	if (s == NULL)
 		return fail(&err);
-	if (argc == 2) {
-		names = xcalloc(1, sizeof(char *));
-		names[n++] = xstrdup(argv[1]);
-	} else if (store_unit_names(s, &names, &n, &err) < 0) {
-		ret = -1;
-	}
+	ret = cli_unit_names(s, argc, argv, &names, &n, &err);
 	for (i = 0; i < n; i++) {
 		if (ret == 0 && rebuild_unit(c, s, names[i], &err) < 0)
 			ret = -1;
