@@ -31,14 +31,27 @@
 
 #define QUEUE_CAP 4096
 #define INDEX_FLUSH_ENTRIES 50000
+#define TASKS_MAX 8 /* chunks handed to idle workers, at most 64 MiB */
 
 struct job {
 	struct meta_entry e;
 	char *abs;
 	int need_read;
+	int reading;     /* a worker is still reading the file */
+	size_t pending;  /* its chunks other workers still process */
 	int done;
 	int skip;
 	char *warning;
+};
+
+/* A chunk of a file that the reading worker hands to an idle one, so one
+ * large file keeps every core busy hashing, compressing and encrypting. */
+struct chunk_task {
+	struct job *j;
+	size_t index; /* extent slot */
+	uint8_t *data;
+	size_t len;
+	struct chunk_task *next;
 };
 
 struct hardlink {
@@ -57,6 +70,9 @@ struct backup {
 	pthread_cond_t work_cv, done_cv;
 	struct job *ring[QUEUE_CAP];
 	size_t head, tail, next;
+	struct chunk_task *tasks, *tasks_tail;
+	size_t ntasks;
+	int idle; /* workers waiting for work */
 	int stop;
 	int failed;
 	struct error fail;
@@ -101,6 +117,81 @@ static void backup_fail(struct backup *b, const struct error *err)
 	pthread_mutex_unlock(&b->lock);
 }
 
+/* The job is done once its file is read and its chunks are stored.
+ * Called with the lock held. */
+static void job_settle(struct backup *b, struct job *j)
+{
+	if (!j->reading && j->pending == 0) {
+		j->done = 1;
+		pthread_cond_broadcast(&b->done_cv);
+	}
+}
+
+/* Stores one chunk: hands it to an idle worker when there is one, else
+ * stores it here. Its extent slot is reserved now, in file order. */
+static int chunk_emit(struct worker *w, struct job *j, const uint8_t *data, size_t n,
+		      struct error *err)
+{
+	static const uint8_t zero[32];
+	struct backup *b = w->b;
+	struct chunk_task *t = NULL;
+	uint8_t id[32];
+	size_t idx;
+	int offload;
+
+	pthread_mutex_lock(&b->lock);
+	idx = j->e.nextents;
+	meta_entry_add_extent(&j->e, zero, (uint32_t)n);
+	offload = b->idle > 0 && b->ntasks < TASKS_MAX;
+	if (offload)
+		j->pending++;
+	pthread_mutex_unlock(&b->lock);
+	if (offload) {
+		t = xcalloc(1, sizeof(*t));
+		t->j = j;
+		t->index = idx;
+		t->len = n;
+		t->data = xmalloc(n);
+		memcpy(t->data, data, n);
+		pthread_mutex_lock(&b->lock);
+		if (b->tasks_tail)
+			b->tasks_tail->next = t;
+		else
+			b->tasks = t;
+		b->tasks_tail = t;
+		b->ntasks++;
+		pthread_cond_signal(&b->work_cv);
+		pthread_mutex_unlock(&b->lock);
+		return 0;
+	}
+	if (session_put_blob(b->sess, w->pw, w->mac, data, n, id, err) < 0)
+		return -1;
+	pthread_mutex_lock(&b->lock);
+	memcpy(j->e.extents[idx].id, id, 32);
+	pthread_mutex_unlock(&b->lock);
+	return 0;
+}
+
+/* Stores a chunk another worker handed over (called with the lock held;
+ * drops it while working). */
+static int worker_task(struct worker *w, struct chunk_task *t, struct error *err)
+{
+	struct backup *b = w->b;
+	uint8_t id[32];
+	int ret;
+
+	pthread_mutex_unlock(&b->lock);
+	ret = session_put_blob(b->sess, w->pw, w->mac, t->data, t->len, id, err);
+	pthread_mutex_lock(&b->lock);
+	if (ret == 0)
+		memcpy(t->j->e.extents[t->index].id, id, 32);
+	t->j->pending--;
+	job_settle(b, t->j);
+	free(t->data);
+	free(t);
+	return ret;
+}
+
 /* Chunks and stores data[0..len), appending extents. Keeps the tail that
  * may still grow into a chunk unless `final`. Returns bytes consumed. */
 static int worker_chunks(struct worker *w, struct job *j, int final, size_t *used_r,
@@ -108,14 +199,12 @@ static int worker_chunks(struct worker *w, struct job *j, int final, size_t *use
 {
 	const struct chunker *ch = store_unit_chunker(w->b->u, 0);
 	size_t off = 0;
-	uint8_t id[32];
 
 	while (w->data.len - off > 0 && (final || w->data.len - off >= ch->p.max)) {
 		size_t n = chunker_next(ch, w->data.data + off, w->data.len - off);
 
-		if (session_put_blob(w->b->sess, w->pw, w->mac, w->data.data + off, n, id, err) < 0)
+		if (chunk_emit(w, j, w->data.data + off, n, err) < 0)
 			return -1;
-		meta_entry_add_extent(&j->e, id, (uint32_t)n);
 		off += n;
 	}
 	*used_r = off;
@@ -190,7 +279,9 @@ static int worker_read_sparse(struct worker *w, struct job *j, int fd, uint64_t 
 		else if (data < 0)
 			return error_sys(err, "lseek(%s) failed", j->abs);
 		if ((uint64_t)data > pos) {
+			pthread_mutex_lock(&w->b->lock);
 			add_hole(&j->e, (uint64_t)data - pos);
+			pthread_mutex_unlock(&w->b->lock);
 			pos = (uint64_t)data;
 		}
 		if (pos >= size)
@@ -248,42 +339,62 @@ static int worker_file(struct worker *w, struct job *j, struct error *err)
 	return ret;
 }
 
+/* Takes the next file to read, skipping entries that need no reading;
+ * NULL when there is none. Called with the lock held. */
+static struct job *next_file(struct backup *b)
+{
+	/* Jobs before head were written out and freed by the main thread. */
+	if (b->next < b->head)
+		b->next = b->head;
+	while (b->next < b->tail) {
+		struct job *j = b->ring[b->next++ % QUEUE_CAP];
+
+		if (j->need_read)
+			return j;
+	}
+	return NULL;
+}
+
+/* Handed-over chunks first (they hold memory and a file waits for them),
+ * then the next file. */
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct backup *b = w->b;
 	struct error err;
+	int ret = 0;
 
 	error_init(&err);
 	pthread_mutex_lock(&b->lock);
-	for (;;) {
+	while (ret == 0 && !b->failed) {
+		struct chunk_task *t = b->tasks;
 		struct job *j;
 
-		/* Jobs before head were written out and freed by the main thread. */
-		if (b->next < b->head)
-			b->next = b->head;
-		while (!b->stop && b->next >= b->tail) {
-			pthread_cond_wait(&b->work_cv, &b->lock);
-			if (b->next < b->head)
-				b->next = b->head;
-		}
-		if (b->failed || b->next >= b->tail)
-			break;
-		j = b->ring[b->next++ % QUEUE_CAP];
-		if (!j->need_read)
-			continue;
-		pthread_mutex_unlock(&b->lock);
-		if (worker_file(w, j, &err) < 0) {
-			backup_fail(b, &err);
+		if (t != NULL) {
+			b->tasks = t->next;
+			if (b->tasks == NULL)
+				b->tasks_tail = NULL;
+			b->ntasks--;
+			ret = worker_task(w, t, &err);
+		} else if ((j = next_file(b)) != NULL) {
+			j->reading = 1;
+			pthread_mutex_unlock(&b->lock);
+			ret = worker_file(w, j, &err);
 			pthread_mutex_lock(&b->lock);
+			j->reading = 0;
+			job_settle(b, j);
+		} else if (b->stop) {
 			break;
+		} else {
+			b->idle++;
+			pthread_cond_wait(&b->work_cv, &b->lock);
+			b->idle--;
 		}
-		pthread_mutex_lock(&b->lock);
-		j->done = 1;
-		pthread_cond_broadcast(&b->done_cv);
 	}
 	pthread_mutex_unlock(&b->lock);
-	if (!b->failed && pack_writer_flush(w->pw, &err) < 0)
+	if (ret < 0)
+		backup_fail(b, &err);
+	else if (!b->failed && pack_writer_flush(w->pw, &err) < 0)
 		backup_fail(b, &err);
 	return NULL;
 }
@@ -582,6 +693,13 @@ static void backup_free_queue(struct backup *b)
 {
 	size_t i;
 
+	while (b->tasks) {
+		struct chunk_task *t = b->tasks;
+
+		b->tasks = t->next;
+		free(t->data);
+		free(t);
+	}
 	for (i = b->head; i < b->tail; i++) {
 		struct job *j = b->ring[i % QUEUE_CAP];
 
