@@ -1,0 +1,255 @@
+#!/usr/bin/env bash
+# Prune (docs/prune.md): interrupted backups leave packs that no restore point
+# references; prune marks them (phase 1) and a later run deletes them (phase
+# 2) once the plan is due and no other backup session is open. Checked here:
+# exactly the leftover packs go, every point still restores byte-identical
+# and `check --read-data` passes; the default grace deletes nothing right
+# after marking; an open session (a killed backup, younger than the session
+# timeout) defers the sweep; --dry-run changes nothing in the store; content
+# whose packs were deleted is stored again by the next backup.
+#
+# A killed backup's start marker stays "open" for session_timeout (86400 s).
+# The test simulates that day passing by back-dating those markers (body and
+# mtime), as nothing else can make a killed session end.
+. "$(dirname "$0")/lib.sh"
+
+SEED=${SEED:-$(( $(date +%s) % 100000 ))}
+RANDOM=$SEED
+echo "# prune.sh seed $SEED (rerun with SEED=$SEED)"
+
+SRC=$T/src
+PTS=$T/points
+mkdir -p "$SRC/docs" "$SRC/data/sub" "$PTS"
+
+gen() { # TAG SIZE: incompressible bytes determined by SEED and TAG
+	if command -v openssl >/dev/null; then
+		openssl enc -aes-128-ctr -nosalt -pbkdf2 -pass "pass:$SEED-$1" </dev/zero 2>/dev/null |
+			head -c "$2"
+	else
+		head -c "$2" /dev/urandom
+	fi
+}
+field() { grep -o "\"$1\":[0-9]*" "$2" | head -1 | cut -d: -f2; }
+packs() { # pack files (not temporaries), as units/<uid>/packs/xx/<id>
+	find "$STORE"/units -path '*/packs/*' -type f -regextype egrep -regex '.*/[0-9a-f]{64}' -printf 'units/%P\n' |
+		LC_ALL=C sort
+}
+npacks() { packs | wc -l; }
+points() { c --json restore-points u 2>/dev/null | grep -o '"seq":[0-9]*' | cut -d: -f2 | tr '\n' ' '; }
+store_state() { (cd "$STORE" && find . -printf '%p %y %s %T@\n' | LC_ALL=C sort); }
+why() { { grep -m1 -E 'runtime error|ERROR|error' "$1" || tail -2 "$1"; } | tr '\n' ' '; }
+
+NPOINTS=0
+backup_ok() { # LABEL
+	local rc
+	c --quiet backup u "$SRC" >"$T/backup.out" 2>&1; rc=$?
+	if [ $rc -eq 0 ]; then
+		NPOINTS=$((NPOINTS + 1)); cp -a "$SRC" "$PTS/$NPOINTS"
+		ok "$1: backup completes (u@$NPOINTS)"
+	else
+		not_ok "$1: backup completes" "exit $rc: $(why "$T/backup.out")"
+	fi
+}
+
+verify() { # N LABEL
+	local n=$1 dir=$T/restore rc
+	rm -rf "$dir"
+	c restore "u@$n" --to "$dir" >"$T/restore.out" 2>&1; rc=$?
+	if [ $rc -ne 0 ]; then
+		not_ok "$2: u@$n restores" "exit $rc: $(why "$T/restore.out")"
+	elif ! diff -r --no-dereference "$PTS/$n" "$dir" >"$T/diff.out" 2>&1; then
+		not_ok "$2: u@$n restores byte-identical" "$(head -4 "$T/diff.out" | tr '\n' ' ')"
+	elif ! same_tree "$PTS/$n" "$dir"; then
+		not_ok "$2: u@$n restores with the same modes and mtimes" \
+			"$(diff <(tree_listing "$PTS/$n") <(tree_listing "$dir") | head -4 | tr '\n' ' ')"
+	else
+		ok "$2: u@$n restores byte-identical"
+	fi
+	rm -rf "$dir"
+}
+verify_all() { local p; for ((p = 1; p <= NPOINTS; p++)); do verify $p "$1"; done; }
+
+# commits_of_backup: C = objects a backup of SRC would commit now (measured on a
+# scratch copy of the store), so a kill at commit C-1 (the restore point) or
+# earlier leaves packs but no point.
+commits_of_backup() {
+	local before after
+	rm -rf "$T/calib" "$T/calib-cache"
+	cp -a "$STORE" "$T/calib"
+	before=$(find "$T/calib" -type f ! -name '.tmp-*' | wc -l)
+	COFFER_CACHE=$T/calib-cache "$COFFER" --store "$T/calib" --key-file "$KEY" --quiet \
+		backup u "$SRC" >/dev/null 2>&1
+	after=$(find "$T/calib" -type f ! -name '.tmp-*' | wc -l)
+	C=$((after - before))
+	rm -rf "$T/calib" "$T/calib-cache"
+}
+
+# kill_backup N LABEL: a backup SIGKILLed at its Nth object commit.
+kill_backup() {
+	local rc
+	{ COFFER_FAULTS=commit:$1:kill "$COFFER" --store "$STORE" --key-file "$KEY" --quiet \
+		backup u "$SRC" >"$T/kill.out" 2>&1; rc=$?; } 2>/dev/null
+	[ $rc -eq 137 ] || not_ok "$2: COFFER_FAULTS=commit:$1:kill kills the backup" \
+		"exit $rc: $(why "$T/kill.out")"
+}
+
+# age_open_sessions: simulate session_timeout passing for every session that
+# has no end marker (the killed backups).
+age_open_sessions() {
+	local f old=$(( $(date +%s) - 2 * 86400 ))
+	for f in "$STORE"/units/*/sessions/*; do
+		case $f in *.end|*/.tmp-*) continue ;; esac
+		[ -e "$f" ] && [ ! -e "$f.end" ] || continue
+		printf '%s\n' "$old" >"$f"
+		touch -d "@$old" "$f"
+	done
+}
+
+# prune_json LABEL ARGS...: runs prune --json; J holds the output.
+prune_json() {
+	local label=$1 rc; shift
+	J=$T/prune.json
+	c --json prune "$@" >"$J" 2>"$T/prune.err"; rc=$?
+	if [ $rc -ne 0 ] || [ -z "$(field deleted_packs "$J")" ]; then
+		not_ok "$label: prune $* exits 0 with JSON" "exit $rc: $(why "$T/prune.err") $(head -c 300 "$J")"
+		echo '{}' >"$J"
+		return 1
+	fi
+	echo "# prune $*: $(cat "$J")"
+}
+
+expect_eq() { # LABEL WHAT GOT WANT
+	if [ "$3" = "$4" ]; then ok "$1: $2 = $4"; else not_ok "$1: $2 = $4" "got '$3'"; fi
+}
+
+init_store || { not_ok "init" "coffer init failed"; finish; }
+for i in 1 2 3 4 5; do gen "doc$i" $((RANDOM * 8 + 1000)) >"$SRC/docs/f$i"; done
+seq 1 100000 >"$SRC/docs/numbers.txt"
+gen big 2500000 >"$SRC/data/sub/big.bin"
+backup_ok "first point"
+A=$(packs)
+
+# --- 1. interrupted backups leave unreferenced packs -------------------------
+for k in 1 2 3; do
+	gen "extra$k" $((1200000 + RANDOM * 16)) >"$SRC/data/extra$k"
+	cp "$SRC/data/extra$k" "$T/extra$k"
+	commits_of_backup
+	n=$(( C - 1 - (k - 1) % (C > 3 ? C - 3 : 1) ))   # C-1, C-2, ... but >= 2
+	[ $n -lt 2 ] && n=2
+	echo "# interrupted backup $k: $C commits, killed at commit $n"
+	kill_backup $n "interrupted backup $k"
+done
+K=$(comm -13 <(echo "$A") <(packs) | sed '/^$/d')
+nk=$(echo "$K" | sed '/^$/d' | wc -l)
+if [ "$nk" -gt 0 ] && [ "$(points)" = "1 " ]; then
+	ok "interrupted backups left $nk packs and no restore point"
+else
+	not_ok "interrupted backups left packs and no restore point" "$nk new packs; points [$(points)]"
+fi
+check "check exits 0 after interrupted backups" c check
+
+# The next point holds none of the interrupted backups' data.
+rm -f "$SRC"/data/extra*
+printf 'changed\n' >>"$SRC/docs/f1"
+backup_ok "second point"
+B=$(comm -13 <(printf '%s\n' "$A" "$K" | LC_ALL=C sort) <(packs) | sed '/^$/d')
+KEEP=$(printf '%s\n' "$A" "$B" | sed '/^$/d' | LC_ALL=C sort)
+
+# --- 2. phase 1 marks, nothing is deleted yet --------------------------------
+before=$(npacks)
+if prune_json "mark" --grace 0; then
+	expect_eq "first prune --grace 0" "deleted_packs" "$(field deleted_packs "$J")" 0
+	expect_eq "first prune --grace 0" "planned_packs (the $nk leftover packs)" "$(field planned_packs "$J")" "$nk"
+fi
+expect_eq "first prune --grace 0" "packs on disk" "$(npacks)" "$before"
+
+# --- 3. the killed backups' sessions are still open: the sweep defers ---------
+if prune_json "open sessions" --grace 0; then
+	d=$(field deferred_plans "$J")
+	[ "${d:-0}" -gt 0 ] && ok "killed backups' open sessions defer the sweep (deferred_plans $d)" ||
+		not_ok "killed backups' open sessions defer the sweep" "deferred_plans '$d'"
+	expect_eq "prune with open sessions" "deleted_packs" "$(field deleted_packs "$J")" 0
+fi
+expect_eq "prune with open sessions" "packs on disk" "$(npacks)" "$before"
+
+age_open_sessions
+
+# --- 4. the default grace (3600 s) deletes nothing right after marking ---------
+if prune_json "default grace"; then
+	expect_eq "prune with the default grace" "deleted_packs" "$(field deleted_packs "$J")" 0
+	expect_eq "prune with the default grace" "planned_packs (already planned)" "$(field planned_packs "$J")" 0
+fi
+expect_eq "prune with the default grace" "packs on disk" "$(npacks)" "$before"
+
+# --- 5. --dry-run changes nothing --------------------------------------------
+state=$(store_state)
+if prune_json "dry run" --grace 0 --dry-run; then
+	if [ "$(store_state)" = "$state" ]; then ok "prune --dry-run leaves the store unchanged"
+	else not_ok "prune --dry-run leaves the store unchanged" \
+		"$(diff <(echo "$state") <(store_state) | head -4 | tr '\n' ' ')"; fi
+fi
+
+# --- 6. the sweep deletes exactly the leftover packs --------------------------
+if prune_json "sweep" --grace 0; then
+	expect_eq "sweep (prune --grace 0)" "deleted_packs" "$(field deleted_packs "$J")" "$nk"
+	expect_eq "sweep" "deferred_plans" "$(field deferred_plans "$J")" 0
+fi
+if [ "$(packs)" = "$KEEP" ]; then
+	ok "sweep: packs left are exactly those of the restore points ($(npacks), was $before)"
+else
+	not_ok "sweep: packs left are exactly those of the restore points" \
+		"expected $(echo "$KEEP" | wc -l), have $(npacks); missing: $(comm -23 <(echo "$KEEP") <(packs) | head -2 | tr '\n' ' ') extra: $(comm -13 <(echo "$KEEP") <(packs) | head -2 | tr '\n' ' ')"
+fi
+left=$(ls -A "$STORE"/units/*/prune 2>/dev/null | wc -l)
+expect_eq "sweep" "plans left" "$left" 0
+left=$(ls -A "$STORE"/units/*/sessions 2>/dev/null | grep -v '^\.tmp-' | wc -l)
+expect_eq "sweep" "session markers left (all ended or timed out)" "$left" 0
+check "check exits 0 after the sweep" c check
+check "check --read-data exits 0 after the sweep" c check --read-data
+verify_all "after the sweep"
+
+# Data whose packs were deleted is stored again (the index no longer finds it).
+cp "$T/extra1" "$T/extra2" "$SRC/data/"
+backup_ok "back up the deleted data again"
+verify $NPOINTS "deleted data stored again"
+check "check --read-data exits 0 with the data stored again" c check --read-data
+
+# --- 7. an open session (killed after its start marker) defers the sweep ------
+gen extra4 1500000 >"$SRC/data/extra4"
+P0=$(packs)
+commits_of_backup
+kill_backup $((C - 1)) "interrupted backup 4"
+age_open_sessions
+rm -f "$SRC/data/extra4"
+nk2=$(comm -13 <(echo "$P0") <(packs) | sed '/^$/d' | wc -l)
+[ "$nk2" -gt 0 ] && ok "interrupted backup 4 left $nk2 packs" || not_ok "interrupted backup 4 left packs" "none"
+if prune_json "mark again" --grace 0; then
+	expect_eq "mark again" "planned_packs" "$(field planned_packs "$J")" "$nk2"
+	expect_eq "mark again" "deleted_packs" "$(field deleted_packs "$J")" 0
+fi
+before=$(npacks)
+printf 'more\n' >>"$SRC/docs/f2"
+kill_backup 2 "backup left open"
+sess=$(ls "$STORE"/units/*/sessions | grep -v '\.end$' | grep -v '^\.tmp-' | wc -l)
+[ "$sess" -gt 0 ] && ok "the killed backup left its start marker" || not_ok "the killed backup left its start marker" "no marker"
+if prune_json "backup left open" --grace 0; then
+	d=$(field deferred_plans "$J")
+	[ "${d:-0}" -gt 0 ] && ok "a backup session left open defers the sweep (deferred_plans $d)" ||
+		not_ok "a backup session left open defers the sweep" "deferred_plans '$d'"
+	expect_eq "prune with a session left open" "deleted_packs" "$(field deleted_packs "$J")" 0
+fi
+expect_eq "prune with a session left open" "packs on disk" "$(npacks)" "$before"
+check "check exits 0 with a session left open" c check
+
+age_open_sessions
+if prune_json "after the session timed out" --grace 0; then
+	expect_eq "sweep once the open session timed out" "deleted_packs" "$(field deleted_packs "$J")" "$nk2"
+fi
+if [ "$(packs)" = "$P0" ]; then ok "sweep once the open session timed out: the packs are those before backup 4"
+else not_ok "sweep once the open session timed out: the packs are those before backup 4" \
+	"missing: $(comm -23 <(echo "$P0") <(packs) | head -2 | tr '\n' ' ') extra: $(comm -13 <(echo "$P0") <(packs) | head -2 | tr '\n' ' ')"; fi
+backup_ok "after the last sweep"
+check "check --read-data exits 0 at the end" c check --read-data
+expect_eq "end" "restore points" "$(points)" "$(seq -s ' ' 1 $NPOINTS) "
+verify_all "end"
+finish
