@@ -668,6 +668,7 @@ static int cmd_prune(struct cli *c, int argc, char **argv)
 		json_add_u64(j, "partial_packs", res.partial_packs);
 		json_add_u64(j, "partial_waste_bytes", res.partial_waste_bytes);
 		json_add_u64(j, "deleted_sessions", res.deleted_sessions);
+		json_add_u64(j, "deleted_temporaries", res.deleted_temporaries);
 		json_print(j);
 	} else if (!c->quiet) {
 		printf("prune%s: %llu packs marked for deletion, %llu deleted (%.1f MiB), %llu kept "

@@ -745,6 +745,13 @@ int backup_run(struct store *s, const struct backup_opts *o, struct backup_resul
 	if (b.ix == NULL)
 		goto out;
 	ret = backup_body(&b, err);
+	if (ret < 0) {
+		struct error ignored;
+
+		/* This session will never write a restore point: say so, or
+		 * prune would wait a whole session timeout for it. */
+		backup_marker(&b, sid, ".end", &ignored);
+	}
 	if (ret == 0) {
 		struct error ignored;
 

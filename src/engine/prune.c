@@ -1145,6 +1145,39 @@ static int prune_unit(struct prune *p, const char *name, struct error *err)
 	return 0;
 }
 
+struct tmp_sweep {
+	struct prune *p;
+	int64_t now;
+	struct error *err;
+};
+
+static int sweep_temporary(void *ctx, const char *name)
+{
+	struct tmp_sweep *ts = ctx;
+	char *end, *obj;
+	long long born = strtoll(name, &end, 10);
+	int ret = 0;
+
+	/* An upload older than any live session belongs to a dead process. */
+	if (end == name || *end != '-' || ts->now - born <= ts->p->timeout)
+		return 0;
+	ts->p->res->deleted_temporaries++;
+	if (ts->p->o->dry_run)
+		return 0;
+	obj = xasprintf("tmp/%s", name);
+	ret = backend_remove(ts->p->be, obj, ts->err);
+	free(obj);
+	return ret;
+}
+
+/* Removes temporaries of uploads that were interrupted (tmp/, docs/prune.md). */
+static int prune_temporaries(struct prune *p, struct error *err)
+{
+	struct tmp_sweep ts = { .p = p, .now = (int64_t)time(NULL), .err = err };
+
+	return backend_list(p->be, "tmp", sweep_temporary, &ts, err);
+}
+
 int prune_run(struct store *s, const struct prune_opts *o, struct prune_result *res,
 	      struct error *err)
 {
@@ -1175,5 +1208,7 @@ int prune_run(struct store *s, const struct prune_opts *o, struct prune_result *
 		free(names[i]);
 	}
 	free(names);
+	if (!failed && prune_temporaries(&p, err) < 0)
+		failed = 1;
 	return failed ? -1 : 0;
 }

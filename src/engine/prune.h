@@ -26,6 +26,7 @@ struct prune_result {
 	uint64_t partial_packs;       /* packs with both used and unused blobs (kept) */
 	uint64_t partial_waste_bytes; /* stored bytes of the unused blobs in them */
 	uint64_t deleted_sessions;    /* ended or timed-out session markers removed */
+	uint64_t deleted_temporaries; /* uploads interrupted longer ago than the timeout */
 };
 
 /* s must be opened with BACKEND_ALLOW_DELETE. */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -147,14 +148,18 @@ int fs_pread_all(int fd, void *data, size_t len, off_t off, const char *what, st
 	return 0;
 }
 
-int fs_tmp_open(const char *final_path, char **tmp_path_r, struct error *err)
+int fs_tmp_open(const char *final_path, const char *tmp_dir, char **tmp_path_r,
+		struct error *err)
 {
 	const char *slash = strrchr(final_path, '/');
 	size_t dirlen = slash ? (size_t)(slash - final_path) : 1;
 	char *tmp;
 	int fd;
 
-	tmp = xasprintf("%.*s/.tmp-XXXXXX", (int)dirlen, slash ? final_path : ".");
+	if (tmp_dir)
+		tmp = xasprintf("%s/%lld-XXXXXX", tmp_dir, (long long)time(NULL));
+	else
+		tmp = xasprintf("%.*s/.tmp-XXXXXX", (int)dirlen, slash ? final_path : ".");
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		error_sys(err, "mkstemp(%s) failed", tmp);
@@ -201,7 +206,7 @@ out:
 static int fs_write_tmp(const char *path, const void *data, size_t len, char **tmp_r,
 			struct error *err)
 {
-	int fd = fs_tmp_open(path, tmp_r, err);
+	int fd = fs_tmp_open(path, NULL, tmp_r, err);
 
 	if (fd < 0)
 		return -1;

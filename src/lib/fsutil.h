@@ -26,9 +26,11 @@ int fs_pwrite_all(int fd, const void *data, size_t len, off_t off, const char *w
 /* Reads exactly len bytes at off; a short file is an error naming `what`. */
 int fs_pread_all(int fd, void *data, size_t len, off_t off, const char *what, struct error *err);
 
-/* Opens a new temporary file beside `final_path`; returns the fd and the
- * temporary name (caller frees). */
-int fs_tmp_open(const char *final_path, char **tmp_path_r, struct error *err);
+/* Opens a new temporary file beside `final_path`, or in `tmp_dir` (then
+ * named "<unix time>-XXXXXX", so a cleaner can tell its age); returns the fd
+ * and the temporary name (caller frees). */
+int fs_tmp_open(const char *final_path, const char *tmp_dir, char **tmp_path_r,
+		struct error *err);
 
 /* fsyncs `fd`, closes it, links `tmp_path` to `final_path` without
  * replacing (ERROR_EXISTS if taken), removes the temporary and fsyncs the

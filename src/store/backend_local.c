@@ -18,6 +18,7 @@
 struct local {
 	struct backend be;
 	char *root;
+	char *tmp; /* uploads in progress: tmp/<unix time>-XXXXXX */
 };
 
 struct backend_upload {
@@ -52,26 +53,16 @@ static int local_mkparent(const char *path, struct error *err)
 	return ret;
 }
 
-static int local_put(struct backend *be, const char *name, const void *data, size_t len,
-		     struct error *err)
-{
-	char *path = local_path(be, name);
-	int ret = local_mkparent(path, err);
-
-	if (ret == 0)
-		ret = fs_write_once(path, data, len, err);
-	free(path);
-	return ret;
-}
-
 static struct backend_upload *local_upload_begin(struct backend *be, const char *name,
 						 struct error *err)
 {
+	struct local *l = (struct local *)be;
 	struct backend_upload *up = xcalloc(1, sizeof(*up));
 
 	up->final = local_path(be, name);
-	if (local_mkparent(up->final, err) < 0 ||
-	    (up->fd = fs_tmp_open(up->final, &up->tmp, err)) < 0) {
+	if (local_mkparent(up->final, err) < 0 || (access(l->tmp, F_OK) < 0 &&
+						   fs_mkdir_p(l->tmp, err) < 0) ||
+	    (up->fd = fs_tmp_open(up->final, l->tmp, &up->tmp, err)) < 0) {
 		free(up->final);
 		free(up);
 		return NULL;
@@ -201,11 +192,27 @@ static int local_remove(struct backend *be, const char *name, struct error *err)
 	return ret;
 }
 
+/* A put is a one-write upload: the same temporary folder, the same commit. */
+static int local_put(struct backend *be, const char *name, const void *data, size_t len,
+		     struct error *err)
+{
+	struct backend_upload *up = local_upload_begin(be, name, err);
+
+	if (up == NULL)
+		return -1;
+	if (local_upload_write(up, data, len, err) < 0) {
+		local_upload_abort(up);
+		return -1;
+	}
+	return local_upload_commit(up, err);
+}
+
 static void local_destroy(struct backend *be)
 {
 	struct local *l = (struct local *)be;
 
 	free(l->root);
+	free(l->tmp);
 	free(l);
 }
 
@@ -231,5 +238,6 @@ struct backend *backend_local_create(const char *root, int flags)
 	l->be.ops = &local_ops;
 	l->be.flags = flags;
 	l->root = xstrdup(root);
+	l->tmp = fs_join(root, "tmp");
 	return &l->be;
 }

@@ -249,6 +249,24 @@ if [ "$(packs)" = "$P0" ]; then ok "sweep once the open session timed out: the p
 else not_ok "sweep once the open session timed out: the packs are those before backup 4" \
 	"missing: $(comm -23 <(echo "$P0") <(packs) | head -2 | tr '\n' ' ') extra: $(comm -13 <(echo "$P0") <(packs) | head -2 | tr '\n' ' ')"; fi
 backup_ok "after the last sweep"
+
+# --- 8. uploads killed mid-write leave temporaries in tmp/ -------------------
+gen extra5 3000000 >"$SRC/data/extra5"
+for n in 2 3; do COFFER_FAULTS=write:$n:kill c backup u "$SRC" >/dev/null 2>&1; done
+rm -f "$SRC/data/extra5"
+ntmp=$(find "$STORE/tmp" -type f | wc -l)
+[ "$ntmp" -gt 0 ] && ok "killed uploads left $ntmp temporaries in tmp/" || not_ok "killed uploads left temporaries" "none in tmp/"
+age_open_sessions
+if prune_json "young temporaries" --grace 0; then
+	expect_eq "young temporaries are kept" "deleted_temporaries" "$(field deleted_temporaries "$J")" 0
+fi
+# Back-date them past the session timeout, as a day passing would.
+for f in "$STORE"/tmp/*; do mv "$f" "$STORE/tmp/$(( $(date +%s) - 90000 ))-${f##*-}"; done
+if prune_json "old temporaries" --grace 0; then
+	expect_eq "temporaries older than the session timeout are removed" "deleted_temporaries" \
+		"$(field deleted_temporaries "$J")" "$ntmp"
+fi
+expect_eq "after removing temporaries" "files in tmp/" "$(find "$STORE/tmp" -type f | wc -l)" 0
 check "check --read-data exits 0 at the end" c check --read-data
 expect_eq "end" "restore points" "$(points)" "$(seq -s ' ' 1 $NPOINTS) "
 verify_all "end"
