@@ -9,28 +9,6 @@ MNT=$T/disk
 trap 'mountpoint -q "$MNT" && umount "$MNT"; cleanup' EXIT
 trap 'exit 143' TERM INT HUP
 
-# run COMMAND...: stdout in $T/out, stderr in $T/err, exit code in $rc.
-run() { "$@" >"$T/out" 2>"$T/err"; rc=$?; }
-
-sanitizer() { grep -qE 'Sanitizer|runtime error:' "$@"; }
-
-# is_rc NAME WANT: the last run exited WANT and no sanitizer complained.
-is_rc() {
-	if sanitizer "$T/err"; then
-		not_ok "$1" "sanitizer report: $(grep -m1 -E 'Sanitizer|runtime error:' "$T/err")"
-	elif [ "$rc" = "$2" ]; then
-		ok "$1"
-	else
-		not_ok "$1" "exit $rc, want $2: $(tail -3 "$T/err" | tr '\n' ' ')"
-	fi
-}
-
-# assert NAME COMMAND...: ok if the command succeeds.
-assert() {
-	local name=$1; shift
-	if "$@" >/dev/null 2>&1; then ok "$name"; else not_ok "$name" "false: $*"; fi
-}
-
 # err_has NAME ERE: the last run's stderr matches ERE (case-insensitive).
 err_has() {
 	if grep -qiE -- "$2" "$T/err"; then ok "$1"

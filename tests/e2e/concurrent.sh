@@ -17,15 +17,6 @@ echo "# concurrent.sh seed $SEED (rerun with SEED=$SEED)"
 PTS=$T/points
 mkdir -p "$PTS"
 
-gen() { # TAG SIZE: incompressible bytes determined by SEED and TAG
-	if command -v openssl >/dev/null; then
-		openssl enc -aes-128-ctr -nosalt -pbkdf2 -pass "pass:$SEED-$1" </dev/zero 2>/dev/null |
-			head -c "$2"
-	else
-		head -c "$2" /dev/urandom
-	fi
-}
-why() { { grep -m1 -E 'runtime error|ERROR|error' "$1" || tail -2 "$1"; } | tr '\n' ' '; }
 
 # fill DIR TAG: a small tree, a few MB, one file over 1 MiB.
 fill() {

@@ -9,35 +9,6 @@
 # not change the store.
 . "$(dirname "$0")/lib.sh"
 
-# run COMMAND...: stdout in $T/out, stderr in $T/err, exit code in $rc.
-run() { "$@" >"$T/out" 2>"$T/err"; rc=$?; }
-
-sanitizer() { grep -qE 'Sanitizer|runtime error:' "$@"; }
-
-# is_rc NAME WANT: the last run exited WANT and no sanitizer complained.
-is_rc() {
-	if sanitizer "$T/err"; then
-		not_ok "$1" "sanitizer report: $(grep -m1 -E 'Sanitizer|runtime error:' "$T/err")"
-	elif [ "$rc" = "$2" ]; then
-		ok "$1"
-	else
-		not_ok "$1" "exit $rc, want $2: $(tail -3 "$T/err" | tr '\n' ' ')"
-	fi
-}
-
-# assert NAME COMMAND...: ok if the command succeeds.
-assert() {
-	local name=$1; shift
-	if "$@" >/dev/null 2>&1; then ok "$name"; else not_ok "$name" "false: $*"; fi
-}
-
-# flip FILE OFFSET: inverts the byte at OFFSET.
-flip() {
-	local b
-	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
-	printf "$(printf '\\%03o' $((b ^ 255)))" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
-}
-
 # listing DIR SKIP: names of everything in DIR and the sha256 of every file
 # except SKIP (the damaged one).
 listing() {

@@ -94,7 +94,6 @@ mutate() {
 	done
 }
 
-why() { { grep -m1 -E 'runtime error|ERROR|error' "$1" || tail -2 "$1"; } | tr '\n' ' '; }
 
 # verify N LABEL: point N restores byte-identical (contents, modes, mtimes,
 # symlinks) to the copy of the source saved when it was taken.

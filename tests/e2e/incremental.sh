@@ -13,16 +13,6 @@ SEED=${SEED:-$(( $(date +%s) % 100000 ))}
 RANDOM=$SEED
 echo "# incremental.sh seed $SEED (rerun with SEED=$SEED)"
 
-gen() { # TAG SIZE: incompressible bytes determined by SEED and TAG
-	if command -v openssl >/dev/null; then
-		openssl enc -aes-128-ctr -nosalt -pbkdf2 -pass "pass:$SEED-$1" </dev/zero 2>/dev/null |
-			head -c "$2"
-	else
-		head -c "$2" /dev/urandom
-	fi
-}
-field() { grep -o "\"$1\":[0-9]*" "$2" | head -1 | cut -d: -f2; }
-why() { { grep -m1 -E 'runtime error|ERROR|error' "$1" || tail -2 "$1"; } | tr '\n' ' '; }
 
 # jbackup LABEL UNIT DIR [WRAPPER...]: `coffer --json backup`; J = its output.
 jbackup() {

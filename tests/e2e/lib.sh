@@ -20,6 +20,52 @@ trap cleanup EXIT
 ok() { echo "ok - $*"; }
 not_ok() { echo "not ok - $1 (${2:-})"; FAILED=1; }
 
+# run COMMAND...: stdout in $T/out, stderr in $T/err, exit code in $rc.
+run() { "$@" >"$T/out" 2>"$T/err"; rc=$?; }
+
+# sanitizer FILE...: an ASan/UBSan report is in the files.
+sanitizer() { grep -qE 'Sanitizer|runtime error:' "$@"; }
+
+# is_rc NAME WANT: the last run exited WANT and no sanitizer complained.
+is_rc() {
+	if sanitizer "$T/err"; then
+		not_ok "$1" "sanitizer report: $(grep -m1 -E 'Sanitizer|runtime error:' "$T/err")"
+	elif [ "$rc" = "$2" ]; then
+		ok "$1"
+	else
+		not_ok "$1" "exit $rc, want $2: $(tail -3 "$T/err" | tr '\n' ' ')"
+	fi
+}
+
+# assert NAME COMMAND...: ok if the command succeeds.
+assert() {
+	local name=$1; shift
+	if "$@" >/dev/null 2>&1; then ok "$name"; else not_ok "$name" "false: $*"; fi
+}
+
+# flip FILE OFFSET: inverts the byte at OFFSET.
+flip() {
+	local b
+	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+	printf "$(printf '\\%03o' $((b ^ 255)))" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
+}
+
+# gen TAG SIZE: incompressible bytes determined by $SEED and TAG.
+gen() {
+	if command -v openssl >/dev/null; then
+		openssl enc -aes-128-ctr -nosalt -pbkdf2 -pass "pass:$SEED-$1" </dev/zero 2>/dev/null |
+			head -c "$2"
+	else
+		head -c "$2" /dev/urandom
+	fi
+}
+
+# field NAME FILE: the number a --json output gives for NAME.
+field() { grep -o "\"$1\":[0-9]*" "$2" | head -1 | cut -d: -f2; }
+
+# why FILE: the first error line of a log, for failure messages.
+why() { { grep -m1 -E 'runtime error|ERROR|error' "$1" || tail -2 "$1"; } | tr '\n' ' '; }
+
 # check NAME COMMAND...: runs the command; ok if it succeeds.
 check() {
 	local name=$1; shift

@@ -21,15 +21,6 @@ SRC=$T/src
 PTS=$T/points
 mkdir -p "$SRC/docs" "$SRC/data/sub" "$PTS"
 
-gen() { # TAG SIZE: incompressible bytes determined by SEED and TAG
-	if command -v openssl >/dev/null; then
-		openssl enc -aes-128-ctr -nosalt -pbkdf2 -pass "pass:$SEED-$1" </dev/zero 2>/dev/null |
-			head -c "$2"
-	else
-		head -c "$2" /dev/urandom
-	fi
-}
-field() { grep -o "\"$1\":[0-9]*" "$2" | head -1 | cut -d: -f2; }
 packs() { # pack files (not temporaries), as units/<uid>/packs/xx/<id>
 	find "$STORE"/units -path '*/packs/*' -type f -regextype egrep -regex '.*/[0-9a-f]{64}' -printf 'units/%P\n' |
 		LC_ALL=C sort
@@ -37,7 +28,6 @@ packs() { # pack files (not temporaries), as units/<uid>/packs/xx/<id>
 npacks() { packs | wc -l; }
 points() { c --json restore-points u 2>/dev/null | grep -o '"seq":[0-9]*' | cut -d: -f2 | tr '\n' ' '; }
 store_state() { (cd "$STORE" && find . -printf '%p %y %s %T@\n' | LC_ALL=C sort); }
-why() { { grep -m1 -E 'runtime error|ERROR|error' "$1" || tail -2 "$1"; } | tr '\n' ' '; }
 
 NPOINTS=0
 backup_ok() { # LABEL

@@ -7,26 +7,6 @@
 
 S=$T/src
 
-# run COMMAND...: runs it, stdout in $T/out, stderr in $T/err, exit code in $rc.
-run() { "$@" >"$T/out" 2>"$T/err"; rc=$?; }
-
-# is_rc NAME WANT: the last run exited WANT and no sanitizer complained.
-is_rc() {
-	if grep -qE 'Sanitizer|runtime error:' "$T/err"; then
-		not_ok "$1" "sanitizer report: $(grep -m1 -E 'Sanitizer|runtime error:' "$T/err")"
-	elif [ "$rc" = "$2" ]; then
-		ok "$1"
-	else
-		not_ok "$1" "exit $rc, want $2: $(tail -3 "$T/err" | tr '\n' ' ')"
-	fi
-}
-
-# assert NAME COMMAND...: ok if the command succeeds.
-assert() {
-	local name=$1; shift
-	if "$@" >/dev/null 2>&1; then ok "$name"; else not_ok "$name" "false: $*"; fi
-}
-
 # has_line FILE LINE: FILE holds exactly this line.
 has_line() { grep -qxF -- "$2" "$1"; }
 

@@ -198,18 +198,18 @@ static void test_list_hides_temporaries(void)
 	struct error err;
 	char *stale = NULL;
 
-	/* An upload in progress has a temporary in the object's folder... */
+	/* An upload in progress has a temporary in tmp/, nothing under its name... */
 	up = backend_upload_begin(be, "d/b-pending", &err);
 	CHECKF(up != NULL, "upload_begin failed: %s", err.msg);
 	CHECK_OK(backend_upload_write(be, up, "x", 1, &err), &err);
-	CHECK(dir_entries(root, "d") == 1);
+	CHECK(dir_entries(root, "tmp") == 1 && dir_entries(root, "d") == 0);
 	CHECK_OK(backend_list(be, "d", collect, &l, &err), &err);
 	CHECKF(l.n == 0, "listing shows %zu names, the first \"%s\"", l.n, l.n ? l.v[0] : "");
 	/* ...and so does a writer that died (a stale temporary). */
 	stale = fs_join(root, "d/.tmp-Abc123");
 	CHECK(fs_write_once(stale, "junk", 4, &err) == 0);
 	CHECK_OK(backend_put(be, "d/a-real", "real", 4, &err), &err);
-	CHECK(dir_entries(root, "d") == 3);
+	CHECK(dir_entries(root, "d") == 2);
 	CHECK_OK(backend_list(be, "d", collect, &l, &err), &err);
 	CHECKF(l.n == 1 && strcmp(l.v[0], "a-real") == 0, "listing shows %zu names, the first \"%s\"",
 	       l.n, l.n ? l.v[0] : "");
@@ -219,7 +219,8 @@ static void test_list_hides_temporaries(void)
 	CHECK(l.n == 0);
 	backend_upload_abort(be, up);
 	up = NULL;
-	CHECK(dir_entries(root, "d") == 2 && !exists(root, "d/b-pending"));
+	CHECK(dir_entries(root, "d") == 2 && !exists(root, "d/b-pending") &&
+	      dir_entries(root, "tmp") == 0);
 out:
 	names_clear(&l);
 	if (up)
@@ -234,6 +235,6 @@ const struct unit_test backend_tests[] = {
 	{ "backend: remove is refused without BACKEND_ALLOW_DELETE", test_remove_needs_permission },
 	{ "backend: fault commit:2:enospc fails the second put, nothing left", test_fault_put },
 	{ "backend: fault on upload commit leaves neither object nor temporary", test_fault_upload },
-	{ "backend: list does not show temporaries", test_list_hides_temporaries },
+	{ "backend: uploads stay in tmp/ until committed; list hides temporaries", test_list_hides_temporaries },
 	{ NULL, NULL },
 };
