@@ -341,7 +341,7 @@ static int list_unit_points(struct cli *c, struct store *s, const char *name, in
 			char id[64];
 
 			snprintf(id, sizeof(id), "%s@%u", name, rp->seq);
-			printf("%-24s %s %8llu files %10.1f MiB %10.1f MiB new%s\n", id, when,
+			printf("%-24s %-20s %10llu %10.1f MiB %10.1f MiB%s\n", id, when,
 			       (unsigned long long)rp->stats.files,
 			       (double)rp->stats.bytes / 1048576.0,
 			       (double)rp->stats.new_bytes / 1048576.0,
@@ -372,7 +372,7 @@ static int cmd_restore_points(struct cli *c, int argc, char **argv)
 		return fail(&err);
 	ret = cli_unit_names(s, argc, argv, &names, &n, &err);
 	if (ret == 0 && !c->json)
-		printf("%-24s %-20s %14s %14s %14s\n", "RESTORE POINT", "TIME (UTC)", "FILES", "SIZE",
+		printf("%-24s %-20s %10s %14s %14s\n", "RESTORE POINT", "TIME (UTC)", "FILES", "SIZE",
 		       "NEW DATA");
 	for (i = 0; i < n; i++) {
 		if (ret == 0 && list_unit_points(c, s, names[i], &damaged, &err) < 0)
