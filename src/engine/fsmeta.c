@@ -80,10 +80,11 @@ char *fsmeta_read_xattrs(struct meta_entry *e, const char *abs)
 	return msg;
 }
 
-static int fsmeta_apply_xattrs(const struct meta_entry *e, const char *abs, struct error *err)
+static int fsmeta_apply_xattrs(const struct meta_entry *e, const char *abs, int fresh,
+			       struct error *err)
 {
 	char *names = xmalloc(XATTR_LIST_MAX_LEN), *p;
-	ssize_t len = fsmeta_list(abs, names);
+	ssize_t len = fresh ? 0 : fsmeta_list(abs, names);
 	size_t i;
 	int ret = 0;
 
@@ -104,7 +105,7 @@ static int fsmeta_apply_xattrs(const struct meta_entry *e, const char *abs, stru
 	return ret;
 }
 
-int fsmeta_apply(const struct meta_entry *e, const char *abs, struct error *err)
+int fsmeta_apply(const struct meta_entry *e, const char *abs, int fresh, struct error *err)
 {
 	struct timespec times[2];
 
@@ -112,7 +113,8 @@ int fsmeta_apply(const struct meta_entry *e, const char *abs, struct error *err)
 		return error_sys(err, "chown(%s) failed", abs);
 	if (e->type != META_SYMLINK && chmod(abs, e->mode & 07777) < 0)
 		return error_sys(err, "chmod(%s) failed", abs);
-	if (e->type != META_SYMLINK && fsmeta_apply_xattrs(e, abs, err) < 0)
+	if (e->type != META_SYMLINK && (e->nxattrs > 0 || !fresh) &&
+	    fsmeta_apply_xattrs(e, abs, fresh, err) < 0)
 		return -1;
 	times[0].tv_sec = e->atime_s;
 	times[0].tv_nsec = e->atime_ns;

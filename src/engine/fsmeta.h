@@ -16,7 +16,8 @@ void fsmeta_from_stat(struct meta_entry *e, const struct stat *st);
 /* Adds the user.* extended attributes of abs; failures are returned as a
  * message the caller frees (NULL if none). */
 char *fsmeta_read_xattrs(struct meta_entry *e, const char *abs);
-/* Applies owner (when root), mode, xattrs and times of e to abs. */
-int fsmeta_apply(const struct meta_entry *e, const char *abs, struct error *err);
+/* Applies owner (when root), mode, xattrs and times of e to abs. `fresh`:
+ * abs was just created, so it has no attributes to remove. */
+int fsmeta_apply(const struct meta_entry *e, const char *abs, int fresh, struct error *err);
 
 #endif

@@ -32,6 +32,7 @@ struct item {
 	struct meta_entry e;
 	enum state state;
 	int failed;
+	int create_on_write; /* one blob is the whole file: the writer creates it */
 };
 
 /* One blob to write into one place of one file. */
@@ -360,6 +361,16 @@ static int restore_scan(struct restore *r, struct error *err)
 	return ret < 0 ? -1 : 0;
 }
 
+/* A file that is exactly one blob is created when that blob is written:
+ * one open instead of two for the many small files of a tree. */
+static int whole_blob(const struct meta_entry *e)
+{
+	static const uint8_t zero[32];
+
+	return e->nextents == 1 && e->extents[0].len == e->size &&
+	       memcmp(e->extents[0].id, zero, 32) != 0;
+}
+
 static int restore_create(struct item *it, const char *abs, struct error *err)
 {
 	const struct meta_entry *e = &it->e;
@@ -371,6 +382,10 @@ static int restore_create(struct item *it, const char *abs, struct error *err)
 			return error_sys(err, "mkdir(%s) failed", abs);
 		return 0;
 	case META_FILE:
+		if (whole_blob(e)) {
+			it->create_on_write = 1;
+			return 0;
+		}
 		fd = open(abs, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (fd < 0)
 			return error_sys(err, "create(%s) failed", abs);
@@ -454,7 +469,8 @@ static void write_piece(struct restore *r, const struct piece *p, const struct b
 	struct item *it = &r->items[p->item];
 	char *abs = restore_abs(r, it->e.path);
 	struct error err;
-	int fd = open(abs, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = open(abs, O_WRONLY | O_CLOEXEC | O_NOFOLLOW |
+		      (it->create_on_write ? O_CREAT | O_TRUNC : 0), 0600);
 
 	if (fd < 0)
 		error_sys(&err, "open(%s) failed", abs);
@@ -650,7 +666,7 @@ static void restore_item_attrs(struct restore *r, struct item *it)
 	    it->e.type == META_SOCK)
 		return;
 	abs = restore_abs(r, it->e.path);
-	if (fsmeta_apply(&it->e, abs, &e) < 0)
+	if (fsmeta_apply(&it->e, abs, it->state != ST_ATTRS, &e) < 0)
 		item_failed(r, it, &e);
 	else if (it->state == ST_ATTRS)
 		r->res->attrs_fixed++;

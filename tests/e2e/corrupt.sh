@@ -66,7 +66,7 @@ fresh() {
 # the damaged object (relative to the store); RPLEVEL is the number of a
 # restore point that is itself damaged (0 for content damage).
 verify() {
-	local name=$1 damaged=$2 rplevel=$3 n f bad named identical pick
+	local name=$1 damaged=$2 rplevel=$3 n f bad named identical pick past
 	listing "$CS" "$damaged" >"$T/list.before"
 
 	run cx check --read-data
@@ -86,6 +86,7 @@ verify() {
 		bash -c 'while read -r n p; do grep -qF "u@$n $p:" "$2" || exit 1; done <"$1"' _ "$T/check.named" "$T/check.err"
 
 	: >"$T/all.bad"
+	past=0 # files restored identical by restores that also met damage
 	for n in 1 2 3; do
 		run cx restore "u@$n" --to "$T/case-r$n"
 		cp "$T/err" "$T/restore$n.err"
@@ -117,13 +118,17 @@ verify() {
 			named=1
 			for f in $bad; do grep -qwF -- "$f" "$T/restore$n.err" || named=0; done
 			assert "$name: restore u@$n names every file it did not restore identically ($bad)" [ "$named" = 1 ]
-			assert "$name: restore u@$n continues past the damage ($identical files identical)" \
-				[ "$identical" -gt 0 ]
+			past=$((past + identical))
 		else
 			assert "$name: restore u@$n of an unaffected point exits 0" [ "$rc" = 0 ]
 		fi
 	done
 
+	# Which files share a damaged pack depends on which worker stored them,
+	# so one point may lose all its files; later points hold more.
+	if [ -s "$T/all.bad" ]; then
+		assert "$name: restores go on past the damage ($past files identical)" [ "$past" -gt 0 ]
+	fi
 	LC_ALL=C sort -u -o "$T/all.bad" "$T/all.bad"
 	if [ "$rplevel" = 0 ]; then
 		assert "$name: the damage affects at least one file" [ -s "$T/all.bad" ]
