@@ -32,10 +32,12 @@
 #define QUEUE_CAP 4096
 #define INDEX_FLUSH_ENTRIES 50000
 #define TASKS_MAX 8 /* chunks handed to idle workers, at most 64 MiB */
+#define WAKE_BATCH 8 /* small files queued before an idle worker is woken */
 
 struct job {
 	struct meta_entry e;
 	char *abs;
+	struct stat st; /* from the walk */
 	int need_read;
 	int reading;     /* a worker is still reading the file */
 	size_t pending;  /* its chunks other workers still process */
@@ -70,6 +72,7 @@ struct backup {
 	pthread_cond_t work_cv, done_cv;
 	struct job *ring[QUEUE_CAP];
 	size_t head, tail, next;
+	size_t unclaimed; /* files queued that no worker has taken yet */
 	struct chunk_task *tasks, *tasks_tail;
 	size_t ntasks;
 	int idle; /* workers waiting for work */
@@ -123,7 +126,10 @@ static void job_settle(struct backup *b, struct job *j)
 {
 	if (!j->reading && j->pending == 0) {
 		j->done = 1;
-		pthread_cond_broadcast(&b->done_cv);
+		/* The main thread only ever waits for the head of the queue:
+		 * waking it for any other job is a wasted context switch. */
+		if (b->head < b->tail && b->ring[b->head % QUEUE_CAP] == j)
+			pthread_cond_signal(&b->done_cv);
 	}
 }
 
@@ -300,41 +306,45 @@ static int worker_read_sparse(struct worker *w, struct job *j, int fd, uint64_t 
 
 static int same_stat(const struct stat *a, const struct stat *b)
 {
-	return a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	return a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
 	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec && a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
 	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
 
+/* Reads and stores one file. The walk's lstat is the "before": if the
+ * file's fstat after reading differs, it changed (or was replaced) while
+ * read, which is recorded as a warning with the metadata seen last. */
 static int worker_file(struct worker *w, struct job *j, struct error *err)
 {
-	struct stat before, after;
+	const struct stat *before = &j->st;
+	struct stat after;
 	uint64_t pos = 0;
 	int fd, ret;
 
 	fd = open(j->abs, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
 	if (fd < 0 && errno == EPERM)
 		fd = open(j->abs, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &before) < 0) {
+	if (fd < 0) {
 		j->warning = xasprintf("cannot read %s: %s; not in this restore point", j->abs,
 				       strerror(errno));
 		j->skip = 1;
-		if (fd >= 0)
-			close(fd);
 		return 0;
 	}
-	fsmeta_from_stat(&j->e, &before);
-	if (before.st_blocks * 512 < before.st_size)
-		ret = worker_read_sparse(w, j, fd, (uint64_t)before.st_size, &pos, err);
+	if (before->st_blocks * 512 < before->st_size)
+		ret = worker_read_sparse(w, j, fd, (uint64_t)before->st_size, &pos, err);
 	else
-		ret = worker_read_range(w, j, fd, 0, UINT64_MAX, &pos, err);
-	if (ret == 0 && !j->skip && fstat(fd, &after) == 0 && !same_stat(&before, &after))
+		ret = worker_read_range(w, j, fd, 0, (uint64_t)before->st_size, &pos, err);
+	if (ret == 0 && !j->skip && fstat(fd, &after) == 0 && !same_stat(before, &after)) {
 		j->warning = xasprintf("%s changed while it was read; the restore point holds "
 				       "the bytes as read", j->abs);
+		fsmeta_from_stat(&j->e, &after);
+	}
 	close(fd);
 	j->e.size = pos;
 	if (j->e.nextents && (j->e.flags & META_FLAG_SPARSE) == 0 &&
-	    before.st_blocks * 512 < before.st_size)
+	    before->st_blocks * 512 < before->st_size)
 		j->e.flags |= META_FLAG_SPARSE;
 	return ret;
 }
@@ -349,8 +359,10 @@ static struct job *next_file(struct backup *b)
 	while (b->next < b->tail) {
 		struct job *j = b->ring[b->next++ % QUEUE_CAP];
 
-		if (j->need_read)
+		if (j->need_read) {
+			b->unclaimed--;
 			return j;
+		}
 	}
 	return NULL;
 }
@@ -500,6 +512,7 @@ static struct job *backup_make_job(struct backup *b, const char *rel, const char
 	if (st->st_size > 0) {
 		j->need_read = 1;
 		j->abs = xstrdup(abs);
+		j->st = *st;
 	}
 	return j;
 }
@@ -513,8 +526,11 @@ static int backup_drain(struct backup *b, struct tree_writer *tw, int all, struc
 		struct job *j;
 
 		while (!b->failed && b->head < b->tail && !b->ring[b->head % QUEUE_CAP]->done &&
-		       (all || b->tail - b->head == QUEUE_CAP))
+		       (all || b->tail - b->head == QUEUE_CAP)) {
+			if (b->unclaimed > 0)
+				pthread_cond_broadcast(&b->work_cv);
 			pthread_cond_wait(&b->done_cv, &b->lock);
+		}
 		if (b->failed) {
 			pthread_mutex_unlock(&b->lock);
 			*err = b->fail;
@@ -546,9 +562,11 @@ static int backup_push(struct backup *b, struct job *j, struct tree_writer *tw, 
 		j->done = 1;
 	pthread_mutex_lock(&b->lock);
 	b->ring[b->tail++ % QUEUE_CAP] = j;
-	/* Only jobs that read a file need a worker; waking them for the rest
-	 * (unchanged files, folders) costs a context switch per entry. */
-	if (j->need_read)
+	/* Waking a worker costs two context switches: do it for a large file
+	 * or a batch of small ones, not for each entry (folders and unchanged
+	 * files need no worker at all). backup_drain() wakes them before it
+	 * waits, so nothing queued is left unclaimed. */
+	if (j->need_read && (++b->unclaimed >= WAKE_BATCH || j->st.st_size >= (1 << 20)))
 		pthread_cond_signal(&b->work_cv);
 	pthread_mutex_unlock(&b->lock);
 	return backup_drain(b, tw, 0, err);

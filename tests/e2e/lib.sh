@@ -78,9 +78,11 @@ c() { "$COFFER" --store "$STORE" --key-file "$KEY" "$@"; }
 init_store() { "$COFFER" --store "$STORE" init --key-file-new "$KEY" >/dev/null; }
 
 # tree_listing DIR: type, mode, size, ns mtime, link target and content hash
-# of every entry (folder mtimes included), sorted.
+# of every entry (folder mtimes included; a folder's size is the file
+# system's business, not the backup's), sorted.
 tree_listing() {
-	(cd "$1" && find . -printf '%p %y %m %s %T@ %l\n' | sort &&
+	(cd "$1" && { find . -type d -printf '%p %y %m %T@\n'; \
+		      find . ! -type d -printf '%p %y %m %s %T@ %l\n'; } | sort &&
 		find . -type f -print0 | sort -z | xargs -0 -r sha256sum)
 }
 
