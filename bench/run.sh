@@ -191,8 +191,7 @@ setup_tool() {
       export BORG_REPO=$dir/repo BORG_BASE_DIR=$dir/base
       export BORG_CACHE_DIR=$dir/base/cache BORG_CONFIG_DIR=$dir/base/config
       export BORG_SECURITY_DIR=$dir/base/config/security BORG_KEYS_DIR=$dir/base/config/keys
-      export BORG_PASSPHRASE=coffer-bench-password
-      BORG_SEQ=0 ;;
+      export BORG_PASSPHRASE=coffer-bench-password ;;
   esac
 }
 
@@ -208,6 +207,7 @@ repo_path() { # the folder whose size is the store size
 # restic and borg back up "." from inside SRC, so a restore yields SRC's
 # contents directly in DEST, like coffer's.
 declare -A BORG_LAST
+BORG_SEQ=0 # archive numbers, unique across repos and runs
 # shellcheck disable=SC2054  # "zstd,3" is one argument, not an array separator
 tool_cmd() {
   local tool=$1 action=$2; shift 2
@@ -227,65 +227,85 @@ tool_cmd() {
   esac
 }
 
-# ----------------------------------------------------------- one tool, one ds --
-bench_tool() { # bench_tool DATASET TOOL SRC
-  local ds=$1 tool=$2 src=$3 dir=$WORK/$1/$2 run_i
-  log "[$ds] $tool"
+# ------------------------------------------------------------- one data set --
+# The tools take turns within every run of every step (coffer, restic, borg,
+# coffer, ...), so slow drift of the machine — this VM's disk is mounted with
+# `discard` and slows down after gigabytes of deletions — lands on all of
+# them alike instead of on whichever tool happens to run last.
+bench_dataset() { # bench_dataset DATASET SRC
+  local ds=$1 src=$2 run_i tool dir
 
   # 1. Initial backup: each run gets a fresh repo and a fresh cache.
   for ((run_i = 1; run_i <= RUNS; run_i++)); do
-    rm -rf "$dir"; setup_tool "$tool" "$dir"
-    tool_cmd "$tool" init;             run "$ds $tool init (run $run_i)" "${CMD[@]}"
-    tool_cmd "$tool" backup data "$src"
-    timed "$ds $tool initial backup (run $run_i)" "${CMD[@]}"
-    add "$ds:$tool:backup_s" "$T_SEC"; add "$ds:$tool:backup_rss" "$T_RSS"
-    add "$ds:$tool:size" "$(du -sb "$(repo_path "$tool")" | cut -f1)"
+    for tool in "${TOOLS[@]}"; do
+      dir=$WORK/$ds/$tool
+      rm -rf "$dir"; setup_tool "$tool" "$dir"
+      tool_cmd "$tool" init;             run "$ds $tool init (run $run_i)" "${CMD[@]}"
+      tool_cmd "$tool" backup data "$src"
+      timed "$ds $tool initial backup (run $run_i)" "${CMD[@]}"
+      add "$ds:$tool:backup_s" "$T_SEC"; add "$ds:$tool:backup_rss" "$T_RSS"
+      add "$ds:$tool:size" "$(du -sb "$(repo_path "$tool")" | cut -f1)"
+    done
   done
 
   # 2. Unchanged re-run: back up the same data again (repo and cache of the last run).
   for ((run_i = 1; run_i <= RUNS; run_i++)); do
-    tool_cmd "$tool" backup data "$src"
-    timed "$ds $tool unchanged re-run (run $run_i)" "${CMD[@]}"
-    add "$ds:$tool:rerun_s" "$T_SEC"
+    for tool in "${TOOLS[@]}"; do
+      setup_tool "$tool" "$WORK/$ds/$tool"
+      tool_cmd "$tool" backup data "$src"
+      timed "$ds $tool unchanged re-run (run $run_i)" "${CMD[@]}"
+      add "$ds:$tool:rerun_s" "$T_SEC"
+    done
   done
 
   # 3. Full restore into an empty folder, verified against the source.
   for ((run_i = 1; run_i <= RUNS; run_i++)); do
-    rm -rf "$dir/restore"; mkdir "$dir/restore"
-    tool_cmd "$tool" restore data "$dir/restore"
-    timed "$ds $tool full restore (run $run_i)" "${CMD[@]}"
-    add "$ds:$tool:restore_s" "$T_SEC"; add "$ds:$tool:restore_rss" "$T_RSS"
-    verify "$ds $tool full restore (run $run_i)" "$src" "$dir/restore"
-    rm -rf "$dir/restore"
+    for tool in "${TOOLS[@]}"; do
+      dir=$WORK/$ds/$tool
+      setup_tool "$tool" "$dir"
+      rm -rf "$dir/restore"; mkdir "$dir/restore"
+      tool_cmd "$tool" restore data "$dir/restore"
+      timed "$ds $tool full restore (run $run_i)" "${CMD[@]}"
+      add "$ds:$tool:restore_s" "$T_SEC"; add "$ds:$tool:restore_rss" "$T_RSS"
+      verify "$ds $tool full restore (run $run_i)" "$src" "$dir/restore"
+      rm -rf "$dir/restore"
+    done
   done
 
   # 4. Rollback after ransomware-like damage, on a copy of the data set that
   #    was backed up (as unit "victim") before the damage.
-  local victim=$dir/victim
-  run "$ds $tool copy data set for rollback" cp -a "$src" "$victim"
-  tool_cmd "$tool" backup victim "$victim"; run "$ds $tool back up the copy" "${CMD[@]}"
+  for tool in "${TOOLS[@]}"; do
+    dir=$WORK/$ds/$tool
+    setup_tool "$tool" "$dir"
+    run "$ds $tool copy data set for rollback" cp -a "$src" "$dir/victim"
+    tool_cmd "$tool" backup victim "$dir/victim"; run "$ds $tool back up the copy" "${CMD[@]}"
+  done
   for ((run_i = 1; run_i <= RUNS; run_i++)); do
-    run "$ds $tool damage the copy (run $run_i)" \
-      python3 "$BENCH_SRC/damage.py" --seed "$DAMAGE_SEED" --percent "$DAMAGE_PERCENT" "$src" "$victim"
-    DAMAGE_SUMMARY[$ds]=$(cat "$(step_log "$ds $tool damage the copy (run $run_i)")")
-    if [[ $tool == coffer ]]; then
-      # coffer rolls the damaged folder back in place.
-      tool_cmd coffer rollback victim
-      timed "$ds $tool rollback (run $run_i)" "${CMD[@]}"
-      verify "$ds $tool rollback (run $run_i)" "$src" "$victim"
-    else
-      # restic and borg have no rollback: full restore into an empty folder.
-      rm -rf "$dir/restore"; mkdir "$dir/restore"
-      tool_cmd "$tool" restore victim "$dir/restore"
-      timed "$ds $tool rollback (run $run_i)" "${CMD[@]}"
-      verify "$ds $tool rollback (run $run_i)" "$src" "$dir/restore"
-      rm -rf "$dir/restore"
-    fi
-    add "$ds:$tool:rollback_s" "$T_SEC"
+    for tool in "${TOOLS[@]}"; do
+      dir=$WORK/$ds/$tool
+      setup_tool "$tool" "$dir"
+      run "$ds $tool damage the copy (run $run_i)" \
+        python3 "$BENCH_SRC/damage.py" --seed "$DAMAGE_SEED" --percent "$DAMAGE_PERCENT" "$src" "$dir/victim"
+      DAMAGE_SUMMARY[$ds]=$(cat "$(step_log "$ds $tool damage the copy (run $run_i)")")
+      if [[ $tool == coffer ]]; then
+        # coffer rolls the damaged folder back in place.
+        tool_cmd coffer rollback victim
+        timed "$ds $tool rollback (run $run_i)" "${CMD[@]}"
+        verify "$ds $tool rollback (run $run_i)" "$src" "$dir/victim"
+      else
+        # restic and borg have no rollback: full restore into an empty folder.
+        rm -rf "$dir/restore"; mkdir "$dir/restore"
+        tool_cmd "$tool" restore victim "$dir/restore"
+        timed "$ds $tool rollback (run $run_i)" "${CMD[@]}"
+        verify "$ds $tool rollback (run $run_i)" "$src" "$dir/restore"
+        rm -rf "$dir/restore"
+      fi
+      add "$ds:$tool:rollback_s" "$T_SEC"
+    done
   done
 
   # Repos, caches and copies go; the data sets stay.
-  rm -rf "$dir"
+  rm -rf "${WORK:?}/$ds"
 }
 
 # ------------------------------------------------------------------ report --
@@ -431,7 +451,7 @@ for ds in "${DATASETS[@]}"; do
   src=$DS_PATH
   log "[$ds] warm-up read of $src"
   warm_up "$src"
-  for tool in "${TOOLS[@]}"; do bench_tool "$ds" "$tool" "$src"; done
+  bench_dataset "$ds" "$src"
 
   out=$RESULTS_DIR/$ds-$(date -u +%Y-%m-%dT%H%M%SZ).md
   write_report "$ds" "$src" "$out"
