@@ -9,6 +9,7 @@ packages=(
 	libssl-dev libzstd-dev libsodium-dev libjson-c-dev
 	libclang-rt-14-dev        # sanitizers and libFuzzer for clang
 	attr util-linux python3   # setfattr/getfattr, setpriv, test helpers
+	jq strace openssl diffutils findutils
 )
 if [ "${1:-}" = "--bench" ]; then
 	packages+=(restic borgbackup linux-source-6.1 xz-utils time)
