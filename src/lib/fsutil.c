@@ -177,12 +177,13 @@ static char *fs_dirname(const char *path)
 	return slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup(".");
 }
 
-int fs_tmp_commit(int fd, const char *tmp_path, const char *final_path, struct error *err)
+int fs_tmp_commit(int fd, const char *tmp_path, const char *final_path, int durable,
+		  struct error *err)
 {
 	char *dir = NULL;
 	int ret = -1;
 
-	if (fsync(fd) < 0) {
+	if (durable && fsync(fd) < 0) {
 		error_sys(err, "fsync(%s) failed", tmp_path);
 		close(fd);
 		goto out;
@@ -196,7 +197,7 @@ int fs_tmp_commit(int fd, const char *tmp_path, const char *final_path, struct e
 		goto out;
 	}
 	dir = fs_dirname(final_path);
-	ret = fs_fsync_dir(dir, err);
+	ret = durable ? fs_fsync_dir(dir, err) : 0;
 out:
 	unlink(tmp_path);
 	free(dir);
@@ -230,7 +231,7 @@ int fs_write_once(const char *path, const void *data, size_t len, struct error *
 	fd = fs_write_tmp(path, data, len, &tmp, err);
 	if (fd < 0)
 		return -1;
-	ret = fs_tmp_commit(fd, tmp, path, err);
+	ret = fs_tmp_commit(fd, tmp, path, 1, err);
 	free(tmp);
 	return ret;
 }

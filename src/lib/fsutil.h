@@ -32,10 +32,11 @@ int fs_pread_all(int fd, void *data, size_t len, off_t off, const char *what, st
 int fs_tmp_open(const char *final_path, const char *tmp_dir, char **tmp_path_r,
 		struct error *err);
 
-/* fsyncs `fd`, closes it, links `tmp_path` to `final_path` without
- * replacing (ERROR_EXISTS if taken), removes the temporary and fsyncs the
- * folder. On failure the temporary is removed. */
-int fs_tmp_commit(int fd, const char *tmp_path, const char *final_path, struct error *err);
+/* fsyncs `fd` (when durable), closes it, links `tmp_path` to `final_path`
+ * without replacing (ERROR_EXISTS if taken), removes the temporary and
+ * fsyncs the folder (when durable). On failure the temporary is removed. */
+int fs_tmp_commit(int fd, const char *tmp_path, const char *final_path, int durable,
+		  struct error *err);
 
 /* Commits `data` to `path` atomically and without replacing. */
 int fs_write_once(const char *path, const void *data, size_t len, struct error *err);

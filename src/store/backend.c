@@ -8,10 +8,15 @@ int backend_put(struct backend *be, const char *name, const void *data, size_t l
 	return be->ops->put(be, name, data, len, err);
 }
 
-struct backend_upload *backend_upload_begin(struct backend *be, const char *name,
+struct backend_upload *backend_upload_begin(struct backend *be, const char *name, int flags,
 					    struct error *err)
 {
-	return be->ops->upload_begin(be, name, err);
+	return be->ops->upload_begin(be, name, flags, err);
+}
+
+int backend_sync(struct backend *be, struct error *err)
+{
+	return be->ops->sync(be, err);
 }
 
 int backend_upload_write(struct backend *be, struct backend_upload *up, const void *data,

@@ -19,13 +19,19 @@ struct backend_upload;
 
 enum { BACKEND_ALLOW_DELETE = 1 };
 
+/* Upload flags. LAZY: the commit links the object without waiting for it
+ * to reach the disk; backend_sync() makes every lazy object durable. For
+ * packs, which nothing references until an index segment is written after
+ * a sync (docs/format.md section 1). */
+enum { BACKEND_UPLOAD_LAZY = 1 };
+
 /* Called per name by list(); returning -1 stops the listing. */
 typedef int backend_list_cb(void *ctx, const char *name);
 
 struct backend_ops {
 	int (*put)(struct backend *be, const char *name, const void *data, size_t len,
 		   struct error *err);
-	struct backend_upload *(*upload_begin)(struct backend *be, const char *name,
+	struct backend_upload *(*upload_begin)(struct backend *be, const char *name, int flags,
 					       struct error *err);
 	int (*upload_write)(struct backend_upload *up, const void *data, size_t len,
 			    struct error *err);
@@ -41,6 +47,8 @@ struct backend_ops {
 	int (*list)(struct backend *be, const char *dir, backend_list_cb *cb, void *ctx,
 		    struct error *err);
 	int (*remove)(struct backend *be, const char *name, struct error *err);
+	/* Makes every object committed so far durable. */
+	int (*sync)(struct backend *be, struct error *err);
 	void (*destroy)(struct backend *be);
 	/* A human name of an object for messages ("/srv/store/units/..."). */
 	char *(*describe)(struct backend *be, const char *name);
@@ -59,7 +67,7 @@ struct backend *backend_fault_create(struct backend *inner, const char *spec, st
 /* Thin wrappers that keep callers from touching the table. */
 int backend_put(struct backend *be, const char *name, const void *data, size_t len,
 		struct error *err);
-struct backend_upload *backend_upload_begin(struct backend *be, const char *name,
+struct backend_upload *backend_upload_begin(struct backend *be, const char *name, int flags,
 					    struct error *err);
 int backend_upload_write(struct backend *be, struct backend_upload *up, const void *data,
 			 size_t len, struct error *err);
@@ -75,6 +83,7 @@ int backend_list(struct backend *be, const char *dir, backend_list_cb *cb, void 
 /* Refuses unless the backend was opened with BACKEND_ALLOW_DELETE. */
 int backend_remove(struct backend *be, const char *name, struct error *err);
 char *backend_describe(struct backend *be, const char *name);
+int backend_sync(struct backend *be, struct error *err);
 void backend_destroy(struct backend **be);
 
 #endif

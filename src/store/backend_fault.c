@@ -78,11 +78,11 @@ static int fault_put(struct backend *be, const char *name, const void *data, siz
 	return backend_put(f->inner, name, data, len, err);
 }
 
-static struct backend_upload *fault_upload_begin(struct backend *be, const char *name,
+static struct backend_upload *fault_upload_begin(struct backend *be, const char *name, int flags,
 						 struct error *err)
 {
 	struct fault *f = (struct fault *)be;
-	struct backend_upload *inner = backend_upload_begin(f->inner, name, err);
+	struct backend_upload *inner = backend_upload_begin(f->inner, name, flags, err);
 	struct backend_upload *up;
 
 	if (inner == NULL)
@@ -160,6 +160,11 @@ static int fault_remove(struct backend *be, const char *name, struct error *err)
 	return backend_remove(((struct fault *)be)->inner, name, err);
 }
 
+static int fault_sync(struct backend *be, struct error *err)
+{
+	return backend_sync(((struct fault *)be)->inner, err);
+}
+
 static char *fault_describe(struct backend *be, const char *name)
 {
 	return backend_describe(((struct fault *)be)->inner, name);
@@ -184,6 +189,7 @@ static const struct backend_ops fault_ops = {
 	.size = fault_size,
 	.list = fault_list,
 	.remove = fault_remove,
+	.sync = fault_sync,
 	.destroy = fault_destroy,
 	.describe = fault_describe,
 };

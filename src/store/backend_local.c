@@ -23,6 +23,7 @@ struct local {
 
 struct backend_upload {
 	int fd;
+	int durable;
 	char *tmp;
 	char *final;
 };
@@ -53,12 +54,13 @@ static int local_mkparent(const char *path, struct error *err)
 	return ret;
 }
 
-static struct backend_upload *local_upload_begin(struct backend *be, const char *name,
+static struct backend_upload *local_upload_begin(struct backend *be, const char *name, int flags,
 						 struct error *err)
 {
 	struct local *l = (struct local *)be;
 	struct backend_upload *up = xcalloc(1, sizeof(*up));
 
+	up->durable = !(flags & BACKEND_UPLOAD_LAZY);
 	up->final = local_path(be, name);
 	if (local_mkparent(up->final, err) < 0 || (access(l->tmp, F_OK) < 0 &&
 						   fs_mkdir_p(l->tmp, err) < 0) ||
@@ -85,7 +87,7 @@ static void upload_free(struct backend_upload *up)
 
 static int local_upload_commit(struct backend_upload *up, struct error *err)
 {
-	int ret = fs_tmp_commit(up->fd, up->tmp, up->final, err);
+	int ret = fs_tmp_commit(up->fd, up->tmp, up->final, up->durable, err);
 
 	upload_free(up);
 	return ret;
@@ -196,7 +198,7 @@ static int local_remove(struct backend *be, const char *name, struct error *err)
 static int local_put(struct backend *be, const char *name, const void *data, size_t len,
 		     struct error *err)
 {
-	struct backend_upload *up = local_upload_begin(be, name, err);
+	struct backend_upload *up = local_upload_begin(be, name, 0, err);
 
 	if (up == NULL)
 		return -1;
@@ -205,6 +207,20 @@ static int local_put(struct backend *be, const char *name, const void *data, siz
 		return -1;
 	}
 	return local_upload_commit(up, err);
+}
+
+/* One syncfs() flushes every lazily committed object of the file system. */
+static int local_sync(struct backend *be, struct error *err)
+{
+	struct local *l = (struct local *)be;
+	int fd = open(l->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return error_sys(err, "open(%s) failed", l->root);
+	if (syncfs(fd) < 0)
+		ret = error_sys(err, "syncfs(%s) failed", l->root);
+	close(fd);
+	return ret;
 }
 
 static void local_destroy(struct backend *be)
@@ -227,6 +243,7 @@ static const struct backend_ops local_ops = {
 	.size = local_size,
 	.list = local_list,
 	.remove = local_remove,
+	.sync = local_sync,
 	.destroy = local_destroy,
 	.describe = local_describe,
 };

@@ -487,7 +487,9 @@ int index_builder_write(struct index_builder *b, struct store_unit *u, struct er
 	rel = xasprintf("index/%s", hex);
 	obj = store_unit_path(u, rel);
 	cache = store_unit_cache(u, err);
-	if (cache != NULL &&
+	/* The packs a segment lists were committed lazily: they reach the
+	 * disk before the segment that makes them reachable. */
+	if (cache != NULL && backend_sync(store_backend(store_unit_store(u)), err) == 0 &&
 	    backend_put(store_backend(store_unit_store(u)), obj, sealed.data, sealed.len, err) == 0) {
 		/* A failed cache write only costs a later download. */
 		struct error ignored;

@@ -107,7 +107,7 @@ static int pack_writer_begin(struct pack_writer *pw, struct error *err)
 	crypto_random(pw->salt, sizeof(pw->salt));
 	memcpy(header + 8, pw->salt, 32);
 	name = pack_name(pw->u, pw->salt);
-	pw->up = backend_upload_begin(pw->be, name, err);
+	pw->up = backend_upload_begin(pw->be, name, BACKEND_UPLOAD_LAZY, err);
 	free(name);
 	if (pw->up == NULL)
 		return -1;

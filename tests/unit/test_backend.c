@@ -87,12 +87,12 @@ static void test_put_if_absent(void)
 	CHECKF(dir_entries(root, "units/ab/rp") == 1, "temporaries left in units/ab/rp (%d entries)",
 	       dir_entries(root, "units/ab/rp"));
 	/* The same through a streamed upload, the way packs are written. */
-	up = backend_upload_begin(be, name2, &err);
+	up = backend_upload_begin(be, name2, 0, &err);
 	CHECKF(up != NULL, "upload_begin failed: %s", err.msg);
 	CHECK_OK(backend_upload_write(be, up, "pack 1", 6, &err), &err);
 	error_init(&err);
 	CHECK_OK(backend_upload_commit(be, up, &err), &err);
-	up = backend_upload_begin(be, name2, &err);
+	up = backend_upload_begin(be, name2, 0, &err);
 	CHECKF(up != NULL, "upload_begin failed: %s", err.msg);
 	CHECK_OK(backend_upload_write(be, up, "pack 2", 6, &err), &err);
 	error_init(&err);
@@ -167,7 +167,7 @@ static void test_fault_upload(void)
 	error_init(&err);
 	be = backend_fault_create(backend_local_create(root, 0), "commit:1:enospc", &err);
 	CHECKF(be != NULL, "backend_fault_create failed: %s", err.msg);
-	up = backend_upload_begin(be, "p/pack", &err);
+	up = backend_upload_begin(be, "p/pack", 0, &err);
 	CHECKF(up != NULL, "upload_begin failed: %s", err.msg);
 	CHECK_OK(backend_upload_write(be, up, "data", 4, &err), &err);
 	error_init(&err);
@@ -199,7 +199,7 @@ static void test_list_hides_temporaries(void)
 	char *stale = NULL;
 
 	/* An upload in progress has a temporary in tmp/, nothing under its name... */
-	up = backend_upload_begin(be, "d/b-pending", &err);
+	up = backend_upload_begin(be, "d/b-pending", 0, &err);
 	CHECKF(up != NULL, "upload_begin failed: %s", err.msg);
 	CHECK_OK(backend_upload_write(be, up, "x", 1, &err), &err);
 	CHECK(dir_entries(root, "tmp") == 1 && dir_entries(root, "d") == 0);
