@@ -42,6 +42,21 @@ build build-clang clang -Db_sanitize=address,undefined -Db_lundef=false
 count < <(result "build with clang, ASan+UBSan" $?)
 if [ $rc -ne 0 ]; then echo "$passed passed, $failed failed"; exit 1; fi
 
+# House rules (STYLE.md): no banned string functions; every header compiles
+# on its own.
+banned=$(grep -rnE '(^|[^a-z_])(strcpy|strcat|sprintf|vsprintf|sscanf|atoi|atol|strtok|gets)[[:space:]]*\(' \
+	src fuzz tests/unit --include='*.[ch]' | grep -v 'snprintf\|asprintf' || true)
+[ -z "$banned" ] || echo "$banned"
+count < <(result "no banned functions (strcpy, sprintf, sscanf, atoi, strtok, ...)" "$([ -z "$banned" ]; echo $?)")
+bad_headers=""
+for h in $(cd src && find . -name '*.h' | sed 's|^\./||'); do
+	printf '#include "%s"\n' "$h" |
+		cc -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -fsyntax-only -Isrc \
+			$(pkg-config --cflags json-c) -x c - 2>/dev/null || bad_headers="$bad_headers $h"
+done
+count < <(result "every header compiles on its own${bad_headers:+ (not:$bad_headers)}" \
+	"$([ -z "$bad_headers" ]; echo $?)")
+
 export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 if [ -x build-asan/tests/unit ]; then
 	build-asan/tests/unit >"$out" 2>&1; rc=$?
