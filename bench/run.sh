@@ -143,7 +143,7 @@ verify() {
 manifest() { (cd "$1" && find . -mindepth 1 -printf '%y %m %P\n' | LC_ALL=C sort); }
 
 # Read every file once so that all tools start from the same warm page cache.
-warm_up() { find "$1" -type f -print0 | xargs -0 -r cat >/dev/null; }
+warm_up() { find "$@" -type f -print0 | xargs -0 -r cat >/dev/null; }
 
 # ---------------------------------------------------------------- data sets --
 # Each data set is built in <name>.partial and renamed when complete, so an
@@ -242,6 +242,7 @@ bench_dataset() { # bench_dataset DATASET SRC
       rm -rf "$dir"; setup_tool "$tool" "$dir"
       tool_cmd "$tool" init;             run "$ds $tool init (run $run_i)" "${CMD[@]}"
       tool_cmd "$tool" backup data "$src"
+      warm_up "$src"
       timed "$ds $tool initial backup (run $run_i)" "${CMD[@]}"
       add "$ds:$tool:backup_s" "$T_SEC"; add "$ds:$tool:backup_rss" "$T_RSS"
       add "$ds:$tool:size" "$(du -sb "$(repo_path "$tool")" | cut -f1)"
@@ -253,6 +254,7 @@ bench_dataset() { # bench_dataset DATASET SRC
     for tool in "${TOOLS[@]}"; do
       setup_tool "$tool" "$WORK/$ds/$tool"
       tool_cmd "$tool" backup data "$src"
+      warm_up "$src" "$(repo_path "$tool")"
       timed "$ds $tool unchanged re-run (run $run_i)" "${CMD[@]}"
       add "$ds:$tool:rerun_s" "$T_SEC"
     done
@@ -265,6 +267,7 @@ bench_dataset() { # bench_dataset DATASET SRC
       setup_tool "$tool" "$dir"
       rm -rf "$dir/restore"; mkdir "$dir/restore"
       tool_cmd "$tool" restore data "$dir/restore"
+      warm_up "$(repo_path "$tool")"
       timed "$ds $tool full restore (run $run_i)" "${CMD[@]}"
       add "$ds:$tool:restore_s" "$T_SEC"; add "$ds:$tool:restore_rss" "$T_RSS"
       verify "$ds $tool full restore (run $run_i)" "$src" "$dir/restore"
@@ -287,6 +290,7 @@ bench_dataset() { # bench_dataset DATASET SRC
       run "$ds $tool damage the copy (run $run_i)" \
         python3 "$BENCH_SRC/damage.py" --seed "$DAMAGE_SEED" --percent "$DAMAGE_PERCENT" "$src" "$dir/victim"
       DAMAGE_SUMMARY[$ds]=$(cat "$(step_log "$ds $tool damage the copy (run $run_i)")")
+      warm_up "$(repo_path "$tool")" "$dir/victim"
       if [[ $tool == coffer ]]; then
         # coffer rolls the damaged folder back in place.
         tool_cmd coffer rollback victim

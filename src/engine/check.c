@@ -15,6 +15,7 @@
 #include "lib/buf.h"
 #include "lib/error.h"
 #include "lib/hex.h"
+#include "lib/idarray.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/progress.h"
@@ -96,41 +97,19 @@ static void check_problem(struct check *c, const char *unit, uint32_t seq, const
 
 /* --- pack sets ---------------------------------------------------------- */
 
-static int pack_item_cmp(const void *key, const void *elem)
-{
-	return memcmp(key, ((const struct pack_item *)elem)->id, 32);
-}
-
 static struct pack_item *pack_set_find(const struct pack_set *ps, const uint8_t id[32])
 {
-	return ps->n ? bsearch(id, ps->v, ps->n, sizeof(*ps->v), pack_item_cmp) : NULL;
+	return idarray_find(ps->v, ps->n, sizeof(*ps->v), id);
 }
 
 /* Finds or inserts (kept sorted: packs are few next to blobs). */
 static struct pack_item *pack_set_add(struct pack_set *ps, const uint8_t id[32])
 {
-	size_t lo = 0, hi = ps->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = memcmp(ps->v[mid].id, id, 32);
-
-		if (c == 0)
-			return &ps->v[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	if (ps->n == ps->cap) {
 		ps->cap = ps->cap ? ps->cap * 2 : 64;
 		ps->v = xrealloc(ps->v, xmul(ps->cap, sizeof(*ps->v)));
 	}
-	memmove(&ps->v[lo + 1], &ps->v[lo], (ps->n - lo) * sizeof(*ps->v));
-	memset(&ps->v[lo], 0, sizeof(*ps->v));
-	memcpy(ps->v[lo].id, id, 32);
-	ps->n++;
-	return &ps->v[lo];
+	return idarray_add(ps->v, &ps->n, sizeof(*ps->v), id);
 }
 
 /* --- bad blobs ---------------------------------------------------------- */

@@ -16,6 +16,7 @@
 #include "lib/error.h"
 #include "lib/fsutil.h"
 #include "lib/hex.h"
+#include "lib/idarray.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "store/backend.h"
@@ -115,41 +116,19 @@ struct pack_table {
 	size_t n, cap;
 };
 
-static int pack_stat_cmp(const void *key, const void *elem)
-{
-	return memcmp(key, ((const struct pack_stat *)elem)->id, 32);
-}
-
 static struct pack_stat *pack_table_find(const struct pack_table *t, const uint8_t id[32])
 {
-	return t->n ? bsearch(id, t->v, t->n, sizeof(*t->v), pack_stat_cmp) : NULL;
+	return idarray_find(t->v, t->n, sizeof(*t->v), id);
 }
 
 /* Finds or inserts, keeping the table sorted (packs are few). */
 static struct pack_stat *pack_table_add(struct pack_table *t, const uint8_t id[32])
 {
-	size_t lo = 0, hi = t->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = memcmp(t->v[mid].id, id, 32);
-
-		if (c == 0)
-			return &t->v[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	if (t->n == t->cap) {
 		t->cap = t->cap ? t->cap * 2 : 64;
 		t->v = xrealloc(t->v, xmul(t->cap, sizeof(*t->v)));
 	}
-	memmove(&t->v[lo + 1], &t->v[lo], (t->n - lo) * sizeof(*t->v));
-	memset(&t->v[lo], 0, sizeof(*t->v));
-	memcpy(t->v[lo].id, id, 32);
-	t->n++;
-	return &t->v[lo];
+	return idarray_add(t->v, &t->n, sizeof(*t->v), id);
 }
 
 /* --- state ----------------------------------------------------------------- */

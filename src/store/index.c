@@ -7,7 +7,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zstd.h>
 
 #include "crypto/crypto.h"
 #include "crypto/seal.h"
@@ -84,31 +83,16 @@ static void segment_bind(struct segment *seg)
 static int segment_fetch(struct store_unit *u, const char *name, const char *cache_path,
 			 struct error *err)
 {
-	struct backend *be = store_backend(store_unit_store(u));
 	char *rel = xasprintf("index/%s", name), *obj = store_unit_path(u, rel);
-	struct buf raw, z, body;
-	unsigned long long size;
-	int ret = -1;
+	struct buf body;
+	int ret;
 
-	buf_init(&raw, 0);
-	buf_init(&z, 0);
 	buf_init(&body, 0);
-	if (backend_get(be, obj, &raw, INDEX_MAX_BODY, err) < 0 ||
-	    seal_open(store_unit_data_key(u), SEAL_INDEX, raw.data, raw.len, obj, &z, err) < 0)
-		goto out;
-	size = ZSTD_getFrameContentSize(z.data, z.len);
-	if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN ||
-	    size > INDEX_MAX_BODY ||
-	    ZSTD_decompress(buf_extend(&body, size), size, z.data, z.len) != size) {
-		error_setk(err, ERROR_CORRUPT, "index segment %s: bad compressed body", obj);
-		goto out;
-	}
-	if (index_parse_body(body.data, body.len, obj, err) < 0)
-		goto out;
-	ret = fs_write_replace(cache_path, body.data, body.len, err);
-out:
-	buf_clear(&raw);
-	buf_clear(&z);
+	ret = store_unit_get_sealed(u, obj, SEAL_INDEX, INDEX_MAX_BODY, &body, NULL, err);
+	if (ret == 0)
+		ret = index_parse_body(body.data, body.len, obj, err);
+	if (ret == 0)
+		ret = fs_write_replace(cache_path, body.data, body.len, err);
 	buf_clear(&body);
 	free(rel);
 	free(obj);
@@ -464,24 +448,16 @@ static void builder_body(struct index_builder *b, struct buf *body)
 
 int index_builder_write(struct index_builder *b, struct store_unit *u, struct error *err)
 {
-	struct buf body, z, sealed;
+	struct buf body;
 	uint8_t rnd[32];
 	char hex[65], *rel, *obj, *cache_path;
 	const char *cache;
-	size_t zlen;
 	int ret = -1;
 
 	if (b->n == 0 && b->nsup == 0)
 		return 0;
 	buf_init(&body, 0);
-	buf_init(&z, 0);
-	buf_init(&sealed, 0);
 	builder_body(b, &body);
-	zlen = ZSTD_compress(buf_extend(&z, ZSTD_compressBound(body.len)), ZSTD_compressBound(body.len),
-			     body.data, body.len, 1);
-	if (ZSTD_isError(zlen))
-		abort();
-	seal_object(store_unit_data_key(u), SEAL_INDEX, z.data, zlen, &sealed);
 	crypto_random(rnd, sizeof(rnd));
 	hex_encode(rnd, sizeof(rnd), hex);
 	rel = xasprintf("index/%s", hex);
@@ -490,7 +466,7 @@ int index_builder_write(struct index_builder *b, struct store_unit *u, struct er
 	/* The packs a segment lists were committed lazily: they reach the
 	 * disk before the segment that makes them reachable. */
 	if (cache != NULL && backend_sync(store_backend(store_unit_store(u)), err) == 0 &&
-	    backend_put(store_backend(store_unit_store(u)), obj, sealed.data, sealed.len, err) == 0) {
+	    store_unit_put_sealed(u, obj, SEAL_INDEX, body.data, body.len, 1, NULL, err) == 0) {
 		/* A failed cache write only costs a later download. */
 		struct error ignored;
 
@@ -503,8 +479,6 @@ int index_builder_write(struct index_builder *b, struct store_unit *u, struct er
 	free(rel);
 	free(obj);
 	buf_clear(&body);
-	buf_clear(&z);
-	buf_clear(&sealed);
 	return ret;
 }
 

@@ -4,9 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zstd.h>
 
-#include "crypto/crypto.h"
 #include "crypto/seal.h"
 #include "lib/buf.h"
 #include "lib/error.h"
@@ -15,7 +13,6 @@
 #include "store/backend.h"
 #include "store/store.h"
 
-#define RP_MAX_OBJECT (64u << 20)
 #define RP_MAX_BODY (256u << 20)
 #define RP_FORMAT 1
 
@@ -210,42 +207,27 @@ fail:
 
 int rp_read(struct store_unit *u, uint32_t seq, struct rp **rp_r, struct error *err)
 {
-	struct backend *be = store_backend(store_unit_store(u));
 	char *name = rp_name(u, seq);
-	struct buf raw, z, body;
-	unsigned long long size;
+	struct buf body;
 	struct rp *rp = NULL;
+	uint8_t hash[32];
 	int ret = -1;
 
-	buf_init(&raw, 0);
-	buf_init(&z, 0);
 	buf_init(&body, 0);
-	if (backend_get(be, name, &raw, RP_MAX_OBJECT, err) < 0 ||
-	    seal_open(store_unit_data_key(u), SEAL_RESTORE_POINT, raw.data, raw.len, name, &z,
-		      err) < 0)
-		goto out;
-	size = ZSTD_getFrameContentSize(z.data, z.len);
-	if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN ||
-	    size > RP_MAX_BODY ||
-	    ZSTD_decompress(buf_extend(&body, size), size, z.data, z.len) != size) {
-		error_setk(err, ERROR_CORRUPT, "restore point %s: bad compressed body", name);
-		goto out;
-	}
-	if (rp_parse(body.data, body.len, name, &rp, err) < 0)
+	if (store_unit_get_sealed(u, name, SEAL_RESTORE_POINT, RP_MAX_BODY, &body, hash, err) < 0 ||
+	    rp_parse(body.data, body.len, name, &rp, err) < 0)
 		goto out;
 	if (rp->seq != seq || strcmp(rp->unit, store_unit_name(u)) != 0) {
 		error_setk(err, ERROR_CORRUPT, "restore point %s claims to be %s@%u", name, rp->unit,
 			   rp->seq);
 		goto out;
 	}
-	crypto_sha256(raw.data, raw.len, rp->hash);
+	memcpy(rp->hash, hash, 32);
 	*rp_r = rp;
 	rp = NULL;
 	ret = 0;
 out:
 	rp_free(&rp);
-	buf_clear(&raw);
-	buf_clear(&z);
 	buf_clear(&body);
 	free(name);
 	return ret;
@@ -310,22 +292,9 @@ static char *rp_to_json(const struct rp *rp)
 static int rp_put(struct store_unit *u, struct rp *rp, struct error *err)
 {
 	char *json = rp_to_json(rp), *name = rp_name(u, rp->seq);
-	size_t len = strlen(json), zlen;
-	struct buf z, sealed;
-	int ret;
+	int ret = store_unit_put_sealed(u, name, SEAL_RESTORE_POINT, json, strlen(json), 3,
+					rp->hash, err);
 
-	buf_init(&z, 0);
-	buf_init(&sealed, 0);
-	zlen = ZSTD_compress(buf_extend(&z, ZSTD_compressBound(len)), ZSTD_compressBound(len), json,
-			     len, 3);
-	if (ZSTD_isError(zlen))
-		abort();
-	seal_object(store_unit_data_key(u), SEAL_RESTORE_POINT, z.data, zlen, &sealed);
-	ret = backend_put(store_backend(store_unit_store(u)), name, sealed.data, sealed.len, err);
-	if (ret == 0)
-		crypto_sha256(sealed.data, sealed.len, rp->hash);
-	buf_clear(&z);
-	buf_clear(&sealed);
 	free(json);
 	free(name);
 	return ret;

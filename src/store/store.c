@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include "crypto/crypto.h"
 #include "crypto/seal.h"
@@ -443,4 +444,53 @@ struct crypto_mac *store_unit_id_mac(struct store_unit *u) { return crypto_mac_c
 const struct chunker *store_unit_chunker(struct store_unit *u, int meta)
 {
 	return meta ? &u->meta_chunker : &u->data_chunker;
+}
+
+int store_unit_put_sealed(struct store_unit *u, const char *name, int type, const void *body,
+			  size_t len, int level, uint8_t *hash_r, struct error *err)
+{
+	size_t bound = ZSTD_compressBound(len), zlen;
+	struct buf z, sealed;
+	int ret;
+
+	buf_init(&z, 0);
+	buf_init(&sealed, 0);
+	zlen = ZSTD_compress(buf_extend(&z, bound), bound, body, len, level);
+	if (ZSTD_isError(zlen))
+		abort(); /* only on a bad level or bound: a bug */
+	seal_object(u->data_key, (enum seal_type)type, z.data, zlen, &sealed);
+	ret = backend_put(u->s->be, name, sealed.data, sealed.len, err);
+	if (ret == 0 && hash_r)
+		crypto_sha256(sealed.data, sealed.len, hash_r);
+	buf_clear(&z);
+	buf_clear(&sealed);
+	return ret;
+}
+
+int store_unit_get_sealed(struct store_unit *u, const char *name, int type, size_t max,
+			  struct buf *body, uint8_t *hash_r, struct error *err)
+{
+	struct buf raw, z;
+	unsigned long long size;
+	int ret = -1;
+
+	buf_init(&raw, 0);
+	buf_init(&z, 0);
+	if (backend_get(u->s->be, name, &raw, max, err) < 0 ||
+	    seal_open(u->data_key, (enum seal_type)type, raw.data, raw.len, name, &z, err) < 0)
+		goto out;
+	size = ZSTD_getFrameContentSize(z.data, z.len);
+	buf_reset(body);
+	if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > max ||
+	    ZSTD_decompress(buf_extend(body, size), size, z.data, z.len) != size) {
+		error_setk(err, ERROR_CORRUPT, "%s: bad compressed body", name);
+		goto out;
+	}
+	if (hash_r)
+		crypto_sha256(raw.data, raw.len, hash_r);
+	ret = 0;
+out:
+	buf_clear(&raw);
+	buf_clear(&z);
+	return ret;
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 struct backend;
+struct buf;
 struct chunker;
 struct crypto_mac;
 struct error;
@@ -52,6 +53,16 @@ char *store_unit_path(struct store_unit *u, const char *rel);
 /* The unit's local cache folder (created on demand), owned by the unit. */
 const char *store_unit_cache(struct store_unit *u, struct error *err);
 const uint8_t *store_unit_data_key(struct store_unit *u);
+
+/* Small objects of a unit (index segments, restore points): zstd-compressed,
+ * then sealed under the unit's data key (docs/format.md 3.2). put stores
+ * `body` as `name` (put-if-absent); get reads it back into `body`, refusing
+ * more than `max` bytes. Both give the SHA-256 of the stored object in
+ * hash_r when it is not NULL. `type` is an enum seal_type. */
+int store_unit_put_sealed(struct store_unit *u, const char *name, int type, const void *body,
+			  size_t len, int level, uint8_t *hash_r, struct error *err);
+int store_unit_get_sealed(struct store_unit *u, const char *name, int type, size_t max,
+			  struct buf *body, uint8_t *hash_r, struct error *err);
 /* A new keyed-id state for one thread; the caller destroys it. */
 struct crypto_mac *store_unit_id_mac(struct store_unit *u);
 const struct chunker *store_unit_chunker(struct store_unit *u, int meta);
