@@ -413,8 +413,9 @@ write_report() { # write_report DS SRC FILE
       for m in "${METRICS[@]}"; do echo "- $t $m: ${R[$ds:$t:$m]:-}"; done
     done
     echo
-    echo "Page cache was warm (one untimed read of the source before the tools ran;"
-    echo "\`sync\` before every timed step). Store size is \`du -sb\` of the repository"
+    echo "Page cache warm: right before every timed step, what it reads (source,"
+    echo "repository, damaged copy) is read once, untimed; \`sync\` before every timed"
+    echo "step; the tools take turns within each run. Store size is \`du -sb\` of the repository"
     echo "(caches not counted). Restores are checked with \`diff -rq --no-dereference\`"
     echo "plus a comparison of file types and permission bits."
   } >"$out"
