@@ -56,11 +56,6 @@ struct chunk_task {
 	struct chunk_task *next;
 };
 
-struct hardlink {
-	uint64_t dev, ino;
-	char *path;
-};
-
 struct backup {
 	struct store_unit *u;
 	struct index *ix;
@@ -80,8 +75,7 @@ struct backup {
 	int failed;
 	struct error fail;
 
-	struct hardlink *links;
-	size_t nlinks;
+	struct fsmeta_links *links;
 	struct tree_reader *parent;
 	struct meta_entry *pe; /* current parent entry, NULL at its end */
 	struct rp_stats stats;
@@ -420,23 +414,6 @@ static void entry_read_xattrs(struct backup *b, struct meta_entry *e, const char
 	free(msg);
 }
 
-/* The path of the first link of this inode seen in the walk, or NULL
- * (and then it is remembered). */
-static const char *hardlink_first(struct backup *b, const struct stat *st, const char *rel)
-{
-	size_t i;
-
-	for (i = 0; i < b->nlinks; i++)
-		if (b->links[i].dev == (uint64_t)st->st_dev && b->links[i].ino == (uint64_t)st->st_ino)
-			return b->links[i].path;
-	b->links = xrealloc(b->links, xmul(b->nlinks + 1, sizeof(*b->links)));
-	b->links[b->nlinks].dev = st->st_dev;
-	b->links[b->nlinks].ino = st->st_ino;
-	b->links[b->nlinks].path = xstrdup(rel);
-	b->nlinks++;
-	return NULL;
-}
-
 /* Advances the parent point to `rel`; returns its entry if it has one. A
  * damaged parent only costs re-reading files: it is dropped with a warning. */
 static void parent_find(struct backup *b, const char *rel, struct meta_entry **pe_r)
@@ -493,7 +470,7 @@ static struct job *backup_make_job(struct backup *b, const char *rel, const char
 	if (j->e.type != META_FILE)
 		return j;
 	b->stats.files++;
-	if (st->st_nlink > 1 && (first = hardlink_first(b, st, rel)) != NULL) {
+	if (st->st_nlink > 1 && (first = fsmeta_links_first(b->links, st, rel)) != NULL) {
 		j->e.type = META_HARDLINK;
 		j->e.target = xstrdup(first);
 		return j;
@@ -735,7 +712,6 @@ int backup_run(struct store *s, const struct backup_opts *o, struct backup_resul
 	uint8_t rnd[16];
 	char sid[33], *real;
 	struct timespec ts;
-	size_t i;
 	int ret = -1;
 
 	real = realpath(o->path, NULL);
@@ -750,6 +726,7 @@ int backup_run(struct store *s, const struct backup_opts *o, struct backup_resul
 	pthread_cond_init(&b.work_cv, NULL);
 	pthread_cond_init(&b.done_cv, NULL);
 	progress_init(&b.prog, "backup", 0, o->quiet);
+	b.links = fsmeta_links_create();
 	b.rp = xcalloc(1, sizeof(*b.rp));
 	b.rp->unit = xstrdup(o->unit);
 	b.rp->source = xstrdup(real);
@@ -789,9 +766,7 @@ out:
 	tree_reader_destroy(&b.parent);
 	session_destroy(&b.sess);
 	index_destroy(&b.ix);
-	for (i = 0; i < b.nlinks; i++)
-		free(b.links[i].path);
-	free(b.links);
+	fsmeta_links_destroy(&b.links);
 	rp_free(&b.rp);
 	store_unit_destroy(&b.u);
 	pthread_mutex_destroy(&b.lock);

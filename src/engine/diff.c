@@ -32,19 +32,13 @@ struct side {
 	const char *abs;      /* live: the current item's path */
 };
 
-struct hardlink {
-	uint64_t dev, ino;
-	char *path;
-};
-
 struct diff {
 	diff_report_cb *cb;
 	void *ctx;
 	struct diff_result *res;
 	struct side a, b;     /* a: rp1 (old), b: rp2 or live (new) */
 	int live;
-	struct hardlink *links; /* live: first path of each multiply-linked inode */
-	size_t nlinks;
+	struct fsmeta_links *links; /* live: first path of each multiply-linked inode */
 	char *last_dir;       /* live: the folder the walker returned last */
 	char *unreadable;     /* live: a folder that could not be listed */
 };
@@ -117,20 +111,14 @@ static int below(const char *path, const char *dir)
  * multiply-linked file are META_HARDLINK entries naming the first. */
 static void live_hardlink(struct diff *d, struct meta_entry *e, const struct stat *st)
 {
-	size_t i;
+	const char *first;
 
-	for (i = 0; i < d->nlinks; i++) {
-		if (d->links[i].dev == (uint64_t)st->st_dev && d->links[i].ino == (uint64_t)st->st_ino) {
-			e->type = META_HARDLINK;
-			e->target = xstrdup(d->links[i].path);
-			return;
-		}
+	if (d->links == NULL)
+		d->links = fsmeta_links_create();
+	if ((first = fsmeta_links_first(d->links, st, e->path)) != NULL) {
+		e->type = META_HARDLINK;
+		e->target = xstrdup(first);
 	}
-	d->links = xrealloc(d->links, xmul(d->nlinks + 1, sizeof(*d->links)));
-	d->links[d->nlinks].dev = (uint64_t)st->st_dev;
-	d->links[d->nlinks].ino = (uint64_t)st->st_ino;
-	d->links[d->nlinks].path = xstrdup(e->path);
-	d->nlinks++;
 }
 
 static void live_fill(struct diff *d, const char *rel, const struct stat *st)
@@ -286,7 +274,6 @@ int diff_run(struct store *s, const char *rp1, const char *rp2, diff_report_cb *
 {
 	struct diff d = { .cb = cb, .ctx = ctx, .res = res };
 	int ret = -1;
-	size_t i;
 
 	memset(res, 0, sizeof(*res));
 	d.live = rp2 == NULL || strcmp(rp2, "live") == 0;
@@ -299,9 +286,7 @@ int diff_run(struct store *s, const char *rp1, const char *rp2, diff_report_cb *
 out:
 	side_close(&d.a);
 	side_close(&d.b);
-	for (i = 0; i < d.nlinks; i++)
-		free(d.links[i].path);
-	free(d.links);
+	fsmeta_links_destroy(&d.links);
 	free(d.last_dir);
 	free(d.unreadable);
 	if (ret < 0)

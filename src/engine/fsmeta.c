@@ -9,6 +9,7 @@
 
 #include "engine/meta.h"
 #include "lib/error.h"
+#include "lib/idarray.h"
 #include "lib/mem.h"
 
 #define XATTR_LIST_MAX_LEN (64u << 10)
@@ -123,4 +124,52 @@ int fsmeta_apply(const struct meta_entry *e, const char *abs, int fresh, struct 
 	if (utimensat(AT_FDCWD, abs, times, AT_SYMLINK_NOFOLLOW) < 0)
 		return error_sys(err, "utimensat(%s) failed", abs);
 	return 0;
+}
+
+struct link_rec {
+	uint8_t key[32]; /* device and inode, zero padded: an idarray key */
+	char *path;
+};
+
+struct fsmeta_links {
+	struct link_rec *v;
+	size_t n, cap;
+};
+
+struct fsmeta_links *fsmeta_links_create(void)
+{
+	return xcalloc(1, sizeof(struct fsmeta_links));
+}
+
+void fsmeta_links_destroy(struct fsmeta_links **lp)
+{
+	struct fsmeta_links *l = *lp;
+	size_t i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < l->n; i++)
+		free(l->v[i].path);
+	free(l->v);
+	free(l);
+	*lp = NULL;
+}
+
+const char *fsmeta_links_first(struct fsmeta_links *l, const struct stat *st, const char *path)
+{
+	uint8_t key[32] = { 0 };
+	struct link_rec *rec;
+	uint64_t dev = st->st_dev, ino = st->st_ino;
+
+	memcpy(key, &dev, 8);
+	memcpy(key + 8, &ino, 8);
+	if ((rec = idarray_find(l->v, l->n, sizeof(*l->v), key)) != NULL)
+		return rec->path;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 64;
+		l->v = xrealloc(l->v, xmul(l->cap, sizeof(*l->v)));
+	}
+	rec = idarray_add(l->v, &l->n, sizeof(*l->v), key);
+	rec->path = xstrdup(path);
+	return NULL;
 }

@@ -16,6 +16,15 @@ void fsmeta_from_stat(struct meta_entry *e, const struct stat *st);
 /* Adds the user.* extended attributes of abs; failures are returned as a
  * message the caller frees (NULL if none). */
 char *fsmeta_read_xattrs(struct meta_entry *e, const char *abs);
+/* Hard links as backup records them: the first path seen of a multiply
+ * linked inode keeps the content, later paths name it. */
+struct fsmeta_links;
+struct fsmeta_links *fsmeta_links_create(void);
+void fsmeta_links_destroy(struct fsmeta_links **l);
+/* The first path recorded for st's inode, or NULL (and `path` is recorded
+ * as the first). The result is owned by the table. */
+const char *fsmeta_links_first(struct fsmeta_links *l, const struct stat *st, const char *path);
+
 /* Applies owner (when root), mode, xattrs and times of e to abs. `fresh`:
  * abs was just created, so it has no attributes to remove. */
 int fsmeta_apply(const struct meta_entry *e, const char *abs, int fresh, struct error *err);
