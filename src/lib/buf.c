@@ -104,14 +104,11 @@ void buf_addf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;
 	char *s;
-	int len;
 
 	va_start(ap, fmt);
-	len = vasprintf(&s, fmt, ap);
+	s = xvasprintf(fmt, ap);
 	va_end(ap);
-	if (len < 0)
-		abort();
-	buf_add(b, s, (size_t)len);
+	buf_add(b, s, strlen(s));
 	free(s);
 }
 

@@ -44,18 +44,24 @@ size_t xmul(size_t n, size_t size)
 	return n * size;
 }
 
+char *xvasprintf(const char *fmt, va_list ap)
+{
+	char *s;
+
+	if (vasprintf(&s, fmt, ap) < 0) {
+		fprintf(stderr, "coffer: out of memory formatting a string\n");
+		abort();
+	}
+	return s;
+}
+
 char *xasprintf(const char *fmt, ...)
 {
 	va_list ap;
 	char *s;
-	int len;
 
 	va_start(ap, fmt);
-	len = vasprintf(&s, fmt, ap);
+	s = xvasprintf(fmt, ap);
 	va_end(ap);
-	if (len < 0) {
-		fprintf(stderr, "coffer: out of memory formatting a string\n");
-		abort();
-	}
 	return s;
 }
