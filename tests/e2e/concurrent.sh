@@ -35,23 +35,6 @@ change() {
 	printf '%s\n' "$2" >>"$1/c/numbers.txt"
 }
 
-# verify RP COPY LABEL: RP restores byte-identical to COPY.
-verify() {
-	local dir=$T/restore rc
-	rm -rf "$dir"
-	c restore "$1" --to "$dir" >"$T/restore.out" 2>&1; rc=$?
-	if [ $rc -ne 0 ]; then
-		not_ok "$3: $1 restores" "exit $rc: $(why "$T/restore.out")"
-	elif ! diff -r --no-dereference "$2" "$dir" >"$T/diff.out" 2>&1; then
-		not_ok "$3: $1 restores byte-identical" "$(head -4 "$T/diff.out" | tr '\n' ' ')"
-	elif ! same_tree "$2" "$dir"; then
-		not_ok "$3: $1 restores with the same modes and mtimes" \
-			"$(diff <(tree_listing "$2") <(tree_listing "$dir") | head -4 | tr '\n' ' ')"
-	else
-		ok "$3: $1 restores byte-identical"
-	fi
-	rm -rf "$dir"
-}
 
 # two_backups UNIT1 DIR1 UNIT2 DIR2: started together; RC1 and RC2 their exit codes.
 two_backups() {
@@ -82,13 +65,13 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	two_backups alpha "$T/srcA" beta "$T/srcB"
 	exit_ok "round $r: backup of unit alpha (beside beta)" $RC1 "$T/b1.out"
 	exit_ok "round $r: backup of unit beta (beside alpha)" $RC2 "$T/b2.out"
-	verify "alpha@$r" "$PTS/A$r" "round $r"
-	verify "beta@$r" "$PTS/B$r" "round $r"
+	verify_restore "alpha@$r" "$PTS/A$r" "round $r"
+	verify_restore "beta@$r" "$PTS/B$r" "round $r"
 	check "round $r: check exits 0 after two units at once" c check
 done
 for ((r = 1; r <= ROUNDS; r++)); do
-	verify "alpha@$r" "$PTS/A$r" "end"
-	verify "beta@$r" "$PTS/B$r" "end"
+	verify_restore "alpha@$r" "$PTS/A$r" "end"
+	verify_restore "beta@$r" "$PTS/B$r" "end"
 done
 
 # --- the same unit twice at the same time ----------------------------------------
@@ -116,13 +99,13 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	if [ -n "$s1" ] && [ -n "$s2" ] && [ "$s1" != "$s2" ] && [ "$(echo $s1 $s2 | wc -w)" -eq 2 ]; then
 		ok "round $r: one new point of each folder (src1 same@$s1, src2 same@$s2)"
 		COPY[$s1]=$PTS/S1-$r; COPY[$s2]=$PTS/S2-$r
-		verify "same@$s1" "${COPY[$s1]}" "round $r"
-		verify "same@$s2" "${COPY[$s2]}" "round $r"
+		verify_restore "same@$s1" "${COPY[$s1]}" "round $r"
+		verify_restore "same@$s2" "${COPY[$s2]}" "round $r"
 	else
 		not_ok "round $r: one new point of each folder" "new points: [$new]"
 	fi
 	check "round $r: check exits 0 after two backups of one unit at once" c check
 done
-for s in $(printf '%s\n' "${!COPY[@]}" | sort -n); do verify "same@$s" "${COPY[$s]}" "end"; done
+for s in $(printf '%s\n' "${!COPY[@]}" | sort -n); do verify_restore "same@$s" "${COPY[$s]}" "end"; done
 check "check --read-data exits 0 at the end" c check --read-data
 finish

@@ -25,16 +25,6 @@ mkdir -p "$SRC" "$PTS"
 # rnd N: R = a random number in 0..N-1 (no subshell, so RANDOM stays seeded).
 rnd() { R=$(( ((RANDOM << 15) | RANDOM) % $1 )); }
 
-# gen TAG SIZE: SIZE bytes of incompressible content determined by SEED and TAG.
-gen() {
-	if command -v openssl >/dev/null; then
-		openssl enc -aes-128-ctr -nosalt -pbkdf2 -pass "pass:$SEED-$1" </dev/zero 2>/dev/null |
-			head -c "$2"
-	else
-		head -c "$2" /dev/urandom
-	fi
-}
-
 NEXT=0   # file name counter
 # write_file PATH: new content, a few hundred KB; 1 in 4 is > 1 MiB (several
 # chunks); 1 in 5 is compressible text.

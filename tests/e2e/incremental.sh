@@ -36,23 +36,6 @@ at_least() { # LABEL WHAT VALUE MIN
 equal() { # LABEL WHAT VALUE WANT
 	if [ "$3" = "$4" ]; then ok "$1: $2 = $4"; else not_ok "$1: $2 = $4" "got '$3'"; fi
 }
-# verify RP DIR LABEL: RP restores byte-identical to DIR (contents, modes, mtimes).
-verify() {
-	local dir=$T/restore rc
-	rm -rf "$dir"
-	c restore "$1" --to "$dir" >"$T/restore.out" 2>&1; rc=$?
-	if [ $rc -ne 0 ]; then
-		not_ok "$3: $1 restores" "exit $rc: $(why "$T/restore.out")"
-	elif ! diff -r --no-dereference "$2" "$dir" >"$T/diff.out" 2>&1; then
-		not_ok "$3: $1 restores byte-identical" "$(head -4 "$T/diff.out" | tr '\n' ' ')"
-	elif ! same_tree "$2" "$dir"; then
-		not_ok "$3: $1 restores with the same modes and mtimes" \
-			"$(diff <(tree_listing "$2") <(tree_listing "$dir") | head -4 | tr '\n' ' ')"
-	else
-		ok "$3: $1 restores byte-identical"
-	fi
-	rm -rf "$dir"
-}
 
 init_store || { not_ok "init" "coffer init failed"; finish; }
 
@@ -87,7 +70,7 @@ if jbackup "unchanged re-run" u "$SRC" "${wrap[@]}"; then
 		else not_ok "unchanged re-run: no source file is opened" "$(echo "$opened" | head -2 | tr '\n' ' ')"; fi
 	fi
 fi
-verify u "$SRC" "unchanged re-run"
+verify_restore u "$SRC" "unchanged re-run"
 
 # A touched file (same content, new mtime) is read again; the others are not.
 touch "$SRC/docs/s4"
@@ -95,7 +78,7 @@ if jbackup "one file touched" u "$SRC"; then
 	equal "one file touched" "reused_files" "$(field reused_files "$J")" $((nreg - 1))
 	less_than "one file touched" "new_bytes" "$(field new_bytes "$J")" 65536
 fi
-verify u "$SRC" "one file touched"
+verify_restore u "$SRC" "one file touched"
 
 # --- 2. a flat folder of 100,000 small files, one changes ----------------------------
 FLAT=$T/flat
@@ -118,7 +101,7 @@ if jbackup "flat folder, one file changed" flat "$FLAT"; then
 	equal "flat folder, one file changed" "reused_files" "$(field reused_files "$J")" 99999
 	less_than "flat folder, one file changed" "new_bytes" "$(field new_bytes "$J")" $((512 * 1024))
 fi
-verify flat "$FLAT" "flat folder, one file changed"
+verify_restore flat "$FLAT" "flat folder, one file changed"
 rm -rf "$FLAT"
 
 # --- 3. a 32 MiB file: insert 100 bytes in the middle, then append -----------------------
@@ -134,12 +117,12 @@ if jbackup "100 bytes inserted at offset $mid" big "$BIG"; then
 	less_than "100 bytes inserted" "new_bytes" "$(field new_bytes "$J")" $((8 * 1048576))
 	at_least "100 bytes inserted" "new_bytes" "$(field new_bytes "$J")" 100
 fi
-verify big "$BIG" "100 bytes inserted"
+verify_restore big "$BIG" "100 bytes inserted"
 gen appended 524288 >>"$BIG/file"
 if jbackup "512 KiB appended" big "$BIG"; then
 	less_than "512 KiB appended" "new_bytes" "$(field new_bytes "$J")" $((8 * 1048576))
 	at_least "512 KiB appended" "new_bytes" "$(field new_bytes "$J")" 524288
 fi
-verify big "$BIG" "512 KiB appended"
-verify big@1 "$T/big1" "original 32 MiB file"
+verify_restore big "$BIG" "512 KiB appended"
+verify_restore big@1 "$T/big1" "original 32 MiB file"
 finish

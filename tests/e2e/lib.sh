@@ -66,6 +66,25 @@ field() { grep -o "\"$1\":[0-9]*" "$2" | head -1 | cut -d: -f2; }
 # why FILE: the first error line of a log, for failure messages.
 why() { { grep -m1 -E 'runtime error|ERROR|error' "$1" || tail -2 "$1"; } | tr '\n' ' '; }
 
+# verify_restore RP DIR LABEL: RP restores byte-identical to DIR (contents, modes,
+# mtimes, link targets); one result line.
+verify_restore() {
+	local dir=$T/restore rc
+	rm -rf "$dir"
+	c restore "$1" --to "$dir" >"$T/restore.out" 2>&1; rc=$?
+	if [ $rc -ne 0 ]; then
+		not_ok "$3: $1 restores" "exit $rc: $(why "$T/restore.out")"
+	elif ! diff -r --no-dereference "$2" "$dir" >"$T/diff.out" 2>&1; then
+		not_ok "$3: $1 restores byte-identical" "$(head -4 "$T/diff.out" | tr '\n' ' ')"
+	elif ! same_tree "$2" "$dir"; then
+		not_ok "$3: $1 restores with the same modes and mtimes" \
+			"$(diff <(tree_listing "$2") <(tree_listing "$dir") | head -4 | tr '\n' ' ')"
+	else
+		ok "$3: $1 restores byte-identical"
+	fi
+	rm -rf "$dir"
+}
+
 # check NAME COMMAND...: runs the command; ok if it succeeds.
 check() {
 	local name=$1; shift
