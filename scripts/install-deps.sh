@@ -10,9 +10,14 @@ packages=(
 	libclang-rt-14-dev        # sanitizers and libFuzzer for clang
 	attr util-linux python3   # setfattr/getfattr, setpriv, test helpers
 	jq strace openssl diffutils findutils
+	libsqlite3-dev            # catalog (with FTS5 for mail search)
+	libmicrohttpd-dev         # coffer serve: the HTTP API
+	libcurl4-openssl-dev curl # the CLI's service commands are API clients
+	libgmime-3.0-dev          # mail: MIME parsing for the search index
+	dovecot-core dovecot-imapd # tests: a real IMAP server on loopback
 )
 if [ "${1:-}" = "--bench" ]; then
-	packages+=(restic borgbackup linux-source-6.1 xz-utils time)
+	packages+=(restic borgbackup linux-source-6.1 xz-utils time isync)
 fi
 
 missing=()

@@ -29,4 +29,33 @@ struct cli_command {
 
 extern const struct cli_command cli_commands[];
 
+/* cmd_serve.c: the daemon and its catalog. */
+#define USAGE_SERVE "[--config FILE] [--data DIR] [--listen HOST:PORT] ..."
+#define USAGE_CATALOG "rebuild [--data DIR]"
+int cmd_serve(struct cli *c, int argc, char **argv);
+int cmd_catalog(struct cli *c, int argc, char **argv);
+
+/* cmd_client.c: clients of the HTTP API (--server URL, --token-file F or
+ * COFFER_SERVER / COFFER_TOKEN). */
+#define USAGE_TENANT "list | create NAME | show ID"
+#define USAGE_TOKEN "list | create --role ROLE [--tenant ID] NAME | revoke ID"
+#define USAGE_UNIT "list | create ... | show ID | backup ID | restore-points ID | recommend ID"
+#define USAGE_POLICY "list | create ... | show ID | activate ID | deactivate ID"
+#define USAGE_RESTORE_SESSION "list | create ... | show ID [--wait]"
+#define USAGE_AUDIT "list [...] | verify"
+int cmd_tenant(struct cli *c, int argc, char **argv);
+int cmd_token(struct cli *c, int argc, char **argv);
+int cmd_unit(struct cli *c, int argc, char **argv);
+int cmd_policy(struct cli *c, int argc, char **argv);
+int cmd_restore_session(struct cli *c, int argc, char **argv);
+int cmd_audit(struct cli *c, int argc, char **argv);
+
+/* cmd_mail.c: mailboxes over IMAP. */
+#define USAGE_MAIL "backup UNIT SOURCE | restore RP ... | folders RP"
+#define USAGE_SEARCH "[--from A] [--to A] [--subject W] [--body W] [--since D] [--until D] ..."
+#define USAGE_EXPORT "RP|--search ... (--mbox FILE | --eml DIR)"
+int cmd_mail(struct cli *c, int argc, char **argv);
+int cmd_search(struct cli *c, int argc, char **argv);
+int cmd_export(struct cli *c, int argc, char **argv);
+
 #endif

@@ -752,5 +752,18 @@ const struct cli_command cli_commands[] = {
 	{ "check", "[--read-data]", cmd_check },
 	{ "prune", USAGE_PRUNE, cmd_prune },
 	{ "rebuild-index", "[UNIT]", cmd_rebuild_index },
+	/* The service (cmd_serve.c) and its API clients (cmd_client.c). */
+	{ "serve", USAGE_SERVE, cmd_serve },
+	{ "catalog", USAGE_CATALOG, cmd_catalog },
+	{ "tenant", USAGE_TENANT, cmd_tenant },
+	{ "token", USAGE_TOKEN, cmd_token },
+	{ "unit", USAGE_UNIT, cmd_unit },
+	{ "policy", USAGE_POLICY, cmd_policy },
+	{ "restore-session", USAGE_RESTORE_SESSION, cmd_restore_session },
+	{ "audit", USAGE_AUDIT, cmd_audit },
+	/* Mailboxes (cmd_mail.c). */
+	{ "mail", USAGE_MAIL, cmd_mail },
+	{ "search", USAGE_SEARCH, cmd_search },
+	{ "export", USAGE_EXPORT, cmd_export },
 	{ NULL, NULL, NULL },
 };

@@ -1,0 +1,265 @@
+#ifndef COFFER_CATALOG_H
+#define COFFER_CATALOG_H
+
+/* The catalog: the service's database (docs/service.md, section "Catalog").
+ * Tenants, protection units, protection policies, restore points, restore
+ * sessions and their artifacts, jobs, API tokens and the audit log.
+ *
+ * One interface for every database: callers never see SQL. The SQLite
+ * driver (catalog_sqlite.c) is the default; a PostgreSQL driver is a new
+ * file behind the same functions. Every function is thread-safe (the
+ * driver serializes or pools connections).
+ *
+ * Ids are text made by the catalog ("t-", "u-", "p-", "s-" + 16 hex
+ * digits); jobs and audit entries are numbered. Times are Unix seconds
+ * (restore points: nanoseconds, as in the store). Strings in records are
+ * owned by the record; each *_free() frees one record, *_list_free() an
+ * array. Lists take a `struct catalog_page` and return at most its limit
+ * after its cursor, in a stable order. */
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct error;
+struct catalog;
+
+/* Opens (creating if absent) and migrates to the latest schema version.
+ * url: a path to an SQLite file ("sqlite:PATH" or just PATH). */
+struct catalog *catalog_open(const char *url, struct error *err);
+void catalog_close(struct catalog **c);
+int catalog_schema_version(struct catalog *c);
+
+struct catalog_page {
+	const char *after; /* cursor: the last id (or number) of the previous page; NULL: start */
+	int limit;         /* 1..1000; 0 means 100 */
+};
+
+/* ---- tenants ---- */
+struct catalog_tenant {
+	char *id, *name, *state; /* state: "active", "offboarding" */
+	char *store;             /* where the tenant's store lives (a folder) */
+	int64_t created;
+};
+int catalog_tenant_create(struct catalog *c, const char *name, const char *store_path,
+			  struct catalog_tenant **t_r, struct error *err);
+/* Inserts with a given id (catalog rebuild). */
+int catalog_tenant_insert(struct catalog *c, const struct catalog_tenant *t, struct error *err);
+/* ERROR_NOTFOUND if absent. */
+int catalog_tenant_get(struct catalog *c, const char *id, struct catalog_tenant **t_r,
+		       struct error *err);
+int catalog_tenant_list(struct catalog *c, const struct catalog_page *pg,
+			struct catalog_tenant ***ts_r, size_t *n_r, struct error *err);
+void catalog_tenant_free(struct catalog_tenant *t);
+
+/* ---- protection units ---- */
+struct catalog_unit {
+	char *id, *tenant, *kind, *name; /* kind: "mailbox", "account", "site" */
+	char *source;      /* JSON: {"type":"folder","path":...} or {"type":"imap",...} */
+	char *policy;      /* NULL when no policy protects it */
+	char *state;       /* "unprotected", "activating", "protected", "removed" */
+	char *last_error;  /* NULL after a success */
+	int64_t created, last_success, last_attempt, next_due; /* 0: never */
+	int failures;      /* consecutive failed attempts (back-off) */
+};
+/* ERROR_EXISTS if the tenant already has a unit of that name. */
+int catalog_unit_create(struct catalog *c, const char *tenant, const char *kind,
+			const char *name, const char *source_json, struct catalog_unit **u_r,
+			struct error *err);
+int catalog_unit_insert(struct catalog *c, const struct catalog_unit *u, struct error *err);
+/* tenant must match: a unit of another tenant is ERROR_NOTFOUND. */
+int catalog_unit_get(struct catalog *c, const char *tenant, const char *id,
+		     struct catalog_unit **u_r, struct error *err);
+int catalog_unit_find(struct catalog *c, const char *tenant, const char *name,
+		      struct catalog_unit **u_r, struct error *err);
+struct catalog_unit_filter {
+	const char *kind, *policy, *state, *name_prefix; /* NULL: any */
+};
+/* tenant NULL: every tenant (the scheduler only). */
+int catalog_unit_list(struct catalog *c, const char *tenant, const struct catalog_unit_filter *f,
+		      const struct catalog_page *pg, struct catalog_unit ***us_r, size_t *n_r,
+		      struct error *err);
+/* Writes policy, state, last_error, last_success, last_attempt, next_due
+ * and failures of u (matched by tenant and id). */
+int catalog_unit_update(struct catalog *c, const struct catalog_unit *u, struct error *err);
+void catalog_unit_free(struct catalog_unit *u);
+
+/* ---- protection policies ---- */
+struct catalog_policy {
+	char *id, *tenant, *name, *kind;
+	char *state;           /* "inactive", "activating", "active" */
+	char *units;           /* JSON array of unit ids (the explicit list) */
+	char *rules;           /* JSON array of inclusion rules, e.g.
+				  [{"type":"subfolders","path":"/srv/home"}] */
+	int64_t frequency_s;   /* default 600 */
+	int64_t recent_days;   /* every restore point kept this long; default 14 */
+	int64_t retention_days; /* default 365 */
+	int64_t created, updated;
+};
+int catalog_policy_create(struct catalog *c, struct catalog_policy *p, struct error *err);
+int catalog_policy_get(struct catalog *c, const char *tenant, const char *id,
+		       struct catalog_policy **p_r, struct error *err);
+int catalog_policy_list(struct catalog *c, const char *tenant, const struct catalog_page *pg,
+			struct catalog_policy ***ps_r, size_t *n_r, struct error *err);
+/* Writes every field but id, tenant and created. */
+int catalog_policy_update(struct catalog *c, const struct catalog_policy *p, struct error *err);
+void catalog_policy_free(struct catalog_policy *p);
+
+/* ---- restore points (a mirror of the store, rebuildable from it) ---- */
+struct catalog_rp {
+	char *tenant, *unit;
+	uint32_t seq;
+	int64_t time_ns;
+	char *hash;        /* hex SHA-256 of the sealed manifest */
+	uint64_t files, bytes, new_bytes, stored_bytes, incompressible_bytes, changed_entries;
+	int nwarnings;
+	int forgotten;     /* expired: manifest replaced by a tombstone */
+};
+/* Insert or replace (tenant, unit, seq). */
+int catalog_rp_put(struct catalog *c, const struct catalog_rp *rp, struct error *err);
+int catalog_rp_get(struct catalog *c, const char *tenant, const char *unit, uint32_t seq,
+		   struct catalog_rp **rp_r, struct error *err);
+struct catalog_rp_filter {
+	int64_t before_ns, after_ns; /* 0: no bound */
+	int include_forgotten;
+};
+/* Ascending by seq; the page cursor is a seq in decimal. */
+int catalog_rp_list(struct catalog *c, const char *tenant, const char *unit,
+		    const struct catalog_rp_filter *f, const struct catalog_page *pg,
+		    struct catalog_rp ***rps_r, size_t *n_r, struct error *err);
+int catalog_rp_mark_forgotten(struct catalog *c, const char *tenant, const char *unit,
+			      uint32_t seq, struct error *err);
+/* Deletes every restore point row (catalog rebuild). */
+int catalog_rp_clear(struct catalog *c, struct error *err);
+void catalog_rp_free(struct catalog_rp *rp);
+
+/* ---- jobs: the work queue of the scheduler and workers ---- */
+struct catalog_job {
+	int64_t id;
+	char *tenant, *unit, *kind; /* kind: "backup", "expire", "restore" */
+	char *session;              /* restore jobs: the restore session id */
+	char *state;                /* "queued", "running", "succeeded", "failed" */
+	char *error, *detail;       /* detail: JSON set by the job (progress, result) */
+	int attempts;
+	int64_t created, not_before, started, finished;
+};
+/* Queues a job unless the unit already has one queued or running of the
+ * same kind (then returns 0 with *id_r = that job's id). */
+int catalog_job_enqueue(struct catalog *c, const struct catalog_job *j, int64_t *id_r,
+			struct error *err);
+/* Atomically takes the oldest queued job with not_before <= now whose unit
+ * has no running job, marking it running; 0 and *j_r NULL if none. */
+int catalog_job_claim(struct catalog *c, int64_t now, struct catalog_job **j_r,
+		      struct error *err);
+/* state "succeeded"/"failed"/"queued" (retry later: not_before), with error
+ * and detail (either may be NULL). */
+int catalog_job_finish(struct catalog *c, int64_t id, const char *state, const char *error,
+		       const char *detail, int64_t finished, int64_t not_before,
+		       struct error *err);
+int catalog_job_set_detail(struct catalog *c, int64_t id, const char *detail,
+			   struct error *err);
+/* After a restart: every "running" job back to "queued" with error set to
+ * `reason`; returns how many (>= 0) or -1. */
+int catalog_job_requeue_running(struct catalog *c, const char *reason, struct error *err);
+int catalog_job_get(struct catalog *c, int64_t id, struct catalog_job **j_r, struct error *err);
+struct catalog_job_filter {
+	const char *tenant, *unit, *kind, *state, *session; /* NULL: any */
+};
+int catalog_job_list(struct catalog *c, const struct catalog_job_filter *f,
+		     const struct catalog_page *pg, struct catalog_job ***js_r, size_t *n_r,
+		     struct error *err);
+/* Number of queued jobs (metrics). */
+int64_t catalog_job_queue_depth(struct catalog *c);
+void catalog_job_free(struct catalog_job *j);
+
+/* ---- restore sessions and their per-unit artifacts ---- */
+struct catalog_artifact {
+	char *session, *tenant, *unit;
+	uint32_t seq;          /* the restore point */
+	char *mode;            /* "in_place", "new_location", "granular" */
+	char *target;          /* folder written (new_location), else NULL */
+	char *patterns;        /* JSON array of paths/globs (granular), else NULL */
+	char *state;           /* "pending", "running", "succeeded", "failed" */
+	char *error;
+	uint64_t items_done, items_total, bytes_done, bytes_total;
+	int64_t started, finished;
+};
+struct catalog_session {
+	char *id, *tenant, *created_by, *state; /* "pending", "running", "succeeded", "failed" */
+	int64_t created, finished;
+	struct catalog_artifact **artifacts;
+	size_t nartifacts;
+};
+/* Creates the session and its artifacts (s->id is filled). */
+int catalog_session_create(struct catalog *c, struct catalog_session *s, struct error *err);
+/* With its artifacts. */
+int catalog_session_get(struct catalog *c, const char *tenant, const char *id,
+			struct catalog_session **s_r, struct error *err);
+int catalog_session_list(struct catalog *c, const char *tenant, const struct catalog_page *pg,
+			 struct catalog_session ***ss_r, size_t *n_r, struct error *err);
+int catalog_session_set_state(struct catalog *c, const char *id, const char *state,
+			      int64_t finished, struct error *err);
+/* Writes state, error, counters, target, started, finished (matched by
+ * session and unit). */
+int catalog_artifact_update(struct catalog *c, const struct catalog_artifact *a,
+			    struct error *err);
+void catalog_session_free(struct catalog_session *s);
+
+/* ---- API tokens ---- */
+struct catalog_token {
+	char *id, *tenant, *role, *name; /* tenant NULL: the global admin */
+	int64_t created, last_used;
+	int revoked;
+};
+/* hash: hex SHA-256 of the secret; the secret itself is never stored. */
+int catalog_token_create(struct catalog *c, const char *tenant, const char *role,
+			 const char *name, const char *hash, struct catalog_token **t_r,
+			 struct error *err);
+/* ERROR_NOTFOUND for an unknown or revoked token. */
+int catalog_token_by_hash(struct catalog *c, const char *hash, struct catalog_token **t_r,
+			  struct error *err);
+int catalog_token_list(struct catalog *c, const char *tenant, const struct catalog_page *pg,
+		       struct catalog_token ***ts_r, size_t *n_r, struct error *err);
+int catalog_token_revoke(struct catalog *c, const char *tenant, const char *id,
+			 struct error *err);
+int catalog_token_count(struct catalog *c, int64_t *n_r, struct error *err);
+void catalog_token_free(struct catalog_token *t);
+
+/* ---- audit log: append-only, hash-chained (docs/service.md "Audit") ---- */
+struct catalog_audit {
+	int64_t seq;
+	int64_t time;
+	char *tenant;  /* NULL: a global action */
+	char *actor;   /* token id or "system" */
+	char *action;  /* e.g. "tenant.create", "restoreSession.create", "restorePoint.list" */
+	char *target;  /* what it acted on, e.g. a unit id */
+	char *detail;  /* JSON */
+	char *prev;    /* hex hash of entry seq-1 ("" for the first) */
+	char *hash;    /* hex SHA-256 over prev and the fields (see docs) */
+};
+/* Appends (computing seq, prev and hash under one transaction). */
+int catalog_audit_append(struct catalog *c, int64_t time, const char *tenant,
+			 const char *actor, const char *action, const char *target,
+			 const char *detail, struct catalog_audit **a_r, struct error *err);
+struct catalog_audit_filter {
+	const char *tenant;  /* NULL: every entry (global admin) */
+	const char *action_prefix;
+	int64_t since, until;
+};
+int catalog_audit_list(struct catalog *c, const struct catalog_audit_filter *f,
+		       const struct catalog_page *pg, struct catalog_audit ***as_r, size_t *n_r,
+		       struct error *err);
+/* Recomputes the chain from the first entry; 0 if intact, -1 naming the
+ * first entry that was changed or is missing. *count_r: entries checked;
+ * *head_r (hex, caller frees) the last hash. */
+int catalog_audit_verify(struct catalog *c, int64_t *count_r, char **head_r, struct error *err);
+void catalog_audit_free(struct catalog_audit *a);
+
+/* Frees an array of records of any kind above, with its free function. */
+#define CATALOG_LIST_FREE(arr, n, fn)                 \
+	do {                                          \
+		for (size_t i_ = 0; i_ < (n); i_++) \
+			fn((arr)[i_]);                \
+		free(arr);                            \
+	} while (0)
+
+#endif

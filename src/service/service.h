@@ -1,0 +1,149 @@
+#ifndef COFFER_SERVICE_H
+#define COFFER_SERVICE_H
+
+/* The service (docs/service.md): tenants and their stores, protection
+ * units and policies, the scheduler and its workers, restore sessions,
+ * recommendations, expiry, the audit log and metrics. `coffer serve` runs
+ * one; the HTTP API (server/) calls these functions and nothing below them.
+ *
+ * Every function that touches tenant data takes the caller's principal and
+ * checks it with svc_authorize() first: tenant separation and roles are
+ * enforced there, in one place (service/authz.c). Records and JSON given
+ * back are owned by the caller. */
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct error;
+struct catalog;
+struct json_object;
+
+/* Roles (docs/service.md "Roles"). */
+enum svc_role {
+	SVC_ROLE_GLOBAL_ADMIN = 1, /* manages tenants and their tokens; no tenant data */
+	SVC_ROLE_TENANT_ADMIN,     /* everything inside its tenant */
+	SVC_ROLE_RESTORE_OPERATOR, /* reads restore points, runs restore sessions */
+	SVC_ROLE_AUDITOR,          /* reads status and the audit log only */
+};
+const char *svc_role_name(enum svc_role r);
+int svc_role_parse(const char *name, enum svc_role *r);
+
+/* What a request may do; each API route names one. */
+enum svc_perm {
+	SVC_PERM_TENANTS_MANAGE = 1, /* create/list tenants, their tokens */
+	SVC_PERM_STATUS_READ,        /* units, policies, restore points (metadata), sessions, jobs */
+	SVC_PERM_CONFIG_WRITE,       /* units, policies, on-demand backup, tokens of the tenant */
+	SVC_PERM_CONTENT_READ,       /* list/diff/search inside restore points (audited) */
+	SVC_PERM_RESTORE,            /* create restore sessions */
+	SVC_PERM_AUDIT_READ,         /* the tenant's audit log */
+};
+
+struct svc_principal {
+	char *token_id;
+	char *tenant; /* NULL for the global admin */
+	enum svc_role role;
+};
+void svc_principal_clear(struct svc_principal *p);
+
+struct svc_config {
+	const char *data_dir;     /* catalog.db, stores/, keys/, audit.head */
+	const char *catalog_url;  /* default DATA/catalog.db */
+	const char *listen;       /* "127.0.0.1:8470" */
+	const char *tls_cert, *tls_key; /* both set: HTTPS */
+	int workers;              /* backup/restore workers; default 2 */
+	int restore_parallel;     /* units restored at once per session; default 2 */
+	int64_t tick_ms;          /* scheduler evaluation period; default 1000 */
+	int64_t min_frequency_s;  /* smallest policy frequency accepted; default 600,
+				     tests lower it */
+	const char *clock_file;   /* test-only simulated clock: a file holding Unix
+				     seconds; NULL: the real clock */
+	size_t max_body;          /* request body limit; default 1 MiB */
+	int request_timeout_s;    /* default 30 */
+};
+/* Fills defaults; then a config file (docs/service.md "Configuration"),
+ * then flags override. */
+void svc_config_defaults(struct svc_config *cfg);
+int svc_config_load(struct svc_config *cfg, const char *path, struct error *err);
+
+struct service;
+/* Opens the catalog (migrating it), requeues jobs left running by a
+ * previous process (recording why), and on first start prints a global
+ * admin token once to stdout. Does not start threads. */
+struct service *svc_open(const struct svc_config *cfg, struct error *err);
+/* Starts the scheduler and the workers. */
+int svc_start(struct service *s, struct error *err);
+/* Asks running jobs to stop at their next safe point, waits for them (a
+ * stopped job goes back to the queue), then stops the threads. */
+void svc_stop(struct service *s);
+void svc_close(struct service **s);
+struct catalog *svc_catalog(struct service *s);
+const struct svc_config *svc_cfg(struct service *s);
+/* The service's clock (the simulated one in tests), Unix seconds. */
+int64_t svc_now(struct service *s);
+
+/* ---- authentication and authorization (service/authz.c) ---- */
+/* Looks up a bearer secret; ERROR_KEY if unknown or revoked. */
+int svc_authenticate(struct service *s, const char *secret, struct svc_principal *p,
+		     struct error *err);
+/* 0 if p may do `perm` on `tenant` (NULL: a global resource); -1 with
+ * ERROR_KEY-free code SVC_DENIED otherwise. The only place roles and
+ * tenants are compared. */
+#define SVC_DENIED 403
+int svc_authorize(const struct svc_principal *p, const char *tenant, enum svc_perm perm,
+		  struct error *err);
+/* Creates a token; the secret ("cft_" + 43 base64url chars) is returned
+ * once in *secret_r and only its hash is stored. */
+int svc_token_create(struct service *s, const struct svc_principal *by, const char *tenant,
+		     enum svc_role role, const char *name, struct json_object **out,
+		     struct error *err);
+
+/* ---- audit (service/audit.c) ---- */
+/* Appends an entry and updates DATA/audit.head, so a removed last entry is
+ * detected too. Failing to audit fails the action. */
+int svc_audit(struct service *s, const struct svc_principal *p, const char *tenant,
+	      const char *action, const char *target, struct json_object *detail,
+	      struct error *err);
+/* Checks the chain and the head file; out: {"entries":N,"head":"…","ok":true}. */
+int svc_audit_verify(struct service *s, struct json_object **out, struct error *err);
+
+/* ---- resources: each fills *out with the JSON the API returns ----
+ * Errors carry an HTTP-minded code in err->code: ERROR_USAGE (400),
+ * ERROR_NOTFOUND (404), ERROR_EXISTS (409), SVC_DENIED (403), others 500.
+ * `in` is the parsed request body, already checked against unknown fields
+ * by the server. */
+int svc_tenant_create(struct service *s, const struct svc_principal *p, struct json_object *in,
+		      struct json_object **out, struct error *err);
+int svc_unit_create(struct service *s, const struct svc_principal *p, const char *tenant,
+		    struct json_object *in, struct json_object **out, struct error *err);
+int svc_policy_create(struct service *s, const struct svc_principal *p, const char *tenant,
+		      struct json_object *in, struct json_object **out, struct error *err);
+/* Changes fields or state ("active" starts activation, "inactive" stops). */
+int svc_policy_update(struct service *s, const struct svc_principal *p, const char *tenant,
+		      const char *id, struct json_object *in, struct json_object **out,
+		      struct error *err);
+/* Queues an on-demand restore point; out: the job. */
+int svc_backup_now(struct service *s, const struct svc_principal *p, const char *tenant,
+		   const char *unit, struct json_object **out, struct error *err);
+/* Recommended restore points of a unit, each with its reason. */
+int svc_recommend(struct service *s, const struct svc_principal *p, const char *tenant,
+		  const char *unit, struct json_object **out, struct error *err);
+/* Forgetting a restore point by hand: refused inside retention (always,
+ * whatever the role); outside it, queued like expiry. */
+int svc_rp_forget(struct service *s, const struct svc_principal *p, const char *tenant,
+		  const char *unit, uint32_t seq, struct json_object **out, struct error *err);
+/* The entries of a restore point under a path (content read: audited). */
+int svc_rp_items(struct service *s, const struct svc_principal *p, const char *tenant,
+		 const char *unit, uint32_t seq, const char *path, struct json_object **out,
+		 struct error *err);
+/* in: {"items":[{"unit":ID,"restorePoint":N | "before":T,"mode":…,"paths":[…]}]} */
+int svc_session_create(struct service *s, const struct svc_principal *p, const char *tenant,
+		       struct json_object *in, struct json_object **out, struct error *err);
+
+/* ---- the store side ---- */
+/* Rebuilds every restore point row (and tenants and units missing from
+ * the catalog) from the stores under DATA/stores (coffer catalog rebuild). */
+int svc_catalog_rebuild(struct service *s, struct json_object **out, struct error *err);
+/* Prometheus text exposition; caller frees. */
+char *svc_metrics(struct service *s);
+
+#endif

@@ -1,0 +1,33 @@
+#ifndef COFFER_VIEWS_H
+#define COFFER_VIEWS_H
+
+/* The JSON form of catalog records, as the API shows them (docs/api.md):
+ * one function per resource, so the server and the service never format
+ * a record twice. camelCase names; times as RFC 3339 UTC strings and Unix
+ * seconds ("created": "...", "createdUnix": N). Each returns a new object. */
+
+#include <stdint.h>
+
+struct json_object;
+struct catalog_tenant;
+struct catalog_unit;
+struct catalog_policy;
+struct catalog_rp;
+struct catalog_job;
+struct catalog_session;
+struct catalog_token;
+struct catalog_audit;
+
+struct json_object *view_tenant(const struct catalog_tenant *t);
+struct json_object *view_unit(const struct catalog_unit *u);
+struct json_object *view_policy(const struct catalog_policy *p);
+struct json_object *view_rp(const struct catalog_rp *rp);
+struct json_object *view_job(const struct catalog_job *j);
+/* With its artifacts, each with progress and ETA. */
+struct json_object *view_session(const struct catalog_session *s, int64_t now);
+struct json_object *view_token(const struct catalog_token *t);
+struct json_object *view_audit(const struct catalog_audit *a);
+/* "2026-11-21T07:53:04Z" into buf (at least 21 bytes). */
+void view_time(int64_t unix_s, char buf[32]);
+
+#endif
