@@ -1,0 +1,69 @@
+#ifndef COFFER_SOURCE_H
+#define COFFER_SOURCE_H
+
+/* A source: where a protection unit lives, and how to take a restore point
+ * of it and write one back (docs/service.md "Sources"). The service picks
+ * the source by the "type" of the unit's source JSON and never branches on
+ * it elsewhere; adding a source is adding a file and a line in source.c.
+ *
+ *   folder  {"type":"folder","path":"/srv/home/ann"}            (sources/folder.c)
+ *   imap    {"type":"imap","host":…,"port":993,"tls":"implicit"|"starttls"|"none",
+ *            "user":…,"auth":"plain"|"login"|"xoauth2"|"oauthbearer",
+ *            "secret":… | "secretCommand":…}                    (sources/imap_source.c)
+ */
+
+#include <stdint.h>
+
+struct error;
+struct json_object;
+struct store;
+
+struct source_backup_opts {
+	const char *unit;                  /* store unit name (the unit id) */
+	const struct json_object *source;  /* the unit's source JSON */
+	int64_t time_ns;                   /* restore point time; 0: now */
+	int quiet;
+};
+
+struct source_backup_result {
+	uint32_t seq;
+	uint64_t items, bytes, new_bytes, stored_bytes, incompressible_bytes;
+	uint64_t changed_items; /* items added, changed or removed since the parent */
+	uint64_t nwarnings;
+};
+
+/* Told as a restore goes: items and bytes done so far. */
+typedef void source_progress_cb(void *ctx, uint64_t items_done, uint64_t bytes_done);
+
+struct source_restore_opts {
+	const char *rp;                    /* "UNIT@N" */
+	const struct json_object *source;  /* the unit's source JSON (in place) */
+	const struct json_object *target;  /* NULL: in place; else a source JSON to write to */
+	char **patterns;                   /* granular: paths/globs (folders), ids (mail) */
+	size_t npatterns;
+	int quiet;
+	source_progress_cb *progress;
+	void *ctx;
+};
+
+struct source_restore_result {
+	uint64_t items_total, items_done, bytes_done, failed;
+};
+
+struct source_ops {
+	const char *type;
+	int (*backup)(struct store *s, const struct source_backup_opts *o,
+		      struct source_backup_result *res, struct error *err);
+	int (*restore)(struct store *s, const struct source_restore_opts *o,
+		       struct source_restore_result *res, struct error *err);
+	/* A new source JSON for "restore to a new location" next to the
+	 * original (a folder: "<path>.restored-1", the first free number;
+	 * a mailbox: the same mailbox, folder "Restored-<timestamp>"). */
+	struct json_object *(*new_location)(const struct json_object *source, int64_t now,
+					    struct error *err);
+};
+
+/* NULL and an error naming the type if unknown. */
+const struct source_ops *source_find(const struct json_object *source, struct error *err);
+
+#endif
