@@ -10,22 +10,3 @@ int cmd_mail(struct cli *c, int argc, char **argv)
 	fprintf(stderr, "coffer: not built yet\n");
 	return EXIT_FAIL;
 }
-
-int cmd_search(struct cli *c, int argc, char **argv)
-{
-	(void)c;
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "coffer: not built yet\n");
-	return EXIT_FAIL;
-}
-
-int cmd_export(struct cli *c, int argc, char **argv)
-{
-	(void)c;
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "coffer: not built yet\n");
-	return EXIT_FAIL;
-}
-

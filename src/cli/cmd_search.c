@@ -1,0 +1,22 @@
+/* Placeholder until this group of commands lands; see cli.h. */
+#include <stdio.h>
+#include "cli/cli.h"
+
+int cmd_search(struct cli *c, int argc, char **argv)
+{
+	(void)c;
+	(void)argc;
+	(void)argv;
+	fprintf(stderr, "coffer: not built yet\n");
+	return EXIT_FAIL;
+}
+
+int cmd_export(struct cli *c, int argc, char **argv)
+{
+	(void)c;
+	(void)argc;
+	(void)argv;
+	fprintf(stderr, "coffer: not built yet\n");
+	return EXIT_FAIL;
+}
+
