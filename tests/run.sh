@@ -52,7 +52,7 @@ bad_headers=""
 for h in $(cd src && find . -name '*.h' | sed 's|^\./||'); do
 	printf '#include "%s"\n' "$h" |
 		cc -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -fsyntax-only -Isrc \
-			$(pkg-config --cflags json-c) -x c - 2>/dev/null || bad_headers="$bad_headers $h"
+			$(pkg-config --cflags json-c sqlite3 libmicrohttpd libcurl gmime-3.0) -x c - 2>/dev/null || bad_headers="$bad_headers $h"
 done
 count < <(result "every header compiles on its own${bad_headers:+ (not:$bad_headers)}" \
 	"$([ -z "$bad_headers" ]; echo $?)")
