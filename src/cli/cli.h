@@ -29,6 +29,14 @@ struct cli_command {
 
 extern const struct cli_command cli_commands[];
 
+struct error;
+struct store;
+/* commands.c: opens the store named by --store with the key from --key-file,
+ * --passphrase-file, COFFER_PASSPHRASE or the terminal (flags as
+ * store_open()); NULL and err on failure. For every command that reads the
+ * store. */
+struct store *cli_open(struct cli *c, int flags, struct error *err);
+
 /* cmd_serve.c: the daemon and its catalog. */
 #define USAGE_SERVE "[--config FILE] [--data DIR] [--listen HOST:PORT] ..."
 #define USAGE_CATALOG "rebuild [--data DIR]"

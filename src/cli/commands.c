@@ -138,7 +138,7 @@ static void secret_clear(struct buf *secret)
 	buf_clear(secret);
 }
 
-static struct store *cli_open(struct cli *c, int flags, struct error *err)
+struct store *cli_open(struct cli *c, int flags, struct error *err)
 {
 	struct keysource ks;
 	struct buf secret;
