@@ -18,6 +18,7 @@ struct backup_opts {
 	const char *path;
 	int threads; /* 0: one per core */
 	int quiet;
+	int64_t time_ns; /* the restore point's time; 0: now (the service passes its clock) */
 };
 
 struct backup_result {

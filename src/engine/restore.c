@@ -541,6 +541,8 @@ static void *restore_worker(void *arg)
 			pthread_mutex_lock(&r->lock);
 			r->done_bytes += blob.len;
 			progress_update(&r->prog, k, r->done_bytes);
+			if (r->o->bytes)
+				r->o->bytes(r->o->ctx, r->done_bytes, r->total_bytes);
 			pthread_mutex_unlock(&r->lock);
 		}
 		free(name);
