@@ -58,6 +58,7 @@ struct restore {
 	struct restore_result *res;
 	struct progress prog;
 	uint64_t done_bytes, total_bytes;
+	char *first_failure; /* "path: reason" of the first entry that failed */
 };
 
 static int selected(const struct restore_opts *o, const char *path)
@@ -422,6 +423,9 @@ static void item_failed(struct restore *r, struct item *it, const struct error *
 		it->failed = 1;
 		r->res->failed++;
 		log_error("%s: %s", it->e.path, err->msg);
+		if (r->first_failure == NULL)
+			r->first_failure = xasprintf("%s: %s", *it->e.path ? it->e.path : ".",
+						     err->msg);
 	}
 	pthread_mutex_unlock(&r->lock);
 }
@@ -721,6 +725,8 @@ int restore_run(struct store *s, const struct restore_opts *o, struct restore_re
 	restore_build(&r);
 	if (!o->dry_run) {
 		progress_init(&r.prog, "restore", r.total_bytes, o->quiet);
+		if (o->bytes)
+			o->bytes(o->ctx, 0, r.total_bytes);
 		restore_content(&r);
 		progress_done(&r.prog);
 		restore_links(&r);
@@ -728,8 +734,9 @@ int restore_run(struct store *s, const struct restore_opts *o, struct restore_re
 		restore_drop_failed(&r);
 	}
 	if (res->failed) {
-		error_set(err, "%llu of %llu entries could not be restored (listed above)",
-			  (unsigned long long)res->failed, (unsigned long long)res->entries);
+		error_set(err, "%llu of %llu entries could not be restored (first: %s)",
+			  (unsigned long long)res->failed, (unsigned long long)res->entries,
+			  r.first_failure ? r.first_failure : "?");
 		goto out;
 	}
 	ret = 0;
@@ -739,6 +746,7 @@ out:
 	free(r.items);
 	free(r.pieces);
 	free(r.root);
+	free(r.first_failure);
 	index_destroy(&r.ix);
 	rp_free(&r.rp);
 	store_unit_destroy(&r.u);

@@ -17,8 +17,9 @@ struct store;
 /* Told about each action (also in a dry run): "write", "remove", "attrs",
  * "link", "mkdir", "failed". */
 typedef void restore_report_cb(void *ctx, const char *action, const char *path);
-/* Told as content is written: bytes written so far and the total to write
- * (called from the writer threads, one at a time). */
+/* Told as content is written: bytes written so far and the total to write;
+ * first once with done 0 when the total is known (called from the writer
+ * threads, one at a time). */
 typedef void restore_bytes_cb(void *ctx, uint64_t done, uint64_t total);
 
 struct restore_opts {

@@ -34,6 +34,8 @@ struct source_backup_result {
 
 /* Told as a restore goes: items and bytes done so far. */
 typedef void source_progress_cb(void *ctx, uint64_t items_done, uint64_t bytes_done);
+/* Told once the work is known (again if it changes): items and bytes to do. */
+typedef void source_total_cb(void *ctx, uint64_t items_total, uint64_t bytes_total);
 
 struct source_restore_opts {
 	const char *rp;                    /* "UNIT@N" */
@@ -43,6 +45,7 @@ struct source_restore_opts {
 	size_t npatterns;
 	int quiet;
 	source_progress_cb *progress;
+	source_total_cb *total;            /* NULL: not told */
 	void *ctx;
 };
 
