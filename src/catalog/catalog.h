@@ -24,14 +24,21 @@ struct error;
 struct catalog;
 
 /* Opens (creating if absent) and migrates to the latest schema version.
- * url: a path to an SQLite file ("sqlite:PATH" or just PATH). */
+ * url: a path to an SQLite file ("sqlite:PATH" or just PATH). A catalog
+ * written by a newer coffer (higher schema version) is refused with
+ * ERROR_VERSION, naming the file and both versions.
+ *
+ * Errors of every function below: ERROR_NOTFOUND (no such record, or one of
+ * another tenant), ERROR_EXISTS (a unique name or id is taken), ERROR_USAGE
+ * (a malformed argument: a bad page cursor, an unknown state), ERROR_FAIL
+ * (the database failed; the message carries SQLite's). */
 struct catalog *catalog_open(const char *url, struct error *err);
 void catalog_close(struct catalog **c);
 int catalog_schema_version(struct catalog *c);
 
 struct catalog_page {
 	const char *after; /* cursor: the last id (or number) of the previous page; NULL: start */
-	int limit;         /* 1..1000; 0 means 100 */
+	int limit;         /* 1..1000; 0 (or < 0) means 100; above 1000 is clamped to 1000 */
 };
 
 /* ---- tenants ---- */
@@ -44,6 +51,9 @@ int catalog_tenant_create(struct catalog *c, const char *name, const char *store
 			  struct catalog_tenant **t_r, struct error *err);
 /* Inserts with a given id (catalog rebuild). */
 int catalog_tenant_insert(struct catalog *c, const struct catalog_tenant *t, struct error *err);
+/* Sets the tenant's state ("active", "offboarding"); ERROR_NOTFOUND if absent. */
+int catalog_tenant_set_state(struct catalog *c, const char *id, const char *state,
+			     struct error *err);
 /* ERROR_NOTFOUND if absent. */
 int catalog_tenant_get(struct catalog *c, const char *id, struct catalog_tenant **t_r,
 		       struct error *err);
@@ -119,7 +129,7 @@ int catalog_rp_put(struct catalog *c, const struct catalog_rp *rp, struct error 
 int catalog_rp_get(struct catalog *c, const char *tenant, const char *unit, uint32_t seq,
 		   struct catalog_rp **rp_r, struct error *err);
 struct catalog_rp_filter {
-	int64_t before_ns, after_ns; /* 0: no bound */
+	int64_t before_ns, after_ns; /* time_ns < before_ns, time_ns > after_ns; 0: no bound */
 	int include_forgotten;
 };
 /* Ascending by seq; the page cursor is a seq in decimal. */
@@ -151,7 +161,8 @@ int catalog_job_enqueue(struct catalog *c, const struct catalog_job *j, int64_t 
 int catalog_job_claim(struct catalog *c, int64_t now, struct catalog_job **j_r,
 		      struct error *err);
 /* state "succeeded"/"failed"/"queued" (retry later: not_before), with error
- * and detail (either may be NULL). */
+ * and detail: error NULL clears it, detail NULL keeps the job's detail.
+ * ERROR_USAGE for another state, ERROR_NOTFOUND for an unknown id. */
 int catalog_job_finish(struct catalog *c, int64_t id, const char *state, const char *error,
 		       const char *detail, int64_t finished, int64_t not_before,
 		       struct error *err);
@@ -189,11 +200,14 @@ struct catalog_session {
 	struct catalog_artifact **artifacts;
 	size_t nartifacts;
 };
-/* Creates the session and its artifacts (s->id is filled). */
+/* Creates the session and its artifacts in one transaction (s->id is
+ * filled; each artifact's session, and tenant if NULL, are set to the
+ * session's). */
 int catalog_session_create(struct catalog *c, struct catalog_session *s, struct error *err);
 /* With its artifacts. */
 int catalog_session_get(struct catalog *c, const char *tenant, const char *id,
 			struct catalog_session **s_r, struct error *err);
+/* Ascending by id, each with its artifacts. */
 int catalog_session_list(struct catalog *c, const char *tenant, const struct catalog_page *pg,
 			 struct catalog_session ***ss_r, size_t *n_r, struct error *err);
 int catalog_session_set_state(struct catalog *c, const char *id, const char *state,
@@ -217,10 +231,14 @@ int catalog_token_create(struct catalog *c, const char *tenant, const char *role
 /* ERROR_NOTFOUND for an unknown or revoked token. */
 int catalog_token_by_hash(struct catalog *c, const char *hash, struct catalog_token **t_r,
 			  struct error *err);
+/* tenant NULL: every token (the global admin's view). */
 int catalog_token_list(struct catalog *c, const char *tenant, const struct catalog_page *pg,
 		       struct catalog_token ***ts_r, size_t *n_r, struct error *err);
+/* tenant must match (NULL: only a global token); ERROR_NOTFOUND otherwise. */
 int catalog_token_revoke(struct catalog *c, const char *tenant, const char *id,
 			 struct error *err);
+/* Records a use of the token (last_used). */
+int catalog_token_touch(struct catalog *c, const char *id, int64_t now, struct error *err);
 int catalog_token_count(struct catalog *c, int64_t *n_r, struct error *err);
 void catalog_token_free(struct catalog_token *t);
 
@@ -242,15 +260,18 @@ int catalog_audit_append(struct catalog *c, int64_t time, const char *tenant,
 			 const char *detail, struct catalog_audit **a_r, struct error *err);
 struct catalog_audit_filter {
 	const char *tenant;  /* NULL: every entry (global admin) */
-	const char *action_prefix;
-	int64_t since, until;
+	const char *action_prefix; /* NULL: any */
+	int64_t since, until;      /* since <= time <= until; 0: no bound */
 };
+/* Ascending by seq; the page cursor is a seq in decimal. */
 int catalog_audit_list(struct catalog *c, const struct catalog_audit_filter *f,
 		       const struct catalog_page *pg, struct catalog_audit ***as_r, size_t *n_r,
 		       struct error *err);
 /* Recomputes the chain from the first entry; 0 if intact, -1 naming the
- * first entry that was changed or is missing. *count_r: entries checked;
- * *head_r (hex, caller frees) the last hash. */
+ * first entry that was changed or is missing (ERROR_CORRUPT). *count_r:
+ * entries checked; *head_r (hex, caller frees; "" for an empty log) the
+ * last hash. Removing the newest entries is not detectable here: the
+ * service keeps the head elsewhere (audit.head) and compares. */
 int catalog_audit_verify(struct catalog *c, int64_t *count_r, char **head_r, struct error *err);
 void catalog_audit_free(struct catalog_audit *a);
 
