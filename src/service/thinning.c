@@ -1,0 +1,59 @@
+#include "thinning.h"
+
+#define THIN_DAY 86400
+
+/* Days as seconds, saturated: a huge setting means "for ever", not a wrap. */
+static int64_t thin_days_s(int64_t days)
+{
+	if (days <= 0)
+		return 0;
+	if (days > INT64_MAX / THIN_DAY)
+		return INT64_MAX;
+	return days * THIN_DAY;
+}
+
+/* now - t, saturated at the int64 limits. */
+static int64_t thin_age(int64_t now, int64_t t)
+{
+	int64_t age;
+
+	if (__builtin_sub_overflow(now, t, &age))
+		return now > t ? INT64_MAX : INT64_MIN;
+	return age;
+}
+
+static int64_t thin_floor_div(int64_t a, int64_t b)
+{
+	int64_t q = a / b;
+
+	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+/* The ISO week of t as a count of weeks since the Monday before the epoch
+ * (1970-01-01 was a Thursday, three days after that Monday). */
+static int64_t thin_week(int64_t t)
+{
+	return thin_floor_div(thin_floor_div(t, THIN_DAY) + 3, 7);
+}
+
+void thinning_select(const int64_t *times_s, size_t n, int64_t now_s, int64_t recent_days,
+		     int64_t retention_days, uint8_t *forget_r)
+{
+	int64_t recent = thin_days_s(recent_days), retention = thin_days_s(retention_days);
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		int64_t age = thin_age(now_s, times_s[i]);
+
+		if (i + 1 == n)
+			forget_r[i] = 0;
+		else if (age > retention)
+			forget_r[i] = 1;
+		else if (age < recent)
+			forget_r[i] = 0;
+		else
+			/* Times ascend, so the week's last point is followed by
+			 * a later week or by nothing. */
+			forget_r[i] = thin_week(times_s[i + 1]) == thin_week(times_s[i]);
+	}
+}
