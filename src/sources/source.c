@@ -1,0 +1,36 @@
+/* The table of sources: the one place that maps a source JSON's "type" to
+ * its implementation. Adding a source is a new file and two lines here. */
+
+#include <stddef.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "lib/error.h"
+#include "sources/source.h"
+
+/* Defined by each source's file. */
+extern const struct source_ops source_folder_ops;
+
+static const struct source_ops *const sources[] = {
+	&source_folder_ops,
+};
+
+const struct source_ops *source_find(const struct json_object *source, struct error *err)
+{
+	struct json_object *type;
+	const char *name;
+	size_t i;
+
+	if (source == NULL || !json_object_is_type(source, json_type_object))
+		return error_setk(err, ERROR_USAGE, "source: not a JSON object"), NULL;
+	if (!json_object_object_get_ex(source, "type", &type) ||
+	    !json_object_is_type(type, json_type_string))
+		return error_setk(err, ERROR_USAGE, "source: \"type\" (a string) is missing"), NULL;
+	name = json_object_get_string(type);
+	for (i = 0; i < sizeof(sources) / sizeof(sources[0]); i++)
+		if (strcmp(sources[i]->type, name) == 0)
+			return sources[i];
+	error_setk(err, ERROR_USAGE, "source: unknown type \"%s\"", name);
+	return NULL;
+}
