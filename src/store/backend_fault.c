@@ -1,7 +1,8 @@
 /* A backend that passes everything to another one but injects faults, for
  * the crash and full-disk tests. Spec (COFFER_FAULTS, docs/testing.md):
  * comma-separated rules "OP:N[+]:KIND" where OP is write (every put, upload
- * write and commit), commit (put and upload commit) or read (get, range);
+ * write and commit), commit (put and upload commit), read (get, range) or
+ * remove (deletion);
  * N counts those operations from 1 ("N+" means N and every later one);
  * KIND is enospc, eio or kill (SIGKILL: the process dies right there). */
 #include "backend.h"
@@ -17,7 +18,7 @@
 #include "lib/error.h"
 #include "lib/mem.h"
 
-enum fault_op { FAULT_WRITE, FAULT_COMMIT, FAULT_READ, FAULT_OPS };
+enum fault_op { FAULT_WRITE, FAULT_COMMIT, FAULT_READ, FAULT_REMOVE, FAULT_OPS };
 enum fault_kind { FAULT_ENOSPC, FAULT_EIO, FAULT_KILL };
 
 struct fault_rule {
@@ -67,6 +68,7 @@ static int fault_hit(struct fault *f, const enum fault_op *ops, size_t nops, con
 static const enum fault_op op_write[] = { FAULT_WRITE };
 static const enum fault_op op_commit[] = { FAULT_WRITE, FAULT_COMMIT };
 static const enum fault_op op_read[] = { FAULT_READ };
+static const enum fault_op op_remove[] = { FAULT_REMOVE };
 
 static int fault_put(struct backend *be, const char *name, const void *data, size_t len,
 		     struct error *err)
@@ -157,7 +159,11 @@ static int fault_list(struct backend *be, const char *dir, backend_list_cb *cb, 
 
 static int fault_remove(struct backend *be, const char *name, struct error *err)
 {
-	return backend_remove(((struct fault *)be)->inner, name, err);
+	struct fault *f = (struct fault *)be;
+
+	if (fault_hit(f, op_remove, 1, name, err) < 0)
+		return -1;
+	return backend_remove(f->inner, name, err);
 }
 
 static int fault_sync(struct backend *be, struct error *err)
@@ -210,6 +216,7 @@ static int fault_parse_rule(const char *s, size_t len, struct fault_rule *r)
 	if (strcmp(tmp, "write") == 0) r->op = FAULT_WRITE;
 	else if (strcmp(tmp, "commit") == 0) r->op = FAULT_COMMIT;
 	else if (strcmp(tmp, "read") == 0) r->op = FAULT_READ;
+	else if (strcmp(tmp, "remove") == 0) r->op = FAULT_REMOVE;
 	else return -1;
 	errno = 0;
 	r->n = strtoul(colon1 + 1, &end, 10);
