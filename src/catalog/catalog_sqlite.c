@@ -1,0 +1,1703 @@
+/* The SQLite driver of the catalog (catalog.h; docs/service.md "Catalog").
+ *
+ * One connection, guarded by a recursive mutex: every public function may
+ * be called from any thread, and a function that needs several statements
+ * to be atomic holds the mutex across a BEGIN IMMEDIATE transaction (which
+ * also serializes it against other processes using the same file). Every
+ * statement goes through db_run(): values are bound, never formatted into
+ * SQL, and parameters are written $1, $2 … so the SQL reads the same for
+ * PostgreSQL. */
+#include "catalog/catalog.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "catalog/catalog_schema.h"
+#include "crypto/crypto.h"
+#include "lib/buf.h"
+#include "lib/error.h"
+#include "lib/hex.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+
+#define CATALOG_BUSY_MS 30000 /* how long to wait for another writer */
+#define PAGE_DEFAULT 100
+#define PAGE_MAX 1000
+#define ID_HEX 16
+
+struct catalog {
+	sqlite3 *db;
+	char *path;
+	pthread_mutex_t lock; /* recursive: transactions wrap db_run() */
+	int version;
+};
+
+/* ---- statements ---- */
+
+enum param_type { P_TEXT, P_INT };
+
+/* One bound value: text (NULL binds SQL NULL) or a 64-bit integer. */
+struct param {
+	enum param_type type;
+	const char *s;
+	int64_t i;
+};
+
+#define PS(x) ((struct param){ .type = P_TEXT, .s = (x) })
+#define PI(x) ((struct param){ .type = P_INT, .i = (int64_t)(x) })
+/* An array of parameters and its length, for db_run() and friends. */
+#define PARAMS(...)                                  \
+	(const struct param[]){ __VA_ARGS__ },       \
+		sizeof((const struct param[]){ __VA_ARGS__ }) / sizeof(struct param)
+#define NO_PARAMS NULL, 0
+
+/* Called for each result row: 0 goes on, > 0 stops without error, < 0
+ * stops with err filled. */
+typedef int row_fn(sqlite3_stmt *st, void *ctx, struct error *err);
+
+static int db_fail(struct catalog *c, int rc, struct error *err)
+{
+	const char *msg = sqlite3_errmsg(c->db);
+
+	switch (rc) {
+	case SQLITE_CONSTRAINT_UNIQUE:
+	case SQLITE_CONSTRAINT_PRIMARYKEY:
+		return error_setk(err, ERROR_EXISTS, "already exists (%s)", msg);
+	case SQLITE_CONSTRAINT_FOREIGNKEY:
+		return error_setk(err, ERROR_NOTFOUND, "refers to a record that does not exist (%s)",
+				  msg);
+	case SQLITE_CONSTRAINT_CHECK:
+	case SQLITE_CONSTRAINT_NOTNULL:
+		return error_setk(err, ERROR_USAGE, "invalid value (%s)", msg);
+	default:
+		return error_set(err, "%s (sqlite error %d)", msg, rc);
+	}
+}
+
+static int db_bind(struct catalog *c, sqlite3_stmt *st, const struct param *p, size_t np,
+		   struct error *err)
+{
+	char name[24];
+	size_t i;
+	int idx, rc;
+
+	/* $N names may repeat or come in any order: bind by name. */
+	if ((size_t)sqlite3_bind_parameter_count(st) != np)
+		return error_set(err, "internal: statement takes %d parameters, given %zu",
+				 sqlite3_bind_parameter_count(st), np);
+	for (i = 0; i < np; i++) {
+		snprintf(name, sizeof(name), "$%zu", i + 1);
+		idx = sqlite3_bind_parameter_index(st, name);
+		if (idx == 0)
+			return error_set(err, "internal: statement has no parameter %s", name);
+		if (p[i].type == P_INT)
+			rc = sqlite3_bind_int64(st, idx, p[i].i);
+		else if (p[i].s == NULL)
+			rc = sqlite3_bind_null(st, idx);
+		else
+			rc = sqlite3_bind_text(st, idx, p[i].s, -1, SQLITE_STATIC);
+		if (rc != SQLITE_OK)
+			return db_fail(c, rc, err);
+	}
+	return 0;
+}
+
+/* Runs one statement with parameters p, calling each() per result row (if
+ * not NULL). Returns the rows read, or for a statement without rows the
+ * rows it changed; -1 on failure. */
+static int64_t db_run(struct catalog *c, const char *sql, const struct param *p, size_t np,
+		      row_fn *each, void *ctx, struct error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t nrows = 0, ret = -1;
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		db_fail(c, rc, err);
+		goto out;
+	}
+	if (db_bind(c, st, p, np, err) < 0)
+		goto out;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int more;
+
+		nrows++;
+		if (each == NULL)
+			continue;
+		more = each(st, ctx, err);
+		if (more < 0)
+			goto out;
+		if (more > 0)
+			break;
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		db_fail(c, rc, err);
+		goto out;
+	}
+	ret = nrows > 0 || sqlite3_column_count(st) > 0 ? nrows : sqlite3_changes(c->db);
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
+/* A statement that must change exactly one row; ERROR_NOTFOUND names
+ * `what` when it changes none. */
+static int db_change1(struct catalog *c, const char *sql, const struct param *p, size_t np,
+		      const char *what, struct error *err)
+{
+	int64_t n = db_run(c, sql, p, np, NULL, NULL, err);
+
+	if (n < 0)
+		return -1;
+	if (n == 0)
+		return error_setk(err, ERROR_NOTFOUND, "%s not found", what);
+	return 0;
+}
+
+static int db_exec(struct catalog *c, const char *sql, struct error *err)
+{
+	return db_run(c, sql, NO_PARAMS, NULL, NULL, err) < 0 ? -1 : 0;
+}
+
+/* Transactions hold the mutex from begin to commit or rollback. IMMEDIATE
+ * takes the write lock at once, so a read-then-write cannot be overtaken
+ * by another connection. */
+static int tx_begin(struct catalog *c, struct error *err)
+{
+	pthread_mutex_lock(&c->lock);
+	if (db_exec(c, "BEGIN IMMEDIATE", err) < 0) {
+		pthread_mutex_unlock(&c->lock);
+		return -1;
+	}
+	return 0;
+}
+
+static void tx_rollback(struct catalog *c)
+{
+	struct error ignored;
+
+	if (!sqlite3_get_autocommit(c->db))
+		db_exec(c, "ROLLBACK", &ignored);
+	pthread_mutex_unlock(&c->lock);
+}
+
+static int tx_commit(struct catalog *c, struct error *err)
+{
+	if (db_exec(c, "COMMIT", err) < 0) {
+		tx_rollback(c);
+		return -1;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
+/* ---- rows to records ---- */
+
+static char *col_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+
+	return s == NULL ? NULL : xstrdup((const char *)s);
+}
+
+static int64_t col_int(sqlite3_stmt *st, int i) { return sqlite3_column_int64(st, i); }
+
+/* How to make and free one kind of record. */
+struct record {
+	void *(*make)(sqlite3_stmt *st);
+	void (*free)(void *rec);
+};
+
+/* Records collected from a query. */
+struct rows {
+	const struct record *rec;
+	void **v;
+	size_t n, cap;
+};
+
+static int rows_add(sqlite3_stmt *st, void *ctx, struct error *err)
+{
+	struct rows *r = ctx;
+
+	(void)err;
+	if (r->n == r->cap) {
+		r->cap = r->cap ? 2 * r->cap : 16;
+		r->v = xrealloc(r->v, xmul(r->cap, sizeof(*r->v)));
+	}
+	r->v[r->n++] = r->rec->make(st);
+	return 0;
+}
+
+static void rows_clear(struct rows *r)
+{
+	while (r->n > 0)
+		r->rec->free(r->v[--r->n]);
+	free(r->v);
+	r->v = NULL;
+	r->cap = 0;
+}
+
+/* Runs a query, collecting its rows as records of kind rec. */
+static int db_list(struct catalog *c, const struct record *rec, const char *sql,
+		   const struct param *p, size_t np, struct rows *r, struct error *err)
+{
+	memset(r, 0, sizeof(*r));
+	r->rec = rec;
+	if (db_run(c, sql, p, np, rows_add, r, err) < 0) {
+		rows_clear(r);
+		return -1;
+	}
+	return 0;
+}
+
+/* Runs a query for one record; ERROR_NOTFOUND naming `what` if none. */
+static void *db_get(struct catalog *c, const struct record *rec, const char *sql,
+		    const struct param *p, size_t np, const char *what, struct error *err)
+{
+	struct rows r;
+	void *one;
+
+	if (db_list(c, rec, sql, p, np, &r, err) < 0)
+		return NULL;
+	if (r.n == 0) {
+		free(r.v);
+		error_setk(err, ERROR_NOTFOUND, "%s not found", what);
+		return NULL;
+	}
+	one = r.v[0];
+	r.v[0] = r.v[--r.n];
+	rows_clear(&r);
+	return one;
+}
+
+/* Hands collected records to a typed array out_r (element by element:
+ * void * and struct pointers need not share a representation). */
+#define ROWS_TAKE(r, out_r, n_r)                                               \
+	do {                                                                   \
+		*(n_r) = (r)->n;                                               \
+		*(out_r) = xcalloc((r)->n ? (r)->n : 1, sizeof(**(out_r)));    \
+		for (size_t k_ = 0; k_ < (r)->n; k_++)                         \
+			(*(out_r))[k_] = (r)->v[k_];                           \
+		free((r)->v);                                                  \
+		memset((r), 0, sizeof(*(r)));                                  \
+	} while (0)
+
+/* ---- pages, ids, time ---- */
+
+static int64_t page_limit(const struct catalog_page *pg)
+{
+	if (pg == NULL || pg->limit <= 0)
+		return PAGE_DEFAULT;
+	return pg->limit > PAGE_MAX ? PAGE_MAX : pg->limit;
+}
+
+/* The cursor of a page ordered by text id; "" sorts before every id. */
+static const char *page_after_id(const struct catalog_page *pg)
+{
+	return pg == NULL || pg->after == NULL ? "" : pg->after;
+}
+
+/* The cursor of a page ordered by a number (seq, job id); -1 before all. */
+static int page_after_num(const struct catalog_page *pg, int64_t *after_r, struct error *err)
+{
+	char *end;
+	long long v;
+
+	*after_r = -1;
+	if (pg == NULL || pg->after == NULL || pg->after[0] == '\0')
+		return 0;
+	errno = 0;
+	v = strtoll(pg->after, &end, 10);
+	if (errno != 0 || *end != '\0' || v < 0)
+		return error_setk(err, ERROR_USAGE,
+				  "page cursor '%s' is not a non-negative decimal number", pg->after);
+	*after_r = v;
+	return 0;
+}
+
+/* "t-" + 16 hex digits from the system CSPRNG. */
+static char *new_id(char prefix)
+{
+	uint8_t raw[ID_HEX / 2];
+	char hex[ID_HEX + 1];
+
+	crypto_random(raw, sizeof(raw));
+	hex_encode(raw, sizeof(raw), hex);
+	return xasprintf("%c-%s", prefix, hex);
+}
+
+static int64_t now_s(void) { return (int64_t)time(NULL); }
+
+static int need(const char *value, const char *what, struct error *err)
+{
+	if (value == NULL || value[0] == '\0')
+		return error_setk(err, ERROR_USAGE, "%s is missing", what);
+	return 0;
+}
+
+/* ---- open, migrate, close ---- */
+
+static int version_row(sqlite3_stmt *st, void *ctx, struct error *err)
+{
+	(void)err;
+	*(int *)ctx = sqlite3_column_int(st, 0);
+	return 0;
+}
+
+/* The version recorded in the file (inside a transaction). */
+static int schema_version_get(struct catalog *c, int *version_r, struct error *err)
+{
+	int64_t n;
+
+	*version_r = 0;
+	if (db_exec(c, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
+		    err) < 0)
+		return -1;
+	n = db_run(c, "SELECT version FROM schema_version", NO_PARAMS, version_row, version_r,
+		   err);
+	if (n < 0)
+		return -1;
+	if (n == 0)
+		return db_run(c, "INSERT INTO schema_version (version) VALUES (0)", NO_PARAMS,
+			      NULL, NULL, err) < 0 ? -1 : 0;
+	if (n > 1)
+		return error_setk(err, ERROR_CORRUPT, "schema_version has %" PRId64 " rows, not 1",
+				  n);
+	return 0;
+}
+
+/* Applies the next pending step, if any; 1 if one was applied. Each step
+ * re-reads the version inside its transaction, so two processes opening a
+ * new catalog at once do not apply a step twice. */
+static int schema_step(struct catalog *c, struct error *err)
+{
+	size_t latest;
+	const struct catalog_migration *steps = catalog_schema_steps(&latest);
+	int version;
+
+	if (tx_begin(c, err) < 0)
+		return -1;
+	if (schema_version_get(c, &version, err) < 0)
+		goto fail;
+	c->version = version;
+	if (version < 0 || (size_t)version > latest) {
+		error_setk(err, ERROR_VERSION,
+			   "schema version %d is not one this coffer knows (it knows 1 to %zu): "
+			   "written by a newer coffer?",
+			   version, latest);
+		goto fail;
+	}
+	if ((size_t)version == latest) {
+		tx_rollback(c);
+		return 0;
+	}
+	if (sqlite3_exec(c->db, steps[version].sql, NULL, NULL, NULL) != SQLITE_OK) {
+		error_set(err, "migration to schema version %d (%s) failed: %s", version + 1,
+			  steps[version].what, sqlite3_errmsg(c->db));
+		goto fail;
+	}
+	if (db_run(c, "UPDATE schema_version SET version = $1", PARAMS(PI(version + 1)), NULL,
+		   NULL, err) < 0)
+		goto fail;
+	if (tx_commit(c, err) < 0)
+		return -1;
+	c->version = version + 1;
+	log_info("catalog %s: migrated to schema version %d (%s)", c->path, c->version,
+		 steps[version].what);
+	return 1;
+fail:
+	tx_rollback(c);
+	return -1;
+}
+
+static int catalog_setup(struct catalog *c, struct error *err)
+{
+	int rc;
+
+	sqlite3_extended_result_codes(c->db, 1);
+	sqlite3_busy_timeout(c->db, CATALOG_BUSY_MS);
+	if (db_exec(c, "PRAGMA foreign_keys = ON", err) < 0)
+		return -1;
+	rc = sqlite3_exec(c->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return db_fail(c, rc, err);
+	while ((rc = schema_step(c, err)) > 0)
+		;
+	return rc;
+}
+
+struct catalog *catalog_open(const char *url, struct error *err)
+{
+	const char *path = url;
+	struct catalog *c;
+	pthread_mutexattr_t attr;
+	int rc;
+
+	if (strncmp(url, "sqlite:", 7) == 0)
+		path = url + 7;
+	else if (strstr(url, "://") != NULL) {
+		error_setk(err, ERROR_USAGE, "catalog %s: only SQLite catalogs (a path) are supported",
+			   url);
+		return NULL;
+	}
+	if (path[0] == '\0') {
+		error_setk(err, ERROR_USAGE, "catalog url '%s' names no file", url);
+		return NULL;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->path = xstrdup(path);
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&c->lock, &attr);
+	pthread_mutexattr_destroy(&attr);
+	/* NOMUTEX: the catalog's own mutex serializes use of the connection. */
+	rc = sqlite3_open_v2(path, &c->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		error_set(err, "open catalog %s failed: %s", path,
+			  c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	if (catalog_setup(c, err) < 0) {
+		error_prefix(err, "open catalog %s", path);
+		goto fail;
+	}
+	return c;
+fail:
+	catalog_close(&c);
+	return NULL;
+}
+
+void catalog_close(struct catalog **cp)
+{
+	struct catalog *c = *cp;
+
+	if (c == NULL)
+		return;
+	*cp = NULL;
+	sqlite3_close(c->db);
+	pthread_mutex_destroy(&c->lock);
+	free(c->path);
+	free(c);
+}
+
+int catalog_schema_version(struct catalog *c) { return c->version; }
+
+/* ---- tenants ---- */
+
+#define TENANT_COLS "id, name, state, store, created"
+
+static void *tenant_make(sqlite3_stmt *st)
+{
+	struct catalog_tenant *t = xcalloc(1, sizeof(*t));
+
+	t->id = col_text(st, 0);
+	t->name = col_text(st, 1);
+	t->state = col_text(st, 2);
+	t->store = col_text(st, 3);
+	t->created = col_int(st, 4);
+	return t;
+}
+
+static void tenant_free_v(void *p) { catalog_tenant_free(p); }
+static const struct record tenant_rec = { tenant_make, tenant_free_v };
+
+int catalog_tenant_insert(struct catalog *c, const struct catalog_tenant *t, struct error *err)
+{
+	if (need(t->id, "tenant id", err) < 0 || need(t->name, "tenant name", err) < 0)
+		return error_prefix(err, "catalog: insert tenant");
+	if (db_run(c, "INSERT INTO tenants (" TENANT_COLS ") VALUES ($1, $2, $3, $4, $5)",
+		   PARAMS(PS(t->id), PS(t->name), PS(t->state ? t->state : "active"), PS(t->store),
+			  PI(t->created)),
+		   NULL, NULL, err) < 0)
+		return error_prefix(err, "catalog: insert tenant %s (%s)", t->id, t->name);
+	return 0;
+}
+
+int catalog_tenant_create(struct catalog *c, const char *name, const char *store_path,
+			  struct catalog_tenant **t_r, struct error *err)
+{
+	struct catalog_tenant t = { .name = xstrdup(name ? name : ""),
+				    .store = store_path ? xstrdup(store_path) : NULL,
+				    .created = now_s() };
+	int ret;
+
+	*t_r = NULL;
+	t.id = new_id('t');
+	ret = catalog_tenant_insert(c, &t, err);
+	if (ret == 0)
+		ret = catalog_tenant_get(c, t.id, t_r, err);
+	free(t.id);
+	free(t.name);
+	free(t.store);
+	return ret;
+}
+
+int catalog_tenant_set_state(struct catalog *c, const char *id, const char *state,
+			     struct error *err)
+{
+	if (need(state, "tenant state", err) < 0 ||
+	    db_change1(c, "UPDATE tenants SET state = $2 WHERE id = $1", PARAMS(PS(id), PS(state)),
+		       "tenant", err) < 0)
+		return error_prefix(err, "catalog: set state of tenant %s", id);
+	return 0;
+}
+
+int catalog_tenant_get(struct catalog *c, const char *id, struct catalog_tenant **t_r,
+		       struct error *err)
+{
+	*t_r = db_get(c, &tenant_rec, "SELECT " TENANT_COLS " FROM tenants WHERE id = $1",
+		      PARAMS(PS(id)), "tenant", err);
+	return *t_r ? 0 : error_prefix(err, "catalog: get tenant %s", id);
+}
+
+int catalog_tenant_list(struct catalog *c, const struct catalog_page *pg,
+			struct catalog_tenant ***ts_r, size_t *n_r, struct error *err)
+{
+	struct rows r;
+
+	if (db_list(c, &tenant_rec,
+		    "SELECT " TENANT_COLS " FROM tenants WHERE id > $1 ORDER BY id LIMIT $2",
+		    PARAMS(PS(page_after_id(pg)), PI(page_limit(pg))), &r, err) < 0)
+		return error_prefix(err, "catalog: list tenants");
+	ROWS_TAKE(&r, ts_r, n_r);
+	return 0;
+}
+
+void catalog_tenant_free(struct catalog_tenant *t)
+{
+	if (t == NULL)
+		return;
+	free(t->id);
+	free(t->name);
+	free(t->state);
+	free(t->store);
+	free(t);
+}
+
+/* ---- protection units ---- */
+
+#define UNIT_COLS                                                                \
+	"id, tenant, kind, name, source, policy, state, last_error, created, " \
+	"last_success, last_attempt, next_due, failures"
+
+static void *unit_make(sqlite3_stmt *st)
+{
+	struct catalog_unit *u = xcalloc(1, sizeof(*u));
+
+	u->id = col_text(st, 0);
+	u->tenant = col_text(st, 1);
+	u->kind = col_text(st, 2);
+	u->name = col_text(st, 3);
+	u->source = col_text(st, 4);
+	u->policy = col_text(st, 5);
+	u->state = col_text(st, 6);
+	u->last_error = col_text(st, 7);
+	u->created = col_int(st, 8);
+	u->last_success = col_int(st, 9);
+	u->last_attempt = col_int(st, 10);
+	u->next_due = col_int(st, 11);
+	u->failures = (int)col_int(st, 12);
+	return u;
+}
+
+static void unit_free_v(void *p) { catalog_unit_free(p); }
+static const struct record unit_rec = { unit_make, unit_free_v };
+
+int catalog_unit_insert(struct catalog *c, const struct catalog_unit *u, struct error *err)
+{
+	if (need(u->id, "unit id", err) < 0 || need(u->tenant, "unit tenant", err) < 0 ||
+	    need(u->name, "unit name", err) < 0 || need(u->kind, "unit kind", err) < 0 ||
+	    need(u->source, "unit source", err) < 0)
+		return error_prefix(err, "catalog: insert unit");
+	if (db_run(c,
+		   "INSERT INTO units (" UNIT_COLS ") VALUES "
+		   "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+		   PARAMS(PS(u->id), PS(u->tenant), PS(u->kind), PS(u->name), PS(u->source),
+			  PS(u->policy), PS(u->state ? u->state : "unprotected"), PS(u->last_error),
+			  PI(u->created), PI(u->last_success), PI(u->last_attempt), PI(u->next_due),
+			  PI(u->failures)),
+		   NULL, NULL, err) < 0)
+		return error_prefix(err, "catalog: insert unit '%s' of tenant %s", u->name,
+				    u->tenant);
+	return 0;
+}
+
+int catalog_unit_create(struct catalog *c, const char *tenant, const char *kind,
+			const char *name, const char *source_json, struct catalog_unit **u_r,
+			struct error *err)
+{
+	struct catalog_unit u = { .created = now_s() };
+	int ret;
+
+	*u_r = NULL;
+	/* Copies, as the record's strings are not const. */
+	u.id = new_id('u');
+	u.tenant = tenant ? xstrdup(tenant) : NULL;
+	u.kind = kind ? xstrdup(kind) : NULL;
+	u.name = name ? xstrdup(name) : NULL;
+	u.source = source_json ? xstrdup(source_json) : NULL;
+	ret = catalog_unit_insert(c, &u, err);
+	if (ret == 0)
+		ret = catalog_unit_get(c, tenant, u.id, u_r, err);
+	free(u.id);
+	free(u.tenant);
+	free(u.kind);
+	free(u.name);
+	free(u.source);
+	return ret;
+}
+
+int catalog_unit_get(struct catalog *c, const char *tenant, const char *id,
+		     struct catalog_unit **u_r, struct error *err)
+{
+	*u_r = db_get(c, &unit_rec, "SELECT " UNIT_COLS " FROM units WHERE tenant = $1 AND id = $2",
+		      PARAMS(PS(tenant), PS(id)), "unit", err);
+	return *u_r ? 0 : error_prefix(err, "catalog: get unit %s of tenant %s", id,
+				       tenant ? tenant : "(none)");
+}
+
+int catalog_unit_find(struct catalog *c, const char *tenant, const char *name,
+		      struct catalog_unit **u_r, struct error *err)
+{
+	*u_r = db_get(c, &unit_rec,
+		      "SELECT " UNIT_COLS " FROM units WHERE tenant = $1 AND name = $2",
+		      PARAMS(PS(tenant), PS(name)), "unit", err);
+	return *u_r ? 0 : error_prefix(err, "catalog: find unit '%s' of tenant %s", name,
+				       tenant ? tenant : "(none)");
+}
+
+int catalog_unit_list(struct catalog *c, const char *tenant, const struct catalog_unit_filter *f,
+		      const struct catalog_page *pg, struct catalog_unit ***us_r, size_t *n_r,
+		      struct error *err)
+{
+	static const struct catalog_unit_filter any;
+	struct rows r;
+
+	if (f == NULL)
+		f = &any;
+	if (db_list(c, &unit_rec,
+		    "SELECT " UNIT_COLS " FROM units"
+		    " WHERE ($1 IS NULL OR tenant = $1) AND ($2 IS NULL OR kind = $2)"
+		    " AND ($3 IS NULL OR policy = $3) AND ($4 IS NULL OR state = $4)"
+		    " AND ($5 IS NULL OR substr(name, 1, length($5)) = $5)"
+		    " AND id > $6 ORDER BY id LIMIT $7",
+		    PARAMS(PS(tenant), PS(f->kind), PS(f->policy), PS(f->state), PS(f->name_prefix),
+			   PS(page_after_id(pg)), PI(page_limit(pg))),
+		    &r, err) < 0)
+		return error_prefix(err, "catalog: list units");
+	ROWS_TAKE(&r, us_r, n_r);
+	return 0;
+}
+
+int catalog_unit_update(struct catalog *c, const struct catalog_unit *u, struct error *err)
+{
+	if (need(u->state, "unit state", err) < 0 ||
+	    db_change1(c,
+		       "UPDATE units SET policy = $3, state = $4, last_error = $5,"
+		       " last_success = $6, last_attempt = $7, next_due = $8, failures = $9"
+		       " WHERE tenant = $1 AND id = $2",
+		       PARAMS(PS(u->tenant), PS(u->id), PS(u->policy), PS(u->state),
+			      PS(u->last_error), PI(u->last_success), PI(u->last_attempt),
+			      PI(u->next_due), PI(u->failures)),
+		       "unit", err) < 0)
+		return error_prefix(err, "catalog: update unit %s", u->id);
+	return 0;
+}
+
+void catalog_unit_free(struct catalog_unit *u)
+{
+	if (u == NULL)
+		return;
+	free(u->id);
+	free(u->tenant);
+	free(u->kind);
+	free(u->name);
+	free(u->source);
+	free(u->policy);
+	free(u->state);
+	free(u->last_error);
+	free(u);
+}
+
+/* ---- protection policies ---- */
+
+#define POLICY_COLS                                                                  \
+	"id, tenant, name, kind, state, units, rules, frequency_s, recent_days, " \
+	"retention_days, created, updated"
+
+static void *policy_make(sqlite3_stmt *st)
+{
+	struct catalog_policy *p = xcalloc(1, sizeof(*p));
+
+	p->id = col_text(st, 0);
+	p->tenant = col_text(st, 1);
+	p->name = col_text(st, 2);
+	p->kind = col_text(st, 3);
+	p->state = col_text(st, 4);
+	p->units = col_text(st, 5);
+	p->rules = col_text(st, 6);
+	p->frequency_s = col_int(st, 7);
+	p->recent_days = col_int(st, 8);
+	p->retention_days = col_int(st, 9);
+	p->created = col_int(st, 10);
+	p->updated = col_int(st, 11);
+	return p;
+}
+
+static void policy_free_v(void *p) { catalog_policy_free(p); }
+static const struct record policy_rec = { policy_make, policy_free_v };
+
+int catalog_policy_create(struct catalog *c, struct catalog_policy *p, struct error *err)
+{
+	char *id;
+
+	if (need(p->tenant, "policy tenant", err) < 0 || need(p->name, "policy name", err) < 0 ||
+	    need(p->kind, "policy kind", err) < 0)
+		return error_prefix(err, "catalog: create policy");
+	if (p->frequency_s <= 0)
+		p->frequency_s = 600;
+	if (p->recent_days <= 0)
+		p->recent_days = 14;
+	if (p->retention_days <= 0)
+		p->retention_days = 365;
+	if (p->created == 0)
+		p->created = now_s();
+	if (p->updated == 0)
+		p->updated = p->created;
+	id = new_id('p');
+	if (db_run(c,
+		   "INSERT INTO policies (" POLICY_COLS ") VALUES "
+		   "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+		   PARAMS(PS(id), PS(p->tenant), PS(p->name), PS(p->kind),
+			  PS(p->state ? p->state : "inactive"), PS(p->units ? p->units : "[]"),
+			  PS(p->rules ? p->rules : "[]"), PI(p->frequency_s), PI(p->recent_days),
+			  PI(p->retention_days), PI(p->created), PI(p->updated)),
+		   NULL, NULL, err) < 0) {
+		free(id);
+		return error_prefix(err, "catalog: create policy '%s' of tenant %s", p->name,
+				    p->tenant);
+	}
+	free(p->id);
+	p->id = id;
+	return 0;
+}
+
+int catalog_policy_get(struct catalog *c, const char *tenant, const char *id,
+		       struct catalog_policy **p_r, struct error *err)
+{
+	*p_r = db_get(c, &policy_rec,
+		      "SELECT " POLICY_COLS " FROM policies WHERE tenant = $1 AND id = $2",
+		      PARAMS(PS(tenant), PS(id)), "policy", err);
+	return *p_r ? 0 : error_prefix(err, "catalog: get policy %s of tenant %s", id,
+				       tenant ? tenant : "(none)");
+}
+
+int catalog_policy_list(struct catalog *c, const char *tenant, const struct catalog_page *pg,
+			struct catalog_policy ***ps_r, size_t *n_r, struct error *err)
+{
+	struct rows r;
+
+	if (db_list(c, &policy_rec,
+		    "SELECT " POLICY_COLS " FROM policies"
+		    " WHERE ($1 IS NULL OR tenant = $1) AND id > $2 ORDER BY id LIMIT $3",
+		    PARAMS(PS(tenant), PS(page_after_id(pg)), PI(page_limit(pg))), &r, err) < 0)
+		return error_prefix(err, "catalog: list policies");
+	ROWS_TAKE(&r, ps_r, n_r);
+	return 0;
+}
+
+int catalog_policy_update(struct catalog *c, const struct catalog_policy *p, struct error *err)
+{
+	if (need(p->name, "policy name", err) < 0 || need(p->kind, "policy kind", err) < 0 ||
+	    need(p->state, "policy state", err) < 0 ||
+	    db_change1(c,
+		       "UPDATE policies SET name = $3, kind = $4, state = $5, units = $6,"
+		       " rules = $7, frequency_s = $8, recent_days = $9, retention_days = $10,"
+		       " updated = $11 WHERE tenant = $1 AND id = $2",
+		       PARAMS(PS(p->tenant), PS(p->id), PS(p->name), PS(p->kind), PS(p->state),
+			      PS(p->units ? p->units : "[]"), PS(p->rules ? p->rules : "[]"),
+			      PI(p->frequency_s), PI(p->recent_days), PI(p->retention_days),
+			      PI(p->updated ? p->updated : now_s())),
+		       "policy", err) < 0)
+		return error_prefix(err, "catalog: update policy %s", p->id);
+	return 0;
+}
+
+void catalog_policy_free(struct catalog_policy *p)
+{
+	if (p == NULL)
+		return;
+	free(p->id);
+	free(p->tenant);
+	free(p->name);
+	free(p->kind);
+	free(p->state);
+	free(p->units);
+	free(p->rules);
+	free(p);
+}
+
+/* ---- restore points ---- */
+
+#define RP_COLS                                                                           \
+	"tenant, unit, seq, time_ns, hash, files, bytes, new_bytes, stored_bytes, " \
+	"incompressible_bytes, changed_entries, nwarnings, forgotten"
+
+static void *rp_make(sqlite3_stmt *st)
+{
+	struct catalog_rp *rp = xcalloc(1, sizeof(*rp));
+
+	rp->tenant = col_text(st, 0);
+	rp->unit = col_text(st, 1);
+	rp->seq = (uint32_t)col_int(st, 2);
+	rp->time_ns = col_int(st, 3);
+	rp->hash = col_text(st, 4);
+	/* Unsigned counters travel as their 64-bit pattern. */
+	rp->files = (uint64_t)col_int(st, 5);
+	rp->bytes = (uint64_t)col_int(st, 6);
+	rp->new_bytes = (uint64_t)col_int(st, 7);
+	rp->stored_bytes = (uint64_t)col_int(st, 8);
+	rp->incompressible_bytes = (uint64_t)col_int(st, 9);
+	rp->changed_entries = (uint64_t)col_int(st, 10);
+	rp->nwarnings = (int)col_int(st, 11);
+	rp->forgotten = (int)col_int(st, 12);
+	return rp;
+}
+
+static void rp_free_v(void *p) { catalog_rp_free(p); }
+static const struct record rp_rec = { rp_make, rp_free_v };
+
+int catalog_rp_put(struct catalog *c, const struct catalog_rp *rp, struct error *err)
+{
+	if (need(rp->tenant, "tenant", err) < 0 || need(rp->unit, "unit", err) < 0 ||
+	    need(rp->hash, "restore point hash", err) < 0)
+		return error_prefix(err, "catalog: put restore point");
+	if (db_run(c,
+		   "INSERT INTO restore_points (" RP_COLS ") VALUES "
+		   "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+		   " ON CONFLICT (tenant, unit, seq) DO UPDATE SET time_ns = $4, hash = $5,"
+		   " files = $6, bytes = $7, new_bytes = $8, stored_bytes = $9,"
+		   " incompressible_bytes = $10, changed_entries = $11, nwarnings = $12,"
+		   " forgotten = $13",
+		   PARAMS(PS(rp->tenant), PS(rp->unit), PI(rp->seq), PI(rp->time_ns), PS(rp->hash),
+			  PI(rp->files), PI(rp->bytes), PI(rp->new_bytes), PI(rp->stored_bytes),
+			  PI(rp->incompressible_bytes), PI(rp->changed_entries), PI(rp->nwarnings),
+			  PI(rp->forgotten != 0)),
+		   NULL, NULL, err) < 0)
+		return error_prefix(err, "catalog: put restore point %s@%" PRIu32, rp->unit,
+				    rp->seq);
+	return 0;
+}
+
+int catalog_rp_get(struct catalog *c, const char *tenant, const char *unit, uint32_t seq,
+		   struct catalog_rp **rp_r, struct error *err)
+{
+	*rp_r = db_get(c, &rp_rec,
+		       "SELECT " RP_COLS " FROM restore_points"
+		       " WHERE tenant = $1 AND unit = $2 AND seq = $3",
+		       PARAMS(PS(tenant), PS(unit), PI(seq)), "restore point", err);
+	return *rp_r ? 0 : error_prefix(err, "catalog: get restore point %s@%" PRIu32, unit, seq);
+}
+
+int catalog_rp_list(struct catalog *c, const char *tenant, const char *unit,
+		    const struct catalog_rp_filter *f, const struct catalog_page *pg,
+		    struct catalog_rp ***rps_r, size_t *n_r, struct error *err)
+{
+	static const struct catalog_rp_filter any;
+	struct rows r;
+	int64_t after;
+
+	if (f == NULL)
+		f = &any;
+	if (page_after_num(pg, &after, err) < 0 ||
+	    db_list(c, &rp_rec,
+		    "SELECT " RP_COLS " FROM restore_points WHERE tenant = $1 AND unit = $2"
+		    " AND ($3 = 0 OR time_ns < $3) AND ($4 = 0 OR time_ns > $4)"
+		    " AND ($5 <> 0 OR forgotten = 0) AND seq > $6 ORDER BY seq LIMIT $7",
+		    PARAMS(PS(tenant), PS(unit), PI(f->before_ns), PI(f->after_ns),
+			   PI(f->include_forgotten != 0), PI(after), PI(page_limit(pg))),
+		    &r, err) < 0)
+		return error_prefix(err, "catalog: list restore points of %s", unit);
+	ROWS_TAKE(&r, rps_r, n_r);
+	return 0;
+}
+
+int catalog_rp_mark_forgotten(struct catalog *c, const char *tenant, const char *unit,
+			      uint32_t seq, struct error *err)
+{
+	if (db_change1(c,
+		       "UPDATE restore_points SET forgotten = 1"
+		       " WHERE tenant = $1 AND unit = $2 AND seq = $3",
+		       PARAMS(PS(tenant), PS(unit), PI(seq)), "restore point", err) < 0)
+		return error_prefix(err, "catalog: mark restore point %s@%" PRIu32 " forgotten",
+				    unit, seq);
+	return 0;
+}
+
+int catalog_rp_clear(struct catalog *c, struct error *err)
+{
+	if (db_exec(c, "DELETE FROM restore_points", err) < 0)
+		return error_prefix(err, "catalog: clear restore points");
+	return 0;
+}
+
+void catalog_rp_free(struct catalog_rp *rp)
+{
+	if (rp == NULL)
+		return;
+	free(rp->tenant);
+	free(rp->unit);
+	free(rp->hash);
+	free(rp);
+}
+
+/* ---- jobs ---- */
+
+#define JOB_COLS                                                                         \
+	"id, tenant, unit, kind, session, state, error, detail, attempts, created, " \
+	"not_before, started, finished"
+
+static void *job_make(sqlite3_stmt *st)
+{
+	struct catalog_job *j = xcalloc(1, sizeof(*j));
+
+	j->id = col_int(st, 0);
+	j->tenant = col_text(st, 1);
+	j->unit = col_text(st, 2);
+	j->kind = col_text(st, 3);
+	j->session = col_text(st, 4);
+	j->state = col_text(st, 5);
+	j->error = col_text(st, 6);
+	j->detail = col_text(st, 7);
+	j->attempts = (int)col_int(st, 8);
+	j->created = col_int(st, 9);
+	j->not_before = col_int(st, 10);
+	j->started = col_int(st, 11);
+	j->finished = col_int(st, 12);
+	return j;
+}
+
+static void job_free_v(void *p) { catalog_job_free(p); }
+static const struct record job_rec = { job_make, job_free_v };
+
+static int int64_row(sqlite3_stmt *st, void *ctx, struct error *err)
+{
+	(void)err;
+	*(int64_t *)ctx = sqlite3_column_int64(st, 0);
+	return 1;
+}
+
+/* The id of the queued or running job that `j` would duplicate, if any:
+ * same unit and kind, or for restores the same session and unit. */
+static int job_find_active(struct catalog *c, const struct catalog_job *j, int64_t *id_r,
+			   struct error *err)
+{
+	int is_restore = strcmp(j->kind, "restore") == 0;
+
+	*id_r = 0;
+	return db_run(c,
+		      "SELECT id FROM jobs WHERE state IN ('queued', 'running') AND unit = $1"
+		      " AND (($3 = 1 AND kind = 'restore' AND session = $4)"
+		      "  OR ($3 = 0 AND kind = $2))"
+		      " ORDER BY id LIMIT 1",
+		      PARAMS(PS(j->unit), PS(j->kind), PI(is_restore), PS(j->session)), int64_row,
+		      id_r, err) < 0 ? -1 : 0;
+}
+
+int catalog_job_enqueue(struct catalog *c, const struct catalog_job *j, int64_t *id_r,
+			struct error *err)
+{
+	int64_t id = 0;
+
+	*id_r = 0;
+	if (need(j->kind, "job kind", err) < 0 || need(j->unit, "job unit", err) < 0 ||
+	    (strcmp(j->kind, "restore") == 0 && need(j->session, "restore job session", err) < 0))
+		return error_prefix(err, "catalog: enqueue job");
+	if (tx_begin(c, err) < 0)
+		goto fail;
+	if (job_find_active(c, j, &id, err) < 0)
+		goto rollback;
+	if (id == 0 &&
+	    db_run(c,
+		   "INSERT INTO jobs (tenant, unit, kind, session, state, detail, attempts,"
+		   " created, not_before, started, finished)"
+		   " VALUES ($1, $2, $3, $4, 'queued', $5, 0, $6, $7, 0, 0) RETURNING id",
+		   PARAMS(PS(j->tenant), PS(j->unit), PS(j->kind), PS(j->session), PS(j->detail),
+			  PI(j->created ? j->created : now_s()), PI(j->not_before)),
+		   int64_row, &id, err) < 0)
+		goto rollback;
+	if (tx_commit(c, err) < 0)
+		goto fail;
+	*id_r = id;
+	return 0;
+rollback:
+	tx_rollback(c);
+fail:
+	return error_prefix(err, "catalog: enqueue %s job of unit %s", j->kind, j->unit);
+}
+
+int catalog_job_claim(struct catalog *c, int64_t now, struct catalog_job **j_r,
+		      struct error *err)
+{
+	struct rows r;
+
+	*j_r = NULL;
+	if (tx_begin(c, err) < 0)
+		return error_prefix(err, "catalog: claim a job");
+	/* One statement inside an IMMEDIATE transaction: no other connection
+	 * can start or claim a job between the pick and the update. */
+	if (db_list(c, &job_rec,
+		    "UPDATE jobs SET state = 'running', started = $1, finished = 0,"
+		    " attempts = attempts + 1"
+		    " WHERE id = (SELECT q.id FROM jobs q WHERE q.state = 'queued'"
+		    "  AND q.not_before <= $1 AND NOT EXISTS (SELECT 1 FROM jobs r"
+		    "   WHERE r.unit = q.unit AND r.state = 'running')"
+		    "  ORDER BY q.id LIMIT 1)"
+		    " RETURNING " JOB_COLS,
+		    PARAMS(PI(now)), &r, err) < 0) {
+		tx_rollback(c);
+		return error_prefix(err, "catalog: claim a job");
+	}
+	if (tx_commit(c, err) < 0) {
+		rows_clear(&r);
+		return error_prefix(err, "catalog: claim a job");
+	}
+	if (r.n > 0)
+		*j_r = r.v[0];
+	free(r.v);
+	return 0;
+}
+
+int catalog_job_finish(struct catalog *c, int64_t id, const char *state, const char *error,
+		       const char *detail, int64_t finished, int64_t not_before,
+		       struct error *err)
+{
+	char what[48];
+
+	snprintf(what, sizeof(what), "job %" PRId64, id);
+	if (state == NULL || (strcmp(state, "succeeded") != 0 && strcmp(state, "failed") != 0 &&
+			      strcmp(state, "queued") != 0))
+		return error_setk(err, ERROR_USAGE,
+				  "catalog: finish job %" PRId64 ": state '%s' is not succeeded, "
+				  "failed or queued",
+				  id, state ? state : "(null)");
+	if (db_change1(c,
+		       "UPDATE jobs SET state = $2, error = $3, detail = COALESCE($4, detail),"
+		       " finished = $5, not_before = $6 WHERE id = $1",
+		       PARAMS(PI(id), PS(state), PS(error), PS(detail), PI(finished),
+			      PI(not_before)),
+		       what, err) < 0)
+		return error_prefix(err, "catalog: finish job %" PRId64, id);
+	return 0;
+}
+
+int catalog_job_set_detail(struct catalog *c, int64_t id, const char *detail,
+			   struct error *err)
+{
+	char what[48];
+
+	snprintf(what, sizeof(what), "job %" PRId64, id);
+	if (db_change1(c, "UPDATE jobs SET detail = $2 WHERE id = $1", PARAMS(PI(id), PS(detail)),
+		       what, err) < 0)
+		return error_prefix(err, "catalog: set detail of job %" PRId64, id);
+	return 0;
+}
+
+int catalog_job_requeue_running(struct catalog *c, const char *reason, struct error *err)
+{
+	int64_t n = db_run(c, "UPDATE jobs SET state = 'queued', error = $1 WHERE state = 'running'",
+			   PARAMS(PS(reason)), NULL, NULL, err);
+
+	if (n < 0)
+		return error_prefix(err, "catalog: requeue running jobs");
+	return n > INT32_MAX ? INT32_MAX : (int)n;
+}
+
+int catalog_job_get(struct catalog *c, int64_t id, struct catalog_job **j_r, struct error *err)
+{
+	*j_r = db_get(c, &job_rec, "SELECT " JOB_COLS " FROM jobs WHERE id = $1", PARAMS(PI(id)),
+		      "job", err);
+	return *j_r ? 0 : error_prefix(err, "catalog: get job %" PRId64, id);
+}
+
+int catalog_job_list(struct catalog *c, const struct catalog_job_filter *f,
+		     const struct catalog_page *pg, struct catalog_job ***js_r, size_t *n_r,
+		     struct error *err)
+{
+	static const struct catalog_job_filter any;
+	struct rows r;
+	int64_t after;
+
+	if (f == NULL)
+		f = &any;
+	if (page_after_num(pg, &after, err) < 0 ||
+	    db_list(c, &job_rec,
+		    "SELECT " JOB_COLS " FROM jobs"
+		    " WHERE ($1 IS NULL OR tenant = $1) AND ($2 IS NULL OR unit = $2)"
+		    " AND ($3 IS NULL OR kind = $3) AND ($4 IS NULL OR state = $4)"
+		    " AND ($5 IS NULL OR session = $5) AND id > $6 ORDER BY id LIMIT $7",
+		    PARAMS(PS(f->tenant), PS(f->unit), PS(f->kind), PS(f->state), PS(f->session),
+			   PI(after), PI(page_limit(pg))),
+		    &r, err) < 0)
+		return error_prefix(err, "catalog: list jobs");
+	ROWS_TAKE(&r, js_r, n_r);
+	return 0;
+}
+
+int64_t catalog_job_queue_depth(struct catalog *c)
+{
+	struct error err;
+	int64_t n = 0;
+
+	if (db_run(c, "SELECT count(*) FROM jobs WHERE state = 'queued'", NO_PARAMS, int64_row,
+		   &n, &err) < 0) {
+		log_warn("catalog: queue depth: %s", err.msg);
+		return -1;
+	}
+	return n;
+}
+
+void catalog_job_free(struct catalog_job *j)
+{
+	if (j == NULL)
+		return;
+	free(j->tenant);
+	free(j->unit);
+	free(j->kind);
+	free(j->session);
+	free(j->state);
+	free(j->error);
+	free(j->detail);
+	free(j);
+}
+
+/* ---- restore sessions and artifacts ---- */
+
+#define SESSION_COLS "id, tenant, created_by, state, created, finished"
+#define ARTIFACT_COLS                                                                \
+	"session, tenant, unit, seq, mode, target, patterns, state, error, "   \
+	"items_done, items_total, bytes_done, bytes_total, started, finished"
+
+static void *session_make(sqlite3_stmt *st)
+{
+	struct catalog_session *s = xcalloc(1, sizeof(*s));
+
+	s->id = col_text(st, 0);
+	s->tenant = col_text(st, 1);
+	s->created_by = col_text(st, 2);
+	s->state = col_text(st, 3);
+	s->created = col_int(st, 4);
+	s->finished = col_int(st, 5);
+	return s;
+}
+
+static void *artifact_make(sqlite3_stmt *st)
+{
+	struct catalog_artifact *a = xcalloc(1, sizeof(*a));
+
+	a->session = col_text(st, 0);
+	a->tenant = col_text(st, 1);
+	a->unit = col_text(st, 2);
+	a->seq = (uint32_t)col_int(st, 3);
+	a->mode = col_text(st, 4);
+	a->target = col_text(st, 5);
+	a->patterns = col_text(st, 6);
+	a->state = col_text(st, 7);
+	a->error = col_text(st, 8);
+	a->items_done = (uint64_t)col_int(st, 9);
+	a->items_total = (uint64_t)col_int(st, 10);
+	a->bytes_done = (uint64_t)col_int(st, 11);
+	a->bytes_total = (uint64_t)col_int(st, 12);
+	a->started = col_int(st, 13);
+	a->finished = col_int(st, 14);
+	return a;
+}
+
+static void artifact_free(struct catalog_artifact *a)
+{
+	if (a == NULL)
+		return;
+	free(a->session);
+	free(a->tenant);
+	free(a->unit);
+	free(a->mode);
+	free(a->target);
+	free(a->patterns);
+	free(a->state);
+	free(a->error);
+	free(a);
+}
+
+static void session_free_v(void *p) { catalog_session_free(p); }
+static void artifact_free_v(void *p) { artifact_free(p); }
+static const struct record session_rec = { session_make, session_free_v };
+static const struct record artifact_rec = { artifact_make, artifact_free_v };
+
+static int artifact_insert(struct catalog *c, const struct catalog_artifact *a,
+			   struct error *err)
+{
+	if (need(a->unit, "artifact unit", err) < 0 || need(a->mode, "artifact mode", err) < 0)
+		return -1;
+	if (db_run(c,
+		   "INSERT INTO artifacts (" ARTIFACT_COLS ") VALUES "
+		   "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+		   PARAMS(PS(a->session), PS(a->tenant), PS(a->unit), PI(a->seq), PS(a->mode),
+			  PS(a->target), PS(a->patterns), PS(a->state ? a->state : "pending"),
+			  PS(a->error), PI(a->items_done), PI(a->items_total), PI(a->bytes_done),
+			  PI(a->bytes_total), PI(a->started), PI(a->finished)),
+		   NULL, NULL, err) < 0)
+		return error_prefix(err, "artifact of unit %s", a->unit);
+	return 0;
+}
+
+int catalog_session_create(struct catalog *c, struct catalog_session *s, struct error *err)
+{
+	char *id;
+	size_t i;
+
+	if (need(s->tenant, "session tenant", err) < 0 ||
+	    need(s->created_by, "session creator", err) < 0)
+		return error_prefix(err, "catalog: create restore session");
+	id = new_id('s');
+	if (s->created == 0)
+		s->created = now_s();
+	if (tx_begin(c, err) < 0)
+		goto fail;
+	if (db_run(c, "INSERT INTO sessions (" SESSION_COLS ") VALUES ($1, $2, $3, $4, $5, $6)",
+		   PARAMS(PS(id), PS(s->tenant), PS(s->created_by),
+			  PS(s->state ? s->state : "pending"), PI(s->created), PI(s->finished)),
+		   NULL, NULL, err) < 0)
+		goto rollback;
+	for (i = 0; i < s->nartifacts; i++) {
+		struct catalog_artifact *a = s->artifacts[i];
+
+		free(a->session);
+		a->session = xstrdup(id);
+		if (a->tenant == NULL)
+			a->tenant = xstrdup(s->tenant);
+		if (artifact_insert(c, a, err) < 0)
+			goto rollback;
+	}
+	if (tx_commit(c, err) < 0)
+		goto fail;
+	free(s->id);
+	s->id = id;
+	return 0;
+rollback:
+	tx_rollback(c);
+fail:
+	free(id);
+	return error_prefix(err, "catalog: create restore session of tenant %s", s->tenant);
+}
+
+static int session_load_artifacts(struct catalog *c, struct catalog_session *s,
+				  struct error *err)
+{
+	struct rows r;
+
+	if (db_list(c, &artifact_rec,
+		    "SELECT " ARTIFACT_COLS " FROM artifacts WHERE session = $1 ORDER BY unit",
+		    PARAMS(PS(s->id)), &r, err) < 0)
+		return error_prefix(err, "artifacts of session %s", s->id);
+	ROWS_TAKE(&r, &s->artifacts, &s->nartifacts);
+	return 0;
+}
+
+int catalog_session_get(struct catalog *c, const char *tenant, const char *id,
+			struct catalog_session **s_r, struct error *err)
+{
+	*s_r = db_get(c, &session_rec,
+		      "SELECT " SESSION_COLS " FROM sessions WHERE tenant = $1 AND id = $2",
+		      PARAMS(PS(tenant), PS(id)), "restore session", err);
+	if (*s_r == NULL || session_load_artifacts(c, *s_r, err) < 0) {
+		catalog_session_free(*s_r);
+		*s_r = NULL;
+		return error_prefix(err, "catalog: get restore session %s", id);
+	}
+	return 0;
+}
+
+int catalog_session_list(struct catalog *c, const char *tenant, const struct catalog_page *pg,
+			 struct catalog_session ***ss_r, size_t *n_r, struct error *err)
+{
+	struct rows r;
+	size_t i;
+
+	if (db_list(c, &session_rec,
+		    "SELECT " SESSION_COLS " FROM sessions"
+		    " WHERE ($1 IS NULL OR tenant = $1) AND id > $2 ORDER BY id LIMIT $3",
+		    PARAMS(PS(tenant), PS(page_after_id(pg)), PI(page_limit(pg))), &r, err) < 0)
+		return error_prefix(err, "catalog: list restore sessions");
+	for (i = 0; i < r.n; i++)
+		if (session_load_artifacts(c, r.v[i], err) < 0) {
+			rows_clear(&r);
+			return error_prefix(err, "catalog: list restore sessions");
+		}
+	ROWS_TAKE(&r, ss_r, n_r);
+	return 0;
+}
+
+int catalog_session_set_state(struct catalog *c, const char *id, const char *state,
+			      int64_t finished, struct error *err)
+{
+	if (need(state, "session state", err) < 0 ||
+	    db_change1(c, "UPDATE sessions SET state = $2, finished = $3 WHERE id = $1",
+		       PARAMS(PS(id), PS(state), PI(finished)), "restore session", err) < 0)
+		return error_prefix(err, "catalog: set state of restore session %s", id);
+	return 0;
+}
+
+int catalog_artifact_update(struct catalog *c, const struct catalog_artifact *a,
+			    struct error *err)
+{
+	if (need(a->state, "artifact state", err) < 0 ||
+	    db_change1(c,
+		       "UPDATE artifacts SET state = $3, error = $4, items_done = $5,"
+		       " items_total = $6, bytes_done = $7, bytes_total = $8, target = $9,"
+		       " started = $10, finished = $11 WHERE session = $1 AND unit = $2",
+		       PARAMS(PS(a->session), PS(a->unit), PS(a->state), PS(a->error),
+			      PI(a->items_done), PI(a->items_total), PI(a->bytes_done),
+			      PI(a->bytes_total), PS(a->target), PI(a->started), PI(a->finished)),
+		       "artifact", err) < 0)
+		return error_prefix(err, "catalog: update artifact %s of session %s", a->unit,
+				    a->session);
+	return 0;
+}
+
+void catalog_session_free(struct catalog_session *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->nartifacts; i++)
+		artifact_free(s->artifacts[i]);
+	free(s->artifacts);
+	free(s->id);
+	free(s->tenant);
+	free(s->created_by);
+	free(s->state);
+	free(s);
+}
+
+/* ---- API tokens ---- */
+
+#define TOKEN_COLS "id, tenant, role, name, created, last_used, revoked"
+
+static void *token_make(sqlite3_stmt *st)
+{
+	struct catalog_token *t = xcalloc(1, sizeof(*t));
+
+	t->id = col_text(st, 0);
+	t->tenant = col_text(st, 1);
+	t->role = col_text(st, 2);
+	t->name = col_text(st, 3);
+	t->created = col_int(st, 4);
+	t->last_used = col_int(st, 5);
+	t->revoked = (int)col_int(st, 6);
+	return t;
+}
+
+static void token_free_v(void *p) { catalog_token_free(p); }
+static const struct record token_rec = { token_make, token_free_v };
+
+int catalog_token_create(struct catalog *c, const char *tenant, const char *role,
+			 const char *name, const char *hash, struct catalog_token **t_r,
+			 struct error *err)
+{
+	char *id;
+	int ret = -1;
+
+	*t_r = NULL;
+	if (need(role, "token role", err) < 0 || need(hash, "token hash", err) < 0)
+		return error_prefix(err, "catalog: create token");
+	id = new_id('k');
+	if (db_run(c,
+		   "INSERT INTO tokens (id, tenant, role, name, hash, created, last_used, revoked)"
+		   " VALUES ($1, $2, $3, $4, $5, $6, 0, 0)",
+		   PARAMS(PS(id), PS(tenant), PS(role), PS(name ? name : ""), PS(hash),
+			  PI(now_s())),
+		   NULL, NULL, err) < 0)
+		error_prefix(err, "catalog: create token '%s'", name ? name : "");
+	else if ((*t_r = db_get(c, &token_rec, "SELECT " TOKEN_COLS " FROM tokens WHERE id = $1",
+				PARAMS(PS(id)), "token", err)) != NULL)
+		ret = 0;
+	free(id);
+	return ret;
+}
+
+int catalog_token_by_hash(struct catalog *c, const char *hash, struct catalog_token **t_r,
+			  struct error *err)
+{
+	/* The message does not repeat the hash: it is as good as a secret. */
+	*t_r = db_get(c, &token_rec,
+		      "SELECT " TOKEN_COLS " FROM tokens WHERE hash = $1 AND revoked = 0",
+		      PARAMS(PS(hash)), "token", err);
+	return *t_r ? 0 : error_prefix(err, "catalog: look up token");
+}
+
+int catalog_token_list(struct catalog *c, const char *tenant, const struct catalog_page *pg,
+		       struct catalog_token ***ts_r, size_t *n_r, struct error *err)
+{
+	struct rows r;
+
+	if (db_list(c, &token_rec,
+		    "SELECT " TOKEN_COLS " FROM tokens"
+		    " WHERE ($1 IS NULL OR tenant = $1) AND id > $2 ORDER BY id LIMIT $3",
+		    PARAMS(PS(tenant), PS(page_after_id(pg)), PI(page_limit(pg))), &r, err) < 0)
+		return error_prefix(err, "catalog: list tokens");
+	ROWS_TAKE(&r, ts_r, n_r);
+	return 0;
+}
+
+int catalog_token_revoke(struct catalog *c, const char *tenant, const char *id,
+			 struct error *err)
+{
+	if (db_change1(c,
+		       "UPDATE tokens SET revoked = 1 WHERE id = $2"
+		       " AND (tenant = $1 OR (tenant IS NULL AND $1 IS NULL))",
+		       PARAMS(PS(tenant), PS(id)), "token", err) < 0)
+		return error_prefix(err, "catalog: revoke token %s", id);
+	return 0;
+}
+
+int catalog_token_touch(struct catalog *c, const char *id, int64_t now, struct error *err)
+{
+	if (db_change1(c, "UPDATE tokens SET last_used = $2 WHERE id = $1",
+		       PARAMS(PS(id), PI(now)), "token", err) < 0)
+		return error_prefix(err, "catalog: record use of token %s", id);
+	return 0;
+}
+
+int catalog_token_count(struct catalog *c, int64_t *n_r, struct error *err)
+{
+	*n_r = 0;
+	if (db_run(c, "SELECT count(*) FROM tokens", NO_PARAMS, int64_row, n_r, err) < 0)
+		return error_prefix(err, "catalog: count tokens");
+	return 0;
+}
+
+void catalog_token_free(struct catalog_token *t)
+{
+	if (t == NULL)
+		return;
+	free(t->id);
+	free(t->tenant);
+	free(t->role);
+	free(t->name);
+	free(t);
+}
+
+/* ---- audit log ---- */
+
+#define AUDIT_COLS "seq, time, tenant, actor, action, target, detail, prev, hash"
+#define AUDIT_MAGIC "coffer-audit-v1"
+
+static void *audit_make(sqlite3_stmt *st)
+{
+	struct catalog_audit *a = xcalloc(1, sizeof(*a));
+
+	a->seq = col_int(st, 0);
+	a->time = col_int(st, 1);
+	a->tenant = col_text(st, 2);
+	a->actor = col_text(st, 3);
+	a->action = col_text(st, 4);
+	a->target = col_text(st, 5);
+	a->detail = col_text(st, 6);
+	a->prev = col_text(st, 7);
+	a->hash = col_text(st, 8);
+	return a;
+}
+
+static void audit_free_v(void *p) { catalog_audit_free(p); }
+static const struct record audit_rec = { audit_make, audit_free_v };
+
+/* One field as a netstring: decimal byte length, ':', the bytes, ','. */
+static void audit_field(struct buf *b, const char *s)
+{
+	size_t len = s ? strlen(s) : 0;
+
+	buf_addf(b, "%zu:", len);
+	buf_add(b, s ? s : "", len);
+	buf_add(b, ",", 1);
+}
+
+/* The entry's hash (docs/service.md "Audit chain"): hex SHA-256 over the
+ * netstrings of the version tag and the fields, in this order. */
+static void audit_hash(const struct catalog_audit *a, char hex[65])
+{
+	char num[24];
+	uint8_t md[32];
+	struct buf b;
+
+	buf_init(&b, 0);
+	audit_field(&b, AUDIT_MAGIC);
+	snprintf(num, sizeof(num), "%" PRId64, a->seq);
+	audit_field(&b, num);
+	snprintf(num, sizeof(num), "%" PRId64, a->time);
+	audit_field(&b, num);
+	audit_field(&b, a->tenant);
+	audit_field(&b, a->actor);
+	audit_field(&b, a->action);
+	audit_field(&b, a->target);
+	audit_field(&b, a->detail);
+	audit_field(&b, a->prev);
+	crypto_sha256(b.data, b.len, md);
+	hex_encode(md, sizeof(md), hex);
+	buf_clear(&b);
+}
+
+int catalog_audit_append(struct catalog *c, int64_t time, const char *tenant,
+			 const char *actor, const char *action, const char *target,
+			 const char *detail, struct catalog_audit **a_r, struct error *err)
+{
+	struct catalog_audit *a;
+	struct rows last;
+	char hash[65];
+
+	if (a_r != NULL)
+		*a_r = NULL;
+	if (need(actor, "audit actor", err) < 0 || need(action, "audit action", err) < 0)
+		return error_prefix(err, "catalog: append to the audit log");
+	a = xcalloc(1, sizeof(*a));
+	a->time = time;
+	a->tenant = tenant ? xstrdup(tenant) : NULL;
+	a->actor = xstrdup(actor);
+	a->action = xstrdup(action);
+	a->target = target ? xstrdup(target) : NULL;
+	a->detail = detail ? xstrdup(detail) : NULL;
+	if (tx_begin(c, err) < 0)
+		goto fail;
+	if (db_list(c, &audit_rec, "SELECT " AUDIT_COLS " FROM audit ORDER BY seq DESC LIMIT 1",
+		    NO_PARAMS, &last, err) < 0)
+		goto rollback;
+	a->seq = last.n ? ((struct catalog_audit *)last.v[0])->seq + 1 : 1;
+	a->prev = xstrdup(last.n ? ((struct catalog_audit *)last.v[0])->hash : "");
+	rows_clear(&last);
+	audit_hash(a, hash);
+	a->hash = xstrdup(hash);
+	if (db_run(c, "INSERT INTO audit (" AUDIT_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+		   PARAMS(PI(a->seq), PI(a->time), PS(a->tenant), PS(a->actor), PS(a->action),
+			  PS(a->target), PS(a->detail), PS(a->prev), PS(a->hash)),
+		   NULL, NULL, err) < 0)
+		goto rollback;
+	if (tx_commit(c, err) < 0)
+		goto fail;
+	if (a_r != NULL)
+		*a_r = a;
+	else
+		catalog_audit_free(a);
+	return 0;
+rollback:
+	tx_rollback(c);
+fail:
+	catalog_audit_free(a);
+	return error_prefix(err, "catalog: append %s to the audit log", action);
+}
+
+int catalog_audit_list(struct catalog *c, const struct catalog_audit_filter *f,
+		       const struct catalog_page *pg, struct catalog_audit ***as_r, size_t *n_r,
+		       struct error *err)
+{
+	static const struct catalog_audit_filter any;
+	struct rows r;
+	int64_t after;
+
+	if (f == NULL)
+		f = &any;
+	if (page_after_num(pg, &after, err) < 0 ||
+	    db_list(c, &audit_rec,
+		    "SELECT " AUDIT_COLS " FROM audit"
+		    " WHERE ($1 IS NULL OR tenant = $1)"
+		    " AND ($2 IS NULL OR substr(action, 1, length($2)) = $2)"
+		    " AND ($3 = 0 OR time >= $3) AND ($4 = 0 OR time <= $4)"
+		    " AND seq > $5 ORDER BY seq LIMIT $6",
+		    PARAMS(PS(f->tenant), PS(f->action_prefix), PI(f->since), PI(f->until),
+			   PI(after), PI(page_limit(pg))),
+		    &r, err) < 0)
+		return error_prefix(err, "catalog: list the audit log");
+	ROWS_TAKE(&r, as_r, n_r);
+	return 0;
+}
+
+struct audit_walk {
+	int64_t next;   /* the seq the next entry must have */
+	char prev[65];  /* the hash of the entry before it ("" at the start) */
+};
+
+static int audit_check_row(sqlite3_stmt *st, void *ctx, struct error *err)
+{
+	struct audit_walk *w = ctx;
+	struct catalog_audit *a = audit_make(st);
+	char hash[65];
+	int ret = -1;
+
+	if (a->seq != w->next) {
+		error_setk(err, ERROR_CORRUPT,
+			   "audit entry %" PRId64 " is missing (the entry after %" PRId64
+			   " is %" PRId64 ")",
+			   w->next, w->next - 1, a->seq);
+		goto out;
+	}
+	if (a->prev == NULL || strcmp(a->prev, w->prev) != 0) {
+		error_setk(err, ERROR_CORRUPT,
+			   "audit entry %" PRId64 " does not follow entry %" PRId64
+			   ": its prev is not that entry's hash (one of them was changed)",
+			   a->seq, a->seq - 1);
+		goto out;
+	}
+	audit_hash(a, hash);
+	if (a->hash == NULL || strcmp(a->hash, hash) != 0) {
+		error_setk(err, ERROR_CORRUPT,
+			   "audit entry %" PRId64 " was changed: its hash does not match its fields",
+			   a->seq);
+		goto out;
+	}
+	memcpy(w->prev, hash, sizeof(w->prev));
+	w->next++;
+	ret = 0;
+out:
+	catalog_audit_free(a);
+	return ret;
+}
+
+int catalog_audit_verify(struct catalog *c, int64_t *count_r, char **head_r, struct error *err)
+{
+	struct audit_walk w = { .next = 1, .prev = "" };
+	int64_t n;
+
+	*count_r = 0;
+	*head_r = NULL;
+	/* One SELECT reads one snapshot, even while others append. */
+	n = db_run(c, "SELECT " AUDIT_COLS " FROM audit ORDER BY seq", NO_PARAMS, audit_check_row,
+		   &w, err);
+	*count_r = w.next - 1;
+	if (n < 0)
+		return error_prefix(err, "catalog: verify the audit log");
+	*head_r = xstrdup(w.prev);
+	return 0;
+}
+
+void catalog_audit_free(struct catalog_audit *a)
+{
+	if (a == NULL)
+		return;
+	free(a->tenant);
+	free(a->actor);
+	free(a->action);
+	free(a->target);
+	free(a->detail);
+	free(a->prev);
+	free(a->hash);
+	free(a);
+}
