@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "crypto/seal.h"
 #include "lib/buf.h"
@@ -15,6 +16,8 @@
 
 #define RP_MAX_BODY (256u << 20)
 #define RP_FORMAT 1
+#define TOMBSTONE_MAX_BODY 4096
+#define TOMBSTONE_FORMAT 1
 
 void rp_free(struct rp **rpp)
 {
@@ -51,9 +54,18 @@ static int collect_seq(void *ctx, const char *name)
 	return 0;
 }
 
-int rp_list(struct store_unit *u, uint32_t **seqs_r, size_t *n_r, struct error *err)
+static int seq_cmp(const void *a, const void *b)
 {
-	char *dir = store_unit_path(u, "rp");
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The numbers named in folder `rel` of the unit, ascending. */
+static int rp_list_dir(struct store_unit *u, const char *rel, uint32_t **seqs_r, size_t *n_r,
+		       struct error *err)
+{
+	char *dir = store_unit_path(u, rel);
 	struct buf b;
 	size_t i, n;
 	uint32_t *seqs;
@@ -65,14 +77,71 @@ int rp_list(struct store_unit *u, uint32_t **seqs_r, size_t *n_r, struct error *
 	n = b.len / 4;
 	seqs = xcalloc(n ? n : 1, sizeof(uint32_t));
 	for (i = 0; i < n; i++)
-		seqs[i] = get_u32(b.data + 4 * i); /* names sort as numbers: fixed width */
+		seqs[i] = get_u32(b.data + 4 * i);
 	buf_clear(&b);
 	if (ret < 0) {
 		free(seqs);
 		return -1;
 	}
+	qsort(seqs, n, sizeof(uint32_t), seq_cmp);
 	*seqs_r = seqs;
 	*n_r = n;
+	return 0;
+}
+
+int rp_list_all(struct store_unit *u, struct rp_slot **slots_r, size_t *n_r,
+		struct error *err)
+{
+	uint32_t *live = NULL, *gone = NULL;
+	size_t nlive = 0, ngone = 0, i = 0, j = 0, n = 0;
+	struct rp_slot *slots;
+
+	/* Manifests first: a forget between the two listings (tombstone put,
+	 * then manifest deleted) shows in the second, so no number is lost. */
+	if (rp_list_dir(u, "rp", &live, &nlive, err) < 0)
+		return -1;
+	if (rp_list_dir(u, "forgotten", &gone, &ngone, err) < 0) {
+		free(live);
+		return -1;
+	}
+	slots = xcalloc(nlive + ngone + 1, sizeof(*slots));
+	while (i < nlive || j < ngone) {
+		struct rp_slot *sl = &slots[n++];
+
+		if (j == ngone || (i < nlive && live[i] < gone[j])) {
+			sl->seq = live[i++];
+			sl->manifest = 1;
+		} else if (i == nlive || gone[j] < live[i]) {
+			sl->seq = gone[j++];
+			sl->forgotten = 1;
+		} else {
+			sl->seq = live[i++];
+			j++;
+			sl->manifest = sl->forgotten = 1;
+		}
+	}
+	free(live);
+	free(gone);
+	*slots_r = slots;
+	*n_r = n;
+	return 0;
+}
+
+int rp_list(struct store_unit *u, uint32_t **seqs_r, size_t *n_r, struct error *err)
+{
+	struct rp_slot *slots;
+	uint32_t *seqs;
+	size_t i, n, k = 0;
+
+	if (rp_list_all(u, &slots, &n, err) < 0)
+		return -1;
+	seqs = xcalloc(n ? n : 1, sizeof(uint32_t));
+	for (i = 0; i < n; i++)
+		if (slots[i].manifest && !slots[i].forgotten)
+			seqs[k++] = slots[i].seq;
+	free(slots);
+	*seqs_r = seqs;
+	*n_r = k;
 	return 0;
 }
 
@@ -81,6 +150,14 @@ static char *rp_name(struct store_unit *u, uint32_t seq)
 	char rel[16];
 
 	snprintf(rel, sizeof(rel), "rp/%010u", seq);
+	return store_unit_path(u, rel);
+}
+
+static char *tombstone_name(struct store_unit *u, uint32_t seq)
+{
+	char rel[24];
+
+	snprintf(rel, sizeof(rel), "forgotten/%010u", seq);
 	return store_unit_path(u, rel);
 }
 
@@ -205,7 +282,9 @@ fail:
 	return -1;
 }
 
-int rp_read(struct store_unit *u, uint32_t seq, struct rp **rp_r, struct error *err)
+/* Reads the manifest of point `seq`, forgotten or not. */
+static int rp_read_manifest(struct store_unit *u, uint32_t seq, struct rp **rp_r,
+			    struct error *err)
 {
 	char *name = rp_name(u, seq);
 	struct buf body;
@@ -231,6 +310,136 @@ out:
 	buf_clear(&body);
 	free(name);
 	return ret;
+}
+
+void rp_tombstone_free(struct rp_tombstone **tp)
+{
+	struct rp_tombstone *t = *tp;
+
+	if (t == NULL)
+		return;
+	free(t->unit);
+	free(t);
+	*tp = NULL;
+}
+
+static int hex32(const char *s, uint8_t out[32])
+{
+	return s != NULL && strlen(s) == 64 && hex_decode(s, 64, out, 32) == 0 ? 0 : -1;
+}
+
+int rp_tombstone_parse(const uint8_t *data, size_t len, const char *what,
+		       struct rp_tombstone **t_r, struct error *err)
+{
+	json_tokener *tok = json_tokener_new();
+	json_object *root;
+	struct rp_tombstone *t = xcalloc(1, sizeof(*t));
+	const char *parent;
+	int64_t format, seq;
+	int ok = 1;
+
+	root = len <= INT32_MAX ? json_tokener_parse_ex(tok, (const char *)data, (int)len) : NULL;
+	json_tokener_free(tok);
+	if (root == NULL || !json_object_is_type(root, json_type_object)) {
+		error_setk(err, ERROR_CORRUPT, "tombstone %s is not valid JSON", what);
+		goto fail;
+	}
+	format = json_int(root, "format", &ok);
+	if (ok && format > TOMBSTONE_FORMAT) {
+		error_setk(err, ERROR_VERSION, "tombstone %s has format %lld; this coffer reads %d",
+			   what, (long long)format, TOMBSTONE_FORMAT);
+		goto fail;
+	}
+	seq = json_int(root, "seq", &ok);
+	t->time_ns = json_int(root, "time", &ok);
+	t->forgotten_ns = json_int(root, "forgotten", &ok);
+	parent = json_str(root, "parent");
+	if (!ok || format < 1 || seq < 1 || seq > UINT32_MAX || json_str(root, "unit") == NULL ||
+	    hex32(json_str(root, "hash"), t->hash) < 0 || parent == NULL ||
+	    (*parent != '\0' && hex32(parent, t->parent) < 0)) {
+		error_setk(err, ERROR_CORRUPT, "tombstone %s is malformed", what);
+		goto fail;
+	}
+	t->seq = (uint32_t)seq;
+	t->has_parent = *parent != '\0';
+	t->unit = xstrdup(json_str(root, "unit"));
+	json_object_put(root);
+	*t_r = t;
+	return 0;
+fail:
+	json_object_put(root);
+	rp_tombstone_free(&t);
+	return -1;
+}
+
+int rp_tombstone_read(struct store_unit *u, uint32_t seq, struct rp_tombstone **t_r,
+		      struct error *err)
+{
+	char *name = tombstone_name(u, seq);
+	struct rp_tombstone *t = NULL;
+	struct buf body;
+	int ret = -1;
+
+	buf_init(&body, 0);
+	if (store_unit_get_sealed(u, name, SEAL_TOMBSTONE, TOMBSTONE_MAX_BODY, &body, NULL,
+				  err) < 0 ||
+	    rp_tombstone_parse(body.data, body.len, name, &t, err) < 0)
+		goto out;
+	/* Sealing binds a tombstone to its unit's key, not to its number. */
+	if (t->seq != seq || strcmp(t->unit, store_unit_name(u)) != 0) {
+		error_setk(err, ERROR_CORRUPT, "tombstone %s claims to be %s@%u", name, t->unit,
+			   t->seq);
+		goto out;
+	}
+	*t_r = t;
+	t = NULL;
+	ret = 0;
+out:
+	rp_tombstone_free(&t);
+	buf_clear(&body);
+	free(name);
+	return ret;
+}
+
+/* 1 and a "was forgotten" error if point seq has a tombstone, 0 if not,
+ * -1 if the tombstone cannot be read. */
+static int rp_check_forgotten(struct store_unit *u, uint32_t seq, struct error *err)
+{
+	struct rp_tombstone *t = NULL;
+	struct error terr;
+	char date[64];
+	struct tm tm;
+	time_t secs;
+
+	error_init(&terr);
+	if (rp_tombstone_read(u, seq, &t, &terr) < 0) {
+		if (terr.code == ERROR_NOTFOUND)
+			return 0;
+		*err = terr;
+		return -1;
+	}
+	secs = (time_t)(t->forgotten_ns / 1000000000);
+	if (gmtime_r(&secs, &tm) == NULL || strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S UTC",
+						     &tm) == 0)
+		snprintf(date, sizeof(date), "an unknown date");
+	error_setk(err, ERROR_NOTFOUND, "restore point %s@%u was forgotten on %s (expired)",
+		   store_unit_name(u), seq, date);
+	rp_tombstone_free(&t);
+	return 1;
+}
+
+int rp_read(struct store_unit *u, uint32_t seq, struct rp **rp_r, struct error *err)
+{
+	int r = rp_check_forgotten(u, seq, err);
+
+	if (r != 0)
+		return -1;
+	if (rp_read_manifest(u, seq, rp_r, err) == 0)
+		return 0;
+	/* Forgotten while we read it: say so rather than "not found". */
+	if (err->code == ERROR_NOTFOUND)
+		rp_check_forgotten(u, seq, err);
+	return -1;
 }
 
 static json_object *rp_ids_json(const uint8_t (*ids)[32], size_t n)
@@ -300,35 +509,160 @@ static int rp_put(struct store_unit *u, struct rp *rp, struct error *err)
 	return ret;
 }
 
+/* The hash of the unit's latest point, live or forgotten, into rp->parent
+ * and the next number into rp->seq. 1: the latest was forgotten while we
+ * looked (list again). */
+static int rp_chain_to_latest(struct store_unit *u, struct rp *rp, struct error *err)
+{
+	struct rp_slot *slots, last;
+	size_t n;
+
+	if (rp_list_all(u, &slots, &n, err) < 0)
+		return -1;
+	last = n ? slots[n - 1] : (struct rp_slot){ 0 };
+	free(slots);
+	rp->seq = last.seq + 1;
+	rp->has_parent = 0;
+	if (n == 0)
+		return 0;
+	if (last.seq == UINT32_MAX)
+		return error_set(err, "unit %s has no restore point numbers left",
+				 store_unit_name(u));
+	if (last.forgotten) {
+		struct rp_tombstone *t = NULL;
+
+		if (rp_tombstone_read(u, last.seq, &t, err) < 0)
+			return -1;
+		memcpy(rp->parent, t->hash, 32);
+		rp_tombstone_free(&t);
+	} else {
+		struct rp *prev = NULL;
+
+		if (rp_read_manifest(u, last.seq, &prev, err) < 0)
+			return err->code == ERROR_NOTFOUND ? 1 : -1;
+		memcpy(rp->parent, prev->hash, 32);
+		rp_free(&prev);
+	}
+	rp->has_parent = 1;
+	return 0;
+}
+
 int rp_write(struct store_unit *u, struct rp *rp, struct error *err)
 {
-	uint32_t *seqs;
-	size_t n;
-	int attempt;
+	int attempt, r;
 
 	for (attempt = 0; attempt < 100; attempt++) {
-		struct rp *last = NULL;
-
-		if (rp_list(u, &seqs, &n, err) < 0)
-			return -1;
-		rp->seq = n ? seqs[n - 1] + 1 : 1;
-		rp->has_parent = 0;
-		if (n > 0) {
-			int r = rp_read(u, seqs[n - 1], &last, err);
-
-			free(seqs);
-			if (r < 0)
-				return error_prefix(err, "cannot chain the new restore point");
-			memcpy(rp->parent, last->hash, 32);
-			rp->has_parent = 1;
-			rp_free(&last);
-		} else {
-			free(seqs);
-		}
+		r = rp_chain_to_latest(u, rp, err);
+		if (r < 0)
+			return error_prefix(err, "cannot chain the new restore point");
+		if (r == 1)
+			continue;
 		if (rp_put(u, rp, err) == 0)
 			return 0;
 		if (err->code != ERROR_EXISTS)
 			return -1;
 	}
 	return error_set(err, "could not number the restore point: too many concurrent writers");
+}
+
+static char *tombstone_to_json(const struct rp *rp, int64_t now_ns)
+{
+	json_object *root = json_object_new_object();
+	char hex[65];
+	char *out;
+
+	json_object_object_add(root, "format", json_object_new_int(TOMBSTONE_FORMAT));
+	json_object_object_add(root, "unit", json_object_new_string(rp->unit));
+	json_object_object_add(root, "seq", json_object_new_int64(rp->seq));
+	hex_encode(rp->hash, 32, hex);
+	json_object_object_add(root, "hash", json_object_new_string(hex));
+	if (rp->has_parent)
+		hex_encode(rp->parent, 32, hex);
+	else
+		hex[0] = '\0';
+	json_object_object_add(root, "parent", json_object_new_string(hex));
+	json_object_object_add(root, "time", json_object_new_int64(rp->time_ns));
+	json_object_object_add(root, "forgotten", json_object_new_int64(now_ns));
+	out = xstrdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
+	json_object_put(root);
+	return out;
+}
+
+/* Steps 1 and 2 of docs/format.md 7.1: the tombstone, from the manifest.
+ * Another forget may have put it first; then it must say the same. */
+static int rp_tombstone_write(struct store_unit *u, uint32_t seq, int64_t now_ns,
+			      struct error *err)
+{
+	struct rp *rp = NULL;
+	struct rp_tombstone *t = NULL;
+	char *json = NULL, *name = NULL;
+	int ret = -1;
+
+	if (rp_read_manifest(u, seq, &rp, err) < 0) {
+		if (err->code == ERROR_NOTFOUND)
+			error_setk(err, ERROR_NOTFOUND, "no such restore point");
+		goto out;
+	}
+	json = tombstone_to_json(rp, now_ns);
+	name = tombstone_name(u, seq);
+	if (store_unit_put_sealed(u, name, SEAL_TOMBSTONE, json, strlen(json), 3, NULL, err) == 0) {
+		ret = 0;
+		goto out;
+	}
+	if (err->code != ERROR_EXISTS || rp_tombstone_read(u, seq, &t, err) < 0)
+		goto out;
+	if (memcmp(t->hash, rp->hash, 32) != 0) {
+		error_setk(err, ERROR_CORRUPT, "tombstone %s does not match restore point %s@%u",
+			   name, store_unit_name(u), seq);
+		goto out;
+	}
+	ret = 0;
+out:
+	rp_tombstone_free(&t);
+	rp_free(&rp);
+	free(json);
+	free(name);
+	return ret;
+}
+
+int rp_forget_at(struct store_unit *u, uint32_t seq, int64_t now_ns, struct error *err)
+{
+	struct backend *be = store_backend(store_unit_store(u));
+	struct rp_tombstone *t = NULL;
+	char *name = NULL;
+	int ret = -1;
+
+	if (!(be->flags & BACKEND_ALLOW_DELETE)) {
+		error_setk(err, ERROR_USAGE, "the store %s was not opened for deletion (forgetting "
+			   "deletes the manifest; only expiry and `coffer forget` may)",
+			   store_path(store_unit_store(u)));
+		goto out;
+	}
+	if (now_ns == 0) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		now_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	}
+	if (rp_tombstone_read(u, seq, &t, err) < 0) {
+		/* A damaged tombstone stays for check to report. */
+		if (err->code != ERROR_NOTFOUND || rp_tombstone_write(u, seq, now_ns, err) < 0)
+			goto out;
+	}
+	/* Step 3: the tombstone is durable, so the manifest may go. */
+	name = rp_name(u, seq);
+	if (backend_remove(be, name, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	rp_tombstone_free(&t);
+	free(name);
+	if (ret < 0)
+		error_prefix(err, "cannot forget restore point %s@%u", store_unit_name(u), seq);
+	return ret;
+}
+
+int rp_forget(struct store_unit *u, uint32_t seq, struct error *err)
+{
+	return rp_forget_at(u, seq, 0, err);
 }

@@ -2,7 +2,9 @@
 #define COFFER_RP_H
 
 /* Restore points: immutable, sealed JSON manifests numbered per unit and
- * chained by the hash of their predecessor (docs/format.md section 7). */
+ * chained by the hash of their predecessor (docs/format.md section 7).
+ * A forgotten (expired) point is replaced by a tombstone that keeps its
+ * place in the chain (section 7.1). */
 
 #include <stddef.h>
 #include <stdint.h>
@@ -35,18 +37,66 @@ struct rp {
 void rp_free(struct rp **rp);
 void rp_add_warning(struct rp *rp, const char *msg);
 
-/* Numbers of the unit's restore points, ascending; caller frees. */
+/* Numbers of the unit's live restore points (a manifest and no
+ * tombstone), ascending; caller frees. */
 int rp_list(struct store_unit *u, uint32_t **seqs_r, size_t *n_r, struct error *err);
 
-/* Reads point `seq`; checks its number and unit name against its place. */
+/* One number of a unit's chain: what exists for it. Live: manifest and not
+ * forgotten. Forgotten with a manifest: a forget that has not finished
+ * deleting it (the next rp_forget of it or prune does). */
+struct rp_slot {
+	uint32_t seq;
+	unsigned manifest : 1;  /* rp/<seq> exists */
+	unsigned forgotten : 1; /* forgotten/<seq> (a tombstone) exists */
+};
+
+/* Every number that has a manifest or a tombstone, ascending; caller
+ * frees. */
+int rp_list_all(struct store_unit *u, struct rp_slot **slots_r, size_t *n_r,
+		struct error *err);
+
+/* Reads point `seq`; checks its number and unit name against its place.
+ * A forgotten point fails with ERROR_NOTFOUND and a message saying when it
+ * was forgotten. */
 int rp_read(struct store_unit *u, uint32_t seq, struct rp **rp_r, struct error *err);
 
 /* Writes rp as the unit's next point: sets seq and parent from the current
- * latest; if another writer took that number first, retries after it. */
+ * latest, live or forgotten; if another writer took that number first,
+ * retries after it. */
 int rp_write(struct store_unit *u, struct rp *rp, struct error *err);
+
+/* What a tombstone keeps of a forgotten point. */
+struct rp_tombstone {
+	char *unit;
+	uint32_t seq;
+	uint8_t hash[32]; /* SHA-256 of the forgotten manifest: the next point's parent */
+	uint8_t parent[32];
+	int has_parent;
+	int64_t time_ns;      /* the point's own time */
+	int64_t forgotten_ns; /* when it was forgotten */
+};
+
+void rp_tombstone_free(struct rp_tombstone **t);
+
+/* Reads the tombstone of point `seq`: ERROR_NOTFOUND if it has none,
+ * ERROR_CORRUPT if it is damaged or claims another place. */
+int rp_tombstone_read(struct store_unit *u, uint32_t seq, struct rp_tombstone **t_r,
+		      struct error *err);
+
+/* Forgets point `seq` (expiry): writes its tombstone durably, then deletes
+ * its manifest. Needs a store opened with BACKEND_ALLOW_DELETE. Idempotent:
+ * forgetting a forgotten point finishes what an interrupted forget left.
+ * Refuses a point that does not exist or cannot be read (forgetting it
+ * would hide the damage). rp_forget_at records `now_ns` as the time of
+ * forgetting (0: the real clock; the service passes its own). */
+int rp_forget(struct store_unit *u, uint32_t seq, struct error *err);
+int rp_forget_at(struct store_unit *u, uint32_t seq, int64_t now_ns, struct error *err);
 
 /* Parses a decrypted manifest body (also the fuzzer's entry). */
 int rp_parse(const uint8_t *data, size_t len, const char *what, struct rp **rp_r,
 	     struct error *err);
+/* Parses a decrypted tombstone body. */
+int rp_tombstone_parse(const uint8_t *data, size_t len, const char *what,
+		       struct rp_tombstone **t_r, struct error *err);
 
 #endif
