@@ -1,0 +1,125 @@
+#ifndef COFFER_SERVER_REQUEST_H
+#define COFFER_SERVER_REQUEST_H
+
+/* Inside the server: one request as the routes and handlers see it, free
+ * of libmicrohttpd (http.c fills it), and the route table (routes.c).
+ *
+ * A request goes: http.c reads the headers -> routes_begin() finds the
+ * route, authenticates and authorizes (401/403/404/405/413/415 are
+ * answered before the body is read) -> http.c reads the body up to
+ * max_body -> routes_finish() parses and checks the JSON and calls the
+ * handler. */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "service/service.h"
+
+struct error;
+struct json_object;
+struct buf;
+
+#define REQ_MAX_QUERY 16
+#define REQ_MAX_PARAMS 4
+
+struct route;
+
+struct request {
+	struct service *svc;
+	const char *method, *path;       /* path without the query */
+	const char *authorization;       /* the Authorization header or NULL */
+	const char *content_type;        /* or NULL */
+	int64_t content_length;          /* -1: not given */
+	int loopback;                    /* the server listens on loopback only */
+	struct { const char *name, *value; } query[REQ_MAX_QUERY];
+	size_t nquery;
+	int query_overflow;
+
+	/* Set by routes_begin(). */
+	const struct route *route;
+	struct { char name[8]; char *value; } params[REQ_MAX_PARAMS];
+	size_t nparams;
+	struct svc_principal principal;
+	int authenticated;
+	const char *tenant;              /* {t} of the path, or NULL */
+
+	/* Set by the handler: the status (default 200; 201, 202...) and, for
+	 * non-JSON answers (/metrics), a text body and its type. */
+	int status;
+	char *text;
+	const char *text_type;
+	const char *allow;               /* 405: the methods the path has */
+};
+
+/* A handler: fills *out (a JSON object) or returns -1 with err->code as in
+ * service.h (ERROR_USAGE 400, ERROR_NOTFOUND 404, ERROR_EXISTS 409,
+ * SVC_DENIED 403, others 500). `in` is the checked body or NULL. */
+typedef int route_fn(struct request *r, struct json_object *in, struct json_object **out,
+		     struct error *err);
+
+/* Permissions beyond enum svc_perm. */
+enum {
+	ROUTE_PUBLIC = 100,  /* no token (health) */
+	ROUTE_ANY,           /* any valid token (whoami) */
+	ROUTE_METRICS,       /* any valid token; none needed when listening on loopback */
+};
+
+struct route {
+	const char *method;
+	const char *pattern;            /* "/v1/tenants/{t}/protectionUnits/{u}" */
+	int perm;                       /* enum svc_perm or ROUTE_* */
+	route_fn *fn;
+	const char *const *fields;      /* body fields allowed; NULL: no body */
+	const char *const *query;       /* query parameters allowed besides limit, after */
+};
+
+/* Resets r's route part; call once before routes_begin(). */
+void request_init(struct request *r);
+void request_clear(struct request *r);
+
+/* 0: go on and read the body. Otherwise an HTTP status with *out the
+ * error JSON to send now. */
+int routes_begin(struct request *r, size_t max_body, struct json_object **out);
+/* Runs the route on the whole body; returns the status, *out the JSON (or
+ * r->text for text answers). */
+int routes_finish(struct request *r, const char *body, size_t len, struct json_object **out);
+/* {"error":{"code":...,"message":...}} for an HTTP status. */
+struct json_object *routes_error(int status, const char *message);
+
+/* ---- helpers for handlers (routes.c) ---- */
+/* A path parameter ("u", "p", "s", "k", "seq"). */
+const char *req_param(const struct request *r, const char *name);
+/* A query parameter or NULL. */
+const char *req_query(const struct request *r, const char *name);
+/* ?limit= and ?after= as a catalog page; ERROR_USAGE for a bad limit. */
+struct catalog_page;
+int req_page(const struct request *r, struct catalog_page *pg, struct error *err);
+/* ?name= as Unix seconds (RFC 3339 "2026-01-02T03:04:05Z" or digits); 0
+ * when absent. */
+int req_time(const struct request *r, const char *name, int64_t *t_r, struct error *err);
+/* A path parameter that is a restore point number. */
+int req_seq(const struct request *r, uint32_t *seq_r, struct error *err);
+/* {"items":[...],"next":cursor|null}: takes the items array. next is the
+ * cursor when the page was full. */
+struct json_object *req_list(struct json_object *items, int limit, const char *last_cursor);
+/* A string field of the body (or NULL); ERROR_USAGE if present but not a
+ * string. */
+int req_str(struct json_object *in, const char *field, const char **v_r, struct error *err);
+
+/* Audits an administrative action on the resource in `result` (its "id"
+ * is the target; the path's tenant is the tenant). */
+int req_audit(struct request *r, const char *action, struct json_object *result,
+	      struct error *err);
+
+/* Handlers, by resource (h_*.c). */
+route_fn h_health, h_whoami, h_metrics;
+route_fn h_tenant_list, h_tenant_create, h_tenant_get;
+route_fn h_token_list, h_token_create, h_token_revoke;
+route_fn h_unit_list, h_unit_create, h_unit_get, h_unit_backup, h_unit_recommend;
+route_fn h_rp_list, h_rp_get, h_rp_forget, h_rp_items;
+route_fn h_policy_list, h_policy_create, h_policy_get, h_policy_update;
+route_fn h_session_list, h_session_create, h_session_get;
+route_fn h_job_list;
+route_fn h_audit_list, h_audit_verify;
+
+#endif
