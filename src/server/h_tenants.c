@@ -72,6 +72,7 @@ int h_tenant_list(struct request *r, struct json_object *in, struct json_object 
 	return 0;
 }
 
+/* svc_tenant_create audits the creation. */
 int h_tenant_create(struct request *r, struct json_object *in, struct json_object **out,
 		    struct error *err)
 {
@@ -82,8 +83,6 @@ int h_tenant_create(struct request *r, struct json_object *in, struct json_objec
 		in = empty = json_object_new_object();
 	ret = svc_tenant_create(r->svc, &r->principal, in, out, err);
 	json_object_put(empty);
-	if (ret == 0)
-		ret = req_audit(r, "tenant.create", *out, err);
 	if (ret == 0)
 		r->status = 201;
 	return ret;

@@ -106,11 +106,6 @@ struct json_object *req_list(struct json_object *items, int limit, const char *l
  * string. */
 int req_str(struct json_object *in, const char *field, const char **v_r, struct error *err);
 
-/* Audits an administrative action on the resource in `result` (its "id"
- * is the target; the path's tenant is the tenant). */
-int req_audit(struct request *r, const char *action, struct json_object *result,
-	      struct error *err);
-
 /* Handlers, by resource (h_*.c). */
 route_fn h_health, h_whoami, h_metrics;
 route_fn h_tenant_list, h_tenant_create, h_tenant_get;

@@ -20,10 +20,10 @@
 #define F(...) ((const char *const[]){ __VA_ARGS__, NULL })
 #define NONE ((const char *const[]){ NULL })
 
-static const char *const tenant_fields[] = { "name", "store", NULL };
+static const char *const tenant_fields[] = { "name", NULL };
 static const char *const token_fields[] = { "name", "role", NULL };
 static const char *const global_token_fields[] = { "name", "role", "tenant", NULL };
-static const char *const unit_fields[] = { "name", "kind", "source", "policy", NULL };
+static const char *const unit_fields[] = { "name", "kind", "source", NULL };
 static const char *const policy_fields[] = { "name", "kind", "units", "rules",
 	"frequencySeconds", "recentDays", "retentionDays", "state", NULL };
 static const char *const policy_update_fields[] = { "name", "units", "rules",
@@ -542,17 +542,4 @@ int req_str(struct json_object *in, const char *field, const char **v_r, struct 
 		return error_setk(err, ERROR_USAGE, "field \"%s\" must be a string", field);
 	*v_r = json_object_get_string(v);
 	return 0;
-}
-
-int req_audit(struct request *r, const char *action, struct json_object *result,
-	      struct error *err)
-{
-	struct json_object *id = NULL;
-	const char *target = NULL, *tenant = r->tenant;
-
-	if (result && json_object_object_get_ex(result, "id", &id) && id)
-		target = json_object_get_string(id);
-	if (tenant == NULL && strcmp(action, "tenant.create") == 0)
-		tenant = target;
-	return svc_audit(r->svc, &r->principal, tenant, action, target, NULL, err);
 }
