@@ -19,6 +19,8 @@ struct cli {
 	const char *passphrase_file;
 	int json;
 	int quiet;
+	const char *server;     /* the API's URL (service commands) */
+	const char *token_file; /* a file holding the API token */
 };
 
 struct cli_command {
@@ -47,7 +49,8 @@ int cmd_catalog(struct cli *c, int argc, char **argv);
  * COFFER_SERVER / COFFER_TOKEN). */
 #define USAGE_TENANT "list | create NAME | show ID"
 #define USAGE_TOKEN "list | create --role ROLE [--tenant ID] NAME | revoke ID"
-#define USAGE_UNIT "list | create ... | show ID | backup ID | restore-points ID | recommend ID"
+#define USAGE_UNIT "list | create ... | show ID | backup ID | restore-points ID | " \
+	"recommend ID | ls ID SEQ [PATH] | forget ID SEQ"
 #define USAGE_POLICY "list | create ... | show ID | activate ID | deactivate ID"
 #define USAGE_RESTORE_SESSION "list | create ... | show ID [--wait]"
 #define USAGE_AUDIT "list [...] | verify"

@@ -12,11 +12,13 @@ static void usage(FILE *f)
 	const struct cli_command *cmd;
 
 	fprintf(f, "usage: coffer [--store DIR] [--key-file F | --passphrase-file F] [--json] "
-		   "[--quiet] COMMAND ...\n\ncommands:\n");
+		   "[--quiet] [--server URL] [--token-file F] COMMAND ...\n\ncommands:\n");
 	for (cmd = cli_commands; cmd->name; cmd++)
 		fprintf(f, "  %s %s\n", cmd->name, cmd->usage);
 	fprintf(f, "\nenvironment: COFFER_STORE, COFFER_KEY_FILE, COFFER_PASSPHRASE_FILE, "
-		   "COFFER_PASSPHRASE, COFFER_CACHE\nsee docs/cli.md\n");
+		   "COFFER_PASSPHRASE, COFFER_CACHE,\n  COFFER_SERVER, COFFER_TOKEN, COFFER_TENANT "
+		   "(service commands, docs/api.md)\n"
+		   "see docs/cli.md\n");
 }
 
 /* Takes the value of "--opt VALUE" or "--opt=VALUE"; NULL if argv[*i] is
@@ -40,6 +42,7 @@ int main(int argc, char **argv)
 		.store = getenv("COFFER_STORE"),
 		.key_file = getenv("COFFER_KEY_FILE"),
 		.passphrase_file = getenv("COFFER_PASSPHRASE_FILE"),
+		.server = getenv("COFFER_SERVER"),
 	};
 	const struct cli_command *cmd;
 	const char *v;
@@ -52,6 +55,10 @@ int main(int argc, char **argv)
 			c.key_file = v;
 		else if ((v = option_value(argc, argv, &i, "--passphrase-file")))
 			c.passphrase_file = v;
+		else if ((v = option_value(argc, argv, &i, "--server")))
+			c.server = v;
+		else if ((v = option_value(argc, argv, &i, "--token-file")))
+			c.token_file = v;
 		else if (strcmp(argv[i], "--json") == 0)
 			c.json = 1;
 		else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0)
