@@ -36,6 +36,8 @@
 #define USAGE_INIT "[--key-file-new FILE]"
 #define USAGE_RESTORE "RP (--to DIR | --in-place) [--dry-run] [--verbose] [PATH|GLOB ...]"
 #define USAGE_PRUNE "[--grace SECONDS] [--dry-run]"
+#define USAGE_RESTORE_POINTS "[--all] [UNIT]"
+#define USAGE_FORGET "UNIT@N ..."
 
 static int fail(struct error *err)
 {
@@ -301,24 +303,60 @@ static void format_time(int64_t ns, char *out, size_t len)
 	strftime(out, len, "%Y-%m-%d %H:%M:%SZ", &tm);
 }
 
-/* Lists a unit's points; a damaged point is named and skipped (*damaged
- * set), the others still listed. */
-static int list_unit_points(struct cli *c, struct store *s, const char *name, int *damaged,
-			    struct error *err)
+/* One line for a forgotten point (restore-points --all). */
+static void print_forgotten(struct cli *c, struct store_unit *u, uint32_t seq, int *damaged)
+{
+	struct rp_tombstone *t = NULL;
+	struct error err;
+	char id[64], when[32], gone[32];
+
+	error_init(&err);
+	if (rp_tombstone_read(u, seq, &t, &err) < 0) {
+		log_error("%s@%u: %s", store_unit_name(u), seq, err.msg);
+		*damaged = 1;
+		return;
+	}
+	snprintf(id, sizeof(id), "%s@%u", store_unit_name(u), seq);
+	format_time(t->time_ns, when, sizeof(when));
+	format_time(t->forgotten_ns, gone, sizeof(gone));
+	if (c->json) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "restore_point", json_object_new_string(id));
+		json_object_object_add(o, "unit", json_object_new_string(store_unit_name(u)));
+		json_object_object_add(o, "seq", json_object_new_int64(seq));
+		json_object_object_add(o, "time", json_object_new_string(when));
+		json_object_object_add(o, "forgotten", json_object_new_string(gone));
+		json_print(o);
+	} else {
+		printf("%-24s %-20s %10s  forgotten %s (expired)\n", id, when, "-", gone);
+	}
+	rp_tombstone_free(&t);
+}
+
+/* Lists a unit's points (with `all`, forgotten ones too); a damaged point
+ * is named and skipped (*damaged set), the others still listed. */
+static int list_unit_points(struct cli *c, struct store *s, const char *name, int all,
+			    int *damaged, struct error *err)
 {
 	struct store_unit *u = store_unit_open(s, name, 0, err);
-	uint32_t *seqs = NULL;
+	struct rp_slot *slots = NULL;
 	size_t n, i;
 	int ret = -1;
 
-	if (u == NULL || rp_list(u, &seqs, &n, err) < 0)
+	if (u == NULL || rp_list_all(u, &slots, &n, err) < 0)
 		goto out;
 	for (i = 0; i < n; i++) {
 		struct rp *rp;
 		char when[32];
 
-		if (rp_read(u, seqs[i], &rp, err) < 0) {
-			log_error("%s@%u: %s", name, seqs[i], err->msg);
+		if (slots[i].forgotten) {
+			if (all)
+				print_forgotten(c, u, slots[i].seq, damaged);
+			continue;
+		}
+		if (rp_read(u, slots[i].seq, &rp, err) < 0) {
+			log_error("%s@%u: %s", name, slots[i].seq, err->msg);
 			*damaged = 1;
 			continue;
 		}
@@ -351,7 +389,7 @@ static int list_unit_points(struct cli *c, struct store *s, const char *name, in
 	}
 	ret = 0;
 out:
-	free(seqs);
+	free(slots);
 	store_unit_destroy(&u);
 	return ret;
 }
@@ -362,10 +400,15 @@ static int cmd_restore_points(struct cli *c, int argc, char **argv)
 	struct error err;
 	char **names = NULL;
 	size_t n = 0, i;
-	int ret = 0, damaged = 0;
+	int ret = 0, damaged = 0, all = 0;
 
+	if (argc > 1 && strcmp(argv[1], "--all") == 0) {
+		all = 1;
+		argc--;
+		argv++;
+	}
 	if (argc > 2)
-		return usage_error("restore-points", "[UNIT]");
+		return usage_error("restore-points", USAGE_RESTORE_POINTS);
 	error_init(&err);
 	s = cli_open(c, 0, &err);
 	if (s == NULL)
@@ -375,7 +418,7 @@ static int cmd_restore_points(struct cli *c, int argc, char **argv)
 		printf("%-24s %-20s %10s %14s %14s\n", "RESTORE POINT", "TIME (UTC)", "FILES", "SIZE",
 		       "NEW DATA");
 	for (i = 0; i < n; i++) {
-		if (ret == 0 && list_unit_points(c, s, names[i], &damaged, &err) < 0)
+		if (ret == 0 && list_unit_points(c, s, names[i], all, &damaged, &err) < 0)
 			ret = -1;
 		free(names[i]);
 	}
@@ -384,6 +427,83 @@ static int cmd_restore_points(struct cli *c, int argc, char **argv)
 	if (ret < 0)
 		return fail(&err);
 	return damaged ? EXIT_DAMAGE : EXIT_OK;
+}
+
+/* "UNIT@N" into its parts; the unit name may itself hold '@'. */
+static int parse_point(const char *spec, char **unit_r, uint32_t *seq_r, struct error *err)
+{
+	const char *at = strrchr(spec, '@');
+	unsigned long v;
+	char *end;
+
+	if (at == NULL || at == spec)
+		goto bad;
+	errno = 0;
+	v = strtoul(at + 1, &end, 10);
+	if (errno || *end != '\0' || end == at + 1 || at[1] == '-' || v == 0 || v > UINT32_MAX)
+		goto bad;
+	*unit_r = xstrndup(spec, (size_t)(at - spec));
+	*seq_r = (uint32_t)v;
+	return 0;
+bad:
+	return error_setk(err, ERROR_USAGE, "bad restore point \"%s\" (use UNIT@N)", spec);
+}
+
+static int forget_one(struct cli *c, struct store *s, const char *spec, struct error *err)
+{
+	struct store_unit *u = NULL;
+	char *unit = NULL;
+	uint32_t seq;
+	int ret = -1;
+
+	if (parse_point(spec, &unit, &seq, err) < 0)
+		goto out;
+	u = store_unit_open(s, unit, 0, err);
+	if (u == NULL || rp_forget(u, seq, err) < 0)
+		goto out;
+	if (c->json) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "restore_point", json_object_new_string(spec));
+		json_object_object_add(o, "forgotten", json_object_new_boolean(1));
+		json_print(o);
+	} else if (!c->quiet) {
+		printf("forgot %s\n", spec);
+	}
+	ret = 0;
+out:
+	store_unit_destroy(&u);
+	free(unit);
+	return ret;
+}
+
+/* Forgets restore points by hand (docs/format.md 7.1): each keeps a
+ * tombstone in the chain; prune then reclaims the data only they used. */
+static int cmd_forget(struct cli *c, int argc, char **argv)
+{
+	struct store *s;
+	struct error err, first;
+	int i, failed = 0;
+
+	if (argc < 2)
+		return usage_error("forget", USAGE_FORGET);
+	error_init(&err);
+	error_init(&first);
+	s = cli_open(c, BACKEND_ALLOW_DELETE, &err);
+	if (s == NULL)
+		return fail(&err);
+	/* One point's failure does not stop the others; the first decides. */
+	for (i = 1; i < argc; i++) {
+		error_init(&err);
+		if (forget_one(c, s, argv[i], &err) < 0) {
+			if (failed++ == 0)
+				first = err;
+			else
+				log_error("%s", err.msg);
+		}
+	}
+	store_destroy(&s);
+	return failed ? fail(&first) : EXIT_OK;
 }
 
 static int path_below(const char *path, const char *prefix)
@@ -614,9 +734,10 @@ static int cmd_check(struct cli *c, int argc, char **argv)
 	if (ret < 0)
 		return fail(&err);
 	if (!c->json && !c->quiet)
-		printf("checked %llu units, %llu restore points, %llu packs, %llu blobs%s: "
-		       "%llu problems (%llu restore points and %llu files affected)\n",
+		printf("checked %llu units, %llu restore points (and %llu forgotten), %llu packs, "
+		       "%llu blobs%s: %llu problems (%llu restore points and %llu files affected)\n",
 		       (unsigned long long)res.units, (unsigned long long)res.restore_points,
+		       (unsigned long long)res.forgotten_points,
 		       (unsigned long long)res.packs, (unsigned long long)res.blobs,
 		       o.read_data ? " (data read)" : "", (unsigned long long)res.problems,
 		       (unsigned long long)res.damaged_points, (unsigned long long)res.damaged_files);
@@ -745,12 +866,13 @@ static int cmd_rebuild_index(struct cli *c, int argc, char **argv)
 const struct cli_command cli_commands[] = {
 	{ "init", USAGE_INIT, cmd_init },
 	{ "backup", "UNIT PATH", cmd_backup },
-	{ "restore-points", "[UNIT]", cmd_restore_points },
+	{ "restore-points", USAGE_RESTORE_POINTS, cmd_restore_points },
 	{ "ls", "RP [PATH]", cmd_ls },
 	{ "diff", "RP1 RP2|live", cmd_diff },
 	{ "restore", USAGE_RESTORE, cmd_restore },
 	{ "check", "[--read-data]", cmd_check },
 	{ "prune", USAGE_PRUNE, cmd_prune },
+	{ "forget", USAGE_FORGET, cmd_forget },
 	{ "rebuild-index", "[UNIT]", cmd_rebuild_index },
 	/* The service (cmd_serve.c) and its API clients (cmd_client.c). */
 	{ "serve", USAGE_SERVE, cmd_serve },

@@ -161,54 +161,90 @@ static void chain_gap(struct unit_check *uc, uint32_t from, uint32_t to)
 			      "restore points %u to %u are missing (removed?)", from, to);
 }
 
-/* prev: point seq-1 if it was read, else NULL (then the link is unknown). */
-static void chain_link(struct unit_check *uc, const struct rp *rp, const struct rp *prev)
+/* One link of the chain: point or tombstone `seq` names `parent` (if
+ * has_parent); prev_hash is the hash of seq-1 if known (read, or recorded
+ * by its tombstone), else NULL (then the link is unknown). */
+static void chain_link(struct unit_check *uc, uint32_t seq, const uint8_t *parent,
+		       int has_parent, const uint8_t *prev_hash, const char *what)
 {
-	if (rp->seq == 1) {
-		if (rp->has_parent)
+	if (seq == 1) {
+		if (has_parent)
 			check_problem(uc->c, uc->name, 1, NULL,
-				      "restore point 1 names a parent (earlier points removed?)");
+				      "%s 1 names a parent (earlier points removed?)", what);
 		return;
 	}
-	if (!rp->has_parent || (prev && memcmp(rp->parent, prev->hash, 32) != 0))
-		check_problem(uc->c, uc->name, rp->seq, NULL,
-			      "restore point %u does not chain to %u (altered or replaced?)",
-			      rp->seq, rp->seq - 1);
+	if (!has_parent || (prev_hash && memcmp(parent, prev_hash, 32) != 0))
+		check_problem(uc->c, uc->name, seq, NULL,
+			      "%s %u does not chain to %u (altered or replaced?)", what, seq,
+			      seq - 1);
+}
+
+/* A forgotten point: its tombstone must authenticate, sit in its place and
+ * chain; what it records is then the link to the next point. 0 if it did. */
+static int chain_tombstone(struct unit_check *uc, uint32_t seq, const uint8_t *prev_hash,
+			   uint8_t hash_r[32])
+{
+	struct rp_tombstone *t = NULL;
+	struct error err;
+
+	error_init(&err);
+	uc->c->res->forgotten_points++;
+	if (rp_tombstone_read(uc->u, seq, &t, &err) < 0) {
+		check_problem(uc->c, uc->name, seq, NULL, "%s", err.msg);
+		uc->c->res->damaged_points++;
+		return -1;
+	}
+	chain_link(uc, seq, t->parent, t->has_parent, prev_hash, "forgotten restore point");
+	memcpy(hash_r, t->hash, 32);
+	rp_tombstone_free(&t);
+	return 0;
 }
 
 static void check_chain(struct unit_check *uc)
 {
-	uint32_t *seqs = NULL, expect = 1;
-	struct rp *prev = NULL;
+	struct rp_slot *slots = NULL;
+	uint32_t expect = 1;
+	uint8_t prev_hash[32];
+	int have_prev = 0;
 	struct error err;
 	size_t n, i;
 
 	error_init(&err);
-	if (rp_list(uc->u, &seqs, &n, &err) < 0) {
+	if (rp_list_all(uc->u, &slots, &n, &err) < 0) {
 		check_problem(uc->c, uc->name, 0, NULL, "cannot list restore points: %s", err.msg);
 		return;
 	}
 	uc->points = xcalloc(n ? n : 1, sizeof(*uc->points));
 	for (i = 0; i < n; i++) {
+		uint32_t seq = slots[i].seq;
 		struct rp *rp = NULL;
 
-		if (seqs[i] > expect) {
-			chain_gap(uc, expect, seqs[i] - 1);
-			prev = NULL;
+		if (seq > expect) {
+			chain_gap(uc, expect, seq - 1);
+			have_prev = 0;
 		}
-		expect = seqs[i] + 1;
-		uc->c->res->restore_points++;
-		if (rp_read(uc->u, seqs[i], &rp, &err) < 0) {
-			check_problem(uc->c, uc->name, seqs[i], NULL, "%s", err.msg);
-			uc->c->res->damaged_points++;
-			prev = NULL;
+		expect = seq + 1;
+		if (slots[i].forgotten) {
+			/* A manifest left beside its tombstone is an unfinished
+			 * forget (the next forget or prune ends it), not damage. */
+			have_prev = chain_tombstone(uc, seq, have_prev ? prev_hash : NULL,
+						    prev_hash) == 0;
 			continue;
 		}
-		chain_link(uc, rp, prev);
+		uc->c->res->restore_points++;
+		if (rp_read(uc->u, seq, &rp, &err) < 0) {
+			check_problem(uc->c, uc->name, seq, NULL, "%s", err.msg);
+			uc->c->res->damaged_points++;
+			have_prev = 0;
+			continue;
+		}
+		chain_link(uc, seq, rp->parent, rp->has_parent, have_prev ? prev_hash : NULL,
+			   "restore point");
 		uc->points[uc->npoints++] = rp;
-		prev = rp;
+		memcpy(prev_hash, rp->hash, 32);
+		have_prev = 1;
 	}
-	free(seqs);
+	free(slots);
 }
 
 /* --- packs on disk and in the index ------------------------------------- */

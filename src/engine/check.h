@@ -27,6 +27,9 @@ struct check_opts {
 struct check_result {
 	uint64_t units, restore_points, packs, blobs, problems;
 	uint64_t damaged_points, damaged_files;
+	/* Points replaced by tombstones (expired): counted apart from
+	 * restore_points, their tombstones checked as links of the chain. */
+	uint64_t forgotten_points;
 	/* Packs on disk that no index segment lists: leftovers of an
 	 * interrupted backup, which prune removes; not a problem. */
 	uint64_t unindexed_packs;
