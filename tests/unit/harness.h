@@ -33,6 +33,8 @@ extern const struct unit_test store_tests[];
 extern const struct unit_test meta_tests[];
 extern const struct unit_test thinning_tests[];
 extern const struct unit_test forget_tests[];
+extern const struct unit_test sessions_tests[];
+extern const struct unit_test catalog_tests[];
 
 /* Records a failure of the running test; the first one is its reason. */
 void th_fail(const char *file, int line, const char *fmt, ...)
