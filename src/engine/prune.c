@@ -1103,6 +1103,29 @@ static void unit_prune_clear(struct unit_prune *up)
 	store_unit_destroy(&up->u);
 }
 
+/* Ends forgets interrupted after their tombstone (docs/format.md 7.1): the
+ * manifest left beside it goes. A failure here costs a few hundred bytes,
+ * not correctness (readers already treat the point as forgotten), so it is
+ * logged and the prune goes on. */
+static void prune_finish_forgets(struct unit_prune *up)
+{
+	struct rp_slot *slots;
+	struct error err;
+	size_t n, i;
+
+	error_init(&err);
+	if (up->p->o->dry_run)
+		return;
+	if (rp_list_all(up->u, &slots, &n, &err) < 0) {
+		log_warn("%s", err.msg);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		if (slots[i].forgotten && slots[i].manifest && rp_forget(up->u, slots[i].seq, &err) < 0)
+			log_warn("%s", err.msg);
+	free(slots);
+}
+
 static int prune_unit(struct prune *p, const char *name, struct error *err)
 {
 	struct unit_prune up = { .p = p, .name = name };
@@ -1111,6 +1134,7 @@ static int prune_unit(struct prune *p, const char *name, struct error *err)
 	up.u = store_unit_open(p->s, name, 0, err);
 	if (up.u == NULL)
 		return -1;
+	prune_finish_forgets(&up);
 	ret = prune_prepare(&up, err);
 	if (ret == 0)
 		ret = prune_sweep(&up, err);
