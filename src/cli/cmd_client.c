@@ -689,9 +689,22 @@ static int unit_rps(struct api *a, struct opts *o)
 
 static int unit_recommend(struct api *a, struct opts *o)
 {
+	static const struct col cols[] = {
+		{ "KIND", "kind" }, { "POINT", "restorePoint" }, { "TIME", "time" },
+		{ "REASON", "reason" }, { NULL, NULL } };
 	TPATH_OR_FAIL(p, "/protectionUnits/%s/recommendedRestorePoints", o->pos[0]);
-	return simple(a, "GET", p, NULL, (const struct col[]){
-		{ "SEQ", "seq" }, { "TIME", "time" }, { "REASON", "reason" }, { NULL, NULL } });
+	struct json_object *out = NULL, *recs;
+	int ret = api_call(a, "GET", p, NULL, &out, &err_);
+
+	free(p);
+	if (ret < 0)
+		return fail(&err_);
+	if (a->c->json)
+		print_json(out);
+	else if (json_object_object_get_ex(out, "recommendations", &recs))
+		table(recs, cols);
+	json_object_put(out);
+	return EXIT_OK;
 }
 
 static int unit_ls(struct api *a, struct opts *o)
