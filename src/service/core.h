@@ -1,0 +1,114 @@
+#ifndef COFFER_SERVICE_CORE_H
+#define COFFER_SERVICE_CORE_H
+
+/* The service core's own seams (service.c, tenant.c, scheduler.c,
+ * worker.c, backup_job.c, expire.c, rebuild.c, metrics.c): what those
+ * files share beyond internal.h. Nothing outside src/service and
+ * cmd_serve.c includes it. */
+
+#include <stdint.h>
+
+struct error;
+struct json_object;
+struct service;
+struct store_unit;
+struct svc_config;
+struct catalog_unit;
+struct catalog_job;
+
+/* Catalog records take char * fields even as inputs the catalog only
+ * reads; this hands them a const string without a cast warning. */
+static inline char *svc_in(const char *s)
+{
+	union {
+		const char *c;
+		char *m;
+	} u = { .c = s };
+
+	return u.m;
+}
+
+/* svc_open() flags: NO_BOOTSTRAP skips creating the first global admin
+ * token (coffer catalog rebuild prints nothing). */
+enum { SVC_OPEN_NO_BOOTSTRAP = 1 };
+struct service *svc_open_flags(const struct svc_config *cfg, int flags, struct error *err);
+/* Sets one setting from text (names as in the config file); the config
+ * file and the command line share it. */
+int svc_config_set(struct svc_config *cfg, const char *key, const char *value,
+		   struct error *err);
+
+/* The reason a job left running by a stopped service carries. */
+#define SVC_INTERRUPTED "interrupted: the service stopped while it ran"
+
+/* DATA/keys/service.key: seals the secrets of sources in the catalog. */
+const uint8_t *svc_service_key(struct service *s);
+
+/* Serializes read-modify-write of unit and policy rows between the
+ * scheduler, the workers and API calls (all in this process). */
+void svc_lock(struct service *s);
+void svc_unlock(struct service *s);
+
+/* Wakes idle workers (a job was queued) or the scheduler (a policy
+ * changed) before their next poll. */
+void svc_kick_workers(struct service *s);
+void svc_kick_scheduler(struct service *s);
+
+/* scheduler.c: one evaluation of every policy (the scheduler thread calls
+ * it each tick; tests may call it directly). */
+int svc_scheduler_evaluate(struct service *s, struct error *err);
+struct svc_scheduler;
+struct svc_scheduler *svc_scheduler_start(struct service *s, struct error *err);
+void svc_scheduler_stop(struct svc_scheduler **sch);
+void svc_scheduler_kick(struct svc_scheduler *sch);
+
+/* worker.c: N threads claiming jobs. stop: no new claims; waits up to
+ * wait_s for running jobs; returns the number still running (they are left
+ * "running" in the catalog for the next start to requeue), and then the
+ * pool is deliberately not freed. */
+struct svc_workers;
+struct svc_workers *svc_workers_start(struct service *s, int n, struct error *err);
+int svc_workers_stop(struct svc_workers **w, int wait_s);
+void svc_workers_kick(struct svc_workers *w);
+/* Runs one job by kind and records its end; the workers' body. */
+void svc_job_execute(struct service *s, struct catalog_job *j);
+
+/* backup_job.c: a unit's bookkeeping after a backup attempt at `started`
+ * (failures, last_error, next_due with back-off, state). */
+void svc_unit_backup_done(struct service *s, const struct catalog_job *j, int64_t started,
+			  const char *error);
+/* Back-off after `failures` consecutive failures: 1, 2, 4 ... minutes,
+ * capped at the frequency. */
+int64_t svc_backoff_s(int failures, int64_t frequency_s);
+/* Mirrors point `seq` of an opened unit into the catalog; changed: items
+ * changed since the parent (-1: unknown, keep what the row had;
+ * SVC_CHANGED_ALL: every entry, as for a first point). */
+#define SVC_CHANGED_ALL (-2)
+int svc_rp_record_unit(struct service *s, struct store_unit *su, const char *tenant,
+		       uint32_t seq, int64_t changed, struct error *err);
+
+/* tenant.c: sources with their secrets. */
+/* The unit's source JSON as a job needs it, "secret" decrypted; the caller
+ * puts it. Never log it. */
+struct json_object *svc_unit_source_open(struct service *s, const struct catalog_unit *u,
+					 struct error *err);
+/* Writes the rebuild descriptors (docs/service.md "Rebuild"). */
+int svc_tenant_describe(struct service *s, const char *tenant, const char *name,
+			struct error *err);
+int svc_unit_describe(struct service *s, const struct catalog_unit *u, struct error *err);
+/* Creates a unit (validated) without a principal: the scheduler's
+ * inclusion rules. */
+int svc_unit_create_internal(struct service *s, const char *tenant, const char *kind,
+			     const char *name, struct json_object *source,
+			     struct catalog_unit **u_r, struct error *err);
+/* Folder of the descriptors: DATA/tenants/<id>; caller frees. */
+char *svc_tenant_meta_dir(struct service *s, const char *tenant);
+
+/* metrics.c: counters kept in memory since start. */
+struct svc_stats;
+struct svc_stats *svc_stats_create(void);
+void svc_stats_destroy(struct svc_stats **st);
+struct svc_stats *svc_stats(struct service *s);
+void svc_stats_job(struct svc_stats *st, const char *kind, const char *tenant,
+		   const char *unit, double seconds, int ok);
+
+#endif

@@ -1,0 +1,243 @@
+/* Expiry (docs/service.md "Expiry"): the thinning rule picks the restore
+ * points of a unit to forget; each is forgotten in the store (a tombstone
+ * keeps the chain), marked in the catalog, audited, and prune reclaims the
+ * data only they held. The only other way to remove a point is
+ * svc_rp_forget, which refuses anything inside retention. */
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog/catalog.h"
+#include "engine/prune.h"
+#include "lib/error.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "service/core.h"
+#include "service/internal.h"
+#include "service/service.h"
+#include "service/thinning.h"
+#include "service/views.h"
+#include "store/backend.h"
+#include "store/rp.h"
+#include "store/store.h"
+
+#define DAY 86400
+#define DEFAULT_RECENT_DAYS 14
+#define DEFAULT_RETENTION_DAYS 365
+
+/* The unit's thinning settings: its policy's, or the defaults. */
+static void unit_retention(struct service *s, const struct catalog_unit *u, int64_t *recent_r,
+			   int64_t *retention_r)
+{
+	struct catalog_policy *p = NULL;
+	struct error ignore;
+
+	*recent_r = DEFAULT_RECENT_DAYS;
+	*retention_r = DEFAULT_RETENTION_DAYS;
+	error_init(&ignore);
+	if (u->policy && catalog_policy_get(svc_catalog(s), u->tenant, u->policy, &p, &ignore) == 0) {
+		*recent_r = p->recent_days;
+		*retention_r = p->retention_days;
+	}
+	catalog_policy_free(p);
+}
+
+/* Every live restore point row of a unit, ascending by seq. */
+static int live_points(struct service *s, const char *tenant, const char *unit,
+		       struct catalog_rp ***rps_r, size_t *n_r, struct error *err)
+{
+	struct catalog_rp_filter f = { 0 };
+	struct catalog_page pg = { .limit = 1000 };
+	struct catalog_rp **page, **all = NULL;
+	size_t n, total = 0;
+	char after[16];
+
+	for (;;) {
+		if (catalog_rp_list(svc_catalog(s), tenant, unit, &f, &pg, &page, &n, err) < 0) {
+			CATALOG_LIST_FREE(all, total, catalog_rp_free);
+			return -1;
+		}
+		all = xrealloc(all, xmul(total + n + 1, sizeof(*all)));
+		memcpy(all + total, page, n * sizeof(*page));
+		total += n;
+		free(page);
+		if (n < 1000)
+			break;
+		snprintf(after, sizeof(after), "%u", all[total - 1]->seq);
+		pg.after = after;
+	}
+	*rps_r = all;
+	*n_r = total;
+	return 0;
+}
+
+static int cmp_rp_time(const void *a, const void *b)
+{
+	const struct catalog_rp *x = *(const struct catalog_rp *const *)a;
+	const struct catalog_rp *y = *(const struct catalog_rp *const *)b;
+
+	if (x->time_ns != y->time_ns)
+		return x->time_ns < y->time_ns ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Two passes of prune with no grace: the first plans the packs no live
+ * point needs, the second deletes them; prune's session checks keep a
+ * backup running meanwhile safe (docs/prune.md). */
+static int reclaim(struct store *st, struct json_object *detail, struct error *err)
+{
+	struct prune_opts o = { .grace_seconds = 0 };
+	struct prune_result r1 = { 0 }, r2 = { 0 };
+
+	if (prune_run(st, &o, &r1, err) < 0 || prune_run(st, &o, &r2, err) < 0)
+		return error_prefix(err, "reclaiming the data of forgotten restore points");
+	json_object_object_add(detail, "deletedPacks",
+			       json_object_new_int64((int64_t)(r1.deleted_packs + r2.deleted_packs)));
+	json_object_object_add(detail, "deletedBytes",
+			       json_object_new_int64((int64_t)(r1.deleted_bytes + r2.deleted_bytes)));
+	return 0;
+}
+
+int svc_expire_job_run(struct service *s, const struct catalog_job *j, struct error *err)
+{
+	struct json_object *detail = json_object_new_object(), *seqs = json_object_new_array();
+	int64_t now = svc_now(s), recent, retention, *times = NULL;
+	struct catalog_unit *u = NULL;
+	struct catalog_rp **rps = NULL;
+	struct store_unit *su = NULL;
+	struct store *st = NULL;
+	uint8_t *forget = NULL;
+	size_t n = 0, nforget = 0;
+	int ret = -1;
+
+	if (catalog_unit_get(svc_catalog(s), j->tenant, j->unit, &u, err) < 0 ||
+	    live_points(s, j->tenant, j->unit, &rps, &n, err) < 0)
+		goto out;
+	unit_retention(s, u, &recent, &retention);
+	qsort(rps, n, sizeof(*rps), cmp_rp_time);
+	times = xcalloc(n + 1, sizeof(*times));
+	forget = xcalloc(n + 1, 1);
+	for (size_t i = 0; i < n; i++)
+		times[i] = rps[i]->time_ns / 1000000000LL;
+	thinning_select(times, n, now, recent, retention, forget);
+	for (size_t i = 0; i < n; i++)
+		nforget += forget[i];
+	json_object_object_add(detail, "restorePoints", json_object_new_int64((int64_t)n));
+	if (nforget > 0) {
+		st = svc_tenant_store(s, j->tenant, BACKEND_ALLOW_DELETE, err);
+		if (st == NULL || (su = store_unit_open(st, j->unit, 0, err)) == NULL)
+			goto out;
+		for (size_t i = 0; i < n && !svc_stopping(s); i++) {
+			if (!forget[i])
+				continue;
+			if (rp_forget_at(su, rps[i]->seq, now * 1000000000LL, err) < 0 ||
+			    catalog_rp_mark_forgotten(svc_catalog(s), j->tenant, j->unit,
+						      rps[i]->seq, err) < 0) {
+				error_prefix(err, "forgetting restore point %s@%u", j->unit,
+					     rps[i]->seq);
+				goto audit;
+			}
+			json_object_array_add(seqs, json_object_new_int64(rps[i]->seq));
+		}
+	}
+	ret = 0;
+audit:
+	json_object_object_add(detail, "forgotten", json_object_get(seqs));
+	if (json_object_array_length(seqs) > 0) {
+		struct error aerr;
+
+		error_init(&aerr);
+		if (svc_audit(s, NULL, j->tenant, "restorePoint.expire", j->unit, detail, &aerr) < 0) {
+			if (ret == 0)
+				*err = aerr;
+			ret = -1;
+		}
+		log_info("event=expire tenant=%s unit=%s forgotten=%zu kept=%zu", j->tenant, j->unit,
+			 json_object_array_length(seqs), n - json_object_array_length(seqs));
+	}
+	if (ret == 0 && json_object_array_length(seqs) > 0 && reclaim(st, detail, err) < 0)
+		ret = -1;
+	if (ret == 0) {
+		struct error derr;
+
+		error_init(&derr);
+		catalog_job_set_detail(svc_catalog(s), j->id,
+				       json_object_to_json_string_ext(detail, JSON_C_TO_STRING_PLAIN),
+				       &derr);
+	}
+out:
+	store_unit_destroy(&su);
+	store_destroy(&st);
+	CATALOG_LIST_FREE(rps, n, catalog_rp_free);
+	catalog_unit_free(u);
+	free(times);
+	free(forget);
+	json_object_put(seqs);
+	json_object_put(detail);
+	return ret;
+}
+
+int svc_rp_forget(struct service *s, const struct svc_principal *p, const char *tenant,
+		  const char *unit, uint32_t seq, struct json_object **out, struct error *err)
+{
+	struct catalog_job j = { 0 }, *got = NULL;
+	int64_t recent, retention, now = svc_now(s), until, id;
+	struct catalog_unit *u = NULL;
+	struct catalog_rp *rp = NULL;
+	struct json_object *detail;
+	char date[32];
+	int ret = -1;
+
+	if (svc_authorize(p, tenant, SVC_PERM_CONFIG_WRITE, err) < 0)
+		return -1;
+	if (catalog_unit_get(svc_catalog(s), tenant, unit, &u, err) < 0 ||
+	    catalog_rp_get(svc_catalog(s), tenant, unit, seq, &rp, err) < 0)
+		goto out;
+	if (rp->forgotten) {
+		error_setk(err, ERROR_NOTFOUND, "restore point %s@%u was already forgotten", unit, seq);
+		goto out;
+	}
+	unit_retention(s, u, &recent, &retention);
+	until = rp->time_ns / 1000000000LL + retention * DAY;
+	if (now <= until) {
+		view_time(until, date);
+		error_setk(err, SVC_DENIED, "restore point %s@%u is inside retention until %s: "
+			   "nothing inside retention can be removed, whatever the role", unit, seq,
+			   date);
+		detail = json_object_new_object();
+		json_object_object_add(detail, "restorePoint", json_object_new_int64(seq));
+		json_object_object_add(detail, "refused", json_object_new_string(err->msg));
+		{
+			struct error aerr;
+
+			error_init(&aerr);
+			svc_audit(s, p, tenant, "restorePoint.forget", unit, detail, &aerr);
+		}
+		json_object_put(detail);
+		goto out;
+	}
+	/* Outside retention: the expiry path forgets it (with any other
+	 * point past retention), so there is one way data goes. */
+	j.kind = svc_in("expire");
+	j.tenant = u->tenant;
+	j.unit = u->id;
+	j.created = now;
+	if (catalog_job_enqueue(svc_catalog(s), &j, &id, err) < 0 ||
+	    catalog_job_get(svc_catalog(s), id, &got, err) < 0)
+		goto out;
+	detail = json_object_new_object();
+	json_object_object_add(detail, "restorePoint", json_object_new_int64(seq));
+	json_object_object_add(detail, "job", json_object_new_int64(id));
+	ret = svc_audit(s, p, tenant, "restorePoint.forget", unit, detail, err);
+	json_object_put(detail);
+	if (ret < 0)
+		goto out;
+	svc_kick_workers(s);
+	*out = view_job(got);
+out:
+	catalog_job_free(got);
+	catalog_rp_free(rp);
+	catalog_unit_free(u);
+	return ret;
+}

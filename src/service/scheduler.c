@@ -1,0 +1,488 @@
+/* The scheduler: a thread that evaluates every policy each tick_ms
+ * (docs/service.md "Scheduler and jobs", "Policies"): inclusion rules
+ * pick up new subfolders, due units get a backup job, a policy whose units
+ * all have their first restore point goes from activating to active, and
+ * each unit gets an expire job once a day of (simulated) time. */
+#include <dirent.h>
+#include <errno.h>
+#include <json-c/json.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "catalog/catalog.h"
+#include "lib/error.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "service/core.h"
+#include "service/internal.h"
+#include "service/service.h"
+
+#define DAY 86400
+
+struct svc_scheduler {
+	struct service *s;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int stop, kicked;
+};
+
+/* When each unit last got an expire job (service clock). In memory: after
+ * a restart every unit gets one at the first evaluation, which is cheap. */
+static struct expire_mark {
+	char *unit;
+	int64_t when;
+} *expire_marks;
+static size_t expire_nmarks;
+static pthread_mutex_t expire_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* 1 if `unit` is due for expiry at `now` (and marks it). */
+static int expire_due(const char *unit, int64_t now)
+{
+	size_t i;
+	int due = 1;
+
+	pthread_mutex_lock(&expire_lock);
+	for (i = 0; i < expire_nmarks; i++)
+		if (strcmp(expire_marks[i].unit, unit) == 0)
+			break;
+	if (i == expire_nmarks) {
+		expire_marks = xrealloc(expire_marks, xmul(expire_nmarks + 1, sizeof(*expire_marks)));
+		expire_marks[expire_nmarks++] = (struct expire_mark){ xstrdup(unit), now };
+	} else if (now - expire_marks[i].when >= DAY || now < expire_marks[i].when) {
+		expire_marks[i].when = now;
+	} else {
+		due = 0;
+	}
+	pthread_mutex_unlock(&expire_lock);
+	return due;
+}
+
+static int json_str_eq(struct json_object *o, const char *key, const char *want)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string) &&
+	       strcmp(json_object_get_string(v), want) == 0;
+}
+
+/* The folder path of a unit's source, or NULL (caller frees). */
+static char *unit_folder(const struct catalog_unit *u)
+{
+	struct json_object *src = json_tokener_parse(u->source), *v;
+	char *path = NULL;
+
+	if (src && json_str_eq(src, "type", "folder") &&
+	    json_object_object_get_ex(src, "path", &v) && json_object_is_type(v, json_type_string))
+		path = xstrdup(json_object_get_string(v));
+	json_object_put(src);
+	return path;
+}
+
+/* Whether a rule of the policy covers unit u: a folder right inside a
+ * "subfolders" rule's path. Such units stay in the policy even when the
+ * folder goes away (the backups then fail and say why). */
+static int rules_cover(struct json_object *rules, const struct catalog_unit *u)
+{
+	char *path = unit_folder(u), *slash;
+	struct json_object *r, *v;
+	int covered = 0;
+
+	if (path == NULL)
+		return 0;
+	slash = strrchr(path, '/');
+	if (slash && slash != path)
+		*slash = '\0';
+	for (size_t i = 0; rules && i < json_object_array_length(rules) && !covered; i++) {
+		r = json_object_array_get_idx(rules, i);
+		if (json_str_eq(r, "type", "subfolders") &&
+		    json_object_object_get_ex(r, "path", &v) &&
+		    strcmp(json_object_get_string(v), path) == 0)
+			covered = 1;
+	}
+	free(path);
+	return covered;
+}
+
+static int explicit_has(struct json_object *units, const char *id)
+{
+	for (size_t i = 0; units && i < json_object_array_length(units); i++)
+		if (strcmp(json_object_get_string(json_object_array_get_idx(units, i)), id) == 0)
+			return 1;
+	return 0;
+}
+
+/* Puts unit `id` under policy p (or takes it out: p NULL), under the lock
+ * with a fresh row, so a worker's update is not lost. */
+static int unit_attach(struct service *s, const struct catalog_policy *p, const char *tenant,
+		       const char *id, int detach, struct error *err)
+{
+	struct catalog_unit *u = NULL;
+	int ret = 0;
+
+	svc_lock(s);
+	if (catalog_unit_get(svc_catalog(s), tenant, id, &u, err) < 0) {
+		svc_unlock(s);
+		return -1;
+	}
+	if (detach) {
+		if (u->policy && strcmp(u->policy, p->id) == 0) {
+			free(u->policy);
+			u->policy = NULL;
+			free(u->state);
+			u->state = xstrdup("unprotected");
+			u->next_due = 0;
+			ret = catalog_unit_update(svc_catalog(s), u, err);
+			log_info("event=unit.detach tenant=%s unit=%s policy=%s", tenant, id, p->id);
+		}
+	} else if (u->policy == NULL && strcmp(u->kind, p->kind) == 0 &&
+		   strcmp(u->state, "removed") != 0) {
+		u->policy = xstrdup(p->id);
+		free(u->state);
+		u->state = xstrdup(strcmp(p->state, "inactive") == 0 ? "unprotected" : "activating");
+		u->next_due = 0;
+		ret = catalog_unit_update(svc_catalog(s), u, err);
+		log_info("event=unit.attach tenant=%s unit=%s name=%s policy=%s", tenant, id, u->name,
+			 p->id);
+	}
+	svc_unlock(s);
+	catalog_unit_free(u);
+	return ret;
+}
+
+/* A "subfolders" rule: every folder right inside path is a unit. */
+static void rule_subfolders(struct service *s, const struct catalog_policy *p,
+			    struct json_object *rule)
+{
+	struct json_object *v, *src;
+	struct catalog_unit *u;
+	struct dirent *de;
+	struct stat st;
+	struct error err;
+	const char *dir;
+	char *sub;
+	DIR *d;
+
+	if (!json_object_object_get_ex(rule, "path", &v))
+		return;
+	dir = json_object_get_string(v);
+	d = opendir(dir);
+	if (d == NULL) {
+		log_warn("event=policy.rule tenant=%s policy=%s path=%s error=\"%s\"", p->tenant,
+			 p->id, dir, strerror(errno));
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		sub = xasprintf("%s/%s", dir, de->d_name);
+		error_init(&err);
+		u = NULL;
+		if (stat(sub, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			free(sub);
+			continue;
+		}
+		if (catalog_unit_find(svc_catalog(s), p->tenant, de->d_name, &u, &err) < 0) {
+			error_init(&err);
+			src = json_object_new_object();
+			json_object_object_add(src, "type", json_object_new_string("folder"));
+			json_object_object_add(src, "path", json_object_new_string(sub));
+			if (svc_unit_create_internal(s, p->tenant, p->kind, de->d_name, src, &u,
+						     &err) < 0)
+				log_warn("event=policy.rule tenant=%s policy=%s path=%s error=\"%s\"",
+					 p->tenant, p->id, sub, err.msg);
+			else
+				log_info("event=unit.discover tenant=%s unit=%s name=%s path=%s",
+					 p->tenant, u->id, u->name, sub);
+			json_object_put(src);
+		}
+		if (u) {
+			char *path = unit_folder(u);
+
+			/* Only a unit of this very folder joins: a same-named
+			 * unit elsewhere is someone else's. */
+			if (path && strcmp(path, sub) == 0 && u->policy == NULL &&
+			    unit_attach(s, p, p->tenant, u->id, 0, &err) < 0)
+				log_warn("event=unit.attach unit=%s error=\"%s\"", u->id, err.msg);
+			free(path);
+			catalog_unit_free(u);
+		}
+		free(sub);
+	}
+	closedir(d);
+}
+
+/* The policy's units now: every row whose policy is p. */
+static int policy_members(struct service *s, const struct catalog_policy *p,
+			  struct catalog_unit ***us_r, size_t *n_r, struct error *err)
+{
+	struct catalog_unit_filter f = { .policy = p->id };
+	struct catalog_page pg = { .limit = 1000 };
+	struct catalog_unit **page, **all = NULL;
+	size_t n, total = 0;
+	char *after = NULL;
+
+	for (;;) {
+		pg.after = after;
+		if (catalog_unit_list(svc_catalog(s), p->tenant, &f, &pg, &page, &n, err) < 0) {
+			free(after);
+			CATALOG_LIST_FREE(all, total, catalog_unit_free);
+			return -1;
+		}
+		all = xrealloc(all, xmul(total + n + 1, sizeof(*all)));
+		memcpy(all + total, page, n * sizeof(*page));
+		total += n;
+		free(page);
+		free(after);
+		after = n ? xstrdup(all[total - 1]->id) : NULL;
+		if (n < 1000)
+			break;
+	}
+	free(after);
+	*us_r = all;
+	*n_r = total;
+	return 0;
+}
+
+/* Queues a backup of u if due; keeps its state in line with the policy. */
+static void unit_tick(struct service *s, const struct catalog_policy *p, const char *id,
+		      int64_t now)
+{
+	struct catalog_job j = { 0 };
+	struct catalog_unit *u = NULL;
+	const char *want;
+	struct error err;
+	int64_t job_id;
+
+	error_init(&err);
+	svc_lock(s);
+	if (catalog_unit_get(svc_catalog(s), p->tenant, id, &u, &err) < 0)
+		goto out;
+	if (strcmp(p->state, "inactive") == 0)
+		want = "unprotected";
+	else if (strcmp(u->state, "unprotected") == 0 || strcmp(u->state, "activating") == 0)
+		want = "activating";
+	else
+		want = u->state;
+	if (strcmp(want, u->state) != 0) {
+		free(u->state);
+		u->state = xstrdup(want);
+		if (strcmp(want, "activating") == 0)
+			u->next_due = 0;
+		if (catalog_unit_update(svc_catalog(s), u, &err) < 0)
+			goto out;
+	}
+	if (strcmp(p->state, "inactive") == 0 || strcmp(u->state, "removed") == 0)
+		goto out;
+	if (u->next_due <= now) {
+		j.kind = svc_in("backup");
+		j.tenant = u->tenant;
+		j.unit = u->id;
+		j.created = now;
+		if (catalog_job_enqueue(svc_catalog(s), &j, &job_id, &err) < 0)
+			goto out;
+		svc_kick_workers(s);
+	}
+	if (u->last_success > 0 && expire_due(u->id, now)) {
+		j.kind = svc_in("expire");
+		j.tenant = u->tenant;
+		j.unit = u->id;
+		j.created = now;
+		if (catalog_job_enqueue(svc_catalog(s), &j, &job_id, &err) < 0)
+			goto out;
+		svc_kick_workers(s);
+	}
+out:
+	svc_unlock(s);
+	if (err.msg[0])
+		log_warn("event=schedule tenant=%s unit=%s error=\"%s\"", p->tenant, id, err.msg);
+	catalog_unit_free(u);
+}
+
+static void policy_tick(struct service *s, struct catalog_policy *p, int64_t now)
+{
+	struct json_object *units = json_tokener_parse(p->units ? p->units : "[]");
+	struct json_object *rules = json_tokener_parse(p->rules ? p->rules : "[]");
+	struct catalog_unit **us = NULL;
+	struct error err;
+	size_t n = 0, activating = 0;
+
+	error_init(&err);
+	if (strcmp(p->state, "inactive") != 0) {
+		for (size_t i = 0; rules && i < json_object_array_length(rules); i++) {
+			struct json_object *r = json_object_array_get_idx(rules, i);
+
+			if (json_str_eq(r, "type", "subfolders"))
+				rule_subfolders(s, p, r);
+		}
+		for (size_t i = 0; units && i < json_object_array_length(units); i++) {
+			const char *id = json_object_get_string(json_object_array_get_idx(units, i));
+
+			if (unit_attach(s, p, p->tenant, id, 0, &err) < 0) {
+				log_warn("event=policy.unit policy=%s unit=%s error=\"%s\"", p->id, id,
+					 err.msg);
+				error_init(&err);
+			}
+		}
+	}
+	if (policy_members(s, p, &us, &n, &err) < 0) {
+		log_warn("event=policy.units policy=%s error=\"%s\"", p->id, err.msg);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!explicit_has(units, us[i]->id) && !rules_cover(rules, us[i])) {
+			if (unit_attach(s, p, p->tenant, us[i]->id, 1, &err) < 0)
+				log_warn("event=unit.detach unit=%s error=\"%s\"", us[i]->id, err.msg);
+			continue;
+		}
+		unit_tick(s, p, us[i]->id, now);
+		if (us[i]->last_success == 0 || strcmp(us[i]->state, "activating") == 0)
+			activating++;
+	}
+	if (strcmp(p->state, "activating") == 0 && activating == 0) {
+		svc_lock(s);
+		struct catalog_policy *fresh = NULL;
+
+		if (catalog_policy_get(svc_catalog(s), p->tenant, p->id, &fresh, &err) == 0 &&
+		    strcmp(fresh->state, "activating") == 0) {
+			free(fresh->state);
+			fresh->state = xstrdup("active");
+			fresh->updated = now;
+			if (catalog_policy_update(svc_catalog(s), fresh, &err) == 0)
+				log_info("event=policy.active tenant=%s policy=%s units=%zu", p->tenant,
+					 p->id, n);
+		}
+		svc_unlock(s);
+		catalog_policy_free(fresh);
+	}
+out:
+	CATALOG_LIST_FREE(us, n, catalog_unit_free);
+	json_object_put(units);
+	json_object_put(rules);
+}
+
+int svc_scheduler_evaluate(struct service *s, struct error *err)
+{
+	struct catalog_page pg = { .limit = 1000 };
+	struct catalog_tenant **ts = NULL;
+	struct catalog_policy **ps = NULL;
+	size_t nt = 0, np = 0;
+	int64_t now = svc_now(s);
+	char *after = NULL;
+	int ret = 0;
+
+	for (;;) {
+		pg.after = after;
+		if (catalog_tenant_list(svc_catalog(s), &pg, &ts, &nt, err) < 0) {
+			ret = -1;
+			break;
+		}
+		for (size_t i = 0; i < nt && !svc_stopping(s); i++) {
+			struct catalog_page ppg = { .limit = 1000 };
+			char *pafter = NULL;
+
+			for (;;) {
+				ppg.after = pafter;
+				if (catalog_policy_list(svc_catalog(s), ts[i]->id, &ppg, &ps, &np,
+							err) < 0) {
+					ret = -1;
+					break;
+				}
+				for (size_t k = 0; k < np; k++)
+					policy_tick(s, ps[k], now);
+				free(pafter);
+				pafter = np ? xstrdup(ps[np - 1]->id) : NULL;
+				CATALOG_LIST_FREE(ps, np, catalog_policy_free);
+				if (np < 1000)
+					break;
+			}
+			free(pafter);
+		}
+		free(after);
+		after = nt ? xstrdup(ts[nt - 1]->id) : NULL;
+		CATALOG_LIST_FREE(ts, nt, catalog_tenant_free);
+		if (nt < 1000 || ret < 0)
+			break;
+	}
+	free(after);
+	return ret;
+}
+
+static void *scheduler_main(void *arg)
+{
+	struct svc_scheduler *sch = arg;
+	int64_t tick = svc_cfg(sch->s)->tick_ms;
+	struct timespec ts;
+	struct error err;
+
+	pthread_mutex_lock(&sch->lock);
+	while (!sch->stop) {
+		pthread_mutex_unlock(&sch->lock);
+		error_init(&err);
+		if (svc_scheduler_evaluate(sch->s, &err) < 0)
+			log_error("event=schedule error=\"%s\"", err.msg);
+		pthread_mutex_lock(&sch->lock);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += tick / 1000;
+		ts.tv_nsec += (long)(tick % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		while (!sch->stop && !sch->kicked)
+			if (pthread_cond_timedwait(&sch->cond, &sch->lock, &ts) == ETIMEDOUT)
+				break;
+		sch->kicked = 0;
+	}
+	pthread_mutex_unlock(&sch->lock);
+	return NULL;
+}
+
+struct svc_scheduler *svc_scheduler_start(struct service *s, struct error *err)
+{
+	struct svc_scheduler *sch = xcalloc(1, sizeof(*sch));
+	int e;
+
+	sch->s = s;
+	pthread_mutex_init(&sch->lock, NULL);
+	pthread_cond_init(&sch->cond, NULL);
+	e = pthread_create(&sch->thread, NULL, scheduler_main, sch);
+	if (e != 0) {
+		errno = e;
+		error_sys(err, "cannot start the scheduler thread");
+		pthread_mutex_destroy(&sch->lock);
+		pthread_cond_destroy(&sch->cond);
+		free(sch);
+		return NULL;
+	}
+	return sch;
+}
+
+void svc_scheduler_kick(struct svc_scheduler *sch)
+{
+	pthread_mutex_lock(&sch->lock);
+	sch->kicked = 1;
+	pthread_cond_broadcast(&sch->cond);
+	pthread_mutex_unlock(&sch->lock);
+}
+
+void svc_scheduler_stop(struct svc_scheduler **schp)
+{
+	struct svc_scheduler *sch = *schp;
+
+	if (sch == NULL)
+		return;
+	*schp = NULL;
+	pthread_mutex_lock(&sch->lock);
+	sch->stop = 1;
+	pthread_cond_broadcast(&sch->cond);
+	pthread_mutex_unlock(&sch->lock);
+	pthread_join(sch->thread, NULL);
+	pthread_mutex_destroy(&sch->lock);
+	pthread_cond_destroy(&sch->cond);
+	free(sch);
+}

@@ -1,0 +1,248 @@
+/* The workers: N threads that claim jobs from the catalog, run them by
+ * kind and record how they ended (docs/service.md "Scheduler and jobs").
+ * A job is never lost: one cut short by a stop stays "running" (or goes
+ * back to "queued") and the next start requeues it with the reason. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "catalog/catalog.h"
+#include "lib/error.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "service/core.h"
+#include "service/internal.h"
+#include "service/service.h"
+
+#define IDLE_POLL_MS 250
+#define ERROR_POLL_MS 1000
+
+struct svc_workers {
+	struct service *s;
+	pthread_t *threads;
+	int n;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;  /* work may be there; or stop */
+	pthread_cond_t ended; /* a job or a thread ended */
+	int stop, running, alive, kicked;
+};
+
+typedef int job_run_fn(struct service *s, const struct catalog_job *j, struct error *err);
+
+static const struct {
+	const char *kind;
+	job_run_fn *run;
+} job_kinds[] = {
+	{ "backup", svc_backup_job_run },
+	{ "expire", svc_expire_job_run },
+	{ "restore", svc_restore_job_run },
+};
+
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The job changed its own state (a restore waiting for a free slot goes
+ * back to the queue by itself): the worker leaves it alone. */
+static int job_left_running(struct service *s, int64_t id)
+{
+	struct catalog_job *now = NULL;
+	struct error err;
+	int running = 1;
+
+	error_init(&err);
+	if (catalog_job_get(svc_catalog(s), id, &now, &err) == 0) {
+		running = strcmp(now->state, "running") == 0;
+		catalog_job_free(now);
+	}
+	return running;
+}
+
+void svc_job_execute(struct service *s, struct catalog_job *j)
+{
+	job_run_fn *run = NULL;
+	struct error err, ferr;
+	int64_t started = svc_now(s);
+	double t0 = mono_now(), secs;
+	const char *state;
+	int r;
+
+	error_init(&err);
+	error_init(&ferr);
+	for (size_t i = 0; i < sizeof(job_kinds) / sizeof(job_kinds[0]); i++)
+		if (strcmp(job_kinds[i].kind, j->kind) == 0)
+			run = job_kinds[i].run;
+	log_info("event=job.start job=%lld kind=%s tenant=%s unit=%s attempt=%d",
+		 (long long)j->id, j->kind, j->tenant, j->unit ? j->unit : "-", j->attempts);
+	if (run == NULL)
+		r = error_set(&err, "unknown job kind '%s'", j->kind);
+	else
+		r = run(s, j, &err);
+	secs = mono_now() - t0;
+	if (!job_left_running(s, j->id)) {
+		log_info("event=job.yield job=%lld kind=%s", (long long)j->id, j->kind);
+		return;
+	}
+	if (r < 0 && svc_stopping(s) && strcmp(j->kind, "backup") != 0) {
+		/* Cut short by the stop: back to the queue, with the reason. */
+		if (catalog_job_finish(svc_catalog(s), j->id, "queued", SVC_INTERRUPTED, NULL,
+				       0, 0, &ferr) < 0)
+			log_error("event=job.requeue job=%lld error=\"%s\"", (long long)j->id,
+				  ferr.msg);
+		return;
+	}
+	state = r == 0 ? "succeeded" : "failed";
+	if (strcmp(j->kind, "backup") == 0)
+		svc_unit_backup_done(s, j, started, r == 0 ? NULL : err.msg);
+	if (catalog_job_finish(svc_catalog(s), j->id, state, r == 0 ? NULL : err.msg, NULL,
+			       svc_now(s), 0, &ferr) < 0)
+		log_error("event=job.finish job=%lld error=\"%s\"", (long long)j->id, ferr.msg);
+	svc_stats_job(svc_stats(s), j->kind, j->tenant, j->unit, secs, r == 0);
+	if (r == 0)
+		log_info("event=job.end job=%lld kind=%s tenant=%s unit=%s state=%s seconds=%.3f",
+			 (long long)j->id, j->kind, j->tenant, j->unit ? j->unit : "-", state, secs);
+	else
+		log_warn("event=job.end job=%lld kind=%s tenant=%s unit=%s state=%s seconds=%.3f "
+			 "error=\"%s\"", (long long)j->id, j->kind, j->tenant,
+			 j->unit ? j->unit : "-", state, secs, err.msg);
+}
+
+static void wait_ms(struct svc_workers *w, int ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	while (!w->stop && !w->kicked)
+		if (pthread_cond_timedwait(&w->cond, &w->lock, &ts) == ETIMEDOUT)
+			break;
+	w->kicked = 0;
+}
+
+static void *worker_main(void *arg)
+{
+	struct svc_workers *w = arg;
+	struct catalog_job *j;
+	struct error err;
+
+	pthread_mutex_lock(&w->lock);
+	while (!w->stop) {
+		pthread_mutex_unlock(&w->lock);
+		error_init(&err);
+		j = NULL;
+		if (catalog_job_claim(svc_catalog(w->s), svc_now(w->s), &j, &err) < 0) {
+			log_error("event=job.claim error=\"%s\"", err.msg);
+			pthread_mutex_lock(&w->lock);
+			wait_ms(w, ERROR_POLL_MS);
+			continue;
+		}
+		pthread_mutex_lock(&w->lock);
+		if (j == NULL) {
+			wait_ms(w, IDLE_POLL_MS);
+			continue;
+		}
+		if (w->stop) {
+			/* Claimed as the stop came: hand it back untouched. */
+			pthread_mutex_unlock(&w->lock);
+			catalog_job_finish(svc_catalog(w->s), j->id, "queued", SVC_INTERRUPTED,
+					   NULL, 0, 0, &err);
+			catalog_job_free(j);
+			pthread_mutex_lock(&w->lock);
+			break;
+		}
+		w->running++;
+		pthread_mutex_unlock(&w->lock);
+		svc_job_execute(w->s, j);
+		catalog_job_free(j);
+		pthread_mutex_lock(&w->lock);
+		w->running--;
+		pthread_cond_broadcast(&w->ended);
+	}
+	w->alive--;
+	pthread_cond_broadcast(&w->ended);
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+struct svc_workers *svc_workers_start(struct service *s, int n, struct error *err)
+{
+	struct svc_workers *w = xcalloc(1, sizeof(*w));
+	int e;
+
+	w->s = s;
+	w->threads = xcalloc((size_t)n, sizeof(pthread_t));
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	pthread_cond_init(&w->ended, NULL);
+	for (w->n = 0; w->n < n; w->n++) {
+		pthread_mutex_lock(&w->lock);
+		w->alive++;
+		pthread_mutex_unlock(&w->lock);
+		e = pthread_create(&w->threads[w->n], NULL, worker_main, w);
+		if (e != 0) {
+			pthread_mutex_lock(&w->lock);
+			w->alive--;
+			pthread_mutex_unlock(&w->lock);
+			errno = e;
+			error_sys(err, "cannot start worker thread %d", w->n + 1);
+			svc_workers_stop(&w, 30);
+			return NULL;
+		}
+	}
+	return w;
+}
+
+void svc_workers_kick(struct svc_workers *w)
+{
+	pthread_mutex_lock(&w->lock);
+	w->kicked = 1;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+int svc_workers_stop(struct svc_workers **wp, int wait_s)
+{
+	struct svc_workers *w = *wp;
+	struct timespec ts;
+	int left;
+
+	if (w == NULL)
+		return 0;
+	*wp = NULL;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += wait_s;
+	pthread_mutex_lock(&w->lock);
+	w->stop = 1;
+	pthread_cond_broadcast(&w->cond);
+	while (w->alive > 0)
+		if (pthread_cond_timedwait(&w->ended, &w->lock, &ts) == ETIMEDOUT)
+			break;
+	left = w->running;
+	if (w->alive > 0) {
+		pthread_mutex_unlock(&w->lock);
+		for (int i = 0; i < w->n; i++)
+			pthread_detach(w->threads[i]);
+		return left > 0 ? left : 1;
+	}
+	pthread_mutex_unlock(&w->lock);
+	for (int i = 0; i < w->n; i++)
+		pthread_join(w->threads[i], NULL);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->cond);
+	pthread_cond_destroy(&w->ended);
+	free(w->threads);
+	free(w);
+	return 0;
+}
