@@ -1,0 +1,1319 @@
+/* The mail search index: an SQLite FTS5 database (docs/mail.md section 5).
+ * Indexing reads a restore point's metadata stream, parses only messages
+ * whose key is new, and records occurrences as ranges of restore points.
+ * Every value from a user or a message is bound, never spliced into SQL. */
+#include "engine/mailindex.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crypto/crypto.h"
+#include "engine/mailparse.h"
+#include "engine/meta.h"
+#include "engine/tree.h"
+#include "lib/buf.h"
+#include "lib/error.h"
+#include "lib/mem.h"
+#include "store/index.h"
+#include "store/pack.h"
+#include "store/rp.h"
+#include "store/store.h"
+
+#define BATCH 256
+#define BUSY_MS 30000
+#define LIMIT_DEFAULT 50
+#define LIMIT_MAX 10000
+#define SNIPPET_CHARS 160
+
+enum {
+	ST_MSG_FIND,
+	ST_MSG_ADD,
+	ST_FTS_ADD,
+	ST_FOLDER_FIND,
+	ST_FOLDER_ADD,
+	ST_RP_HAS,
+	ST_CUR_ADD,
+	ST_PLACES,
+	ST_SEQS,
+	ST_BODY_START,
+	ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+	[ST_MSG_FIND] = "SELECT id FROM msg WHERE mkey = ?1",
+	[ST_MSG_ADD] = "INSERT INTO msg(mkey, date, has_att, sender, recipients, subject, size, "
+		       "error) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(mkey) DO NOTHING",
+	[ST_FTS_ADD] = "INSERT INTO msg_fts(rowid, sender, recipients, subject, attachments, body) "
+		       "VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_FOLDER_FIND] = "SELECT id FROM folder WHERE unit = ?1 AND path = ?2 AND name = ?3",
+	[ST_FOLDER_ADD] = "INSERT INTO folder(unit, path, name, uname) VALUES(?1, ?2, ?3, ?4) "
+			  "ON CONFLICT DO NOTHING",
+	[ST_RP_HAS] = "SELECT 1 FROM rp WHERE unit = ?1 AND seq = ?2",
+	[ST_CUR_ADD] = "INSERT INTO temp.cur(msg, folder, uid, flags, idate, tz) "
+		       "VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_PLACES] = "SELECT o.unit, f.name, f.uname, f.path, o.uid, o.flags, o.idate, o.tz, "
+		      "o.first, o.last FROM occ o JOIN folder f ON f.id = o.folder "
+		      "WHERE o.msg = ?1 ORDER BY o.unit, o.first, f.path, o.uid",
+	[ST_SEQS] = "SELECT seq FROM rp WHERE unit = ?1 AND seq BETWEEN ?2 AND ?3 ORDER BY seq",
+	[ST_BODY_START] = "SELECT substr(body, 1, 400) FROM msg_fts WHERE rowid = ?1",
+};
+
+static const char schema[] =
+	"CREATE TABLE msg(id INTEGER PRIMARY KEY, mkey BLOB NOT NULL UNIQUE, "
+	"  date INTEGER NOT NULL, has_att INTEGER NOT NULL, sender TEXT NOT NULL, "
+	"  recipients TEXT NOT NULL, subject TEXT NOT NULL, size INTEGER NOT NULL, error TEXT);"
+	"CREATE INDEX msg_date ON msg(date);"
+	"CREATE VIRTUAL TABLE msg_fts USING fts5(sender, recipients, subject, attachments, body, "
+	"  tokenize = 'unicode61 remove_diacritics 2');"
+	"CREATE TABLE folder(id INTEGER PRIMARY KEY, unit TEXT NOT NULL, path TEXT NOT NULL, "
+	"  name TEXT NOT NULL, uname TEXT NOT NULL, UNIQUE(unit, path, name));"
+	"CREATE TABLE rp(unit TEXT NOT NULL, seq INTEGER NOT NULL, time INTEGER NOT NULL, "
+	"  messages INTEGER NOT NULL, PRIMARY KEY(unit, seq)) WITHOUT ROWID;"
+	"CREATE TABLE occ(msg INTEGER NOT NULL, unit TEXT NOT NULL, folder INTEGER NOT NULL, "
+	"  uid INTEGER NOT NULL, flags TEXT NOT NULL, idate INTEGER NOT NULL, tz TEXT NOT NULL, "
+	"  first INTEGER NOT NULL, last INTEGER NOT NULL);"
+	"CREATE INDEX occ_msg ON occ(msg, unit, last);"
+	"CREATE INDEX occ_unit ON occ(unit, last);"
+	"PRAGMA user_version = 1;";
+
+struct mailindex {
+	sqlite3 *db;
+	char *path;
+	sqlite3_stmt *st[ST_COUNT];
+	fts5_api *fts;
+	fts5_tokenizer tok;
+	Fts5Tokenizer *tokenizer;
+};
+
+static int db_error(struct mailindex *mi, struct error *err, const char *what)
+{
+	return error_set(err, "mail index %s: %s failed: %s", mi->path, what,
+			 sqlite3_errmsg(mi->db));
+}
+
+static int exec(struct mailindex *mi, const char *sql, struct error *err)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(mi->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		error_set(err, "mail index %s: %s", mi->path, msg ? msg : sqlite3_errmsg(mi->db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* A cached statement, reset and unbound. */
+static sqlite3_stmt *stmt(struct mailindex *mi, int which)
+{
+	sqlite3_stmt *s = mi->st[which];
+
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return s;
+}
+
+static void bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	sqlite3_bind_text(s, i, v ? v : "", -1, SQLITE_TRANSIENT);
+}
+
+static char *col_text(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	return xstrdup(t ? (const char *)t : "");
+}
+
+/* The FTS5 tokenizer the index uses, to tell whether a word has tokens. */
+static int tokenizer_open(struct mailindex *mi, struct error *err)
+{
+	static const char *args[] = { "remove_diacritics", "2" };
+	sqlite3_stmt *s;
+	void *ud = NULL;
+
+	if (sqlite3_prepare_v2(mi->db, "SELECT fts5(?1)", -1, &s, NULL) != SQLITE_OK)
+		return db_error(mi, err, "finding FTS5");
+	sqlite3_bind_pointer(s, 1, &mi->fts, "fts5_api_ptr", NULL);
+	sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (mi->fts == NULL || mi->fts->iVersion < 2 ||
+	    mi->fts->xFindTokenizer(mi->fts, "unicode61", &ud, &mi->tok) != SQLITE_OK ||
+	    mi->tok.xCreate(ud, args, 2, &mi->tokenizer) != SQLITE_OK)
+		return error_set(err, "mail index %s: SQLite lacks FTS5's unicode61 tokenizer",
+				 mi->path);
+	return 0;
+}
+
+static int schema_check(struct mailindex *mi, struct error *err)
+{
+	sqlite3_stmt *s;
+	int version = -1, tables = 0;
+
+	if (sqlite3_prepare_v2(mi->db, "SELECT (SELECT user_version FROM pragma_user_version), "
+			       "(SELECT count(*) FROM sqlite_schema)", -1, &s, NULL) != SQLITE_OK)
+		return db_error(mi, err, "reading the format version");
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		version = sqlite3_column_int(s, 0);
+		tables = sqlite3_column_int(s, 1);
+	}
+	sqlite3_finalize(s);
+	if (version == 0 && tables == 0)
+		return exec(mi, "BEGIN IMMEDIATE", err) < 0 ? -1 :
+		       exec(mi, schema, err) < 0 || exec(mi, "COMMIT", err) < 0 ?
+		       (exec(mi, "ROLLBACK", err), -1) : 0;
+	if (version != MAILINDEX_FORMAT)
+		return error_setk(err, ERROR_VERSION, "mail index %s has format version %d, not %d: "
+				  "delete it to rebuild it from the store", mi->path, version,
+				  MAILINDEX_FORMAT);
+	return 0;
+}
+
+static int db_open(struct mailindex *mi, struct error *err)
+{
+	int fd, i;
+
+	/* The index holds plain text of mail: only the owner may read it. */
+	fd = open(mi->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return error_sys(err, "cannot open mail index %s", mi->path);
+	close(fd);
+	if (sqlite3_open_v2(mi->path, &mi->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+		return db_error(mi, err, "open");
+	sqlite3_busy_timeout(mi->db, BUSY_MS);
+	if (exec(mi, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;", err) < 0 ||
+	    schema_check(mi, err) < 0 || tokenizer_open(mi, err) < 0 ||
+	    exec(mi, "CREATE TEMP TABLE cur(msg INTEGER, folder INTEGER, uid INTEGER, "
+		 "flags TEXT, idate INTEGER, tz TEXT);"
+		 "CREATE INDEX temp.cur_msg ON cur(msg);", err) < 0)
+		return -1;
+	for (i = 0; i < ST_COUNT; i++)
+		if (sqlite3_prepare_v3(mi->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &mi->st[i],
+				       NULL) != SQLITE_OK)
+			return db_error(mi, err, "preparing a statement");
+	return 0;
+}
+
+struct mailindex *mailindex_open(const char *path, struct error *err)
+{
+	struct mailindex *mi = xcalloc(1, sizeof(*mi));
+
+	mi->path = xstrdup(path);
+	if (db_open(mi, err) < 0)
+		mailindex_destroy(&mi);
+	return mi;
+}
+
+void mailindex_destroy(struct mailindex **mip)
+{
+	struct mailindex *mi = *mip;
+	int i;
+
+	if (mi == NULL)
+		return;
+	for (i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(mi->st[i]);
+	if (mi->tokenizer)
+		mi->tok.xDelete(mi->tokenizer);
+	sqlite3_close(mi->db);
+	free(mi->path);
+	free(mi);
+	*mip = NULL;
+}
+
+int mailindex_has_rp(struct mailindex *mi, const char *unit, uint32_t seq, struct error *err)
+{
+	sqlite3_stmt *s = stmt(mi, ST_RP_HAS);
+	int rc;
+
+	bind_text(s, 1, unit);
+	sqlite3_bind_int64(s, 2, seq);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return db_error(mi, err, "looking up a restore point");
+}
+
+/* ---- indexing one restore point ---- */
+
+struct folder_ref {
+	char *path;
+	int64_t id;
+};
+
+struct occ_rec {
+	int64_t msg, folder, idate;
+	uint32_t uid;
+	char *flags, *tz;
+};
+
+struct scan {
+	struct mailindex *mi;
+	struct store_unit *u;
+	const struct index *ix;
+	struct pack_reader *pr;
+	const char *unit;
+	uint32_t seq;
+	struct folder_ref *folders;
+	size_t nfolders, last_folder;
+	struct occ_rec *occ;
+	size_t nocc, capocc;
+	size_t pending; /* new messages in the open transaction */
+	struct buf content;
+	struct mailindex_stats *st;
+};
+
+static const struct meta_xattr *xattr_find(const struct meta_entry *e, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < e->nxattrs; i++)
+		if (strcmp(e->xattrs[i].name, name) == 0)
+			return &e->xattrs[i];
+	return NULL;
+}
+
+static char *xattr_string(const struct meta_entry *e, const char *name, const char *dflt)
+{
+	const struct meta_xattr *x = xattr_find(e, name);
+
+	return x ? xstrndup((const char *)x->value, x->len) : xstrdup(dflt);
+}
+
+static int check_root(const struct scan *sc, const struct meta_entry *e, struct error *err)
+{
+	const struct meta_xattr *x = e && e->type == META_DIR && *e->path == '\0' ?
+				     xattr_find(e, "user.imap.mailbox") : NULL;
+
+	if (x == NULL)
+		return error_setk(err, ERROR_USAGE, "%s@%u is not a mailbox restore point (its root "
+				  "has no user.imap.mailbox)", sc->unit, sc->seq);
+	if (x->len != 1 || x->value[0] != '1')
+		return error_setk(err, ERROR_VERSION, "%s@%u: mailbox mapping version %.*s is not "
+				  "supported (only 1)", sc->unit, sc->seq, (int)(x->len < 16 ? x->len : 16),
+				  (const char *)x->value);
+	return 0;
+}
+
+/* The folder row of a directory entry, created when new. */
+static int folder_intern(struct scan *sc, const struct meta_entry *e, int64_t *id_r,
+			 struct error *err)
+{
+	struct mailindex *mi = sc->mi;
+	char *name = xattr_string(e, "user.imap.name", e->path);
+	char *uname = mailparse_mutf7_decode(name);
+	sqlite3_stmt *s;
+	int rc, ret = -1;
+
+	s = stmt(mi, ST_FOLDER_ADD);
+	bind_text(s, 1, sc->unit);
+	bind_text(s, 2, e->path);
+	bind_text(s, 3, name);
+	bind_text(s, 4, uname);
+	if (sqlite3_step(s) != SQLITE_DONE) {
+		db_error(mi, err, "adding a folder");
+		goto out;
+	}
+	s = stmt(mi, ST_FOLDER_FIND);
+	bind_text(s, 1, sc->unit);
+	bind_text(s, 2, e->path);
+	bind_text(s, 3, name);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		db_error(mi, err, "finding a folder");
+		goto out;
+	}
+	*id_r = sqlite3_column_int64(s, 0);
+	ret = 0;
+out:
+	if (s)
+		sqlite3_reset(s);
+	free(name);
+	free(uname);
+	return ret;
+}
+
+static int add_folder(struct scan *sc, const struct meta_entry *e, struct error *err)
+{
+	struct folder_ref *f;
+	int64_t id;
+
+	if (folder_intern(sc, e, &id, err) < 0)
+		return -1;
+	sc->folders = xrealloc(sc->folders, xmul(sc->nfolders + 1, sizeof(*sc->folders)));
+	f = &sc->folders[sc->nfolders++];
+	f->path = xstrdup(e->path);
+	f->id = id;
+	return 0;
+}
+
+/* The folder of a message path (its parent directory), or -1. */
+static int64_t folder_of(struct scan *sc, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	size_t len = slash ? (size_t)(slash - path) : 0, i;
+
+	/* Messages of one folder mostly come in a row: try the last first. */
+	for (i = 0; i < sc->nfolders; i++) {
+		size_t k = (sc->last_folder + i) % sc->nfolders;
+		const char *fp = sc->folders[k].path;
+
+		if (strlen(fp) == len && memcmp(fp, path, len) == 0) {
+			sc->last_folder = k;
+			return sc->folders[k].id;
+		}
+	}
+	return -1;
+}
+
+/* A message file: named by its UID as 10 decimal digits. */
+static int message_uid(const char *path, uint32_t *uid_r)
+{
+	const char *base = strrchr(path, '/');
+	uint64_t v = 0;
+	int i;
+
+	base = base ? base + 1 : path;
+	if (strlen(base) != 10)
+		return 0;
+	for (i = 0; i < 10; i++) {
+		if (base[i] < '0' || base[i] > '9')
+			return 0;
+		v = v * 10 + (uint64_t)(base[i] - '0');
+	}
+	if (v == 0 || v > UINT32_MAX)
+		return 0;
+	*uid_r = (uint32_t)v;
+	return 1;
+}
+
+static void message_key(const struct meta_entry *e, uint8_t key[32])
+{
+	struct buf ids;
+	size_t i;
+
+	buf_init(&ids, 0);
+	for (i = 0; i < e->nextents; i++)
+		buf_add(&ids, e->extents[i].id, 32);
+	crypto_sha256(ids.data, ids.len, key);
+	buf_clear(&ids);
+}
+
+/* Reads the message's bytes (up to MAILINDEX_PARSE_MAX) into sc->content. */
+static int read_content(struct scan *sc, const struct meta_entry *e, struct error *err)
+{
+	static const uint8_t zero[32];
+	struct buf blob;
+	size_t i;
+	int ret = 0;
+
+	buf_reset(&sc->content);
+	buf_init(&blob, 0);
+	for (i = 0; i < e->nextents && sc->content.len < MAILINDEX_PARSE_MAX && ret == 0; i++) {
+		const struct meta_extent *x = &e->extents[i];
+
+		if (memcmp(x->id, zero, 32) == 0) {
+			memset(buf_extend(&sc->content, x->len), 0, x->len);
+			continue;
+		}
+		ret = blob_fetch(sc->u, sc->ix, sc->pr, x->id, 0, &blob, err);
+		if (ret == 0)
+			buf_add(&sc->content, blob.data, blob.len);
+	}
+	buf_clear(&blob);
+	if (ret < 0)
+		return error_prefix(err, "reading message %s of %s@%u", e->path, sc->unit, sc->seq);
+	if (sc->content.len > MAILINDEX_PARSE_MAX)
+		sc->content.len = MAILINDEX_PARSE_MAX;
+	return 0;
+}
+
+static int txn_begin(struct scan *sc, struct error *err)
+{
+	if (sc->pending == 0 && exec(sc->mi, "BEGIN IMMEDIATE", err) < 0)
+		return -1;
+	sc->pending++;
+	return 0;
+}
+
+static int txn_flush(struct scan *sc, int force, struct error *err)
+{
+	if (sc->pending == 0 || (!force && sc->pending < BATCH))
+		return 0;
+	sc->pending = 0;
+	return exec(sc->mi, "COMMIT", err);
+}
+
+static int insert_message(struct scan *sc, const struct meta_entry *e, const uint8_t key[32],
+			  const struct mailparse *p, int64_t *id_r, struct error *err)
+{
+	struct mailindex *mi = sc->mi;
+	sqlite3_stmt *s = stmt(mi, ST_MSG_ADD);
+
+	sqlite3_bind_blob(s, 1, key, 32, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, p->has_date ? p->date : e->mtime_s);
+	sqlite3_bind_int(s, 3, p->has_attachment);
+	bind_text(s, 4, p->sender);
+	bind_text(s, 5, p->recipients);
+	bind_text(s, 6, p->subject);
+	sqlite3_bind_int64(s, 7, (int64_t)e->size);
+	if (p->error)
+		bind_text(s, 8, p->error);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		return db_error(mi, err, "adding a message");
+	if (sqlite3_changes(mi->db) == 0)
+		return 0; /* added meanwhile by another handle: the caller looks it up */
+	*id_r = sqlite3_last_insert_rowid(mi->db);
+	s = stmt(mi, ST_FTS_ADD);
+	sqlite3_bind_int64(s, 1, *id_r);
+	bind_text(s, 2, p->sender);
+	bind_text(s, 3, p->recipients);
+	bind_text(s, 4, p->subject);
+	bind_text(s, 5, p->attachments);
+	bind_text(s, 6, p->body);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		return db_error(mi, err, "adding a message's text");
+	return 1;
+}
+
+static int find_message(struct mailindex *mi, const uint8_t key[32], int64_t *id_r,
+			struct error *err)
+{
+	sqlite3_stmt *s = stmt(mi, ST_MSG_FIND);
+	int rc;
+
+	sqlite3_bind_blob(s, 1, key, 32, SQLITE_TRANSIENT);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*id_r = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(mi, err, "looking up a message");
+	return rc == SQLITE_ROW;
+}
+
+/* The message row of a file entry: found by key, or read, parsed, added. */
+static int message_id(struct scan *sc, const struct meta_entry *e, int64_t *id_r,
+		      struct error *err)
+{
+	struct mailparse p;
+	uint8_t key[32];
+	int ret;
+
+	message_key(e, key);
+	ret = find_message(sc->mi, key, id_r, err);
+	if (ret != 0)
+		return ret < 0 ? -1 : 0;
+	if (read_content(sc, e, err) < 0)
+		return -1;
+	mailparse_message(sc->content.data, sc->content.len, &p);
+	ret = txn_begin(sc, err);
+	if (ret == 0)
+		ret = insert_message(sc, e, key, &p, id_r, err);
+	if (ret == 0) /* someone else added it first */
+		ret = find_message(sc->mi, key, id_r, err) == 1 ? 0 :
+		      error_set(err, "mail index %s: a message vanished while indexing",
+				sc->mi->path);
+	else if (ret == 1) {
+		ret = 0;
+		sc->st->parsed++;
+		if (p.error)
+			sc->st->parse_errors++;
+	}
+	mailparse_clear(&p);
+	return ret < 0 ? -1 : txn_flush(sc, 0, err);
+}
+
+static int add_message(struct scan *sc, const struct meta_entry *e, uint32_t uid,
+		       struct error *err)
+{
+	struct occ_rec *o;
+	int64_t folder = folder_of(sc, e->path), id;
+
+	if (folder < 0)
+		return 0; /* not below a folder entry: not a message of the layout */
+	if (message_id(sc, e, &id, err) < 0)
+		return -1;
+	if (sc->nocc == sc->capocc) {
+		sc->capocc = sc->capocc ? 2 * sc->capocc : 256;
+		sc->occ = xrealloc(sc->occ, xmul(sc->capocc, sizeof(*sc->occ)));
+	}
+	o = &sc->occ[sc->nocc++];
+	o->msg = id;
+	o->folder = folder;
+	o->uid = uid;
+	o->idate = e->mtime_s;
+	o->flags = xattr_string(e, "user.imap.flags", "");
+	o->tz = xattr_string(e, "user.imap.tz", "");
+	sc->st->messages++;
+	return 0;
+}
+
+static int scan_tree(struct scan *sc, const struct rp *rp, struct error *err)
+{
+	struct tree_reader *tr = tree_reader_open(sc->u, sc->ix, rp, err);
+	struct meta_entry *e;
+	int ret, first = 1;
+	uint32_t uid;
+
+	if (tr == NULL)
+		return -1;
+	while ((ret = tree_reader_next(tr, &e, err)) == 1) {
+		if (first && check_root(sc, e, err) < 0) {
+			ret = -1;
+			break;
+		}
+		first = 0;
+		if (e->type == META_DIR)
+			ret = add_folder(sc, e, err);
+		else if (e->type == META_FILE && message_uid(e->path, &uid))
+			ret = add_message(sc, e, uid, err);
+		if (ret < 0)
+			break;
+	}
+	if (ret == 0 && first)
+		ret = check_root(sc, NULL, err);
+	tree_reader_destroy(&tr);
+	if (txn_flush(sc, 1, err) < 0)
+		ret = -1;
+	return ret < 0 ? -1 : 0;
+}
+
+/* The indexed neighbours of seq in the unit: the newest before (*p_r) and
+ * the oldest after (*q_r); 0 when there is none. */
+static int neighbours(struct mailindex *mi, const char *unit, uint32_t seq, int64_t *p_r,
+		      int64_t *q_r, struct error *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(mi->db, "SELECT (SELECT max(seq) FROM rp WHERE unit = ?1 AND "
+			       "seq < ?2), (SELECT min(seq) FROM rp WHERE unit = ?1 AND seq > ?2)",
+			       -1, &s, NULL) != SQLITE_OK)
+		return db_error(mi, err, "preparing a query");
+	bind_text(s, 1, unit);
+	sqlite3_bind_int64(s, 2, seq);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*p_r = sqlite3_column_int64(s, 0);
+		*q_r = sqlite3_column_int64(s, 1);
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 0 : db_error(mi, err, "finding indexed restore points");
+}
+
+/* Runs one statement with ?1 = unit, ?2 = S, ?3 = P, ?4 = Q bound. */
+static int run_bound(struct mailindex *mi, const char *sql, const char *unit, int64_t s_,
+		     int64_t p, int64_t q, struct error *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(mi->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return db_error(mi, err, "preparing an update");
+	bind_text(s, 1, unit);
+	sqlite3_bind_int64(s, 2, s_);
+	if (sqlite3_bind_parameter_count(s) >= 3)
+		sqlite3_bind_int64(s, 3, p);
+	if (sqlite3_bind_parameter_count(s) >= 4)
+		sqlite3_bind_int64(s, 4, q);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : db_error(mi, err, "updating occurrences");
+}
+
+#define SAME_OCC "c.msg = o.msg AND c.folder = o.folder AND c.uid = o.uid AND c.flags = o.flags"
+
+/* Occurrence ranges (docs/mail.md 5): extend those ending at P that S
+ * still has; with an indexed Q after S, split those spanning S that S
+ * lacks; add S..S for the rest. */
+static const char sql_extend[] =
+	"UPDATE occ AS o SET last = ?2 WHERE o.unit = ?1 AND o.last = ?3 AND o.first <= ?3 "
+	"AND EXISTS (SELECT 1 FROM temp.cur c WHERE " SAME_OCC ")";
+static const char sql_split_tail[] =
+	"INSERT INTO occ(msg, unit, folder, uid, flags, idate, tz, first, last) "
+	"SELECT msg, unit, folder, uid, flags, idate, tz, ?4, last FROM occ o "
+	"WHERE o.unit = ?1 AND o.first <= ?3 AND o.last >= ?4 "
+	"AND NOT EXISTS (SELECT 1 FROM temp.cur c WHERE " SAME_OCC ")";
+static const char sql_split_head[] =
+	"UPDATE occ AS o SET last = ?3 WHERE o.unit = ?1 AND o.first <= ?3 AND o.last >= ?4 "
+	"AND NOT EXISTS (SELECT 1 FROM temp.cur c WHERE " SAME_OCC ")";
+static const char sql_insert_rest[] =
+	"INSERT INTO occ(msg, unit, folder, uid, flags, idate, tz, first, last) "
+	"SELECT c.msg, ?1, c.folder, c.uid, c.flags, c.idate, c.tz, ?2, ?2 FROM temp.cur c "
+	"WHERE NOT EXISTS (SELECT 1 FROM occ o WHERE o.msg = c.msg AND o.unit = ?1 AND "
+	"o.last >= ?2 AND o.first <= ?2 AND " SAME_OCC ")";
+
+static int fill_cur(struct scan *sc, struct error *err)
+{
+	size_t i;
+
+	if (exec(sc->mi, "DELETE FROM temp.cur", err) < 0)
+		return -1;
+	for (i = 0; i < sc->nocc; i++) {
+		const struct occ_rec *o = &sc->occ[i];
+		sqlite3_stmt *s = stmt(sc->mi, ST_CUR_ADD);
+
+		sqlite3_bind_int64(s, 1, o->msg);
+		sqlite3_bind_int64(s, 2, o->folder);
+		sqlite3_bind_int64(s, 3, o->uid);
+		bind_text(s, 4, o->flags);
+		sqlite3_bind_int64(s, 5, o->idate);
+		bind_text(s, 6, o->tz);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			return db_error(sc->mi, err, "collecting occurrences");
+	}
+	return 0;
+}
+
+static int record_rp(struct scan *sc, const struct rp *rp, struct error *err)
+{
+	struct mailindex *mi = sc->mi;
+	int64_t p = 0, q = 0;
+	sqlite3_stmt *s;
+	int rc;
+
+	if (neighbours(mi, sc->unit, sc->seq, &p, &q, err) < 0 ||
+	    (p && run_bound(mi, sql_extend, sc->unit, sc->seq, p, q, err) < 0) ||
+	    (p && q && run_bound(mi, sql_split_tail, sc->unit, sc->seq, p, q, err) < 0) ||
+	    (p && q && run_bound(mi, sql_split_head, sc->unit, sc->seq, p, q, err) < 0) ||
+	    run_bound(mi, sql_insert_rest, sc->unit, sc->seq, p, q, err) < 0)
+		return -1;
+	if (sqlite3_prepare_v2(mi->db, "INSERT INTO rp(unit, seq, time, messages) "
+			       "VALUES(?1, ?2, ?3, ?4)", -1, &s, NULL) != SQLITE_OK)
+		return db_error(mi, err, "preparing an insert");
+	bind_text(s, 1, sc->unit);
+	sqlite3_bind_int64(s, 2, sc->seq);
+	sqlite3_bind_int64(s, 3, rp->time_ns / 1000000000);
+	sqlite3_bind_int64(s, 4, (int64_t)sc->nocc);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : db_error(mi, err, "recording a restore point");
+}
+
+/* Whether every message the occurrences name still exists (a concurrent
+ * clean-up may have removed one that had no occurrence yet). */
+static int cur_complete(struct mailindex *mi, const struct scan *sc, struct error *err)
+{
+	sqlite3_stmt *s;
+	int rc, missing = 0;
+
+	if (sqlite3_prepare_v2(mi->db, "SELECT count(*) FROM temp.cur c WHERE NOT EXISTS "
+			       "(SELECT 1 FROM msg m WHERE m.id = c.msg)", -1, &s, NULL) != SQLITE_OK)
+		return db_error(mi, err, "preparing a check");
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		missing = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW)
+		return db_error(mi, err, "checking occurrences");
+	if (missing)
+		return error_set(err, "mail index %s was cleaned up while %s@%u was indexed: "
+				 "index it again", mi->path, sc->unit, sc->seq);
+	return 0;
+}
+
+/* Writes the occurrences and the rp row in one transaction. */
+static int finish_rp(struct scan *sc, const struct rp *rp, struct error *err)
+{
+	int ret;
+
+	if (exec(sc->mi, "BEGIN IMMEDIATE", err) < 0)
+		return -1;
+	ret = mailindex_has_rp(sc->mi, sc->unit, sc->seq, err);
+	if (ret == 0)
+		ret = fill_cur(sc, err);
+	if (ret == 0)
+		ret = cur_complete(sc->mi, sc, err);
+	if (ret == 0)
+		ret = record_rp(sc, rp, err);
+	if (ret < 0) {
+		struct error ignored;
+
+		error_init(&ignored);
+		exec(sc->mi, "ROLLBACK", &ignored);
+		return -1;
+	}
+	if (exec(sc->mi, "DELETE FROM temp.cur; COMMIT", err) < 0)
+		return -1;
+	if (ret == 0)
+		sc->st->points++;
+	return 0;
+}
+
+static void scan_clear(struct scan *sc)
+{
+	size_t i;
+
+	for (i = 0; i < sc->nfolders; i++)
+		free(sc->folders[i].path);
+	free(sc->folders);
+	for (i = 0; i < sc->nocc; i++) {
+		free(sc->occ[i].flags);
+		free(sc->occ[i].tz);
+	}
+	free(sc->occ);
+	buf_clear(&sc->content);
+	pack_reader_destroy(&sc->pr);
+}
+
+int mailindex_add_rp(struct mailindex *mi, struct store_unit *u, const struct index *ix,
+		     const struct rp *rp, struct mailindex_stats *st, struct error *err)
+{
+	struct mailindex_stats dummy;
+	struct scan sc = { .mi = mi, .u = u, .ix = ix, .unit = store_unit_name(u),
+			   .seq = rp->seq };
+	int ret;
+
+	memset(&dummy, 0, sizeof(dummy));
+	sc.st = st ? st : &dummy;
+	ret = mailindex_has_rp(mi, sc.unit, sc.seq, err);
+	if (ret != 0)
+		return ret < 0 ? -1 : 0;
+	sc.pr = pack_reader_create(u);
+	buf_init(&sc.content, 0);
+	ret = scan_tree(&sc, rp, err);
+	if (ret == 0)
+		ret = finish_rp(&sc, rp, err);
+	scan_clear(&sc);
+	return ret;
+}
+
+/* ---- points gone from the store ---- */
+
+static int drop_one(struct mailindex *mi, const char *unit, int64_t seq, struct error *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(mi->db, "DELETE FROM rp WHERE unit = ?1 AND seq = ?2", -1, &s,
+			       NULL) != SQLITE_OK)
+		return db_error(mi, err, "preparing a delete");
+	bind_text(s, 1, unit);
+	sqlite3_bind_int64(s, 2, seq);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : db_error(mi, err, "dropping a restore point");
+}
+
+/* Occurrences no indexed point holds, then messages with no occurrence. */
+static const char sql_collect[] =
+	"DELETE FROM occ WHERE NOT EXISTS (SELECT 1 FROM rp WHERE rp.unit = occ.unit AND "
+	"  rp.seq BETWEEN occ.first AND occ.last);"
+	"DELETE FROM msg_fts WHERE rowid IN (SELECT id FROM msg WHERE NOT EXISTS "
+	"  (SELECT 1 FROM occ WHERE occ.msg = msg.id));"
+	"DELETE FROM msg WHERE NOT EXISTS (SELECT 1 FROM occ WHERE occ.msg = msg.id);"
+	"DELETE FROM folder WHERE NOT EXISTS (SELECT 1 FROM occ WHERE occ.folder = folder.id) "
+	"  AND NOT EXISTS (SELECT 1 FROM rp WHERE rp.unit = folder.unit);";
+
+static int is_listed(const uint32_t *seqs, size_t n, int64_t seq)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (seqs[i] == seq)
+			return 1;
+	return 0;
+}
+
+/* The unit's indexed points; caller frees. */
+static int indexed_points(struct mailindex *mi, const char *unit, int64_t **seqs_r, size_t *n_r,
+			  struct error *err)
+{
+	sqlite3_stmt *s;
+	size_t n = 0;
+	int rc;
+
+	*seqs_r = NULL;
+	if (sqlite3_prepare_v2(mi->db, "SELECT seq FROM rp WHERE unit = ?1 ORDER BY seq", -1, &s,
+			       NULL) != SQLITE_OK)
+		return db_error(mi, err, "preparing a query");
+	bind_text(s, 1, unit);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		*seqs_r = xrealloc(*seqs_r, xmul(n + 1, sizeof(**seqs_r)));
+		(*seqs_r)[n++] = sqlite3_column_int64(s, 0);
+	}
+	sqlite3_finalize(s);
+	*n_r = n;
+	return rc == SQLITE_DONE ? 0 : db_error(mi, err, "listing indexed restore points");
+}
+
+int mailindex_drop_missing(struct mailindex *mi, const char *unit, const uint32_t *seqs,
+			   size_t n, struct mailindex_stats *st, struct error *err)
+{
+	int64_t *have = NULL;
+	size_t nhave = 0, i, dropped = 0;
+	int ret;
+
+	if (exec(mi, "BEGIN IMMEDIATE", err) < 0)
+		return -1;
+	ret = indexed_points(mi, unit, &have, &nhave, err);
+	for (i = 0; i < nhave && ret == 0; i++) {
+		if (is_listed(seqs, n, have[i]))
+			continue;
+		ret = drop_one(mi, unit, have[i], err);
+		dropped++;
+	}
+	if (ret == 0 && dropped)
+		ret = exec(mi, sql_collect, err);
+	free(have);
+	if (ret < 0) {
+		struct error ignored;
+
+		error_init(&ignored);
+		exec(mi, "ROLLBACK", &ignored);
+		return -1;
+	}
+	if (st)
+		st->dropped += dropped;
+	return exec(mi, "COMMIT", err);
+}
+
+int mailindex_update_unit(struct mailindex *mi, struct store_unit *u, mailindex_skip_cb *skip,
+			  void *ctx, struct mailindex_stats *st, struct error *err)
+{
+	const char *unit = store_unit_name(u);
+	struct index *ix = NULL;
+	uint32_t *seqs = NULL;
+	size_t n = 0, i;
+	int ret = -1;
+
+	if (rp_list(u, &seqs, &n, err) < 0 || mailindex_drop_missing(mi, unit, seqs, n, st, err) < 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		struct rp *rp = NULL;
+		struct error why;
+		int has = mailindex_has_rp(mi, unit, seqs[i], err);
+
+		if (has < 0)
+			goto out;
+		if (has)
+			continue;
+		if (ix == NULL && (ix = index_open(u, err)) == NULL)
+			goto out;
+		error_init(&why);
+		if (rp_read(u, seqs[i], &rp, &why) == 0 &&
+		    mailindex_add_rp(mi, u, ix, rp, st, &why) == 0) {
+			rp_free(&rp);
+			continue;
+		}
+		rp_free(&rp);
+		/* A damaged or non-mailbox point is left out; a failing index is not. */
+		if (why.code != ERROR_CORRUPT && why.code != ERROR_NOTFOUND &&
+		    why.code != ERROR_USAGE && why.code != ERROR_VERSION) {
+			*err = why;
+			goto out;
+		}
+		if (skip)
+			skip(ctx, unit, seqs[i], &why);
+	}
+	ret = 0;
+out:
+	index_destroy(&ix);
+	free(seqs);
+	return ret;
+}
+
+/* ---- search ---- */
+
+static int count_token(void *ctx, int flags, const char *tok, int n, int start, int end)
+{
+	(void)flags;
+	(void)tok;
+	(void)n;
+	(void)start;
+	(void)end;
+	(*(int *)ctx)++;
+	return SQLITE_OK;
+}
+
+/* Whether the tokenizer finds a token in the word (a lone '*' or ')' has
+ * none, and an FTS5 phrase without tokens would match nothing). */
+static int has_token(struct mailindex *mi, const char *word, size_t len)
+{
+	int n = 0;
+
+	mi->tok.xTokenize(mi->tokenizer, &n, FTS5_TOKENIZE_QUERY, word, (int)len, count_token);
+	return n > 0;
+}
+
+/* Appends `column : "word"` for every word of text, ANDed: each word is
+ * one quoted FTS5 string, so nothing a user types is query syntax. */
+static int fts_words(struct mailindex *mi, struct buf *expr, const char *column, const char *text,
+		     const char *what, struct error *err)
+{
+	const char *p = text;
+	int words = 0;
+
+	while (*p) {
+		const char *w, *c;
+
+		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+			p++;
+		w = p;
+		while (*p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+			p++;
+		if (p == w || !has_token(mi, w, (size_t)(p - w)))
+			continue;
+		buf_addf(expr, "%s%s : \"", expr->len ? " AND " : "", column);
+		for (c = w; c < p; c++) {
+			if (*c == '"')
+				buf_add(expr, "\"", 1); /* doubled: a quote inside the string */
+			buf_add(expr, c, 1);
+		}
+		buf_add(expr, "\"", 1);
+		words++;
+	}
+	if (words == 0)
+		return error_setk(err, ERROR_USAGE, "the %s filter \"%s\" has no words to search for",
+				  what, text);
+	return 0;
+}
+
+static int build_match(struct mailindex *mi, const struct mailindex_query *q, struct buf *expr,
+		       struct error *err)
+{
+	if ((q->from && fts_words(mi, expr, "sender", q->from, "from", err) < 0) ||
+	    (q->to && fts_words(mi, expr, "recipients", q->to, "to", err) < 0) ||
+	    (q->subject && fts_words(mi, expr, "subject", q->subject, "subject", err) < 0) ||
+	    (q->body && fts_words(mi, expr, "{body attachments}", q->body, "body", err) < 0))
+		return -1;
+	buf_add(expr, "", 1);
+	expr->len--;
+	return 0;
+}
+
+/* The SQL of a query: fixed fragments chosen by which filters are set;
+ * every value is a named parameter. */
+static void build_sql(const struct mailindex_query *q, int match, struct buf *sql)
+{
+	buf_addf(sql, "SELECT m.id, m.mkey, m.date, m.has_att, m.sender, m.recipients, "
+		 "m.subject, m.size, m.error FROM msg m WHERE EXISTS (SELECT 1 FROM occ o "
+		 "WHERE o.msg = m.id");
+	if (q->unit)
+		buf_addf(sql, " AND o.unit = :unit");
+	if (q->seq)
+		buf_addf(sql, " AND o.first <= :seq AND o.last >= :seq");
+	if (q->folder)
+		buf_addf(sql, " AND o.folder IN (SELECT id FROM folder WHERE (name = :folder OR "
+			 "uname = :folder OR path = :folder)%s)", q->unit ? " AND unit = :unit" : "");
+	buf_addf(sql, ")");
+	if (match)
+		buf_addf(sql, " AND m.id IN (SELECT rowid FROM msg_fts WHERE msg_fts MATCH :match)");
+	if (q->has_since)
+		buf_addf(sql, " AND m.date >= :since");
+	if (q->has_until)
+		buf_addf(sql, " AND m.date < :until");
+	if (q->has_attachment)
+		buf_addf(sql, " AND m.has_att = 1");
+	buf_addf(sql, " ORDER BY m.date DESC, m.id DESC LIMIT :limit OFFSET :offset");
+}
+
+static void bind_named_text(sqlite3_stmt *s, const char *name, const char *v)
+{
+	int i = sqlite3_bind_parameter_index(s, name);
+
+	if (i > 0)
+		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+}
+
+static void bind_named_int(sqlite3_stmt *s, const char *name, int64_t v)
+{
+	int i = sqlite3_bind_parameter_index(s, name);
+
+	if (i > 0)
+		sqlite3_bind_int64(s, i, v);
+}
+
+/* Collapses white space to single blanks and cuts at max characters. */
+static char *tidy(const char *s, size_t max)
+{
+	struct buf b;
+	size_t chars = 0;
+	int space = 0;
+
+	buf_init(&b, 0);
+	for (; *s && chars < max; s++) {
+		if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') {
+			space = b.len > 0;
+			continue;
+		}
+		if (space) {
+			buf_add(&b, " ", 1);
+			chars++;
+			space = 0;
+		}
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			chars++;
+		buf_add(&b, s, 1);
+	}
+	/* Finish a character cut by the count. */
+	while (*s && ((unsigned char)*s & 0xc0) == 0x80)
+		buf_add(&b, s++, 1);
+	buf_add(&b, "", 1);
+	return (char *)buf_steal(&b, NULL);
+}
+
+static int hit_snippet(struct mailindex *mi, int64_t id, const char *match,
+		       struct mailindex_hit *h, struct error *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (match) {
+		if (sqlite3_prepare_v2(mi->db, "SELECT snippet(msg_fts, -1, '[', ']', '...', 16) "
+				       "FROM msg_fts WHERE msg_fts MATCH ?1 AND rowid = ?2", -1, &s,
+				       NULL) != SQLITE_OK)
+			return db_error(mi, err, "preparing a snippet");
+		sqlite3_bind_text(s, 1, match, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(s, 2, id);
+	} else {
+		s = stmt(mi, ST_BODY_START);
+		sqlite3_bind_int64(s, 1, id);
+	}
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		char *raw = col_text(s, 0);
+
+		h->snippet = tidy(raw, SNIPPET_CHARS);
+		free(raw);
+	} else {
+		h->snippet = xstrdup("");
+	}
+	if (match)
+		sqlite3_finalize(s);
+	else
+		sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_error(mi, err, "making a snippet");
+}
+
+static int place_seqs(struct mailindex *mi, struct mailindex_place *pl, int64_t first,
+		      int64_t last, struct error *err)
+{
+	sqlite3_stmt *s = stmt(mi, ST_SEQS);
+	int rc;
+
+	bind_text(s, 1, pl->unit);
+	sqlite3_bind_int64(s, 2, first);
+	sqlite3_bind_int64(s, 3, last);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		pl->seqs = xrealloc(pl->seqs, xmul(pl->nseqs + 1, sizeof(*pl->seqs)));
+		pl->seqs[pl->nseqs++] = (uint32_t)sqlite3_column_int64(s, 0);
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : db_error(mi, err, "listing restore points");
+}
+
+static void place_fill(struct mailindex_place *pl, sqlite3_stmt *s)
+{
+	char *folder_path = col_text(s, 3);
+
+	pl->unit = col_text(s, 0);
+	pl->folder = col_text(s, 1);
+	pl->folder_utf8 = col_text(s, 2);
+	pl->uid = (uint32_t)sqlite3_column_int64(s, 4);
+	pl->path = *folder_path ? xasprintf("%s/%010u", folder_path, pl->uid) :
+				  xasprintf("%010u", pl->uid);
+	pl->flags = col_text(s, 5);
+	pl->internal_date = sqlite3_column_int64(s, 6);
+	pl->tz = col_text(s, 7);
+	free(folder_path);
+}
+
+static void place_clear(struct mailindex_place *pl)
+{
+	free(pl->unit);
+	free(pl->folder);
+	free(pl->folder_utf8);
+	free(pl->path);
+	free(pl->flags);
+	free(pl->tz);
+	free(pl->seqs);
+}
+
+/* The places of message id, each with its restore points. The rows are
+ * read first and their points after, since both statements are cached. */
+static int hit_places(struct mailindex *mi, int64_t id, struct mailindex_hit *h,
+		      struct error *err)
+{
+	sqlite3_stmt *s = stmt(mi, ST_PLACES);
+	int64_t (*range)[2] = NULL;
+	size_t i;
+	int rc, ret = 0;
+
+	sqlite3_bind_int64(s, 1, id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		h->places = xrealloc(h->places, xmul(h->nplaces + 1, sizeof(*h->places)));
+		range = xrealloc(range, xmul(h->nplaces + 1, sizeof(*range)));
+		memset(&h->places[h->nplaces], 0, sizeof(*h->places));
+		place_fill(&h->places[h->nplaces], s);
+		range[h->nplaces][0] = sqlite3_column_int64(s, 8);
+		range[h->nplaces][1] = sqlite3_column_int64(s, 9);
+		h->nplaces++;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		ret = db_error(mi, err, "listing a message's places");
+	for (i = 0; i < h->nplaces && ret == 0; i++)
+		ret = place_seqs(mi, &h->places[i], range[i][0], range[i][1], err);
+	free(range);
+	return ret;
+}
+
+static int place_matches(const struct mailindex_place *pl, const struct mailindex_query *q)
+{
+	if (q->unit && strcmp(pl->unit, q->unit) != 0)
+		return 0;
+	if (q->folder && strcmp(pl->folder, q->folder) != 0 &&
+	    strcmp(pl->folder_utf8, q->folder) != 0) {
+		const char *slash = strrchr(pl->path, '/');
+		size_t len = slash ? (size_t)(slash - pl->path) : 0;
+
+		if (strlen(q->folder) != len || memcmp(q->folder, pl->path, len) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* The newest place and point that satisfy the query's place filters. */
+static void hit_where(struct mailindex_hit *h, const struct mailindex_query *q)
+{
+	size_t i, k;
+
+	for (i = 0; i < h->nplaces; i++) {
+		const struct mailindex_place *pl = &h->places[i];
+
+		if (!place_matches(pl, q))
+			continue;
+		for (k = pl->nseqs; k-- > 0;) {
+			if (q->seq && pl->seqs[k] != q->seq)
+				continue;
+			if (h->where == NULL || pl->seqs[k] > h->where_seq ||
+			    (pl->seqs[k] == h->where_seq && strcmp(pl->unit, h->where->unit) > 0)) {
+				h->where = pl;
+				h->where_seq = pl->seqs[k];
+			}
+			break;
+		}
+	}
+}
+
+static int hit_fill(struct mailindex *mi, sqlite3_stmt *s, const struct mailindex_query *q,
+		    const char *match, struct mailindex_hit *h, struct error *err)
+{
+	int64_t id = sqlite3_column_int64(s, 0);
+	const void *key = sqlite3_column_blob(s, 1);
+	const unsigned char *e;
+
+	memset(h, 0, sizeof(*h));
+	if (key && sqlite3_column_bytes(s, 1) == 32)
+		memcpy(h->key, key, 32);
+	h->date = sqlite3_column_int64(s, 2);
+	h->has_attachment = sqlite3_column_int(s, 3);
+	h->from = col_text(s, 4);
+	h->to = col_text(s, 5);
+	h->subject = col_text(s, 6);
+	h->size = (uint64_t)sqlite3_column_int64(s, 7);
+	e = sqlite3_column_text(s, 8);
+	h->error = e ? xstrdup((const char *)e) : NULL;
+	if (hit_snippet(mi, id, match, h, err) < 0 || hit_places(mi, id, h, err) < 0)
+		return -1;
+	hit_where(h, q);
+	return 0;
+}
+
+static int query_check(struct mailindex *mi, const struct mailindex_query *q, struct error *err)
+{
+	int has;
+
+	if (q->seq == 0)
+		return 0;
+	if (q->unit == NULL)
+		return error_setk(err, ERROR_USAGE, "a restore point filter needs a unit");
+	has = mailindex_has_rp(mi, q->unit, q->seq, err);
+	if (has < 0)
+		return -1;
+	if (has == 0)
+		return error_setk(err, ERROR_USAGE, "restore point %s@%u is not in the mail index",
+				  q->unit, q->seq);
+	return 0;
+}
+
+int mailindex_search(struct mailindex *mi, const struct mailindex_query *q,
+		     struct mailindex_results *res, struct error *err)
+{
+	size_t limit = q->limit ? q->limit : LIMIT_DEFAULT;
+	struct buf expr, sql;
+	sqlite3_stmt *s = NULL;
+	int rc = SQLITE_DONE, ret = -1;
+
+	memset(res, 0, sizeof(*res));
+	if (limit > LIMIT_MAX)
+		limit = LIMIT_MAX;
+	buf_init(&expr, 0);
+	buf_init(&sql, 0);
+	if (query_check(mi, q, err) < 0 || build_match(mi, q, &expr, err) < 0)
+		goto out;
+	build_sql(q, expr.len > 0, &sql);
+	if (sqlite3_prepare_v2(mi->db, (const char *)sql.data, -1, &s, NULL) != SQLITE_OK) {
+		db_error(mi, err, "preparing a search");
+		goto out;
+	}
+	bind_named_text(s, ":unit", q->unit);
+	bind_named_int(s, ":seq", q->seq);
+	bind_named_text(s, ":folder", q->folder);
+	bind_named_text(s, ":match", (const char *)expr.data);
+	bind_named_int(s, ":since", q->since);
+	bind_named_int(s, ":until", q->until);
+	bind_named_int(s, ":limit", (int64_t)limit + 1);
+	bind_named_int(s, ":offset", q->offset > INT64_MAX ? INT64_MAX : (int64_t)q->offset);
+	res->hits = xcalloc(limit + 1, sizeof(*res->hits));
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (res->n == limit) {
+			res->more = 1;
+			break;
+		}
+		if (hit_fill(mi, s, q, expr.len ? (const char *)expr.data : NULL, &res->hits[res->n++],
+			     err) < 0)
+			goto out;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		db_error(mi, err, "searching");
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(s);
+	buf_clear(&expr);
+	buf_clear(&sql);
+	if (ret < 0)
+		mailindex_results_clear(res);
+	return ret;
+}
+
+void mailindex_results_clear(struct mailindex_results *res)
+{
+	size_t i, k;
+
+	for (i = 0; i < res->n; i++) {
+		struct mailindex_hit *h = &res->hits[i];
+
+		free(h->from);
+		free(h->to);
+		free(h->subject);
+		free(h->snippet);
+		free(h->error);
+		for (k = 0; k < h->nplaces; k++)
+			place_clear(&h->places[k]);
+		free(h->places);
+	}
+	free(res->hits);
+	memset(res, 0, sizeof(*res));
+}

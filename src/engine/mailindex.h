@@ -1,0 +1,124 @@
+#ifndef COFFER_MAILINDEX_H
+#define COFFER_MAILINDEX_H
+
+/* The mail search index (docs/mail.md section 5): an SQLite FTS5 database
+ * of the messages of mailbox restore points, one row per distinct message
+ * and ranges of occurrences (unit, restore point, folder, UID, flags). It is
+ * a cache, rebuildable from the store, but it holds plain text of the mail.
+ *
+ * Threads: a struct mailindex is one SQLite connection, used by one thread
+ * at a time; open one per thread. Several handles and processes may share
+ * one file. */
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct error;
+struct index;
+struct rp;
+struct store_unit;
+
+#define MAILINDEX_FORMAT 1
+/* Bytes of a message read and parsed (the rest is not indexed). */
+#define MAILINDEX_PARSE_MAX (64u << 20)
+
+struct mailindex;
+
+/* Opens (creating when missing, mode 0600) the index at path. Fails with
+ * ERROR_VERSION for a file of another format version. */
+struct mailindex *mailindex_open(const char *path, struct error *err);
+void mailindex_destroy(struct mailindex **mi);
+
+struct mailindex_stats {
+	uint64_t points;      /* restore points indexed by this call */
+	uint64_t messages;    /* messages seen in them */
+	uint64_t parsed;      /* of which new: read and parsed */
+	uint64_t parse_errors;/* of which parsed with an error noted */
+	uint64_t dropped;     /* restore points dropped (gone from the store) */
+};
+
+/* Indexes restore point rp of unit u (its tree read through ix): a no-op
+ * when it is indexed already. Only messages whose key is new are read and
+ * parsed. Fails (ERROR_USAGE) for a point that is not a mailbox. st may be
+ * NULL; counts are added. */
+int mailindex_add_rp(struct mailindex *mi, struct store_unit *u, const struct index *ix,
+		     const struct rp *rp, struct mailindex_stats *st, struct error *err);
+
+/* Brings the unit up to date: drops its indexed points that the store no
+ * longer has, then indexes the missing ones, oldest first. A point that
+ * cannot be read or is not a mailbox is reported to `skip` (when not NULL)
+ * and left out; other failures stop. */
+typedef void mailindex_skip_cb(void *ctx, const char *unit, uint32_t seq,
+			       const struct error *why);
+int mailindex_update_unit(struct mailindex *mi, struct store_unit *u, mailindex_skip_cb *skip,
+			  void *ctx, struct mailindex_stats *st, struct error *err);
+
+/* Forgets the unit's indexed points not among seqs[0..n) (sorted or not),
+ * then deletes occurrences and messages no indexed point holds. */
+int mailindex_drop_missing(struct mailindex *mi, const char *unit, const uint32_t *seqs,
+			   size_t n, struct mailindex_stats *st, struct error *err);
+
+/* Whether point unit@seq is indexed: 1, 0, or -1 on error. */
+int mailindex_has_rp(struct mailindex *mi, const char *unit, uint32_t seq, struct error *err);
+
+/* A search. Every filter is optional (NULL / 0); all given ones must hold.
+ * Text filters are plain words typed by a user (never FTS5 syntax). */
+struct mailindex_query {
+	const char *unit;     /* occurrences of this unit */
+	uint32_t seq;         /* in this restore point of `unit` (0: any) */
+	const char *folder;   /* folder IMAP name (raw or UTF-8) or tree path */
+	const char *from;     /* words of From */
+	const char *to;       /* words of To or Cc */
+	const char *subject;  /* words of Subject */
+	const char *body;     /* words of the body text or attachment names */
+	int64_t since, until; /* since <= date < until, when has_* is set */
+	int has_since, has_until;
+	int has_attachment;   /* 1: only messages with attachments */
+	size_t limit;         /* page size (0: 50) */
+	size_t offset;        /* results to skip */
+};
+
+/* Where a message is: one folder and UID of a unit, in restore points seqs. */
+struct mailindex_place {
+	char *unit;
+	char *folder;        /* IMAP name as stored (modified UTF-7) */
+	char *folder_utf8;   /* the same, decoded */
+	char *path;          /* tree path of the message file */
+	uint32_t uid;
+	char *flags;
+	int64_t internal_date;
+	char *tz;
+	uint32_t *seqs;      /* ascending */
+	size_t nseqs;
+};
+
+struct mailindex_hit {
+	uint8_t key[32];
+	char *from, *to, *subject;
+	int64_t date;
+	int has_attachment;
+	uint64_t size;
+	char *snippet;
+	char *error;          /* parse problem, or NULL */
+	/* The newest place and point matching the query's unit, point and
+	 * folder filters. */
+	const struct mailindex_place *where;
+	uint32_t where_seq;
+	struct mailindex_place *places;
+	size_t nplaces;
+};
+
+struct mailindex_results {
+	struct mailindex_hit *hits;
+	size_t n;
+	int more; /* another page follows */
+};
+
+/* Runs q: newest first (date, then insertion order), at most q->limit hits
+ * from q->offset. Fills res (the caller clears it). ERROR_USAGE for a bad
+ * query (a restore point without a unit, or one not indexed). */
+int mailindex_search(struct mailindex *mi, const struct mailindex_query *q,
+		     struct mailindex_results *res, struct error *err);
+void mailindex_results_clear(struct mailindex_results *res);
+
+#endif

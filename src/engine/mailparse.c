@@ -1,0 +1,728 @@
+/* Message parsing for the search index: GMime 3 does MIME, RFC 2047 and
+ * RFC 2231; this file picks the fields, converts text to UTF-8 and reduces
+ * HTML to text. */
+#include "engine/mailparse.h"
+
+#include <gmime/gmime.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/buf.h"
+#include "lib/mem.h"
+
+#define MAILPARSE_DEPTH_MAX 32
+
+static pthread_once_t gmime_once = PTHREAD_ONCE_INIT;
+
+static void gmime_setup(void)
+{
+	g_mime_init();
+}
+
+/* Duplicates a g_malloc'd or static string into our allocator. */
+static char *own(const char *s)
+{
+	return xstrdup(s ? s : "");
+}
+
+/* Cuts s (ours) to at most max bytes without splitting a UTF-8 character. */
+static void utf8_cut(char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n <= max)
+		return;
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	s[n] = '\0';
+}
+
+/* Converts len bytes of text in `charset` (NULL: unknown) to valid UTF-8,
+ * at most max bytes; never fails. Caller frees. */
+static char *to_utf8(const char *data, size_t len, const char *charset, size_t max)
+{
+	gchar *conv = NULL, *valid;
+	char *out;
+
+	if (charset && g_ascii_strcasecmp(charset, "utf-8") != 0 &&
+	    g_ascii_strcasecmp(charset, "us-ascii") != 0)
+		conv = g_convert(data, (gssize)len, "UTF-8", g_mime_charset_iconv_name(charset),
+				 NULL, NULL, NULL);
+	if (conv == NULL && !g_utf8_validate(data, (gssize)len, NULL)) {
+		/* Undeclared or mislabelled 8-bit text: most often Windows' Latin. */
+		conv = g_convert(data, (gssize)len, "UTF-8", "WINDOWS-1252", NULL, NULL, NULL);
+		if (conv == NULL)
+			conv = g_convert(data, (gssize)len, "UTF-8", "ISO-8859-1", NULL, NULL, NULL);
+	}
+	valid = conv ? g_utf8_make_valid(conv, -1) : g_utf8_make_valid(data, (gssize)len);
+	g_free(conv);
+	out = xstrdup(valid);
+	g_free(valid);
+	utf8_cut(out, max);
+	return out;
+}
+
+/* Appends text to a growing field, separated by sep, up to max bytes. */
+static void field_add(struct buf *b, const char *text, const char *sep, size_t max)
+{
+	size_t n;
+
+	if (text == NULL || *text == '\0' || b->len >= max)
+		return;
+	if (b->len > 0)
+		buf_add(b, sep, strlen(sep));
+	n = strlen(text);
+	if (b->len + n > max)
+		n = max - b->len;
+	buf_add(b, text, n);
+}
+
+static char *field_take(struct buf *b, size_t max)
+{
+	char *s;
+
+	buf_add(b, "", 1);
+	s = (char *)buf_steal(b, NULL);
+	/* Valid already (pieces were UTF-8); cutting may have split one. */
+	utf8_cut(s, max);
+	while (*s && !g_utf8_validate(s, -1, NULL))
+		s[strlen(s) - 1] = '\0';
+	return s;
+}
+
+struct walk {
+	struct buf body, names;
+	int has_attachment;
+	char *warning;
+};
+
+static void note(struct walk *w, const char *what)
+{
+	if (w->warning == NULL)
+		w->warning = xstrdup(what);
+}
+
+/* Decoded content of a leaf part converted to UTF-8. */
+static char *part_text(GMimeObject *obj, size_t max)
+{
+	GMimeDataWrapper *content = g_mime_part_get_content(GMIME_PART(obj));
+	GMimeStream *mem;
+	GByteArray *bytes;
+	char *text;
+
+	if (content == NULL)
+		return NULL;
+	mem = g_mime_stream_mem_new();
+	g_mime_data_wrapper_write_to_stream(content, mem);
+	bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+	/* Every character takes at least one input byte, so input past max
+	 * can never reach the kept text (HTML callers ask for more, since
+	 * markup takes room). */
+	text = to_utf8((const char *)bytes->data, bytes->len < max ? bytes->len : max,
+		       g_mime_object_get_content_type_parameter(obj, "charset"), max);
+	g_object_unref(mem);
+	return text;
+}
+
+static void leaf(GMimeObject *obj, struct walk *w)
+{
+	GMimePart *part = GMIME_PART(obj);
+	GMimeContentType *ct = g_mime_object_get_content_type(obj);
+	const char *name = g_mime_part_get_filename(part);
+	char *text;
+
+	if (g_mime_part_is_attachment(part) || name) {
+		w->has_attachment = 1;
+		if (name) {
+			char *valid = to_utf8(name, strlen(name), NULL, MAILPARSE_FIELD_MAX);
+
+			field_add(&w->names, valid, "\n", MAILPARSE_FIELD_MAX);
+			free(valid);
+		}
+		return;
+	}
+	if (ct == NULL || w->body.len >= MAILPARSE_TEXT_MAX)
+		return;
+	if (g_mime_content_type_is_type(ct, "text", "plain")) {
+		text = part_text(obj, MAILPARSE_TEXT_MAX);
+		if (text)
+			field_add(&w->body, text, "\n", MAILPARSE_TEXT_MAX);
+		free(text);
+	} else if (g_mime_content_type_is_type(ct, "text", "html")) {
+		char *html = part_text(obj, 8 * (size_t)MAILPARSE_TEXT_MAX);
+
+		if (html == NULL)
+			return;
+		text = mailparse_html_to_text(html, strlen(html), MAILPARSE_TEXT_MAX);
+		field_add(&w->body, text, "\n", MAILPARSE_TEXT_MAX);
+		free(text);
+		free(html);
+	}
+}
+
+static void walk_object(GMimeObject *obj, struct walk *w, int depth)
+{
+	if (obj == NULL)
+		return;
+	if (depth > MAILPARSE_DEPTH_MAX) {
+		note(w, "MIME parts nested too deep");
+		return;
+	}
+	if (GMIME_IS_MULTIPART(obj)) {
+		GMimeMultipart *mp = GMIME_MULTIPART(obj);
+		int i, n = g_mime_multipart_get_count(mp);
+
+		for (i = 0; i < n; i++)
+			walk_object(g_mime_multipart_get_part(mp, i), w, depth + 1);
+	} else if (GMIME_IS_MESSAGE_PART(obj)) {
+		GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+		GMimeContentDisposition *d = g_mime_object_get_content_disposition(obj);
+
+		if (d && g_mime_content_disposition_is_attachment(d))
+			w->has_attachment = 1;
+		if (inner)
+			walk_object(g_mime_message_get_mime_part(inner), w, depth + 1);
+	} else if (GMIME_IS_PART(obj)) {
+		leaf(obj, w);
+	}
+}
+
+static const char *warning_text(GMimeParserWarning code)
+{
+	switch (code) {
+	case GMIME_WARN_MALFORMED_MULTIPART: return "malformed multipart (no parts found)";
+	case GMIME_WARN_TRUNCATED_MESSAGE: return "truncated message";
+	case GMIME_WARN_MALFORMED_MESSAGE: return "malformed message";
+	case GMIME_CRIT_INVALID_HEADER_NAME: return "invalid header name";
+	case GMIME_CRIT_CONFLICTING_HEADER: return "conflicting headers";
+	case GMIME_CRIT_CONFLICTING_PARAMETER: return "conflicting header parameters";
+	case GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY: return "multipart without a boundary";
+	case GMIME_CRIT_NESTING_OVERFLOW: return "MIME parts nested too deep";
+	case GMIME_WARN_PART_WITHOUT_CONTENT: return "MIME part without content";
+	case GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT:
+		return "MIME part without headers or content";
+	default: return NULL; /* benign: duplicated headers, raw 8-bit, ... */
+	}
+}
+
+static void on_warning(gint64 offset, GMimeParserWarning code, const gchar *item, gpointer ctx)
+{
+	struct walk *w = ctx;
+	const char *what = warning_text(code);
+	char *msg;
+
+	(void)item;
+	if (what == NULL || w->warning)
+		return;
+	msg = xasprintf("%s at byte %lld", what, (long long)offset);
+	note(w, msg);
+	free(msg);
+}
+
+static GMimeParserOptions *parser_options(struct walk *w)
+{
+	static const char *fallback[] = { "UTF-8", "windows-1252", NULL };
+	GMimeParserOptions *o = g_mime_parser_options_new();
+
+	g_mime_parser_options_set_fallback_charsets(o, fallback);
+	g_mime_parser_options_set_rfc2047_compliance_mode(o, GMIME_RFC_COMPLIANCE_LOOSE);
+	g_mime_parser_options_set_address_compliance_mode(o, GMIME_RFC_COMPLIANCE_LOOSE);
+	g_mime_parser_options_set_parameter_compliance_mode(o, GMIME_RFC_COMPLIANCE_LOOSE);
+	if (w)
+		g_mime_parser_options_set_warning_callback(o, on_warning, w);
+	return o;
+}
+
+static GMimeMessage *parse(const uint8_t *data, size_t len, GMimeParserOptions *o)
+{
+	GMimeStream *st;
+	GMimeParser *p;
+	GMimeMessage *m;
+
+	pthread_once(&gmime_once, gmime_setup);
+	st = g_mime_stream_mem_new_with_buffer((const char *)data, len);
+	p = g_mime_parser_new_with_stream(st);
+	g_mime_parser_set_format(p, GMIME_FORMAT_MESSAGE);
+	m = g_mime_parser_construct_message(p, o);
+	g_object_unref(p);
+	g_object_unref(st);
+	return m;
+}
+
+static char *addresses(GMimeMessage *m, const GMimeAddressType *types, size_t n)
+{
+	struct buf b;
+	size_t i;
+
+	buf_init(&b, 0);
+	for (i = 0; i < n; i++) {
+		InternetAddressList *l = g_mime_message_get_addresses(m, types[i]);
+		char *s = l ? internet_address_list_to_string(l, NULL, FALSE) : NULL;
+
+		if (s) {
+			char *valid = to_utf8(s, strlen(s), NULL, MAILPARSE_FIELD_MAX);
+
+			field_add(&b, valid, ", ", MAILPARSE_FIELD_MAX);
+			free(valid);
+		}
+		g_free(s);
+	}
+	return field_take(&b, MAILPARSE_FIELD_MAX);
+}
+
+static void from_message(GMimeMessage *m, struct mailparse *p, struct walk *w)
+{
+	static const GMimeAddressType from[] = { GMIME_ADDRESS_TYPE_FROM };
+	static const GMimeAddressType rcpt[] = { GMIME_ADDRESS_TYPE_TO, GMIME_ADDRESS_TYPE_CC,
+						 GMIME_ADDRESS_TYPE_BCC };
+	const char *subject = g_mime_message_get_subject(m);
+	GDateTime *date = g_mime_message_get_date(m);
+
+	p->sender = addresses(m, from, 1);
+	p->recipients = addresses(m, rcpt, 3);
+	p->subject = to_utf8(subject ? subject : "", subject ? strlen(subject) : 0, NULL,
+			     MAILPARSE_FIELD_MAX);
+	if (date) {
+		p->date = g_date_time_to_unix(date);
+		p->has_date = 1;
+	}
+	walk_object(g_mime_message_get_mime_part(m), w, 0);
+}
+
+/* The header block's end: the offset of the empty line, or len. */
+static size_t header_end(const uint8_t *data, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len; i++) {
+		if (data[i] != '\n')
+			continue;
+		if (data[i + 1] == '\n')
+			return i + 1;
+		if (data[i + 1] == '\r' && i + 2 < len && data[i + 2] == '\n')
+			return i + 1;
+	}
+	return len;
+}
+
+/* When GMime recovers no message at all: header lines by hand, the rest as
+ * text. */
+static void fallback(const uint8_t *data, size_t len, struct mailparse *p)
+{
+	size_t end = header_end(data, len);
+	char *hdr = to_utf8((const char *)data, end, NULL, MAILPARSE_FIELD_MAX * 8);
+	char *line, *next;
+	struct buf from, rcpt;
+
+	buf_init(&from, 0);
+	buf_init(&rcpt, 0);
+	for (line = hdr; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (g_ascii_strncasecmp(line, "Subject:", 8) == 0 && p->subject == NULL)
+			p->subject = g_mime_utils_header_decode_text(NULL, line + 8);
+		else if (g_ascii_strncasecmp(line, "From:", 5) == 0)
+			field_add(&from, line + 5, ", ", MAILPARSE_FIELD_MAX);
+		else if (g_ascii_strncasecmp(line, "To:", 3) == 0 ||
+			 g_ascii_strncasecmp(line, "Cc:", 3) == 0)
+			field_add(&rcpt, line + 3, ", ", MAILPARSE_FIELD_MAX);
+	}
+	if (p->subject) { /* g_malloc'd: move it to our allocator */
+		char *s = to_utf8(p->subject, strlen(p->subject), NULL, MAILPARSE_FIELD_MAX);
+
+		g_free(p->subject);
+		p->subject = s;
+	} else {
+		p->subject = xstrdup("");
+	}
+	p->sender = field_take(&from, MAILPARSE_FIELD_MAX);
+	p->recipients = field_take(&rcpt, MAILPARSE_FIELD_MAX);
+	p->body = to_utf8((const char *)data + end, len - end, NULL, MAILPARSE_TEXT_MAX);
+	p->attachments = xstrdup("");
+	free(hdr);
+}
+
+void mailparse_message(const uint8_t *data, size_t len, struct mailparse *p)
+{
+	struct walk w;
+	GMimeParserOptions *o;
+	GMimeMessage *m;
+
+	memset(p, 0, sizeof(*p));
+	memset(&w, 0, sizeof(w));
+	buf_init(&w.body, 0);
+	buf_init(&w.names, 0);
+	o = parser_options(&w);
+	m = parse(data, len, o);
+	if (m == NULL) {
+		fallback(data, len, p);
+		p->error = xstrdup("not a MIME message: indexed as plain text");
+	} else {
+		from_message(m, p, &w);
+		p->body = field_take(&w.body, MAILPARSE_TEXT_MAX);
+		p->attachments = field_take(&w.names, MAILPARSE_FIELD_MAX);
+		p->has_attachment = w.has_attachment;
+		p->error = w.warning;
+		w.warning = NULL;
+		g_object_unref(m);
+	}
+	g_mime_parser_options_free(o);
+	buf_clear(&w.body);
+	buf_clear(&w.names);
+	free(w.warning);
+}
+
+void mailparse_clear(struct mailparse *p)
+{
+	free(p->sender);
+	free(p->recipients);
+	free(p->subject);
+	free(p->attachments);
+	free(p->body);
+	free(p->error);
+	memset(p, 0, sizeof(*p));
+}
+
+char *mailparse_sender_address(const uint8_t *data, size_t len)
+{
+	GMimeParserOptions *o = parser_options(NULL);
+	GMimeMessage *m = parse(data, header_end(data, len), o);
+	InternetAddressList *l = m ? g_mime_message_get_from(m) : NULL;
+	InternetAddress *a = l && internet_address_list_length(l) > 0 ?
+			     internet_address_list_get_address(l, 0) : NULL;
+	char *addr = NULL;
+
+	if (a && INTERNET_ADDRESS_IS_GROUP(a)) {
+		InternetAddressList *members =
+			internet_address_group_get_members(INTERNET_ADDRESS_GROUP(a));
+
+		a = members && internet_address_list_length(members) > 0 ?
+		    internet_address_list_get_address(members, 0) : NULL;
+	}
+	if (a && INTERNET_ADDRESS_IS_MAILBOX(a)) {
+		const char *s = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a));
+
+		if (s && *s)
+			addr = own(s);
+	}
+	if (m)
+		g_object_unref(m);
+	g_mime_parser_options_free(o);
+	return addr;
+}
+
+/* ---- HTML to text ---- */
+
+struct entity {
+	const char *name;
+	uint32_t cp;
+};
+
+/* The named references mail actually uses; others are kept as written. */
+static const struct entity entities[] = {
+	{ "amp", '&' }, { "lt", '<' }, { "gt", '>' }, { "quot", '"' }, { "apos", '\'' },
+	{ "nbsp", ' ' }, { "shy", 0xad }, { "copy", 0xa9 }, { "reg", 0xae }, { "trade", 0x2122 },
+	{ "euro", 0x20ac }, { "pound", 0xa3 }, { "yen", 0xa5 }, { "cent", 0xa2 }, { "sect", 0xa7 },
+	{ "deg", 0xb0 }, { "plusmn", 0xb1 }, { "times", 0xd7 }, { "divide", 0xf7 },
+	{ "middot", 0xb7 }, { "bull", 0x2022 }, { "hellip", 0x2026 }, { "ndash", 0x2013 },
+	{ "mdash", 0x2014 }, { "lsquo", 0x2018 }, { "rsquo", 0x2019 }, { "sbquo", 0x201a },
+	{ "ldquo", 0x201c }, { "rdquo", 0x201d }, { "bdquo", 0x201e }, { "laquo", 0xab },
+	{ "raquo", 0xbb }, { "iexcl", 0xa1 }, { "iquest", 0xbf }, { "szlig", 0xdf },
+	{ "Auml", 0xc4 }, { "Ouml", 0xd6 }, { "Uuml", 0xdc }, { "auml", 0xe4 }, { "ouml", 0xf6 },
+	{ "uuml", 0xfc }, { "Agrave", 0xc0 }, { "Aacute", 0xc1 }, { "Acirc", 0xc2 },
+	{ "agrave", 0xe0 }, { "aacute", 0xe1 }, { "acirc", 0xe2 }, { "atilde", 0xe3 },
+	{ "aring", 0xe5 }, { "aelig", 0xe6 }, { "ccedil", 0xe7 }, { "Ccedil", 0xc7 },
+	{ "Egrave", 0xc8 }, { "Eacute", 0xc9 }, { "egrave", 0xe8 }, { "eacute", 0xe9 },
+	{ "ecirc", 0xea }, { "euml", 0xeb }, { "igrave", 0xec }, { "iacute", 0xed },
+	{ "icirc", 0xee }, { "iuml", 0xef }, { "ntilde", 0xf1 }, { "Ntilde", 0xd1 },
+	{ "ograve", 0xf2 }, { "oacute", 0xf3 }, { "ocirc", 0xf4 }, { "otilde", 0xf5 },
+	{ "oslash", 0xf8 }, { "Oslash", 0xd8 }, { "ugrave", 0xf9 }, { "uacute", 0xfa },
+	{ "ucirc", 0xfb }, { "yacute", 0xfd }, { "yuml", 0xff }, { "Aring", 0xc5 },
+	{ "AElig", 0xc6 }, { "zwnj", 0x200c }, { "zwj", 0x200d }, { "ensp", ' ' },
+	{ "emsp", ' ' }, { "thinsp", ' ' },
+};
+
+/* Block elements start a new line; everything else is inline. */
+static const char *const block_tags[] = {
+	"address", "article", "blockquote", "br", "dd", "div", "dl", "dt", "footer", "form",
+	"h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p",
+	"pre", "section", "table", "td", "th", "title", "tr", "ul",
+};
+
+struct html_out {
+	struct buf b;
+	size_t max;
+	int space; /* white space pending: 1 a blank, 2 a line break */
+};
+
+static int html_full(const struct html_out *o)
+{
+	return o->b.len >= o->max;
+}
+
+static void out_bytes(struct html_out *o, const char *s, size_t n)
+{
+	if (o->space && o->b.len > 0)
+		buf_add(&o->b, o->space == 2 ? "\n" : " ", 1);
+	o->space = 0;
+	buf_add(&o->b, s, n);
+}
+
+static void out_space(struct html_out *o, int kind)
+{
+	if (kind > o->space)
+		o->space = kind;
+}
+
+static void out_cp(struct html_out *o, uint32_t cp)
+{
+	char u[8];
+	int n;
+
+	if (cp == 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		cp = 0xfffd;
+	if (cp == ' ' || cp == 0xa0) {
+		out_space(o, 1);
+		return;
+	}
+	n = g_unichar_to_utf8(cp, u);
+	out_bytes(o, u, (size_t)n);
+}
+
+static int ci_prefix(const char *p, const char *end, const char *word)
+{
+	size_t n = strlen(word);
+
+	return (size_t)(end - p) >= n && g_ascii_strncasecmp(p, word, n) == 0;
+}
+
+/* At '&': decodes a reference; returns the bytes used (0: not one). */
+static size_t entity(struct html_out *o, const char *p, const char *end)
+{
+	const char *q = p + 1;
+	uint64_t cp = 0;
+	size_t i, n;
+
+	if (q < end && *q == '#') {
+		int hex = q + 1 < end && (q[1] == 'x' || q[1] == 'X');
+		const char *d = q + 1 + hex, *e = d;
+
+		while (e < end && e - d < 8 && (hex ? g_ascii_isxdigit(*e) : g_ascii_isdigit(*e))) {
+			cp = cp * (hex ? 16 : 10) +
+			     (uint64_t)(hex ? g_ascii_xdigit_value(*e) : g_ascii_digit_value(*e));
+			e++;
+		}
+		if (e == d)
+			return 0;
+		out_cp(o, cp > 0x10ffff ? 0xfffd : (uint32_t)cp);
+		return (size_t)(e - p) + (e < end && *e == ';');
+	}
+	for (n = 0; q + n < end && n < 10 && g_ascii_isalnum(q[n]); n++)
+		;
+	for (i = 0; n > 0 && i < sizeof(entities) / sizeof(entities[0]); i++) {
+		if (strlen(entities[i].name) == n && memcmp(entities[i].name, q, n) == 0) {
+			out_cp(o, entities[i].cp);
+			return 1 + n + (q + n < end && q[n] == ';');
+		}
+	}
+	return 0;
+}
+
+/* Skips past the end of a tag starting at p ('<'), honouring quoted
+ * attribute values; returns the position after '>' (or end). */
+static const char *tag_end(const char *p, const char *end)
+{
+	char quote = 0;
+
+	for (p++; p < end; p++) {
+		if (quote) {
+			if (*p == quote)
+				quote = 0;
+		} else if (*p == '"' || *p == '\'') {
+			quote = *p;
+		} else if (*p == '>') {
+			return p + 1;
+		}
+	}
+	return end;
+}
+
+/* Finds "</name" (any case) from p; returns its start or end. */
+static const char *find_close(const char *p, const char *end, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (; p < end; p++)
+		if (*p == '<' && p + 1 < end && p[1] == '/' && ci_prefix(p + 2, end, name) &&
+		    (p + 2 + n == end || !g_ascii_isalnum(p[2 + n])))
+			return p;
+	return end;
+}
+
+static int is_block(const char *name, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(block_tags) / sizeof(block_tags[0]); i++)
+		if (strlen(block_tags[i]) == n && g_ascii_strncasecmp(block_tags[i], name, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* At '<': handles a comment, a tag, or a script/style element; returns
+ * where to continue. A '<' that starts no tag is text. */
+static const char *markup(struct html_out *o, const char *p, const char *end)
+{
+	const char *name = p + 1 + (p + 1 < end && p[1] == '/');
+	size_t n = 0;
+
+	if (ci_prefix(p, end, "<!--")) {
+		const char *q = g_strstr_len(p + 4, end - p - 4, "-->");
+
+		return q ? q + 3 : end;
+	}
+	if (p + 1 < end && (p[1] == '!' || p[1] == '?'))
+		return tag_end(p, end);
+	while (name + n < end && g_ascii_isalnum(name[n]))
+		n++;
+	if (n == 0 || !g_ascii_isalpha(name[0])) {
+		out_bytes(o, "<", 1);
+		return p + 1;
+	}
+	if (name == p + 1 && ((n == 6 && g_ascii_strncasecmp(name, "script", 6) == 0) ||
+			      (n == 5 && g_ascii_strncasecmp(name, "style", 5) == 0))) {
+		char tag[7];
+
+		memcpy(tag, name, n);
+		tag[n] = '\0';
+		return tag_end(find_close(tag_end(p, end), end, tag), end);
+	}
+	if (is_block(name, n))
+		out_space(o, 2);
+	return tag_end(p, end);
+}
+
+char *mailparse_html_to_text(const char *html, size_t len, size_t max)
+{
+	struct html_out o = { .max = max };
+	const char *p = html, *end = html + len;
+	char *s;
+
+	buf_init(&o.b, 0);
+	while (p < end && !html_full(&o)) {
+		size_t used;
+
+		if (*p == '<') {
+			p = markup(&o, p, end);
+		} else if (*p == '&' && (used = entity(&o, p, end)) > 0) {
+			p += used;
+		} else if (g_ascii_isspace(*p)) {
+			out_space(&o, 1);
+			p++;
+		} else {
+			const char *q = p;
+
+			while (q < end && *q != '<' && *q != '&' && !g_ascii_isspace(*q))
+				q++;
+			if (q == p)
+				q++;
+			out_bytes(&o, p, (size_t)(q - p));
+			p = q;
+		}
+	}
+	buf_add(&o.b, "", 1);
+	s = (char *)buf_steal(&o.b, NULL);
+	utf8_cut(s, max);
+	return s;
+}
+
+/* ---- modified UTF-7 ---- */
+
+static int b64_value(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == ',')
+		return 63;
+	return -1;
+}
+
+/* Decodes the base64 run s[0..n) of UTF-16BE into out; -1 if malformed. */
+static int mutf7_run(const char *s, size_t n, struct buf *out)
+{
+	uint32_t bits = 0, high = 0;
+	int nbits = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		int v = b64_value(s[i]);
+
+		if (v < 0)
+			return -1;
+		bits = (bits << 6) | (uint32_t)v;
+		nbits += 6;
+		if (nbits >= 16) {
+			uint32_t unit = (bits >> (nbits - 16)) & 0xffff;
+			char u[8];
+
+			nbits -= 16;
+			if (unit >= 0xd800 && unit <= 0xdbff) {
+				if (high)
+					return -1;
+				high = unit;
+				continue;
+			}
+			if (unit >= 0xdc00 && unit <= 0xdfff) {
+				if (!high)
+					return -1;
+				unit = 0x10000 + ((high - 0xd800) << 10) + (unit - 0xdc00);
+				high = 0;
+			} else if (high) {
+				return -1;
+			}
+			buf_add(out, u, (size_t)g_unichar_to_utf8(unit, u));
+		}
+	}
+	/* Left-over bits must be zero padding, and no surrogate half open. */
+	return high || nbits >= 6 || (bits & ((1u << nbits) - 1)) ? -1 : 0;
+}
+
+char *mailparse_mutf7_decode(const char *name)
+{
+	struct buf out;
+	const char *p = name;
+
+	buf_init(&out, 0);
+	while (*p) {
+		const char *dash;
+
+		if (*p != '&') {
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+				goto invalid;
+			buf_add(&out, p++, 1);
+			continue;
+		}
+		dash = strchr(p + 1, '-');
+		if (dash == NULL)
+			goto invalid;
+		if (dash == p + 1)
+			buf_add(&out, "&", 1);
+		else if (mutf7_run(p + 1, (size_t)(dash - p - 1), &out) < 0)
+			goto invalid;
+		p = dash + 1;
+	}
+	buf_add(&out, "", 1);
+	return (char *)buf_steal(&out, NULL);
+invalid:
+	buf_clear(&out);
+	return xstrdup(name);
+}

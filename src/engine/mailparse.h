@@ -1,0 +1,48 @@
+#ifndef COFFER_MAILPARSE_H
+#define COFFER_MAILPARSE_H
+
+/* What the search index takes from one RFC 822 message (docs/mail.md
+ * section 5), parsed with GMime 3: header fields, attachment names and
+ * body text, all UTF-8 and cut at documented sizes. Parsing never fails:
+ * broken MIME yields what could be recovered and a note in `error`.
+ * Functions here are safe to call from several threads at once. */
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Body text kept per message, and per header field. */
+#define MAILPARSE_TEXT_MAX (256u << 10)
+#define MAILPARSE_FIELD_MAX (4u << 10)
+
+struct mailparse {
+	char *sender;      /* From, decoded ("Name <addr>, ...") */
+	char *recipients;  /* To, Cc and Bcc, decoded */
+	char *subject;
+	char *attachments; /* file names, one per line */
+	char *body;        /* text of the text/plain and text/html parts */
+	int64_t date;      /* Unix seconds of the Date header, if has_date */
+	int has_date;
+	int has_attachment;
+	char *error;       /* what could not be parsed, or NULL */
+};
+
+/* Parses data[0..len) (at most MAILINDEX_PARSE_MAX bytes of it are looked
+ * at by the caller's choice); fills p, which the caller clears. */
+void mailparse_message(const uint8_t *data, size_t len, struct mailparse *p);
+void mailparse_clear(struct mailparse *p);
+
+/* The address of the first mailbox of the From header, or NULL when there
+ * is none; reads only the header block. Caller frees. */
+char *mailparse_sender_address(const uint8_t *data, size_t len);
+
+/* Reduces HTML to text: tags, comments, scripts and styles dropped, block
+ * elements as line breaks, runs of white space as one, character
+ * references and common named entities decoded. At most max bytes of
+ * output (never half a UTF-8 character). Caller frees. */
+char *mailparse_html_to_text(const char *html, size_t len, size_t max);
+
+/* Decodes an IMAP modified UTF-7 name (RFC 3501 5.1.3) to UTF-8; a name
+ * that is not valid modified UTF-7 comes back as it is. Caller frees. */
+char *mailparse_mutf7_decode(const char *name);
+
+#endif
