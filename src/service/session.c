@@ -1,0 +1,1031 @@
+/* Restore sessions (docs/service.md "Restore sessions"), recommended
+ * restore points and listing a point's entries.
+ *
+ * Sessions: a request names
+ * units, a restore point each (a number, or the latest before a time) and
+ * a mode; the session and one artifact per unit go into the catalog, and
+ * one "restore" job per artifact into the queue. A worker runs each job
+ * through svc_restore_job_run(): the unit's source writes the point back
+ * while the artifact's progress is kept in the catalog, and the session's
+ * state follows from its artifacts. */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "catalog/catalog.h"
+#include "engine/meta.h"
+#include "engine/tree.h"
+#include "lib/error.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "service/core.h"
+#include "service/internal.h"
+#include "service/recommend.h"
+#include "service/service.h"
+#include "service/views.h"
+#include "sources/source.h"
+#include "store/index.h"
+#include "store/rp.h"
+#include "store/store.h"
+
+#define SESSION_MAX_ITEMS 1000
+#define SESSION_MAX_PATHS 1000
+/* Entries listed by svc_rp_items() at most. */
+#define ITEMS_MAX 10000
+/* Catalog writes of progress: at most this often per artifact. */
+#define PROGRESS_EVERY_NS 200000000LL
+
+static const struct {
+	const char *api, *catalog;
+} session_modes[] = {
+	{ "inPlace", "in_place" },
+	{ "newLocation", "new_location" },
+	{ "granular", "granular" },
+};
+
+/* ---- times: "before" is Unix seconds or RFC 3339 ---- */
+
+/* n digits at *p into *v; advances p. */
+static int take_digits(const char **p, int n, int *v)
+{
+	*v = 0;
+	for (int i = 0; i < n; i++, (*p)++) {
+		if (**p < '0' || **p > '9')
+			return -1;
+		*v = *v * 10 + (**p - '0');
+	}
+	return 0;
+}
+
+static int take_char(const char **p, const char *set)
+{
+	if (**p == '\0' || strchr(set, **p) == NULL)
+		return -1;
+	(*p)++;
+	return 0;
+}
+
+/* "2026-03-01T12:00:00Z", with optional fractions and a "+01:00" offset,
+ * into Unix nanoseconds. */
+static int parse_rfc3339(const char *s, int64_t *ns_r)
+{
+	const char *p = s;
+	struct tm tm = { 0 };
+	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
+	int64_t frac = 0, scale = 1000000000;
+	time_t t;
+
+	if (take_digits(&p, 4, &y) < 0 || take_char(&p, "-") < 0 || take_digits(&p, 2, &mo) < 0 ||
+	    take_char(&p, "-") < 0 || take_digits(&p, 2, &d) < 0 || take_char(&p, "Tt ") < 0 ||
+	    take_digits(&p, 2, &h) < 0 || take_char(&p, ":") < 0 || take_digits(&p, 2, &mi) < 0 ||
+	    take_char(&p, ":") < 0 || take_digits(&p, 2, &sec) < 0)
+		return -1;
+	if (*p == '.') {
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			if (scale > 1) {
+				scale /= 10;
+				frac += (*p - '0') * scale;
+			}
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		sign = *p++ == '-' ? -1 : 1;
+		if (take_digits(&p, 2, &oh) < 0 || take_char(&p, ":") < 0 ||
+		    take_digits(&p, 2, &om) < 0 || oh > 23 || om > 59)
+			return -1;
+	} else {
+		return -1;
+	}
+	if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return -1;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = timegm(&tm);
+	t -= (time_t)sign * (oh * 3600 + om * 60);
+	*ns_r = (int64_t)t * 1000000000 + frac;
+	return 0;
+}
+
+static int parse_before(struct json_object *v, int64_t *ns_r, struct error *err)
+{
+	const char *str;
+	char *end;
+	long long n;
+
+	if (json_object_is_type(v, json_type_int)) {
+		n = (long long)json_object_get_int64(v);
+		goto unix_s;
+	}
+	if (!json_object_is_type(v, json_type_string))
+		return error_setk(err, ERROR_USAGE,
+				  "\"before\": expected Unix seconds or an RFC 3339 time");
+	str = json_object_get_string(v);
+	if (parse_rfc3339(str, ns_r) == 0)
+		return 0;
+	errno = 0;
+	n = strtoll(str, &end, 10);
+	if (*str == '\0' || *end != '\0' || errno != 0)
+		return error_setk(err, ERROR_USAGE,
+				  "\"before\": %s is neither Unix seconds nor an RFC 3339 time", str);
+unix_s:
+	if (n <= 0 || n > INT64_MAX / 1000000000)
+		return error_setk(err, ERROR_USAGE, "\"before\": %lld is out of range", n);
+	*ns_r = (int64_t)n * 1000000000;
+	return 0;
+}
+
+/* ---- resolving a request item to an artifact ---- */
+
+/* The latest point of the unit taken at or before `ns` that is not
+ * forgotten; ERROR_NOTFOUND if none. */
+static int rp_latest_before(struct catalog *c, const char *tenant, const char *unit, int64_t ns,
+			    uint32_t *seq_r, struct error *err)
+{
+	struct catalog_rp_filter f = { 0 };
+	struct catalog_page pg = { .limit = 1000 };
+	struct catalog_rp **rps;
+	char cursor[16];
+	size_t n, i;
+	int found = 0;
+
+	for (;;) {
+		if (catalog_rp_list(c, tenant, unit, &f, &pg, &rps, &n, err) < 0)
+			return -1;
+		for (i = 0; i < n; i++)
+			if (!rps[i]->forgotten && rps[i]->time_ns <= ns) {
+				*seq_r = rps[i]->seq;
+				found = 1;
+			}
+		if (n > 0)
+			snprintf(cursor, sizeof(cursor), "%" PRIu32, rps[n - 1]->seq);
+		CATALOG_LIST_FREE(rps, n, catalog_rp_free);
+		if (n < (size_t)pg.limit)
+			break;
+		pg.after = cursor;
+	}
+	if (!found) {
+		char when[32];
+
+		view_time(ns / 1000000000, when);
+		return error_setk(err, ERROR_NOTFOUND, "unit %s has no restore point before %s",
+				  unit, when);
+	}
+	return 0;
+}
+
+static int rp_latest(struct catalog *c, const char *tenant, const char *unit, uint32_t *seq_r,
+		     struct error *err)
+{
+	return rp_latest_before(c, tenant, unit, INT64_MAX, seq_r, err);
+}
+
+static int item_seq(struct catalog *c, const char *tenant, const char *unit,
+		    struct json_object *item, uint32_t *seq_r, struct error *err)
+{
+	struct json_object *v, *b;
+	struct catalog_rp *rp = NULL;
+	int has_rp = json_object_object_get_ex(item, "restorePoint", &v);
+	int has_before = json_object_object_get_ex(item, "before", &b);
+	int64_t n, ns = 0;
+
+	if (has_rp && has_before)
+		return error_setk(err, ERROR_USAGE, "give \"restorePoint\" or \"before\", not both");
+	if (has_before)
+		return parse_before(b, &ns, err) < 0 ? -1 :
+		       rp_latest_before(c, tenant, unit, ns, seq_r, err);
+	if (!has_rp)
+		return rp_latest(c, tenant, unit, seq_r, err);
+	n = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : 0;
+	if (n < 1 || n > UINT32_MAX)
+		return error_setk(err, ERROR_USAGE, "\"restorePoint\": expected a number from 1");
+	if (catalog_rp_get(c, tenant, unit, (uint32_t)n, &rp, err) < 0 || rp->forgotten) {
+		catalog_rp_free(rp);
+		return error_setk(err, ERROR_NOTFOUND, "unit %s has no restore point %" PRId64,
+				  unit, n);
+	}
+	catalog_rp_free(rp);
+	*seq_r = (uint32_t)n;
+	return 0;
+}
+
+static int item_mode(struct json_object *item, const char **mode_r, struct error *err)
+{
+	struct json_object *v;
+	const char *m;
+
+	if (!json_object_object_get_ex(item, "mode", &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return error_setk(err, ERROR_USAGE, "\"mode\" is missing: inPlace, newLocation or "
+				  "granular");
+	m = json_object_get_string(v);
+	for (size_t i = 0; i < sizeof(session_modes) / sizeof(session_modes[0]); i++)
+		if (strcmp(session_modes[i].api, m) == 0) {
+			*mode_r = session_modes[i].catalog;
+			return 0;
+		}
+	return error_setk(err, ERROR_USAGE, "\"mode\": unknown mode \"%s\" (inPlace, newLocation "
+			  "or granular)", m);
+}
+
+/* Granular items need "paths" (relative paths or globs); others refuse it. */
+static int item_paths(struct json_object *item, const char *mode, char **patterns_r,
+		      struct error *err)
+{
+	struct json_object *v;
+	size_t i, n;
+
+	*patterns_r = NULL;
+	if (!json_object_object_get_ex(item, "paths", &v)) {
+		if (strcmp(mode, "granular") == 0)
+			return error_setk(err, ERROR_USAGE, "mode granular needs \"paths\"");
+		return 0;
+	}
+	if (strcmp(mode, "granular") != 0)
+		return error_setk(err, ERROR_USAGE, "\"paths\" is for mode granular only");
+	if (!json_object_is_type(v, json_type_array) || (n = json_object_array_length(v)) == 0 ||
+	    n > SESSION_MAX_PATHS)
+		return error_setk(err, ERROR_USAGE, "\"paths\": expected 1 to %d strings",
+				  SESSION_MAX_PATHS);
+	for (i = 0; i < n; i++) {
+		struct json_object *p = json_object_array_get_idx(v, i);
+		const char *s;
+
+		if (!json_object_is_type(p, json_type_string) ||
+		    *(s = json_object_get_string(p)) == '\0')
+			return error_setk(err, ERROR_USAGE, "\"paths\"[%zu]: expected a non-empty "
+					  "string", i);
+		if (s[0] == '/' || strcmp(s, "..") == 0 || strncmp(s, "../", 3) == 0 ||
+		    strstr(s, "/../") != NULL)
+			return error_setk(err, ERROR_USAGE, "\"paths\"[%zu]: %s must be relative "
+					  "to the unit, without ..", i, s);
+	}
+	*patterns_r = xstrdup(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+	return 0;
+}
+
+static int item_check_fields(struct json_object *item, struct error *err)
+{
+	static const char *const known[] = { "unit", "restorePoint", "before", "mode", "paths" };
+
+	json_object_object_foreach(item, key, val) {
+		size_t i;
+
+		(void)val;
+		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+			if (strcmp(known[i], key) == 0)
+				break;
+		if (i == sizeof(known) / sizeof(known[0]))
+			return error_setk(err, ERROR_USAGE, "unknown field \"%s\"", key);
+	}
+	return 0;
+}
+
+/* A unit restored by another session right now: refused, since two
+ * restores of one unit would overwrite each other. */
+static int unit_restore_busy(struct catalog *c, const char *tenant, const char *unit,
+			     struct error *err)
+{
+	static const char *const states[] = { "queued", "running" };
+
+	for (size_t i = 0; i < 2; i++) {
+		struct catalog_job_filter f = { .tenant = tenant, .unit = unit, .kind = "restore",
+						.state = states[i] };
+		struct catalog_page pg = { .limit = 1 };
+		struct catalog_job **js;
+		size_t n;
+
+		if (catalog_job_list(c, &f, &pg, &js, &n, err) < 0)
+			return -1;
+		if (n > 0) {
+			error_setk(err, ERROR_EXISTS, "unit %s is being restored by session %s; "
+				   "wait for it to end", unit, js[0]->session ? js[0]->session : "?");
+			CATALOG_LIST_FREE(js, n, catalog_job_free);
+			return -1;
+		}
+		CATALOG_LIST_FREE(js, n, catalog_job_free);
+	}
+	return 0;
+}
+
+static int item_artifact(struct catalog *c, const char *tenant, struct json_object *item,
+			 struct catalog_artifact *a, struct error *err)
+{
+	struct json_object *v;
+	struct catalog_unit *u = NULL;
+	const char *unit, *mode = NULL;
+
+	if (!json_object_is_type(item, json_type_object))
+		return error_setk(err, ERROR_USAGE, "expected an object");
+	if (item_check_fields(item, err) < 0)
+		return -1;
+	if (!json_object_object_get_ex(item, "unit", &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return error_setk(err, ERROR_USAGE, "\"unit\" (a unit id) is missing");
+	unit = json_object_get_string(v);
+	/* A unit of another tenant is not found, like one that does not exist. */
+	if (catalog_unit_get(c, tenant, unit, &u, err) < 0)
+		return -1;
+	if (strcmp(u->state, "removed") == 0) {
+		catalog_unit_free(u);
+		return error_setk(err, ERROR_NOTFOUND, "unit %s was removed", unit);
+	}
+	catalog_unit_free(u);
+	a->unit = xstrdup(unit);
+	a->tenant = xstrdup(tenant);
+	if (item_mode(item, &mode, err) < 0)
+		return -1;
+	a->mode = xstrdup(mode);
+	if (item_paths(item, mode, &a->patterns, err) < 0 ||
+	    item_seq(c, tenant, unit, item, &a->seq, err) < 0 ||
+	    unit_restore_busy(c, tenant, unit, err) < 0)
+		return -1;
+	a->state = xstrdup("pending");
+	return 0;
+}
+
+static void artifact_free(struct catalog_artifact *a)
+{
+	if (a == NULL)
+		return;
+	free(a->session);
+	free(a->tenant);
+	free(a->unit);
+	free(a->mode);
+	free(a->target);
+	free(a->patterns);
+	free(a->state);
+	free(a->error);
+	free(a);
+}
+
+/* Artifacts of the request's items; every unit once. */
+static int session_items(struct catalog *c, const char *tenant, struct json_object *in,
+			 struct catalog_session *cs, struct error *err)
+{
+	struct json_object *items;
+	size_t i, k, n;
+
+	if (in == NULL || !json_object_object_get_ex(in, "items", &items) ||
+	    !json_object_is_type(items, json_type_array))
+		return error_setk(err, ERROR_USAGE, "\"items\" (an array) is missing");
+	n = json_object_array_length(items);
+	if (n == 0 || n > SESSION_MAX_ITEMS)
+		return error_setk(err, ERROR_USAGE, "\"items\": expected 1 to %d units",
+				  SESSION_MAX_ITEMS);
+	cs->artifacts = xcalloc(n, sizeof(*cs->artifacts));
+	for (i = 0; i < n; i++) {
+		struct catalog_artifact *a = xcalloc(1, sizeof(*a));
+
+		cs->artifacts[cs->nartifacts++] = a;
+		if (item_artifact(c, tenant, json_object_array_get_idx(items, i), a, err) < 0)
+			return error_prefix(err, "items[%zu]", i);
+		for (k = 0; k < i; k++)
+			if (strcmp(cs->artifacts[k]->unit, a->unit) == 0)
+				return error_setk(err, ERROR_USAGE, "items[%zu]: unit %s is already "
+						  "in items[%zu]", i, a->unit, k);
+	}
+	return 0;
+}
+
+static void session_parts_free(struct catalog_session *cs)
+{
+	for (size_t i = 0; i < cs->nartifacts; i++)
+		artifact_free(cs->artifacts[i]);
+	free(cs->artifacts);
+	free(cs->id);
+	free(cs->tenant);
+	free(cs->created_by);
+	free(cs->state);
+}
+
+static struct json_object *session_audit_detail(const struct catalog_session *cs)
+{
+	struct json_object *d = json_object_new_object(), *arr = json_object_new_array();
+
+	for (size_t i = 0; i < cs->nartifacts; i++) {
+		const struct catalog_artifact *a = cs->artifacts[i];
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "unit", json_object_new_string(a->unit));
+		json_object_object_add(o, "restorePoint", json_object_new_int64(a->seq));
+		json_object_object_add(o, "mode", json_object_new_string(a->mode));
+		if (a->patterns)
+			json_object_object_add(o, "paths", json_tokener_parse(a->patterns));
+		json_object_array_add(arr, o);
+	}
+	json_object_object_add(d, "items", arr);
+	return d;
+}
+
+int svc_session_create(struct service *s, const struct svc_principal *p, const char *tenant,
+		       struct json_object *in, struct json_object **out, struct error *err)
+{
+	struct catalog *c = svc_catalog(s);
+	struct catalog_session cs = { 0 };
+	struct catalog_session *got = NULL;
+	struct json_object *detail;
+	int64_t now = svc_now(s);
+	int ret = -1;
+	size_t i;
+
+	*out = NULL;
+	if (svc_authorize(p, tenant, SVC_PERM_RESTORE, err) < 0)
+		return -1;
+	if (session_items(c, tenant, in, &cs, err) < 0)
+		goto out;
+	cs.tenant = xstrdup(tenant);
+	cs.created_by = xstrdup(p->token_id ? p->token_id : "system");
+	cs.state = xstrdup("pending");
+	cs.created = now;
+	if (catalog_session_create(c, &cs, err) < 0)
+		goto out;
+	/* Audited before any job can run; if auditing fails, nothing runs. */
+	detail = session_audit_detail(&cs);
+	ret = svc_audit(s, p, tenant, "restoreSession.create", cs.id, detail, err);
+	json_object_put(detail);
+	if (ret < 0) {
+		struct error e2;
+
+		error_init(&e2);
+		if (catalog_session_set_state(c, cs.id, "failed", now, &e2) < 0)
+			log_error("restore session %s: %s", cs.id, e2.msg);
+		goto out;
+	}
+	ret = -1;
+	for (i = 0; i < cs.nartifacts; i++) {
+		char kind[] = "restore", queued[] = "queued";
+		struct catalog_job j = { .tenant = cs.tenant, .unit = cs.artifacts[i]->unit,
+					 .kind = kind, .session = cs.id, .state = queued,
+					 .created = now, .not_before = now };
+		int64_t id;
+
+		if (catalog_job_enqueue(c, &j, &id, err) < 0) {
+			error_prefix(err, "restore session %s: queueing unit %s", cs.id,
+				     cs.artifacts[i]->unit);
+			goto out;
+		}
+	}
+	svc_kick_workers(s);
+	if (catalog_session_get(c, tenant, cs.id, &got, err) < 0)
+		goto out;
+	*out = view_session(got, now);
+	ret = 0;
+out:
+	catalog_session_free(got);
+	session_parts_free(&cs);
+	return ret;
+}
+
+/* ---- running one artifact ---- */
+
+/* Artifacts running in this process, per session: the parallel limit. */
+struct session_slots {
+	char *session;
+	int running;
+	struct session_slots *next;
+};
+static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct session_slots *slots;
+
+static int slot_take(const char *session, int limit)
+{
+	struct session_slots *sl;
+	int ok = 0;
+
+	pthread_mutex_lock(&slots_lock);
+	for (sl = slots; sl && strcmp(sl->session, session) != 0; sl = sl->next)
+		;
+	if (sl == NULL) {
+		sl = xcalloc(1, sizeof(*sl));
+		sl->session = xstrdup(session);
+		sl->next = slots;
+		slots = sl;
+	}
+	if (sl->running < limit) {
+		sl->running++;
+		ok = 1;
+	}
+	pthread_mutex_unlock(&slots_lock);
+	return ok;
+}
+
+static void slot_give(const char *session)
+{
+	struct session_slots **pp, *sl;
+
+	pthread_mutex_lock(&slots_lock);
+	for (pp = &slots; (sl = *pp) != NULL; pp = &sl->next)
+		if (strcmp(sl->session, session) == 0) {
+			if (--sl->running <= 0) {
+				*pp = sl->next;
+				free(sl->session);
+				free(sl);
+			}
+			break;
+		}
+	pthread_mutex_unlock(&slots_lock);
+}
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+struct artifact_run {
+	struct service *s;
+	struct catalog_artifact *a;
+	int64_t last_write; /* monotonic ns of the last catalog write */
+};
+
+static void artifact_write(struct artifact_run *ar)
+{
+	struct error err;
+
+	error_init(&err);
+	ar->last_write = mono_ns();
+	if (catalog_artifact_update(svc_catalog(ar->s), ar->a, &err) < 0)
+		log_warn("restore session %s, unit %s: progress not recorded: %s", ar->a->session,
+			 ar->a->unit, err.msg);
+}
+
+static void artifact_progress(void *ctx, uint64_t items_done, uint64_t bytes_done)
+{
+	struct artifact_run *ar = ctx;
+
+	ar->a->items_done = items_done;
+	ar->a->bytes_done = bytes_done;
+	if (ar->a->items_done > ar->a->items_total)
+		ar->a->items_total = ar->a->items_done;
+	if (ar->a->bytes_done > ar->a->bytes_total)
+		ar->a->bytes_total = ar->a->bytes_done;
+	if (mono_ns() - ar->last_write >= PROGRESS_EVERY_NS)
+		artifact_write(ar);
+}
+
+static void artifact_total(void *ctx, uint64_t items_total, uint64_t bytes_total)
+{
+	struct artifact_run *ar = ctx;
+
+	ar->a->items_total = items_total;
+	ar->a->bytes_total = bytes_total;
+	artifact_write(ar);
+}
+
+/* The session's state from its artifacts: running while one is not done,
+ * then succeeded if all succeeded, else failed. */
+static void session_settle(struct service *s, const char *tenant, const char *id)
+{
+	struct catalog *c = svc_catalog(s);
+	struct catalog_session *cs = NULL;
+	struct error err;
+	size_t i, done = 0, failed = 0;
+	const char *state;
+
+	error_init(&err);
+	if (catalog_session_get(c, tenant, id, &cs, &err) < 0)
+		goto fail;
+	for (i = 0; i < cs->nartifacts; i++) {
+		const char *st = cs->artifacts[i]->state;
+
+		if (strcmp(st, "succeeded") == 0 || strcmp(st, "failed") == 0)
+			done++;
+		if (strcmp(st, "failed") == 0)
+			failed++;
+	}
+	state = done < cs->nartifacts ? "running" : failed ? "failed" : "succeeded";
+	if (strcmp(state, cs->state) != 0 &&
+	    catalog_session_set_state(c, id, state, done < cs->nartifacts ? 0 : svc_now(s),
+				      &err) < 0)
+		goto fail;
+	catalog_session_free(cs);
+	return;
+fail:
+	catalog_session_free(cs);
+	log_error("restore session %s: state not updated: %s", id, err.msg);
+}
+
+/* The patterns of a granular artifact as an array of strings. */
+static int artifact_patterns(const struct catalog_artifact *a, char ***pats_r, size_t *n_r,
+			     struct error *err)
+{
+	struct json_object *arr;
+	size_t i, n;
+
+	*pats_r = NULL;
+	*n_r = 0;
+	if (a->patterns == NULL)
+		return 0;
+	arr = json_tokener_parse(a->patterns);
+	if (arr == NULL || !json_object_is_type(arr, json_type_array)) {
+		json_object_put(arr);
+		return error_set(err, "paths of the artifact are not a JSON array");
+	}
+	n = json_object_array_length(arr);
+	*pats_r = xcalloc(n + 1, sizeof(char *));
+	for (i = 0; i < n; i++)
+		(*pats_r)[i] = xstrdup(json_object_get_string(json_object_array_get_idx(arr, i)));
+	*n_r = n;
+	json_object_put(arr);
+	return 0;
+}
+
+/* Where a new-location artifact writes: chosen once (the folder source
+ * creates "<path>.restored-N"), then kept, so a job run again after a
+ * restart finishes the same folder. */
+static struct json_object *artifact_target(struct service *s, const struct source_ops *ops,
+					   struct catalog_artifact *a, struct json_object *source,
+					   struct error *err)
+{
+	struct json_object *t, *path;
+
+	if (a->target != NULL) {
+		t = json_tokener_parse(a->target);
+		if (t != NULL && json_object_is_type(t, json_type_object))
+			return t;
+		json_object_put(t);
+		/* A folder's path: the source with that path. */
+		t = json_tokener_parse(json_object_to_json_string(source));
+		json_object_object_add(t, "path", json_object_new_string(a->target));
+		return t;
+	}
+	t = ops->new_location(source, svc_now(s), err);
+	if (t == NULL)
+		return NULL;
+	free(a->target);
+	if (json_object_object_get_ex(t, "path", &path) &&
+	    json_object_is_type(path, json_type_string))
+		a->target = xstrdup(json_object_get_string(path));
+	else
+		a->target = xstrdup(json_object_to_json_string_ext(t, JSON_C_TO_STRING_PLAIN));
+	return t;
+}
+
+static int artifact_run(struct service *s, struct catalog_artifact *a,
+			struct source_restore_result *res, struct error *err)
+{
+	struct catalog *c = svc_catalog(s);
+	struct source_restore_opts ro = { .quiet = 1 };
+	struct artifact_run ar = { .s = s, .a = a };
+	struct catalog_unit *u = NULL;
+	struct catalog_rp *rp = NULL;
+	struct json_object *source = NULL, *target = NULL;
+	const struct source_ops *ops;
+	struct store *st = NULL;
+	char *spec = NULL;
+	int ret = -1;
+
+	memset(res, 0, sizeof(*res));
+	if (catalog_unit_get(c, a->tenant, a->unit, &u, err) < 0 ||
+	    (source = svc_unit_source_open(s, u, err)) == NULL ||
+	    (ops = source_find(source, err)) == NULL)
+		goto out;
+	if (strcmp(a->mode, "new_location") == 0 &&
+	    (target = artifact_target(s, ops, a, source, err)) == NULL)
+		goto out;
+	if (artifact_patterns(a, &ro.patterns, &ro.npatterns, err) < 0)
+		goto out;
+	/* Until the source knows better: the point's entries, for the ETA. */
+	if (catalog_rp_get(c, a->tenant, a->unit, a->seq, &rp, err) < 0)
+		goto out;
+	if (ro.npatterns == 0)
+		a->items_total = rp->files;
+	a->bytes_total = 0;
+	a->items_done = a->bytes_done = 0;
+	artifact_write(&ar);
+	st = svc_tenant_store(s, a->tenant, 0, err);
+	if (st == NULL)
+		goto out;
+	spec = xasprintf("%s@%" PRIu32, a->unit, a->seq);
+	ro.rp = spec;
+	ro.source = source;
+	ro.target = target;
+	ro.progress = artifact_progress;
+	ro.total = artifact_total;
+	ro.ctx = &ar;
+	ret = ops->restore(st, &ro, res, err);
+out:
+	if (ro.patterns)
+		for (size_t i = 0; i < ro.npatterns; i++)
+			free(ro.patterns[i]);
+	free(ro.patterns);
+	free(spec);
+	store_destroy(&st);
+	catalog_rp_free(rp);
+	json_object_put(target);
+	json_object_put(source);
+	catalog_unit_free(u);
+	return ret;
+}
+
+static struct catalog_artifact *session_artifact(struct catalog_session *cs, const char *unit)
+{
+	for (size_t i = 0; i < cs->nartifacts; i++)
+		if (strcmp(cs->artifacts[i]->unit, unit) == 0)
+			return cs->artifacts[i];
+	return NULL;
+}
+
+int svc_restore_job_run(struct service *s, const struct catalog_job *j, struct error *err)
+{
+	struct catalog *c = svc_catalog(s);
+	struct catalog_session *cs = NULL;
+	struct catalog_artifact *a;
+	struct source_restore_result res;
+	int limit = svc_cfg(s)->restore_parallel > 0 ? svc_cfg(s)->restore_parallel : 1;
+	int ret = -1;
+
+	if (j->session == NULL || j->unit == NULL)
+		return error_set(err, "restore job %" PRId64 " names no session or unit", j->id);
+	if (catalog_session_get(c, j->tenant, j->session, &cs, err) < 0)
+		return error_prefix(err, "restore job %" PRId64, j->id);
+	a = session_artifact(cs, j->unit);
+	if (a == NULL) {
+		error_set(err, "restore session %s has no artifact for unit %s", j->session, j->unit);
+		goto out;
+	}
+	if (strcmp(a->state, "succeeded") == 0 || strcmp(a->state, "failed") == 0) {
+		ret = 0; /* ran before; a repeated job changes nothing */
+		goto out;
+	}
+	if (!slot_take(j->session, limit)) {
+		/* The session's limit is reached: back to the queue for a moment.
+		 * The worker sees the job is no longer running and leaves it. */
+		ret = catalog_job_finish(c, j->id, "queued", NULL, NULL, 0, svc_now(s) + 1, err);
+		goto out;
+	}
+	free(a->state);
+	a->state = xstrdup("running");
+	free(a->error);
+	a->error = NULL;
+	a->started = svc_now(s);
+	a->finished = 0;
+	if (strcmp(cs->state, "pending") == 0 &&
+	    catalog_session_set_state(c, cs->id, "running", 0, err) < 0) {
+		slot_give(j->session);
+		goto out;
+	}
+	log_info("event=restore.start session=%s unit=%s restore_point=%" PRIu32 " mode=%s",
+		 cs->id, a->unit, a->seq, a->mode);
+	ret = artifact_run(s, a, &res, err);
+	slot_give(j->session);
+	if (ret < 0 && svc_stopping(s)) {
+		/* The worker puts the job back; it runs again after the restart. */
+		free(a->state);
+		a->state = xstrdup("pending");
+		artifact_write(&(struct artifact_run){ .s = s, .a = a });
+		goto out;
+	}
+	free(a->state);
+	a->state = xstrdup(ret == 0 ? "succeeded" : "failed");
+	a->error = ret == 0 ? NULL : xstrdup(err->msg);
+	if (res.items_total)
+		a->items_total = res.items_total;
+	a->items_done = res.items_done;
+	if (res.bytes_done > a->bytes_done)
+		a->bytes_done = res.bytes_done;
+	if (ret == 0 && a->bytes_total < a->bytes_done)
+		a->bytes_total = a->bytes_done;
+	a->finished = svc_now(s);
+	artifact_write(&(struct artifact_run){ .s = s, .a = a });
+	session_settle(s, j->tenant, j->session);
+	log_info("event=restore.end session=%s unit=%s state=%s items=%" PRIu64 " bytes=%" PRIu64,
+		 cs->id, a->unit, a->state, a->items_done, a->bytes_done);
+out:
+	catalog_session_free(cs);
+	return ret;
+}
+
+/* ---- recommendations and listings ---- */
+
+/* Every restore point of the unit that is not forgotten, ascending. */
+static int unit_points(struct catalog *c, const char *tenant, const char *unit,
+		       struct catalog_rp ***rps_r, size_t *n_r, struct error *err)
+{
+	struct catalog_rp_filter f = { 0 };
+	struct catalog_page pg = { .limit = 1000 };
+	struct catalog_rp **all = NULL, **page;
+	size_t n = 0, np, i;
+	char cursor[16];
+
+	for (;;) {
+		if (catalog_rp_list(c, tenant, unit, &f, &pg, &page, &np, err) < 0) {
+			CATALOG_LIST_FREE(all, n, catalog_rp_free);
+			return -1;
+		}
+		all = xrealloc(all, xmul(n + np + 1, sizeof(*all)));
+		for (i = 0; i < np; i++) {
+			if (page[i]->forgotten)
+				catalog_rp_free(page[i]);
+			else
+				all[n++] = page[i];
+		}
+		if (np > 0)
+			snprintf(cursor, sizeof(cursor), "%" PRIu32, page[np - 1]->seq);
+		free(page);
+		if (np < (size_t)pg.limit)
+			break;
+		pg.after = cursor;
+	}
+	*rps_r = all;
+	*n_r = n;
+	return 0;
+}
+
+int svc_recommend(struct service *s, const struct svc_principal *p, const char *tenant,
+		  const char *unit, struct json_object **out, struct error *err)
+{
+	struct catalog *c = svc_catalog(s);
+	struct catalog_unit *u = NULL;
+	struct catalog_rp **rps = NULL;
+	size_t n = 0;
+
+	*out = NULL;
+	if (svc_authorize(p, tenant, SVC_PERM_STATUS_READ, err) < 0 ||
+	    catalog_unit_get(c, tenant, unit, &u, err) < 0)
+		return -1;
+	catalog_unit_free(u);
+	if (unit_points(c, tenant, unit, &rps, &n, err) < 0)
+		return -1;
+	*out = recommend_points(rps, n);
+	json_object_object_add(*out, "unit", json_object_new_string(unit));
+	CATALOG_LIST_FREE(rps, n, catalog_rp_free);
+	return 0;
+}
+
+/* ---- entries of a restore point ---- */
+
+static const char *type_name(uint8_t t)
+{
+	static const char *const names[] = { "unknown", "file", "dir", "symlink", "hardlink",
+					     "fifo", "chr", "blk", "sock" };
+
+	return t < sizeof(names) / sizeof(names[0]) ? names[t] : "unknown";
+}
+
+static struct json_object *entry_json(const struct meta_entry *e)
+{
+	struct json_object *o = json_object_new_object();
+	const char *slash = strrchr(e->path, '/');
+	char when[32], mode[8];
+
+	json_object_object_add(o, "name", json_object_new_string(slash ? slash + 1 : e->path));
+	json_object_object_add(o, "path", json_object_new_string(e->path));
+	json_object_object_add(o, "type", json_object_new_string(type_name(e->type)));
+	json_object_object_add(o, "size", json_object_new_int64((int64_t)e->size));
+	snprintf(mode, sizeof(mode), "%04o", e->mode & 07777);
+	json_object_object_add(o, "mode", json_object_new_string(mode));
+	view_time(e->mtime_s, when);
+	json_object_object_add(o, "mtime", json_object_new_string(when));
+	json_object_object_add(o, "mtimeUnix", json_object_new_int64(e->mtime_s));
+	if (e->target)
+		json_object_object_add(o, "target", json_object_new_string(e->target));
+	return o;
+}
+
+/* "/a/b/" -> "a/b"; NULL for a path with "." or ".." components. */
+static char *clean_path(const char *path)
+{
+	char *p, *q;
+	size_t len;
+
+	while (path && *path == '/')
+		path++;
+	p = xstrdup(path ? path : "");
+	for (len = strlen(p); len > 0 && p[len - 1] == '/';)
+		p[--len] = '\0';
+	for (q = p; *q; q = strchr(q, '/') ? strchr(q, '/') + 1 : q + strlen(q)) {
+		size_t n = strcspn(q, "/");
+
+		if (n == 0 || (n == 1 && q[0] == '.') || (n == 2 && q[0] == '.' && q[1] == '.')) {
+			free(p);
+			return NULL;
+		}
+	}
+	return p;
+}
+
+/* Whether `path` is a direct child of `dir` ("" is the root). */
+static int child_of(const char *path, const char *dir)
+{
+	size_t len = strlen(dir);
+
+	if (*path == '\0')
+		return 0;
+	if (len == 0)
+		return strchr(path, '/') == NULL;
+	return strncmp(path, dir, len) == 0 && path[len] == '/' &&
+	       strchr(path + len + 1, '/') == NULL;
+}
+
+static int list_entries(struct store *st, const char *spec, const char *dir,
+			struct json_object *items, int *found_r, int *truncated_r,
+			struct error *err)
+{
+	struct store_unit *u = NULL;
+	struct rp *rp = NULL;
+	struct index *ix = NULL;
+	struct tree_reader *tr = NULL;
+	struct meta_entry *e;
+	int ret = -1;
+
+	if (tree_resolve(st, spec, &u, &rp, err) < 0 || (ix = index_open(u, err)) == NULL ||
+	    (tr = tree_reader_open(u, ix, rp, err)) == NULL)
+		goto out;
+	while ((ret = tree_reader_next(tr, &e, err)) == 1) {
+		if (strcmp(e->path, dir) == 0) {
+			*found_r = 1;
+			if (e->type != META_DIR) /* a file: itself */
+				json_object_array_add(items, entry_json(e));
+		} else if (child_of(e->path, dir)) {
+			if (json_object_array_length(items) >= ITEMS_MAX) {
+				*truncated_r = 1;
+				ret = 0;
+				break;
+			}
+			json_object_array_add(items, entry_json(e));
+		}
+	}
+out:
+	tree_reader_destroy(&tr);
+	index_destroy(&ix);
+	rp_free(&rp);
+	store_unit_destroy(&u);
+	return ret;
+}
+
+int svc_rp_items(struct service *s, const struct svc_principal *p, const char *tenant,
+		 const char *unit, uint32_t seq, const char *path, struct json_object **out,
+		 struct error *err)
+{
+	struct catalog *c = svc_catalog(s);
+	struct catalog_unit *u = NULL;
+	struct catalog_rp *rp = NULL;
+	struct json_object *items = NULL, *detail;
+	struct store *st = NULL;
+	char *dir = NULL, *spec = NULL;
+	int found = 0, truncated = 0, ret = -1;
+
+	*out = NULL;
+	if (svc_authorize(p, tenant, SVC_PERM_CONTENT_READ, err) < 0 ||
+	    catalog_unit_get(c, tenant, unit, &u, err) < 0)
+		return -1;
+	if (catalog_rp_get(c, tenant, unit, seq, &rp, err) < 0 || rp->forgotten) {
+		error_setk(err, ERROR_NOTFOUND, "unit %s has no restore point %" PRIu32, unit, seq);
+		goto out;
+	}
+	dir = clean_path(path);
+	if (dir == NULL) {
+		error_setk(err, ERROR_USAGE, "path %s: \".\" and \"..\" are not allowed", path);
+		goto out;
+	}
+	spec = xasprintf("%s@%" PRIu32, unit, seq);
+	/* A content read is audited before anything is read. */
+	detail = json_object_new_object();
+	json_object_object_add(detail, "path", json_object_new_string(dir));
+	ret = svc_audit(s, p, tenant, "restorePoint.list", spec, detail, err);
+	json_object_put(detail);
+	if (ret < 0)
+		goto out;
+	ret = -1;
+	st = svc_tenant_store(s, tenant, 0, err);
+	if (st == NULL)
+		goto out;
+	items = json_object_new_array();
+	if (list_entries(st, spec, dir, items, &found, &truncated, err) < 0)
+		goto out;
+	if (!found && *dir != '\0') {
+		error_setk(err, ERROR_NOTFOUND, "restore point %s has no entry %s", spec, dir);
+		goto out;
+	}
+	*out = json_object_new_object();
+	json_object_object_add(*out, "unit", json_object_new_string(unit));
+	json_object_object_add(*out, "restorePoint", json_object_new_int64(seq));
+	json_object_object_add(*out, "path", json_object_new_string(dir));
+	json_object_object_add(*out, "items", items);
+	json_object_object_add(*out, "truncated", json_object_new_boolean(truncated));
+	items = NULL;
+	ret = 0;
+out:
+	json_object_put(items);
+	store_destroy(&st);
+	free(spec);
+	free(dir);
+	catalog_rp_free(rp);
+	catalog_unit_free(u);
+	return ret;
+}
