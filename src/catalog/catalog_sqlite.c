@@ -36,6 +36,7 @@ struct catalog {
 	char *path;
 	pthread_mutex_t lock; /* recursive: transactions wrap db_run() */
 	int version;
+	int found_version; /* in the file when opened; -1 before it is read */
 };
 
 /* ---- statements ---- */
@@ -389,6 +390,8 @@ static int schema_step(struct catalog *c, struct error *err)
 	if (schema_version_get(c, &version, err) < 0)
 		goto fail;
 	c->version = version;
+	if (c->found_version < 0)
+		c->found_version = version;
 	if (version < 0 || (size_t)version > latest) {
 		error_setk(err, ERROR_VERSION,
 			   "schema version %d is not one this coffer knows (it knows 1 to %zu): "
@@ -411,8 +414,10 @@ static int schema_step(struct catalog *c, struct error *err)
 	if (tx_commit(c, err) < 0)
 		return -1;
 	c->version = version + 1;
-	log_info("catalog %s: migrated to schema version %d (%s)", c->path, c->version,
-		 steps[version].what);
+	/* A new catalog is not news; an upgrade of an existing one is. */
+	if (c->found_version > 0)
+		log_info("catalog %s: migrated to schema version %d (%s)", c->path, c->version,
+			 steps[version].what);
 	return 1;
 fail:
 	tx_rollback(c);
@@ -455,6 +460,7 @@ struct catalog *catalog_open(const char *url, struct error *err)
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->path = xstrdup(path);
+	c->found_version = -1;
 	pthread_mutexattr_init(&attr);
 	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
 	pthread_mutex_init(&c->lock, &attr);
