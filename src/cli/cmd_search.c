@@ -1,22 +1,603 @@
-/* Placeholder until this group of commands lands; see cli.h. */
+/* coffer search and coffer export: mail search over the mail index of the
+ * store (brought up to date first) and export as mbox or .eml files
+ * (docs/mail.md sections 5 and 6, docs/cli.md). */
+#include <errno.h>
+#include <json-c/json.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
 #include "cli/cli.h"
+#include "engine/mailexport.h"
+#include "engine/mailindex.h"
+#include "engine/tree.h"
+#include "lib/buf.h"
+#include "lib/error.h"
+#include "lib/fsutil.h"
+#include "lib/hex.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "store/index.h"
+#include "store/rp.h"
+#include "store/store.h"
+
+#define USAGE_SEARCH_FULL \
+	"--unit U [--rp N] [--from A] [--to A] [--subject W] [--body W] [--since D] " \
+	"[--until D] [--folder F] [--has-attachment] [--limit N] [--page N | --all] " \
+	"[--index FILE]"
+#define USAGE_EXPORT_FULL \
+	"RP [--folder F] (--mbox FILE | --eml DIR)\n" \
+	"       coffer export --search " USAGE_SEARCH_FULL " (--mbox FILE | --eml DIR)"
+
+struct search_args {
+	struct mailindex_query q;
+	const char *index_path;
+	size_t page;
+	int all;
+};
+
+static int fail(struct error *err)
+{
+	log_error("%s", err->msg);
+	return err->code == ERROR_USAGE ? EXIT_USAGE : EXIT_FAIL;
+}
+
+static int usage(const char *cmd, const char *text)
+{
+	fprintf(stderr, "usage: coffer %s %s\n", cmd, text);
+	return EXIT_USAGE;
+}
+
+/* "2024-03-04", "2024-03-04T09:05[:00][Z]" (UTC) or "@SECONDS". A date
+ * alone means its whole day: its start, or with end_of_day the next
+ * day's start. */
+static int parse_date(const char *s, int end_of_day, int64_t *t_r)
+{
+	struct tm tm;
+	const char *rest;
+	char *end;
+
+	if (s[0] == '@') {
+		long long v;
+
+		errno = 0;
+		v = strtoll(s + 1, &end, 10);
+		if (errno || end == s + 1 || *end)
+			return -1;
+		*t_r = v;
+		return 0;
+	}
+	memset(&tm, 0, sizeof(tm));
+	rest = strptime(s, "%Y-%m-%d", &tm);
+	if (rest == NULL)
+		return -1;
+	if (*rest == '\0') {
+		if (end_of_day)
+			tm.tm_mday++;
+	} else {
+		const char *r2 = strptime(rest, "T%H:%M", &tm);
+
+		if (r2 == NULL)
+			return -1;
+		if (*r2 == ':')
+			r2 = strptime(r2, ":%S", &tm);
+		if (r2 && *r2 == 'Z')
+			r2++;
+		if (r2 == NULL || *r2 != '\0')
+			return -1;
+	}
+	*t_r = (int64_t)timegm(&tm);
+	return 0;
+}
+
+static int parse_count(const char *s, size_t *v_r)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || v == 0 || v > 1000000)
+		return -1;
+	*v_r = (size_t)v;
+	return 0;
+}
+
+/* Parses one search option at argv[*i]: 1 taken, 0 not a search option,
+ * -1 malformed (err says why). */
+static int search_option(struct search_args *a, int argc, char **argv, int *i,
+			 struct error *err)
+{
+	const char *opt = argv[*i];
+	const char *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+	const char **text = NULL;
+
+	if (strcmp(opt, "--has-attachment") == 0) {
+		a->q.has_attachment = 1;
+		return 1;
+	}
+	if (strcmp(opt, "--all") == 0) {
+		a->all = 1;
+		return 1;
+	}
+	if (strcmp(opt, "--unit") == 0)
+		text = &a->q.unit;
+	else if (strcmp(opt, "--from") == 0)
+		text = &a->q.from;
+	else if (strcmp(opt, "--to") == 0)
+		text = &a->q.to;
+	else if (strcmp(opt, "--subject") == 0)
+		text = &a->q.subject;
+	else if (strcmp(opt, "--body") == 0)
+		text = &a->q.body;
+	else if (strcmp(opt, "--folder") == 0)
+		text = &a->q.folder;
+	else if (strcmp(opt, "--index") == 0)
+		text = &a->index_path;
+	else if (strcmp(opt, "--rp") != 0 && strcmp(opt, "--since") != 0 &&
+		 strcmp(opt, "--until") != 0 && strcmp(opt, "--limit") != 0 &&
+		 strcmp(opt, "--page") != 0)
+		return 0;
+	if (v == NULL)
+		return error_setk(err, ERROR_USAGE, "%s needs a value", opt);
+	(*i)++;
+	if (text) {
+		*text = v;
+		return 1;
+	}
+	if (strcmp(opt, "--since") == 0 || strcmp(opt, "--until") == 0) {
+		int until = opt[2] == 'u';
+
+		if (parse_date(v, until, until ? &a->q.until : &a->q.since) < 0)
+			return error_setk(err, ERROR_USAGE, "bad date for %s: \"%s\" (use YYYY-MM-DD, "
+					  "YYYY-MM-DDTHH:MM[:SS]Z or @UNIXSECONDS)", opt, v);
+		*(until ? &a->q.has_until : &a->q.has_since) = 1;
+		return 1;
+	}
+	if (strcmp(opt, "--rp") == 0) {
+		size_t seq;
+
+		if (parse_count(v, &seq) < 0 || seq > UINT32_MAX)
+			return error_setk(err, ERROR_USAGE, "bad restore point number \"%s\"", v);
+		a->q.seq = (uint32_t)seq;
+		return 1;
+	}
+	if (parse_count(v, strcmp(opt, "--limit") == 0 ? &a->q.limit : &a->page) < 0)
+		return error_setk(err, ERROR_USAGE, "bad number for %s: \"%s\"", opt, v);
+	return 1;
+}
+
+static int search_args_check(struct search_args *a, struct error *err)
+{
+	if (a->q.unit == NULL)
+		return error_setk(err, ERROR_USAGE, "search needs --unit");
+	if (a->page == 0)
+		a->page = 1;
+	if (a->q.limit == 0)
+		a->q.limit = 50;
+	a->q.offset = (a->page - 1) * a->q.limit;
+	return 0;
+}
+
+static void skip_line(void *ctx, const char *unit, uint32_t seq, const struct error *why)
+{
+	int *skipped = ctx;
+
+	log_warn("%s@%u left out of the mail index: %s", unit, seq, why->msg);
+	(*skipped)++;
+}
+
+/* Opens the mail index (--index, or the store's cache folder) and brings
+ * the unit's restore points into it. */
+static struct mailindex *index_for(struct store *s, struct search_args *a, int *skipped,
+				   struct error *err)
+{
+	struct mailindex_stats st;
+	struct store_unit *u;
+	struct mailindex *mi;
+	char *path;
+
+	if (a->index_path) {
+		path = xstrdup(a->index_path);
+	} else {
+		if (fs_mkdir_p(store_cache_dir(s), err) < 0)
+			return NULL;
+		path = fs_join(store_cache_dir(s), "mailindex.sqlite");
+	}
+	mi = mailindex_open(path, err);
+	free(path);
+	if (mi == NULL)
+		return NULL;
+	memset(&st, 0, sizeof(st));
+	u = store_unit_open(s, a->q.unit, 0, err);
+	if (u == NULL || mailindex_update_unit(mi, u, skip_line, skipped, &st, err) < 0) {
+		store_unit_destroy(&u);
+		mailindex_destroy(&mi);
+		return NULL;
+	}
+	store_unit_destroy(&u);
+	if (st.points)
+		log_info("mail index: %llu restore points added, %llu messages parsed (%llu with "
+			 "MIME errors)", (unsigned long long)st.points,
+			 (unsigned long long)st.parsed, (unsigned long long)st.parse_errors);
+	return mi;
+}
+
+static void format_date(int64_t t, char *out, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL || strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, len, "@%lld", (long long)t);
+}
+
+static json_object *seq_array(const struct mailindex_place *pl, int named)
+{
+	json_object *a = json_object_new_array();
+	size_t k;
+
+	for (k = 0; k < pl->nseqs; k++) {
+		if (named) {
+			char *id = xasprintf("%s@%u", pl->unit, pl->seqs[k]);
+
+			json_object_array_add(a, json_object_new_string(id));
+			free(id);
+		} else {
+			json_object_array_add(a, json_object_new_int64(pl->seqs[k]));
+		}
+	}
+	return a;
+}
+
+static json_object *hit_json(const struct mailindex_hit *h)
+{
+	json_object *o = json_object_new_object(), *places = json_object_new_array();
+	json_object *rps = json_object_new_array();
+	char key[65], date[32];
+	size_t i, k;
+
+	hex_encode(h->key, 32, key);
+	format_date(h->date, date, sizeof(date));
+	json_object_object_add(o, "key", json_object_new_string(key));
+	json_object_object_add(o, "date", json_object_new_string(date));
+	json_object_object_add(o, "from", json_object_new_string(h->from));
+	json_object_object_add(o, "to", json_object_new_string(h->to));
+	json_object_object_add(o, "subject", json_object_new_string(h->subject));
+	json_object_object_add(o, "has_attachment", json_object_new_boolean(h->has_attachment));
+	json_object_object_add(o, "size", json_object_new_int64((int64_t)h->size));
+	json_object_object_add(o, "snippet", json_object_new_string(h->snippet));
+	if (h->error)
+		json_object_object_add(o, "parse_error", json_object_new_string(h->error));
+	if (h->where) {
+		char *id = xasprintf("%s@%u", h->where->unit, h->where_seq);
+
+		json_object_object_add(o, "restore_point", json_object_new_string(id));
+		json_object_object_add(o, "folder", json_object_new_string(h->where->folder_utf8));
+		json_object_object_add(o, "path", json_object_new_string(h->where->path));
+		json_object_object_add(o, "uid", json_object_new_int64(h->where->uid));
+		json_object_object_add(o, "flags", json_object_new_string(h->where->flags));
+		free(id);
+	}
+	for (i = 0; i < h->nplaces; i++) {
+		const struct mailindex_place *pl = &h->places[i];
+		json_object *p = json_object_new_object();
+		json_object *named = seq_array(pl, 1);
+
+		for (k = 0; k < json_object_array_length(named); k++)
+			json_object_array_add(rps, json_object_get(json_object_array_get_idx(named, k)));
+		json_object_put(named);
+		json_object_object_add(p, "unit", json_object_new_string(pl->unit));
+		json_object_object_add(p, "folder", json_object_new_string(pl->folder_utf8));
+		json_object_object_add(p, "imap_name", json_object_new_string(pl->folder));
+		json_object_object_add(p, "path", json_object_new_string(pl->path));
+		json_object_object_add(p, "uid", json_object_new_int64(pl->uid));
+		json_object_object_add(p, "flags", json_object_new_string(pl->flags));
+		json_object_object_add(p, "restore_points", seq_array(pl, 0));
+		json_object_array_add(places, p);
+	}
+	json_object_object_add(o, "restore_points", rps);
+	json_object_object_add(o, "places", places);
+	return o;
+}
+
+/* "u@1-3,5" style list of the points holding a hit. */
+static void points_text(const struct mailindex_hit *h, struct buf *b)
+{
+	size_t i, k;
+
+	for (i = 0; i < h->nplaces; i++) {
+		const struct mailindex_place *pl = &h->places[i];
+
+		for (k = 0; k < pl->nseqs; k++) {
+			size_t run = k;
+
+			while (run + 1 < pl->nseqs && pl->seqs[run + 1] == pl->seqs[run] + 1)
+				run++;
+			buf_addf(b, "%s%s@%u", b->len ? "," : "", pl->unit, pl->seqs[k]);
+			if (run > k)
+				buf_addf(b, "-%u", pl->seqs[run]);
+			k = run;
+		}
+	}
+	buf_add(b, "", 1);
+}
+
+static void print_hit(struct cli *c, const struct mailindex_hit *h)
+{
+	struct buf pts;
+	char date[32];
+
+	if (c->json) {
+		json_object *o = hit_json(h);
+
+		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+		return;
+	}
+	buf_init(&pts, 0);
+	points_text(h, &pts);
+	format_date(h->date, date, sizeof(date));
+	printf("%s  %s  %s%s\n", date, h->from, h->subject, h->has_attachment ? "  [attachment]" : "");
+	if (h->where)
+		printf("    %s@%u %s uid %u  in %s\n", h->where->unit, h->where_seq,
+		       h->where->folder_utf8, h->where->uid, (const char *)pts.data);
+	if (*h->snippet)
+		printf("    %s\n", h->snippet);
+	buf_clear(&pts);
+}
+
+/* Runs the search page by page (all pages with --all), handing each page's
+ * hits to `each`. Sets *more when a page was left. */
+typedef int hit_cb(void *ctx, const struct mailindex_hit *h, struct error *err);
+
+static int search_pages(struct mailindex *mi, struct search_args *a, hit_cb *each, void *ctx,
+			int *more, struct error *err)
+{
+	struct mailindex_results res;
+	size_t i;
+
+	for (;;) {
+		if (mailindex_search(mi, &a->q, &res, err) < 0)
+			return -1;
+		for (i = 0; i < res.n; i++) {
+			if (each(ctx, &res.hits[i], err) < 0) {
+				mailindex_results_clear(&res);
+				return -1;
+			}
+		}
+		*more = res.more;
+		mailindex_results_clear(&res);
+		if (!*more || !a->all)
+			return 0;
+		a->q.offset += a->q.limit;
+		a->page++;
+	}
+}
+
+static int print_cb(void *ctx, const struct mailindex_hit *h, struct error *err)
+{
+	(void)err;
+	print_hit(ctx, h);
+	return 0;
+}
 
 int cmd_search(struct cli *c, int argc, char **argv)
 {
-	(void)c;
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "coffer: not built yet\n");
-	return EXIT_FAIL;
+	struct search_args a;
+	struct mailindex *mi = NULL;
+	struct store *s = NULL;
+	struct error err;
+	int i, ret, more = 0, skipped = 0;
+
+	memset(&a, 0, sizeof(a));
+	error_init(&err);
+	for (i = 1; i < argc; i++) {
+		ret = search_option(&a, argc, argv, &i, &err);
+		if (ret < 0)
+			return fail(&err);
+		if (ret == 0)
+			return usage("search", USAGE_SEARCH_FULL);
+	}
+	if (search_args_check(&a, &err) < 0)
+		return fail(&err);
+	if (a.all)
+		a.q.limit = 1000;
+	s = cli_open(c, 0, &err);
+	ret = s && (mi = index_for(s, &a, &skipped, &err)) != NULL ?
+	      search_pages(mi, &a, print_cb, c, &more, &err) : -1;
+	mailindex_destroy(&mi);
+	store_destroy(&s);
+	if (ret < 0)
+		return fail(&err);
+	if (more && c->json)
+		printf("{\"more\":true,\"next_page\":%zu}\n", a.page + 1);
+	else if (more && !c->quiet)
+		fprintf(stderr, "more results: --page %zu (or --all)\n", a.page + 1);
+	return skipped ? EXIT_WARNINGS : EXIT_OK;
+}
+
+/* ---- export ---- */
+
+/* The messages a search found, grouped by the restore point each came
+ * from (its newest matching place). */
+struct found {
+	char *unit;
+	uint32_t seq;
+	char **paths;
+	size_t n;
+};
+
+struct found_set {
+	struct found *f;
+	size_t n;
+};
+
+static int found_cb(void *ctx, const struct mailindex_hit *h, struct error *err)
+{
+	struct found_set *fs = ctx;
+	struct found *f = NULL;
+	size_t i;
+
+	(void)err;
+	if (h->where == NULL)
+		return 0;
+	for (i = 0; i < fs->n && f == NULL; i++)
+		if (fs->f[i].seq == h->where_seq && strcmp(fs->f[i].unit, h->where->unit) == 0)
+			f = &fs->f[i];
+	if (f == NULL) {
+		fs->f = xrealloc(fs->f, xmul(fs->n + 1, sizeof(*fs->f)));
+		f = &fs->f[fs->n++];
+		memset(f, 0, sizeof(*f));
+		f->unit = xstrdup(h->where->unit);
+		f->seq = h->where_seq;
+	}
+	f->paths = xrealloc(f->paths, xmul(f->n + 1, sizeof(char *)));
+	f->paths[f->n++] = xstrdup(h->where->path);
+	return 0;
+}
+
+static void found_clear(struct found_set *fs)
+{
+	size_t i, k;
+
+	for (i = 0; i < fs->n; i++) {
+		for (k = 0; k < fs->f[i].n; k++)
+			free(fs->f[i].paths[k]);
+		free(fs->f[i].paths);
+		free(fs->f[i].unit);
+	}
+	free(fs->f);
+}
+
+static int export_found(struct store *s, struct mailexport *x, const struct found *f,
+			struct error *err)
+{
+	struct store_unit *u = store_unit_open(s, f->unit, 0, err);
+	struct index *ix = NULL;
+	struct rp *rp = NULL;
+	int ret = -1;
+
+	if (u && rp_read(u, f->seq, &rp, err) == 0 && (ix = index_open(u, err)) != NULL)
+		ret = mailexport_add_paths(x, u, ix, rp, (const char *const *)f->paths, f->n, err);
+	index_destroy(&ix);
+	rp_free(&rp);
+	store_unit_destroy(&u);
+	return ret;
+}
+
+static int export_search(struct store *s, struct search_args *a, struct mailexport *x,
+			 int *skipped, struct error *err)
+{
+	struct found_set fs = { 0 };
+	struct mailindex *mi = index_for(s, a, skipped, err);
+	size_t i;
+	int more = 0, ret;
+
+	if (mi == NULL)
+		return -1;
+	a->all = 1;
+	a->q.limit = 1000;
+	a->q.offset = 0;
+	ret = search_pages(mi, a, found_cb, &fs, &more, err);
+	mailindex_destroy(&mi);
+	for (i = 0; i < fs.n && ret == 0; i++)
+		ret = export_found(s, x, &fs.f[i], err);
+	found_clear(&fs);
+	return ret;
+}
+
+static int export_rp(struct store *s, const char *spec, const char *folder, struct mailexport *x,
+		     struct error *err)
+{
+	struct store_unit *u = NULL;
+	struct index *ix = NULL;
+	struct rp *rp = NULL;
+	int ret = -1;
+
+	if (tree_resolve(s, spec, &u, &rp, err) == 0 && (ix = index_open(u, err)) != NULL)
+		ret = mailexport_add_rp(x, u, ix, rp, folder, err);
+	index_destroy(&ix);
+	rp_free(&rp);
+	store_unit_destroy(&u);
+	return ret;
+}
+
+struct export_args {
+	struct search_args sa;
+	int search;
+	const char *rp, *folder, *mbox, *eml;
+};
+
+static int export_parse(struct export_args *e, int argc, char **argv, struct error *err)
+{
+	int i, ret;
+
+	for (i = 1; i < argc; i++) {
+		const char *opt = argv[i];
+
+		if (strcmp(opt, "--search") == 0) {
+			e->search = 1;
+		} else if ((strcmp(opt, "--mbox") == 0 || strcmp(opt, "--eml") == 0) && i + 1 < argc) {
+			*(opt[2] == 'm' ? &e->mbox : &e->eml) = argv[++i];
+		} else if (opt[0] != '-' && e->rp == NULL) {
+			e->rp = opt;
+		} else if ((ret = search_option(&e->sa, argc, argv, &i, err)) != 1) {
+			return ret < 0 ? -1 : error_setk(err, ERROR_USAGE, "unknown option %s", opt);
+		}
+	}
+	/* Without --search, --folder belongs to the restore point. */
+	if (!e->search) {
+		e->folder = e->sa.q.folder;
+		e->sa.q.folder = NULL;
+	}
+	if ((e->mbox != NULL) == (e->eml != NULL))
+		return error_setk(err, ERROR_USAGE, "export needs one of --mbox FILE or --eml DIR");
+	if (e->search == (e->rp != NULL))
+		return error_setk(err, ERROR_USAGE, "export needs a restore point or --search");
+	return e->search ? search_args_check(&e->sa, err) : 0;
 }
 
 int cmd_export(struct cli *c, int argc, char **argv)
 {
-	(void)c;
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "coffer: not built yet\n");
-	return EXIT_FAIL;
-}
+	struct export_args e;
+	struct mailexport *x = NULL;
+	struct store *s = NULL;
+	struct error err;
+	int ret = -1, skipped = 0;
 
+	memset(&e, 0, sizeof(e));
+	error_init(&err);
+	if (export_parse(&e, argc, argv, &err) < 0) {
+		log_error("%s", err.msg);
+		return usage("export", USAGE_EXPORT_FULL);
+	}
+	s = cli_open(c, 0, &err);
+	if (s)
+		x = mailexport_create(e.mbox ? MAILEXPORT_MBOX : MAILEXPORT_EML,
+				      e.mbox ? e.mbox : e.eml, e.search ? MAILEXPORT_UNIT_DIRS : 0,
+				      &err);
+	if (x)
+		ret = e.search ? export_search(s, &e.sa, x, &skipped, &err) :
+				 export_rp(s, e.rp, e.folder, x, &err);
+	if (ret == 0)
+		ret = mailexport_finish(x, &err);
+	if (ret == 0 && c->json) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "messages",
+				       json_object_new_int64((int64_t)mailexport_count(x)));
+		json_object_object_add(o, e.mbox ? "mbox" : "eml",
+				       json_object_new_string(e.mbox ? e.mbox : e.eml));
+		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+	} else if (ret == 0 && !c->quiet)
+		fprintf(stderr, "exported %llu messages to %s\n",
+			(unsigned long long)mailexport_count(x), e.mbox ? e.mbox : e.eml);
+	mailexport_destroy(&x);
+	store_destroy(&s);
+	if (ret < 0)
+		return fail(&err);
+	return skipped ? EXIT_WARNINGS : EXIT_OK;
+}
