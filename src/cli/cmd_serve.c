@@ -1,22 +1,173 @@
-/* Placeholder until this group of commands lands; see cli.h. */
+/* coffer serve: the daemon (scheduler, workers, HTTP API) until SIGTERM or
+ * SIGINT; coffer catalog rebuild: restore point rows from the stores.
+ * Options are a table shared with the config file (docs/service.md
+ * "Configuration"); no business logic here. */
+#include <json-c/json.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli/cli.h"
+#include "lib/error.h"
+#include "lib/log.h"
+#include "server/server.h"
+#include "service/core.h"
+#include "service/service.h"
+
+/* Command-line flag -> config file setting. */
+static const struct {
+	const char *flag, *key;
+} serve_flags[] = {
+	{ "--data", "data" },
+	{ "--catalog", "catalog" },
+	{ "--listen", "listen" },
+	{ "--tls-cert", "tls_cert" },
+	{ "--tls-key", "tls_key" },
+	{ "--workers", "workers" },
+	{ "--restore-parallel", "restore_parallel" },
+	{ "--tick-ms", "tick_ms" },
+	{ "--min-frequency", "min_frequency" },
+	{ "--clock-file", "clock_file" },
+	{ "--max-body", "max_body" },
+	{ "--request-timeout", "request_timeout" },
+};
+
+static int usage(const char *cmd, const char *text)
+{
+	fprintf(stderr, "usage: coffer %s %s\n", cmd, text);
+	return EXIT_USAGE;
+}
+
+static const char *flag_value(int argc, char **argv, int *i, const char *flag)
+{
+	size_t len = strlen(flag);
+
+	if (strncmp(argv[*i], flag, len) != 0)
+		return NULL;
+	if (argv[*i][len] == '=')
+		return argv[*i] + len + 1;
+	if (argv[*i][len] == '\0' && *i + 1 < argc)
+		return argv[++*i];
+	return NULL;
+}
+
+/* The config file first (wherever --config appears), then each flag. */
+static int parse_config(int argc, char **argv, struct svc_config *cfg, struct error *err)
+{
+	const char *v;
+	int i;
+
+	svc_config_defaults(cfg);
+	for (i = 1; i < argc; i++)
+		if ((v = flag_value(argc, argv, &i, "--config")) &&
+		    svc_config_load(cfg, v, err) < 0)
+			return -1;
+	for (i = 1; i < argc; i++) {
+		size_t k, nflags = sizeof(serve_flags) / sizeof(serve_flags[0]);
+
+		if (flag_value(argc, argv, &i, "--config"))
+			continue;
+		for (k = 0; k < nflags; k++) {
+			if ((v = flag_value(argc, argv, &i, serve_flags[k].flag))) {
+				if (svc_config_set(cfg, serve_flags[k].key, v, err) < 0)
+					return error_prefix(err, "%s", serve_flags[k].flag);
+				break;
+			}
+		}
+		if (k == nflags)
+			return error_setk(err, ERROR_USAGE, "unknown option %s", argv[i]);
+	}
+	return 0;
+}
+
+static int fail(struct error *err)
+{
+	log_error("event=error msg=\"%s\"", err->msg);
+	return err->code == ERROR_USAGE ? EXIT_USAGE : EXIT_FAIL;
+}
 
 int cmd_serve(struct cli *c, int argc, char **argv)
 {
+	struct svc_config cfg;
+	struct service *s = NULL;
+	struct server *srv = NULL;
+	struct error err;
+	sigset_t sigs;
+	int sig = 0;
+
 	(void)c;
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "coffer: not built yet\n");
-	return EXIT_FAIL;
+	error_init(&err);
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+		return usage("serve", "[--config FILE] [--data DIR] [--listen HOST:PORT] "
+				      "[--workers N] [--tick-ms N] [--min-frequency S] "
+				      "[--clock-file F] [--restore-parallel N] [--tls-cert F "
+				      "--tls-key F] [--max-body BYTES] [--request-timeout S]");
+	if (parse_config(argc, argv, &cfg, &err) < 0)
+		return fail(&err);
+	if ((cfg.tls_cert == NULL) != (cfg.tls_key == NULL)) {
+		error_setk(&err, ERROR_USAGE, "TLS needs both tls_cert and tls_key");
+		return fail(&err);
+	}
+	/* Every thread inherits the mask: only sigwait() below sees them. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	s = svc_open(&cfg, &err);
+	if (s == NULL)
+		return fail(&err);
+	if (svc_start(s, &err) < 0)
+		goto fail;
+	srv = server_start(s, &err);
+	if (srv == NULL)
+		goto fail;
+	log_info("event=serve.listen listen=%s port=%u tls=%s data=%s", cfg.listen,
+		 server_port(srv), cfg.tls_cert ? "on" : "off", svc_cfg(s)->data_dir);
+	while (sigwait(&sigs, &sig) != 0)
+		;
+	log_info("event=serve.stop signal=%s", sig == SIGTERM ? "TERM" : "INT");
+	server_stop(&srv);
+	svc_stop(s);
+	svc_close(&s);
+	log_info("event=serve.end");
+	return EXIT_OK;
+fail:
+	server_stop(&srv);
+	svc_close(&s);
+	return fail(&err);
+}
+
+static int catalog_rebuild(int argc, char **argv)
+{
+	struct json_object *out = NULL;
+	struct svc_config cfg;
+	struct service *s;
+	struct error err;
+	int ret;
+
+	error_init(&err);
+	if (parse_config(argc, argv, &cfg, &err) < 0)
+		return fail(&err);
+	s = svc_open_flags(&cfg, SVC_OPEN_NO_BOOTSTRAP, &err);
+	if (s == NULL)
+		return fail(&err);
+	ret = svc_catalog_rebuild(s, &out, &err);
+	if (out)
+		puts(json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN));
+	json_object_put(out);
+	svc_close(&s);
+	if (ret < 0)
+		return fail(&err);
+	return EXIT_OK;
 }
 
 int cmd_catalog(struct cli *c, int argc, char **argv)
 {
 	(void)c;
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "coffer: not built yet\n");
-	return EXIT_FAIL;
+	if (argc >= 2 && strcmp(argv[1], "rebuild") == 0)
+		return catalog_rebuild(argc - 1, argv + 1);
+	return usage("catalog", USAGE_CATALOG);
 }
-
