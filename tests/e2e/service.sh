@@ -1,0 +1,362 @@
+#!/bin/bash
+# coffer serve end to end (docs/service.md): policies over folder units with
+# a test frequency, inclusion rules, a failing unit retried with back-off;
+# thinning and expiry on a simulated clock; a restart in the middle of a
+# large backup; the catalog rebuilt from the stores. Real servers on
+# loopback ports 18600-18649, driven with curl and jq.
+. "$(dirname "$0")/lib.sh"
+
+for tool in curl jq python3; do
+	command -v $tool >/dev/null || { not_ok "service: $tool is installed" "missing"; exit 1; }
+done
+SEED=service
+PID=
+
+# serve NAME PORT [ARGS...]: starts coffer serve on DATA=$T/NAME; waits for
+# /v1/health. stdout in $T/NAME.out, stderr appended to $T/NAME.err.
+serve() {
+	local name=$1 port=$2 i
+	shift 2
+	BASE=http://127.0.0.1:$port
+	"$COFFER" serve --data "$T/$name" --listen "127.0.0.1:$port" --workers 2 --tick-ms 200 \
+		--min-frequency 1 "$@" >>"$T/$name.out" 2>>"$T/$name.err" &
+	PID=$!
+	for i in $(seq 1 300); do
+		curl -sf "$BASE/v1/health" >/dev/null 2>&1 && return 0
+		kill -0 $PID 2>/dev/null || break
+		sleep 0.1
+	done
+	not_ok "service: coffer serve $name starts" "$(tail -3 "$T/$name.err" | tr '\n' ' ')"
+	exit 1
+}
+
+# stop [SIGNAL]: stops the server and waits for it; rc in $stop_rc.
+stop() {
+	kill -"${1:-TERM}" $PID 2>/dev/null
+	wait $PID 2>/dev/null
+	stop_rc=$?
+	PID=
+}
+trap '[ -n "$PID" ] && kill -9 $PID 2>/dev/null; cleanup' EXIT
+
+# api TOKEN METHOD PATH [BODY]: the response body in $T/resp, status in $code.
+api() {
+	local tok=$1 method=$2 path=$3
+	if [ $# -ge 4 ]; then
+		code=$(curl -s -o "$T/resp" -w '%{http_code}' -X "$method" -H "Authorization: Bearer $tok" \
+			-H 'Content-Type: application/json' --data-binary "$4" "$BASE$path")
+	else
+		code=$(curl -s -o "$T/resp" -w '%{http_code}' -X "$method" -H "Authorization: Bearer $tok" \
+			"$BASE$path")
+	fi
+}
+
+# q TOKEN PATH FILTER: GET and jq -r.
+q() { api "$1" GET "$2"; jq -r "$3" "$T/resp" 2>/dev/null; }
+
+# until_true SECONDS COMMAND...: polls every 0.2 s; 0 if it came true.
+until_true() {
+	local tries=$(($1 * 5)) i
+	shift
+	for i in $(seq 1 $tries); do
+		"$@" && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# tenant NAME: creates a tenant and a tenantAdmin token: $TID, $TOK.
+tenant() {
+	api "$GTOK" POST /v1/tenants "{\"name\":\"$1\"}"
+	TID=$(jq -r .id "$T/resp")
+	api "$GTOK" POST "/v1/tenants/$TID/tokens" '{"name":"admin","role":"tenantAdmin"}'
+	TOK=$(jq -r .secret "$T/resp")
+	[ -n "$TID" ] && [ "$TID" != null ] && [ -n "$TOK" ] && [ "$TOK" != null ]
+}
+
+# unit NAME PATH: creates a folder unit of kind account; its id in $UID_.
+unit() {
+	api "$TOK" POST "/v1/tenants/$TID/protectionUnits" \
+		"{\"name\":\"$1\",\"kind\":\"account\",\"source\":{\"type\":\"folder\",\"path\":\"$2\"}}"
+	UID_=$(jq -r .id "$T/resp")
+	[ "$code" = 201 ] || [ "$code" = 200 ]
+}
+
+U=/v1/tenants
+rp_count() { q "$TOK" "$U/$TID/protectionUnits/$1/restorePoints?limit=1000&includeForgotten=true" '.items | length'; }
+unit_field() { q "$TOK" "$U/$TID/protectionUnits/$1" ".$2"; }
+unit_by_name() { q "$TOK" "$U/$TID/protectionUnits?limit=1000" ".items[] | select(.name == \"$1\") | .id"; }
+
+# ---------------------------------------------------------------------
+# 1. A policy over 3 folder units (explicit + a subfolders rule).
+D1=$T/d1
+mkdir -p "$T/src/ann" "$T/home/cat" "$T/home/dan"
+for d in src/ann home/cat home/dan; do
+	gen "$d" 200000 >"$T/$d/data.bin"
+	echo "hello $d" >"$T/$d/note.txt"
+done
+serve d1 18601
+GTOK=$(grep -m1 '^cft_' "$T/d1.out")
+if [ -n "$GTOK" ]; then ok "service: first start prints a global admin token"; else
+	not_ok "service: first start prints a global admin token" "$(head -2 "$T/d1.out")"; fi
+if tenant acme; then ok "service: tenant and tenant admin token created"; else
+	not_ok "service: tenant and tenant admin token created" "$code $(cat "$T/resp")"; fi
+for k in "$T/d1/keys/$TID.key"; do
+	if [ "$(stat -c %a "$k")" = 600 ]; then ok "service: the tenant key file is 0600"; else
+		not_ok "service: the tenant key file is 0600" "$(stat -c %a "$k")"; fi
+done
+unit ann "$T/src/ann"; ANN=$UID_
+api "$TOK" POST "$U/$TID/protectionPolicies" \
+	"{\"name\":\"homes\",\"kind\":\"account\",\"units\":[\"$ANN\"],\"rules\":[{\"type\":\"subfolders\",\"path\":\"$T/home\"}],\"frequencySeconds\":2,\"state\":\"active\"}"
+POL=$(jq -r .id "$T/resp")
+st=$(jq -r .state "$T/resp")
+if [ "$code" = 201 ] && [ "$st" = activating ]; then ok "service: an activated policy starts activating"; else
+	not_ok "service: an activated policy starts activating" "$code $(cat "$T/resp")"; fi
+pol_state() { [ "$(q "$TOK" "$U/$TID/protectionPolicies/$POL" .state)" = "$1" ]; }
+if until_true 60 pol_state active; then ok "service: the policy goes from activating to active"; else
+	not_ok "service: the policy goes from activating to active" "$(cat "$T/resp")"; fi
+CAT=$(unit_by_name cat); DAN=$(unit_by_name dan)
+if [ -n "$CAT" ] && [ -n "$DAN" ]; then ok "service: the subfolders rule made units cat and dan"; else
+	not_ok "service: the subfolders rule made units cat and dan" "$(cat "$T/resp")"; fi
+all_have() { local u; for u in "$@"; do [ "$(rp_count "$u")" -ge "${MIN:-1}" ] || return 1; done; }
+if MIN=1 all_have "$ANN" "$CAT" "$DAN"; then ok "service: every unit of the policy has a restore point"; else
+	not_ok "service: every unit of the policy has a restore point" "ann $(rp_count "$ANN") cat $(rp_count "$CAT") dan $(rp_count "$DAN")"; fi
+if MIN=3 until_true 30 all_have "$ANN" "$CAT" "$DAN"; then
+	ok "service: restore points keep coming at the policy's frequency"; else
+	not_ok "service: restore points keep coming at the policy's frequency" "ann $(rp_count "$ANN") cat $(rp_count "$CAT")"; fi
+if [ "$(unit_field "$CAT" state)" = protected ]; then ok "service: a backed-up unit is protected"; else
+	not_ok "service: a backed-up unit is protected" "$(cat "$T/resp")"; fi
+
+mkdir -p "$T/home/eve"; echo eve >"$T/home/eve/a.txt"
+has_eve() { EVE=$(unit_by_name eve); [ -n "$EVE" ] && [ "$(rp_count "$EVE")" -ge 1 ]; }
+if until_true 30 has_eve; then ok "service: a new subfolder is picked up and backed up"; else
+	not_ok "service: a new subfolder is picked up and backed up" "$(cat "$T/resp")"; fi
+
+# A unit whose folder goes away fails, shows why, is retried; others go on.
+mv "$T/src/ann" "$T/src/ann.gone"
+failing() { [ "$(unit_field "$ANN" failures)" -ge 2 ] && [ "$(unit_field "$ANN" lastError)" != null ]; }
+before=$(rp_count "$CAT")
+if until_true 40 failing; then ok "service: a unit whose folder is missing fails, is retried and shows last_error"; else
+	not_ok "service: a unit whose folder is missing fails, is retried and shows last_error" "$(cat "$T/resp")"; fi
+err=$(unit_field "$ANN" lastError)
+case "$err" in *"$T/src/ann"*) ok "service: the last error names the folder" ;;
+*) not_ok "service: the last error names the folder" "$err" ;; esac
+if [ "$(rp_count "$CAT")" -gt "$before" ]; then ok "service: the other units go on while one fails"; else
+	not_ok "service: the other units go on while one fails" "cat stayed at $before"; fi
+mv "$T/src/ann.gone" "$T/src/ann"
+recovered() { [ "$(unit_field "$ANN" failures)" = 0 ] && [ "$(unit_field "$ANN" lastError)" = null ]; }
+if until_true 200 recovered; then ok "service: the unit recovers when its folder is back"; else
+	not_ok "service: the unit recovers when its folder is back" "$(cat "$T/resp")"; fi
+
+api "$TOK" POST "$U/$TID/protectionPolicies" '{"name":"bad","kind":"account","frequencySeconds":0}'
+if [ "$code" = 400 ] && grep -q frequencySeconds "$T/resp"; then ok "service: a frequency below the minimum is refused"; else
+	not_ok "service: a frequency below the minimum is refused" "$code $(cat "$T/resp")"; fi
+api "$TOK" POST "$U/$TID/protectionUnits" '{"name":"x","kind":"drive","source":{"type":"folder","path":"/tmp"}}'
+if [ "$code" = 400 ] && grep -q "drive" "$T/resp"; then ok "service: an unknown unit kind is refused"; else
+	not_ok "service: an unknown unit kind is refused" "$code $(cat "$T/resp")"; fi
+api "$TOK" POST "$U/$TID/protectionUnits" \
+	'{"name":"mail","kind":"mailbox","source":{"type":"imap","host":"127.0.0.1","user":"ann","secret":"hunter2-secret"}}'
+if [ "$code" = 201 ] && ! grep -q hunter2 "$T/resp"; then ok "service: an imap unit is created and its secret not shown"; else
+	not_ok "service: an imap unit is created and its secret not shown" "$code $(cat "$T/resp")"; fi
+if command -v sqlite3 >/dev/null; then
+	if sqlite3 "$D1/catalog.db" .dump | grep -q hunter2; then
+		not_ok "service: the secret is sealed in the catalog" "found in clear"; else
+		ok "service: the secret is sealed in the catalog"; fi
+fi
+if grep -q hunter2 "$T/d1.err" "$D1/tenants/$TID/units/"*.json; then
+	not_ok "service: the secret is in no log or descriptor" "found"; else
+	ok "service: the secret is in no log or descriptor"; fi
+
+api "$GTOK" GET /metrics
+if [ "$code" = 200 ] && grep -q "coffer_restore_points_total{tenant=\"$TID\",unit=\"$CAT\",result=\"ok\"} [1-9]" "$T/resp" &&
+	grep -q 'coffer_restore_points_total{.*result="failed"} [1-9]' "$T/resp" &&
+	grep -q "coffer_store_bytes{tenant=\"$TID\"} [1-9]" "$T/resp" &&
+	grep -q 'coffer_job_duration_seconds_count{kind="backup"} [1-9]' "$T/resp" &&
+	grep -q "coffer_last_success_timestamp_seconds{tenant=\"$TID\",unit=\"$CAT\"}" "$T/resp" &&
+	grep -q '^coffer_queue_depth [0-9]' "$T/resp"; then
+	ok "service: /metrics counts restore points, failures, bytes, durations, queue"; else
+	not_ok "service: /metrics counts restore points, failures, bytes, durations, queue" "$code $(head -c 300 "$T/resp")"; fi
+stop TERM
+if [ "$stop_rc" = 0 ] && ! sanitizer "$T/d1.err"; then ok "service: SIGTERM stops the server cleanly"; else
+	not_ok "service: SIGTERM stops the server cleanly" "exit $stop_rc $(grep -m1 -E 'Sanitizer|runtime error' "$T/d1.err")"; fi
+
+# ---------------------------------------------------------------------
+# 2. Thinning and expiry on a simulated clock, over 400 days.
+D2=$T/d2
+CLOCK=$T/clock
+T0=1700000000
+echo $T0 >"$CLOCK"
+mkdir -p "$T/docs" "$T/snap"
+gen base 100000 >"$T/docs/base.bin"
+serve d2 18602 --clock-file "$CLOCK"
+GTOK=$(grep -m1 '^cft_' "$T/d2.out")
+tenant thin
+unit docs "$T/docs"; DOCS=$UID_
+cp -a "$T/docs" "$T/snap/$T0"
+api "$TOK" POST "$U/$TID/protectionPolicies" \
+	"{\"name\":\"docs\",\"kind\":\"account\",\"units\":[\"$DOCS\"],\"frequencySeconds\":31622400,\"recentDays\":14,\"retentionDays\":365,\"state\":\"active\"}"
+POL=$(jq -r .id "$T/resp")
+until_true 60 pol_state active || not_ok "service: the clock-driven policy activates" "$(cat "$T/resp")"
+days="$(seq 3 7 381) $(seq 386 400)"
+n=1
+for d in $days; do
+	now=$((T0 + d * 86400 + 3600))
+	# Data first, then the clock: whatever backup runs at `now` sees it.
+	echo "day $d" >"$T/docs/day.txt"
+	gen "day$d" 3000 >"$T/docs/changing.bin"
+	rm -rf "$T/snap/$now"; cp -a "$T/docs" "$T/snap/$now"
+	echo $now >"$CLOCK"
+	api "$TOK" POST "$U/$TID/protectionUnits/$DOCS/backup"
+	n=$((n + 1))
+	took() { [ "$(rp_count "$DOCS")" -ge $n ]; }
+	until_true 30 took || { not_ok "service: an on-demand backup at day $d" "$(cat "$T/resp")"; break; }
+done
+NOW=$((T0 + 401 * 86400 + 1800))
+echo $NOW >"$CLOCK"
+# The rule, restated here: every point of the last 14 days, the last one of
+# each ISO week until 365 days, nothing older; never the newest one.
+expected() {
+	python3 - "$T/resp" "$NOW" <<'EOF'
+import json, sys, datetime
+items = json.load(open(sys.argv[1]))["items"]
+now = int(sys.argv[2])
+pts = sorted(((it["timeNs"] // 10**9, it["seq"]) for it in items))
+keep = set()
+for i, (t, seq) in enumerate(pts):
+    age = now - t
+    if i == len(pts) - 1 or age < 14 * 86400:
+        keep.add(seq); continue
+    if age > 365 * 86400:
+        continue
+    week = datetime.datetime.utcfromtimestamp(t).isocalendar()[:2]
+    later = [s for (u, s) in pts[i + 1:] if datetime.datetime.utcfromtimestamp(u).isocalendar()[:2] == week]
+    if not later:
+        keep.add(seq)
+print(" ".join(str(s) for s in sorted(keep)))
+EOF
+}
+live() { q "$TOK" "$U/$TID/protectionUnits/$DOCS/restorePoints?limit=1000" '[.items[].seq] | map(tostring) | join(" ")'; }
+settled() {
+	api "$TOK" GET "$U/$TID/protectionUnits/$DOCS/restorePoints?limit=1000&includeForgotten=true"
+	want=$(expected); got=$(live)
+	[ "$want" = "$got" ]
+}
+if until_true 60 settled; then ok "service: expiry keeps exactly what the thinning rule says ($(echo $got | wc -w) of $n points)"; else
+	not_ok "service: expiry keeps exactly what the thinning rule says" "want [$want] got [$got]"; fi
+api "$TOK" GET "$U/$TID/protectionUnits/$DOCS/restorePoints?limit=1000"
+recent=$(jq "[.items[] | select(.timeNs / 1e9 > $NOW - 14*86400)] | length" "$T/resp")
+old=$(jq "[.items[] | select(.timeNs / 1e9 < $NOW - 365*86400)] | length" "$T/resp")
+want_recent=0
+for d in $days; do [ $((NOW - T0 - d * 86400 - 3600)) -lt $((14 * 86400)) ] && want_recent=$((want_recent + 1)); done
+if [ "$recent" = "$want_recent" ] && [ "$old" = 0 ]; then ok "service: all $want_recent points of the last 14 days kept, none past retention"; else
+	not_ok "service: all points of the last 14 days kept, none past retention" "recent $recent of $want_recent, old $old"; fi
+weeks=$(jq -r '.items[] | .timeNs / 1e9 | floor' "$T/resp" | while read -r t; do
+	[ $((NOW - t)) -ge $((14 * 86400)) ] && date -u -d "@$t" +%G-%V; done | sort | uniq -d | wc -l)
+if [ "$weeks" = 0 ]; then ok "service: at most one point per ISO week before the last 14 days"; else
+	not_ok "service: at most one point per ISO week before the last 14 days" "$weeks weeks with more"; fi
+api "$TOK" GET "$U/$TID/protectionUnits/$DOCS/restorePoints?limit=1000&includeForgotten=true"
+nforgotten=$(jq '[.items[] | select(.forgotten)] | length' "$T/resp")
+if [ "$nforgotten" -gt 10 ]; then ok "service: expired points are listed as forgotten ($nforgotten)"; else
+	not_ok "service: expired points are listed as forgotten" "$nforgotten"; fi
+api "$TOK" GET "$U/$TID/auditLog?limit=1000"
+if grep -q restorePoint.expire "$T/resp"; then ok "service: expiry is audited"; else
+	not_ok "service: expiry is audited" "$(head -c 300 "$T/resp")"; fi
+
+api "$TOK" GET "$U/$TID/protectionUnits/$DOCS/restorePoints?limit=1000"
+KEPT=$(jq -r '.items[] | "\(.seq):\(.timeNs / 1000000000 | floor)"' "$T/resp")
+FIRST=$(echo "$KEPT" | head -1 | cut -d: -f1)
+api "$TOK" DELETE "$U/$TID/protectionUnits/$DOCS/restorePoints/$FIRST"
+if [ "$code" = 403 ] && grep -q "inside retention until" "$T/resp"; then
+	ok "service: deleting a point inside retention is refused, even for the tenant admin"; else
+	not_ok "service: deleting a point inside retention is refused, even for the tenant admin" "$code $(cat "$T/resp")"; fi
+stop TERM
+c() { "$COFFER" --store "$D2/stores/$TID" --key-file "$D2/keys/$TID.key" "$@"; }
+run c check --read-data
+is_rc "service: coffer check passes on the tenant store after expiry" 0
+for kt in $(echo "$KEPT" | sed -n '1p;8p;$p'); do
+	seq=${kt%%:*}; t=${kt#*:}
+	verify_restore "$DOCS@$seq" "$T/snap/$t" "service: kept point"
+done
+
+# ---------------------------------------------------------------------
+# 3. Restart in the middle of a large backup.
+D3=$T/d3
+mkdir -p "$T/big"
+for i in 1 2 3 4; do gen "big$i" 60000000 >"$T/big/f$i.bin"; done
+serve d3 18603
+GTOK=$(grep -m1 '^cft_' "$T/d3.out")
+tenant big
+unit big "$T/big"; BIG=$UID_
+api "$TOK" POST "$U/$TID/protectionUnits/$BIG/backup"
+JOB=$(jq -r .id "$T/resp")
+job_state() { q "$TOK" "$U/$TID/jobs?unit=$BIG&limit=1000" ".items[] | select(.id == $JOB) | .state"; }
+running() { [ "$(job_state)" = running ]; }
+if until_true 30 running; then ok "service: the large backup job runs"; else
+	not_ok "service: the large backup job runs" "$(cat "$T/resp")"; fi
+sleep 0.5
+stop KILL
+serve d3 18603
+if grep -q "event=jobs.requeue count=1 reason=\"interrupted: the service stopped while it ran\"" "$T/d3.err"; then
+	ok "service: after SIGKILL the next start requeues the job with the reason"; else
+	not_ok "service: after SIGKILL the next start requeues the job with the reason" "$(grep -m2 requeue "$T/d3.err")"; fi
+done_ok() { [ "$(job_state)" = succeeded ]; }
+if until_true 120 done_ok; then ok "service: the interrupted job finishes after the restart"; else
+	not_ok "service: the interrupted job finishes after the restart" "$(cat "$T/resp")"; fi
+att=$(q "$TOK" "$U/$TID/jobs?unit=$BIG&limit=1000" ".items[] | select(.id == $JOB) | .attempts")
+if [ "${att:-0}" -ge 2 ]; then ok "service: the job ran twice (attempts $att)"; else
+	not_ok "service: the job ran twice" "attempts $att"; fi
+# SIGTERM during a second backup: it finishes or is requeued, never lost.
+echo more >"$T/big/more.txt"
+gen big5 30000000 >"$T/big/f5.bin"
+api "$TOK" POST "$U/$TID/protectionUnits/$BIG/backup"
+JOB=$(jq -r .id "$T/resp")
+until_true 30 running
+stop TERM
+if [ "$stop_rc" = 0 ]; then ok "service: SIGTERM during a backup stops cleanly"; else
+	not_ok "service: SIGTERM during a backup stops cleanly" "exit $stop_rc"; fi
+serve d3 18603
+if until_true 120 done_ok; then ok "service: the job stopped by SIGTERM is not lost"; else
+	not_ok "service: the job stopped by SIGTERM is not lost" "$(cat "$T/resp")"; fi
+c() { "$COFFER" --store "$D3/stores/$TID" --key-file "$D3/keys/$TID.key" "$@"; }
+api "$TOK" GET "$U/$TID/protectionUnits/$BIG/restorePoints?limit=1000"
+SEQS=$(jq -r '.items[].seq' "$T/resp")
+last=$(echo "$SEQS" | tail -1)
+if [ "$(echo "$SEQS" | wc -l)" -ge 2 ]; then ok "service: both restore points are listed"; else
+	not_ok "service: both restore points are listed" "$SEQS"; fi
+verify_restore "$BIG@$last" "$T/big" "service: after restarts"
+for s in $SEQS; do
+	run c restore "$BIG@$s" --to "$T/r$s"
+	is_rc "service: $BIG@$s restores" 0
+	rm -rf "$T/r$s"
+done
+
+# ---------------------------------------------------------------------
+# 4. Catalog rebuild: the same restore points after losing catalog.db.
+for u in "$BIG"; do
+	q "$TOK" "$U/$TID/protectionUnits/$u/restorePoints?limit=1000&includeForgotten=true" \
+		'.items[] | "\(.unit) \(.seq) \(.timeNs) \(.hash) \(.forgotten)"' >"$T/before.txt"
+done
+stop TERM
+rm -f "$D3/catalog.db" "$D3/catalog.db-wal" "$D3/catalog.db-shm"
+run "$COFFER" catalog rebuild --data "$D3"
+is_rc "service: coffer catalog rebuild runs" 0
+if [ "$(jq -r .restorePoints "$T/out")" = "$(wc -l <"$T/before.txt")" ]; then ok "service: rebuild counts every restore point"; else
+	not_ok "service: rebuild counts every restore point" "$(cat "$T/out")"; fi
+: >"$T/d3.out"
+serve d3 18603
+GTOK=$(grep -m1 '^cft_' "$T/d3.out")
+api "$GTOK" POST "/v1/tenants/$TID/tokens" '{"name":"admin2","role":"tenantAdmin"}'
+TOK=$(jq -r .secret "$T/resp")
+q "$TOK" "$U/$TID/protectionUnits/$BIG/restorePoints?limit=1000&includeForgotten=true" \
+	'.items[] | "\(.unit) \(.seq) \(.timeNs) \(.hash) \(.forgotten)"' >"$T/after.txt"
+if [ -s "$T/before.txt" ] && cmp -s "$T/before.txt" "$T/after.txt"; then
+	ok "service: after a rebuild the same restore points (numbers, times, hashes) are listed"; else
+	not_ok "service: after a rebuild the same restore points are listed" "$(diff "$T/before.txt" "$T/after.txt" | head -4 | tr '\n' ' ')"; fi
+if [ "$(q "$GTOK" "/v1/tenants/$TID" .name)" = big ] && [ "$(unit_field "$BIG" name)" = big ]; then
+	ok "service: rebuild restores the tenant's and unit's names"; else
+	not_ok "service: rebuild restores the tenant's and unit's names" "$(cat "$T/resp")"; fi
+stop TERM
+if sanitizer "$T/d1.err" "$T/d2.err" "$T/d3.err"; then
+	not_ok "service: no sanitizer report in the server logs" "$(grep -h -m1 -E 'Sanitizer|runtime error' "$T"/d?.err)"; else
+	ok "service: no sanitizer report in the server logs"; fi
+exit $FAILED
