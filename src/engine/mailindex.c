@@ -1182,7 +1182,16 @@ static int place_matches(const struct mailindex_place *pl, const struct mailinde
 	return 1;
 }
 
-/* The newest place and point that satisfy the query's place filters. */
+/* Order among places in the same restore point: by unit, then path. */
+static int place_before(const struct mailindex_place *a, const struct mailindex_place *b)
+{
+	int c = strcmp(a->unit, b->unit);
+
+	return c < 0 || (c == 0 && strcmp(a->path, b->path) < 0);
+}
+
+/* The newest place and point that satisfy the query's place filters (among
+ * places in that point, the first by unit and path). */
 static void hit_where(struct mailindex_hit *h, const struct mailindex_query *q)
 {
 	size_t i, k;
@@ -1196,7 +1205,7 @@ static void hit_where(struct mailindex_hit *h, const struct mailindex_query *q)
 			if (q->seq && pl->seqs[k] != q->seq)
 				continue;
 			if (h->where == NULL || pl->seqs[k] > h->where_seq ||
-			    (pl->seqs[k] == h->where_seq && strcmp(pl->unit, h->where->unit) > 0)) {
+			    (pl->seqs[k] == h->where_seq && place_before(pl, h->where))) {
 				h->where = pl;
 				h->where_seq = pl->seqs[k];
 			}
