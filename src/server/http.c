@@ -45,6 +45,7 @@ struct conn_state {
 	int64_t start_ms;
 	int status;
 	int responded;
+	int too_big; /* the body passed max_body: read and dropped, then 413 */
 };
 
 static int64_t now_ms(void)
@@ -173,22 +174,32 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
+		/* libmicrohttpd cannot answer before the body is read (that was
+		 * done for a known Content-Length): a body without one that passes
+		 * the limit is dropped as it comes, and answered with 413. */
 		error_init(&err);
-		if (buf_append(&cs->body, upload_data, *upload_data_size, &err) < 0) {
-			char *msg = xasprintf("the request body is more than the limit of %zu bytes",
-					      srv->max_body);
-
-			out = routes_error(413, msg);
-			free(msg);
-			*upload_data_size = 0;
-			return respond(conn, cs, 413, out);
+		if (!cs->too_big &&
+		    buf_append(&cs->body, upload_data, *upload_data_size, &err) < 0) {
+			cs->too_big = 1;
+			buf_clear(&cs->body);
 		}
 		*upload_data_size = 0;
-		/* Bounds a client that trickles its body to keep the connection busy. */
-		if (now_ms() - cs->start_ms > srv->timeout_ms)
-			return respond(conn, cs, 408, routes_error(408, "the request took longer "
-								   "than the request timeout"));
+		/* Bounds a client that trickles its body to keep the connection
+		 * busy: past the request timeout the connection is closed. */
+		if (now_ms() - cs->start_ms > srv->timeout_ms) {
+			log_warn("http method=%s path=%s end=\"body still arriving after the request "
+				 "timeout\"", cs->method, cs->path);
+			return MHD_NO;
+		}
 		return MHD_YES;
+	}
+	if (cs->too_big) {
+		char *msg = xasprintf("the request body is more than the limit of %zu bytes",
+				      srv->max_body);
+
+		out = routes_error(413, msg);
+		free(msg);
+		return respond(conn, cs, 413, out);
 	}
 	status = routes_finish(&cs->req, (const char *)cs->body.data, cs->body.len, &out);
 	return respond(conn, cs, status, out);

@@ -197,6 +197,14 @@ static int token_check(struct service *s, const struct svc_principal *by, const 
 {
 	struct catalog_tenant *t = NULL;
 
+	/* Who asks comes first: a refusal must not depend on the details. */
+	if (by != NULL) {
+		if (role == SVC_ROLE_GLOBAL_ADMIN && by->role != SVC_ROLE_GLOBAL_ADMIN)
+			return error_setk(err, SVC_DENIED, "forbidden: only a globalAdmin may create "
+					  "globalAdmin tokens");
+		if (svc_authorize(by, tenant, SVC_PERM_TENANTS_MANAGE, err) < 0)
+			return -1;
+	}
 	if (name == NULL || name[0] == '\0' || strlen(name) > TOKEN_NAME_MAX)
 		return error_setk(err, ERROR_USAGE, "create token: a name of 1 to %d characters "
 				  "is needed", TOKEN_NAME_MAX);
@@ -208,13 +216,6 @@ static int token_check(struct service *s, const struct svc_principal *by, const 
 	if (role != SVC_ROLE_GLOBAL_ADMIN && tenant == NULL)
 		return error_setk(err, ERROR_USAGE, "create token: a %s token needs a tenant",
 				  svc_role_name(role));
-	if (by != NULL) {
-		if (svc_authorize(by, tenant, SVC_PERM_TENANTS_MANAGE, err) < 0)
-			return -1;
-		if (role == SVC_ROLE_GLOBAL_ADMIN && by->role != SVC_ROLE_GLOBAL_ADMIN)
-			return error_setk(err, SVC_DENIED, "forbidden: only a globalAdmin may create "
-					  "globalAdmin tokens");
-	}
 	if (tenant != NULL) {
 		if (catalog_tenant_get(svc_catalog(s), tenant, &t, err) < 0)
 			return error_prefix(err, "create token");
