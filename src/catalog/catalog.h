@@ -178,7 +178,7 @@ struct catalog_job_filter {
 int catalog_job_list(struct catalog *c, const struct catalog_job_filter *f,
 		     const struct catalog_page *pg, struct catalog_job ***js_r, size_t *n_r,
 		     struct error *err);
-/* Number of queued jobs (metrics). */
+/* Number of queued jobs (metrics); -1 (logged) if the database failed. */
 int64_t catalog_job_queue_depth(struct catalog *c);
 void catalog_job_free(struct catalog_job *j);
 

@@ -424,17 +424,31 @@ fail:
 	return -1;
 }
 
+static int text_row(sqlite3_stmt *st, void *ctx, struct error *err)
+{
+	const unsigned char *s = sqlite3_column_text(st, 0);
+
+	(void)err;
+	snprintf(ctx, 16, "%s", s ? (const char *)s : "");
+	return 1;
+}
+
 static int catalog_setup(struct catalog *c, struct error *err)
 {
+	char mode[16] = "";
 	int rc;
 
 	sqlite3_extended_result_codes(c->db, 1);
 	sqlite3_busy_timeout(c->db, CATALOG_BUSY_MS);
 	if (db_exec(c, "PRAGMA foreign_keys = ON", err) < 0)
 		return -1;
-	rc = sqlite3_exec(c->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
-	if (rc != SQLITE_OK)
-		return db_fail(c, rc, err);
+	/* WAL lets readers (API requests) go on while a job writes. */
+	if (db_run(c, "PRAGMA journal_mode = WAL", NO_PARAMS, text_row, mode, err) < 0)
+		return -1;
+	if (strcmp(mode, "wal") != 0)
+		log_warn("catalog %s: journal mode is '%s', not WAL (does the file system "
+			 "support shared memory?)",
+			 c->path, mode);
 	while ((rc = schema_step(c, err)) > 0)
 		;
 	return rc;

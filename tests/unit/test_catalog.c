@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "catalog/catalog.h"
 #include "crypto/crypto.h"
@@ -97,6 +98,15 @@ static void test_catalog_tenants_and_units(void)
 
 	CHECK_OK(catalog_tenant_create(c, "acme", "/srv/acme", &ta, &err), &err);
 	CHECK(is_id(ta->id, 't'));
+	/* WAL mode: writes go to the -wal file while the catalog is open. */
+	{
+		char *wal = xasprintf("%s-wal", path);
+		struct stat st;
+		int found = stat(wal, &st) == 0;
+
+		free(wal);
+		CHECK(found);
+	}
 	CHECK(strcmp(ta->name, "acme") == 0 && strcmp(ta->state, "active") == 0);
 	CHECK(strcmp(ta->store, "/srv/acme") == 0 && ta->created > 0);
 	CHECK_FAILS(catalog_tenant_create(c, "acme", NULL, &t, &err), &err, ERROR_EXISTS);
