@@ -1273,6 +1273,21 @@ static void test_catalog_bad_url(void)
 	c = catalog_open("/nonexistent-dir/sub/catalog.db", &err);
 	CHECKF(c == NULL && strstr(err.msg, "/nonexistent-dir/sub/catalog.db") != NULL,
 	       "message: %s", err.msg);
+	/* A file that is not a database. */
+	url = xasprintf("%s/junk.db", th_tmpdir("junk"));
+	{
+		FILE *f = fopen(url, "w");
+
+		CHECK(f != NULL);
+		for (int i = 0; i < 200; i++)
+			fputs("this is not an SQLite database\n", f);
+		fclose(f);
+	}
+	error_init(&err);
+	c = catalog_open(url, &err);
+	CHECKF(c == NULL && strstr(err.msg, url) != NULL && strstr(err.msg, "not a database"),
+	       "message: %s", err.msg);
+	free(url);
 	url = xasprintf("sqlite:%s/c.db", th_tmpdir("url"));
 	c = catalog_open(url, &err);
 	CHECKF(c != NULL, "open %s: %s", url, err.msg);
