@@ -243,8 +243,9 @@ int tree_reader_next(struct tree_reader *tr, struct meta_entry **e_r, struct err
 
 	meta_entry_clear(&tr->cur);
 	for (;;) {
-		ret = meta_entry_decode(tr->data.data + tr->pos, tr->data.len - tr->pos, &tr->cur,
-					&used, err);
+		/* Before the first chunk the buffer is NULL: NULL + 0 is UB. */
+		ret = meta_entry_decode(tr->data.data ? tr->data.data + tr->pos : tr->data.data,
+					tr->data.len - tr->pos, &tr->cur, &used, err);
 		if (ret < 0)
 			return error_prefix(err, "restore point %s", tr->what);
 		if (ret == 1) {
