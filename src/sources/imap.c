@@ -58,6 +58,7 @@ struct imap {
 
 	unsigned caps;
 	int offers_qresync;
+	int caps_seen;  /* capabilities arrived since caps_seen was cleared */
 	char *capstr;
 	char last_code[32];
 
@@ -219,6 +220,7 @@ static void caps_from_words(struct imap *c, const struct imap_arg *v, size_t n)
 	}
 	free(c->capstr);
 	c->capstr = b.data ? (char *)buf_steal(&b, NULL) : xstrdup("");
+	c->caps_seen = 1;
 }
 
 /* ---- output ---- */
@@ -981,11 +983,11 @@ static int do_connect(struct imap *c, struct error *err)
 		error_setk(err, ERROR_USAGE, "imap %s: no secret (password or token) given", c->name);
 		goto fail;
 	}
-	free(c->capstr);
-	c->capstr = NULL;
+	c->caps_seen = 0;
 	if ((c->o.auth == IMAP_AUTH_LOGIN ? login_cmd(c, err) : authenticate(c, err)) < 0)
 		goto fail;
-	if (!c->capstr && capability(c, err) < 0)
+	/* Capabilities change with login; most servers send them in the OK. */
+	if (!c->caps_seen && capability(c, err) < 0)
 		goto fail;
 	if (c->offers_qresync && (c->caps & IMAP_CAP_ENABLE) &&
 	    simple(c, "ENABLE QRESYNC", err) < 0)
@@ -1565,7 +1567,9 @@ static int select_cmd(struct imap *c, const char *mailbox, const struct imap_sel
 	}
 	if (!strcmp(c->last_code, "READ-ONLY"))
 		r->readonly = 1;
-	if (r->nomodseq)
+	/* Some servers report HIGHESTMODSEQ without announcing CONDSTORE;
+	 * without the capability, CHANGEDSINCE cannot be relied on. */
+	if (r->nomodseq || !(c->caps & IMAP_CAP_CONDSTORE))
 		r->highestmodseq = 0;
 	c->selected = xstrdup(mailbox);
 	c->sel_readonly = o->readonly;
