@@ -25,7 +25,7 @@
 #define USAGE_SEARCH_FULL \
 	"--unit U [--rp N] [--from A] [--to A] [--subject W] [--body W] [--since D] " \
 	"[--until D] [--folder F] [--has-attachment] [--limit N] [--page N | --all] " \
-	"[--index FILE]"
+	"[--index FILE] [--no-update] [--timing]"
 #define USAGE_EXPORT_FULL \
 	"RP [--folder F] (--mbox FILE | --eml DIR)\n" \
 	"       coffer export --search " USAGE_SEARCH_FULL " (--mbox FILE | --eml DIR)"
@@ -35,6 +35,8 @@ struct search_args {
 	const char *index_path;
 	size_t page;
 	int all;
+	int no_update; /* search the index as it is (with --index, no store needed) */
+	int timing;    /* report how long the searches took */
 };
 
 static int fail(struct error *err)
@@ -117,8 +119,9 @@ static int search_option(struct search_args *a, int argc, char **argv, int *i,
 		a->q.has_attachment = 1;
 		return 1;
 	}
-	if (strcmp(opt, "--all") == 0) {
-		a->all = 1;
+	if (strcmp(opt, "--all") == 0 || strcmp(opt, "--no-update") == 0 ||
+	    strcmp(opt, "--timing") == 0) {
+		*(opt[2] == 'a' ? &a->all : opt[2] == 'n' ? &a->no_update : &a->timing) = 1;
 		return 1;
 	}
 	if (strcmp(opt, "--unit") == 0)
@@ -189,7 +192,8 @@ static void skip_line(void *ctx, const char *unit, uint32_t seq, const struct er
 }
 
 /* Opens the mail index (--index, or the store's cache folder) and brings
- * the unit's restore points into it. */
+ * the unit's restore points into it (unless --no-update; then s may be
+ * NULL when --index is given). */
 static struct mailindex *index_for(struct store *s, struct search_args *a, int *skipped,
 				   struct error *err)
 {
@@ -207,8 +211,8 @@ static struct mailindex *index_for(struct store *s, struct search_args *a, int *
 	}
 	mi = mailindex_open(path, err);
 	free(path);
-	if (mi == NULL)
-		return NULL;
+	if (mi == NULL || a->no_update)
+		return mi;
 	memset(&st, 0, sizeof(st));
 	u = store_unit_open(s, a->q.unit, 0, err);
 	if (u == NULL || mailindex_update_unit(mi, u, skip_line, skipped, &st, err) < 0) {
@@ -217,11 +221,20 @@ static struct mailindex *index_for(struct store *s, struct search_args *a, int *
 		return NULL;
 	}
 	store_unit_destroy(&u);
-	if (st.points)
+	if (st.points || st.dropped)
 		log_info("mail index: %llu restore points added, %llu messages parsed (%llu with "
-			 "MIME errors)", (unsigned long long)st.points,
-			 (unsigned long long)st.parsed, (unsigned long long)st.parse_errors);
+			 "MIME errors), %llu restore points dropped", (unsigned long long)st.points,
+			 (unsigned long long)st.parsed, (unsigned long long)st.parse_errors,
+			 (unsigned long long)st.dropped);
 	return mi;
+}
+
+/* The store, unless the search needs none (--no-update with --index). */
+static struct store *store_for(struct cli *c, const struct search_args *a, struct error *err)
+{
+	if (a->no_update && a->index_path)
+		return NULL;
+	return cli_open(c, 0, err);
 }
 
 static void format_date(int64_t t, char *out, size_t len)
@@ -356,11 +369,18 @@ static int search_pages(struct mailindex *mi, struct search_args *a, hit_cb *eac
 			int *more, struct error *err)
 {
 	struct mailindex_results res;
+	struct timespec t0, t1;
 	size_t i;
 
 	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		if (mailindex_search(mi, &a->q, &res, err) < 0)
 			return -1;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (a->timing)
+			fprintf(stderr, "search: %zu results in %.3f ms\n", res.n,
+				(double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+				(double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 		for (i = 0; i < res.n; i++) {
 			if (each(ctx, &res.hits[i], err) < 0) {
 				mailindex_results_clear(&res);
@@ -404,8 +424,9 @@ int cmd_search(struct cli *c, int argc, char **argv)
 		return fail(&err);
 	if (a.all)
 		a.q.limit = 1000;
-	s = cli_open(c, 0, &err);
-	ret = s && (mi = index_for(s, &a, &skipped, &err)) != NULL ?
+	s = store_for(c, &a, &err);
+	ret = (s || (a.no_update && a.index_path)) &&
+	      (mi = index_for(s, &a, &skipped, &err)) != NULL ?
 	      search_pages(mi, &a, print_cb, c, &more, &err) : -1;
 	mailindex_destroy(&mi);
 	store_destroy(&s);

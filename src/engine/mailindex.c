@@ -28,6 +28,8 @@
 #define LIMIT_DEFAULT 50
 #define LIMIT_MAX 10000
 #define SNIPPET_CHARS 160
+/* Characters of the body searched for the snippet's words. */
+#define SNIPPET_SCAN 65536
 
 enum {
 	ST_MSG_FIND,
@@ -59,7 +61,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 		      "o.first, o.last FROM occ o JOIN folder f ON f.id = o.folder "
 		      "WHERE o.msg = ?1 ORDER BY o.unit, o.first, f.path, o.uid",
 	[ST_SEQS] = "SELECT seq FROM rp WHERE unit = ?1 AND seq BETWEEN ?2 AND ?3 ORDER BY seq",
-	[ST_BODY_START] = "SELECT substr(body, 1, 400) FROM msg_fts WHERE rowid = ?1",
+	[ST_BODY_START] = "SELECT substr(body, 1, ?2) FROM msg_fts WHERE rowid = ?1",
 };
 
 static const char schema[] =
@@ -535,7 +537,7 @@ static int add_message(struct scan *sc, const struct meta_entry *e, uint32_t uid
 		       struct error *err)
 {
 	struct occ_rec *o;
-	int64_t folder = folder_of(sc, e->path), id;
+	int64_t folder = folder_of(sc, e->path), id = 0;
 
 	if (folder < 0)
 		return 0; /* not below a folder entry: not a message of the layout */
@@ -923,31 +925,42 @@ out:
 
 /* ---- search ---- */
 
-static int count_token(void *ctx, int flags, const char *tok, int n, int start, int end)
+/* The tokens of a query's words, as the index's tokenizer folds them
+ * (for snippets): NUL-separated in b. */
+struct toks {
+	struct buf b;
+	size_t n;
+};
+
+static int add_token(void *ctx, int flags, const char *tok, int n, int start, int end)
 {
+	struct toks *t = ctx;
+
 	(void)flags;
-	(void)tok;
-	(void)n;
 	(void)start;
 	(void)end;
-	(*(int *)ctx)++;
+	if (n > 0) {
+		buf_add(&t->b, tok, (size_t)n);
+		buf_add(&t->b, "", 1);
+		t->n++;
+	}
 	return SQLITE_OK;
 }
 
-/* Whether the tokenizer finds a token in the word (a lone '*' or ')' has
- * none, and an FTS5 phrase without tokens would match nothing). */
-static int has_token(struct mailindex *mi, const char *word, size_t len)
+/* Adds the word's tokens to t; returns how many it has (a lone '*' or ')'
+ * has none, and an FTS5 phrase without tokens would match nothing). */
+static size_t word_tokens(struct mailindex *mi, const char *word, size_t len, struct toks *t)
 {
-	int n = 0;
+	size_t before = t->n;
 
-	mi->tok.xTokenize(mi->tokenizer, &n, FTS5_TOKENIZE_QUERY, word, (int)len, count_token);
-	return n > 0;
+	mi->tok.xTokenize(mi->tokenizer, t, FTS5_TOKENIZE_QUERY, word, (int)len, add_token);
+	return t->n - before;
 }
 
 /* Appends `column : "word"` for every word of text, ANDed: each word is
  * one quoted FTS5 string, so nothing a user types is query syntax. */
-static int fts_words(struct mailindex *mi, struct buf *expr, const char *column, const char *text,
-		     const char *what, struct error *err)
+static int fts_words(struct mailindex *mi, struct buf *expr, struct toks *t, const char *column,
+		     const char *text, const char *what, struct error *err)
 {
 	const char *p = text;
 	int words = 0;
@@ -960,7 +973,7 @@ static int fts_words(struct mailindex *mi, struct buf *expr, const char *column,
 		w = p;
 		while (*p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
 			p++;
-		if (p == w || !has_token(mi, w, (size_t)(p - w)))
+		if (p == w || word_tokens(mi, w, (size_t)(p - w), t) == 0)
 			continue;
 		buf_addf(expr, "%s%s : \"", expr->len ? " AND " : "", column);
 		for (c = w; c < p; c++) {
@@ -978,12 +991,12 @@ static int fts_words(struct mailindex *mi, struct buf *expr, const char *column,
 }
 
 static int build_match(struct mailindex *mi, const struct mailindex_query *q, struct buf *expr,
-		       struct error *err)
+		       struct toks *t, struct error *err)
 {
-	if ((q->from && fts_words(mi, expr, "sender", q->from, "from", err) < 0) ||
-	    (q->to && fts_words(mi, expr, "recipients", q->to, "to", err) < 0) ||
-	    (q->subject && fts_words(mi, expr, "subject", q->subject, "subject", err) < 0) ||
-	    (q->body && fts_words(mi, expr, "{body attachments}", q->body, "body", err) < 0))
+	if ((q->from && fts_words(mi, expr, t, "sender", q->from, "from", err) < 0) ||
+	    (q->to && fts_words(mi, expr, t, "recipients", q->to, "to", err) < 0) ||
+	    (q->subject && fts_words(mi, expr, t, "subject", q->subject, "subject", err) < 0) ||
+	    (q->body && fts_words(mi, expr, t, "{body attachments}", q->body, "body", err) < 0))
 		return -1;
 	buf_add(expr, "", 1);
 	expr->len--;
@@ -1061,37 +1074,85 @@ static char *tidy(const char *s, size_t max)
 	return (char *)buf_steal(&b, NULL);
 }
 
-static int hit_snippet(struct mailindex *mi, int64_t id, const char *match,
+struct find {
+	const struct toks *t;
+	int start, end;
+};
+
+static int find_token(void *ctx, int flags, const char *tok, int n, int start, int end)
+{
+	struct find *f = ctx;
+	const char *k = (const char *)f->t->b.data;
+	size_t i;
+
+	(void)flags;
+	for (i = 0; i < f->t->n; i++, k += strlen(k) + 1) {
+		if (strlen(k) == (size_t)n && memcmp(k, tok, (size_t)n) == 0) {
+			f->start = start;
+			f->end = end;
+			return SQLITE_DONE; /* the first one will do */
+		}
+	}
+	return SQLITE_OK;
+}
+
+/* Text around body[start..end), that part in brackets. */
+static char *snippet_around(const char *body, size_t len, size_t start, size_t end)
+{
+	size_t from = start > 60 ? start - 60 : 0, to = end + 120 < len ? end + 120 : len;
+	struct buf b;
+	char *s;
+
+	/* Start and stop at word boundaries, never inside a UTF-8 character. */
+	while (from > 0 && from < start && body[from - 1] != ' ' && body[from - 1] != '\n')
+		from++;
+	while (to < len && ((unsigned char)body[to] & 0xc0) == 0x80)
+		to--;
+	buf_init(&b, 0);
+	if (from > 0)
+		buf_add(&b, "...", 3);
+	buf_add(&b, body + from, start - from);
+	buf_add(&b, "[", 1);
+	buf_add(&b, body + start, end - start);
+	buf_add(&b, "]", 1);
+	buf_add(&b, body + end, to - end);
+	if (to < len)
+		buf_add(&b, "...", 3);
+	buf_add(&b, "", 1);
+	s = tidy((const char *)b.data, SNIPPET_CHARS + 40);
+	buf_clear(&b);
+	return s;
+}
+
+/* The snippet: the body around the first of the query's words found in
+ * it (bracketed), else the start of the body. The words are found with the
+ * index's own tokenizer, so case and accents fold as in the search. */
+static int hit_snippet(struct mailindex *mi, int64_t id, const struct toks *t,
 		       struct mailindex_hit *h, struct error *err)
 {
-	sqlite3_stmt *s = NULL;
-	int rc;
+	sqlite3_stmt *s = stmt(mi, ST_BODY_START);
+	struct find f = { .t = t, .start = -1 };
+	const char *body;
+	int rc, len;
 
-	if (match) {
-		if (sqlite3_prepare_v2(mi->db, "SELECT snippet(msg_fts, -1, '[', ']', '...', 16) "
-				       "FROM msg_fts WHERE msg_fts MATCH ?1 AND rowid = ?2", -1, &s,
-				       NULL) != SQLITE_OK)
-			return db_error(mi, err, "preparing a snippet");
-		sqlite3_bind_text(s, 1, match, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(s, 2, id);
-	} else {
-		s = stmt(mi, ST_BODY_START);
-		sqlite3_bind_int64(s, 1, id);
-	}
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int(s, 2, SNIPPET_SCAN);
 	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		char *raw = col_text(s, 0);
-
-		h->snippet = tidy(raw, SNIPPET_CHARS);
-		free(raw);
-	} else {
-		h->snippet = xstrdup("");
-	}
-	if (match)
-		sqlite3_finalize(s);
-	else
+	if (rc != SQLITE_ROW) {
 		sqlite3_reset(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_error(mi, err, "making a snippet");
+		h->snippet = xstrdup("");
+		return rc == SQLITE_DONE ? 0 : db_error(mi, err, "reading a message's text");
+	}
+	body = (const char *)sqlite3_column_text(s, 0);
+	len = sqlite3_column_bytes(s, 0);
+	if (body && t->n > 0)
+		mi->tok.xTokenize(mi->tokenizer, &f, FTS5_TOKENIZE_DOCUMENT, body, len, find_token);
+	if (f.start >= 0 && f.end >= f.start && f.end <= len)
+		h->snippet = snippet_around(body, (size_t)len, (size_t)f.start, (size_t)f.end);
+	else
+		h->snippet = tidy(body ? body : "", SNIPPET_CHARS);
+	sqlite3_reset(s);
+	return 0;
 }
 
 static int place_seqs(struct mailindex *mi, struct mailindex_place *pl, int64_t first,
@@ -1215,7 +1276,7 @@ static void hit_where(struct mailindex_hit *h, const struct mailindex_query *q)
 }
 
 static int hit_fill(struct mailindex *mi, sqlite3_stmt *s, const struct mailindex_query *q,
-		    const char *match, struct mailindex_hit *h, struct error *err)
+		    const struct toks *t, struct mailindex_hit *h, struct error *err)
 {
 	int64_t id = sqlite3_column_int64(s, 0);
 	const void *key = sqlite3_column_blob(s, 1);
@@ -1232,7 +1293,7 @@ static int hit_fill(struct mailindex *mi, sqlite3_stmt *s, const struct mailinde
 	h->size = (uint64_t)sqlite3_column_int64(s, 7);
 	e = sqlite3_column_text(s, 8);
 	h->error = e ? xstrdup((const char *)e) : NULL;
-	if (hit_snippet(mi, id, match, h, err) < 0 || hit_places(mi, id, h, err) < 0)
+	if (hit_snippet(mi, id, t, h, err) < 0 || hit_places(mi, id, h, err) < 0)
 		return -1;
 	hit_where(h, q);
 	return 0;
@@ -1260,6 +1321,7 @@ int mailindex_search(struct mailindex *mi, const struct mailindex_query *q,
 {
 	size_t limit = q->limit ? q->limit : LIMIT_DEFAULT;
 	struct buf expr, sql;
+	struct toks t = { .n = 0 };
 	sqlite3_stmt *s = NULL;
 	int rc = SQLITE_DONE, ret = -1;
 
@@ -1268,7 +1330,8 @@ int mailindex_search(struct mailindex *mi, const struct mailindex_query *q,
 		limit = LIMIT_MAX;
 	buf_init(&expr, 0);
 	buf_init(&sql, 0);
-	if (query_check(mi, q, err) < 0 || build_match(mi, q, &expr, err) < 0)
+	buf_init(&t.b, 0);
+	if (query_check(mi, q, err) < 0 || build_match(mi, q, &expr, &t, err) < 0)
 		goto out;
 	build_sql(q, expr.len > 0, &sql);
 	if (sqlite3_prepare_v2(mi->db, (const char *)sql.data, -1, &s, NULL) != SQLITE_OK) {
@@ -1289,8 +1352,7 @@ int mailindex_search(struct mailindex *mi, const struct mailindex_query *q,
 			res->more = 1;
 			break;
 		}
-		if (hit_fill(mi, s, q, expr.len ? (const char *)expr.data : NULL, &res->hits[res->n++],
-			     err) < 0)
+		if (hit_fill(mi, s, q, &t, &res->hits[res->n++], err) < 0)
 			goto out;
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -1302,6 +1364,7 @@ out:
 	sqlite3_finalize(s);
 	buf_clear(&expr);
 	buf_clear(&sql);
+	buf_clear(&t.b);
 	if (ret < 0)
 		mailindex_results_clear(res);
 	return ret;
