@@ -338,7 +338,8 @@ static void job_sort(struct folder_job *j)
 {
 	size_t i, k = 0;
 
-	qsort(j->v, j->n, sizeof(*j->v), live_cmp);
+	if (j->n > 1)
+		qsort(j->v, j->n, sizeof(*j->v), live_cmp);
 	/* A UID reported twice (a FETCH during SELECT and the listing): the
 	 * later report wins. */
 	for (i = 0; i < j->n; i++) {
@@ -423,7 +424,8 @@ static int list_changedsince(struct mb *b, struct folder_job *j, struct error *e
 		lm->modseq = changed.v[i].modseq;
 		lm->listed = changed.v[i].listed;
 	}
-	qsort(j->v, j->n, sizeof(*j->v), live_cmp);
+	if (j->n > 1)
+		qsort(j->v, j->n, sizeof(*j->v), live_cmp);
 	free(changed.v);
 	imap_uidset_clear(&changed.vanished);
 	return 0;
@@ -681,6 +683,8 @@ static int backup_folder(struct mb *b, const struct imap_folder *lf, struct erro
 
 	j.path = mail_folder_path(lf->name, b->delim);
 	j.pf = b->parent ? mail_point_folder(b->parent, lf->name) : NULL;
+	if (j.pf)
+		j.pf->seen = 1;
 	imap_uidset_init(&j.vanished);
 	imap_uidset_init(&j.exist);
 	if (lf->attrs & IMAP_MBX_NOSELECT) {
@@ -880,6 +884,10 @@ static int mb_body(struct mb *b, const struct imap_opts *io, struct error *err)
 		ret = mb_root(b);
 	for (i = 0; ret == 0 && i < fl.n; i++)
 		ret = backup_folder(b, &fl.v[i], err);
+	/* Messages of folders that are gone count as removed. */
+	for (i = 0; ret == 0 && b->parent && i < b->parent->nfolders; i++)
+		if (!b->parent->folders[i].seen)
+			b->res->changed_items += b->parent->folders[i].nmsgs;
 	if (ret == 0 && b->imap) {
 		struct error ignored;
 

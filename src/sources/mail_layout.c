@@ -272,7 +272,7 @@ static struct mail_folder *folder_by_path(struct mail_folder *v, size_t n, const
 {
 	struct mail_folder key = { .path = (char *)(uintptr_t)path };
 
-	return bsearch(&key, v, n, sizeof(*v), folder_cmp_path);
+	return n ? bsearch(&key, v, n, sizeof(*v), folder_cmp_path) : NULL;
 }
 
 static int key_cmp(const void *a, const void *b)
@@ -417,7 +417,8 @@ int mail_point_load(struct store_unit *u, const struct index *ix, const struct r
 	tree_reader_destroy(&tr);
 	/* Folder order (tree order) is kept in the file; a sorted copy by
 	 * path would need its own array, so sort and rely on name lookups. */
-	qsort(pt->folders, pt->nfolders, sizeof(*pt->folders), folder_cmp_path);
+	if (pt->nfolders > 1)
+		qsort(pt->folders, pt->nfolders, sizeof(*pt->folders), folder_cmp_path);
 	for (i = 0; i < npend; i++) {
 		struct mail_folder *f = ret == 0 ? folder_by_path(pt->folders, pt->nfolders,
 								  pend[i].dir) : NULL;

@@ -66,6 +66,7 @@ struct mail_folder {
 	uint32_t uidvalidity, uidnext;
 	uint64_t highestmodseq; /* 0: absent */
 	int noselect;
+	int seen;       /* scratch: the backup met it live */
 	struct mail_msg *msgs; /* in UID order */
 	size_t nmsgs, cap;
 };

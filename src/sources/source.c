@@ -11,9 +11,11 @@
 
 /* Defined by each source's file. */
 extern const struct source_ops source_folder_ops;
+extern const struct source_ops source_imap_ops;
 
 static const struct source_ops *const sources[] = {
 	&source_folder_ops,
+	&source_imap_ops,
 };
 
 const struct source_ops *source_find(const struct json_object *source, struct error *err)
