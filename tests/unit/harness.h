@@ -36,6 +36,7 @@ extern const struct unit_test forget_tests[];
 extern const struct unit_test sessions_tests[];
 extern const struct unit_test catalog_tests[];
 extern const struct unit_test mail_layout_tests[];
+extern const struct unit_test mailindex_tests[];
 extern const struct unit_test imap_tests[];
 
 /* Records a failure of the running test; the first one is its reason. */
