@@ -59,7 +59,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 		       "VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
 	[ST_PLACES] = "SELECT o.unit, f.name, f.uname, f.path, o.uid, o.flags, o.idate, o.tz, "
 		      "o.first, o.last FROM occ o JOIN folder f ON f.id = o.folder "
-		      "WHERE o.msg = ?1 ORDER BY o.unit, o.first, f.path, o.uid",
+		      "WHERE o.msg = ?1 ORDER BY o.unit, f.path, f.name, o.uid, o.flags, o.first",
 	[ST_SEQS] = "SELECT seq FROM rp WHERE unit = ?1 AND seq BETWEEN ?2 AND ?3 ORDER BY seq",
 	[ST_BODY_START] = "SELECT substr(body, 1, ?2) FROM msg_fts WHERE rowid = ?1",
 };
@@ -1199,6 +1199,44 @@ static void place_clear(struct mailindex_place *pl)
 	free(pl->seqs);
 }
 
+static int same_place(const struct mailindex_place *a, const struct mailindex_place *b)
+{
+	return strcmp(a->unit, b->unit) == 0 && strcmp(a->path, b->path) == 0 &&
+	       strcmp(a->folder, b->folder) == 0 && strcmp(a->flags, b->flags) == 0;
+}
+
+/* Joins places that differ only in their ranges of points (the same
+ * message back at the same UID with the same flags after a gap, or a
+ * range split by a point indexed out of order); they are adjacent in the
+ * query's order, and their points ascend. Places left without a point
+ * (none should be) are dropped. */
+static void places_merge(struct mailindex_hit *h)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < h->nplaces; i++) {
+		struct mailindex_place *pl = &h->places[i];
+
+		if (pl->nseqs == 0) {
+			place_clear(pl);
+			continue;
+		}
+		if (n > 0 && same_place(&h->places[n - 1], pl)) {
+			struct mailindex_place *to = &h->places[n - 1];
+
+			to->seqs = xrealloc(to->seqs, xmul(to->nseqs + pl->nseqs, sizeof(uint32_t)));
+			memcpy(to->seqs + to->nseqs, pl->seqs, pl->nseqs * sizeof(uint32_t));
+			to->nseqs += pl->nseqs;
+			place_clear(pl);
+			continue;
+		}
+		if (n != i)
+			h->places[n] = *pl;
+		n++;
+	}
+	h->nplaces = n;
+}
+
 /* The places of message id, each with its restore points. The rows are
  * read first and their points after, since both statements are cached. */
 static int hit_places(struct mailindex *mi, int64_t id, struct mailindex_hit *h,
@@ -1225,6 +1263,8 @@ static int hit_places(struct mailindex *mi, int64_t id, struct mailindex_hit *h,
 	for (i = 0; i < h->nplaces && ret == 0; i++)
 		ret = place_seqs(mi, &h->places[i], range[i][0], range[i][1], err);
 	free(range);
+	if (ret == 0)
+		places_merge(h);
 	return ret;
 }
 

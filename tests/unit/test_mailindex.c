@@ -1,0 +1,451 @@
+/* Mail search and export (src/engine/mailparse.h, mailindex.h,
+ * mailexport.h; docs/mail.md sections 5 and 6): the HTML reducer, modified
+ * UTF-7, MIME parsing of odd and broken input, mboxrd quoting, and the
+ * occurrence ranges of the index over real restore points (indexed in
+ * order, out of order, and after points are dropped). */
+#include <glib.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "crypto/seal.h"
+#include "engine/backup.h"
+#include "engine/mailexport.h"
+#include "engine/mailindex.h"
+#include "engine/mailparse.h"
+#include "lib/buf.h"
+#include "lib/error.h"
+#include "lib/mem.h"
+#include "store/index.h"
+#include "store/rp.h"
+#include "store/store.h"
+
+#include "harness.h"
+
+static int html_is(const char *html, const char *want)
+{
+	char *got = mailparse_html_to_text(html, strlen(html), 1000);
+	int same = strcmp(got, want) == 0;
+
+	if (!same)
+		th_fail(__FILE__, __LINE__, "html \"%s\" gave \"%s\", want \"%s\"", html, got, want);
+	free(got);
+	return same;
+}
+
+static void test_html(void)
+{
+	char *s = NULL;
+
+	CHECK(html_is("<p>Hello <b>Wor</b>ld</p>", "Hello World"));
+	CHECK(html_is("a<script>x = '</p>'; if (a < b) {}</script>b", "ab"));
+	CHECK(html_is("a<STYLE type=\"text/css\">p { color: red }</style >b", "ab"));
+	CHECK(html_is("a<!-- hidden <p> -->b", "ab"));
+	CHECK(html_is("a<div>b</div>c<br/>d", "a\nb\nc\nd"));
+	CHECK(html_is("&lt;x&gt; &amp;amp; caf&eacute; &#233;&#xE9; &#x1F600; &nbsp;!", "<x> &amp; café éé 😀 !"));
+	CHECK(html_is("&unknown; &#; &#xZZ; & alone", "&unknown; &#; &#xZZ; & alone"));
+	CHECK(html_is("&#0; &#x110000; &#xD800;", "\xef\xbf\xbd \xef\xbf\xbd \xef\xbf\xbd"));
+	CHECK(html_is("1 < 2 and 3 <4", "1 < 2 and 3 <4"));
+	CHECK(html_is("<a href=\"x>y\" title='>'>link</a>", "link"));
+	CHECK(html_is("text <unclosed", "text"));
+	CHECK(html_is("  lots \t of \n\n space  ", "lots of space"));
+	CHECK(html_is("<!DOCTYPE html><?xml x?>ok", "ok"));
+	CHECK(html_is("<script>never closed", ""));
+	/* The cut never splits a character. */
+	s = mailparse_html_to_text("\xc3\xa9\xc3\xa9\xc3\xa9", 6, 3);
+	CHECKF(strcmp(s, "\xc3\xa9") == 0, "cut gave \"%s\"", s);
+out:
+	free(s);
+}
+
+static int mutf7_is(const char *in, const char *want)
+{
+	char *got = mailparse_mutf7_decode(in);
+	int same = strcmp(got, want) == 0;
+
+	if (!same)
+		th_fail(__FILE__, __LINE__, "mutf7 \"%s\" gave \"%s\", want \"%s\"", in, got, want);
+	free(got);
+	return same;
+}
+
+static void test_mutf7(void)
+{
+	CHECK(mutf7_is("INBOX", "INBOX"));
+	CHECK(mutf7_is("Entw&APw-rfe", "Entwürfe"));
+	CHECK(mutf7_is("&ZeVnLIqe-", "日本語"));
+	CHECK(mutf7_is("Tom &- Jerry", "Tom & Jerry"));
+	CHECK(mutf7_is("&2D3eAA-", "😀"));
+	/* Malformed: kept as they are. */
+	CHECK(mutf7_is("&APw", "&APw"));
+	CHECK(mutf7_is("&AP*-", "&AP*-"));
+	CHECK(mutf7_is("&2D0-", "&2D0-"));
+	CHECK(mutf7_is("caf\xc3\xa9", "caf\xc3\xa9"));
+out:
+	return;
+}
+
+static void test_parse(void)
+{
+	static const char m1[] =
+		"From: =?utf-8?q?J=C3=BCrgen?= <j@x.example>\r\nTo: a@x.example\r\n"
+		"Cc: b@x.example\r\nSubject: =?koi8-r?b?8NLJ18XU?=\r\n"
+		"Date: Mon, 04 Mar 2024 09:05:00 +0100\r\nMIME-Version: 1.0\r\n"
+		"Content-Type: multipart/alternative; boundary=b\r\n\r\n"
+		"--b\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
+		"Content-Transfer-Encoding: quoted-printable\r\n\r\ncaf=E9\r\n"
+		"--b\r\nContent-Type: text/html\r\n\r\n<p>x&amp;y</p>\r\n--b--\r\n";
+	static const char raw8[] = "Subject: caf\xe9 \xfc\r\nFrom: x@y\r\n\r\nbody \x80\xff\r\n";
+	struct mailparse p;
+	struct buf big;
+	size_t i;
+
+	memset(&p, 0, sizeof(p));
+	buf_init(&big, 0);
+	mailparse_message((const uint8_t *)m1, sizeof(m1) - 1, &p);
+	CHECKF(strcmp(p.subject, "Привет") == 0, "subject \"%s\"", p.subject);
+	CHECKF(strstr(p.sender, "Jürgen") && strstr(p.sender, "j@x.example"), "from \"%s\"", p.sender);
+	CHECKF(strstr(p.recipients, "a@x.example") && strstr(p.recipients, "b@x.example"),
+	       "recipients \"%s\"", p.recipients);
+	CHECKF(strcmp(p.body, "café\n\nx&y") == 0 || strcmp(p.body, "café\nx&y") == 0,
+	       "body \"%s\"", p.body);
+	CHECK(p.has_date && p.date == 1709539500);
+	CHECK(!p.has_attachment && p.error == NULL);
+	mailparse_clear(&p);
+
+	/* Raw 8-bit headers and bodies: windows-1252, made valid UTF-8. */
+	mailparse_message((const uint8_t *)raw8, sizeof(raw8) - 1, &p);
+	CHECKF(strcmp(p.subject, "café ü") == 0, "subject \"%s\"", p.subject);
+	CHECKF(g_utf8_validate(p.body, -1, NULL), "body not UTF-8");
+	mailparse_clear(&p);
+
+	/* Nothing, garbage and binary: never a crash, always strings. */
+	mailparse_message((const uint8_t *)"", 0, &p);
+	CHECK(p.subject && p.sender && p.body && p.attachments && p.recipients);
+	mailparse_clear(&p);
+	for (i = 0; i < 20; i++) {
+		uint8_t *junk = th_random(i, 1000 + i * 97);
+
+		mailparse_message(junk, 1000 + i * 97, &p);
+		free(junk);
+		CHECK(p.subject && p.body && g_utf8_validate(p.body, -1, NULL));
+		mailparse_clear(&p);
+	}
+
+	/* A huge body is cut at the documented size. */
+	buf_addf(&big, "Subject: big\r\nContent-Type: text/plain\r\n\r\n");
+	for (i = 0; i < MAILPARSE_TEXT_MAX / 8; i++)
+		buf_addf(&big, "word%03zu ", i % 1000);
+	mailparse_message(big.data, big.len, &p);
+	CHECKF(strlen(p.body) <= MAILPARSE_TEXT_MAX && strlen(p.body) > MAILPARSE_TEXT_MAX - 16,
+	       "body of %zu bytes", strlen(p.body));
+out:
+	mailparse_clear(&p);
+	buf_clear(&big);
+}
+
+/* Splits an mboxrd stream written by mailexport_mboxrd() back into its one
+ * message: drop the From_ line and the final newline, unquote. */
+static void unmbox(const uint8_t *in, size_t len, struct buf *out)
+{
+	const uint8_t *p = memchr(in, '\n', len), *end = in + len - 1;
+
+	buf_reset(out);
+	for (p = p + 1; p < end;) {
+		const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p), q = 0;
+
+		while (q < n && p[q] == '>')
+			q++;
+		if (q > 0 && n - q >= 5 && memcmp(p + q, "From ", 5) == 0)
+			buf_add(out, p + 1, n - 1);
+		else
+			buf_add(out, p, n);
+		p += n;
+	}
+}
+
+static void test_mboxrd(void)
+{
+	static const char *const lines[] = { "From a", ">From b", ">>From c", "From", "Fromx",
+					     " From d", "x", "", ">", ">>From" };
+	struct buf msg, out, back;
+	uint64_t seed;
+
+	buf_init(&msg, 0);
+	buf_init(&out, 0);
+	buf_init(&back, 0);
+	mailexport_mboxrd((const uint8_t *)"From x\n", 7, "a@b", 1710928800, "+0200", &out);
+	CHECKF(out.len == 43 && memcmp(out.data, "From a@b Wed Mar 20 12:00:00 2024\n>From x\n\n", 43) == 0,
+	       "got \"%.*s\"", (int)out.len, (const char *)out.data);
+	buf_reset(&out);
+	mailexport_mboxrd((const uint8_t *)"x", 1, NULL, 0, NULL, &out);
+	CHECKF(out.len == 46 && memcmp(out.data, "From MAILER-DAEMON Thu Jan  1 00:00:00 1970\nx\n", 46) == 0,
+	       "got \"%.*s\"", (int)out.len, (const char *)out.data);
+	/* Random messages of tricky lines, CRLF or LF, with or without a final
+	 * newline, come back byte for byte. */
+	for (seed = 0; seed < 200; seed++) {
+		uint8_t r[64];
+		size_t i;
+
+		th_fill(seed, r, sizeof(r));
+		buf_reset(&msg);
+		buf_reset(&out);
+		for (i = 0; i < r[0] % 12; i++)
+			buf_addf(&msg, "%s%s", lines[r[i + 1] % 10], r[i + 20] & 1 ? "\r\n" : "\n");
+		if (r[40] & 1)
+			buf_addf(&msg, "%s", lines[r[41] % 10]);
+		mailexport_mboxrd(msg.data, msg.len, "s@x", 0, "+0000", &out);
+		unmbox(out.data, out.len, &back);
+		CHECKF(back.len == msg.len && memcmp(back.data, msg.data, msg.len) == 0,
+		       "seed %llu: \"%.*s\" came back as \"%.*s\"", (unsigned long long)seed,
+		       (int)msg.len, (const char *)msg.data, (int)back.len, (const char *)back.data);
+	}
+out:
+	buf_clear(&msg);
+	buf_clear(&out);
+	buf_clear(&back);
+}
+
+/* ---- the index over real restore points ---- */
+
+struct fx {
+	uint8_t keyfile[64];
+	struct keysource ks;
+	struct store *s;
+	const char *src;
+};
+
+static int fx_setup(struct fx *f)
+{
+	const char *root = th_tmpdir("store");
+	struct error err;
+
+	memset(f, 0, sizeof(*f));
+	CHECK(setenv("COFFER_CACHE", th_tmpdir("cache"), 1) == 0);
+	th_fill(7, f->keyfile, sizeof(f->keyfile));
+	f->ks.kdf = KEYSLOT_KEYFILE;
+	f->ks.secret = f->keyfile;
+	f->ks.len = sizeof(f->keyfile);
+	CHECK_OK(store_init(root, &f->ks, &err), &err);
+	f->s = store_open(root, &f->ks, 0, NULL, &err);
+	CHECKF(f->s != NULL, "store_open: %s", err.msg);
+	f->src = th_tmpdir("mailbox");
+	return 0;
+out:
+	return -1;
+}
+
+static int xset(const char *path, const char *name, const char *value)
+{
+	return setxattr(path, name, value, strlen(value), 0);
+}
+
+/* Writes INBOX/<uid> with subject `word` and flags; "" removes it. */
+static int put_msg(const struct fx *f, unsigned uid, const char *word, const char *flags)
+{
+	char path[512], body[256];
+	FILE *fp;
+	int n;
+
+	snprintf(path, sizeof(path), "%s/INBOX/%010u", f->src, uid);
+	if (*word == '\0')
+		return unlink(path);
+	n = snprintf(body, sizeof(body), "From: f@x.example\r\nSubject: %s\r\n"
+		     "Date: Mon, 04 Mar 2024 09:0%u:00 +0000\r\n\r\nbody of %s\r\n", word, uid, word);
+	fp = fopen(path, "wb");
+	if (fp == NULL)
+		return -1;
+	if (fwrite(body, 1, (size_t)n, fp) != (size_t)n) {
+		fclose(fp);
+		return -1;
+	}
+	if (fclose(fp) != 0)
+		return -1;
+	return xset(path, "user.imap.flags", flags);
+}
+
+static int backup(struct fx *f, struct error *err)
+{
+	struct backup_opts o = { .unit = "mb", .path = f->src, .threads = 1, .quiet = 1 };
+	struct backup_result res;
+
+	return backup_run(f->s, &o, &res, err);
+}
+
+/* The places of the message with subject `word`, as
+ * "uid flags seq,seq;..." sorted; "" if not found. Caller frees. */
+static char *places(struct mailindex *mi, const char *word, uint32_t seq)
+{
+	struct mailindex_query q = { .subject = word, .unit = seq ? "mb" : NULL, .seq = seq };
+	struct mailindex_results res;
+	struct error err;
+	struct buf b;
+	size_t i, k;
+
+	buf_init(&b, 0);
+	error_init(&err);
+	if (mailindex_search(mi, &q, &res, &err) < 0) {
+		buf_addf(&b, "error: %s", err.msg);
+	} else if (res.n > 1) {
+		buf_addf(&b, "%zu results", res.n);
+	} else if (res.n == 1) {
+		for (i = 0; i < res.hits[0].nplaces; i++) {
+			const struct mailindex_place *pl = &res.hits[0].places[i];
+
+			buf_addf(&b, "%s%u %s ", i ? ";" : "", pl->uid, pl->flags);
+			for (k = 0; k < pl->nseqs; k++)
+				buf_addf(&b, "%s%u", k ? "," : "", pl->seqs[k]);
+		}
+	}
+	mailindex_results_clear(&res);
+	buf_add(&b, "", 1);
+	return (char *)buf_steal(&b, NULL);
+}
+
+static int places_are(struct mailindex *mi, const char *word, uint32_t seq, const char *want,
+		      const char *what)
+{
+	char *got = places(mi, word, seq);
+	int same = strcmp(got, want) == 0;
+
+	if (!same)
+		th_fail(__FILE__, __LINE__, "%s: %s (rp %u): got \"%s\", want \"%s\"", what, word,
+			seq, got, want);
+	free(got);
+	return same;
+}
+
+/* Indexes the points of unit mb in the given order. */
+static int index_in(struct fx *f, struct mailindex *mi, const uint32_t *order, size_t n,
+		    struct error *err)
+{
+	struct store_unit *u = store_unit_open(f->s, "mb", 0, err);
+	struct index *ix = u ? index_open(u, err) : NULL;
+	size_t i;
+	int ret = ix ? 0 : -1;
+
+	for (i = 0; i < n && ret == 0; i++) {
+		struct rp *rp = NULL;
+
+		ret = rp_read(u, order[i], &rp, err);
+		if (ret == 0)
+			ret = mailindex_add_rp(mi, u, ix, rp, NULL, err);
+		rp_free(&rp);
+	}
+	index_destroy(&ix);
+	store_unit_destroy(&u);
+	return ret;
+}
+
+static int expect_all(struct mailindex *mi, const char *what, const char *a, const char *b,
+		      const char *c)
+{
+	return places_are(mi, "alpha", 0, a, what) & places_are(mi, "bravo", 0, b, what) &
+	       places_are(mi, "charlie", 0, c, what);
+}
+
+static void test_ranges(void)
+{
+	static const uint32_t in_order[] = { 1, 2, 3, 4 }, shuffled[] = { 4, 1, 3, 2 };
+	static const uint32_t keep_124[] = { 1, 2, 4 }, keep_2[] = { 2 };
+	struct mailindex *a = NULL, *b = NULL;
+	struct mailindex_stats st;
+	struct fx f;
+	struct error err;
+	char dir[512];
+	const char *ixdir;
+
+	memset(&st, 0, sizeof(st));
+	if (fx_setup(&f) < 0)
+		return;
+	snprintf(dir, sizeof(dir), "%s/INBOX", f.src);
+	CHECK(mkdir(dir, 0700) == 0);
+	CHECK(xset(f.src, "user.imap.mailbox", "1") == 0 && xset(dir, "user.imap.name", "INBOX") == 0);
+	/* 1: alpha, bravo. 2: alpha flagged, bravo gone, charlie. 3: alpha
+	 * unflagged, bravo back, charlie. 4: the same as 3. */
+	CHECK(put_msg(&f, 1, "alpha", "\\Seen") == 0 && put_msg(&f, 2, "bravo", "\\Seen") == 0);
+	CHECK_OK(backup(&f, &err), &err);
+	CHECK(put_msg(&f, 1, "alpha", "\\Seen \\Flagged") == 0 && put_msg(&f, 2, "", "") == 0 &&
+	      put_msg(&f, 3, "charlie", "\\Seen") == 0);
+	CHECK_OK(backup(&f, &err), &err);
+	CHECK(put_msg(&f, 1, "alpha", "\\Seen") == 0 && put_msg(&f, 2, "bravo", "\\Seen") == 0);
+	CHECK_OK(backup(&f, &err), &err);
+	CHECK_OK(backup(&f, &err), &err);
+
+	ixdir = th_tmpdir("ix");
+	snprintf(dir, sizeof(dir), "%s/a.sqlite", ixdir);
+	a = mailindex_open(dir, &err);
+	CHECKF(a != NULL, "open: %s", err.msg);
+	snprintf(dir, sizeof(dir), "%s/b.sqlite", ixdir);
+	b = mailindex_open(dir, &err);
+	CHECKF(b != NULL, "open: %s", err.msg);
+	CHECK_OK(index_in(&f, a, in_order, 4, &err), &err);
+	CHECK_OK(index_in(&f, b, shuffled, 4, &err), &err);
+	/* Indexing a point again changes nothing. */
+	CHECK_OK(index_in(&f, a, in_order, 2, &err), &err);
+	CHECK(expect_all(a, "in order", "1 \\Seen 1,3,4;1 \\Seen \\Flagged 2", "2 \\Seen 1,3,4",
+			 "3 \\Seen 2,3,4"));
+	CHECK(expect_all(b, "out of order", "1 \\Seen 1,3,4;1 \\Seen \\Flagged 2", "2 \\Seen 1,3,4",
+			 "3 \\Seen 2,3,4"));
+	CHECK(places_are(a, "bravo", 2, "", "restore point filter") &
+	      places_are(a, "charlie", 1, "", "restore point filter") &
+	      places_are(b, "charlie", 4, "3 \\Seen 2,3,4", "restore point filter"));
+
+	/* Point 3 forgotten; then all but 2. */
+	CHECK_OK(mailindex_drop_missing(a, "mb", keep_124, 3, &st, &err), &err);
+	CHECK_OK(mailindex_drop_missing(b, "mb", keep_124, 3, NULL, &err), &err);
+	CHECK(st.dropped == 1);
+	CHECK(expect_all(a, "3 dropped", "1 \\Seen 1,4;1 \\Seen \\Flagged 2", "2 \\Seen 1,4",
+			 "3 \\Seen 2,4"));
+	CHECK(expect_all(b, "3 dropped", "1 \\Seen 1,4;1 \\Seen \\Flagged 2", "2 \\Seen 1,4",
+			 "3 \\Seen 2,4"));
+	CHECK_OK(mailindex_drop_missing(a, "mb", keep_2, 1, NULL, &err), &err);
+	CHECK(expect_all(a, "only 2 left", "1 \\Seen \\Flagged 2", "", "3 \\Seen 2"));
+	CHECK_FAILS(mailindex_search(a, &(struct mailindex_query){ .unit = "mb", .seq = 1 },
+				     &(struct mailindex_results){ 0 }, &err), &err, ERROR_USAGE);
+out:
+	mailindex_destroy(&a);
+	mailindex_destroy(&b);
+	store_destroy(&f.s);
+}
+
+static void test_version(void)
+{
+	char path[512];
+	struct mailindex *mi = NULL;
+	struct error err;
+	sqlite3 *db = NULL;
+
+	snprintf(path, sizeof(path), "%s/ix.sqlite", th_tmpdir("ver"));
+	mi = mailindex_open(path, &err);
+	CHECKF(mi != NULL, "open: %s", err.msg);
+	mailindex_destroy(&mi);
+	CHECK(stat(path, &(struct stat){ 0 }) == 0);
+	/* A future format is refused, naming the file and the version. */
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	db = NULL;
+	error_init(&err);
+	mi = mailindex_open(path, &err);
+	CHECKF(mi == NULL && err.code == ERROR_VERSION && strstr(err.msg, "version 2") &&
+	       strstr(err.msg, path), "got %s", err.msg);
+out:
+	sqlite3_close(db);
+	mailindex_destroy(&mi);
+}
+
+const struct unit_test mailindex_tests[] = {
+	{ "mailindex: HTML reduced to text", test_html },
+	{ "mailindex: modified UTF-7 names", test_mutf7 },
+	{ "mailindex: MIME parsing of odd, broken and huge messages", test_parse },
+	{ "mailindex: mboxrd quoting round trip", test_mboxrd },
+	{ "mailindex: occurrence ranges in order, out of order and after drops", test_ranges },
+	{ "mailindex: another format version is refused", test_version },
+	{ NULL, NULL },
+};
