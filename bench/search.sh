@@ -11,15 +11,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-100000}
 COFFER=$(realpath "${COFFER:-build/coffer}")
-W=$(mktemp -d /tmp/coffer-bench-search.XXXXXX)
-trap 'rm -rf "$W"' EXIT
+# BENCH_DIR=DIR keeps the work (and reuses a corpus generated there before).
+if [ -n "${BENCH_DIR:-}" ]; then
+	W=$BENCH_DIR; mkdir -p "$W"; rm -rf "$W/store" "$W/cache" "$W/key"
+else
+	W=$(mktemp -d /tmp/coffer-bench-search.XXXXXX)
+	trap 'rm -rf "$W"' EXIT
+fi
 export COFFER_CACHE=$W/cache
 c() { "$COFFER" --store "$W/store" --key-file "$W/key" "$@"; }
 now() { date +%s.%N; }
 secs() { echo "$2 - $1" | bc; }
 
 "$COFFER" --store "$W/store" init --key-file-new "$W/key" >/dev/null
-t=$(now); python3 bench/gen-mailbox.py "$W/mbox" "$N"; echo "generated $N messages: $(secs "$t" "$(now)") s ($(du -sh "$W/mbox" | cut -f1))"
+[ -d "$W/mbox" ] && [ "$(cat "$W/mbox.n" 2>/dev/null)" = "$N" ] ||
+	{ rm -rf "$W/mbox"; t=$(now); python3 bench/gen-mailbox.py "$W/mbox" "$N" && echo "$N" >"$W/mbox.n"; echo "generated $N messages: $(secs "$t" "$(now)") s ($(du -sh "$W/mbox" | cut -f1))"; }
 t=$(now); c --quiet backup mbox "$W/mbox"; echo "backup: $(secs "$t" "$(now)") s"
 t=$(now); c search --unit mbox --subject warmup --limit 1 >/dev/null 2>"$W/idx.err"; echo "first index (parse all): $(secs "$t" "$(now)") s: $(grep 'mail index' "$W/idx.err" || true)"
 c --quiet backup mbox "$W/mbox"

@@ -28,12 +28,16 @@
 #define LIMIT_DEFAULT 50
 #define LIMIT_MAX 10000
 #define SNIPPET_CHARS 160
+/* Message ids: date (seconds, clamped to 0..MAILINDEX_DATE_MAX) << 20 | n. */
+#define MAILINDEX_ID_SHIFT 20
+#define MAILINDEX_DATE_MAX (((int64_t)1 << 42) - 1)
 /* Characters of the body searched for the snippet's words. */
 #define SNIPPET_SCAN 65536
 
 enum {
 	ST_MSG_FIND,
 	ST_MSG_ADD,
+	ST_MSG_FREE_ID,
 	ST_FTS_ADD,
 	ST_FOLDER_FIND,
 	ST_FOLDER_ADD,
@@ -48,7 +52,9 @@ enum {
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_MSG_FIND] = "SELECT id FROM msg WHERE mkey = ?1",
 	[ST_MSG_ADD] = "INSERT INTO msg(mkey, date, has_att, sender, recipients, subject, size, "
-		       "error) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(mkey) DO NOTHING",
+		       "error, id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+		       "ON CONFLICT(mkey) DO NOTHING",
+	[ST_MSG_FREE_ID] = "SELECT coalesce(max(id) + 1, ?1) FROM msg WHERE id >= ?1 AND id < ?2",
 	[ST_FTS_ADD] = "INSERT INTO msg_fts(rowid, sender, recipients, subject, attachments, body) "
 		       "VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
 	[ST_FOLDER_FIND] = "SELECT id FROM folder WHERE unit = ?1 AND path = ?2 AND name = ?3",
@@ -68,7 +74,6 @@ static const char schema[] =
 	"CREATE TABLE msg(id INTEGER PRIMARY KEY, mkey BLOB NOT NULL UNIQUE, "
 	"  date INTEGER NOT NULL, has_att INTEGER NOT NULL, sender TEXT NOT NULL, "
 	"  recipients TEXT NOT NULL, subject TEXT NOT NULL, size INTEGER NOT NULL, error TEXT);"
-	"CREATE INDEX msg_date ON msg(date);"
 	"CREATE VIRTUAL TABLE msg_fts USING fts5(sender, recipients, subject, attachments, body, "
 	"  tokenize = 'unicode61 remove_diacritics 2');"
 	"CREATE TABLE folder(id INTEGER PRIMARY KEY, unit TEXT NOT NULL, path TEXT NOT NULL, "
@@ -453,14 +458,55 @@ static int txn_flush(struct scan *sc, int force, struct error *err)
 	return exec(sc->mi, "COMMIT", err);
 }
 
+/* The id of a message for `date`: ids order messages by date (then by
+ * arrival), so FTS5 can stream matches newest first and a date range is an
+ * id range (docs/mail.md 5). */
+static int64_t id_base(int64_t date)
+{
+	if (date < 0)
+		date = 0;
+	if (date > MAILINDEX_DATE_MAX)
+		date = MAILINDEX_DATE_MAX;
+	return date << MAILINDEX_ID_SHIFT;
+}
+
+static int free_id(struct mailindex *mi, int64_t date, int64_t *id_r, struct error *err)
+{
+	int64_t base = id_base(date);
+	sqlite3_stmt *s;
+	int rc;
+
+	/* More than 2^20 messages dated the same second spill into the next. */
+	for (;;) {
+		s = stmt(mi, ST_MSG_FREE_ID);
+		sqlite3_bind_int64(s, 1, base);
+		sqlite3_bind_int64(s, 2, base + ((int64_t)1 << MAILINDEX_ID_SHIFT));
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW)
+			*id_r = sqlite3_column_int64(s, 0);
+		sqlite3_reset(s);
+		if (rc != SQLITE_ROW)
+			return db_error(mi, err, "choosing a message id");
+		if (*id_r < base + ((int64_t)1 << MAILINDEX_ID_SHIFT))
+			return 0;
+		base += (int64_t)1 << MAILINDEX_ID_SHIFT;
+	}
+}
+
 static int insert_message(struct scan *sc, const struct meta_entry *e, const uint8_t key[32],
 			  const struct mailparse *p, int64_t *id_r, struct error *err)
 {
 	struct mailindex *mi = sc->mi;
-	sqlite3_stmt *s = stmt(mi, ST_MSG_ADD);
+	int64_t date = p->has_date ? p->date : e->mtime_s, id;
+	sqlite3_stmt *s;
+
+	if (free_id(mi, date, &id, err) < 0)
+		return -1;
+	s = stmt(mi, ST_MSG_ADD);
+	sqlite3_bind_int64(s, 9, id);
 
 	sqlite3_bind_blob(s, 1, key, 32, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 2, p->has_date ? p->date : e->mtime_s);
+	sqlite3_bind_int64(s, 2, date);
 	sqlite3_bind_int(s, 3, p->has_attachment);
 	bind_text(s, 4, p->sender);
 	bind_text(s, 5, p->recipients);
@@ -472,7 +518,7 @@ static int insert_message(struct scan *sc, const struct meta_entry *e, const uin
 		return db_error(mi, err, "adding a message");
 	if (sqlite3_changes(mi->db) == 0)
 		return 0; /* added meanwhile by another handle: the caller looks it up */
-	*id_r = sqlite3_last_insert_rowid(mi->db);
+	*id_r = id;
 	s = stmt(mi, ST_FTS_ADD);
 	sqlite3_bind_int64(s, 1, *id_r);
 	bind_text(s, 2, p->sender);
@@ -1004,12 +1050,27 @@ static int build_match(struct mailindex *mi, const struct mailindex_query *q, st
 }
 
 /* The SQL of a query: fixed fragments chosen by which filters are set;
- * every value is a named parameter. */
+ * every value is a named parameter. Ids order by date, so the newest come
+ * first by walking ids downwards: FTS5 streams its matches that way (and
+ * applies the id range of the dates itself) and stops after the page. */
 static void build_sql(const struct mailindex_query *q, int match, struct buf *sql)
 {
+	const char *id = match ? "msg_fts.rowid" : "m.id";
+
 	buf_addf(sql, "SELECT m.id, m.mkey, m.date, m.has_att, m.sender, m.recipients, "
-		 "m.subject, m.size, m.error FROM msg m WHERE EXISTS (SELECT 1 FROM occ o "
-		 "WHERE o.msg = m.id");
+		 "m.subject, m.size, m.error FROM ");
+	if (match)
+		buf_addf(sql, "msg_fts CROSS JOIN msg m ON m.id = msg_fts.rowid "
+			 "WHERE msg_fts MATCH :match");
+	else
+		buf_addf(sql, "msg m WHERE 1");
+	if (q->has_since)
+		buf_addf(sql, " AND %s >= :lo", id);
+	if (q->has_until)
+		buf_addf(sql, " AND %s < :hi", id);
+	if (q->has_attachment)
+		buf_addf(sql, " AND m.has_att = 1");
+	buf_addf(sql, " AND EXISTS (SELECT 1 FROM occ o WHERE o.msg = m.id");
 	if (q->unit)
 		buf_addf(sql, " AND o.unit = :unit");
 	if (q->seq)
@@ -1017,16 +1078,7 @@ static void build_sql(const struct mailindex_query *q, int match, struct buf *sq
 	if (q->folder)
 		buf_addf(sql, " AND o.folder IN (SELECT id FROM folder WHERE (name = :folder OR "
 			 "uname = :folder OR path = :folder)%s)", q->unit ? " AND unit = :unit" : "");
-	buf_addf(sql, ")");
-	if (match)
-		buf_addf(sql, " AND m.id IN (SELECT rowid FROM msg_fts WHERE msg_fts MATCH :match)");
-	if (q->has_since)
-		buf_addf(sql, " AND m.date >= :since");
-	if (q->has_until)
-		buf_addf(sql, " AND m.date < :until");
-	if (q->has_attachment)
-		buf_addf(sql, " AND m.has_att = 1");
-	buf_addf(sql, " ORDER BY m.date DESC, m.id DESC LIMIT :limit OFFSET :offset");
+	buf_addf(sql, ") ORDER BY %s DESC LIMIT :limit OFFSET :offset", id);
 }
 
 static void bind_named_text(sqlite3_stmt *s, const char *name, const char *v)
@@ -1382,8 +1434,8 @@ int mailindex_search(struct mailindex *mi, const struct mailindex_query *q,
 	bind_named_int(s, ":seq", q->seq);
 	bind_named_text(s, ":folder", q->folder);
 	bind_named_text(s, ":match", (const char *)expr.data);
-	bind_named_int(s, ":since", q->since);
-	bind_named_int(s, ":until", q->until);
+	bind_named_int(s, ":lo", id_base(q->since));
+	bind_named_int(s, ":hi", id_base(q->until));
 	bind_named_int(s, ":limit", (int64_t)limit + 1);
 	bind_named_int(s, ":offset", q->offset > INT64_MAX ? INT64_MAX : (int64_t)q->offset);
 	res->hits = xcalloc(limit + 1, sizeof(*res->hits));
