@@ -782,12 +782,12 @@ int svc_restore_job_run(struct service *s, const struct catalog_job *j, struct e
 	log_info("event=restore.start session=%s unit=%s restore_point=%" PRIu32 " mode=%s",
 		 cs->id, a->unit, a->seq, a->mode);
 	ret = artifact_run(s, a, &res, err);
-	slot_give(j->session);
 	if (ret < 0 && svc_stopping(s)) {
 		/* The worker puts the job back; it runs again after the restart. */
 		free(a->state);
 		a->state = xstrdup("pending");
 		artifact_write(&(struct artifact_run){ .s = s, .a = a });
+		slot_give(j->session);
 		goto out;
 	}
 	free(a->state);
@@ -802,6 +802,9 @@ int svc_restore_job_run(struct service *s, const struct catalog_job *j, struct e
 		a->bytes_total = a->bytes_done;
 	a->finished = svc_now(s);
 	artifact_write(&(struct artifact_run){ .s = s, .a = a });
+	/* The slot is given back once the artifact shows it ended, so no more
+	 * than the limit ever show "running". */
+	slot_give(j->session);
 	session_settle(s, j->tenant, j->session);
 	log_info("event=restore.end session=%s unit=%s state=%s items=%" PRIu64 " bytes=%" PRIu64,
 		 cs->id, a->unit, a->state, a->items_done, a->bytes_done);
