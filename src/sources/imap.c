@@ -1697,66 +1697,87 @@ static void fetch_items(const struct imap *c, const struct imap_fetch_opts *o, s
 			 o->vanished && (c->caps & IMAP_CAP_QRESYNC) ? " VANISHED" : "");
 }
 
-/* The UIDs still to fetch, as command-sized set strings. */
+/* rest = want minus done, by ranges. */
+static void uidset_minus(const struct imap_uidset *want, const struct imap_uidset *done,
+			 struct imap_uidset *rest)
+{
+	size_t j = 0;
+
+	for (size_t k = 0; k < want->n; k++) {
+		uint64_t lo = want->r[k].lo, hi = want->r[k].hi;
+
+		while (j < done->n && done->r[j].hi < lo)
+			j++;
+		for (size_t i = j; i < done->n && done->r[i].lo <= hi && lo <= hi; i++) {
+			if (done->r[i].lo > lo)
+				imap_uidset_add(rest, (uint32_t)lo, done->r[i].lo - 1);
+			lo = (uint64_t)done->r[i].hi + 1;
+		}
+		if (lo <= hi)
+			imap_uidset_add(rest, (uint32_t)lo, (uint32_t)hi);
+	}
+}
+
+static void push_piece(char ***v, size_t *n, size_t *cap, struct imap_uidset *piece)
+{
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		*v = xrealloc(*v, xmul(*cap, sizeof(**v)));
+	}
+	(*v)[(*n)++] = imap_uidset_format(piece);
+	imap_uidset_clear(piece);
+}
+
+/* The UIDs still to fetch, as command-sized set strings: about `batch`
+ * UIDs each, at most 500 ranges; a huge range (an open end like
+ * 1000:4294967295, which the server answers only for the UIDs that exist)
+ * is a piece of its own. 4294967295 is used rather than "*", because
+ * "N:*" means "the last message" when no UID is at least N. */
 static char **fetch_batches(const struct imap_fetch_opts *o, const struct imap_uidset *done,
 			    size_t *n_r)
 {
-	struct imap_uidset rest;
+	struct imap_uidset want, rest, piece;
 	char **v = NULL;
-	size_t n = 0, cap = 0, batch;
+	size_t n = 0, cap = 0;
+	uint64_t batch = o->batch ? o->batch : (o->items & IMAP_ITEM_BODY) ? 200 : 2000, inpiece = 0;
 
+	imap_uidset_init(&want);
 	imap_uidset_init(&rest);
-	if (o->all) {
-		uint64_t next = 1;
+	imap_uidset_init(&piece);
+	if (o->all)
+		imap_uidset_add(&want, 1, UINT32_MAX);
+	else
+		for (size_t k = 0; k < o->uids->n; k++)
+			imap_uidset_add(&want, o->uids->r[k].lo, o->uids->r[k].hi);
+	uidset_minus(&want, done, &rest);
+	for (size_t k = 0; k < rest.n; k++) {
+		uint64_t lo = rest.r[k].lo, hi = rest.r[k].hi;
 
-		for (size_t k = 0; k < done->n; k++) {
-			if (done->r[k].lo > next)
-				imap_uidset_add(&rest, (uint32_t)next, done->r[k].lo - 1);
-			next = (uint64_t)done->r[k].hi + 1;
+		if (hi - lo + 1 > 100000) {
+			struct imap_uidset one;
+
+			imap_uidset_init(&one);
+			imap_uidset_add(&one, (uint32_t)lo, (uint32_t)hi);
+			push_piece(&v, &n, &cap, &one);
+			continue;
 		}
-		if (next <= UINT32_MAX)
-			imap_uidset_add(&rest, (uint32_t)next, UINT32_MAX);
-		/* One command: the server streams the whole folder. */
-		v = xmalloc(sizeof(*v));
-		v[0] = imap_uidset_format(&rest);
-		for (char *p = v[0]; (p = strstr(p, "4294967295")) != NULL; p++)
-			if (p[10] == '\0' || p[10] == ',') {
-				memcpy(p, "*", 1);
-				memmove(p + 1, p + 10, strlen(p + 10) + 1);
-			}
-		imap_uidset_clear(&rest);
-		*n_r = 1;
-		return v;
-	}
-	batch = o->batch ? o->batch : (o->items & IMAP_ITEM_BODY) ? 200 : 2000;
-	for (size_t k = 0; k < o->uids->n; k++) {
-		for (uint64_t u = o->uids->r[k].lo; u <= o->uids->r[k].hi; u++) {
-			size_t j = 0;
+		while (lo <= hi) {
+			uint64_t take = hi - lo + 1 < batch - inpiece ? hi - lo + 1 : batch - inpiece;
 
-			/* Skip delivered ranges quickly. */
-			while (j < done->n && done->r[j].hi < u)
-				j++;
-			if (j < done->n && done->r[j].lo <= u) {
-				u = done->r[j].hi;
-				continue;
-			}
-			imap_uidset_add(&rest, (uint32_t)u, (uint32_t)u);
-			if (imap_uidset_count(&rest) >= batch || rest.n >= 500) {
-				if (n == cap) {
-					cap = cap ? cap * 2 : 16;
-					v = xrealloc(v, xmul(cap, sizeof(*v)));
-				}
-				v[n++] = imap_uidset_format(&rest);
-				imap_uidset_clear(&rest);
+			imap_uidset_add(&piece, (uint32_t)lo, (uint32_t)(lo + take - 1));
+			inpiece += take;
+			lo += take;
+			if (inpiece >= batch || piece.n >= 500) {
+				push_piece(&v, &n, &cap, &piece);
+				inpiece = 0;
 			}
 		}
 	}
-	if (rest.n) {
-		if (n == cap)
-			v = xrealloc(v, xmul(cap + 1, sizeof(*v)));
-		v[n++] = imap_uidset_format(&rest);
-	}
+	if (piece.n)
+		push_piece(&v, &n, &cap, &piece);
+	imap_uidset_clear(&want);
 	imap_uidset_clear(&rest);
+	imap_uidset_clear(&piece);
 	*n_r = n;
 	return v;
 }

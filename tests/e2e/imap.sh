@@ -223,10 +223,19 @@ n=$(sed -n 's/^delivered //p' "$T/out")
 	ok "imap: what was delivered before the drop stays delivered ($n)" ||
 	not_ok "imap: what was delivered before the drop stays delivered" "$(cat "$T/out")"
 
-# ---- without CONDSTORE/QRESYNC ----
-DOVECOT_NO_CONDSTORE=1 "$DOVE" start "$D" "$PORT"
+# ---- without CONDSTORE/QRESYNC (and without MULTIAPPEND) ----
+DOVECOT_NO_CONDSTORE=1 DOVECOT_DROP_CAPS=MULTIAPPEND "$DOVE" start "$D" "$PORT"
 p login
-if [ "$rc" = 0 ] && ! grep -q CONDSTORE "$T/out"; then ok "imap: Dovecot without CONDSTORE"; else not_ok "imap: Dovecot without CONDSTORE" "$(cat "$T/out")"; fi
+if [ "$rc" = 0 ] && ! grep -q CONDSTORE "$T/out" && ! grep -q MULTIAPPEND "$T/out"; then
+	ok "imap: Dovecot without CONDSTORE and MULTIAPPEND"
+else
+	not_ok "imap: Dovecot without CONDSTORE and MULTIAPPEND" "$(cat "$T/out")"
+fi
+p append Drafts "$T/inbox/$msg" '\Draft' "" 5
+read -r _ auv u1 u2 u3 u4 u5 <"$T/out"
+[ "$rc" = 0 ] && [ -n "$u5" ] && [ "$u5" = $((u1 + 4)) ] &&
+	ok "imap: pipelined single APPENDs (LITERAL+, no MULTIAPPEND) with APPENDUID" ||
+	not_ok "imap: pipelined single APPENDs" "$(cat "$T/out" "$T/err")"
 p select INBOX condstore
 out_has "imap: SELECT without CONDSTORE: no HIGHESTMODSEQ" "highestmodseq 0"
 p list
@@ -238,6 +247,23 @@ if [ "$rc" = 0 ] && same_as_maildir "$T/nocs" alice Archive.2023.Q1 2>"$T/cmp"; 
 else
 	not_ok "imap: bulk fetch without CONDSTORE" "$(cat "$T/cmp" "$T/err" | tail -2)"
 fi
+"$DOVE" stop "$D"
+
+# ---- without LITERAL+ nor MULTIAPPEND: synchronizing literals ----
+DOVECOT_DROP_CAPS="MULTIAPPEND LITERAL+" "$DOVE" start "$D" "$PORT"
+p append Drafts "$T/inbox/$msg" '\Seen' "02-Mar-2021 11:12:13 +0000" 3
+read -r _ auv u1 u2 u3 <"$T/out"
+[ "$rc" = 0 ] && [ -n "$u3" ] && [ "$u3" = $((u1 + 2)) ] &&
+	ok "imap: APPEND with synchronizing literals" ||
+	not_ok "imap: APPEND with synchronizing literals" "$(cat "$T/out" "$T/err")"
+mkdir -p "$T/drafts"
+p bodies Drafts "$T/drafts"
+cmp -s "$T/drafts/$u2" "$T/inbox/$msg" && ok "imap: bytes of a synchronizing literal kept" ||
+	not_ok "imap: bytes of a synchronizing literal kept" ""
+p --auth login --secret 'se"cret' login
+err_has "imap: LOGIN with a quoted odd secret: refused cleanly" "[AUTHENTICATIONFAILED]"
+p --auth login --secret "$(printf 's\303\251cret')" login
+err_has "imap: LOGIN with an 8-bit secret (a synchronizing literal): refused cleanly" "[AUTHENTICATIONFAILED]"
 "$DOVE" stop "$D"
 
 # ---- malformed replies (fake server: Dovecot cannot send these) ----

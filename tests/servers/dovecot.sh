@@ -28,6 +28,8 @@
 #
 # Env at start:
 #   DOVECOT_NO_CONDSTORE=1  announce no CONDSTORE/QRESYNC (imap_capability)
+#   DOVECOT_DROP_CAPS="A B" announce none of these capabilities either
+#                           (e.g. "MULTIAPPEND LITERAL+")
 #   DOVECOT_MAIL_LOCATION   default maildir:~/Maildir
 #   DOVECOT_EXTRA_CONF      appended to dovecot.conf verbatim
 # As root the daemons run as the Debian package's dovecot/dovenull users
@@ -95,9 +97,22 @@ default_internal_group = $(id -gn)"
 		echo "$u:{PLAIN}secret:$MUID:$MGID::$D/mail/$u"
 	done >"$D/passwd"
 	CAPS=""
-	if [ "${DOVECOT_NO_CONDSTORE:-0}" = 1 ]; then
-		# Dovecot 2.3's post-login list without CONDSTORE and QRESYNC.
-		CAPS="imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY THREAD=REFERENCES THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL CATENATE UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 ESEARCH ESORT SEARCHRES WITHIN CONTEXT=SEARCH LIST-STATUS BINARY MOVE SNIPPET=FUZZY PREVIEW=FUZZY PREVIEW STATUS=SIZE SAVEDATE LITERAL+ NOTIFY SPECIAL-USE"
+	DROP=${DOVECOT_DROP_CAPS:-}
+	[ "${DOVECOT_NO_CONDSTORE:-0}" = 1 ] && DROP="$DROP CONDSTORE QRESYNC"
+	if [ -n "$DROP" ]; then
+		# Dovecot 2.3.19's post-login list, less the dropped words.
+		CAPS="imap_capability ="
+		for c in IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY \
+			THREAD=REFERENCES THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL \
+			CATENATE UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 \
+			CONDSTORE QRESYNC ESEARCH ESORT SEARCHRES WITHIN CONTEXT=SEARCH LIST-STATUS \
+			BINARY MOVE SNIPPET=FUZZY PREVIEW=FUZZY PREVIEW STATUS=SIZE SAVEDATE LITERAL+ \
+			NOTIFY SPECIAL-USE; do
+			case " $DROP " in
+			*" $c "*) ;;
+			*) CAPS="$CAPS $c" ;;
+			esac
+		done
 	fi
 	cat >"$D/dovecot.conf" <<C
 protocols = imap
