@@ -657,21 +657,24 @@ static int neighbours(struct mailindex *mi, const char *unit, uint32_t seq, int6
 	return rc == SQLITE_ROW ? 0 : db_error(mi, err, "finding indexed restore points");
 }
 
-/* Runs one statement with ?1 = unit, ?2 = S, ?3 = P, ?4 = Q bound. */
+/* `last` of an occurrence still held by the newest indexed point. */
+#define OPEN_END ((int64_t)1 << 32)
+
+/* Runs one statement with ?1 = unit, ?2 = S, ?3 = P, ?4 = Q, ?5 = OPEN_END
+ * bound (those it uses). */
 static int run_bound(struct mailindex *mi, const char *sql, const char *unit, int64_t s_,
 		     int64_t p, int64_t q, struct error *err)
 {
+	const int64_t v[] = { s_, p, q, OPEN_END };
 	sqlite3_stmt *s;
-	int rc;
+	int rc, i, n;
 
 	if (sqlite3_prepare_v2(mi->db, sql, -1, &s, NULL) != SQLITE_OK)
 		return db_error(mi, err, "preparing an update");
 	bind_text(s, 1, unit);
-	sqlite3_bind_int64(s, 2, s_);
-	if (sqlite3_bind_parameter_count(s) >= 3)
-		sqlite3_bind_int64(s, 3, p);
-	if (sqlite3_bind_parameter_count(s) >= 4)
-		sqlite3_bind_int64(s, 4, q);
+	n = sqlite3_bind_parameter_count(s);
+	for (i = 2; i <= n && i <= 5; i++)
+		sqlite3_bind_int64(s, i, v[i - 2]);
 	rc = sqlite3_step(s);
 	sqlite3_finalize(s);
 	return rc == SQLITE_DONE ? 0 : db_error(mi, err, "updating occurrences");
@@ -679,12 +682,13 @@ static int run_bound(struct mailindex *mi, const char *sql, const char *unit, in
 
 #define SAME_OCC "c.msg = o.msg AND c.folder = o.folder AND c.uid = o.uid AND c.flags = o.flags"
 
-/* Occurrence ranges (docs/mail.md 5): extend those ending at P that S
- * still has; with an indexed Q after S, split those spanning S that S
- * lacks; add S..S for the rest. */
-static const char sql_extend[] =
-	"UPDATE occ AS o SET last = ?2 WHERE o.unit = ?1 AND o.last = ?3 AND o.first <= ?3 "
-	"AND EXISTS (SELECT 1 FROM temp.cur c WHERE " SAME_OCC ")";
+/* Occurrence ranges (docs/mail.md 5). S the newest: close the open ranges
+ * S lacks at P; add S..open for what no open range holds. So an unchanged
+ * point only reads. S older than an indexed Q: split the ranges spanning S
+ * that S lacks; add S..S for what no range covers. */
+static const char sql_close[] =
+	"UPDATE occ AS o SET last = ?3 WHERE o.unit = ?1 AND o.last = ?5 "
+	"AND NOT EXISTS (SELECT 1 FROM temp.cur c WHERE " SAME_OCC ")";
 static const char sql_split_tail[] =
 	"INSERT INTO occ(msg, unit, folder, uid, flags, idate, tz, first, last) "
 	"SELECT msg, unit, folder, uid, flags, idate, tz, ?4, last FROM occ o "
@@ -695,7 +699,8 @@ static const char sql_split_head[] =
 	"AND NOT EXISTS (SELECT 1 FROM temp.cur c WHERE " SAME_OCC ")";
 static const char sql_insert_rest[] =
 	"INSERT INTO occ(msg, unit, folder, uid, flags, idate, tz, first, last) "
-	"SELECT c.msg, ?1, c.folder, c.uid, c.flags, c.idate, c.tz, ?2, ?2 FROM temp.cur c "
+	"SELECT c.msg, ?1, c.folder, c.uid, c.flags, c.idate, c.tz, ?2, "
+	"CASE WHEN ?4 = 0 THEN ?5 ELSE ?2 END FROM temp.cur c "
 	"WHERE NOT EXISTS (SELECT 1 FROM occ o WHERE o.msg = c.msg AND o.unit = ?1 AND "
 	"o.last >= ?2 AND o.first <= ?2 AND " SAME_OCC ")";
 
@@ -729,7 +734,7 @@ static int record_rp(struct scan *sc, const struct rp *rp, struct error *err)
 	int rc;
 
 	if (neighbours(mi, sc->unit, sc->seq, &p, &q, err) < 0 ||
-	    (p && run_bound(mi, sql_extend, sc->unit, sc->seq, p, q, err) < 0) ||
+	    (!q && run_bound(mi, sql_close, sc->unit, sc->seq, p, q, err) < 0) ||
 	    (p && q && run_bound(mi, sql_split_tail, sc->unit, sc->seq, p, q, err) < 0) ||
 	    (p && q && run_bound(mi, sql_split_head, sc->unit, sc->seq, p, q, err) < 0) ||
 	    run_bound(mi, sql_insert_rest, sc->unit, sc->seq, p, q, err) < 0)

@@ -352,7 +352,7 @@ static int expect_all(struct mailindex *mi, const char *what, const char *a, con
 static void test_ranges(void)
 {
 	static const uint32_t in_order[] = { 1, 2, 3, 4 }, shuffled[] = { 4, 1, 3, 2 };
-	static const uint32_t keep_124[] = { 1, 2, 4 }, keep_2[] = { 2 };
+	static const uint32_t keep_124[] = { 1, 2, 4 }, keep_2[] = { 2 }, readd[] = { 4, 3 };
 	struct mailindex *a = NULL, *b = NULL;
 	struct mailindex_stats st;
 	struct fx f;
@@ -404,6 +404,13 @@ static void test_ranges(void)
 			 "3 \\Seen 2,4"));
 	CHECK(expect_all(b, "3 dropped", "1 \\Seen 1,4;1 \\Seen \\Flagged 2", "2 \\Seen 1,4",
 			 "3 \\Seen 2,4"));
+	/* The newest dropped too, then 4 and 3 indexed again: as at first. */
+	CHECK_OK(mailindex_drop_missing(b, "mb", keep_124, 2, NULL, &err), &err);
+	CHECK(expect_all(b, "3 and 4 dropped", "1 \\Seen 1;1 \\Seen \\Flagged 2", "2 \\Seen 1",
+			 "3 \\Seen 2"));
+	CHECK_OK(index_in(&f, b, readd, 2, &err), &err);
+	CHECK(expect_all(b, "4 and 3 again", "1 \\Seen 1,3,4;1 \\Seen \\Flagged 2", "2 \\Seen 1,3,4",
+			 "3 \\Seen 2,3,4"));
 	CHECK_OK(mailindex_drop_missing(a, "mb", keep_2, 1, NULL, &err), &err);
 	CHECK(expect_all(a, "only 2 left", "1 \\Seen \\Flagged 2", "", "3 \\Seen 2"));
 	CHECK_FAILS(mailindex_search(a, &(struct mailindex_query){ .unit = "mb", .seq = 1 },
