@@ -22,6 +22,8 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "sources/source.h"
+#include "store/rp.h"
+#include "store/store.h"
 
 /* Past this many taken names "<path>.restored-N" something is wrong. */
 #define FOLDER_MAX_RESTORED 10000
@@ -54,25 +56,45 @@ static void count_change(void *ctx, char kind, const char *path)
 		(*n)++;
 }
 
-/* Entries added, changed or removed since the point before seq. Only the
- * two metadata trees are read, never content. When the parent cannot be
- * read (forgotten), the files the backup had to read again stand in. */
+/* The live point before seq (forgotten ones skipped); 0 if none. */
+static uint32_t folder_parent(struct store *s, const char *unit, uint32_t seq)
+{
+	struct store_unit *u;
+	struct error err;
+	uint32_t *seqs = NULL, parent = 0;
+	size_t n = 0, i;
+
+	u = store_unit_open(s, unit, 0, &err);
+	if (u != NULL && rp_list(u, &seqs, &n, &err) == 0)
+		for (i = 0; i < n; i++)
+			if (seqs[i] < seq && seqs[i] > parent)
+				parent = seqs[i];
+	free(seqs);
+	store_unit_destroy(&u);
+	return parent;
+}
+
+/* Entries added, changed or removed since the parent point (the live one
+ * before). Only the two metadata trees are read, never content. Without a
+ * readable parent, the files the backup had to read again stand in. */
 static uint64_t folder_changed(struct store *s, const char *unit, const struct backup_result *r)
 {
 	struct diff_result dr;
 	struct error err;
 	uint64_t n = 0;
+	uint32_t parent = folder_parent(s, unit, r->seq);
 	char *a, *b;
 	int ret;
 
 	if (r->seq <= 1)
 		return r->stats.files + r->stats.dirs;
-	a = xasprintf("%s@%" PRIu32, unit, r->seq - 1);
+	a = xasprintf("%s@%" PRIu32, unit, parent);
 	b = xasprintf("%s@%" PRIu32, unit, r->seq);
 	error_init(&err);
-	ret = diff_run(s, a, b, count_change, &n, &dr, &err);
+	ret = parent ? diff_run(s, a, b, count_change, &n, &dr, &err)
+		     : error_set(&err, "no live restore point before %s", b);
 	if (ret < 0) {
-		log_warn("changes since %s not counted, using files read again: %s", a, err.msg);
+		log_warn("changes of %s not counted, using files read again: %s", b, err.msg);
 		n = r->stats.files > r->reused_files ? r->stats.files - r->reused_files : 0;
 	}
 	free(a);

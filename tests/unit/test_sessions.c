@@ -20,6 +20,7 @@
 #include "lib/mem.h"
 #include "service/recommend.h"
 #include "sources/source.h"
+#include "store/backend.h"
 #include "store/rp.h"
 #include "store/store.h"
 
@@ -193,6 +194,35 @@ out:
 	free(p);
 	rp_free(&rp);
 	store_unit_destroy(&u);
+	sfx_clear(&f);
+}
+
+/* The parent forgotten: changes count against the live point before it. */
+static void test_folder_changed_forgotten_parent(void)
+{
+	struct sfx f;
+	struct source_backup_result r;
+	struct store *del = NULL;
+	struct store_unit *u = NULL;
+	struct error err;
+
+	if (sfx_setup(&f) < 0)
+		goto out;
+	CHECK(backup(&f, 0, &r) == 0);
+	CHECK(put_text(f.data, "docs/f1.txt", 2000, 1) == 0);
+	CHECK(backup(&f, 0, &r) == 0 && r.seq == 2);
+	del = store_open(f.root, &f.ks, BACKEND_ALLOW_DELETE, NULL, &err);
+	CHECKF(del != NULL, "store_open: %s", err.msg);
+	u = store_unit_open(del, "u-1", 0, &err);
+	CHECKF(u != NULL, "store_unit_open: %s", err.msg);
+	CHECK_OK(rp_forget(u, 2, &err), &err);
+	CHECK(put_text(f.data, "docs/f2.txt", 2000, 1) == 0);
+	CHECK(backup(&f, 0, &r) == 0 && r.seq == 3);
+	/* Against point 1: f1 and f2 changed. */
+	CHECKF(r.changed_items == 2, "%llu changed", (unsigned long long)r.changed_items);
+out:
+	store_unit_destroy(&u);
+	store_destroy(&del);
 	sfx_clear(&f);
 }
 
@@ -532,6 +562,7 @@ out:
 const struct unit_test sessions_tests[] = {
 	{ "sessions/source_find", test_source_find },
 	{ "sessions/folder_backup_changed", test_folder_backup_changed },
+	{ "sessions/folder_changed_forgotten_parent", test_folder_changed_forgotten_parent },
 	{ "sessions/folder_bad_source", test_folder_bad_source },
 	{ "sessions/folder_restore_in_place", test_folder_restore_in_place },
 	{ "sessions/folder_new_location", test_folder_new_location },
