@@ -12,6 +12,7 @@
  *            "secret":… | "secretCommand":…}                    (sources/imap_source.c)
  */
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct error;
