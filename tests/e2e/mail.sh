@@ -134,6 +134,8 @@ m.logout()
 EOF
 
 imap() { python3 "$PY" "$PORT" "$@"; }
+# note TEXT: a TAP comment with the seconds since the start.
+note() { echo "# ${SECONDS}s $*"; }
 # Both servers stop whatever happens, before lib.sh removes their folder.
 stop_servers() {
 	local d
@@ -170,6 +172,7 @@ scenario() {
 		PORT=18750
 		"$DOVECOT" start "$D" "$PORT" || { not_ok "$mode: dovecot starts"; return; }
 	fi
+	note "$mode: corpus"
 	"$DOVECOT" corpus "$D" alice "$NMSG" >/dev/null || { not_ok "$mode: corpus"; return; }
 	SRC="{\"type\":\"imap\",\"host\":\"127.0.0.1\",\"port\":$PORT,\"tls\":\"none\",\"user\":\"alice\",\"auth\":\"login\",\"secret\":\"secret\"}"
 	TLSSRC="{\"type\":\"imap\",\"host\":\"localhost\",\"port\":$((PORT + 1)),\"tls\":\"implicit\",\"user\":\"alice\",\"auth\":\"login\",\"secret\":\"secret\",\"caFile\":\"$D/ca.pem\"}"
@@ -178,6 +181,7 @@ scenario() {
 	folders=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$T/s0.json")
 
 	# 1. initial backup over implicit TLS with the test CA
+	note "$mode: 1. initial backup over implicit TLS with the test CA"
 	backup_ok "$mode: initial backup over TLS" "$U" "$TLSSRC"
 	n=$(jf messages)
 	[ "$n" = "$total" ] && ok "$mode: every message backed up ($n)" ||
@@ -195,6 +199,7 @@ scenario() {
 		not_ok "$mode: folders keep their tree and special use" "$(head -c 300 "$T/out")"
 
 	# 2. unchanged re-run
+	note "$mode: 2. unchanged re-run"
 	before=$(size_of_store)
 	backup_ok "$mode: unchanged re-run" "$U"
 	after=$(size_of_store)
@@ -213,6 +218,7 @@ scenario() {
 	GOOD=$U@2
 
 	# 3. damage: deletions, flag changes, moves, a deleted folder, the big message
+	note "$mode: 3. damage: deletions, flag changes, moves, a deleted folder, the big message"
 	gone=$(imap count "Old Mail")
 	expunged=$(imap expunge INBOX 50 7) && imap expunge_biggest INBOX &&
 		imap flags Archive.2023.Q1 20 -FLAGS '(\Seen)' &&
@@ -230,6 +236,7 @@ scenario() {
 		not_ok "$mode: changes counted" "$(jf changed_items), want > $((expunged + 1 + 2 * moved + gone))"
 
 	# 4. UIDVALIDITY reset of one folder
+	note "$mode: 4. UIDVALIDITY reset of one folder"
 	uv1=$(imap uidvalidity Archive.2023)
 	n=$(imap count Archive.2023)
 	"$DOVECOT" stop "$D"
@@ -248,6 +255,7 @@ scenario() {
 	fi
 
 	# 5. in-place restore of the good point
+	note "$mode: 5. in-place restore of the good point"
 	run c --json mail restore "$GOOD" --source "$SRC"
 	is_rc "$mode: in-place restore" 0
 	if imap compare "$T/s0.json" --subset >"$T/cmp" 2>&1; then
@@ -271,6 +279,7 @@ scenario() {
 		not_ok "$mode: after --delete-newer the mailbox equals the point" "$(cat "$T/cmp")"
 
 	# 6. into a new folder, and single messages
+	note "$mode: 6. into a new folder, and single messages"
 	run c --json mail restore "$GOOD" --source "$SRC" --into-folder Restored-T
 	is_rc "$mode: restore into a new folder" 0
 	imap compare "$T/s0.json" Restored-T. --subset >"$T/cmp" 2>&1 &&
@@ -297,6 +306,7 @@ scenario condstore
 # and every earlier point is intact.
 kill_test() {
 	D=$T/dovecot-condstore PORT=18750
+	note "kill"
 	"$DOVECOT" restart "$D" || { not_ok "kill: dovecot restarts"; return; }
 	c --json mail backup killed --source "$SRC" >"$T/kill.out" 2>"$T/kill.err" &
 	local bg=$! i=0 killed=0
