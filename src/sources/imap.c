@@ -689,6 +689,21 @@ static int finish(struct imap *c, unsigned tag, struct error *err)
 	return 0;
 }
 
+/* After a failure in a pipelined run: lets the commands still in flight
+ * finish (their data ignored), so later commands do not see their replies. */
+static void drain(struct imap *c)
+{
+	struct error e;
+
+	c->on_untagged = NULL;
+	c->on_vanished = NULL;
+	for (size_t k = 0; k < c->npend; k++) {
+		if (!c->pend[k].done && wait_tag(c, c->pend[k].tag, &e) < 0)
+			return; /* the connection is gone, and the list with it */
+	}
+	pending_drop_all(c);
+}
+
 /* Sends a command line built in c->out (after cmd_begin) and waits. */
 static int run(struct imap *c, unsigned tag, struct error *err)
 {
@@ -1288,6 +1303,8 @@ static int status_all(struct imap *c, struct imap_folder_list *l, struct error *
 		head = (head + 1) % WINDOW;
 		nq--;
 	}
+	if (rc != 0)
+		drain(c);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -1823,6 +1840,8 @@ static int fetch_round(struct imap *c, struct fetch_ctx *x, struct error *err)
 		head = (head + 1) % WINDOW;
 		nq--;
 	}
+	if (rc != 0 && !x->cb_failed)
+		drain(c);
 	c->on_untagged = NULL;
 	c->on_vanished = NULL;
 	buf_clear(&items);
@@ -2024,19 +2043,8 @@ int imap_append(struct imap *c, const char *mailbox, const struct imap_append_ms
 		}
 	}
 	free(desc);
-	if (rc < 0 && c->conn && nq > 0) {
-		/* Let the commands already sent finish, so the connection stays in step. */
-		for (size_t k = 0; k < nq; k++) {
-			size_t j = (head + k) % WINDOW;
-			struct error e2;
-
-			if (!pending_find(c, q[j].tag))
-				continue;
-			if (wait_tag(c, q[j].tag, &e2) < 0)
-				break;
-			pending_drop(c, q[j].tag);
-		}
-	}
+	if (rc < 0)
+		drain(c); /* the APPENDs already sent finish; the connection stays in step */
 	return rc < 0 ? -1 : 0;
 }
 

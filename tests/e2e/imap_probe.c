@@ -392,8 +392,14 @@ int main(int argc, char **argv)
 			o.secret_command = v;
 		else if (!strcmp(a, "--timeout-ms") && num_arg(v, &n) == 0)
 			o.timeout_ms = o.connect_timeout_ms = (int)n;
-		else if (!strcmp(a, "--reconnects"))
-			o.reconnects = (int)strtol(v, NULL, 10);
+		else if (!strcmp(a, "--reconnects")) {
+			if (!strcmp(v, "-1"))
+				o.reconnects = -1;
+			else if (num_arg(v, &n) == 0 && n < 100)
+				o.reconnects = (int)n;
+			else
+				goto usage;
+		}
 		else if (!strcmp(a, "--max-literal") && num_arg(v, &n) == 0)
 			o.max_literal = n;
 		else
