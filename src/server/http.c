@@ -85,6 +85,28 @@ static int64_t content_length(const char *v)
 	return n;
 }
 
+/* A file answer (mail export): libmicrohttpd sends it from the fd and
+ * closes it when done. */
+static enum MHD_Result respond_file(struct MHD_Connection *conn, struct conn_state *cs,
+				    int status)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_fd64(cs->req.file_size, cs->req.file_fd);
+	if (resp == NULL)
+		return MHD_NO; /* the fd is closed with the request */
+	cs->req.file_fd = -1;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				cs->req.text_type ? cs->req.text_type : "application/octet-stream");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	ret = MHD_queue_response(conn, (unsigned)status, resp);
+	MHD_destroy_response(resp);
+	cs->status = status;
+	cs->responded = 1;
+	return ret;
+}
+
 static enum MHD_Result respond(struct MHD_Connection *conn, struct conn_state *cs, int status,
 			       struct json_object *out)
 {
@@ -94,6 +116,8 @@ static enum MHD_Result respond(struct MHD_Connection *conn, struct conn_state *c
 	size_t len;
 	enum MHD_Result ret;
 
+	if (out == NULL && cs->req.file_fd >= 0)
+		return respond_file(conn, cs, status);
 	if (out != NULL) {
 		data = xasprintf("%s\n", json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN |
 									JSON_C_TO_STRING_NOSLASHESCAPE));

@@ -49,6 +49,10 @@ struct request {
 	char *text;
 	const char *text_type;
 	const char *allow;               /* 405: the methods the path has */
+	/* A file answer (mail export): an open file of file_size bytes sent
+	 * with text_type and closed by the server; -1 when none. */
+	int file_fd;
+	uint64_t file_size;
 };
 
 /* A handler: fills *out (a JSON object) or returns -1 with err->code as in
@@ -116,5 +120,6 @@ route_fn h_policy_list, h_policy_create, h_policy_get, h_policy_update;
 route_fn h_session_list, h_session_create, h_session_get;
 route_fn h_job_list;
 route_fn h_audit_list, h_audit_verify;
+route_fn h_mail_search, h_mail_export_rp, h_mail_export_search;
 
 #endif

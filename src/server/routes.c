@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -95,6 +96,8 @@ void request_init(struct request *r)
 	r->text = NULL;
 	r->text_type = NULL;
 	r->allow = NULL;
+	r->file_fd = -1;
+	r->file_size = 0;
 }
 
 static void params_clear(struct request *r)
@@ -110,6 +113,9 @@ void request_clear(struct request *r)
 	svc_principal_clear(&r->principal);
 	free(r->text);
 	r->text = NULL;
+	if (r->file_fd >= 0)
+		close(r->file_fd);
+	r->file_fd = -1;
 }
 
 /* ---- matching ---- */
