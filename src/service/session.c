@@ -655,8 +655,12 @@ static struct json_object *artifact_target(struct service *s, const struct sourc
 
 	if (a->target != NULL) {
 		t = json_tokener_parse(a->target);
-		if (t != NULL && json_object_is_type(t, json_type_object))
+		if (t != NULL && json_object_is_type(t, json_type_object)) {
+			/* The stored target has no secret (below): the unit's. */
+			if (json_object_object_get_ex(source, "secret", &path))
+				json_object_object_add(t, "secret", json_object_get(path));
 			return t;
+		}
 		json_object_put(t);
 		/* A folder's path: the source with that path. */
 		t = json_tokener_parse(json_object_to_json_string(source));
@@ -670,8 +674,20 @@ static struct json_object *artifact_target(struct service *s, const struct sourc
 	if (json_object_object_get_ex(t, "path", &path) &&
 	    json_object_is_type(path, json_type_string))
 		a->target = xstrdup(json_object_get_string(path));
-	else
-		a->target = xstrdup(json_object_to_json_string_ext(t, JSON_C_TO_STRING_PLAIN));
+	else {
+		/* A mailbox's target is its source, opened secret included:
+		 * the catalog and the API see it without. */
+		struct json_object *shown = NULL;
+
+		if (json_object_deep_copy(t, &shown, NULL) < 0 || shown == NULL) {
+			json_object_put(t);
+			error_set(err, "cannot copy the restore target");
+			return NULL;
+		}
+		json_object_object_del(shown, "secret");
+		a->target = xstrdup(json_object_to_json_string_ext(shown, JSON_C_TO_STRING_PLAIN));
+		json_object_put(shown);
+	}
 	return t;
 }
 
