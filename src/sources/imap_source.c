@@ -1082,7 +1082,7 @@ static struct json_object *imap_new_location(const struct json_object *source, i
 		error_set(err, "cannot copy the source JSON");
 		return NULL;
 	}
-	name = mail_restored_name(now);
+	name = mail_restored_name(now * 1000000000LL); /* now: Unix seconds */
 	json_object_object_add(copy, "intoFolder", json_object_new_string(name));
 	free(name);
 	return copy;
