@@ -88,6 +88,21 @@ unit_field() { q "$TOK" "$U/$TID/protectionUnits/$1" ".$2"; }
 unit_by_name() { q "$TOK" "$U/$TID/protectionUnits?limit=1000" ".items[] | select(.name == \"$1\") | .id"; }
 
 # ---------------------------------------------------------------------
+# 0. The config file: bad lines are refused naming file, line and key.
+printf '# test\nworkers = 2\nbogus = 1\n' >"$T/bad.conf"
+run "$COFFER" serve --config "$T/bad.conf" --data "$T/d0"
+if [ "$rc" = 2 ] && grep -q "bad.conf:3: unknown setting 'bogus'" "$T/err"; then
+	ok "service: an unknown config key is refused naming file and line"; else
+	not_ok "service: an unknown config key is refused naming file and line" "exit $rc $(cat "$T/err")"; fi
+printf 'workers = many\n' >"$T/bad.conf"
+run "$COFFER" serve --config "$T/bad.conf" --data "$T/d0"
+if [ "$rc" = 2 ] && grep -q "setting 'workers': 'many' is not a whole number" "$T/err"; then
+	ok "service: a bad config value is refused naming the key"; else
+	not_ok "service: a bad config value is refused naming the key" "exit $rc $(cat "$T/err")"; fi
+# The file sets the data folder and a slow tick; flags override the tick.
+printf 'data = "%s"\ntick_ms = 100000\nmin_frequency = 600\n' "$T/d1" >"$T/good.conf"
+
+# ---------------------------------------------------------------------
 # 1. A policy over 3 folder units (explicit + a subfolders rule).
 D1=$T/d1
 mkdir -p "$T/src/ann" "$T/home/cat" "$T/home/dan"
@@ -95,7 +110,7 @@ for d in src/ann home/cat home/dan; do
 	gen "$d" 200000 >"$T/$d/data.bin"
 	echo "hello $d" >"$T/$d/note.txt"
 done
-serve d1 18601
+serve d1 18601 --config "$T/good.conf"
 GTOK=$(grep -m1 '^cft_' "$T/d1.out")
 if [ -n "$GTOK" ]; then ok "service: first start prints a global admin token"; else
 	not_ok "service: first start prints a global admin token" "$(head -2 "$T/d1.out")"; fi
