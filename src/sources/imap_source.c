@@ -36,6 +36,7 @@
 
 #define INDEX_FLUSH_ENTRIES 50000
 #define MAIL_MAX_LITERAL (256ull << 20)
+#define FOLDER_TRIES 2
 
 /* ---- the source JSON ---- */
 
@@ -882,8 +883,18 @@ static int mb_body(struct mb *b, const struct imap_opts *io, struct error *err)
 			b->delim = fl.v[i].delim;
 	if (ret == 0)
 		ret = mb_root(b);
-	for (i = 0; ret == 0 && i < fl.n; i++)
-		ret = backup_folder(b, &fl.v[i], err);
+	for (i = 0; ret == 0 && i < fl.n; i++) {
+		int tries = 0;
+
+		/* A dropped connection outside a bulk fetch (which resumes by
+		 * itself) fails the command; the folder is done again on a new
+		 * connection. Blobs stored by the failed try are deduplicated. */
+		while ((ret = backup_folder(b, &fl.v[i], err)) < 0 && err->code == ERROR_FAIL &&
+		       tries++ < FOLDER_TRIES) {
+			log_warn("%s; trying again", err->msg);
+			error_init(err);
+		}
+	}
 	/* Messages of folders that are gone count as removed. */
 	for (i = 0; ret == 0 && b->parent && i < b->parent->nfolders; i++)
 		if (!b->parent->folders[i].seen)

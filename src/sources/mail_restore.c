@@ -268,16 +268,20 @@ static struct rlive **live_bykey(struct rfolder *rf, uint64_t size, int64_t date
 	return rf->bykey + lo;
 }
 
+static int live_uid_cmp(const void *a, const void *b)
+{
+	const struct rlive *x = a, *y = b;
+
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+/* rf->live is sorted by UID once listed. */
 static struct rlive *live_by_uid(struct rfolder *rf, uint32_t uid)
 {
-	size_t i;
+	struct rlive key = { .uid = uid };
 
-	/* Replies come in UID order from every server seen; a scan is the
-	 * fallback. */
-	for (i = 0; i < rf->nlive; i++)
-		if (rf->live[i].uid == uid)
-			return &rf->live[i];
-	return NULL;
+	return rf->nlive ? bsearch(&key, rf->live, rf->nlive, sizeof(*rf->live), live_uid_cmp)
+			 : NULL;
 }
 
 static int on_live_header(void *ctx, const struct imap_msg *m, struct error *err)
@@ -642,10 +646,13 @@ static int restore_folder(struct mr *r, struct mail_folder *f, int how, struct e
 		ret = imap_fetch(r->imap, &fo, err);
 	}
 	if (ret == 0) {
+		if (rf.nlive > 1)
+			qsort(rf.live, rf.nlive, sizeof(*rf.live), live_uid_cmp);
 		rf.bykey = xcalloc(rf.nlive ? rf.nlive : 1, sizeof(*rf.bykey));
 		for (i = 0; i < rf.nlive; i++)
 			rf.bykey[i] = &rf.live[i];
-		qsort(rf.bykey, rf.nlive, sizeof(*rf.bykey), live_key_cmp);
+		if (rf.nlive > 1)
+			qsort(rf.bykey, rf.nlive, sizeof(*rf.bykey), live_key_cmp);
 		rf.want = xcalloc(f->nmsgs ? f->nmsgs : 1, sizeof(*rf.want));
 		for (i = 0; i < f->nmsgs; i++)
 			if (how == 1 || f->msgs[i].used)
