@@ -177,7 +177,7 @@ scenario() {
 	fi
 	note "$mode: corpus"
 	"$DOVECOT" corpus "$D" alice "$NMSG" >/dev/null || { not_ok "$mode: corpus"; return; }
-	SRC="{\"type\":\"imap\",\"host\":\"127.0.0.1\",\"port\":$PORT,\"tls\":\"none\",\"user\":\"alice\",\"auth\":\"login\",\"secret\":\"secret\"}"
+	SRC="{\"type\":\"imap\",\"host\":\"127.0.0.1\",\"port\":$PORT,\"tls\":\"none\",\"user\":\"alice\",\"secret\":\"secret\"}"
 	TLSSRC="{\"type\":\"imap\",\"host\":\"localhost\",\"port\":$((PORT + 1)),\"tls\":\"implicit\",\"user\":\"alice\",\"auth\":\"login\",\"secret\":\"secret\",\"caFile\":\"$D/ca.pem\"}"
 	imap state "$T/s0.json"
 	total=$(python3 -c 'import json,sys; print(sum(len(v) for v in json.load(open(sys.argv[1])).values()))' "$T/s0.json")
