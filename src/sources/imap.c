@@ -674,15 +674,27 @@ static int cmd_failed(struct imap *c, unsigned tag, struct error *err)
 	return -1;
 }
 
+/* The command `tag` that wait_tag() saw complete; its response code
+ * becomes the last one. NULL (an internal error) if it is not pending. */
+static struct pending *pending_finished(struct imap *c, unsigned tag, struct error *err)
+{
+	struct pending *p = pending_find(c, tag);
+
+	if (!p) {
+		error_set(err, "imap %s: no pending command with tag %u", c->name, tag);
+		return NULL;
+	}
+	snprintf(c->last_code, sizeof(c->last_code), "%s", p->code);
+	return p;
+}
+
 /* Waits for `tag`; 0 if OK (and drops it), else -1 with the error. */
 static int finish(struct imap *c, unsigned tag, struct error *err)
 {
 	struct pending *p;
 
-	if (wait_tag(c, tag, err) < 0)
+	if (wait_tag(c, tag, err) < 0 || !(p = pending_finished(c, tag, err)))
 		return -1;
-	p = pending_find(c, tag);
-	memcpy(c->last_code, p->code, sizeof(c->last_code));
 	if (p->status != ST_OK)
 		return cmd_failed(c, tag, err);
 	pending_drop(c, tag);
@@ -2030,8 +2042,10 @@ int imap_append(struct imap *c, const char *mailbox, const struct imap_append_ms
 
 			if ((rc = wait_tag(c, tag, err)) < 0)
 				break;
-			p = pending_find(c, tag);
-			memcpy(c->last_code, p->code, sizeof(c->last_code));
+			if (!(p = pending_finished(c, tag, err))) {
+				rc = -1;
+				break;
+			}
 			if (p->status != ST_OK) {
 				rc = cmd_failed(c, tag, err);
 				break;
