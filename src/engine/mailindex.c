@@ -497,7 +497,7 @@ static int insert_message(struct scan *sc, const struct meta_entry *e, const uin
 			  const struct mailparse *p, int64_t *id_r, struct error *err)
 {
 	struct mailindex *mi = sc->mi;
-	int64_t date = p->has_date ? p->date : e->mtime_s, id;
+	int64_t date = p->has_date ? p->date : e->mtime_s, id = 0;
 	sqlite3_stmt *s;
 
 	if (free_id(mi, date, &id, err) < 0)
