@@ -453,7 +453,7 @@ static int forget_one(struct cli *c, struct store *s, const char *spec, struct e
 {
 	struct store_unit *u = NULL;
 	char *unit = NULL;
-	uint32_t seq;
+	uint32_t seq = 0;
 	int ret = -1;
 
 	if (parse_point(spec, &unit, &seq, err) < 0)
