@@ -46,6 +46,8 @@ static char *to_utf8(const char *data, size_t len, const char *charset, size_t m
 	gchar *conv = NULL, *valid;
 	char *out;
 
+	if (data == NULL || len == 0) /* an empty GByteArray has no data at all */
+		return xstrdup("");
 	if (charset && g_ascii_strcasecmp(charset, "utf-8") != 0 &&
 	    g_ascii_strcasecmp(charset, "us-ascii") != 0)
 		conv = g_convert(data, (gssize)len, "UTF-8", g_mime_charset_iconv_name(charset),
@@ -58,7 +60,7 @@ static char *to_utf8(const char *data, size_t len, const char *charset, size_t m
 	}
 	valid = conv ? g_utf8_make_valid(conv, -1) : g_utf8_make_valid(data, (gssize)len);
 	g_free(conv);
-	out = xstrdup(valid);
+	out = xstrdup(valid ? valid : "");
 	g_free(valid);
 	utf8_cut(out, max);
 	return out;
