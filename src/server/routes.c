@@ -30,6 +30,8 @@ static const char *const policy_fields[] = { "name", "kind", "units", "rules",
 static const char *const policy_update_fields[] = { "name", "units", "rules",
 	"frequencySeconds", "recentDays", "retentionDays", "state", NULL };
 static const char *const session_fields[] = { "items", NULL };
+static const char *const mail_export_fields[] = { "unit", "from", "to", "subject", "body",
+	"since", "until", "folder", "hasAttachment", "restorePoint", "format", NULL };
 
 #define T "/v1/tenants/{t}"
 #define U T "/protectionUnits/{u}"
@@ -77,6 +79,14 @@ static const struct route routes[] = {
 
 	{ "GET", T "/jobs", SVC_PERM_STATUS_READ, h_job_list, NULL,
 	  F("unit", "kind", "state", "session") },
+
+	{ "GET", T "/search", SVC_PERM_CONTENT_READ, h_mail_search, NULL,
+	  F("unit", "from", "to", "subject", "body", "since", "until", "folder", "hasAttachment",
+	    "restorePoint") },
+	{ "POST", T "/search/export", SVC_PERM_CONTENT_READ, h_mail_export_search,
+	  mail_export_fields, NULL },
+	{ "GET", U "/restorePoints/{seq}/export", SVC_PERM_CONTENT_READ, h_mail_export_rp, NULL,
+	  F("format", "folder") },
 
 	{ "GET", T "/auditLog", SVC_PERM_AUDIT_READ, h_audit_list, NULL,
 	  F("action", "since", "until") },

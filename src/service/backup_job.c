@@ -141,6 +141,8 @@ int svc_backup_job_run(struct service *s, const struct catalog_job *j, struct er
 		goto out;
 	}
 	set_detail(s, j, &res);
+	if (strcmp(u->kind, "mailbox") == 0) /* search.c: a failure is shown, not fatal */
+		svc_mail_index_point(s, j->tenant, j->unit, res.seq, j->id);
 	log_info("event=backup.done tenant=%s unit=%s restore_point=%u items=%llu bytes=%llu "
 		 "new_bytes=%llu", j->tenant, j->unit, res.seq, (unsigned long long)res.items,
 		 (unsigned long long)res.bytes, (unsigned long long)res.new_bytes);

@@ -146,4 +146,40 @@ int svc_catalog_rebuild(struct service *s, struct json_object **out, struct erro
 /* Prometheus text exposition; caller frees. */
 char *svc_metrics(struct service *s);
 
+/* ---- mail search and export (service/search.c; docs/service.md
+ * "Mailboxes in the service") ----
+ * One search index per tenant, DATA/search/<tenant id>.db, kept up to date
+ * after each mailbox backup and, when behind, before a search. Filters are
+ * a JSON object of strings (query parameters) or typed values (a body):
+ * "unit", "from", "to", "subject", "body", "folder", "since", "until"
+ * (Unix seconds, YYYY-MM-DD or RFC 3339 UTC), "hasAttachment" (true/false),
+ * "restorePoint" (needs "unit"), and for a search "limit" (1..1000, default
+ * 50) and "after" (the "next" cursor of the previous page). Every search
+ * and export is audited ("mail.search", "mail.export") with its filters
+ * before anything is read; permission content.read. */
+int svc_mail_search(struct service *s, const struct svc_principal *p, const char *tenant,
+		    struct json_object *filters, struct json_object **out, struct error *err);
+
+/* An export: an open, already unlinked file of `size` bytes (mboxrd,
+ * docs/mail.md section 6) holding `messages` messages; the caller sends
+ * and closes fd. */
+struct svc_export {
+	int fd;
+	uint64_t size, messages;
+};
+/* Restore point unit@seq (folder: NULL, or an IMAP name or tree path, with
+ * the folders below it) as mbox; format NULL or "mbox". */
+int svc_mail_export_rp(struct service *s, const struct svc_principal *p, const char *tenant,
+		       const char *unit, uint32_t seq, const char *folder, const char *format,
+		       struct svc_export *x, struct error *err);
+/* Every message a search finds (all pages; filters as svc_mail_search,
+ * plus "format"), each from the newest matching restore point. */
+int svc_mail_export_search(struct service *s, const struct svc_principal *p, const char *tenant,
+			   struct json_object *filters, struct svc_export *x, struct error *err);
+/* Indexes restore point unit@seq of a mailbox unit after its backup job
+ * `job` (0: none): a failure is logged and written into the job's detail
+ * ("searchIndex"), never returned: the backup stands. */
+void svc_mail_index_point(struct service *s, const char *tenant, const char *unit, uint32_t seq,
+			  int64_t job);
+
 #endif
