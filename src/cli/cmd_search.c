@@ -264,6 +264,32 @@ static json_object *seq_array(const struct mailindex_place *pl, int named)
 	return a;
 }
 
+/* Adds the string v to the array unless it is there already. */
+static void add_unique(json_object *arr, json_object *v)
+{
+	size_t i;
+
+	for (i = 0; i < json_object_array_length(arr); i++)
+		if (strcmp(json_object_get_string(json_object_array_get_idx(arr, i)),
+			   json_object_get_string(v)) == 0)
+			return;
+	json_object_array_add(arr, json_object_get(v));
+}
+
+static int cmp_json_rp(const void *a, const void *b)
+{
+	json_object *const *x = a, *const *y = b;
+	const char *s = json_object_get_string(*x), *t = json_object_get_string(*y);
+	const char *as = strrchr(s, '@'), *at = strrchr(t, '@');
+	int c = strncmp(s, t, (size_t)(as - s) < (size_t)(at - t) ? (size_t)(as - s) + 1 :
+			(size_t)(at - t) + 1);
+
+	if (c)
+		return c;
+	return strtoul(as + 1, NULL, 10) < strtoul(at + 1, NULL, 10) ? -1 :
+	       strtoul(as + 1, NULL, 10) > strtoul(at + 1, NULL, 10);
+}
+
 static json_object *hit_json(const struct mailindex_hit *h)
 {
 	json_object *o = json_object_new_object(), *places = json_object_new_array();
@@ -299,7 +325,7 @@ static json_object *hit_json(const struct mailindex_hit *h)
 		json_object *named = seq_array(pl, 1);
 
 		for (k = 0; k < json_object_array_length(named); k++)
-			json_object_array_add(rps, json_object_get(json_object_array_get_idx(named, k)));
+			add_unique(rps, json_object_array_get_idx(named, k));
 		json_object_put(named);
 		json_object_object_add(p, "unit", json_object_new_string(pl->unit));
 		json_object_object_add(p, "folder", json_object_new_string(pl->folder_utf8));
@@ -310,31 +336,51 @@ static json_object *hit_json(const struct mailindex_hit *h)
 		json_object_object_add(p, "restore_points", seq_array(pl, 0));
 		json_object_array_add(places, p);
 	}
+	json_object_array_sort(rps, cmp_json_rp);
 	json_object_object_add(o, "restore_points", rps);
 	json_object_object_add(o, "places", places);
 	return o;
 }
 
-/* "u@1-3,5" style list of the points holding a hit. */
+struct point {
+	const char *unit;
+	uint32_t seq;
+};
+
+static int cmp_point(const void *a, const void *b)
+{
+	const struct point *x = a, *y = b;
+	int c = strcmp(x->unit, y->unit);
+
+	return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* "u@1-3,5" style list of the points holding a hit (all places). */
 static void points_text(const struct mailindex_hit *h, struct buf *b)
 {
-	size_t i, k;
+	struct point *pts = NULL;
+	size_t n = 0, i, k;
 
 	for (i = 0; i < h->nplaces; i++) {
-		const struct mailindex_place *pl = &h->places[i];
+		pts = xrealloc(pts, xmul(n + h->places[i].nseqs + 1, sizeof(*pts)));
+		for (k = 0; k < h->places[i].nseqs; k++)
+			pts[n++] = (struct point){ h->places[i].unit, h->places[i].seqs[k] };
+	}
+	if (n)
+		qsort(pts, n, sizeof(*pts), cmp_point);
+	for (i = 0; i < n; i = k) {
+		size_t run = i;
 
-		for (k = 0; k < pl->nseqs; k++) {
-			size_t run = k;
-
-			while (run + 1 < pl->nseqs && pl->seqs[run + 1] == pl->seqs[run] + 1)
-				run++;
-			buf_addf(b, "%s%s@%u", b->len ? "," : "", pl->unit, pl->seqs[k]);
-			if (run > k)
-				buf_addf(b, "-%u", pl->seqs[run]);
-			k = run;
-		}
+		/* Extend over duplicates and consecutive numbers of one unit. */
+		for (k = i + 1; k < n && strcmp(pts[k].unit, pts[i].unit) == 0 &&
+				pts[k].seq <= pts[run].seq + 1; k++)
+			run = k;
+		buf_addf(b, "%s%s@%u", b->len ? "," : "", pts[i].unit, pts[i].seq);
+		if (pts[run].seq > pts[i].seq)
+			buf_addf(b, "-%u", pts[run].seq);
 	}
 	buf_add(b, "", 1);
+	free(pts);
 }
 
 static void print_hit(struct cli *c, const struct mailindex_hit *h)

@@ -341,6 +341,28 @@ run c export --search --unit mbox --from corp.example --mbox "$T/corp.mbox"; is_
 [ "$(unmbox "$T/corp.mbox" "$T/uncorp" | wc -l)" = 4 ] && ok "search export: every result" ||
 	not_ok "search export: every result" "$(grep -c '^From ' "$T/corp.mbox")"
 
+# ---- a forgotten restore point leaves the index ----
+
+run c forget mbox@1; is_rc "forget point 1" 0
+run c search --unit mbox --body résumé
+is_rc "search after the forget" 0
+grep -q "1 restore points dropped" "$T/err" && ok "the forgotten point is dropped from the index" ||
+	not_ok "the forgotten point is dropped from the index" "$(cat "$T/err")"
+finds "mail only the forgotten point held is no longer found" "" --body résumé
+s --subject arrival
+[ "$(jq -c .restore_points "$T/out")" = '["mbox@2","mbox@3"]' ] && ok "other results keep their points" ||
+	not_ok "other results keep their points" "$(jq -c .restore_points "$T/out")"
+s --from alice
+[ "$(jq -c '.restore_points' "$T/out")" = '["mbox@2","mbox@3"]' ] &&
+	[ "$(jq -c '[.places[].restore_points[]] | sort' "$T/out")" = '[2,2,3,3]' ] &&
+	ok "places no longer list the forgotten point" ||
+	not_ok "places no longer list the forgotten point" "$(jq -c '.places' "$T/out")"
+
+run c search --unit mbox --from alice
+grep -q '^    mbox@3 INBOX uid 1  in mbox@2-3$' "$T/out" && grep -q 'Café crème' "$T/out" &&
+	ok "text output: the place and the points holding it" ||
+	not_ok "text output: the place and the points holding it" "$(head -3 "$T/out" | tr '\n' '|')"
+
 # ---- what is not a mailbox ----
 
 mkdir -p "$T/plain" && echo hi >"$T/plain/0000000001"
