@@ -571,16 +571,22 @@ static int backup_walk(struct backup *b, struct tree_writer *tw, struct error *e
 
 /* Session markers tell prune that a backup may still reference blobs it
  * has not indexed yet (docs/prune.md). */
-static int backup_marker(struct backup *b, const char *id, const char *suffix, struct error *err)
+int backup_session_marker(struct store_unit *u, const char *id, const char *suffix,
+			  struct error *err)
 {
-	char *rel = xasprintf("sessions/%s%s", id, suffix), *name = store_unit_path(b->u, rel);
+	char *rel = xasprintf("sessions/%s%s", id, suffix), *name = store_unit_path(u, rel);
 	char *body = xasprintf("%lld\n", (long long)time(NULL));
-	int ret = backend_put(store_backend(store_unit_store(b->u)), name, body, strlen(body), err);
+	int ret = backend_put(store_backend(store_unit_store(u)), name, body, strlen(body), err);
 
 	free(rel);
 	free(name);
 	free(body);
 	return ret;
+}
+
+static int backup_marker(struct backup *b, const char *id, const char *suffix, struct error *err)
+{
+	return backup_session_marker(b->u, id, suffix, err);
 }
 
 static int backup_open_parent(struct backup *b, struct error *err)

@@ -12,6 +12,7 @@
 
 struct error;
 struct store;
+struct store_unit;
 
 struct backup_opts {
 	const char *unit;
@@ -33,5 +34,12 @@ struct backup_result {
  * restore point was written and nothing stored before was touched. */
 int backup_run(struct store *s, const struct backup_opts *o, struct backup_result *res,
 	       struct error *err);
+
+/* Writes the session marker "sessions/<id><suffix>" of unit u: "" when a
+ * backup starts, ".end" when it ends either way. Prune waits for open
+ * sessions (docs/prune.md); other writers of restore points (the mail
+ * source) use it too. */
+int backup_session_marker(struct store_unit *u, const char *id, const char *suffix,
+			  struct error *err);
 
 #endif

@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 
 #include "crypto/crypto.h"
+#include "engine/backup.h"
 #include "engine/meta.h"
 #include "engine/session.h"
 #include "engine/tree.h"
@@ -27,7 +28,6 @@
 #include "sources/mail.h"
 #include "sources/mail_layout.h"
 #include "sources/source.h"
-#include "store/backend.h"
 #include "store/chunker.h"
 #include "store/index.h"
 #include "store/pack.h"
@@ -815,18 +815,6 @@ static int mb_write_tree(struct mb *b, struct error *err)
 
 /* ---- the whole backup ---- */
 
-static int mb_marker(struct store_unit *u, const char *sid, const char *suffix, struct error *err)
-{
-	char *rel = xasprintf("sessions/%s%s", sid, suffix), *name = store_unit_path(u, rel);
-	char *body = xasprintf("%lld\n", (long long)time(NULL));
-	int ret = backend_put(store_backend(store_unit_store(u)), name, body, strlen(body), err);
-
-	free(rel);
-	free(name);
-	free(body);
-	return ret;
-}
-
 static int mb_open_parent(struct mb *b, struct error *err)
 {
 	uint32_t *seqs = NULL;
@@ -980,7 +968,7 @@ int mail_backup_run(struct store *s, const struct mail_backup_opts *o,
 	hex_encode(rnd, sizeof(rnd), sid);
 	/* The session marker tells prune that blobs not indexed yet may be
 	 * referenced soon (docs/prune.md), as engine/backup.c does. */
-	if (mb_marker(b.u, sid, "", err) < 0)
+	if (backup_session_marker(b.u, sid, "", err) < 0)
 		goto out;
 	b.ix = index_open(b.u, err);
 	if (b.ix == NULL)
@@ -996,7 +984,7 @@ int mail_backup_run(struct store *s, const struct mail_backup_opts *o,
 	{
 		struct error ignored;
 
-		if (mb_marker(b.u, sid, ".end", &ignored) < 0 && ret == 0)
+		if (backup_session_marker(b.u, sid, ".end", &ignored) < 0 && ret == 0)
 			log_warn("%s", ignored.msg);
 	}
 out:

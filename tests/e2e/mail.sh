@@ -18,13 +18,13 @@ PY=$T/imapstate.py
 
 cat >"$PY" <<'EOF'
 # imapstate.py PORT CMD ...: look at and change alice's mailbox with imaplib.
-import hashlib, imaplib, json, re, sys
+import hashlib, imaplib, json, os, re, sys
 
 port, cmd, args = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
 
 def conn():
     m = imaplib.IMAP4("127.0.0.1", port)
-    m.login("alice", "secret")
+    m.login(os.environ.get("IMAP_USER", "alice"), "secret")
     return m
 
 def q(name):
@@ -294,6 +294,20 @@ scenario() {
 	[ "$(imap count Pick.Work)" = 1 ] && [ "$(jf appended)" = 1 ] &&
 		ok "$mode: restore of one message puts back that one" ||
 		not_ok "$mode: restore of one message puts back that one" "$(tail -1 "$T/out")"
+	n=$(imap uid Work.Projects 2)
+	run c --json mail restore "$GOOD" --source "$SRC" --into-folder Pick2 \
+		"Work/Projects/$(printf %010u "$n")"
+	is_rc "$mode: restore of one message by its path in the point" 0
+	[ "$(imap count Pick2.Work.Projects)" = 1 ] && ok "$mode: the path selects that message" ||
+		not_ok "$mode: the path selects that message" "$(tail -1 "$T/out")"
+	if [ "$mode" = condstore ]; then
+		# to another mailbox (bob's, empty but for his special folders)
+		run c --json mail restore "$GOOD" --source "${SRC/alice/bob}"
+		is_rc "$mode: restore to another mailbox" 0
+		IMAP_USER=bob imap compare "$T/s0.json" >"$T/cmp" 2>&1 &&
+			ok "$mode: the other mailbox holds exactly the point" ||
+			not_ok "$mode: the other mailbox holds exactly the point" "$(cat "$T/cmp")"
+	fi
 	run c mail restore "$GOOD" --source "$SRC" --folder "No Such Folder"
 	is_rc "$mode: an unknown folder is refused" 1
 	grep -q "No Such Folder" "$T/err" && ok "$mode: the error names the folder" ||
