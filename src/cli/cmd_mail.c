@@ -328,9 +328,15 @@ static int cmd_mail_restore(struct cli *c, int argc, char **argv)
 	return EXIT_OK;
 }
 
+struct folders_print {
+	struct cli *c;
+	int header_done;
+};
+
 static void print_folder(void *ctx, const struct mail_folder_info *f)
 {
-	struct cli *c = ctx;
+	struct folders_print *p = ctx;
+	struct cli *c = p->c;
 
 	if (c->json) {
 		json_object *o = json_object_new_object();
@@ -347,12 +353,15 @@ static void print_folder(void *ctx, const struct mail_folder_info *f)
 		json_print(o);
 		return;
 	}
+	if (!p->header_done++)
+		printf("%-40s %8s %14s  %s\n", "FOLDER", "MESSAGES", "SIZE", "SPECIAL USE");
 	printf("%-40s %8" PRIu64 " %10.1f MiB  %s\n", f->name, f->messages,
 	       (double)f->bytes / 1048576.0, f->specialuse);
 }
 
 static int cmd_mail_folders(struct cli *c, int argc, char **argv)
 {
+	struct folders_print p = { c, 0 };
 	struct store *s;
 	struct error err;
 	int ret;
@@ -363,9 +372,7 @@ static int cmd_mail_folders(struct cli *c, int argc, char **argv)
 	s = cli_open(c, 0, &err);
 	if (s == NULL)
 		return mail_fail(&err);
-	if (!c->json)
-		printf("%-40s %8s %14s  %s\n", "FOLDER", "MESSAGES", "SIZE", "SPECIAL USE");
-	ret = mail_folders_list(s, argv[1], print_folder, c, &err);
+	ret = mail_folders_list(s, argv[1], print_folder, &p, &err);
 	store_destroy(&s);
 	return ret < 0 ? mail_fail(&err) : EXIT_OK;
 }
