@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "crypto/crypto.h"
@@ -156,23 +157,50 @@ static int tokenizer_open(struct mailindex *mi, struct error *err)
 	return 0;
 }
 
-static int schema_check(struct mailindex *mi, struct error *err)
+static int schema_read(struct mailindex *mi, int *version_r, int *tables_r, struct error *err)
 {
 	sqlite3_stmt *s;
-	int version = -1, tables = 0;
 
+	*version_r = -1;
+	*tables_r = 0;
 	if (sqlite3_prepare_v2(mi->db, "SELECT (SELECT user_version FROM pragma_user_version), "
 			       "(SELECT count(*) FROM sqlite_schema)", -1, &s, NULL) != SQLITE_OK)
 		return db_error(mi, err, "reading the format version");
 	if (sqlite3_step(s) == SQLITE_ROW) {
-		version = sqlite3_column_int(s, 0);
-		tables = sqlite3_column_int(s, 1);
+		*version_r = sqlite3_column_int(s, 0);
+		*tables_r = sqlite3_column_int(s, 1);
 	}
 	sqlite3_finalize(s);
-	if (version == 0 && tables == 0)
-		return exec(mi, "BEGIN IMMEDIATE", err) < 0 ? -1 :
-		       exec(mi, schema, err) < 0 || exec(mi, "COMMIT", err) < 0 ?
-		       (exec(mi, "ROLLBACK", err), -1) : 0;
+	return 0;
+}
+
+/* Creates the tables of a new, empty index. Two processes may open a new
+ * index at once: the emptiness is checked again under the write lock, so
+ * only the first creates the tables. */
+static int schema_create(struct mailindex *mi, struct error *err)
+{
+	int version, tables;
+
+	if (exec(mi, "BEGIN IMMEDIATE", err) < 0)
+		return -1;
+	if (schema_read(mi, &version, &tables, err) < 0 ||
+	    (version == 0 && tables == 0 && exec(mi, schema, err) < 0) ||
+	    exec(mi, "COMMIT", err) < 0) {
+		exec(mi, "ROLLBACK", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int schema_check(struct mailindex *mi, struct error *err)
+{
+	int version, tables;
+
+	if (schema_read(mi, &version, &tables, err) < 0)
+		return -1;
+	if (version == 0 && tables == 0 &&
+	    (schema_create(mi, err) < 0 || schema_read(mi, &version, &tables, err) < 0))
+		return -1;
 	if (version != MAILINDEX_FORMAT)
 		return error_setk(err, ERROR_VERSION, "mail index %s has format version %d, not %d: "
 				  "delete it to rebuild it from the store", mi->path, version,
@@ -180,20 +208,39 @@ static int schema_check(struct mailindex *mi, struct error *err)
 	return 0;
 }
 
+/* Switches to WAL and creates or checks the tables. Two openers of a new
+ * index at once would race on the journal mode (SQLite answers "database
+ * is locked" there without waiting), so setting up is serialized across
+ * threads and processes by an flock on the file (independent of SQLite's
+ * own fcntl locks). */
+static int db_setup(struct mailindex *mi, int fd, struct error *err)
+{
+	int ret;
+
+	if (flock(fd, LOCK_EX) < 0)
+		return error_sys(err, "cannot lock mail index %s", mi->path);
+	ret = exec(mi, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;", err) < 0 ||
+	      schema_check(mi, err) < 0 ? -1 : 0;
+	flock(fd, LOCK_UN);
+	return ret;
+}
+
 static int db_open(struct mailindex *mi, struct error *err)
 {
-	int fd, i;
+	int fd, i, ret;
 
 	/* The index holds plain text of mail: only the owner may read it. */
 	fd = open(mi->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return error_sys(err, "cannot open mail index %s", mi->path);
-	close(fd);
-	if (sqlite3_open_v2(mi->path, &mi->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+	if (sqlite3_open_v2(mi->path, &mi->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		close(fd);
 		return db_error(mi, err, "open");
+	}
 	sqlite3_busy_timeout(mi->db, BUSY_MS);
-	if (exec(mi, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;", err) < 0 ||
-	    schema_check(mi, err) < 0 || tokenizer_open(mi, err) < 0 ||
+	ret = db_setup(mi, fd, err);
+	close(fd);
+	if (ret < 0 || tokenizer_open(mi, err) < 0 ||
 	    exec(mi, "CREATE TEMP TABLE cur(msg INTEGER, folder INTEGER, uid INTEGER, "
 		 "flags TEXT, idate INTEGER, tz TEXT);"
 		 "CREATE INDEX temp.cur_msg ON cur(msg);", err) < 0)

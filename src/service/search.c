@@ -250,13 +250,6 @@ static struct mailindex *index_open_tenant(struct service *s, const char *tenant
 	if (path == NULL)
 		return NULL;
 	mi = mailindex_open(path, err);
-	if (mi == NULL && err->code != ERROR_VERSION) {
-		/* Two jobs creating a tenant's new index at once: the loser's
-		 * CREATE TABLE fails (mailindex_open checks the schema before it
-		 * takes the write lock); once the winner committed it opens. */
-		error_init(err);
-		mi = mailindex_open(path, err);
-	}
 	if (mi == NULL)
 		error_prefix(err, "search index of tenant %s", tenant);
 	free(path);

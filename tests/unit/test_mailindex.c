@@ -4,6 +4,7 @@
  * occurrence ranges of the index over real restore points (indexed in
  * order, out of order, and after points are dropped). */
 #include <glib.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -447,6 +448,53 @@ out:
 	mailindex_destroy(&mi);
 }
 
+struct opener {
+	const char *path;
+	pthread_barrier_t *start;
+	int ok;
+	struct error err;
+};
+
+static void *open_at_once(void *arg)
+{
+	struct opener *o = arg;
+	struct mailindex *mi;
+
+	pthread_barrier_wait(o->start);
+	mi = mailindex_open(o->path, &o->err);
+	o->ok = mi != NULL;
+	mailindex_destroy(&mi);
+	return NULL;
+}
+
+/* Several jobs opening a tenant's new index at the same moment: every one
+ * gets it (only the first creates the tables). */
+static void test_open_race(void)
+{
+	enum { N = 4, ROUNDS = 8 };
+	char path[512];
+	pthread_barrier_t start;
+	pthread_t t[N];
+	struct opener o[N];
+
+	for (int r = 0; r < ROUNDS; r++) {
+		snprintf(path, sizeof(path), "%s/ix-%d.sqlite", th_tmpdir("race"), r);
+		pthread_barrier_init(&start, NULL, N);
+		for (int i = 0; i < N; i++) {
+			o[i] = (struct opener){ .path = path, .start = &start };
+			error_init(&o[i].err);
+			pthread_create(&t[i], NULL, open_at_once, &o[i]);
+		}
+		for (int i = 0; i < N; i++)
+			pthread_join(t[i], NULL);
+		pthread_barrier_destroy(&start);
+		for (int i = 0; i < N; i++)
+			CHECKF(o[i].ok, "round %d, opener %d: %s", r, i, o[i].err.msg);
+	}
+out:
+	return;
+}
+
 const struct unit_test mailindex_tests[] = {
 	{ "mailindex: HTML reduced to text", test_html },
 	{ "mailindex: modified UTF-7 names", test_mutf7 },
@@ -454,5 +502,6 @@ const struct unit_test mailindex_tests[] = {
 	{ "mailindex: mboxrd quoting round trip", test_mboxrd },
 	{ "mailindex: occurrence ranges in order, out of order and after drops", test_ranges },
 	{ "mailindex: another format version is refused", test_version },
+	{ "mailindex: a new index opened by several at once", test_open_race },
 	{ NULL, NULL },
 };
