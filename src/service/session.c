@@ -818,12 +818,12 @@ int svc_restore_job_run(struct service *s, const struct catalog_job *j, struct e
 		a->bytes_total = a->bytes_done;
 	a->finished = svc_now(s);
 	artifact_write(&(struct artifact_run){ .s = s, .a = a });
-	/* The slot is given back once the artifact shows it ended, so no more
-	 * than the limit ever show "running". */
-	slot_give(j->session);
-	session_settle(s, j->tenant, j->session);
 	log_info("event=restore.end session=%s unit=%s state=%s items=%" PRIu64 " bytes=%" PRIu64,
 		 cs->id, a->unit, a->state, a->items_done, a->bytes_done);
+	/* The slot is given back once the artifact (and the log) shows it
+	 * ended, so no more than the limit ever show "running". */
+	slot_give(j->session);
+	session_settle(s, j->tenant, j->session);
 out:
 	catalog_session_free(cs);
 	return ret;

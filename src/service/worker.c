@@ -27,7 +27,8 @@ struct svc_workers {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;  /* work may be there; or stop */
 	pthread_cond_t ended; /* a job or a thread ended */
-	int stop, running, alive, kicked;
+	int stop, running, alive;
+	unsigned kicks; /* bumped by each kick: every idle worker sees it */
 };
 
 typedef int job_run_fn(struct service *s, const struct catalog_job *j, struct error *err);
@@ -117,6 +118,7 @@ void svc_job_execute(struct service *s, struct catalog_job *j)
 static void wait_ms(struct svc_workers *w, int ms)
 {
 	struct timespec ts;
+	unsigned seen = w->kicks;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += ms / 1000;
@@ -125,10 +127,9 @@ static void wait_ms(struct svc_workers *w, int ms)
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000L;
 	}
-	while (!w->stop && !w->kicked)
+	while (!w->stop && w->kicks == seen)
 		if (pthread_cond_timedwait(&w->cond, &w->lock, &ts) == ETIMEDOUT)
 			break;
-	w->kicked = 0;
 }
 
 static void *worker_main(void *arg)
@@ -207,7 +208,7 @@ struct svc_workers *svc_workers_start(struct service *s, int n, struct error *er
 void svc_workers_kick(struct svc_workers *w)
 {
 	pthread_mutex_lock(&w->lock);
-	w->kicked = 1;
+	w->kicks++;
 	pthread_cond_broadcast(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 }

@@ -296,16 +296,19 @@ parallel_session() {
 	local i r
 	for n in a b c; do rm -rf "$T/src/$n"; done
 	session "{\"items\":[{\"unit\":\"$A\",\"mode\":\"inPlace\"},{\"unit\":\"$B\",\"mode\":\"inPlace\"},{\"unit\":\"$C\",\"mode\":\"inPlace\"}]}"
-	max=0
 	for i in $(seq 1 3000); do
 		api "$TOK" GET "$U/$TID/restoreSessions/$SID"
-		r=$(jq '[.artifacts[] | select(.state == "running")] | length' "$T/resp")
-		[ "$r" -gt "$max" ] && max=$r
 		st=$(jq -r .state "$T/resp")
 		{ [ "$st" = succeeded ] || [ "$st" = failed ]; } && break
-		sleep 0.02
+		sleep 0.05
 	done
 	cp "$T/resp" "$T/session"
+	# How many ran at once, from the order of the server's restore.start
+	# and restore.end lines of this session (logged inside the slot).
+	max=$(awk -v sid="session=$SID" '
+		index($0, "event=restore.start") && index($0, sid) { n++; if (n > m) m = n }
+		index($0, "event=restore.end") && index($0, sid) { n-- }
+		END { print m + 0 }' "$T/serve.err")
 }
 all_back() { same_tree "$T/a-big" "$T/src/a" && same_tree "$T/b-big" "$T/src/b" && same_tree "$T/c-big" "$T/src/c"; }
 parallel_session
