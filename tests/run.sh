@@ -67,8 +67,9 @@ fi
 export COFFER=$root/build-asan/coffer
 for t in tests/e2e/*.sh; do
 	[ "$(basename "$t")" = lib.sh ] && continue
-	echo "# $t"
+	start=$SECONDS
 	timeout 600 bash "$t" >"$out" 2>"$out.err"; rc=$?
+	echo "# $t ($((SECONDS - start)) s)"
 	count <"$out"
 	[ $rc -eq 0 ] || tail -20 "$out.err"
 	count < <(result "$t" $rc)
