@@ -875,7 +875,7 @@ static int session_list(struct api *a, struct opts *o)
 
 /* restore-session create --items JSON, or one unit per positional
  * "UNIT[@SEQ]" with --mode M applying to all; "UNIT" alone is the latest
- * restore point before --before T (or now). */
+ * restore point before --before T, or the latest of all. */
 static int session_create(struct api *a, struct opts *o)
 {
 	struct json_object *b = json_object_new_object(), *items;
@@ -906,9 +906,9 @@ static int session_create(struct api *a, struct opts *o)
 			if (at)
 				json_object_object_add(it, "restorePoint",
 						       json_object_new_int64(strtoll(at + 1, NULL, 10)));
-			else
-				json_object_object_add(it, "before", json_object_new_string(
-					o->v[O_BEFORE] ? o->v[O_BEFORE] : "9999-12-31T23:59:59Z"));
+			else if (o->v[O_BEFORE])
+				json_object_object_add(it, "before",
+						       json_object_new_string(o->v[O_BEFORE]));
 			json_object_object_add(it, "mode", json_object_new_string(
 				o->v[O_MODE] ? o->v[O_MODE] : "inPlace"));
 			json_object_array_add(items, it);

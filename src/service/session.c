@@ -114,6 +114,8 @@ static int parse_rfc3339(const char *s, int64_t *ns_r)
 	tm.tm_sec = sec;
 	t = timegm(&tm);
 	t -= (time_t)sign * (oh * 3600 + om * 60);
+	if (t <= 0 || t >= INT64_MAX / 1000000000)
+		return -2; /* nanoseconds in an int64 end in 2262 */
 	*ns_r = (int64_t)t * 1000000000 + frac;
 	return 0;
 }
@@ -132,8 +134,13 @@ static int parse_before(struct json_object *v, int64_t *ns_r, struct error *err)
 		return error_setk(err, ERROR_USAGE,
 				  "\"before\": expected Unix seconds or an RFC 3339 time");
 	str = json_object_get_string(v);
-	if (parse_rfc3339(str, ns_r) == 0)
+	switch (parse_rfc3339(str, ns_r)) {
+	case 0:
 		return 0;
+	case -2:
+		return error_setk(err, ERROR_USAGE, "\"before\": %s is out of range (1970 to 2262)",
+				  str);
+	}
 	errno = 0;
 	n = strtoll(str, &end, 10);
 	if (*str == '\0' || *end != '\0' || errno != 0)

@@ -350,6 +350,12 @@ if [ "$code" = 201 ] && [ "$p" = 2 ]; then ok "sessions: \"before\" (RFC 3339) p
 wait_session "$SID"
 session "{\"items\":[{\"unit\":\"$A\",\"before\":\"2001-01-01T00:00:00Z\",\"mode\":\"inPlace\"}]}"
 expect "sessions: \"before\" earlier than every point is 404" 404
+session "{\"items\":[{\"unit\":\"$A\",\"before\":\"9999-12-31T23:59:59Z\",\"mode\":\"inPlace\"}]}"
+if [ "$code" = 400 ] && grep -q 'out of range' "$T/resp"; then
+	ok "sessions: \"before\" past 2262 is refused as out of range, not wrapped"
+else
+	not_ok "sessions: \"before\" past 2262 is refused as out of range" "$code $(head -c 300 "$T/resp")"
+fi
 
 # Refusals.
 session "{\"items\":[{\"unit\":\"$Z\",\"restorePoint\":1,\"mode\":\"inPlace\"}]}"
