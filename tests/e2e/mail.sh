@@ -169,10 +169,10 @@ scenario() {
 	U=mbox-$mode
 	mkdir -p "$D"
 	if [ "$mode" = plain ]; then
-		PORT=18760
+		PORT=18782
 		DOVECOT_NO_CONDSTORE=1 "$DOVECOT" start "$D" "$PORT" || { not_ok "$mode: dovecot starts"; return; }
 	else
-		PORT=18750
+		PORT=18772
 		"$DOVECOT" start "$D" "$PORT" || { not_ok "$mode: dovecot starts"; return; }
 	fi
 	note "$mode: corpus"
@@ -228,6 +228,7 @@ scenario() {
 		imap flags Archive.2023.Q2 20 +FLAGS '(\Flagged $Important)' &&
 		moved=$(imap move Work.Projects Trash 30) && imap delete "Old Mail" ||
 		not_ok "$mode: damage the mailbox" "imaplib failed"
+	imap state "$T/s3.json"
 	backup_ok "$mode: backup after damage" "$U"
 	[ "$(jf bytes_fetched)" = 0 ] && ok "$mode: moved messages are recognised, not fetched" ||
 		not_ok "$mode: moved messages are recognised, not fetched" "$(cat "$T/out")"
@@ -255,6 +256,14 @@ scenario() {
 		[ "$(jf bytes_fetched)" = 0 ] && [ "$(jf messages_matched)" -ge "$n" ] &&
 			ok "$mode: UIDVALIDITY reset refetches nothing ($(jf messages_matched) matched)" ||
 			not_ok "$mode: UIDVALIDITY reset refetches nothing" "$(cat "$T/out")"
+		# The incremental chain (CHANGEDSINCE/VANISHED or full listings,
+		# moves, the reset) holds exactly the damaged mailbox.
+		run c --json mail restore "$(tail -1 "$T/out" | jq -r .restore_point)" --source "$SRC" \
+			--into-folder P4
+		is_rc "$mode: restore of the latest incremental point" 0
+		imap compare "$T/s3.json" P4. >"$T/cmp" 2>&1 &&
+			ok "$mode: the latest incremental point is the damaged mailbox, exactly" ||
+			not_ok "$mode: the latest incremental point is the damaged mailbox" "$(cat "$T/cmp")"
 	fi
 
 	# 5. in-place restore of the good point
@@ -322,7 +331,7 @@ scenario condstore
 # A connection killed mid-fetch: the client resumes (or fails clearly),
 # and every earlier point is intact.
 kill_test() {
-	D=$T/dovecot-condstore PORT=18750
+	D=$T/dovecot-condstore PORT=18772
 	note "kill"
 	"$DOVECOT" restart "$D" || { not_ok "kill: dovecot restarts"; return; }
 	c --json mail backup killed --source "$SRC" >"$T/kill.out" 2>"$T/kill.err" &
