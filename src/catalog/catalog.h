@@ -217,6 +217,8 @@ int catalog_session_set_state(struct catalog *c, const char *id, const char *sta
 int catalog_artifact_update(struct catalog *c, const struct catalog_artifact *a,
 			    struct error *err);
 void catalog_session_free(struct catalog_session *s);
+/* Frees one artifact (for callers that build a session by hand). */
+void catalog_artifact_free(struct catalog_artifact *a);
 
 /* ---- API tokens ---- */
 struct catalog_token {

@@ -1243,7 +1243,7 @@ static void *artifact_make(sqlite3_stmt *st)
 	return a;
 }
 
-static void artifact_free(struct catalog_artifact *a)
+void catalog_artifact_free(struct catalog_artifact *a)
 {
 	if (a == NULL)
 		return;
@@ -1259,7 +1259,7 @@ static void artifact_free(struct catalog_artifact *a)
 }
 
 static void session_free_v(void *p) { catalog_session_free(p); }
-static void artifact_free_v(void *p) { artifact_free(p); }
+static void artifact_free_v(void *p) { catalog_artifact_free(p); }
 static const struct record session_rec = { session_make, session_free_v };
 static const struct record artifact_rec = { artifact_make, artifact_free_v };
 
@@ -1401,7 +1401,7 @@ void catalog_session_free(struct catalog_session *s)
 	if (s == NULL)
 		return;
 	for (i = 0; i < s->nartifacts; i++)
-		artifact_free(s->artifacts[i]);
+		catalog_artifact_free(s->artifacts[i]);
 	free(s->artifacts);
 	free(s->id);
 	free(s->tenant);

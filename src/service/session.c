@@ -362,21 +362,6 @@ static int item_artifact(struct catalog *c, const char *tenant, struct json_obje
 	return 0;
 }
 
-static void artifact_free(struct catalog_artifact *a)
-{
-	if (a == NULL)
-		return;
-	free(a->session);
-	free(a->tenant);
-	free(a->unit);
-	free(a->mode);
-	free(a->target);
-	free(a->patterns);
-	free(a->state);
-	free(a->error);
-	free(a);
-}
-
 /* Artifacts of the request's items; every unit once. */
 static int session_items(struct catalog *c, const char *tenant, struct json_object *in,
 			 struct catalog_session *cs, struct error *err)
@@ -409,7 +394,7 @@ static int session_items(struct catalog *c, const char *tenant, struct json_obje
 static void session_parts_free(struct catalog_session *cs)
 {
 	for (size_t i = 0; i < cs->nartifacts; i++)
-		artifact_free(cs->artifacts[i]);
+		catalog_artifact_free(cs->artifacts[i]);
 	free(cs->artifacts);
 	free(cs->id);
 	free(cs->tenant);
