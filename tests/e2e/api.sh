@@ -10,16 +10,7 @@
 PORT=${API_PORT:-18510}
 URL=http://127.0.0.1:$PORT
 DATA=$T/data
-SERVE_PID=
-
-stop_server() {
-	if [ -n "$SERVE_PID" ]; then
-		kill -TERM "$SERVE_PID" 2>/dev/null
-		wait "$SERVE_PID" 2>/dev/null
-		SERVE_PID=
-	fi
-}
-trap 'stop_server; cleanup' EXIT
+API_MAX_TIME=30
 
 cat >"$T/serve.conf" <<EOF
 data = $DATA
@@ -30,39 +21,11 @@ max_body = 1048576
 request_timeout = 3
 EOF
 
-start_server() {
-	"$COFFER" serve --config "$T/serve.conf" >>"$T/serve.out" 2>>"$T/serve.err" &
-	SERVE_PID=$!
-	for _ in $(seq 1 100); do
-		curl -s -o /dev/null "$URL/v1/health" && return 0
-		kill -0 "$SERVE_PID" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
-
-if ! start_server; then
-	not_ok "coffer serve starts on $URL" "$(tail -3 "$T/serve.err" | tr '\n' ' ')"
+if ! serve_start serve "$URL" --config "$T/serve.conf"; then
+	not_ok "coffer serve starts on $URL" "$(serve_why serve)"
 	finish
 fi
 ok "coffer serve starts on $URL"
-
-# api TOKEN METHOD PATH [BODY [CONTENT-TYPE]]: $code and the body in $T/resp.
-api() {
-	local tok=$1 m=$2 p=$3 args
-	args=(-s -o "$T/resp" -w '%{http_code}' -X "$m" --max-time 30)
-	[ -n "$tok" ] && args+=(-H "Authorization: Bearer $tok")
-	if [ $# -ge 4 ]; then
-		args+=(-H "Content-Type: ${5:-application/json}" --data-binary "$4")
-	fi
-	code=$(curl "${args[@]}" "$URL$p")
-}
-
-# expect NAME CODE: the last api call answered CODE.
-expect() {
-	if [ "$code" = "$2" ]; then ok "$1"
-	else not_ok "$1" "HTTP $code, want $2: $(head -c 300 "$T/resp")"; fi
-}
 
 # says NAME TEXT: the last answer contains TEXT.
 says() {
@@ -437,7 +400,7 @@ if grep -q "requests=1000 errors=0" "$T/load.out"; then ok "1,000 requests from 
 else not_ok "1,000 requests from 50 clients during a backup: no errors" "$(head -3 "$T/load.out" | tr '\n' ' ')"; fi
 
 # ---- a clean stop ----
-stop_server
+serve_stop
 if sanitizer "$T/serve.err"; then not_ok "the server ran without sanitizer reports" "$(grep -m1 -E 'Sanitizer|runtime error' "$T/serve.err")"
 else ok "the server ran without sanitizer reports"; fi
 
@@ -452,19 +415,15 @@ tls_cert = $T/tls.crt
 tls_key = $T/tls.key
 EOF
 URL=https://127.0.0.1:$TPORT
-"$COFFER" serve --config "$T/serve.conf" >"$T/serve.out" 2>"$T/serve-tls.err" &
-SERVE_PID=$!
-for _ in $(seq 1 100); do
-	curl -s --cacert "$T/tls.crt" -o /dev/null "$URL/v1/health" && break
-	sleep 0.1
-done
+CURL_OPTS=(--cacert "$T/tls.crt")
+serve_start serve-tls "$URL" --config "$T/serve.conf"
 code=$(curl -s --cacert "$T/tls.crt" -o "$T/resp" -w '%{http_code}' "$URL/v1/health")
 expect "HTTPS with the configured certificate" 200
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$TPORT/v1/health")
 if [ "$code" != 200 ]; then ok "plain HTTP is not served on the TLS port"
 else not_ok "plain HTTP is not served on the TLS port" "HTTP $code"; fi
-head -1 "$T/serve.out" >"$T/ga-tls.tok"
+head -1 "$T/serve-tls.out" >"$T/ga-tls.tok"
 run env COFFER_CACERT="$T/tls.crt" "$COFFER" --server "$URL" --token-file "$T/ga-tls.tok" tenant list
 is_rc "the CLI talks HTTPS (COFFER_CACERT)" 0
-stop_server
+serve_stop
 finish

@@ -13,7 +13,7 @@ STORE=$T/store
 KEY=$T/key
 FAILED=0
 
-cleanup() { rm -rf "$T"; }
+cleanup() { serve_kill; rm -rf "$T"; }
 trap cleanup EXIT
 
 # ok NAME / not_ok NAME REASON: one result line for run.sh to count.
@@ -123,6 +123,90 @@ make_tree() {
 	chmod 0640 "$1/docs/deep/numbers.txt"
 	touch -d '2001-02-03 04:05:06.123456789' "$1/docs/deep/er"
 	mkfifo "$1/fifo"
+}
+
+# ---- a real `coffer serve`, driven over HTTP with curl and jq ----
+# (service.sh, sessions.sh, api.sh, mailsvc.sh). One server at a time: its
+# pid is $SERVE_PID, the URL it answers on $BASE.
+
+SERVE_PID=
+BASE=
+# Extra curl options for every call to the server (--cacert for HTTPS).
+CURL_OPTS=()
+# api's --max-time in seconds; empty: none.
+API_MAX_TIME=
+
+# serve_kill: kills the server at once (cleanup does, so a test that ends
+# early leaves none behind).
+serve_kill() {
+	[ -n "$SERVE_PID" ] && kill -9 "$SERVE_PID" 2>/dev/null
+	SERVE_PID=
+}
+
+# serve_start NAME URL ARGS...: `coffer serve ARGS` in the background (ARGS
+# give --listen or a --config that does), stdout appended to $T/NAME.out,
+# stderr to $T/NAME.err; sets BASE=URL and SERVE_PID, then waits up to 30 s
+# for /v1/health. 1 if the server exited or never answered.
+serve_start() {
+	local name=$1 i
+	BASE=$2
+	shift 2
+	"$COFFER" serve "$@" >>"$T/$name.out" 2>>"$T/$name.err" &
+	SERVE_PID=$!
+	for i in $(seq 1 300); do
+		curl -sf ${CURL_OPTS[@]+"${CURL_OPTS[@]}"} -o /dev/null "$BASE/v1/health" 2>/dev/null &&
+			return 0
+		kill -0 "$SERVE_PID" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# serve_why NAME: the end of $T/NAME.err on one line, for failure messages.
+serve_why() { tail -3 "$T/$1.err" | tr '\n' ' '; }
+
+# serve_stop [SIGNAL]: signals the server (TERM by default) and waits for
+# it; its exit code in $stop_rc.
+serve_stop() {
+	stop_rc=0
+	[ -n "$SERVE_PID" ] || return 0
+	kill -"${1:-TERM}" "$SERVE_PID" 2>/dev/null
+	wait "$SERVE_PID" 2>/dev/null
+	stop_rc=$?
+	SERVE_PID=
+}
+
+# api TOKEN METHOD PATH [BODY [CONTENT-TYPE]]: the response body in $T/resp,
+# its headers in $T/headers, the status in $code. No Authorization header
+# when TOKEN is empty; a BODY is sent as application/json unless told.
+api() {
+	local tok=$1 method=$2 path=$3 args
+	args=(-s -o "$T/resp" -D "$T/headers" -w '%{http_code}' -X "$method")
+	[ -n "$API_MAX_TIME" ] && args+=(--max-time "$API_MAX_TIME")
+	[ -n "$tok" ] && args+=(-H "Authorization: Bearer $tok")
+	[ $# -ge 4 ] && args+=(-H "Content-Type: ${5:-application/json}" --data-binary "$4")
+	code=$(curl "${args[@]}" ${CURL_OPTS[@]+"${CURL_OPTS[@]}"} "$BASE$path")
+}
+
+# q TOKEN PATH FILTER: GET PATH and jq -r FILTER over the answer.
+q() { api "$1" GET "$2"; jq -r "$3" "$T/resp" 2>/dev/null; }
+
+# expect NAME CODE: one result line: the last api call answered CODE.
+expect() {
+	if [ "$code" = "$2" ]; then ok "$1"
+	else not_ok "$1" "HTTP $code, want $2: $(head -c 300 "$T/resp")"; fi
+}
+
+# until_true SECONDS COMMAND...: polls every 0.1 s; 0 if it came true.
+# (Its locals have odd names: COMMAND sees them, bash scoping being dynamic.)
+until_true() {
+	local _ut_n=$(($1 * 10)) _ut_i
+	shift
+	for _ut_i in $(seq 1 "$_ut_n"); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 finish() { exit $FAILED; }

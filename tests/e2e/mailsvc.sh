@@ -16,13 +16,11 @@ HERE=$(cd "$(dirname "$0")/.." && pwd)
 DOVECOT=$HERE/servers/dovecot.sh
 IPORT=18800
 PORT=18810
-BASE=http://127.0.0.1:$PORT
 D=$T/dovecot
-PID=
 SEARCHES=0 # searches answered 200: each must be in the audit log
 
 stop_all() {
-	[ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
+	serve_kill
 	[ -d "$D" ] && "$DOVECOT" stop "$D" >/dev/null 2>&1
 	cleanup
 }
@@ -132,31 +130,6 @@ print("\n".join(sorted(hashlib.sha256(x).hexdigest() for x in msgs)))
 EOF
 }
 
-# ---- the service side: api TOKEN METHOD PATH [BODY] ----
-api() {
-	local tok=$1 method=$2 path=$3
-	if [ $# -ge 4 ]; then
-		code=$(curl -s -o "$T/resp" -D "$T/headers" -w '%{http_code}' -X "$method" \
-			-H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
-			--data-binary "$4" "$BASE$path")
-	else
-		code=$(curl -s -o "$T/resp" -D "$T/headers" -w '%{http_code}' -X "$method" \
-			-H "Authorization: Bearer $tok" "$BASE$path")
-	fi
-}
-q() { api "$1" GET "$2"; jq -r "$3" "$T/resp" 2>/dev/null; }
-expect() {
-	if [ "$code" = "$2" ]; then ok "$1"; else not_ok "$1" "HTTP $code, want $2: $(head -c 300 "$T/resp")"; fi
-}
-until_true() {
-	local n=$(($1 * 10)) i
-	shift
-	for i in $(seq 1 "$n"); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 # search TOKEN QUERY: GET …/search?QUERY as tenant A; counts the 200s.
 search() {
 	api "$1" GET "/v1/tenants/$TA/search?$2"
@@ -176,10 +149,9 @@ imap alice state "$T/alice0.json" && python3 "$PY" "$IPORT" bob state "$T/bob0.j
 	{ not_ok "mailsvc: the mailboxes can be read"; exit 1; }
 ALICE_INBOX0=$(imap alice count INBOX)
 
-"$COFFER" serve --data "$T/data" --listen "127.0.0.1:$PORT" --workers 3 --tick-ms 200 \
-	--min-frequency 1 >"$T/serve.out" 2>"$T/serve.err" &
-PID=$!
-until_true 30 curl -sf "$BASE/v1/health" -o /dev/null || { not_ok "mailsvc: coffer serve starts" "$(tail -3 "$T/serve.err")"; exit 1; }
+serve_start serve "http://127.0.0.1:$PORT" --data "$T/data" --listen "127.0.0.1:$PORT" \
+	--workers 3 --tick-ms 200 --min-frequency 1 ||
+	{ not_ok "mailsvc: coffer serve starts" "$(serve_why serve)"; exit 1; }
 GTOK=$(grep -m1 '^cft_' "$T/serve.out")
 
 TA=$(api "$GTOK" POST /v1/tenants '{"name":"acme"}'; jq -r .id "$T/resp")
@@ -431,16 +403,13 @@ api "$GTOK" GET /v1/auditLog/verify
 	not_ok "mailsvc: the audit chain verifies" "$(cat "$T/resp")"
 
 # ---------------------------------------------------------------------
-kill -TERM "$PID"
-wait "$PID"
-rc=$?
-PID=
+serve_stop
 if sanitizer "$T/serve.err"; then
 	not_ok "mailsvc: no sanitizer report" "$(grep -m3 -E 'Sanitizer|runtime error' "$T/serve.err")"
-elif [ $rc = 0 ]; then
+elif [ $stop_rc = 0 ]; then
 	ok "mailsvc: coffer serve stops cleanly"
 else
-	not_ok "mailsvc: coffer serve stops cleanly" "exit $rc: $(tail -3 "$T/serve.err")"
+	not_ok "mailsvc: coffer serve stops cleanly" "exit $stop_rc: $(serve_why serve)"
 fi
 grep -q 'secret"' "$T/serve.err" && not_ok "mailsvc: no secret in the log" "$(grep -m1 'secret"' "$T/serve.err")" ||
 	ok "mailsvc: no secret in the log"

@@ -10,59 +10,16 @@ for tool in curl jq python3; do
 	command -v $tool >/dev/null || { not_ok "service: $tool is installed" "missing"; exit 1; }
 done
 SEED=service
-PID=
 
-# serve NAME PORT [ARGS...]: starts coffer serve on DATA=$T/NAME; waits for
-# /v1/health. stdout in $T/NAME.out, stderr appended to $T/NAME.err.
+# serve NAME PORT [ARGS...]: starts coffer serve on DATA=$T/NAME (stdout in
+# $T/NAME.out, stderr in $T/NAME.err) and waits for /v1/health.
 serve() {
-	local name=$1 port=$2 i
+	local name=$1 port=$2
 	shift 2
-	BASE=http://127.0.0.1:$port
-	"$COFFER" serve --data "$T/$name" --listen "127.0.0.1:$port" --workers 2 --tick-ms 200 \
-		--min-frequency 1 "$@" >>"$T/$name.out" 2>>"$T/$name.err" &
-	PID=$!
-	for i in $(seq 1 300); do
-		curl -sf "$BASE/v1/health" >/dev/null 2>&1 && return 0
-		kill -0 $PID 2>/dev/null || break
-		sleep 0.1
-	done
-	not_ok "service: coffer serve $name starts" "$(tail -3 "$T/$name.err" | tr '\n' ' ')"
+	serve_start "$name" "http://127.0.0.1:$port" --data "$T/$name" --listen "127.0.0.1:$port" \
+		--workers 2 --tick-ms 200 --min-frequency 1 "$@" && return 0
+	not_ok "service: coffer serve $name starts" "$(serve_why "$name")"
 	exit 1
-}
-
-# stop [SIGNAL]: stops the server and waits for it; rc in $stop_rc.
-stop() {
-	kill -"${1:-TERM}" $PID 2>/dev/null
-	wait $PID 2>/dev/null
-	stop_rc=$?
-	PID=
-}
-trap '[ -n "$PID" ] && kill -9 $PID 2>/dev/null; cleanup' EXIT
-
-# api TOKEN METHOD PATH [BODY]: the response body in $T/resp, status in $code.
-api() {
-	local tok=$1 method=$2 path=$3
-	if [ $# -ge 4 ]; then
-		code=$(curl -s -o "$T/resp" -w '%{http_code}' -X "$method" -H "Authorization: Bearer $tok" \
-			-H 'Content-Type: application/json' --data-binary "$4" "$BASE$path")
-	else
-		code=$(curl -s -o "$T/resp" -w '%{http_code}' -X "$method" -H "Authorization: Bearer $tok" \
-			"$BASE$path")
-	fi
-}
-
-# q TOKEN PATH FILTER: GET and jq -r.
-q() { api "$1" GET "$2"; jq -r "$3" "$T/resp" 2>/dev/null; }
-
-# until_true SECONDS COMMAND...: polls every 0.2 s; 0 if it came true.
-until_true() {
-	local tries=$(($1 * 5)) i
-	shift
-	for i in $(seq 1 $tries); do
-		"$@" && return 0
-		sleep 0.2
-	done
-	return 1
 }
 
 # tenant NAME: creates a tenant and a tenantAdmin token: $TID, $TOK.
@@ -191,7 +148,7 @@ if [ "$code" = 200 ] && grep -q "coffer_restore_points_total{tenant=\"$TID\",uni
 	grep -q '^coffer_queue_depth [0-9]' "$T/resp"; then
 	ok "service: /metrics counts restore points, failures, bytes, durations, queue"; else
 	not_ok "service: /metrics counts restore points, failures, bytes, durations, queue" "$code $(head -c 300 "$T/resp")"; fi
-stop TERM
+serve_stop TERM
 if [ "$stop_rc" = 0 ] && ! sanitizer "$T/d1.err"; then ok "service: SIGTERM stops the server cleanly"; else
 	not_ok "service: SIGTERM stops the server cleanly" "exit $stop_rc $(grep -m1 -E 'Sanitizer|runtime error' "$T/d1.err")"; fi
 
@@ -286,7 +243,7 @@ api "$TOK" DELETE "$U/$TID/protectionUnits/$DOCS/restorePoints/$FIRST"
 if [ "$code" = 403 ] && grep -q "inside retention until" "$T/resp"; then
 	ok "service: deleting a point inside retention is refused, even for the tenant admin"; else
 	not_ok "service: deleting a point inside retention is refused, even for the tenant admin" "$code $(cat "$T/resp")"; fi
-stop TERM
+serve_stop TERM
 c() { "$COFFER" --store "$D2/stores/$TID" --key-file "$D2/keys/$TID.key" "$@"; }
 run c check --read-data
 is_rc "service: coffer check passes on the tenant store after expiry" 0
@@ -311,7 +268,7 @@ running() { [ "$(job_state)" = running ]; }
 if until_true 30 running; then ok "service: the large backup job runs"; else
 	not_ok "service: the large backup job runs" "$(cat "$T/resp")"; fi
 sleep 0.5
-stop KILL
+serve_stop KILL
 serve d3 18603
 if grep -q "event=jobs.requeue count=1 reason=\"interrupted: the service stopped while it ran\"" "$T/d3.err"; then
 	ok "service: after SIGKILL the next start requeues the job with the reason"; else
@@ -328,7 +285,7 @@ gen big5 30000000 >"$T/big/f5.bin"
 api "$TOK" POST "$U/$TID/protectionUnits/$BIG/backup"
 JOB=$(jq -r .id "$T/resp")
 until_true 30 running
-stop TERM
+serve_stop TERM
 if [ "$stop_rc" = 0 ]; then ok "service: SIGTERM during a backup stops cleanly"; else
 	not_ok "service: SIGTERM during a backup stops cleanly" "exit $stop_rc"; fi
 serve d3 18603
@@ -353,7 +310,7 @@ for u in "$BIG"; do
 	q "$TOK" "$U/$TID/protectionUnits/$u/restorePoints?limit=1000&includeForgotten=true" \
 		'.items[] | "\(.unit) \(.seq) \(.timeNs) \(.hash) \(.forgotten)"' >"$T/before.txt"
 done
-stop TERM
+serve_stop TERM
 rm -f "$D3/catalog.db" "$D3/catalog.db-wal" "$D3/catalog.db-shm"
 run "$COFFER" catalog rebuild --data "$D3"
 is_rc "service: coffer catalog rebuild runs" 0
@@ -372,7 +329,7 @@ if [ -s "$T/before.txt" ] && cmp -s "$T/before.txt" "$T/after.txt"; then
 if [ "$(q "$GTOK" "/v1/tenants/$TID" .name)" = big ] && [ "$(unit_field "$BIG" name)" = big ]; then
 	ok "service: rebuild restores the tenant's and unit's names"; else
 	not_ok "service: rebuild restores the tenant's and unit's names" "$(cat "$T/resp")"; fi
-stop TERM
+serve_stop TERM
 if sanitizer "$T/d1.err" "$T/d2.err" "$T/d3.err"; then
 	not_ok "service: no sanitizer report in the server logs" "$(grep -h -m1 -E 'Sanitizer|runtime error' "$T"/d?.err)"; else
 	ok "service: no sanitizer report in the server logs"; fi

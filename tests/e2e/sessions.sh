@@ -11,55 +11,15 @@ for tool in curl jq openssl; do
 	command -v $tool >/dev/null || { not_ok "sessions: $tool is installed" "missing"; exit 1; }
 done
 SEED=sessions
-PID=
 PORT=18651
 
+# serve [ARGS...]: coffer serve on $T/data (output in $T/serve.out and
+# $T/serve.err), up and answering.
 serve() {
-	local i
-	BASE=http://127.0.0.1:$PORT
-	"$COFFER" serve --data "$T/data" --listen "127.0.0.1:$PORT" --workers 3 --tick-ms 200 \
-		--min-frequency 1 "$@" >>"$T/serve.out" 2>>"$T/serve.err" &
-	PID=$!
-	for i in $(seq 1 300); do
-		curl -sf "$BASE/v1/health" >/dev/null 2>&1 && return 0
-		kill -0 $PID 2>/dev/null || break
-		sleep 0.1
-	done
-	not_ok "sessions: coffer serve starts" "$(tail -3 "$T/serve.err" | tr '\n' ' ')"
+	serve_start serve "http://127.0.0.1:$PORT" --data "$T/data" --listen "127.0.0.1:$PORT" \
+		--workers 3 --tick-ms 200 --min-frequency 1 "$@" && return 0
+	not_ok "sessions: coffer serve starts" "$(serve_why serve)"
 	exit 1
-}
-stop() {
-	kill -TERM $PID 2>/dev/null
-	wait $PID 2>/dev/null
-	stop_rc=$?
-	PID=
-}
-trap '[ -n "$PID" ] && kill -9 $PID 2>/dev/null; cleanup' EXIT
-
-# api TOKEN METHOD PATH [BODY]: body in $T/resp, status in $code.
-api() {
-	local tok=$1 method=$2 path=$3
-	if [ $# -ge 4 ]; then
-		code=$(curl -s -o "$T/resp" -w '%{http_code}' -X "$method" -H "Authorization: Bearer $tok" \
-			-H 'Content-Type: application/json' --data-binary "$4" "$BASE$path")
-	else
-		code=$(curl -s -o "$T/resp" -w '%{http_code}' -X "$method" -H "Authorization: Bearer $tok" \
-			"$BASE$path")
-	fi
-}
-q() { api "$1" GET "$2"; jq -r "$3" "$T/resp" 2>/dev/null; }
-until_true() {
-	local n=$(($1 * 10)) i
-	shift
-	for i in $(seq 1 $n); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-# expect NAME WANT_CODE: one result line for the last api call.
-expect() {
-	if [ "$code" = "$2" ]; then ok "$1"; else not_ok "$1" "HTTP $code, want $2: $(head -c 300 "$T/resp")"; fi
 }
 
 U=/v1/tenants
@@ -318,7 +278,7 @@ else
 	not_ok "sessions: with restore_parallel 2, two units ran at once, never three" \
 		"state $st, at most $max running: $(jq -c '[.artifacts[] | {state,error}]' "$T/session")"
 fi
-stop
+serve_stop
 serve --restore-parallel 1
 yields=$(grep -c 'event=job.yield' "$T/serve.err")
 parallel_session
@@ -397,7 +357,7 @@ else
 	not_ok "sessions: listing is in the audit log" "$(head -c 300 "$T/resp")"
 fi
 
-stop
+serve_stop
 if sanitizer "$T/serve.err"; then
 	not_ok "sessions: no sanitizer report from the server" "$(grep -m1 -E 'Sanitizer|runtime error:' "$T/serve.err")"
 else
