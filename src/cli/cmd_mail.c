@@ -205,13 +205,16 @@ static int cmd_mail_backup(struct cli *c, int argc, char **argv)
 		add_u64(j, "new_bytes", res.new_bytes);
 		add_u64(j, "stored_bytes", res.stored_bytes);
 		add_u64(j, "warnings", res.nwarnings);
+		json_object_object_add(j, "unchanged_mailbox",
+				       json_object_new_boolean(res.whole_point_reused));
 		json_print(j);
 	} else if (!c->quiet) {
 		printf("restore point %s@%u: %" PRIu64 " folders, %" PRIu64 " messages, %.1f MiB; "
 		       "%" PRIu64 " folders unchanged; fetched %" PRIu64 " messages (%.1f MiB), "
-		       "stored %.1f MiB%s\n", o.unit, res.seq, res.folders, res.messages,
+		       "stored %.1f MiB%s%s\n", o.unit, res.seq, res.folders, res.messages,
 		       (double)res.bytes / 1048576.0, res.folders_unchanged, res.messages_fetched,
 		       (double)res.bytes_fetched / 1048576.0, (double)res.stored_bytes / 1048576.0,
+		       res.whole_point_reused ? " (mailbox unchanged)" : "",
 		       res.nwarnings ? " (with warnings, see above)" : "");
 	}
 	return res.nwarnings ? EXIT_WARNINGS : EXIT_OK;

@@ -129,7 +129,8 @@ struct mb {
 	struct crypto_mac *mac;
 	struct tree_writer *tw;
 	struct rp *rp;
-	struct mail_point *parent;
+	struct rp *last;            /* the latest restore point's manifest, or NULL */
+	struct mail_point *parent;  /* its messages, loaded unless nothing changed */
 	struct imap *imap;
 	unsigned caps;
 	char delim;
@@ -815,27 +816,94 @@ static int mb_write_tree(struct mb *b, struct error *err)
 
 /* ---- the whole backup ---- */
 
-static int mb_open_parent(struct mb *b, struct error *err)
+/* The latest restore point's manifest: cheap, and enough to tell an
+ * unchanged mailbox (mailbox_state). */
+static int mb_read_last(struct mb *b, struct error *err)
 {
 	uint32_t *seqs = NULL;
 	size_t n;
-	struct rp *last = NULL;
 	int ret;
 
 	if (rp_list(b->u, &seqs, &n, err) < 0)
 		return -1;
-	ret = n > 0 ? rp_read(b->u, seqs[n - 1], &last, err) : 0;
-	if (ret == 0 && last)
-		ret = mail_point_load(b->u, b->ix, last, &b->parent, err);
+	ret = n > 0 ? rp_read(b->u, seqs[n - 1], &b->last, err) : 0;
+	free(seqs);
 	if (ret < 0) {
 		/* A damaged parent only costs fetching everything again. */
 		log_warn("%s; fetching every message again", err->msg);
 		error_init(err);
-		ret = 0;
 	}
-	rp_free(&last);
-	free(seqs);
-	return ret;
+	return 0;
+}
+
+/* Every folder and message of the latest point, to reuse what is unchanged. */
+static void mb_load_parent(struct mb *b)
+{
+	struct error err;
+
+	error_init(&err);
+	if (b->last && mail_point_load(b->u, b->ix, b->last, &b->parent, &err) < 0)
+		log_warn("%s; fetching every message again", err.msg);
+}
+
+/* A digest of the mailbox as LIST-STATUS shows it: each folder's name,
+ * attributes and special use, and for a selectable one its UIDVALIDITY,
+ * UIDNEXT, MESSAGES and HIGHESTMODSEQ. With CONDSTORE any change to a
+ * message (new, expunged, flags) moves HIGHESTMODSEQ or these counts, so an
+ * equal digest means an unchanged mailbox. NULL without CONDSTORE or when
+ * a folder's status lacks a field: then nothing is concluded. */
+static char *mailbox_state(const struct mb *b, const struct imap_folder_list *fl)
+{
+	const unsigned need = IMAP_ST_MESSAGES | IMAP_ST_UIDNEXT | IMAP_ST_UIDVALIDITY |
+			      IMAP_ST_HIGHESTMODSEQ;
+	struct buf d;
+	uint8_t h[32];
+	char *hex = NULL;
+	size_t i;
+
+	if (!(b->caps & IMAP_CAP_CONDSTORE))
+		return NULL;
+	buf_init(&d, 0);
+	buf_addf(&d, "coffer-mailbox-state %s %d\n", MAIL_LAYOUT_VERSION, b->delim);
+	for (i = 0; i < fl->n; i++) {
+		const struct imap_folder *f = &fl->v[i];
+		const struct imap_status *st = &f->status;
+		char *flags = folder_flags(f), *use = folder_specialuse(f);
+
+		buf_addf(&d, "%zu:%s %s|%s", strlen(f->name), f->name, flags, use);
+		free(flags);
+		free(use);
+		if (!(f->attrs & IMAP_MBX_NOSELECT)) {
+			if ((st->have & need) != need || st->highestmodseq == 0)
+				goto out;
+			buf_addf(&d, " %" PRIu32 " %" PRIu32 " %" PRIu32 " %" PRIu64, st->uidvalidity,
+				 st->uidnext, st->messages, st->highestmodseq);
+		}
+		buf_addf(&d, "\n");
+	}
+	crypto_sha256(d.data, d.len, h);
+	hex = xmalloc(65);
+	hex_encode(h, 32, hex);
+out:
+	buf_clear(&d);
+	return hex;
+}
+
+/* Nothing changed since the latest point: the new point is that one's
+ * metadata stream again. No message is fetched or written, and the store
+ * grows by one manifest. */
+static void mb_reuse_last(struct mb *b)
+{
+	const struct rp *l = b->last;
+
+	b->rp->nmeta = l->nmeta;
+	b->rp->meta = xmalloc(l->nmeta * sizeof(*l->meta) + 1);
+	memcpy(b->rp->meta, l->meta, l->nmeta * sizeof(*l->meta));
+	b->rp->levels = l->levels;
+	b->rp->stats.files = b->res->messages = b->res->messages_reused = l->stats.files;
+	b->rp->stats.dirs = b->res->folders = b->res->folders_unchanged = l->stats.dirs;
+	b->rp->stats.bytes = b->res->bytes = l->stats.bytes;
+	b->res->whole_point_reused = 1;
 }
 
 static int mb_root(struct mb *b)
@@ -849,6 +917,31 @@ static int mb_root(struct mb *b)
 	return 0;
 }
 
+static int mb_write_point(struct mb *b, struct error *err)
+{
+	char host[256] = "";
+
+	gethostname(host, sizeof(host) - 1);
+	b->rp->host = xstrdup(host);
+	return rp_write(b->u, b->rp, err);
+}
+
+static void mb_logout(struct mb *b)
+{
+	struct error ignored;
+
+	if (b->imap)
+		imap_logout(b->imap, &ignored);
+}
+
+static int mb_finish_unchanged(struct mb *b, struct imap_folder_list *fl, struct error *err)
+{
+	mb_logout(b);
+	imap_folder_list_clear(fl);
+	mb_reuse_last(b);
+	return mb_write_point(b, err);
+}
+
 static int mb_body(struct mb *b, const struct imap_opts *io, struct error *err)
 {
 	struct imap_folder_list fl = { 0 };
@@ -859,7 +952,7 @@ static int mb_body(struct mb *b, const struct imap_opts *io, struct error *err)
 	b->pw = session_pack_writer(b->sess, 0);
 	b->mac = store_unit_id_mac(b->u);
 	b->tw = tree_writer_create(b->sess, b->u);
-	ret = mb_open_parent(b, err);
+	ret = mb_read_last(b, err);
 	if (ret == 0 && (b->imap = imap_connect(io, err)) == NULL)
 		ret = -1;
 	if (ret == 0) {
@@ -869,8 +962,14 @@ static int mb_body(struct mb *b, const struct imap_opts *io, struct error *err)
 	for (i = 0; ret == 0 && i < fl.n; i++)
 		if (fl.v[i].delim)
 			b->delim = fl.v[i].delim;
-	if (ret == 0)
+	if (ret == 0) {
+		b->rp->source_state = mailbox_state(b, &fl);
+		if (b->rp->source_state && b->last && b->last->source_state &&
+		    strcmp(b->rp->source_state, b->last->source_state) == 0)
+			return mb_finish_unchanged(b, &fl, err);
+		mb_load_parent(b);
 		ret = mb_root(b);
+	}
 	for (i = 0; ret == 0 && i < fl.n; i++) {
 		int tries = 0;
 
@@ -887,11 +986,8 @@ static int mb_body(struct mb *b, const struct imap_opts *io, struct error *err)
 	for (i = 0; ret == 0 && b->parent && i < b->parent->nfolders; i++)
 		if (!b->parent->folders[i].seen)
 			b->res->changed_items += b->parent->folders[i].nmsgs;
-	if (ret == 0 && b->imap) {
-		struct error ignored;
-
-		imap_logout(b->imap, &ignored);
-	}
+	if (ret == 0)
+		mb_logout(b);
 	imap_folder_list_clear(&fl);
 	/* Commit order: packs, then metadata, index, and the restore point. */
 	if (ret == 0)
@@ -904,7 +1000,6 @@ static int mb_body(struct mb *b, const struct imap_opts *io, struct error *err)
 		ret = session_flush_index(b->sess, err);
 	if (ret == 0) {
 		struct session_stats ss;
-		char host[256] = "";
 
 		session_get_stats(b->sess, &ss);
 		b->rp->stats.files = b->res->messages;
@@ -915,9 +1010,7 @@ static int mb_body(struct mb *b, const struct imap_opts *io, struct error *err)
 		b->rp->stats.stored_bytes = b->res->stored_bytes = ss.stored_bytes;
 		b->rp->stats.incompressible_bytes = b->res->incompressible_bytes =
 			ss.incompressible_bytes;
-		gethostname(host, sizeof(host) - 1);
-		b->rp->host = xstrdup(host);
-		ret = rp_write(b->u, b->rp, err);
+		ret = mb_write_point(b, err);
 	}
 	return ret;
 }
@@ -936,6 +1029,7 @@ static void mb_free(struct mb *b)
 	pack_writer_destroy(&b->pw);
 	crypto_mac_destroy(&b->mac);
 	mail_point_destroy(&b->parent);
+	rp_free(&b->last);
 	session_destroy(&b->sess);
 	index_destroy(&b->ix);
 	rp_free(&b->rp);

@@ -36,6 +36,7 @@ struct mail_backup_result {
 	uint64_t changed_items;      /* messages added, changed or removed since the parent */
 	uint64_t new_bytes, stored_bytes, incompressible_bytes;
 	uint64_t nwarnings;
+	int whole_point_reused;      /* nothing changed: the last point's metadata, as it is */
 };
 
 /* Takes a restore point of the mailbox as unit o->unit. -1 on failure:

@@ -29,6 +29,7 @@ void rp_free(struct rp **rpp)
 	free(rp->unit);
 	free(rp->host);
 	free(rp->source);
+	free(rp->source_state);
 	free(rp->meta);
 	for (i = 0; i < rp->nwarnings; i++)
 		free(rp->warnings[i]);
@@ -255,6 +256,8 @@ int rp_parse(const uint8_t *data, size_t len, const char *what, struct rp **rp_r
 	rp->unit = xstrdup(json_str(root, "unit"));
 	rp->host = xstrdup((s = json_str(root, "host")) ? s : "");
 	rp->source = xstrdup((s = json_str(root, "source")) ? s : "");
+	if ((s = json_str(root, "sourceState")) != NULL)
+		rp->source_state = xstrdup(s);
 	s = json_str(root, "parent");
 	if (s && *s) {
 		if (hex_decode(s, strlen(s), rp->parent, 32) < 0) {
@@ -473,6 +476,8 @@ static char *rp_to_json(const struct rp *rp)
 	json_object_object_add(root, "time", json_object_new_int64(rp->time_ns));
 	json_object_object_add(root, "host", json_object_new_string(rp->host ? rp->host : ""));
 	json_object_object_add(root, "source", json_object_new_string(rp->source ? rp->source : ""));
+	if (rp->source_state)
+		json_object_object_add(root, "sourceState", json_object_new_string(rp->source_state));
 	meta = json_object_new_object();
 	json_object_object_add(meta, "blobs", rp_ids_json((const uint8_t (*)[32])rp->meta, rp->nmeta));
 	json_object_object_add(meta, "levels", json_object_new_int((int)rp->levels));

@@ -25,6 +25,9 @@ struct rp {
 	int64_t time_ns;
 	char *host;
 	char *source;
+	char *source_state;  /* optional: the source's own summary of its state
+				(e.g. a mailbox's folder states), so an unchanged
+				source can be recognised without reading the tree */
 	uint8_t (*meta)[32]; /* metadata blob ids of the top level */
 	size_t nmeta;
 	uint32_t levels;

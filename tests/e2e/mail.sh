@@ -215,6 +215,13 @@ scenario() {
 		[ "$(jf folders_unchanged)" -ge "$folders" ] &&
 			ok "$mode: unchanged folders are not selected (STATUS only)" ||
 			not_ok "$mode: unchanged folders are not selected" "$(cat "$T/out")"
+		[ "$(jf unchanged_mailbox)" = true ] &&
+			ok "$mode: the folder states digest says unchanged: the last point's metadata is reused" ||
+			not_ok "$mode: the unchanged mailbox is recognised by its digest" "$(cat "$T/out")"
+	else
+		[ "$(tail -1 "$T/out" | jq -r .unchanged_mailbox)" = false ] &&
+			ok "$mode: without CONDSTORE no digest is trusted (flags are listed)" ||
+			not_ok "$mode: without CONDSTORE no digest is trusted" "$(cat "$T/out")"
 	fi
 	[ "$(jf changed_items)" = 0 ] && ok "$mode: nothing counted as changed" ||
 		not_ok "$mode: nothing counted as changed" "$(jf changed_items)"
