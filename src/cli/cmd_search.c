@@ -18,6 +18,7 @@
 #include "lib/hex.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/timeutil.h"
 #include "store/index.h"
 #include "store/rp.h"
 #include "store/store.h"
@@ -70,25 +71,17 @@ static int parse_date(const char *s, int end_of_day, int64_t *t_r)
 		*t_r = v;
 		return 0;
 	}
+	if (time_parse_day(s, end_of_day, t_r) == 0)
+		return 0;
+	/* A time, the seconds and the Z optional (typed by hand). */
 	memset(&tm, 0, sizeof(tm));
-	rest = strptime(s, "%Y-%m-%d", &tm);
-	if (rest == NULL)
+	rest = strptime(s, "%Y-%m-%dT%H:%M", &tm);
+	if (rest && *rest == ':')
+		rest = strptime(rest, ":%S", &tm);
+	if (rest && *rest == 'Z')
+		rest++;
+	if (rest == NULL || *rest != '\0')
 		return -1;
-	if (*rest == '\0') {
-		if (end_of_day)
-			tm.tm_mday++;
-	} else {
-		const char *r2 = strptime(rest, "T%H:%M", &tm);
-
-		if (r2 == NULL)
-			return -1;
-		if (*r2 == ':')
-			r2 = strptime(r2, ":%S", &tm);
-		if (r2 && *r2 == 'Z')
-			r2++;
-		if (r2 == NULL || *r2 != '\0')
-			return -1;
-	}
 	*t_r = (int64_t)timegm(&tm);
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include "catalog/catalog.h"
 #include "lib/error.h"
 #include "lib/mem.h"
+#include "lib/timeutil.h"
 #include "server/request.h"
 
 #define F(...) ((const char *const[]){ __VA_ARGS__, NULL })
@@ -507,20 +508,18 @@ int req_page(const struct request *r, struct catalog_page *pg, struct error *err
 
 int req_time(const struct request *r, const char *name, int64_t *t_r, struct error *err)
 {
-	const char *s = req_query(r, name), *end;
-	struct tm tm;
+	const char *s = req_query(r, name);
+	int64_t ns;
 
 	*t_r = 0;
 	if (s == NULL)
 		return 0;
 	if (parse_num(s, 0, INT64_MAX / 2, t_r) == 0)
 		return 0;
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (end == NULL || !(strcmp(end, "Z") == 0 || strcmp(end, "+00:00") == 0))
-		return error_setk(err, ERROR_USAGE, "%s must be Unix seconds or an RFC 3339 UTC "
+	if (time_parse_rfc3339(s, &ns) < 0)
+		return error_setk(err, ERROR_USAGE, "%s must be Unix seconds or an RFC 3339 "
 				  "time like 2026-01-02T03:04:05Z (got \"%.40s\")", name, s);
-	*t_r = (int64_t)timegm(&tm);
+	*t_r = ns / 1000000000;
 	return 0;
 }
 

@@ -17,6 +17,7 @@
 #include "lib/error.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/timeutil.h"
 #include "service/core.h"
 #include "service/internal.h"
 #include "service/service.h"
@@ -426,13 +427,7 @@ static void *scheduler_main(void *arg)
 		if (svc_scheduler_evaluate(sch->s, &err) < 0)
 			log_error("event=schedule error=\"%s\"", err.msg);
 		pthread_mutex_lock(&sch->lock);
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += tick / 1000;
-		ts.tv_nsec += (long)(tick % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		time_deadline_ms(&ts, tick);
 		while (!sch->stop && !sch->kicked)
 			if (pthread_cond_timedwait(&sch->cond, &sch->lock, &ts) == ETIMEDOUT)
 				break;

@@ -26,6 +26,7 @@
 #include "lib/hex.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/timeutil.h"
 #include "service/internal.h"
 #include "service/service.h"
 #include "store/index.h"
@@ -85,30 +86,21 @@ static int parse_u64(const char *s, uint64_t max, uint64_t *v_r)
 }
 
 /* Unix seconds, "YYYY-MM-DD" (UTC; as `until`, the whole day is
- * included) or RFC 3339 UTC "YYYY-MM-DDTHH:MM:SSZ". */
+ * included) or RFC 3339 "YYYY-MM-DDTHH:MM:SSZ". */
 static int parse_when(const char *s, int until, int64_t *t_r)
 {
-	struct tm tm;
-	const char *rest;
 	uint64_t v;
+	int64_t ns;
 
 	if (parse_u64(s, INT64_MAX / 2, &v) == 0) {
 		*t_r = (int64_t)v;
 		return 0;
 	}
-	memset(&tm, 0, sizeof(tm));
-	rest = strptime(s, "%Y-%m-%d", &tm);
-	if (rest == NULL)
+	if (time_parse_day(s, until, t_r) == 0)
+		return 0;
+	if (time_parse_rfc3339(s, &ns) < 0)
 		return -1;
-	if (*rest == '\0') {
-		if (until)
-			tm.tm_mday++;
-	} else {
-		rest = strptime(rest, "T%H:%M:%S", &tm);
-		if (rest == NULL || !(strcmp(rest, "Z") == 0 || strcmp(rest, "+00:00") == 0))
-			return -1;
-	}
-	*t_r = (int64_t)timegm(&tm);
+	*t_r = ns / 1000000000;
 	return 0;
 }
 

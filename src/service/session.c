@@ -25,6 +25,7 @@
 #include "lib/error.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/timeutil.h"
 #include "service/core.h"
 #include "service/internal.h"
 #include "service/recommend.h"
@@ -52,79 +53,12 @@ static const struct {
 
 /* ---- times: "before" is Unix seconds or RFC 3339 ---- */
 
-/* n digits at *p into *v; advances p. */
-static int take_digits(const char **p, int n, int *v)
-{
-	*v = 0;
-	for (int i = 0; i < n; i++, (*p)++) {
-		if (**p < '0' || **p > '9')
-			return -1;
-		*v = *v * 10 + (**p - '0');
-	}
-	return 0;
-}
-
-static int take_char(const char **p, const char *set)
-{
-	if (**p == '\0' || strchr(set, **p) == NULL)
-		return -1;
-	(*p)++;
-	return 0;
-}
-
-/* "2026-03-01T12:00:00Z", with optional fractions and a "+01:00" offset,
- * into Unix nanoseconds. */
-static int parse_rfc3339(const char *s, int64_t *ns_r)
-{
-	const char *p = s;
-	struct tm tm = { 0 };
-	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
-	int64_t frac = 0, scale = 1000000000;
-	time_t t;
-
-	if (take_digits(&p, 4, &y) < 0 || take_char(&p, "-") < 0 || take_digits(&p, 2, &mo) < 0 ||
-	    take_char(&p, "-") < 0 || take_digits(&p, 2, &d) < 0 || take_char(&p, "Tt ") < 0 ||
-	    take_digits(&p, 2, &h) < 0 || take_char(&p, ":") < 0 || take_digits(&p, 2, &mi) < 0 ||
-	    take_char(&p, ":") < 0 || take_digits(&p, 2, &sec) < 0)
-		return -1;
-	if (*p == '.') {
-		for (p++; *p >= '0' && *p <= '9'; p++)
-			if (scale > 1) {
-				scale /= 10;
-				frac += (*p - '0') * scale;
-			}
-	}
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		sign = *p++ == '-' ? -1 : 1;
-		if (take_digits(&p, 2, &oh) < 0 || take_char(&p, ":") < 0 ||
-		    take_digits(&p, 2, &om) < 0 || oh > 23 || om > 59)
-			return -1;
-	} else {
-		return -1;
-	}
-	if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-		return -1;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	t = timegm(&tm);
-	t -= (time_t)sign * (oh * 3600 + om * 60);
-	if (t <= 0 || t >= INT64_MAX / 1000000000)
-		return -2; /* nanoseconds in an int64 end in 2262 */
-	*ns_r = (int64_t)t * 1000000000 + frac;
-	return 0;
-}
-
 static int parse_before(struct json_object *v, int64_t *ns_r, struct error *err)
 {
 	const char *str;
 	char *end;
 	long long n;
+	int r;
 
 	if (json_object_is_type(v, json_type_int)) {
 		n = (long long)json_object_get_int64(v);
@@ -134,13 +68,12 @@ static int parse_before(struct json_object *v, int64_t *ns_r, struct error *err)
 		return error_setk(err, ERROR_USAGE,
 				  "\"before\": expected Unix seconds or an RFC 3339 time");
 	str = json_object_get_string(v);
-	switch (parse_rfc3339(str, ns_r)) {
-	case 0:
+	r = time_parse_rfc3339(str, ns_r);
+	if (r == 0 && *ns_r > 0)
 		return 0;
-	case -2:
+	if (r == 0 || r == -2) /* no point is taken at the epoch itself */
 		return error_setk(err, ERROR_USAGE, "\"before\": %s is out of range (1970 to 2262)",
 				  str);
-	}
 	errno = 0;
 	n = strtoll(str, &end, 10);
 	if (*str == '\0' || *end != '\0' || errno != 0)

@@ -13,6 +13,7 @@
 #include "lib/error.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/timeutil.h"
 #include "service/core.h"
 #include "service/internal.h"
 #include "service/service.h"
@@ -120,13 +121,7 @@ static void wait_ms(struct svc_workers *w, int ms)
 	struct timespec ts;
 	unsigned seen = w->kicks;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	time_deadline_ms(&ts, ms);
 	while (!w->stop && w->kicks == seen)
 		if (pthread_cond_timedwait(&w->cond, &w->lock, &ts) == ETIMEDOUT)
 			break;
@@ -222,8 +217,7 @@ int svc_workers_stop(struct svc_workers **wp, int wait_s)
 	if (w == NULL)
 		return 0;
 	*wp = NULL;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += wait_s;
+	time_deadline_ms(&ts, (int64_t)wait_s * 1000);
 	pthread_mutex_lock(&w->lock);
 	w->stop = 1;
 	pthread_cond_broadcast(&w->cond);

@@ -1,0 +1,97 @@
+/* Times read from people and protocols, and deadlines for timed waits. */
+#include <string.h>
+#include <time.h>
+
+#include "lib/timeutil.h"
+
+/* n digits at *p into *v; advances p. */
+static int take_digits(const char **p, int n, int *v)
+{
+	*v = 0;
+	for (int i = 0; i < n; i++, (*p)++) {
+		if (**p < '0' || **p > '9')
+			return -1;
+		*v = *v * 10 + (**p - '0');
+	}
+	return 0;
+}
+
+static int take_char(const char **p, const char *set)
+{
+	if (**p == '\0' || strchr(set, **p) == NULL)
+		return -1;
+	(*p)++;
+	return 0;
+}
+
+int time_parse_rfc3339(const char *s, int64_t *ns_r)
+{
+	const char *p = s;
+	struct tm tm = { 0 };
+	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
+	int64_t frac = 0, scale = 1000000000;
+	time_t t;
+
+	if (take_digits(&p, 4, &y) < 0 || take_char(&p, "-") < 0 || take_digits(&p, 2, &mo) < 0 ||
+	    take_char(&p, "-") < 0 || take_digits(&p, 2, &d) < 0 || take_char(&p, "Tt ") < 0 ||
+	    take_digits(&p, 2, &h) < 0 || take_char(&p, ":") < 0 || take_digits(&p, 2, &mi) < 0 ||
+	    take_char(&p, ":") < 0 || take_digits(&p, 2, &sec) < 0)
+		return -1;
+	if (*p == '.') {
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			if (scale > 1) {
+				scale /= 10;
+				frac += (*p - '0') * scale;
+			}
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		sign = *p++ == '-' ? -1 : 1;
+		if (take_digits(&p, 2, &oh) < 0 || take_char(&p, ":") < 0 ||
+		    take_digits(&p, 2, &om) < 0 || oh > 23 || om > 59)
+			return -1;
+	} else {
+		return -1;
+	}
+	if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return -1;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = timegm(&tm);
+	t -= (time_t)sign * (oh * 3600 + om * 60);
+	if (t < 0 || t >= INT64_MAX / 1000000000)
+		return -2;
+	*ns_r = (int64_t)t * 1000000000 + frac;
+	return 0;
+}
+
+int time_parse_day(const char *s, int end_of_day, int64_t *t_r)
+{
+	struct tm tm;
+	const char *rest;
+
+	memset(&tm, 0, sizeof(tm));
+	rest = strptime(s, "%Y-%m-%d", &tm);
+	if (rest == NULL || *rest != '\0')
+		return -1;
+	if (end_of_day)
+		tm.tm_mday++; /* timegm() carries into the next month */
+	*t_r = (int64_t)timegm(&tm);
+	return 0;
+}
+
+void time_deadline_ms(struct timespec *ts, int64_t ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += (time_t)(ms / 1000);
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
