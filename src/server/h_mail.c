@@ -62,15 +62,11 @@ int h_mail_export_rp(struct request *r, struct json_object *in, struct json_obje
 int h_mail_export_search(struct request *r, struct json_object *in, struct json_object **out,
 			 struct error *err)
 {
-	struct json_object *empty = NULL;
 	struct svc_export x;
 	int ret;
 
 	*out = NULL;
-	if (in == NULL)
-		in = empty = json_object_new_object();
 	ret = svc_mail_export_search(r->svc, &r->principal, r->tenant, in, &x, err);
-	json_object_put(empty);
 	if (ret == 0)
 		answer_file(r, &x);
 	return ret;

@@ -33,13 +33,9 @@ int h_policy_list(struct request *r, struct json_object *in, struct json_object 
 int h_policy_create(struct request *r, struct json_object *in, struct json_object **out,
 		    struct error *err)
 {
-	struct json_object *empty = NULL;
 	int ret;
 
-	if (in == NULL)
-		in = empty = json_object_new_object();
 	ret = svc_policy_create(r->svc, &r->principal, r->tenant, in, out, err);
-	json_object_put(empty);
 	if (ret == 0)
 		r->status = 201;
 	return ret;
@@ -61,15 +57,8 @@ int h_policy_get(struct request *r, struct json_object *in, struct json_object *
 int h_policy_update(struct request *r, struct json_object *in, struct json_object **out,
 		    struct error *err)
 {
-	struct json_object *empty = NULL;
-	int ret;
-
-	if (in == NULL)
-		in = empty = json_object_new_object();
-	ret = svc_policy_update(r->svc, &r->principal, r->tenant, req_param(r, "p"), in, out,
-				err);
-	json_object_put(empty);
-	return ret;
+	return svc_policy_update(r->svc, &r->principal, r->tenant, req_param(r, "p"), in, out,
+				 err);
 }
 
 /* ---- restore sessions ---- */
@@ -99,13 +88,9 @@ int h_session_list(struct request *r, struct json_object *in, struct json_object
 int h_session_create(struct request *r, struct json_object *in, struct json_object **out,
 		     struct error *err)
 {
-	struct json_object *empty = NULL;
 	int ret;
 
-	if (in == NULL)
-		in = empty = json_object_new_object();
 	ret = svc_session_create(r->svc, &r->principal, r->tenant, in, out, err);
-	json_object_put(empty);
 	if (ret == 0)
 		r->status = 201;
 	return ret;

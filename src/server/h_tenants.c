@@ -76,13 +76,9 @@ int h_tenant_list(struct request *r, struct json_object *in, struct json_object 
 int h_tenant_create(struct request *r, struct json_object *in, struct json_object **out,
 		    struct error *err)
 {
-	struct json_object *empty = NULL;
 	int ret;
 
-	if (in == NULL)
-		in = empty = json_object_new_object();
 	ret = svc_tenant_create(r->svc, &r->principal, in, out, err);
-	json_object_put(empty);
 	if (ret == 0)
 		r->status = 201;
 	return ret;

@@ -43,13 +43,9 @@ int h_unit_list(struct request *r, struct json_object *in, struct json_object **
 int h_unit_create(struct request *r, struct json_object *in, struct json_object **out,
 		  struct error *err)
 {
-	struct json_object *empty = NULL;
 	int ret;
 
-	if (in == NULL)
-		in = empty = json_object_new_object();
 	ret = svc_unit_create(r->svc, &r->principal, r->tenant, in, out, err);
-	json_object_put(empty);
 	if (ret == 0)
 		r->status = 201;
 	return ret;

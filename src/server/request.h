@@ -57,7 +57,8 @@ struct request {
 
 /* A handler: fills *out (a JSON object) or returns -1 with err->code as in
  * service.h (ERROR_USAGE 400, ERROR_NOTFOUND 404, ERROR_EXISTS 409,
- * SVC_DENIED 403, others 500). `in` is the checked body or NULL. */
+ * SVC_DENIED 403, others 500). `in` is the checked body: an empty object
+ * when a route that takes one got none, NULL on routes that take none. */
 typedef int route_fn(struct request *r, struct json_object *in, struct json_object **out,
 		     struct error *err);
 
