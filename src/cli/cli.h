@@ -38,6 +38,11 @@ struct store;
  * store_open()); NULL and err on failure. For every command that reads the
  * store. */
 struct store *cli_open(struct cli *c, int flags, struct error *err);
+/* main.c: the value of "--opt VALUE" (advancing *i) or "--opt=VALUE"; NULL
+ * if argv[*i] is not this option. */
+const char *cli_option_value(int argc, char **argv, int *i, const char *opt);
+/* main.c: prints "usage: coffer CMD TEXT" to stderr; EXIT_USAGE. */
+int cli_usage(const char *cmd, const char *text);
 
 /* cmd_serve.c: the daemon and its catalog. */
 #define USAGE_SERVE "[--config FILE] [--data DIR] [--listen HOST:PORT] ..."

@@ -46,12 +46,6 @@ static int fail(struct error *err)
 	return err->code == ERROR_USAGE ? EXIT_USAGE : EXIT_FAIL;
 }
 
-static int usage(const char *cmd, const char *text)
-{
-	fprintf(stderr, "usage: coffer %s %s\n", cmd, text);
-	return EXIT_USAGE;
-}
-
 /* "2024-03-04", "2024-03-04T09:05[:00][Z]" (UTC) or "@SECONDS". A date
  * alone means its whole day: its start, or with end_of_day the next
  * day's start. */
@@ -457,7 +451,7 @@ int cmd_search(struct cli *c, int argc, char **argv)
 		if (ret < 0)
 			return fail(&err);
 		if (ret == 0)
-			return usage("search", USAGE_SEARCH_FULL);
+			return cli_usage("search", USAGE_SEARCH_FULL);
 	}
 	if (search_args_check(&a, &err) < 0)
 		return fail(&err);
@@ -631,7 +625,7 @@ int cmd_export(struct cli *c, int argc, char **argv)
 	error_init(&err);
 	if (export_parse(&e, argc, argv, &err) < 0) {
 		log_error("%s", err.msg);
-		return usage("export", USAGE_EXPORT_FULL);
+		return cli_usage("export", USAGE_EXPORT_FULL);
 	}
 	s = cli_open(c, 0, &err);
 	if (s)

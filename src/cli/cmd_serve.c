@@ -34,25 +34,6 @@ static const struct {
 	{ "--request-timeout", "request_timeout" },
 };
 
-static int usage(const char *cmd, const char *text)
-{
-	fprintf(stderr, "usage: coffer %s %s\n", cmd, text);
-	return EXIT_USAGE;
-}
-
-static const char *flag_value(int argc, char **argv, int *i, const char *flag)
-{
-	size_t len = strlen(flag);
-
-	if (strncmp(argv[*i], flag, len) != 0)
-		return NULL;
-	if (argv[*i][len] == '=')
-		return argv[*i] + len + 1;
-	if (argv[*i][len] == '\0' && *i + 1 < argc)
-		return argv[++*i];
-	return NULL;
-}
-
 /* The config file first (wherever --config appears), then each flag. */
 static int parse_config(int argc, char **argv, struct svc_config *cfg, struct error *err)
 {
@@ -61,16 +42,16 @@ static int parse_config(int argc, char **argv, struct svc_config *cfg, struct er
 
 	svc_config_defaults(cfg);
 	for (i = 1; i < argc; i++)
-		if ((v = flag_value(argc, argv, &i, "--config")) &&
+		if ((v = cli_option_value(argc, argv, &i, "--config")) &&
 		    svc_config_load(cfg, v, err) < 0)
 			return -1;
 	for (i = 1; i < argc; i++) {
 		size_t k, nflags = sizeof(serve_flags) / sizeof(serve_flags[0]);
 
-		if (flag_value(argc, argv, &i, "--config"))
+		if (cli_option_value(argc, argv, &i, "--config"))
 			continue;
 		for (k = 0; k < nflags; k++) {
-			if ((v = flag_value(argc, argv, &i, serve_flags[k].flag))) {
+			if ((v = cli_option_value(argc, argv, &i, serve_flags[k].flag))) {
 				if (svc_config_set(cfg, serve_flags[k].key, v, err) < 0)
 					return error_prefix(err, "%s", serve_flags[k].flag);
 				break;
@@ -100,7 +81,7 @@ int cmd_serve(struct cli *c, int argc, char **argv)
 	(void)c;
 	error_init(&err);
 	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
-		return usage("serve", "[--config FILE] [--data DIR] [--listen HOST:PORT] "
+		return cli_usage("serve", "[--config FILE] [--data DIR] [--listen HOST:PORT] "
 				      "[--workers N] [--tick-ms N] [--min-frequency S] "
 				      "[--clock-file F] [--restore-parallel N] [--tls-cert F "
 				      "--tls-key F] [--max-body BYTES] [--request-timeout S]");
@@ -169,5 +150,5 @@ int cmd_catalog(struct cli *c, int argc, char **argv)
 	(void)c;
 	if (argc >= 2 && strcmp(argv[1], "rebuild") == 0)
 		return catalog_rebuild(argc - 1, argv + 1);
-	return usage("catalog", USAGE_CATALOG);
+	return cli_usage("catalog", USAGE_CATALOG);
 }

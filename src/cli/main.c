@@ -21,9 +21,7 @@ static void usage(FILE *f)
 		   "see docs/cli.md\n");
 }
 
-/* Takes the value of "--opt VALUE" or "--opt=VALUE"; NULL if argv[*i] is
- * not this option. */
-static const char *option_value(int argc, char **argv, int *i, const char *opt)
+const char *cli_option_value(int argc, char **argv, int *i, const char *opt)
 {
 	size_t len = strlen(opt);
 
@@ -34,6 +32,12 @@ static const char *option_value(int argc, char **argv, int *i, const char *opt)
 	if (argv[*i][len] == '\0' && *i + 1 < argc)
 		return argv[++*i];
 	return NULL;
+}
+
+int cli_usage(const char *cmd, const char *text)
+{
+	fprintf(stderr, "usage: coffer %s %s\n", cmd, text);
+	return EXIT_USAGE;
 }
 
 int main(int argc, char **argv)
@@ -49,15 +53,15 @@ int main(int argc, char **argv)
 	int i;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		if ((v = option_value(argc, argv, &i, "--store")))
+		if ((v = cli_option_value(argc, argv, &i, "--store")))
 			c.store = v;
-		else if ((v = option_value(argc, argv, &i, "--key-file")))
+		else if ((v = cli_option_value(argc, argv, &i, "--key-file")))
 			c.key_file = v;
-		else if ((v = option_value(argc, argv, &i, "--passphrase-file")))
+		else if ((v = cli_option_value(argc, argv, &i, "--passphrase-file")))
 			c.passphrase_file = v;
-		else if ((v = option_value(argc, argv, &i, "--server")))
+		else if ((v = cli_option_value(argc, argv, &i, "--server")))
 			c.server = v;
-		else if ((v = option_value(argc, argv, &i, "--token-file")))
+		else if ((v = cli_option_value(argc, argv, &i, "--token-file")))
 			c.token_file = v;
 		else if (strcmp(argv[i], "--json") == 0)
 			c.json = 1;
