@@ -75,6 +75,8 @@ static void field_add(struct buf *b, const char *text, const char *sep, size_t m
 		return;
 	if (b->len > 0)
 		buf_add(b, sep, strlen(sep));
+	if (b->len >= max) /* the separator filled it: max - len would wrap */
+		return;
 	n = strlen(text);
 	if (b->len + n > max)
 		n = max - b->len;

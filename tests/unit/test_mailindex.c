@@ -144,6 +144,19 @@ static void test_parse(void)
 	mailparse_message(big.data, big.len, &p);
 	CHECKF(strlen(p.body) <= MAILPARSE_TEXT_MAX && strlen(p.body) > MAILPARSE_TEXT_MAX - 16,
 	       "body of %zu bytes", strlen(p.body));
+	mailparse_clear(&p);
+
+	/* Recipients one byte short of the field size, then a Cc: the ", "
+	 * between them fills the field (once read far past the Cc). */
+	buf_reset(&big);
+	buf_addf(&big, "Subject: many\r\nTo: ");
+	for (i = 0; i < MAILPARSE_FIELD_MAX - 1 - 10; i++)
+		buf_add(&big, "a", 1);
+	buf_addf(&big, "@x.example\r\n");
+	buf_addf(&big, "Cc: b@x.example\r\n\r\nhi\r\n");
+	mailparse_message(big.data, big.len, &p);
+	CHECKF(strlen(p.recipients) <= MAILPARSE_FIELD_MAX, "recipients of %zu bytes",
+	       strlen(p.recipients));
 out:
 	mailparse_clear(&p);
 	buf_clear(&big);
