@@ -177,9 +177,12 @@ static int eml_write(struct mailexport *x, const char *unit, const char *path, c
 		error_set(err, "cannot find a free name for %s/%s.eml", dir, base);
 		goto out;
 	}
-	if (fs_write_all(fd, msg, len, file, err) < 0 || close(fd) < 0) {
-		if (!err->msg[0])
-			error_sys(err, "close(%s) failed", file);
+	if (fs_write_all(fd, msg, len, file, err) < 0) {
+		unlink(file); /* out: closes fd */
+		goto out;
+	}
+	if (close(fd) < 0) {
+		error_sys(err, "close(%s) failed", file);
 		fd = -1;
 		unlink(file);
 		goto out;
@@ -539,12 +542,19 @@ int mailexport_add_paths(struct mailexport *x, struct store_unit *u, const struc
 	for (i = 0; i < n; i++)
 		sel.paths[i] = xstrdup(paths[i]);
 	qsort(sel.paths, n, sizeof(char *), cmp_str);
+	/* One of each: bsearch may find any copy, and only it is marked seen. */
+	for (i = 0, sel.n = 0; i < n; i++) {
+		if (sel.n > 0 && strcmp(sel.paths[i], sel.paths[sel.n - 1]) == 0)
+			free(sel.paths[i]);
+		else
+			sel.paths[sel.n++] = sel.paths[i];
+	}
 	ret = run_pass(&ps, want_path, &sel, err);
-	for (i = 0; i < n && ret == 0; i++)
-		if (!sel.seen[i] && (i == 0 || strcmp(sel.paths[i], sel.paths[i - 1]) != 0))
+	for (i = 0; i < sel.n && ret == 0; i++)
+		if (!sel.seen[i])
 			ret = error_setk(err, ERROR_NOTFOUND, "%s@%u has no message %s",
 					 store_unit_name(u), rp->seq, sel.paths[i]);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < sel.n; i++)
 		free(sel.paths[i]);
 	free(sel.paths);
 	free(sel.seen);

@@ -508,6 +508,50 @@ out:
 	return;
 }
 
+/* Export by path: a path given twice is written once, not reported
+ * missing; a path the point lacks is named. */
+static void test_export_paths(void)
+{
+	static const char *const twice[] = { "INBOX/0000000001", "INBOX/0000000002",
+					     "INBOX/0000000001" };
+	static const char *const absent[] = { "INBOX/0000000009" };
+	struct store_unit *u = NULL;
+	struct index *ix = NULL;
+	struct rp *rp = NULL;
+	struct mailexport *x = NULL;
+	struct fx f;
+	struct error err;
+	char path[512];
+
+	if (fx_setup(&f) < 0)
+		return;
+	snprintf(path, sizeof(path), "%s/INBOX", f.src);
+	CHECK(mkdir(path, 0700) == 0);
+	CHECK(xset(f.src, "user.imap.mailbox", "1") == 0 &&
+	      xset(path, "user.imap.name", "INBOX") == 0);
+	CHECK(put_msg(&f, 1, "alpha", "") == 0 && put_msg(&f, 2, "bravo", "") == 0);
+	CHECK_OK(backup(&f, &err), &err);
+	u = store_unit_open(f.s, "mb", 0, &err);
+	CHECKF(u != NULL, "unit: %s", err.msg);
+	ix = index_open(u, &err);
+	CHECKF(ix != NULL, "index: %s", err.msg);
+	CHECK_OK(rp_read(u, 1, &rp, &err), &err);
+	snprintf(path, sizeof(path), "%s/out.mbox", th_tmpdir("export"));
+	x = mailexport_create(MAILEXPORT_MBOX, path, 0, &err);
+	CHECKF(x != NULL, "create: %s", err.msg);
+	CHECK_OK(mailexport_add_paths(x, u, ix, rp, twice, 3, &err), &err);
+	CHECKF(mailexport_count(x) == 2, "%llu messages written",
+	       (unsigned long long)mailexport_count(x));
+	CHECK_FAILS(mailexport_add_paths(x, u, ix, rp, absent, 1, &err), &err, ERROR_NOTFOUND);
+	CHECKF(strstr(err.msg, "INBOX/0000000009") != NULL, "message: %s", err.msg);
+out:
+	mailexport_destroy(&x);
+	rp_free(&rp);
+	index_destroy(&ix);
+	store_unit_destroy(&u);
+	store_destroy(&f.s);
+}
+
 const struct unit_test mailindex_tests[] = {
 	{ "mailindex: HTML reduced to text", test_html },
 	{ "mailindex: modified UTF-7 names", test_mutf7 },
@@ -516,5 +560,6 @@ const struct unit_test mailindex_tests[] = {
 	{ "mailindex: occurrence ranges in order, out of order and after drops", test_ranges },
 	{ "mailindex: another format version is refused", test_version },
 	{ "mailindex: a new index opened by several at once", test_open_race },
+	{ "mailindex: export of paths given twice or missing", test_export_paths },
 	{ NULL, NULL },
 };
