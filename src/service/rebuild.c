@@ -43,7 +43,8 @@ static struct json_object *read_descriptor(const char *path)
 		buf_clear(&b);
 		return NULL;
 	}
-	o = json_tokener_parse((const char *)b.data);
+	/* An empty file leaves b.data unterminated (or NULL). */
+	o = b.len ? json_tokener_parse((const char *)b.data) : NULL;
 	buf_clear(&b);
 	if (o && !json_object_is_type(o, json_type_object)) {
 		json_object_put(o);

@@ -171,7 +171,8 @@ int svc_config_load(struct svc_config *cfg, const char *path, struct error *err)
 		buf_clear(&b);
 		return error_prefix(err, "cannot read config file %s", path);
 	}
-	for (line = (char *)b.data; line && *line && ret == 0; line = next) {
+	/* An empty file leaves b.data unterminated (or NULL): nothing to read. */
+	for (line = b.len ? (char *)b.data : NULL; line && *line && ret == 0; line = next) {
 		next = strchr(line, '\n');
 		if (next)
 			*next++ = '\0';
@@ -224,7 +225,8 @@ int64_t svc_now(struct service *s)
 	pthread_mutex_lock(&s->clock_lock);
 	/* A test rewrites the file while we read: keep the last good value
 	 * rather than jump to the real clock. */
-	if (fs_read_file(s->cfg.clock_file, &b, 64, &err) == 0) {
+	/* An empty file (caught mid-rewrite) has no terminated text. */
+	if (fs_read_file(s->cfg.clock_file, &b, 64, &err) == 0 && b.len > 0) {
 		p = (char *)b.data;
 		while (b.len > 0 && (p[b.len - 1] == '\n' || p[b.len - 1] == ' '))
 			p[--b.len] = '\0';
@@ -266,7 +268,6 @@ static int service_key_load(struct service *s, struct error *err)
 			goto out;
 		}
 		close(fd);
-		crypto_wipe(hex, sizeof(hex));
 	}
 	if (fs_read_file(path, &b, KEY_FILE_MAX, err) < 0) {
 		error_prefix(err, "cannot read service key");
@@ -278,6 +279,7 @@ static int service_key_load(struct service *s, struct error *err)
 	}
 	ret = 0;
 out:
+	crypto_wipe(hex, sizeof(hex));
 	if (b.data)
 		crypto_wipe(b.data, b.len);
 	buf_clear(&b);

@@ -362,12 +362,16 @@ int svc_session_create(struct service *s, const struct svc_principal *p, const c
 	struct catalog_session *got = NULL;
 	struct json_object *detail;
 	int64_t now = svc_now(s);
-	int ret = -1;
+	int ret = -1, locked = 1;
 	size_t i;
 
 	*out = NULL;
 	if (svc_authorize(p, tenant, SVC_PERM_RESTORE, err) < 0)
 		return -1;
+	/* From the busy check to the queueing: two requests for one unit at
+	 * once would both pass the check, and the catalog would hand the
+	 * second session the first one's job (its artifact never runs). */
+	svc_lock(s);
 	if (session_items(c, tenant, in, &cs, err) < 0)
 		goto out;
 	cs.tenant = xstrdup(tenant);
@@ -402,12 +406,16 @@ int svc_session_create(struct service *s, const struct svc_principal *p, const c
 			goto out;
 		}
 	}
+	svc_unlock(s);
+	locked = 0;
 	svc_kick_workers(s);
 	if (catalog_session_get(c, tenant, cs.id, &got, err) < 0)
 		goto out;
 	*out = view_session(got, now);
 	ret = 0;
 out:
+	if (locked)
+		svc_unlock(s);
 	catalog_session_free(got);
 	session_parts_free(&cs);
 	return ret;

@@ -64,6 +64,7 @@ static uint32_t folder_parent(struct store *s, const char *unit, uint32_t seq)
 	uint32_t *seqs = NULL, parent = 0;
 	size_t n = 0, i;
 
+	error_init(&err);
 	u = store_unit_open(s, unit, 0, &err);
 	if (u != NULL && rp_list(u, &seqs, &n, &err) == 0)
 		for (i = 0; i < n; i++)

@@ -56,6 +56,12 @@ run "$COFFER" serve --config "$T/bad.conf" --data "$T/d0"
 if [ "$rc" = 2 ] && grep -q "setting 'workers': 'many' is not a whole number" "$T/err"; then
 	ok "service: a bad config value is refused naming the key"; else
 	not_ok "service: a bad config value is refused naming the key" "exit $rc $(cat "$T/err")"; fi
+# An empty config file is no settings (it was read past its end).
+: >"$T/empty.conf"
+run "$COFFER" serve --config "$T/empty.conf" --data "$T/d0" --workers many
+if [ "$rc" = 2 ] && grep -q "setting 'workers': 'many'" "$T/err"; then
+	ok "service: an empty config file is read as no settings"; else
+	not_ok "service: an empty config file is read as no settings" "exit $rc $(head -3 "$T/err")"; fi
 # The file sets the data folder and a slow tick; flags override the tick.
 printf 'data = "%s"\ntick_ms = 100000\nmin_frequency = 600\n' "$T/d1" >"$T/good.conf"
 
