@@ -39,19 +39,39 @@ static void utf8_cut(char *s, size_t max)
 	s[n] = '\0';
 }
 
+/* g_convert() to UTF-8; input cut inside its last character (parts are
+ * cut at a byte count) is converted up to that character. */
+static gchar *convert(const char *data, size_t len, const char *from)
+{
+	GError *e = NULL;
+	gsize done = 0;
+	gchar *out = g_convert(data, (gssize)len, "UTF-8", from, &done, NULL, &e);
+
+	if (out == NULL && e && g_error_matches(e, G_CONVERT_ERROR, G_CONVERT_ERROR_PARTIAL_INPUT) &&
+	    done > 0 && done < len)
+		out = g_convert(data, (gssize)done, "UTF-8", from, NULL, NULL, NULL);
+	g_clear_error(&e);
+	return out;
+}
+
 /* Converts len bytes of text in `charset` (NULL: unknown) to valid UTF-8,
  * at most max bytes; never fails. Caller frees. */
 static char *to_utf8(const char *data, size_t len, const char *charset, size_t max)
 {
 	gchar *conv = NULL, *valid;
+	const gchar *bad;
 	char *out;
 
 	if (data == NULL || len == 0) /* an empty GByteArray has no data at all */
 		return xstrdup("");
 	if (charset && g_ascii_strcasecmp(charset, "utf-8") != 0 &&
 	    g_ascii_strcasecmp(charset, "us-ascii") != 0)
-		conv = g_convert(data, (gssize)len, "UTF-8", g_mime_charset_iconv_name(charset),
-				 NULL, NULL, NULL);
+		conv = convert(data, len, g_mime_charset_iconv_name(charset));
+	/* UTF-8 cut inside its last character is UTF-8 all the same. */
+	if (conv == NULL && !g_utf8_validate(data, (gssize)len, &bad) &&
+	    len - (size_t)(bad - data) < 4 &&
+	    g_utf8_get_char_validated(bad, (gssize)(len - (size_t)(bad - data))) == (gunichar)-2)
+		len = (size_t)(bad - data);
 	if (conv == NULL && !g_utf8_validate(data, (gssize)len, NULL)) {
 		/* Undeclared or mislabelled 8-bit text: most often Windows' Latin. */
 		conv = g_convert(data, (gssize)len, "UTF-8", "WINDOWS-1252", NULL, NULL, NULL);

@@ -146,6 +146,27 @@ static void test_parse(void)
 	       "body of %zu bytes", strlen(p.body));
 	mailparse_clear(&p);
 
+	/* A UTF-8 body cut inside a character at the size limit is still
+	 * read as UTF-8 (it once fell back to windows-1252 as a whole); the
+	 * same for a multibyte charset (EUC-JP: "あ" is A4 A2). */
+	buf_reset(&big);
+	buf_addf(&big, "Subject: cut\r\nContent-Type: text/plain; charset=utf-8\r\n"
+		 "Content-Transfer-Encoding: 8bit\r\n\r\nx");
+	for (i = 0; i < MAILPARSE_TEXT_MAX / 2 + 10; i++)
+		buf_add(&big, "\xc3\xa9", 2);
+	mailparse_message(big.data, big.len, &p);
+	CHECKF(strncmp(p.body, "x\xc3\xa9\xc3\xa9", 5) == 0, "body starts \"%.12s\"", p.body);
+	mailparse_clear(&p);
+	buf_reset(&big);
+	buf_addf(&big, "Subject: cut\r\nContent-Type: text/plain; charset=euc-jp\r\n"
+		 "Content-Transfer-Encoding: 8bit\r\n\r\nx");
+	for (i = 0; i < MAILPARSE_TEXT_MAX / 2 + 10; i++)
+		buf_add(&big, "\xa4\xa2", 2);
+	mailparse_message(big.data, big.len, &p);
+	CHECKF(strncmp(p.body, "x\xe3\x81\x82\xe3\x81\x82", 7) == 0, "body starts \"%.12s\"",
+	       p.body);
+	mailparse_clear(&p);
+
 	/* Recipients one byte short of the field size, then a Cc: the ", "
 	 * between them fills the field (once read far past the Cc). */
 	buf_reset(&big);
