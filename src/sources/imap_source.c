@@ -80,8 +80,14 @@ int mail_imap_opts(const struct json_object *source, struct imap_opts *o, struct
 		return error_setk(err, ERROR_USAGE,
 				  "imap source: \"secret\" or \"secretCommand\" is missing");
 	o->ca_file = json_str(source, "caFile");
-	if (json_object_object_get_ex(source, "insecure", &v))
+	if (json_object_object_get_ex(source, "insecure", &v)) {
+		/* json-c reads any non-empty string as true: "false" would
+		 * turn the certificate check off. */
+		if (!json_object_is_type(v, json_type_boolean))
+			return error_setk(err, ERROR_USAGE,
+					  "imap source: \"insecure\" must be true or false");
 		o->insecure = json_object_get_boolean(v);
+	}
 	o->max_literal = MAIL_MAX_LITERAL;
 	return 0;
 }
@@ -580,9 +586,20 @@ static int fetch_bodies(struct mb *b, struct folder_job *j, struct error *err)
 	int ret = 0;
 
 	imap_uidset_init(&want);
-	for (i = 0; i < j->n; i++)
-		if (j->v[i].from == NULL)
-			imap_uidset_add(&want, j->v[i].uid, j->v[i].uid);
+	for (i = 0; i < j->n; i++) {
+		if (j->v[i].from != NULL)
+			continue;
+		/* A literal above the client's max_literal fails the whole
+		 * reply (and so every backup of the mailbox): leave such a
+		 * message out, by its listed size, with a warning. */
+		if (j->v[i].listed && j->v[i].size > MAIL_MAX_LITERAL) {
+			mb_warn(b, "message %u of %s is %" PRIu64 " bytes, more than coffer fetches "
+				"(%llu); not in this restore point", j->v[i].uid, j->lf->name,
+				j->v[i].size, (unsigned long long)MAIL_MAX_LITERAL);
+			continue;
+		}
+		imap_uidset_add(&want, j->v[i].uid, j->v[i].uid);
+	}
 	if (want.n > 0) {
 		struct imap_fetch_opts fo = {
 			.uids = &want, .items = IMAP_ITEM_BODY, .cb = on_body, .ctx = &hc,

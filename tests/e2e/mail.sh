@@ -333,6 +333,15 @@ scenario() {
 }
 
 init_store
+
+# "insecure" as a string ("false" is a non-empty string, true to json-c)
+# must not turn the certificate check off.
+run c mail backup insecure-str --source \
+	'{"host":"127.0.0.1","port":18771,"user":"alice","secret":"secret","insecure":"false"}'
+is_rc "\"insecure\" that is no boolean is refused" 2
+grep -q '"insecure" must be true or false' "$T/err" &&
+	ok "the error names \"insecure\"" || not_ok "the error names \"insecure\"" "$(cat "$T/err")"
+
 scenario condstore
 
 # A connection killed mid-fetch: the client resumes (or fails clearly),
