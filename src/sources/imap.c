@@ -882,7 +882,9 @@ static int authenticate(struct imap *c, struct error *err)
 	wipe_free(enc);
 	enc = NULL;
 	if (finish(c, tag, err) < 0) {
-		err->code = ERROR_KEY;
+		/* A dropped connection is not a refused login (as in LOGIN). */
+		if (!c->io_failed)
+			err->code = ERROR_KEY;
 		return -1;
 	}
 	return 0;
@@ -1051,6 +1053,11 @@ static int reconnect(struct imap *c, struct error *err)
 					"imap %s: UIDVALIDITY of %s changed from %u to %u while "
 					"reconnecting", c->name, shown, uv, mb.uidvalidity);
 			free(shown);
+			/* The caller's UIDs now name other messages: no UID
+			 * command may run on this selection. */
+			free(c->selected);
+			c->selected = NULL;
+			imap_mailbox_clear(&mb);
 		}
 		if (rc == 0)
 			imap_mailbox_clear(&mb);
