@@ -370,10 +370,24 @@ static void points_text(const struct mailindex_hit *h, struct buf *b)
 	free(pts);
 }
 
+/* Text from mail made safe for a terminal: a control character (an
+ * escape sequence in a subject could drive the terminal) becomes '?'.
+ * Caller frees. */
+static char *term_safe(const char *s)
+{
+	char *t = xstrdup(s), *p;
+
+	for (p = t; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return t;
+}
+
 static void print_hit(struct cli *c, const struct mailindex_hit *h)
 {
 	struct buf pts;
 	char date[32];
+	char *from, *subject, *folder, *snippet;
 
 	if (c->json) {
 		json_object *o = hit_json(h);
@@ -385,12 +399,20 @@ static void print_hit(struct cli *c, const struct mailindex_hit *h)
 	buf_init(&pts, 0);
 	points_text(h, &pts);
 	format_date(h->date, date, sizeof(date));
-	printf("%s  %s  %s%s\n", date, h->from, h->subject, h->has_attachment ? "  [attachment]" : "");
+	from = term_safe(h->from);
+	subject = term_safe(h->subject);
+	folder = term_safe(h->where ? h->where->folder_utf8 : "");
+	snippet = term_safe(h->snippet);
+	printf("%s  %s  %s%s\n", date, from, subject, h->has_attachment ? "  [attachment]" : "");
 	if (h->where)
-		printf("    %s@%u %s uid %u  in %s\n", h->where->unit, h->where_seq,
-		       h->where->folder_utf8, h->where->uid, (const char *)pts.data);
-	if (*h->snippet)
-		printf("    %s\n", h->snippet);
+		printf("    %s@%u %s uid %u  in %s\n", h->where->unit, h->where_seq, folder,
+		       h->where->uid, (const char *)pts.data);
+	if (*snippet)
+		printf("    %s\n", snippet);
+	free(from);
+	free(subject);
+	free(folder);
+	free(snippet);
 	buf_clear(&pts);
 }
 

@@ -363,6 +363,19 @@ grep -q '^    mbox@3 INBOX uid 1  in mbox@2-3$' "$T/out" && grep -q 'Café crèm
 	ok "text output: the place and the points holding it" ||
 	not_ok "text output: the place and the points holding it" "$(head -3 "$T/out" | tr '\n' '|')"
 
+# ---- mail text cannot drive the terminal ----
+
+mkdir -p "$T/escbox/INBOX"
+printf 'From: x@evil.example\r\nSubject: =?utf-8?q?bell_=1B]0;owned=07_ring?=\r\n\r\nbody\r\n' \
+	>"$T/escbox/INBOX/0000000001"
+setfattr -n user.imap.mailbox -v 1 "$T/escbox" && setfattr -n user.imap.name -v INBOX "$T/escbox/INBOX"
+run c backup esc "$T/escbox"
+run c search --unit esc --subject ring
+is_rc "search a subject with an escape sequence" 0
+grep -q 'bell ?]0;owned? ring' "$T/out" && ! grep -q $'\x1b' "$T/out" &&
+	ok "text output: control characters of mail shown as ?" ||
+	not_ok "text output: control characters of mail shown as ?" "$(cat -v "$T/out")"
+
 # ---- what is not a mailbox ----
 
 mkdir -p "$T/plain" && echo hi >"$T/plain/0000000001"
