@@ -24,6 +24,16 @@ static int take_char(const char **p, const char *set)
 	return 0;
 }
 
+/* Days in month mo (1..12) of year y: timegm() would carry a 31 February
+ * into March rather than refuse it. */
+static int month_days(int y, int mo)
+{
+	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+
+	return mo == 2 && leap ? 29 : days[mo - 1];
+}
+
 int time_parse_rfc3339(const char *s, int64_t *ns_r)
 {
 	const char *p = s;
@@ -54,7 +64,8 @@ int time_parse_rfc3339(const char *s, int64_t *ns_r)
 	} else {
 		return -1;
 	}
-	if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+	if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > month_days(y, mo) || h > 23 || mi > 59 ||
+	    sec > 60)
 		return -1;
 	tm.tm_year = y - 1900;
 	tm.tm_mon = mo - 1;
@@ -77,7 +88,8 @@ int time_parse_day(const char *s, int end_of_day, int64_t *t_r)
 
 	memset(&tm, 0, sizeof(tm));
 	rest = strptime(s, "%Y-%m-%d", &tm);
-	if (rest == NULL || *rest != '\0')
+	if (rest == NULL || *rest != '\0' ||
+	    tm.tm_mday > month_days(tm.tm_year + 1900, tm.tm_mon + 1))
 		return -1;
 	if (end_of_day)
 		tm.tm_mday++; /* timegm() carries into the next month */

@@ -41,7 +41,7 @@ static void test_rfc3339_refused(void)
 		"2026-3-01T12:00:00Z", "2026-03-01T12:00:00Zjunk", "2026-13-01T12:00:00Z",
 		"2026-03-32T12:00:00Z", "2026-03-01T24:00:00Z", "2026-03-01T12:60:00Z",
 		"2026-03-01T12:00:00+1:00", "2026-03-01T12:00:00+24:00", "2026-03-01X12:00:00Z",
-		"1772366400",
+		"1772366400", "2026-02-29T12:00:00Z", "2026-04-31T12:00:00Z",
 	};
 	int64_t ns = 42;
 
@@ -67,6 +67,10 @@ static void test_day(void)
 	CHECK(time_parse_day("2024-03-04T00:00:00Z", 0, &t) == -1);
 	CHECK(time_parse_day("2024-03", 0, &t) == -1);
 	CHECK(time_parse_day("yesterday", 0, &t) == -1);
+	/* a day the month lacks is refused, not carried into the next month */
+	CHECK(time_parse_day("2023-02-29", 0, &t) == -1);
+	CHECK(time_parse_day("2024-06-31", 1, &t) == -1);
+	CHECK(time_parse_rfc3339("2024-02-29T12:00:00Z", &(int64_t){ 0 }) == 0);
 out:;
 }
 
