@@ -666,7 +666,9 @@ int cmd_export(struct cli *c, int argc, char **argv)
 				       json_object_new_int64((int64_t)mailexport_count(x)));
 		json_object_object_add(o, e.mbox ? "mbox" : "eml",
 				       json_object_new_string(e.mbox ? e.mbox : e.eml));
-		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		/* Standard output carries the mbox itself with "--mbox -". */
+		fprintf(e.mbox && strcmp(e.mbox, "-") == 0 ? stderr : stdout, "%s\n",
+			json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 		json_object_put(o);
 	} else if (ret == 0 && !c->quiet)
 		fprintf(stderr, "exported %llu messages to %s\n",

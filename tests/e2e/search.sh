@@ -328,6 +328,10 @@ run c export mbox@2 --folder Work.2024 --mbox "$T/work.mbox"; is_rc "export one 
 unmbox "$T/work.mbox" "$T/unwork" >/dev/null
 [ "$(ls "$T/unwork" | wc -l)" = 1 ] && cmp -s "$T/unwork/1" "$T/snap1/mailbox/Work/2024/0000000001" &&
 	ok "folder export: exactly its message" || not_ok "folder export: exactly its message" "$(ls "$T/unwork")"
+c --json export mbox@2 --folder Work.2024 --mbox - >"$T/stdout.mbox" 2>"$T/err"
+cmp -s "$T/stdout.mbox" "$T/work.mbox" && grep -q '"messages":1' "$T/err" &&
+	ok "export --mbox - with --json: the mbox alone on stdout, the summary on stderr" ||
+	not_ok "export --mbox - with --json: the mbox alone on stdout" "$(tail -c 200 "$T/stdout.mbox")"
 run c export mbox@2 --folder Work --mbox "$T/work2.mbox"; is_rc "export a folder with subfolders" 0
 run c export mbox@2 --folder Nope --mbox "$T/nope.mbox"; is_rc "export of a missing folder fails" 1
 grep -q 'has no folder "Nope"' "$T/err" && [ ! -e "$T/nope.mbox" ] && ok "and names it, leaving no file" ||
