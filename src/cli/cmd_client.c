@@ -67,9 +67,11 @@ static const struct {
 /* Parses argv[1..]: known options anywhere, the rest positional. */
 static int parse_opts(struct cli *c, int argc, char **argv, struct opts *o)
 {
+	int i;
+
 	memset(o, 0, sizeof(*o));
 	o->v[O_TENANT] = getenv("COFFER_TENANT");
-	for (int i = 1; i < argc; i++) {
+	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		size_t k, n = sizeof(opt_names) / sizeof(opt_names[0]);
 
@@ -97,8 +99,8 @@ static int parse_opts(struct cli *c, int argc, char **argv, struct opts *o)
 	}
 	return 0;
 usage:
-	fprintf(stderr, "coffer %s: unknown or incomplete option near \"%s\"\n", argv[0],
-		argc > 1 ? argv[argc - 1] : "");
+	fprintf(stderr, "coffer %s: unknown or incomplete option \"%s\"\n", argv[0],
+		i < argc ? argv[i] : "");
 	return -1;
 }
 
@@ -486,6 +488,22 @@ static int simple(struct api *a, const char *method, char *path, struct json_obj
 	return ret;
 }
 
+/* POSTs body (taken) to a path below the tenant; body is freed when the
+ * tenant cannot be found too. */
+static int tenant_post(struct api *a, struct opts *o, const char *rest,
+		       struct json_object *body)
+{
+	struct error err;
+	char *p;
+
+	error_init(&err);
+	if ((p = tpath(a, o, &err, "%s", rest)) == NULL) {
+		json_object_put(body);
+		return fail(&err);
+	}
+	return simple(a, "POST", p, body, NULL);
+}
+
 /* tenant */
 
 static const struct col tenant_cols[] = {
@@ -805,10 +823,7 @@ static int policy_create(struct api *a, struct opts *o)
 	    add_num(b, "recentDays", "--recent-days", o->v[O_RECENT]) < 0 ||
 	    add_num(b, "retentionDays", "--retention-days", o->v[O_RETENTION]) < 0)
 		goto usage;
-	{
-		TPATH_OR_FAIL(p, "/protectionPolicies");
-		return simple(a, "POST", p, b, NULL);
-	}
+	return tenant_post(a, o, "/protectionPolicies", b);
 usage:
 	json_object_put(units);
 	json_object_put(rules);
@@ -824,8 +839,8 @@ static int policy_show(struct api *a, struct opts *o)
 
 static int policy_state(struct api *a, struct opts *o, const char *state)
 {
-	struct json_object *b = json_object_new_object();
 	TPATH_OR_FAIL(p, "/protectionPolicies/%s", o->pos[0]);
+	struct json_object *b = json_object_new_object();
 
 	json_object_object_add(b, "state", json_object_new_string(state));
 	return simple(a, "PATCH", p, b, NULL);
@@ -915,10 +930,7 @@ static int session_create(struct api *a, struct opts *o)
 		}
 	}
 	json_object_object_add(b, "items", items);
-	{
-		TPATH_OR_FAIL(p, "/restoreSessions");
-		return simple(a, "POST", p, b, NULL);
-	}
+	return tenant_post(a, o, "/restoreSessions", b);
 }
 
 static int session_done(struct json_object *s, int *failed)

@@ -2,8 +2,8 @@
  * connection (handlers block on the catalog; a thread each keeps one slow
  * request from holding up the others). Bounds: bodies above max_body get
  * 413 (before they are read when Content-Length says so), an idle
- * connection is closed after request_timeout_s, and a body still arriving
- * after request_timeout_s gets 408. One log line per request: method,
+ * connection is closed after request_timeout_s, and so is one whose body
+ * is still arriving after request_timeout_s. One log line per request: method,
  * path, status, milliseconds, token id (never the secret). */
 #include <errno.h>
 #include <netdb.h>
@@ -174,6 +174,14 @@ static struct conn_state *conn_begin(struct server *srv, struct MHD_Connection *
 	return cs;
 }
 
+/* Control characters in a logged path would forge log lines. */
+static void log_safe(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f || *s == ' ')
+			*s = '?';
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_data_size,
@@ -211,6 +219,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		/* Bounds a client that trickles its body to keep the connection
 		 * busy: past the request timeout the connection is closed. */
 		if (now_ms() - cs->start_ms > srv->timeout_ms) {
+			log_safe(cs->method);
+			log_safe(cs->path); /* no routing after this */
 			log_warn("http method=%s path=%s end=\"body still arriving after the request "
 				 "timeout\"", cs->method, cs->path);
 			return MHD_NO;
@@ -229,14 +239,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	return respond(conn, cs, status, out);
 }
 
-/* Control characters in a logged path would forge log lines. */
-static void log_safe(char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f || *s == ' ')
-			*s = '?';
-}
-
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
@@ -246,6 +248,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)conn;
 	if (cs == NULL)
 		return;
+	log_safe(cs->method);
 	log_safe(cs->path);
 	log_info("http method=%s path=%s status=%d ms=%lld token=%s%s", cs->method, cs->path,
 		 cs->responded ? cs->status : 0, (long long)(now_ms() - cs->start_ms),

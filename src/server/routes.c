@@ -518,7 +518,8 @@ int req_time(const struct request *r, const char *name, int64_t *t_r, struct err
 	*t_r = 0;
 	if (s == NULL)
 		return 0;
-	if (parse_num(s, 0, INT64_MAX / 2, t_r) == 0)
+	/* Bounded as RFC 3339 times are: handlers turn seconds into ns. */
+	if (parse_num(s, 0, INT64_MAX / 1000000000 - 1, t_r) == 0)
 		return 0;
 	if (time_parse_rfc3339(s, &ns) < 0)
 		return error_setk(err, ERROR_USAGE, "%s must be Unix seconds or an RFC 3339 "

@@ -75,7 +75,8 @@ static int head_read(struct service *s, int64_t *seq_r, char **hash_r, struct er
 	*hash_r = NULL;
 	buf_init(&b, 0);
 	if (fs_read_file(path, &b, HEAD_MAX, err) < 0) {
-		if (errno == ENOENT)
+		/* The code, not errno: a file too large leaves errno as it was. */
+		if (err->code == ERROR_NOTFOUND)
 			ret = 0;
 		goto out;
 	}

@@ -232,6 +232,8 @@ api "$TA" GET "$T_A/protectionUnits?limit=0"; expect "limit=0: 400" 400
 api "$TA" GET "$T_A/protectionUnits?bogus=1"; expect "an unknown query parameter: 400" 400
 says "the unknown query parameter is named" "bogus"
 api "$TA" GET "$U_A/restorePoints/x"; expect "a restore point number that is not one: 400" 400
+api "$TA" GET "$U_A/restorePoints?since=99999999999&until=4611686018427387903"
+expect "since/until past the year 2262: 400 (no overflow)" 400; says "the bad time is named" "since"
 api "$TA" GET "/v1/nothing"; expect "an unknown path: 404" 404
 api "$TA" PUT "$T_A/protectionUnits"; expect "a method the path does not have: 405" 405
 head -c $((2 * 1024 * 1024)) /dev/zero | tr '\0' ' ' >"$T/big.json"
@@ -302,6 +304,16 @@ else not_ok "the audit log records the restore session" "$(cat "$T/out")"; fi
 run C --token-file "$T/ga.tok" token create --tenant "$B" --role auditor cli-made; is_rc "coffer token create" 0
 if grep -q "cft_" "$T/out"; then ok "token create shows the secret once"; else not_ok "token create shows the secret once" "$(cat "$T/out")"; fi
 run C --server http://127.0.0.1:1 --token-file "$T/ga.tok" tenant list; is_rc "an unreachable server exits 1" 1
+for cmd in "policy activate $PA" "policy create --unit $UA p-cli" "restore-session create $UA"; do
+	# shellcheck disable=SC2086 # the words of the command
+	run C --token-file "$T/ga.tok" $cmd
+	is_rc "coffer ${cmd%% -*} with a token of no tenant exits 2 (no leak)" 2
+done
+if grep -q -- "--tenant" "$T/err"; then ok "the CLI says to give --tenant"
+else not_ok "the CLI says to give --tenant" "$(cat "$T/err")"; fi
+run C --token-file "$T/ta.tok" unit list --bogus 1; is_rc "an unknown CLI option exits 2" 2
+if grep -q -- '"--bogus"' "$T/err"; then ok "the unknown CLI option is named"
+else not_ok "the unknown CLI option is named" "$(cat "$T/err")"; fi
 
 # ---- what the audit log holds ----
 api "$GA" GET "/v1/auditLog?limit=1000"
@@ -332,21 +344,25 @@ says "/metrics is Prometheus text" "coffer_"
 
 # ---- audit verification: intact, altered, newest removed ----
 run C --token-file "$T/ga.tok" audit verify; is_rc "coffer audit verify on an intact log" 0
-N=$(sqlite3 "$DATA/catalog.db" 'SELECT max(seq) FROM audit')
+N=$(sqlite3 -cmd ".timeout 10000" "$DATA/catalog.db" 'SELECT max(seq) FROM audit')
 MID=$((N / 2))
-sqlite3 "$DATA/catalog.db" "DROP TRIGGER IF EXISTS audit_no_update; DROP TRIGGER IF EXISTS audit_no_delete;
+sqlite3 -cmd ".timeout 10000" "$DATA/catalog.db" "DROP TRIGGER IF EXISTS audit_no_update; DROP TRIGGER IF EXISTS audit_no_delete;
 	CREATE TABLE saved AS SELECT * FROM audit WHERE seq = $MID;
 	UPDATE audit SET detail = '{\"forged\":1}' WHERE seq = $MID;"
 run C --token-file "$T/ga.tok" audit verify; is_rc "audit verify detects an altered entry (exit 4)" 4
 if grep -q "$MID" "$T/err"; then ok "audit verify names the altered entry $MID"
 else not_ok "audit verify names the altered entry $MID" "$(cat "$T/err")"; fi
-sqlite3 "$DATA/catalog.db" "UPDATE audit SET detail = (SELECT detail FROM saved) WHERE seq = $MID; DROP TABLE saved;"
+sqlite3 -cmd ".timeout 10000" "$DATA/catalog.db" "UPDATE audit SET detail = (SELECT detail FROM saved) WHERE seq = $MID; DROP TABLE saved;"
 run C --token-file "$T/ga.tok" audit verify; is_rc "audit verify passes once the entry is put back" 0
-N=$(sqlite3 "$DATA/catalog.db" 'SELECT max(seq) FROM audit')
-sqlite3 "$DATA/catalog.db" "DELETE FROM audit WHERE seq = $N"
+N=$(sqlite3 -cmd ".timeout 10000" "$DATA/catalog.db" 'SELECT max(seq) FROM audit')
+sqlite3 -cmd ".timeout 10000" "$DATA/catalog.db" "DELETE FROM audit WHERE seq = $N"
 run C --token-file "$T/ga.tok" audit verify; is_rc "audit verify detects a removed newest entry (exit 4)" 4
 if grep -q "$N" "$T/err"; then ok "audit verify names the missing entry $N"
 else not_ok "audit verify names the missing entry $N" "$(cat "$T/err")"; fi
+head -c 300 /dev/zero | tr '\0' 1 >"$DATA/audit.head"
+run C --token-file "$T/ga.tok" audit verify; is_rc "audit verify detects an oversized head file (exit 4)" 4
+if grep -q "audit.head is 300 bytes" "$T/err"; then ok "audit verify names the oversized head file"
+else not_ok "audit verify names the oversized head file" "$(cat "$T/err")"; fi
 
 # ---- load: 1,000 requests from 50 clients while a backup runs ----
 mkdir -p "$T/src-a/big"
