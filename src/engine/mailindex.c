@@ -732,7 +732,9 @@ static int run_bound(struct mailindex *mi, const char *sql, const char *unit, in
 /* Occurrence ranges (docs/mail.md 5). S the newest: close the open ranges
  * S lacks at P; add S..open for what no open range holds. So an unchanged
  * point only reads. S older than an indexed Q: split the ranges spanning S
- * that S lacks; add S..S for what no range covers. */
+ * that S lacks; add S..S for what no range covers. A range may end at a
+ * dropped point between S and Q: it spans S, and loses its part after P,
+ * but has no tail to keep. */
 static const char sql_close[] =
 	"UPDATE occ AS o SET last = ?3 WHERE o.unit = ?1 AND o.last = ?5 "
 	"AND NOT EXISTS (SELECT 1 FROM temp.cur c WHERE " SAME_OCC ")";
@@ -742,7 +744,7 @@ static const char sql_split_tail[] =
 	"WHERE o.unit = ?1 AND o.first <= ?3 AND o.last >= ?4 "
 	"AND NOT EXISTS (SELECT 1 FROM temp.cur c WHERE " SAME_OCC ")";
 static const char sql_split_head[] =
-	"UPDATE occ AS o SET last = ?3 WHERE o.unit = ?1 AND o.first <= ?3 AND o.last >= ?4 "
+	"UPDATE occ AS o SET last = ?3 WHERE o.unit = ?1 AND o.first <= ?3 AND o.last >= ?2 "
 	"AND NOT EXISTS (SELECT 1 FROM temp.cur c WHERE " SAME_OCC ")";
 static const char sql_insert_rest[] =
 	"INSERT INTO occ(msg, unit, folder, uid, flags, idate, tz, first, last) "

@@ -529,6 +529,46 @@ out:
 	return;
 }
 
+/* A point indexed late between two indexed ones, lacking a message whose
+ * range ends at a point dropped since: the range must stop before it.
+ * alpha is in 1 and 3, not in 2 and 4; 2 is indexed last, after 3 was
+ * dropped (alpha's range was then 1..3). */
+static void test_range_dropped_end(void)
+{
+	static const uint32_t first[] = { 1, 3, 4 }, keep_124[] = { 1, 2, 4 }, late[] = { 2 };
+	struct mailindex *mi = NULL;
+	struct fx f;
+	struct error err;
+	char dir[512];
+
+	if (fx_setup(&f) < 0)
+		return;
+	snprintf(dir, sizeof(dir), "%s/INBOX", f.src);
+	CHECK(mkdir(dir, 0700) == 0);
+	CHECK(xset(f.src, "user.imap.mailbox", "1") == 0 && xset(dir, "user.imap.name", "INBOX") == 0);
+	CHECK(put_msg(&f, 1, "alpha", "") == 0 && put_msg(&f, 2, "bravo", "") == 0);
+	CHECK_OK(backup(&f, &err), &err);
+	CHECK(put_msg(&f, 1, "", "") == 0);
+	CHECK_OK(backup(&f, &err), &err);
+	CHECK(put_msg(&f, 1, "alpha", "") == 0);
+	CHECK_OK(backup(&f, &err), &err);
+	CHECK(put_msg(&f, 1, "", "") == 0);
+	CHECK_OK(backup(&f, &err), &err);
+	snprintf(dir, sizeof(dir), "%s/late.sqlite", th_tmpdir("ix"));
+	mi = mailindex_open(dir, &err);
+	CHECKF(mi != NULL, "open: %s", err.msg);
+	CHECK_OK(index_in(&f, mi, first, 3, &err), &err);
+	CHECK(places_are(mi, "alpha", 0, "1  1,3", "1, 3 and 4 indexed"));
+	CHECK_OK(mailindex_drop_missing(mi, "mb", keep_124, 3, NULL, &err), &err);
+	CHECK_OK(index_in(&f, mi, late, 1, &err), &err);
+	CHECK(places_are(mi, "alpha", 0, "1  1", "3 dropped, 2 indexed"));
+	CHECK(places_are(mi, "alpha", 2, "", "restore point 2 filter"));
+	CHECK(places_are(mi, "bravo", 0, "2  1,2,4", "3 dropped, 2 indexed"));
+out:
+	mailindex_destroy(&mi);
+	store_destroy(&f.s);
+}
+
 /* Export by path: a path given twice is written once, not reported
  * missing; a path the point lacks is named. */
 static void test_export_paths(void)
@@ -581,6 +621,8 @@ const struct unit_test mailindex_tests[] = {
 	{ "mailindex: occurrence ranges in order, out of order and after drops", test_ranges },
 	{ "mailindex: another format version is refused", test_version },
 	{ "mailindex: a new index opened by several at once", test_open_race },
+	{ "mailindex: a range ending at a dropped point, split by a late point",
+	  test_range_dropped_end },
 	{ "mailindex: export of paths given twice or missing", test_export_paths },
 	{ NULL, NULL },
 };
