@@ -30,6 +30,8 @@ static const struct {
 	{ "--tick-ms", "tick_ms" },
 	{ "--min-frequency", "min_frequency" },
 	{ "--clock-file", "clock_file" },
+	{ "--folder-root", "folder_root" },
+	{ "--allow-secret-command", "allow_secret_command" },
 	{ "--max-body", "max_body" },
 	{ "--request-timeout", "request_timeout" },
 };
@@ -84,7 +86,8 @@ int cmd_serve(struct cli *c, int argc, char **argv)
 		return cli_usage("serve", "[--config FILE] [--data DIR] [--listen HOST:PORT] "
 				      "[--workers N] [--tick-ms N] [--min-frequency S] "
 				      "[--clock-file F] [--restore-parallel N] [--tls-cert F "
-				      "--tls-key F] [--max-body BYTES] [--request-timeout S]");
+				      "--tls-key F] [--max-body BYTES] [--request-timeout S] "
+				      "[--folder-root DIR] [--allow-secret-command 0|1]");
 	if (parse_config(argc, argv, &cfg, &err) < 0)
 		return fail(&err);
 	if ((cfg.tls_cert == NULL) != (cfg.tls_key == NULL)) {

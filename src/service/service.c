@@ -113,6 +113,8 @@ static const struct cfg_key cfg_keys[] = {
 	CFG("tick_ms", CFG_I64, tick_ms, 10, 3600 * 1000),
 	CFG("min_frequency", CFG_I64, min_frequency_s, 1, 366 * 86400),
 	CFG("clock_file", CFG_STR, clock_file, 0, 0),
+	CFG("folder_root", CFG_STR, folder_root, 0, 0),
+	CFG("allow_secret_command", CFG_INT, allow_secret_command, 0, 1),
 	CFG("max_body", CFG_SIZE, max_body, 1024, (int64_t)1 << 32),
 	CFG("request_timeout", CFG_INT, request_timeout_s, 1, 3600),
 };

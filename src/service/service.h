@@ -57,6 +57,11 @@ struct svc_config {
 				     tests lower it */
 	const char *clock_file;   /* test-only simulated clock: a file holding Unix
 				     seconds; NULL: the real clock */
+	const char *folder_root;  /* set: a tenant's folder units and rules must be
+				     inside FOLDER_ROOT/<tenant name>/; NULL: any
+				     folder outside the data folder (one organization) */
+	int allow_secret_command; /* imap sources may run "secretCommand" (the
+				     service user runs it: off by default) */
 	size_t max_body;          /* request body limit; default 1 MiB */
 	int request_timeout_s;    /* default 30 */
 };

@@ -413,7 +413,90 @@ out:
 
 /* ---- units ---- */
 
-static int check_source(struct json_object *src, struct error *err)
+/* Whether `path` is `dir` or inside it (both without a trailing '/'). */
+static int path_within(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/' ||
+					     (n == 1 && dir[0] == '/'));
+}
+
+/* An absolute path with no empty, "." or ".." component and no trailing
+ * '/', so that comparing paths as strings compares places. */
+static int path_plain(const char *path)
+{
+	const char *c = path;
+
+	if (path[0] != '/' || path[1] == '\0' || strlen(path) > 4000)
+		return 0;
+	while (*c == '/') {
+		const char *e = strchr(c + 1, '/');
+		size_t n = e ? (size_t)(e - c - 1) : strlen(c + 1);
+
+		if (n == 0 || (n == 1 && c[1] == '.') || (n == 2 && c[1] == '.' && c[2] == '.'))
+			return 0;
+		c += n + 1;
+	}
+	return 1;
+}
+
+/* Whether one place may be a tenant's folder (a unit, or a subfolders
+ * rule), checked on the path as given and, if it exists, with its
+ * symbolic links resolved:
+ *  - never the data folder, inside it, or above it (it holds every
+ *    tenant's keys and stores);
+ *  - with folder_root set, inside FOLDER_ROOT/<tenant name>; a unit
+ *    strictly inside, so its "<path>.restored-N" sibling is too.
+ * This is what keeps one tenant's admin from backing up, or restoring over,
+ * another tenant's folders or the service's own. */
+static int check_folder_place(struct service *s, const char *tenant, const char *what,
+			      const char *path, int unit, struct error *err)
+{
+	const struct svc_config *cfg = svc_cfg(s);
+	char *data = realpath(cfg->data_dir, NULL), *real = realpath(path, NULL);
+	char *root = NULL;
+	struct catalog_tenant *t = NULL;
+	const char *places[2] = { path, real };
+	int ret = -1;
+
+	if (!path_plain(path)) {
+		error_setk(err, ERROR_USAGE, "%s: '%s' must be an absolute path without '.', '..' "
+			   "or empty parts", what, path);
+		goto out;
+	}
+	if (cfg->folder_root) {
+		if (catalog_tenant_get(svc_catalog(s), tenant, &t, err) < 0)
+			goto out;
+		root = xasprintf("%s/%s", cfg->folder_root, t->name);
+	}
+	for (int i = 0; i < 2; i++) {
+		const char *p = places[i];
+
+		if (p == NULL)
+			continue;
+		if (data && (path_within(p, data) || path_within(data, p))) {
+			error_setk(err, ERROR_USAGE, "%s: '%s' holds or is inside the service's data "
+				   "folder", what, path);
+			goto out;
+		}
+		if (root && (!path_within(p, root) || (unit && strcmp(p, root) == 0))) {
+			error_setk(err, ERROR_USAGE, "%s: '%s' is not inside this tenant's folder "
+				   "root %s/", what, path, root);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	catalog_tenant_free(t);
+	free(root);
+	free(real);
+	free(data);
+	return ret;
+}
+
+static int check_source(struct service *s, const char *tenant, struct json_object *src,
+			struct error *err)
 {
 	static const char *const folder_keys[] = { "type", "path", NULL };
 	const char *type, *path, *v;
@@ -430,9 +513,8 @@ static int check_source(struct json_object *src, struct error *err)
 		if (check_unknown(src, folder_keys, "a folder source", err) < 0 ||
 		    want_str(src, "path", 1, &path, err) < 0)
 			return error_prefix(err, "source");
-		if (path[0] != '/' || strstr(path, "/../") || strlen(path) > 4000)
-			return error_setk(err, ERROR_USAGE,
-					  "source: path '%s' must be an absolute path", path);
+		if (check_folder_place(s, tenant, "source: path", path, 1, err) < 0)
+			return -1;
 	} else if (strcmp(type, "imap") == 0) {
 		if (want_str(src, "host", 1, &v, err) < 0 || want_str(src, "user", 1, &v, err) < 0)
 			return error_prefix(err, "source");
@@ -442,6 +524,10 @@ static int check_source(struct json_object *src, struct error *err)
 		if (has(src, "secretSealed"))
 			return error_setk(err, ERROR_USAGE, "source: 'secretSealed' is set by the "
 					  "service; give 'secret'");
+		if (v != NULL && !svc_cfg(s)->allow_secret_command)
+			return error_setk(err, ERROR_USAGE, "source: 'secretCommand' would run on "
+					  "the server as the service user; this server does not allow "
+					  "it (setting allow_secret_command)");
 		if (v == NULL && get_str(src, "secret") == NULL)
 			return error_setk(err, ERROR_USAGE,
 					  "source: an imap source needs 'secret' or 'secretCommand'");
@@ -459,7 +545,7 @@ int svc_unit_create_internal(struct service *s, const char *tenant, const char *
 	int ret;
 
 	if (check_kind(kind, err) < 0 || check_name("unit", name, err) < 0 ||
-	    check_source(source, err) < 0)
+	    check_source(s, tenant, source, err) < 0)
 		return -1;
 	/* A deep copy: the caller's object keeps its secret for the reply
 	 * to leave out, ours seals it. */
@@ -519,13 +605,12 @@ out:
 
 /* ---- policies ---- */
 
-static int check_rules(struct service *s, struct json_object *rules, const char *kind,
-		       struct error *err)
+static int check_rules(struct service *s, const char *tenant, struct json_object *rules,
+		       const char *kind, struct error *err)
 {
 	static const char *const rule_keys[] = { "type", "path", "kind", NULL };
 	const char *type, *path, *rkind;
 
-	(void)s;
 	if (!json_object_is_type(rules, json_type_array))
 		return error_setk(err, ERROR_USAGE, "'rules' must be an array");
 	for (size_t i = 0; i < json_object_array_length(rules); i++) {
@@ -541,9 +626,8 @@ static int check_rules(struct service *s, struct json_object *rules, const char 
 		if (strcmp(type, "subfolders") != 0)
 			return error_setk(err, ERROR_USAGE, "rule %zu: type '%s' is not 'subfolders'",
 					  i + 1, type);
-		if (path[0] != '/' || strlen(path) < 2 || path[strlen(path) - 1] == '/')
-			return error_setk(err, ERROR_USAGE, "rule %zu: path '%s' must be an absolute "
-					  "path without a trailing '/'", i + 1, path);
+		if (check_folder_place(s, tenant, "rule: path", path, 0, err) < 0)
+			return error_prefix(err, "rule %zu", i + 1);
 		if (rkind && strcmp(rkind, kind) != 0)
 			return error_setk(err, ERROR_USAGE, "rule %zu: kind '%s' differs from the "
 					  "policy's kind '%s' (one kind per policy)", i + 1, rkind,
@@ -634,7 +718,7 @@ static int policy_apply(struct service *s, struct catalog_policy *p, struct json
 		p->units = xstrdup(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
 	}
 	if (json_object_object_get_ex(in, "rules", &v)) {
-		if (check_rules(s, v, p->kind, err) < 0)
+		if (check_rules(s, p->tenant, v, p->kind, err) < 0)
 			return -1;
 		free(p->rules);
 		p->rules = xstrdup(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));

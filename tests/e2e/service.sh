@@ -336,7 +336,49 @@ if [ "$(q "$GTOK" "/v1/tenants/$TID" .name)" = big ] && [ "$(unit_field "$BIG" n
 	ok "service: rebuild restores the tenant's and unit's names"; else
 	not_ok "service: rebuild restores the tenant's and unit's names" "$(cat "$T/resp")"; fi
 serve_stop TERM
-if sanitizer "$T/d1.err" "$T/d2.err" "$T/d3.err"; then
+
+# ---------------------------------------------------------------------
+# 5. Where a tenant's folders may be: never the data folder (every tenant's
+# keys and stores), with --folder-root only FOLDER_ROOT/<tenant name>/; no
+# command run on the server for an IMAP secret unless allowed.
+mkdir -p "$T/roots/acme/ann" "$T/roots/zeta/bob" "$T/elsewhere"
+ln -s "$T/roots/zeta/bob" "$T/roots/acme/sneaky"
+: >"$T/d4.out"
+serve d4 18604 --folder-root "$T/roots"
+GTOK=$(grep -m1 '^cft_' "$T/d4.out")
+tenant acme
+place() { # NAME PATH WANT
+	api "$TOK" POST "$U/$TID/protectionUnits" \
+		"{\"name\":\"$1\",\"kind\":\"account\",\"source\":{\"type\":\"folder\",\"path\":\"$2\"}}"
+	expect "service: a folder unit at ${2#"$T"/} is $3" "$3"
+}
+place ann "$T/roots/acme/ann" 201
+place other "$T/roots/zeta/bob" 400
+place root "$T/roots/acme" 400
+place escape "$T/roots/acme/../zeta/bob" 400
+place link "$T/roots/acme/sneaky" 400
+place out "$T/elsewhere" 400
+place data "$T/d4/stores" 400
+api "$TOK" POST "$U/$TID/protectionPolicies" \
+	"{\"name\":\"p\",\"kind\":\"account\",\"rules\":[{\"type\":\"subfolders\",\"path\":\"$T/roots\"}]}"
+expect "service: a subfolders rule above the tenant's root is refused" 400
+api "$TOK" POST "$U/$TID/protectionUnits" \
+	'{"name":"m","kind":"mailbox","source":{"type":"imap","host":"127.0.0.1","user":"a","secretCommand":"id > /tmp/pwned"}}'
+if [ "$code" = 400 ] && grep -q allow_secret_command "$T/resp"; then
+	ok "service: an imap secretCommand is refused unless the server allows it"
+else
+	not_ok "service: an imap secretCommand is refused unless the server allows it" "$code $(cat "$T/resp")"
+fi
+serve_stop TERM
+: >"$T/d5.out"
+serve d5 18605
+GTOK=$(grep -m1 '^cft_' "$T/d5.out")
+tenant solo
+place mine "$T/elsewhere" 201
+place above "$T" 400
+place inside "$T/d5/keys" 400
+serve_stop TERM
+if sanitizer "$T/d1.err" "$T/d2.err" "$T/d3.err" "$T/d4.err" "$T/d5.err"; then
 	not_ok "service: no sanitizer report in the server logs" "$(grep -h -m1 -E 'Sanitizer|runtime error' "$T"/d?.err)"; else
 	ok "service: no sanitizer report in the server logs"; fi
 exit $FAILED
