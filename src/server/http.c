@@ -282,7 +282,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 static int parse_listen(const char *listen, struct sockaddr_storage *ss, int *loopback,
 			struct error *err)
 {
-	const char *colon = strrchr(listen, ':');
+	const char *colon = strrchr(listen, ':'), *h = listen;
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
 	struct addrinfo *ai = NULL;
@@ -294,12 +294,12 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, int *lo
 		return error_setk(err, ERROR_USAGE, "listen address \"%s\" is not HOST:PORT", listen);
 	hl = (size_t)(colon - listen);
 	if (hl >= 2 && listen[0] == '[' && listen[hl - 1] == ']') {
-		listen++;
+		h++; /* messages name the address as given */
 		hl -= 2;
 	}
 	if (hl >= sizeof(host))
 		return error_setk(err, ERROR_USAGE, "listen address \"%s\" is too long", listen);
-	memcpy(host, listen, hl);
+	memcpy(host, h, hl);
 	host[hl] = '\0';
 	port = xstrdup(colon + 1);
 	rc = getaddrinfo(hl ? host : NULL, port, &hints, &ai);
@@ -364,6 +364,10 @@ struct server *server_start(struct service *s, struct error *err)
 	buf_init(&srv->key, 0);
 	if (parse_listen(listen, &ss, &srv->loopback, err) < 0 || (tls && load_tls(srv, cfg, err) < 0))
 		goto fail;
+	/* MHD binds an IPv4 socket unless told; dual stack so that "[::]:PORT"
+	 * takes IPv4 clients too. */
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_DUAL_STACK;
 	if (tls)
 		srv->d = MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, on_request, srv,
 					  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,

@@ -442,4 +442,16 @@ head -1 "$T/serve-tls.out" >"$T/ga-tls.tok"
 run env COFFER_CACERT="$T/tls.crt" "$COFFER" --server "$URL" --token-file "$T/ga-tls.tok" tenant list
 is_rc "the CLI talks HTTPS (COFFER_CACERT)" 0
 serve_stop
+
+# ---- an IPv6 listen address ----
+V6PORT=$((PORT + 2))
+cat >"$T/serve.conf" <<EOF
+data = $T/data-v6
+listen = [::1]:$V6PORT
+EOF
+CURL_OPTS=(-g)
+if serve_start serve-v6 "http://[::1]:$V6PORT" --config "$T/serve.conf"; then
+	ok "coffer serve answers on listen = [::1]:PORT"
+else not_ok "coffer serve answers on listen = [::1]:PORT" "$(serve_why serve-v6)"; fi
+serve_stop
 finish
