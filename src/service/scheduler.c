@@ -155,6 +155,20 @@ static int unit_attach(struct service *s, const struct catalog_policy *p, const 
 	return ret;
 }
 
+/* "<name>.restored-N": a restore session's copy beside a unit (docs/service.md
+ * "Restore sessions"), not a new account to protect. */
+static int restored_copy(const char *name)
+{
+	const char *m = strstr(name, ".restored-");
+	const char *d;
+
+	if (m == NULL || m == name)
+		return 0;
+	for (d = m + strlen(".restored-"); *d >= '0' && *d <= '9'; d++)
+		;
+	return d > m + strlen(".restored-") && *d == '\0';
+}
+
 /* A "subfolders" rule: every folder right inside path is a unit. */
 static void rule_subfolders(struct service *s, const struct catalog_policy *p,
 			    struct json_object *rule)
@@ -178,7 +192,7 @@ static void rule_subfolders(struct service *s, const struct catalog_policy *p,
 		return;
 	}
 	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
+		if (de->d_name[0] == '.' || restored_copy(de->d_name))
 			continue;
 		sub = xasprintf("%s/%s", dir, de->d_name);
 		error_init(&err);

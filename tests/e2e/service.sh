@@ -105,10 +105,14 @@ if MIN=3 until_true 30 all_have "$ANN" "$CAT" "$DAN"; then
 if [ "$(unit_field "$CAT" state)" = protected ]; then ok "service: a backed-up unit is protected"; else
 	not_ok "service: a backed-up unit is protected" "$(cat "$T/resp")"; fi
 
-mkdir -p "$T/home/eve"; echo eve >"$T/home/eve/a.txt"
+mkdir -p "$T/home/eve" "$T/home/cat.restored-1"; echo eve >"$T/home/eve/a.txt"
 has_eve() { EVE=$(unit_by_name eve); [ -n "$EVE" ] && [ "$(rp_count "$EVE")" -ge 1 ]; }
 if until_true 30 has_eve; then ok "service: a new subfolder is picked up and backed up"; else
 	not_ok "service: a new subfolder is picked up and backed up" "$(cat "$T/resp")"; fi
+if [ -z "$(unit_by_name cat.restored-1)" ]; then
+	ok "service: a restore session's copy beside a unit (cat.restored-1) is not made a unit"; else
+	not_ok "service: a restore session's copy beside a unit is not made a unit" "it was"; fi
+rmdir "$T/home/cat.restored-1"
 
 # A unit whose folder goes away fails, shows why, is retried; others go on.
 mv "$T/src/ann" "$T/src/ann.gone"
