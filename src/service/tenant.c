@@ -455,9 +455,12 @@ static int check_folder_place(struct service *s, const char *tenant, const char 
 {
 	const struct svc_config *cfg = svc_cfg(s);
 	char *data = realpath(cfg->data_dir, NULL), *real = realpath(path, NULL);
-	char *root = NULL;
-	struct catalog_tenant *t = NULL;
+	char *froot = cfg->folder_root ? realpath(cfg->folder_root, NULL) : NULL;
+	/* The path as given against the root as configured, and the path with
+	 * links resolved against the resolved root. */
+	char *roots[2] = { NULL, NULL };
 	const char *places[2] = { path, real };
+	struct catalog_tenant *t = NULL;
 	int ret = -1;
 
 	if (!path_plain(path)) {
@@ -468,10 +471,15 @@ static int check_folder_place(struct service *s, const char *tenant, const char 
 	if (cfg->folder_root) {
 		if (catalog_tenant_get(svc_catalog(s), tenant, &t, err) < 0)
 			goto out;
-		root = xasprintf("%s/%s", cfg->folder_root, t->name);
+		size_t n = strlen(cfg->folder_root);
+
+		while (n > 1 && cfg->folder_root[n - 1] == '/')
+			n--; /* "/srv/homes/" is "/srv/homes" */
+		roots[0] = xasprintf("%.*s/%s", (int)n, cfg->folder_root, t->name);
+		roots[1] = xasprintf("%s/%s", froot ? froot : cfg->folder_root, t->name);
 	}
 	for (int i = 0; i < 2; i++) {
-		const char *p = places[i];
+		const char *p = places[i], *root = roots[i];
 
 		if (p == NULL)
 			continue;
@@ -482,14 +490,16 @@ static int check_folder_place(struct service *s, const char *tenant, const char 
 		}
 		if (root && (!path_within(p, root) || (unit && strcmp(p, root) == 0))) {
 			error_setk(err, ERROR_USAGE, "%s: '%s' is not inside this tenant's folder "
-				   "root %s/", what, path, root);
+				   "root %s/", what, path, roots[0]);
 			goto out;
 		}
 	}
 	ret = 0;
 out:
 	catalog_tenant_free(t);
-	free(root);
+	free(roots[0]);
+	free(roots[1]);
+	free(froot);
 	free(real);
 	free(data);
 	return ret;
