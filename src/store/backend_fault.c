@@ -1,8 +1,9 @@
 /* A backend that passes everything to another one but injects faults, for
  * the crash and full-disk tests. Spec (COFFER_FAULTS, docs/testing.md):
- * comma-separated rules "OP:N[+]:KIND" where OP is write (every put, upload
- * write and commit), commit (put and upload commit), read (get, range) or
- * remove (deletion);
+ * comma-separated rules "OP[@TEXT]:N[+]:KIND" where OP is write (every put,
+ * upload write and commit), commit (put and upload commit), read (get,
+ * range) or remove (deletion), and @TEXT keeps only operations on objects
+ * whose name contains TEXT (e.g. "commit@/rp/" for restore points);
  * N counts those operations from 1 ("N+" means N and every later one);
  * KIND is enospc, eio or kill (SIGKILL: the process dies right there). */
 #include "backend.h"
@@ -23,9 +24,11 @@ enum fault_kind { FAULT_ENOSPC, FAULT_EIO, FAULT_KILL };
 
 struct fault_rule {
 	enum fault_op op;
+	char name[32];         /* "": any object */
 	unsigned long n;
 	int onwards;
 	enum fault_kind kind;
+	atomic_ulong count;    /* operations this rule has seen */
 };
 
 struct fault {
@@ -33,7 +36,6 @@ struct fault {
 	struct backend *inner;
 	struct fault_rule rules[16];
 	size_t nrules;
-	atomic_ulong count[FAULT_OPS];
 };
 
 struct backend_upload {
@@ -49,12 +51,14 @@ static int fault_hit(struct fault *f, const enum fault_op *ops, size_t nops, con
 	size_t i, j;
 
 	for (i = 0; i < nops; i++) {
-		unsigned long n = atomic_fetch_add(&f->count[ops[i]], 1) + 1;
-
 		for (j = 0; j < f->nrules; j++) {
-			const struct fault_rule *r = &f->rules[j];
+			struct fault_rule *r = &f->rules[j];
+			unsigned long n;
 
-			if (r->op != ops[i] || (r->onwards ? n < r->n : n != r->n))
+			if (r->op != ops[i] || (r->name[0] && !strstr(name, r->name)))
+				continue;
+			n = atomic_fetch_add(&r->count, 1) + 1;
+			if (r->onwards ? n < r->n : n != r->n)
 				continue;
 			if (r->kind == FAULT_KILL)
 				kill(getpid(), SIGKILL);
@@ -202,7 +206,7 @@ static const struct backend_ops fault_ops = {
 
 static int fault_parse_rule(const char *s, size_t len, struct fault_rule *r)
 {
-	char tmp[64], *colon1, *colon2, *end;
+	char tmp[96], *colon1, *colon2, *at, *end;
 
 	if (len == 0 || len >= sizeof(tmp))
 		return -1;
@@ -213,6 +217,12 @@ static int fault_parse_rule(const char *s, size_t len, struct fault_rule *r)
 	if (colon2 == NULL)
 		return -1;
 	*colon1 = *colon2 = '\0';
+	if ((at = strchr(tmp, '@')) != NULL) {
+		*at = '\0';
+		if (at[1] == '\0' || strlen(at + 1) >= sizeof(r->name))
+			return -1;
+		memcpy(r->name, at + 1, strlen(at + 1) + 1);
+	}
 	if (strcmp(tmp, "write") == 0) r->op = FAULT_WRITE;
 	else if (strcmp(tmp, "commit") == 0) r->op = FAULT_COMMIT;
 	else if (strcmp(tmp, "read") == 0) r->op = FAULT_READ;

@@ -59,27 +59,17 @@ verify() { # N LABEL
 }
 verify_all() { local p; for ((p = 1; p <= NPOINTS; p++)); do verify $p "$1"; done; }
 
-# commits_of_backup: C = objects a backup of SRC would commit now (measured on a
-# scratch copy of the store), so a kill at commit C-1 (the restore point) or
-# earlier leaves packs but no point.
-commits_of_backup() {
-	local before after
-	rm -rf "$T/calib" "$T/calib-cache"
-	cp -a "$STORE" "$T/calib"
-	before=$(find "$T/calib" -type f ! -name '.tmp-*' | wc -l)
-	COFFER_CACHE=$T/calib-cache "$COFFER" --store "$T/calib" --key-file "$KEY" --quiet \
-		backup u "$SRC" >/dev/null 2>&1
-	after=$(find "$T/calib" -type f ! -name '.tmp-*' | wc -l)
-	C=$((after - before))
-	rm -rf "$T/calib" "$T/calib-cache"
-}
-
-# kill_backup N LABEL: a backup SIGKILLed at its Nth object commit.
+# kill_backup RULE LABEL: a backup SIGKILLed by the fault rule
+# (COFFER_FAULTS, docs/testing.md), e.g. "commit@/rp/:1" at the commit of its
+# restore point (after its packs and index, so everything but the point is
+# stored), "commit@/index/:1" before its index, "commit:2" early on. Rules
+# that name objects do not depend on how many packs the threads happen to
+# write.
 kill_backup() {
 	local rc
-	{ COFFER_FAULTS=commit:$1:kill "$COFFER" --store "$STORE" --key-file "$KEY" --quiet \
+	{ COFFER_FAULTS=$1:kill "$COFFER" --store "$STORE" --key-file "$KEY" --quiet \
 		backup u "$SRC" >"$T/kill.out" 2>&1; rc=$?; } 2>/dev/null
-	[ $rc -eq 137 ] || not_ok "$2: COFFER_FAULTS=commit:$1:kill kills the backup" \
+	[ $rc -eq 137 ] || not_ok "$2: COFFER_FAULTS=$1:kill kills the backup" \
 		"exit $rc: $(why "$T/kill.out")"
 }
 
@@ -120,14 +110,12 @@ backup_ok "first point"
 A=$(packs)
 
 # --- 1. interrupted backups leave unreferenced packs -------------------------
+rules=("commit@/rp/:1" "commit@/index/:1" "commit:3")
 for k in 1 2 3; do
 	gen "extra$k" $((1200000 + RANDOM * 16)) >"$SRC/data/extra$k"
 	cp "$SRC/data/extra$k" "$T/extra$k"
-	commits_of_backup
-	n=$(( C - 1 - (k - 1) % (C > 3 ? C - 3 : 1) ))   # C-1, C-2, ... but >= 2
-	[ $n -lt 2 ] && n=2
-	echo "# interrupted backup $k: $C commits, killed at commit $n"
-	kill_backup $n "interrupted backup $k"
+	echo "# interrupted backup $k: killed by ${rules[k - 1]}"
+	kill_backup "${rules[k - 1]}" "interrupted backup $k"
 done
 K=$(comm -13 <(echo "$A") <(packs) | sed '/^$/d')
 nk=$(echo "$K" | sed '/^$/d' | wc -l)
@@ -207,8 +195,7 @@ check "check --read-data exits 0 with the data stored again" c check --read-data
 # --- 7. an open session (killed after its start marker) defers the sweep ------
 gen extra4 1500000 >"$SRC/data/extra4"
 P0=$(packs)
-commits_of_backup
-kill_backup $((C - 1)) "interrupted backup 4"
+kill_backup "commit@/rp/:1" "interrupted backup 4"
 age_open_sessions
 rm -f "$SRC/data/extra4"
 nk2=$(comm -13 <(echo "$P0") <(packs) | sed '/^$/d' | wc -l)
@@ -219,7 +206,7 @@ if prune_json "mark again" --grace 0; then
 fi
 before=$(npacks)
 printf 'more\n' >>"$SRC/docs/f2"
-kill_backup 2 "backup left open"
+kill_backup "commit:2" "backup left open"
 sess=$(ls "$STORE"/units/*/sessions | grep -v '\.end$' | grep -v '^\.tmp-' | wc -l)
 [ "$sess" -gt 0 ] && ok "the killed backup left its start marker" || not_ok "the killed backup left its start marker" "no marker"
 if prune_json "backup left open" --grace 0; then

@@ -157,6 +157,31 @@ out:
 	backend_destroy(&be);
 }
 
+/* A rule naming objects counts only those: "commit@/rp/:2" fails the
+ * second restore point, whatever else was committed around it. */
+static void test_fault_by_name(void)
+{
+	const char *root = th_tmpdir("backend");
+	struct backend *be = NULL, *bad;
+	struct error err;
+
+	error_init(&err);
+	be = backend_fault_create(backend_local_create(root, 0), "commit@/rp/:2:eio", &err);
+	CHECKF(be != NULL, "backend_fault_create failed: %s", err.msg);
+	CHECK_OK(backend_put(be, "u/rp/1", "a", 1, &err), &err);
+	CHECK_OK(backend_put(be, "u/packs/1", "b", 1, &err), &err);
+	CHECK_OK(backend_put(be, "u/packs/2", "c", 1, &err), &err);
+	error_init(&err);
+	CHECK(backend_put(be, "u/rp/2", "d", 1, &err) < 0);
+	CHECKF(strstr(err.msg, "u/rp/2") != NULL, "message does not name the object: %s", err.msg);
+	CHECK_OK(backend_put(be, "u/packs/3", "e", 1, &err), &err);
+	CHECK_OK(backend_put(be, "u/rp/3", "f", 1, &err), &err);
+	bad = backend_fault_create(backend_local_create(root, 0), "commit@:1:eio", &err);
+	CHECK(bad == NULL && err.code == ERROR_USAGE);
+out:
+	backend_destroy(&be);
+}
+
 static void test_fault_upload(void)
 {
 	const char *root = th_tmpdir("backend");
@@ -235,6 +260,7 @@ const struct unit_test backend_tests[] = {
 	{ "backend: remove is refused without BACKEND_ALLOW_DELETE", test_remove_needs_permission },
 	{ "backend: fault commit:2:enospc fails the second put, nothing left", test_fault_put },
 	{ "backend: fault on upload commit leaves neither object nor temporary", test_fault_upload },
+	{ "backend: a fault rule naming objects counts only those", test_fault_by_name },
 	{ "backend: uploads stay in tmp/ until committed; list hides temporaries", test_list_hides_temporaries },
 	{ NULL, NULL },
 };
