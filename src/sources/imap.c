@@ -589,12 +589,14 @@ static int dispatch(struct imap *c, struct imap_resp *r, const char *desc, int *
 	return 0; /* RECENT, FLAGS, unsolicited FETCH, ...: nothing to do */
 }
 
-/* Reads until the command `tag` is answered. 0: answered (look at its
- * pending status), -1: the connection failed. */
-static int wait_tag(struct imap *c, unsigned tag, struct error *err)
+/* Reads responses until the command `tag` is answered (0: look at its
+ * pending status) or, when `want_cont`, until the server asks for the
+ * rest of a literal (1). -1: the connection failed. */
+static int read_until(struct imap *c, unsigned tag, int want_cont, struct error *err)
 {
 	struct pending *p = pending_find(c, tag);
 	char *desc;
+	int ret = -1;
 
 	if (!p)
 		return error_setk(err, ERROR_FAIL, "imap %s: internal: no command C%u", c->name, tag);
@@ -603,56 +605,39 @@ static int wait_tag(struct imap *c, unsigned tag, struct error *err)
 	desc = xstrdup(p->desc);
 	for (;;) {
 		struct imap_resp r;
-		int rc;
+		int rc, cont = 0;
 
 		if (read_resp(c, &r, desc, err) < 0)
 			break;
-		rc = dispatch(c, &r, desc, NULL, err);
+		rc = dispatch(c, &r, desc, want_cont ? &cont : NULL, err);
 		imap_resp_clear(&r);
 		if (rc < 0) {
 			conn_drop(c); /* mid-reply: the stream is out of step */
 			break;
 		}
+		if (cont) {
+			ret = 1;
+			break;
+		}
 		p = pending_find(c, tag);
 		if (p && p->done) {
-			free(desc);
-			return 0;
+			ret = 0;
+			break;
 		}
 	}
 	free(desc);
-	return -1;
+	return ret;
+}
+
+static int wait_tag(struct imap *c, unsigned tag, struct error *err)
+{
+	return read_until(c, tag, 0, err);
 }
 
 /* Reads until a continuation (1) or until `tag` is answered (0). */
 static int wait_cont(struct imap *c, unsigned tag, struct error *err)
 {
-	struct pending *p = pending_find(c, tag);
-	char *desc = xstrdup(p ? p->desc : "command");
-
-	for (;;) {
-		struct imap_resp r;
-		int rc, cont = 0;
-
-		if (read_resp(c, &r, desc, err) < 0)
-			break;
-		rc = dispatch(c, &r, desc, &cont, err);
-		imap_resp_clear(&r);
-		if (rc < 0) {
-			conn_drop(c);
-			break;
-		}
-		if (cont) {
-			free(desc);
-			return 1;
-		}
-		p = pending_find(c, tag);
-		if (p && p->done) {
-			free(desc);
-			return 0;
-		}
-	}
-	free(desc);
-	return -1;
+	return read_until(c, tag, 1, err);
 }
 
 /* The error of a command the server refused; drops its pending entry. */
