@@ -215,10 +215,39 @@ static void rp_parse_stats(json_object *o, struct rp_stats *st)
 	st->incompressible_bytes = (uint64_t)json_int(o, "incompressible_bytes", &ok);
 }
 
+/* Parses a sealed object's JSON body: an object whose "format" is at most
+ * `max_format` (a newer one is ERROR_VERSION). `kind` and `what` name the
+ * object in errors. NULL on failure. */
+static json_object *json_open_versioned(const uint8_t *data, size_t len, const char *kind,
+					const char *what, int64_t max_format, int64_t *format_r,
+					struct error *err)
+{
+	json_tokener *tok = json_tokener_new();
+	json_object *root;
+	int ok = 1;
+
+	root = len <= INT32_MAX ? json_tokener_parse_ex(tok, (const char *)data, (int)len) : NULL;
+	json_tokener_free(tok);
+	if (root == NULL || !json_object_is_type(root, json_type_object)) {
+		json_object_put(root);
+		error_setk(err, ERROR_CORRUPT, "%s %s is not valid JSON", kind, what);
+		return NULL;
+	}
+	*format_r = json_int(root, "format", &ok);
+	if (ok && *format_r > max_format) {
+		error_setk(err, ERROR_VERSION, "%s %s has format %lld; this coffer reads %lld", kind,
+			   what, (long long)*format_r, (long long)max_format);
+		json_object_put(root);
+		return NULL;
+	}
+	if (!ok)
+		*format_r = 0; /* missing: refused by the caller's "format < 1" */
+	return root;
+}
+
 int rp_parse(const uint8_t *data, size_t len, const char *what, struct rp **rp_r,
 	     struct error *err)
 {
-	json_tokener *tok = json_tokener_new();
 	json_object *root, *meta = NULL, *blobs = NULL, *v;
 	struct rp *rp = xcalloc(1, sizeof(*rp));
 	const char *s;
@@ -226,18 +255,9 @@ int rp_parse(const uint8_t *data, size_t len, const char *what, struct rp **rp_r
 	int64_t format, seq, levels;
 	size_t i;
 
-	root = len <= INT32_MAX ? json_tokener_parse_ex(tok, (const char *)data, (int)len) : NULL;
-	json_tokener_free(tok);
-	if (root == NULL || !json_object_is_type(root, json_type_object)) {
-		error_setk(err, ERROR_CORRUPT, "restore point %s is not valid JSON", what);
+	root = json_open_versioned(data, len, "restore point", what, RP_FORMAT, &format, err);
+	if (root == NULL)
 		goto fail;
-	}
-	format = json_int(root, "format", &ok);
-	if (ok && format > RP_FORMAT) {
-		error_setk(err, ERROR_VERSION, "restore point %s has format %lld; this coffer reads %d",
-			   what, (long long)format, RP_FORMAT);
-		goto fail;
-	}
 	seq = json_int(root, "seq", &ok);
 	rp->time_ns = json_int(root, "time", &ok);
 	json_object_object_get_ex(root, "meta", &meta);
@@ -334,25 +354,15 @@ static int hex32(const char *s, uint8_t out[32])
 int rp_tombstone_parse(const uint8_t *data, size_t len, const char *what,
 		       struct rp_tombstone **t_r, struct error *err)
 {
-	json_tokener *tok = json_tokener_new();
 	json_object *root;
 	struct rp_tombstone *t = xcalloc(1, sizeof(*t));
 	const char *parent;
 	int64_t format, seq;
 	int ok = 1;
 
-	root = len <= INT32_MAX ? json_tokener_parse_ex(tok, (const char *)data, (int)len) : NULL;
-	json_tokener_free(tok);
-	if (root == NULL || !json_object_is_type(root, json_type_object)) {
-		error_setk(err, ERROR_CORRUPT, "tombstone %s is not valid JSON", what);
+	root = json_open_versioned(data, len, "tombstone", what, TOMBSTONE_FORMAT, &format, err);
+	if (root == NULL)
 		goto fail;
-	}
-	format = json_int(root, "format", &ok);
-	if (ok && format > TOMBSTONE_FORMAT) {
-		error_setk(err, ERROR_VERSION, "tombstone %s has format %lld; this coffer reads %d",
-			   what, (long long)format, TOMBSTONE_FORMAT);
-		goto fail;
-	}
 	seq = json_int(root, "seq", &ok);
 	t->time_ns = json_int(root, "time", &ok);
 	t->forgotten_ns = json_int(root, "forgotten", &ok);
