@@ -36,6 +36,9 @@ static void buf_grow(struct buf *b, size_t need)
 		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
 	b->data = xrealloc(b->data, cap);
 	b->cap = cap;
+	/* Allocated data is always terminated, even before anything is added
+	 * (e.g. an empty file read into a reserved buffer). */
+	b->data[b->len] = '\0';
 }
 
 int buf_reserve(struct buf *b, size_t more, struct error *err)

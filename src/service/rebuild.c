@@ -43,8 +43,7 @@ static struct json_object *read_descriptor(const char *path)
 		buf_clear(&b);
 		return NULL;
 	}
-	/* An empty file leaves b.data unterminated (or NULL). */
-	o = b.len ? json_tokener_parse((const char *)b.data) : NULL;
+	o = b.data ? json_tokener_parse((const char *)b.data) : NULL;
 	buf_clear(&b);
 	if (o && !json_object_is_type(o, json_type_object)) {
 		json_object_put(o);

@@ -173,8 +173,7 @@ int svc_config_load(struct svc_config *cfg, const char *path, struct error *err)
 		buf_clear(&b);
 		return error_prefix(err, "cannot read config file %s", path);
 	}
-	/* An empty file leaves b.data unterminated (or NULL): nothing to read. */
-	for (line = b.len ? (char *)b.data : NULL; line && *line && ret == 0; line = next) {
+	for (line = (char *)b.data; line && *line && ret == 0; line = next) {
 		next = strchr(line, '\n');
 		if (next)
 			*next++ = '\0';
