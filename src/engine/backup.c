@@ -738,6 +738,7 @@ int backup_run(struct store *s, const struct backup_opts *o, struct backup_resul
 	b.rp->source = xstrdup(real);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	b.rp->time_ns = o->time_ns ? o->time_ns : (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	rp_set_retention(b.rp, o->keep_seconds, o->retain_seconds);
 	crypto_random(rnd, sizeof(rnd));
 	hex_encode(rnd, sizeof(rnd), sid);
 	if (backup_marker(&b, sid, "", err) < 0)

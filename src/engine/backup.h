@@ -20,6 +20,9 @@ struct backup_opts {
 	int threads; /* 0: one per core */
 	int quiet;
 	int64_t time_ns; /* the restore point's time; 0: now (the service passes its clock) */
+	/* keepUntil/retainUntil = the point's time (seconds) + these; 0: none
+	 * (docs/format.md 7). Negative is refused. */
+	int64_t keep_seconds, retain_seconds;
 };
 
 struct backup_result {

@@ -106,7 +106,9 @@ static uint64_t folder_changed(struct store *s, const char *unit, const struct b
 static int folder_backup(struct store *s, const struct source_backup_opts *o,
 			 struct source_backup_result *res, struct error *err)
 {
-	struct backup_opts bo = { .unit = o->unit, .quiet = o->quiet, .time_ns = o->time_ns };
+	struct backup_opts bo = { .unit = o->unit, .quiet = o->quiet, .time_ns = o->time_ns,
+				  .keep_seconds = o->keep_seconds,
+				  .retain_seconds = o->retain_seconds };
 	struct backup_result br;
 
 	memset(res, 0, sizeof(*res));

@@ -1075,6 +1075,7 @@ int mail_backup_run(struct store *s, const struct mail_backup_opts *o,
 	b.rp->source = source_name(&io);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	b.rp->time_ns = o->time_ns ? o->time_ns : (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	rp_set_retention(b.rp, o->keep_seconds, o->retain_seconds);
 	crypto_random(rnd, sizeof(rnd));
 	hex_encode(rnd, sizeof(rnd), sid);
 	/* The session marker tells prune that blobs not indexed yet may be
@@ -1113,6 +1114,7 @@ static int imap_backup(struct store *s, const struct source_backup_opts *o,
 {
 	struct mail_backup_opts mo = {
 		.unit = o->unit, .source = o->source, .time_ns = o->time_ns, .quiet = o->quiet,
+		.keep_seconds = o->keep_seconds, .retain_seconds = o->retain_seconds,
 	};
 	struct mail_backup_result mr;
 

@@ -21,6 +21,8 @@ struct mail_backup_opts {
 	const char *unit;
 	const struct json_object *source; /* imap source JSON */
 	int64_t time_ns;                  /* 0: now */
+	int64_t keep_seconds, retain_seconds; /* keepUntil/retainUntil = the point's time +
+						 these; 0: none (docs/format.md 7) */
 	int quiet;
 };
 

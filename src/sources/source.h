@@ -23,6 +23,8 @@ struct source_backup_opts {
 	const char *unit;                  /* store unit name (the unit id) */
 	const struct json_object *source;  /* the unit's source JSON */
 	int64_t time_ns;                   /* restore point time; 0: now */
+	int64_t keep_seconds, retain_seconds; /* keepUntil/retainUntil = the point's time + these;
+						 0: none (docs/format.md 7) */
 	int quiet;
 };
 

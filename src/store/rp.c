@@ -44,6 +44,23 @@ void rp_add_warning(struct rp *rp, const char *msg)
 	rp->warnings[rp->nwarnings++] = xstrdup(msg);
 }
 
+static int64_t rp_until(int64_t time_ns, int64_t secs)
+{
+	int64_t t = time_ns / 1000000000, r;
+
+	if (secs <= 0)
+		return 0;
+	if (__builtin_add_overflow(t, secs, &r))
+		return INT64_MAX;
+	return r > 0 ? r : 0;
+}
+
+void rp_set_retention(struct rp *rp, int64_t keep_s, int64_t retain_s)
+{
+	rp->keep_until = rp_until(rp->time_ns, keep_s);
+	rp->retain_until = rp_until(rp->time_ns, retain_s);
+}
+
 static int collect_seq(void *ctx, const char *name)
 {
 	struct buf *b = ctx;
@@ -181,6 +198,21 @@ static int64_t json_int(json_object *o, const char *key, int *ok)
 	return json_object_get_int64(v);
 }
 
+/* An optional time in seconds: absent is 0; present, it must be an integer
+ * >= 0. */
+static int json_opt_time(json_object *o, const char *key, int64_t *v_r)
+{
+	json_object *v;
+
+	*v_r = 0;
+	if (!json_object_object_get_ex(o, key, &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_int))
+		return -1;
+	*v_r = json_object_get_int64(v);
+	return *v_r < 0 ? -1 : 0;
+}
+
 static int rp_parse_ids(json_object *arr, uint8_t (**ids_r)[32], size_t *n_r)
 {
 	size_t i, n = json_object_array_length(arr);
@@ -278,6 +310,12 @@ int rp_parse(const uint8_t *data, size_t len, const char *what, struct rp **rp_r
 	rp->source = xstrdup((s = json_str(root, "source")) ? s : "");
 	if ((s = json_str(root, "sourceState")) != NULL)
 		rp->source_state = xstrdup(s);
+	if (json_opt_time(root, "keepUntil", &rp->keep_until) < 0 ||
+	    json_opt_time(root, "retainUntil", &rp->retain_until) < 0) {
+		error_setk(err, ERROR_CORRUPT, "restore point %s has a bad keepUntil or retainUntil",
+			   what);
+		goto fail;
+	}
 	s = json_str(root, "parent");
 	if (s && *s) {
 		if (hex_decode(s, strlen(s), rp->parent, 32) < 0) {
@@ -488,6 +526,10 @@ static char *rp_to_json(const struct rp *rp)
 	json_object_object_add(root, "source", json_object_new_string(rp->source ? rp->source : ""));
 	if (rp->source_state)
 		json_object_object_add(root, "sourceState", json_object_new_string(rp->source_state));
+	if (rp->keep_until > 0)
+		json_object_object_add(root, "keepUntil", json_object_new_int64(rp->keep_until));
+	if (rp->retain_until > 0)
+		json_object_object_add(root, "retainUntil", json_object_new_int64(rp->retain_until));
 	meta = json_object_new_object();
 	json_object_object_add(meta, "blobs", rp_ids_json((const uint8_t (*)[32])rp->meta, rp->nmeta));
 	json_object_object_add(meta, "levels", json_object_new_int((int)rp->levels));

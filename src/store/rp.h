@@ -28,6 +28,11 @@ struct rp {
 	char *source_state;  /* optional: the source's own summary of its state
 				(e.g. a mailbox's folder states), so an unchanged
 				source can be recognised without reading the tree */
+	/* Retention, Unix seconds, 0 = none (docs/format.md 7), fixed when
+	 * the point is taken: until keep_until nothing forgets it; until
+	 * retain_until only the thinning rule (a later live point in the same
+	 * ISO week) may; after it, it may be forgotten. */
+	int64_t keep_until, retain_until;
 	uint8_t (*meta)[32]; /* metadata blob ids of the top level */
 	size_t nmeta;
 	uint32_t levels;
@@ -39,6 +44,10 @@ struct rp {
 
 void rp_free(struct rp **rp);
 void rp_add_warning(struct rp *rp, const char *msg);
+/* Sets rp->keep_until and rp->retain_until to rp->time_ns (in seconds)
+ * plus keep_s and retain_s, saturated; 0 (none) for a value <= 0. Call
+ * after setting time_ns. */
+void rp_set_retention(struct rp *rp, int64_t keep_s, int64_t retain_s);
 
 /* Numbers of the unit's live restore points (a manifest and no
  * tombstone), ascending; caller frees. */
