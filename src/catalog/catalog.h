@@ -42,10 +42,12 @@ struct catalog_page {
 };
 
 /* ---- tenants ---- */
+#define CATALOG_MIN_RETENTION_DAYS 365 /* a new tenant's minimum retention */
 struct catalog_tenant {
 	char *id, *name, *state; /* state: "active", "offboarding" */
 	char *store;             /* where the tenant's store lives (a folder) */
 	int64_t created;
+	int64_t min_retention_days; /* no policy may keep points for less (default 365) */
 };
 int catalog_tenant_create(struct catalog *c, const char *name, const char *store_path,
 			  struct catalog_tenant **t_r, struct error *err);
@@ -54,6 +56,9 @@ int catalog_tenant_insert(struct catalog *c, const struct catalog_tenant *t, str
 /* Sets the tenant's state ("active", "offboarding"); ERROR_NOTFOUND if absent. */
 int catalog_tenant_set_state(struct catalog *c, const char *id, const char *state,
 			     struct error *err);
+/* Sets the tenant's minimum retention; ERROR_NOTFOUND if absent. */
+int catalog_tenant_set_min_retention(struct catalog *c, const char *id, int64_t days,
+				     struct error *err);
 /* ERROR_NOTFOUND if absent. */
 int catalog_tenant_get(struct catalog *c, const char *id, struct catalog_tenant **t_r,
 		       struct error *err);
@@ -123,6 +128,7 @@ struct catalog_rp {
 	uint64_t files, bytes, new_bytes, stored_bytes, incompressible_bytes, changed_entries;
 	int nwarnings;
 	int forgotten;     /* expired: manifest replaced by a tombstone */
+	int64_t keep_until, retain_until; /* Unix seconds, fixed when taken; 0: unknown */
 };
 /* Insert or replace (tenant, unit, seq). */
 int catalog_rp_put(struct catalog *c, const struct catalog_rp *rp, struct error *err);
@@ -141,6 +147,13 @@ int catalog_rp_mark_forgotten(struct catalog *c, const char *tenant, const char 
 /* Deletes every restore point row (catalog rebuild). */
 int catalog_rp_clear(struct catalog *c, struct error *err);
 void catalog_rp_free(struct catalog_rp *rp);
+
+/* ---- store deletions already imported into the audit log ---- */
+/* 1 if record `name` of the unit's deletion log was imported, else 0. */
+int catalog_deletion_seen(struct catalog *c, const char *tenant, const char *unit,
+			  const char *name, int *seen_r, struct error *err);
+int catalog_deletion_mark(struct catalog *c, const char *tenant, const char *unit,
+			  const char *name, int64_t now, struct error *err);
 
 /* ---- jobs: the work queue of the scheduler and workers ---- */
 struct catalog_job {
@@ -241,7 +254,10 @@ int catalog_token_revoke(struct catalog *c, const char *tenant, const char *id,
 			 struct error *err);
 /* Records a use of the token (last_used). */
 int catalog_token_touch(struct catalog *c, const char *id, int64_t now, struct error *err);
-int catalog_token_count(struct catalog *c, int64_t *n_r, struct error *err);
+/* Tokens ever created, revoked ones too, of `tenant` and `role` (each
+ * NULL: any). */
+int catalog_token_count(struct catalog *c, const char *tenant, const char *role, int64_t *n_r,
+			struct error *err);
 void catalog_token_free(struct catalog_token *t);
 
 /* ---- audit log: append-only, hash-chained (docs/service.md "Audit") ---- */

@@ -144,6 +144,22 @@ static const struct catalog_migration steps[] = {
 	  " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
 	  "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
 	  " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;" },
+
+	{ "retention fixed per restore point, a tenant's minimum, imported store deletions",
+	  /* version 3. keep_until/retain_until: Unix seconds fixed when the
+	   * point is taken (0: a point from before version 3, which the policy
+	   * of the day governs). */
+	  "ALTER TABLE restore_points ADD COLUMN keep_until BIGINT NOT NULL DEFAULT 0;"
+	  "ALTER TABLE restore_points ADD COLUMN retain_until BIGINT NOT NULL DEFAULT 0;"
+	  "ALTER TABLE tenants ADD COLUMN min_retention_days BIGINT NOT NULL DEFAULT 365;"
+	  /* Records of the stores' deletion logs already written into the
+	   * audit log (service/deletions.c). */
+	  "CREATE TABLE store_deletions ("
+	  " tenant TEXT NOT NULL REFERENCES tenants (id),"
+	  " unit TEXT NOT NULL,"
+	  " name TEXT NOT NULL,"
+	  " imported BIGINT NOT NULL,"
+	  " PRIMARY KEY (tenant, unit, name));" },
 };
 
 const struct catalog_migration *catalog_schema_steps(size_t *n_r)

@@ -514,7 +514,7 @@ int catalog_schema_version(struct catalog *c) { return c->version; }
 
 /* ---- tenants ---- */
 
-#define TENANT_COLS "id, name, state, store, created"
+#define TENANT_COLS "id, name, state, store, created, min_retention_days"
 
 static void *tenant_make(sqlite3_stmt *st)
 {
@@ -525,6 +525,7 @@ static void *tenant_make(sqlite3_stmt *st)
 	t->state = col_text(st, 2);
 	t->store = col_text(st, 3);
 	t->created = col_int(st, 4);
+	t->min_retention_days = col_int(st, 5);
 	return t;
 }
 
@@ -535,9 +536,11 @@ int catalog_tenant_insert(struct catalog *c, const struct catalog_tenant *t, str
 {
 	if (need(t->id, "tenant id", err) < 0 || need(t->name, "tenant name", err) < 0)
 		return error_prefix(err, "catalog: insert tenant");
-	if (db_run(c, "INSERT INTO tenants (" TENANT_COLS ") VALUES ($1, $2, $3, $4, $5)",
+	if (db_run(c, "INSERT INTO tenants (" TENANT_COLS ") VALUES ($1, $2, $3, $4, $5, $6)",
 		   PARAMS(PS(t->id), PS(t->name), PS(t->state ? t->state : "active"), PS(t->store),
-			  PI(t->created)),
+			  PI(t->created),
+			  PI(t->min_retention_days > 0 ? t->min_retention_days
+						      : CATALOG_MIN_RETENTION_DAYS)),
 		   NULL, NULL, err) < 0)
 		return error_prefix(err, "catalog: insert tenant %s (%s)", t->id, t->name);
 	return 0;
@@ -569,6 +572,15 @@ int catalog_tenant_set_state(struct catalog *c, const char *id, const char *stat
 	    db_change1(c, "UPDATE tenants SET state = $2 WHERE id = $1", PARAMS(PS(id), PS(state)),
 		       "tenant", err) < 0)
 		return error_prefix(err, "catalog: set state of tenant %s", id);
+	return 0;
+}
+
+int catalog_tenant_set_min_retention(struct catalog *c, const char *id, int64_t days,
+				     struct error *err)
+{
+	if (db_change1(c, "UPDATE tenants SET min_retention_days = $2 WHERE id = $1",
+		       PARAMS(PS(id), PI(days)), "tenant", err) < 0)
+		return error_prefix(err, "catalog: set minimum retention of tenant %s", id);
 	return 0;
 }
 
@@ -871,7 +883,7 @@ void catalog_policy_free(struct catalog_policy *p)
 
 #define RP_COLS                                                                           \
 	"tenant, unit, seq, time_ns, hash, files, bytes, new_bytes, stored_bytes, " \
-	"incompressible_bytes, changed_entries, nwarnings, forgotten"
+	"incompressible_bytes, changed_entries, nwarnings, forgotten, keep_until, retain_until"
 
 static void *rp_make(sqlite3_stmt *st)
 {
@@ -891,6 +903,8 @@ static void *rp_make(sqlite3_stmt *st)
 	rp->changed_entries = (uint64_t)col_int(st, 10);
 	rp->nwarnings = (int)col_int(st, 11);
 	rp->forgotten = (int)col_int(st, 12);
+	rp->keep_until = col_int(st, 13);
+	rp->retain_until = col_int(st, 14);
 	return rp;
 }
 
@@ -904,15 +918,15 @@ int catalog_rp_put(struct catalog *c, const struct catalog_rp *rp, struct error 
 		return error_prefix(err, "catalog: put restore point");
 	if (db_run(c,
 		   "INSERT INTO restore_points (" RP_COLS ") VALUES "
-		   "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+		   "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
 		   " ON CONFLICT (tenant, unit, seq) DO UPDATE SET time_ns = $4, hash = $5,"
 		   " files = $6, bytes = $7, new_bytes = $8, stored_bytes = $9,"
 		   " incompressible_bytes = $10, changed_entries = $11, nwarnings = $12,"
-		   " forgotten = $13",
+		   " forgotten = $13, keep_until = $14, retain_until = $15",
 		   PARAMS(PS(rp->tenant), PS(rp->unit), PI(rp->seq), PI(rp->time_ns), PS(rp->hash),
 			  PI(rp->files), PI(rp->bytes), PI(rp->new_bytes), PI(rp->stored_bytes),
 			  PI(rp->incompressible_bytes), PI(rp->changed_entries), PI(rp->nwarnings),
-			  PI(rp->forgotten != 0)),
+			  PI(rp->forgotten != 0), PI(rp->keep_until), PI(rp->retain_until)),
 		   NULL, NULL, err) < 0)
 		return error_prefix(err, "catalog: put restore point %s@%" PRIu32, rp->unit,
 				    rp->seq);
@@ -1410,6 +1424,31 @@ void catalog_session_free(struct catalog_session *s)
 	free(s);
 }
 
+/* ---- store deletions ---- */
+
+int catalog_deletion_seen(struct catalog *c, const char *tenant, const char *unit,
+			  const char *name, int *seen_r, struct error *err)
+{
+	int64_t n = 0;
+
+	if (db_run(c, "SELECT count(*) FROM store_deletions"
+		   " WHERE tenant = $1 AND unit = $2 AND name = $3",
+		   PARAMS(PS(tenant), PS(unit), PS(name)), int64_row, &n, err) < 0)
+		return error_prefix(err, "catalog: look up store deletion %s of %s", name, unit);
+	*seen_r = n > 0;
+	return 0;
+}
+
+int catalog_deletion_mark(struct catalog *c, const char *tenant, const char *unit,
+			  const char *name, int64_t now, struct error *err)
+{
+	if (db_run(c, "INSERT INTO store_deletions (tenant, unit, name, imported)"
+		   " VALUES ($1, $2, $3, $4) ON CONFLICT (tenant, unit, name) DO NOTHING",
+		   PARAMS(PS(tenant), PS(unit), PS(name), PI(now)), NULL, NULL, err) < 0)
+		return error_prefix(err, "catalog: record store deletion %s of %s", name, unit);
+	return 0;
+}
+
 /* ---- API tokens ---- */
 
 #define TOKEN_COLS "id, tenant, role, name, created, last_used, revoked"
@@ -1499,10 +1538,13 @@ int catalog_token_touch(struct catalog *c, const char *id, int64_t now, struct e
 	return 0;
 }
 
-int catalog_token_count(struct catalog *c, int64_t *n_r, struct error *err)
+int catalog_token_count(struct catalog *c, const char *tenant, const char *role, int64_t *n_r,
+			struct error *err)
 {
 	*n_r = 0;
-	if (db_run(c, "SELECT count(*) FROM tokens", NO_PARAMS, int64_row, n_r, err) < 0)
+	if (db_run(c, "SELECT count(*) FROM tokens WHERE ($1 IS NULL OR tenant = $1)"
+		   " AND ($2 IS NULL OR role = $2)",
+		   PARAMS(PS(tenant), PS(role)), int64_row, n_r, err) < 0)
 		return error_prefix(err, "catalog: count tokens");
 	return 0;
 }

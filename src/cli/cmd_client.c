@@ -39,7 +39,8 @@ struct api {
 
 enum { O_TENANT, O_ROLE, O_KIND, O_STATE, O_ACTION, O_SINCE, O_UNTIL, O_LIMIT, O_SOURCE,
        O_FOLDER, O_FREQ, O_RECENT, O_RETENTION, O_ITEMS, O_POLICY, O_NAME_PREFIX,
-       O_UNIT_F, O_SESSION, O_INTERVAL, O_MODE, O_BEFORE, O_COUNT };
+       O_UNIT_F, O_SESSION, O_INTERVAL, O_MODE, O_BEFORE, O_BREAK_GLASS, O_MIN_RETENTION,
+       O_COUNT };
 
 struct opts {
 	const char *v[O_COUNT];
@@ -60,6 +61,7 @@ static const struct {
 	{ "--folder", O_FOLDER }, { "--frequency", O_FREQ }, { "--recent-days", O_RECENT },
 	{ "--retention-days", O_RETENTION }, { "--items", O_ITEMS }, { "--policy", O_POLICY },
 	{ "--name-prefix", O_NAME_PREFIX }, { "--job-unit", O_UNIT_F },
+	{ "--break-glass", O_BREAK_GLASS }, { "--min-retention-days", O_MIN_RETENTION },
 	{ "--session", O_SESSION }, { "--interval-ms", O_INTERVAL },
 	{ "--mode", O_MODE }, { "--before", O_BEFORE },
 };
@@ -531,11 +533,27 @@ static int tenant_show(struct api *a, struct opts *o)
 	return simple(a, "GET", xasprintf("/v1/tenants/%s", o->pos[0]), NULL, NULL);
 }
 
+static int add_num(struct json_object *b, const char *key, const char *opt, const char *v);
+
+/* The tenant's limits (a global admin's): --min-retention-days N. */
+static int tenant_set(struct api *a, struct opts *o)
+{
+	struct json_object *b = json_object_new_object();
+
+	if (o->v[O_MIN_RETENTION] == NULL ||
+	    add_num(b, "minRetentionDays", "--min-retention-days", o->v[O_MIN_RETENTION]) < 0) {
+		fprintf(stderr, "coffer tenant set: --min-retention-days N is needed\n");
+		json_object_put(b);
+		return EXIT_USAGE;
+	}
+	return simple(a, "PATCH", xasprintf("/v1/tenants/%s", o->pos[0]), b, NULL);
+}
+
 int cmd_tenant(struct cli *c, int argc, char **argv)
 {
 	static const struct sub subs[] = {
 		{ "list", 0, tenant_list }, { "create", 1, tenant_create },
-		{ "show", 1, tenant_show }, { NULL, 0, NULL } };
+		{ "show", 1, tenant_show }, { "set", 1, tenant_set }, { NULL, 0, NULL } };
 
 	return client_run(c, argc, argv, subs, USAGE_TENANT);
 }
@@ -584,6 +602,8 @@ static int token_create(struct api *a, struct opts *o)
 	}
 	json_object_object_add(b, "name", json_object_new_string(o->pos[0]));
 	json_object_object_add(b, "role", json_object_new_string(o->v[O_ROLE]));
+	if (o->v[O_BREAK_GLASS])
+		json_object_object_add(b, "breakGlass", json_object_new_string(o->v[O_BREAK_GLASS]));
 	error_init(&err);
 	ret = api_call(a, "POST", p, b, &out, &err);
 	free(p);

@@ -97,6 +97,12 @@ int h_tenant_get(struct request *r, struct json_object *in, struct json_object *
 	return 0;
 }
 
+int h_tenant_update(struct request *r, struct json_object *in, struct json_object **out,
+		    struct error *err)
+{
+	return svc_tenant_update(r->svc, &r->principal, r->tenant, in, out, err);
+}
+
 /* ---- tokens: of a tenant ({t} in the path) or, on /v1/tokens, any ---- */
 
 int h_token_list(struct request *r, struct json_object *in, struct json_object **out,
@@ -122,10 +128,11 @@ int h_token_list(struct request *r, struct json_object *in, struct json_object *
 int h_token_create(struct request *r, struct json_object *in, struct json_object **out,
 		   struct error *err)
 {
-	const char *name, *role_name, *tenant = r->tenant;
+	const char *name, *role_name, *break_glass, *tenant = r->tenant;
 	enum svc_role role;
 
-	if (req_str(in, "name", &name, err) < 0 || req_str(in, "role", &role_name, err) < 0)
+	if (req_str(in, "name", &name, err) < 0 || req_str(in, "role", &role_name, err) < 0 ||
+	    req_str(in, "breakGlass", &break_glass, err) < 0)
 		return -1;
 	if (tenant == NULL && req_str(in, "tenant", &tenant, err) < 0)
 		return -1;
@@ -135,7 +142,7 @@ int h_token_create(struct request *r, struct json_object *in, struct json_object
 	if (svc_role_parse(role_name, &role) < 0)
 		return error_setk(err, ERROR_USAGE, "create token: unknown role \"%.40s\" (one of "
 				  "globalAdmin, tenantAdmin, restoreOperator, auditor)", role_name);
-	if (svc_token_create(r->svc, &r->principal, tenant, role, name, out, err) < 0)
+	if (svc_token_create(r->svc, &r->principal, tenant, role, name, break_glass, out, err) < 0)
 		return -1;
 	r->status = 201;
 	return 0;

@@ -113,7 +113,7 @@ int req_str(struct json_object *in, const char *field, const char **v_r, struct 
 
 /* Handlers, by resource (h_*.c). */
 route_fn h_health, h_whoami, h_metrics;
-route_fn h_tenant_list, h_tenant_create, h_tenant_get;
+route_fn h_tenant_list, h_tenant_create, h_tenant_get, h_tenant_update;
 route_fn h_token_list, h_token_create, h_token_revoke;
 route_fn h_unit_list, h_unit_create, h_unit_get, h_unit_backup, h_unit_recommend;
 route_fn h_rp_list, h_rp_get, h_rp_forget, h_rp_items;

@@ -23,7 +23,8 @@
 #define NONE ((const char *const[]){ NULL })
 
 static const char *const tenant_fields[] = { "name", NULL };
-static const char *const token_fields[] = { "name", "role", NULL };
+static const char *const tenant_update_fields[] = { "minRetentionDays", NULL };
+static const char *const token_fields[] = { "name", "role", "breakGlass", NULL };
 static const char *const global_token_fields[] = { "name", "role", "tenant", NULL };
 static const char *const unit_fields[] = { "name", "kind", "source", NULL };
 static const char *const policy_fields[] = { "name", "kind", "units", "rules",
@@ -45,6 +46,7 @@ static const struct route routes[] = {
 	{ "GET", "/v1/tenants", SVC_PERM_TENANTS_MANAGE, h_tenant_list, NULL, NULL },
 	{ "POST", "/v1/tenants", SVC_PERM_TENANTS_MANAGE, h_tenant_create, tenant_fields, NULL },
 	{ "GET", T, SVC_PERM_TENANTS_MANAGE, h_tenant_get, NULL, NULL },
+	{ "PATCH", T, SVC_PERM_TENANT_SETTINGS, h_tenant_update, tenant_update_fields, NULL },
 	{ "GET", T "/tokens", SVC_PERM_TENANTS_MANAGE, h_token_list, NULL, NULL },
 	{ "POST", T "/tokens", SVC_PERM_TENANTS_MANAGE, h_token_create, token_fields, NULL },
 	{ "DELETE", T "/tokens/{k}", SVC_PERM_TENANTS_MANAGE, h_token_revoke, NULL, NULL },
@@ -55,7 +57,7 @@ static const struct route routes[] = {
 
 	{ "GET", T "/protectionUnits", SVC_PERM_STATUS_READ, h_unit_list, NULL,
 	  F("kind", "policy", "state", "namePrefix") },
-	{ "POST", T "/protectionUnits", SVC_PERM_CONFIG_WRITE, h_unit_create, unit_fields, NULL },
+	{ "POST", T "/protectionUnits", SVC_PERM_UNIT_CREATE, h_unit_create, unit_fields, NULL },
 	{ "GET", U, SVC_PERM_STATUS_READ, h_unit_get, NULL, NULL },
 	{ "POST", U "/backup", SVC_PERM_CONFIG_WRITE, h_unit_backup, NONE, NULL },
 	{ "GET", U "/recommendedRestorePoints", SVC_PERM_STATUS_READ, h_unit_recommend, NULL,

@@ -14,6 +14,7 @@
 #include "crypto/crypto.h"
 #include "lib/error.h"
 #include "lib/hex.h"
+#include "lib/log.h"
 #include "lib/mem.h"
 #include "service/service.h"
 #include "service/views.h"
@@ -22,6 +23,8 @@
 #define TOKEN_RANDOM_BYTES 32
 #define TOKEN_SECRET_MAX 256
 #define TOKEN_NAME_MAX 200
+#define BREAK_GLASS_MIN 10
+#define BREAK_GLASS_MAX 1000
 
 static const struct {
 	enum svc_role role;
@@ -110,7 +113,8 @@ static const unsigned role_perms[] = {
 	[SVC_ROLE_GLOBAL_ADMIN] = 0,
 	[SVC_ROLE_TENANT_ADMIN] = 1u << SVC_PERM_TENANTS_MANAGE | 1u << SVC_PERM_STATUS_READ |
 				  1u << SVC_PERM_CONFIG_WRITE | 1u << SVC_PERM_CONTENT_READ |
-				  1u << SVC_PERM_RESTORE | 1u << SVC_PERM_AUDIT_READ,
+				  1u << SVC_PERM_RESTORE | 1u << SVC_PERM_AUDIT_READ |
+				  1u << SVC_PERM_UNIT_CREATE,
 	[SVC_ROLE_RESTORE_OPERATOR] = 1u << SVC_PERM_STATUS_READ | 1u << SVC_PERM_CONTENT_READ |
 				      1u << SVC_PERM_RESTORE,
 	[SVC_ROLE_AUDITOR] = 1u << SVC_PERM_STATUS_READ | 1u << SVC_PERM_AUDIT_READ,
@@ -125,6 +129,8 @@ static const char *perm_name(enum svc_perm perm)
 	case SVC_PERM_CONTENT_READ: return "read backed-up content";
 	case SVC_PERM_RESTORE: return "restore";
 	case SVC_PERM_AUDIT_READ: return "read the audit log";
+	case SVC_PERM_UNIT_CREATE: return "create protection units";
+	case SVC_PERM_TENANT_SETTINGS: return "change the limits";
 	}
 	return "do this";
 }
@@ -138,8 +144,9 @@ static int deny(const struct svc_principal *p, const char *tenant, enum svc_perm
 			  tenant ? "of tenant " : "globally", tenant ? tenant : "");
 }
 
-/* The global admin manages tenants and tokens of any tenant and reads the
- * global audit log; it never sees tenant data. Everyone else acts inside
+/* The global admin manages tenants and tokens of any tenant, creates folder
+ * units (svc_authorize_source) and reads the global audit log; it never
+ * sees tenant data. Everyone else acts inside
  * its own tenant only, with the rights of role_perms; TENANTS_MANAGE on its
  * own tenant means its tokens and its tenant record. */
 int svc_authorize(const struct svc_principal *p, const char *tenant, enum svc_perm perm,
@@ -150,6 +157,8 @@ int svc_authorize(const struct svc_principal *p, const char *tenant, enum svc_pe
 	if (p->role == SVC_ROLE_GLOBAL_ADMIN) {
 		if (p->tenant == NULL &&
 		    (perm == SVC_PERM_TENANTS_MANAGE ||
+		     ((perm == SVC_PERM_UNIT_CREATE || perm == SVC_PERM_TENANT_SETTINGS) &&
+		      tenant != NULL) ||
 		     (perm == SVC_PERM_AUDIT_READ && tenant == NULL)))
 			return 0;
 		return deny(p, tenant, perm, err);
@@ -160,6 +169,26 @@ int svc_authorize(const struct svc_principal *p, const char *tenant, enum svc_pe
 		return deny(p, tenant, perm, err);
 	if ((role_perms[p->role] & 1u << perm) == 0)
 		return deny(p, tenant, perm, err);
+	return 0;
+}
+
+int svc_authorize_source(const struct svc_principal *p, const char *type, int folder_root,
+			 struct error *err)
+{
+	int folder = strcmp(type, "folder") == 0;
+
+	if (p == NULL || p->token_id == NULL)
+		return error_setk(err, SVC_DENIED, "forbidden: not authenticated");
+	if (p->role == SVC_ROLE_GLOBAL_ADMIN) {
+		if (!folder)
+			return error_setk(err, SVC_DENIED, "forbidden: a globalAdmin creates folder "
+					  "units only; a tenant's admins create its '%s' units", type);
+		return 0;
+	}
+	if (folder && !folder_root)
+		return error_setk(err, SVC_DENIED, "forbidden: folders are places on this server; "
+				  "without folder_root only a globalAdmin may name them (set "
+				  "folder_root to let tenants use FOLDER_ROOT/<tenant>/)");
 	return 0;
 }
 
@@ -191,9 +220,43 @@ static void base64url(const uint8_t *in, size_t len, char *out)
 	out[o] = '\0';
 }
 
+/* Whether the global admin may create a token of `tenant`: only its first
+ * tenantAdmin token (none ever made, revoked ones included, so revoking the
+ * admins' tokens does not reopen the door), or with a break-glass reason,
+ * which svc_token_create() writes into the tenant's audit log. Otherwise the
+ * global admin could give itself a restoreOperator token and read the
+ * tenant's data (docs/service.md "Threat model"). */
+static int token_check_global(struct service *s, const char *tenant, enum svc_role role,
+			      const char *break_glass, struct error *err)
+{
+	int64_t admins;
+
+	if (break_glass != NULL) {
+		if (strlen(break_glass) < BREAK_GLASS_MIN || strlen(break_glass) > BREAK_GLASS_MAX)
+			return error_setk(err, ERROR_USAGE, "create token: 'breakGlass' must give "
+					  "the reason in %d to %d characters", BREAK_GLASS_MIN,
+					  BREAK_GLASS_MAX);
+		return 0;
+	}
+	if (role != SVC_ROLE_TENANT_ADMIN)
+		return error_setk(err, SVC_DENIED, "forbidden: a globalAdmin creates only the first "
+				  "tenantAdmin token of a tenant; its own admins create the others "
+				  "(or give 'breakGlass' with a reason, written in the tenant's audit "
+				  "log)");
+	if (catalog_token_count(svc_catalog(s), tenant, svc_role_name(SVC_ROLE_TENANT_ADMIN),
+				&admins, err) < 0)
+		return error_prefix(err, "create token");
+	if (admins > 0)
+		return error_setk(err, SVC_DENIED, "forbidden: tenant %s already has a tenantAdmin "
+				  "token; its admins create its tokens (or give 'breakGlass' with a "
+				  "reason, written in the tenant's audit log)", tenant);
+	return 0;
+}
+
 /* Who may create which token: see svc_token_create() in service.h. */
 static int token_check(struct service *s, const struct svc_principal *by, const char *tenant,
-		       enum svc_role role, const char *name, struct error *err)
+		       enum svc_role role, const char *name, const char *break_glass,
+		       struct error *err)
 {
 	struct catalog_tenant *t = NULL;
 
@@ -204,6 +267,9 @@ static int token_check(struct service *s, const struct svc_principal *by, const 
 					  "globalAdmin tokens");
 		if (svc_authorize(by, tenant, SVC_PERM_TENANTS_MANAGE, err) < 0)
 			return -1;
+		if (break_glass != NULL && (by->role != SVC_ROLE_GLOBAL_ADMIN || tenant == NULL))
+			return error_setk(err, ERROR_USAGE, "create token: 'breakGlass' is for a "
+					  "globalAdmin creating a tenant's token");
 	}
 	if (name == NULL || name[0] == '\0' || strlen(name) > TOKEN_NAME_MAX)
 		return error_setk(err, ERROR_USAGE, "create token: a name of 1 to %d characters "
@@ -220,13 +286,16 @@ static int token_check(struct service *s, const struct svc_principal *by, const 
 		if (catalog_tenant_get(svc_catalog(s), tenant, &t, err) < 0)
 			return error_prefix(err, "create token");
 		catalog_tenant_free(t);
+		if (by != NULL && by->role == SVC_ROLE_GLOBAL_ADMIN &&
+		    token_check_global(s, tenant, role, break_glass, err) < 0)
+			return -1;
 	}
 	return 0;
 }
 
 int svc_token_create(struct service *s, const struct svc_principal *by, const char *tenant,
-		     enum svc_role role, const char *name, struct json_object **out,
-		     struct error *err)
+		     enum svc_role role, const char *name, const char *break_glass,
+		     struct json_object **out, struct error *err)
 {
 	uint8_t rnd[TOKEN_RANDOM_BYTES];
 	char secret[sizeof(TOKEN_PREFIX) + 2 * TOKEN_RANDOM_BYTES], hex[65];
@@ -235,7 +304,7 @@ int svc_token_create(struct service *s, const struct svc_principal *by, const ch
 	int ret = -1;
 
 	*out = NULL;
-	if (token_check(s, by, tenant, role, name, err) < 0)
+	if (token_check(s, by, tenant, role, name, break_glass, err) < 0)
 		return -1;
 	crypto_random(rnd, sizeof(rnd));
 	memcpy(secret, TOKEN_PREFIX, strlen(TOKEN_PREFIX));
@@ -250,7 +319,13 @@ int svc_token_create(struct service *s, const struct svc_principal *by, const ch
 	detail = json_object_new_object();
 	json_object_object_add(detail, "role", json_object_new_string(svc_role_name(role)));
 	json_object_object_add(detail, "name", json_object_new_string(name));
-	ret = svc_audit(s, by, tenant, "token.create", t->id, detail, err);
+	if (break_glass != NULL) {
+		json_object_object_add(detail, "breakGlass", json_object_new_string(break_glass));
+		log_warn("event=token.break_glass tenant=%s token=%s by=%s role=%s", tenant, t->id,
+			 by && by->token_id ? by->token_id : "system", svc_role_name(role));
+	}
+	ret = svc_audit(s, by, tenant, break_glass ? "token.create.breakGlass" : "token.create",
+			t->id, detail, err);
 	json_object_put(detail);
 	if (ret < 0) {
 		/* An unaudited token must not work. */

@@ -21,6 +21,7 @@
 #include "store/store.h"
 
 #define MINUTE 60
+#define DAY 86400
 
 int64_t svc_backoff_s(int failures, int64_t frequency_s)
 {
@@ -117,6 +118,7 @@ int svc_backup_job_run(struct service *s, const struct catalog_job *j, struct er
 	struct json_object *src = NULL;
 	struct store_unit *su = NULL;
 	struct store *st = NULL;
+	int64_t recent, retention;
 	int ret = -1;
 
 	if (catalog_unit_get(svc_catalog(s), j->tenant, j->unit, &u, err) < 0)
@@ -132,6 +134,7 @@ int svc_backup_job_run(struct service *s, const struct catalog_job *j, struct er
 		goto out;
 	o.source = src;
 	o.time_ns = svc_now(s) * 1000000000LL;
+	svc_unit_retention(s, u, &recent, &retention);
 	if (ops->backup(st, &o, &res, err) < 0)
 		goto out;
 	su = store_unit_open(st, j->unit, 0, err);

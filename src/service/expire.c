@@ -26,11 +26,11 @@
 #define DEFAULT_RECENT_DAYS 14
 #define DEFAULT_RETENTION_DAYS 365
 
-/* The unit's thinning settings: its policy's, or the defaults. */
-static void unit_retention(struct service *s, const struct catalog_unit *u, int64_t *recent_r,
-			   int64_t *retention_r)
+void svc_unit_retention(struct service *s, const struct catalog_unit *u, int64_t *recent_r,
+			int64_t *retention_r)
 {
 	struct catalog_policy *p = NULL;
+	struct catalog_tenant *t = NULL;
 	struct error ignore;
 
 	*recent_r = DEFAULT_RECENT_DAYS;
@@ -39,7 +39,11 @@ static void unit_retention(struct service *s, const struct catalog_unit *u, int6
 	if (u->policy && catalog_policy_get(svc_catalog(s), u->tenant, u->policy, &p, &ignore) == 0) {
 		*recent_r = p->recent_days;
 		*retention_r = p->retention_days;
+	} else if (catalog_tenant_get(svc_catalog(s), u->tenant, &t, &ignore) == 0 &&
+		   t->min_retention_days > *retention_r) {
+		*retention_r = t->min_retention_days;
 	}
+	catalog_tenant_free(t);
 	catalog_policy_free(p);
 }
 
@@ -82,6 +86,17 @@ static int cmp_rp_time(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* A point's time, keep-until and retain-until in seconds: its own, fixed
+ * when it was taken, or for a point from before that, the policy's now. */
+static void point_dates(const struct catalog_rp *rp, int64_t recent_days,
+			int64_t retention_days, int64_t *time_r, int64_t *keep_r,
+			int64_t *retain_r)
+{
+	*time_r = rp->time_ns / 1000000000LL;
+	*keep_r = rp->keep_until ? rp->keep_until : *time_r + recent_days * DAY;
+	*retain_r = rp->retain_until ? rp->retain_until : *time_r + retention_days * DAY;
+}
+
 /* Two passes of prune with no grace: the first plans the packs no live
  * point needs, the second deletes them; prune's session checks keep a
  * backup running meanwhile safe (docs/prune.md). */
@@ -102,7 +117,7 @@ static int reclaim(struct store *st, struct json_object *detail, struct error *e
 int svc_expire_job_run(struct service *s, const struct catalog_job *j, struct error *err)
 {
 	struct json_object *detail = json_object_new_object(), *seqs = json_object_new_array();
-	int64_t now = svc_now(s), recent, retention, *times = NULL;
+	int64_t now = svc_now(s), recent, retention, *times = NULL, *keep, *retain;
 	struct catalog_unit *u = NULL;
 	struct catalog_rp **rps = NULL;
 	struct store_unit *su = NULL;
@@ -114,13 +129,15 @@ int svc_expire_job_run(struct service *s, const struct catalog_job *j, struct er
 	if (catalog_unit_get(svc_catalog(s), j->tenant, j->unit, &u, err) < 0 ||
 	    live_points(s, j->tenant, j->unit, &rps, &n, err) < 0)
 		goto out;
-	unit_retention(s, u, &recent, &retention);
+	svc_unit_retention(s, u, &recent, &retention);
 	qsort(rps, n, sizeof(*rps), cmp_rp_time);
-	times = xcalloc(n + 1, sizeof(*times));
+	times = xcalloc(3 * (n + 1), sizeof(*times));
+	keep = times + n + 1;
+	retain = keep + n + 1;
 	forget = xcalloc(n + 1, 1);
 	for (size_t i = 0; i < n; i++)
-		times[i] = rps[i]->time_ns / 1000000000LL;
-	thinning_select(times, n, now, recent, retention, forget);
+		point_dates(rps[i], recent, retention, &times[i], &keep[i], &retain[i]);
+	thinning_select_fixed(times, keep, retain, n, now, forget);
 	for (size_t i = 0; i < n; i++)
 		nforget += forget[i];
 	json_object_object_add(detail, "restorePoints", json_object_new_int64((int64_t)n));
@@ -131,7 +148,18 @@ int svc_expire_job_run(struct service *s, const struct catalog_job *j, struct er
 		for (size_t i = 0; i < n && !svc_stopping(s); i++) {
 			if (!forget[i])
 				continue;
-			if (rp_forget_at(su, rps[i]->seq, now * 1000000000LL, err) < 0 ||
+			int rc = rp_forget_at(su, rps[i]->seq, now * 1000000000LL, err);
+
+			if (rc < 0 && err->code == 10 /* ERROR_LOCKED */) {
+				/* The store holds the point's own dates and
+				 * has the last word (a clock gone back, a
+				 * catalog row that disagrees): kept. */
+				log_warn("event=expire.kept tenant=%s unit=%s restore_point=%u "
+					 "reason=%s", j->tenant, j->unit, rps[i]->seq, err->msg);
+				error_init(err);
+				continue;
+			}
+			if (rc < 0 ||
 			    catalog_rp_mark_forgotten(svc_catalog(s), j->tenant, j->unit,
 						      rps[i]->seq, err) < 0) {
 				error_prefix(err, "forgetting restore point %s@%u", j->unit,
@@ -182,7 +210,7 @@ int svc_rp_forget(struct service *s, const struct svc_principal *p, const char *
 		  const char *unit, uint32_t seq, struct json_object **out, struct error *err)
 {
 	struct catalog_job j = { 0 }, *got = NULL;
-	int64_t recent, retention, now = svc_now(s), until, id;
+	int64_t recent, retention, now = svc_now(s), t, keep, until, id;
 	struct catalog_unit *u = NULL;
 	struct catalog_rp *rp = NULL;
 	struct json_object *detail;
@@ -198,8 +226,8 @@ int svc_rp_forget(struct service *s, const struct svc_principal *p, const char *
 		error_setk(err, ERROR_NOTFOUND, "restore point %s@%u was already forgotten", unit, seq);
 		goto out;
 	}
-	unit_retention(s, u, &recent, &retention);
-	until = rp->time_ns / 1000000000LL + retention * DAY;
+	svc_unit_retention(s, u, &recent, &retention);
+	point_dates(rp, recent, retention, &t, &keep, &until);
 	if (now <= until) {
 		view_time(until, date);
 		error_setk(err, SVC_DENIED, "restore point %s@%u is inside retention until %s: "

@@ -25,6 +25,19 @@ int svc_backup_job_run(struct service *s, const struct catalog_job *j, struct er
 int svc_expire_job_run(struct service *s, const struct catalog_job *j, struct error *err);
 int svc_restore_job_run(struct service *s, const struct catalog_job *j, struct error *err);
 
+/* The unit's thinning settings in days: its policy's, or the defaults (14
+ * days of every point, weekly ones for 365 days or the tenant's minimum).
+ * A new restore point's keepUntil and retainUntil are its time plus these;
+ * they never change after. */
+void svc_unit_retention(struct service *s, const struct catalog_unit *u, int64_t *recent_r,
+			int64_t *retention_r);
+/* Writes each record of the unit's deletion log in store `st` (any store
+ * handle of the tenant) that the catalog has not seen into the tenant's
+ * audit log ("store.deletion", actor "system", with the record), marks the
+ * points it forgot as forgotten, and remembers the record. Failures are
+ * logged: the next call retries. */
+void svc_deletions_import(struct service *s, const char *tenant, const char *unit,
+			  struct store *st);
 /* Mirrors one restore point of the store into the catalog. */
 int svc_rp_record(struct service *s, const char *tenant, const char *unit, uint32_t seq,
 		  struct error *err);

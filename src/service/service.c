@@ -27,6 +27,7 @@
 #include "service/core.h"
 #include "service/internal.h"
 #include "service/service.h"
+#include "store/backend.h"
 #include "store/store.h"
 
 #define KEY_FILE_MAX 4096
@@ -309,11 +310,11 @@ static int bootstrap_token(struct service *s, struct error *err)
 	struct json_object *out = NULL, *v;
 	int64_t n = 0;
 
-	if (catalog_token_count(s->cat, &n, err) < 0)
+	if (catalog_token_count(s->cat, NULL, NULL, &n, err) < 0)
 		return -1;
 	if (n > 0)
 		return 0;
-	if (svc_token_create(s, NULL, NULL, SVC_ROLE_GLOBAL_ADMIN, "bootstrap", &out, err) < 0)
+	if (svc_token_create(s, NULL, NULL, SVC_ROLE_GLOBAL_ADMIN, "bootstrap", NULL, &out, err) < 0)
 		return error_prefix(err, "cannot create the first global admin token");
 	if (json_object_object_get_ex(out, "secret", &v))
 		printf("%s\n", json_object_get_string(v));

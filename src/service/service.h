@@ -36,6 +36,11 @@ enum svc_perm {
 	SVC_PERM_CONTENT_READ,       /* list/diff/search inside restore points (audited) */
 	SVC_PERM_RESTORE,            /* create restore sessions */
 	SVC_PERM_AUDIT_READ,         /* the tenant's audit log */
+	SVC_PERM_UNIT_CREATE,        /* create units (the global admin: folder units only,
+					see svc_authorize_source) */
+	SVC_PERM_TENANT_SETTINGS,    /* a tenant's limits (minimum retention): the
+					global admin only, so a tenant's admin cannot
+					lower them */
 };
 
 struct svc_principal {
@@ -96,11 +101,24 @@ int svc_authenticate(struct service *s, const char *secret, struct svc_principal
 #define SVC_DENIED 403
 int svc_authorize(const struct svc_principal *p, const char *tenant, enum svc_perm perm,
 		  struct error *err);
+/* Whether p may point a unit or a rule of `tenant` at a source of `type`
+ * ("folder", "imap", ...). A folder is a place on the server: without
+ * folder_root, only the global admin names folders (any tenant's); with it,
+ * tenants too, and the caller confines them to FOLDER_ROOT/<tenant name>/.
+ * The global admin creates folder units only: it holds no tenant's mail
+ * secrets. SVC_DENIED otherwise. */
+int svc_authorize_source(const struct svc_principal *p, const char *type, int folder_root,
+			 struct error *err);
 /* Creates a token; the secret ("cft_" + 43 base64url chars) is returned
- * once in *secret_r and only its hash is stored. */
+ * once in (*out)["secret"] and only its hash is stored. A tenant's admins
+ * create its tokens; the global admin creates global tokens and only the
+ * first tenantAdmin token of a tenant, unless it gives `break_glass` (the
+ * reason, 10 to 1000 characters), which is written with its token id into
+ * the tenant's audit log ("token.create.breakGlass"). by NULL: the service
+ * itself (the bootstrap token). */
 int svc_token_create(struct service *s, const struct svc_principal *by, const char *tenant,
-		     enum svc_role role, const char *name, struct json_object **out,
-		     struct error *err);
+		     enum svc_role role, const char *name, const char *break_glass,
+		     struct json_object **out, struct error *err);
 
 /* ---- audit (service/audit.c) ---- */
 /* Appends an entry and updates DATA/audit.head, so a removed last entry is
@@ -118,6 +136,12 @@ int svc_audit_verify(struct service *s, struct json_object **out, struct error *
  * by the server. */
 int svc_tenant_create(struct service *s, const struct svc_principal *p, struct json_object *in,
 		      struct json_object **out, struct error *err);
+/* in: {"minRetentionDays": 1..36600}: no policy of the tenant may keep
+ * restore points for less from then on (points already taken keep their
+ * own dates). Global admin only; audited "tenant.update" with before and
+ * after. */
+int svc_tenant_update(struct service *s, const struct svc_principal *p, const char *tenant,
+		      struct json_object *in, struct json_object **out, struct error *err);
 int svc_unit_create(struct service *s, const struct svc_principal *p, const char *tenant,
 		    struct json_object *in, struct json_object **out, struct error *err);
 int svc_policy_create(struct service *s, const struct svc_principal *p, const char *tenant,

@@ -318,6 +318,9 @@ static void tenant_undo(struct service *s, const char *id)
 	p = xasprintf("%s/keys/%s.key", svc_cfg(s)->data_dir, id);
 	unlink(p);
 	free(p);
+	p = xasprintf("%s/keys/%s.delete.key", svc_cfg(s)->data_dir, id);
+	unlink(p);
+	free(p);
 	p = svc_tenant_meta_dir(s, id);
 	fs_remove_tree(p, &ignore);
 	free(p);
@@ -408,6 +411,45 @@ out:
 	catalog_tenant_free(got);
 	free(t.id);
 	free(t.store);
+	return ret;
+}
+
+int svc_tenant_update(struct service *s, const struct svc_principal *p, const char *tenant,
+		      struct json_object *in, struct json_object **out, struct error *err)
+{
+	static const char *const allowed[] = { "minRetentionDays", NULL };
+	struct catalog_tenant *t = NULL;
+	struct json_object *detail;
+	int64_t days = 0;
+	int ret = -1;
+
+	if (svc_authorize(p, tenant, SVC_PERM_TENANT_SETTINGS, err) < 0)
+		return -1;
+	if (in == NULL || !json_object_is_type(in, json_type_object))
+		return error_setk(err, ERROR_USAGE, "a tenant update is a JSON object");
+	if (check_unknown(in, allowed, "a tenant update", err) < 0 ||
+	    want_int(in, "minRetentionDays", 1, MAX_DAYS, &days, err) < 0)
+		return -1;
+	if (catalog_tenant_get(svc_catalog(s), tenant, &t, err) < 0)
+		return -1;
+	detail = json_object_new_object();
+	json_object_object_add(detail, "minRetentionDaysBefore",
+			       json_object_new_int64(t->min_retention_days));
+	if (days > 0) {
+		json_object_object_add(detail, "minRetentionDays", json_object_new_int64(days));
+		if (catalog_tenant_set_min_retention(svc_catalog(s), tenant, days, err) < 0)
+			goto out;
+		t->min_retention_days = days;
+	}
+	if (svc_audit(s, p, tenant, "tenant.update", tenant, detail, err) < 0)
+		goto out;
+	log_info("event=tenant.update tenant=%s min_retention_days=%lld", tenant,
+		 (long long)t->min_retention_days);
+	*out = view_tenant(t);
+	ret = 0;
+out:
+	json_object_put(detail);
+	catalog_tenant_free(t);
 	return ret;
 }
 
@@ -505,6 +547,24 @@ out:
 	return ret;
 }
 
+/* Where an imap source may connect (settings source_allow, source_deny):
+ * checked here on what the host resolves to now, so a refused address is a
+ * clear 400; the IMAP client checks again on every address it connects to,
+ * as a name may resolve elsewhere by then. */
+static int check_imap_place(struct service *s, struct json_object *src, struct error *err)
+{
+	struct imap_opts io;
+	uint16_t port;
+
+	if (mail_imap_opts(src, &io, err) < 0)
+		return error_prefix(err, "source");
+	/* as imap_connect(): 993 for implicit TLS, else 143 */
+	port = io.port ? io.port : io.tls == IMAP_TLS_IMPLICIT ? 993 : 143;
+	if (netpolicy_check_host(svc_netpolicy(s), io.host, port, err) < 0)
+		return error_prefix(err, "source");
+	return 0;
+}
+
 static int check_source(struct service *s, const char *tenant, struct json_object *src,
 			struct error *err)
 {
@@ -543,6 +603,8 @@ static int check_source(struct service *s, const char *tenant, struct json_objec
 					  "source: an imap source needs 'secret' or 'secretCommand'");
 		if (get_str(src, "secret") && strlen(get_str(src, "secret")) > SECRET_MAX_LEN)
 			return error_setk(err, ERROR_USAGE, "source: 'secret' is too long");
+		if (check_imap_place(s, src, err) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -585,7 +647,7 @@ int svc_unit_create(struct service *s, const struct svc_principal *p, const char
 	const char *name, *kind;
 	int ret = -1;
 
-	if (svc_authorize(p, tenant, SVC_PERM_CONFIG_WRITE, err) < 0)
+	if (svc_authorize(p, tenant, SVC_PERM_UNIT_CREATE, err) < 0)
 		return -1;
 	if (in == NULL || !json_object_is_type(in, json_type_object))
 		return error_setk(err, ERROR_USAGE, "a unit is a JSON object");
@@ -594,6 +656,10 @@ int svc_unit_create(struct service *s, const struct svc_principal *p, const char
 		return -1;
 	if (!json_object_object_get_ex(in, "source", &src))
 		return error_setk(err, ERROR_USAGE, "'source' is required");
+	if (json_object_is_type(src, json_type_object) && get_str(src, "type") &&
+	    svc_authorize_source(p, get_str(src, "type"), svc_cfg(s)->folder_root != NULL,
+				 err) < 0)
+		return -1;
 	if (catalog_tenant_get(svc_catalog(s), tenant, &t, err) < 0)
 		return -1;
 	if (svc_unit_create_internal(s, tenant, kind, name, src, &u, err) < 0)
@@ -615,14 +681,17 @@ out:
 
 /* ---- policies ---- */
 
-static int check_rules(struct service *s, const char *tenant, struct json_object *rules,
-		       const char *kind, struct error *err)
+static int check_rules(struct service *s, const struct svc_principal *pr, const char *tenant,
+		       struct json_object *rules, const char *kind, struct error *err)
 {
 	static const char *const rule_keys[] = { "type", "path", "kind", NULL };
 	const char *type, *path, *rkind;
 
 	if (!json_object_is_type(rules, json_type_array))
 		return error_setk(err, ERROR_USAGE, "'rules' must be an array");
+	if (json_object_array_length(rules) > 0 &&
+	    svc_authorize_source(pr, "folder", svc_cfg(s)->folder_root != NULL, err) < 0)
+		return -1;
 	for (size_t i = 0; i < json_object_array_length(rules); i++) {
 		struct json_object *r = json_object_array_get_idx(rules, i);
 
@@ -683,9 +752,31 @@ static int check_units(struct service *s, const char *tenant, const char *policy
 	return 0;
 }
 
+/* A policy may not keep points for less than its tenant's minimum (set by
+ * the global admin), so a tenant admin's token cannot be used to make
+ * expiry destroy history. Points already taken keep their own dates
+ * whatever the policy says later (svc_backup_job_run fixes them). */
+static int check_min_retention(struct service *s, const struct catalog_policy *p,
+			       struct error *err)
+{
+	struct catalog_tenant *t = NULL;
+	int ret = 0;
+
+	if (catalog_tenant_get(svc_catalog(s), p->tenant, &t, err) < 0)
+		return -1;
+	if (p->retention_days < t->min_retention_days)
+		ret = error_setk(err, SVC_DENIED, "forbidden: retentionDays %lld is below tenant "
+				 "%s's minimum of %lld days (set by the global admin)",
+				 (long long)p->retention_days, p->tenant,
+				 (long long)t->min_retention_days);
+	catalog_tenant_free(t);
+	return ret;
+}
+
 /* Applies the fields of `in` to p (create and update share it). */
-static int policy_apply(struct service *s, struct catalog_policy *p, struct json_object *in,
-			int creating, struct error *err)
+static int policy_apply(struct service *s, const struct svc_principal *pr,
+			struct catalog_policy *p, struct json_object *in, int creating,
+			struct error *err)
 {
 	static const char *const allowed[] = { "name",	     "kind",	      "units",
 					       "rules",	     "frequencySeconds", "recentDays",
@@ -721,6 +812,8 @@ static int policy_apply(struct service *s, struct catalog_policy *p, struct json
 	if (p->recent_days > p->retention_days)
 		return error_setk(err, ERROR_USAGE, "recentDays (%lld) may not pass retentionDays "
 				  "(%lld)", (long long)p->recent_days, (long long)p->retention_days);
+	if (check_min_retention(s, p, err) < 0)
+		return -1;
 	if (json_object_object_get_ex(in, "units", &v)) {
 		if (check_units(s, p->tenant, creating ? NULL : p->id, v, p->kind, err) < 0)
 			return -1;
@@ -728,7 +821,7 @@ static int policy_apply(struct service *s, struct catalog_policy *p, struct json
 		p->units = xstrdup(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
 	}
 	if (json_object_object_get_ex(in, "rules", &v)) {
-		if (check_rules(s, p->tenant, v, p->kind, err) < 0)
+		if (check_rules(s, pr, p->tenant, v, p->kind, err) < 0)
 			return -1;
 		free(p->rules);
 		p->rules = xstrdup(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
@@ -768,10 +861,11 @@ int svc_policy_create(struct service *s, const struct svc_principal *pr, const c
 	p.rules = xstrdup("[]");
 	p.frequency_s = DEFAULT_FREQUENCY;
 	p.recent_days = DEFAULT_RECENT_DAYS;
-	p.retention_days = DEFAULT_RETENTION_DAYS;
+	p.retention_days = t->min_retention_days > DEFAULT_RETENTION_DAYS ? t->min_retention_days
+									   : DEFAULT_RETENTION_DAYS;
 	p.created = p.updated = svc_now(s);
 	svc_lock(s);
-	if (policy_apply(s, &p, in, 1, err) < 0 || catalog_policy_create(svc_catalog(s), &p, err) < 0) {
+	if (policy_apply(s, pr, &p, in, 1, err) < 0 || catalog_policy_create(svc_catalog(s), &p, err) < 0) {
 		svc_unlock(s);
 		goto out;
 	}
@@ -807,7 +901,7 @@ int svc_policy_update(struct service *s, const struct svc_principal *pr, const c
 		return -1;
 	svc_lock(s);
 	if (catalog_policy_get(svc_catalog(s), tenant, id, &p, err) < 0 ||
-	    policy_apply(s, p, in, 0, err) < 0) {
+	    policy_apply(s, pr, p, in, 0, err) < 0) {
 		svc_unlock(s);
 		goto out;
 	}

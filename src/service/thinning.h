@@ -21,4 +21,13 @@
 void thinning_select(const int64_t *times_s, size_t n, int64_t now_s, int64_t recent_days,
 		     int64_t retention_days, uint8_t *forget_r);
 
+/* The same rule with each point's own dates, fixed when it was taken (so
+ * a policy changed later cannot shorten them): point i is kept while now_s
+ * < keep_until_s[i], forgotten once now_s > retain_until_s[i], and in
+ * between kept only as the last of its ISO week; the newest is never
+ * forgotten. thinning_select() is this with t + recent and t + retention. */
+void thinning_select_fixed(const int64_t *times_s, const int64_t *keep_until_s,
+			   const int64_t *retain_until_s, size_t n, int64_t now_s,
+			   uint8_t *forget_r);
+
 #endif

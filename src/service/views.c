@@ -65,6 +65,7 @@ struct json_object *view_tenant(const struct catalog_tenant *t)
 	add_str(o, "state", t->state);
 	add_str(o, "store", t->store);
 	add_time(o, "created", t->created);
+	add_int(o, "minRetentionDays", t->min_retention_days);
 	return o;
 }
 
@@ -144,6 +145,12 @@ struct json_object *view_rp(const struct catalog_rp *rp)
 	add_int(o, "changedEntries", (int64_t)rp->changed_entries);
 	add_int(o, "warnings", rp->nwarnings);
 	json_object_object_add(o, "forgotten", json_object_new_boolean(rp->forgotten));
+	/* Fixed when the point was taken; absent for points from before
+	 * they were recorded (the policy of the day governs those). */
+	if (rp->keep_until > 0)
+		add_time(o, "keepUntil", rp->keep_until);
+	if (rp->retain_until > 0)
+		add_time(o, "retainUntil", rp->retain_until);
 	return o;
 }
 

@@ -551,7 +551,7 @@ static void test_catalog_tokens(void)
 	c = open_new("tokens", &path, &err);
 	CHECKF(c != NULL, "open: %s", err.msg);
 	CHECK_OK(fixture(c, "a", &tenant, &unit, &err), &err);
-	CHECK_OK(catalog_token_count(c, &count, &err), &err);
+	CHECK_OK(catalog_token_count(c, NULL, NULL, &count, &err), &err);
 	CHECK(count == 0);
 	CHECK_OK(catalog_token_create(c, NULL, "globalAdmin", "root", "aa11", &t1, &err), &err);
 	CHECK(is_id(t1->id, 'k') && t1->tenant == NULL && t1->revoked == 0);
@@ -579,7 +579,7 @@ static void test_catalog_tokens(void)
 	CHECK_FAILS(catalog_token_by_hash(c, "bb22", &g, &err), &err, ERROR_NOTFOUND);
 	CHECKF(strstr(err.msg, "bb22") == NULL, "the hash reached a message: %s", err.msg);
 	CHECK_OK(catalog_token_by_hash(c, "aa11", &g, &err), &err);
-	CHECK_OK(catalog_token_count(c, &count, &err), &err);
+	CHECK_OK(catalog_token_count(c, NULL, NULL, &count, &err), &err);
 	CHECK(count == 2);
 out:
 	if (ts != NULL)
