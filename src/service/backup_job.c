@@ -55,6 +55,8 @@ int svc_rp_record_unit(struct service *s, struct store_unit *su, const char *ten
 	row.stored_bytes = rp->stats.stored_bytes;
 	row.incompressible_bytes = rp->stats.incompressible_bytes;
 	row.nwarnings = (int)rp->nwarnings;
+	row.keep_until = rp->keep_until;
+	row.retain_until = rp->retain_until;
 	if (changed >= 0) {
 		row.changed_entries = (uint64_t)changed;
 	} else if (changed == SVC_CHANGED_ALL) {
@@ -134,7 +136,12 @@ int svc_backup_job_run(struct service *s, const struct catalog_job *j, struct er
 		goto out;
 	o.source = src;
 	o.time_ns = svc_now(s) * 1000000000LL;
+	o.netpolicy = svc_netpolicy(s);
+	/* The point's own dates, fixed now: a policy changed later cannot
+	 * shorten them (docs/service.md "Expiry"). */
 	svc_unit_retention(s, u, &recent, &retention);
+	o.keep_seconds = recent * DAY;
+	o.retain_seconds = retention * DAY;
 	if (ops->backup(st, &o, &res, err) < 0)
 		goto out;
 	su = store_unit_open(st, j->unit, 0, err);

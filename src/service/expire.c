@@ -150,7 +150,7 @@ int svc_expire_job_run(struct service *s, const struct catalog_job *j, struct er
 				continue;
 			int rc = rp_forget_at(su, rps[i]->seq, now * 1000000000LL, err);
 
-			if (rc < 0 && err->code == 10 /* ERROR_LOCKED */) {
+			if (rc < 0 && err->code == ERROR_LOCKED) {
 				/* The store holds the point's own dates and
 				 * has the last word (a clock gone back, a
 				 * catalog row that disagrees): kept. */
