@@ -62,7 +62,9 @@ port=${COFFER_DEMO_PORT:-18470}
 export COFFER_SERVER=http://127.0.0.1:$port
 echo
 echo "== coffer serve --data $data (catalog: SQLite; stores: local folders)"
+# Tenants name folders only inside --folder-root DIR/<tenant name>/.
 "$coffer" serve --data "$data" --listen "127.0.0.1:$port" --min-frequency 5 --tick-ms 500 \
+	--folder-root "$demo/homes" \
 	>"$demo/serve.out" 2>"$demo/serve.log" &
 serve_pid=$!
 trap 'kill $serve_pid 2>/dev/null || true' EXIT
@@ -81,12 +83,13 @@ tenant=$("$coffer" --json --token-file "$demo/admin.token" tenant create acme | 
 	--role tenantAdmin acme-admin | jq -r .secret >"$demo/tenant.token"
 
 echo "== a protection policy: every subfolder of $demo/home is an account, a restore point every 5 s"
-mkdir -p "$demo/home"
+mkdir -p "$demo/homes/acme/home"
+ln -sfn "$demo/homes/acme/home" "$demo/home"
 for who in ann bob; do
 	mkdir -p "$demo/home/$who/projects"
 	for i in $(seq 1 50); do seq "$i" $((i * 500)) >"$demo/home/$who/projects/plan-$i.txt"; done
 done
-policy=$(svcj policy create --kind account --rule "subfolders:$demo/home" --frequency 5 home-drives | jq -r .id)
+policy=$(svcj policy create --kind account --rule "subfolders:$demo/homes/acme/home" --frequency 5 home-drives | jq -r .id)
 svcj policy activate "$policy" >/dev/null
 "$coffer" --token-file "$demo/tenant.token" policy show "$policy" | head -5
 for _ in $(seq 1 120); do

@@ -52,13 +52,28 @@ B=$(j .id)
 declare -A TOK TOKID
 for t in A B; do
 	tid=${!t}
+	# The global admin makes a tenant's first admin token; its admins the rest.
+	by=$GA
 	for role in tenantAdmin restoreOperator auditor; do
-		api "$GA" POST "/v1/tenants/$tid/tokens" "{\"name\":\"$role\",\"role\":\"$role\"}"
-		expect "global admin creates a $role token of tenant $t" 201
+		api "$by" POST "/v1/tenants/$tid/tokens" "{\"name\":\"$role\",\"role\":\"$role\"}"
+		expect "$([ "$by" = "$GA" ] && echo "global admin" || echo "tenant admin") creates a $role token of tenant $t" 201
 		TOK[$t.$role]=$(j .secret)
 		TOKID[$t.$role]=$(j .id)
+		by=${TOK[$t.tenantAdmin]}
 	done
 done
+# The attack: a global admin gives itself a token of a tenant and reads
+# its data. Only the first tenantAdmin token is the global admin's to make.
+api "$GA" POST "/v1/tenants/$A/tokens" '{"name":"peek","role":"restoreOperator"}'
+expect "global admin cannot create a restoreOperator token of a tenant" 403
+api "$GA" POST "/v1/tenants/$A/tokens" '{"name":"admin2","role":"tenantAdmin"}'
+expect "global admin cannot create a second tenantAdmin token" 403
+says "the refusal names the break-glass path" "breakGlass"
+api "$GA" POST "/v1/tenants/$A/tokens" '{"name":"bg","role":"restoreOperator","breakGlass":"short"}'
+expect "a break-glass reason of 5 characters: 400" 400
+api "${TOK[A.tenantAdmin]}" POST "/v1/tenants/$A/tokens" \
+	'{"name":"bg","role":"restoreOperator","breakGlass":"a tenant admin is not a global admin"}'
+expect "break-glass is the global admin's only" 400
 case ${TOK[A.tenantAdmin]} in
 cft_???????????????????????????????????????????) ok "token secrets are cft_ + 43 base64url characters" ;;
 *) not_ok "token secrets are cft_ + 43 base64url characters" "${TOK[A.tenantAdmin]}" ;;
@@ -69,13 +84,21 @@ head -c 200000 /dev/urandom >"$T/src-a/file1"
 echo hello >"$T/src-a/hello.txt"
 echo beta >"$T/src-b/b.txt"
 TA=${TOK[A.tenantAdmin]}
+# No folder_root here: folders are the global admin's to name (a tenant
+# admin could otherwise back up /etc or the other tenant's folders).
 api "$TA" POST "/v1/tenants/$A/protectionUnits" \
-	"{\"name\":\"docs\",\"kind\":\"account\",\"source\":{\"type\":\"folder\",\"path\":\"$T/src-a\"}}"
-expect "tenant admin creates a unit" 201
-UA=$(j .id)
-api "${TOK[B.tenantAdmin]}" POST "/v1/tenants/$B/protectionUnits" \
 	"{\"name\":\"docs\",\"kind\":\"account\",\"source\":{\"type\":\"folder\",\"path\":\"$T/src-b\"}}"
-expect "tenant admin of beta creates a unit" 201
+expect "without folder_root a tenant admin cannot name a folder (beta's)" 403
+api "$TA" POST "/v1/tenants/$A/protectionUnits" \
+	'{"name":"etc","kind":"account","source":{"type":"folder","path":"/etc"}}'
+expect "without folder_root a tenant admin cannot name /etc" 403
+api "$GA" POST "/v1/tenants/$A/protectionUnits" \
+	"{\"name\":\"docs\",\"kind\":\"account\",\"source\":{\"type\":\"folder\",\"path\":\"$T/src-a\"}}"
+expect "global admin creates a folder unit of alpha" 201
+UA=$(j .id)
+api "$GA" POST "/v1/tenants/$B/protectionUnits" \
+	"{\"name\":\"docs\",\"kind\":\"account\",\"source\":{\"type\":\"folder\",\"path\":\"$T/src-b\"}}"
+expect "global admin creates a folder unit of beta" 201
 UB=$(j .id)
 api "$TA" POST "/v1/tenants/$A/protectionPolicies" "{\"name\":\"daily\",\"kind\":\"account\",\"units\":[\"$UA\"]}"
 expect "tenant admin creates a policy" 201
@@ -126,13 +149,14 @@ ENDPOINTS=(
 	"POST|/v1/tenants|G|201|{\"name\":\"t-@R@\"}"
 	"GET|$T_A|GA|200|"
 	"GET|$T_A/tokens|GA|200|"
-	"POST|$T_A/tokens|GA|201|{\"name\":\"k-@R@\",\"role\":\"auditor\"}"
+	"POST|$T_A/tokens|A|201|{\"name\":\"k-@R@\",\"role\":\"auditor\"}"
+	"PATCH|$T_A|G|200|{\"minRetentionDays\":400}"
 	"DELETE|$T_A/tokens/$KA|GA|200|"
 	"GET|/v1/tokens|G|200|"
 	"POST|/v1/tokens|G|201|{\"name\":\"g-@R@\",\"role\":\"globalAdmin\"}"
 	"DELETE|/v1/tokens/$KG|G|200|"
 	"GET|$T_A/protectionUnits|AOU|200|"
-	"POST|$T_A/protectionUnits|A|201|{\"name\":\"u-@R@\",\"kind\":\"account\",\"source\":$SRC_A}"
+	"POST|$T_A/protectionUnits|G|201|{\"name\":\"u-@R@\",\"kind\":\"account\",\"source\":$SRC_A}"
 	"GET|$U_A|AOU|200|"
 	"POST|$U_A/backup|A|202|"
 	"GET|$U_A/recommendedRestorePoints|AOU|200|"
@@ -301,8 +325,17 @@ run C --token-file "$T/ta.tok" restore-session show "$SA" --wait; is_rc "coffer 
 run C --token-file "$T/ta.tok" audit list --action restoreSession; is_rc "coffer audit list" 0
 if grep -q restoreSession.create "$T/out"; then ok "the audit log records the restore session"
 else not_ok "the audit log records the restore session" "$(cat "$T/out")"; fi
-run C --token-file "$T/ga.tok" token create --tenant "$B" --role auditor cli-made; is_rc "coffer token create" 0
+run C --token-file "$T/ga.tok" token create --tenant "$B" --role auditor cli-made
+is_rc "coffer token create of a tenant's auditor by the global admin exits 1" 1
+run C --token-file "$T/ga.tok" token create --tenant "$B" --role auditor \
+	--break-glass "beta's admins lost their tokens; ticket 4711" cli-made
+is_rc "coffer token create --break-glass" 0
 if grep -q "cft_" "$T/out"; then ok "token create shows the secret once"; else not_ok "token create shows the secret once" "$(cat "$T/out")"; fi
+api "${TOK[B.auditor]}" GET "/v1/tenants/$B/auditLog?action=token.create.breakGlass"
+if [ "$(j '[.items[] | select(.detail.breakGlass == "beta'"'"'s admins lost their tokens; ticket 4711")] | length')" = 1 ] &&
+	[ "$(j '.items[0].actor')" != system ]; then
+	ok "a break-glass token is in the tenant's own audit log with who and why"
+else not_ok "a break-glass token is in the tenant's own audit log with who and why" "$(head -c 400 "$T/resp")"; fi
 run C --server http://127.0.0.1:1 --token-file "$T/ga.tok" tenant list; is_rc "an unreachable server exits 1" 1
 for cmd in "policy activate $PA" "policy create --unit $UA p-cli" "restore-session create $UA"; do
 	# shellcheck disable=SC2086 # the words of the command

@@ -156,11 +156,13 @@ GTOK=$(grep -m1 '^cft_' "$T/serve.out")
 
 TA=$(api "$GTOK" POST /v1/tenants '{"name":"acme"}'; jq -r .id "$T/resp")
 TB=$(api "$GTOK" POST /v1/tenants '{"name":"other"}'; jq -r .id "$T/resp")
-token() { api "$GTOK" POST "/v1/tenants/$1/tokens" "{\"name\":\"$2\",\"role\":\"$2\"}"; jq -r .secret "$T/resp"; }
-TOK=$(token "$TA" tenantAdmin)
-OPTOK=$(token "$TA" restoreOperator)
-AUTOK=$(token "$TA" auditor)
-BTOK=$(token "$TB" tenantAdmin)
+# token BY TENANT ROLE: the global admin makes a tenant's first admin token,
+# the tenant's admin the others.
+token() { api "$1" POST "/v1/tenants/$2/tokens" "{\"name\":\"$3\",\"role\":\"$3\"}"; jq -r .secret "$T/resp"; }
+TOK=$(token "$GTOK" "$TA" tenantAdmin)
+OPTOK=$(token "$TOK" "$TA" restoreOperator)
+AUTOK=$(token "$TOK" "$TA" auditor)
+BTOK=$(token "$GTOK" "$TB" tenantAdmin)
 [ -n "$TA" ] && [ -n "$TB" ] && [ "${TOK#cft_}" != "$TOK" ] && [ "${BTOK#cft_}" != "$BTOK" ] &&
 	ok "mailsvc: two tenants and their tokens" || { not_ok "mailsvc: two tenants and their tokens" "$(cat "$T/resp")"; exit 1; }
 

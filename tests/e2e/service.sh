@@ -32,8 +32,9 @@ tenant() {
 }
 
 # unit NAME PATH: creates a folder unit of kind account; its id in $UID_.
+# The global admin does: without folder_root, tenants name no folders.
 unit() {
-	api "$TOK" POST "/v1/tenants/$TID/protectionUnits" \
+	api "$GTOK" POST "/v1/tenants/$TID/protectionUnits" \
 		"{\"name\":\"$1\",\"kind\":\"account\",\"source\":{\"type\":\"folder\",\"path\":\"$2\"}}"
 	UID_=$(jq -r .id "$T/resp")
 	[ "$code" = 201 ] || [ "$code" = 200 ]
@@ -63,12 +64,16 @@ if [ "$rc" = 2 ] && grep -q "setting 'workers': 'many'" "$T/err"; then
 	ok "service: an empty config file is read as no settings"; else
 	not_ok "service: an empty config file is read as no settings" "exit $rc $(head -3 "$T/err")"; fi
 # The file sets the data folder and a slow tick; flags override the tick.
-printf 'data = "%s"\ntick_ms = 100000\nmin_frequency = 600\n' "$T/d1" >"$T/good.conf"
+printf 'data = "%s"\ntick_ms = 100000\nmin_frequency = 600\nfolder_root = "%s"\n' "$T/d1" "$T/fr" >"$T/good.conf"
 
 # ---------------------------------------------------------------------
 # 1. A policy over 3 folder units (explicit + a subfolders rule).
 D1=$T/d1
-mkdir -p "$T/src/ann" "$T/home/cat" "$T/home/dan"
+# Tenants name folders only inside FOLDER_ROOT/<tenant name>/ (here acme's
+# home folders); the global admin may name any (ann's, outside it).
+HOMES=$T/fr/acme/home
+mkdir -p "$T/src/ann" "$HOMES/cat" "$HOMES/dan"
+ln -s "$T/fr/acme/home" "$T/home"
 for d in src/ann home/cat home/dan; do
 	gen "$d" 200000 >"$T/$d/data.bin"
 	echo "hello $d" >"$T/$d/note.txt"
@@ -85,7 +90,7 @@ for k in "$T/d1/keys/$TID.key"; do
 done
 unit ann "$T/src/ann"; ANN=$UID_
 api "$TOK" POST "$U/$TID/protectionPolicies" \
-	"{\"name\":\"homes\",\"kind\":\"account\",\"units\":[\"$ANN\"],\"rules\":[{\"type\":\"subfolders\",\"path\":\"$T/home\"}],\"frequencySeconds\":2,\"state\":\"active\"}"
+	"{\"name\":\"homes\",\"kind\":\"account\",\"units\":[\"$ANN\"],\"rules\":[{\"type\":\"subfolders\",\"path\":\"$HOMES\"}],\"frequencySeconds\":2,\"state\":\"active\"}"
 POL=$(jq -r .id "$T/resp")
 st=$(jq -r .state "$T/resp")
 if [ "$code" = 201 ] && [ "$st" = activating ]; then ok "service: an activated policy starts activating"; else
@@ -105,14 +110,14 @@ if MIN=3 until_true 30 all_have "$ANN" "$CAT" "$DAN"; then
 if [ "$(unit_field "$CAT" state)" = protected ]; then ok "service: a backed-up unit is protected"; else
 	not_ok "service: a backed-up unit is protected" "$(cat "$T/resp")"; fi
 
-mkdir -p "$T/home/eve" "$T/home/cat.restored-1"; echo eve >"$T/home/eve/a.txt"
+mkdir -p "$HOMES/eve" "$HOMES/cat.restored-1"; echo eve >"$HOMES/eve/a.txt"
 has_eve() { EVE=$(unit_by_name eve); [ -n "$EVE" ] && [ "$(rp_count "$EVE")" -ge 1 ]; }
 if until_true 30 has_eve; then ok "service: a new subfolder is picked up and backed up"; else
 	not_ok "service: a new subfolder is picked up and backed up" "$(cat "$T/resp")"; fi
 if [ -z "$(unit_by_name cat.restored-1)" ]; then
 	ok "service: a restore session's copy beside a unit (cat.restored-1) is not made a unit"; else
 	not_ok "service: a restore session's copy beside a unit is not made a unit" "it was"; fi
-rmdir "$T/home/cat.restored-1"
+rmdir "$HOMES/cat.restored-1"
 
 # A unit whose folder goes away fails, shows why, is retried; others go on.
 mv "$T/src/ann" "$T/src/ann.gone"
@@ -351,10 +356,10 @@ ln -s "$T/roots/zeta/bob" "$T/roots/acme/sneaky"
 serve d4 18604 --folder-root "$T/roots"
 GTOK=$(grep -m1 '^cft_' "$T/d4.out")
 tenant acme
-place() { # NAME PATH WANT
-	api "$TOK" POST "$U/$TID/protectionUnits" \
+place() { # NAME PATH WANT [TOKEN]: a folder unit made by the tenant admin (or TOKEN)
+	api "${4:-$TOK}" POST "$U/$TID/protectionUnits" \
 		"{\"name\":\"$1\",\"kind\":\"account\",\"source\":{\"type\":\"folder\",\"path\":\"$2\"}}"
-	expect "service: a folder unit at ${2#"$T"/} is $3" "$3"
+	expect "service: a folder unit at ${2#"$T"/} is $3${4:+ (global admin)}" "$3"
 }
 place ann "$T/roots/acme/ann" 201
 place other "$T/roots/zeta/bob" 400
@@ -378,11 +383,96 @@ serve_stop TERM
 serve d5 18605
 GTOK=$(grep -m1 '^cft_' "$T/d5.out")
 tenant solo
-place mine "$T/elsewhere" 201
-place above "$T" 400
-place inside "$T/d5/keys" 400
+# Without folder_root a tenant admin names no folder at all (it could name
+# /etc or another tenant's); the global admin does, never the data folder.
+place mine "$T/elsewhere" 403
+if grep -q folder_root "$T/resp"; then ok "service: the refusal says folder_root would allow it"; else
+	not_ok "service: the refusal says folder_root would allow it" "$(cat "$T/resp")"; fi
+place etc /etc 403
+api "$TOK" POST "$U/$TID/protectionPolicies" \
+	"{\"name\":\"p\",\"kind\":\"account\",\"rules\":[{\"type\":\"subfolders\",\"path\":\"$T/elsewhere\"}]}"
+expect "service: without folder_root a tenant admin's subfolders rule is refused" 403
+place mine "$T/elsewhere" 201 "$GTOK"
+place above "$T" 400 "$GTOK"
+place inside "$T/d5/keys" 400 "$GTOK"
+api "$GTOK" POST "$U/$TID/protectionUnits" \
+	'{"name":"m2","kind":"mailbox","source":{"type":"imap","host":"mail.example.com","user":"a","secret":"x"}}'
+expect "service: the global admin creates no mailbox unit (it holds no tenant secrets)" 403
 serve_stop TERM
-if sanitizer "$T/d1.err" "$T/d2.err" "$T/d3.err" "$T/d4.err" "$T/d5.err"; then
+# ---------------------------------------------------------------------
+# 6. Retention a tenant admin cannot shorten. The attack: PATCH the policy
+# to retentionDays 1, recentDays 1, and the next expiry forgets every point
+# but the newest. Now each point's keepUntil/retainUntil are fixed when it
+# is taken, and no policy goes below the tenant's minimum (global admin).
+CLOCK6=$T/clock6
+T6=1700000000
+echo $T6 >"$CLOCK6"
+mkdir -p "$T/ret"
+echo v0 >"$T/ret/f.txt"
+: >"$T/d6.out"
+serve d6 18606 --clock-file "$CLOCK6"
+GTOK=$(grep -m1 '^cft_' "$T/d6.out")
+tenant keep
+unit ret "$T/ret"; RET=$UID_
+api "$TOK" POST "$U/$TID/protectionPolicies" \
+	"{\"name\":\"ret\",\"kind\":\"account\",\"units\":[\"$RET\"],\"frequencySeconds\":31622400,\"recentDays\":14,\"retentionDays\":365,\"state\":\"active\"}"
+POL=$(jq -r .id "$T/resp")
+until_true 60 pol_state active || not_ok "service: the retention policy activates" "$(cat "$T/resp")"
+live6() { q "$TOK" "$U/$TID/protectionUnits/$RET/restorePoints?limit=1000" '[.items[].seq] | map(tostring) | join(" ")'; }
+# point_at DAY: a backup at T6 + DAY days, waited for.
+point_at() {
+	local want=$(($(rp_count "$RET") + 1))
+	echo "v$1" >"$T/ret/f.txt"
+	echo $((T6 + $1 * 86400)) >"$CLOCK6"
+	api "$TOK" POST "$U/$TID/protectionUnits/$RET/backup"
+	took6() { [ "$(rp_count "$RET")" -ge "$want" ]; }
+	until_true 30 took6 || not_ok "service: a backup at day $1" "$(cat "$T/resp")"
+}
+# expiry_at DAY: moves the clock and waits for an expire job made then to end.
+expiry_at() {
+	local at=$((T6 + $1 * 86400))
+	echo $at >"$CLOCK6"
+	ran6() { [ "$(q "$TOK" "$U/$TID/jobs?limit=1000" \
+		"[.items[] | select(.kind == \"expire\" and .state == \"succeeded\" and .createdUnix >= $at)] | length")" -gt 0 ]; }
+	until_true 60 ran6 || not_ok "service: an expire job runs at day $1" "$(cat "$T/resp")"
+}
+for d in 1 2 3; do point_at $d; done
+api "$TOK" GET "$U/$TID/protectionUnits/$RET/restorePoints?limit=1000"
+fixed=$(jq -r '[.items[] | "\(.keepUntilUnix - (.timeNs / 1e9 | floor)):\(.retainUntilUnix - (.timeNs / 1e9 | floor))"] | unique | join(" ")' "$T/resp")
+if [ "$fixed" = "$((14 * 86400)):$((365 * 86400))" ]; then
+	ok "service: each restore point shows keepUntil/retainUntil fixed from the policy when taken"; else
+	not_ok "service: each restore point shows keepUntil/retainUntil fixed from the policy when taken" "$fixed"; fi
+api "$TOK" PATCH "$U/$TID/protectionPolicies/$POL" '{"retentionDays":1,"recentDays":1}'
+if [ "$code" = 403 ] && grep -q "minimum of 365 days" "$T/resp"; then
+	ok "service: a tenant admin cannot take retention below the tenant's minimum"; else
+	not_ok "service: a tenant admin cannot take retention below the tenant's minimum" "$code $(cat "$T/resp")"; fi
+api "$TOK" PATCH "$U/$TID" '{"minRetentionDays":1}'
+expect "service: a tenant admin cannot lower the tenant's minimum" 403
+api "$GTOK" PATCH "$U/$TID" '{"minRetentionDays":1}'
+expect "service: the global admin sets the tenant's minimum" 200
+api "$TOK" PATCH "$U/$TID/protectionPolicies/$POL" '{"retentionDays":1,"recentDays":1}'
+expect "service: with the minimum lowered, the tenant admin shortens the policy" 200
+expiry_at 5
+if [ "$(live6)" = "1 2 3 4" ]; then
+	ok "service: a shortened policy does not shorten the points already taken"; else
+	not_ok "service: a shortened policy does not shorten the points already taken" "live: $(live6)"; fi
+point_at 6
+api "$TOK" GET "$U/$TID/protectionUnits/$RET/restorePoints/5"
+if [ "$(jq '.retainUntilUnix - (.timeNs / 1e9 | floor)' "$T/resp")" = 86400 ]; then
+	ok "service: a new point takes the shorter retention"; else
+	not_ok "service: a new point takes the shorter retention" "$(cat "$T/resp")"; fi
+point_at 9
+expiry_at 10
+if [ "$(live6)" = "1 2 3 4 6" ]; then
+	ok "service: expiry forgets a new point past its own retention, keeps the old ones"; else
+	not_ok "service: expiry forgets a new point past its own retention, keeps the old ones" "live: $(live6)"; fi
+api "$TOK" GET "$U/$TID/auditLog?limit=1000"
+if [ "$(jq '[.items[] | select(.action == "tenant.update" or .action == "protectionPolicy.update")] | length' "$T/resp")" -ge 2 ]; then
+	ok "service: the minimum and the policy changes are audited"; else
+	not_ok "service: the minimum and the policy changes are audited" "$(head -c 300 "$T/resp")"; fi
+serve_stop TERM
+
+if sanitizer "$T/d1.err" "$T/d2.err" "$T/d3.err" "$T/d4.err" "$T/d5.err" "$T/d6.err"; then
 	not_ok "service: no sanitizer report in the server logs" "$(grep -h -m1 -E 'Sanitizer|runtime error' "$T"/d?.err)"; else
 	ok "service: no sanitizer report in the server logs"; fi
 exit $FAILED

@@ -100,12 +100,13 @@ fi
 
 for n in a b c; do
 	make_unit "$T/src/$n"
-	api "$TOK" POST "$U/$TID/protectionUnits" \
+	# Without folder_root, folders are the global admin's to name.
+	api "$GTOK" POST "$U/$TID/protectionUnits" \
 		"{\"name\":\"$n\",\"kind\":\"site\",\"source\":{\"type\":\"folder\",\"path\":\"$T/src/$n\"}}"
 	eval "$(echo $n | tr a-z A-Z)=$(jq -r .id "$T/resp")"
 done
 mkdir -p "$T/src/z"; echo z >"$T/src/z/z.txt"
-api "$TOK2" POST "$U/$TID2/protectionUnits" \
+api "$GTOK" POST "$U/$TID2/protectionUnits" \
 	"{\"name\":\"z\",\"kind\":\"site\",\"source\":{\"type\":\"folder\",\"path\":\"$T/src/z\"}}"
 Z=$(jq -r .id "$T/resp")
 
