@@ -32,6 +32,8 @@ static const struct {
 	{ "--clock-file", "clock_file" },
 	{ "--folder-root", "folder_root" },
 	{ "--allow-secret-command", "allow_secret_command" },
+	{ "--source-allow", "source_allow" },
+	{ "--source-deny", "source_deny" },
 	{ "--max-body", "max_body" },
 	{ "--request-timeout", "request_timeout" },
 };
@@ -87,7 +89,8 @@ int cmd_serve(struct cli *c, int argc, char **argv)
 				      "[--workers N] [--tick-ms N] [--min-frequency S] "
 				      "[--clock-file F] [--restore-parallel N] [--tls-cert F "
 				      "--tls-key F] [--max-body BYTES] [--request-timeout S] "
-				      "[--folder-root DIR] [--allow-secret-command 0|1]");
+				      "[--folder-root DIR] [--allow-secret-command 0|1] "
+				      "[--source-allow LIST] [--source-deny LIST]");
 	if (parse_config(argc, argv, &cfg, &err) < 0)
 		return fail(&err);
 	if ((cfg.tls_cert == NULL) != (cfg.tls_key == NULL)) {

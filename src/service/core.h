@@ -10,6 +10,7 @@
 
 struct error;
 struct json_object;
+struct netpolicy;
 struct service;
 struct store_unit;
 struct svc_config;
@@ -42,6 +43,11 @@ int svc_config_set(struct svc_config *cfg, const char *key, const char *value,
 
 /* DATA/keys/service.key: seals the secrets of sources in the catalog. */
 const uint8_t *svc_service_key(struct service *s);
+
+/* Where sources may connect (settings source_allow, source_deny), built
+ * at svc_open(); every backup and restore of a network source passes it
+ * (source_backup_opts.netpolicy), and unit creation checks with it. */
+const struct netpolicy *svc_netpolicy(struct service *s);
 
 /* Serializes read-modify-write of unit and policy rows between the
  * scheduler, the workers and API calls (all in this process). */

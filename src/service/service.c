@@ -24,6 +24,7 @@
 #include "lib/hex.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/netpolicy.h"
 #include "service/core.h"
 #include "service/internal.h"
 #include "service/service.h"
@@ -46,6 +47,7 @@ struct service {
 	int abandoned; /* workers still ran at stop: keep everything allocated */
 	int64_t last_clock; /* the last good reading of the clock file */
 	pthread_mutex_t clock_lock;
+	struct netpolicy *netpolicy; /* source_allow, source_deny; read-only */
 };
 
 /* ---- configuration ---- */
@@ -93,7 +95,8 @@ static int parse_int(const char *v, int64_t min, int64_t max, int64_t *out)
 	return 0;
 }
 
-enum cfg_type { CFG_STR, CFG_INT, CFG_I64, CFG_SIZE };
+/* CFG_LIST: netpolicy entries; each line or flag adds to the list. */
+enum cfg_type { CFG_STR, CFG_INT, CFG_I64, CFG_SIZE, CFG_LIST };
 
 struct cfg_key {
 	const char *name;
@@ -116,6 +119,8 @@ static const struct cfg_key cfg_keys[] = {
 	CFG("clock_file", CFG_STR, clock_file, 0, 0),
 	CFG("folder_root", CFG_STR, folder_root, 0, 0),
 	CFG("allow_secret_command", CFG_INT, allow_secret_command, 0, 1),
+	CFG("source_allow", CFG_LIST, source_allow, 0, 0),
+	CFG("source_deny", CFG_LIST, source_deny, 0, 0),
 	CFG("max_body", CFG_SIZE, max_body, 1024, (int64_t)1 << 32),
 	CFG("request_timeout", CFG_INT, request_timeout_s, 1, 3600),
 };
@@ -137,6 +142,20 @@ int svc_config_set(struct svc_config *cfg, const char *key, const char *value,
 		if (*value == '\0')
 			return error_setk(err, ERROR_USAGE, "setting '%s' is empty", key);
 		*(const char **)(void *)field = config_keep(value);
+		return 0;
+	}
+	if (k->type == CFG_LIST) {
+		const char **list = (const char **)(void *)field;
+		struct netpolicy *check = netpolicy_create(key, key);
+		int rc = netpolicy_add(check, NETPOLICY_ALLOW, value, err);
+		char *joined;
+
+		netpolicy_destroy(&check);
+		if (rc < 0)
+			return -1;
+		joined = *list ? xasprintf("%s, %s", *list, value) : xstrdup(value);
+		*list = config_keep(joined);
+		free(joined);
 		return 0;
 	}
 	if (parse_int(value, k->min, k->max, &n) < 0)
@@ -207,6 +226,7 @@ int svc_config_load(struct svc_config *cfg, const char *path, struct error *err)
 
 struct catalog *svc_catalog(struct service *s) { return s->cat; }
 const struct svc_config *svc_cfg(struct service *s) { return &s->cfg; }
+const struct netpolicy *svc_netpolicy(struct service *s) { return s->netpolicy; }
 const uint8_t *svc_service_key(struct service *s) { return s->service_key; }
 int svc_stopping(struct service *s) { return atomic_load(&s->stopping); }
 struct svc_stats *svc_stats(struct service *s) { return s->stats; }
@@ -341,6 +361,11 @@ struct service *svc_open_flags(const struct svc_config *cfg, int flags, struct e
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->clock_lock, NULL);
 	s->stats = svc_stats_create();
+	s->netpolicy = netpolicy_create("source_allow", "source_deny");
+	if ((cfg->source_allow &&
+	     netpolicy_add(s->netpolicy, NETPOLICY_ALLOW, cfg->source_allow, err) < 0) ||
+	    (cfg->source_deny && netpolicy_add(s->netpolicy, NETPOLICY_DENY, cfg->source_deny, err) < 0))
+		goto fail;
 	if (make_dirs(s, err) < 0 || service_key_load(s, err) < 0)
 		goto fail;
 	s->cat = catalog_open(s->catalog_url, err);
@@ -426,6 +451,7 @@ void svc_close(struct service **sp)
 		return;
 	catalog_close(&s->cat);
 	svc_stats_destroy(&s->stats);
+	netpolicy_destroy(&s->netpolicy);
 	crypto_wipe(s->service_key, sizeof(s->service_key));
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->clock_lock);

@@ -67,6 +67,11 @@ struct svc_config {
 				     folder outside the data folder (one organization) */
 	int allow_secret_command; /* imap sources may run "secretCommand" (the
 				     service user runs it: off by default) */
+	const char *source_allow; /* where tenants' sources may connect: entries of
+				     lib/netpolicy.h, comma-separated (lines and
+				     flags add up); NULL: anywhere but loopback,
+				     link-local, metadata and unspecified addresses */
+	const char *source_deny;  /* never, whatever source_allow says */
 	size_t max_body;          /* request body limit; default 1 MiB */
 	int request_timeout_s;    /* default 30 */
 };

@@ -666,6 +666,7 @@ static int artifact_run(struct service *s, struct catalog_artifact *a,
 	ro.progress = artifact_progress;
 	ro.total = artifact_total;
 	ro.ctx = &ar;
+	ro.netpolicy = svc_netpolicy(s);
 	ret = ops->restore(st, &ro, res, err);
 out:
 	if (ro.patterns)

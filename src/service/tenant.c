@@ -19,10 +19,13 @@
 #include "lib/hex.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/netpolicy.h"
 #include "service/core.h"
 #include "service/internal.h"
 #include "service/service.h"
 #include "service/views.h"
+#include "sources/imap.h"
+#include "sources/mail.h"
 #include "sources/source.h"
 #include "store/store.h"
 

@@ -370,10 +370,35 @@ static int add_astring(struct imap *c, unsigned tag, const char *desc, const cha
 	return send_literal(c, tag, desc, s, len, err);
 }
 
+/* Text the server sent, for a message: at most `max` bytes of it, bytes
+ * outside printable ASCII as \xNN (no control character reaches a log, a
+ * terminal or the API), "..." when cut. The caller frees. */
+static char *shown_text(const char *s, size_t max)
+{
+	struct buf b;
+	size_t n = strlen(s);
+
+	buf_init(&b, 0);
+	for (size_t k = 0; k < n && k < max; k++) {
+		unsigned char ch = (unsigned char)s[k];
+
+		if (ch >= 0x20 && ch < 0x7f)
+			buf_add(&b, &s[k], 1);
+		else
+			buf_addf(&b, "\\x%02x", ch);
+	}
+	if (n > max)
+		buf_add(&b, "...", 3);
+	return b.data ? (char *)buf_steal(&b, NULL) : xstrdup("");
+}
+
 /* A printable rendering of a mailbox name for messages. */
 static char *shown_name(const char *s)
 {
-	return xasprintf("\"%.200s\"", s);
+	char *t = shown_text(s, 200), *q = xasprintf("\"%s\"", t);
+
+	free(t);
+	return q;
 }
 
 /* ---- input ---- */
@@ -556,7 +581,7 @@ static int dispatch(struct imap *c, struct imap_resp *r, const char *desc, int *
 	if (r->is_status) {
 		if (!strcmp(r->name, "BYE")) {
 			free(c->bye);
-			c->bye = xstrndup(r->text, 300);
+			c->bye = shown_text(r->text, 300);
 		}
 		handle_code(c, r, NULL);
 		return 0;
@@ -645,6 +670,7 @@ static int cmd_failed(struct imap *c, unsigned tag, struct error *err)
 {
 	struct pending *p = pending_find(c, tag);
 	int kind = ERROR_FAIL;
+	char *text, *code;
 
 	if (!strcmp(p->code, "NONEXISTENT") || !strcmp(p->code, "TRYCREATE"))
 		kind = ERROR_NOTFOUND;
@@ -652,9 +678,13 @@ static int cmd_failed(struct imap *c, unsigned tag, struct error *err)
 		kind = ERROR_EXISTS;
 	else if (!strcmp(p->code, "AUTHENTICATIONFAILED") || !strcmp(p->code, "AUTHORIZATIONFAILED"))
 		kind = ERROR_KEY;
+	text = shown_text(p->text ? p->text : "", 300);
+	code = shown_text(p->code, sizeof(p->code));
 	error_setk(err, kind, "imap %s: %s failed: %s %s%s%s%s", c->name, p->desc,
-		   p->status == ST_NO ? "NO" : "BAD", p->code[0] ? "[" : "", p->code,
-		   p->code[0] ? "] " : "", p->text ? p->text : "");
+		   p->status == ST_NO ? "NO" : "BAD", code[0] ? "[" : "", code,
+		   code[0] ? "] " : "", text);
+	free(text);
+	free(code);
 	pending_drop(c, tag);
 	return -1;
 }
@@ -910,20 +940,44 @@ refused:
 	return -1;
 }
 
+/* Whatever the peer is, none of what it sent goes into the message: the
+ * address may be a service that is not IMAP, and its banner is not the
+ * tenant's business (docs/imap.md "Where the service connects"). */
+static int not_imap(struct imap *c, struct error *err)
+{
+	error_setk(err, ERROR_CORRUPT, "imap %s: the server did not answer as an IMAP server "
+		   "(no \"* OK\" greeting)", c->name);
+	conn_drop(c);
+	return -1;
+}
+
 static int read_greeting(struct imap *c, struct error *err)
 {
 	struct imap_resp r;
 	int rc = 0;
 
-	if (read_resp(c, &r, "greeting", err) < 0)
+	/* Every IMAP greeting starts "* " (RFC 3501 7.1): anything else is
+	 * told at once, not after the line limit or the read timeout. */
+	while (c->in.len - c->in_start < 2)
+		if (fill(c, 2, "greeting", err) < 0)
+			return -1;
+	if (memcmp(c->in.data + c->in_start, "* ", 2) != 0)
+		return not_imap(c, err);
+	if (read_resp(c, &r, "greeting", err) < 0) {
+		if (err->code == ERROR_CORRUPT) /* unframable or unparsable */
+			return not_imap(c, err);
 		return -1;
+	}
 	if (r.kind != IMAP_RESP_UNTAGGED || !r.is_status) {
 		imap_resp_clear(&r);
-		return proto_error(c, "greeting", "not a greeting", err);
+		return not_imap(c, err);
 	}
 	if (!strcmp(r.name, "BYE") || !strcmp(r.name, "NO") || !strcmp(r.name, "BAD")) {
+		char *text = shown_text(r.text, 300);
+
 		rc = error_setk(err, ERROR_FAIL, "imap %s: the server refused the connection: %s %s",
-				c->name, r.name, r.text);
+				c->name, r.name, text);
+		free(text);
 		conn_drop(c);
 	} else if (!strcmp(r.name, "PREAUTH")) {
 		rc = error_setk(err, ERROR_FAIL,
@@ -950,7 +1004,7 @@ static int do_connect(struct imap *c, struct error *err)
 	struct imap_conn_opts co = {
 		.host = c->host, .port = c->o.port, .ca_file = c->ca_file,
 		.insecure = c->o.insecure, .connect_timeout_ms = c->o.connect_timeout_ms,
-		.timeout_ms = c->o.timeout_ms,
+		.timeout_ms = c->o.timeout_ms, .policy = c->o.policy,
 	};
 
 	c->io_failed = 0;
@@ -1286,11 +1340,13 @@ static int status_all(struct imap *c, struct imap_folder_list *l, struct error *
 		while (next < l->n && nq < WINDOW) {
 			struct imap_folder *f = &l->v[next++];
 			unsigned tag;
-			char *desc;
+			char *desc, *name;
 
 			if (f->attrs & IMAP_MBX_NOSELECT)
 				continue;
-			desc = xasprintf("STATUS \"%.200s\"", f->name);
+			name = shown_name(f->name); /* from LIST: the server's text */
+			desc = xasprintf("STATUS %s", name);
+			free(name);
 			tag = cmd_begin(c, desc);
 			free(desc);
 			buf_add(&c->out, "STATUS ", 7);

@@ -27,6 +27,7 @@
 
 struct error;
 struct imap;
+struct netpolicy;
 
 enum imap_tls {
 	IMAP_TLS_IMPLICIT = 0, /* TLS from the first byte (port 993) */
@@ -61,6 +62,10 @@ struct imap_opts {
 	uint64_t max_literal;    /* largest literal accepted; 0: 64 MiB */
 	size_t max_line;         /* longest reply line (without literals); 0: 8 MiB */
 	int reconnects;          /* reconnect attempts per bulk command; 0: 3; -1: none */
+	/* Where the client may connect (lib/netpolicy.h), checked on every
+	 * address before connecting, reconnects included; NULL: anywhere (the
+	 * CLI). Not copied: must outlive the struct imap. */
+	const struct netpolicy *policy;
 };
 
 /* "implicit"|"starttls"|"none" and "plain"|"login"|"xoauth2"|"oauthbearer";

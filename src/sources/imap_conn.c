@@ -22,6 +22,7 @@
 
 #include "lib/error.h"
 #include "lib/mem.h"
+#include "lib/netpolicy.h"
 
 struct imap_conn {
 	int fd;
@@ -257,8 +258,10 @@ struct imap_conn *imap_conn_open(const struct imap_conn_opts *o, int tls, struct
 	struct imap_conn *c;
 	char port[8];
 	int64_t deadline = now_ms() + o->connect_timeout_ms;
-	int rc, fd = -1;
+	int rc, fd = -1, tried = 0;
+	struct error refused;
 
+	error_init(&refused);
 	snprintf(port, sizeof(port), "%u", o->port);
 	rc = getaddrinfo(o->host, port, &hints, &res);
 	if (rc != 0) {
@@ -266,13 +269,19 @@ struct imap_conn *imap_conn_open(const struct imap_conn_opts *o, int tls, struct
 		return NULL;
 	}
 	for (const struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+		/* Checked on the address about to be connected to, not on the
+		 * name: what a name resolves to can change at any time. */
+		if (o->policy && netpolicy_check(o->policy, o->host, ai->ai_addr, ai->ai_addrlen,
+						 tried ? &refused : err) < 0)
+			continue;
+		tried = 1;
 		fd = connect_one(ai, deadline, err);
 		if (fd >= 0)
 			break;
 	}
 	freeaddrinfo(res);
 	if (fd < 0)
-		return NULL;
+		return NULL; /* nothing tried: err holds the policy's refusal */
 	c = xcalloc(1, sizeof(*c));
 	c->fd = fd;
 	c->host = xstrdup(o->host);

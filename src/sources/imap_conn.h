@@ -12,6 +12,7 @@
 
 struct error;
 struct imap_conn;
+struct netpolicy;
 
 struct imap_conn_opts {
 	const char *host;
@@ -20,9 +21,16 @@ struct imap_conn_opts {
 	int insecure;        /* 1: no certificate check */
 	int connect_timeout_ms;
 	int timeout_ms;
+	/* Where connections may go (lib/netpolicy.h): every address the host
+	 * resolves to is checked before it is connected to, and refused ones
+	 * are never tried. NULL: anywhere. Must outlive the call. */
+	const struct netpolicy *policy;
 };
 
-/* Connects; with tls, does the TLS handshake at once (implicit TLS). */
+/* Connects; with tls, does the TLS handshake at once (implicit TLS). When
+ * the policy refuses every address of the host, fails before any
+ * connection with the policy's message (ERROR_USAGE), the same whether
+ * anything listens there or not. */
 struct imap_conn *imap_conn_open(const struct imap_conn_opts *o, int tls, struct error *err);
 /* TLS handshake on an open clear-text connection (after STARTTLS). */
 int imap_conn_starttls(struct imap_conn *c, struct error *err);

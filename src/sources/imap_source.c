@@ -1066,6 +1066,7 @@ int mail_backup_run(struct store *s, const struct mail_backup_opts *o,
 	memset(res, 0, sizeof(*res));
 	if (mail_imap_opts(o->source, &io, err) < 0)
 		return -1;
+	io.policy = o->netpolicy;
 	b.u = store_unit_open(s, o->unit, 1, err);
 	if (b.u == NULL)
 		return error_prefix(err, "backup of mailbox %s", o->unit);
@@ -1115,6 +1116,7 @@ static int imap_backup(struct store *s, const struct source_backup_opts *o,
 	struct mail_backup_opts mo = {
 		.unit = o->unit, .source = o->source, .time_ns = o->time_ns, .quiet = o->quiet,
 		.keep_seconds = o->keep_seconds, .retain_seconds = o->retain_seconds,
+		.netpolicy = o->netpolicy,
 	};
 	struct mail_backup_result mr;
 
@@ -1159,6 +1161,7 @@ static int imap_restore(struct store *s, const struct source_restore_opts *o,
 		.rp = o->rp, .target = target, .into_folder = json_str(target, "intoFolder"),
 		.patterns = o->patterns, .npatterns = o->npatterns, .quiet = o->quiet,
 		.appended = src_appended, .progress = src_progress, .ctx = &c,
+		.netpolicy = o->netpolicy,
 	};
 	struct mail_restore_result mr;
 

@@ -10,6 +10,7 @@
 struct error;
 struct imap_opts;
 struct json_object;
+struct netpolicy;
 struct store;
 
 /* Fills o from an imap source JSON (docs/mail.md, source.h): host, port,
@@ -24,6 +25,7 @@ struct mail_backup_opts {
 	int64_t keep_seconds, retain_seconds; /* keepUntil/retainUntil = the point's time +
 						 these; 0: none (docs/format.md 7) */
 	int quiet;
+	const struct netpolicy *netpolicy; /* where it may connect; NULL: anywhere */
 };
 
 struct mail_backup_result {
@@ -67,6 +69,7 @@ struct mail_restore_opts {
 	mail_appended_cb *appended;
 	mail_progress_cb *progress;
 	void *ctx;
+	const struct netpolicy *netpolicy; /* where it may connect; NULL: anywhere */
 };
 
 struct mail_restore_result {

@@ -721,6 +721,7 @@ int mail_restore_run(struct store *s, const struct mail_restore_opts *o,
 	memset(res, 0, sizeof(*res));
 	if (mail_imap_opts(o->target, &io, err) < 0)
 		return -1;
+	io.policy = o->netpolicy;
 	if (o->delete_newer && (o->npatterns || o->nuids))
 		return error_setk(err, ERROR_USAGE, "--delete-newer works on whole folders only, "
 				  "not with single messages");

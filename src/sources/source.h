@@ -17,6 +17,7 @@
 
 struct error;
 struct json_object;
+struct netpolicy;
 struct store;
 
 struct source_backup_opts {
@@ -26,6 +27,10 @@ struct source_backup_opts {
 	int64_t keep_seconds, retain_seconds; /* keepUntil/retainUntil = the point's time + these;
 						 0: none (docs/format.md 7) */
 	int quiet;
+	/* Where a network source may connect (lib/netpolicy.h), checked on
+	 * each address as it connects; NULL: anywhere (the CLI). The service
+	 * passes its source_allow / source_deny policy. */
+	const struct netpolicy *netpolicy;
 };
 
 struct source_backup_result {
@@ -50,6 +55,7 @@ struct source_restore_opts {
 	source_progress_cb *progress;
 	source_total_cb *total;            /* NULL: not told */
 	void *ctx;
+	const struct netpolicy *netpolicy; /* as in source_backup_opts */
 };
 
 struct source_restore_result {

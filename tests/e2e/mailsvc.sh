@@ -149,8 +149,10 @@ imap alice state "$T/alice0.json" && python3 "$PY" "$IPORT" bob state "$T/bob0.j
 	{ not_ok "mailsvc: the mailboxes can be read"; exit 1; }
 ALICE_INBOX0=$(imap alice count INBOX)
 
+# The test Dovecot is on loopback, which sources may reach only where the
+# operator says so (source_allow; tests/e2e/ssrf.sh).
 serve_start serve "http://127.0.0.1:$PORT" --data "$T/data" --listen "127.0.0.1:$PORT" \
-	--workers 3 --tick-ms 200 --min-frequency 1 ||
+	--workers 3 --tick-ms 200 --min-frequency 1 --source-allow "127.0.0.1:$IPORT" ||
 	{ not_ok "mailsvc: coffer serve starts" "$(serve_why serve)"; exit 1; }
 GTOK=$(grep -m1 '^cft_' "$T/serve.out")
 

@@ -16,8 +16,9 @@ SEED=service
 serve() {
 	local name=$1 port=$2
 	shift 2
+	# (imap units here point at loopback: allowed as in tests/e2e/ssrf.sh)
 	serve_start "$name" "http://127.0.0.1:$port" --data "$T/$name" --listen "127.0.0.1:$port" \
-		--workers 2 --tick-ms 200 --min-frequency 1 "$@" && return 0
+		--workers 2 --tick-ms 200 --min-frequency 1 --source-allow 127.0.0.1 "$@" && return 0
 	not_ok "service: coffer serve $name starts" "$(serve_why "$name")"
 	exit 1
 }
