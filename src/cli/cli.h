@@ -5,12 +5,15 @@
  * commands.c. Commands are thin: they parse their arguments, call the
  * engine and print. Exit codes are documented in docs/cli.md. */
 
+#include <stdint.h>
+
 enum {
 	EXIT_OK = 0,
 	EXIT_FAIL = 1,
 	EXIT_USAGE = 2,
 	EXIT_WARNINGS = 3,
 	EXIT_DAMAGE = 4,
+	EXIT_LOCKED = 5, /* refused: a restore point is retained (ERROR_LOCKED) */
 };
 
 struct cli {
@@ -43,6 +46,14 @@ struct store *cli_open(struct cli *c, int flags, struct error *err);
 const char *cli_option_value(int argc, char **argv, int *i, const char *opt);
 /* main.c: prints "usage: coffer CMD TEXT" to stderr; EXIT_USAGE. */
 int cli_usage(const char *cmd, const char *text);
+/* commands.c: "--keep-days N" or "--retain-days N" at argv[*i] (advancing
+ * *i) into *keep_s or *retain_s as seconds: 1; 0 if argv[*i] is neither;
+ * -1 for a bad N. */
+int cli_retention_option(int argc, char **argv, int *i, int64_t *keep_s, int64_t *retain_s);
+/* commands.c: COFFER_POINT_TIME (RFC 3339) as the time of a new restore
+ * point, for tests and imports; 0 (now) when unset. ERROR_USAGE if
+ * malformed. */
+int cli_point_time(int64_t *time_ns_r, struct error *err);
 
 /* cmd_serve.c: the daemon and its catalog. */
 #define USAGE_SERVE "[--config FILE] [--data DIR] [--listen HOST:PORT] ..."

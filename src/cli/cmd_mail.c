@@ -20,7 +20,8 @@
 #include "store/store.h"
 
 #define USAGE_MAIL_BACKUP "backup UNIT (--source JSON | --host H [--port P] [--tls M] --user U " \
-	"(--password-file F | --secret-command CMD) [--auth A] [--ca-file F])"
+	"(--password-file F | --secret-command CMD) [--auth A] [--ca-file F]) " \
+	"[--keep-days N] [--retain-days N]"
 #define USAGE_MAIL_RESTORE "restore RP (--source JSON | --to-mailbox JSON | --host H ...) " \
 	"[--into-folder NAME] [--folder F]... [--uid N]... [--delete-newer] [PATH...]"
 #define USAGE_MAIL_FOLDERS "folders RP"
@@ -170,11 +171,15 @@ static int cmd_mail_backup(struct cli *c, int argc, char **argv)
 		return mail_usage();
 	o.unit = argv[1];
 	for (i = 2; i < argc; i++) {
-		r = conn_flag(&cf, argc, argv, &i);
+		r = cli_retention_option(argc, argv, &i, &o.keep_seconds, &o.retain_seconds);
+		if (r == 0)
+			r = conn_flag(&cf, argc, argv, &i);
 		if (r <= 0)
 			return mail_usage();
 	}
 	error_init(&err);
+	if (cli_point_time(&o.time_ns, &err) < 0)
+		return mail_fail(&err);
 	src = conn_source(&cf, &err);
 	if (src == NULL)
 		return mail_fail(&err);

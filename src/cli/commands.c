@@ -26,23 +26,66 @@
 #include "lib/hex.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/timeutil.h"
 #include "store/backend.h"
+#include "store/deletion.h"
 #include "store/index.h"
 #include "store/rp.h"
 #include "store/store.h"
 
 #define SECRET_MAX 4096
+#define DAY_S 86400
+#define DAYS_MAX 1000000 /* about 2700 years: far enough, and no overflow */
 
-#define USAGE_INIT "[--key-file-new FILE]"
+#define USAGE_INIT "[--key-file-new FILE] [--deletion-key-file-new FILE]"
+#define USAGE_BACKUP "UNIT PATH [--keep-days N] [--retain-days N]"
 #define USAGE_RESTORE "RP (--to DIR | --in-place) [--dry-run] [--verbose] [PATH|GLOB ...]"
-#define USAGE_PRUNE "[--grace SECONDS] [--dry-run]"
+#define USAGE_PRUNE "[--grace SECONDS] [--dry-run] [--deletion-key-file FILE]"
 #define USAGE_RESTORE_POINTS "[--all] [UNIT]"
-#define USAGE_FORGET "UNIT@N ..."
+#define USAGE_FORGET "[--deletion-key-file FILE] UNIT@N ..."
+#define USAGE_DELETION_KEY "create --deletion-key-file-new FILE"
+#define USAGE_DELETION_LOG "[UNIT]"
 
 static int fail(struct error *err)
 {
 	log_error("%s", err->msg);
+	if (err->code == ERROR_LOCKED)
+		return EXIT_LOCKED;
 	return err->code == ERROR_USAGE ? EXIT_USAGE : EXIT_FAIL;
+}
+
+int cli_retention_option(int argc, char **argv, int *i, int64_t *keep_s, int64_t *retain_s)
+{
+	const char *v;
+	int64_t *out;
+	long long days;
+	char *end;
+
+	if ((v = cli_option_value(argc, argv, i, "--keep-days")) != NULL)
+		out = keep_s;
+	else if ((v = cli_option_value(argc, argv, i, "--retain-days")) != NULL)
+		out = retain_s;
+	else
+		return 0;
+	errno = 0;
+	days = strtoll(v, &end, 10);
+	if (errno || *end || end == v || days < 0 || days > DAYS_MAX)
+		return -1;
+	*out = (int64_t)days * DAY_S;
+	return 1;
+}
+
+int cli_point_time(int64_t *time_ns_r, struct error *err)
+{
+	const char *env = getenv("COFFER_POINT_TIME");
+
+	*time_ns_r = 0;
+	if (env == NULL || *env == '\0')
+		return 0;
+	if (time_parse_rfc3339(env, time_ns_r) < 0)
+		return error_setk(err, ERROR_USAGE, "COFFER_POINT_TIME=%s is not an RFC 3339 time "
+				  "(2026-03-01T12:00:00Z)", env);
+	return 0;
 }
 
 static int usage_error(const char *cmd, const char *usage)
@@ -184,24 +227,41 @@ static int write_new_key_file(const char *path, struct buf *secret, struct error
 static int cmd_init(struct cli *c, int argc, char **argv)
 {
 	struct keysource ks = { .kdf = KEYSLOT_KEYFILE };
+	const char *key_new = NULL, *del_new = NULL, *v;
+	struct store *s = NULL;
 	struct buf secret;
 	struct error err;
-	int ret;
+	int i, ret;
 
+	for (i = 1; i < argc; i++) {
+		if ((v = cli_option_value(argc, argv, &i, "--key-file-new")) != NULL && !key_new)
+			key_new = v;
+		else if ((v = cli_option_value(argc, argv, &i, "--deletion-key-file-new")) != NULL &&
+			 !del_new)
+			del_new = v;
+		else
+			return usage_error("init", USAGE_INIT);
+	}
 	error_init(&err);
 	buf_init(&secret, SECRET_MAX);
 	if (c->store == NULL)
 		ret = error_setk(&err, ERROR_USAGE, "no store given: use --store DIR or COFFER_STORE");
-	else if (argc == 3 && strcmp(argv[1], "--key-file-new") == 0)
-		ret = write_new_key_file(argv[2], &secret, &err);
-	else if (argc == 1)
-		ret = cli_keysource(c, &ks, &secret, 1, &err);
+	else if (key_new)
+		ret = write_new_key_file(key_new, &secret, &err);
 	else
-		return usage_error("init", USAGE_INIT);
+		ret = cli_keysource(c, &ks, &secret, 1, &err);
 	if (ret == 0) {
 		ks.secret = secret.data;
 		ks.len = secret.len;
 		ret = store_init(c->store, &ks, &err);
+	}
+	/* The deletion key is added to the new store through its own path. */
+	if (ret == 0 && del_new) {
+		s = store_open(c->store, &ks, 0, NULL, &err);
+		ret = s ? store_deletion_key_create(s, del_new, &err) : -1;
+		if (ret < 0)
+			error_prefix(&err, "store %s created, but not its deletion key", c->store);
+		store_destroy(&s);
 	}
 	secret_clear(&secret);
 	if (ret < 0)
@@ -210,12 +270,87 @@ static int cmd_init(struct cli *c, int argc, char **argv)
 		json_object *o = json_object_new_object();
 
 		json_object_object_add(o, "store", json_object_new_string(c->store));
+		if (del_new)
+			json_object_object_add(o, "deletion_key_file", json_object_new_string(del_new));
 		json_print(o);
 	} else if (!c->quiet) {
-		printf("created store %s%s%s\n", c->store, argc == 3 ? " with key file " : "",
-		       argc == 3 ? argv[2] : "");
+		printf("created store %s%s%s%s%s\n", c->store, key_new ? " with key file " : "",
+		       key_new ? key_new : "", del_new ? " and deletion key file " : "",
+		       del_new ? del_new : "");
 	}
 	return EXIT_OK;
+}
+
+/* Adds a deletion key to a store that has none (docs/format.md 9). */
+static int cmd_deletion_key(struct cli *c, int argc, char **argv)
+{
+	const char *file = NULL;
+	struct store *s;
+	struct error err;
+	int i, ret;
+
+	if (argc < 2 || strcmp(argv[1], "create") != 0)
+		return usage_error("deletion-key", USAGE_DELETION_KEY);
+	for (i = 2; i < argc; i++)
+		if ((file = cli_option_value(argc, argv, &i, "--deletion-key-file-new")) == NULL)
+			return usage_error("deletion-key", USAGE_DELETION_KEY);
+	if (file == NULL)
+		return usage_error("deletion-key", USAGE_DELETION_KEY);
+	error_init(&err);
+	s = cli_open(c, 0, &err);
+	if (s == NULL)
+		return fail(&err);
+	ret = store_deletion_key_create(s, file, &err);
+	store_destroy(&s);
+	if (ret < 0)
+		return fail(&err);
+	if (c->json) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "store", json_object_new_string(c->store));
+		json_object_object_add(o, "deletion_key_file", json_object_new_string(file));
+		json_print(o);
+	} else if (!c->quiet) {
+		printf("created the deletion key of store %s in %s: keep it away from the backup "
+		       "hosts; forget and prune need it\n", c->store, file);
+	}
+	return EXIT_OK;
+}
+
+/* Opens the store for deletion: BACKEND_ALLOW_DELETE and the deletion key
+ * from --deletion-key-file or COFFER_DELETION_KEY_FILE. `what` is
+ * "forgetting" or "pruning", for the messages. */
+static struct store *cli_open_deletion(struct cli *c, const char *key_file, const char *what,
+				       struct error *err)
+{
+	struct store *s;
+	uint8_t pk[32];
+
+	if (key_file == NULL || *key_file == '\0')
+		key_file = getenv("COFFER_DELETION_KEY_FILE");
+	s = cli_open(c, BACKEND_ALLOW_DELETE, err);
+	if (s == NULL)
+		return NULL;
+	if (key_file == NULL || *key_file == '\0') {
+		if (store_deletion_public(s, pk, err) < 0 && err->code == ERROR_NOTFOUND)
+			error_setk(err, ERROR_KEY, "%s needs the store's deletion key, and store %s has "
+				   "none: create one with `coffer deletion-key create "
+				   "--deletion-key-file-new FILE` (keep FILE away from the backup hosts)",
+				   what, store_path(s));
+		else
+			error_setk(err, ERROR_KEY, "%s needs the store's deletion key: give "
+				   "--deletion-key-file FILE or COFFER_DELETION_KEY_FILE; the store key "
+				   "alone cannot delete", what);
+		store_destroy(&s);
+		return NULL;
+	}
+	if (store_unlock_deletion(s, key_file, err) < 0) {
+		if (err->code == ERROR_NOTFOUND)
+			err->code = ERROR_KEY;
+		store_destroy(&s);
+		return NULL;
+	}
+	return s;
 }
 
 static void json_add_u64(json_object *o, const char *key, uint64_t v)
@@ -244,14 +379,27 @@ static int cmd_backup(struct cli *c, int argc, char **argv)
 	struct backup_result res;
 	struct store *s;
 	struct error err;
-	int ret;
+	int i, r, ret;
 
-	if (argc != 3)
-		return usage_error("backup", "UNIT PATH");
+	for (i = 1; i < argc; i++) {
+		r = cli_retention_option(argc, argv, &i, &o.keep_seconds, &o.retain_seconds);
+		if (r < 0 || (r == 0 && argv[i][0] == '-' && argv[i][1] != '\0'))
+			return usage_error("backup", USAGE_BACKUP);
+		if (r == 1)
+			continue;
+		if (o.unit == NULL)
+			o.unit = argv[i];
+		else if (o.path == NULL)
+			o.path = argv[i];
+		else
+			return usage_error("backup", USAGE_BACKUP);
+	}
+	if (o.path == NULL)
+		return usage_error("backup", USAGE_BACKUP);
 	error_init(&err);
 	memset(&res, 0, sizeof(res));
-	o.unit = argv[1];
-	o.path = argv[2];
+	if (cli_point_time(&o.time_ns, &err) < 0)
+		return fail(&err);
 	s = cli_open(c, 0, &err);
 	if (s == NULL)
 		return fail(&err);
@@ -348,7 +496,7 @@ static int list_unit_points(struct cli *c, struct store *s, const char *name, in
 		goto out;
 	for (i = 0; i < n; i++) {
 		struct rp *rp;
-		char when[32];
+		char when[32], until[32];
 
 		if (slots[i].forgotten) {
 			if (all)
@@ -371,6 +519,14 @@ static int list_unit_points(struct cli *c, struct store *s, const char *name, in
 			json_object_object_add(o, "seq", json_object_new_int64(rp->seq));
 			json_object_object_add(o, "time", json_object_new_string(when));
 			json_object_object_add(o, "source", json_object_new_string(rp->source));
+			if (rp->keep_until > 0) {
+				format_time(rp->keep_until * 1000000000, until, sizeof(until));
+				json_object_object_add(o, "keepUntil", json_object_new_string(until));
+			}
+			if (rp->retain_until > 0) {
+				format_time(rp->retain_until * 1000000000, until, sizeof(until));
+				json_object_object_add(o, "retainUntil", json_object_new_string(until));
+			}
 			json_object_object_add(o, "stats", stats_json(&rp->stats));
 			json_object_object_add(o, "warnings",
 					       json_object_new_int64((int64_t)rp->nwarnings));
@@ -379,11 +535,20 @@ static int list_unit_points(struct cli *c, struct store *s, const char *name, in
 			char id[64];
 
 			snprintf(id, sizeof(id), "%s@%u", name, rp->seq);
-			printf("%-24s %-20s %10llu %10.1f MiB %10.1f MiB%s\n", id, when,
+			printf("%-24s %-20s %10llu %10.1f MiB %10.1f MiB%s", id, when,
 			       (unsigned long long)rp->stats.files,
 			       (double)rp->stats.bytes / 1048576.0,
 			       (double)rp->stats.new_bytes / 1048576.0,
 			       rp->nwarnings ? "  (warnings)" : "");
+			if (rp->keep_until > 0) {
+				format_time(rp->keep_until * 1000000000, until, sizeof(until));
+				printf("  keep until %s", until);
+			}
+			if (rp->retain_until > 0) {
+				format_time(rp->retain_until * 1000000000, until, sizeof(until));
+				printf("  retain until %s", until);
+			}
+			putchar('\n');
 		}
 		rp_free(&rp);
 	}
@@ -481,19 +646,32 @@ out:
  * tombstone in the chain; prune then reclaims the data only they used. */
 static int cmd_forget(struct cli *c, int argc, char **argv)
 {
+	const char *key_file = NULL, *v;
 	struct store *s;
 	struct error err, first;
-	int i, failed = 0;
+	int i, npoints = 0, failed = 0;
 
-	if (argc < 2)
+	for (i = 1; i < argc; i++) {
+		if ((v = cli_option_value(argc, argv, &i, "--deletion-key-file")) != NULL)
+			key_file = v;
+		else if (argv[i][0] == '-')
+			return usage_error("forget", USAGE_FORGET);
+		else
+			npoints++;
+	}
+	if (npoints == 0)
 		return usage_error("forget", USAGE_FORGET);
 	error_init(&err);
 	error_init(&first);
-	s = cli_open(c, BACKEND_ALLOW_DELETE, &err);
+	s = cli_open_deletion(c, key_file, "forgetting", &err);
 	if (s == NULL)
 		return fail(&err);
 	/* One point's failure does not stop the others; the first decides. */
 	for (i = 1; i < argc; i++) {
+		if (strncmp(argv[i], "--deletion-key-file", 19) == 0) {
+			i += argv[i][19] == '\0';
+			continue;
+		}
 		error_init(&err);
 		if (forget_one(c, s, argv[i], &err) < 0) {
 			if (failed++ == 0)
@@ -747,6 +925,7 @@ static int cmd_check(struct cli *c, int argc, char **argv)
 static int cmd_prune(struct cli *c, int argc, char **argv)
 {
 	struct prune_opts o = { .grace_seconds = 3600, .session_timeout = 86400 };
+	const char *key_file = NULL, *v;
 	struct prune_result res;
 	struct store *s;
 	struct error err;
@@ -762,13 +941,16 @@ static int cmd_prune(struct cli *c, int argc, char **argv)
 				return usage_error("prune", USAGE_PRUNE);
 		} else if (strcmp(argv[i], "--dry-run") == 0) {
 			o.dry_run = 1;
+		} else if ((v = cli_option_value(argc, argv, &i, "--deletion-key-file")) != NULL) {
+			key_file = v;
 		} else {
 			return usage_error("prune", USAGE_PRUNE);
 		}
 	}
 	error_init(&err);
 	memset(&res, 0, sizeof(res));
-	s = cli_open(c, BACKEND_ALLOW_DELETE, &err);
+	/* A dry run deletes nothing: the store key is enough. */
+	s = o.dry_run ? cli_open(c, 0, &err) : cli_open_deletion(c, key_file, "pruning", &err);
 	if (s == NULL)
 		return fail(&err);
 	ret = prune_run(s, &o, &res, &err);
@@ -803,6 +985,95 @@ static int cmd_prune(struct cli *c, int argc, char **argv)
 		       (double)res.partial_waste_bytes / 1048576.0);
 	}
 	return res.skipped_units ? EXIT_WARNINGS : EXIT_OK;
+}
+
+static void print_deletion(struct cli *c, const char *unit, const struct store_deletion *d)
+{
+	char when[32], what[128];
+	size_t i, len;
+
+	format_time(d->time_ns, when, sizeof(when));
+	if (c->json) {
+		json_object *o = json_object_new_object(), *seqs = json_object_new_array();
+
+		json_object_object_add(o, "unit", json_object_new_string(unit));
+		json_object_object_add(o, "name", json_object_new_string(d->name));
+		json_object_object_add(o, "time", json_object_new_string(when));
+		json_object_object_add(o, "time_ns", json_object_new_int64(d->time_ns));
+		json_object_object_add(o, "action", json_object_new_string(d->action));
+		for (i = 0; i < d->nseqs; i++)
+			json_object_array_add(seqs, json_object_new_int64(d->seqs[i]));
+		json_object_object_add(o, "seqs", seqs);
+		json_add_u64(o, "packs", d->packs);
+		json_add_u64(o, "bytes", d->bytes);
+		json_object_object_add(o, "tool", json_object_new_string(d->tool));
+		json_object_object_add(o, "host", json_object_new_string(d->host));
+		json_print(o);
+		return;
+	}
+	if (strcmp(d->action, "forget") == 0) {
+		snprintf(what, sizeof(what), "point%s", d->nseqs == 1 ? "" : "s");
+		for (i = 0; i < d->nseqs; i++) {
+			len = strlen(what);
+			snprintf(what + len, sizeof(what) - len, "%s%u", i ? "," : " ", d->seqs[i]);
+		}
+	} else {
+		snprintf(what, sizeof(what), "%llu packs, %.1f MiB", (unsigned long long)d->packs,
+			 (double)d->bytes / 1048576.0);
+	}
+	printf("%-20s %-24s %-7s %-28s %s@%s\n", when, unit, d->action, what, d->tool, d->host);
+}
+
+/* Lists the deletion logs (docs/format.md 10): every forget and prune, who
+ * and when; a record that does not verify is named (exit 4). */
+static int cmd_deletion_log(struct cli *c, int argc, char **argv)
+{
+	struct store *s;
+	struct error err;
+	char **names = NULL, **recs;
+	size_t n = 0, nrecs, i, j;
+	int ret = 0, damaged = 0;
+
+	if (argc > 2 || (argc == 2 && argv[1][0] == '-'))
+		return usage_error("deletion-log", USAGE_DELETION_LOG);
+	error_init(&err);
+	s = cli_open(c, 0, &err);
+	if (s == NULL)
+		return fail(&err);
+	ret = cli_unit_names(s, argc, argv, &names, &n, &err);
+	if (ret == 0 && !c->json)
+		printf("%-20s %-24s %-7s %-28s %s\n", "TIME (UTC)", "UNIT", "ACTION", "WHAT",
+		       "BY");
+	for (i = 0; i < n; i++) {
+		struct store_unit *u = ret == 0 ? store_unit_open(s, names[i], 0, &err) : NULL;
+
+		if (u == NULL || store_deletions_list(u, &recs, &nrecs, &err) < 0) {
+			ret = -1;
+		} else {
+			for (j = 0; j < nrecs; j++) {
+				struct store_deletion *d = NULL;
+				struct error derr;
+
+				error_init(&derr);
+				if (store_deletion_read(u, recs[j], &d, &derr) < 0) {
+					log_error("%s: %s", names[i], derr.msg);
+					damaged = 1;
+				} else {
+					print_deletion(c, names[i], d);
+				}
+				store_deletion_free(&d);
+				free(recs[j]);
+			}
+			free(recs);
+		}
+		store_unit_destroy(&u);
+		free(names[i]);
+	}
+	free(names);
+	store_destroy(&s);
+	if (ret < 0)
+		return fail(&err);
+	return damaged ? EXIT_DAMAGE : EXIT_OK;
 }
 
 static void bad_pack_line(void *ctx, const char *name, const struct error *err)
@@ -865,7 +1136,7 @@ static int cmd_rebuild_index(struct cli *c, int argc, char **argv)
 
 const struct cli_command cli_commands[] = {
 	{ "init", USAGE_INIT, cmd_init },
-	{ "backup", "UNIT PATH", cmd_backup },
+	{ "backup", USAGE_BACKUP, cmd_backup },
 	{ "restore-points", USAGE_RESTORE_POINTS, cmd_restore_points },
 	{ "ls", "RP [PATH]", cmd_ls },
 	{ "diff", "RP1 RP2|live", cmd_diff },
@@ -873,6 +1144,8 @@ const struct cli_command cli_commands[] = {
 	{ "check", "[--read-data]", cmd_check },
 	{ "prune", USAGE_PRUNE, cmd_prune },
 	{ "forget", USAGE_FORGET, cmd_forget },
+	{ "deletion-key", USAGE_DELETION_KEY, cmd_deletion_key },
+	{ "deletion-log", USAGE_DELETION_LOG, cmd_deletion_log },
 	{ "rebuild-index", "[UNIT]", cmd_rebuild_index },
 	/* The service (cmd_serve.c) and its API clients (cmd_client.c). */
 	{ "serve", USAGE_SERVE, cmd_serve },

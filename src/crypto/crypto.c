@@ -184,6 +184,42 @@ void crypto_nonce(uint64_t n, uint8_t nonce[12])
 		nonce[11 - i] = (uint8_t)(n >> (8 * i));
 }
 
+static void crypto_sodium_die(const char *what)
+{
+	fprintf(stderr, "coffer: %s failed in libsodium\n", what);
+	abort();
+}
+
+static void crypto_sodium_init(void)
+{
+	/* Thread-safe, and cheap once done. */
+	if (sodium_init() < 0)
+		crypto_sodium_die("initialisation");
+}
+
+void crypto_ed25519_keypair(const uint8_t seed[CRYPTO_SIGN_SEED_LEN],
+			    uint8_t pk[CRYPTO_SIGN_PUBLIC_LEN], uint8_t sk[CRYPTO_SIGN_SECRET_LEN])
+{
+	crypto_sodium_init();
+	if (crypto_sign_seed_keypair(pk, sk, seed) != 0)
+		crypto_sodium_die("Ed25519 key pair");
+}
+
+void crypto_ed25519_sign(const uint8_t sk[CRYPTO_SIGN_SECRET_LEN], const void *msg, size_t len,
+			 uint8_t sig[CRYPTO_SIGNATURE_LEN])
+{
+	crypto_sodium_init();
+	if (crypto_sign_detached(sig, NULL, msg, len, sk) != 0)
+		crypto_sodium_die("Ed25519 signature");
+}
+
+int crypto_ed25519_verify(const uint8_t pk[CRYPTO_SIGN_PUBLIC_LEN], const void *msg, size_t len,
+			  const uint8_t sig[CRYPTO_SIGNATURE_LEN])
+{
+	crypto_sodium_init();
+	return crypto_sign_verify_detached(sig, msg, len, pk) == 0 ? 0 : -1;
+}
+
 int crypto_argon2id(const char *pass, size_t passlen, const uint8_t salt[16], uint64_t opslimit,
 		    uint64_t memlimit, uint8_t out[32], struct error *err)
 {

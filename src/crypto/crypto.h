@@ -50,6 +50,21 @@ int crypto_aead_open(struct crypto_aead *aead, const uint8_t nonce[12], const vo
 /* nonce = 96-bit big-endian n */
 void crypto_nonce(uint64_t n, uint8_t nonce[12]);
 
+/* Ed25519 signatures (libsodium crypto_sign), for the deletion key
+ * (docs/format.md 9). A key pair comes from a 32-byte seed; the secret
+ * key (64 bytes) holds the seed and the public key. */
+#define CRYPTO_SIGN_SEED_LEN 32
+#define CRYPTO_SIGN_PUBLIC_LEN 32
+#define CRYPTO_SIGN_SECRET_LEN 64
+#define CRYPTO_SIGNATURE_LEN 64
+void crypto_ed25519_keypair(const uint8_t seed[CRYPTO_SIGN_SEED_LEN],
+			    uint8_t pk[CRYPTO_SIGN_PUBLIC_LEN], uint8_t sk[CRYPTO_SIGN_SECRET_LEN]);
+void crypto_ed25519_sign(const uint8_t sk[CRYPTO_SIGN_SECRET_LEN], const void *msg, size_t len,
+			 uint8_t sig[CRYPTO_SIGNATURE_LEN]);
+/* 0 if sig is pk's signature of msg, -1 if not. */
+int crypto_ed25519_verify(const uint8_t pk[CRYPTO_SIGN_PUBLIC_LEN], const void *msg, size_t len,
+			  const uint8_t sig[CRYPTO_SIGNATURE_LEN]);
+
 /* Argon2id (libsodium crypto_pwhash) of a passphrase into a 32-byte key. */
 int crypto_argon2id(const char *pass, size_t passlen, const uint8_t salt[16], uint64_t opslimit,
 		    uint64_t memlimit, uint8_t out[32], struct error *err);

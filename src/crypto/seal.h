@@ -20,6 +20,7 @@ enum seal_type {
 	SEAL_INDEX = 'I',
 	SEAL_RESTORE_POINT = 'R',
 	SEAL_TOMBSTONE = 'T', /* a forgotten restore point (docs/format.md 7.1) */
+	SEAL_DELETION = 'D',  /* a deletion record (docs/format.md 10) */
 	SEAL_KEY_SLOT = 'K',
 	SEAL_PACK = 'P',
 };

@@ -20,6 +20,7 @@
 #include "lib/mem.h"
 #include "lib/progress.h"
 #include "store/backend.h"
+#include "store/deletion.h"
 #include "store/index.h"
 #include "store/pack.h"
 #include "store/rp.h"
@@ -195,9 +196,44 @@ static int chain_tombstone(struct unit_check *uc, uint32_t seq, const uint8_t *p
 		return -1;
 	}
 	chain_link(uc, seq, t->parent, t->has_parent, prev_hash, "forgotten restore point");
+	/* Only the deletion key forgets (docs/format.md 7.1): a tombstone it
+	 * did not sign was written with the store key alone. */
+	if (rp_tombstone_verify(uc->u, t, &err) < 0) {
+		if (err.code != ERROR_NOTFOUND)
+			check_problem(uc->c, uc->name, seq, NULL, "%s", err.msg);
+		else if (t->has_signature)
+			check_problem(uc->c, uc->name, seq, NULL, "the tombstone is signed but the "
+				      "store has no deletion key to verify it (deletion-key removed?)");
+	}
 	memcpy(hash_r, t->hash, 32);
 	rp_tombstone_free(&t);
 	return 0;
+}
+
+/* Every record of the unit's deletion log must authenticate and carry the
+ * deletion key's signature (docs/format.md 10). */
+static void check_deletions(struct unit_check *uc)
+{
+	struct store_deletion *d = NULL;
+	struct error err;
+	char **names = NULL;
+	size_t n = 0, i;
+
+	error_init(&err);
+	if (store_deletions_list(uc->u, &names, &n, &err) < 0) {
+		check_problem(uc->c, uc->name, 0, NULL, "cannot list the deletion log: %s", err.msg);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		error_init(&err);
+		if (store_deletion_read(uc->u, names[i], &d, &err) < 0)
+			check_problem(uc->c, uc->name, 0, NULL, "%s", err.msg);
+		else
+			uc->c->res->deletion_records++;
+		store_deletion_free(&d);
+		free(names[i]);
+	}
+	free(names);
 }
 
 static void check_chain(struct unit_check *uc)
@@ -632,6 +668,7 @@ static void check_unit(struct check *c, const char *name)
 		return;
 	}
 	check_chain(&uc);
+	check_deletions(&uc);
 	check_blobs(&uc);
 	unit_check_clear(&uc);
 }

@@ -2,7 +2,9 @@
 #define COFFER_CHECK_H
 
 /* Verifies a store: every unit's restore point chain (a removed, altered
- * or out-of-order point is found), that every blob a point references is
+ * or out-of-order point is found; when the store has a deletion key, a
+ * tombstone it did not sign), the units' deletion logs, that every blob a
+ * point references is
  * indexed and its pack exists, and with read_data that every blob decrypts
  * and matches its id. Every problem names the unit, the restore point and,
  * for content, the file. */
@@ -33,6 +35,9 @@ struct check_result {
 	/* Packs on disk that no index segment lists: leftovers of an
 	 * interrupted backup, which prune removes; not a problem. */
 	uint64_t unindexed_packs;
+	/* Records of the units' deletion logs that verified (docs/format.md
+	 * 10); one that does not is a problem. */
+	uint64_t deletion_records;
 };
 
 /* 0 when the check ran (problems are counted in the result), -1 when it

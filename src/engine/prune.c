@@ -20,6 +20,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "store/backend.h"
+#include "store/deletion.h"
 #include "store/index.h"
 #include "store/pack.h"
 #include "store/rp.h"
@@ -803,26 +804,44 @@ static int sweep_delete(struct sweep *sw, struct error *err)
 {
 	struct unit_prune *up = sw->up;
 	struct prune_result *res = up->p->res;
+	uint64_t *sizes = xcalloc(sw->n + 1, sizeof(uint64_t)), npacks = 0, nbytes = 0;
+	struct timespec ts;
 	size_t i;
 
 	for (i = 0; i < sw->n; i++) {
 		char *name = pack_name(up->u, sw->c[i].id);
-		uint64_t size = 0;
+		struct error ignored;
+
+		if (sw->c[i].on_disk && backend_size(up->p->be, name, &sizes[i], &ignored) < 0)
+			sizes[i] = 0;
+		npacks += sw->c[i].on_disk;
+		nbytes += sizes[i];
+		free(name);
+	}
+	/* The unit's deletion log first (docs/format.md 10): every deletion
+	 * of data leaves a trace, even one that dies right after. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (npacks > 0 &&
+	    store_deletion_record(up->u, "prune", (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec,
+				  NULL, 0, npacks, nbytes, err) < 0) {
+		free(sizes);
+		return -1;
+	}
+	for (i = 0; i < sw->n; i++) {
+		char *name = pack_name(up->u, sw->c[i].id);
 		int ret = 0;
 
-		if (sw->c[i].on_disk) {
-			struct error ignored;
-
-			if (backend_size(up->p->be, name, &size, &ignored) < 0)
-				size = 0;
+		if (sw->c[i].on_disk)
 			ret = backend_remove(up->p->be, name, err);
-		}
 		free(name);
-		if (ret < 0)
+		if (ret < 0) {
+			free(sizes);
 			return -1;
+		}
 		res->deleted_packs += sw->c[i].on_disk;
-		res->deleted_bytes += size;
+		res->deleted_bytes += sizes[i];
 	}
+	free(sizes);
 	for (i = 0; i < up->nplans; i++)
 		if (up->plans[i].swept && unit_remove(up, "prune", up->plans[i].name, err) < 0)
 			return -1;
@@ -1192,6 +1211,10 @@ int prune_run(struct store *s, const struct prune_opts *o, struct prune_result *
 	memset(res, 0, sizeof(*res));
 	p.grace = o->grace_seconds < 0 ? DEFAULT_GRACE : o->grace_seconds;
 	p.timeout = o->session_timeout <= 0 ? DEFAULT_TIMEOUT : o->session_timeout;
+	/* A dry run reads only; everything else is the deletion path. */
+	if (!o->dry_run && !store_deletion_unlocked(s))
+		return error_setk(err, ERROR_KEY, "pruning needs the store's deletion key "
+				  "(--deletion-key-file); the store key alone cannot delete");
 	if (!o->dry_run && !(p.be->flags & BACKEND_ALLOW_DELETE))
 		return error_setk(err, ERROR_USAGE, "prune needs the store %s opened for deletion",
 				  store_path(s));

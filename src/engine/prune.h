@@ -29,7 +29,11 @@ struct prune_result {
 	uint64_t deleted_temporaries; /* uploads interrupted longer ago than the timeout */
 };
 
-/* s must be opened with BACKEND_ALLOW_DELETE. */
+/* Unless o->dry_run, s must be opened with BACKEND_ALLOW_DELETE (else
+ * ERROR_USAGE) and unlocked with store_unlock_deletion() (else ERROR_KEY):
+ * the store key alone cannot delete. Before a sweep deletes packs of a
+ * unit it writes a record into the unit's deletion log (docs/format.md
+ * 10), which prune itself never deletes. A dry run needs neither. */
 int prune_run(struct store *s, const struct prune_opts *o, struct prune_result *res,
 	      struct error *err);
 

@@ -97,6 +97,18 @@ int time_parse_day(const char *s, int end_of_day, int64_t *t_r)
 	return 0;
 }
 
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	int64_t q = a / b;
+
+	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+int64_t time_iso_week(int64_t t_s)
+{
+	return floor_div(floor_div(t_s, 86400) + 3, 7);
+}
+
 void time_deadline_ms(struct timespec *ts, int64_t ms)
 {
 	clock_gettime(CLOCK_REALTIME, ts);

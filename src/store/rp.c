@@ -11,7 +11,9 @@
 #include "lib/error.h"
 #include "lib/hex.h"
 #include "lib/mem.h"
+#include "lib/timeutil.h"
 #include "store/backend.h"
+#include "store/deletion.h"
 #include "store/store.h"
 
 #define RP_MAX_BODY (256u << 20)
@@ -394,7 +396,7 @@ int rp_tombstone_parse(const uint8_t *data, size_t len, const char *what,
 {
 	json_object *root;
 	struct rp_tombstone *t = xcalloc(1, sizeof(*t));
-	const char *parent;
+	const char *parent, *sig;
 	int64_t format, seq;
 	int ok = 1;
 
@@ -414,6 +416,14 @@ int rp_tombstone_parse(const uint8_t *data, size_t len, const char *what,
 	t->seq = (uint32_t)seq;
 	t->has_parent = *parent != '\0';
 	t->unit = xstrdup(json_str(root, "unit"));
+	sig = json_str(root, "signature");
+	if (sig != NULL) {
+		if (strlen(sig) != 128 || hex_decode(sig, 128, t->signature, 64) < 0) {
+			error_setk(err, ERROR_CORRUPT, "tombstone %s has a malformed signature", what);
+			goto fail;
+		}
+		t->has_signature = 1;
+	}
 	json_object_put(root);
 	*t_r = t;
 	return 0;
@@ -428,14 +438,16 @@ int rp_tombstone_read(struct store_unit *u, uint32_t seq, struct rp_tombstone **
 {
 	char *name = tombstone_name(u, seq);
 	struct rp_tombstone *t = NULL;
+	uint8_t hash[32];
 	struct buf body;
 	int ret = -1;
 
 	buf_init(&body, 0);
-	if (store_unit_get_sealed(u, name, SEAL_TOMBSTONE, TOMBSTONE_MAX_BODY, &body, NULL,
+	if (store_unit_get_sealed(u, name, SEAL_TOMBSTONE, TOMBSTONE_MAX_BODY, &body, hash,
 				  err) < 0 ||
 	    rp_tombstone_parse(body.data, body.len, name, &t, err) < 0)
 		goto out;
+	memcpy(t->object_hash, hash, 32);
 	/* Sealing binds a tombstone to its unit's key, not to its number. */
 	if (t->seq != seq || strcmp(t->unit, store_unit_name(u)) != 0) {
 		error_setk(err, ERROR_CORRUPT, "tombstone %s claims to be %s@%u", name, t->unit,
@@ -622,11 +634,80 @@ int rp_write(struct store_unit *u, struct rp *rp, struct error *err)
 	return error_set(err, "could not number the restore point: too many concurrent writers");
 }
 
-static char *tombstone_to_json(const struct rp *rp, int64_t now_ns)
+/* The message the deletion key signs for a tombstone (docs/format.md 7.1). */
+static void tombstone_message(struct store_unit *u, const struct rp_tombstone *t, struct buf *m)
+{
+	static const uint8_t zero[32];
+	const char *id = store_id(store_unit_store(u));
+	size_t ulen = strlen(t->unit);
+
+	buf_add(m, "coffer-v1 tombstone", 20); /* with its NUL */
+	buf_add(m, id, strlen(id));
+	buf_add_u16(m, (uint16_t)(ulen > UINT16_MAX ? UINT16_MAX : ulen));
+	buf_add(m, t->unit, ulen > UINT16_MAX ? UINT16_MAX : ulen);
+	buf_add_u32(m, t->seq);
+	buf_add(m, t->hash, 32);
+	buf_add_u8(m, t->has_parent ? 1 : 0);
+	buf_add(m, t->has_parent ? t->parent : zero, 32);
+	buf_add_u64(m, (uint64_t)t->time_ns);
+	buf_add_u64(m, (uint64_t)t->forgotten_ns);
+}
+
+int rp_tombstone_verify(struct store_unit *u, const struct rp_tombstone *t, struct error *err)
+{
+	struct store *s = store_unit_store(u);
+	char *name = tombstone_name(u, t->seq);
+	uint8_t pk[32];
+	struct buf m;
+	int ret = -1;
+
+	buf_init(&m, 0);
+	if (store_deletion_public(s, pk, err) < 0)
+		goto out;
+	if (!t->has_signature) {
+		if (store_deletion_predates_key(s, name, t->object_hash)) {
+			ret = 0;
+			goto out;
+		}
+		error_setk(err, ERROR_CORRUPT, "tombstone %s is not signed by the store's deletion "
+			   "key (written with the store key alone?)", name);
+		goto out;
+	}
+	tombstone_message(u, t, &m);
+	if (store_deletion_verify(s, m.data, m.len, t->signature, err) < 0) {
+		if (err->code == ERROR_CORRUPT)
+			error_setk(err, ERROR_CORRUPT, "tombstone %s has a signature that does not "
+				   "verify under the store's deletion key (forged or altered?)", name);
+		goto out;
+	}
+	ret = 0;
+out:
+	buf_clear(&m);
+	free(name);
+	return ret;
+}
+
+static char *tombstone_to_json(struct store_unit *u, const struct rp *rp, int64_t now_ns,
+			       struct error *err)
 {
 	json_object *root = json_object_new_object();
-	char hex[65];
+	struct rp_tombstone t = { .unit = rp->unit, .seq = rp->seq, .has_parent = rp->has_parent,
+				  .time_ns = rp->time_ns, .forgotten_ns = now_ns };
+	uint8_t sig[64];
+	char hex[129];
 	char *out;
+	struct buf m;
+
+	memcpy(t.hash, rp->hash, 32);
+	memcpy(t.parent, rp->parent, 32);
+	buf_init(&m, 0);
+	tombstone_message(u, &t, &m);
+	if (store_deletion_sign(store_unit_store(u), m.data, m.len, sig, err) < 0) {
+		buf_clear(&m);
+		json_object_put(root);
+		return NULL;
+	}
+	buf_clear(&m);
 
 	json_object_object_add(root, "format", json_object_new_int(TOMBSTONE_FORMAT));
 	json_object_object_add(root, "unit", json_object_new_string(rp->unit));
@@ -640,13 +721,107 @@ static char *tombstone_to_json(const struct rp *rp, int64_t now_ns)
 	json_object_object_add(root, "parent", json_object_new_string(hex));
 	json_object_object_add(root, "time", json_object_new_int64(rp->time_ns));
 	json_object_object_add(root, "forgotten", json_object_new_int64(now_ns));
+	hex_encode(sig, 64, hex);
+	json_object_object_add(root, "signature", json_object_new_string(hex));
 	out = xstrdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
 	json_object_put(root);
 	return out;
 }
 
-/* Steps 1 and 2 of docs/format.md 7.1: the tombstone, from the manifest.
- * Another forget may have put it first; then it must say the same. */
+static void format_utc(int64_t secs, char *out, size_t len)
+{
+	time_t t = (time_t)secs;
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(out, len, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		snprintf(out, len, "%lld (Unix time)", (long long)secs);
+}
+
+static int64_t ns_to_s(int64_t ns)
+{
+	return ns / 1000000000 - (ns % 1000000000 < 0);
+}
+
+/* 1 if a live point after rp (higher number, time not earlier) has a time
+ * in rp's ISO week, else 0. Times ascend with numbers in
+ * practice, so the scan stops at the first later week. A later point that
+ * cannot be read does not count. */
+static int rp_week_has_later(struct store_unit *u, const struct rp *rp, const uint32_t *live,
+			     size_t n)
+{
+	int64_t week = time_iso_week(ns_to_s(rp->time_ns));
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct rp *later = NULL;
+		struct error ignored;
+		int64_t w;
+
+		if (live[i] <= rp->seq)
+			continue;
+		error_init(&ignored);
+		if (rp_read_manifest(u, live[i], &later, &ignored) < 0)
+			continue;
+		w = time_iso_week(ns_to_s(later->time_ns));
+		if (later->time_ns >= rp->time_ns && w == week) {
+			rp_free(&later);
+			return 1;
+		}
+		rp_free(&later);
+		if (w > week)
+			break;
+	}
+	return 0;
+}
+
+/* The retention rules of docs/format.md 7: 0 if rp may be forgotten at
+ * now_ns, else ERROR_LOCKED saying until when and why. */
+static int rp_check_retention(struct store_unit *u, const struct rp *rp, int64_t now_ns,
+			      struct error *err)
+{
+	int64_t now_s = ns_to_s(now_ns);
+	const char *name = store_unit_name(u);
+	uint32_t *live = NULL;
+	size_t n, i;
+	int newest = 1, r, ret = -1;
+	char date[64];
+
+	if (rp_list(u, &live, &n, err) < 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		newest &= live[i] <= rp->seq;
+	if (newest) {
+		error_setk(err, ERROR_LOCKED, "restore point %s@%u is retained until a newer restore "
+			   "point of the unit exists (it is the unit's newest live point, which is "
+			   "never forgotten)", name, rp->seq);
+		goto out;
+	}
+	if (rp->keep_until > 0 && now_s < rp->keep_until) {
+		format_utc(rp->keep_until, date, sizeof(date));
+		error_setk(err, ERROR_LOCKED, "restore point %s@%u is retained until %s (its "
+			   "keepUntil: nothing may forget it before then)", name, rp->seq, date);
+		goto out;
+	}
+	if (rp->retain_until > 0 && now_s <= rp->retain_until) {
+		r = rp_week_has_later(u, rp, live, n);
+		if (r == 0) {
+			format_utc(rp->retain_until, date, sizeof(date));
+			error_setk(err, ERROR_LOCKED, "restore point %s@%u is retained until %s (its "
+				   "retainUntil: before then it may only be thinned out by a later "
+				   "live restore point of the same ISO week, and there is none)", name,
+				   rp->seq, date);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	free(live);
+	return ret;
+}
+
+/* Step 1 and 2 of docs/format.md 7.1: the point's retention, the deletion
+ * record, the signed tombstone from the manifest. Another forget may have
+ * put the tombstone first; then it must say the same. */
 static int rp_tombstone_write(struct store_unit *u, uint32_t seq, int64_t now_ns,
 			      struct error *err)
 {
@@ -660,7 +835,15 @@ static int rp_tombstone_write(struct store_unit *u, uint32_t seq, int64_t now_ns
 			error_setk(err, ERROR_NOTFOUND, "no such restore point");
 		goto out;
 	}
-	json = tombstone_to_json(rp, now_ns);
+	if (rp_check_retention(u, rp, now_ns, err) < 0)
+		goto out;
+	json = tombstone_to_json(u, rp, now_ns, err);
+	if (json == NULL)
+		goto out;
+	/* The record first: every deletion leaves a trace, even one that
+	 * dies right after. */
+	if (store_deletion_record(u, "forget", now_ns, &seq, 1, 0, 0, err) < 0)
+		goto out;
 	name = tombstone_name(u, seq);
 	if (store_unit_put_sealed(u, name, SEAL_TOMBSTONE, json, strlen(json), 3, NULL, err) == 0) {
 		ret = 0;
@@ -689,6 +872,11 @@ int rp_forget_at(struct store_unit *u, uint32_t seq, int64_t now_ns, struct erro
 	char *name = NULL;
 	int ret = -1;
 
+	if (!store_deletion_unlocked(store_unit_store(u))) {
+		error_setk(err, ERROR_KEY, "forgetting needs the store's deletion key "
+			   "(--deletion-key-file); the store key alone cannot delete");
+		goto out;
+	}
 	if (!(be->flags & BACKEND_ALLOW_DELETE)) {
 		error_setk(err, ERROR_USAGE, "the store %s was not opened for deletion (forgetting "
 			   "deletes the manifest; only expiry and `coffer forget` may)",
@@ -714,7 +902,8 @@ int rp_forget_at(struct store_unit *u, uint32_t seq, int64_t now_ns, struct erro
 out:
 	rp_tombstone_free(&t);
 	free(name);
-	if (ret < 0)
+	/* A refusal for retention names the point already. */
+	if (ret < 0 && err->code != ERROR_LOCKED)
 		error_prefix(err, "cannot forget restore point %s@%u", store_unit_name(u), seq);
 	return ret;
 }

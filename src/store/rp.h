@@ -86,6 +86,9 @@ struct rp_tombstone {
 	int has_parent;
 	int64_t time_ns;      /* the point's own time */
 	int64_t forgotten_ns; /* when it was forgotten */
+	uint8_t signature[64]; /* by the deletion key (docs/format.md 7.1) */
+	int has_signature;
+	uint8_t object_hash[32]; /* SHA-256 of the stored object (set by rp_tombstone_read) */
 };
 
 void rp_tombstone_free(struct rp_tombstone **t);
@@ -95,12 +98,26 @@ void rp_tombstone_free(struct rp_tombstone **t);
 int rp_tombstone_read(struct store_unit *u, uint32_t seq, struct rp_tombstone **t_r,
 		      struct error *err);
 
-/* Forgets point `seq` (expiry): writes its tombstone durably, then deletes
- * its manifest. Needs a store opened with BACKEND_ALLOW_DELETE. Idempotent:
- * forgetting a forgotten point finishes what an interrupted forget left.
- * Refuses a point that does not exist or cannot be read (forgetting it
- * would hide the damage). rp_forget_at records `now_ns` as the time of
- * forgetting (0: the real clock; the service passes its own). */
+/* Checks the deletion key's signature of tombstone t (read by
+ * rp_tombstone_read): 0 if it verifies, or if t is unsigned but listed as
+ * older than the key (docs/format.md 9); ERROR_NOTFOUND if the store has
+ * no deletion key (nothing to check against); ERROR_CORRUPT naming the
+ * tombstone if it is unsigned or the signature is wrong. */
+int rp_tombstone_verify(struct store_unit *u, const struct rp_tombstone *t, struct error *err);
+
+/* Forgets point `seq` (expiry, docs/format.md 7.1): checks the point's
+ * retention, writes a deletion record (docs/format.md 10), then its signed
+ * tombstone durably, then deletes its manifest. Needs a store opened with
+ * BACKEND_ALLOW_DELETE (else ERROR_USAGE) and unlocked with
+ * store_unlock_deletion() (else ERROR_KEY). Refuses with ERROR_LOCKED the
+ * unit's newest live point, a point before its keepUntil, and a point
+ * before its retainUntil that no later live point of the same ISO week
+ * replaces. Idempotent: forgetting a forgotten point finishes what an
+ * interrupted forget left (no retention check then: the tombstone was
+ * allowed). Refuses a point that does not exist or cannot be read
+ * (forgetting it would hide the damage). rp_forget_at takes `now_ns` as
+ * the time of forgetting, for the retention rules and the records (0: the
+ * real clock; the service passes its own). */
 int rp_forget(struct store_unit *u, uint32_t seq, struct error *err);
 int rp_forget_at(struct store_unit *u, uint32_t seq, int64_t now_ns, struct error *err);
 

@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,6 +21,12 @@
 #include "store/chunker.h"
 
 #define UNIT_NAME_MAX 1024
+#define DELKEY_OBJECT "deletion-key"
+#define DELKEY_MAGIC "coffer-deletion-key"
+#define DELKEY_FORMAT 1
+#define DELKEY_MAX ((size_t)64 << 20)
+#define DELKEY_FILE_MAX 4096
+#define TOMBSTONE_OBJECT_MAX ((size_t)1 << 20)
 
 struct store {
 	struct backend *be;
@@ -26,6 +34,15 @@ struct store {
 	char *cache;
 	char id[33];
 	uint8_t master[MASTER_KEY_LEN];
+	/* The deletion key (docs/format.md 9): its public half, read once
+	 * under del_lock (del_state 0: not read yet, 1: read, 2: none), and
+	 * the secret once store_unlock_deletion() succeeded. */
+	pthread_mutex_t del_lock;
+	int del_state;
+	struct store_deletion_pub del_pub;
+	uint8_t del_sk[64];
+	int del_unlocked;
+	char *actor;
 };
 
 struct store_unit {
@@ -194,6 +211,7 @@ struct store *store_open(const char *path, const struct keysource *src, int flag
 	const char *faults = getenv("COFFER_FAULTS");
 	char *base;
 
+	pthread_mutex_init(&s->del_lock, NULL);
 	s->path = xstrdup(path);
 	s->be = backend_local_create(path, flags);
 	buf_init(&cfg, 4096);
@@ -233,8 +251,12 @@ void store_destroy(struct store **sp)
 		return;
 	backend_destroy(&s->be);
 	crypto_wipe(s->master, sizeof(s->master));
+	crypto_wipe(s->del_sk, sizeof(s->del_sk));
+	store_deletion_pub_clear(&s->del_pub);
+	pthread_mutex_destroy(&s->del_lock);
 	free(s->path);
 	free(s->cache);
+	free(s->actor);
 	free(s);
 	*sp = NULL;
 }
@@ -243,6 +265,413 @@ int store_add_key(struct store *s, const struct keysource *src, struct error *er
 {
 	return store_write_slot(s->be, s->master, src, err);
 }
+
+/* --- the deletion key ------------------------------------------------------ */
+
+void store_deletion_pub_clear(struct store_deletion_pub *k)
+{
+	size_t i;
+
+	for (i = 0; i < k->ntombstones; i++)
+		free(k->tombstones[i]);
+	free(k->tombstones);
+	free(k->hashes);
+	memset(k, 0, sizeof(*k));
+}
+
+/* The next '\n'-terminated line of [*p, end) without its '\n'; 0 at the
+ * end, -1 for a last line without '\n'. */
+static int delkey_line(const char **p, const char *end, const char **line_r, size_t *len_r)
+{
+	const char *nl;
+
+	if (*p >= end)
+		return 0;
+	nl = memchr(*p, '\n', (size_t)(end - *p));
+	if (nl == NULL)
+		return -1;
+	*line_r = *p;
+	*len_r = (size_t)(nl - *p);
+	*p = nl + 1;
+	return 1;
+}
+
+static int delkey_is(const char *line, size_t len, const char *word)
+{
+	size_t n = strlen(word);
+
+	return len >= n && memcmp(line, word, n) == 0 && (len == n || line[n] == ' ');
+}
+
+static int delkey_digits(const char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] < '0' || p[i] > '9')
+			return 0;
+	return len > 0;
+}
+
+static int delkey_tombstone_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* "tombstone <32 hex uid> <10 digits> <64 hex>" into k. */
+static int delkey_add_tombstone(struct store_deletion_pub *k, const char *line, size_t len)
+{
+	uint8_t uid[16], hash[32];
+	const char *p = line + 10;
+
+	if (len != 10 + 32 + 1 + 10 + 1 + 64 || p[32] != ' ' || p[43] != ' ' ||
+	    hex_decode(p, 32, uid, sizeof(uid)) < 0 || !delkey_digits(p + 33, 10) ||
+	    hex_decode(p + 44, 64, hash, 32) < 0)
+		return -1;
+	k->tombstones = xrealloc(k->tombstones, xmul(k->ntombstones + 1, sizeof(char *)));
+	k->hashes = xrealloc(k->hashes, xmul(k->ntombstones + 1, 32));
+	k->tombstones[k->ntombstones] = xasprintf("units/%.32s/forgotten/%.10s", p, p + 33);
+	memcpy(k->hashes[k->ntombstones++], hash, 32);
+	return 0;
+}
+
+int store_deletion_pub_parse(const uint8_t *data, size_t len, const char *what,
+			     struct store_deletion_pub *k, struct error *err)
+{
+	const char *p = (const char *)data, *end = p + len, *line;
+	size_t n, i;
+	int r, state = 0; /* 0 magic, 1 format, 2 public, 3 tombstones or end, 4 done */
+
+	memset(k, 0, sizeof(*k));
+	while ((r = delkey_line(&p, end, &line, &n)) == 1) {
+		if (state == 0 && n == strlen(DELKEY_MAGIC) && memcmp(line, DELKEY_MAGIC, n) == 0) {
+			state = 1;
+		} else if (state == 1 && delkey_is(line, n, "format") && n > 7 && n < 7 + 10 &&
+			   delkey_digits(line + 7, n - 7)) {
+			long long f = 0;
+
+			for (i = 7; i < n; i++)
+				f = f * 10 + (line[i] - '0');
+			if (f > DELKEY_FORMAT) {
+				store_deletion_pub_clear(k);
+				return error_setk(err, ERROR_VERSION, "deletion key %s has format %lld; "
+						  "this coffer reads format %d", what, f, DELKEY_FORMAT);
+			}
+			if (f < 1)
+				break;
+			state = 2;
+		} else if (state == 2 && delkey_is(line, n, "public") && n == 7 + 64 &&
+			   hex_decode(line + 7, 64, k->public_key, 32) == 0) {
+			state = 3;
+		} else if (state == 3 && delkey_is(line, n, "tombstone")) {
+			if (delkey_add_tombstone(k, line, n) < 0)
+				break;
+		} else if (state == 3 && n == 3 && memcmp(line, "end", 3) == 0) {
+			state = 4;
+			break;
+		} else {
+			break;
+		}
+	}
+	if (state != 4 || p != end) {
+		store_deletion_pub_clear(k);
+		return error_setk(err, ERROR_CORRUPT, "deletion key %s is malformed", what);
+	}
+	/* Sorted for lookups, hashes following their names. */
+	if (k->ntombstones > 1) {
+		char **names = xmalloc(xmul(k->ntombstones, sizeof(char *)));
+		uint8_t (*hashes)[32] = xmalloc(xmul(k->ntombstones, 32));
+
+		memcpy(names, k->tombstones, k->ntombstones * sizeof(char *));
+		qsort(names, k->ntombstones, sizeof(char *), delkey_tombstone_cmp);
+		for (i = 0; i < k->ntombstones; i++) {
+			char **hit = bsearch(&k->tombstones[i], names, k->ntombstones,
+					     sizeof(char *), delkey_tombstone_cmp);
+
+			memcpy(hashes[hit - names], k->hashes[i], 32);
+		}
+		free(k->tombstones);
+		free(k->hashes);
+		k->tombstones = names;
+		k->hashes = hashes;
+	}
+	return 0;
+}
+
+/* Loads the public key once; 0, or -1 with ERROR_NOTFOUND when there is
+ * none. Called with del_lock held. */
+static int store_deletion_load(struct store *s, struct error *err)
+{
+	struct buf b;
+	int ret;
+
+	if (s->del_state == 1)
+		return 0;
+	if (s->del_state == 2)
+		return error_setk(err, ERROR_NOTFOUND, "store %s has no deletion key; create one "
+				  "with `coffer deletion-key create --deletion-key-file-new FILE`",
+				  s->path);
+	buf_init(&b, DELKEY_MAX);
+	ret = backend_get(s->be, DELKEY_OBJECT, &b, DELKEY_MAX, err);
+	if (ret == 0) {
+		char *what = backend_describe(s->be, DELKEY_OBJECT);
+
+		ret = store_deletion_pub_parse(b.data, b.len, what, &s->del_pub, err);
+		free(what);
+		if (ret == 0)
+			s->del_state = 1;
+	} else if (err->code == ERROR_NOTFOUND) {
+		s->del_state = 2;
+		buf_clear(&b);
+		return store_deletion_load(s, err);
+	}
+	buf_clear(&b);
+	return ret;
+}
+
+int store_deletion_public(struct store *s, uint8_t pk[32], struct error *err)
+{
+	int ret;
+
+	pthread_mutex_lock(&s->del_lock);
+	ret = store_deletion_load(s, err);
+	if (ret == 0)
+		memcpy(pk, s->del_pub.public_key, 32);
+	pthread_mutex_unlock(&s->del_lock);
+	return ret;
+}
+
+int store_deletion_predates_key(struct store *s, const char *name, const uint8_t hash[32])
+{
+	struct error ignored;
+	char **hit = NULL;
+	int ret = 0;
+
+	pthread_mutex_lock(&s->del_lock);
+	if (store_deletion_load(s, &ignored) == 0 && s->del_pub.ntombstones > 0)
+		hit = bsearch(&name, s->del_pub.tombstones, s->del_pub.ntombstones, sizeof(char *),
+			      delkey_tombstone_cmp);
+	if (hit != NULL)
+		ret = memcmp(s->del_pub.hashes[hit - s->del_pub.tombstones], hash, 32) == 0;
+	pthread_mutex_unlock(&s->del_lock);
+	return ret;
+}
+
+struct delkey_scan {
+	struct store *s;
+	struct buf *out;
+	const char *uid;
+	struct error *err;
+};
+
+static int delkey_note_tombstone(void *ctx, const char *name)
+{
+	struct delkey_scan *sc = ctx;
+	char *obj, hex[65];
+	uint8_t hash[32];
+	struct buf b;
+	int ret;
+
+	if (strlen(name) != 10 || !delkey_digits(name, 10))
+		return 0;
+	obj = xasprintf("units/%s/forgotten/%s", sc->uid, name);
+	buf_init(&b, TOMBSTONE_OBJECT_MAX);
+	ret = backend_get(sc->s->be, obj, &b, TOMBSTONE_OBJECT_MAX, sc->err);
+	if (ret == 0) {
+		crypto_sha256(b.data, b.len, hash);
+		hex_encode(hash, 32, hex);
+		buf_addf(sc->out, "tombstone %s %s %s\n", sc->uid, name, hex);
+	}
+	buf_clear(&b);
+	free(obj);
+	return ret;
+}
+
+static int delkey_note_unit(void *ctx, const char *uid)
+{
+	struct delkey_scan *sc = ctx;
+	char *dir;
+	int ret;
+
+	if (strlen(uid) != 32 || strspn(uid, "0123456789abcdef") != 32)
+		return 0;
+	dir = xasprintf("units/%s/forgotten", uid);
+	sc->uid = uid;
+	ret = backend_list(sc->s->be, dir, delkey_note_tombstone, sc, sc->err);
+	free(dir);
+	return ret;
+}
+
+/* Writes the secret file: the seed in hex and a newline, 0600, O_EXCL. */
+static int delkey_write_secret(const char *path, const uint8_t seed[32], struct error *err)
+{
+	char hex[66];
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return error_setk(err, errno == EEXIST ? ERROR_EXISTS : ERROR_FAIL,
+				  "cannot create deletion key file %s: %s", path, strerror(errno));
+	hex_encode(seed, 32, hex);
+	hex[64] = '\n';
+	if (fs_write_all(fd, hex, 65, path, err) < 0 || fsync(fd) < 0) {
+		crypto_wipe(hex, sizeof(hex));
+		close(fd);
+		unlink(path);
+		return err->msg[0] ? -1 : error_sys(err, "fsync(%s) failed", path);
+	}
+	crypto_wipe(hex, sizeof(hex));
+	if (close(fd) < 0) {
+		unlink(path);
+		return error_sys(err, "close(%s) failed", path);
+	}
+	return 0;
+}
+
+int store_deletion_key_create(struct store *s, const char *key_file, struct error *err)
+{
+	uint8_t seed[32], pk[32], sk[64];
+	struct delkey_scan sc = { .s = s, .err = err };
+	struct error lerr;
+	struct buf obj;
+	char hex[65];
+	int ret = -1;
+
+	error_init(&lerr);
+	pthread_mutex_lock(&s->del_lock);
+	if (store_deletion_load(s, &lerr) == 0) {
+		pthread_mutex_unlock(&s->del_lock);
+		return error_setk(err, ERROR_EXISTS, "store %s has a deletion key already (it is "
+				  "written once and never replaced)", s->path);
+	}
+	if (lerr.code != ERROR_NOTFOUND) {
+		pthread_mutex_unlock(&s->del_lock);
+		*err = lerr;
+		return -1;
+	}
+	s->del_state = 0; /* it may exist once we put it */
+	pthread_mutex_unlock(&s->del_lock);
+	buf_init(&obj, 0);
+	buf_addf(&obj, "%s\nformat %d\n", DELKEY_MAGIC, DELKEY_FORMAT);
+	crypto_random(seed, sizeof(seed));
+	crypto_ed25519_keypair(seed, pk, sk);
+	hex_encode(pk, 32, hex);
+	buf_addf(&obj, "public %s\n", hex);
+	/* Tombstones written before the key are unsigned: list them so check
+	 * accepts exactly those (docs/format.md 9). */
+	sc.out = &obj;
+	if (backend_list(s->be, "units", delkey_note_unit, &sc, err) < 0) {
+		error_prefix(err, "cannot list the tombstones of store %s", s->path);
+		goto out;
+	}
+	buf_addf(&obj, "end\n");
+	if (delkey_write_secret(key_file, seed, err) < 0)
+		goto out;
+	if (backend_put(s->be, DELKEY_OBJECT, obj.data, obj.len, err) < 0) {
+		unlink(key_file);
+		if (err->code == ERROR_EXISTS)
+			error_setk(err, ERROR_EXISTS, "store %s has a deletion key already "
+				   "(it is written once and never replaced)", s->path);
+		goto out;
+	}
+	ret = 0;
+out:
+	crypto_wipe(seed, sizeof(seed));
+	crypto_wipe(sk, sizeof(sk));
+	buf_clear(&obj);
+	return ret;
+}
+
+int store_unlock_deletion(struct store *s, const char *key_file, struct error *err)
+{
+	uint8_t pk[32], seed[32], mine[32], sk[64];
+	struct buf b;
+	size_t n;
+	int ret = -1;
+
+	if (store_deletion_public(s, pk, err) < 0)
+		return -1;
+	buf_init(&b, DELKEY_FILE_MAX);
+	if (fs_read_file(key_file, &b, DELKEY_FILE_MAX, err) < 0) {
+		err->code = ERROR_KEY;
+		error_prefix(err, "cannot read the deletion key file");
+		goto out;
+	}
+	n = b.len;
+	while (n > 0 && (b.data[n - 1] == '\n' || b.data[n - 1] == '\r' || b.data[n - 1] == ' ' ||
+			 b.data[n - 1] == '\t'))
+		n--;
+	if (n != 64 || hex_decode((const char *)b.data, 64, seed, 32) < 0) {
+		error_setk(err, ERROR_KEY, "%s is not a coffer deletion key file (64 hex digits "
+			   "expected)", key_file);
+		goto out;
+	}
+	crypto_ed25519_keypair(seed, mine, sk);
+	if (memcmp(mine, pk, 32) != 0) {
+		error_setk(err, ERROR_KEY, "the deletion key in %s is not the deletion key of store %s",
+			   key_file, s->path);
+		goto out;
+	}
+	pthread_mutex_lock(&s->del_lock);
+	memcpy(s->del_sk, sk, sizeof(sk));
+	s->del_unlocked = 1;
+	pthread_mutex_unlock(&s->del_lock);
+	ret = 0;
+out:
+	crypto_wipe(seed, sizeof(seed));
+	crypto_wipe(sk, sizeof(sk));
+	if (b.data)
+		crypto_wipe(b.data, b.len);
+	buf_clear(&b);
+	return ret;
+}
+
+int store_deletion_unlocked(struct store *s)
+{
+	int r;
+
+	pthread_mutex_lock(&s->del_lock);
+	r = s->del_unlocked;
+	pthread_mutex_unlock(&s->del_lock);
+	return r;
+}
+
+int store_deletion_sign(struct store *s, const void *msg, size_t len, uint8_t sig[64],
+			struct error *err)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&s->del_lock);
+	if (s->del_unlocked)
+		crypto_ed25519_sign(s->del_sk, msg, len, sig);
+	else
+		ret = error_setk(err, ERROR_KEY, "deleting needs the store's deletion key "
+				 "(--deletion-key-file); the store key alone cannot delete");
+	pthread_mutex_unlock(&s->del_lock);
+	return ret;
+}
+
+int store_deletion_verify(struct store *s, const void *msg, size_t len, const uint8_t sig[64],
+			  struct error *err)
+{
+	uint8_t pk[32];
+
+	if (store_deletion_public(s, pk, err) < 0)
+		return -1;
+	if (crypto_ed25519_verify(pk, msg, len, sig) < 0)
+		return error_setk(err, ERROR_CORRUPT, "signature does not verify under the store's "
+				  "deletion key");
+	return 0;
+}
+
+void store_set_actor(struct store *s, const char *tool)
+{
+	free(s->actor);
+	s->actor = tool ? xstrdup(tool) : NULL;
+}
+
+const char *store_actor(struct store *s) { return s->actor ? s->actor : "cli"; }
+const char *store_id(struct store *s) { return s->id; }
 
 struct backend *store_backend(struct store *s) { return s->be; }
 const char *store_path(struct store *s) { return s->path; }

@@ -23,7 +23,8 @@ struct store_unit;
  * slot for `src`. */
 int store_init(const char *path, const struct keysource *src, struct error *err);
 
-/* Opens and unlocks a store. flags: BACKEND_ALLOW_DELETE for prune only.
+/* Opens and unlocks a store. flags: BACKEND_ALLOW_DELETE for forget and
+ * prune, which also need store_unlock_deletion().
  * COFFER_FAULTS in the environment wraps the backend with injected faults
  * (tests). cache_dir NULL picks the default. */
 struct store *store_open(const char *path, const struct keysource *src, int flags,
@@ -32,6 +33,71 @@ void store_destroy(struct store **s);
 
 /* Adds a key slot so `src` also unlocks the store. */
 int store_add_key(struct store *s, const struct keysource *src, struct error *err);
+
+/* --- the deletion key (docs/format.md 9) ---------------------------------
+ * The store key reads and adds; forgetting and pruning also need the
+ * deletion key, an Ed25519 key pair whose secret lives in a file of its own
+ * and whose public half is the store object "deletion-key". */
+
+/* Creates a deletion key pair: the secret (the seed in hex) goes to the new
+ * file key_file (mode 0600, O_EXCL: an existing file is refused), the
+ * public key into the store (written once, listing the tombstones that
+ * exist now as older than the key). ERROR_EXISTS if the store has a
+ * deletion key already (no file is written then). */
+int store_deletion_key_create(struct store *s, const char *key_file, struct error *err);
+
+/* Unlocks deletion on this handle with the secret in key_file: ERROR_NOTFOUND
+ * if the store has no deletion key, ERROR_KEY if the file cannot be read or
+ * holds another key. On success rp_forget() and prune_run() may delete
+ * through s (if it was also opened with BACKEND_ALLOW_DELETE); the secret
+ * is wiped by store_destroy(). */
+int store_unlock_deletion(struct store *s, const char *key_file, struct error *err);
+
+/* Whether store_unlock_deletion() succeeded on s. */
+int store_deletion_unlocked(struct store *s);
+
+/* The store's deletion public key (read once, then cached): 0;
+ * ERROR_NOTFOUND if the store has none; ERROR_CORRUPT or ERROR_VERSION if
+ * its object is damaged or newer. */
+int store_deletion_public(struct store *s, uint8_t pk[32], struct error *err);
+
+/* Signs msg with the unlocked deletion key; ERROR_KEY if s is not
+ * unlocked. */
+int store_deletion_sign(struct store *s, const void *msg, size_t len, uint8_t sig[64],
+			struct error *err);
+
+/* 0 if sig is the store's deletion key's signature of msg; ERROR_NOTFOUND
+ * if the store has no deletion key; ERROR_CORRUPT if it does not verify. */
+int store_deletion_verify(struct store *s, const void *msg, size_t len, const uint8_t sig[64],
+			  struct error *err);
+
+/* 1 if the tombstone object `name` ("units/<uid>/forgotten/<10 digits>")
+ * whose stored bytes hash to `hash` existed when the deletion key was
+ * added (so it may be unsigned), else 0. */
+int store_deletion_predates_key(struct store *s, const char *name, const uint8_t hash[32]);
+
+/* The parsed "deletion-key" object. */
+struct store_deletion_pub {
+	uint8_t public_key[32];
+	char **tombstones;     /* "units/<uid>/forgotten/<10 digits>", sorted */
+	uint8_t (*hashes)[32]; /* SHA-256 of each one's stored bytes */
+	size_t ntombstones;
+};
+
+/* Parses a "deletion-key" object (also the fuzzer's entry); `what` names
+ * it in errors. ERROR_CORRUPT if malformed, ERROR_VERSION if newer. */
+int store_deletion_pub_parse(const uint8_t *data, size_t len, const char *what,
+			     struct store_deletion_pub *k, struct error *err);
+void store_deletion_pub_clear(struct store_deletion_pub *k);
+
+/* Who deletes, as written in deletion records (docs/format.md 10):
+ * "cli" unless the caller says otherwise (the service: "service"). The
+ * string is copied. */
+void store_set_actor(struct store *s, const char *tool);
+const char *store_actor(struct store *s);
+
+/* The store id: 32 hex characters from its config. */
+const char *store_id(struct store *s);
 
 struct backend *store_backend(struct store *s);
 const char *store_path(struct store *s);
