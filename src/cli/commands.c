@@ -246,6 +246,10 @@ static int cmd_init(struct cli *c, int argc, char **argv)
 	buf_init(&secret, SECRET_MAX);
 	if (c->store == NULL)
 		ret = error_setk(&err, ERROR_USAGE, "no store given: use --store DIR or COFFER_STORE");
+	else if (del_new && access(del_new, F_OK) == 0)
+		/* Refused before anything is created (it is O_EXCL anyway). */
+		ret = error_setk(&err, ERROR_EXISTS, "cannot create deletion key file %s: it exists",
+				 del_new);
 	else if (key_new)
 		ret = write_new_key_file(key_new, &secret, &err);
 	else

@@ -4,7 +4,10 @@
 # check passes across the tombstones; restore-points lists 1,4,5,6 (--all
 # also 2,3, marked forgotten); ls/diff/restore of a forgotten point fail,
 # saying so; prune reclaims the data only 2 and 3 had (the store shrinks) and
-# 1,4,5,6 still restore byte-identical; point 7 chains on and check passes.
+# 1,4,5,6 still restore byte-identical; point 7 chains on and check passes;
+# the newest point is never forgotten (exit 5) until a newer one exists.
+# forget and prune run with the store's deletion key (tests/e2e/deletion.sh
+# checks they are refused without it).
 # Damage is still found: a flipped byte in a tombstone, a manifest deleted
 # without a tombstone (check exits 4 naming it). A forget killed at each
 # store operation (COFFER_FAULTS=...:kill) leaves a store check accepts, and
@@ -43,7 +46,7 @@ for i in 1 2 3 4 5 6; do
 	cp -a "$SRC" "$PTS/$i"
 done
 
-run c forget u@2 u@3
+run c forget --deletion-key-file "$DKEY" u@2 u@3
 is_rc "forget u@2 u@3" 0
 expect_eq "forget names what it forgot" "$(tr '\n' ' ' <"$T/out")" "forgot u@2 forgot u@3 "
 run c check
@@ -70,20 +73,20 @@ for cmd in "ls u@2" "diff u@3 u@4" "restore u@2 --to $T/r2"; do
 	fi
 done
 assert "a failed restore of a forgotten point creates nothing" test ! -e "$T/r2/v.bin"
-run c forget u@2
+run c forget --deletion-key-file "$DKEY" u@2
 is_rc "forget of a forgotten point is a no-op" 0
-run c forget u@9
+run c forget --deletion-key-file "$DKEY" u@9
 is_rc "forget of a point that does not exist fails" 1
 assert "... naming it" grep -q "u@9" "$T/err"
-run c forget u
+run c forget --deletion-key-file "$DKEY" u
 is_rc "forget without @N is a usage error" 2
 run "$COFFER" --store "$STORE" --key-file "$KEY" forget
 is_rc "forget without a point is a usage error" 2
 
 before=$(store_bytes)
-run c --json prune --grace 0
+run c --json prune --grace 0 --deletion-key-file "$DKEY"
 is_rc "prune (mark)" 0
-run c --json prune --grace 0
+run c --json prune --grace 0 --deletion-key-file "$DKEY"
 is_rc "prune (sweep)" 0
 after=$(store_bytes)
 # Points 2 and 3 each had 3 MB of incompressible data of their own.
@@ -105,12 +108,17 @@ run c check
 is_rc "check passes: u@7 chains on" 0
 verify_restore u@7 "$PTS/7" "after forgetting"
 
-# Forgetting the newest point: the next backup still chains to it.
-run c forget u@7
-is_rc "forget the newest point" 0
+# The newest point is never forgotten (docs/format.md 7)...
+run c forget --deletion-key-file "$DKEY" u@7
+is_rc "forget of the newest point is refused (exit 5)" 5
+assert "... saying it is retained" grep -q "restore point u@7 is retained until" "$T/err"
+expect_eq "the refused forget changed nothing" "$(points --all)" "1 2 3 4 5 6 7 "
+# ... until a newer one exists.
 gen v8 1000 >"$SRC/v.bin"
 run c --quiet backup u "$SRC"
-is_rc "backup u@8 after forgetting the newest" 0
+is_rc "backup u@8" 0
+run c forget --deletion-key-file "$DKEY" u@7
+is_rc "forget u@7 once u@8 exists" 0
 expect_eq "u@8 follows the forgotten u@7" "$(points)" "1 4 5 6 8 "
 run c check
 is_rc "check passes: u@8 chains to u@7's tombstone" 0
@@ -143,14 +151,14 @@ is_rc "a tombstone copied to another number: check exits 4" 4
 
 
 # --- killed forgets ----------------------------------------------------------
-# Each store operation of a forget in turn: its reads (the unit's key, the
-# tombstone looked for, the manifest), the tombstone's commit, the
-# manifest's removal.
+# Each store operation of a forget in turn: its reads (the deletion key, the
+# unit's key, the tombstone looked for, the manifest), the commit of its
+# deletion record, the tombstone's commit, the manifest's removal.
 kills=0
-SPECS="read:1 read:2 read:3 commit:1 remove:1"
+SPECS="read:1 read:2 read:3 read:4 commit:1 commit:2 remove:1"
 for spec in $SPECS; do
 	with_copy
-	COFFER_FAULTS=$spec:kill c forget u@4 >"$T/out" 2>"$T/err"; krc=$?
+	COFFER_FAULTS=$spec:kill c forget --deletion-key-file "$DKEY" u@4 >"$T/out" 2>"$T/err"; krc=$?
 	if [ "$krc" = 137 ]; then kills=$((kills + 1)); fi
 	run c check
 	is_rc "forget killed at $spec (exit $krc): check passes" 0
@@ -163,11 +171,11 @@ for spec in $SPECS; do
 	if [ "$spec" = remove:1 ]; then
 		assert "killed at remove:1: tombstone and manifest both there" \
 			test -n "$(unit_file rp/0000000004)" -a -n "$(unit_file forgotten/0000000004)"
-		run c prune --grace 0
+		run c prune --grace 0 --deletion-key-file "$DKEY"
 		is_rc "prune after a forget killed at remove:1" 0
 		assert "... finishes it (manifest gone)" test -z "$(unit_file rp/0000000004)"
 	else
-		run c forget u@4
+		run c forget --deletion-key-file "$DKEY" u@4
 		is_rc "forget re-run after a kill at $spec" 0
 	fi
 	expect_eq "after the kill at $spec and the re-run u@4 is forgotten" "$(points)" "1 5 6 8 "

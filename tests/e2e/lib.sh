@@ -11,6 +11,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 STORE=$T/store
 KEY=$T/key
+DKEY=$T/deletion.key # the store's deletion key: forget and prune need it
 FAILED=0
 
 cleanup() { serve_kill; rm -rf "$T"; }
@@ -94,7 +95,16 @@ check() {
 # c ARGS...: coffer on the test store with the test key.
 c() { "$COFFER" --store "$STORE" --key-file "$KEY" "$@"; }
 
-init_store() { "$COFFER" --store "$STORE" init --key-file-new "$KEY" >/dev/null; }
+init_store() {
+	"$COFFER" --store "$STORE" init --key-file-new "$KEY" --deletion-key-file-new "$DKEY" >/dev/null
+}
+
+# store_snapshot [DIR]: every file of the store (default $STORE) with its
+# content hash, sorted: equal snapshots, nothing changed.
+store_snapshot() {
+	(cd "${1:-$STORE}" && find . -type f -printf '%P\n' | LC_ALL=C sort |
+		while read -r f; do printf '%s %s\n' "$f" "$(sha256sum <"$f" | cut -c1-64)"; done)
+}
 
 # tree_listing DIR: type, mode, size, ns mtime, link target and content hash
 # of every entry (folder mtimes included; a folder's size is the file

@@ -89,7 +89,7 @@ age_open_sessions() {
 prune_json() {
 	local label=$1 rc; shift
 	J=$T/prune.json
-	c --json prune "$@" >"$J" 2>"$T/prune.err"; rc=$?
+	c --json prune --deletion-key-file "$DKEY" "$@" >"$J" 2>"$T/prune.err"; rc=$?
 	if [ $rc -ne 0 ] || [ -z "$(field deleted_packs "$J")" ]; then
 		not_ok "$label: prune $* exits 0 with JSON" "exit $rc: $(why "$T/prune.err") $(head -c 300 "$J")"
 		echo '{}' >"$J"

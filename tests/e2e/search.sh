@@ -347,7 +347,7 @@ run c export --search --unit mbox --from corp.example --mbox "$T/corp.mbox"; is_
 
 # ---- a forgotten restore point leaves the index ----
 
-run c forget mbox@1; is_rc "forget point 1" 0
+run c forget --deletion-key-file "$DKEY" mbox@1; is_rc "forget point 1" 0
 run c search --unit mbox --body résumé
 is_rc "search after the forget" 0
 grep -q "1 restore points dropped" "$T/err" && ok "the forgotten point is dropped from the index" ||
