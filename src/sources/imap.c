@@ -370,32 +370,10 @@ static int add_astring(struct imap *c, unsigned tag, const char *desc, const cha
 	return send_literal(c, tag, desc, s, len, err);
 }
 
-/* Text the server sent, for a message: at most `max` bytes of it, bytes
- * outside printable ASCII as \xNN (no control character reaches a log, a
- * terminal or the API), "..." when cut. The caller frees. */
-static char *shown_text(const char *s, size_t max)
-{
-	struct buf b;
-	size_t n = strlen(s);
-
-	buf_init(&b, 0);
-	for (size_t k = 0; k < n && k < max; k++) {
-		unsigned char ch = (unsigned char)s[k];
-
-		if (ch >= 0x20 && ch < 0x7f)
-			buf_add(&b, &s[k], 1);
-		else
-			buf_addf(&b, "\\x%02x", ch);
-	}
-	if (n > max)
-		buf_add(&b, "...", 3);
-	return b.data ? (char *)buf_steal(&b, NULL) : xstrdup("");
-}
-
 /* A printable rendering of a mailbox name for messages. */
 static char *shown_name(const char *s)
 {
-	char *t = shown_text(s, 200), *q = xasprintf("\"%s\"", t);
+	char *t = imap_shown(s, 200), *q = xasprintf("\"%s\"", t);
 
 	free(t);
 	return q;
@@ -581,7 +559,7 @@ static int dispatch(struct imap *c, struct imap_resp *r, const char *desc, int *
 	if (r->is_status) {
 		if (!strcmp(r->name, "BYE")) {
 			free(c->bye);
-			c->bye = shown_text(r->text, 300);
+			c->bye = imap_shown(r->text, 300);
 		}
 		handle_code(c, r, NULL);
 		return 0;
@@ -678,8 +656,8 @@ static int cmd_failed(struct imap *c, unsigned tag, struct error *err)
 		kind = ERROR_EXISTS;
 	else if (!strcmp(p->code, "AUTHENTICATIONFAILED") || !strcmp(p->code, "AUTHORIZATIONFAILED"))
 		kind = ERROR_KEY;
-	text = shown_text(p->text ? p->text : "", 300);
-	code = shown_text(p->code, sizeof(p->code));
+	text = imap_shown(p->text ? p->text : "", 300);
+	code = imap_shown(p->code, sizeof(p->code));
 	error_setk(err, kind, "imap %s: %s failed: %s %s%s%s%s", c->name, p->desc,
 		   p->status == ST_NO ? "NO" : "BAD", code[0] ? "[" : "", code,
 		   code[0] ? "] " : "", text);
@@ -973,7 +951,7 @@ static int read_greeting(struct imap *c, struct error *err)
 		return not_imap(c, err);
 	}
 	if (!strcmp(r.name, "BYE") || !strcmp(r.name, "NO") || !strcmp(r.name, "BAD")) {
-		char *text = shown_text(r.text, 300);
+		char *text = imap_shown(r.text, 300);
 
 		rc = error_setk(err, ERROR_FAIL, "imap %s: the server refused the connection: %s %s",
 				c->name, r.name, text);

@@ -220,6 +220,11 @@ char *imap_mutf7_to_utf8(const char *name, struct error *err);
  * given by people; NULL and an error if s is not valid UTF-8. */
 char *imap_utf8_to_mutf7(const char *s, struct error *err);
 
+/* Text a server sent (a reply's text, a mailbox name), made fit for an
+ * error message: at most `max` bytes of it, each byte outside printable
+ * ASCII written \xNN, "..." when cut (xmalloc'd). */
+char *imap_shown(const char *s, size_t max);
+
 /* ---- messages ---- */
 
 /* What a FETCH response carried; `have` says which fields. */

@@ -732,7 +732,10 @@ static int backup_folder(struct mb *b, const struct imap_folder *lf, struct erro
 	ret = imap_select(b->imap, lf->name, &so, &j.mb, err);
 	if (ret < 0 && err->code == ERROR_NOTFOUND) {
 		/* deleted between LIST and now: not in this point */
-		mb_warn(b, "folder %s vanished during the backup: %s", lf->name, err->msg);
+		char *shown = imap_shown(lf->name, 200);
+
+		mb_warn(b, "folder %s vanished during the backup: %s", shown, err->msg);
+		free(shown);
 		error_init(err);
 		ret = 0;
 		goto out;
@@ -757,8 +760,12 @@ static int backup_folder(struct mb *b, const struct imap_folder *lf, struct erro
 		job_emit(b, &j);
 	}
 out:
-	if (ret < 0)
-		error_prefix(err, "folder %s", lf->name);
+	if (ret < 0) {
+		char *shown = imap_shown(lf->name, 200); /* the server's text */
+
+		error_prefix(err, "folder %s", shown);
+		free(shown);
+	}
 	job_clear(&j);
 	return ret;
 }

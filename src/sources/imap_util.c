@@ -479,3 +479,24 @@ void imap_date_format(int64_t unix_time, int tz_minutes, char *out, size_t outle
 		 (long long)y, (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60),
 		 tz_minutes < 0 ? '-' : '+', atz / 60, atz % 60);
 }
+
+/* No control character from a server reaches a log, a terminal or the
+ * API (imap.h). */
+char *imap_shown(const char *s, size_t max)
+{
+	struct buf b;
+	size_t n = strlen(s);
+
+	buf_init(&b, 0);
+	for (size_t k = 0; k < n && k < max; k++) {
+		unsigned char ch = (unsigned char)s[k];
+
+		if (ch >= 0x20 && ch < 0x7f)
+			buf_add(&b, &s[k], 1);
+		else
+			buf_addf(&b, "\\x%02x", ch);
+	}
+	if (n > max)
+		buf_add(&b, "...", 3);
+	return b.data ? (char *)buf_steal(&b, NULL) : xstrdup("");
+}

@@ -674,8 +674,13 @@ static int restore_folder(struct mr *r, struct mail_folder *f, int how, struct e
 		ret = append_missing(r, &rf, name, err);
 	if (ret == 0 && how == 1 && r->o->delete_newer)
 		ret = delete_newer(r, &rf, err);
-	if (ret < 0)
-		error_prefix(err, "restore of folder %s into %s", f->name, name);
+	if (ret < 0) {
+		char *from = imap_shown(f->name, 200), *into = imap_shown(name, 200);
+
+		error_prefix(err, "restore of folder %s into %s", from, into);
+		free(from);
+		free(into);
+	}
 	imap_mailbox_clear(&mb);
 	rfolder_clear(&rf);
 	free(name);

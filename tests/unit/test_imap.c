@@ -247,6 +247,28 @@ static void test_parse_opts(void)
 out:;
 }
 
+/* Server text in messages: bounded, control and 8-bit bytes as \xNN. */
+static void test_shown(void)
+{
+	char *s = imap_shown("Mailbox \"x\" is full", 300);
+	char big[400];
+
+	CHECK(strcmp(s, "Mailbox \"x\" is full") == 0);
+	free(s);
+	s = imap_shown("a\x1b[31mred\tb\x7f\xc3\xa9", 300);
+	CHECKF(strcmp(s, "a\\x1b[31mred\\x09b\\x7f\\xc3\\xa9") == 0, "%s", s);
+	free(s);
+	memset(big, 'z', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	s = imap_shown(big, 300);
+	CHECK(strlen(s) == 303 && strcmp(s + 300, "...") == 0);
+	free(s);
+	s = imap_shown("", 10);
+	CHECK(s[0] == '\0');
+out:
+	free(s);
+}
+
 const struct unit_test imap_tests[] = {
 	{ "imap_parse_fetch", test_parse_fetch },
 	{ "imap_parse_status", test_parse_status },
@@ -256,5 +278,6 @@ const struct unit_test imap_tests[] = {
 	{ "imap_dates", test_dates },
 	{ "imap_mutf7", test_mutf7 },
 	{ "imap_option_words", test_parse_opts },
+	{ "imap_shown", test_shown },
 	{ NULL, NULL },
 };
