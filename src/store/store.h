@@ -8,6 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The units' deletion logs (store_deletions_list(), store_deletion_read()),
+ * part of the store's API for its callers. */
+#include "store/deletion.h"
+
 struct backend;
 struct buf;
 struct chunker;

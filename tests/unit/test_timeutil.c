@@ -87,7 +87,22 @@ static void test_deadline(void)
 out:;
 }
 
+/* ISO weeks start on Monday 00:00 UTC; 1970-01-01 was a Thursday. */
+static void test_iso_week(void)
+{
+	int64_t mon = 1710115200; /* Monday 2024-03-11 00:00:00 UTC */
+
+	CHECK(time_iso_week(mon) == time_iso_week(mon + 7 * 86400 - 1));  /* to Sunday 23:59:59 */
+	CHECK(time_iso_week(mon - 1) == time_iso_week(mon) - 1);          /* Sunday before */
+	CHECK(time_iso_week(mon + 7 * 86400) == time_iso_week(mon) + 1);
+	CHECK(time_iso_week(0) == 0);                                     /* Thursday */
+	CHECK(time_iso_week(-3 * 86400) == 0 && time_iso_week(-3 * 86400 - 1) == -1);
+	CHECK(time_iso_week(4 * 86400) == 1);                             /* Monday 1970-01-05 */
+out:;
+}
+
 const struct unit_test timeutil_tests[] = {
+	{ "timeutil_iso_week", test_iso_week },
 	{ "timeutil_rfc3339_forms", test_rfc3339_forms },
 	{ "timeutil_rfc3339_refused", test_rfc3339_refused },
 	{ "timeutil_day", test_day },
