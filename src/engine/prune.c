@@ -524,7 +524,7 @@ static int ref_add_point(struct unit_prune *up, uint32_t seq, struct idset *pend
 	size_t n, i;
 	int r = -1;
 
-	if (rp_read(up->u, seq, &rp, err) < 0 ||
+	if (rp_read_manifest(up->u, seq, &rp, err) < 0 ||
 	    tree_meta_blobs(up->u, up->ix, rp, &meta, &n, err) < 0)
 		goto out;
 	for (i = 0; i < n; i++)
@@ -547,18 +547,23 @@ out:
 	return r < 0 ? -1 : 0;
 }
 
+/* Every point with a manifest, live or not: a manifest left beside its
+ * tombstone is either a forget that could not finish or a tombstone the
+ * deletion key did not sign (prune_finish_forgets() removed the others),
+ * and neither may cost the point its data. */
 static int ref_compute(struct unit_prune *up, struct error *err)
 {
 	struct idset pending = { 0 };
-	uint32_t *seqs = NULL;
+	struct rp_slot *slots = NULL;
 	size_t n, i;
 	int ret;
 
-	ret = rp_list(up->u, &seqs, &n, err);
+	ret = rp_list_all(up->u, &slots, &n, err);
 	for (i = 0; ret == 0 && i < n; i++)
-		ret = ref_add_point(up, seqs[i], &pending, err);
+		if (slots[i].manifest)
+			ret = ref_add_point(up, slots[i].seq, &pending, err);
 	idset_clear(&pending);
-	free(seqs);
+	free(slots);
 	return ret;
 }
 

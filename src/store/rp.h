@@ -72,6 +72,11 @@ int rp_list_all(struct store_unit *u, struct rp_slot **slots_r, size_t *n_r,
  * was forgotten. */
 int rp_read(struct store_unit *u, uint32_t seq, struct rp **rp_r, struct error *err);
 
+/* Reads the manifest of point `seq` even if the point has a tombstone
+ * (a forget not finished, or a tombstone the deletion key did not sign):
+ * prune keeps the data of every manifest that exists. */
+int rp_read_manifest(struct store_unit *u, uint32_t seq, struct rp **rp_r, struct error *err);
+
 /* Writes rp as the unit's next point: sets seq and parent from the current
  * latest, live or forgotten; if another writer took that number first,
  * retries after it. */
@@ -114,7 +119,9 @@ int rp_tombstone_verify(struct store_unit *u, const struct rp_tombstone *t, stru
  * before its retainUntil that no later live point of the same ISO week
  * replaces. Idempotent: forgetting a forgotten point finishes what an
  * interrupted forget left (no retention check then: the tombstone was
- * allowed). Refuses a point that does not exist or cannot be read
+ * allowed) — if its tombstone verifies (rp_tombstone_verify): a manifest
+ * beside a tombstone written with the store key alone is kept
+ * (ERROR_CORRUPT). Refuses a point that does not exist or cannot be read
  * (forgetting it would hide the damage). rp_forget_at takes `now_ns` as
  * the time of forgetting, for the retention rules and the records (0: the
  * real clock; the service passes its own). */

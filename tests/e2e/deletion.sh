@@ -10,8 +10,10 @@
 # the same week, and a point past its retainUntil, are not. restore-points
 # shows the dates. Each forget and prune leaves a record that deletion-log
 # lists; a record altered on disk is damage. A tombstone written with the
-# store key alone (tests/forge_tombstone) is named by check (exit 4);
-# tombstones an older coffer wrote before the key existed are not.
+# store key alone (tests/forge_tombstone) is named by check (exit 4); put
+# beside its manifest, forget and prune do not finish it and the point's
+# data stays; tombstones an older coffer wrote before the key existed are
+# not damage.
 . "$(dirname "$0")/lib.sh"
 
 SEED=${SEED:-$(( $(date +%s) % 100000 ))}
@@ -182,6 +184,27 @@ is_rc "... deletion-log exits 4 too" 4
 rm -rf "$STORE"; cp -a "$GOOD" "$STORE"
 
 # --- a tombstone written with the store key alone ----------------------------------
+# Only put (all an append-only store would allow): coffer's deletion path
+# does not finish that forget, and prune keeps the point's data.
+backup k
+cp -a "$SRC" "$T/k3"
+backup k
+"$FORGE" "$STORE" "$KEY" k 3 keep >"$T/forge.out" 2>&1 || not_ok "forge_tombstone keep" "$(cat "$T/forge.out")"
+run c check
+is_rc "a forged tombstone beside its manifest: check exits 4" 4
+assert "... naming it" grep -q "damage: k@3.*forgotten/0000000003.*not signed" "$T/err"
+run c forget --deletion-key-file "$DKEY" k@3
+is_rc "forget does not finish a forged forget" 1
+assert "... saying the manifest is kept" grep -q "the manifest is kept" "$T/err"
+for i in 1 2; do run c prune --grace 0 --deletion-key-file "$DKEY"; done
+is_rc "prune with a forged tombstone beside its manifest" 0
+rm "$(find "$STORE/units" -path '*/forgotten/0000000003')"
+expect_eq "with the forged tombstone removed by hand, k@3 is live again" "$(points k)" "1 2 3 4 "
+run c check --read-data
+is_rc "... and whole: prune kept its data" 0
+verify_restore k@3 "$T/k3" "after prune with a forged tombstone"
+rm -rf "$STORE"; cp -a "$GOOD" "$STORE"
+
 "$FORGE" "$STORE" "$KEY" u 3 >"$T/forge.out" 2>&1 || not_ok "forge_tombstone" "$(cat "$T/forge.out")"
 expect_eq "the forged forget took u@3 out" "$(points u)" "4 "
 run c check

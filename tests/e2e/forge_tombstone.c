@@ -1,11 +1,14 @@
-/* forge_tombstone STORE KEYFILE UNIT SEQ: what an attacker holding only the
- * store key (and write access to the store folder) can do: forget point
- * SEQ of UNIT by writing an unsigned tombstone and deleting the manifest,
- * bypassing coffer's deletion path. For tests/e2e/deletion.sh, which
- * checks that `coffer check` names it. */
+/* forge_tombstone STORE KEYFILE UNIT SEQ [keep]: what an attacker holding
+ * only the store key (and write access to the store folder) can do: forget
+ * point SEQ of UNIT by writing an unsigned tombstone and deleting the
+ * manifest, bypassing coffer's deletion path; with "keep", only put the
+ * tombstone (all a store that cannot delete would let it do). For
+ * tests/e2e/deletion.sh, which checks that `coffer check` names it and that
+ * prune does not finish it. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "crypto/seal.h"
 #include "lib/buf.h"
@@ -26,8 +29,8 @@ int main(int argc, char **argv)
 	char *end;
 	int ret = 1;
 
-	if (argc != 5) {
-		fprintf(stderr, "usage: forge_tombstone STORE KEYFILE UNIT SEQ\n");
+	if (argc != 5 && (argc != 6 || strcmp(argv[5], "keep") != 0)) {
+		fprintf(stderr, "usage: forge_tombstone STORE KEYFILE UNIT SEQ [keep]\n");
 		return 2;
 	}
 	errno = 0;
@@ -42,7 +45,7 @@ int main(int argc, char **argv)
 	ks.len = key.len;
 	s = store_open(argv[1], &ks, 0, NULL, &err);
 	if (s == NULL || (u = store_unit_open(s, argv[3], 0, &err)) == NULL ||
-	    forge_tombstone(argv[1], u, (uint32_t)seq, 1, &err) < 0)
+	    forge_tombstone(argv[1], u, (uint32_t)seq, argc == 5, &err) < 0)
 		goto out;
 	ret = 0;
 out:

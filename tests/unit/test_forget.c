@@ -551,6 +551,12 @@ static void test_tombstone_signature(void)
 	CHECK_OK(check_run(f.s, &co, &res, &err), &err);
 	CHECKF(pr.n == 1 && strstr(pr.first, "forgotten/0000000002") &&
 	       strstr(pr.first, "not signed"), "%d problems: %s", pr.n, pr.first);
+	/* Put beside its manifest, the deletion path does not finish it. */
+	CHECK(ffx_point(&f, 1700000200, 0, 0, &seq) == 0);
+	CHECK_OK(forge_tombstone(f.root, f.u, 3, 0, &err), &err);
+	CHECK_FAILS(rp_forget(f.u, 3, &err), &err, ERROR_CORRUPT);
+	CHECKF(strstr(err.msg, "the manifest is kept") != NULL, "%s", err.msg);
+	CHECK(ffx_exists(&f, "rp/0000000003"));
 out:
 	rp_tombstone_free(&t);
 	ffx_teardown(&f);
