@@ -28,11 +28,14 @@ static int64_t thin_week(int64_t t)
 	return thin_floor_div(thin_floor_div(t, THIN_DAY) + 3, 7);
 }
 
-/* t + d, saturated: a date past the int64 range is "for ever". */
+/* t + d, saturated: a date past the int64 range, or a saturated
+ * duration, is "for ever". */
 static int64_t thin_add(int64_t t, int64_t d)
 {
 	int64_t r;
 
+	if (d == INT64_MAX)
+		return INT64_MAX;
 	if (__builtin_add_overflow(t, d, &r))
 		return d > 0 ? INT64_MAX : INT64_MIN;
 	return r;

@@ -70,11 +70,14 @@ printf 'data = "%s"\ntick_ms = 100000\nmin_frequency = 600\nfolder_root = "%s"\n
 # ---------------------------------------------------------------------
 # 1. A policy over 3 folder units (explicit + a subfolders rule).
 D1=$T/d1
-# Tenants name folders only inside FOLDER_ROOT/<tenant name>/ (here acme's
-# home folders); the global admin may name any (ann's, outside it).
+# With folder_root every folder of a tenant is inside FOLDER_ROOT/<tenant
+# name>/, whoever names it (here the global admin names ann's, the tenant's
+# rule the home folders).
 HOMES=$T/fr/acme/home
-mkdir -p "$T/src/ann" "$HOMES/cat" "$HOMES/dan"
+ANNDIR=$T/fr/acme/src/ann
+mkdir -p "$ANNDIR" "$HOMES/cat" "$HOMES/dan"
 ln -s "$T/fr/acme/home" "$T/home"
+ln -s "$T/fr/acme/src" "$T/src"
 for d in src/ann home/cat home/dan; do
 	gen "$d" 200000 >"$T/$d/data.bin"
 	echo "hello $d" >"$T/$d/note.txt"
@@ -89,7 +92,7 @@ for k in "$T/d1/keys/$TID.key"; do
 	if [ "$(stat -c %a "$k")" = 600 ]; then ok "service: the tenant key file is 0600"; else
 		not_ok "service: the tenant key file is 0600" "$(stat -c %a "$k")"; fi
 done
-unit ann "$T/src/ann"; ANN=$UID_
+unit ann "$ANNDIR"; ANN=$UID_
 api "$TOK" POST "$U/$TID/protectionPolicies" \
 	"{\"name\":\"homes\",\"kind\":\"account\",\"units\":[\"$ANN\"],\"rules\":[{\"type\":\"subfolders\",\"path\":\"$HOMES\"}],\"frequencySeconds\":2,\"state\":\"active\"}"
 POL=$(jq -r .id "$T/resp")
@@ -121,17 +124,17 @@ if [ -z "$(unit_by_name cat.restored-1)" ]; then
 rmdir "$HOMES/cat.restored-1"
 
 # A unit whose folder goes away fails, shows why, is retried; others go on.
-mv "$T/src/ann" "$T/src/ann.gone"
+mv "$ANNDIR" "$ANNDIR.gone"
 failing() { [ "$(unit_field "$ANN" failures)" -ge 2 ] && [ "$(unit_field "$ANN" lastError)" != null ]; }
 before=$(rp_count "$CAT")
 if until_true 40 failing; then ok "service: a unit whose folder is missing fails, is retried and shows last_error"; else
 	not_ok "service: a unit whose folder is missing fails, is retried and shows last_error" "$(cat "$T/resp")"; fi
 err=$(unit_field "$ANN" lastError)
-case "$err" in *"$T/src/ann"*) ok "service: the last error names the folder" ;;
+case "$err" in *"$ANNDIR"*) ok "service: the last error names the folder" ;;
 *) not_ok "service: the last error names the folder" "$err" ;; esac
 if [ "$(rp_count "$CAT")" -gt "$before" ]; then ok "service: the other units go on while one fails"; else
 	not_ok "service: the other units go on while one fails" "cat stayed at $before"; fi
-mv "$T/src/ann.gone" "$T/src/ann"
+mv "$ANNDIR.gone" "$ANNDIR"
 recovered() { [ "$(unit_field "$ANN" failures)" = 0 ] && [ "$(unit_field "$ANN" lastError)" = null ]; }
 if until_true 200 recovered; then ok "service: the unit recovers when its folder is back"; else
 	not_ok "service: the unit recovers when its folder is back" "$(cat "$T/resp")"; fi

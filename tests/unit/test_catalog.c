@@ -19,7 +19,7 @@
 
 #include "harness.h"
 
-#define LATEST_VERSION 2
+#define LATEST_VERSION 3
 
 /* A fresh catalog file in a temporary folder; *path_r is freed by the
  * caller. */
@@ -1228,31 +1228,40 @@ static void test_catalog_migrations(void)
 	CHECK_OK(catalog_tenant_get(c, tid, &t, &err), &err);
 	catalog_close(&c);
 
-	/* Back to version 1 (what step 2 made is gone): opening migrates. */
+	/* Back to version 1 (what steps 2 and 3 made is gone): opening
+	 * migrates, and an existing tenant gets the default minimum. */
 	CHECK(raw_sql(path, "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;"
 			    " DROP INDEX jobs_one_active; DROP INDEX jobs_one_active_restore;"
 			    " DROP INDEX units_policy; DROP INDEX jobs_queue; DROP INDEX jobs_unit;"
-			    " DROP INDEX audit_tenant; UPDATE schema_version SET version = 1") ==
+			    " DROP INDEX audit_tenant;"
+			    " ALTER TABLE restore_points DROP COLUMN keep_until;"
+			    " ALTER TABLE restore_points DROP COLUMN retain_until;"
+			    " ALTER TABLE tenants DROP COLUMN min_retention_days;"
+			    " DROP TABLE store_deletions; UPDATE schema_version SET version = 1") ==
 	      SQLITE_OK);
 	c = catalog_open(path, &err);
 	CHECKF(c != NULL, "open version 1: %s", err.msg);
 	CHECK(catalog_schema_version(c) == LATEST_VERSION);
+	catalog_tenant_free(t);
+	t = NULL;
+	CHECK_OK(catalog_tenant_get(c, tid, &t, &err), &err);
+	CHECK(t->min_retention_days == CATALOG_MIN_RETENTION_DAYS);
 	CHECK(raw_sql(path, "DELETE FROM audit WHERE seq = 1") != SQLITE_OK);
 	CHECK_OK(catalog_audit_verify(c, &count, &head, &err), &err);
 	CHECK(count == 5);
 	catalog_close(&c);
 
 	/* A newer version is refused, naming the file and both versions. */
-	CHECK(raw_sql(path, "UPDATE schema_version SET version = 3") == SQLITE_OK);
+	CHECK(raw_sql(path, "UPDATE schema_version SET version = 4") == SQLITE_OK);
 	error_init(&err);
 	c = catalog_open(path, &err);
 	CHECK(c == NULL);
 	CHECKF(err.code == ERROR_VERSION, "kind %d: %s", err.code, err.msg);
-	CHECKF(strstr(err.msg, path) != NULL && strstr(err.msg, "version 3") != NULL &&
-		       strstr(err.msg, "1 to 2") != NULL,
+	CHECKF(strstr(err.msg, path) != NULL && strstr(err.msg, "version 4") != NULL &&
+		       strstr(err.msg, "1 to 3") != NULL,
 	       "message: %s", err.msg);
 	/* And left as it was. */
-	CHECK(raw_int(path, "SELECT version FROM schema_version") == 3);
+	CHECK(raw_int(path, "SELECT version FROM schema_version") == 4);
 out:
 	catalog_tenant_free(t);
 	free(head);

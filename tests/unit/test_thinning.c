@@ -135,6 +135,29 @@ static void test_odd_settings(void)
 out:;
 }
 
+/* Each point's own dates decide, whatever today's policy says: points
+ * taken under a long retention keep it after the policy is shortened, and
+ * a point taken under the short one goes when its own date passes. */
+static void test_fixed_dates(void)
+{
+	int64_t now = 1710331200; /* a Wednesday */
+	int64_t t[4] = { now - 10 * DAY, now - 9 * DAY, now - 3 * DAY, now - HOUR };
+	int64_t keep[4], retain[4];
+	uint8_t f[4];
+
+	for (int i = 0; i < 4; i++) {
+		keep[i] = t[i] + 14 * DAY;
+		retain[i] = t[i] + 365 * DAY;
+	}
+	keep[2] = retain[2] = t[2] + DAY; /* taken after the policy was cut to a day */
+	thinning_select_fixed(t, keep, retain, 4, now, f);
+	CHECKF(f[0] == 0 && f[1] == 0 && f[2] == 1 && f[3] == 0, "flags %d%d%d%d", f[0], f[1],
+	       f[2], f[3]);
+	/* What the policy of the day (1 day) would have done to all of them. */
+	CHECK(thin_expect(t, 4, now, 1, 1, "1110") == 0);
+out:;
+}
+
 /* The week (Monday-based, UTC) of t, computed the independent way. */
 static int64_t ref_week_start(int64_t t)
 {
@@ -189,6 +212,7 @@ const struct unit_test thinning_tests[] = {
 	{ "thinning_week_boundary", test_week_boundary },
 	{ "thinning_week_across_year", test_week_across_year },
 	{ "thinning_retention_boundary", test_retention_boundary },
+	{ "thinning_fixed_dates", test_fixed_dates },
 	{ "thinning_odd_settings", test_odd_settings },
 	{ "thinning_hourly_400_days", test_hourly_400_days },
 	{ NULL, NULL },
