@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "lib/error.h"
@@ -36,6 +37,9 @@ static const struct {
 	{ "--source-deny", "source_deny" },
 	{ "--max-body", "max_body" },
 	{ "--request-timeout", "request_timeout" },
+	{ "--header-timeout", "header_timeout" },
+	{ "--max-connections", "max_connections" },
+	{ "--max-connections-per-ip", "max_connections_per_ip" },
 };
 
 /* The config file first (wherever --config appears), then each flag. */
@@ -84,11 +88,17 @@ int cmd_serve(struct cli *c, int argc, char **argv)
 
 	(void)c;
 	error_init(&err);
+	/* Everything the service creates (catalog, stores, keys, caches,
+	 * temporary exports) is its user's alone: files 0600, folders 0700.
+	 * Restores set the modes of what they write explicitly. */
+	umask(077);
 	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
 		return cli_usage("serve", "[--config FILE] [--data DIR] [--listen HOST:PORT] "
 				      "[--workers N] [--tick-ms N] [--min-frequency S] "
 				      "[--clock-file F] [--restore-parallel N] [--tls-cert F "
 				      "--tls-key F] [--max-body BYTES] [--request-timeout S] "
+				      "[--header-timeout S] [--max-connections N] "
+				      "[--max-connections-per-ip N] "
 				      "[--folder-root DIR] [--allow-secret-command 0|1] "
 				      "[--source-allow LIST] [--source-deny LIST]");
 	if (parse_config(argc, argv, &cfg, &err) < 0)
@@ -136,6 +146,7 @@ static int catalog_rebuild(int argc, char **argv)
 	int ret;
 
 	error_init(&err);
+	umask(077); /* as cmd_serve: the catalog and caches are private */
 	if (parse_config(argc, argv, &cfg, &err) < 0)
 		return fail(&err);
 	s = svc_open_flags(&cfg, SVC_OPEN_NO_BOOTSTRAP, &err);

@@ -43,7 +43,9 @@ int h_metrics(struct request *r, struct json_object *in, struct json_object **ou
 {
 	(void)in;
 	*out = NULL;
-	r->text = svc_metrics(r->svc);
+	/* No principal: a scrape without a token, allowed on loopback only
+	 * (routes.c); a token sees what svc_authorize lets it. */
+	r->text = svc_metrics(r->svc, r->authenticated ? &r->principal : NULL);
 	if (r->text == NULL)
 		return error_set(err, "metrics: the service could not produce them");
 	r->text_type = "text/plain; version=0.0.4; charset=utf-8";

@@ -3,15 +3,24 @@
  * request from holding up the others). Bounds: bodies above max_body get
  * 413 (before they are read when Content-Length says so), an idle
  * connection is closed after request_timeout_s, and so is one whose body
- * is still arriving after request_timeout_s. One log line per request: method,
- * path, status, milliseconds, token id (never the secret). */
+ * is still arriving after request_timeout_s. A connection has header_timeout_s
+ * from its start (or from the end of its previous request) to send whole
+ * headers, however it trickles them: a reaper thread shuts down the socket of
+ * one that has not. At most max_connections connections at once, and
+ * max_connections_per_ip from one address; libmicrohttpd closes the others
+ * as they come. Requests that the routes must not see are refused here: a
+ * URL holding %00 or invalid UTF-8, a header holding a NUL byte, more than
+ * one Content-Length or one with Transfer-Encoding (400). One log line per
+ * request: method, path, status, milliseconds, token id (never the secret). */
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -23,18 +32,41 @@
 #include "lib/fsutil.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/utf8.h"
 #include "server/request.h"
 #include "server/server.h"
 
 #define TLS_FILE_MAX (1u << 20)
+
+/* One TCP connection, from accept to close (MHD's socket context). The
+ * reaper reads it under conns_lock; the connection's own thread sets the
+ * deadline under it. */
+struct conn_track {
+	struct conn_track *prev, *next;
+	int fd;
+	int64_t deadline_ms;  /* the socket is shut down past it; 0: none */
+	const char *waiting;  /* what the deadline waits for ("headers", "body") */
+	int cut;              /* the reaper shut it down */
+	int bad_url;          /* this request's URL: BAD_URL_* */
+	const char *uri_end;  /* where the raw request target's C string ends */
+	char peer[64];        /* the client's address, for the log */
+};
+
+enum { BAD_URL_NUL = 1, BAD_URL_UTF8 };
 
 struct server {
 	struct service *svc;
 	struct MHD_Daemon *d;
 	size_t max_body;
 	int64_t timeout_ms;
+	int64_t header_timeout_ms;
 	int loopback;
 	struct buf cert, key; /* PEM; MHD reads them while it runs */
+	pthread_mutex_t conns_lock;
+	pthread_cond_t reaper_cond;
+	struct conn_track *conns;
+	pthread_t reaper;
+	int reaper_running, reaper_stop;
 };
 
 /* One request, from its headers to the completion callback. */
@@ -54,6 +86,273 @@ static int64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- libmicrohttpd's messages, rate-limited ---- */
+
+/* libmicrohttpd says something for each connection it refuses or that
+ * breaks off: a flood of clients must not flood the log. At most
+ * MHD_LOG_PER_SECOND of its lines a second; how many were left out is said
+ * when the second is over (by the next message or the reaper's sweep). */
+enum { MHD_LOG_PER_SECOND = 10 };
+static pthread_mutex_t mhd_log_lock = PTHREAD_MUTEX_INITIALIZER;
+static int64_t mhd_log_window;
+static unsigned mhd_log_count, mhd_log_dropped;
+
+/* Starts a new window if the second is over, saying what the last one
+ * dropped; returns whether one more message fits in it. */
+static int mhd_log_take_or_flush(int take)
+{
+	int64_t sec = now_ms() / 1000;
+	unsigned dropped = 0;
+	int fits = 0;
+
+	pthread_mutex_lock(&mhd_log_lock);
+	if (sec != mhd_log_window) {
+		dropped = mhd_log_dropped;
+		mhd_log_window = sec;
+		mhd_log_count = mhd_log_dropped = 0;
+	}
+	if (take) {
+		fits = mhd_log_count < MHD_LOG_PER_SECOND;
+		if (fits)
+			mhd_log_count++;
+		else
+			mhd_log_dropped++;
+	}
+	pthread_mutex_unlock(&mhd_log_lock);
+	if (dropped)
+		log_warn("http: %u more libmicrohttpd messages left out (more than %d a second)",
+			 dropped, MHD_LOG_PER_SECOND);
+	return fits;
+}
+
+static int mhd_log_take(void) { return mhd_log_take_or_flush(1); }
+
+/* ---- connections: deadlines and the reaper ---- */
+
+static struct conn_track *track_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return info ? info->socket_context : NULL;
+}
+
+/* Deadline at ms (0: none) for what the connection waits for next. */
+static void track_wait(struct server *srv, struct MHD_Connection *conn, int64_t ms,
+		       const char *waiting)
+{
+	struct conn_track *t = track_of(conn);
+
+	if (t == NULL)
+		return;
+	pthread_mutex_lock(&srv->conns_lock);
+	t->deadline_ms = ms;
+	t->waiting = waiting;
+	pthread_mutex_unlock(&srv->conns_lock);
+}
+
+/* MHD_OPTION_NOTIFY_CONNECTION: a connection was accepted or is being
+ * closed. MHD closes the socket after the CLOSED call returns, so the
+ * reaper never shuts down a descriptor that was reused. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct server *srv = cls;
+	struct conn_track *t = *socket_context;
+	const union MHD_ConnectionInfo *info;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		t = xcalloc(1, sizeof(*t));
+		info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		t->fd = info ? info->connect_fd : -1;
+		info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		if (info == NULL || info->client_addr == NULL ||
+		    getnameinfo(info->client_addr,
+				info->client_addr->sa_family == AF_INET6
+				? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in),
+				t->peer, sizeof(t->peer), NULL, 0, NI_NUMERICHOST) != 0)
+			snprintf(t->peer, sizeof(t->peer), "?");
+		t->deadline_ms = now_ms() + srv->header_timeout_ms;
+		t->waiting = "headers";
+		pthread_mutex_lock(&srv->conns_lock);
+		t->next = srv->conns;
+		if (srv->conns)
+			srv->conns->prev = t;
+		srv->conns = t;
+		pthread_mutex_unlock(&srv->conns_lock);
+		*socket_context = t;
+		return;
+	}
+	if (t == NULL)
+		return;
+	pthread_mutex_lock(&srv->conns_lock);
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		srv->conns = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	pthread_mutex_unlock(&srv->conns_lock);
+	free(t);
+	*socket_context = NULL;
+}
+
+/* Shuts down the sockets of connections past their deadline (headers not
+ * whole header_timeout_s after the connection or its previous request, a
+ * body still arriving request_timeout_s after its headers): the idle
+ * timeout alone would let a client that sends a byte now and then hold a
+ * thread for ever. One log line per sweep, not per connection. */
+static void *reaper_main(void *arg)
+{
+	struct server *srv = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&srv->conns_lock);
+	while (!srv->reaper_stop) {
+		int64_t now = now_ms();
+		const char *peer = NULL, *waiting = NULL;
+		unsigned cut = 0;
+
+		for (struct conn_track *t = srv->conns; t; t = t->next) {
+			if (t->cut || t->deadline_ms == 0 || now < t->deadline_ms || t->fd < 0)
+				continue;
+			shutdown(t->fd, SHUT_RDWR);
+			t->cut = 1;
+			if (cut++ == 0) {
+				peer = t->peer;
+				waiting = t->waiting;
+			}
+		}
+		mhd_log_take_or_flush(0);
+		if (cut)
+			log_warn("http end=deadline connections=%u first_peer=%s waiting=%s "
+				 "msg=\"closed: the request's %s did not arrive in time\"", cut, peer,
+				 waiting, waiting);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += 200 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&srv->reaper_cond, &srv->conns_lock, &ts);
+	}
+	pthread_mutex_unlock(&srv->conns_lock);
+	return NULL;
+}
+
+/* ---- what the routes must never see ---- */
+
+/* MHD_OPTION_UNESCAPE_CALLBACK, for the path and each query name and
+ * value: %XX decoded as MHD would, then a NUL byte (the C string would
+ * end early: the path checked would not be the path given) or invalid
+ * UTF-8 marks the request for a 400. */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	size_t n = MHD_http_unescape(s);
+	struct conn_track *t;
+	int bad = memchr(s, 0, n) ? BAD_URL_NUL : utf8_valid_prefix(s, n) != n ? BAD_URL_UTF8 : 0;
+
+	(void)cls;
+	if (bad && (t = track_of(conn)) != NULL && t->bad_url != BAD_URL_NUL)
+		t->bad_url = bad;
+	return n;
+}
+
+/* MHD_OPTION_URI_LOG_CALLBACK: the raw request target, before MHD splits
+ * and decodes it. A NUL byte in it ends the C string early; where it ends
+ * is compared with where the HTTP version starts in on_request(). Returns
+ * NULL: the request's state is made by on_request(). */
+static void *uri_seen(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct conn_track *t = track_of(conn);
+
+	(void)cls;
+	if (t)
+		t->uri_end = uri ? uri + strlen(uri) : NULL;
+	return NULL;
+}
+
+/* libmicrohttpd 0.9 parses the request in place: each header line stays
+ * where it arrived, its line end (CR LF or LF) turned into NUL bytes, and
+ * it hands out values as C strings, so a NUL byte inside a value silently
+ * cuts it. What follows a value is therefore checked: the next header's
+ * name 1 or 2 bytes on (its line end), or for the last one, the NUL of the
+ * empty line that ends the headers. Anything else is a NUL byte inside
+ * the line (or an obs-fold continuation line, which RFC 7230 lets a
+ * server refuse with 400 as well). */
+struct header_check {
+	const char *nul;      /* a header holding a NUL byte */
+	const char *prev_key, *prev_end;
+	unsigned content_length, transfer_encoding;
+};
+
+static enum MHD_Result check_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				    size_t key_size, const char *value, size_t value_size)
+{
+	struct header_check *hc = cls;
+
+	(void)kind;
+	if (key == NULL || value == NULL)
+		return MHD_YES;
+	if (hc->prev_end) {
+		uintptr_t gap = (uintptr_t)key - (uintptr_t)hc->prev_end;
+
+		if (gap != 1 && gap != 2 && hc->nul == NULL)
+			hc->nul = hc->prev_key;
+	}
+	if ((strlen(key) != key_size || strlen(value) != value_size) && hc->nul == NULL)
+		hc->nul = key;
+	hc->prev_key = key;
+	hc->prev_end = value + value_size;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+		hc->content_length++;
+	if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+		hc->transfer_encoding++;
+	return MHD_YES;
+}
+
+/* 0, or 400 with *out saying why: the request is refused before routing. */
+static int check_request(struct MHD_Connection *conn, const char *version,
+			 struct json_object **out)
+{
+	struct conn_track *t = track_of(conn);
+	struct header_check hc = { 0 };
+	char msg[256];
+
+	if (t && t->uri_end && version && *version && t->uri_end + 1 != version) {
+		*out = routes_error(400, "the request target holds a NUL byte; it is refused, "
+				    "not cut");
+		return 400;
+	}
+	if (t && t->bad_url == BAD_URL_NUL) {
+		*out = routes_error(400, "the URL holds a NUL byte (%00); it is refused, not cut");
+		return 400;
+	}
+	if (t && t->bad_url == BAD_URL_UTF8) {
+		*out = routes_error(400, "the URL is not valid UTF-8 (after %XX decoding)");
+		return 400;
+	}
+	MHD_get_connection_values_n(conn, MHD_HEADER_KIND, check_header, &hc);
+	if (hc.prev_end && hc.prev_end[1] != '\0' && hc.nul == NULL)
+		hc.nul = hc.prev_key;
+	if (hc.nul) {
+		snprintf(msg, sizeof(msg), "the %.64s header holds a NUL byte (or is folded over "
+			 "lines); it is refused, not cut", hc.nul);
+		*out = routes_error(400, msg);
+		return 400;
+	}
+	if (hc.content_length > 1) {
+		*out = routes_error(400, "more than one Content-Length header");
+		return 400;
+	}
+	if (hc.content_length && hc.transfer_encoding) {
+		*out = routes_error(400, "both Content-Length and Transfer-Encoding: the body's "
+				    "length would be ambiguous");
+		return 400;
+	}
+	return 0;
 }
 
 static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -174,14 +473,6 @@ static struct conn_state *conn_begin(struct server *srv, struct MHD_Connection *
 	return cs;
 }
 
-/* Control characters in a logged path would forge log lines. */
-static void log_safe(char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f || *s == ' ')
-			*s = '?';
-}
-
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_data_size,
@@ -193,12 +484,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct error err;
 	int status;
 
-	(void)version;
 	if (cs == NULL) {
 		cs = *con_cls = conn_begin(srv, conn, url, method);
-		status = routes_begin(&cs->req, srv->max_body, &out);
-		if (status != 0)
+		status = check_request(conn, version, &out);
+		if (status == 0)
+			status = routes_begin(&cs->req, srv->max_body, &out);
+		if (status != 0) {
+			track_wait(srv, conn, 0, NULL);
 			return respond(conn, cs, status, out);
+		}
+		/* The body (if any) has until request_timeout after the headers. */
+		track_wait(srv, conn, cs->start_ms + srv->timeout_ms, "body");
 		return MHD_YES;
 	}
 	if (cs->responded) {
@@ -219,14 +515,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		/* Bounds a client that trickles its body to keep the connection
 		 * busy: past the request timeout the connection is closed. */
 		if (now_ms() - cs->start_ms > srv->timeout_ms) {
-			log_safe(cs->method);
-			log_safe(cs->path); /* no routing after this */
 			log_warn("http method=%s path=%s end=\"body still arriving after the request "
 				 "timeout\"", cs->method, cs->path);
 			return MHD_NO;
 		}
 		return MHD_YES;
 	}
+	track_wait(srv, conn, 0, NULL); /* the body is in: the handler takes its time */
 	if (cs->too_big) {
 		char *msg = xasprintf("the request body is more than the limit of %zu bytes",
 				      srv->max_body);
@@ -242,20 +537,31 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
+	struct server *srv = cls;
 	struct conn_state *cs = *con_cls;
+	struct conn_track *t = track_of(conn);
+	const char *token = cs && cs->req.authenticated ? cs->req.principal.token_id : "-";
 
-	(void)cls;
-	(void)conn;
+	/* A next request on this connection: its headers have the header
+	 * timeout from now, and its URL is checked anew. */
+	if (t) {
+		pthread_mutex_lock(&srv->conns_lock);
+		t->deadline_ms = now_ms() + srv->header_timeout_ms;
+		t->waiting = "headers";
+		t->bad_url = 0;
+		pthread_mutex_unlock(&srv->conns_lock);
+	}
 	if (cs == NULL)
 		return;
-	log_safe(cs->method);
-	log_safe(cs->path);
-	log_info("http method=%s path=%s status=%d ms=%lld token=%s%s", cs->method, cs->path,
-		 cs->responded ? cs->status : 0, (long long)(now_ms() - cs->start_ms),
-		 cs->req.authenticated ? cs->req.principal.token_id : "-",
-		 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? ""
-		 : toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? " end=timeout"
-		 : " end=aborted");
+	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		log_info("http method=%s path=%s status=%d ms=%lld token=%s", cs->method, cs->path,
+			 cs->responded ? cs->status : 0, (long long)(now_ms() - cs->start_ms),
+			 token);
+	else
+		log_info("http method=%s path=%s status=%d ms=%lld token=%s end=%s", cs->method,
+			 cs->path, cs->responded ? cs->status : 0,
+			 (long long)(now_ms() - cs->start_ms), token,
+			 toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? "timeout" : "aborted");
 	request_clear(&cs->req);
 	buf_clear(&cs->body);
 	free(cs->method);
@@ -271,6 +577,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	size_t n;
 
 	(void)cls;
+	if (!mhd_log_take())
+		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	n = strlen(msg);
 	while (n > 0 && msg[n - 1] == '\n')
@@ -339,6 +647,15 @@ static int load_tls(struct server *srv, const struct svc_config *cfg, struct err
 
 static void server_free(struct server *srv)
 {
+	if (srv->reaper_running) {
+		pthread_mutex_lock(&srv->conns_lock);
+		srv->reaper_stop = 1;
+		pthread_cond_signal(&srv->reaper_cond);
+		pthread_mutex_unlock(&srv->conns_lock);
+		pthread_join(srv->reaper, NULL);
+	}
+	pthread_cond_destroy(&srv->reaper_cond);
+	pthread_mutex_destroy(&srv->conns_lock);
 	if (srv->key.data)
 		explicit_bzero(srv->key.data, srv->key.len);
 	buf_clear(&srv->cert);
@@ -354,14 +671,30 @@ struct server *server_start(struct service *s, struct error *err)
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
 			 MHD_USE_AUTO | MHD_USE_ERROR_LOG;
 	unsigned timeout = cfg->request_timeout_s > 0 ? (unsigned)cfg->request_timeout_s : 30;
+	unsigned max_conns = cfg->max_connections > 0 ? (unsigned)cfg->max_connections : 512;
+	unsigned max_per_ip = cfg->max_connections_per_ip > 0
+			      ? (unsigned)cfg->max_connections_per_ip : 128;
 	const char *listen = cfg->listen ? cfg->listen : "127.0.0.1:8470";
 	int tls = cfg->tls_cert || cfg->tls_key;
+	pthread_condattr_t ca;
 
 	srv->svc = s;
 	srv->max_body = cfg->max_body ? cfg->max_body : 1u << 20;
 	srv->timeout_ms = (int64_t)timeout * 1000;
+	srv->header_timeout_ms = (int64_t)(cfg->header_timeout_s > 0 ? cfg->header_timeout_s : 10)
+				 * 1000;
 	buf_init(&srv->cert, 0);
 	buf_init(&srv->key, 0);
+	pthread_mutex_init(&srv->conns_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&srv->reaper_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&srv->reaper, NULL, reaper_main, srv) != 0) {
+		error_set(err, "cannot start the connection reaper thread");
+		goto fail;
+	}
+	srv->reaper_running = 1;
 	if (parse_listen(listen, &ss, &srv->loopback, err) < 0 || (tls && load_tls(srv, cfg, err) < 0))
 		goto fail;
 	/* MHD binds an IPv4 socket unless told; dual stack so that "[::]:PORT"
@@ -370,20 +703,30 @@ struct server *server_start(struct service *s, struct error *err)
 		flags |= MHD_USE_DUAL_STACK;
 	if (tls)
 		srv->d = MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, on_request, srv,
+					  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
 					  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 					  MHD_OPTION_CONNECTION_TIMEOUT, timeout,
 					  MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-					  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
+					  MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
+					  MHD_OPTION_UNESCAPE_CALLBACK, unescape, srv,
+					  MHD_OPTION_URI_LOG_CALLBACK, uri_seen, srv,
+					  MHD_OPTION_CONNECTION_LIMIT, max_conns,
+					  MHD_OPTION_PER_IP_CONNECTION_LIMIT, max_per_ip,
 					  MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
 					  MHD_OPTION_HTTPS_MEM_CERT, (const char *)srv->cert.data,
 					  MHD_OPTION_HTTPS_MEM_KEY, (const char *)srv->key.data,
 					  MHD_OPTION_END);
 	else
 		srv->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
+					  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
 					  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 					  MHD_OPTION_CONNECTION_TIMEOUT, timeout,
 					  MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-					  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
+					  MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
+					  MHD_OPTION_UNESCAPE_CALLBACK, unescape, srv,
+					  MHD_OPTION_URI_LOG_CALLBACK, uri_seen, srv,
+					  MHD_OPTION_CONNECTION_LIMIT, max_conns,
+					  MHD_OPTION_PER_IP_CONNECTION_LIMIT, max_per_ip,
 					  MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
 					  MHD_OPTION_END);
 	if (srv->d == NULL) {
@@ -418,6 +761,6 @@ void server_stop(struct server **srvp)
 	/* Stop accepting first, then wait for the running connections. */
 	MHD_quiesce_daemon(srv->d);
 	MHD_stop_daemon(srv->d);
-	server_free(srv);
+	server_free(srv); /* the reaper after MHD: no connection is left */
 	*srvp = NULL;
 }

@@ -17,6 +17,7 @@
 #include "lib/error.h"
 #include "lib/mem.h"
 #include "lib/timeutil.h"
+#include "lib/utf8.h"
 #include "server/request.h"
 
 #define F(...) ((const char *const[]){ __VA_ARGS__, NULL })
@@ -367,12 +368,106 @@ int routes_begin(struct request *r, size_t max_body, struct json_object **out)
 
 /* ---- the body ---- */
 
+/* The \uXXXX escape at s[0..len) (s points at the 'u'), or -1. */
+static long json_u_escape(const char *s, size_t len)
+{
+	long v = 0;
+
+	if (len < 5 || s[0] != 'u')
+		return -1;
+	for (size_t i = 1; i < 5; i++) {
+		int c = s[i], d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+				  : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+
+		if (d < 0)
+			return -1;
+		v = v * 16 + d;
+	}
+	return v;
+}
+
+/* Escapes in the strings of the JSON text that do not stand for a UTF-8
+ * character: NULL if none, else what is wrong. \u0000: json-c keeps the
+ * NUL inside string values but cuts object names at it, so a name could
+ * be checked as one field and stored as another, and every C string that
+ * carries a value cuts it. An unpaired surrogate (\ud800 alone): json-c
+ * puts U+FFFD in its place, another string than the one sent. The text
+ * was accepted by json-c, whose default mode also takes strings in single
+ * quotes. */
+static const char *json_bad_escape(const char *s, size_t len)
+{
+	char q = 0;
+	long v, w;
+
+	for (size_t i = 0; i < len; i++) {
+		if (q == 0) {
+			if (s[i] == '"' || s[i] == '\'')
+				q = s[i];
+		} else if (s[i] == q) {
+			q = 0;
+		} else if (s[i] == '\\' && i + 1 < len) {
+			i++;
+			if ((v = json_u_escape(s + i, len - i)) < 0)
+				continue;
+			i += 4;
+			if (v == 0)
+				return "a JSON string of the body holds \\u0000 (a NUL character); it is "
+				       "refused, not cut";
+			if (v >= 0xdc00 && v <= 0xdfff)
+				return "a JSON string of the body holds an unpaired surrogate escape "
+				       "(\\udc00-\\udfff); it is not a character";
+			if (v >= 0xd800 && v <= 0xdbff) {
+				if (i + 2 < len && s[i + 1] == '\\' &&
+				    (w = json_u_escape(s + i + 2, len - i - 2)) >= 0xdc00 && w <= 0xdfff) {
+					i += 6;
+					continue;
+				}
+				return "a JSON string of the body holds an unpaired surrogate escape "
+				       "(\\ud800-\\udbff); it is not a character";
+			}
+		}
+	}
+	return NULL;
+}
+
+/* Every string (names and values) of the parsed body is valid UTF-8
+ * without NUL: json-c turns escapes such as an unpaired \ud800 into bytes
+ * that are not UTF-8. Depth is bounded by json-c's own limit. */
+static int json_strings_ok(struct json_object *o)
+{
+	size_t n;
+
+	switch (json_object_get_type(o)) {
+	case json_type_string:
+		n = (size_t)json_object_get_string_len(o);
+		return memchr(json_object_get_string(o), 0, n) == NULL &&
+		       utf8_valid_prefix(json_object_get_string(o), n) == n;
+	case json_type_array:
+		n = json_object_array_length(o);
+		for (size_t i = 0; i < n; i++)
+			if (!json_strings_ok(json_object_array_get_idx(o, i)))
+				return 0;
+		return 1;
+	case json_type_object: {
+		json_object_object_foreach(o, key, val) {
+			if (utf8_valid_prefix(key, strlen(key)) != strlen(key) || !json_strings_ok(val))
+				return 0;
+		}
+		return 1;
+	}
+	default:
+		return 1;
+	}
+}
+
 /* Parses the body: an object whose fields are all in the route's list. */
 static int parse_body(struct request *r, const char *body, size_t len, struct json_object **in,
 		      struct json_object **out)
 {
 	struct json_tokener *tok;
 	enum json_tokener_error jerr;
+	const char *nul, *bad;
+	size_t valid;
 	char msg[512];
 
 	*in = NULL;
@@ -391,6 +486,20 @@ static int parse_body(struct request *r, const char *body, size_t len, struct js
 	if (len > INT32_MAX) {
 		*out = routes_error(413, "the request body is too large");
 		return 413;
+	}
+	/* JSON is UTF-8 (RFC 8259); names and values end up in the catalog
+	 * and in every answer that lists them. */
+	if ((nul = memchr(body, 0, len)) != NULL) {
+		snprintf(msg, sizeof(msg), "the request body holds a NUL byte at offset %zu",
+			 (size_t)(nul - body));
+		*out = routes_error(400, msg);
+		return 400;
+	}
+	if ((valid = utf8_valid_prefix(body, len)) != len) {
+		snprintf(msg, sizeof(msg), "the request body is not valid UTF-8 (at offset %zu)",
+			 valid);
+		*out = routes_error(400, msg);
+		return 400;
 	}
 	tok = json_tokener_new();
 	*in = json_tokener_parse_ex(tok, body, (int)len);
@@ -412,6 +521,13 @@ static int parse_body(struct request *r, const char *body, size_t len, struct js
 		return 400;
 	}
 	json_tokener_free(tok);
+	if ((bad = json_bad_escape(body, len)) != NULL || !json_strings_ok(*in)) {
+		json_object_put(*in);
+		*in = NULL;
+		*out = routes_error(400, bad ? bad : "a JSON string of the body is not valid UTF-8 "
+				    "once decoded");
+		return 400;
+	}
 	if (!json_object_is_type(*in, json_type_object)) {
 		json_object_put(*in);
 		*in = NULL;

@@ -114,10 +114,11 @@ static const unsigned role_perms[] = {
 	[SVC_ROLE_TENANT_ADMIN] = 1u << SVC_PERM_TENANTS_MANAGE | 1u << SVC_PERM_STATUS_READ |
 				  1u << SVC_PERM_CONFIG_WRITE | 1u << SVC_PERM_CONTENT_READ |
 				  1u << SVC_PERM_RESTORE | 1u << SVC_PERM_AUDIT_READ |
-				  1u << SVC_PERM_UNIT_CREATE,
+				  1u << SVC_PERM_UNIT_CREATE | 1u << SVC_PERM_METRICS_READ,
 	[SVC_ROLE_RESTORE_OPERATOR] = 1u << SVC_PERM_STATUS_READ | 1u << SVC_PERM_CONTENT_READ |
-				      1u << SVC_PERM_RESTORE,
-	[SVC_ROLE_AUDITOR] = 1u << SVC_PERM_STATUS_READ | 1u << SVC_PERM_AUDIT_READ,
+				      1u << SVC_PERM_RESTORE | 1u << SVC_PERM_METRICS_READ,
+	[SVC_ROLE_AUDITOR] = 1u << SVC_PERM_STATUS_READ | 1u << SVC_PERM_AUDIT_READ |
+			     1u << SVC_PERM_METRICS_READ,
 };
 
 static const char *perm_name(enum svc_perm perm)
@@ -131,6 +132,7 @@ static const char *perm_name(enum svc_perm perm)
 	case SVC_PERM_AUDIT_READ: return "read the audit log";
 	case SVC_PERM_UNIT_CREATE: return "create protection units";
 	case SVC_PERM_TENANT_SETTINGS: return "change the limits";
+	case SVC_PERM_METRICS_READ: return "read the metrics";
 	}
 	return "do this";
 }
@@ -159,7 +161,8 @@ int svc_authorize(const struct svc_principal *p, const char *tenant, enum svc_pe
 		    (perm == SVC_PERM_TENANTS_MANAGE ||
 		     ((perm == SVC_PERM_UNIT_CREATE || perm == SVC_PERM_TENANT_SETTINGS) &&
 		      tenant != NULL) ||
-		     (perm == SVC_PERM_AUDIT_READ && tenant == NULL)))
+		     (perm == SVC_PERM_AUDIT_READ && tenant == NULL) ||
+		     perm == SVC_PERM_METRICS_READ))
 			return 0;
 		return deny(p, tenant, perm, err);
 	}

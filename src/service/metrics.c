@@ -2,7 +2,9 @@
  * counters of restore points taken and failed since the start, the last
  * success of each unit and the bytes of each tenant's store (from the
  * catalog and the data folder), job durations as a histogram by kind, and
- * the queue depth. */
+ * the queue depth. Each series is shown only to whom svc_authorize() lets
+ * read it (SVC_PERM_METRICS_READ of its tenant, or of none for the
+ * service-wide ones). */
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -207,7 +209,16 @@ static void unit_lines(struct service *s, struct buf *b, const struct catalog_te
 	free(after);
 }
 
-char *svc_metrics(struct service *s)
+/* May p read the series of tenant (NULL: the service-wide ones)? */
+static int may_read(const struct svc_principal *p, const char *tenant)
+{
+	struct error err;
+
+	error_init(&err);
+	return p == NULL || svc_authorize(p, tenant, SVC_PERM_METRICS_READ, &err) == 0;
+}
+
+char *svc_metrics(struct service *s, const struct svc_principal *p)
 {
 	struct catalog_page pg = { .limit = 1000 };
 	struct svc_stats *st = svc_stats(s);
@@ -234,6 +245,8 @@ char *svc_metrics(struct service *s)
 		if (catalog_tenant_list(svc_catalog(s), &pg, &ts, &n, &err) < 0)
 			break;
 		for (size_t i = 0; i < n; i++) {
+			if (!may_read(p, ts[i]->id))
+				continue;
 			unit_lines(s, &b, ts[i], &last);
 			dir = xasprintf("%s/stores/%s", svc_cfg(s)->data_dir, ts[i]->id);
 			buf_addf(&bytes, "coffer_store_bytes{tenant=\"");
@@ -250,6 +263,10 @@ char *svc_metrics(struct service *s)
 	free(after);
 	buf_add(&b, last.data, last.len);
 	buf_add(&b, bytes.data, bytes.len);
+	buf_clear(&last);
+	buf_clear(&bytes);
+	if (!may_read(p, NULL))
+		return (char *)buf_steal(&b, &n);
 	buf_addf(&b, "# HELP coffer_job_duration_seconds How long jobs ran, by kind.\n"
 		     "# TYPE coffer_job_duration_seconds histogram\n");
 	pthread_mutex_lock(&st->lock);
@@ -269,7 +286,5 @@ char *svc_metrics(struct service *s)
 	buf_addf(&b, "# HELP coffer_queue_depth Jobs queued and not yet running.\n"
 		     "# TYPE coffer_queue_depth gauge\ncoffer_queue_depth %lld\n",
 		 (long long)catalog_job_queue_depth(svc_catalog(s)));
-	buf_clear(&last);
-	buf_clear(&bytes);
 	return (char *)buf_steal(&b, &n);
 }

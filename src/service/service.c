@@ -80,6 +80,9 @@ void svc_config_defaults(struct svc_config *cfg)
 	cfg->min_frequency_s = 600;
 	cfg->max_body = 1024 * 1024;
 	cfg->request_timeout_s = 30;
+	cfg->header_timeout_s = 10;
+	cfg->max_connections = 512;
+	cfg->max_connections_per_ip = 128;
 }
 
 static int parse_int(const char *v, int64_t min, int64_t max, int64_t *out)
@@ -123,6 +126,9 @@ static const struct cfg_key cfg_keys[] = {
 	CFG("source_deny", CFG_LIST, source_deny, 0, 0),
 	CFG("max_body", CFG_SIZE, max_body, 1024, (int64_t)1 << 32),
 	CFG("request_timeout", CFG_INT, request_timeout_s, 1, 3600),
+	CFG("header_timeout", CFG_INT, header_timeout_s, 1, 3600),
+	CFG("max_connections", CFG_INT, max_connections, 1, 65536),
+	CFG("max_connections_per_ip", CFG_INT, max_connections_per_ip, 1, 65536),
 };
 
 int svc_config_set(struct svc_config *cfg, const char *key, const char *value,
@@ -324,6 +330,33 @@ static int make_dirs(struct service *s, struct error *err)
 	return 0;
 }
 
+/* Everything the service keeps is private to its user (docs/service.md
+ * "Data folder"): files are made 0600 and folders 0700 (cmd_serve sets the
+ * umask); a data folder or catalog left open to group or others (made by
+ * hand, or by an older version) is narrowed here, and the log says so. */
+static void make_private(const char *path, mode_t mode)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0 && (st.st_mode & 077) != 0 && chmod(path, mode) == 0)
+		log_warn("event=data.mode path=%s mode=%04o was=%04o msg=\"group or others "
+			 "had access; narrowed\"", path, (unsigned)mode,
+			 (unsigned)(st.st_mode & 07777));
+}
+
+static void make_catalog_private(const char *url)
+{
+	static const char *const ext[] = { "", "-wal", "-shm", "-journal" };
+	const char *path = strncmp(url, "sqlite:", 7) == 0 ? url + 7 : url;
+
+	for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
+		char *p = xasprintf("%s%s", path, ext[i]);
+
+		make_private(p, 0600);
+		free(p);
+	}
+}
+
 /* First start: a global admin token, printed once. */
 static int bootstrap_token(struct service *s, struct error *err)
 {
@@ -368,9 +401,12 @@ struct service *svc_open_flags(const struct svc_config *cfg, int flags, struct e
 		goto fail;
 	if (make_dirs(s, err) < 0 || service_key_load(s, err) < 0)
 		goto fail;
+	make_private(s->data_dir, 0700);
+	make_catalog_private(s->catalog_url);
 	s->cat = catalog_open(s->catalog_url, err);
 	if (s->cat == NULL)
 		goto fail;
+	make_catalog_private(s->catalog_url);
 	n = catalog_job_requeue_running(s->cat, SVC_INTERRUPTED, err);
 	if (n < 0)
 		goto fail;
@@ -461,31 +497,6 @@ void svc_close(struct service **sp)
 	free(s);
 }
 
-/* Only a store opened for deletion (expiry) reads the tenant's deletion
- * key, DATA/keys/<tenant>.delete.key; backup and restore never do. A store
- * from before deletion keys gets one at its first expiry. */
-static int tenant_unlock_deletion(struct service *s, struct store *st, const char *tenant,
-				  struct error *err)
-{
-	char *path = xasprintf("%s/keys/%s.delete.key", s->data_dir, tenant);
-	int ret;
-
-	store_set_actor(st, "service");
-	ret = store_unlock_deletion(st, path, err);
-	if (ret < 0 && err->code == ERROR_NOTFOUND) {
-		error_init(err);
-		ret = store_deletion_key_create(st, path, err);
-		if (ret == 0) {
-			log_info("event=tenant.deletion_key tenant=%s", tenant);
-			ret = store_unlock_deletion(st, path, err);
-		}
-	}
-	if (ret < 0)
-		error_prefix(err, "tenant %s: deletion key %s", tenant, path);
-	free(path);
-	return ret;
-}
-
 struct store *svc_tenant_store(struct service *s, const char *tenant, int flags,
 			       struct error *err)
 {
@@ -512,8 +523,6 @@ struct store *svc_tenant_store(struct service *s, const char *tenant, int flags,
 		st = store_open(store_dir, &ks, flags, s->cache_dir, err);
 		if (st == NULL)
 			error_prefix(err, "tenant %s", tenant);
-		else if ((flags & BACKEND_ALLOW_DELETE) && tenant_unlock_deletion(s, st, tenant, err) < 0)
-			store_destroy(&st);
 	}
 	if (secret.data)
 		crypto_wipe(secret.data, secret.len);

@@ -41,6 +41,9 @@ enum svc_perm {
 	SVC_PERM_TENANT_SETTINGS,    /* a tenant's limits (minimum retention): the
 					global admin only, so a tenant's admin cannot
 					lower them */
+	SVC_PERM_METRICS_READ,       /* the tenant's series of /metrics (every role of
+					the tenant); the global admin: every tenant's
+					and the service-wide ones (tenant NULL) */
 };
 
 struct svc_principal {
@@ -74,6 +77,11 @@ struct svc_config {
 	const char *source_deny;  /* never, whatever source_allow says */
 	size_t max_body;          /* request body limit; default 1 MiB */
 	int request_timeout_s;    /* default 30 */
+	int header_timeout_s;     /* whole request headers within this from a
+				     connection's start (or its previous request);
+				     default 10 */
+	int max_connections;      /* HTTP connections at once; default 512 */
+	int max_connections_per_ip; /* from one client address; default 128 */
 };
 /* Fills defaults; then a config file (docs/service.md "Configuration"),
  * then flags override. */
@@ -177,8 +185,12 @@ int svc_session_create(struct service *s, const struct svc_principal *p, const c
 /* Rebuilds every restore point row (and tenants and units missing from
  * the catalog) from the stores under DATA/stores (coffer catalog rebuild). */
 int svc_catalog_rebuild(struct service *s, struct json_object **out, struct error *err);
-/* Prometheus text exposition; caller frees. */
-char *svc_metrics(struct service *s);
+/* Prometheus text exposition; caller frees. Only the series p may read
+ * (SVC_PERM_METRICS_READ): a tenant's token gets the series labelled with
+ * its tenant, the global admin all of them and the unlabelled ones. p NULL:
+ * everything (a scrape without a token, which the server allows on a
+ * loopback listen address only). */
+char *svc_metrics(struct service *s, const struct svc_principal *p);
 
 /* ---- mail search and export (service/search.c; docs/service.md
  * "Mailboxes in the service") ----

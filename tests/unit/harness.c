@@ -18,6 +18,7 @@
 #define TH_TIMEOUT 600 /* seconds per test, sanitizers included */
 
 static const struct unit_test *const th_suites[] = {
+	log_tests,
 	chunker_tests, crypto_tests, seal_tests, backend_tests, store_tests, meta_tests,
 	thinning_tests, forget_tests, sessions_tests, catalog_tests, mail_layout_tests,
 	imap_tests, mailindex_tests, timeutil_tests, netpolicy_tests,

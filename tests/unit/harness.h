@@ -26,6 +26,7 @@ struct unit_test {
 
 /* The suites; each array ends with { NULL, NULL }. */
 extern const struct unit_test chunker_tests[];
+extern const struct unit_test log_tests[];
 extern const struct unit_test crypto_tests[];
 extern const struct unit_test seal_tests[];
 extern const struct unit_test backend_tests[];
