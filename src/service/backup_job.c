@@ -142,6 +142,9 @@ int svc_backup_job_run(struct service *s, const struct catalog_job *j, struct er
 	svc_unit_retention(s, u, &recent, &retention);
 	o.keep_seconds = recent * DAY;
 	o.retain_seconds = retention * DAY;
+	/* What was deleted from the store since the last job, by whoever
+	 * held the deletion key, reaches the audit log. */
+	svc_deletions_import(s, j->tenant, j->unit, st);
 	if (ops->backup(st, &o, &res, err) < 0)
 		goto out;
 	su = store_unit_open(st, j->unit, 0, err);

@@ -186,6 +186,8 @@ audit:
 	}
 	if (ret == 0 && json_object_array_length(seqs) > 0 && reclaim(st, detail, err) < 0)
 		ret = -1;
+	if (st != NULL) /* this job's own records, and anyone else's */
+		svc_deletions_import(s, j->tenant, j->unit, st);
 	if (ret == 0) {
 		struct error derr;
 

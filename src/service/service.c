@@ -497,6 +497,31 @@ void svc_close(struct service **sp)
 	free(s);
 }
 
+/* Only a store opened for deletion (expiry) reads the tenant's deletion
+ * key, DATA/keys/<tenant>.delete.key; backup and restore never do. A store
+ * from before deletion keys gets one at its first expiry. */
+static int tenant_unlock_deletion(struct service *s, struct store *st, const char *tenant,
+				  struct error *err)
+{
+	char *path = xasprintf("%s/keys/%s.delete.key", s->data_dir, tenant);
+	int ret;
+
+	store_set_actor(st, "service");
+	ret = store_unlock_deletion(st, path, err);
+	if (ret < 0 && err->code == ERROR_NOTFOUND) {
+		error_init(err);
+		ret = store_deletion_key_create(st, path, err);
+		if (ret == 0) {
+			log_info("event=tenant.deletion_key tenant=%s", tenant);
+			ret = store_unlock_deletion(st, path, err);
+		}
+	}
+	if (ret < 0)
+		error_prefix(err, "tenant %s: deletion key %s", tenant, path);
+	free(path);
+	return ret;
+}
+
 struct store *svc_tenant_store(struct service *s, const char *tenant, int flags,
 			       struct error *err)
 {
@@ -523,6 +548,8 @@ struct store *svc_tenant_store(struct service *s, const char *tenant, int flags,
 		st = store_open(store_dir, &ks, flags, s->cache_dir, err);
 		if (st == NULL)
 			error_prefix(err, "tenant %s", tenant);
+		else if ((flags & BACKEND_ALLOW_DELETE) && tenant_unlock_deletion(s, st, tenant, err) < 0)
+			store_destroy(&st);
 	}
 	if (secret.data)
 		crypto_wipe(secret.data, secret.len);

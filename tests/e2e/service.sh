@@ -474,6 +474,30 @@ api "$TOK" GET "$U/$TID/auditLog?limit=1000"
 if [ "$(jq '[.items[] | select(.action == "tenant.update" or .action == "protectionPolicy.update")] | length' "$T/resp")" -ge 2 ]; then
 	ok "service: the minimum and the policy changes are audited"; else
 	not_ok "service: the minimum and the policy changes are audited" "$(head -c 300 "$T/resp")"; fi
+if [ "$(jq '[.items[] | select(.action == "store.deletion" and .detail.tool == "service" and .detail.restorePoints == [5])] | length' "$T/resp")" = 1 ]; then
+	ok "service: expiry's own deletion record is in the audit log"; else
+	not_ok "service: expiry's own deletion record is in the audit log" "$(jq -c '[.items[] | select(.action == "store.deletion")]' "$T/resp")"; fi
+
+# The store key alone deletes nothing; whoever deletes with the deletion
+# key by hand shows in the tenant's audit log, and the catalog follows.
+D6K=$T/d6/keys/$TID.delete.key
+if [ "$(stat -c %a "$D6K" 2>/dev/null)" = 600 ]; then ok "service: the tenant's deletion key is a 0600 file of its own"; else
+	not_ok "service: the tenant's deletion key is a 0600 file of its own" "$(ls -l "$T/d6/keys")"; fi
+c6() { "$COFFER" --store "$T/d6/stores/$TID" --key-file "$T/d6/keys/$TID.key" "$@"; }
+run c6 forget "$RET@1"
+if [ "$rc" != 0 ] && grep -q "deletion key" "$T/err" && [ "$(live6)" = "1 2 3 4 6" ]; then
+	ok "service: coffer forget with the store key alone is refused"; else
+	not_ok "service: coffer forget with the store key alone is refused" "exit $rc $(cat "$T/err") live $(live6)"; fi
+run c6 forget --deletion-key-file "$D6K" "$RET@1"
+is_rc "service: coffer forget with the tenant's deletion key" 0
+api "$TOK" POST "$U/$TID/protectionUnits/$RET/backup"
+imported() {
+	api "$TOK" GET "$U/$TID/auditLog?action=store.deletion&limit=1000"
+	[ "$(jq '[.items[] | select(.detail.tool == "cli" and .detail.restorePoints == [1])] | length' "$T/resp")" = 1 ]
+}
+if until_true 30 imported && [ "$(live6 | cut -d' ' -f1)" = 2 ]; then
+	ok "service: a forget by hand reaches the audit log and the catalog at the next job"; else
+	not_ok "service: a forget by hand reaches the audit log and the catalog at the next job" "live $(live6) $(head -c 300 "$T/resp")"; fi
 serve_stop TERM
 
 if sanitizer "$T/d1.err" "$T/d2.err" "$T/d3.err" "$T/d4.err" "$T/d5.err" "$T/d6.err"; then
