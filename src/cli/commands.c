@@ -336,15 +336,16 @@ static struct store *cli_open_deletion(struct cli *c, const char *key_file, cons
 	if (s == NULL)
 		return NULL;
 	if (key_file == NULL || *key_file == '\0') {
-		if (store_deletion_public(s, pk, err) < 0 && err->code == ERROR_NOTFOUND)
+		if (store_deletion_public(s, pk, err) == 0)
+			error_setk(err, ERROR_KEY, "%s needs the store's deletion key: give "
+				   "--deletion-key-file FILE or COFFER_DELETION_KEY_FILE; the store key "
+				   "alone cannot delete", what);
+		else if (err->code == ERROR_NOTFOUND)
 			error_setk(err, ERROR_KEY, "%s needs the store's deletion key, and store %s has "
 				   "none: create one with `coffer deletion-key create "
 				   "--deletion-key-file-new FILE` (keep FILE away from the backup hosts)",
 				   what, store_path(s));
-		else
-			error_setk(err, ERROR_KEY, "%s needs the store's deletion key: give "
-				   "--deletion-key-file FILE or COFFER_DELETION_KEY_FILE; the store key "
-				   "alone cannot delete", what);
+		/* else: a damaged deletion-key object says so itself */
 		store_destroy(&s);
 		return NULL;
 	}

@@ -16,7 +16,8 @@ static void usage(FILE *f)
 	for (cmd = cli_commands; cmd->name; cmd++)
 		fprintf(f, "  %s %s\n", cmd->name, cmd->usage);
 	fprintf(f, "\nenvironment: COFFER_STORE, COFFER_KEY_FILE, COFFER_PASSPHRASE_FILE, "
-		   "COFFER_PASSPHRASE, COFFER_CACHE,\n  COFFER_SERVER, COFFER_TOKEN, COFFER_TENANT "
+		   "COFFER_PASSPHRASE, COFFER_CACHE,\n  COFFER_DELETION_KEY_FILE (forget, prune), "
+		   "COFFER_POINT_TIME (backup),\n  COFFER_SERVER, COFFER_TOKEN, COFFER_TENANT "
 		   "(service commands, docs/api.md)\n"
 		   "see docs/cli.md\n");
 }

@@ -96,7 +96,7 @@ void store_deletion_pub_clear(struct store_deletion_pub *k);
 
 /* Who deletes, as written in deletion records (docs/format.md 10):
  * "cli" unless the caller says otherwise (the service: "service"). The
- * string is copied. */
+ * string is copied; set it before the handle is shared between threads. */
 void store_set_actor(struct store *s, const char *tool);
 const char *store_actor(struct store *s);
 
