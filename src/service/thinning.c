@@ -2,6 +2,8 @@
 
 #include <stdlib.h>
 
+#include "lib/timeutil.h"
+
 #define THIN_DAY 86400
 
 /* Days as seconds, saturated: a huge setting means "for ever", not a wrap. */
@@ -12,20 +14,6 @@ static int64_t thin_days_s(int64_t days)
 	if (days > INT64_MAX / THIN_DAY)
 		return INT64_MAX;
 	return days * THIN_DAY;
-}
-
-static int64_t thin_floor_div(int64_t a, int64_t b)
-{
-	int64_t q = a / b;
-
-	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-/* The ISO week of t as a count of weeks since the Monday before the epoch
- * (1970-01-01 was a Thursday, three days after that Monday). */
-static int64_t thin_week(int64_t t)
-{
-	return thin_floor_div(thin_floor_div(t, THIN_DAY) + 3, 7);
 }
 
 /* t + d, saturated: a date past the int64 range, or a saturated
@@ -57,7 +45,7 @@ void thinning_select_fixed(const int64_t *times_s, const int64_t *keep_until_s,
 		else
 			/* Times ascend, so the week's last point is followed by
 			 * a later week or by nothing. */
-			forget_r[i] = thin_week(times_s[i + 1]) == thin_week(times_s[i]);
+			forget_r[i] = time_iso_week(times_s[i + 1]) == time_iso_week(times_s[i]);
 	}
 }
 
