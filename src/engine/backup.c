@@ -19,6 +19,7 @@
 #include "engine/walk.h"
 #include "lib/buf.h"
 #include "lib/error.h"
+#include "lib/fsat.h"
 #include "lib/hex.h"
 #include "lib/log.h"
 #include "lib/mem.h"
@@ -35,7 +36,7 @@
 #define WAKE_BATCH 8 /* small files queued before an idle worker is woken */
 
 struct job {
-	struct meta_entry e;
+	struct meta_entry e;     /* e.path: where to open it below the root */
 	char *abs;
 	struct stat st; /* from the walk */
 	int need_read;
@@ -62,6 +63,7 @@ struct backup {
 	struct session *sess;
 	struct rp *rp;
 	const struct backup_opts *o;
+	int root_fd; /* the unit's folder: every open below it is relative */
 
 	pthread_mutex_t lock;
 	pthread_cond_t work_cv, done_cv;
@@ -317,9 +319,11 @@ static int worker_file(struct worker *w, struct job *j, struct error *err)
 	uint64_t pos = 0;
 	int fd, ret;
 
-	fd = open(j->abs, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+	/* Below the unit's folder, never through a link: a folder of the path
+	 * swapped for one since the walk saw the file fails the open. */
+	fd = fsat_open(w->b->root_fd, j->e.path, O_RDONLY | O_NOATIME, 0);
 	if (fd < 0 && errno == EPERM)
-		fd = open(j->abs, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		fd = fsat_open(w->b->root_fd, j->e.path, O_RDONLY, 0);
 	if (fd < 0) {
 		j->warning = xasprintf("cannot read %s: %s; not in this restore point", j->abs,
 				       strerror(errno));
@@ -405,9 +409,10 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-static void entry_read_xattrs(struct backup *b, struct meta_entry *e, const char *abs)
+static void entry_read_xattrs(struct backup *b, struct meta_entry *e, int dirfd,
+			      const char *name, const char *abs)
 {
-	char *msg = fsmeta_read_xattrs(e, abs);
+	char *msg = fsmeta_read_xattrs(e, dirfd, name, abs);
 
 	if (msg)
 		backup_warn(b, msg);
@@ -443,8 +448,9 @@ static int parent_unchanged(const struct meta_entry *pe, const struct stat *st)
 	       pe->ino == (uint64_t)st->st_ino;
 }
 
+/* A job for the walk's current item: `name` in the folder dirfd. */
 static struct job *backup_make_job(struct backup *b, const char *rel, const char *abs,
-				   const struct stat *st)
+				   const struct stat *st, int dirfd, const char *name)
 {
 	struct job *j = xcalloc(1, sizeof(*j));
 	struct meta_entry *pe;
@@ -453,10 +459,10 @@ static struct job *backup_make_job(struct backup *b, const char *rel, const char
 	j->e.path = xstrdup(rel);
 	j->e.type = fsmeta_type(st->st_mode);
 	fsmeta_from_stat(&j->e, st);
-	entry_read_xattrs(b, &j->e, abs);
+	entry_read_xattrs(b, &j->e, dirfd, name, abs);
 	if (j->e.type == META_SYMLINK) {
 		char target[PATH_MAX + 1];
-		ssize_t n = readlink(abs, target, PATH_MAX);
+		ssize_t n = readlinkat(dirfd, name, target, PATH_MAX);
 
 		if (n < 0) {
 			j->warning = xasprintf("cannot read link %s: %s", abs, strerror(errno));
@@ -551,8 +557,8 @@ static int backup_push(struct backup *b, struct job *j, struct tree_writer *tw, 
 
 static int backup_walk(struct backup *b, struct tree_writer *tw, struct error *err)
 {
-	struct walker *w = walker_open(b->o->path, walk_warn, b, err);
-	const char *rel, *abs;
+	struct walker *w = walker_open(b->root_fd, b->o->path, walk_warn, b, err);
+	const char *rel, *abs, *name;
 	struct stat st;
 	uint64_t items = 0;
 	int ret = 0;
@@ -560,7 +566,9 @@ static int backup_walk(struct backup *b, struct tree_writer *tw, struct error *e
 	if (w == NULL)
 		return -1;
 	while (ret == 0 && (ret = walker_next(w, &rel, &abs, &st, err)) == 1) {
-		ret = backup_push(b, backup_make_job(b, rel, abs, &st), tw, err);
+		int dirfd = walker_at(w, &name);
+
+		ret = backup_push(b, backup_make_job(b, rel, abs, &st, dirfd, name), tw, err);
 		progress_update(&b->prog, ++items, b->stats.bytes);
 		if (ret == 0 && session_pending_index(b->sess) >= INDEX_FLUSH_ENTRIES)
 			ret = session_flush_index(b->sess, err);
@@ -720,11 +728,18 @@ int backup_run(struct store *s, const struct backup_opts *o, struct backup_resul
 	struct timespec ts;
 	int ret = -1;
 
+	/* Opened once; the walk and the reads go through it. */
+	b.root_fd = fsat_open_root(o->beneath, o->path, 0, err);
+	if (b.root_fd < 0)
+		return error_prefix(err, "backup of %s as %s failed", o->path, o->unit);
 	real = realpath(o->path, NULL);
-	if (real == NULL)
+	if (real == NULL) {
+		close(b.root_fd);
 		return error_sys(err, "cannot back up %s", o->path);
+	}
 	b.u = store_unit_open(s, o->unit, 1, err);
 	if (b.u == NULL) {
+		close(b.root_fd);
 		free(real);
 		return -1;
 	}
@@ -780,6 +795,7 @@ out:
 	pthread_cond_destroy(&b.work_cv);
 	pthread_cond_destroy(&b.done_cv);
 	free(real);
+	close(b.root_fd);
 	if (ret < 0)
 		error_prefix(err, "backup of %s as %s failed", o->path, o->unit);
 	return ret;

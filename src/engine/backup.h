@@ -17,6 +17,11 @@ struct store_unit;
 struct backup_opts {
 	const char *unit;
 	const char *path;
+	/* NULL, or a folder `path` lies inside that the backup must stay
+	 * beneath: no symbolic link is followed from it down to path (the
+	 * service's FOLDER_ROOT/<tenant>; docs/engine.md "Confinement"). Inside
+	 * path no link is ever followed, and path itself may not be one. */
+	const char *beneath;
 	int threads; /* 0: one per core */
 	int quiet;
 	int64_t time_ns; /* the restore point's time; 0: now (the service passes its clock) */

@@ -14,6 +14,7 @@
 #include "engine/tree.h"
 #include "engine/walk.h"
 #include "lib/error.h"
+#include "lib/fsat.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "store/index.h"
@@ -30,6 +31,9 @@ struct side {
 	struct meta_entry *e; /* current entry, NULL at the end */
 	struct meta_entry live; /* the live entry e points to */
 	const char *abs;      /* live: the current item's path */
+	int root_fd;          /* live: the folder, open (-1: not) */
+	int dirfd;            /* live: the current item's folder */
+	const char *name;     /* and its name there */
 };
 
 struct diff {
@@ -70,6 +74,9 @@ static void side_close(struct side *sd)
 {
 	tree_reader_destroy(&sd->tr);
 	walker_destroy(&sd->w);
+	if (sd->root_fd >= 0)
+		close(sd->root_fd);
+	sd->root_fd = -1;
 	meta_entry_clear(&sd->live);
 	index_destroy(&sd->ix);
 	rp_free(&sd->rp);
@@ -145,8 +152,10 @@ static int side_next_live(struct diff *d, struct error *err)
 	int r = walker_next(d->b.w, &rel, &d->b.abs, &st, err);
 
 	d->b.e = NULL;
-	if (r == 1)
+	if (r == 1) {
+		d->b.dirfd = walker_at(d->b.w, &d->b.name);
 		live_fill(d, rel, &st);
+	}
 	return r < 0 ? -1 : 0;
 }
 
@@ -187,7 +196,7 @@ static int live_content_differs(struct diff *d, const struct meta_entry *p)
 		return l->size != p->size || l->mtime_s != p->mtime_s || l->mtime_ns != p->mtime_ns;
 	if (p->type == META_SYMLINK && l->type == META_SYMLINK) {
 		char target[PATH_MAX + 1];
-		ssize_t n = readlink(d->b.abs, target, PATH_MAX);
+		ssize_t n = readlinkat(d->b.dirfd, d->b.name, target, PATH_MAX);
 
 		l->target = n < 0 ? NULL : xstrndup(target, (size_t)n);
 		if (n < 0)
@@ -205,7 +214,7 @@ static int live_attrs_differ(struct diff *d, const struct meta_entry *p)
 
 	if (l->type == META_HARDLINK)
 		return 0; /* the first link carries the attributes */
-	msg = fsmeta_read_xattrs(l, d->b.abs);
+	msg = fsmeta_read_xattrs(l, d->b.dirfd, d->b.name, d->b.abs);
 	if (msg)
 		log_warn("%s", msg);
 	free(msg);
@@ -265,14 +274,17 @@ static int diff_open_live(struct diff *d, struct error *err)
 	if (d->a.rp->source == NULL || *d->a.rp->source == '\0')
 		return error_setk(err, ERROR_USAGE, "restore point %s@%u has no source folder",
 				  d->a.rp->unit, d->a.rp->seq);
-	d->b.w = walker_open(d->a.rp->source, diff_walk_warn, d, err);
+	d->b.root_fd = fsat_open_root(NULL, d->a.rp->source, 0, err);
+	if (d->b.root_fd < 0)
+		return -1;
+	d->b.w = walker_open(d->b.root_fd, d->a.rp->source, diff_walk_warn, d, err);
 	return d->b.w ? side_next_live(d, err) : -1;
 }
 
 int diff_run(struct store *s, const char *rp1, const char *rp2, diff_report_cb *cb, void *ctx,
 	     struct diff_result *res, struct error *err)
 {
-	struct diff d = { .cb = cb, .ctx = ctx, .res = res };
+	struct diff d = { .cb = cb, .ctx = ctx, .res = res, .a.root_fd = -1, .b.root_fd = -1 };
 	int ret = -1;
 
 	memset(res, 0, sizeof(*res));

@@ -9,6 +9,7 @@
 
 #include "engine/meta.h"
 #include "lib/error.h"
+#include "lib/fsat.h"
 #include "lib/idarray.h"
 #include "lib/mem.h"
 
@@ -46,21 +47,21 @@ void fsmeta_from_stat(struct meta_entry *e, const struct stat *st)
 }
 
 /* The names in a listxattr() result that are user.* attributes. */
-static ssize_t fsmeta_list(const char *abs, char *names)
+static ssize_t fsmeta_list(int dirfd, const char *name, char *names)
 {
-	ssize_t len = llistxattr(abs, names, XATTR_LIST_MAX_LEN);
+	ssize_t len = fsat_listxattr(dirfd, name, names, XATTR_LIST_MAX_LEN);
 
 	return len < 0 && (errno == ENOTSUP || errno == ENODATA) ? 0 : len;
 }
 
-char *fsmeta_read_xattrs(struct meta_entry *e, const char *abs)
+char *fsmeta_read_xattrs(struct meta_entry *e, int dirfd, const char *name, const char *shown)
 {
 	char *names = xmalloc(XATTR_LIST_MAX_LEN), *p, *msg = NULL;
 	uint8_t *value = NULL;
-	ssize_t len = fsmeta_list(abs, names);
+	ssize_t len = fsmeta_list(dirfd, name, names);
 
 	if (len < 0)
-		msg = xasprintf("cannot list attributes of %s: %s", abs, strerror(errno));
+		msg = xasprintf("cannot list attributes of %s: %s", shown, strerror(errno));
 	for (p = names; len > 0 && p < names + len; p += strlen(p) + 1) {
 		ssize_t vlen;
 
@@ -68,10 +69,11 @@ char *fsmeta_read_xattrs(struct meta_entry *e, const char *abs)
 			continue;
 		if (value == NULL)
 			value = xmalloc(XATTR_LIST_MAX_LEN);
-		vlen = lgetxattr(abs, p, value, XATTR_LIST_MAX_LEN);
+		vlen = fsat_getxattr(dirfd, name, p, value, XATTR_LIST_MAX_LEN);
 		if (vlen < 0) {
 			free(msg);
-			msg = xasprintf("cannot read attribute %s of %s: %s", p, abs, strerror(errno));
+			msg = xasprintf("cannot read attribute %s of %s: %s", p, shown,
+					strerror(errno));
 			continue;
 		}
 		meta_entry_add_xattr(e, p, value, (uint32_t)vlen);
@@ -81,11 +83,11 @@ char *fsmeta_read_xattrs(struct meta_entry *e, const char *abs)
 	return msg;
 }
 
-static int fsmeta_apply_xattrs(const struct meta_entry *e, const char *abs, int fresh,
-			       struct error *err)
+static int fsmeta_apply_xattrs(const struct meta_entry *e, int dirfd, const char *name,
+			       const char *shown, int fresh, struct error *err)
 {
 	char *names = xmalloc(XATTR_LIST_MAX_LEN), *p;
-	ssize_t len = fresh ? 0 : fsmeta_list(abs, names);
+	ssize_t len = fresh ? 0 : fsmeta_list(dirfd, name, names);
 	size_t i;
 	int ret = 0;
 
@@ -96,33 +98,37 @@ static int fsmeta_apply_xattrs(const struct meta_entry *e, const char *abs, int 
 			continue;
 		for (i = 0; i < e->nxattrs; i++)
 			keep |= strcmp(e->xattrs[i].name, p) == 0;
-		if (!keep && lremovexattr(abs, p) < 0 && errno != ENODATA)
-			ret = error_sys(err, "removexattr(%s, %s) failed", abs, p);
+		if (!keep && fsat_removexattr(dirfd, name, p) < 0 && errno != ENODATA)
+			ret = error_sys(err, "removexattr(%s, %s) failed", shown, p);
 	}
 	for (i = 0; i < e->nxattrs && ret == 0; i++)
-		if (lsetxattr(abs, e->xattrs[i].name, e->xattrs[i].value, e->xattrs[i].len, 0) < 0)
-			ret = error_sys(err, "setxattr(%s, %s) failed", abs, e->xattrs[i].name);
+		if (fsat_setxattr(dirfd, name, e->xattrs[i].name, e->xattrs[i].value,
+				  e->xattrs[i].len) < 0)
+			ret = error_sys(err, "setxattr(%s, %s) failed", shown, e->xattrs[i].name);
 	free(names);
 	return ret;
 }
 
-int fsmeta_apply(const struct meta_entry *e, const char *abs, int fresh, struct error *err)
+int fsmeta_apply(const struct meta_entry *e, int dirfd, const char *name, const char *shown,
+		 int fresh, struct error *err)
 {
 	struct timespec times[2];
 
-	if (geteuid() == 0 && lchown(abs, e->uid, e->gid) < 0)
-		return error_sys(err, "chown(%s) failed", abs);
-	if (e->type != META_SYMLINK && chmod(abs, e->mode & 07777) < 0)
-		return error_sys(err, "chmod(%s) failed", abs);
+	if (geteuid() == 0 && fchownat(dirfd, name, e->uid, e->gid, AT_SYMLINK_NOFOLLOW) < 0)
+		return error_sys(err, "chown(%s) failed", shown);
+	/* Never through a link: one swapped in since the entry was made would
+	 * hand its target's mode to whoever planted it. */
+	if (e->type != META_SYMLINK && fsat_chmod(dirfd, name, e->mode & 07777) < 0)
+		return error_sys(err, "chmod(%s) failed", shown);
 	if (e->type != META_SYMLINK && (e->nxattrs > 0 || !fresh) &&
-	    fsmeta_apply_xattrs(e, abs, fresh, err) < 0)
+	    fsmeta_apply_xattrs(e, dirfd, name, shown, fresh, err) < 0)
 		return -1;
 	times[0].tv_sec = e->atime_s;
 	times[0].tv_nsec = e->atime_ns;
 	times[1].tv_sec = e->mtime_s;
 	times[1].tv_nsec = e->mtime_ns;
-	if (utimensat(AT_FDCWD, abs, times, AT_SYMLINK_NOFOLLOW) < 0)
-		return error_sys(err, "utimensat(%s) failed", abs);
+	if (utimensat(dirfd, name, times, AT_SYMLINK_NOFOLLOW) < 0)
+		return error_sys(err, "utimensat(%s) failed", shown);
 	return 0;
 }
 

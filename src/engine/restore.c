@@ -16,6 +16,7 @@
 #include "engine/walk.h"
 #include "lib/buf.h"
 #include "lib/error.h"
+#include "lib/fsat.h"
 #include "lib/fsutil.h"
 #include "lib/log.h"
 #include "lib/mem.h"
@@ -49,6 +50,8 @@ struct restore {
 	struct rp *rp;
 	struct index *ix;
 	char *root;
+	int root_fd;            /* the target folder; -1 in a dry run of a missing one */
+	struct fsat_dirs *dirs; /* its folders, for the main thread's passes */
 	struct item *items;
 	size_t n;
 	struct piece *pieces;
@@ -167,10 +170,16 @@ static int restore_load(struct restore *r, struct error *err)
 	return 0;
 }
 
+/* A path for messages; every operation goes through the folder fds. */
 static char *restore_abs(struct restore *r, const char *rel)
 {
 	return fs_join(r->root, rel);
 }
+
+/* The folder holding the entry at `rel` and its name there; -1 with the
+ * entry failed (a part of its path is a link, or not a folder). */
+static int item_dir(struct restore *r, struct item *it, const char **name_r);
+static void path_failed(struct restore *r, const char *path, const struct error *err);
 
 static void report(struct restore *r, const char *action, const char *path)
 {
@@ -208,8 +217,9 @@ static int same_extent(int fd, struct crypto_mac *mac, const struct meta_extent 
 	return memcmp(id, x->id, 32) == 0;
 }
 
-/* Whether the live file holds exactly the entry's bytes, extent by extent. */
-static int same_bytes(struct restore *r, const struct meta_entry *e, const char *abs)
+/* Whether the live file `name` in dirfd holds exactly the entry's bytes,
+ * extent by extent. */
+static int same_bytes(struct restore *r, const struct meta_entry *e, int dirfd, const char *name)
 {
 	struct crypto_mac *mac;
 	struct buf data;
@@ -217,7 +227,7 @@ static int same_bytes(struct restore *r, const struct meta_entry *e, const char 
 	size_t k;
 	int fd, same = 1;
 
-	fd = open(abs, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return 0;
 	mac = store_unit_id_mac(r->u);
@@ -232,7 +242,7 @@ static int same_bytes(struct restore *r, const struct meta_entry *e, const char 
 	return same && off == e->size;
 }
 
-static enum state compare_file(struct restore *r, struct item *it, const char *abs,
+static enum state compare_file(struct restore *r, struct item *it, int dirfd, const char *name,
 			       const struct meta_entry *live)
 {
 	if (live->size != it->e.size || live->mtime_s != it->e.mtime_s ||
@@ -242,7 +252,7 @@ static enum state compare_file(struct restore *r, struct item *it, const char *a
 	 * touched since the backup; otherwise its mtime may have been put
 	 * back over new bytes (touch -r), so compare the bytes. */
 	if ((live->ctime_s != it->e.ctime_s || live->ctime_ns != it->e.ctime_ns ||
-	     live->ino != it->e.ino) && !same_bytes(r, &it->e, abs))
+	     live->ino != it->e.ino) && !same_bytes(r, &it->e, dirfd, name))
 		return ST_REPLACE;
 	return ST_SAME;
 }
@@ -253,20 +263,21 @@ static enum state compare_link(struct restore *r, struct item *it, const struct 
 {
 	struct item *t = it->e.target ? restore_find(r, it->e.target) : NULL;
 	struct stat tst;
-	char *tabs;
-	int same;
+	int fd, same;
 
 	if (t == NULL || (t->state != ST_SAME && t->state != ST_ATTRS))
 		return ST_REPLACE;
-	tabs = restore_abs(r, t->e.path);
-	same = lstat(tabs, &tst) == 0 && tst.st_ino == st->st_ino && tst.st_dev == st->st_dev;
-	free(tabs);
+	fd = fsat_open(r->root_fd, t->e.path, O_PATH, 0);
+	same = fd >= 0 && fstat(fd, &tst) == 0 && tst.st_ino == st->st_ino &&
+	       tst.st_dev == st->st_dev;
+	if (fd >= 0)
+		close(fd);
 	return same ? ST_SAME : ST_REPLACE;
 }
 
-/* Compares a live file with the entry it should be. */
-static enum state compare_live(struct restore *r, struct item *it, const char *abs,
-			       const struct stat *st)
+/* Compares a live file (`name` in dirfd) with the entry it should be. */
+static enum state compare_live(struct restore *r, struct item *it, int dirfd, const char *name,
+			       const char *abs, const struct stat *st)
 {
 	struct meta_entry live;
 	enum state s;
@@ -279,11 +290,11 @@ static enum state compare_live(struct restore *r, struct item *it, const char *a
 	fsmeta_from_stat(&live, st);
 	if (live.type != it->e.type)
 		return ST_REPLACE;
-	if (it->e.type == META_FILE && compare_file(r, it, abs, &live) == ST_REPLACE)
+	if (it->e.type == META_FILE && compare_file(r, it, dirfd, name, &live) == ST_REPLACE)
 		return ST_REPLACE;
 	if (it->e.type == META_SYMLINK) {
 		char target[4097];
-		ssize_t n = readlink(abs, target, sizeof(target) - 1);
+		ssize_t n = readlinkat(dirfd, name, target, sizeof(target) - 1);
 
 		if (n < 0 || it->e.target == NULL || (size_t)n != strlen(it->e.target) ||
 		    memcmp(target, it->e.target, (size_t)n) != 0)
@@ -294,7 +305,7 @@ static enum state compare_live(struct restore *r, struct item *it, const char *a
 	}
 	if ((it->e.type == META_CHR || it->e.type == META_BLK) && live.rdev != it->e.rdev)
 		return ST_REPLACE;
-	msg = fsmeta_read_xattrs(&live, abs);
+	msg = fsmeta_read_xattrs(&live, dirfd, name, abs);
 	free(msg);
 	if (geteuid() != 0) {
 		live.uid = it->e.uid;
@@ -331,20 +342,22 @@ static void touch_parent(struct restore *r, const char *path)
 static int restore_scan(struct restore *r, struct error *err)
 {
 	struct walker *w;
-	const char *rel, *abs;
+	const char *rel, *abs, *name;
 	struct stat st;
 	int ret;
 
-	if (access(r->root, F_OK) < 0)
-		return 0; /* everything is missing */
-	w = walker_open(r->root, NULL, NULL, err);
+	if (r->root_fd < 0)
+		return 0; /* a dry run of a missing folder: everything is missing */
+	w = walker_open(r->root_fd, r->root, NULL, NULL, err);
 	if (w == NULL)
 		return -1;
 	while ((ret = walker_next(w, &rel, &abs, &st, err)) == 1) {
 		struct item *it = restore_find(r, rel);
+		int dirfd = walker_at(w, &name);
+		struct error e;
 
 		if (it != NULL) {
-			it->state = compare_live(r, it, abs, &st);
+			it->state = compare_live(r, it, dirfd, name, abs, &st);
 			if (it->state == ST_REPLACE)
 				walker_skip(w);
 			continue;
@@ -355,8 +368,13 @@ static int restore_scan(struct restore *r, struct error *err)
 		report(r, "remove", rel);
 		r->res->removed++;
 		touch_parent(r, rel);
-		if (!r->o->dry_run && fs_remove_tree(abs, err) < 0)
-			break;
+		if (!r->o->dry_run && fsat_remove_tree(dirfd, name, abs, &e) < 0) {
+			/* Not an entry of the point, but the unit is not as the
+			 * point has it: counted and named like one. */
+			pthread_mutex_lock(&r->lock);
+			path_failed(r, rel, &e);
+			pthread_mutex_unlock(&r->lock);
+		}
 	}
 	walker_destroy(&w);
 	return ret < 0 ? -1 : 0;
@@ -372,14 +390,19 @@ static int whole_blob(const struct meta_entry *e)
 	       memcmp(e->extents[0].id, zero, 32) != 0;
 }
 
-static int restore_create(struct item *it, const char *abs, struct error *err)
+/* Makes the entry as `name` in the folder dirfd (abs: its path, for
+ * messages). */
+static int restore_create(struct item *it, int dirfd, const char *name, const char *abs,
+			  struct error *err)
 {
 	const struct meta_entry *e = &it->e;
 	int fd;
 
 	switch (e->type) {
 	case META_DIR:
-		if (mkdir(abs, 0700) < 0 && errno != EEXIST)
+		/* An existing name stays: if it is not a folder (a link planted
+		 * since the scan), opening it for its entries fails. */
+		if (mkdirat(dirfd, name, 0700) < 0 && errno != EEXIST)
 			return error_sys(err, "mkdir(%s) failed", abs);
 		return 0;
 	case META_FILE:
@@ -387,7 +410,7 @@ static int restore_create(struct item *it, const char *abs, struct error *err)
 			it->create_on_write = 1;
 			return 0;
 		}
-		fd = open(abs, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+		fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (fd < 0)
 			return error_sys(err, "create(%s) failed", abs);
 		/* Holes stay holes: the size is set, only data is written. */
@@ -398,22 +421,31 @@ static int restore_create(struct item *it, const char *abs, struct error *err)
 		close(fd);
 		return 0;
 	case META_SYMLINK:
-		if (symlink(e->target ? e->target : "", abs) < 0)
+		if (symlinkat(e->target ? e->target : "", dirfd, name) < 0)
 			return error_sys(err, "symlink(%s) failed", abs);
 		return 0;
 	case META_HARDLINK:
 		return 0; /* after the files */
 	case META_FIFO:
-		if (mkfifo(abs, e->mode & 07777) < 0)
+		if (mkfifoat(dirfd, name, e->mode & 07777) < 0)
 			return error_sys(err, "mkfifo(%s) failed", abs);
 		return 0;
 	case META_SOCK:
 		return 0; /* sockets are not restorable; their folder is */
 	default:
-		if (mknod(abs, e->mode, (dev_t)e->rdev) < 0)
+		if (mknodat(dirfd, name, e->mode, (dev_t)e->rdev) < 0)
 			return error_sys(err, "mknod(%s) failed", abs);
 		return 0;
 	}
+}
+
+/* Counts and names a failure at `path`; called with the lock held. */
+static void path_failed(struct restore *r, const char *path, const struct error *err)
+{
+	r->res->failed++;
+	log_error("%s: %s", path, err->msg);
+	if (r->first_failure == NULL)
+		r->first_failure = xasprintf("%s: %s", *path ? path : ".", err->msg);
 }
 
 static void item_failed(struct restore *r, struct item *it, const struct error *err)
@@ -421,11 +453,7 @@ static void item_failed(struct restore *r, struct item *it, const struct error *
 	pthread_mutex_lock(&r->lock);
 	if (!it->failed) {
 		it->failed = 1;
-		r->res->failed++;
-		log_error("%s: %s", it->e.path, err->msg);
-		if (r->first_failure == NULL)
-			r->first_failure = xasprintf("%s: %s", *it->e.path ? it->e.path : ".",
-						     err->msg);
+		path_failed(r, it->e.path, err);
 	}
 	pthread_mutex_unlock(&r->lock);
 }
@@ -468,17 +496,27 @@ static void restore_plan(struct restore *r, size_t i, size_t *cap)
 	}
 }
 
+/* Opened below the target's folder with no link followed (one call, from
+ * any writer thread), so a folder of the path swapped for a link since it
+ * was made fails the write instead of redirecting it. */
 static void write_piece(struct restore *r, const struct piece *p, const struct buf *data)
 {
 	struct item *it = &r->items[p->item];
-	char *abs = restore_abs(r, it->e.path);
 	struct error err;
-	int fd = open(abs, O_WRONLY | O_CLOEXEC | O_NOFOLLOW |
-		      (it->create_on_write ? O_CREAT | O_TRUNC : 0), 0600);
+	int fd = fsat_open(r->root_fd, it->e.path,
+			   O_WRONLY | (it->create_on_write ? O_CREAT | O_TRUNC : 0), 0600);
+	char *abs = NULL;
 
-	if (fd < 0)
-		error_sys(&err, "open(%s) failed", abs);
-	if (fd < 0 || fs_pwrite_all(fd, data->data, data->len, (off_t)p->file_off, abs, &err) < 0)
+	if (fd < 0) {
+		abs = restore_abs(r, it->e.path);
+		if (errno == ELOOP)
+			error_set(&err, "open(%s) failed: a part of the path is a symbolic link, "
+				  "which coffer does not follow", abs);
+		else
+			error_sys(&err, "open(%s) failed", abs);
+	}
+	if (fd < 0 || fs_pwrite_all(fd, data->data, data->len, (off_t)p->file_off,
+				    it->e.path, &err) < 0)
 		item_failed(r, it, &err);
 	if (fd >= 0)
 		close(fd);
@@ -590,8 +628,10 @@ static void restore_build(struct restore *r)
 			touch_parent(r, r->items[i].e.path);
 	for (i = 0; i < r->n; i++) {
 		struct item *it = &r->items[i];
+		const char *name;
 		char *abs;
 		struct error e;
+		int dirfd;
 
 		if (it->state == ST_SAME) {
 			r->res->unchanged++;
@@ -607,13 +647,15 @@ static void restore_build(struct restore *r)
 			r->res->written_files++;
 			r->res->written_bytes += it->e.size;
 		}
-		if (r->o->dry_run)
+		if (r->o->dry_run || (dirfd = item_dir(r, it, &name)) < 0)
 			continue;
 		abs = restore_abs(r, it->e.path);
-		if (it->state == ST_REPLACE && it->e.type != META_HARDLINK &&
-		    fs_remove_tree(abs, &e) < 0)
+		if (it->state == ST_REPLACE && it->e.type != META_HARDLINK && *it->e.path)
+			fsat_dirs_forget(r->dirs, it->e.path); /* no fd of what goes */
+		if (it->state == ST_REPLACE && it->e.type != META_HARDLINK && *it->e.path &&
+		    fsat_remove_tree(dirfd, name, abs, &e) < 0)
 			item_failed(r, it, &e);
-		else if (restore_create(it, abs, &e) < 0)
+		else if (restore_create(it, dirfd, name, abs, &e) < 0)
 			item_failed(r, it, &e);
 		else if (it->e.type == META_FILE)
 			restore_plan(r, i, &cap);
@@ -629,15 +671,17 @@ static void restore_drop_failed(struct restore *r)
 
 	for (i = 0; i < r->n; i++) {
 		struct item *it = &r->items[i];
-		char *abs;
+		struct error e;
+		const char *name;
+		int dirfd;
 
 		if (!it->failed || it->e.type != META_FILE || it->state == ST_SAME ||
 		    it->state == ST_ATTRS)
 			continue;
-		abs = restore_abs(r, it->e.path);
-		unlink(abs);
+		dirfd = fsat_dirs_parent(r->dirs, it->e.path, &name, &e);
+		if (dirfd >= 0)
+			unlinkat(dirfd, name, 0);
 		report(r, "failed", it->e.path);
-		free(abs);
 	}
 }
 
@@ -647,17 +691,29 @@ static void restore_links(struct restore *r)
 
 	for (i = 0; i < r->n; i++) {
 		struct item *it = &r->items[i];
+		const char *name, *first_name;
 		char *abs, *first;
 		struct error e;
+		int dirfd, first_fd;
 
 		if (it->e.type != META_HARDLINK || it->state == ST_SAME || it->e.target == NULL)
 			continue;
 		abs = restore_abs(r, it->e.path);
 		first = restore_abs(r, it->e.target);
-		if (unlink(abs) < 0 && errno != ENOENT)
+		/* Both folders opened below the target with no link followed. */
+		dirfd = fsat_open_parent(r->root_fd, it->e.path, &name);
+		first_fd = dirfd < 0 ? -1 : fsat_open_parent(r->root_fd, it->e.target, &first_name);
+		if (dirfd < 0 || first_fd < 0)
+			item_failed(r, it, (error_sys(&e, "link(%s, %s) failed: cannot open the "
+						      "folder", first, abs), &e));
+		else if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
 			item_failed(r, it, (error_sys(&e, "unlink(%s) failed", abs), &e));
-		else if (link(first, abs) < 0)
+		else if (linkat(first_fd, first_name, dirfd, name, 0) < 0)
 			item_failed(r, it, (error_sys(&e, "link(%s, %s) failed", first, abs), &e));
+		if (dirfd >= 0)
+			close(dirfd);
+		if (first_fd >= 0)
+			close(first_fd);
 		free(abs);
 		free(first);
 	}
@@ -665,14 +721,16 @@ static void restore_links(struct restore *r)
 
 static void restore_item_attrs(struct restore *r, struct item *it)
 {
+	const char *name;
 	struct error e;
 	char *abs;
+	int dirfd;
 
 	if (it->state == ST_SAME || it->failed || it->e.type == META_HARDLINK ||
-	    it->e.type == META_SOCK)
+	    it->e.type == META_SOCK || (dirfd = item_dir(r, it, &name)) < 0)
 		return;
 	abs = restore_abs(r, it->e.path);
-	if (fsmeta_apply(&it->e, abs, it->state != ST_ATTRS, &e) < 0)
+	if (fsmeta_apply(&it->e, dirfd, name, abs, it->state != ST_ATTRS, &e) < 0)
 		item_failed(r, it, &e);
 	else if (it->state == ST_ATTRS)
 		r->res->attrs_fixed++;
@@ -693,6 +751,16 @@ static void restore_attrs(struct restore *r)
 			restore_item_attrs(r, &r->items[i]);
 }
 
+static int item_dir(struct restore *r, struct item *it, const char **name_r)
+{
+	struct error e;
+	int dirfd = fsat_dirs_parent(r->dirs, it->e.path, name_r, &e);
+
+	if (dirfd < 0)
+		item_failed(r, it, &e);
+	return dirfd;
+}
+
 static void restore_skip_segment(void *ctx, const char *name, const struct error *err)
 {
 	(void)ctx;
@@ -702,7 +770,7 @@ static void restore_skip_segment(void *ctx, const char *name, const struct error
 int restore_run(struct store *s, const struct restore_opts *o, struct restore_result *res,
 		struct error *err)
 {
-	struct restore r = { .o = o, .res = res };
+	struct restore r = { .o = o, .res = res, .root_fd = -1 };
 	int ret = -1;
 
 	memset(res, 0, sizeof(*res));
@@ -718,8 +786,14 @@ int restore_run(struct store *s, const struct restore_opts *o, struct restore_re
 	if (r.ix == NULL || restore_load(&r, err) < 0)
 		goto out;
 	res->entries = r.n;
-	if (!o->dry_run && fs_mkdir_p(r.root, err) < 0)
+	/* Opened once (made if missing, unless a dry run); everything below
+	 * it goes through folder fds, never through a link. */
+	r.root_fd = fsat_open_root(o->beneath, r.root, !o->dry_run, err);
+	if (r.root_fd < 0 && !(o->dry_run && err->code == ERROR_NOTFOUND)) {
+		error_prefix(err, "cannot write into %s", r.root);
 		goto out;
+	}
+	r.dirs = fsat_dirs_create(r.root_fd, r.root);
 	if (restore_scan(&r, err) < 0)
 		goto out;
 	restore_build(&r);
@@ -745,6 +819,9 @@ out:
 		meta_entry_clear(&r.items[i].e);
 	free(r.items);
 	free(r.pieces);
+	fsat_dirs_destroy(&r.dirs);
+	if (r.root_fd >= 0)
+		close(r.root_fd);
 	free(r.root);
 	free(r.first_failure);
 	index_destroy(&r.ix);

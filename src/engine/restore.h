@@ -25,6 +25,12 @@ typedef void restore_bytes_cb(void *ctx, uint64_t done, uint64_t total);
 struct restore_opts {
 	const char *rp;       /* UNIT[@N] */
 	const char *target;   /* NULL with in_place: the point's source folder */
+	/* NULL, or a folder the target lies inside that the restore must stay
+	 * beneath: no symbolic link is followed from it down to the target
+	 * (the service's FOLDER_ROOT/<tenant>; docs/engine.md "Confinement").
+	 * Inside the target no link is ever followed, and the target itself
+	 * may not be one. */
+	const char *beneath;
 	int in_place;
 	int dry_run;
 	char **patterns;
