@@ -121,6 +121,7 @@ int svc_backup_job_run(struct service *s, const struct catalog_job *j, struct er
 	struct store_unit *su = NULL;
 	struct store *st = NULL;
 	int64_t recent, retention;
+	char *beneath = NULL;
 	int ret = -1;
 
 	if (catalog_unit_get(svc_catalog(s), j->tenant, j->unit, &u, err) < 0)
@@ -131,6 +132,11 @@ int svc_backup_job_run(struct service *s, const struct catalog_job *j, struct er
 	ops = source_find(src, err);
 	if (ops == NULL)
 		goto out;
+	/* With folder_root, nothing below the tenant's folder is opened
+	 * through a symbolic link, whenever it was planted. */
+	if (svc_folder_beneath(s, j->tenant, &beneath, err) < 0)
+		goto out;
+	o.beneath = beneath;
 	st = svc_tenant_store(s, j->tenant, 0, err);
 	if (st == NULL)
 		goto out;
@@ -165,6 +171,7 @@ out:
 	store_destroy(&st);
 	json_object_put(src);
 	catalog_unit_free(u);
+	free(beneath);
 	return ret;
 }
 

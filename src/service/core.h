@@ -97,6 +97,13 @@ int svc_rp_record_unit(struct service *s, struct store_unit *su, const char *ten
  * puts it. Never log it. */
 struct json_object *svc_unit_source_open(struct service *s, const struct catalog_unit *u,
 					 struct error *err);
+/* The folder a tenant's folder units are confined to: FOLDER_ROOT/<tenant
+ * name> as configured (links above it are the operator's), or NULL without
+ * folder_root. Jobs pass it to folder sources (source_*_opts.beneath), so
+ * nothing below it is opened through a symbolic link. 0, or -1 if the
+ * tenant cannot be read; the caller frees *beneath_r. */
+int svc_folder_beneath(struct service *s, const char *tenant, char **beneath_r,
+		       struct error *err);
 /* Writes the rebuild descriptors (docs/service.md "Rebuild"). */
 int svc_tenant_describe(struct service *s, const char *tenant, const char *name,
 			struct error *err);

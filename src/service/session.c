@@ -582,7 +582,7 @@ static int artifact_patterns(const struct catalog_artifact *a, char ***pats_r, s
  * restart finishes the same folder. */
 static struct json_object *artifact_target(struct service *s, const struct source_ops *ops,
 					   struct catalog_artifact *a, struct json_object *source,
-					   struct error *err)
+					   const char *beneath, struct error *err)
 {
 	struct json_object *t, *path;
 
@@ -600,7 +600,7 @@ static struct json_object *artifact_target(struct service *s, const struct sourc
 		json_object_object_add(t, "path", json_object_new_string(a->target));
 		return t;
 	}
-	t = ops->new_location(source, svc_now(s), err);
+	t = ops->new_location(source, beneath, svc_now(s), err);
 	if (t == NULL)
 		return NULL;
 	free(a->target);
@@ -635,16 +635,19 @@ static int artifact_run(struct service *s, struct catalog_artifact *a,
 	struct json_object *source = NULL, *target = NULL;
 	const struct source_ops *ops;
 	struct store *st = NULL;
-	char *spec = NULL;
+	char *spec = NULL, *beneath = NULL;
 	int ret = -1;
 
 	memset(res, 0, sizeof(*res));
+	/* With folder_root, everything is written beneath the tenant's folder
+	 * with no link followed (the unit, a new location beside it). */
 	if (catalog_unit_get(c, a->tenant, a->unit, &u, err) < 0 ||
 	    (source = svc_unit_source_open(s, u, err)) == NULL ||
-	    (ops = source_find(source, err)) == NULL)
+	    (ops = source_find(source, err)) == NULL ||
+	    svc_folder_beneath(s, a->tenant, &beneath, err) < 0)
 		goto out;
 	if (strcmp(a->mode, "new_location") == 0 &&
-	    (target = artifact_target(s, ops, a, source, err)) == NULL)
+	    (target = artifact_target(s, ops, a, source, beneath, err)) == NULL)
 		goto out;
 	if (artifact_patterns(a, &ro.patterns, &ro.npatterns, err) < 0)
 		goto out;
@@ -663,6 +666,7 @@ static int artifact_run(struct service *s, struct catalog_artifact *a,
 	ro.rp = spec;
 	ro.source = source;
 	ro.target = target;
+	ro.beneath = beneath;
 	ro.progress = artifact_progress;
 	ro.total = artifact_total;
 	ro.ctx = &ar;
@@ -674,6 +678,7 @@ out:
 			free(ro.patterns[i]);
 	free(ro.patterns);
 	free(spec);
+	free(beneath);
 	store_destroy(&st);
 	catalog_rp_free(rp);
 	json_object_put(target);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "catalog/catalog.h"
@@ -495,6 +496,45 @@ static int path_plain(const char *path)
  *    strictly inside, so its "<path>.restored-N" sibling is too.
  * This is what keeps one tenant's admin from backing up, or restoring over,
  * another tenant's folders or the service's own. */
+/* "FOLDER_ROOT/<name>", with FOLDER_ROOT as configured ("/srv/homes/" is
+ * "/srv/homes"); the caller frees. */
+static char *tenant_folder_root(const char *folder_root, const char *name)
+{
+	size_t n = strlen(folder_root);
+
+	while (n > 1 && folder_root[n - 1] == '/')
+		n--;
+	return xasprintf("%.*s/%s", (int)n, folder_root, name);
+}
+
+/* Jobs open nothing below the tenant's folder root through a symbolic
+ * link, whenever it was planted (docs/engine.md "Confinement"), so a path
+ * that goes through one now would only fail: it is refused at once. (Only
+ * advice: what the jobs do is the guarantee.) */
+static int folder_link_below(const char *root, const char *path, const char *what,
+			     struct error *err)
+{
+	size_t n = strlen(root);
+	char *p = xstrdup(path);
+	struct stat st;
+	int ret = 0;
+
+	for (size_t i = n + 1; ret == 0 && i <= strlen(path); i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		p[i] = '\0';
+		if (lstat(p, &st) < 0)
+			break; /* not there yet */
+		if (S_ISLNK(st.st_mode))
+			ret = error_setk(err, ERROR_USAGE, "%s: '%s' goes through '%s', a symbolic "
+					 "link; coffer follows no link below %s/", what, path, p,
+					 root);
+		p[i] = path[i];
+	}
+	free(p);
+	return ret;
+}
+
 static int check_folder_place(struct service *s, const char *tenant, const char *what,
 			      const char *path, int unit, struct error *err)
 {
@@ -516,11 +556,7 @@ static int check_folder_place(struct service *s, const char *tenant, const char 
 	if (cfg->folder_root) {
 		if (catalog_tenant_get(svc_catalog(s), tenant, &t, err) < 0)
 			goto out;
-		size_t n = strlen(cfg->folder_root);
-
-		while (n > 1 && cfg->folder_root[n - 1] == '/')
-			n--; /* "/srv/homes/" is "/srv/homes" */
-		roots[0] = xasprintf("%.*s/%s", (int)n, cfg->folder_root, t->name);
+		roots[0] = tenant_folder_root(cfg->folder_root, t->name);
 		roots[1] = xasprintf("%s/%s", froot ? froot : cfg->folder_root, t->name);
 	}
 	for (int i = 0; i < 2; i++) {
@@ -539,6 +575,8 @@ static int check_folder_place(struct service *s, const char *tenant, const char 
 			goto out;
 		}
 	}
+	if (roots[0] && folder_link_below(roots[0], path, what, err) < 0)
+		goto out;
 	ret = 0;
 out:
 	catalog_tenant_free(t);
@@ -548,6 +586,24 @@ out:
 	free(real);
 	free(data);
 	return ret;
+}
+
+/* What check_folder_place() checked when the unit was made is enforced
+ * when it is used: the jobs confine every open to this folder. */
+int svc_folder_beneath(struct service *s, const char *tenant, char **beneath_r,
+		       struct error *err)
+{
+	const char *folder_root = svc_cfg(s)->folder_root;
+	struct catalog_tenant *t = NULL;
+
+	*beneath_r = NULL;
+	if (folder_root == NULL)
+		return 0;
+	if (catalog_tenant_get(svc_catalog(s), tenant, &t, err) < 0)
+		return -1;
+	*beneath_r = tenant_folder_root(folder_root, t->name);
+	catalog_tenant_free(t);
+	return 0;
 }
 
 /* Where an imap source may connect (settings source_allow, source_deny):

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -19,6 +20,7 @@
 #include "engine/diff.h"
 #include "engine/restore.h"
 #include "lib/error.h"
+#include "lib/fsat.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "sources/source.h"
@@ -108,7 +110,7 @@ static int folder_backup(struct store *s, const struct source_backup_opts *o,
 {
 	struct backup_opts bo = { .unit = o->unit, .quiet = o->quiet, .time_ns = o->time_ns,
 				  .keep_seconds = o->keep_seconds,
-				  .retain_seconds = o->retain_seconds };
+				  .retain_seconds = o->retain_seconds, .beneath = o->beneath };
 	struct backup_result br;
 
 	memset(res, 0, sizeof(*res));
@@ -170,7 +172,8 @@ static int folder_restore(struct store *s, const struct source_restore_opts *o,
 			  struct source_restore_result *res, struct error *err)
 {
 	struct restore_opts ro = { .rp = o->rp, .patterns = o->patterns,
-				   .npatterns = o->npatterns, .quiet = o->quiet };
+				   .npatterns = o->npatterns, .quiet = o->quiet,
+				   .beneath = o->beneath };
 	struct folder_progress fp = { .o = o };
 	struct restore_result rr;
 	int ret;
@@ -196,15 +199,18 @@ static int folder_restore(struct store *s, const struct source_restore_opts *o,
 }
 
 /* "<path>.restored-N", the first N free, created here (mkdir fails on a
- * taken name) so two restores running at once never share a folder. */
-static struct json_object *folder_new_location(const struct json_object *source, int64_t now,
+ * taken name) so two restores running at once never share a folder. It is
+ * made in the unit's parent folder opened as a backup opens the unit: no
+ * link followed below `beneath`, nor as the parent's last part. */
+static struct json_object *folder_new_location(const struct json_object *source,
+					       const char *beneath, int64_t now,
 					       struct error *err)
 {
-	const char *path = folder_path(source, err);
+	const char *path = folder_path(source, err), *leaf;
 	struct json_object *out;
-	char *base, *p = NULL;
+	char *base, *dir, *p = NULL, *name = NULL;
 	size_t len;
-	int n;
+	int n, dirfd = -1;
 
 	(void)now;
 	if (path == NULL)
@@ -216,13 +222,21 @@ static struct json_object *folder_new_location(const struct json_object *source,
 		free(base);
 		return error_setk(err, ERROR_USAGE, "folder source: / has no sibling"), NULL;
 	}
+	leaf = strrchr(base, '/') + 1;
+	dir = leaf - 1 == base ? xstrdup("/") : xstrndup(base, (size_t)(leaf - 1 - base));
+	dirfd = fsat_open_root(beneath, dir, 0, err);
+	free(dir);
+	if (dirfd < 0) {
+		error_prefix(err, "restore beside %s", base);
+		goto fail;
+	}
 	for (n = 1; n <= FOLDER_MAX_RESTORED; n++) {
-		free(p);
-		p = xasprintf("%s.restored-%d", base, n);
-		if (mkdir(p, 0700) == 0)
+		free(name);
+		name = xasprintf("%s.restored-%d", leaf, n);
+		if (mkdirat(dirfd, name, 0700) == 0)
 			break;
 		if (errno != EEXIST) {
-			error_sys(err, "mkdir(%s) failed", p);
+			error_sys(err, "mkdir(%s.restored-%d) failed", base, n);
 			goto fail;
 		}
 	}
@@ -230,15 +244,20 @@ static struct json_object *folder_new_location(const struct json_object *source,
 		error_set(err, "no free name %s.restored-N up to %d", base, FOLDER_MAX_RESTORED);
 		goto fail;
 	}
+	p = xasprintf("%s.restored-%d", base, n);
 	out = json_object_new_object();
 	json_object_object_add(out, "type", json_object_new_string("folder"));
 	json_object_object_add(out, "path", json_object_new_string(p));
 	free(p);
+	free(name);
 	free(base);
+	close(dirfd);
 	return out;
 fail:
-	free(p);
+	free(name);
 	free(base);
+	if (dirfd >= 0)
+		close(dirfd);
 	return NULL;
 }
 

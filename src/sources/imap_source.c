@@ -1193,12 +1193,13 @@ char *mail_restored_name(int64_t time_ns)
 	return xasprintf("Restored-%s", when);
 }
 
-static struct json_object *imap_new_location(const struct json_object *source, int64_t now,
-					     struct error *err)
+static struct json_object *imap_new_location(const struct json_object *source,
+					     const char *beneath, int64_t now, struct error *err)
 {
 	struct json_object *copy = NULL;
 	char *name;
 
+	(void)beneath; /* folders only */
 	if (json_object_deep_copy((struct json_object *)(uintptr_t)source, &copy, NULL) < 0 ||
 	    copy == NULL) {
 		error_set(err, "cannot copy the source JSON");

@@ -23,6 +23,11 @@ struct store;
 struct source_backup_opts {
 	const char *unit;                  /* store unit name (the unit id) */
 	const struct json_object *source;  /* the unit's source JSON */
+	/* Folder sources: NULL, or a folder the unit's path lies inside that
+	 * it must stay beneath: nothing below it is opened through a symbolic
+	 * link (the service's FOLDER_ROOT/<tenant>; docs/engine.md
+	 * "Confinement"). Other sources ignore it. */
+	const char *beneath;
 	int64_t time_ns;                   /* restore point time; 0: now */
 	int64_t keep_seconds, retain_seconds; /* keepUntil/retainUntil = the point's time + these;
 						 0: none (docs/format.md 7) */
@@ -49,6 +54,7 @@ struct source_restore_opts {
 	const char *rp;                    /* "UNIT@N" */
 	const struct json_object *source;  /* the unit's source JSON (in place) */
 	const struct json_object *target;  /* NULL: in place; else a source JSON to write to */
+	const char *beneath;               /* as in source_backup_opts, for the target too */
 	char **patterns;                   /* granular: paths/globs (folders), ids (mail) */
 	size_t npatterns;
 	int quiet;
@@ -69,10 +75,11 @@ struct source_ops {
 	int (*restore)(struct store *s, const struct source_restore_opts *o,
 		       struct source_restore_result *res, struct error *err);
 	/* A new source JSON for "restore to a new location" next to the
-	 * original (a folder: "<path>.restored-1", the first free number;
-	 * a mailbox: the same mailbox, folder "Restored-<timestamp>"). */
-	struct json_object *(*new_location)(const struct json_object *source, int64_t now,
-					    struct error *err);
+	 * original (a folder: "<path>.restored-1", the first free number,
+	 * made beneath `beneath` as backup_opts says; a mailbox: the same
+	 * mailbox, folder "Restored-<timestamp>"). */
+	struct json_object *(*new_location)(const struct json_object *source, const char *beneath,
+					    int64_t now, struct error *err);
 };
 
 /* NULL and an error naming the type if unknown. */

@@ -341,7 +341,7 @@ static void test_folder_new_location(void)
 	if (sfx_setup(&f) < 0)
 		goto out;
 	CHECK(backup(&f, 0, &r) == 0);
-	t1 = f.ops->new_location(f.src, 0, &err);
+	t1 = f.ops->new_location(f.src, NULL, 0, &err);
 	CHECKF(t1 != NULL, "new_location: %s", err.msg);
 	CHECK(json_object_object_get_ex(t1, "path", &path));
 	p1 = json_object_get_string(path);
@@ -353,7 +353,7 @@ static void test_folder_new_location(void)
 	json_object_object_add(slash, "type", json_object_new_string("folder"));
 	withslash = xasprintf("%s/", f.data);
 	json_object_object_add(slash, "path", json_object_new_string(withslash));
-	t2 = f.ops->new_location(slash, 0, &err);
+	t2 = f.ops->new_location(slash, NULL, 0, &err);
 	CHECKF(t2 != NULL, "new_location: %s", err.msg);
 	CHECK(json_object_object_get_ex(t2, "path", &path));
 	CHECK(strcmp(json_object_get_string(path), want) == 0);
