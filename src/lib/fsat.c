@@ -159,10 +159,11 @@ int fsat_open(int dirfd, const char *rel, int flags, mode_t mode)
 		do
 			fd = syscall(SYS_openat2, dirfd, *rel ? rel : ".", &how, sizeof(how));
 		while (fd < 0 && (errno == EINTR || errno == EAGAIN) && ++tries < 16);
-		if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
-			return (int)fd;
 		/* ENOSYS: an older kernel. EPERM may be a sandbox refusing the
-		 * call (or O_NOATIME, which the walk below answers alike). */
+		 * call, unless O_NOATIME explains it (the caller retries
+		 * without, and a refused call then comes here). */
+		if (fd >= 0 || (errno != ENOSYS && (errno != EPERM || (flags & O_NOATIME))))
+			return (int)fd;
 		if (errno == ENOSYS)
 			flag_set(&no_openat2, 1);
 	}
