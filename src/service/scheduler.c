@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -185,6 +186,17 @@ static void rule_subfolders(struct service *s, const struct catalog_policy *p,
 	if (!json_object_object_get_ex(rule, "path", &v))
 		return;
 	dir = json_object_get_string(v);
+	if (svc_cfg(s)->folder_root == NULL) {
+		/* Rules are a tenant admin's, and without folder_root tenants
+		 * name no folders: a rule from before is kept but not used. */
+		static atomic_int warned;
+
+		if (atomic_exchange(&warned, 1) == 0)
+			log_warn("event=policy.rule tenant=%s policy=%s path=%s error=\"subfolders "
+				 "rules are used only with folder_root set; ignored\"", p->tenant,
+				 p->id, dir);
+		return;
+	}
 	d = opendir(dir);
 	if (d == NULL) {
 		log_warn("event=policy.rule tenant=%s policy=%s path=%s error=\"%s\"", p->tenant,
