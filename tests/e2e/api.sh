@@ -27,14 +27,6 @@ if ! serve_start serve "$URL" --config "$T/serve.conf"; then
 fi
 ok "coffer serve starts on $URL"
 
-# says NAME TEXT: the last answer contains TEXT.
-says() {
-	if grep -qF -- "$2" "$T/resp"; then ok "$1"
-	else not_ok "$1" "answer lacks \"$2\": $(head -c 300 "$T/resp")"; fi
-}
-
-j() { jq -r "$1" "$T/resp"; }
-
 GA=$(head -1 "$T/serve.out")
 case $GA in
 cft_*) ok "the first start prints a global admin token" ;;

@@ -9,10 +9,8 @@
 # Each case is repeated a few times with the folders changing in between.
 . "$(dirname "$0")/lib.sh"
 
-SEED=${SEED:-$(( $(date +%s) % 100000 ))}
-RANDOM=$SEED
+seed_random
 ROUNDS=${ROUNDS:-4}
-echo "# concurrent.sh seed $SEED (rerun with SEED=$SEED)"
 
 PTS=$T/points
 mkdir -p "$PTS"

@@ -13,10 +13,8 @@
 # KILLS=N changes the number of kills (default 50).
 . "$(dirname "$0")/lib.sh"
 
-SEED=${SEED:-$(( $(date +%s) % 100000 ))}
-RANDOM=$SEED
+seed_random
 KILLS_WANTED=${KILLS:-50}
-echo "# crash.sh seed $SEED (rerun with SEED=$SEED)"
 
 SRC=$T/src
 PTS=$T/points          # PTS/N: the source as it was when point N was taken
@@ -84,29 +82,11 @@ mutate() {
 	done
 }
 
-
 # verify N LABEL: point N restores byte-identical (contents, modes, mtimes,
 # symlinks) to the copy of the source saved when it was taken.
-verify() {
-	local n=$1 label=$2 dir=$T/restore rc
-	rm -rf "$dir"
-	c restore "u@$n" --to "$dir" >"$T/restore.out" 2>&1; rc=$?
-	if [ $rc -ne 0 ]; then
-		not_ok "$label: u@$n restores" "restore exit $rc: $(why "$T/restore.out")"
-	elif ! diff -r --no-dereference "$PTS/$n" "$dir" >"$T/diff.out" 2>&1; then
-		not_ok "$label: u@$n restores byte-identical" "$(head -4 "$T/diff.out" | tr '\n' ' ')"
-	elif ! same_tree "$PTS/$n" "$dir"; then
-		not_ok "$label: u@$n restores with the same modes and mtimes" \
-			"saved < > restored: $(diff <(tree_listing "$PTS/$n") <(tree_listing "$dir") | head -4 | tr '\n' ' ')"
-	else
-		ok "$label: u@$n restores identical to its source"
-	fi
-	rm -rf "$dir"
-}
+verify() { verify_restore "u@$1" "$PTS/$1" "$2" "restores identical to its source"; }
 
 POINTS=0    # restore points taken so far: 1..POINTS
-points_listed() { c --json restore-points u 2>"$T/rp.err" | grep -o '"seq":[0-9]*' | cut -d: -f2 | tr '\n' ' '; }
-expect() { [ "$1" -gt 0 ] && seq -s ' ' 1 "$1" | sed 's/$/ /' || true; }
 
 # A point exists: save a copy of the source as it is now.
 took_point() { POINTS=$((POINTS + 1)); cp -a "$SRC" "$PTS/$POINTS"; }
@@ -172,12 +152,12 @@ while [ $kills -lt "$KILLS_WANTED" ] && [ $attempt -lt $((KILLS_WANTED * 3)) ]; 
 
 	# Points are never lost; a kill after the point's commit (while writing the
 	# end marker) leaves a complete point, taken of the source as it is now.
-	listed=$(points_listed)
-	if [ $rc -eq 137 ] && [ "$listed" = "$(expect $((POINTS + 1)))" ]; then
+	listed=$(points u)
+	if [ $rc -eq 137 ] && [ "$listed" = "$(first_points $((POINTS + 1)))" ]; then
 		took_point
 		echo "# $label: killed after its restore point u@$POINTS was committed"
 	fi
-	if [ "$listed" = "$(expect $POINTS)" ]; then
+	if [ "$listed" = "$(first_points $POINTS)" ]; then
 		ok "$label: restore points are u@1..u@$POINTS"
 	else
 		not_ok "$label: restore points are u@1..u@$POINTS" \
@@ -199,8 +179,8 @@ fi
 	not_ok "both kinds of kill happened" "$kills_fault at fault points, $kills_delay after a delay"
 echo "# largest fault points that killed: commit $MAXN_commit, write $MAXN_write"
 
-listed=$(points_listed)
-if [ "$listed" = "$(expect $POINTS)" ]; then
+listed=$(points u)
+if [ "$listed" = "$(first_points $POINTS)" ]; then
 	ok "restore-points lists exactly the $POINTS completed backups, u@1..u@$POINTS"
 else
 	not_ok "restore-points lists exactly the $POINTS completed backups" "listed: [$listed]"

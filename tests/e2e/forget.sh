@@ -14,22 +14,15 @@
 # a re-run of forget (or prune) finishes it.
 . "$(dirname "$0")/lib.sh"
 
-SEED=${SEED:-$(( $(date +%s) % 100000 ))}
-echo "# forget.sh seed $SEED (rerun with SEED=$SEED)"
+seed_random
 
 SRC=$T/src
 PTS=$T/points
 mkdir -p "$SRC/docs" "$PTS"
 
-points() { # the live (or with --all, every) point numbers of u, from --json
-	c --json restore-points "$@" u 2>/dev/null | grep -o '"seq":[0-9]*' | cut -d: -f2 | tr '\n' ' '
-}
 forgotten_points() {
 	c --json restore-points --all u 2>/dev/null | grep '"forgotten"' |
 		grep -o '"seq":[0-9]*' | cut -d: -f2 | tr '\n' ' '
-}
-expect_eq() { # LABEL GOT WANT
-	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got '$2', want '$3'"; fi
 }
 store_bytes() { du -sb "$STORE/units" | cut -f1; }
 unit_file() { find "$STORE/units" -path "*/$1" -type f | head -1; }
@@ -52,8 +45,8 @@ expect_eq "forget names what it forgot" "$(tr '\n' ' ' <"$T/out")" "forgot u@2 f
 run c check
 is_rc "check passes across the tombstones" 0
 assert "check counts the forgotten points" grep -q "5 restore points\|4 restore points (and 2 forgotten)" "$T/out"
-expect_eq "restore-points lists the live points" "$(points)" "1 4 5 6 "
-expect_eq "restore-points --all lists every point" "$(points --all)" "1 2 3 4 5 6 "
+expect_eq "restore-points lists the live points" "$(points u)" "1 4 5 6 "
+expect_eq "restore-points --all lists every point" "$(points u --all)" "1 2 3 4 5 6 "
 expect_eq "restore-points --all marks the forgotten ones" "$(forgotten_points)" "2 3 "
 run c restore-points --all u
 if grep -q '^u@2 .*forgotten .* (expired)' "$T/out" && ! grep -q '^u@2 .*MiB' "$T/out"; then
@@ -103,7 +96,7 @@ gen v7 3000000 >"$SRC/v.bin"
 run c --quiet backup u "$SRC"
 is_rc "backup u@7 after forgetting" 0
 cp -a "$SRC" "$PTS/7"
-expect_eq "u@7 is numbered after the highest point" "$(points)" "1 4 5 6 7 "
+expect_eq "u@7 is numbered after the highest point" "$(points u)" "1 4 5 6 7 "
 run c check
 is_rc "check passes: u@7 chains on" 0
 verify_restore u@7 "$PTS/7" "after forgetting"
@@ -112,14 +105,14 @@ verify_restore u@7 "$PTS/7" "after forgetting"
 run c forget --deletion-key-file "$DKEY" u@7
 is_rc "forget of the newest point is refused (exit 5)" 5
 assert "... saying it is retained" grep -q "restore point u@7 is retained until" "$T/err"
-expect_eq "the refused forget changed nothing" "$(points --all)" "1 2 3 4 5 6 7 "
+expect_eq "the refused forget changed nothing" "$(points u --all)" "1 2 3 4 5 6 7 "
 # ... until a newer one exists.
 gen v8 1000 >"$SRC/v.bin"
 run c --quiet backup u "$SRC"
 is_rc "backup u@8" 0
 run c forget --deletion-key-file "$DKEY" u@7
 is_rc "forget u@7 once u@8 exists" 0
-expect_eq "u@8 follows the forgotten u@7" "$(points)" "1 4 5 6 8 "
+expect_eq "u@8 follows the forgotten u@7" "$(points u)" "1 4 5 6 8 "
 run c check
 is_rc "check passes: u@8 chains to u@7's tombstone" 0
 
@@ -162,7 +155,7 @@ for spec in $SPECS; do
 	if [ "$krc" = 137 ]; then kills=$((kills + 1)); fi
 	run c check
 	is_rc "forget killed at $spec (exit $krc): check passes" 0
-	live=$(points); all=$(points --all)
+	live=$(points u); all=$(points u --all)
 	if [ "$all" = "1 2 3 4 5 6 7 8 " ] && { [ "$live" = "1 4 5 6 8 " ] || [ "$live" = "1 5 6 8 " ]; }; then
 		ok "forget killed at $spec: u@4 is live or forgotten, nothing else changed"
 	else
@@ -178,7 +171,7 @@ for spec in $SPECS; do
 		run c forget --deletion-key-file "$DKEY" u@4
 		is_rc "forget re-run after a kill at $spec" 0
 	fi
-	expect_eq "after the kill at $spec and the re-run u@4 is forgotten" "$(points)" "1 5 6 8 "
+	expect_eq "after the kill at $spec and the re-run u@4 is forgotten" "$(points u)" "1 5 6 8 "
 	run c check
 	is_rc "check passes after the re-run ($spec)" 0
 done

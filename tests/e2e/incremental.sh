@@ -9,10 +9,7 @@
 # and every such point restores byte-identical.
 . "$(dirname "$0")/lib.sh"
 
-SEED=${SEED:-$(( $(date +%s) % 100000 ))}
-RANDOM=$SEED
-echo "# incremental.sh seed $SEED (rerun with SEED=$SEED)"
-
+seed_random
 
 # jbackup LABEL UNIT DIR [WRAPPER...]: `coffer --json backup`; J = its output.
 jbackup() {
@@ -27,14 +24,12 @@ jbackup() {
 	not_ok "$label: backup exits 0 and prints JSON" "exit $rc: $(why "$T/backup.err") stdout: $(head -c 200 "$J")"
 	return 1
 }
+# less_than and at_least: as lib.sh's equal, for < and >=.
 less_than() { # LABEL WHAT VALUE LIMIT
 	if [ -n "$3" ] && [ "$3" -lt "$4" ]; then ok "$1: $2 $3 < $4"; else not_ok "$1: $2 < $4" "got '$3'"; fi
 }
 at_least() { # LABEL WHAT VALUE MIN
 	if [ -n "$3" ] && [ "$3" -ge "$4" ]; then ok "$1: $2 $3 >= $4"; else not_ok "$1: $2 >= $4" "got '$3'"; fi
-}
-equal() { # LABEL WHAT VALUE WANT
-	if [ "$3" = "$4" ]; then ok "$1: $2 = $4"; else not_ok "$1: $2 = $4" "got '$3'"; fi
 }
 
 init_store || { not_ok "init" "coffer init failed"; finish; }

@@ -67,8 +67,9 @@ field() { grep -o "\"$1\":[0-9]*" "$2" | head -1 | cut -d: -f2; }
 # why FILE: the first error line of a log, for failure messages.
 why() { { grep -m1 -E 'runtime error|ERROR|error' "$1" || tail -2 "$1"; } | tr '\n' ' '; }
 
-# verify_restore RP DIR LABEL: RP restores byte-identical to DIR (contents, modes,
-# mtimes, link targets); one result line.
+# verify_restore RP DIR LABEL [WHAT]: RP restores byte-identical to DIR
+# (contents, modes, mtimes, link targets); one result line, on success
+# "LABEL: RP WHAT" (WHAT: "restores byte-identical" unless told).
 verify_restore() {
 	local dir=$T/restore rc
 	rm -rf "$dir"
@@ -81,9 +82,28 @@ verify_restore() {
 		not_ok "$3: $1 restores with the same modes and mtimes" \
 			"$(diff <(tree_listing "$2") <(tree_listing "$dir") | head -4 | tr '\n' ' ')"
 	else
-		ok "$3: $1 restores byte-identical"
+		ok "$3: $1 ${4:-restores byte-identical}"
 	fi
 	rm -rf "$dir"
+}
+
+# points UNIT [ARGS...]: UNIT's restore point numbers from restore-points
+# --json ARGS (e.g. --all), each followed by a space; stderr in $T/rp.err.
+points() {
+	c --json restore-points "${@:2}" "$1" 2>"$T/rp.err" | grep -o '"seq":[0-9]*' | cut -d: -f2 | tr '\n' ' '
+}
+
+# first_points N: what points prints for the points 1..N (empty for none).
+first_points() { [ "$1" -gt 0 ] && seq -s ' ' 1 "$1" | sed 's/$/ /' || true; }
+
+# expect_eq NAME GOT WANT: one result line: GOT = WANT.
+expect_eq() {
+	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got '$2', want '$3'"; fi
+}
+
+# equal LABEL WHAT GOT WANT: one result line "LABEL: WHAT = WANT".
+equal() {
+	if [ "$3" = "$4" ]; then ok "$1: $2 = $4"; else not_ok "$1: $2 = $4" "got '$3'"; fi
 }
 
 # check NAME COMMAND...: runs the command; ok if it succeeds.
@@ -94,6 +114,14 @@ check() {
 
 # c ARGS...: coffer on the test store with the test key.
 c() { "$COFFER" --store "$STORE" --key-file "$KEY" "$@"; }
+
+# seed_random: SEED (from the environment, else the clock) seeds RANDOM; a
+# comment says how to run again with the same choices.
+seed_random() {
+	SEED=${SEED:-$(( $(date +%s) % 100000 ))}
+	RANDOM=$SEED
+	echo "# $(basename "$0") seed $SEED (rerun with SEED=$SEED)"
+}
 
 init_store() {
 	"$COFFER" --store "$STORE" init --key-file-new "$KEY" --deletion-key-file-new "$DKEY" >/dev/null
@@ -201,10 +229,57 @@ api() {
 # q TOKEN PATH FILTER: GET PATH and jq -r FILTER over the answer.
 q() { api "$1" GET "$2"; jq -r "$3" "$T/resp" 2>/dev/null; }
 
+# j FILTER: jq -r FILTER over the last answer.
+j() { jq -r "$1" "$T/resp"; }
+
+# says NAME TEXT: one result line: the last answer contains TEXT.
+says() {
+	if grep -qF -- "$2" "$T/resp"; then ok "$1"
+	else not_ok "$1" "answer lacks \"$2\": $(head -c 300 "$T/resp")"; fi
+}
+
 # expect NAME CODE: one result line: the last api call answered CODE.
 expect() {
 	if [ "$code" = "$2" ]; then ok "$1"
 	else not_ok "$1" "HTTP $code, want $2: $(head -c 300 "$T/resp")"; fi
+}
+
+# need_tools PREFIX TOOL...: every TOOL is installed; else one result line
+# "PREFIX: TOOL is installed" and the script ends.
+need_tools() {
+	local prefix=$1 tool
+	shift
+	for tool in "$@"; do
+		command -v "$tool" >/dev/null || { not_ok "$prefix: $tool is installed" "missing"; exit 1; }
+	done
+}
+
+# tenant NAME [TIDVAR TOKVAR]: the global admin ($GTOK) creates tenant NAME
+# and its first tenantAdmin token; their id and secret in $TID and $TOK (or
+# the variables named). 1 if either is missing.
+tenant() {
+	local _tn_id _tn_tok
+	api "$GTOK" POST /v1/tenants "{\"name\":\"$1\"}"
+	_tn_id=$(jq -r .id "$T/resp")
+	api "$GTOK" POST "/v1/tenants/$_tn_id/tokens" '{"name":"admin","role":"tenantAdmin"}'
+	_tn_tok=$(jq -r .secret "$T/resp")
+	printf -v "${2:-TID}" %s "$_tn_id"
+	printf -v "${3:-TOK}" %s "$_tn_tok"
+	[ -n "$_tn_id" ] && [ "$_tn_id" != null ] && [ -n "$_tn_tok" ] && [ "$_tn_tok" != null ]
+}
+
+# Tenant $TID as $TOK sees it:
+# rp_count UNIT: how many restore points UNIT has (forgotten ones not counted).
+rp_count() { q "$TOK" "/v1/tenants/$TID/protectionUnits/$1/restorePoints?limit=1000" '.items | length'; }
+# has_points UNIT N: UNIT has N restore points.
+has_points() { [ "$(rp_count "$1")" = "$2" ]; }
+# unit_field UNIT FIELD: a field of the unit.
+unit_field() { q "$TOK" "/v1/tenants/$TID/protectionUnits/$1" ".$2"; }
+# session_done SID: the restore session has succeeded or failed.
+session_done() {
+	local st
+	st=$(q "$TOK" "/v1/tenants/$TID/restoreSessions/$1" .state)
+	[ "$st" = succeeded ] || [ "$st" = failed ]
 }
 
 # until_true SECONDS COMMAND...: polls every 0.1 s; 0 if it came true.

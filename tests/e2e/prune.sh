@@ -13,9 +13,7 @@
 # mtime), as nothing else can make a killed session end.
 . "$(dirname "$0")/lib.sh"
 
-SEED=${SEED:-$(( $(date +%s) % 100000 ))}
-RANDOM=$SEED
-echo "# prune.sh seed $SEED (rerun with SEED=$SEED)"
+seed_random
 
 SRC=$T/src
 PTS=$T/points
@@ -26,7 +24,6 @@ packs() { # pack files (not temporaries), as units/<uid>/packs/xx/<id>
 		LC_ALL=C sort
 }
 npacks() { packs | wc -l; }
-points() { c --json restore-points u 2>/dev/null | grep -o '"seq":[0-9]*' | cut -d: -f2 | tr '\n' ' '; }
 store_state() { (cd "$STORE" && find . -printf '%p %y %s %T@\n' | LC_ALL=C sort); }
 
 NPOINTS=0
@@ -41,23 +38,10 @@ backup_ok() { # LABEL
 	fi
 }
 
-verify() { # N LABEL
-	local n=$1 dir=$T/restore rc
-	rm -rf "$dir"
-	c restore "u@$n" --to "$dir" >"$T/restore.out" 2>&1; rc=$?
-	if [ $rc -ne 0 ]; then
-		not_ok "$2: u@$n restores" "exit $rc: $(why "$T/restore.out")"
-	elif ! diff -r --no-dereference "$PTS/$n" "$dir" >"$T/diff.out" 2>&1; then
-		not_ok "$2: u@$n restores byte-identical" "$(head -4 "$T/diff.out" | tr '\n' ' ')"
-	elif ! same_tree "$PTS/$n" "$dir"; then
-		not_ok "$2: u@$n restores with the same modes and mtimes" \
-			"$(diff <(tree_listing "$PTS/$n") <(tree_listing "$dir") | head -4 | tr '\n' ' ')"
-	else
-		ok "$2: u@$n restores byte-identical"
-	fi
-	rm -rf "$dir"
+verify_all() { # LABEL: every point restores as its source was
+	local p
+	for ((p = 1; p <= NPOINTS; p++)); do verify_restore "u@$p" "$PTS/$p" "$1"; done
 }
-verify_all() { local p; for ((p = 1; p <= NPOINTS; p++)); do verify $p "$1"; done; }
 
 # kill_backup RULE LABEL: a backup SIGKILLed by the fault rule
 # (COFFER_FAULTS, docs/testing.md), e.g. "commit@/rp/:1" at the commit of its
@@ -98,10 +82,6 @@ prune_json() {
 	echo "# prune $*: $(cat "$J")"
 }
 
-expect_eq() { # LABEL WHAT GOT WANT
-	if [ "$3" = "$4" ]; then ok "$1: $2 = $4"; else not_ok "$1: $2 = $4" "got '$3'"; fi
-}
-
 init_store || { not_ok "init" "coffer init failed"; finish; }
 for i in 1 2 3 4 5; do gen "doc$i" $((RANDOM * 8 + 1000)) >"$SRC/docs/f$i"; done
 seq 1 100000 >"$SRC/docs/numbers.txt"
@@ -119,10 +99,10 @@ for k in 1 2 3; do
 done
 K=$(comm -13 <(echo "$A") <(packs) | sed '/^$/d')
 nk=$(echo "$K" | sed '/^$/d' | wc -l)
-if [ "$nk" -gt 0 ] && [ "$(points)" = "1 " ]; then
+if [ "$nk" -gt 0 ] && [ "$(points u)" = "1 " ]; then
 	ok "interrupted backups left $nk packs and no restore point"
 else
-	not_ok "interrupted backups left packs and no restore point" "$nk new packs; points [$(points)]"
+	not_ok "interrupted backups left packs and no restore point" "$nk new packs; points [$(points u)]"
 fi
 check "check exits 0 after interrupted backups" c check
 
@@ -136,28 +116,28 @@ KEEP=$(printf '%s\n' "$A" "$B" | sed '/^$/d' | LC_ALL=C sort)
 # --- 2. phase 1 marks, nothing is deleted yet --------------------------------
 before=$(npacks)
 if prune_json "mark" --grace 0; then
-	expect_eq "first prune --grace 0" "deleted_packs" "$(field deleted_packs "$J")" 0
-	expect_eq "first prune --grace 0" "planned_packs (the $nk leftover packs)" "$(field planned_packs "$J")" "$nk"
+	equal "first prune --grace 0" "deleted_packs" "$(field deleted_packs "$J")" 0
+	equal "first prune --grace 0" "planned_packs (the $nk leftover packs)" "$(field planned_packs "$J")" "$nk"
 fi
-expect_eq "first prune --grace 0" "packs on disk" "$(npacks)" "$before"
+equal "first prune --grace 0" "packs on disk" "$(npacks)" "$before"
 
 # --- 3. the killed backups' sessions are still open: the sweep defers ---------
 if prune_json "open sessions" --grace 0; then
 	d=$(field deferred_plans "$J")
 	[ "${d:-0}" -gt 0 ] && ok "killed backups' open sessions defer the sweep (deferred_plans $d)" ||
 		not_ok "killed backups' open sessions defer the sweep" "deferred_plans '$d'"
-	expect_eq "prune with open sessions" "deleted_packs" "$(field deleted_packs "$J")" 0
+	equal "prune with open sessions" "deleted_packs" "$(field deleted_packs "$J")" 0
 fi
-expect_eq "prune with open sessions" "packs on disk" "$(npacks)" "$before"
+equal "prune with open sessions" "packs on disk" "$(npacks)" "$before"
 
 age_open_sessions
 
 # --- 4. the default grace (3600 s) deletes nothing right after marking ---------
 if prune_json "default grace"; then
-	expect_eq "prune with the default grace" "deleted_packs" "$(field deleted_packs "$J")" 0
-	expect_eq "prune with the default grace" "planned_packs (already planned)" "$(field planned_packs "$J")" 0
+	equal "prune with the default grace" "deleted_packs" "$(field deleted_packs "$J")" 0
+	equal "prune with the default grace" "planned_packs (already planned)" "$(field planned_packs "$J")" 0
 fi
-expect_eq "prune with the default grace" "packs on disk" "$(npacks)" "$before"
+equal "prune with the default grace" "packs on disk" "$(npacks)" "$before"
 
 # --- 5. --dry-run changes nothing --------------------------------------------
 state=$(store_state)
@@ -169,8 +149,8 @@ fi
 
 # --- 6. the sweep deletes exactly the leftover packs --------------------------
 if prune_json "sweep" --grace 0; then
-	expect_eq "sweep (prune --grace 0)" "deleted_packs" "$(field deleted_packs "$J")" "$nk"
-	expect_eq "sweep" "deferred_plans" "$(field deferred_plans "$J")" 0
+	equal "sweep (prune --grace 0)" "deleted_packs" "$(field deleted_packs "$J")" "$nk"
+	equal "sweep" "deferred_plans" "$(field deferred_plans "$J")" 0
 fi
 if [ "$(packs)" = "$KEEP" ]; then
 	ok "sweep: packs left are exactly those of the restore points ($(npacks), was $before)"
@@ -179,9 +159,9 @@ else
 		"expected $(echo "$KEEP" | wc -l), have $(npacks); missing: $(comm -23 <(echo "$KEEP") <(packs) | head -2 | tr '\n' ' ') extra: $(comm -13 <(echo "$KEEP") <(packs) | head -2 | tr '\n' ' ')"
 fi
 left=$(ls -A "$STORE"/units/*/prune 2>/dev/null | wc -l)
-expect_eq "sweep" "plans left" "$left" 0
+equal "sweep" "plans left" "$left" 0
 left=$(ls -A "$STORE"/units/*/sessions 2>/dev/null | grep -v '^\.tmp-' | wc -l)
-expect_eq "sweep" "session markers left (all ended or timed out)" "$left" 0
+equal "sweep" "session markers left (all ended or timed out)" "$left" 0
 check "check exits 0 after the sweep" c check
 check "check --read-data exits 0 after the sweep" c check --read-data
 verify_all "after the sweep"
@@ -189,7 +169,7 @@ verify_all "after the sweep"
 # Data whose packs were deleted is stored again (the index no longer finds it).
 cp "$T/extra1" "$T/extra2" "$SRC/data/"
 backup_ok "back up the deleted data again"
-verify $NPOINTS "deleted data stored again"
+verify_restore "u@$NPOINTS" "$PTS/$NPOINTS" "deleted data stored again"
 check "check --read-data exits 0 with the data stored again" c check --read-data
 
 # --- 7. an open session (killed after its start marker) defers the sweep ------
@@ -201,8 +181,8 @@ rm -f "$SRC/data/extra4"
 nk2=$(comm -13 <(echo "$P0") <(packs) | sed '/^$/d' | wc -l)
 [ "$nk2" -gt 0 ] && ok "interrupted backup 4 left $nk2 packs" || not_ok "interrupted backup 4 left packs" "none"
 if prune_json "mark again" --grace 0; then
-	expect_eq "mark again" "planned_packs" "$(field planned_packs "$J")" "$nk2"
-	expect_eq "mark again" "deleted_packs" "$(field deleted_packs "$J")" 0
+	equal "mark again" "planned_packs" "$(field planned_packs "$J")" "$nk2"
+	equal "mark again" "deleted_packs" "$(field deleted_packs "$J")" 0
 fi
 before=$(npacks)
 printf 'more\n' >>"$SRC/docs/f2"
@@ -213,14 +193,14 @@ if prune_json "backup left open" --grace 0; then
 	d=$(field deferred_plans "$J")
 	[ "${d:-0}" -gt 0 ] && ok "a backup session left open defers the sweep (deferred_plans $d)" ||
 		not_ok "a backup session left open defers the sweep" "deferred_plans '$d'"
-	expect_eq "prune with a session left open" "deleted_packs" "$(field deleted_packs "$J")" 0
+	equal "prune with a session left open" "deleted_packs" "$(field deleted_packs "$J")" 0
 fi
-expect_eq "prune with a session left open" "packs on disk" "$(npacks)" "$before"
+equal "prune with a session left open" "packs on disk" "$(npacks)" "$before"
 check "check exits 0 with a session left open" c check
 
 age_open_sessions
 if prune_json "after the session timed out" --grace 0; then
-	expect_eq "sweep once the open session timed out" "deleted_packs" "$(field deleted_packs "$J")" "$nk2"
+	equal "sweep once the open session timed out" "deleted_packs" "$(field deleted_packs "$J")" "$nk2"
 fi
 if [ "$(packs)" = "$P0" ]; then ok "sweep once the open session timed out: the packs are those before backup 4"
 else not_ok "sweep once the open session timed out: the packs are those before backup 4" \
@@ -235,16 +215,16 @@ ntmp=$(find "$STORE/tmp" -type f | wc -l)
 [ "$ntmp" -gt 0 ] && ok "killed uploads left $ntmp temporaries in tmp/" || not_ok "killed uploads left temporaries" "none in tmp/"
 age_open_sessions
 if prune_json "young temporaries" --grace 0; then
-	expect_eq "young temporaries are kept" "deleted_temporaries" "$(field deleted_temporaries "$J")" 0
+	equal "young temporaries are kept" "deleted_temporaries" "$(field deleted_temporaries "$J")" 0
 fi
 # Back-date them past the session timeout, as a day passing would.
 for f in "$STORE"/tmp/*; do mv "$f" "$STORE/tmp/$(( $(date +%s) - 90000 ))-${f##*-}"; done
 if prune_json "old temporaries" --grace 0; then
-	expect_eq "temporaries older than the session timeout are removed" "deleted_temporaries" \
+	equal "temporaries older than the session timeout are removed" "deleted_temporaries" \
 		"$(field deleted_temporaries "$J")" "$ntmp"
 fi
-expect_eq "after removing temporaries" "files in tmp/" "$(find "$STORE/tmp" -type f | wc -l)" 0
+equal "after removing temporaries" "files in tmp/" "$(find "$STORE/tmp" -type f | wc -l)" 0
 check "check --read-data exits 0 at the end" c check --read-data
-expect_eq "end" "restore points" "$(points)" "$(seq -s ' ' 1 $NPOINTS) "
+equal "end" "restore points" "$(points u)" "$(first_points $NPOINTS)"
 verify_all "end"
 finish

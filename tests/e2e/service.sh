@@ -23,15 +23,6 @@ serve() {
 	exit 1
 }
 
-# tenant NAME: creates a tenant and a tenantAdmin token: $TID, $TOK.
-tenant() {
-	api "$GTOK" POST /v1/tenants "{\"name\":\"$1\"}"
-	TID=$(jq -r .id "$T/resp")
-	api "$GTOK" POST "/v1/tenants/$TID/tokens" '{"name":"admin","role":"tenantAdmin"}'
-	TOK=$(jq -r .secret "$T/resp")
-	[ -n "$TID" ] && [ "$TID" != null ] && [ -n "$TOK" ] && [ "$TOK" != null ]
-}
-
 # unit NAME PATH: creates a folder unit of kind account; its id in $UID_.
 # The global admin does: without folder_root, tenants name no folders.
 unit() {
@@ -42,8 +33,8 @@ unit() {
 }
 
 U=/v1/tenants
+# (forgotten points counted too, unlike lib.sh's rp_count)
 rp_count() { q "$TOK" "$U/$TID/protectionUnits/$1/restorePoints?limit=1000&includeForgotten=true" '.items | length'; }
-unit_field() { q "$TOK" "$U/$TID/protectionUnits/$1" ".$2"; }
 unit_by_name() { q "$TOK" "$U/$TID/protectionUnits?limit=1000" ".items[] | select(.name == \"$1\") | .id"; }
 
 # ---------------------------------------------------------------------

@@ -7,9 +7,7 @@
 # A real coffer serve on loopback ports 18650-18699, driven with curl and jq.
 . "$(dirname "$0")/lib.sh"
 
-for tool in curl jq openssl; do
-	command -v $tool >/dev/null || { not_ok "sessions: $tool is installed" "missing"; exit 1; }
-done
+need_tools sessions curl jq openssl
 SEED=sessions
 PORT=18651
 
@@ -39,8 +37,6 @@ make_unit() {
 	touch -d '2024-01-02 03:04:05' "$d/docs/report-2.txt"
 }
 
-rp_count() { q "$TOK" "$U/$TID/protectionUnits/$1/restorePoints?limit=1000" '.items | length'; }
-has_points() { [ "$(rp_count "$1")" = "$2" ]; }
 # backup UNIT N: an on-demand backup; waits for restore point N.
 backup() {
 	api "$TOK" POST "$U/$TID/protectionUnits/$1/backup"
@@ -68,11 +64,6 @@ session() {
 	api "$TOK" POST "$U/$TID/restoreSessions" "$1"
 	SID=$(jq -r .id "$T/resp" 2>/dev/null)
 }
-session_done() {
-	local st
-	st=$(q "$TOK" "$U/$TID/restoreSessions/$1" .state)
-	[ "$st" = succeeded ] || [ "$st" = failed ]
-}
 # wait_session SID: until it ends; the session JSON in $T/session.
 wait_session() {
 	until_true 120 session_done "$1"
@@ -84,14 +75,8 @@ copy_tree() { rm -rf "$2"; cp -a "$1" "$2"; }
 # ---------------------------------------------------------------------
 serve --restore-parallel 2
 GTOK=$(grep -m1 '^cft_' "$T/serve.out")
-api "$GTOK" POST /v1/tenants '{"name":"acme"}'
-TID=$(jq -r .id "$T/resp")
-api "$GTOK" POST "$U/$TID/tokens" '{"name":"admin","role":"tenantAdmin"}'
-TOK=$(jq -r .secret "$T/resp")
-api "$GTOK" POST /v1/tenants '{"name":"other"}'
-TID2=$(jq -r .id "$T/resp")
-api "$GTOK" POST "$U/$TID2/tokens" '{"name":"admin","role":"tenantAdmin"}'
-TOK2=$(jq -r .secret "$T/resp")
+tenant acme
+tenant other TID2 TOK2
 if [ -n "$TOK" ] && [ "$TOK" != null ] && [ -n "$TOK2" ] && [ "$TOK2" != null ]; then
 	ok "sessions: two tenants with admin tokens"
 else
