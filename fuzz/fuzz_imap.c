@@ -3,7 +3,8 @@
  * "server". It is framed in pieces whose sizes come from the first byte
  * (as reads would deliver it), every framed response is parsed, and the
  * arguments are walked. The stream is also given to the UID set, modified
- * UTF-7 and date parsers. The limits are small so that they are reached. */
+ * UTF-7 (lib/mutf7.h) and date parsers. The limits are small so that they
+ * are reached. */
 
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "fuzz.h"
 
 #include "lib/error.h"
+#include "lib/mutf7.h"
 #include "sources/imap.h"
 #include "sources/imap_parse.h"
 
@@ -50,14 +52,14 @@ static void strings(const uint8_t *data, size_t size)
 		free(f);
 	}
 	imap_uidset_clear(&set);
-	u = imap_mutf7_to_utf8(s, &err);
+	u = mutf7_decode(s, &err);
 	if (u) {
 		/* Whatever decodes must encode back to a name that decodes the same. */
-		char *back = imap_utf8_to_mutf7(u, &err), *again;
+		char *back = mutf7_encode(u, &err), *again;
 
 		if (!back)
 			abort();
-		again = imap_mutf7_to_utf8(back, &err);
+		again = mutf7_decode(back, &err);
 		if (!again || strcmp(again, u) != 0)
 			abort();
 		free(again);

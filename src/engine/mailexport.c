@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/maillayout.h"
 #include "engine/mailparse.h"
 #include "engine/meta.h"
 #include "engine/tree.h"
@@ -20,6 +21,7 @@
 #include "lib/error.h"
 #include "lib/fsutil.h"
 #include "lib/mem.h"
+#include "lib/mutf7.h"
 #include "store/pack.h"
 #include "store/rp.h"
 #include "store/store.h"
@@ -326,23 +328,6 @@ static int read_message(struct pass *ps, const struct meta_entry *e, struct erro
 	return 0;
 }
 
-static const char *xattr_value(const struct meta_entry *e, const char *name, char *out,
-			       size_t outlen)
-{
-	size_t i;
-
-	for (i = 0; i < e->nxattrs; i++) {
-		if (strcmp(e->xattrs[i].name, name) == 0) {
-			size_t n = e->xattrs[i].len < outlen - 1 ? e->xattrs[i].len : outlen - 1;
-
-			memcpy(out, e->xattrs[i].value, n);
-			out[n] = '\0';
-			return out;
-		}
-	}
-	return NULL;
-}
-
 static int export_message(struct pass *ps, const struct meta_entry *e, struct error *err)
 {
 	struct mailexport *x = ps->x;
@@ -353,12 +338,12 @@ static int export_message(struct pass *ps, const struct meta_entry *e, struct er
 		if (eml_write(x, store_unit_name(ps->u), e->path, ps->msg.data, ps->msg.len, err) < 0)
 			return -1;
 	} else {
-		char tz[16];
+		char *tz = meta_entry_xattr_str(e, MAILLAYOUT_XATTR_TZ);
 		char *sender = mbox_sender(ps->msg.data, ps->msg.len);
 
-		mailexport_mboxrd(ps->msg.data, ps->msg.len, sender, e->mtime_s,
-				  xattr_value(e, "user.imap.tz", tz, sizeof(tz)), &x->out);
+		mailexport_mboxrd(ps->msg.data, ps->msg.len, sender, e->mtime_s, tz, &x->out);
 		free(sender);
+		free(tz);
 		if (x->out.len >= (1u << 20) && mbox_flush(x, err) < 0)
 			return -1;
 	}
@@ -368,27 +353,9 @@ static int export_message(struct pass *ps, const struct meta_entry *e, struct er
 
 static int is_message(const struct meta_entry *e)
 {
-	const char *base = strrchr(e->path, '/');
-	size_t i;
+	uint32_t uid;
 
-	base = base ? base + 1 : e->path;
-	if (e->type != META_FILE || strlen(base) != 10)
-		return 0;
-	for (i = 0; i < 10; i++)
-		if (base[i] < '0' || base[i] > '9')
-			return 0;
-	return 1;
-}
-
-static int root_check(const struct pass *ps, const struct meta_entry *e, struct error *err)
-{
-	size_t i;
-
-	for (i = 0; e && e->type == META_DIR && *e->path == '\0' && i < e->nxattrs; i++)
-		if (strcmp(e->xattrs[i].name, "user.imap.mailbox") == 0)
-			return 0;
-	return error_setk(err, ERROR_USAGE, "%s@%u is not a mailbox restore point (its root has "
-			  "no user.imap.mailbox)", store_unit_name(ps->u), ps->rp->seq);
+	return e->type == META_FILE && maillayout_message_uid(e->path, &uid);
 }
 
 /* What a pass selects: entries for which `want` says 1. */
@@ -406,7 +373,7 @@ static int run_pass(struct pass *ps, want_cb *want, void *ctx, struct error *err
 	buf_init(&ps->blob, 0);
 	ps->pr = pack_reader_create(ps->u);
 	while ((ret = tree_reader_next(tr, &e, err)) == 1) {
-		if (first && root_check(ps, e, err) < 0) {
+		if (first && maillayout_check_root(e, store_unit_name(ps->u), ps->rp->seq, err) < 0) {
 			ret = -1;
 			break;
 		}
@@ -417,7 +384,7 @@ static int run_pass(struct pass *ps, want_cb *want, void *ctx, struct error *err
 		}
 	}
 	if (ret == 0 && first)
-		ret = root_check(ps, NULL, err);
+		ret = maillayout_check_root(NULL, store_unit_name(ps->u), ps->rp->seq, err);
 	tree_reader_destroy(&tr);
 	pack_reader_destroy(&ps->pr);
 	buf_clear(&ps->msg);
@@ -445,20 +412,14 @@ static int want_folder(void *ctx, const struct meta_entry *e)
 	size_t i;
 
 	if (e->type == META_DIR) {
-		char name[1024];
-		const char *raw = NULL;
-		char *utf8 = NULL;
 		int hit = strcmp(e->path, fs->folder) == 0;
 
-		for (i = 0; i < e->nxattrs && !hit; i++) {
-			if (strcmp(e->xattrs[i].name, "user.imap.name") != 0 ||
-			    e->xattrs[i].len >= sizeof(name))
-				continue;
-			memcpy(name, e->xattrs[i].value, e->xattrs[i].len);
-			name[e->xattrs[i].len] = '\0';
-			raw = name;
-			utf8 = mailparse_mutf7_decode(raw);
-			hit = strcmp(raw, fs->folder) == 0 || strcmp(utf8, fs->folder) == 0;
+		if (!hit) {
+			char *name = meta_entry_xattr_str(e, MAILLAYOUT_XATTR_NAME);
+			char *utf8 = name ? mutf7_decode_or_keep(name) : NULL;
+
+			hit = name && (strcmp(name, fs->folder) == 0 || strcmp(utf8, fs->folder) == 0);
+			free(name);
 			free(utf8);
 		}
 		if (hit && *e->path != '\0') {

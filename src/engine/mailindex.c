@@ -13,12 +13,14 @@
 #include <unistd.h>
 
 #include "crypto/crypto.h"
+#include "engine/maillayout.h"
 #include "engine/mailparse.h"
 #include "engine/meta.h"
 #include "engine/tree.h"
 #include "lib/buf.h"
 #include "lib/error.h"
 #include "lib/mem.h"
+#include "lib/mutf7.h"
 #include "store/index.h"
 #include "store/pack.h"
 #include "store/rp.h"
@@ -324,36 +326,12 @@ struct scan {
 	struct mailindex_stats *st;
 };
 
-static const struct meta_xattr *xattr_find(const struct meta_entry *e, const char *name)
+/* The string value of xattr `name` of e, or dflt; caller frees. */
+static char *xattr_or(const struct meta_entry *e, const char *name, const char *dflt)
 {
-	size_t i;
+	char *v = meta_entry_xattr_str(e, name);
 
-	for (i = 0; i < e->nxattrs; i++)
-		if (strcmp(e->xattrs[i].name, name) == 0)
-			return &e->xattrs[i];
-	return NULL;
-}
-
-static char *xattr_string(const struct meta_entry *e, const char *name, const char *dflt)
-{
-	const struct meta_xattr *x = xattr_find(e, name);
-
-	return x ? xstrndup((const char *)x->value, x->len) : xstrdup(dflt);
-}
-
-static int check_root(const struct scan *sc, const struct meta_entry *e, struct error *err)
-{
-	const struct meta_xattr *x = e && e->type == META_DIR && *e->path == '\0' ?
-				     xattr_find(e, "user.imap.mailbox") : NULL;
-
-	if (x == NULL)
-		return error_setk(err, ERROR_USAGE, "%s@%u is not a mailbox restore point (its root "
-				  "has no user.imap.mailbox)", sc->unit, sc->seq);
-	if (x->len != 1 || x->value[0] != '1')
-		return error_setk(err, ERROR_VERSION, "%s@%u: mailbox mapping version %.*s is not "
-				  "supported (only 1)", sc->unit, sc->seq, (int)(x->len < 16 ? x->len : 16),
-				  (const char *)x->value);
-	return 0;
+	return v ? v : xstrdup(dflt);
 }
 
 /* The folder row of a directory entry, created when new. */
@@ -361,8 +339,8 @@ static int folder_intern(struct scan *sc, const struct meta_entry *e, int64_t *i
 			 struct error *err)
 {
 	struct mailindex *mi = sc->mi;
-	char *name = xattr_string(e, "user.imap.name", e->path);
-	char *uname = mailparse_mutf7_decode(name);
+	char *name = xattr_or(e, MAILLAYOUT_XATTR_NAME, e->path);
+	char *uname = mutf7_decode_or_keep(name);
 	sqlite3_stmt *s;
 	int rc, ret = -1;
 
@@ -428,26 +406,6 @@ static int64_t folder_of(struct scan *sc, const char *path)
 }
 
 /* A message file: named by its UID as 10 decimal digits. */
-static int message_uid(const char *path, uint32_t *uid_r)
-{
-	const char *base = strrchr(path, '/');
-	uint64_t v = 0;
-	int i;
-
-	base = base ? base + 1 : path;
-	if (strlen(base) != 10)
-		return 0;
-	for (i = 0; i < 10; i++) {
-		if (base[i] < '0' || base[i] > '9')
-			return 0;
-		v = v * 10 + (uint64_t)(base[i] - '0');
-	}
-	if (v == 0 || v > UINT32_MAX)
-		return 0;
-	*uid_r = (uint32_t)v;
-	return 1;
-}
-
 static void message_key(const struct meta_entry *e, uint8_t key[32])
 {
 	struct buf ids;
@@ -645,8 +603,8 @@ static int add_message(struct scan *sc, const struct meta_entry *e, uint32_t uid
 	o->folder = folder;
 	o->uid = uid;
 	o->idate = e->mtime_s;
-	o->flags = xattr_string(e, "user.imap.flags", "");
-	o->tz = xattr_string(e, "user.imap.tz", "");
+	o->flags = xattr_or(e, MAILLAYOUT_XATTR_FLAGS, "");
+	o->tz = xattr_or(e, MAILLAYOUT_XATTR_TZ, "");
 	sc->st->messages++;
 	return 0;
 }
@@ -661,20 +619,20 @@ static int scan_tree(struct scan *sc, const struct rp *rp, struct error *err)
 	if (tr == NULL)
 		return -1;
 	while ((ret = tree_reader_next(tr, &e, err)) == 1) {
-		if (first && check_root(sc, e, err) < 0) {
+		if (first && maillayout_check_root(e, sc->unit, sc->seq, err) < 0) {
 			ret = -1;
 			break;
 		}
 		first = 0;
 		if (e->type == META_DIR)
 			ret = add_folder(sc, e, err);
-		else if (e->type == META_FILE && message_uid(e->path, &uid))
+		else if (e->type == META_FILE && maillayout_message_uid(e->path, &uid))
 			ret = add_message(sc, e, uid, err);
 		if (ret < 0)
 			break;
 	}
 	if (ret == 0 && first)
-		ret = check_root(sc, NULL, err);
+		ret = maillayout_check_root(NULL, sc->unit, sc->seq, err);
 	tree_reader_destroy(&tr);
 	if (txn_flush(sc, 1, err) < 0)
 		ret = -1;
@@ -1286,8 +1244,7 @@ static void place_fill(struct mailindex_place *pl, sqlite3_stmt *s)
 	pl->folder = col_text(s, 1);
 	pl->folder_utf8 = col_text(s, 2);
 	pl->uid = (uint32_t)sqlite3_column_int64(s, 4);
-	pl->path = *folder_path ? xasprintf("%s/%010u", folder_path, pl->uid) :
-				  xasprintf("%010u", pl->uid);
+	pl->path = maillayout_message_path(folder_path, pl->uid);
 	pl->flags = col_text(s, 5);
 	pl->internal_date = sqlite3_column_int64(s, 6);
 	pl->tz = col_text(s, 7);

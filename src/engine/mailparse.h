@@ -41,8 +41,4 @@ char *mailparse_sender_address(const uint8_t *data, size_t len);
  * output (never half a UTF-8 character). Caller frees. */
 char *mailparse_html_to_text(const char *html, size_t len, size_t max);
 
-/* Decodes an IMAP modified UTF-7 name (RFC 3501 5.1.3) to UTF-8; a name
- * that is not valid modified UTF-7 comes back as it is. Caller frees. */
-char *mailparse_mutf7_decode(const char *name);
-
 #endif

@@ -69,6 +69,23 @@ void meta_entry_add_xattr(struct meta_entry *e, const char *name, const void *va
 	x->len = len;
 }
 
+const struct meta_xattr *meta_entry_xattr(const struct meta_entry *e, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < e->nxattrs; i++)
+		if (strcmp(e->xattrs[i].name, name) == 0)
+			return &e->xattrs[i];
+	return NULL;
+}
+
+char *meta_entry_xattr_str(const struct meta_entry *e, const char *name)
+{
+	const struct meta_xattr *x = meta_entry_xattr(e, name);
+
+	return x ? xstrndup((const char *)x->value, x->len) : NULL;
+}
+
 int meta_entry_check(const struct meta_entry *e, struct error *err)
 {
 	uint64_t size = META_FIXED + 2 + 2 + 4 + (uint64_t)e->nextents * 36;

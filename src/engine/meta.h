@@ -59,6 +59,12 @@ void meta_entry_copy(struct meta_entry *dst, const struct meta_entry *src);
 void meta_entry_add_extent(struct meta_entry *e, const uint8_t id[32], uint32_t len);
 void meta_entry_add_xattr(struct meta_entry *e, const char *name, const void *value,
 			  uint32_t len);
+/* The xattr of e called `name` (the first, should there be two), or NULL
+ * when it has none; points into e. */
+const struct meta_xattr *meta_entry_xattr(const struct meta_entry *e, const char *name);
+/* Its value as a new NUL-terminated string the caller frees (cut at a NUL
+ * byte inside the value), or NULL when e has no such xattr. */
+char *meta_entry_xattr_str(const struct meta_entry *e, const char *name);
 
 /* Whether the entry fits a record (lengths, count and size limits). */
 int meta_entry_check(const struct meta_entry *e, struct error *err);

@@ -13,8 +13,7 @@
  * never reaches an error message or the log.
  *
  * Mailbox names are passed and returned as the server spells them
- * (modified UTF-7, RFC 3501 5.1.3); imap_mutf7_to_utf8() decodes one for
- * display. The client quotes names and strings as needed.
+ * (modified UTF-7, RFC 3501 5.1.3); lib/mutf7.h decodes one for display. The client quotes names and strings as needed.
  *
  * Bulk fetches survive a dropped connection: the client reconnects, logs
  * in, selects the mailbox again and continues with the UIDs not yet
@@ -212,13 +211,6 @@ int imap_status(struct imap *imap, const char *mailbox, struct imap_status *r,
 int imap_create(struct imap *imap, const char *mailbox, struct error *err);
 /* DELETE; err->code ERROR_NOTFOUND if it does not exist. */
 int imap_delete(struct imap *imap, const char *mailbox, struct error *err);
-
-/* Modified UTF-7 mailbox name → UTF-8 (xmalloc'd); NULL and an error
- * naming the name if it is not valid modified UTF-7. */
-char *imap_mutf7_to_utf8(const char *name, struct error *err);
-/* UTF-8 → modified UTF-7 (xmalloc'd), for creating folders with names
- * given by people; NULL and an error if s is not valid UTF-8. */
-char *imap_utf8_to_mutf7(const char *s, struct error *err);
 
 /* Text a server sent (a reply's text, a mailbox name), made fit for an
  * error message: at most `max` bytes of it, each byte outside printable

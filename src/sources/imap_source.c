@@ -15,6 +15,7 @@
 
 #include "crypto/crypto.h"
 #include "engine/backup.h"
+#include "engine/maillayout.h"
 #include "engine/meta.h"
 #include "engine/session.h"
 #include "engine/tree.h"
@@ -218,7 +219,7 @@ static void set_num(struct meta_entry *e, const char *name, uint64_t v)
 	char num[24];
 
 	snprintf(num, sizeof(num), "%" PRIu64, v);
-	mail_entry_set(e, name, num);
+	maillayout_entry_set(e, name, num);
 }
 
 /* The folder's dir entry; xattrs in a fixed order so an unchanged folder
@@ -229,17 +230,17 @@ static void mb_folder_entry(struct mb *b, const struct imap_folder *lf, const ch
 	struct meta_entry *e = mb_new_entry(b);
 	char *flags = folder_flags(lf), *use = folder_specialuse(lf);
 
-	mail_dir_entry(e, path);
-	mail_entry_set(e, "user.imap.name", lf->name);
+	maillayout_dir_entry(e, path);
+	maillayout_entry_set(e, MAILLAYOUT_XATTR_NAME, lf->name);
 	if (!(lf->attrs & IMAP_MBX_NOSELECT)) {
-		set_num(e, "user.imap.uidvalidity", uidvalidity);
-		set_num(e, "user.imap.uidnext", uidnext);
+		set_num(e, MAILLAYOUT_XATTR_UIDVALIDITY, uidvalidity);
+		set_num(e, MAILLAYOUT_XATTR_UIDNEXT, uidnext);
 		if (hms)
-			set_num(e, "user.imap.highestmodseq", hms);
+			set_num(e, MAILLAYOUT_XATTR_HIGHESTMODSEQ, hms);
 	}
 	if (*use)
-		mail_entry_set(e, "user.imap.specialuse", use);
-	mail_entry_set(e, "user.imap.flags", flags);
+		maillayout_entry_set(e, MAILLAYOUT_XATTR_SPECIALUSE, use);
+	maillayout_entry_set(e, MAILLAYOUT_XATTR_FLAGS, flags);
 	free(flags);
 	free(use);
 	b->res->folders++;
@@ -534,8 +535,8 @@ static int store_body(struct mb *b, struct live_msg *lm, const uint8_t *data, si
 
 	tz_text(lm->tz, tz);
 	meta_entry_clear(&lm->e);
-	mail_message_entry(&lm->e, "", lm->uid, len, lm->date, tz, lm->flags ? lm->flags : "",
-			   0, 0);
+	maillayout_message_entry(&lm->e, "", lm->uid, len, lm->date, tz,
+				 lm->flags ? lm->flags : "", 0, 0);
 	while (off < len) {
 		size_t n = chunker_next(ch, data + off, len - off);
 		uint8_t id[32];
@@ -637,15 +638,15 @@ static void job_emit(struct mb *b, struct folder_job *j)
 			/* unchanged since the parent (CHANGEDSINCE did not name it) */
 			meta_entry_copy(e, &lm->from->e);
 			free(e->path);
-			e->path = xasprintf("%s/%010u", j->path, lm->uid);
+			e->path = maillayout_message_path(j->path, lm->uid);
 		} else {
 			const struct meta_entry *content = lm->from ? &lm->from->e : &lm->e;
 			size_t k;
 
 			tz_text(lm->tz, tz);
-			mail_message_entry(e, j->path, lm->uid, content->size, lm->date, tz,
-					   lm->flags ? lm->flags : "", j->mb.highestmodseq > 0,
-					   lm->modseq);
+			maillayout_message_entry(e, j->path, lm->uid, content->size, lm->date, tz,
+						 lm->flags ? lm->flags : "", j->mb.highestmodseq > 0,
+						 lm->modseq);
 			for (k = 0; k < content->nextents; k++)
 				meta_entry_add_extent(e, content->extents[k].id,
 						      content->extents[k].len);
@@ -700,7 +701,7 @@ static int backup_folder(struct mb *b, const struct imap_folder *lf, struct erro
 	size_t i;
 	int ret = 0;
 
-	j.path = mail_folder_path(lf->name, b->delim);
+	j.path = maillayout_folder_path(lf->name, b->delim);
 	j.pf = b->parent ? mail_point_folder(b->parent, lf->name) : NULL;
 	if (j.pf)
 		j.pf->seen = 1;
@@ -718,7 +719,7 @@ static int backup_folder(struct mb *b, const struct imap_folder *lf, struct erro
 
 			meta_entry_copy(e, &j.pf->msgs[i].e);
 			free(e->path);
-			e->path = xasprintf("%s/%010u", j.path, j.pf->msgs[i].uid);
+			e->path = maillayout_message_path(j.path, j.pf->msgs[i].uid);
 			b->res->messages++;
 			b->res->messages_reused++;
 			b->res->bytes += e->size;
@@ -811,7 +812,7 @@ static void mb_add_prefixes(struct mb *b)
 				if (found)
 					break;
 			}
-			mail_dir_entry(mb_new_entry(b), p);
+			maillayout_dir_entry(mb_new_entry(b), p);
 			slash = strrchr(p, '/');
 			if (slash == NULL)
 				break;
@@ -888,7 +889,7 @@ static char *mailbox_state(const struct mb *b, const struct imap_folder_list *fl
 	if (!(b->caps & IMAP_CAP_CONDSTORE))
 		return NULL;
 	buf_init(&d, 0);
-	buf_addf(&d, "coffer-mailbox-state %s %d\n", MAIL_LAYOUT_VERSION, b->delim);
+	buf_addf(&d, "coffer-mailbox-state %s %d\n", MAILLAYOUT_VERSION, b->delim);
 	for (i = 0; i < fl->n; i++) {
 		const struct imap_folder *f = &fl->v[i];
 		const struct imap_status *st = &f->status;
@@ -932,12 +933,7 @@ static void mb_reuse_last(struct mb *b)
 
 static int mb_root(struct mb *b)
 {
-	struct meta_entry *e = mb_new_entry(b);
-	char d[2] = { b->delim, 0 };
-
-	mail_dir_entry(e, "");
-	mail_entry_set(e, "user.imap.mailbox", MAIL_LAYOUT_VERSION);
-	mail_entry_set(e, "user.imap.delimiter", d);
+	maillayout_root_entry(mb_new_entry(b), b->delim);
 	return 0;
 }
 

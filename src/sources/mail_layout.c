@@ -1,13 +1,10 @@
-/* The store layout of a mailbox restore point (docs/mail.md section 1). */
+/* A mailbox restore point read back by the IMAP source (mail_layout.h); the
+ * layout itself is engine/maillayout.c. */
 #include "sources/mail_layout.h"
 
 #include <ctype.h>
-#include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "engine/tree.h"
 #include "lib/buf.h"
@@ -19,68 +16,6 @@
 
 #define MSGID_MAX 998
 #define HEADER_SCAN_MAX (1u << 20)
-
-static int needs_escape(unsigned char c)
-{
-	return c == '/' || c == '%' || c < 0x20 || c == 0x7f;
-}
-
-static void add_escaped(struct buf *b, unsigned char c)
-{
-	buf_addf(b, "%%%02X", c);
-}
-
-static int all_digits(const char *s, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-	return 1;
-}
-
-/* One component: never empty, ".", ".." or a UID-like name. */
-static void add_component(struct buf *b, const char *s, size_t len)
-{
-	size_t i;
-
-	if (len == 0) {
-		buf_add(b, "%", 1);
-		return;
-	}
-	if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.')) {
-		for (i = 0; i < len; i++)
-			add_escaped(b, '.');
-		return;
-	}
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (needs_escape(c) || (i == 0 && len == MAIL_UID_NAME_LEN && all_digits(s, len)))
-			add_escaped(b, c);
-		else
-			buf_add_u8(b, c);
-	}
-}
-
-char *mail_folder_path(const char *name, char delim)
-{
-	struct buf b;
-	const char *p = name, *q;
-
-	buf_init(&b, 0);
-	for (;;) {
-		q = delim ? strchr(p, delim) : NULL;
-		if (b.len > 0)
-			buf_add(&b, "/", 1);
-		add_component(&b, p, q ? (size_t)(q - p) : strlen(p));
-		if (q == NULL)
-			break;
-		p = q + 1;
-	}
-	return (char *)buf_steal(&b, NULL);
-}
 
 /* The end of the header part: the offset after the blank line, or len. */
 static size_t header_end(const uint8_t *d, size_t len, int *complete_r)
@@ -168,97 +103,7 @@ char *mail_message_id(const uint8_t *data, size_t len)
 	return NULL;
 }
 
-static const struct meta_xattr *find_xattr(const struct meta_entry *e, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < e->nxattrs; i++)
-		if (strcmp(e->xattrs[i].name, name) == 0)
-			return &e->xattrs[i];
-	return NULL;
-}
-
-char *mail_xattr(const struct meta_entry *e, const char *name)
-{
-	const struct meta_xattr *x = find_xattr(e, name);
-
-	return x ? xstrndup((const char *)x->value, x->len) : NULL;
-}
-
-uint64_t mail_xattr_u64(const struct meta_entry *e, const char *name, uint64_t def)
-{
-	const struct meta_xattr *x = find_xattr(e, name);
-	char tmp[24], *end;
-	unsigned long long v;
-
-	if (x == NULL || x->len == 0 || x->len >= sizeof(tmp))
-		return def;
-	memcpy(tmp, x->value, x->len);
-	tmp[x->len] = 0;
-	if (!isdigit((unsigned char)tmp[0]))
-		return def;
-	errno = 0;
-	v = strtoull(tmp, &end, 10);
-	return errno || *end ? def : (uint64_t)v;
-}
-
-void mail_entry_set(struct meta_entry *e, const char *name, const char *value)
-{
-	meta_entry_add_xattr(e, name, value, (uint32_t)strlen(value));
-}
-
-/* Entries carry only what the layout defines, so that the same mailbox
- * state always encodes to the same bytes (and deduplicates). */
-static void base_entry(struct meta_entry *e, const char *path, uint8_t type, uint32_t mode)
-{
-	e->type = type;
-	e->path = xstrdup(path);
-	e->mode = mode;
-	e->uid = (uint32_t)getuid();
-	e->gid = (uint32_t)getgid();
-	e->nlink = 1;
-}
-
-void mail_dir_entry(struct meta_entry *e, const char *path)
-{
-	base_entry(e, path, META_DIR, S_IFDIR | 0700);
-}
-
-void mail_message_entry(struct meta_entry *e, const char *folder_path, uint32_t uid,
-			uint64_t size, int64_t date, const char *tz, const char *flags,
-			int has_modseq, uint64_t modseq)
-{
-	char *path = *folder_path ? xasprintf("%s/%010u", folder_path, uid) : xasprintf("%010u", uid);
-
-	base_entry(e, path, META_FILE, S_IFREG | 0600);
-	free(path);
-	e->size = size;
-	e->mtime_s = e->atime_s = e->ctime_s = date;
-	mail_entry_set(e, "user.imap.flags", flags);
-	if (has_modseq) {
-		char num[24];
-
-		snprintf(num, sizeof(num), "%llu", (unsigned long long)modseq);
-		mail_entry_set(e, "user.imap.modseq", num);
-	}
-	mail_entry_set(e, "user.imap.tz", tz);
-}
-
 /* ---- a restore point read back ---- */
-
-static int uid_of_name(const char *name, uint32_t *uid_r)
-{
-	unsigned long v;
-	char *end;
-
-	if (strlen(name) != MAIL_UID_NAME_LEN || !all_digits(name, MAIL_UID_NAME_LEN))
-		return -1;
-	v = strtoul(name, &end, 10);
-	if (*end || v == 0 || v > UINT32_MAX)
-		return -1;
-	*uid_r = (uint32_t)v;
-	return 0;
-}
 
 static int folder_cmp_path(const void *a, const void *b)
 {
@@ -303,15 +148,15 @@ static void folder_add_msg(struct mail_folder *f, uint32_t uid, const struct met
 
 static void folder_from_entry(struct mail_folder *f, const struct meta_entry *e, char *name)
 {
-	char *flags = mail_xattr(e, "user.imap.flags");
+	char *flags = meta_entry_xattr_str(e, MAILLAYOUT_XATTR_FLAGS);
 
 	memset(f, 0, sizeof(*f));
 	f->name = name;
 	f->path = xstrdup(e->path);
 	meta_entry_copy(&f->dir, e);
-	f->uidvalidity = (uint32_t)mail_xattr_u64(e, "user.imap.uidvalidity", 0);
-	f->uidnext = (uint32_t)mail_xattr_u64(e, "user.imap.uidnext", 0);
-	f->highestmodseq = mail_xattr_u64(e, "user.imap.highestmodseq", 0);
+	f->uidvalidity = (uint32_t)maillayout_xattr_u64(e, MAILLAYOUT_XATTR_UIDVALIDITY, 0);
+	f->uidnext = (uint32_t)maillayout_xattr_u64(e, MAILLAYOUT_XATTR_UIDNEXT, 0);
+	f->highestmodseq = maillayout_xattr_u64(e, MAILLAYOUT_XATTR_HIGHESTMODSEQ, 0);
 	f->noselect = flags && (strstr(flags, "\\Noselect") || strstr(flags, "\\NonExistent"));
 	free(flags);
 }
@@ -325,8 +170,8 @@ struct pending_msg {
 	struct meta_entry e;
 };
 
-static int point_read(struct mail_point *pt, struct tree_reader *tr, struct pending_msg **pend_r,
-		      size_t *npend_r, struct error *err)
+static int point_read(struct mail_point *pt, const struct rp *rp, struct tree_reader *tr,
+		      struct pending_msg **pend_r, size_t *npend_r, struct error *err)
 {
 	struct meta_entry *e;
 	size_t cap = 0, fcap = 0;
@@ -334,29 +179,15 @@ static int point_read(struct mail_point *pt, struct tree_reader *tr, struct pend
 
 	while ((r = tree_reader_next(tr, &e, err)) == 1) {
 		if (!seen_root) {
-			char *v = mail_xattr(e, "user.imap.mailbox"), *d;
-
 			seen_root = 1;
-			if (*e->path != 0 || e->type != META_DIR || v == NULL) {
-				free(v);
-				return error_setk(err, ERROR_USAGE, "not a mailbox restore point "
-						  "(its root has no user.imap.mailbox)");
-			}
-			if (strcmp(v, MAIL_LAYOUT_VERSION) != 0) {
-				error_setk(err, ERROR_VERSION, "mailbox layout version %s is newer "
-					   "than this coffer knows (%s)", v, MAIL_LAYOUT_VERSION);
-				free(v);
+			if (maillayout_check_root(e, rp->unit, rp->seq, err) < 0)
 				return -1;
-			}
-			free(v);
-			d = mail_xattr(e, "user.imap.delimiter");
-			pt->delim = d && *d ? d[0] : 0;
-			free(d);
+			pt->delim = maillayout_root_delimiter(e);
 			meta_entry_copy(&pt->root, e);
 			continue;
 		}
 		if (e->type == META_DIR) {
-			char *name = mail_xattr(e, "user.imap.name");
+			char *name = meta_entry_xattr_str(e, MAILLAYOUT_XATTR_NAME);
 
 			if (name == NULL)
 				continue; /* a path prefix only */
@@ -370,7 +201,7 @@ static int point_read(struct mail_point *pt, struct tree_reader *tr, struct pend
 			struct pending_msg *pm;
 			uint32_t uid;
 
-			if (uid_of_name(slash ? slash + 1 : e->path, &uid) < 0)
+			if (!maillayout_message_uid(e->path, &uid))
 				continue;
 			if (*npend_r == cap) {
 				cap = cap ? cap * 2 : 256;
@@ -382,9 +213,11 @@ static int point_read(struct mail_point *pt, struct tree_reader *tr, struct pend
 			meta_entry_copy(&pm->e, e);
 		}
 	}
-	if (r == 0 && !seen_root)
-		return error_setk(err, ERROR_USAGE, "not a mailbox restore point (it is empty)");
-	return r;
+	if (r < 0)
+		return error_prefix(err, "restore point %s@%u", rp->unit, rp->seq);
+	if (!seen_root)
+		return maillayout_check_root(NULL, rp->unit, rp->seq, err);
+	return 0;
 }
 
 static void point_index(struct mail_point *pt)
@@ -413,7 +246,9 @@ int mail_point_load(struct store_unit *u, const struct index *ix, const struct r
 	pt->ix = ix;
 	pt->pr = pack_reader_create(u);
 	if (tr != NULL)
-		ret = point_read(pt, tr, &pend, &npend, err);
+		ret = point_read(pt, rp, tr, &pend, &npend, err);
+	else
+		error_prefix(err, "restore point %s@%u", rp->unit, rp->seq);
 	tree_reader_destroy(&tr);
 	/* Folder order (tree order) is kept in the file; a sorted copy by
 	 * path would need its own array, so sort and rely on name lookups. */
@@ -433,7 +268,7 @@ int mail_point_load(struct store_unit *u, const struct index *ix, const struct r
 	free(pend);
 	if (ret < 0) {
 		mail_point_destroy(&pt);
-		return error_prefix(err, "restore point %s@%u", rp->unit, rp->seq);
+		return -1;
 	}
 	point_index(pt);
 	*pt_r = pt;

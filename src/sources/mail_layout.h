@@ -1,14 +1,17 @@
 #ifndef COFFER_MAIL_LAYOUT_H
 #define COFFER_MAIL_LAYOUT_H
 
-/* How a mailbox restore point is laid out in the store (docs/mail.md
- * section 1): folder paths, message entries and their xattrs, and a
- * restore point read back into folders and messages (for the backup's
- * parent and for restore). Used only by the mail source's files. */
+/* A mailbox restore point read back by the IMAP source, for the backup's
+ * parent and for restore: folders and messages in memory, messages found
+ * by UID or by size and date, their Message-IDs and bytes. The layout it
+ * reads (names, user.imap.* xattrs, the root check) is the engine's,
+ * engine/maillayout.h (docs/mail.md section 1). Used only by the mail
+ * source's files. */
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine/maillayout.h"
 #include "engine/meta.h"
 
 struct buf;
@@ -18,13 +21,6 @@ struct pack_reader;
 struct rp;
 struct store_unit;
 
-#define MAIL_LAYOUT_VERSION "1"
-#define MAIL_UID_NAME_LEN 10
-
-/* The tree path of a folder: `name` split on `delim` (0: not split), each
- * component encoded; caller frees. */
-char *mail_folder_path(const char *name, char delim);
-
 /* The Message-ID of a message from its header bytes (the whole message or
  * a HEADER.FIELDS reply): unfolded, outer whitespace trimmed; NULL when it
  * has none. Looks at most at the header part of data[0..len). Caller frees. */
@@ -32,23 +28,6 @@ char *mail_message_id(const uint8_t *data, size_t len);
 
 /* Whether data[0..len) holds the whole header (a blank line was seen). */
 int mail_header_complete(const uint8_t *data, size_t len);
-
-/* The value of xattr `name` of e as a new NUL-terminated string the
- * caller frees, or NULL if absent. */
-char *mail_xattr(const struct meta_entry *e, const char *name);
-/* Decimal xattr as a number; `def` when absent or malformed. */
-uint64_t mail_xattr_u64(const struct meta_entry *e, const char *name, uint64_t def);
-
-/* Fills e (cleared by the caller) as a message entry: path, size, dates,
- * mode 0600, and the xattrs flags, modseq (when has_modseq) and tz. The
- * extents are the caller's. */
-void mail_message_entry(struct meta_entry *e, const char *folder_path, uint32_t uid,
-			uint64_t size, int64_t date, const char *tz, const char *flags,
-			int has_modseq, uint64_t modseq);
-/* A folder or root dir entry (no xattrs yet). */
-void mail_dir_entry(struct meta_entry *e, const char *path);
-/* Adds a string xattr. */
-void mail_entry_set(struct meta_entry *e, const char *name, const char *value);
 
 /* A restore point read back. */
 struct mail_msg {
@@ -60,7 +39,7 @@ struct mail_msg {
 };
 
 struct mail_folder {
-	char *name;     /* user.imap.name */
+	char *name;     /* MAILLAYOUT_XATTR_NAME */
 	char *path;     /* tree path */
 	struct meta_entry dir;
 	uint32_t uidvalidity, uidnext;
@@ -85,8 +64,7 @@ struct mail_point {
 };
 
 /* Reads restore point rp of unit u as a mailbox; fails naming the point if
- * it is not one (no user.imap.mailbox on its root) or is newer than this
- * mapping. */
+ * it is not one or has another mapping version (maillayout_check_root). */
 int mail_point_load(struct store_unit *u, const struct index *ix, const struct rp *rp,
 		    struct mail_point **pt_r, struct error *err);
 void mail_point_destroy(struct mail_point **pt);

@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "crypto/crypto.h"
+#include "engine/maillayout.h"
 #include "engine/meta.h"
 #include "engine/tree.h"
 #include "lib/buf.h"
@@ -85,7 +86,7 @@ static int select_folder(struct mr *r, struct mail_folder *f)
 	if (o->npatterns == 0 && o->nfolders == 0)
 		return 1;
 	for (i = 0; i < o->nfolders; i++) {
-		char *p = mail_folder_path(o->folders[i], r->pt->delim);
+		char *p = maillayout_folder_path(o->folders[i], r->pt->delim);
 		int below = path_below(f->path, p);
 
 		free(p);
@@ -452,7 +453,7 @@ static int fix_flags(struct mr *r, struct rfolder *rf, struct error *err)
 
 	for (i = 0; i < rf->nwant; i++) {
 		struct rwant *w = &rf->want[i];
-		char *want = mail_xattr(&w->m->e, "user.imap.flags"), *copy;
+		char *want = meta_entry_xattr_str(&w->m->e, MAILLAYOUT_XATTR_FLAGS), *copy;
 		const char *v[FLAGS_MAX];
 		struct imap_uidset one;
 		size_t n;
@@ -479,7 +480,7 @@ static int fix_flags(struct mr *r, struct rfolder *rf, struct error *err)
 
 static int tz_minutes(const struct meta_entry *e)
 {
-	char *tz = mail_xattr(e, "user.imap.tz");
+	char *tz = meta_entry_xattr_str(e, MAILLAYOUT_XATTR_TZ);
 	int m = 0;
 
 	if (tz && strlen(tz) == 5 && (tz[0] == '+' || tz[0] == '-')) {
@@ -552,7 +553,7 @@ static int append_missing(struct mr *r, struct rfolder *rf, const char *name, st
 			ret = -1;
 			break;
 		}
-		flags = mail_xattr(&w->m->e, "user.imap.flags");
+		flags = meta_entry_xattr_str(&w->m->e, MAILLAYOUT_XATTR_FLAGS);
 		ab.flagcopy[k] = flags ? flags : xstrdup("");
 		am = &ab.msgs[k];
 		memset(am, 0, sizeof(*am));
@@ -771,8 +772,8 @@ int mail_folders_list(struct store *s, const char *rpspec, mail_folder_cb *cb, v
 		goto out;
 	for (i = 0; i < pt->nfolders; i++) {
 		struct mail_folder *f = &pt->folders[i];
-		char *use = mail_xattr(&f->dir, "user.imap.specialuse");
-		char *flags = mail_xattr(&f->dir, "user.imap.flags");
+		char *use = meta_entry_xattr_str(&f->dir, MAILLAYOUT_XATTR_SPECIALUSE);
+		char *flags = meta_entry_xattr_str(&f->dir, MAILLAYOUT_XATTR_FLAGS);
 		struct mail_folder_info fi = {
 			.name = f->name, .path = f->path, .specialuse = use ? use : "",
 			.flags = flags ? flags : "", .uidvalidity = f->uidvalidity,

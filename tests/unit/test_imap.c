@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lib/error.h"
+#include "lib/mutf7.h"
 #include "sources/imap.h"
 #include "sources/imap_parse.h"
 
@@ -212,20 +213,20 @@ static void test_mutf7(void)
 	struct error err;
 	char *u = NULL, *m = NULL;
 
-	u = imap_mutf7_to_utf8("R&AOk-sum&AOk- &- ~peter/mail/&U,BTFw-/&ZeVnLIqe-", &err);
+	u = mutf7_decode("R&AOk-sum&AOk- &- ~peter/mail/&U,BTFw-/&ZeVnLIqe-", &err);
 	CHECKF(u && !strcmp(u, "R\xc3\xa9sum\xc3\xa9 & ~peter/mail/\xe5\x8f\xb0\xe5\x8c\x97/"
 			       "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e"), "%s", u ? u : err.msg);
-	m = imap_utf8_to_mutf7(u, &err);
+	m = mutf7_encode(u, &err);
 	CHECKF(m && !strcmp(m, "R&AOk-sum&AOk- &- ~peter/mail/&U,BTFw-/&ZeVnLIqe-"), "%s", m);
 	free(m);
-	m = imap_utf8_to_mutf7("\xf0\x9f\x98\x80 smile", &err); /* outside the BMP */
+	m = mutf7_encode("\xf0\x9f\x98\x80 smile", &err); /* outside the BMP */
 	free(u);
-	u = m ? imap_mutf7_to_utf8(m, &err) : NULL;
+	u = m ? mutf7_decode(m, &err) : NULL;
 	CHECK(u && !strcmp(u, "\xf0\x9f\x98\x80 smile"));
-	CHECK(imap_mutf7_to_utf8("&AGE-", &err) == NULL);   /* encoded ASCII */
-	CHECK(imap_mutf7_to_utf8("&AOk", &err) == NULL);    /* unterminated */
-	CHECK(imap_mutf7_to_utf8("a\xc3\xa9", &err) == NULL); /* 8-bit */
-	CHECK(imap_utf8_to_mutf7("\xff", &err) == NULL);
+	CHECK(mutf7_decode("&AGE-", &err) == NULL);   /* encoded ASCII */
+	CHECK(mutf7_decode("&AOk", &err) == NULL);    /* unterminated */
+	CHECK(mutf7_decode("a\xc3\xa9", &err) == NULL); /* 8-bit */
+	CHECK(mutf7_encode("\xff", &err) == NULL);
 out:
 	free(u);
 	free(m);
@@ -276,7 +277,7 @@ const struct unit_test imap_tests[] = {
 	{ "imap_frame_pieces_and_limits", test_frame_pieces },
 	{ "imap_uidset", test_uidset },
 	{ "imap_dates", test_dates },
-	{ "imap_mutf7", test_mutf7 },
+	{ "mutf7: modified UTF-7 names both ways (lib/mutf7.h)", test_mutf7 },
 	{ "imap_option_words", test_parse_opts },
 	{ "imap_shown", test_shown },
 	{ NULL, NULL },

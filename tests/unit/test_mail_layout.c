@@ -1,8 +1,10 @@
-/* The store layout of a mailbox (src/sources/mail_layout.h, docs/mail.md
- * section 1): folder paths, Message-ID extraction, message entries. */
+/* The store layout of a mailbox (src/engine/maillayout.h, docs/mail.md
+ * section 1): folder paths, message names, entries and the root check;
+ * and the IMAP source's Message-ID extraction (src/sources/mail_layout.h). */
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/maillayout.h"
 #include "engine/meta.h"
 #include "lib/error.h"
 #include "sources/mail_layout.h"
@@ -31,7 +33,7 @@ static void test_folder_path(void)
 	char *p = NULL;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		p = mail_folder_path(cases[i].name, cases[i].delim);
+		p = maillayout_folder_path(cases[i].name, cases[i].delim);
 		CHECKF(strcmp(p, cases[i].path) == 0, "\"%s\" -> \"%s\", want \"%s\"", cases[i].name,
 		       p, cases[i].path);
 		free(p);
@@ -77,18 +79,21 @@ static void test_entries(void)
 	char *flags = NULL, *tz = NULL;
 
 	memset(&e, 0, sizeof(e));
-	mail_message_entry(&e, "Archive/2023", 42, 1234, 1700000060, "+0200",
-			   "\\Seen \\Flagged $Work", 1, 987654321);
+	maillayout_message_entry(&e, "Archive/2023", 42, 1234, 1700000060, "+0200",
+				 "\\Seen \\Flagged $Work", 1, 987654321);
 	CHECK(strcmp(e.path, "Archive/2023/0000000042") == 0);
 	CHECK(e.type == META_FILE && (e.mode & 07777) == 0600 && e.size == 1234);
 	CHECK(e.mtime_s == 1700000060 && e.mtime_ns == 0);
-	flags = mail_xattr(&e, "user.imap.flags");
-	tz = mail_xattr(&e, "user.imap.tz");
+	flags = meta_entry_xattr_str(&e, MAILLAYOUT_XATTR_FLAGS);
+	tz = meta_entry_xattr_str(&e, MAILLAYOUT_XATTR_TZ);
 	CHECK(flags && strcmp(flags, "\\Seen \\Flagged $Work") == 0);
 	CHECK(tz && strcmp(tz, "+0200") == 0);
-	CHECK(mail_xattr_u64(&e, "user.imap.modseq", 0) == 987654321);
-	CHECK(mail_xattr_u64(&e, "user.imap.absent", 7) == 7);
-	CHECK(mail_xattr_u64(&e, "user.imap.flags", 7) == 7); /* not a number */
+	CHECK(strcmp(MAILLAYOUT_XATTR_FLAGS, "user.imap.flags") == 0); /* the format's names */
+	CHECK(meta_entry_xattr(&e, "user.imap.absent") == NULL);
+	CHECK(meta_entry_xattr_str(&e, "user.imap.absent") == NULL);
+	CHECK(maillayout_xattr_u64(&e, MAILLAYOUT_XATTR_MODSEQ, 0) == 987654321);
+	CHECK(maillayout_xattr_u64(&e, "user.imap.absent", 7) == 7);
+	CHECK(maillayout_xattr_u64(&e, MAILLAYOUT_XATTR_FLAGS, 7) == 7); /* not a number */
 	/* The message sorts among its folder's children by UID. */
 	CHECK(meta_path_cmp("Archive/2023/0000000042", "Archive/2023/0000000100") < 0);
 out:
@@ -97,9 +102,83 @@ out:
 	meta_entry_clear(&e);
 }
 
+static int uid_is(const char *path, uint32_t want)
+{
+	uint32_t uid = 0;
+	int r = maillayout_message_uid(path, &uid);
+
+	return want ? r == 1 && uid == want : r == 0;
+}
+
+static void test_message_names(void)
+{
+	char *p = NULL;
+
+	CHECK(uid_is("INBOX/0000000042", 42));
+	CHECK(uid_is("0000000001", 1));                 /* a message of the root */
+	CHECK(uid_is("a/b/4294967295", 4294967295u));
+	CHECK(uid_is("INBOX/0000000000", 0));           /* UID 0 does not exist */
+	CHECK(uid_is("INBOX/4294967296", 0));           /* above 2^32 - 1 */
+	CHECK(uid_is("INBOX/000000042", 0));            /* 9 digits */
+	CHECK(uid_is("INBOX/00000000042", 0));          /* 11 */
+	CHECK(uid_is("INBOX/000000004x", 0));
+	CHECK(uid_is("x/%30000000042", 0));             /* an encoded folder name */
+	CHECK(uid_is("0000000042/", 0));
+	p = maillayout_message_path("", 7);
+	CHECK(strcmp(p, "0000000007") == 0);
+	free(p);
+	p = maillayout_message_path("Archive/2023", 4294967295u);
+	CHECK(strcmp(p, "Archive/2023/4294967295") == 0);
+out:
+	free(p);
+}
+
+static void test_root(void)
+{
+	struct meta_entry root, other;
+	struct error err;
+
+	memset(&root, 0, sizeof(root));
+	memset(&other, 0, sizeof(other));
+	maillayout_root_entry(&root, '.');
+	CHECK_OK(maillayout_check_root(&root, "ann", 3, &err), &err);
+	CHECK(maillayout_root_delimiter(&root) == '.');
+	CHECK(root.type == META_DIR && *root.path == '\0');
+	meta_entry_clear(&root);
+	maillayout_root_entry(&root, 0); /* a flat namespace */
+	CHECK_OK(maillayout_check_root(&root, "ann", 3, &err), &err);
+	CHECK(maillayout_root_delimiter(&root) == 0);
+
+	CHECK_FAILS(maillayout_check_root(NULL, "ann", 3, &err), &err, ERROR_USAGE);
+	CHECKF(strstr(err.msg, "ann@3 is not a mailbox restore point") != NULL, "%s", err.msg);
+	maillayout_dir_entry(&other, ""); /* a folder backup's root */
+	CHECK_FAILS(maillayout_check_root(&other, "ann", 3, &err), &err, ERROR_USAGE);
+	CHECKF(strstr(err.msg, "not a mailbox restore point") != NULL, "%s", err.msg);
+	meta_entry_clear(&other);
+	/* the attribute on something other than the root folder */
+	maillayout_dir_entry(&other, "INBOX");
+	maillayout_entry_set(&other, MAILLAYOUT_XATTR_MAILBOX, MAILLAYOUT_VERSION);
+	CHECK_FAILS(maillayout_check_root(&other, "ann", 3, &err), &err, ERROR_USAGE);
+	meta_entry_clear(&other);
+	/* another mapping version */
+	maillayout_dir_entry(&other, "");
+	maillayout_entry_set(&other, MAILLAYOUT_XATTR_MAILBOX, "2");
+	CHECK_FAILS(maillayout_check_root(&other, "ann", 3, &err), &err, ERROR_VERSION);
+	CHECKF(strstr(err.msg, "ann@3") && strstr(err.msg, "version 2"), "%s", err.msg);
+	meta_entry_clear(&other);
+	maillayout_dir_entry(&other, "");
+	maillayout_entry_set(&other, MAILLAYOUT_XATTR_MAILBOX, "11");
+	CHECK_FAILS(maillayout_check_root(&other, "ann", 3, &err), &err, ERROR_VERSION);
+out:
+	meta_entry_clear(&root);
+	meta_entry_clear(&other);
+}
+
 const struct unit_test mail_layout_tests[] = {
 	{ "mail: folder names become safe tree paths", test_folder_path },
 	{ "mail: Message-ID from header bytes (folded, case, header only)", test_message_id },
 	{ "mail: message entries carry flags, tz and modseq", test_entries },
+	{ "mail: message names are UIDs of 10 digits, 1 to 2^32 - 1", test_message_names },
+	{ "mail: the root check names the point, refuses other versions", test_root },
 	{ NULL, NULL },
 };

@@ -21,6 +21,7 @@
 #include "lib/buf.h"
 #include "lib/error.h"
 #include "lib/mem.h"
+#include "lib/mutf7.h"
 #include "store/index.h"
 #include "store/rp.h"
 #include "store/store.h"
@@ -65,7 +66,7 @@ out:
 
 static int mutf7_is(const char *in, const char *want)
 {
-	char *got = mailparse_mutf7_decode(in);
+	char *got = mutf7_decode_or_keep(in);
 	int same = strcmp(got, want) == 0;
 
 	if (!same)
@@ -88,6 +89,39 @@ static void test_mutf7(void)
 	CHECK(mutf7_is("caf\xc3\xa9", "caf\xc3\xa9"));
 out:
 	return;
+}
+
+/* The two decoders coffer had (the IMAP client's and the search index's)
+ * differed on runs that encode printable US-ASCII, which RFC 3501 5.1.3
+ * forbids ("MUST NOT be used to represent any printing US-ASCII character
+ * which can represent itself"): the index's read "&AGE-" as "a". The one
+ * codec (lib/mutf7.h) refuses them, so the index shows and matches such a
+ * name as stored, and "&AGE-" is never a second spelling of folder "a". */
+static void test_mutf7_printable_encoded(void)
+{
+	static const char *const names[] = {
+		"&AGE-",          /* "a" */
+		"&ACY-",          /* "&", which is "&-" */
+		"&ACA-",          /* a space */
+		"&AH4-",          /* "~" */
+		"x&AGEA6Q-",      /* "a" then U+00E9 in one run */
+		"&AOkAYQ-",       /* U+00E9 then "a" */
+	};
+	struct error err;
+	char *u = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		u = mutf7_decode(names[i], &err);
+		CHECKF(u == NULL, "\"%s\" decoded to \"%s\"", names[i], u);
+		CHECKF(strstr(err.msg, "not valid modified UTF-7") != NULL, "%s", err.msg);
+		CHECK(mutf7_is(names[i], names[i]));
+	}
+	/* What may be encoded still is: a control character, U+00E9 alone. */
+	CHECK(mutf7_is("&AAk-", "\t"));
+	CHECK(mutf7_is("&AOk-", "\xc3\xa9"));
+out:
+	free(u);
 }
 
 static void test_parse(void)
@@ -616,6 +650,8 @@ out:
 const struct unit_test mailindex_tests[] = {
 	{ "mailindex: HTML reduced to text", test_html },
 	{ "mailindex: modified UTF-7 names", test_mutf7 },
+	{ "mailindex: modified UTF-7 runs that encode printable ASCII are not decoded",
+	  test_mutf7_printable_encoded },
 	{ "mailindex: MIME parsing of odd, broken and huge messages", test_parse },
 	{ "mailindex: mboxrd quoting round trip", test_mboxrd },
 	{ "mailindex: occurrence ranges in order, out of order and after drops", test_ranges },
