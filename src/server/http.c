@@ -486,15 +486,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 	if (cs == NULL) {
 		cs = *con_cls = conn_begin(srv, conn, url, method);
+		/* The body (if any) has until request_timeout after the headers,
+		 * also one that is read only to be dropped after an early answer. */
+		track_wait(srv, conn, cs->start_ms + srv->timeout_ms, "body");
 		status = check_request(conn, version, &out);
 		if (status == 0)
 			status = routes_begin(&cs->req, srv->max_body, &out);
-		if (status != 0) {
-			track_wait(srv, conn, 0, NULL);
+		if (status != 0)
 			return respond(conn, cs, status, out);
-		}
-		/* The body (if any) has until request_timeout after the headers. */
-		track_wait(srv, conn, cs->start_ms + srv->timeout_ms, "body");
 		return MHD_YES;
 	}
 	if (cs->responded) {

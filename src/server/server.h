@@ -19,10 +19,13 @@
  * The server reads everything it needs from svc_cfg(s): listen
  * ("HOST:PORT", IPv4 or "[v6]:PORT"; port 0 picks a free one, see
  * server_port()), tls_cert/tls_key (both set: HTTPS), max_body (larger
- * bodies get 413) and request_timeout_s (idle connections, including slow
- * clients that send half a request, are closed after it). It serves on its
- * own threads; server_start() returns once the socket listens. The
- * service must outlive the server. */
+ * bodies get 413), request_timeout_s (idle connections, including slow
+ * clients that send half a request, are closed after it), header_timeout_s
+ * (a deadline for whole headers, however slowly they trickle) and
+ * max_connections / max_connections_per_ip. It serves on its own threads
+ * (one per connection, and a reaper that enforces the deadlines);
+ * server_start() returns once the socket listens. The service must outlive
+ * the server. */
 
 struct error;
 struct service;

@@ -42,14 +42,9 @@ if ! COFFER=$T/coffer-256 serve_start serve "$URL" --config "$T/serve.conf"; the
 	finish
 fi
 GA=$(head -1 "$T/serve.out")
+GTOK=$GA # for lib.sh's tenant
 LOG=$T/serve.err
 
-j() { jq -r "$1" "$T/resp"; }
-# says NAME TEXT: the last answer contains TEXT.
-says() {
-	if grep -qF -- "$2" "$T/resp"; then ok "$1"
-	else not_ok "$1" "answer lacks \"$2\": $(head -c 300 "$T/resp")"; fi
-}
 # raw NAME BYTES: sends BYTES (a Python bytes literal, GATOKEN replaced by
 # $GA, TOKEN by $TA) on one connection; the answer's status in $code, its
 # body in $T/resp.
@@ -77,15 +72,10 @@ PY
 )
 }
 
-api "$GA" POST /v1/tenants '{"name":"alpha"}'; A=$(j .id)
-api "$GA" POST /v1/tenants '{"name":"beta"}'; B=$(j .id)
-api "$GA" POST "/v1/tenants/$A/tokens" '{"name":"adm","role":"tenantAdmin"}'; TA=$(j .secret)
-api "$GA" POST "/v1/tenants/$B/tokens" '{"name":"adm","role":"tenantAdmin"}'; TB=$(j .secret)
+if tenant alpha A TA && tenant beta B TB; then
+	ok "hostile: two tenants with an admin each"
+else not_ok "hostile: two tenants with an admin each" "$(head -c 300 "$T/resp")"; finish; fi
 api "$TA" POST "/v1/tenants/$A/tokens" '{"name":"aud","role":"auditor"}'; AUD=$(j .secret)
-case "$TA$TB$AUD" in
-cft_*cft_*cft_*) ok "hostile: two tenants with an admin each" ;;
-*) not_ok "hostile: two tenants with an admin each" "$(head -c 300 "$T/resp")"; finish ;;
-esac
 api "$TA" POST "/v1/tenants/$A/protectionUnits" \
 	"{\"name\":\"docs\",\"kind\":\"account\",\"source\":{\"type\":\"folder\",\"path\":\"$ROOT/alpha/docs\"}}"
 UA=$(j .id)
