@@ -14,7 +14,6 @@
 #include "lib/error.h"
 #include "lib/log.h"
 #include "server/server.h"
-#include "service/core.h"
 #include "service/service.h"
 
 /* Command-line flag -> config file setting. */

@@ -96,22 +96,23 @@ struct json_object *routes_error(int status, const char *message);
 const char *req_param(const struct request *r, const char *name);
 /* A query parameter or NULL. */
 const char *req_query(const struct request *r, const char *name);
-/* ?limit= and ?after= as a catalog page; ERROR_USAGE for a bad limit. */
-struct catalog_page;
-int req_page(const struct request *r, struct catalog_page *pg, struct error *err);
+/* ?limit= and ?after= as a page of a service list (default 100 from the
+ * start); ERROR_USAGE for a bad limit. */
+int req_page(const struct request *r, struct svc_page *pg, struct error *err);
 /* ?name= as Unix seconds (RFC 3339 "2026-01-02T03:04:05Z" or digits); 0
  * when absent. */
 int req_time(const struct request *r, const char *name, int64_t *t_r, struct error *err);
 /* A path parameter that is a restore point number. */
 int req_seq(const struct request *r, uint32_t *seq_r, struct error *err);
-/* {"items":[...],"next":cursor|null}: takes the items array. next is the
- * cursor when the page was full. */
-struct json_object *req_list(struct json_object *items, int limit, const char *last_cursor);
 /* A string field of the body (or NULL); ERROR_USAGE if present but not a
  * string. */
 int req_str(struct json_object *in, const char *field, const char **v_r, struct error *err);
 
-/* Handlers, by resource (h_*.c). */
+/* Handlers, by resource: h_health.c (health, whoami, metrics),
+ * h_tenants.c, h_tokens.c, h_units.c (units and their restore points),
+ * h_policies.c, h_sessions.c, h_jobs.c, h_audit.c, h_mail.c. Each turns
+ * the request into a call of service.h, which authorizes it again and
+ * answers the JSON; none reaches below the service. */
 route_fn h_health, h_whoami, h_metrics;
 route_fn h_tenant_list, h_tenant_create, h_tenant_get, h_tenant_update;
 route_fn h_token_list, h_token_create, h_token_revoke;

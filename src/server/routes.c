@@ -1,7 +1,8 @@
 /* The route table of the API (docs/api.md) and what every request goes
  * through before its handler: route lookup, authentication, authorization
  * against the path's tenant, body checks. Handlers never compare roles or
- * tenants themselves: svc_authorize() does, here, once per request. */
+ * tenants themselves: svc_authorize() does, here as a first gate before the
+ * body is read, and again in the service function each handler calls. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -13,7 +14,6 @@
 
 #include <json-c/json.h>
 
-#include "catalog/catalog.h"
 #include "lib/error.h"
 #include "lib/mem.h"
 #include "lib/timeutil.h"
@@ -613,7 +613,7 @@ static int parse_num(const char *s, int64_t min, int64_t max, int64_t *v_r)
 	return 0;
 }
 
-int req_page(const struct request *r, struct catalog_page *pg, struct error *err)
+int req_page(const struct request *r, struct svc_page *pg, struct error *err)
 {
 	const char *l = req_query(r, "limit");
 	int64_t v = 100;
@@ -656,17 +656,6 @@ int req_seq(const struct request *r, uint32_t *seq_r, struct error *err)
 				  "number (got \"%.32s\")", s ? s : "");
 	*seq_r = (uint32_t)v;
 	return 0;
-}
-
-struct json_object *req_list(struct json_object *items, int limit, const char *last_cursor)
-{
-	struct json_object *o = json_object_new_object();
-	size_t n = json_object_array_length(items);
-
-	json_object_object_add(o, "items", items);
-	json_object_object_add(o, "next", n > 0 && n == (size_t)limit && last_cursor
-				  ? json_object_new_string(last_cursor) : NULL);
-	return o;
 }
 
 int req_str(struct json_object *in, const char *field, const char **v_r, struct error *err)

@@ -17,6 +17,7 @@
 #include "lib/error.h"
 #include "lib/fsutil.h"
 #include "lib/mem.h"
+#include "service/internal.h"
 #include "service/service.h"
 
 #define HEAD_FILE "audit.head"
@@ -161,13 +162,16 @@ static int head_check(struct service *s, int64_t count, const char *head, struct
 	return ret;
 }
 
-int svc_audit_verify(struct service *s, struct json_object **out, struct error *err)
+int svc_audit_verify(struct service *s, const struct svc_principal *p,
+		     struct json_object **out, struct error *err)
 {
 	int64_t count = 0;
 	char *head = NULL;
 	int ret;
 
 	*out = NULL;
+	if (svc_authorize(p, NULL, SVC_PERM_AUDIT_READ, err) < 0)
+		return -1;
 	pthread_mutex_lock(&audit_lock);
 	ret = catalog_audit_verify(svc_catalog(s), &count, &head, err);
 	if (ret == 0)

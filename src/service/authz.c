@@ -16,6 +16,7 @@
 #include "lib/hex.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "service/internal.h"
 #include "service/service.h"
 #include "service/views.h"
 
@@ -344,4 +345,20 @@ out:
 	crypto_wipe(secret, sizeof(secret));
 	catalog_token_free(t);
 	return ret;
+}
+
+int svc_token_revoke(struct service *s, const struct svc_principal *p, const char *tenant,
+		     const char *id, struct json_object **out, struct error *err)
+{
+	*out = NULL;
+	if (svc_authorize(p, tenant, SVC_PERM_TENANTS_MANAGE, err) < 0)
+		return -1;
+	if (catalog_token_revoke(svc_catalog(s), tenant, id, err) < 0)
+		return error_prefix(err, "revoke token %s", id);
+	if (svc_audit(s, p, tenant, "token.revoke", id, NULL, err) < 0)
+		return -1;
+	*out = json_object_new_object();
+	json_object_object_add(*out, "id", json_object_new_string(id));
+	json_object_object_add(*out, "revoked", json_object_new_boolean(1));
+	return 0;
 }

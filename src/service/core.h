@@ -3,8 +3,8 @@
 
 /* The service core's own seams (service.c, tenant.c, scheduler.c,
  * worker.c, backup_job.c, expire.c, rebuild.c, metrics.c): what those
- * files share beyond internal.h. Nothing outside src/service and
- * cmd_serve.c includes it. */
+ * files share beyond internal.h. Nothing outside src/service includes
+ * it. */
 
 #include <stdint.h>
 
@@ -13,7 +13,6 @@ struct json_object;
 struct netpolicy;
 struct service;
 struct store_unit;
-struct svc_config;
 struct catalog_unit;
 struct catalog_job;
 
@@ -28,15 +27,6 @@ static inline char *svc_in(const char *s)
 
 	return u.m;
 }
-
-/* svc_open() flags: NO_BOOTSTRAP skips creating the first global admin
- * token (coffer catalog rebuild prints nothing). */
-enum { SVC_OPEN_NO_BOOTSTRAP = 1 };
-struct service *svc_open_flags(const struct svc_config *cfg, int flags, struct error *err);
-/* Sets one setting from text (names as in the config file); the config
- * file and the command line share it. */
-int svc_config_set(struct svc_config *cfg, const char *key, const char *value,
-		   struct error *err);
 
 /* The reason a job left running by a stopped service carries. */
 #define SVC_INTERRUPTED "interrupted: the service stopped while it ran"

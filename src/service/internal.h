@@ -5,12 +5,18 @@
 
 #include <stdint.h>
 
+struct catalog;
 struct error;
 struct json_object;
 struct service;
 struct store;
 struct catalog_job;
 struct catalog_unit;
+
+/* The service's catalog (catalog/catalog.h). Only the service reaches
+ * it: the server and the CLI call service.h, whose functions authorize
+ * the caller first. */
+struct catalog *svc_catalog(struct service *s);
 
 /* The tenant's store, opened with its key file (flags as store_open:
  * BACKEND_ALLOW_DELETE only for expiry). The caller destroys it. */

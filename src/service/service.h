@@ -4,7 +4,9 @@
 /* The service (docs/service.md): tenants and their stores, protection
  * units and policies, the scheduler and its workers, restore sessions,
  * recommendations, expiry, the audit log and metrics. `coffer serve` runs
- * one; the HTTP API (server/) calls these functions and nothing below them.
+ * one; the HTTP API (server/) and the CLI (cli/cmd_serve.c) call these
+ * functions and nothing below them: the catalog is the service's own
+ * (service/internal.h), and no header of the server includes it.
  *
  * Every function that touches tenant data takes the caller's principal and
  * checks it with svc_authorize() first: tenant separation and roles are
@@ -15,7 +17,6 @@
 #include <stdint.h>
 
 struct error;
-struct catalog;
 struct json_object;
 
 /* Roles (docs/service.md "Roles"). */
@@ -87,19 +88,27 @@ struct svc_config {
  * then flags override. */
 void svc_config_defaults(struct svc_config *cfg);
 int svc_config_load(struct svc_config *cfg, const char *path, struct error *err);
+/* Sets one setting from text (names as in the config file); the config
+ * file and the command line share it. ERROR_USAGE for an unknown name or
+ * a bad value. */
+int svc_config_set(struct svc_config *cfg, const char *key, const char *value,
+		   struct error *err);
 
 struct service;
 /* Opens the catalog (migrating it), requeues jobs left running by a
  * previous process (recording why), and on first start prints a global
  * admin token once to stdout. Does not start threads. */
 struct service *svc_open(const struct svc_config *cfg, struct error *err);
+/* svc_open() with flags: SVC_OPEN_NO_BOOTSTRAP skips creating the first
+ * global admin token (coffer catalog rebuild prints nothing). */
+enum { SVC_OPEN_NO_BOOTSTRAP = 1 };
+struct service *svc_open_flags(const struct svc_config *cfg, int flags, struct error *err);
 /* Starts the scheduler and the workers. */
 int svc_start(struct service *s, struct error *err);
 /* Asks running jobs to stop at their next safe point, waits for them (a
  * stopped job goes back to the queue), then stops the threads. */
 void svc_stop(struct service *s);
 void svc_close(struct service **s);
-struct catalog *svc_catalog(struct service *s);
 const struct svc_config *svc_cfg(struct service *s);
 /* The service's clock (the simulated one in tests), Unix seconds. */
 int64_t svc_now(struct service *s);
@@ -139,8 +148,11 @@ int svc_token_create(struct service *s, const struct svc_principal *by, const ch
 int svc_audit(struct service *s, const struct svc_principal *p, const char *tenant,
 	      const char *action, const char *target, struct json_object *detail,
 	      struct error *err);
-/* Checks the chain and the head file; out: {"entries":N,"head":"…","ok":true}. */
-int svc_audit_verify(struct service *s, struct json_object **out, struct error *err);
+/* Checks the chain and the head file; out: {"entries":N,"head":"…","ok":true}.
+ * audit.read of the global log (the global admin). A broken chain is
+ * ERROR_CORRUPT naming the entry. */
+int svc_audit_verify(struct service *s, const struct svc_principal *p,
+		     struct json_object **out, struct error *err);
 
 /* ---- resources: each fills *out with the JSON the API returns ----
  * Errors carry an HTTP-minded code in err->code: ERROR_USAGE (400),
@@ -180,6 +192,78 @@ int svc_rp_items(struct service *s, const struct svc_principal *p, const char *t
 /* in: {"items":[{"unit":ID,"restorePoint":N | "before":T,"mode":…,"paths":[…]}]} */
 int svc_session_create(struct service *s, const struct svc_principal *p, const char *tenant,
 		       struct json_object *in, struct json_object **out, struct error *err);
+
+/* ---- reads (service/read.c): each checks p with svc_authorize() for
+ * `tenant` (status.read, or as named) and fills *out with the API's JSON
+ * (service/views.c). A missing record, or one of another tenant, is
+ * ERROR_NOTFOUND. ----
+ *
+ * Lists answer {"items":[...],"next":CURSOR|null}: at most page->limit
+ * items after page->after (the "next" of the previous page; NULL: from the
+ * start), in a stable order (by id; restore points, jobs and the audit log
+ * by number); "next" is the last item's cursor when the page is full. */
+struct svc_page {
+	const char *after; /* NULL: the first page */
+	int limit;         /* 1..1000 (the server checks the query) */
+};
+/* Every tenant (tenants.manage, global). */
+int svc_tenant_list(struct service *s, const struct svc_principal *p,
+		    const struct svc_page *page, struct json_object **out, struct error *err);
+int svc_tenant_get(struct service *s, const struct svc_principal *p, const char *tenant,
+		   struct json_object **out, struct error *err);
+/* The tokens of `tenant`, or with tenant NULL every token (the global
+ * admin's view); tenants.manage. */
+int svc_token_list(struct service *s, const struct svc_principal *p, const char *tenant,
+		   const struct svc_page *page, struct json_object **out, struct error *err);
+/* Revokes token `id` of `tenant` (NULL: a global token) and audits
+ * "token.revoke"; out: {"id":ID,"revoked":true}. tenants.manage. */
+int svc_token_revoke(struct service *s, const struct svc_principal *p, const char *tenant,
+		     const char *id, struct json_object **out, struct error *err);
+struct svc_unit_filter {
+	const char *kind, *policy, *state, *name_prefix; /* NULL: any */
+};
+int svc_unit_list(struct service *s, const struct svc_principal *p, const char *tenant,
+		  const struct svc_unit_filter *f, const struct svc_page *page,
+		  struct json_object **out, struct error *err);
+int svc_unit_get(struct service *s, const struct svc_principal *p, const char *tenant,
+		 const char *unit, struct json_object **out, struct error *err);
+struct svc_rp_filter {
+	int64_t since, until;  /* Unix seconds, inclusive; 0: no bound */
+	int include_forgotten; /* forgotten points too */
+};
+/* A unit's restore points; an unknown unit is ERROR_NOTFOUND, not an empty
+ * list. */
+int svc_rp_list(struct service *s, const struct svc_principal *p, const char *tenant,
+		const char *unit, const struct svc_rp_filter *f, const struct svc_page *page,
+		struct json_object **out, struct error *err);
+int svc_rp_get(struct service *s, const struct svc_principal *p, const char *tenant,
+	       const char *unit, uint32_t seq, struct json_object **out, struct error *err);
+int svc_policy_list(struct service *s, const struct svc_principal *p, const char *tenant,
+		    const struct svc_page *page, struct json_object **out, struct error *err);
+int svc_policy_get(struct service *s, const struct svc_principal *p, const char *tenant,
+		   const char *id, struct json_object **out, struct error *err);
+/* Restore sessions, each with its artifacts, progress and ETA. */
+int svc_session_list(struct service *s, const struct svc_principal *p, const char *tenant,
+		     const struct svc_page *page, struct json_object **out, struct error *err);
+int svc_session_get(struct service *s, const struct svc_principal *p, const char *tenant,
+		    const char *id, struct json_object **out, struct error *err);
+struct svc_job_filter {
+	const char *unit, *kind, *state, *session; /* NULL: any */
+};
+int svc_job_list(struct service *s, const struct svc_principal *p, const char *tenant,
+		 const struct svc_job_filter *f, const struct svc_page *page,
+		 struct json_object **out, struct error *err);
+struct svc_audit_filter {
+	const char *tenant;        /* only when the log read is the global one: NULL, every
+				      entry; else that tenant's */
+	const char *action_prefix; /* NULL: any */
+	int64_t since, until;      /* Unix seconds, inclusive; 0: no bound */
+};
+/* The audit log of `tenant`, or with tenant NULL the global admin's view of
+ * every entry (narrowed by f->tenant); audit.read. */
+int svc_audit_list(struct service *s, const struct svc_principal *p, const char *tenant,
+		   const struct svc_audit_filter *f, const struct svc_page *page,
+		   struct json_object **out, struct error *err);
 
 /* ---- the store side ---- */
 /* Rebuilds every restore point row (and tenants and units missing from
