@@ -18,9 +18,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "catalog/audit_chain.h"
 #include "catalog/catalog_schema.h"
 #include "crypto/crypto.h"
-#include "lib/buf.h"
 #include "lib/error.h"
 #include "lib/hex.h"
 #include "lib/log.h"
@@ -1560,10 +1560,12 @@ void catalog_token_free(struct catalog_token *t)
 	free(t);
 }
 
-/* ---- audit log ---- */
+/* ---- audit log ----
+ * The driver stores entries and keeps appends serial (BEGIN IMMEDIATE);
+ * what seq, prev and hash are, and how a chain is checked, is the format's
+ * (audit_chain.c, docs/service.md "Audit chain"). */
 
 #define AUDIT_COLS "seq, time, tenant, actor, action, target, detail, prev, hash"
-#define AUDIT_MAGIC "coffer-audit-v1"
 
 static void *audit_make(sqlite3_stmt *st)
 {
@@ -1584,48 +1586,12 @@ static void *audit_make(sqlite3_stmt *st)
 static void audit_free_v(void *p) { catalog_audit_free(p); }
 static const struct record audit_rec = { audit_make, audit_free_v };
 
-/* One field as a netstring: decimal byte length, ':', the bytes, ','. */
-static void audit_field(struct buf *b, const char *s)
-{
-	size_t len = s ? strlen(s) : 0;
-
-	buf_addf(b, "%zu:", len);
-	buf_add(b, s ? s : "", len);
-	buf_add(b, ",", 1);
-}
-
-/* The entry's hash (docs/service.md "Audit chain"): hex SHA-256 over the
- * netstrings of the version tag and the fields, in this order. */
-static void audit_hash(const struct catalog_audit *a, char hex[65])
-{
-	char num[24];
-	uint8_t md[32];
-	struct buf b;
-
-	buf_init(&b, 0);
-	audit_field(&b, AUDIT_MAGIC);
-	snprintf(num, sizeof(num), "%" PRId64, a->seq);
-	audit_field(&b, num);
-	snprintf(num, sizeof(num), "%" PRId64, a->time);
-	audit_field(&b, num);
-	audit_field(&b, a->tenant);
-	audit_field(&b, a->actor);
-	audit_field(&b, a->action);
-	audit_field(&b, a->target);
-	audit_field(&b, a->detail);
-	audit_field(&b, a->prev);
-	crypto_sha256(b.data, b.len, md);
-	hex_encode(md, sizeof(md), hex);
-	buf_clear(&b);
-}
-
 int catalog_audit_append(struct catalog *c, int64_t time, const char *tenant,
 			 const char *actor, const char *action, const char *target,
 			 const char *detail, struct catalog_audit **a_r, struct error *err)
 {
 	struct catalog_audit *a;
 	struct rows last;
-	char hash[65];
 
 	if (a_r != NULL)
 		*a_r = NULL;
@@ -1643,11 +1609,9 @@ int catalog_audit_append(struct catalog *c, int64_t time, const char *tenant,
 	if (db_list(c, &audit_rec, "SELECT " AUDIT_COLS " FROM audit ORDER BY seq DESC LIMIT 1",
 		    NO_PARAMS, &last, err) < 0)
 		goto rollback;
-	a->seq = last.n ? ((struct catalog_audit *)last.v[0])->seq + 1 : 1;
-	a->prev = xstrdup(last.n ? ((struct catalog_audit *)last.v[0])->hash : "");
+	/* seq, prev and hash: the chain's format is audit_chain.c's. */
+	audit_chain_link(a, last.n ? last.v[0] : NULL);
 	rows_clear(&last);
-	audit_hash(a, hash);
-	a->hash = xstrdup(hash);
 	if (db_run(c, "INSERT INTO audit (" AUDIT_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
 		   PARAMS(PI(a->seq), PI(a->time), PS(a->tenant), PS(a->actor), PS(a->action),
 			  PS(a->target), PS(a->detail), PS(a->prev), PS(a->hash)),
@@ -1692,61 +1656,30 @@ int catalog_audit_list(struct catalog *c, const struct catalog_audit_filter *f,
 	return 0;
 }
 
-struct audit_walk {
-	int64_t next;   /* the seq the next entry must have */
-	char prev[65];  /* the hash of the entry before it ("" at the start) */
-};
-
 static int audit_check_row(sqlite3_stmt *st, void *ctx, struct error *err)
 {
-	struct audit_walk *w = ctx;
 	struct catalog_audit *a = audit_make(st);
-	char hash[65];
-	int ret = -1;
+	int ret = audit_chain_check_next(ctx, a, err);
 
-	if (a->seq != w->next) {
-		error_setk(err, ERROR_CORRUPT,
-			   "audit entry %" PRId64 " is missing (the entry after %" PRId64
-			   " is %" PRId64 ")",
-			   w->next, w->next - 1, a->seq);
-		goto out;
-	}
-	if (a->prev == NULL || strcmp(a->prev, w->prev) != 0) {
-		error_setk(err, ERROR_CORRUPT,
-			   "audit entry %" PRId64 " does not follow entry %" PRId64
-			   ": its prev is not that entry's hash (one of them was changed)",
-			   a->seq, a->seq - 1);
-		goto out;
-	}
-	audit_hash(a, hash);
-	if (a->hash == NULL || strcmp(a->hash, hash) != 0) {
-		error_setk(err, ERROR_CORRUPT,
-			   "audit entry %" PRId64 " was changed: its hash does not match its fields",
-			   a->seq);
-		goto out;
-	}
-	memcpy(w->prev, hash, sizeof(w->prev));
-	w->next++;
-	ret = 0;
-out:
 	catalog_audit_free(a);
 	return ret;
 }
 
 int catalog_audit_verify(struct catalog *c, int64_t *count_r, char **head_r, struct error *err)
 {
-	struct audit_walk w = { .next = 1, .prev = "" };
+	struct audit_chain_check ck;
 	int64_t n;
 
 	*count_r = 0;
 	*head_r = NULL;
+	audit_chain_check_init(&ck);
 	/* One SELECT reads one snapshot, even while others append. */
 	n = db_run(c, "SELECT " AUDIT_COLS " FROM audit ORDER BY seq", NO_PARAMS, audit_check_row,
-		   &w, err);
-	*count_r = w.next - 1;
+		   &ck, err);
+	*count_r = ck.next - 1;
 	if (n < 0)
 		return error_prefix(err, "catalog: verify the audit log");
-	*head_r = xstrdup(w.prev);
+	*head_r = xstrdup(ck.prev);
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "catalog/audit_chain.h"
 #include "catalog/catalog.h"
 #include "crypto/crypto.h"
 #include "lib/buf.h"
@@ -1063,6 +1064,67 @@ static void expected_hash(const struct catalog_audit *a, char hex[65])
 	buf_clear(&b);
 }
 
+/* The format outside any driver (catalog/audit_chain.c): the worked
+ * example of docs/service.md "Audit chain", links and the checker's
+ * verdicts on a chain built by hand. */
+static void test_catalog_audit_chain_format(void)
+{
+	char tenant[] = "t-0123456789abcdef", actor[] = "k-00000000000000aa",
+	     create[] = "tenant.create", detail[] = "{\"name\":\"acme\"}", system[] = "system",
+	     token[] = "token.create", expire[] = "restorePoint.expire", empty[] = "{}",
+	     revoke[] = "token.revoke";
+	struct catalog_audit e[3] = {
+		{ .time = 1700000000, .tenant = tenant, .actor = actor, .action = create,
+		  .target = tenant, .detail = detail },
+		{ .time = 1700000001, .actor = system, .action = token },
+		{ .time = 1700000002, .tenant = tenant, .actor = system, .action = expire,
+		  .detail = empty },
+	};
+	struct audit_chain_check ck;
+	struct error err;
+	char want[65], *saved = NULL;
+
+	error_init(&err);
+	audit_chain_link(&e[0], NULL);
+	CHECK(e[0].seq == 1 && strcmp(e[0].prev, "") == 0);
+	CHECKF(strcmp(e[0].hash, "c33da204af9357b7361924f3efbcd47eeb2c258e7083c6a9a6709329f1659d65")
+	       == 0, "the example of docs/service.md hashes to %s", e[0].hash);
+	for (int i = 1; i < 3; i++) {
+		audit_chain_link(&e[i], &e[i - 1]);
+		expected_hash(&e[i], want);
+		CHECK(e[i].seq == i + 1 && strcmp(e[i].prev, e[i - 1].hash) == 0);
+		CHECK(strcmp(e[i].hash, want) == 0);
+	}
+	audit_chain_check_init(&ck);
+	for (int i = 0; i < 3; i++)
+		CHECK_OK(audit_chain_check_next(&ck, &e[i], &err), &err);
+	CHECK(ck.next == 4 && strcmp(ck.prev, e[2].hash) == 0);
+
+	/* A changed field, a missing entry, a broken link. */
+	audit_chain_check_init(&ck);
+	CHECK_OK(audit_chain_check_next(&ck, &e[0], &err), &err);
+	e[1].action = revoke;
+	CHECK_FAILS(audit_chain_check_next(&ck, &e[1], &err), &err, ERROR_CORRUPT);
+	CHECK(strstr(err.msg, "audit entry 2 was changed") != NULL);
+	e[1].action = token;
+	CHECK_FAILS(audit_chain_check_next(&ck, &e[2], &err), &err, ERROR_CORRUPT);
+	CHECK(strstr(err.msg, "audit entry 2 is missing (the entry after 1 is 3)") != NULL);
+	audit_chain_check_init(&ck);
+	CHECK_OK(audit_chain_check_next(&ck, &e[0], &err), &err);
+	CHECK_OK(audit_chain_check_next(&ck, &e[1], &err), &err);
+	saved = e[2].prev;
+	e[2].prev = e[0].hash;
+	CHECK_FAILS(audit_chain_check_next(&ck, &e[2], &err), &err, ERROR_CORRUPT);
+	CHECK(strstr(err.msg, "audit entry 3 does not follow entry 2") != NULL);
+out:
+	if (saved != NULL)
+		e[2].prev = saved;
+	for (int i = 0; i < 3; i++) {
+		free(e[i].prev);
+		free(e[i].hash);
+	}
+}
+
 /* Five entries: seq 1..5, tenants t-a (1, 3, 5) and global (2, 4). */
 static int audit_five(struct catalog *c, char last_hash[65], struct error *err)
 {
@@ -1316,6 +1378,7 @@ const struct unit_test catalog_tests[] = {
 	{ "catalog_jobs", test_catalog_jobs },
 	{ "catalog_requeue_running", test_catalog_requeue_running },
 	{ "catalog_claim_race", test_catalog_claim_race },
+	{ "catalog_audit_chain_format", test_catalog_audit_chain_format },
 	{ "catalog_audit_append_list", test_catalog_audit_append_list },
 	{ "catalog_audit_tamper", test_catalog_audit_tamper },
 	{ "catalog_migrations", test_catalog_migrations },
