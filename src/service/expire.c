@@ -146,9 +146,11 @@ int svc_expire_job_run(struct service *s, const struct catalog_job *j, struct er
 		if (st == NULL || (su = store_unit_open(st, j->unit, 0, err)) == NULL)
 			goto out;
 		for (size_t i = 0; i < n && !svc_stopping(s); i++) {
+			int rc;
+
 			if (!forget[i])
 				continue;
-			int rc = rp_forget_at(su, rps[i]->seq, now * 1000000000LL, err);
+			rc = rp_forget_at(su, rps[i]->seq, now * 1000000000LL, err);
 
 			if (rc < 0 && err->code == ERROR_LOCKED) {
 				/* The store holds the point's own dates and
