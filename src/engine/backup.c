@@ -11,27 +11,20 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "crypto/crypto.h"
 #include "engine/fsmeta.h"
 #include "engine/meta.h"
-#include "engine/session.h"
+#include "engine/point_writer.h"
 #include "engine/tree.h"
 #include "engine/walk.h"
 #include "lib/buf.h"
 #include "lib/error.h"
 #include "lib/fsat.h"
-#include "lib/hex.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/progress.h"
-#include "store/backend.h"
 #include "store/chunker.h"
-#include "store/index.h"
-#include "store/pack.h"
-#include "store/store.h"
 
 #define QUEUE_CAP 4096
-#define INDEX_FLUSH_ENTRIES 50000
 #define TASKS_MAX 8 /* chunks handed to idle workers, at most 64 MiB */
 #define WAKE_BATCH 8 /* small files queued before an idle worker is woken */
 
@@ -58,10 +51,7 @@ struct chunk_task {
 };
 
 struct backup {
-	struct store_unit *u;
-	struct index *ix;
-	struct session *sess;
-	struct rp *rp;
+	struct point_writer *pw;
 	const struct backup_opts *o;
 	int root_fd; /* the unit's folder: every open below it is relative */
 
@@ -80,7 +70,7 @@ struct backup {
 	struct fsmeta_links *links;
 	struct tree_reader *parent;
 	struct meta_entry *pe; /* current parent entry, NULL at its end */
-	struct rp_stats stats;
+	struct point_totals stats;
 	uint64_t reused;
 	struct progress prog;
 };
@@ -88,17 +78,13 @@ struct backup {
 struct worker {
 	struct backup *b;
 	pthread_t thread;
-	struct pack_writer *pw;
-	struct crypto_mac *mac;
+	struct point_stream *ps;
 	struct buf data;
 };
 
 static void backup_warn(struct backup *b, const char *msg)
 {
-	log_warn("%s", msg);
-	pthread_mutex_lock(&b->lock);
-	rp_add_warning(b->rp, msg);
-	pthread_mutex_unlock(&b->lock);
+	point_writer_warn(b->pw, msg);
 }
 
 static void walk_warn(void *ctx, const char *msg) { backup_warn(ctx, msg); }
@@ -166,7 +152,7 @@ static int chunk_emit(struct worker *w, struct job *j, const uint8_t *data, size
 		pthread_mutex_unlock(&b->lock);
 		return 0;
 	}
-	if (session_put_blob(b->sess, w->pw, w->mac, data, n, id, err) < 0)
+	if (point_stream_put(w->ps, data, n, id, err) < 0)
 		return -1;
 	pthread_mutex_lock(&b->lock);
 	memcpy(j->e.extents[idx].id, id, 32);
@@ -183,7 +169,7 @@ static int worker_task(struct worker *w, struct chunk_task *t, struct error *err
 	int ret;
 
 	pthread_mutex_unlock(&b->lock);
-	ret = session_put_blob(b->sess, w->pw, w->mac, t->data, t->len, id, err);
+	ret = point_stream_put(w->ps, t->data, t->len, id, err);
 	pthread_mutex_lock(&b->lock);
 	if (ret == 0)
 		memcpy(t->j->e.extents[t->index].id, id, 32);
@@ -199,7 +185,7 @@ static int worker_task(struct worker *w, struct chunk_task *t, struct error *err
 static int worker_chunks(struct worker *w, struct job *j, int final, size_t *used_r,
 			 struct error *err)
 {
-	const struct chunker *ch = store_unit_chunker(w->b->u, 0);
+	const struct chunker *ch = point_writer_chunker(w->b->pw);
 	size_t off = 0;
 
 	while (w->data.len - off > 0 && (final || w->data.len - off >= ch->p.max)) {
@@ -404,7 +390,7 @@ static void *worker_main(void *arg)
 	pthread_mutex_unlock(&b->lock);
 	if (ret < 0)
 		backup_fail(b, &err);
-	else if (!b->failed && pack_writer_flush(w->pw, &err) < 0)
+	else if (!b->failed && point_stream_flush(w->ps, &err) < 0)
 		backup_fail(b, &err);
 	return NULL;
 }
@@ -502,7 +488,7 @@ static struct job *backup_make_job(struct backup *b, const char *rel, const char
 
 /* Writes finished jobs at the head of the queue into the metadata stream,
  * in walk order. With `all`, waits for every job. */
-static int backup_drain(struct backup *b, struct tree_writer *tw, int all, struct error *err)
+static int backup_drain(struct backup *b, int all, struct error *err)
 {
 	pthread_mutex_lock(&b->lock);
 	for (;;) {
@@ -525,7 +511,7 @@ static int backup_drain(struct backup *b, struct tree_writer *tw, int all, struc
 		pthread_mutex_unlock(&b->lock);
 		if (j->warning)
 			backup_warn(b, j->warning);
-		if (!j->skip && tree_writer_add(tw, &j->e, err) < 0) {
+		if (!j->skip && point_writer_add(b->pw, &j->e, err) < 0) {
 			backup_fail(b, err);
 			return -1;
 		}
@@ -539,7 +525,7 @@ static int backup_drain(struct backup *b, struct tree_writer *tw, int all, struc
 	return 0;
 }
 
-static int backup_push(struct backup *b, struct job *j, struct tree_writer *tw, struct error *err)
+static int backup_push(struct backup *b, struct job *j, struct error *err)
 {
 	if (!j->need_read)
 		j->done = 1;
@@ -552,10 +538,10 @@ static int backup_push(struct backup *b, struct job *j, struct tree_writer *tw, 
 	if (j->need_read && (++b->unclaimed >= WAKE_BATCH || j->st.st_size >= (1 << 20)))
 		pthread_cond_signal(&b->work_cv);
 	pthread_mutex_unlock(&b->lock);
-	return backup_drain(b, tw, 0, err);
+	return backup_drain(b, 0, err);
 }
 
-static int backup_walk(struct backup *b, struct tree_writer *tw, struct error *err)
+static int backup_walk(struct backup *b, struct error *err)
 {
 	struct walker *w = walker_open(b->root_fd, b->o->path, walk_warn, b, err);
 	const char *rel, *abs, *name;
@@ -568,65 +554,38 @@ static int backup_walk(struct backup *b, struct tree_writer *tw, struct error *e
 	while (ret == 0 && (ret = walker_next(w, &rel, &abs, &st, err)) == 1) {
 		int dirfd = walker_at(w, &name);
 
-		ret = backup_push(b, backup_make_job(b, rel, abs, &st, dirfd, name), tw, err);
+		ret = backup_push(b, backup_make_job(b, rel, abs, &st, dirfd, name), err);
 		progress_update(&b->prog, ++items, b->stats.bytes);
-		if (ret == 0 && session_pending_index(b->sess) >= INDEX_FLUSH_ENTRIES)
-			ret = session_flush_index(b->sess, err);
+		if (ret == 0)
+			ret = point_writer_checkpoint(b->pw, err);
 	}
 	walker_destroy(&w);
 	return ret;
 }
 
-/* Session markers tell prune that a backup may still reference blobs it
- * has not indexed yet (docs/prune.md). */
-int backup_session_marker(struct store_unit *u, const char *id, const char *suffix,
-			  struct error *err)
+/* The parent point's tree, merge-joined with the walk so unchanged files
+ * are not read again. A damaged parent only costs re-reading everything. */
+static void backup_open_parent(struct backup *b)
 {
-	char *rel = xasprintf("sessions/%s%s", id, suffix), *name = store_unit_path(u, rel);
-	char *body = xasprintf("%lld\n", (long long)time(NULL));
-	int ret = backend_put(store_backend(store_unit_store(u)), name, body, strlen(body), err);
+	const struct rp *last;
+	struct error err;
+	int ret = point_writer_parent(b->pw, &last, &err);
 
-	free(rel);
-	free(name);
-	free(body);
-	return ret;
-}
-
-static int backup_marker(struct backup *b, const char *id, const char *suffix, struct error *err)
-{
-	return backup_session_marker(b->u, id, suffix, err);
-}
-
-static int backup_open_parent(struct backup *b, struct error *err)
-{
-	uint32_t *seqs;
-	size_t n;
-	struct rp *last = NULL;
-	int ret = 0;
-
-	if (rp_list(b->u, &seqs, &n, err) < 0)
-		return -1;
-	if (n > 0 && rp_read(b->u, seqs[n - 1], &last, err) == 0) {
-		b->parent = tree_reader_open(b->u, b->ix, last, err);
-		ret = b->parent ? tree_reader_next(b->parent, &b->pe, err) : -1;
+	if (ret == 1) {
+		b->parent = tree_reader_open(point_writer_unit(b->pw), point_writer_index(b->pw),
+					     last, &err);
+		ret = b->parent ? tree_reader_next(b->parent, &b->pe, &err) : -1;
 		if (ret == 0)
 			b->pe = NULL;
 		else if (ret == 1)
 			ret = 0;
 		b->prog.total_bytes = last->stats.bytes;
-	} else if (n > 0) {
-		ret = -1;
 	}
 	if (ret < 0) {
-		/* A damaged parent only costs re-reading everything. */
-		log_warn("%s; reading every file again", err->msg);
+		log_warn("%s; reading every file again", err.msg);
 		tree_reader_destroy(&b->parent);
 		b->pe = NULL;
-		ret = 0;
 	}
-	rp_free(&last);
-	free(seqs);
-	return ret;
 }
 
 static int backup_threads(const struct backup_opts *o)
@@ -636,29 +595,24 @@ static int backup_threads(const struct backup_opts *o)
 	return n < 1 ? 1 : n > 16 ? 16 : (int)n;
 }
 
+/* Walks and stores everything; the point is committed by the caller. */
 static int backup_body(struct backup *b, struct error *err)
 {
 	struct worker workers[16];
-	struct tree_writer *tw;
-	int n = backup_threads(b->o), i, started = 0, ret;
-	char hostname[256] = "";
+	int n = backup_threads(b->o), i, started = 0, ret = 0;
 
-	b->sess = session_create(b->u, b->ix);
-	tw = tree_writer_create(b->sess, b->u);
 	for (i = 0; i < n; i++) {
 		workers[i] = (struct worker){ .b = b };
-		workers[i].pw = session_pack_writer(b->sess, 0);
-		workers[i].mac = store_unit_id_mac(b->u);
+		workers[i].ps = point_writer_stream(b->pw);
 		buf_init(&workers[i].data, 0);
 		if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0)
 			break;
 		started++;
 	}
-	ret = backup_open_parent(b, err);
+	backup_open_parent(b);
+	ret = backup_walk(b, err);
 	if (ret == 0)
-		ret = backup_walk(b, tw, err);
-	if (ret == 0)
-		ret = backup_drain(b, tw, 1, err);
+		ret = backup_drain(b, 1, err);
 	if (ret < 0)
 		backup_fail(b, err);
 	pthread_mutex_lock(&b->lock);
@@ -671,30 +625,8 @@ static int backup_body(struct backup *b, struct error *err)
 		*err = b->fail;
 		ret = -1;
 	}
-	/* Commit order: packs, then index, then the restore point. */
-	if (ret == 0)
-		ret = tree_writer_finish(tw, b->rp, err);
-	if (ret == 0)
-		ret = session_flush_index(b->sess, err);
-	if (ret == 0) {
-		struct session_stats ss;
-
-		session_get_stats(b->sess, &ss);
-		b->rp->stats = b->stats;
-		b->rp->stats.new_blobs = ss.new_blobs;
-		b->rp->stats.new_bytes = ss.new_bytes;
-		b->rp->stats.stored_bytes = ss.stored_bytes;
-		b->rp->stats.incompressible_bytes = ss.incompressible_bytes;
-		gethostname(hostname, sizeof(hostname) - 1);
-		b->rp->host = xstrdup(hostname);
-		ret = rp_write(b->u, b->rp, err);
-	}
-	for (i = 0; i < started; i++) {
-		pack_writer_destroy(&workers[i].pw);
-		crypto_mac_destroy(&workers[i].mac);
+	for (i = 0; i < started; i++)
 		buf_clear(&workers[i].data);
-	}
-	tree_writer_destroy(&tw);
 	return ret;
 }
 
@@ -723,9 +655,11 @@ int backup_run(struct store *s, const struct backup_opts *o, struct backup_resul
 	       struct error *err)
 {
 	struct backup b = { .o = o };
-	uint8_t rnd[16];
-	char sid[33], *real;
-	struct timespec ts;
+	struct point_writer_opts po = { .unit = o->unit, .time_ns = o->time_ns,
+					.keep_seconds = o->keep_seconds,
+					.retain_seconds = o->retain_seconds };
+	struct point_result pr;
+	char *real;
 	int ret = -1;
 
 	/* Opened once; the walk and the reads go through it. */
@@ -737,8 +671,9 @@ int backup_run(struct store *s, const struct backup_opts *o, struct backup_resul
 		close(b.root_fd);
 		return error_sys(err, "cannot back up %s", o->path);
 	}
-	b.u = store_unit_open(s, o->unit, 1, err);
-	if (b.u == NULL) {
+	po.source = real;
+	b.pw = point_writer_create(s, &po, err);
+	if (b.pw == NULL) {
 		close(b.root_fd);
 		free(real);
 		return -1;
@@ -748,49 +683,33 @@ int backup_run(struct store *s, const struct backup_opts *o, struct backup_resul
 	pthread_cond_init(&b.done_cv, NULL);
 	progress_init(&b.prog, "backup", 0, o->quiet);
 	b.links = fsmeta_links_create();
-	b.rp = xcalloc(1, sizeof(*b.rp));
-	b.rp->unit = xstrdup(o->unit);
-	b.rp->source = xstrdup(real);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	b.rp->time_ns = o->time_ns ? o->time_ns : (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-	rp_set_retention(b.rp, o->keep_seconds, o->retain_seconds);
-	crypto_random(rnd, sizeof(rnd));
-	hex_encode(rnd, sizeof(rnd), sid);
-	if (backup_marker(&b, sid, "", err) < 0)
-		goto out;
-	b.ix = index_open(b.u, err);
-	if (b.ix == NULL)
+	if (point_writer_begin(b.pw, err) < 0)
 		goto out;
 	ret = backup_body(&b, err);
-	if (ret < 0) {
-		struct error ignored;
-
-		/* This session will never write a restore point: say so, or
-		 * prune would wait a whole session timeout for it. */
-		backup_marker(&b, sid, ".end", &ignored);
+	if (ret == 0) {
+		point_writer_set_totals(b.pw, &b.stats);
+		ret = point_writer_commit(b.pw, &pr, err);
 	}
 	if (ret == 0) {
-		struct error ignored;
-
-		/* A failed merge or end marker costs speed later, not data. */
-		if (index_merge(b.ix, b.u, &ignored) < 0)
-			log_warn("%s", ignored.msg);
-		if (backup_marker(&b, sid, ".end", &ignored) < 0)
-			log_warn("%s", ignored.msg);
-		res->seq = b.rp->seq;
-		res->stats = b.rp->stats;
+		memset(&res->stats, 0, sizeof(res->stats));
+		res->seq = pr.seq;
+		res->stats.files = pr.totals.files;
+		res->stats.dirs = pr.totals.dirs;
+		res->stats.bytes = pr.totals.bytes;
+		res->stats.new_blobs = pr.new_blobs;
+		res->stats.new_bytes = pr.new_bytes;
+		res->stats.stored_bytes = pr.stored_bytes;
+		res->stats.incompressible_bytes = pr.incompressible_bytes;
 		res->reused_files = b.reused;
-		res->nwarnings = b.rp->nwarnings;
+		res->nwarnings = pr.nwarnings;
 	}
 out:
 	progress_done(&b.prog);
 	backup_free_queue(&b);
 	tree_reader_destroy(&b.parent);
-	session_destroy(&b.sess);
-	index_destroy(&b.ix);
+	/* Ends a session that did not commit (its end marker). */
+	point_writer_destroy(&b.pw);
 	fsmeta_links_destroy(&b.links);
-	rp_free(&b.rp);
-	store_unit_destroy(&b.u);
 	pthread_mutex_destroy(&b.lock);
 	pthread_cond_destroy(&b.work_cv);
 	pthread_cond_destroy(&b.done_cv);

@@ -4,7 +4,8 @@
 /* Takes a restore point of a folder as a protection unit: walks it, reads
  * only files whose size, mtime, ctime or inode changed since the last
  * point, chunks, deduplicates, compresses, encrypts and packs on all
- * cores, then commits packs, index and restore point, in that order. */
+ * cores, then commits packs, index and restore point, in that order
+ * (through the point writer, engine/point_writer.h). */
 
 #include <stdint.h>
 
@@ -12,7 +13,6 @@
 
 struct error;
 struct store;
-struct store_unit;
 
 struct backup_opts {
 	const char *unit;
@@ -42,12 +42,5 @@ struct backup_result {
  * restore point was written and nothing stored before was touched. */
 int backup_run(struct store *s, const struct backup_opts *o, struct backup_result *res,
 	       struct error *err);
-
-/* Writes the session marker "sessions/<id><suffix>" of unit u: "" when a
- * backup starts, ".end" when it ends either way. Prune waits for open
- * sessions (docs/prune.md); other writers of restore points (the mail
- * source) use it too. */
-int backup_session_marker(struct store_unit *u, const char *id, const char *suffix,
-			  struct error *err);
 
 #endif

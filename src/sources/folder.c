@@ -18,14 +18,13 @@
 
 #include "engine/backup.h"
 #include "engine/diff.h"
+#include "engine/point_reader.h"
 #include "engine/restore.h"
 #include "lib/error.h"
 #include "lib/fsat.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "sources/source.h"
-#include "store/rp.h"
-#include "store/store.h"
 
 /* Past this many taken names "<path>.restored-N" something is wrong. */
 #define FOLDER_MAX_RESTORED 10000
@@ -58,25 +57,6 @@ static void count_change(void *ctx, char kind, const char *path)
 		(*n)++;
 }
 
-/* The live point before seq (forgotten ones skipped); 0 if none. */
-static uint32_t folder_parent(struct store *s, const char *unit, uint32_t seq)
-{
-	struct store_unit *u;
-	struct error err;
-	uint32_t *seqs = NULL, parent = 0;
-	size_t n = 0, i;
-
-	error_init(&err);
-	u = store_unit_open(s, unit, 0, &err);
-	if (u != NULL && rp_list(u, &seqs, &n, &err) == 0)
-		for (i = 0; i < n; i++)
-			if (seqs[i] < seq && seqs[i] > parent)
-				parent = seqs[i];
-	free(seqs);
-	store_unit_destroy(&u);
-	return parent;
-}
-
 /* Entries added, changed or removed since the parent point (the live one
  * before). Only the two metadata trees are read, never content. Without a
  * readable parent, the files the backup had to read again stand in. */
@@ -85,7 +65,7 @@ static uint64_t folder_changed(struct store *s, const char *unit, const struct b
 	struct diff_result dr;
 	struct error err;
 	uint64_t n = 0;
-	uint32_t parent = folder_parent(s, unit, r->seq);
+	uint32_t parent = point_reader_live_before(s, unit, r->seq);
 	char *a, *b;
 	int ret;
 

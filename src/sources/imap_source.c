@@ -14,11 +14,9 @@
 #include <json-c/json.h>
 
 #include "crypto/crypto.h"
-#include "engine/backup.h"
 #include "engine/maillayout.h"
 #include "engine/meta.h"
-#include "engine/session.h"
-#include "engine/tree.h"
+#include "engine/point_writer.h"
 #include "lib/buf.h"
 #include "lib/error.h"
 #include "lib/hex.h"
@@ -29,13 +27,7 @@
 #include "sources/mail.h"
 #include "sources/mail_layout.h"
 #include "sources/source.h"
-#include "store/chunker.h"
-#include "store/index.h"
-#include "store/pack.h"
-#include "store/rp.h"
-#include "store/store.h"
 
-#define INDEX_FLUSH_ENTRIES 50000
 #define MAIL_MAX_LITERAL (256ull << 20)
 #define FOLDER_TRIES 2
 
@@ -129,14 +121,9 @@ struct folder_job {
 struct mb {
 	const struct mail_backup_opts *o;
 	struct mail_backup_result *res;
-	struct store_unit *u;
-	struct index *ix;
-	struct session *sess;
-	struct pack_writer *pw;
-	struct crypto_mac *mac;
-	struct tree_writer *tw;
-	struct rp *rp;
-	struct rp *last;            /* the latest restore point's manifest, or NULL */
+	struct point_writer *pw;
+	struct point_stream *ps;    /* message bodies */
+	const struct rp *last;      /* the latest restore point's manifest, or NULL */
 	struct mail_point *parent;  /* its messages, loaded unless nothing changed */
 	struct imap *imap;
 	unsigned caps;
@@ -156,8 +143,7 @@ static void mb_warn(struct mb *b, const char *fmt, ...)
 	va_start(ap, fmt);
 	msg = xvasprintf(fmt, ap);
 	va_end(ap);
-	log_warn("%s", msg);
-	rp_add_warning(b->rp, msg);
+	point_writer_warn(b->pw, msg);
 	b->res->nwarnings++;
 	free(msg);
 }
@@ -529,24 +515,15 @@ static int match_by_content(struct mb *b, struct folder_job *j, struct error *er
 static int store_body(struct mb *b, struct live_msg *lm, const uint8_t *data, size_t len,
 		      struct error *err)
 {
-	const struct chunker *ch = store_unit_chunker(b->u, 0);
 	char tz[8];
-	size_t off = 0;
 
 	tz_text(lm->tz, tz);
 	meta_entry_clear(&lm->e);
 	maillayout_message_entry(&lm->e, "", lm->uid, len, lm->date, tz,
 				 lm->flags ? lm->flags : "", 0, 0);
-	while (off < len) {
-		size_t n = chunker_next(ch, data + off, len - off);
-		uint8_t id[32];
-
-		if (session_put_blob(b->sess, b->pw, b->mac, data + off, n, id, err) < 0)
-			return -1;
-		meta_entry_add_extent(&lm->e, id, (uint32_t)n);
-		off += n;
-	}
-	return 0;
+	if (point_stream_write(b->ps, &lm->e, data, len, err) < 0)
+		return -1;
+	return point_stream_end(b->ps, &lm->e, err);
 }
 
 static int on_body(void *ctx, const struct imap_msg *m, struct error *err)
@@ -574,9 +551,7 @@ static int on_body(void *ctx, const struct imap_msg *m, struct error *err)
 	b->res->messages_fetched++;
 	b->res->bytes_fetched += m->body_len;
 	progress_update(&b->prog, ++b->items, b->res->bytes_fetched);
-	if (session_pending_index(b->sess) >= INDEX_FLUSH_ENTRIES)
-		return session_flush_index(b->sess, err);
-	return 0;
+	return point_writer_checkpoint(b->pw, err);
 }
 
 static int fetch_bodies(struct mb *b, struct folder_job *j, struct error *err)
@@ -833,7 +808,7 @@ static int mb_write_tree(struct mb *b, struct error *err)
 	for (i = 0; i < b->nout; i++) {
 		if (i > 0 && meta_path_cmp(b->out[i - 1]->path, b->out[i]->path) == 0)
 			return error_set(err, "two entries of the mailbox map to %s", b->out[i]->path);
-		if (tree_writer_add(b->tw, b->out[i], err) < 0)
+		if (point_writer_add(b->pw, b->out[i], err) < 0)
 			return -1;
 	}
 	return 0;
@@ -841,24 +816,15 @@ static int mb_write_tree(struct mb *b, struct error *err)
 
 /* ---- the whole backup ---- */
 
-/* The latest restore point's manifest: cheap, and enough to tell an
- * unchanged mailbox (mailbox_state). */
-static int mb_read_last(struct mb *b, struct error *err)
+/* The latest restore point's manifest (read when the session began):
+ * cheap, and enough to tell an unchanged mailbox (mailbox_state). */
+static void mb_read_last(struct mb *b)
 {
-	uint32_t *seqs = NULL;
-	size_t n;
-	int ret;
+	struct error err;
 
-	if (rp_list(b->u, &seqs, &n, err) < 0)
-		return -1;
-	ret = n > 0 ? rp_read(b->u, seqs[n - 1], &b->last, err) : 0;
-	free(seqs);
-	if (ret < 0) {
+	if (point_writer_parent(b->pw, &b->last, &err) < 0)
 		/* A damaged parent only costs fetching everything again. */
-		log_warn("%s; fetching every message again", err->msg);
-		error_init(err);
-	}
-	return 0;
+		log_warn("%s; fetching every message again", err.msg);
 }
 
 /* Every folder and message of the latest point, to reuse what is unchanged. */
@@ -867,7 +833,8 @@ static void mb_load_parent(struct mb *b)
 	struct error err;
 
 	error_init(&err);
-	if (b->last && mail_point_load(b->u, b->ix, b->last, &b->parent, &err) < 0)
+	if (b->last && mail_point_load(point_writer_unit(b->pw), point_writer_index(b->pw),
+					b->last, &b->parent, &err) < 0)
 		log_warn("%s; fetching every message again", err.msg);
 }
 
@@ -917,33 +884,23 @@ out:
 /* Nothing changed since the latest point: the new point is that one's
  * metadata stream again. No message is fetched or written, and the store
  * grows by one manifest. */
-static void mb_reuse_last(struct mb *b)
+static int mb_reuse_last(struct mb *b, struct error *err)
 {
-	const struct rp *l = b->last;
+	struct point_totals t;
 
-	b->rp->nmeta = l->nmeta;
-	b->rp->meta = xmalloc(l->nmeta * sizeof(*l->meta) + 1);
-	memcpy(b->rp->meta, l->meta, l->nmeta * sizeof(*l->meta));
-	b->rp->levels = l->levels;
-	b->rp->stats.files = b->res->messages = b->res->messages_reused = l->stats.files;
-	b->rp->stats.dirs = b->res->folders = b->res->folders_unchanged = l->stats.dirs;
-	b->rp->stats.bytes = b->res->bytes = l->stats.bytes;
+	if (point_writer_reuse_parent(b->pw, &t, err) < 0)
+		return -1;
+	b->res->messages = b->res->messages_reused = t.files;
+	b->res->folders = b->res->folders_unchanged = t.dirs;
+	b->res->bytes = t.bytes;
 	b->res->whole_point_reused = 1;
+	return 0;
 }
 
 static int mb_root(struct mb *b)
 {
 	maillayout_root_entry(mb_new_entry(b), b->delim);
 	return 0;
-}
-
-static int mb_write_point(struct mb *b, struct error *err)
-{
-	char host[256] = "";
-
-	gethostname(host, sizeof(host) - 1);
-	b->rp->host = xstrdup(host);
-	return rp_write(b->u, b->rp, err);
 }
 
 static void mb_logout(struct mb *b)
@@ -958,8 +915,7 @@ static int mb_finish_unchanged(struct mb *b, struct imap_folder_list *fl, struct
 {
 	mb_logout(b);
 	imap_folder_list_clear(fl);
-	mb_reuse_last(b);
-	return mb_write_point(b, err);
+	return mb_reuse_last(b, err);
 }
 
 static int mb_body(struct mb *b, const struct imap_opts *io, struct error *err)
@@ -968,13 +924,9 @@ static int mb_body(struct mb *b, const struct imap_opts *io, struct error *err)
 	size_t i;
 	int ret;
 
-	b->sess = session_create(b->u, b->ix);
-	b->pw = session_pack_writer(b->sess, 0);
-	b->mac = store_unit_id_mac(b->u);
-	b->tw = tree_writer_create(b->sess, b->u);
-	ret = mb_read_last(b, err);
-	if (ret == 0 && (b->imap = imap_connect(io, err)) == NULL)
-		ret = -1;
+	mb_read_last(b);
+	b->imap = imap_connect(io, err);
+	ret = b->imap ? 0 : -1;
 	if (ret == 0) {
 		b->caps = imap_caps(b->imap);
 		ret = imap_list(b->imap, 1, &fl, err);
@@ -983,9 +935,13 @@ static int mb_body(struct mb *b, const struct imap_opts *io, struct error *err)
 		if (fl.v[i].delim)
 			b->delim = fl.v[i].delim;
 	if (ret == 0) {
-		b->rp->source_state = mailbox_state(b, &fl);
-		if (b->rp->source_state && b->last && b->last->source_state &&
-		    strcmp(b->rp->source_state, b->last->source_state) == 0)
+		char *state = mailbox_state(b, &fl);
+		const char *last_state = point_writer_parent_state(b->pw);
+		int same = state && last_state && strcmp(state, last_state) == 0;
+
+		point_writer_set_source_state(b->pw, state);
+		free(state);
+		if (same)
 			return mb_finish_unchanged(b, &fl, err);
 		mb_load_parent(b);
 		ret = mb_root(b);
@@ -1009,28 +965,18 @@ static int mb_body(struct mb *b, const struct imap_opts *io, struct error *err)
 	if (ret == 0)
 		mb_logout(b);
 	imap_folder_list_clear(&fl);
-	/* Commit order: packs, then metadata, index, and the restore point. */
+	/* The message packs, then the tree (sorted: it is known whole only
+	 * now); the point writer commits the rest. */
 	if (ret == 0)
-		ret = pack_writer_flush(b->pw, err);
+		ret = point_stream_flush(b->ps, err);
 	if (ret == 0)
 		ret = mb_write_tree(b, err);
-	if (ret == 0)
-		ret = tree_writer_finish(b->tw, b->rp, err);
-	if (ret == 0)
-		ret = session_flush_index(b->sess, err);
 	if (ret == 0) {
-		struct session_stats ss;
+		struct point_totals t = {
+			.files = b->res->messages, .dirs = b->res->folders, .bytes = b->res->bytes,
+		};
 
-		session_get_stats(b->sess, &ss);
-		b->rp->stats.files = b->res->messages;
-		b->rp->stats.dirs = b->res->folders;
-		b->rp->stats.bytes = b->res->bytes;
-		b->rp->stats.new_blobs = ss.new_blobs;
-		b->rp->stats.new_bytes = b->res->new_bytes = ss.new_bytes;
-		b->rp->stats.stored_bytes = b->res->stored_bytes = ss.stored_bytes;
-		b->rp->stats.incompressible_bytes = b->res->incompressible_bytes =
-			ss.incompressible_bytes;
-		ret = mb_write_point(b, err);
+		point_writer_set_totals(b->pw, &t);
 	}
 	return ret;
 }
@@ -1045,15 +991,9 @@ static void mb_free(struct mb *b)
 	}
 	free(b->out);
 	imap_destroy(&b->imap);
-	tree_writer_destroy(&b->tw);
-	pack_writer_destroy(&b->pw);
-	crypto_mac_destroy(&b->mac);
 	mail_point_destroy(&b->parent);
-	rp_free(&b->last);
-	session_destroy(&b->sess);
-	index_destroy(&b->ix);
-	rp_free(&b->rp);
-	store_unit_destroy(&b->u);
+	/* Ends a session that did not commit (its end marker). */
+	point_writer_destroy(&b->pw);
 }
 
 int mail_backup_run(struct store *s, const struct mail_backup_opts *o,
@@ -1061,53 +1001,45 @@ int mail_backup_run(struct store *s, const struct mail_backup_opts *o,
 {
 	struct mb b = { .o = o, .res = res };
 	struct imap_opts io;
-	uint8_t rnd[16];
-	char sid[33];
-	struct timespec ts;
+	struct point_writer_opts po = { .unit = o->unit, .time_ns = o->time_ns,
+					.keep_seconds = o->keep_seconds,
+					.retain_seconds = o->retain_seconds };
+	struct point_result pr;
+	char *source;
 	int ret = -1;
 
 	memset(res, 0, sizeof(*res));
 	if (mail_imap_opts(o->source, &io, err) < 0)
 		return -1;
 	io.policy = o->netpolicy;
-	b.u = store_unit_open(s, o->unit, 1, err);
-	if (b.u == NULL)
+	source = source_name(&io);
+	po.source = source;
+	b.pw = point_writer_create(s, &po, err);
+	if (b.pw == NULL) {
+		free(source);
 		return error_prefix(err, "backup of mailbox %s", o->unit);
-	progress_init(&b.prog, "mail backup", 0, o->quiet);
-	b.rp = xcalloc(1, sizeof(*b.rp));
-	b.rp->unit = xstrdup(o->unit);
-	b.rp->source = source_name(&io);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	b.rp->time_ns = o->time_ns ? o->time_ns : (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-	rp_set_retention(b.rp, o->keep_seconds, o->retain_seconds);
-	crypto_random(rnd, sizeof(rnd));
-	hex_encode(rnd, sizeof(rnd), sid);
-	/* The session marker tells prune that blobs not indexed yet may be
-	 * referenced soon (docs/prune.md), as engine/backup.c does. */
-	if (backup_session_marker(b.u, sid, "", err) < 0)
-		goto out;
-	b.ix = index_open(b.u, err);
-	if (b.ix == NULL)
-		goto out;
-	ret = mb_body(&b, &io, err);
-	if (ret == 0) {
-		struct error ignored;
-
-		if (index_merge(b.ix, b.u, &ignored) < 0)
-			log_warn("%s", ignored.msg);
-		res->seq = b.rp->seq;
 	}
-	{
-		struct error ignored;
-
-		if (backup_session_marker(b.u, sid, ".end", &ignored) < 0 && ret == 0)
-			log_warn("%s", ignored.msg);
+	progress_init(&b.prog, "mail backup", 0, o->quiet);
+	/* The session marker tells prune that blobs not indexed yet may be
+	 * referenced soon (docs/prune.md). */
+	if (point_writer_begin(b.pw, err) < 0)
+		goto out;
+	b.ps = point_writer_stream(b.pw);
+	ret = mb_body(&b, &io, err);
+	if (ret == 0)
+		ret = point_writer_commit(b.pw, &pr, err);
+	if (ret == 0) {
+		res->seq = pr.seq;
+		res->new_bytes = pr.new_bytes;
+		res->stored_bytes = pr.stored_bytes;
+		res->incompressible_bytes = pr.incompressible_bytes;
 	}
 out:
 	progress_done(&b.prog);
 	if (ret < 0)
-		error_prefix(err, "backup of mailbox %s (%s) failed", o->unit, b.rp->source);
+		error_prefix(err, "backup of mailbox %s (%s) failed", o->unit, source);
 	mb_free(&b);
+	free(source);
 	return ret;
 }
 

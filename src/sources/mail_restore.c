@@ -14,7 +14,7 @@
 #include "crypto/crypto.h"
 #include "engine/maillayout.h"
 #include "engine/meta.h"
-#include "engine/tree.h"
+#include "engine/point_reader.h"
 #include "lib/buf.h"
 #include "lib/error.h"
 #include "lib/log.h"
@@ -22,9 +22,6 @@
 #include "sources/imap.h"
 #include "sources/mail.h"
 #include "sources/mail_layout.h"
-#include "store/index.h"
-#include "store/rp.h"
-#include "store/store.h"
 
 #define APPEND_BATCH_MSGS 200
 #define APPEND_BATCH_BYTES (32u << 20)
@@ -717,9 +714,7 @@ int mail_restore_run(struct store *s, const struct mail_restore_opts *o,
 		     struct mail_restore_result *res, struct error *err)
 {
 	struct mr r = { .o = o, .res = res };
-	struct store_unit *u = NULL;
-	struct rp *rp = NULL;
-	struct index *ix = NULL;
+	struct point_reader *pr = NULL;
 	struct imap_opts io;
 	size_t i;
 	int ret = -1;
@@ -731,8 +726,10 @@ int mail_restore_run(struct store *s, const struct mail_restore_opts *o,
 	if (o->delete_newer && (o->npatterns || o->nuids))
 		return error_setk(err, ERROR_USAGE, "--delete-newer works on whole folders only, "
 				  "not with single messages");
-	if (tree_resolve(s, o->rp, &u, &rp, err) < 0 || (ix = index_open(u, err)) == NULL ||
-	    mail_point_load(u, ix, rp, &r.pt, err) < 0 || check_selection(&r, err) < 0)
+	if (point_reader_open(s, o->rp, &pr, err) < 0 ||
+	    mail_point_load(point_reader_unit(pr), point_reader_index(pr), point_reader_rp(pr),
+			    &r.pt, err) < 0 ||
+	    check_selection(&r, err) < 0)
 		goto out;
 	r.imap = imap_connect(&io, err);
 	if (r.imap == NULL)
@@ -749,9 +746,7 @@ out:
 		free(r.live_names[i]);
 	free(r.live_names);
 	mail_point_destroy(&r.pt);
-	index_destroy(&ix);
-	rp_free(&rp);
-	store_unit_destroy(&u);
+	point_reader_destroy(&pr);
 	if (ret < 0)
 		error_prefix(err, "restore of %s", o->rp);
 	return ret;
@@ -760,15 +755,14 @@ out:
 int mail_folders_list(struct store *s, const char *rpspec, mail_folder_cb *cb, void *ctx,
 		      struct error *err)
 {
-	struct store_unit *u = NULL;
-	struct rp *rp = NULL;
-	struct index *ix = NULL;
+	struct point_reader *pr = NULL;
 	struct mail_point *pt = NULL;
 	size_t i, k;
 	int ret = -1;
 
-	if (tree_resolve(s, rpspec, &u, &rp, err) < 0 || (ix = index_open(u, err)) == NULL ||
-	    mail_point_load(u, ix, rp, &pt, err) < 0)
+	if (point_reader_open(s, rpspec, &pr, err) < 0 ||
+	    mail_point_load(point_reader_unit(pr), point_reader_index(pr), point_reader_rp(pr), &pt,
+			    err) < 0)
 		goto out;
 	for (i = 0; i < pt->nfolders; i++) {
 		struct mail_folder *f = &pt->folders[i];
@@ -790,8 +784,6 @@ int mail_folders_list(struct store *s, const char *rpspec, mail_folder_cb *cb, v
 	ret = 0;
 out:
 	mail_point_destroy(&pt);
-	index_destroy(&ix);
-	rp_free(&rp);
-	store_unit_destroy(&u);
+	point_reader_destroy(&pr);
 	return ret;
 }

@@ -10,6 +10,32 @@
  *   imap    {"type":"imap","host":…,"port":993,"tls":"implicit"|"starttls"|"none",
  *            "user":…,"auth":"plain"|"login"|"xoauth2"|"oauthbearer",
  *            "secret":… | "secretCommand":…}                    (sources/imap_source.c)
+ *
+ * What a new source does (docs/engine.md "Writing a restore point"):
+ *
+ * - backup: walk the remote and hand what it finds to the engine's point
+ *   writer (engine/point_writer.h), which owns everything written to the
+ *   store and its order. point_writer_create + _begin; point_writer_parent
+ *   for the last point (to reuse what did not change: copy its entries'
+ *   extents instead of fetching the content again); content through a
+ *   point_stream (point_stream_write ... point_stream_end fills an entry's
+ *   extents; one stream per thread); each entry (struct meta_entry: a
+ *   file, folder or link, with its attributes and xattrs, "user.<source>.*"
+ *   for what is the source's own) by point_writer_add, in tree order;
+ *   point_writer_checkpoint now and then in long runs; point_writer_warn for
+ *   what is left out; point_writer_set_totals, then point_writer_commit for
+ *   the result. Any failure before the commit: point_writer_destroy, which
+ *   ends the session; no restore point is written and nothing stored
+ *   before is touched. A source that can tell nothing changed since the
+ *   parent (its own summary, point_writer_set_source_state, equal to
+ *   point_writer_parent_state) commits point_writer_reuse_parent.
+ * - restore: open the point with engine/point_reader.h and read its tree
+ *   back (tree_reader_open, blob_fetch in engine/tree.h, or the source's
+ *   own reader of its layout), then write to the remote.
+ *
+ * A source never includes a store header (src/store/): store types it
+ * passes along (the unit, the index, a manifest) are opaque handles it gets
+ * from the engine.
  */
 
 #include <stddef.h>

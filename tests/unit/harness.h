@@ -42,6 +42,7 @@ extern const struct unit_test imap_tests[];
 extern const struct unit_test timeutil_tests[];
 extern const struct unit_test netpolicy_tests[];
 extern const struct unit_test confine_tests[];
+extern const struct unit_test point_writer_tests[];
 
 /* Records a failure of the running test; the first one is its reason. */
 void th_fail(const char *file, int line, const char *fmt, ...)

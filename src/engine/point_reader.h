@@ -1,0 +1,36 @@
+#ifndef COFFER_POINT_READER_H
+#define COFFER_POINT_READER_H
+
+/* A restore point opened for reading, for the restore side of a source:
+ * the unit, its manifest and its index held together, so a source reads
+ * the point's tree (tree_reader_open) and content (blob_fetch, or its own
+ * layout's reader) without touching the store's types. */
+
+#include <stdint.h>
+
+struct error;
+struct index;
+struct rp;
+struct store;
+struct store_unit;
+
+struct point_reader;
+
+/* Opens "UNIT", "UNIT@latest" or "UNIT@N" (tree_resolve) and the unit's
+ * index. -1 and err when the unit, the point or the index cannot be read. */
+int point_reader_open(struct store *s, const char *spec, struct point_reader **pr_r,
+		      struct error *err);
+/* Accepts NULL. */
+void point_reader_destroy(struct point_reader **pr);
+
+/* Owned by the reader. */
+struct store_unit *point_reader_unit(struct point_reader *pr);
+const struct index *point_reader_index(struct point_reader *pr);
+const struct rp *point_reader_rp(struct point_reader *pr);
+
+/* The number of unit's latest live point before point `seq` (forgotten
+ * ones skipped); 0 when there is none or the unit's points cannot be
+ * listed. */
+uint32_t point_reader_live_before(struct store *s, const char *unit, uint32_t seq);
+
+#endif
