@@ -186,7 +186,7 @@ static int cmd_mail_backup(struct cli *c, int argc, char **argv)
 	o.source = src;
 	s = cli_open(c, 0, &err);
 	ret = s ? mail_backup_run(s, &o, &res, &err) : -1;
-	store_destroy(&s);
+	store_close(&s);
 	json_object_put(src);
 	if (ret < 0)
 		return mail_fail(&err);
@@ -309,7 +309,7 @@ static int cmd_mail_restore(struct cli *c, int argc, char **argv)
 	o.ctx = &rp;
 	s = cli_open(c, 0, &err);
 	ret = s ? mail_restore_run(s, &o, &res, &err) : -1;
-	store_destroy(&s);
+	store_close(&s);
 	json_object_put(dst);
 	if (ret < 0)
 		return mail_fail(&err);
@@ -381,7 +381,7 @@ static int cmd_mail_folders(struct cli *c, int argc, char **argv)
 	if (s == NULL)
 		return mail_fail(&err);
 	ret = mail_folders_list(s, argv[1], print_folder, &p, &err);
-	store_destroy(&s);
+	store_close(&s);
 	return ret < 0 ? mail_fail(&err) : EXIT_OK;
 }
 

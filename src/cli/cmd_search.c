@@ -203,11 +203,11 @@ static struct mailindex *index_for(struct store *s, struct search_args *a, int *
 	memset(&st, 0, sizeof(st));
 	u = store_unit_open(s, a->q.unit, 0, err);
 	if (u == NULL || mailindex_update_unit(mi, u, skip_line, skipped, &st, err) < 0) {
-		store_unit_destroy(&u);
-		mailindex_destroy(&mi);
+		store_unit_close(&u);
+		mailindex_close(&mi);
 		return NULL;
 	}
-	store_unit_destroy(&u);
+	store_unit_close(&u);
 	if (st.points || st.dropped)
 		log_info("mail index: %llu restore points added, %llu messages parsed (%llu with "
 			 "MIME errors), %llu restore points dropped", (unsigned long long)st.points,
@@ -483,8 +483,8 @@ int cmd_search(struct cli *c, int argc, char **argv)
 	ret = (s || (a.no_update && a.index_path)) &&
 	      (mi = index_for(s, &a, &skipped, &err)) != NULL ?
 	      search_pages(mi, &a, print_cb, c, &more, &err) : -1;
-	mailindex_destroy(&mi);
-	store_destroy(&s);
+	mailindex_close(&mi);
+	store_close(&s);
 	if (ret < 0)
 		return fail(&err);
 	if (more && c->json)
@@ -557,9 +557,9 @@ static int export_found(struct store *s, struct mailexport *x, const struct foun
 
 	if (u && rp_read(u, f->seq, &rp, err) == 0 && (ix = index_open(u, err)) != NULL)
 		ret = mailexport_add_paths(x, u, ix, rp, (const char *const *)f->paths, f->n, err);
-	index_destroy(&ix);
+	index_close(&ix);
 	rp_free(&rp);
-	store_unit_destroy(&u);
+	store_unit_close(&u);
 	return ret;
 }
 
@@ -577,7 +577,7 @@ static int export_search(struct store *s, struct search_args *a, struct mailexpo
 	a->q.limit = 1000;
 	a->q.offset = 0;
 	ret = search_pages(mi, a, found_cb, &fs, &more, err);
-	mailindex_destroy(&mi);
+	mailindex_close(&mi);
 	for (i = 0; i < fs.n && ret == 0; i++)
 		ret = export_found(s, x, &fs.f[i], err);
 	found_clear(&fs);
@@ -594,9 +594,9 @@ static int export_rp(struct store *s, const char *spec, const char *folder, stru
 
 	if (tree_resolve(s, spec, &u, &rp, err) == 0 && (ix = index_open(u, err)) != NULL)
 		ret = mailexport_add_rp(x, u, ix, rp, folder, err);
-	index_destroy(&ix);
+	index_close(&ix);
 	rp_free(&rp);
-	store_unit_destroy(&u);
+	store_unit_close(&u);
 	return ret;
 }
 
@@ -651,7 +651,7 @@ int cmd_export(struct cli *c, int argc, char **argv)
 	}
 	s = cli_open(c, 0, &err);
 	if (s)
-		x = mailexport_create(e.mbox ? MAILEXPORT_MBOX : MAILEXPORT_EML,
+		x = mailexport_open(e.mbox ? MAILEXPORT_MBOX : MAILEXPORT_EML,
 				      e.mbox ? e.mbox : e.eml, e.search ? MAILEXPORT_UNIT_DIRS : 0,
 				      &err);
 	if (x)
@@ -673,8 +673,8 @@ int cmd_export(struct cli *c, int argc, char **argv)
 	} else if (ret == 0 && !c->quiet)
 		fprintf(stderr, "exported %llu messages to %s\n",
 			(unsigned long long)mailexport_count(x), e.mbox ? e.mbox : e.eml);
-	mailexport_destroy(&x);
-	store_destroy(&s);
+	mailexport_close(&x);
+	store_close(&s);
 	if (ret < 0)
 		return fail(&err);
 	return skipped ? EXIT_WARNINGS : EXIT_OK;

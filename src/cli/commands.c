@@ -265,7 +265,7 @@ static int cmd_init(struct cli *c, int argc, char **argv)
 		ret = s ? store_deletion_key_create(s, del_new, &err) : -1;
 		if (ret < 0)
 			error_prefix(&err, "store %s created, but not its deletion key", c->store);
-		store_destroy(&s);
+		store_close(&s);
 	}
 	secret_clear(&secret);
 	if (ret < 0)
@@ -305,7 +305,7 @@ static int cmd_deletion_key(struct cli *c, int argc, char **argv)
 	if (s == NULL)
 		return fail(&err);
 	ret = store_deletion_key_create(s, file, &err);
-	store_destroy(&s);
+	store_close(&s);
 	if (ret < 0)
 		return fail(&err);
 	if (c->json) {
@@ -346,13 +346,13 @@ static struct store *cli_open_deletion(struct cli *c, const char *key_file, cons
 				   "--deletion-key-file-new FILE` (keep FILE away from the backup hosts)",
 				   what, store_path(s));
 		/* else: a damaged deletion-key object says so itself */
-		store_destroy(&s);
+		store_close(&s);
 		return NULL;
 	}
 	if (store_unlock_deletion(s, key_file, err) < 0) {
 		if (err->code == ERROR_NOTFOUND)
 			err->code = ERROR_KEY;
-		store_destroy(&s);
+		store_close(&s);
 		return NULL;
 	}
 	return s;
@@ -409,7 +409,7 @@ static int cmd_backup(struct cli *c, int argc, char **argv)
 	if (s == NULL)
 		return fail(&err);
 	ret = backup_run(s, &o, &res, &err);
-	store_destroy(&s);
+	store_close(&s);
 	if (ret < 0)
 		return fail(&err);
 	if (c->json) {
@@ -560,7 +560,7 @@ static int list_unit_points(struct cli *c, struct store *s, const char *name, in
 	ret = 0;
 out:
 	free(slots);
-	store_unit_destroy(&u);
+	store_unit_close(&u);
 	return ret;
 }
 
@@ -593,7 +593,7 @@ static int cmd_restore_points(struct cli *c, int argc, char **argv)
 		free(names[i]);
 	}
 	free(names);
-	store_destroy(&s);
+	store_close(&s);
 	if (ret < 0)
 		return fail(&err);
 	return damaged ? EXIT_DAMAGE : EXIT_OK;
@@ -642,7 +642,7 @@ static int forget_one(struct cli *c, struct store *s, const char *spec, struct e
 	}
 	ret = 0;
 out:
-	store_unit_destroy(&u);
+	store_unit_close(&u);
 	free(unit);
 	return ret;
 }
@@ -685,7 +685,7 @@ static int cmd_forget(struct cli *c, int argc, char **argv)
 				log_error("%s", err.msg);
 		}
 	}
-	store_destroy(&s);
+	store_close(&s);
 	return failed ? fail(&first) : EXIT_OK;
 }
 
@@ -753,11 +753,11 @@ static int cmd_ls(struct cli *c, int argc, char **argv)
 		if (path_below(e->path, prefix))
 			print_entry(c, e);
 out:
-	tree_reader_destroy(&tr);
-	index_destroy(&ix);
+	tree_reader_close(&tr);
+	index_close(&ix);
 	rp_free(&rp);
-	store_unit_destroy(&u);
-	store_destroy(&s);
+	store_unit_close(&u);
+	store_close(&s);
 	return ret < 0 ? fail(&err) : EXIT_OK;
 }
 
@@ -793,7 +793,7 @@ static int cmd_diff(struct cli *c, int argc, char **argv)
 		return fail(&err);
 	ret = diff_run(s, argv[1], strcmp(argv[2], "live") == 0 ? NULL : argv[2], diff_line, c, &res,
 		       &err);
-	store_destroy(&s);
+	store_close(&s);
 	if (ret < 0)
 		return fail(&err);
 	if (!c->json && !c->quiet)
@@ -857,7 +857,7 @@ static int cmd_restore(struct cli *c, int argc, char **argv)
 		return fail(&err);
 	}
 	ret = restore_run(s, &o, &res, &err);
-	store_destroy(&s);
+	store_close(&s);
 	free(o.patterns);
 	if (!c->json && !c->quiet)
 		fprintf(stderr, "%s%llu entries: %llu files written (%.1f MiB), %llu removed, "
@@ -913,7 +913,7 @@ static int cmd_check(struct cli *c, int argc, char **argv)
 	if (s == NULL)
 		return fail(&err);
 	ret = check_run(s, &o, &res, &err);
-	store_destroy(&s);
+	store_close(&s);
 	if (ret < 0)
 		return fail(&err);
 	if (!c->json && !c->quiet)
@@ -929,7 +929,7 @@ static int cmd_check(struct cli *c, int argc, char **argv)
 
 static int cmd_prune(struct cli *c, int argc, char **argv)
 {
-	struct prune_opts o = { .grace_seconds = 3600, .session_timeout = 86400 };
+	struct prune_opts o = { .grace_seconds = 3600, .writer_timeout = 86400 };
 	const char *key_file = NULL, *v;
 	struct prune_result res;
 	struct store *s;
@@ -959,7 +959,7 @@ static int cmd_prune(struct cli *c, int argc, char **argv)
 	if (s == NULL)
 		return fail(&err);
 	ret = prune_run(s, &o, &res, &err);
-	store_destroy(&s);
+	store_close(&s);
 	if (ret < 0)
 		return fail(&err);
 	if (c->json) {
@@ -975,7 +975,7 @@ static int cmd_prune(struct cli *c, int argc, char **argv)
 		json_add_u64(j, "reindexed_packs", res.reindexed_packs);
 		json_add_u64(j, "partial_packs", res.partial_packs);
 		json_add_u64(j, "partial_waste_bytes", res.partial_waste_bytes);
-		json_add_u64(j, "deleted_sessions", res.deleted_sessions);
+		json_add_u64(j, "deleted_markers", res.deleted_markers);
 		json_add_u64(j, "deleted_temporaries", res.deleted_temporaries);
 		json_print(j);
 	} else if (!c->quiet) {
@@ -1071,11 +1071,11 @@ static int cmd_deletion_log(struct cli *c, int argc, char **argv)
 			}
 			free(recs);
 		}
-		store_unit_destroy(&u);
+		store_unit_close(&u);
 		free(names[i]);
 	}
 	free(names);
-	store_destroy(&s);
+	store_close(&s);
 	if (ret < 0)
 		return fail(&err);
 	return damaged ? EXIT_DAMAGE : EXIT_OK;
@@ -1096,7 +1096,7 @@ static int rebuild_unit(struct cli *c, struct store *s, const char *name, struct
 	if (u == NULL)
 		return -1;
 	ret = index_rebuild(u, bad_pack_line, c, &packs, &blobs, err);
-	store_unit_destroy(&u);
+	store_unit_close(&u);
 	if (ret < 0)
 		return error_prefix(err, "rebuilding the index of %s", name);
 	if (c->json) {
@@ -1135,7 +1135,7 @@ static int cmd_rebuild_index(struct cli *c, int argc, char **argv)
 		free(names[i]);
 	}
 	free(names);
-	store_destroy(&s);
+	store_close(&s);
 	return ret < 0 ? fail(&err) : EXIT_OK;
 }
 

@@ -52,7 +52,7 @@ static EVP_MAC *crypto_hmac_alg(void)
 
 static char sha256_name[] = "SHA256";
 
-struct crypto_mac *crypto_mac_create(const uint8_t key[32])
+struct crypto_mac *crypto_mac_new(const uint8_t key[32])
 {
 	struct crypto_mac *mac = xcalloc(1, sizeof(*mac));
 	OSSL_PARAM params[] = {
@@ -66,7 +66,7 @@ struct crypto_mac *crypto_mac_create(const uint8_t key[32])
 	return mac;
 }
 
-void crypto_mac_destroy(struct crypto_mac **macp)
+void crypto_mac_free(struct crypto_mac **macp)
 {
 	if (*macp == NULL)
 		return;
@@ -89,7 +89,7 @@ void crypto_mac_compute(struct crypto_mac *mac, const void *data, size_t len, ui
 void crypto_hmac(const uint8_t key[32], const void *a, size_t alen, const void *b, size_t blen,
 		 uint8_t out[32])
 {
-	struct crypto_mac *mac = crypto_mac_create(key);
+	struct crypto_mac *mac = crypto_mac_new(key);
 	EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(mac->keyed);
 	size_t outlen;
 
@@ -98,7 +98,7 @@ void crypto_hmac(const uint8_t key[32], const void *a, size_t alen, const void *
 	    EVP_MAC_final(ctx, out, &outlen, 32) != 1)
 		crypto_die("HMAC");
 	EVP_MAC_CTX_free(ctx);
-	crypto_mac_destroy(&mac);
+	crypto_mac_free(&mac);
 }
 
 void crypto_derive(const uint8_t key[32], const char *label, uint8_t out[32])
@@ -113,7 +113,7 @@ struct crypto_aead {
 	EVP_CIPHER_CTX *dec;
 };
 
-struct crypto_aead *crypto_aead_create(void)
+struct crypto_aead *crypto_aead_new(void)
 {
 	struct crypto_aead *aead = xcalloc(1, sizeof(*aead));
 
@@ -126,7 +126,7 @@ struct crypto_aead *crypto_aead_create(void)
 	return aead;
 }
 
-void crypto_aead_destroy(struct crypto_aead **aeadp)
+void crypto_aead_free(struct crypto_aead **aeadp)
 {
 	if (*aeadp == NULL)
 		return;

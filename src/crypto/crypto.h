@@ -30,14 +30,14 @@ void crypto_derive(const uint8_t key[32], const char *label, uint8_t out[32]);
 /* A keyed HMAC state, reusable and safe to use from one thread at a time;
  * cheaper than crypto_hmac() for many small messages. */
 struct crypto_mac;
-struct crypto_mac *crypto_mac_create(const uint8_t key[32]);
-void crypto_mac_destroy(struct crypto_mac **mac);
+struct crypto_mac *crypto_mac_new(const uint8_t key[32]);
+void crypto_mac_free(struct crypto_mac **mac);
 void crypto_mac_compute(struct crypto_mac *mac, const void *data, size_t len, uint8_t out[32]);
 
 /* AES-256-GCM context, one per thread; rekey per pack or object. */
 struct crypto_aead;
-struct crypto_aead *crypto_aead_create(void);
-void crypto_aead_destroy(struct crypto_aead **aead);
+struct crypto_aead *crypto_aead_new(void);
+void crypto_aead_free(struct crypto_aead **aead);
 void crypto_aead_set_key(struct crypto_aead *aead, const uint8_t key[32]);
 /* Encrypts len bytes into out (len + 16 bytes: ciphertext and tag). */
 void crypto_aead_seal(struct crypto_aead *aead, const uint8_t nonce[12], const void *aad,

@@ -21,7 +21,7 @@ void seal_object(const uint8_t key[32], enum seal_type type, const void *body, s
 		 struct buf *out)
 {
 	uint8_t header[SEAL_HEADER_LEN], okey[32], nonce[12];
-	struct crypto_aead *aead = crypto_aead_create();
+	struct crypto_aead *aead = crypto_aead_new();
 
 	memcpy(header, seal_magic, 6);
 	header[6] = (uint8_t)type;
@@ -34,7 +34,7 @@ void seal_object(const uint8_t key[32], enum seal_type type, const void *body, s
 	crypto_aead_seal(aead, nonce, header, sizeof(header), body, len,
 			 buf_extend(out, len + CRYPTO_TAG_LEN));
 	crypto_wipe(okey, sizeof(okey));
-	crypto_aead_destroy(&aead);
+	crypto_aead_free(&aead);
 }
 
 int seal_check_header(const uint8_t *data, size_t len, enum seal_type type, const char *what,
@@ -70,13 +70,13 @@ int seal_open(const uint8_t key[32], enum seal_type type, const uint8_t *data, s
 	if (buf_reserve(body, ptlen, err) < 0)
 		return error_prefix(err, "%s", what);
 	seal_object_key(key, type, data + 8, okey);
-	aead = crypto_aead_create();
+	aead = crypto_aead_new();
 	crypto_aead_set_key(aead, okey);
 	crypto_nonce(0, nonce);
 	ret = crypto_aead_open(aead, nonce, data, SEAL_HEADER_LEN, data + SEAL_HEADER_LEN,
 			       len - SEAL_HEADER_LEN, body->data + body->len);
 	crypto_wipe(okey, sizeof(okey));
-	crypto_aead_destroy(&aead);
+	crypto_aead_free(&aead);
 	if (ret < 0)
 		return error_setk(err, ERROR_CORRUPT,
 				  "%s failed authentication (damaged, or not written with this key)",
@@ -124,11 +124,11 @@ int keyslot_create(const uint8_t *master, const struct keysource *src, uint8_t s
 	crypto_random(slot + 32, 16);
 	if (keyslot_kek(slot, src, kek, err) < 0)
 		return -1;
-	aead = crypto_aead_create();
+	aead = crypto_aead_new();
 	crypto_aead_set_key(aead, kek);
 	crypto_nonce(0, nonce);
 	crypto_aead_seal(aead, nonce, slot, 48, master, MASTER_KEY_LEN, slot + 48);
-	crypto_aead_destroy(&aead);
+	crypto_aead_free(&aead);
 	crypto_wipe(kek, sizeof(kek));
 	return 0;
 }
@@ -152,12 +152,12 @@ int keyslot_open(const uint8_t *slot, size_t len, const struct keysource *src, c
 		return 0;
 	if (keyslot_kek(slot, src, kek, err) < 0)
 		return error_prefix(err, "%s", what);
-	aead = crypto_aead_create();
+	aead = crypto_aead_new();
 	crypto_aead_set_key(aead, kek);
 	crypto_nonce(0, nonce);
 	ret = crypto_aead_open(aead, nonce, slot, 48, slot + 48, MASTER_KEY_LEN + CRYPTO_TAG_LEN,
 			       master);
-	crypto_aead_destroy(&aead);
+	crypto_aead_free(&aead);
 	crypto_wipe(kek, sizeof(kek));
 	if (ret < 0) {
 		crypto_wipe(master, MASTER_KEY_LEN);

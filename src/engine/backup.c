@@ -559,7 +559,7 @@ static int backup_walk(struct backup *b, struct error *err)
 		if (ret == 0)
 			ret = point_writer_checkpoint(b->pw, err);
 	}
-	walker_destroy(&w);
+	walker_close(&w);
 	return ret;
 }
 
@@ -583,7 +583,7 @@ static void backup_open_parent(struct backup *b)
 	}
 	if (ret < 0) {
 		log_warn("%s; reading every file again", err.msg);
-		tree_reader_destroy(&b->parent);
+		tree_reader_close(&b->parent);
 		b->pe = NULL;
 	}
 }
@@ -672,7 +672,7 @@ int backup_run(struct store *s, const struct backup_opts *o, struct backup_resul
 		return error_sys(err, "cannot back up %s", o->path);
 	}
 	po.source = real;
-	b.pw = point_writer_create(s, &po, err);
+	b.pw = point_writer_open(s, &po, err);
 	if (b.pw == NULL) {
 		close(b.root_fd);
 		free(real);
@@ -682,7 +682,7 @@ int backup_run(struct store *s, const struct backup_opts *o, struct backup_resul
 	pthread_cond_init(&b.work_cv, NULL);
 	pthread_cond_init(&b.done_cv, NULL);
 	progress_init(&b.prog, "backup", 0, o->quiet);
-	b.links = fsmeta_links_create();
+	b.links = fsmeta_links_new();
 	if (point_writer_begin(b.pw, err) < 0)
 		goto out;
 	ret = backup_body(&b, err);
@@ -706,10 +706,10 @@ int backup_run(struct store *s, const struct backup_opts *o, struct backup_resul
 out:
 	progress_done(&b.prog);
 	backup_free_queue(&b);
-	tree_reader_destroy(&b.parent);
+	tree_reader_close(&b.parent);
 	/* Ends a session that did not commit (its end marker). */
-	point_writer_destroy(&b.pw);
-	fsmeta_links_destroy(&b.links);
+	point_writer_close(&b.pw);
+	fsmeta_links_free(&b.links);
 	pthread_mutex_destroy(&b.lock);
 	pthread_cond_destroy(&b.work_cv);
 	pthread_cond_destroy(&b.done_cv);

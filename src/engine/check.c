@@ -503,7 +503,7 @@ static void check_pack(struct unit_check *uc, struct pack_reader *pr, const stru
 
 static void check_read_data(struct unit_check *uc)
 {
-	struct pack_reader *pr = pack_reader_create(uc->u);
+	struct pack_reader *pr = pack_reader_open(uc->u);
 	struct buf data, out;
 	size_t i, j;
 
@@ -517,7 +517,7 @@ static void check_read_data(struct unit_check *uc)
 	}
 	buf_clear(&data);
 	buf_clear(&out);
-	pack_reader_destroy(&pr);
+	pack_reader_close(&pr);
 }
 
 /* --- restore points against the blobs ----------------------------------- */
@@ -596,7 +596,7 @@ static void check_point(struct unit_check *uc, const struct rp *rp)
 			damaged |= check_file(uc, rp, e);
 			progress_update(&uc->c->prog, ++uc->c->items, uc->c->bytes);
 		}
-		tree_reader_destroy(&tr);
+		tree_reader_close(&tr);
 	}
 	if (!damaged && r < 0) {
 		check_problem(uc->c, uc->name, rp->seq, NULL, "%s", err.msg);
@@ -651,8 +651,8 @@ static void unit_check_clear(struct unit_check *uc)
 	free(uc->disk.v);
 	free(uc->indexed.v);
 	free(uc->loc);
-	index_destroy(&uc->ix);
-	store_unit_destroy(&uc->u);
+	index_close(&uc->ix);
+	store_unit_close(&uc->u);
 }
 
 static void check_unit(struct check *c, const char *name)

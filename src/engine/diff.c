@@ -72,15 +72,15 @@ static int side_open_point(struct store *s, const char *spec, struct side *sd, s
 
 static void side_close(struct side *sd)
 {
-	tree_reader_destroy(&sd->tr);
-	walker_destroy(&sd->w);
+	tree_reader_close(&sd->tr);
+	walker_close(&sd->w);
 	if (sd->root_fd >= 0)
 		close(sd->root_fd);
 	sd->root_fd = -1;
 	meta_entry_clear(&sd->live);
-	index_destroy(&sd->ix);
+	index_close(&sd->ix);
 	rp_free(&sd->rp);
-	store_unit_destroy(&sd->u);
+	store_unit_close(&sd->u);
 }
 
 static int side_next_point(struct side *sd, struct error *err)
@@ -121,7 +121,7 @@ static void live_hardlink(struct diff *d, struct meta_entry *e, const struct sta
 	const char *first;
 
 	if (d->links == NULL)
-		d->links = fsmeta_links_create();
+		d->links = fsmeta_links_new();
 	if ((first = fsmeta_links_first(d->links, st, e->path)) != NULL) {
 		e->type = META_HARDLINK;
 		e->target = xstrdup(first);
@@ -298,7 +298,7 @@ int diff_run(struct store *s, const char *rp1, const char *rp2, diff_report_cb *
 out:
 	side_close(&d.a);
 	side_close(&d.b);
-	fsmeta_links_destroy(&d.links);
+	fsmeta_links_free(&d.links);
 	free(d.last_dir);
 	free(d.unreadable);
 	if (ret < 0)

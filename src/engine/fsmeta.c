@@ -142,12 +142,12 @@ struct fsmeta_links {
 	size_t n, cap;
 };
 
-struct fsmeta_links *fsmeta_links_create(void)
+struct fsmeta_links *fsmeta_links_new(void)
 {
 	return xcalloc(1, sizeof(struct fsmeta_links));
 }
 
-void fsmeta_links_destroy(struct fsmeta_links **lp)
+void fsmeta_links_free(struct fsmeta_links **lp)
 {
 	struct fsmeta_links *l = *lp;
 	size_t i;

@@ -20,8 +20,8 @@ char *fsmeta_read_xattrs(struct meta_entry *e, int dirfd, const char *name, cons
 /* Hard links as backup records them: the first path seen of a multiply
  * linked inode keeps the content, later paths name it. */
 struct fsmeta_links;
-struct fsmeta_links *fsmeta_links_create(void);
-void fsmeta_links_destroy(struct fsmeta_links **l);
+struct fsmeta_links *fsmeta_links_new(void);
+void fsmeta_links_free(struct fsmeta_links **l);
 /* The first path recorded for st's inode, or NULL (and `path` is recorded
  * as the first). The result is owned by the table. */
 const char *fsmeta_links_first(struct fsmeta_links *l, const struct stat *st, const char *path);

@@ -222,7 +222,7 @@ static int dir_empty_or_missing(const char *path, struct error *err)
 	return 0;
 }
 
-struct mailexport *mailexport_create(enum mailexport_format format, const char *path, int flags,
+struct mailexport *mailexport_open(enum mailexport_format format, const char *path, int flags,
 				     struct error *err)
 {
 	struct mailexport *x = xcalloc(1, sizeof(*x));
@@ -234,7 +234,7 @@ struct mailexport *mailexport_create(enum mailexport_format format, const char *
 	buf_init(&x->out, 0);
 	if (format == MAILEXPORT_EML) {
 		if (dir_empty_or_missing(path, err) < 0)
-			mailexport_destroy(&x);
+			mailexport_close(&x);
 		return x;
 	}
 	if (strcmp(path, "-") == 0) {
@@ -248,14 +248,14 @@ struct mailexport *mailexport_create(enum mailexport_format format, const char *
 				   path);
 		else
 			error_sys(err, "cannot create mbox file %s", path);
-		mailexport_destroy(&x);
+		mailexport_close(&x);
 		return NULL;
 	}
 	x->created = 1;
 	return x;
 }
 
-void mailexport_destroy(struct mailexport **xp)
+void mailexport_close(struct mailexport **xp)
 {
 	struct mailexport *x = *xp;
 
@@ -371,7 +371,7 @@ static int run_pass(struct pass *ps, want_cb *want, void *ctx, struct error *err
 		return -1;
 	buf_init(&ps->msg, 0);
 	buf_init(&ps->blob, 0);
-	ps->pr = pack_reader_create(ps->u);
+	ps->pr = pack_reader_open(ps->u);
 	while ((ret = tree_reader_next(tr, &e, err)) == 1) {
 		if (first && maillayout_check_root(e, store_unit_name(ps->u), ps->rp->seq, err) < 0) {
 			ret = -1;
@@ -385,8 +385,8 @@ static int run_pass(struct pass *ps, want_cb *want, void *ctx, struct error *err
 	}
 	if (ret == 0 && first)
 		ret = maillayout_check_root(NULL, store_unit_name(ps->u), ps->rp->seq, err);
-	tree_reader_destroy(&tr);
-	pack_reader_destroy(&ps->pr);
+	tree_reader_close(&tr);
+	pack_reader_close(&ps->pr);
 	buf_clear(&ps->msg);
 	buf_clear(&ps->blob);
 	return ret < 0 ? -1 : 0;

@@ -27,10 +27,10 @@ struct mailexport;
 
 /* Starts an export to `path`: an mbox file that must not exist yet ("-":
  * standard output), or a folder that is missing or empty (created). */
-struct mailexport *mailexport_create(enum mailexport_format format, const char *path, int flags,
+struct mailexport *mailexport_open(enum mailexport_format format, const char *path, int flags,
 				     struct error *err);
 /* Without mailexport_finish(), removes the mbox file written so far. */
-void mailexport_destroy(struct mailexport **x);
+void mailexport_close(struct mailexport **x);
 
 /* Writes the messages of restore point rp of unit u (tree read through ix):
  * all of them, or those of `folder` (IMAP name, decoded name or tree path)

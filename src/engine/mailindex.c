@@ -260,11 +260,11 @@ struct mailindex *mailindex_open(const char *path, struct error *err)
 
 	mi->path = xstrdup(path);
 	if (db_open(mi, err) < 0)
-		mailindex_destroy(&mi);
+		mailindex_close(&mi);
 	return mi;
 }
 
-void mailindex_destroy(struct mailindex **mip)
+void mailindex_close(struct mailindex **mip)
 {
 	struct mailindex *mi = *mip;
 	int i;
@@ -633,7 +633,7 @@ static int scan_tree(struct scan *sc, const struct rp *rp, struct error *err)
 	}
 	if (ret == 0 && first)
 		ret = maillayout_check_root(NULL, sc->unit, sc->seq, err);
-	tree_reader_destroy(&tr);
+	tree_reader_close(&tr);
 	if (txn_flush(sc, 1, err) < 0)
 		ret = -1;
 	return ret < 0 ? -1 : 0;
@@ -821,7 +821,7 @@ static void scan_clear(struct scan *sc)
 	}
 	free(sc->occ);
 	buf_clear(&sc->content);
-	pack_reader_destroy(&sc->pr);
+	pack_reader_close(&sc->pr);
 }
 
 int mailindex_add_rp(struct mailindex *mi, struct store_unit *u, const struct index *ix,
@@ -837,7 +837,7 @@ int mailindex_add_rp(struct mailindex *mi, struct store_unit *u, const struct in
 	ret = mailindex_has_rp(mi, sc.unit, sc.seq, err);
 	if (ret != 0)
 		return ret < 0 ? -1 : 0;
-	sc.pr = pack_reader_create(u);
+	sc.pr = pack_reader_open(u);
 	buf_init(&sc.content, 0);
 	ret = scan_tree(&sc, rp, err);
 	if (ret == 0)
@@ -976,7 +976,7 @@ int mailindex_update_unit(struct mailindex *mi, struct store_unit *u, mailindex_
 	}
 	ret = 0;
 out:
-	index_destroy(&ix);
+	index_close(&ix);
 	free(seqs);
 	return ret;
 }

@@ -27,7 +27,7 @@ struct mailindex;
 /* Opens (creating when missing, mode 0600) the index at path. Fails with
  * ERROR_VERSION for a file of another format version. */
 struct mailindex *mailindex_open(const char *path, struct error *err);
-void mailindex_destroy(struct mailindex **mi);
+void mailindex_close(struct mailindex **mi);
 
 struct mailindex_stats {
 	uint64_t points;      /* restore points indexed by this call */

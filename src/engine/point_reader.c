@@ -22,22 +22,22 @@ int point_reader_open(struct store *s, const char *spec, struct point_reader **p
 
 	if (tree_resolve(s, spec, &pr->u, &pr->rp, err) < 0 ||
 	    (pr->ix = index_open(pr->u, err)) == NULL) {
-		point_reader_destroy(&pr);
+		point_reader_close(&pr);
 		return -1;
 	}
 	*pr_r = pr;
 	return 0;
 }
 
-void point_reader_destroy(struct point_reader **prp)
+void point_reader_close(struct point_reader **prp)
 {
 	struct point_reader *pr = *prp;
 
 	if (pr == NULL)
 		return;
-	index_destroy(&pr->ix);
+	index_close(&pr->ix);
 	rp_free(&pr->rp);
-	store_unit_destroy(&pr->u);
+	store_unit_close(&pr->u);
 	free(pr);
 	*prp = NULL;
 }
@@ -71,6 +71,6 @@ uint32_t point_reader_live_before(struct store *s, const char *unit, uint32_t se
 			if (seqs[i] < seq && seqs[i] > parent)
 				parent = seqs[i];
 	free(seqs);
-	store_unit_destroy(&u);
+	store_unit_close(&u);
 	return parent;
 }

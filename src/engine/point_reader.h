@@ -21,7 +21,7 @@ struct point_reader;
 int point_reader_open(struct store *s, const char *spec, struct point_reader **pr_r,
 		      struct error *err);
 /* Accepts NULL. */
-void point_reader_destroy(struct point_reader **pr);
+void point_reader_close(struct point_reader **pr);
 
 /* Owned by the reader. */
 struct store_unit *point_reader_unit(struct point_reader *pr);

@@ -8,7 +8,7 @@
 
 #include "crypto/crypto.h"
 #include "engine/meta.h"
-#include "engine/session.h"
+#include "engine/blob_writer.h"
 #include "engine/tree.h"
 #include "lib/buf.h"
 #include "lib/error.h"
@@ -34,8 +34,8 @@ struct point_stream {
 
 enum pw_state {
 	PW_CREATED,  /* unit open, nothing written */
-	PW_BEGUN,    /* session marker written: a commit or an abort ends it */
-	PW_ENDED,    /* committed or aborted, or a session left open on purpose */
+	PW_BEGUN,    /* writer marker written: a commit or an abort ends it */
+	PW_ENDED,    /* committed or aborted, or a writer left open on purpose */
 };
 
 struct point_writer {
@@ -43,7 +43,7 @@ struct point_writer {
 	enum pw_state state;
 	char sid[33];
 	struct index *ix;
-	struct session *sess;
+	struct blob_writer *blobs;
 	struct tree_writer *tw;
 	struct point_stream *streams, **streams_tail;
 	struct rp *rp;
@@ -55,7 +55,7 @@ struct point_writer {
 	pthread_mutex_t lock;   /* rp's warnings */
 };
 
-/* Session markers "sessions/<id>" and "sessions/<id>.end" tell prune that
+/* Writer markers "sessions/<id>" and "sessions/<id>.end" tell prune that
  * a writer may still reference blobs it has not indexed yet (docs/prune.md). */
 static int pw_marker(struct point_writer *pw, const char *suffix, struct error *err)
 {
@@ -69,7 +69,7 @@ static int pw_marker(struct point_writer *pw, const char *suffix, struct error *
 	return ret;
 }
 
-struct point_writer *point_writer_create(struct store *s, const struct point_writer_opts *o,
+struct point_writer *point_writer_open(struct store *s, const struct point_writer_opts *o,
 					 struct error *err)
 {
 	struct point_writer *pw;
@@ -95,13 +95,13 @@ struct point_writer *point_writer_create(struct store *s, const struct point_wri
 
 static void stream_free(struct point_stream *ps)
 {
-	pack_writer_destroy(&ps->pack);
-	crypto_mac_destroy(&ps->mac);
+	pack_writer_close(&ps->pack);
+	crypto_mac_free(&ps->mac);
 	buf_clear(&ps->pending);
 	free(ps);
 }
 
-void point_writer_destroy(struct point_writer **pwp)
+void point_writer_close(struct point_writer **pwp)
 {
 	struct point_writer *pw = *pwp;
 
@@ -114,19 +114,19 @@ void point_writer_destroy(struct point_writer **pwp)
 		pw->streams = ps->next;
 		stream_free(ps);
 	}
-	tree_writer_destroy(&pw->tw);
-	session_destroy(&pw->sess);
-	index_destroy(&pw->ix);
+	tree_writer_close(&pw->tw);
+	blob_writer_close(&pw->blobs);
+	index_close(&pw->ix);
 	rp_free(&pw->parent);
 	rp_free(&pw->rp);
-	store_unit_destroy(&pw->u);
+	store_unit_close(&pw->u);
 	pthread_mutex_destroy(&pw->lock);
 	free(pw);
 	*pwp = NULL;
 }
 
 /* The unit's latest live point, the parent. Only listing the points can
- * fail the session; a damaged manifest is remembered for
+ * fail the writer; a damaged manifest is remembered for
  * point_writer_parent() and costs the source re-reading its content. */
 static int pw_read_parent(struct point_writer *pw, struct error *err)
 {
@@ -158,13 +158,13 @@ int point_writer_begin(struct point_writer *pw, struct error *err)
 	pw->state = PW_BEGUN;
 	pw->ix = index_open(pw->u, err);
 	if (pw->ix == NULL) {
-		/* The session is left open, as writers always did here: prune
-		 * waits for it a session timeout (docs/prune.md). */
+		/* The writer is left open, as writers always did here: prune
+		 * waits for it a writer timeout (docs/prune.md). */
 		pw->state = PW_ENDED;
 		return -1;
 	}
-	pw->sess = session_create(pw->u, pw->ix);
-	pw->tw = tree_writer_create(pw->sess, pw->u);
+	pw->blobs = blob_writer_open(pw->u, pw->ix);
+	pw->tw = tree_writer_open(pw->blobs, pw->u);
 	if (pw_read_parent(pw, err) < 0) {
 		point_writer_abort(pw);
 		return -1;
@@ -226,7 +226,7 @@ struct point_stream *point_writer_stream(struct point_writer *pw)
 	struct point_stream *ps = xcalloc(1, sizeof(*ps));
 
 	ps->pw = pw;
-	ps->pack = session_pack_writer(pw->sess, 0);
+	ps->pack = blob_writer_pack(pw->blobs, 0);
 	ps->mac = store_unit_id_mac(pw->u);
 	buf_init(&ps->pending, 0);
 	*pw->streams_tail = ps;
@@ -237,7 +237,7 @@ struct point_stream *point_writer_stream(struct point_writer *pw)
 int point_stream_put(struct point_stream *ps, const void *data, size_t len, uint8_t id_r[32],
 		     struct error *err)
 {
-	return session_put_blob(ps->pw->sess, ps->pack, ps->mac, data, len, id_r, err);
+	return blob_writer_put(ps->pw->blobs, ps->pack, ps->mac, data, len, id_r, err);
 }
 
 /* Cuts and stores chunks of data[0..len) while at least a maximum chunk
@@ -304,8 +304,8 @@ int point_writer_add(struct point_writer *pw, const struct meta_entry *e, struct
 
 int point_writer_checkpoint(struct point_writer *pw, struct error *err)
 {
-	if (session_pending_index(pw->sess) >= INDEX_FLUSH_ENTRIES)
-		return session_flush_index(pw->sess, err);
+	if (blob_writer_pending_index(pw->blobs) >= INDEX_FLUSH_ENTRIES)
+		return blob_writer_flush_index(pw->blobs, err);
 	return 0;
 }
 
@@ -334,7 +334,7 @@ int point_writer_reuse_parent(struct point_writer *pw, struct point_totals *tota
  * what the ones before made durable. */
 static int pw_write(struct point_writer *pw, struct error *err)
 {
-	struct session_stats ss;
+	struct blob_writer_stats ss;
 	struct point_stream *ps;
 	char host[256] = "";
 
@@ -343,9 +343,9 @@ static int pw_write(struct point_writer *pw, struct error *err)
 			return -1;
 	if (!pw->reuse_parent && tree_writer_finish(pw->tw, pw->rp, err) < 0)
 		return -1;
-	if (session_flush_index(pw->sess, err) < 0)
+	if (blob_writer_flush_index(pw->blobs, err) < 0)
 		return -1;
-	session_get_stats(pw->sess, &ss);
+	blob_writer_get_stats(pw->blobs, &ss);
 	pw->rp->stats.files = pw->totals.files;
 	pw->rp->stats.dirs = pw->totals.dirs;
 	pw->rp->stats.bytes = pw->totals.bytes;
@@ -364,7 +364,7 @@ int point_writer_commit(struct point_writer *pw, struct point_result *res, struc
 	struct error ignored;
 
 	if (pw->state != PW_BEGUN)
-		return error_set(err, "point writer of %s: commit without a session", pw->rp->unit);
+		return error_set(err, "point writer of %s: commit before point_writer_begin", pw->rp->unit);
 	if (pw_write(pw, err) < 0) {
 		point_writer_abort(pw);
 		return -1;
@@ -392,8 +392,8 @@ void point_writer_abort(struct point_writer *pw)
 
 	if (pw == NULL || pw->state != PW_BEGUN)
 		return;
-	/* This session will never write a restore point: say so, or prune
-	 * would wait a whole session timeout for it. */
+	/* This writer will never write a restore point: say so, or prune
+	 * would wait a whole writer timeout for it. */
 	pw_marker(pw, ".end", &ignored);
 	pw->state = PW_ENDED;
 }

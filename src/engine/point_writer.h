@@ -2,19 +2,19 @@
 #define COFFER_POINT_WRITER_H
 
 /* Writing one restore point of a unit: the one place that owns the
- * session marker, the packs, the metadata tree, the index and the
+ * writer marker, the packs, the metadata tree, the index and the
  * restore-point manifest, and the order in which they reach the store
  * (docs/engine.md "Writing a restore point"). The folder backup
  * (engine/backup.c) and every source (src/sources/) take their points
  * through it:
  *
- *   pw = point_writer_create(store, &opts, err)  opens (makes) the unit
- *   point_writer_begin(pw, err)                  session marker, index, parent
+ *   pw = point_writer_open(store, &opts, err)    opens (makes) the unit
+ *   point_writer_begin(pw, err)                  writer marker, index, parent
  *   ps = point_writer_stream(pw)                 one per thread that stores content
  *   point_stream_write/_end(ps, &e, ...)         a file's bytes -> e's extents
  *   point_writer_add(pw, &e, err)                entries, in path order
  *   point_writer_commit(pw, &res, err)           packs, tree, index, manifest, end
- *   point_writer_destroy(&pw)                    aborts what was not committed
+ *   point_writer_close(&pw)                      aborts what was not committed
  *
  * A crash or a failure at any point leaves only objects no restore point
  * references; the unit's earlier points are never touched. */
@@ -61,14 +61,14 @@ struct point_writer;
 /* Opens unit o->unit of store s for a new restore point, making the unit
  * (its key object) if it does not exist yet. Nothing else is written. NULL
  * and err on failure. The writer keeps a copy of what o points to. */
-struct point_writer *point_writer_create(struct store *s, const struct point_writer_opts *o,
+struct point_writer *point_writer_open(struct store *s, const struct point_writer_opts *o,
 					 struct error *err);
-/* Aborts the session if it was begun and not committed (point_writer_abort),
+/* Aborts the writer if it was begun and not committed (point_writer_abort),
  * frees the writer and every stream of it; accepts NULL. */
-void point_writer_destroy(struct point_writer **pw);
+void point_writer_close(struct point_writer **pw);
 
 /* Begins the session: writes its marker (units/<uid>/sessions/<id>, which
- * keeps prune from deleting blobs this session may reference before they
+ * keeps prune from deleting blobs this writer may reference before they
  * are indexed, docs/prune.md), opens the unit's index and reads the
  * manifest of its latest live point, the parent (a damaged manifest is no
  * failure: point_writer_parent says so). -1 on failure: no point can be
@@ -84,7 +84,7 @@ int point_writer_parent(struct point_writer *pw, const struct rp **rp_r, struct 
 const char *point_writer_parent_state(struct point_writer *pw);
 
 /* The unit and its index, for reading the parent's tree and content
- * (tree_reader_open, mail_point_load); owned by the writer, valid once
+ * (tree_reader_open, mail_point_open); owned by the writer, valid once
  * begun. */
 struct store_unit *point_writer_unit(struct point_writer *pw);
 const struct index *point_writer_index(struct point_writer *pw);
@@ -108,7 +108,7 @@ void point_writer_set_totals(struct point_writer *pw, const struct point_totals 
 struct point_stream;
 struct point_stream *point_writer_stream(struct point_writer *pw);
 
-/* Stores one chunk as a blob unless the unit or this session already has
+/* Stores one chunk as a blob unless the unit or this writer already has
  * it; fills id_r with its keyed id. For callers that cut chunks with
  * point_writer_chunker() themselves. */
 int point_stream_put(struct point_stream *ps, const void *data, size_t len, uint8_t id_r[32],
@@ -142,17 +142,17 @@ int point_writer_reuse_parent(struct point_writer *pw, struct point_totals *tota
 
 /* Commits the restore point, in this order: the streams' open packs; the
  * rest of the metadata tree (its packs); an index segment of every pack
- * of the session, after the packs are made durable (backend_sync); the
+ * of the writer, after the packs are made durable (backend_sync); the
  * manifest, put-if-absent as the next number of the unit's chain. Then
- * merges index segments when there are many and writes the session's end
+ * merges index segments when there are many and writes the writer's end
  * marker (failures of these two are logged: they cost speed, not data).
- * Fills res. On failure no point was written and the session is ended
+ * Fills res. On failure no point was written and the writer is ended
  * (aborted). Every stream must be idle. */
 int point_writer_commit(struct point_writer *pw, struct point_result *res, struct error *err);
 
-/* Ends a begun session without a restore point: writes its end marker so
+/* Ends a begun writer without a restore point: writes its end marker so
  * prune does not wait for it (a failure to is ignored: prune then waits a
- * session timeout). What was stored stays, referenced by no point, until
+ * writer timeout). What was stored stays, referenced by no point, until
  * prune. Idempotent; a no-op after a commit. */
 void point_writer_abort(struct point_writer *pw);
 

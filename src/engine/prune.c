@@ -1,7 +1,7 @@
 /* Two-phase deletion of unreferenced packs without a lock; the algorithm,
  * its invariant and the plan format are in docs/prune.md. Per unit: write
- * our own session marker, sweep the due plans (phase 2), tidy superseded
- * index segments and old session markers, then mark (phase 1). */
+ * our own writer marker, sweep the due plans (phase 2), tidy superseded
+ * index segments and old writer markers, then mark (phase 1). */
 #include "prune.h"
 
 #include <stdlib.h>
@@ -140,7 +140,7 @@ struct marker {
 	int started, ended, unreadable;
 };
 
-struct sessions {
+struct writers {
 	struct marker *v;
 	size_t n;
 };
@@ -164,9 +164,9 @@ struct unit_prune {
 	struct prune *p;
 	const char *name;
 	struct store_unit *u;
-	char own[33];           /* our session marker; "" in a dry run */
-	struct sessions first;  /* check 1 */
-	int others_open;        /* another session open at the last check */
+	char own[33];           /* our writer marker; "" in a dry run */
+	struct writers first;  /* check 1 */
+	int others_open;        /* another writer open at the last check */
 	struct plan *plans;
 	size_t nplans, ndue;
 	struct index *ix;
@@ -223,9 +223,9 @@ static int unit_remove(struct unit_prune *up, const char *dir, const char *name,
 	return ret;
 }
 
-/* --- session markers ------------------------------------------------------ */
+/* --- writer markers ------------------------------------------------------ */
 
-static struct marker *sessions_get(struct sessions *ss, const char *id)
+static struct marker *writers_get(struct writers *ss, const char *id)
 {
 	size_t i;
 
@@ -245,9 +245,9 @@ static int collect_marker(void *ctx, const char *name)
 	if (len < 32 || !is_hex(name, 32) || (len != 32 && strcmp(name + 32, ".end") != 0))
 		return 0;
 	if (len == 32)
-		sessions_get(ctx, name)->started = 1;
+		writers_get(ctx, name)->started = 1;
 	else
-		sessions_get(ctx, name)->ended = 1;
+		writers_get(ctx, name)->ended = 1;
 	return 0;
 }
 
@@ -273,13 +273,13 @@ static void marker_read(struct unit_prune *up, struct marker *m)
 		m->unreadable = parse_i64((const char *)b.data, len, &m->start) < 0;
 	}
 	if (m->unreadable)
-		log_warn("session marker %s is unreadable; taken for an open backup (remove it if "
+		log_warn("writer marker %s is unreadable; taken for an open backup (remove it if "
 			 "no backup of %s is running)", obj, up->name);
 	buf_clear(&b);
 	free(obj);
 }
 
-static int sessions_load(struct unit_prune *up, struct sessions *ss, struct error *err)
+static int writers_load(struct unit_prune *up, struct writers *ss, struct error *err)
 {
 	char *dir = store_unit_path(up->u, "sessions");
 	size_t i;
@@ -301,7 +301,7 @@ static int marker_open(const struct unit_prune *up, const struct marker *m)
 	return m->unreadable || now_s() - m->start < up->p->timeout;
 }
 
-static int sessions_any_open(const struct unit_prune *up, const struct sessions *ss)
+static int writers_any_open(const struct unit_prune *up, const struct writers *ss)
 {
 	size_t i;
 
@@ -312,7 +312,7 @@ static int sessions_any_open(const struct unit_prune *up, const struct sessions 
 }
 
 /* Whether `cur` has a marker (other than ours) that check 1 did not see. */
-static int sessions_new(const struct unit_prune *up, const struct sessions *cur)
+static int writers_new(const struct unit_prune *up, const struct writers *cur)
 {
 	size_t i, j;
 
@@ -328,7 +328,7 @@ static int sessions_new(const struct unit_prune *up, const struct sessions *cur)
 	return 0;
 }
 
-static void sessions_clear(struct sessions *ss)
+static void writers_clear(struct writers *ss)
 {
 	free(ss->v);
 	memset(ss, 0, sizeof(*ss));
@@ -541,7 +541,7 @@ static int ref_add_point(struct unit_prune *up, uint32_t seq, struct idset *pend
 		pending->n = 0;
 	}
 out:
-	tree_reader_destroy(&tr);
+	tree_reader_close(&tr);
 	free(meta);
 	rp_free(&rp);
 	return r < 0 ? -1 : 0;
@@ -615,7 +615,7 @@ static int collect_pack_dir(void *ctx, const char *name)
 
 static int unit_open_index(struct unit_prune *up, struct error *err)
 {
-	index_destroy(&up->ix);
+	index_close(&up->ix);
 	up->ix = index_open(up->u, err);
 	return up->ix ? 0 : -1;
 }
@@ -749,7 +749,7 @@ static int candidate_pinned(struct sweep *sw, struct candidate *c, struct pack_r
  * stay valid). */
 static void sweep_pins(struct sweep *sw)
 {
-	struct pack_reader *pr = pack_reader_create(sw->up->u);
+	struct pack_reader *pr = pack_reader_open(sw->up->u);
 	size_t i, n = 0;
 
 	sw->findable = xcalloc(sw->up->ref.n ? sw->up->ref.n : 1, 1);
@@ -766,7 +766,7 @@ static void sweep_pins(struct sweep *sw)
 	sw->ids.n = 0;
 	for (i = 0; i < sw->n; i++)
 		idset_push(&sw->ids, sw->c[i].id);
-	pack_reader_destroy(&pr);
+	pack_reader_close(&pr);
 }
 
 static int keep_not_candidate(void *ctx, const uint8_t pack_id[32])
@@ -778,7 +778,7 @@ static int keep_not_candidate(void *ctx, const uint8_t pack_id[32])
  * started meanwhile may reference their blobs. */
 static int sweep_undo(struct sweep *sw, struct error *err)
 {
-	struct index_builder *b = index_builder_create();
+	struct index_builder *b = index_builder_new();
 	size_t i;
 	int ret;
 
@@ -786,22 +786,22 @@ static int sweep_undo(struct sweep *sw, struct error *err)
 		if (sw->c[i].indexed && sw->c[i].trailer)
 			index_builder_add_pack(b, sw->c[i].id, sw->c[i].trailer, sw->c[i].ntrailer);
 	ret = index_builder_write(b, sw->up->u, err);
-	index_builder_destroy(&b);
+	index_builder_free(&b);
 	if (ret < 0)
 		log_error("%s: the packs of an interrupted prune could not be indexed again: %s; "
 			  "run prune again", sw->up->name, err->msg);
 	return ret;
 }
 
-/* Step 5: 1 if no other session is open or new, so deleting is safe. */
+/* Step 5: 1 if no other writer is open or new, so deleting is safe. */
 static int sweep_recheck(struct unit_prune *up, struct error *err)
 {
-	struct sessions cur;
+	struct writers cur;
 	int ok = -1;
 
-	if (sessions_load(up, &cur, err) == 0)
-		ok = !sessions_any_open(up, &cur) && !sessions_new(up, &cur);
-	sessions_clear(&cur);
+	if (writers_load(up, &cur, err) == 0)
+		ok = !writers_any_open(up, &cur) && !writers_new(up, &cur);
+	writers_clear(&cur);
 	return ok;
 }
 
@@ -873,7 +873,7 @@ static void sweep_dry_report(struct sweep *sw)
 		 sw->up->name, sw->n, (unsigned long long)bytes, (unsigned long long)sw->kept);
 }
 
-/* Steps 4 to 6; returns 1 if it stopped for a session (plans kept). */
+/* Steps 4 to 6; returns 1 if it stopped for a writer (plans kept). */
 static int sweep_apply(struct sweep *sw, struct error *err)
 {
 	struct unit_prune *up = sw->up;
@@ -915,7 +915,7 @@ static int prune_sweep(struct unit_prune *up, struct error *err)
 		return 0;
 	if (up->others_open) {
 		up->p->res->deferred_plans += up->ndue;
-		log_info("%s: a backup session is open; %zu due plans deferred", up->name, up->ndue);
+		log_info("%s: another backup is writing; %zu due plans deferred", up->name, up->ndue);
 		return 0;
 	}
 	for (i = 0; i < up->nplans; i++)
@@ -935,7 +935,7 @@ static int prune_sweep(struct unit_prune *up, struct error *err)
 	return ret < 0 ? -1 : 0;
 }
 
-/* --- housekeeping (no other session open) -------------------------------------- */
+/* --- housekeeping (no other writer open) -------------------------------------- */
 
 struct segment_ctx {
 	struct unit_prune *up;
@@ -973,7 +973,7 @@ static int drop_superseded(struct unit_prune *up, struct error *err)
 
 /* Ended markers (start first, so a crash leaves a lone .end, removed next
  * time), timed-out ones and lone .end markers. */
-static int drop_sessions(struct unit_prune *up, struct error *err)
+static int drop_writer_markers(struct unit_prune *up, struct error *err)
 {
 	char *end;
 	size_t i;
@@ -992,7 +992,7 @@ static int drop_sessions(struct unit_prune *up, struct error *err)
 		if (ret == 0 && m->ended)
 			ret = unit_remove(up, "sessions", end, err);
 		free(end);
-		up->p->res->deleted_sessions += ret == 0;
+		up->p->res->deleted_markers += ret == 0;
 	}
 	return ret;
 }
@@ -1001,7 +1001,7 @@ static int prune_tidy(struct unit_prune *up, struct error *err)
 {
 	if (up->others_open || up->p->o->dry_run)
 		return 0;
-	if (drop_superseded(up, err) < 0 || drop_sessions(up, err) < 0)
+	if (drop_superseded(up, err) < 0 || drop_writer_markers(up, err) < 0)
 		return -1;
 	return 0;
 }
@@ -1036,7 +1036,7 @@ static void mark_unindexed(struct unit_prune *up, const uint8_t id[32], struct p
 
 static void mark_collect(struct unit_prune *up, struct idset *plan, struct index_builder *reindex)
 {
-	struct pack_reader *pr = pack_reader_create(up->u);
+	struct pack_reader *pr = pack_reader_open(up->u);
 	struct idset skip = { 0 };
 	size_t i;
 
@@ -1056,12 +1056,12 @@ static void mark_collect(struct unit_prune *up, struct idset *plan, struct index
 			mark_unindexed(up, up->disk.v[i], pr, plan, reindex);
 	idset_sort(plan);
 	idset_clear(&skip);
-	pack_reader_destroy(&pr);
+	pack_reader_close(&pr);
 }
 
 static int prune_mark(struct unit_prune *up, struct error *err)
 {
-	struct index_builder *reindex = index_builder_create();
+	struct index_builder *reindex = index_builder_new();
 	struct idset plan = { 0 };
 	int ret = 0;
 
@@ -1083,7 +1083,7 @@ static int prune_mark(struct unit_prune *up, struct error *err)
 			ret = plan_write(up, &plan, err);
 	}
 	idset_clear(&plan);
-	index_builder_destroy(&reindex);
+	index_builder_free(&reindex);
 	return ret;
 }
 
@@ -1097,10 +1097,10 @@ static int prune_prepare(struct unit_prune *up, struct error *err)
 
 	if (!up->p->o->dry_run && own_marker_write(up, err) < 0)
 		return -1;
-	if (sessions_load(up, &up->first, err) < 0 || plans_load(up, err) < 0 ||
+	if (writers_load(up, &up->first, err) < 0 || plans_load(up, err) < 0 ||
 	    unit_open_index(up, err) < 0)
 		return -1;
-	up->others_open = sessions_any_open(up, &up->first);
+	up->others_open = writers_any_open(up, &up->first);
 	error_init(&ref_err);
 	if (ref_compute(up, &ref_err) < 0) {
 		log_warn("%s: %s; unit not pruned (nothing is deleted on incomplete information)",
@@ -1119,12 +1119,12 @@ static void unit_prune_clear(struct unit_prune *up)
 	for (i = 0; i < up->nplans; i++)
 		idset_clear(&up->plans[i].packs);
 	free(up->plans);
-	sessions_clear(&up->first);
-	index_destroy(&up->ix);
+	writers_clear(&up->first);
+	index_close(&up->ix);
 	idset_clear(&up->ref);
 	free(up->packs.v);
 	idset_clear(&up->disk);
-	store_unit_destroy(&up->u);
+	store_unit_close(&up->u);
 }
 
 /* Ends forgets interrupted after their tombstone (docs/format.md 7.1): the
@@ -1185,7 +1185,7 @@ static int sweep_temporary(void *ctx, const char *name)
 	long long born = strtoll(name, &end, 10);
 	int ret = 0;
 
-	/* An upload older than any live session belongs to a dead process. */
+	/* An upload older than any live writer belongs to a dead process. */
 	if (end == name || *end != '-' || ts->now - born <= ts->p->timeout)
 		return 0;
 	ts->p->res->deleted_temporaries++;
@@ -1215,7 +1215,7 @@ int prune_run(struct store *s, const struct prune_opts *o, struct prune_result *
 
 	memset(res, 0, sizeof(*res));
 	p.grace = o->grace_seconds < 0 ? DEFAULT_GRACE : o->grace_seconds;
-	p.timeout = o->session_timeout <= 0 ? DEFAULT_TIMEOUT : o->session_timeout;
+	p.timeout = o->writer_timeout <= 0 ? DEFAULT_TIMEOUT : o->writer_timeout;
 	/* A dry run reads only; everything else is the deletion path. */
 	if (!o->dry_run && !store_deletion_unlocked(s))
 		return error_setk(err, ERROR_KEY, "pruning needs the store's deletion key "

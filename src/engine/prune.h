@@ -4,7 +4,7 @@
 /* Reclaims space in two phases without any lock (docs/prune.md). Phase 1
  * writes a plan naming packs no restore point references; phase 2, on a
  * later run once the plan is older than the grace period and no backup
- * session is open, re-checks each planned pack, writes an index without
+ * writer is open, re-checks each planned pack, writes an index without
  * it and deletes it. A backup running meanwhile never loses data. */
 
 #include <stdint.h>
@@ -14,7 +14,7 @@ struct store;
 
 struct prune_opts {
 	int64_t grace_seconds;   /* negative: the default, 3600; 0: none */
-	int64_t session_timeout; /* a session older than this is dead; <= 0: 86400 */
+	int64_t writer_timeout; /* a writer older than this is dead; <= 0: 86400 */
 	int dry_run;
 };
 
@@ -25,7 +25,7 @@ struct prune_result {
 	uint64_t reindexed_packs;     /* unindexed packs holding referenced blobs */
 	uint64_t partial_packs;       /* packs with both used and unused blobs (kept) */
 	uint64_t partial_waste_bytes; /* stored bytes of the unused blobs in them */
-	uint64_t deleted_sessions;    /* ended or timed-out session markers removed */
+	uint64_t deleted_markers;    /* ended or timed-out writer markers removed */
 	uint64_t deleted_temporaries; /* uploads interrupted longer ago than the timeout */
 };
 

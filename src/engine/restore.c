@@ -154,7 +154,7 @@ static int restore_load(struct restore *r, struct error *err)
 		memset(&r->items[r->n], 0, sizeof(r->items[0]));
 		meta_entry_copy(&r->items[r->n++].e, e);
 	}
-	tree_reader_destroy(&tr);
+	tree_reader_close(&tr);
 	if (ret < 0 || r->o->npatterns == 0)
 		return ret;
 	adopt_link_targets(r);
@@ -238,7 +238,7 @@ static int same_bytes(struct restore *r, const struct meta_entry *e, int dirfd, 
 	}
 	close(fd);
 	buf_clear(&data);
-	crypto_mac_destroy(&mac);
+	crypto_mac_free(&mac);
 	return same && off == e->size;
 }
 
@@ -376,7 +376,7 @@ static int restore_scan(struct restore *r, struct error *err)
 			pthread_mutex_unlock(&r->lock);
 		}
 	}
-	walker_destroy(&w);
+	walker_close(&w);
 	return ret < 0 ? -1 : 0;
 }
 
@@ -529,7 +529,7 @@ static void *restore_worker(void *arg)
 {
 	struct restore *r = arg;
 	struct backend *be = store_backend(store_unit_store(r->u));
-	struct pack_reader *pr = pack_reader_create(r->u);
+	struct pack_reader *pr = pack_reader_open(r->u);
 	struct buf range, blob;
 	struct error err;
 
@@ -591,7 +591,7 @@ static void *restore_worker(void *arg)
 	}
 	buf_clear(&range);
 	buf_clear(&blob);
-	pack_reader_destroy(&pr);
+	pack_reader_close(&pr);
 	return NULL;
 }
 
@@ -793,7 +793,7 @@ int restore_run(struct store *s, const struct restore_opts *o, struct restore_re
 		error_prefix(err, "cannot write into %s", r.root);
 		goto out;
 	}
-	r.dirs = fsat_dirs_create(r.root_fd, r.root);
+	r.dirs = fsat_dirs_open(r.root_fd, r.root);
 	if (restore_scan(&r, err) < 0)
 		goto out;
 	restore_build(&r);
@@ -819,14 +819,14 @@ out:
 		meta_entry_clear(&r.items[i].e);
 	free(r.items);
 	free(r.pieces);
-	fsat_dirs_destroy(&r.dirs);
+	fsat_dirs_close(&r.dirs);
 	if (r.root_fd >= 0)
 		close(r.root_fd);
 	free(r.root);
 	free(r.first_failure);
-	index_destroy(&r.ix);
+	index_close(&r.ix);
 	rp_free(&r.rp);
-	store_unit_destroy(&r.u);
+	store_unit_close(&r.u);
 	pthread_mutex_destroy(&r.lock);
 	if (ret < 0)
 		error_prefix(err, "restore of %s", o->rp);

@@ -5,7 +5,7 @@
 
 #include "crypto/crypto.h"
 #include "engine/meta.h"
-#include "engine/session.h"
+#include "engine/blob_writer.h"
 #include "lib/buf.h"
 #include "lib/error.h"
 #include "lib/hex.h"
@@ -53,7 +53,7 @@ struct stream {
 };
 
 struct tree_writer {
-	struct session *s;
+	struct blob_writer *s;
 	struct store_unit *u;
 	struct pack_writer *pw;
 	struct crypto_mac *mac;
@@ -62,13 +62,13 @@ struct tree_writer {
 	struct buf rec;
 };
 
-struct tree_writer *tree_writer_create(struct session *s, struct store_unit *u)
+struct tree_writer *tree_writer_open(struct blob_writer *s, struct store_unit *u)
 {
 	struct tree_writer *tw = xcalloc(1, sizeof(*tw));
 
 	tw->s = s;
 	tw->u = u;
-	tw->pw = session_pack_writer(s, 1);
+	tw->pw = blob_writer_pack(s, 1);
 	tw->mac = store_unit_id_mac(u);
 	tw->ch = store_unit_chunker(u, 1);
 	buf_init(&tw->st.pending, 0);
@@ -77,14 +77,14 @@ struct tree_writer *tree_writer_create(struct session *s, struct store_unit *u)
 	return tw;
 }
 
-void tree_writer_destroy(struct tree_writer **twp)
+void tree_writer_close(struct tree_writer **twp)
 {
 	struct tree_writer *tw = *twp;
 
 	if (tw == NULL)
 		return;
-	pack_writer_destroy(&tw->pw);
-	crypto_mac_destroy(&tw->mac);
+	pack_writer_close(&tw->pw);
+	crypto_mac_free(&tw->mac);
 	buf_clear(&tw->st.pending);
 	buf_clear(&tw->st.ids);
 	buf_clear(&tw->rec);
@@ -103,7 +103,7 @@ static int stream_cut(struct tree_writer *tw, struct stream *st, int final, stru
 	       (final || st->pending.len - off >= tw->ch->p.max)) {
 		size_t n = chunker_next(tw->ch, st->pending.data + off, st->pending.len - off);
 
-		if (session_put_blob(tw->s, tw->pw, tw->mac, st->pending.data + off, n, id, err) < 0)
+		if (blob_writer_put(tw->s, tw->pw, tw->mac, st->pending.data + off, n, id, err) < 0)
 			return -1;
 		buf_add(&st->ids, id, 32);
 		off += n;
@@ -208,25 +208,25 @@ struct tree_reader *tree_reader_open(struct store_unit *u, const struct index *i
 
 	tr->u = u;
 	tr->ix = ix;
-	tr->pr = pack_reader_create(u);
+	tr->pr = pack_reader_open(u);
 	tr->what = xasprintf("%s@%u", rp->unit, rp->seq);
 	buf_init(&tr->data, 0);
 	buf_init(&tr->blob, 0);
 	if (tree_expand(u, ix, tr->pr, rp, &tr->ids, &tr->nids, NULL, err) < 0) {
 		error_prefix(err, "restore point %s: metadata unreadable", tr->what);
-		tree_reader_destroy(&tr);
+		tree_reader_close(&tr);
 		return NULL;
 	}
 	return tr;
 }
 
-void tree_reader_destroy(struct tree_reader **trp)
+void tree_reader_close(struct tree_reader **trp)
 {
 	struct tree_reader *tr = *trp;
 
 	if (tr == NULL)
 		return;
-	pack_reader_destroy(&tr->pr);
+	pack_reader_close(&tr->pr);
 	meta_entry_clear(&tr->cur);
 	buf_clear(&tr->data);
 	buf_clear(&tr->blob);
@@ -275,7 +275,7 @@ int tree_reader_next(struct tree_reader *tr, struct meta_entry **e_r, struct err
 int tree_meta_blobs(struct store_unit *u, const struct index *ix, const struct rp *rp,
 		    uint8_t (**ids_r)[32], size_t *n_r, struct error *err)
 {
-	struct pack_reader *pr = pack_reader_create(u);
+	struct pack_reader *pr = pack_reader_open(u);
 	uint8_t (*leaf)[32] = NULL;
 	struct buf all;
 	size_t nleaf;
@@ -284,7 +284,7 @@ int tree_meta_blobs(struct store_unit *u, const struct index *ix, const struct r
 	buf_init(&all, 0);
 	ret = tree_expand(u, ix, pr, rp, &leaf, &nleaf, &all, err);
 	free(leaf);
-	pack_reader_destroy(&pr);
+	pack_reader_close(&pr);
 	if (ret < 0) {
 		buf_clear(&all);
 		return -1;
@@ -333,6 +333,6 @@ int tree_resolve(struct store *s, const char *spec, struct store_unit **u_r, str
 	ret = 0;
 out:
 	free(seqs);
-	store_unit_destroy(&u);
+	store_unit_close(&u);
 	return ret;
 }

@@ -14,7 +14,7 @@ struct index;
 struct meta_entry;
 struct pack_reader;
 struct rp;
-struct session;
+struct blob_writer;
 struct store_unit;
 
 /* Fetches blob `id` of the unit through the index into out (replacing its
@@ -23,8 +23,8 @@ int blob_fetch(struct store_unit *u, const struct index *ix, struct pack_reader 
 	       const uint8_t id[32], int verify, struct buf *out, struct error *err);
 
 struct tree_writer;
-struct tree_writer *tree_writer_create(struct session *s, struct store_unit *u);
-void tree_writer_destroy(struct tree_writer **tw);
+struct tree_writer *tree_writer_open(struct blob_writer *s, struct store_unit *u);
+void tree_writer_close(struct tree_writer **tw);
 int tree_writer_add(struct tree_writer *tw, const struct meta_entry *e, struct error *err);
 /* Stores what is left and fills rp->meta / rp->nmeta / rp->levels. Packs
  * are flushed; the caller writes the index afterwards. */
@@ -33,7 +33,7 @@ int tree_writer_finish(struct tree_writer *tw, struct rp *rp, struct error *err)
 struct tree_reader;
 struct tree_reader *tree_reader_open(struct store_unit *u, const struct index *ix,
 				     const struct rp *rp, struct error *err);
-void tree_reader_destroy(struct tree_reader **tr);
+void tree_reader_close(struct tree_reader **tr);
 /* 1 and an entry (owned by the reader, valid until the next call), 0 at the
  * end, -1 on error (naming the restore point and the blob). */
 int tree_reader_next(struct tree_reader *tr, struct meta_entry **e_r, struct error *err);

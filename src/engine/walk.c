@@ -70,7 +70,7 @@ static void frame_free(struct walker *w, struct frame *f)
 		close(f->fd);
 }
 
-void walker_destroy(struct walker **wp)
+void walker_close(struct walker **wp)
 {
 	struct walker *w = *wp;
 

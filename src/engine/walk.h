@@ -16,11 +16,11 @@ struct walker;
 typedef void walk_warn_cb(void *ctx, const char *msg);
 
 /* Walks the folder open as root_fd (fsat_open_root(); it stays the
- * caller's and must stay open until walker_destroy()). `root` is its
+ * caller's and must stay open until walker_close()). `root` is its
  * path, for the absolute paths returned and for messages. */
 struct walker *walker_open(int root_fd, const char *root, walk_warn_cb *warn, void *ctx,
 			   struct error *err);
-void walker_destroy(struct walker **w);
+void walker_close(struct walker **w);
 /* 1 with the next item (strings owned by the walker, valid until the next
  * call; rel is "" for the root), 0 at the end, -1 on error. */
 int walker_next(struct walker *w, const char **rel_r, const char **abs_r, struct stat *st_r,

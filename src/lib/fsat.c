@@ -543,7 +543,7 @@ struct fsat_dirs {
 	size_t depth, cap;
 };
 
-struct fsat_dirs *fsat_dirs_create(int root_fd, const char *root)
+struct fsat_dirs *fsat_dirs_open(int root_fd, const char *root)
 {
 	struct fsat_dirs *d = xcalloc(1, sizeof(*d));
 
@@ -560,7 +560,7 @@ static void dirs_pop(struct fsat_dirs *d)
 	free(f->rel);
 }
 
-void fsat_dirs_destroy(struct fsat_dirs **dp)
+void fsat_dirs_close(struct fsat_dirs **dp)
 {
 	struct fsat_dirs *d = *dp;
 

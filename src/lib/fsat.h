@@ -68,8 +68,8 @@ struct fsat_dirs;
 
 /* root_fd stays the caller's (open while the cursor is used); `root`
  * names it in messages. */
-struct fsat_dirs *fsat_dirs_create(int root_fd, const char *root);
-void fsat_dirs_destroy(struct fsat_dirs **d);
+struct fsat_dirs *fsat_dirs_open(int root_fd, const char *root);
+void fsat_dirs_close(struct fsat_dirs **d);
 /* The fd of the folder holding `rel` (relative to the root, "" for the
  * root itself) and rel's name in it (the root: its own fd and "."). -1
  * with an error naming the part that is a link or not a folder. The fd is

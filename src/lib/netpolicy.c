@@ -322,7 +322,7 @@ static int parse_entry(const char *s, size_t n, struct np_entry *e, const char *
 	return parse_name(s, hlen, e, why);
 }
 
-struct netpolicy *netpolicy_create(const char *allow_name, const char *deny_name)
+struct netpolicy *netpolicy_new(const char *allow_name, const char *deny_name)
 {
 	struct netpolicy *p = xcalloc(1, sizeof(*p));
 
@@ -340,7 +340,7 @@ static void list_clear(struct np_list *l)
 	l->n = 0;
 }
 
-void netpolicy_destroy(struct netpolicy **pp)
+void netpolicy_free(struct netpolicy **pp)
 {
 	struct netpolicy *p = *pp;
 

@@ -39,9 +39,9 @@ enum netpolicy_list {
 /* A policy without entries (every address outside the built-in blocks).
  * allow_name and deny_name are what messages call the two lists (the
  * settings, e.g. "source_allow"); copied. */
-struct netpolicy *netpolicy_create(const char *allow_name, const char *deny_name);
+struct netpolicy *netpolicy_new(const char *allow_name, const char *deny_name);
 /* Accepts NULL; sets *p to NULL. */
-void netpolicy_destroy(struct netpolicy **p);
+void netpolicy_free(struct netpolicy **p);
 
 /* Adds the comma-separated entries of `text` to a list. -1 (ERROR_USAGE)
  * naming the first bad entry, and then nothing was added. */

@@ -84,9 +84,9 @@ int svc_rp_record(struct service *s, const char *tenant, const char *unit, uint3
 	su = store_unit_open(st, unit, 0, err);
 	if (su) {
 		ret = svc_rp_record_unit(s, su, tenant, seq, -1, err);
-		store_unit_destroy(&su);
+		store_unit_close(&su);
 	}
-	store_destroy(&st);
+	store_close(&st);
 	return ret;
 }
 
@@ -167,8 +167,8 @@ int svc_backup_job_run(struct service *s, const struct catalog_job *j, struct er
 		 (unsigned long long)res.bytes, (unsigned long long)res.new_bytes);
 	ret = 0;
 out:
-	store_unit_destroy(&su);
-	store_destroy(&st);
+	store_unit_close(&su);
+	store_close(&st);
 	json_object_put(src);
 	catalog_unit_free(u);
 	free(beneath);

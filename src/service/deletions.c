@@ -95,5 +95,5 @@ out:
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
-	store_unit_destroy(&su);
+	store_unit_close(&su);
 }

@@ -199,8 +199,8 @@ audit:
 				       &derr);
 	}
 out:
-	store_unit_destroy(&su);
-	store_destroy(&st);
+	store_unit_close(&su);
+	store_close(&st);
 	CATALOG_LIST_FREE(rps, n, catalog_rp_free);
 	catalog_unit_free(u);
 	free(times);

@@ -45,7 +45,7 @@ struct svc_stats {
 	size_t nkinds;
 };
 
-struct svc_stats *svc_stats_create(void)
+struct svc_stats *svc_stats_new(void)
 {
 	struct svc_stats *st = xcalloc(1, sizeof(*st));
 
@@ -53,7 +53,7 @@ struct svc_stats *svc_stats_create(void)
 	return st;
 }
 
-void svc_stats_destroy(struct svc_stats **stp)
+void svc_stats_free(struct svc_stats **stp)
 {
 	struct svc_stats *st = *stp;
 

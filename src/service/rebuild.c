@@ -30,7 +30,7 @@ struct rebuild_count {
 	int64_t tenants, tenants_added, units, units_added, points, forgotten, failed;
 };
 
-/* A descriptor written by descriptor.c, or NULL. */
+/* A descriptor written by tenant.c, or NULL. */
 static struct json_object *read_descriptor(const char *path)
 {
 	struct json_object *o;
@@ -224,7 +224,7 @@ static int rebuild_unit(struct service *s, struct store *st, const char *tenant,
 	if (su == NULL)
 		return -1;
 	if (rp_list_all(su, &slots, &n, err) < 0) {
-		store_unit_destroy(&su);
+		store_unit_close(&su);
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -264,7 +264,7 @@ static int rebuild_unit(struct service *s, struct store *st, const char *tenant,
 	if (last > 0)
 		unit_touch(s, tenant, unit, last);
 	free(slots);
-	store_unit_destroy(&su);
+	store_unit_close(&su);
 	return ret;
 }
 
@@ -300,7 +300,7 @@ out:
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
-	store_destroy(&st);
+	store_close(&st);
 	free(store_dir);
 	return ret;
 }

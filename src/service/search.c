@@ -280,7 +280,7 @@ static int index_unit(struct store *st, struct mailindex *mi, const char *unit,
 	if (su == NULL)
 		return -1;
 	ret = mailindex_update_unit(mi, su, skip_note, sk, stats, err);
-	store_unit_destroy(&su);
+	store_unit_close(&su);
 	return ret;
 }
 
@@ -415,7 +415,7 @@ static int index_catch_up(struct service *s, struct mailindex *mi, const char *t
 			 " dropped=%" PRIu64, tenant, stats.points, stats.parsed, stats.dropped);
 	ret = 0;
 out:
-	store_destroy(&st);
+	store_close(&st);
 	ids_free(ids, n);
 	return ret;
 }
@@ -457,8 +457,8 @@ void svc_mail_index_point(struct service *s, const char *tenant, const char *uni
 		log_warn("event=search.index tenant=%s unit=%s restore_point=%" PRIu32
 			 " error=\"%s\"", tenant, unit, seq, err.msg);
 	}
-	store_destroy(&st);
-	mailindex_destroy(&mi);
+	store_close(&st);
+	mailindex_close(&mi);
 	json_object_put(sk.list);
 	/* Shown in the job's detail beside what the backup took. */
 	error_init(&e2);
@@ -579,7 +579,7 @@ static int search_begin(struct service *s, const struct svc_principal *p, const 
 	if ((*mi_r = index_open_tenant(s, tenant, err)) == NULL)
 		return -1;
 	if (index_catch_up(s, *mi_r, tenant, f->q.unit, sk, err) < 0) {
-		mailindex_destroy(mi_r);
+		mailindex_close(mi_r);
 		return -1;
 	}
 	return 0;
@@ -622,7 +622,7 @@ int svc_mail_search(struct service *s, const struct svc_principal *p, const char
 	ret = 0;
 out:
 	mailindex_results_clear(&res);
-	mailindex_destroy(&mi);
+	mailindex_close(&mi);
 	json_object_put(sk.list);
 	filters_clear(&f);
 	return ret;
@@ -651,7 +651,7 @@ static int export_start(struct service *s, struct export_file *ef, struct error 
 	hex_encode(rnd, sizeof(rnd), hex);
 	ef->path = xasprintf("%s/mail-export-%s.mbox", dir, hex);
 	free(dir);
-	ef->x = mailexport_create(MAILEXPORT_MBOX, ef->path, 0, err);
+	ef->x = mailexport_open(MAILEXPORT_MBOX, ef->path, 0, err);
 	return ef->x ? 0 : -1;
 }
 
@@ -681,7 +681,7 @@ static int export_end(struct export_file *ef, struct svc_export *out, struct err
 
 static void export_clear(struct export_file *ef)
 {
-	mailexport_destroy(&ef->x); /* removes an unfinished file */
+	mailexport_close(&ef->x); /* removes an unfinished file */
 	free(ef->path);
 	ef->path = NULL;
 }
@@ -733,10 +733,10 @@ int svc_mail_export_rp(struct service *s, const struct svc_principal *p, const c
 	ret = 0;
 out:
 	export_clear(&ef);
-	index_destroy(&ix);
+	index_close(&ix);
 	rp_free(&rp);
-	store_unit_destroy(&su);
-	store_destroy(&st);
+	store_unit_close(&su);
+	store_close(&st);
 	json_object_put(detail);
 	free(spec);
 	catalog_rp_free(crp);
@@ -817,9 +817,9 @@ static int found_export(struct store *st, struct mailexport *x, const struct fou
 		ret = mailexport_add_paths(x, su, ix, rp, (const char *const *)f->paths, f->n, err);
 	if (ret < 0)
 		error_prefix(err, "export from %s@%" PRIu32, f->unit, f->seq);
-	index_destroy(&ix);
+	index_close(&ix);
 	rp_free(&rp);
-	store_unit_destroy(&su);
+	store_unit_close(&su);
 	return ret;
 }
 
@@ -844,7 +844,7 @@ int svc_mail_export_search(struct service *s, const struct svc_principal *p, con
 	if (search_begin(s, p, tenant, &f, "mail.export", &sk, &mi, err) < 0 ||
 	    found_collect(mi, &f.q, &fs, &nfs, err) < 0)
 		goto out;
-	mailindex_destroy(&mi);
+	mailindex_close(&mi);
 	if ((st = svc_tenant_store(s, tenant, 0, err)) == NULL || export_start(s, &ef, err) < 0)
 		goto out;
 	for (i = 0; i < nfs; i++)
@@ -856,9 +856,9 @@ int svc_mail_export_search(struct service *s, const struct svc_principal *p, con
 	ret = 0;
 out:
 	export_clear(&ef);
-	store_destroy(&st);
+	store_close(&st);
 	found_free(fs, nfs);
-	mailindex_destroy(&mi);
+	mailindex_close(&mi);
 	filters_clear(&f);
 	return ret;
 }

@@ -152,11 +152,11 @@ int svc_config_set(struct svc_config *cfg, const char *key, const char *value,
 	}
 	if (k->type == CFG_LIST) {
 		const char **list = (const char **)(void *)field;
-		struct netpolicy *check = netpolicy_create(key, key);
+		struct netpolicy *check = netpolicy_new(key, key);
 		int rc = netpolicy_add(check, NETPOLICY_ALLOW, value, err);
 		char *joined;
 
-		netpolicy_destroy(&check);
+		netpolicy_free(&check);
 		if (rc < 0)
 			return -1;
 		joined = *list ? xasprintf("%s, %s", *list, value) : xstrdup(value);
@@ -393,8 +393,8 @@ struct service *svc_open_flags(const struct svc_config *cfg, int flags, struct e
 	s->cache_dir = xasprintf("%s/cache", s->data_dir);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->clock_lock, NULL);
-	s->stats = svc_stats_create();
-	s->netpolicy = netpolicy_create("source_allow", "source_deny");
+	s->stats = svc_stats_new();
+	s->netpolicy = netpolicy_new("source_allow", "source_deny");
 	if ((cfg->source_allow &&
 	     netpolicy_add(s->netpolicy, NETPOLICY_ALLOW, cfg->source_allow, err) < 0) ||
 	    (cfg->source_deny && netpolicy_add(s->netpolicy, NETPOLICY_DENY, cfg->source_deny, err) < 0))
@@ -486,8 +486,8 @@ void svc_close(struct service **sp)
 	if (s->abandoned)
 		return;
 	catalog_close(&s->cat);
-	svc_stats_destroy(&s->stats);
-	netpolicy_destroy(&s->netpolicy);
+	svc_stats_free(&s->stats);
+	netpolicy_free(&s->netpolicy);
 	crypto_wipe(s->service_key, sizeof(s->service_key));
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->clock_lock);
@@ -549,7 +549,7 @@ struct store *svc_tenant_store(struct service *s, const char *tenant, int flags,
 		if (st == NULL)
 			error_prefix(err, "tenant %s", tenant);
 		else if ((flags & BACKEND_ALLOW_DELETE) && tenant_unlock_deletion(s, st, tenant, err) < 0)
-			store_destroy(&st);
+			store_close(&st);
 	}
 	if (secret.data)
 		crypto_wipe(secret.data, secret.len);

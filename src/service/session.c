@@ -1,4 +1,7 @@
-/* Restore sessions (docs/service.md "Restore sessions"): a request names
+/* Restore sessions (docs/service.md "Restore sessions"), recommended
+ * restore points and listing a point's entries.
+ *
+ * Sessions: a request names
  * units, a restore point each (a number, or the latest before a time) and
  * a mode; the session and one artifact per unit go into the catalog, and
  * one "restore" job per artifact into the queue. A worker runs each job
@@ -35,6 +38,8 @@
 
 #define SESSION_MAX_ITEMS 1000
 #define SESSION_MAX_PATHS 1000
+/* Entries listed by svc_rp_items() at most. */
+#define ITEMS_MAX 10000
 /* Catalog writes of progress: at most this often per artifact. */
 #define PROGRESS_EVERY_NS 200000000LL
 
@@ -674,7 +679,7 @@ out:
 	free(ro.patterns);
 	free(spec);
 	free(beneath);
-	store_destroy(&st);
+	store_close(&st);
 	catalog_rp_free(rp);
 	json_object_put(target);
 	json_object_put(source);
@@ -760,5 +765,225 @@ int svc_restore_job_run(struct service *s, const struct catalog_job *j, struct e
 	session_settle(s, j->tenant, j->session);
 out:
 	catalog_session_free(cs);
+	return ret;
+}
+
+/* ---- recommendations and listings ---- */
+
+/* Every restore point of the unit that is not forgotten, ascending. */
+static int unit_points(struct catalog *c, const char *tenant, const char *unit,
+		       struct catalog_rp ***rps_r, size_t *n_r, struct error *err)
+{
+	struct catalog_rp_filter f = { 0 };
+	struct catalog_page pg = { .limit = 1000 };
+	struct catalog_rp **all = NULL, **page;
+	size_t n = 0, np, i;
+	char cursor[16];
+
+	for (;;) {
+		if (catalog_rp_list(c, tenant, unit, &f, &pg, &page, &np, err) < 0) {
+			CATALOG_LIST_FREE(all, n, catalog_rp_free);
+			return -1;
+		}
+		all = xrealloc(all, xmul(n + np + 1, sizeof(*all)));
+		for (i = 0; i < np; i++) {
+			if (page[i]->forgotten)
+				catalog_rp_free(page[i]);
+			else
+				all[n++] = page[i];
+		}
+		if (np > 0)
+			snprintf(cursor, sizeof(cursor), "%" PRIu32, page[np - 1]->seq);
+		free(page);
+		if (np < (size_t)pg.limit)
+			break;
+		pg.after = cursor;
+	}
+	*rps_r = all;
+	*n_r = n;
+	return 0;
+}
+
+int svc_recommend(struct service *s, const struct svc_principal *p, const char *tenant,
+		  const char *unit, struct json_object **out, struct error *err)
+{
+	struct catalog *c = svc_catalog(s);
+	struct catalog_unit *u = NULL;
+	struct catalog_rp **rps = NULL;
+	size_t n = 0;
+
+	*out = NULL;
+	if (svc_authorize(p, tenant, SVC_PERM_STATUS_READ, err) < 0 ||
+	    catalog_unit_get(c, tenant, unit, &u, err) < 0)
+		return -1;
+	catalog_unit_free(u);
+	if (unit_points(c, tenant, unit, &rps, &n, err) < 0)
+		return -1;
+	*out = recommend_points(rps, n);
+	json_object_object_add(*out, "unit", json_object_new_string(unit));
+	CATALOG_LIST_FREE(rps, n, catalog_rp_free);
+	return 0;
+}
+
+/* ---- entries of a restore point ---- */
+
+static const char *type_name(uint8_t t)
+{
+	static const char *const names[] = { "unknown", "file", "dir", "symlink", "hardlink",
+					     "fifo", "chr", "blk", "sock" };
+
+	return t < sizeof(names) / sizeof(names[0]) ? names[t] : "unknown";
+}
+
+static struct json_object *entry_json(const struct meta_entry *e)
+{
+	struct json_object *o = json_object_new_object();
+	const char *slash = strrchr(e->path, '/');
+	char when[32], mode[8];
+
+	json_object_object_add(o, "name", json_object_new_string(slash ? slash + 1 : e->path));
+	json_object_object_add(o, "path", json_object_new_string(e->path));
+	json_object_object_add(o, "type", json_object_new_string(type_name(e->type)));
+	json_object_object_add(o, "size", json_object_new_int64((int64_t)e->size));
+	snprintf(mode, sizeof(mode), "%04o", e->mode & 07777);
+	json_object_object_add(o, "mode", json_object_new_string(mode));
+	view_time(e->mtime_s, when);
+	json_object_object_add(o, "mtime", json_object_new_string(when));
+	json_object_object_add(o, "mtimeUnix", json_object_new_int64(e->mtime_s));
+	if (e->target)
+		json_object_object_add(o, "target", json_object_new_string(e->target));
+	return o;
+}
+
+/* "/a/b/" -> "a/b"; NULL for a path with "." or ".." components. */
+static char *clean_path(const char *path)
+{
+	char *p, *q;
+	size_t len;
+
+	while (path && *path == '/')
+		path++;
+	p = xstrdup(path ? path : "");
+	for (len = strlen(p); len > 0 && p[len - 1] == '/';)
+		p[--len] = '\0';
+	for (q = p; *q; q = strchr(q, '/') ? strchr(q, '/') + 1 : q + strlen(q)) {
+		size_t n = strcspn(q, "/");
+
+		if (n == 0 || (n == 1 && q[0] == '.') || (n == 2 && q[0] == '.' && q[1] == '.')) {
+			free(p);
+			return NULL;
+		}
+	}
+	return p;
+}
+
+/* Whether `path` is a direct child of `dir` ("" is the root). */
+static int child_of(const char *path, const char *dir)
+{
+	size_t len = strlen(dir);
+
+	if (*path == '\0')
+		return 0;
+	if (len == 0)
+		return strchr(path, '/') == NULL;
+	return strncmp(path, dir, len) == 0 && path[len] == '/' &&
+	       strchr(path + len + 1, '/') == NULL;
+}
+
+static int list_entries(struct store *st, const char *spec, const char *dir,
+			struct json_object *items, int *found_r, int *truncated_r,
+			struct error *err)
+{
+	struct store_unit *u = NULL;
+	struct rp *rp = NULL;
+	struct index *ix = NULL;
+	struct tree_reader *tr = NULL;
+	struct meta_entry *e;
+	int ret = -1;
+
+	if (tree_resolve(st, spec, &u, &rp, err) < 0 || (ix = index_open(u, err)) == NULL ||
+	    (tr = tree_reader_open(u, ix, rp, err)) == NULL)
+		goto out;
+	while ((ret = tree_reader_next(tr, &e, err)) == 1) {
+		if (strcmp(e->path, dir) == 0) {
+			*found_r = 1;
+			if (e->type != META_DIR) /* a file: itself */
+				json_object_array_add(items, entry_json(e));
+		} else if (child_of(e->path, dir)) {
+			if (json_object_array_length(items) >= ITEMS_MAX) {
+				*truncated_r = 1;
+				ret = 0;
+				break;
+			}
+			json_object_array_add(items, entry_json(e));
+		}
+	}
+out:
+	tree_reader_close(&tr);
+	index_close(&ix);
+	rp_free(&rp);
+	store_unit_close(&u);
+	return ret;
+}
+
+int svc_rp_items(struct service *s, const struct svc_principal *p, const char *tenant,
+		 const char *unit, uint32_t seq, const char *path, struct json_object **out,
+		 struct error *err)
+{
+	struct catalog *c = svc_catalog(s);
+	struct catalog_unit *u = NULL;
+	struct catalog_rp *rp = NULL;
+	struct json_object *items = NULL, *detail;
+	struct store *st = NULL;
+	char *dir = NULL, *spec = NULL;
+	int found = 0, truncated = 0, ret = -1;
+
+	*out = NULL;
+	if (svc_authorize(p, tenant, SVC_PERM_CONTENT_READ, err) < 0 ||
+	    catalog_unit_get(c, tenant, unit, &u, err) < 0)
+		return -1;
+	if (catalog_rp_get(c, tenant, unit, seq, &rp, err) < 0 || rp->forgotten) {
+		error_setk(err, ERROR_NOTFOUND, "unit %s has no restore point %" PRIu32, unit, seq);
+		goto out;
+	}
+	dir = clean_path(path);
+	if (dir == NULL) {
+		error_setk(err, ERROR_USAGE, "path %s: \".\" and \"..\" are not allowed", path);
+		goto out;
+	}
+	spec = xasprintf("%s@%" PRIu32, unit, seq);
+	/* A content read is audited before anything is read. */
+	detail = json_object_new_object();
+	json_object_object_add(detail, "path", json_object_new_string(dir));
+	ret = svc_audit(s, p, tenant, "restorePoint.list", spec, detail, err);
+	json_object_put(detail);
+	if (ret < 0)
+		goto out;
+	ret = -1;
+	st = svc_tenant_store(s, tenant, 0, err);
+	if (st == NULL)
+		goto out;
+	items = json_object_new_array();
+	if (list_entries(st, spec, dir, items, &found, &truncated, err) < 0)
+		goto out;
+	if (!found && *dir != '\0') {
+		error_setk(err, ERROR_NOTFOUND, "restore point %s has no entry %s", spec, dir);
+		goto out;
+	}
+	*out = json_object_new_object();
+	json_object_object_add(*out, "unit", json_object_new_string(unit));
+	json_object_object_add(*out, "restorePoint", json_object_new_int64(seq));
+	json_object_object_add(*out, "path", json_object_new_string(dir));
+	json_object_object_add(*out, "items", items);
+	json_object_object_add(*out, "truncated", json_object_new_boolean(truncated));
+	items = NULL;
+	ret = 0;
+out:
+	json_object_put(items);
+	store_close(&st);
+	free(spec);
+	free(dir);
+	catalog_rp_free(rp);
+	catalog_unit_free(u);
 	return ret;
 }

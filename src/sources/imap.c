@@ -1124,7 +1124,7 @@ struct imap *imap_connect(const struct imap_opts *o, struct error *err)
 	buf_init(&c->out, 0);
 	c->name = xasprintf("%s@%s:%u", c->user, c->host, c->o.port);
 	if (do_connect(c, err) < 0) {
-		imap_destroy(&c);
+		imap_close(&c);
 		return NULL;
 	}
 	return c;
@@ -1141,7 +1141,7 @@ int imap_logout(struct imap *c, struct error *err)
 	return rc;
 }
 
-void imap_destroy(struct imap **cp)
+void imap_close(struct imap **cp)
 {
 	struct imap *c = *cp;
 

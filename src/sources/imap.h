@@ -79,11 +79,11 @@ int imap_auth_parse(const char *s, enum imap_auth *r, struct error *err);
 struct imap *imap_connect(const struct imap_opts *o, struct error *err);
 
 /* Sends LOGOUT and waits for the reply; the connection is closed either
- * way. Call imap_destroy() afterwards. */
+ * way. Call imap_close() afterwards. */
 int imap_logout(struct imap *imap, struct error *err);
 
 /* Closes (without LOGOUT) and frees; accepts NULL and sets *imap to NULL. */
-void imap_destroy(struct imap **imap);
+void imap_close(struct imap **imap);
 
 /* "user@host:port" as used in messages. */
 const char *imap_name(const struct imap *imap);

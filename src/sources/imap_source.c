@@ -833,7 +833,7 @@ static void mb_load_parent(struct mb *b)
 	struct error err;
 
 	error_init(&err);
-	if (b->last && mail_point_load(point_writer_unit(b->pw), point_writer_index(b->pw),
+	if (b->last && mail_point_open(point_writer_unit(b->pw), point_writer_index(b->pw),
 					b->last, &b->parent, &err) < 0)
 		log_warn("%s; fetching every message again", err.msg);
 }
@@ -990,10 +990,10 @@ static void mb_free(struct mb *b)
 		free(b->out[i]);
 	}
 	free(b->out);
-	imap_destroy(&b->imap);
-	mail_point_destroy(&b->parent);
+	imap_close(&b->imap);
+	mail_point_close(&b->parent);
 	/* Ends a session that did not commit (its end marker). */
-	point_writer_destroy(&b->pw);
+	point_writer_close(&b->pw);
 }
 
 int mail_backup_run(struct store *s, const struct mail_backup_opts *o,
@@ -1014,13 +1014,13 @@ int mail_backup_run(struct store *s, const struct mail_backup_opts *o,
 	io.policy = o->netpolicy;
 	source = source_name(&io);
 	po.source = source;
-	b.pw = point_writer_create(s, &po, err);
+	b.pw = point_writer_open(s, &po, err);
 	if (b.pw == NULL) {
 		free(source);
 		return error_prefix(err, "backup of mailbox %s", o->unit);
 	}
 	progress_init(&b.prog, "mail backup", 0, o->quiet);
-	/* The session marker tells prune that blobs not indexed yet may be
+	/* The writer marker tells prune that blobs not indexed yet may be
 	 * referenced soon (docs/prune.md). */
 	if (point_writer_begin(b.pw, err) < 0)
 		goto out;

@@ -233,7 +233,7 @@ static void point_index(struct mail_point *pt)
 	qsort(pt->bykey, pt->nbykey, sizeof(*pt->bykey), key_cmp);
 }
 
-int mail_point_load(struct store_unit *u, const struct index *ix, const struct rp *rp,
+int mail_point_open(struct store_unit *u, const struct index *ix, const struct rp *rp,
 		    struct mail_point **pt_r, struct error *err)
 {
 	struct mail_point *pt = xcalloc(1, sizeof(*pt));
@@ -244,12 +244,12 @@ int mail_point_load(struct store_unit *u, const struct index *ix, const struct r
 
 	pt->u = u;
 	pt->ix = ix;
-	pt->pr = pack_reader_create(u);
+	pt->pr = pack_reader_open(u);
 	if (tr != NULL)
 		ret = point_read(pt, rp, tr, &pend, &npend, err);
 	else
 		error_prefix(err, "restore point %s@%u", rp->unit, rp->seq);
-	tree_reader_destroy(&tr);
+	tree_reader_close(&tr);
 	/* Folder order (tree order) is kept in the file; a sorted copy by
 	 * path would need its own array, so sort and rely on name lookups. */
 	if (pt->nfolders > 1)
@@ -267,7 +267,7 @@ int mail_point_load(struct store_unit *u, const struct index *ix, const struct r
 	}
 	free(pend);
 	if (ret < 0) {
-		mail_point_destroy(&pt);
+		mail_point_close(&pt);
 		return -1;
 	}
 	point_index(pt);
@@ -275,7 +275,7 @@ int mail_point_load(struct store_unit *u, const struct index *ix, const struct r
 	return 0;
 }
 
-void mail_point_destroy(struct mail_point **ptp)
+void mail_point_close(struct mail_point **ptp)
 {
 	struct mail_point *pt = *ptp;
 	size_t i, j;
@@ -297,7 +297,7 @@ void mail_point_destroy(struct mail_point **ptp)
 	free(pt->folders);
 	free(pt->bykey);
 	meta_entry_clear(&pt->root);
-	pack_reader_destroy(&pt->pr);
+	pack_reader_close(&pt->pr);
 	free(pt);
 	*ptp = NULL;
 }

@@ -65,9 +65,9 @@ struct mail_point {
 
 /* Reads restore point rp of unit u as a mailbox; fails naming the point if
  * it is not one or has another mapping version (maillayout_check_root). */
-int mail_point_load(struct store_unit *u, const struct index *ix, const struct rp *rp,
+int mail_point_open(struct store_unit *u, const struct index *ix, const struct rp *rp,
 		    struct mail_point **pt_r, struct error *err);
-void mail_point_destroy(struct mail_point **pt);
+void mail_point_close(struct mail_point **pt);
 struct mail_folder *mail_point_folder(struct mail_point *pt, const char *name);
 struct mail_msg *mail_folder_msg(struct mail_folder *f, uint32_t uid);
 /* The messages with this size and internal date: *n_r of them from the

@@ -727,7 +727,7 @@ int mail_restore_run(struct store *s, const struct mail_restore_opts *o,
 		return error_setk(err, ERROR_USAGE, "--delete-newer works on whole folders only, "
 				  "not with single messages");
 	if (point_reader_open(s, o->rp, &pr, err) < 0 ||
-	    mail_point_load(point_reader_unit(pr), point_reader_index(pr), point_reader_rp(pr),
+	    mail_point_open(point_reader_unit(pr), point_reader_index(pr), point_reader_rp(pr),
 			    &r.pt, err) < 0 ||
 	    check_selection(&r, err) < 0)
 		goto out;
@@ -741,12 +741,12 @@ int mail_restore_run(struct store *s, const struct mail_restore_opts *o,
 		imap_logout(r.imap, &ignored);
 	}
 out:
-	imap_destroy(&r.imap);
+	imap_close(&r.imap);
 	for (i = 0; i < r.nlive_names; i++)
 		free(r.live_names[i]);
 	free(r.live_names);
-	mail_point_destroy(&r.pt);
-	point_reader_destroy(&pr);
+	mail_point_close(&r.pt);
+	point_reader_close(&pr);
 	if (ret < 0)
 		error_prefix(err, "restore of %s", o->rp);
 	return ret;
@@ -761,7 +761,7 @@ int mail_folders_list(struct store *s, const char *rpspec, mail_folder_cb *cb, v
 	int ret = -1;
 
 	if (point_reader_open(s, rpspec, &pr, err) < 0 ||
-	    mail_point_load(point_reader_unit(pr), point_reader_index(pr), point_reader_rp(pr), &pt,
+	    mail_point_open(point_reader_unit(pr), point_reader_index(pr), point_reader_rp(pr), &pt,
 			    err) < 0)
 		goto out;
 	for (i = 0; i < pt->nfolders; i++) {
@@ -783,7 +783,7 @@ int mail_folders_list(struct store *s, const char *rpspec, mail_folder_cb *cb, v
 	}
 	ret = 0;
 out:
-	mail_point_destroy(&pt);
-	point_reader_destroy(&pr);
+	mail_point_close(&pt);
+	point_reader_close(&pr);
 	return ret;
 }

@@ -15,7 +15,7 @@
  *
  * - backup: walk the remote and hand what it finds to the engine's point
  *   writer (engine/point_writer.h), which owns everything written to the
- *   store and its order. point_writer_create + _begin; point_writer_parent
+ *   store and its order. point_writer_open + _begin; point_writer_parent
  *   for the last point (to reuse what did not change: copy its entries'
  *   extents instead of fetching the content again); content through a
  *   point_stream (point_stream_write ... point_stream_end fills an entry's
@@ -24,7 +24,7 @@
  *   for what is the source's own) by point_writer_add, in tree order;
  *   point_writer_checkpoint now and then in long runs; point_writer_warn for
  *   what is left out; point_writer_set_totals, then point_writer_commit for
- *   the result. Any failure before the commit: point_writer_destroy, which
+ *   the result. Any failure before the commit: point_writer_close, which
  *   ends the session; no restore point is written and nothing stored
  *   before is touched. A source that can tell nothing changed since the
  *   parent (its own summary, point_writer_set_source_state, equal to

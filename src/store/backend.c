@@ -71,10 +71,10 @@ char *backend_describe(struct backend *be, const char *name)
 	return be->ops->describe(be, name);
 }
 
-void backend_destroy(struct backend **be)
+void backend_close(struct backend **be)
 {
 	if (*be == NULL)
 		return;
-	(*be)->ops->destroy(*be);
+	(*be)->ops->close(*be);
 	*be = NULL;
 }

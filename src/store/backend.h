@@ -49,7 +49,7 @@ struct backend_ops {
 	int (*remove)(struct backend *be, const char *name, struct error *err);
 	/* Makes every object committed so far durable. */
 	int (*sync)(struct backend *be, struct error *err);
-	void (*destroy)(struct backend *be);
+	void (*close)(struct backend *be);
 	/* A human name of an object for messages ("/srv/store/units/..."). */
 	char *(*describe)(struct backend *be, const char *name);
 };
@@ -59,10 +59,10 @@ struct backend {
 	int flags;
 };
 
-struct backend *backend_local_create(const char *root, int flags);
+struct backend *backend_local_open(const char *root, int flags);
 /* Wraps `inner` (taking ownership) with faults described by `spec`
  * (docs/testing.md): "op:N:kind[,op:N:kind...]". */
-struct backend *backend_fault_create(struct backend *inner, const char *spec, struct error *err);
+struct backend *backend_fault_open(struct backend *inner, const char *spec, struct error *err);
 
 /* Thin wrappers that keep callers from touching the table. */
 int backend_put(struct backend *be, const char *name, const void *data, size_t len,
@@ -84,6 +84,6 @@ int backend_list(struct backend *be, const char *dir, backend_list_cb *cb, void 
 int backend_remove(struct backend *be, const char *name, struct error *err);
 char *backend_describe(struct backend *be, const char *name);
 int backend_sync(struct backend *be, struct error *err);
-void backend_destroy(struct backend **be);
+void backend_close(struct backend **be);
 
 #endif

@@ -180,11 +180,11 @@ static char *fault_describe(struct backend *be, const char *name)
 	return backend_describe(((struct fault *)be)->inner, name);
 }
 
-static void fault_destroy(struct backend *be)
+static void fault_close(struct backend *be)
 {
 	struct fault *f = (struct fault *)be;
 
-	backend_destroy(&f->inner);
+	backend_close(&f->inner);
 	free(f);
 }
 
@@ -200,7 +200,7 @@ static const struct backend_ops fault_ops = {
 	.list = fault_list,
 	.remove = fault_remove,
 	.sync = fault_sync,
-	.destroy = fault_destroy,
+	.close = fault_close,
 	.describe = fault_describe,
 };
 
@@ -242,7 +242,7 @@ static int fault_parse_rule(const char *s, size_t len, struct fault_rule *r)
 	return 0;
 }
 
-struct backend *backend_fault_create(struct backend *inner, const char *spec, struct error *err)
+struct backend *backend_fault_open(struct backend *inner, const char *spec, struct error *err)
 {
 	struct fault *f = xcalloc(1, sizeof(*f));
 	const char *p = spec;
@@ -257,7 +257,7 @@ struct backend *backend_fault_create(struct backend *inner, const char *spec, st
 		    fault_parse_rule(p, len, &f->rules[f->nrules]) < 0) {
 			error_setk(err, ERROR_USAGE, "bad fault rule in COFFER_FAULTS: %.*s",
 				   (int)len, p);
-			fault_destroy(&f->be);
+			fault_close(&f->be);
 			return NULL;
 		}
 		f->nrules++;

@@ -223,7 +223,7 @@ static int local_sync(struct backend *be, struct error *err)
 	return ret;
 }
 
-static void local_destroy(struct backend *be)
+static void local_close(struct backend *be)
 {
 	struct local *l = (struct local *)be;
 
@@ -244,11 +244,11 @@ static const struct backend_ops local_ops = {
 	.list = local_list,
 	.remove = local_remove,
 	.sync = local_sync,
-	.destroy = local_destroy,
+	.close = local_close,
 	.describe = local_describe,
 };
 
-struct backend *backend_local_create(const char *root, int flags)
+struct backend *backend_local_open(const char *root, int flags)
 {
 	struct local *l = xcalloc(1, sizeof(*l));
 

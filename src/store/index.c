@@ -220,7 +220,7 @@ struct index *index_open_tolerant(struct store_unit *u, index_skip_cb *skip, voi
 				      &oc, err) : -1;
 	free(dir);
 	if (ret < 0 || index_settle(ix, skip, ctx, err) < 0) {
-		index_destroy(&ix);
+		index_close(&ix);
 		return NULL;
 	}
 	return ix;
@@ -231,7 +231,7 @@ struct index *index_open(struct store_unit *u, struct error *err)
 	return index_open_tolerant(u, NULL, NULL, err);
 }
 
-void index_destroy(struct index **ixp)
+void index_close(struct index **ixp)
 {
 	struct index *ix = *ixp;
 	size_t i;
@@ -355,7 +355,7 @@ struct index_builder {
 	size_t nsup;
 };
 
-struct index_builder *index_builder_create(void)
+struct index_builder *index_builder_new(void)
 {
 	return xcalloc(1, sizeof(struct index_builder));
 }
@@ -368,7 +368,7 @@ static void index_builder_reset(struct index_builder *b)
 	memset(b, 0, sizeof(*b));
 }
 
-void index_builder_destroy(struct index_builder **bp)
+void index_builder_free(struct index_builder **bp)
 {
 	if (*bp == NULL)
 		return;
@@ -519,12 +519,12 @@ static void builder_supersede_live(struct index_builder *b, const struct index *
 int index_rewrite(struct index *ix, struct store_unit *u, index_keep_cb *keep, void *ctx,
 		  struct error *err)
 {
-	struct index_builder *b = index_builder_create();
+	struct index_builder *b = index_builder_new();
 	int ret;
 
 	builder_supersede_live(b, ix, keep, ctx);
 	ret = index_builder_write(b, u, err);
-	index_builder_destroy(&b);
+	index_builder_free(&b);
 	return ret;
 }
 
@@ -599,8 +599,8 @@ int index_rebuild(struct store_unit *u, index_skip_cb *bad_pack, void *ctx, uint
 	int ret;
 
 	rc.be = store_backend(store_unit_store(u));
-	rc.pr = pack_reader_create(u);
-	rc.b = index_builder_create();
+	rc.pr = pack_reader_open(u);
+	rc.b = index_builder_new();
 	rc.dir = store_unit_path(u, "packs");
 	/* Segments first: one written while the packs are read stays live. */
 	ret = backend_list(rc.be, index_dir, rebuild_supersede, &rc, err);
@@ -610,8 +610,8 @@ int index_rebuild(struct store_unit *u, index_skip_cb *bad_pack, void *ctx, uint
 		ret = index_builder_write(rc.b, u, err);
 	*packs_r = rc.packs;
 	*blobs_r = rc.blobs;
-	index_builder_destroy(&rc.b);
-	pack_reader_destroy(&rc.pr);
+	index_builder_free(&rc.b);
+	pack_reader_close(&rc.pr);
 	free(rc.dir);
 	free(index_dir);
 	return ret;

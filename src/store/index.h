@@ -17,7 +17,7 @@ struct store_unit;
 
 struct index;
 struct index *index_open(struct store_unit *u, struct error *err);
-void index_destroy(struct index **ix);
+void index_close(struct index **ix);
 
 /* Told about a segment that index_open_tolerant() leaves out, with why. */
 typedef void index_skip_cb(void *ctx, const char *name, const struct error *err);
@@ -46,8 +46,8 @@ typedef int index_segment_cb(void *ctx, const char *name, int superseded);
 int index_foreach_segment(const struct index *ix, index_segment_cb *cb, void *ctx);
 
 struct index_builder;
-struct index_builder *index_builder_create(void);
-void index_builder_destroy(struct index_builder **b);
+struct index_builder *index_builder_new(void);
+void index_builder_free(struct index_builder **b);
 void index_builder_add_pack(struct index_builder *b, const uint8_t pack_id[32],
 			    const struct pack_entry *entries, size_t n);
 size_t index_builder_count(const struct index_builder *b);

@@ -53,7 +53,7 @@ static void pack_key(struct store_unit *u, const uint8_t salt[32], uint8_t key[3
 	crypto_hmac(store_unit_data_key(u), "pack", 4, salt, 32, key);
 }
 
-struct pack_writer *pack_writer_create(struct store_unit *u, enum blob_type type,
+struct pack_writer *pack_writer_open(struct store_unit *u, enum blob_type type,
 				       pack_commit_cb *cb, void *ctx)
 {
 	struct pack_writer *pw = xcalloc(1, sizeof(*pw));
@@ -63,7 +63,7 @@ struct pack_writer *pack_writer_create(struct store_unit *u, enum blob_type type
 	pw->type = type;
 	pw->cb = cb;
 	pw->ctx = ctx;
-	pw->aead = crypto_aead_create();
+	pw->aead = crypto_aead_new();
 	pw->zc = ZSTD_createCCtx();
 	if (pw->zc == NULL)
 		abort();
@@ -81,7 +81,7 @@ static void pack_writer_reset(struct pack_writer *pw)
 	buf_reset(&pw->out);
 }
 
-void pack_writer_destroy(struct pack_writer **pwp)
+void pack_writer_close(struct pack_writer **pwp)
 {
 	struct pack_writer *pw = *pwp;
 
@@ -89,7 +89,7 @@ void pack_writer_destroy(struct pack_writer **pwp)
 		return;
 	if (pw->up)
 		backend_upload_abort(pw->be, pw->up);
-	crypto_aead_destroy(&pw->aead);
+	crypto_aead_free(&pw->aead);
 	ZSTD_freeCCtx(pw->zc);
 	buf_clear(&pw->zbuf);
 	buf_clear(&pw->out);
@@ -239,12 +239,12 @@ struct pack_reader {
 	int keyed;
 };
 
-struct pack_reader *pack_reader_create(struct store_unit *u)
+struct pack_reader *pack_reader_open(struct store_unit *u)
 {
 	struct pack_reader *pr = xcalloc(1, sizeof(*pr));
 
 	pr->u = u;
-	pr->aead = crypto_aead_create();
+	pr->aead = crypto_aead_new();
 	pr->zd = ZSTD_createDCtx();
 	if (pr->zd == NULL)
 		abort();
@@ -252,14 +252,14 @@ struct pack_reader *pack_reader_create(struct store_unit *u)
 	return pr;
 }
 
-void pack_reader_destroy(struct pack_reader **prp)
+void pack_reader_close(struct pack_reader **prp)
 {
 	struct pack_reader *pr = *prp;
 
 	if (pr == NULL)
 		return;
-	crypto_aead_destroy(&pr->aead);
-	crypto_mac_destroy(&pr->mac);
+	crypto_aead_free(&pr->aead);
+	crypto_mac_free(&pr->mac);
 	ZSTD_freeDCtx(pr->zd);
 	buf_clear(&pr->tmp);
 	free(pr);

@@ -35,10 +35,10 @@ typedef void pack_commit_cb(void *ctx, const uint8_t pack_id[32], const struct p
 			    size_t n);
 
 struct pack_writer;
-struct pack_writer *pack_writer_create(struct store_unit *u, enum blob_type type,
+struct pack_writer *pack_writer_open(struct store_unit *u, enum blob_type type,
 				       pack_commit_cb *cb, void *ctx);
 /* Finishes nothing: an unfinished pack is aborted (its temporary removed). */
-void pack_writer_destroy(struct pack_writer **pw);
+void pack_writer_close(struct pack_writer **pw);
 /* Compresses (when it pays), encrypts and appends a blob; finishes the pack
  * when it reaches the target size. Adds the stored size to *stored_r. */
 int pack_writer_add(struct pack_writer *pw, const uint8_t id[32], const void *data, size_t len,
@@ -50,8 +50,8 @@ int pack_writer_flush(struct pack_writer *pw, struct error *err);
 char *pack_name(struct store_unit *u, const uint8_t pack_id[32]);
 
 struct pack_reader;
-struct pack_reader *pack_reader_create(struct store_unit *u);
-void pack_reader_destroy(struct pack_reader **pr);
+struct pack_reader *pack_reader_open(struct store_unit *u);
+void pack_reader_close(struct pack_reader **pr);
 /* Decrypts and decompresses one stored blob (the bytes at e->offset of
  * the pack) into out (replacing its contents). `what` names the blob in
  * errors. With verify, also checks that the keyed id matches. */

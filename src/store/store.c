@@ -112,13 +112,13 @@ int store_init(const char *path, const struct keysource *src, struct error *err)
 	crypto_random(rid, sizeof(rid));
 	hex_encode(rid, sizeof(rid), id);
 	crypto_random(master, sizeof(master));
-	be = backend_local_create(path, 0);
+	be = backend_local_open(path, 0);
 	ret = store_write_slot(be, master, src, err);
 	/* config last: a store without config is visibly unfinished. */
 	if (ret == 0)
 		ret = store_write_config(path, id, err);
 	crypto_wipe(master, sizeof(master));
-	backend_destroy(&be);
+	backend_close(&be);
 	return ret;
 }
 
@@ -213,7 +213,7 @@ struct store *store_open(const char *path, const struct keysource *src, int flag
 
 	pthread_mutex_init(&s->del_lock, NULL);
 	s->path = xstrdup(path);
-	s->be = backend_local_create(path, flags);
+	s->be = backend_local_open(path, flags);
 	buf_init(&cfg, 4096);
 	if (backend_get(s->be, "config", &cfg, 4096, err) < 0) {
 		if (err->code == ERROR_NOTFOUND)
@@ -224,7 +224,7 @@ struct store *store_open(const char *path, const struct keysource *src, int flag
 	if (store_parse_config(s, &cfg, err) < 0 || store_unlock(s, src, err) < 0)
 		goto fail;
 	if (faults && *faults) {
-		struct backend *f = backend_fault_create(s->be, faults, err);
+		struct backend *f = backend_fault_open(s->be, faults, err);
 
 		if (f == NULL) {
 			s->be = NULL;
@@ -239,17 +239,17 @@ struct store *store_open(const char *path, const struct keysource *src, int flag
 	return s;
 fail:
 	buf_clear(&cfg);
-	store_destroy(&s);
+	store_close(&s);
 	return NULL;
 }
 
-void store_destroy(struct store **sp)
+void store_close(struct store **sp)
 {
 	struct store *s = *sp;
 
 	if (s == NULL)
 		return;
-	backend_destroy(&s->be);
+	backend_close(&s->be);
 	crypto_wipe(s->master, sizeof(s->master));
 	crypto_wipe(s->del_sk, sizeof(s->del_sk));
 	store_deletion_pub_clear(&s->del_pub);
@@ -776,14 +776,14 @@ struct store_unit *store_unit_open(struct store *s, const char *name, int create
 	}
 	free(keyname);
 	if (ret < 0) {
-		store_unit_destroy(&u);
+		store_unit_close(&u);
 		return NULL;
 	}
 	unit_derive(u);
 	return u;
 }
 
-void store_unit_destroy(struct store_unit **up)
+void store_unit_close(struct store_unit **up)
 {
 	struct store_unit *u = *up;
 
@@ -868,7 +868,7 @@ const char *store_unit_cache(struct store_unit *u, struct error *err)
 
 const uint8_t *store_unit_data_key(struct store_unit *u) { return u->data_key; }
 
-struct crypto_mac *store_unit_id_mac(struct store_unit *u) { return crypto_mac_create(u->id_key); }
+struct crypto_mac *store_unit_id_mac(struct store_unit *u) { return crypto_mac_new(u->id_key); }
 
 const struct chunker *store_unit_chunker(struct store_unit *u, int meta)
 {

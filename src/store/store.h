@@ -33,7 +33,7 @@ int store_init(const char *path, const struct keysource *src, struct error *err)
  * (tests). cache_dir NULL picks the default. */
 struct store *store_open(const char *path, const struct keysource *src, int flags,
 			 const char *cache_dir, struct error *err);
-void store_destroy(struct store **s);
+void store_close(struct store **s);
 
 /* Adds a key slot so `src` also unlocks the store. */
 int store_add_key(struct store *s, const struct keysource *src, struct error *err);
@@ -54,7 +54,7 @@ int store_deletion_key_create(struct store *s, const char *key_file, struct erro
  * if the store has no deletion key, ERROR_KEY if the file cannot be read or
  * holds another key. On success rp_forget() and prune_run() may delete
  * through s (if it was also opened with BACKEND_ALLOW_DELETE); the secret
- * is wiped by store_destroy(). */
+ * is wiped by store_close(). */
 int store_unlock_deletion(struct store *s, const char *key_file, struct error *err);
 
 /* Whether store_unlock_deletion() succeeded on s. */
@@ -111,7 +111,7 @@ const char *store_cache_dir(struct store *s);
 /* Opens unit `name`; with `create`, creates its key if it has none. */
 struct store_unit *store_unit_open(struct store *s, const char *name, int create,
 				   struct error *err);
-void store_unit_destroy(struct store_unit **u);
+void store_unit_close(struct store_unit **u);
 
 /* Names of all units, sorted; the caller frees each and the array. */
 int store_unit_names(struct store *s, char ***names_r, size_t *n_r, struct error *err);

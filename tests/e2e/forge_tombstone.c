@@ -51,8 +51,8 @@ int main(int argc, char **argv)
 out:
 	if (ret)
 		fprintf(stderr, "forge_tombstone: %s\n", err.msg);
-	store_unit_destroy(&u);
-	store_destroy(&s);
+	store_unit_close(&u);
+	store_close(&s);
 	buf_clear(&key);
 	return ret;
 }

@@ -413,7 +413,7 @@ int main(int argc, char **argv)
 	rc = command(c, argc - i, argv + i, &err);
 	if (rc == 0)
 		rc = imap_logout(c, &err);
-	imap_destroy(&c);
+	imap_close(&c);
 	if (rc < 0)
 		goto fail;
 	return 0;

@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Prune (docs/prune.md): interrupted backups leave packs that no restore point
 # references; prune marks them (phase 1) and a later run deletes them (phase
-# 2) once the plan is due and no other backup session is open. Checked here:
+# 2) once the plan is due and no other backup writer is open. Checked here:
 # exactly the leftover packs go, every point still restores byte-identical
 # and `check --read-data` passes; the default grace deletes nothing right
-# after marking; an open session (a killed backup, younger than the session
+# after marking; an open writer (a killed backup, younger than the writer
 # timeout) defers the sweep; --dry-run changes nothing in the store; content
 # whose packs were deleted is stored again by the next backup.
 #
-# A killed backup's start marker stays "open" for session_timeout (86400 s).
+# A killed backup's start marker stays "open" for writer_timeout (86400 s).
 # The test simulates that day passing by back-dating those markers (body and
-# mtime), as nothing else can make a killed session end.
+# mtime), as nothing else can make a killed writer end.
 . "$(dirname "$0")/lib.sh"
 
 seed_random
@@ -57,9 +57,9 @@ kill_backup() {
 		"exit $rc: $(why "$T/kill.out")"
 }
 
-# age_open_sessions: simulate session_timeout passing for every session that
+# age_open_writers: simulate writer_timeout passing for every writer that
 # has no end marker (the killed backups).
-age_open_sessions() {
+age_open_writers() {
 	local f old=$(( $(date +%s) - 2 * 86400 ))
 	for f in "$STORE"/units/*/sessions/*; do
 		case $f in *.end|*/.tmp-*) continue ;; esac
@@ -121,16 +121,16 @@ if prune_json "mark" --grace 0; then
 fi
 equal "first prune --grace 0" "packs on disk" "$(npacks)" "$before"
 
-# --- 3. the killed backups' sessions are still open: the sweep defers ---------
-if prune_json "open sessions" --grace 0; then
+# --- 3. the killed backups' writers are still open: the sweep defers ---------
+if prune_json "open writers" --grace 0; then
 	d=$(field deferred_plans "$J")
-	[ "${d:-0}" -gt 0 ] && ok "killed backups' open sessions defer the sweep (deferred_plans $d)" ||
-		not_ok "killed backups' open sessions defer the sweep" "deferred_plans '$d'"
-	equal "prune with open sessions" "deleted_packs" "$(field deleted_packs "$J")" 0
+	[ "${d:-0}" -gt 0 ] && ok "killed backups' open writers defer the sweep (deferred_plans $d)" ||
+		not_ok "killed backups' open writers defer the sweep" "deferred_plans '$d'"
+	equal "prune with open writers" "deleted_packs" "$(field deleted_packs "$J")" 0
 fi
-equal "prune with open sessions" "packs on disk" "$(npacks)" "$before"
+equal "prune with open writers" "packs on disk" "$(npacks)" "$before"
 
-age_open_sessions
+age_open_writers
 
 # --- 4. the default grace (3600 s) deletes nothing right after marking ---------
 if prune_json "default grace"; then
@@ -161,7 +161,7 @@ fi
 left=$(ls -A "$STORE"/units/*/prune 2>/dev/null | wc -l)
 equal "sweep" "plans left" "$left" 0
 left=$(ls -A "$STORE"/units/*/sessions 2>/dev/null | grep -v '^\.tmp-' | wc -l)
-equal "sweep" "session markers left (all ended or timed out)" "$left" 0
+equal "sweep" "writer markers left (all ended or timed out)" "$left" 0
 check "check exits 0 after the sweep" c check
 check "check --read-data exits 0 after the sweep" c check --read-data
 verify_all "after the sweep"
@@ -172,11 +172,11 @@ backup_ok "back up the deleted data again"
 verify_restore "u@$NPOINTS" "$PTS/$NPOINTS" "deleted data stored again"
 check "check --read-data exits 0 with the data stored again" c check --read-data
 
-# --- 7. an open session (killed after its start marker) defers the sweep ------
+# --- 7. an open writer (killed after its start marker) defers the sweep ------
 gen extra4 1500000 >"$SRC/data/extra4"
 P0=$(packs)
 kill_backup "commit@/rp/:1" "interrupted backup 4"
-age_open_sessions
+age_open_writers
 rm -f "$SRC/data/extra4"
 nk2=$(comm -13 <(echo "$P0") <(packs) | sed '/^$/d' | wc -l)
 [ "$nk2" -gt 0 ] && ok "interrupted backup 4 left $nk2 packs" || not_ok "interrupted backup 4 left packs" "none"
@@ -191,19 +191,19 @@ sess=$(ls "$STORE"/units/*/sessions | grep -v '\.end$' | grep -v '^\.tmp-' | wc 
 [ "$sess" -gt 0 ] && ok "the killed backup left its start marker" || not_ok "the killed backup left its start marker" "no marker"
 if prune_json "backup left open" --grace 0; then
 	d=$(field deferred_plans "$J")
-	[ "${d:-0}" -gt 0 ] && ok "a backup session left open defers the sweep (deferred_plans $d)" ||
-		not_ok "a backup session left open defers the sweep" "deferred_plans '$d'"
-	equal "prune with a session left open" "deleted_packs" "$(field deleted_packs "$J")" 0
+	[ "${d:-0}" -gt 0 ] && ok "a backup writer left open defers the sweep (deferred_plans $d)" ||
+		not_ok "a backup writer left open defers the sweep" "deferred_plans '$d'"
+	equal "prune with a writer left open" "deleted_packs" "$(field deleted_packs "$J")" 0
 fi
-equal "prune with a session left open" "packs on disk" "$(npacks)" "$before"
-check "check exits 0 with a session left open" c check
+equal "prune with a writer left open" "packs on disk" "$(npacks)" "$before"
+check "check exits 0 with a writer left open" c check
 
-age_open_sessions
-if prune_json "after the session timed out" --grace 0; then
-	equal "sweep once the open session timed out" "deleted_packs" "$(field deleted_packs "$J")" "$nk2"
+age_open_writers
+if prune_json "after the writer timed out" --grace 0; then
+	equal "sweep once the open writer timed out" "deleted_packs" "$(field deleted_packs "$J")" "$nk2"
 fi
-if [ "$(packs)" = "$P0" ]; then ok "sweep once the open session timed out: the packs are those before backup 4"
-else not_ok "sweep once the open session timed out: the packs are those before backup 4" \
+if [ "$(packs)" = "$P0" ]; then ok "sweep once the open writer timed out: the packs are those before backup 4"
+else not_ok "sweep once the open writer timed out: the packs are those before backup 4" \
 	"missing: $(comm -23 <(echo "$P0") <(packs) | head -2 | tr '\n' ' ') extra: $(comm -13 <(echo "$P0") <(packs) | head -2 | tr '\n' ' ')"; fi
 backup_ok "after the last sweep"
 
@@ -213,14 +213,14 @@ for n in 2 3; do COFFER_FAULTS=write:$n:kill c backup u "$SRC" >/dev/null 2>&1; 
 rm -f "$SRC/data/extra5"
 ntmp=$(find "$STORE/tmp" -type f | wc -l)
 [ "$ntmp" -gt 0 ] && ok "killed uploads left $ntmp temporaries in tmp/" || not_ok "killed uploads left temporaries" "none in tmp/"
-age_open_sessions
+age_open_writers
 if prune_json "young temporaries" --grace 0; then
 	equal "young temporaries are kept" "deleted_temporaries" "$(field deleted_temporaries "$J")" 0
 fi
-# Back-date them past the session timeout, as a day passing would.
+# Back-date them past the writer timeout, as a day passing would.
 for f in "$STORE"/tmp/*; do mv "$f" "$STORE/tmp/$(( $(date +%s) - 90000 ))-${f##*-}"; done
 if prune_json "old temporaries" --grace 0; then
-	equal "temporaries older than the session timeout are removed" "deleted_temporaries" \
+	equal "temporaries older than the writer timeout are removed" "deleted_temporaries" \
 		"$(field deleted_temporaries "$J")" "$ntmp"
 fi
 equal "after removing temporaries" "files in tmp/" "$(find "$STORE/tmp" -type f | wc -l)" 0

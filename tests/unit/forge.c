@@ -46,13 +46,13 @@ int forge_tombstone(const char *root, struct store_unit *u, uint32_t seq, int re
 		free(name);
 		snprintf(rel, sizeof(rel), "rp/%010u", seq);
 		name = store_unit_path(u, rel);
-		raw = backend_local_create(root, BACKEND_ALLOW_DELETE);
+		raw = backend_local_open(root, BACKEND_ALLOW_DELETE);
 		if (backend_remove(raw, name, err) < 0)
 			goto out;
 	}
 	ret = 0;
 out:
-	backend_destroy(&raw);
+	backend_close(&raw);
 	json_object_put(o);
 	rp_free(&rp);
 	free(name);

@@ -74,7 +74,7 @@ static void test_put_if_absent(void)
 {
 	const char *root = th_tmpdir("backend");
 	const char *name = "units/ab/rp/0000000001", *name2 = "units/ab/packs/00/0001";
-	struct backend *be = backend_local_create(root, 0);
+	struct backend *be = backend_local_open(root, 0);
 	struct backend_upload *up = NULL;
 	struct error err;
 
@@ -104,14 +104,14 @@ static void test_put_if_absent(void)
 out:
 	if (up)
 		backend_upload_abort(be, up);
-	backend_destroy(&be);
-	backend_destroy(&be); /* NULL is accepted */
+	backend_close(&be);
+	backend_close(&be); /* NULL is accepted */
 }
 
 static void test_remove_needs_permission(void)
 {
 	const char *root = th_tmpdir("backend");
-	struct backend *be = backend_local_create(root, 0), *pruner = NULL;
+	struct backend *be = backend_local_open(root, 0), *pruner = NULL;
 	struct error err;
 
 	CHECK_OK(backend_put(be, "units/ab/index/1", "segment", 7, &err), &err);
@@ -121,14 +121,14 @@ static void test_remove_needs_permission(void)
 	       err.msg);
 	CHECK(exists(root, "units/ab/index/1"));
 	CHECK(has_content(be, "units/ab/index/1", "segment"));
-	pruner = backend_local_create(root, BACKEND_ALLOW_DELETE);
+	pruner = backend_local_open(root, BACKEND_ALLOW_DELETE);
 	CHECK_OK(backend_remove(pruner, "units/ab/index/1", &err), &err);
 	CHECK(!exists(root, "units/ab/index/1"));
 	CHECK_FAILS(backend_get(be, "units/ab/index/1", &(struct buf){ 0 }, 100, &err), &err,
 		    ERROR_NOTFOUND);
 out:
-	backend_destroy(&be);
-	backend_destroy(&pruner);
+	backend_close(&be);
+	backend_close(&pruner);
 }
 
 static void test_fault_put(void)
@@ -138,8 +138,8 @@ static void test_fault_put(void)
 	struct error err;
 
 	error_init(&err);
-	be = backend_fault_create(backend_local_create(root, 0), "commit:2:enospc", &err);
-	CHECKF(be != NULL, "backend_fault_create failed: %s", err.msg);
+	be = backend_fault_open(backend_local_open(root, 0), "commit:2:enospc", &err);
+	CHECKF(be != NULL, "backend_fault_open failed: %s", err.msg);
 	CHECK_OK(backend_put(be, "o/1", "one", 3, &err), &err);
 	error_init(&err);
 	CHECK(backend_put(be, "o/2", "two", 3, &err) < 0);
@@ -154,7 +154,7 @@ static void test_fault_put(void)
 	CHECK_OK(backend_put(be, "o/3", "three", 5, &err), &err);
 	CHECK(has_content(be, "o/1", "one") && has_content(be, "o/3", "three"));
 out:
-	backend_destroy(&be);
+	backend_close(&be);
 }
 
 /* A rule naming objects counts only those: "commit@/rp/:2" fails the
@@ -166,8 +166,8 @@ static void test_fault_by_name(void)
 	struct error err;
 
 	error_init(&err);
-	be = backend_fault_create(backend_local_create(root, 0), "commit@/rp/:2:eio", &err);
-	CHECKF(be != NULL, "backend_fault_create failed: %s", err.msg);
+	be = backend_fault_open(backend_local_open(root, 0), "commit@/rp/:2:eio", &err);
+	CHECKF(be != NULL, "backend_fault_open failed: %s", err.msg);
 	CHECK_OK(backend_put(be, "u/rp/1", "a", 1, &err), &err);
 	CHECK_OK(backend_put(be, "u/packs/1", "b", 1, &err), &err);
 	CHECK_OK(backend_put(be, "u/packs/2", "c", 1, &err), &err);
@@ -176,10 +176,10 @@ static void test_fault_by_name(void)
 	CHECKF(strstr(err.msg, "u/rp/2") != NULL, "message does not name the object: %s", err.msg);
 	CHECK_OK(backend_put(be, "u/packs/3", "e", 1, &err), &err);
 	CHECK_OK(backend_put(be, "u/rp/3", "f", 1, &err), &err);
-	bad = backend_fault_create(backend_local_create(root, 0), "commit@:1:eio", &err);
+	bad = backend_fault_open(backend_local_open(root, 0), "commit@:1:eio", &err);
 	CHECK(bad == NULL && err.code == ERROR_USAGE);
 out:
-	backend_destroy(&be);
+	backend_close(&be);
 }
 
 static void test_fault_upload(void)
@@ -190,8 +190,8 @@ static void test_fault_upload(void)
 	struct error err;
 
 	error_init(&err);
-	be = backend_fault_create(backend_local_create(root, 0), "commit:1:enospc", &err);
-	CHECKF(be != NULL, "backend_fault_create failed: %s", err.msg);
+	be = backend_fault_open(backend_local_open(root, 0), "commit:1:enospc", &err);
+	CHECKF(be != NULL, "backend_fault_open failed: %s", err.msg);
 	up = backend_upload_begin(be, "p/pack", 0, &err);
 	CHECKF(up != NULL, "upload_begin failed: %s", err.msg);
 	CHECK_OK(backend_upload_write(be, up, "data", 4, &err), &err);
@@ -204,20 +204,20 @@ static void test_fault_upload(void)
 	CHECKF(dir_entries(root, "p") == 0, "p/ holds %d entries after a failed commit",
 	       dir_entries(root, "p"));
 	/* A bad spec is refused and the inner backend freed (no leak). */
-	bad = backend_fault_create(backend_local_create(root, 0), "commit:0:enospc", &err);
+	bad = backend_fault_open(backend_local_open(root, 0), "commit:0:enospc", &err);
 	CHECK(bad == NULL && err.code == ERROR_USAGE);
-	bad = backend_fault_create(backend_local_create(root, 0), "commit:1:melt", &err);
+	bad = backend_fault_open(backend_local_open(root, 0), "commit:1:melt", &err);
 	CHECK(bad == NULL && err.code == ERROR_USAGE);
 out:
 	if (up)
 		backend_upload_abort(be, up);
-	backend_destroy(&be);
+	backend_close(&be);
 }
 
 static void test_list_hides_temporaries(void)
 {
 	const char *root = th_tmpdir("backend");
-	struct backend *be = backend_local_create(root, 0);
+	struct backend *be = backend_local_open(root, 0);
 	struct backend_upload *up = NULL;
 	struct names l = { .n = 0 };
 	struct error err;
@@ -251,7 +251,7 @@ out:
 	if (up)
 		backend_upload_abort(be, up);
 	free(stale);
-	backend_destroy(&be);
+	backend_close(&be);
 }
 
 const struct unit_test backend_tests[] = {

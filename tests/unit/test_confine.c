@@ -237,7 +237,7 @@ static void test_walk_swap(void)
 	CHECKF(r == 0, "walk: %s", err.msg);
 	CHECK(seen_sub && !leaked && warnings == 1);
 out:
-	walker_destroy(&w);
+	walker_close(&w);
 	if (fd >= 0)
 		close(fd);
 }
@@ -321,7 +321,7 @@ static void test_restore_swap_folder(void)
 	CHECK(mode_of(f.out, "") == 0700);
 out:
 	free(p);
-	store_destroy(&f.s);
+	store_close(&f.s);
 }
 
 /* A file swapped for a link to a file outside after the scan: its mode and
@@ -356,7 +356,7 @@ static void test_restore_swap_file(void)
 out:
 	free(p);
 	free(secret);
-	store_destroy(&f.s);
+	store_close(&f.s);
 }
 
 /* An in-place restore over a unit whose folder became a link to another
@@ -395,7 +395,7 @@ out:
 	free(p);
 	free(up);
 	free(target);
-	store_destroy(&f.s);
+	store_close(&f.s);
 }
 
 const struct unit_test confine_tests[] = {

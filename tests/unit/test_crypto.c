@@ -15,7 +15,7 @@
 static void test_aead_roundtrip(void)
 {
 	static const size_t lens[] = { 0, 1, 15, 16, 17, 1000 };
-	struct crypto_aead *w = crypto_aead_create(), *r = crypto_aead_create();
+	struct crypto_aead *w = crypto_aead_new(), *r = crypto_aead_new();
 	uint8_t key[32], nonce[12], aad[40], pt[MSG_MAX], ct[MSG_MAX + 16], back[MSG_MAX];
 	size_t i;
 
@@ -43,14 +43,14 @@ static void test_aead_roundtrip(void)
 		CHECKF(memcmp(back, pt, len) == 0, "%zu bytes without AAD: wrong plaintext", len);
 	}
 out:
-	crypto_aead_destroy(&w);
-	crypto_aead_destroy(&r);
-	crypto_aead_destroy(&w); /* NULL is accepted */
+	crypto_aead_free(&w);
+	crypto_aead_free(&r);
+	crypto_aead_free(&w); /* NULL is accepted */
 }
 
 static void test_aead_tamper(void)
 {
-	struct crypto_aead *a = crypto_aead_create();
+	struct crypto_aead *a = crypto_aead_new();
 	uint8_t key[32], key2[32], nonce[12], nonce2[12], aad[40], pt[MSG_MAX], ct[MSG_MAX + 16];
 	uint8_t back[MSG_MAX];
 	/* Bits to flip: in the ciphertext (first, middle, last byte), the tag. */
@@ -95,7 +95,7 @@ static void test_aead_tamper(void)
 		       memcmp(back, pt, sizeof(pt)) == 0,
 	       "the intact message no longer opens after failed attempts");
 out:
-	crypto_aead_destroy(&a);
+	crypto_aead_free(&a);
 }
 
 static void test_nonce(void)
@@ -172,7 +172,7 @@ static void test_hmac_matches_openssl(void)
 
 	th_fill(30, key, sizeof(key));
 	th_fill(31, msg, sizeof(msg));
-	mac = crypto_mac_create(key);
+	mac = crypto_mac_new(key);
 	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
 		size_t len = lens[i];
 
@@ -196,8 +196,8 @@ static void test_hmac_matches_openssl(void)
 	crypto_derive(key, "data", got);
 	CHECKF(memcmp(got, ref, 32) == 0, "crypto_derive(\"data\") is not HMAC(key, \"coffer-v1 data\")");
 out:
-	crypto_mac_destroy(&mac);
-	crypto_mac_destroy(&mac);
+	crypto_mac_free(&mac);
+	crypto_mac_free(&mac);
 }
 
 const struct unit_test crypto_tests[] = {

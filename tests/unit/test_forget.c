@@ -59,8 +59,8 @@ static int ffx_open(struct ffx *f, int flags)
 {
 	struct error err;
 
-	store_unit_destroy(&f->u);
-	store_destroy(&f->s);
+	store_unit_close(&f->u);
+	store_close(&f->s);
 	f->s = store_open(f->root, &f->ks, flags, NULL, &err);
 	CHECKF(f->s != NULL, "store_open failed: %s", err.msg);
 	if (flags & BACKEND_ALLOW_DELETE)
@@ -136,8 +136,8 @@ out:
 
 static void ffx_teardown(struct ffx *f)
 {
-	store_unit_destroy(&f->u);
-	store_destroy(&f->s);
+	store_unit_close(&f->u);
+	store_close(&f->s);
 	free(f->dkey);
 	f->dkey = NULL;
 }
@@ -221,8 +221,8 @@ static void test_forget_needs_delete(void)
 	CHECK(n == 0);
 	/* The backend alone, without the key, is not enough either. */
 	CHECK(ffx_open(&f, 0) == 0);
-	store_destroy(&f.s);
-	store_unit_destroy(&f.u);
+	store_close(&f.s);
+	store_unit_close(&f.u);
 	f.s = store_open(f.root, &f.ks, BACKEND_ALLOW_DELETE, NULL, &err);
 	CHECKF(f.s != NULL, "%s", err.msg);
 	f.u = store_unit_open(f.s, "docs", 0, &err);
@@ -276,10 +276,10 @@ static void test_deletion_key(void)
 		CHECKF(s2 != NULL, "%s", err.msg);
 		error_init(&err);
 		if (store_deletion_key_create(s2, other, &err) < 0) {
-			store_destroy(&s2);
+			store_close(&s2);
 			CHECKF(0, "%s", err.msg);
 		}
-		store_destroy(&s2);
+		store_close(&s2);
 	}
 	CHECK_FAILS(store_unlock_deletion(f.s, other, &err), &err, ERROR_KEY);
 	CHECKF(strstr(err.msg, "is not the deletion key of store") != NULL, "%s", err.msg);

@@ -406,8 +406,8 @@ static int index_in(struct fx *f, struct mailindex *mi, const uint32_t *order, s
 			ret = mailindex_add_rp(mi, u, ix, rp, NULL, err);
 		rp_free(&rp);
 	}
-	index_destroy(&ix);
-	store_unit_destroy(&u);
+	index_close(&ix);
+	store_unit_close(&u);
 	return ret;
 }
 
@@ -485,9 +485,9 @@ static void test_ranges(void)
 	CHECK_FAILS(mailindex_search(a, &(struct mailindex_query){ .unit = "mb", .seq = 1 },
 				     &(struct mailindex_results){ 0 }, &err), &err, ERROR_USAGE);
 out:
-	mailindex_destroy(&a);
-	mailindex_destroy(&b);
-	store_destroy(&f.s);
+	mailindex_close(&a);
+	mailindex_close(&b);
+	store_close(&f.s);
 }
 
 static void test_version(void)
@@ -500,7 +500,7 @@ static void test_version(void)
 	snprintf(path, sizeof(path), "%s/ix.sqlite", th_tmpdir("ver"));
 	mi = mailindex_open(path, &err);
 	CHECKF(mi != NULL, "open: %s", err.msg);
-	mailindex_destroy(&mi);
+	mailindex_close(&mi);
 	CHECK(stat(path, &(struct stat){ 0 }) == 0);
 	/* A future format is refused, naming the file and the version. */
 	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
@@ -513,7 +513,7 @@ static void test_version(void)
 	       strstr(err.msg, path), "got %s", err.msg);
 out:
 	sqlite3_close(db);
-	mailindex_destroy(&mi);
+	mailindex_close(&mi);
 }
 
 struct opener {
@@ -531,7 +531,7 @@ static void *open_at_once(void *arg)
 	pthread_barrier_wait(o->start);
 	mi = mailindex_open(o->path, &o->err);
 	o->ok = mi != NULL;
-	mailindex_destroy(&mi);
+	mailindex_close(&mi);
 	return NULL;
 }
 
@@ -599,8 +599,8 @@ static void test_range_dropped_end(void)
 	CHECK(places_are(mi, "alpha", 2, "", "restore point 2 filter"));
 	CHECK(places_are(mi, "bravo", 0, "2  1,2,4", "3 dropped, 2 indexed"));
 out:
-	mailindex_destroy(&mi);
-	store_destroy(&f.s);
+	mailindex_close(&mi);
+	store_close(&f.s);
 }
 
 /* Export by path: a path given twice is written once, not reported
@@ -632,7 +632,7 @@ static void test_export_paths(void)
 	CHECKF(ix != NULL, "index: %s", err.msg);
 	CHECK_OK(rp_read(u, 1, &rp, &err), &err);
 	snprintf(path, sizeof(path), "%s/out.mbox", th_tmpdir("export"));
-	x = mailexport_create(MAILEXPORT_MBOX, path, 0, &err);
+	x = mailexport_open(MAILEXPORT_MBOX, path, 0, &err);
 	CHECKF(x != NULL, "create: %s", err.msg);
 	CHECK_OK(mailexport_add_paths(x, u, ix, rp, twice, 3, &err), &err);
 	CHECKF(mailexport_count(x) == 2, "%llu messages written",
@@ -640,11 +640,11 @@ static void test_export_paths(void)
 	CHECK_FAILS(mailexport_add_paths(x, u, ix, rp, absent, 1, &err), &err, ERROR_NOTFOUND);
 	CHECKF(strstr(err.msg, "INBOX/0000000009") != NULL, "message: %s", err.msg);
 out:
-	mailexport_destroy(&x);
+	mailexport_close(&x);
 	rp_free(&rp);
-	index_destroy(&ix);
-	store_unit_destroy(&u);
-	store_destroy(&f.s);
+	index_close(&ix);
+	store_unit_close(&u);
+	store_close(&f.s);
 }
 
 const struct unit_test mailindex_tests[] = {

@@ -44,12 +44,12 @@ static int check(const struct netpolicy *p, const char *host, const char *addr, 
 
 static struct netpolicy *policy(const char *allow, const char *deny, struct error *err)
 {
-	struct netpolicy *p = netpolicy_create("source_allow", "source_deny");
+	struct netpolicy *p = netpolicy_new("source_allow", "source_deny");
 
 	error_init(err);
 	if ((allow && netpolicy_add(p, NETPOLICY_ALLOW, allow, err) < 0) ||
 	    (deny && netpolicy_add(p, NETPOLICY_DENY, deny, err) < 0))
-		netpolicy_destroy(&p);
+		netpolicy_free(&p);
 	return p;
 }
 
@@ -85,7 +85,7 @@ static void test_defaults(void)
 	/* a name's address is not shown */
 	CHECKF(strstr(err.msg, "169.254") == NULL, "%s", err.msg);
 out:
-	netpolicy_destroy(&p);
+	netpolicy_free(&p);
 }
 
 static void test_allow_opens_builtin(void)
@@ -106,7 +106,7 @@ static void test_allow_opens_builtin(void)
 	/* with an allow list, what it does not name is refused */
 	CHECK(check(p, NULL, "8.8.8.8", 993, &err) == -1);
 	CHECKF(strstr(err.msg, "8.8.8.8 port 993 is not in setting source_allow"), "%s", err.msg);
-	netpolicy_destroy(&p);
+	netpolicy_free(&p);
 
 	/* "*" and 0.0.0.0/0 allow everything else, never a built-in block */
 	p = policy("*, 0.0.0.0/0, ::/0", NULL, &err);
@@ -116,7 +116,7 @@ static void test_allow_opens_builtin(void)
 	CHECK(check(p, NULL, "127.0.0.1", 143, &err) == -1);
 	CHECK(check(p, NULL, "::1", 143, &err) == -1);
 	CHECK(check(p, NULL, "::ffff:127.0.0.1", 143, &err) == -1);
-	netpolicy_destroy(&p);
+	netpolicy_free(&p);
 
 	/* a host name never opens a built-in block, whatever it resolves to */
 	p = policy("localhost, mail.example.com", NULL, &err);
@@ -125,7 +125,7 @@ static void test_allow_opens_builtin(void)
 	CHECK(check(p, "mail.example.com", "127.0.0.1", 143, &err) == -1);
 	CHECK(check(p, "mail.example.com", "192.0.2.1", 143, &err) == 0);
 	/* exactly the /8 opens all of loopback; an IPv4-mapped entry counts as IPv4 */
-	netpolicy_destroy(&p);
+	netpolicy_free(&p);
 	p = policy("127.0.0.0/8, ::ffff:169.254.169.254", NULL, &err);
 	CHECKF(p != NULL, "%s", err.msg);
 	CHECK(check(p, NULL, "127.9.9.9", 143, &err) == 0);
@@ -133,7 +133,7 @@ static void test_allow_opens_builtin(void)
 	CHECK(check(p, NULL, "::ffff:169.254.169.254", 80, &err) == 0);
 	CHECK(check(p, NULL, "169.254.169.253", 80, &err) == -1);
 out:
-	netpolicy_destroy(&p);
+	netpolicy_free(&p);
 }
 
 static void test_deny_wins(void)
@@ -149,7 +149,7 @@ static void test_deny_wins(void)
 	CHECK(check(p, NULL, "127.0.0.1", 22, &err) == -1);
 	CHECK(check(p, NULL, "127.0.0.1", 143, &err) == 0);
 	CHECK(check(p, NULL, "::ffff:10.9.0.1", 143, &err) == -1);
-	netpolicy_destroy(&p);
+	netpolicy_free(&p);
 
 	/* no allow list: everything outside the built-in blocks and the deny list */
 	p = policy(NULL, "[2001:db8::/32]:25, *.evil.example, 192.0.2.1, ::ffff:198.51.100.0/120",
@@ -167,7 +167,7 @@ static void test_deny_wins(void)
 	CHECK(check(p, NULL, "198.51.100.77", 1, &err) == -1); /* ::ffff:…/120 is a /24 */
 	CHECK(check(p, NULL, "198.51.101.77", 1, &err) == 0);
 out:
-	netpolicy_destroy(&p);
+	netpolicy_free(&p);
 }
 
 static void test_ports_and_names(void)
@@ -187,7 +187,7 @@ static void test_ports_and_names(void)
 	/* the name is the one given, not one the address happens to have */
 	CHECK(check(p, NULL, "198.51.100.1", 143, &err) == -1);
 out:
-	netpolicy_destroy(&p);
+	netpolicy_free(&p);
 }
 
 static void test_syntax(void)
@@ -207,7 +207,7 @@ static void test_syntax(void)
 		"mail.example.com:", "-", "a/b", "10.0.0.0/8:99999",
 	};
 	struct error err;
-	struct netpolicy *p = netpolicy_create("source_allow", "source_deny");
+	struct netpolicy *p = netpolicy_new("source_allow", "source_deny");
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		error_init(&err);
@@ -221,20 +221,20 @@ static void test_syntax(void)
 		CHECKF(err.code == ERROR_USAGE && strstr(err.msg, "source_deny"), "%s", err.msg);
 	}
 	/* a bad entry adds nothing of its list */
-	netpolicy_destroy(&p);
-	p = netpolicy_create("source_allow", "source_deny");
+	netpolicy_free(&p);
+	p = netpolicy_new("source_allow", "source_deny");
 	error_init(&err);
 	CHECK(netpolicy_add(p, NETPOLICY_DENY, "8.8.8.8, bogus..name", &err) == -1);
 	CHECKF(strstr(err.msg, "entry 2 ('bogus..name')"), "%s", err.msg);
 	CHECK(check(p, NULL, "8.8.8.8", 53, &err) == 0);
 out:
-	netpolicy_destroy(&p);
+	netpolicy_free(&p);
 }
 
 static void test_check_host(void)
 {
 	struct error err;
-	struct netpolicy *p = netpolicy_create("source_allow", "source_deny");
+	struct netpolicy *p = netpolicy_new("source_allow", "source_deny");
 
 	error_init(&err);
 	CHECK(netpolicy_check_host(p, "127.0.0.1", 143, &err) == -1);
@@ -257,7 +257,7 @@ static void test_check_host(void)
 	CHECKF(netpolicy_check_host(p, "127.0.0.1", 143, &err) == 0, "%s", err.msg);
 	CHECK(netpolicy_check_host(p, "127.0.0.1", 144, &err) == -1);
 out:
-	netpolicy_destroy(&p);
+	netpolicy_free(&p);
 }
 
 const struct unit_test netpolicy_tests[] = {

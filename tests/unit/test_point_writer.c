@@ -60,7 +60,7 @@ out:
 
 static void pfx_clear(struct pfx *f)
 {
-	store_destroy(&f->s);
+	store_close(&f->s);
 	free(f->body);
 }
 
@@ -81,7 +81,7 @@ static int write_point(struct store *s, const uint8_t *body, int commit, const c
 {
 	struct point_writer_opts o = { .unit = UNIT, .source = "test:" UNIT,
 				       .time_ns = 1700000000000000000LL };
-	struct point_writer *pw = point_writer_create(s, &o, err);
+	struct point_writer *pw = point_writer_open(s, &o, err);
 	struct point_stream *ps;
 	struct meta_entry root, dir, file, link;
 	struct point_totals t = { .files = 1, .dirs = 2, .bytes = BODY_LEN };
@@ -116,7 +116,7 @@ static int write_point(struct store *s, const uint8_t *body, int commit, const c
 	else
 		ret = 0;
 out:
-	point_writer_destroy(&pw); /* aborts an uncommitted writer */
+	point_writer_close(&pw); /* aborts an uncommitted writer */
 	meta_entry_clear(&root);
 	meta_entry_clear(&dir);
 	meta_entry_clear(&file);
@@ -135,11 +135,11 @@ static size_t count_points(struct store *s)
 	if (u && rp_list(u, &seqs, &n, &err) < 0)
 		n = (size_t)-1;
 	free(seqs);
-	store_unit_destroy(&u);
+	store_unit_close(&u);
 	return n;
 }
 
-/* Session markers of the unit: started ones and ended ones. */
+/* Writer markers of the unit: started ones and ended ones. */
 static void count_sessions(struct pfx *f, int *started_r, int *ended_r)
 {
 	struct store_unit *u;
@@ -169,7 +169,7 @@ static void count_sessions(struct pfx *f, int *started_r, int *ended_r)
 		closedir(dh);
 	free(rel);
 	free(dir);
-	store_unit_destroy(&u);
+	store_unit_close(&u);
 }
 
 /* Reads point `seq` back: its entries, the file's bytes, the manifest. */
@@ -189,7 +189,7 @@ static int read_point(struct pfx *f, uint32_t seq, struct rp **rp_r, struct erro
 	if (tree_resolve(f->s, spec, &u, rp_r, err) < 0 || (ix = index_open(u, err)) == NULL ||
 	    (tr = tree_reader_open(u, ix, *rp_r, err)) == NULL)
 		goto out;
-	pr = pack_reader_create(u);
+	pr = pack_reader_open(u);
 	while ((r = tree_reader_next(tr, &e, err)) == 1) {
 		static const char *const paths[] = { "", "in", "in/a", "in/b" };
 
@@ -220,10 +220,10 @@ static int read_point(struct pfx *f, uint32_t seq, struct rp **rp_r, struct erro
 	else if (r == 0)
 		error_set(err, "%d entries", n);
 out:
-	pack_reader_destroy(&pr);
-	tree_reader_destroy(&tr);
-	index_destroy(&ix);
-	store_unit_destroy(&u);
+	pack_reader_close(&pr);
+	tree_reader_close(&tr);
+	index_close(&ix);
+	store_unit_close(&u);
 	buf_clear(&content);
 	buf_clear(&blob);
 	free(spec);
@@ -350,15 +350,15 @@ static void test_reuse_parent(void)
 
 	if (pfx_setup(&f) < 0)
 		goto out;
-	pw = point_writer_create(f.s, &o, &err);
+	pw = point_writer_open(f.s, &o, &err);
 	CHECKF(pw != NULL, "create: %s", err.msg);
 	CHECK_OK(point_writer_begin(pw, &err), &err);
 	CHECK(point_writer_parent(pw, &parent, &err) == 0 && parent == NULL);
 	CHECK_FAILS(point_writer_reuse_parent(pw, &t, &err), &err, ERROR_FAIL);
-	point_writer_destroy(&pw);
+	point_writer_close(&pw);
 
 	CHECK_OK(write_point(f.s, f.body, 1, "state-1", &r, &err), &err);
-	pw = point_writer_create(f.s, &o, &err);
+	pw = point_writer_open(f.s, &o, &err);
 	CHECKF(pw != NULL, "create: %s", err.msg);
 	CHECK_OK(point_writer_begin(pw, &err), &err);
 	CHECK(point_writer_parent(pw, &parent, &err) == 1 && parent != NULL);
@@ -375,7 +375,7 @@ static void test_reuse_parent(void)
 	CHECK(p2->source_state && strcmp(p2->source_state, "state-1") == 0);
 	CHECK(p2->has_parent && memcmp(p2->parent, p1->hash, 32) == 0);
 out:
-	point_writer_destroy(&pw);
+	point_writer_close(&pw);
 	rp_free(&p1);
 	rp_free(&p2);
 	pfx_clear(&f);
@@ -400,7 +400,7 @@ static void test_stream_cuts(void)
 	if (pfx_setup(&f) < 0)
 		goto out;
 	data = th_random(23, len);
-	pw = point_writer_create(f.s, &o, &err);
+	pw = point_writer_open(f.s, &o, &err);
 	CHECKF(pw != NULL, "create: %s", err.msg);
 	CHECK_OK(point_writer_begin(pw, &err), &err);
 	ps = point_writer_stream(pw);
@@ -416,7 +416,7 @@ static void test_stream_cuts(void)
 	CHECK_OK(point_stream_end(ps, &b, &err), &err);
 	CHECK(a.nextents > 2 && meta_same_content(&a, &b));
 out:
-	point_writer_destroy(&pw);
+	point_writer_close(&pw);
 	meta_entry_clear(&a);
 	meta_entry_clear(&b);
 	free(data);

@@ -127,7 +127,7 @@ out:
 
 static void sfx_clear(struct sfx *f)
 {
-	store_destroy(&f->s);
+	store_close(&f->s);
 	json_object_put(f->src);
 }
 
@@ -194,7 +194,7 @@ static void test_folder_backup_changed(void)
 out:
 	free(p);
 	rp_free(&rp);
-	store_unit_destroy(&u);
+	store_unit_close(&u);
 	sfx_clear(&f);
 }
 
@@ -225,8 +225,8 @@ static void test_folder_changed_forgotten_parent(void)
 	/* Against point 1: f1 and f2 changed. */
 	CHECKF(r.changed_items == 2, "%llu changed", (unsigned long long)r.changed_items);
 out:
-	store_unit_destroy(&u);
-	store_destroy(&del);
+	store_unit_close(&u);
+	store_close(&del);
 	sfx_clear(&f);
 }
 

@@ -58,8 +58,8 @@ out:
 
 static void fx_teardown(struct fx *f)
 {
-	store_unit_destroy(&f->u);
-	store_destroy(&f->s);
+	store_unit_close(&f->u);
+	store_close(&f->s);
 }
 
 static void test_init_open(void)
@@ -91,7 +91,7 @@ static void test_init_open(void)
 	s2 = store_open(f.root, &f.ks, 0, NULL, &err);
 	CHECKF(s2 != NULL, "second store_open failed: %s", err.msg);
 out:
-	store_destroy(&s2);
+	store_close(&s2);
 	fx_teardown(&f);
 	free(keys);
 	free(cfgpath);
@@ -118,11 +118,11 @@ static void test_wrong_key(void)
 	CHECK_OK(store_add_key(f.s, &ks, &err), &err);
 	s = store_open(f.root, &ks, 0, NULL, &err);
 	CHECKF(s != NULL, "store_open with the added key failed: %s", err.msg);
-	store_destroy(&s);
+	store_close(&s);
 	s = store_open(f.root, &f.ks, 0, NULL, &err);
 	CHECKF(s != NULL, "store_open with the first key failed: %s", err.msg);
 out:
-	store_destroy(&s);
+	store_close(&s);
 	fx_teardown(&f);
 }
 
@@ -136,7 +136,7 @@ static void test_newer_format(void)
 
 	buf_init(&cfg, 0);
 	CHECK(fx_setup(&f, NULL) == 0);
-	store_destroy(&f.s);
+	store_close(&f.s);
 	path = fs_join(f.root, "config");
 	CHECK_OK(fs_read_file(path, &cfg, 4096, &err), &err);
 	p = strstr((char *)cfg.data, "\nformat 1\n");
@@ -150,7 +150,7 @@ static void test_newer_format(void)
 	CHECKF(strstr(err.msg, "format 2") != NULL && strstr(err.msg, f.root) != NULL,
 	       "message should name the store and its format: %s", err.msg);
 out:
-	store_destroy(&s);
+	store_close(&s);
 	fx_teardown(&f);
 	free(path);
 	buf_clear(&cfg);
@@ -178,22 +178,22 @@ static void test_units(void)
 	v = store_unit_open(f.s, "docs", 1, &err);
 	CHECKF(v != NULL, "creating unit docs failed: %s", err.msg);
 	CHECK(memcmp(store_unit_data_key(v), key, 32) != 0);
-	store_unit_destroy(&u);
-	store_unit_destroy(&v);
-	store_unit_destroy(&v); /* NULL is accepted */
+	store_unit_close(&u);
+	store_unit_close(&v);
+	store_unit_close(&v); /* NULL is accepted */
 	/* Reopen the store: the unit has the same name and the same key. */
-	store_destroy(&f.s);
+	store_close(&f.s);
 	f.s = store_open(f.root, &f.ks, 0, NULL, &err);
 	CHECKF(f.s != NULL, "store_open failed: %s", err.msg);
 	u = store_unit_open(f.s, "photos", 0, &err);
 	CHECKF(u != NULL, "reopening unit photos failed: %s", err.msg);
 	CHECK(strcmp(store_unit_name(u), "photos") == 0);
 	CHECKF(memcmp(store_unit_data_key(u), key, 32) == 0, "the reopened unit has another key");
-	store_unit_destroy(&u);
+	store_unit_close(&u);
 	/* create=1 on an existing unit keeps its key. */
 	u = store_unit_open(f.s, "photos", 1, &err);
 	CHECK(u != NULL && memcmp(store_unit_data_key(u), key, 32) == 0);
-	store_unit_destroy(&u);
+	store_unit_close(&u);
 	/* A unit that does not exist is not created without create. */
 	error_init(&err);
 	u = store_unit_open(f.s, "nope", 0, &err);
@@ -215,8 +215,8 @@ out:
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
-	store_unit_destroy(&u);
-	store_unit_destroy(&v);
+	store_unit_close(&u);
+	store_unit_close(&v);
 	fx_teardown(&f);
 }
 
@@ -274,7 +274,7 @@ static void blobs_make(struct blobs *b, struct store_unit *u)
 	b->len[2] = 10;
 	for (i = 0; i < NBLOBS; i++)
 		crypto_mac_compute(mac, b->data[i], b->len[i], b->id[i]);
-	crypto_mac_destroy(&mac);
+	crypto_mac_free(&mac);
 }
 
 static void blobs_clear(struct blobs *b)
@@ -288,7 +288,7 @@ static void blobs_clear(struct blobs *b)
 /* Writes the blobs into one data pack. */
 static int write_pack(struct fx *f, struct blobs *b, struct committed *c)
 {
-	struct pack_writer *pw = pack_writer_create(f->u, BLOB_DATA, on_commit, c);
+	struct pack_writer *pw = pack_writer_open(f->u, BLOB_DATA, on_commit, c);
 	struct error err;
 	uint64_t stored = 0;
 	size_t i;
@@ -305,7 +305,7 @@ static int write_pack(struct fx *f, struct blobs *b, struct committed *c)
 	CHECK(c->packs == 1);
 	ret = 0;
 out:
-	pack_writer_destroy(&pw);
+	pack_writer_close(&pw);
 	return ret;
 }
 
@@ -353,7 +353,7 @@ static void test_pack_roundtrip(void)
 	CHECK(fx_setup(&f, "photos") == 0);
 	blobs_make(&b, f.u);
 	CHECK(write_pack(&f, &b, &c) == 0);
-	pr = pack_reader_create(f.u);
+	pr = pack_reader_open(f.u);
 	CHECK_OK(pack_reader_trailer(pr, c.id, &trailer, &n, &err), &err);
 	CHECKF(n == NBLOBS, "the trailer lists %zu blobs", n);
 	for (i = 0; i < NBLOBS; i++) {
@@ -378,7 +378,7 @@ static void test_pack_roundtrip(void)
 out:
 	free(trailer);
 	free(c.e);
-	pack_reader_destroy(&pr);
+	pack_reader_close(&pr);
 	blobs_clear(&b);
 	buf_clear(&out);
 	fx_teardown(&f);
@@ -407,7 +407,7 @@ static void test_pack_damage(void)
 	name = pack_name(f.u, c.id);
 	path = fs_join(f.root, name);
 	CHECK(th_flip_byte(path, e->offset + BLOB_LEN(e->len_flags) / 2, 0x04) == 0);
-	pr = pack_reader_create(f.u);
+	pr = pack_reader_open(f.u);
 	CHECK_OK(pack_reader_trailer(pr, c.id, &trailer, &n, &err), &err);
 	CHECK(n == NBLOBS);
 	for (i = 0; i < NBLOBS; i++) {
@@ -435,7 +435,7 @@ out:
 	free(c.e);
 	free(name);
 	free(path);
-	pack_reader_destroy(&pr);
+	pack_reader_close(&pr);
 	blobs_clear(&b);
 	buf_clear(&out);
 	fx_teardown(&f);
@@ -462,7 +462,7 @@ static int write_segments(struct store_unit *u, struct segments *sg, size_t nseg
 	sg->packs = xcalloc(nseg * NPACKS, 32);
 	sg->e = xcalloc(nseg * NPACKS * NENTRIES, sizeof(*sg->e));
 	for (s = 0; s < nseg; s++) {
-		b = index_builder_create();
+		b = index_builder_new();
 		for (p = 0; p < NPACKS; p++) {
 			size_t pi = s * NPACKS + p;
 			struct pack_entry *e = &sg->e[pi * NENTRIES];
@@ -479,11 +479,11 @@ static int write_segments(struct store_unit *u, struct segments *sg, size_t nseg
 		CHECK(index_builder_count(b) == NPACKS * NENTRIES);
 		CHECK_OK(index_builder_write(b, u, &err), &err);
 		CHECK(index_builder_count(b) == 0);
-		index_builder_destroy(&b);
+		index_builder_free(&b);
 	}
 	ret = 0;
 out:
-	index_builder_destroy(&b);
+	index_builder_free(&b);
 	return ret;
 }
 
@@ -529,7 +529,7 @@ static int drop_cache(struct fx *f)
 	char *name = xstrdup(store_unit_name(f->u));
 	struct error err;
 
-	store_unit_destroy(&f->u);
+	store_unit_close(&f->u);
 	CHECK_OK(fs_remove_tree(store_cache_dir(f->s), &err), &err);
 	f->u = store_unit_open(f->s, name, 0, &err);
 	CHECKF(f->u != NULL, "reopening unit %s failed: %s", name, err.msg);
@@ -553,13 +553,13 @@ static void test_index_lookup(void)
 	ix = index_open(f.u, &err);
 	CHECKF(ix != NULL, "index_open failed: %s", err.msg);
 	CHECK(index_segment_count(ix) == 0 && index_entry_count(ix) == 0);
-	index_destroy(&ix);
+	index_close(&ix);
 	CHECK(write_segments(f.u, &sg, 3, 7) == 0);
 	ix = index_open(f.u, &err);
 	CHECKF(ix != NULL, "index_open failed: %s", err.msg);
 	CHECK(index_segment_count(ix) == 3);
 	CHECK(check_lookups(ix, &sg, "with cache") == 0);
-	index_destroy(&ix);
+	index_close(&ix);
 	/* The decrypted copies sit below $COFFER_CACHE. */
 	cache = store_unit_cache(f.u, &err);
 	CHECK(cache != NULL && strncmp(cache, f.cache, strlen(f.cache)) == 0);
@@ -569,8 +569,8 @@ static void test_index_lookup(void)
 	CHECKF(ix != NULL, "index_open without cache failed: %s", err.msg);
 	CHECK(check_lookups(ix, &sg, "without cache") == 0);
 out:
-	index_destroy(&ix);
-	index_destroy(&ix); /* NULL is accepted */
+	index_close(&ix);
+	index_close(&ix); /* NULL is accepted */
 	segments_clear(&sg);
 	fx_teardown(&f);
 }
@@ -614,7 +614,7 @@ out:
 	if (d)
 		closedir(d);
 	free(path);
-	index_destroy(&ix);
+	index_close(&ix);
 	segments_clear(&sg);
 	fx_teardown(&f);
 }
@@ -640,7 +640,7 @@ static void test_index_merge(void)
 	CHECKF(ix != NULL, "index_open failed: %s", err.msg);
 	CHECK(index_segment_count(ix) == 10);
 	CHECK_OK(index_merge(ix, f.u, &err), &err);
-	index_destroy(&ix);
+	index_close(&ix);
 	ix = index_open(f.u, &err);
 	CHECKF(ix != NULL, "index_open after merge failed: %s", err.msg);
 	CHECKF(index_segment_count(ix) == 1, "%zu live segments after the merge",
@@ -648,7 +648,7 @@ static void test_index_merge(void)
 	CHECK_OK(index_foreach_segment(ix, count_superseded, &dead), &err);
 	CHECKF(dead == 10, "%zu superseded segments, expected 10", dead);
 	CHECK(check_lookups(ix, &sg, "after merge") == 0);
-	index_destroy(&ix);
+	index_close(&ix);
 	/* A reader that only has the store sees the same. */
 	CHECK(drop_cache(&f) == 0);
 	ix = index_open(f.u, &err);
@@ -657,11 +657,11 @@ static void test_index_merge(void)
 	CHECK(check_lookups(ix, &sg, "after merge, without cache") == 0);
 	/* Nothing to merge in one segment. */
 	CHECK_OK(index_merge(ix, f.u, &err), &err);
-	index_destroy(&ix);
+	index_close(&ix);
 	ix = index_open(f.u, &err);
 	CHECK(ix != NULL && index_segment_count(ix) == 1);
 out:
-	index_destroy(&ix);
+	index_close(&ix);
 	segments_clear(&sg);
 	fx_teardown(&f);
 }

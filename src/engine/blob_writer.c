@@ -1,4 +1,4 @@
-#include "session.h"
+#include "blob_writer.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -19,13 +19,13 @@ struct idset {
 	size_t cap, n;
 };
 
-struct session {
+struct blob_writer {
 	struct store_unit *u;
 	struct index *ix;
 	pthread_mutex_t lock;
 	struct idset ids;
 	struct index_builder *builder;
-	struct session_stats stats;
+	struct blob_writer_stats stats;
 };
 
 static size_t idset_slot(const struct idset *set, const uint8_t id[32])
@@ -70,24 +70,24 @@ static void idset_grow(struct idset *set)
 	free(old.used);
 }
 
-struct session *session_create(struct store_unit *u, struct index *ix)
+struct blob_writer *blob_writer_open(struct store_unit *u, struct index *ix)
 {
-	struct session *s = xcalloc(1, sizeof(*s));
+	struct blob_writer *s = xcalloc(1, sizeof(*s));
 
 	s->u = u;
 	s->ix = ix;
 	pthread_mutex_init(&s->lock, NULL);
-	s->builder = index_builder_create();
+	s->builder = index_builder_new();
 	return s;
 }
 
-void session_destroy(struct session **sp)
+void blob_writer_close(struct blob_writer **sp)
 {
-	struct session *s = *sp;
+	struct blob_writer *s = *sp;
 
 	if (s == NULL)
 		return;
-	index_builder_destroy(&s->builder);
+	index_builder_free(&s->builder);
 	free(s->ids.slots);
 	free(s->ids.used);
 	pthread_mutex_destroy(&s->lock);
@@ -95,22 +95,22 @@ void session_destroy(struct session **sp)
 	*sp = NULL;
 }
 
-static void session_pack_committed(void *ctx, const uint8_t pack_id[32],
+static void blob_writer_pack_committed(void *ctx, const uint8_t pack_id[32],
 				   const struct pack_entry *entries, size_t n)
 {
-	struct session *s = ctx;
+	struct blob_writer *s = ctx;
 
 	pthread_mutex_lock(&s->lock);
 	index_builder_add_pack(s->builder, pack_id, entries, n);
 	pthread_mutex_unlock(&s->lock);
 }
 
-struct pack_writer *session_pack_writer(struct session *s, int meta)
+struct pack_writer *blob_writer_pack(struct blob_writer *s, int meta)
 {
-	return pack_writer_create(s->u, meta ? BLOB_META : BLOB_DATA, session_pack_committed, s);
+	return pack_writer_open(s->u, meta ? BLOB_META : BLOB_DATA, blob_writer_pack_committed, s);
 }
 
-int session_put_blob(struct session *s, struct pack_writer *pw, struct crypto_mac *mac,
+int blob_writer_put(struct blob_writer *s, struct pack_writer *pw, struct crypto_mac *mac,
 		     const void *data, size_t len, uint8_t id_r[32], struct error *err)
 {
 	uint64_t stored = 0;
@@ -138,7 +138,7 @@ int session_put_blob(struct session *s, struct pack_writer *pw, struct crypto_ma
 	return 0;
 }
 
-int session_flush_index(struct session *s, struct error *err)
+int blob_writer_flush_index(struct blob_writer *s, struct error *err)
 {
 	int ret;
 
@@ -148,7 +148,7 @@ int session_flush_index(struct session *s, struct error *err)
 	return ret;
 }
 
-size_t session_pending_index(struct session *s)
+size_t blob_writer_pending_index(struct blob_writer *s)
 {
 	size_t n;
 
@@ -158,7 +158,7 @@ size_t session_pending_index(struct session *s)
 	return n;
 }
 
-void session_get_stats(struct session *s, struct session_stats *st)
+void blob_writer_get_stats(struct blob_writer *s, struct blob_writer_stats *st)
 {
 	pthread_mutex_lock(&s->lock);
 	*st = s->stats;
