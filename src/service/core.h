@@ -1,10 +1,10 @@
 #ifndef COFFER_SERVICE_CORE_H
 #define COFFER_SERVICE_CORE_H
 
-/* The service core's own seams (service.c, tenant.c, scheduler.c,
- * worker.c, backup_job.c, expire.c, rebuild.c, metrics.c): what those
- * files share beyond internal.h. Nothing outside src/service includes
- * it. */
+/* The service core's own seams (service.c, tenant.c, unit.c, policy.c,
+ * input.c, secret.c, folder.c, descriptor.c, scheduler.c, worker.c,
+ * backup_job.c, expire.c, rebuild.c, metrics.c): what those files share
+ * beyond internal.h. Nothing outside src/service includes it. */
 
 #include <stdint.h>
 
@@ -82,11 +82,57 @@ int64_t svc_backoff_s(int failures, int64_t frequency_s);
 int svc_rp_record_unit(struct service *s, struct store_unit *su, const char *tenant,
 		       uint32_t seq, int64_t changed, struct error *err);
 
-/* tenant.c: sources with their secrets. */
+/* input.c: checks of the JSON objects that create or change tenants,
+ * units and policies. Each returns 0, or -1 with an ERROR_USAGE error that
+ * names the field. */
+/* The string at `key`, or NULL if it is missing or not a string. */
+const char *svc_get_str(struct json_object *in, const char *key);
+int svc_has(struct json_object *in, const char *key);
+/* A string field: *v_r is NULL when an optional one is missing. */
+int svc_want_str(struct json_object *in, const char *key, int required, const char **v_r,
+		 struct error *err);
+/* An optional whole number from min to max: *v_r is left alone when it is
+ * missing. */
+int svc_want_int(struct json_object *in, const char *key, int64_t min, int64_t max,
+		 int64_t *v_r, struct error *err);
+/* Names people give (what: "tenant", "unit", "policy"): 1 to 200
+ * printable characters, no '/', not "." or "..". */
+int svc_check_name(const char *what, const char *name, struct error *err);
+/* A unit's or policy's kind: mailbox, account or site. */
+int svc_check_kind(const char *kind, struct error *err);
+/* Refuses a key of `in` that is not in the NULL-ended `allowed`. */
+int svc_check_unknown(struct json_object *in, const char *const *allowed, const char *what,
+		      struct error *err);
+/* A new random id, `prefix` and 16 hex digits; the caller frees. */
+char *svc_new_id(const char *prefix);
+/* Days a tenant's or policy's retention may reach. */
+#define SVC_MAX_DAYS (100 * 366)
+
+/* secret.c: sources with their secrets. */
+/* The longest secret a source may have. */
+#define SVC_SECRET_MAX_LEN 4096
+/* Replaces the "secret" of `src`, if any, by "secretSealed": AES-256-GCM
+ * under the service key, bound to tenant and unit name. */
+void svc_secret_seal(struct service *s, const char *tenant, const char *unit_name,
+		     struct json_object *src);
 /* The unit's source JSON as a job needs it, "secret" decrypted; the caller
  * puts it. Never log it. */
 struct json_object *svc_unit_source_open(struct service *s, const struct catalog_unit *u,
 					 struct error *err);
+
+/* folder.c: where a tenant's folders may be. */
+/* Whether one place may be a tenant's folder (a unit, or a subfolders
+ * rule), checked on the path as given and, if it exists, with its
+ * symbolic links resolved:
+ *  - never the data folder, inside it, or above it (it holds every
+ *    tenant's keys and stores);
+ *  - with folder_root set, inside FOLDER_ROOT/<tenant name>; a unit
+ *    strictly inside, so its "<path>.restored-N" sibling is too.
+ * This is what keeps one tenant's admin from backing up, or restoring over,
+ * another tenant's folders or the service's own. what: the field, for the
+ * error. */
+int svc_check_folder_place(struct service *s, const char *tenant, const char *what,
+			   const char *path, int unit, struct error *err);
 /* The folder a tenant's folder units are confined to: FOLDER_ROOT/<tenant
  * name> as configured (links above it are the operator's), or NULL without
  * folder_root. Jobs pass it to folder sources (source_*_opts.beneath), so
@@ -94,17 +140,20 @@ struct json_object *svc_unit_source_open(struct service *s, const struct catalog
  * tenant cannot be read; the caller frees *beneath_r. */
 int svc_folder_beneath(struct service *s, const char *tenant, char **beneath_r,
 		       struct error *err);
-/* Writes the rebuild descriptors (docs/service.md "Rebuild"). */
+
+/* descriptor.c: writes the rebuild descriptors (docs/service.md
+ * "Rebuild"). */
 int svc_tenant_describe(struct service *s, const char *tenant, const char *name,
 			struct error *err);
 int svc_unit_describe(struct service *s, const struct catalog_unit *u, struct error *err);
-/* Creates a unit (validated) without a principal: the scheduler's
+/* Folder of the descriptors: DATA/tenants/<id>; caller frees. */
+char *svc_tenant_meta_dir(struct service *s, const char *tenant);
+
+/* unit.c: creates a unit (validated) without a principal: the scheduler's
  * inclusion rules. */
 int svc_unit_create_internal(struct service *s, const char *tenant, const char *kind,
 			     const char *name, struct json_object *source,
 			     struct catalog_unit **u_r, struct error *err);
-/* Folder of the descriptors: DATA/tenants/<id>; caller frees. */
-char *svc_tenant_meta_dir(struct service *s, const char *tenant);
 
 /* metrics.c: counters kept in memory since start. */
 struct svc_stats;

@@ -3,7 +3,7 @@
  * (so a record of another tenant is ERROR_NOTFOUND) and answers the JSON of
  * service/views.c. Lists share one page helper, list_answer(). Writes that
  * sit beside these (create, update, revoke) live with their resource
- * (tenant.c, authz.c, session.c). */
+ * (tenant.c, unit.c, policy.c, authz.c, session.c). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>

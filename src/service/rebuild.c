@@ -30,7 +30,7 @@ struct rebuild_count {
 	int64_t tenants, tenants_added, units, units_added, points, forgotten, failed;
 };
 
-/* A descriptor written by tenant.c, or NULL. */
+/* A descriptor written by descriptor.c, or NULL. */
 static struct json_object *read_descriptor(const char *path)
 {
 	struct json_object *o;

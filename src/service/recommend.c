@@ -1,6 +1,7 @@
 /* Recommended restore points (docs/service.md "Recommendations"): a rule
  * over the catalog's per-point statistics, nothing else, so it costs no
- * store reads and is tested alone; svc_recommend() (session.c) feeds it. */
+ * store reads and is tested alone (recommend_points()); svc_recommend()
+ * below feeds it a unit's points. */
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -10,8 +11,11 @@
 #include <json-c/json.h>
 
 #include "catalog/catalog.h"
+#include "lib/error.h"
 #include "lib/mem.h"
+#include "service/internal.h"
 #include "service/recommend.h"
+#include "service/service.h"
 #include "service/views.h"
 
 /* The anomaly rule (docs/service.md "Recommendations"). A point is
@@ -209,5 +213,62 @@ struct json_object *recommend_points(struct catalog_rp *const *rps, size_t n)
 	json_object_object_add(out, "recommendations", recs);
 	json_object_object_add(out, "anomalies", anoms);
 	return out;
+}
+
+/* ---- svc_recommend() ---- */
+
+/* Every restore point of the unit that is not forgotten, ascending. */
+static int unit_points(struct catalog *c, const char *tenant, const char *unit,
+		       struct catalog_rp ***rps_r, size_t *n_r, struct error *err)
+{
+	struct catalog_rp_filter f = { 0 };
+	struct catalog_page pg = { .limit = 1000 };
+	struct catalog_rp **all = NULL, **page;
+	size_t n = 0, np, i;
+	char cursor[16];
+
+	for (;;) {
+		if (catalog_rp_list(c, tenant, unit, &f, &pg, &page, &np, err) < 0) {
+			CATALOG_LIST_FREE(all, n, catalog_rp_free);
+			return -1;
+		}
+		all = xrealloc(all, xmul(n + np + 1, sizeof(*all)));
+		for (i = 0; i < np; i++) {
+			if (page[i]->forgotten)
+				catalog_rp_free(page[i]);
+			else
+				all[n++] = page[i];
+		}
+		if (np > 0)
+			snprintf(cursor, sizeof(cursor), "%" PRIu32, page[np - 1]->seq);
+		free(page);
+		if (np < (size_t)pg.limit)
+			break;
+		pg.after = cursor;
+	}
+	*rps_r = all;
+	*n_r = n;
+	return 0;
+}
+
+int svc_recommend(struct service *s, const struct svc_principal *p, const char *tenant,
+		  const char *unit, struct json_object **out, struct error *err)
+{
+	struct catalog *c = svc_catalog(s);
+	struct catalog_unit *u = NULL;
+	struct catalog_rp **rps = NULL;
+	size_t n = 0;
+
+	*out = NULL;
+	if (svc_authorize(p, tenant, SVC_PERM_STATUS_READ, err) < 0 ||
+	    catalog_unit_get(c, tenant, unit, &u, err) < 0)
+		return -1;
+	catalog_unit_free(u);
+	if (unit_points(c, tenant, unit, &rps, &n, err) < 0)
+		return -1;
+	*out = recommend_points(rps, n);
+	json_object_object_add(*out, "unit", json_object_new_string(unit));
+	CATALOG_LIST_FREE(rps, n, catalog_rp_free);
+	return 0;
 }
 

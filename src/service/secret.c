@@ -1,0 +1,115 @@
+/* Sealed source secrets (docs/service.md "Configuration"): a unit's
+ * "secret" is sealed under the service key before it reaches the catalog,
+ * and opened only for the job that needs it. */
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog/catalog.h"
+#include "crypto/crypto.h"
+#include "lib/buf.h"
+#include "lib/error.h"
+#include "lib/hex.h"
+#include "lib/mem.h"
+#include "service/core.h"
+
+#define SEALED_PREFIX "v1."
+
+static void secret_aad(const char *tenant, const char *unit_name, struct buf *aad)
+{
+	buf_addf(aad, "coffer-source-secret-v1\n%s\n%s", tenant, unit_name);
+}
+
+/* "secret" -> "secretSealed": AES-256-GCM under the service key, bound to
+ * tenant and unit name; hex of nonce || ciphertext || tag. */
+void svc_secret_seal(struct service *s, const char *tenant, const char *unit_name,
+		     struct json_object *src)
+{
+	const char *secret = svc_get_str(src, "secret");
+	struct crypto_aead *aead;
+	uint8_t nonce[CRYPTO_NONCE_LEN], *ct;
+	size_t len, ctlen;
+	struct buf aad;
+	char *hex;
+
+	if (secret == NULL)
+		return;
+	len = strlen(secret);
+	ctlen = len + CRYPTO_TAG_LEN;
+	ct = xmalloc(CRYPTO_NONCE_LEN + ctlen);
+	crypto_random(nonce, sizeof(nonce));
+	memcpy(ct, nonce, sizeof(nonce));
+	buf_init(&aad, 0);
+	secret_aad(tenant, unit_name, &aad);
+	aead = crypto_aead_new();
+	crypto_aead_set_key(aead, svc_service_key(s));
+	crypto_aead_seal(aead, nonce, aad.data, aad.len, secret, len, ct + CRYPTO_NONCE_LEN);
+	crypto_aead_free(&aead);
+	hex = xmalloc(strlen(SEALED_PREFIX) + 2 * (CRYPTO_NONCE_LEN + ctlen) + 1);
+	memcpy(hex, SEALED_PREFIX, strlen(SEALED_PREFIX));
+	hex_encode(ct, CRYPTO_NONCE_LEN + ctlen, hex + strlen(SEALED_PREFIX));
+	json_object_object_del(src, "secret");
+	json_object_object_add(src, "secretSealed", json_object_new_string(hex));
+	free(hex);
+	free(ct);
+	buf_clear(&aad);
+}
+
+struct json_object *svc_unit_source_open(struct service *s, const struct catalog_unit *u,
+					 struct error *err)
+{
+	struct json_object *src = json_tokener_parse(u->source);
+	const char *sealed;
+	struct crypto_aead *aead;
+	uint8_t *ct = NULL, *pt = NULL;
+	size_t hexlen, ctlen;
+	struct buf aad;
+
+	if (src == NULL || !json_object_is_type(src, json_type_object)) {
+		json_object_put(src);
+		error_setk(err, ERROR_CORRUPT, "unit %s: its source in the catalog is not JSON",
+			   u->id);
+		return NULL;
+	}
+	sealed = svc_get_str(src, "secretSealed");
+	if (sealed == NULL)
+		return src;
+	if (strncmp(sealed, SEALED_PREFIX, strlen(SEALED_PREFIX)) != 0)
+		goto bad;
+	sealed += strlen(SEALED_PREFIX);
+	hexlen = strlen(sealed);
+	if (hexlen % 2 || hexlen / 2 < CRYPTO_NONCE_LEN + CRYPTO_TAG_LEN ||
+	    hexlen / 2 > SVC_SECRET_MAX_LEN + CRYPTO_NONCE_LEN + CRYPTO_TAG_LEN)
+		goto bad;
+	ct = xmalloc(hexlen / 2);
+	if (hex_decode(sealed, hexlen, ct, hexlen / 2) < 0)
+		goto bad;
+	ctlen = hexlen / 2 - CRYPTO_NONCE_LEN;
+	pt = xcalloc(1, ctlen - CRYPTO_TAG_LEN + 1);
+	buf_init(&aad, 0);
+	secret_aad(u->tenant, u->name, &aad);
+	aead = crypto_aead_new();
+	crypto_aead_set_key(aead, svc_service_key(s));
+	if (crypto_aead_open(aead, ct, aad.data, aad.len, ct + CRYPTO_NONCE_LEN, ctlen, pt) < 0) {
+		crypto_aead_free(&aead);
+		buf_clear(&aad);
+		goto bad;
+	}
+	crypto_aead_free(&aead);
+	buf_clear(&aad);
+	json_object_object_add(src, "secret",
+			       json_object_new_string_len((const char *)pt,
+							  (int)(ctlen - CRYPTO_TAG_LEN)));
+	json_object_object_del(src, "secretSealed");
+	crypto_wipe(pt, ctlen - CRYPTO_TAG_LEN);
+	free(pt);
+	free(ct);
+	return src;
+bad:
+	free(ct);
+	free(pt);
+	json_object_put(src);
+	error_setk(err, ERROR_KEY, "unit %s: its sealed secret does not open with the service key "
+		   "(DATA/keys/service.key)", u->id);
+	return NULL;
+}
