@@ -40,6 +40,7 @@ extern const struct unit_test mail_layout_tests[];
 extern const struct unit_test mailindex_tests[];
 extern const struct unit_test imap_tests[];
 extern const struct unit_test timeutil_tests[];
+extern const struct unit_test parse_tests[];
 extern const struct unit_test netpolicy_tests[];
 extern const struct unit_test confine_tests[];
 extern const struct unit_test point_writer_tests[];
