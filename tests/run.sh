@@ -57,6 +57,26 @@ done
 count < <(result "every header compiles on its own${bad_headers:+ (not:$bad_headers)}" \
 	"$([ -z "$bad_headers" ]; echo $?)")
 
+# Layers (docs/engine.md "Layers"): a file includes only its own layer's
+# headers and those of the layers it may use. The build's layer-check
+# programs catch upward calls; this catches upward includes.
+declare -A may_use=(
+	[lib]="" [crypto]="lib" [store]="lib crypto" [engine]="lib crypto store"
+	[sources]="lib crypto engine" [catalog]="lib crypto"
+	[service]="lib crypto store engine sources catalog" [server]="lib service"
+	[cli]="lib crypto store engine sources service server"
+)
+upward=""
+for layer in "${!may_use[@]}"; do
+	for used in $(grep -ohE '^#include "[a-z]+/' src/$layer/*.[ch] 2>/dev/null | sed 's/#include "//; s|/||' | sort -u); do
+		case " $layer ${may_use[$layer]} " in *" $used "*) ;; *)
+			upward="$upward $(grep -lE "^#include \"$used/" src/$layer/*.[ch] | tr '\n' ' ')($layer -> $used)" ;;
+		esac
+	done
+done
+[ -z "$upward" ] || echo "# upward includes:$upward"
+count < <(result "every #include goes down the layers" "$([ -z "$upward" ]; echo $?)")
+
 export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 if [ -x build-asan/tests/unit ]; then
 	build-asan/tests/unit >"$out" 2>&1; rc=$?
