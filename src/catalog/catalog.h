@@ -41,6 +41,64 @@ struct catalog_page {
 	int limit;         /* 1..1000; 0 (or < 0) means 100; above 1000 is clamped to 1000 */
 };
 
+/* ---- the states and kinds records hold ----
+ * Records keep them as the strings of one table each (catalog_names.c):
+ * the catalog's columns and the API show those strings; code compares the
+ * enums. X_name() gives a value's string (NULL for 0 or a value out of
+ * range); X_of() a string's value (0 for NULL or a string not in the
+ * table, so an unknown state never equals a known one). */
+enum catalog_tenant_state { CATALOG_TENANT_ACTIVE = 1, CATALOG_TENANT_OFFBOARDING };
+const char *catalog_tenant_state_name(enum catalog_tenant_state v);
+enum catalog_tenant_state catalog_tenant_state_of(const char *name);
+/* The kind of a unit, and of the units a policy protects. */
+enum catalog_kind { CATALOG_KIND_MAILBOX = 1, CATALOG_KIND_ACCOUNT, CATALOG_KIND_SITE };
+const char *catalog_kind_name(enum catalog_kind v);
+enum catalog_kind catalog_kind_of(const char *name);
+enum catalog_unit_state {
+	CATALOG_UNIT_UNPROTECTED = 1,
+	CATALOG_UNIT_ACTIVATING,
+	CATALOG_UNIT_PROTECTED,
+	CATALOG_UNIT_REMOVED,
+};
+const char *catalog_unit_state_name(enum catalog_unit_state v);
+enum catalog_unit_state catalog_unit_state_of(const char *name);
+enum catalog_policy_state {
+	CATALOG_POLICY_INACTIVE = 1,
+	CATALOG_POLICY_ACTIVATING,
+	CATALOG_POLICY_ACTIVE,
+};
+const char *catalog_policy_state_name(enum catalog_policy_state v);
+enum catalog_policy_state catalog_policy_state_of(const char *name);
+enum catalog_job_kind { CATALOG_JOB_BACKUP = 1, CATALOG_JOB_EXPIRE, CATALOG_JOB_RESTORE };
+const char *catalog_job_kind_name(enum catalog_job_kind v);
+enum catalog_job_kind catalog_job_kind_of(const char *name);
+enum catalog_job_state {
+	CATALOG_JOB_QUEUED = 1,
+	CATALOG_JOB_RUNNING,
+	CATALOG_JOB_SUCCEEDED,
+	CATALOG_JOB_FAILED,
+};
+const char *catalog_job_state_name(enum catalog_job_state v);
+enum catalog_job_state catalog_job_state_of(const char *name);
+/* The state of a restore session, and of each of its artifacts. */
+enum catalog_session_state {
+	CATALOG_SESSION_PENDING = 1,
+	CATALOG_SESSION_RUNNING,
+	CATALOG_SESSION_SUCCEEDED,
+	CATALOG_SESSION_FAILED,
+};
+const char *catalog_session_state_name(enum catalog_session_state v);
+enum catalog_session_state catalog_session_state_of(const char *name);
+/* How an artifact restores its unit (the API names them otherwise:
+ * service/views.h). */
+enum catalog_restore_mode {
+	CATALOG_MODE_IN_PLACE = 1,
+	CATALOG_MODE_NEW_LOCATION,
+	CATALOG_MODE_GRANULAR,
+};
+const char *catalog_restore_mode_name(enum catalog_restore_mode v);
+enum catalog_restore_mode catalog_restore_mode_of(const char *name);
+
 /* ---- tenants ---- */
 #define CATALOG_MIN_RETENTION_DAYS 365 /* a new tenant's minimum retention */
 struct catalog_tenant {
@@ -53,8 +111,8 @@ int catalog_tenant_create(struct catalog *c, const char *name, const char *store
 			  struct catalog_tenant **t_r, struct error *err);
 /* Inserts with a given id (catalog rebuild). */
 int catalog_tenant_insert(struct catalog *c, const struct catalog_tenant *t, struct error *err);
-/* Sets the tenant's state ("active", "offboarding"); ERROR_NOTFOUND if absent. */
-int catalog_tenant_set_state(struct catalog *c, const char *id, const char *state,
+/* Sets the tenant's state; ERROR_NOTFOUND if absent. */
+int catalog_tenant_set_state(struct catalog *c, const char *id, enum catalog_tenant_state state,
 			     struct error *err);
 /* Sets the tenant's minimum retention; ERROR_NOTFOUND if absent. */
 int catalog_tenant_set_min_retention(struct catalog *c, const char *id, int64_t days,
@@ -173,12 +231,12 @@ int catalog_job_enqueue(struct catalog *c, const struct catalog_job *j, int64_t 
  * has no running job, marking it running; 0 and *j_r NULL if none. */
 int catalog_job_claim(struct catalog *c, int64_t now, struct catalog_job **j_r,
 		      struct error *err);
-/* state "succeeded"/"failed"/"queued" (retry later: not_before), with error
+/* state succeeded, failed or queued (retry later: not_before), with error
  * and detail: error NULL clears it, detail NULL keeps the job's detail.
  * ERROR_USAGE for another state, ERROR_NOTFOUND for an unknown id. */
-int catalog_job_finish(struct catalog *c, int64_t id, const char *state, const char *error,
-		       const char *detail, int64_t finished, int64_t not_before,
-		       struct error *err);
+int catalog_job_finish(struct catalog *c, int64_t id, enum catalog_job_state state,
+		       const char *error, const char *detail, int64_t finished,
+		       int64_t not_before, struct error *err);
 int catalog_job_set_detail(struct catalog *c, int64_t id, const char *detail,
 			   struct error *err);
 /* After a restart: every "running" job back to "queued" with error set to
@@ -223,8 +281,9 @@ int catalog_session_get(struct catalog *c, const char *tenant, const char *id,
 /* Ascending by id, each with its artifacts. */
 int catalog_session_list(struct catalog *c, const char *tenant, const struct catalog_page *pg,
 			 struct catalog_session ***ss_r, size_t *n_r, struct error *err);
-int catalog_session_set_state(struct catalog *c, const char *id, const char *state,
-			      int64_t finished, struct error *err);
+int catalog_session_set_state(struct catalog *c, const char *id,
+			      enum catalog_session_state state, int64_t finished,
+			      struct error *err);
 /* Writes state, error, counters, target, started, finished (matched by
  * session and unit). */
 int catalog_artifact_update(struct catalog *c, const struct catalog_artifact *a,

@@ -565,11 +565,13 @@ int catalog_tenant_create(struct catalog *c, const char *name, const char *store
 	return ret;
 }
 
-int catalog_tenant_set_state(struct catalog *c, const char *id, const char *state,
+int catalog_tenant_set_state(struct catalog *c, const char *id, enum catalog_tenant_state state,
 			     struct error *err)
 {
-	if (need(state, "tenant state", err) < 0 ||
-	    db_change1(c, "UPDATE tenants SET state = $2 WHERE id = $1", PARAMS(PS(id), PS(state)),
+	const char *name = catalog_tenant_state_name(state);
+
+	if (need(name, "tenant state", err) < 0 ||
+	    db_change1(c, "UPDATE tenants SET state = $2 WHERE id = $1", PARAMS(PS(id), PS(name)),
 		       "tenant", err) < 0)
 		return error_prefix(err, "catalog: set state of tenant %s", id);
 	return 0;
@@ -1036,7 +1038,7 @@ static int int64_row(sqlite3_stmt *st, void *ctx, struct error *err)
 static int job_find_active(struct catalog *c, const struct catalog_job *j, int64_t *id_r,
 			   struct error *err)
 {
-	int is_restore = strcmp(j->kind, "restore") == 0;
+	int is_restore = catalog_job_kind_of(j->kind) == CATALOG_JOB_RESTORE;
 
 	*id_r = 0;
 	return db_run(c,
@@ -1055,7 +1057,8 @@ int catalog_job_enqueue(struct catalog *c, const struct catalog_job *j, int64_t 
 
 	*id_r = 0;
 	if (need(j->kind, "job kind", err) < 0 || need(j->unit, "job unit", err) < 0 ||
-	    (strcmp(j->kind, "restore") == 0 && need(j->session, "restore job session", err) < 0))
+	    (catalog_job_kind_of(j->kind) == CATALOG_JOB_RESTORE &&
+	     need(j->session, "restore job session", err) < 0))
 		return error_prefix(err, "catalog: enqueue job");
 	if (tx_begin(c, err) < 0)
 		goto fail;
@@ -1112,23 +1115,24 @@ int catalog_job_claim(struct catalog *c, int64_t now, struct catalog_job **j_r,
 	return 0;
 }
 
-int catalog_job_finish(struct catalog *c, int64_t id, const char *state, const char *error,
-		       const char *detail, int64_t finished, int64_t not_before,
-		       struct error *err)
+int catalog_job_finish(struct catalog *c, int64_t id, enum catalog_job_state state,
+		       const char *error, const char *detail, int64_t finished,
+		       int64_t not_before, struct error *err)
 {
+	const char *name = catalog_job_state_name(state);
 	char what[48];
 
 	snprintf(what, sizeof(what), "job %" PRId64, id);
-	if (state == NULL || (strcmp(state, "succeeded") != 0 && strcmp(state, "failed") != 0 &&
-			      strcmp(state, "queued") != 0))
+	if (state != CATALOG_JOB_SUCCEEDED && state != CATALOG_JOB_FAILED &&
+	    state != CATALOG_JOB_QUEUED)
 		return error_setk(err, ERROR_USAGE,
 				  "catalog: finish job %" PRId64 ": state '%s' is not succeeded, "
 				  "failed or queued",
-				  id, state ? state : "(null)");
+				  id, name ? name : "(none)");
 	if (db_change1(c,
 		       "UPDATE jobs SET state = $2, error = $3, detail = COALESCE($4, detail),"
 		       " finished = $5, not_before = $6 WHERE id = $1",
-		       PARAMS(PI(id), PS(state), PS(error), PS(detail), PI(finished),
+		       PARAMS(PI(id), PS(name), PS(error), PS(detail), PI(finished),
 			      PI(not_before)),
 		       what, err) < 0)
 		return error_prefix(err, "catalog: finish job %" PRId64, id);
@@ -1381,12 +1385,15 @@ int catalog_session_list(struct catalog *c, const char *tenant, const struct cat
 	return 0;
 }
 
-int catalog_session_set_state(struct catalog *c, const char *id, const char *state,
-			      int64_t finished, struct error *err)
+int catalog_session_set_state(struct catalog *c, const char *id,
+			      enum catalog_session_state state, int64_t finished,
+			      struct error *err)
 {
-	if (need(state, "session state", err) < 0 ||
+	const char *name = catalog_session_state_name(state);
+
+	if (need(name, "session state", err) < 0 ||
 	    db_change1(c, "UPDATE sessions SET state = $2, finished = $3 WHERE id = $1",
-		       PARAMS(PS(id), PS(state), PI(finished)), "restore session", err) < 0)
+		       PARAMS(PS(id), PS(name), PI(finished)), "restore session", err) < 0)
 		return error_prefix(err, "catalog: set state of restore session %s", id);
 	return 0;
 }

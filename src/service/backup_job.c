@@ -160,7 +160,7 @@ int svc_backup_job_run(struct service *s, const struct catalog_job *j, struct er
 		goto out;
 	}
 	set_detail(s, j, &res);
-	if (strcmp(u->kind, "mailbox") == 0) /* search.c: a failure is shown, not fatal */
+	if (catalog_kind_of(u->kind) == CATALOG_KIND_MAILBOX) /* search.c: shown, not fatal */
 		svc_mail_index_point(s, j->tenant, j->unit, res.seq, j->id);
 	log_info("event=backup.done tenant=%s unit=%s restore_point=%u items=%llu bytes=%llu "
 		 "new_bytes=%llu", j->tenant, j->unit, res.seq, (unsigned long long)res.items,
@@ -197,9 +197,9 @@ void svc_unit_backup_done(struct service *s, const struct catalog_job *j, int64_
 		u->failures = 0;
 		u->last_success = started;
 		u->next_due = freq > 0 ? started + freq : 0;
-		if (strcmp(u->state, "activating") == 0) {
+		if (catalog_unit_state_of(u->state) == CATALOG_UNIT_ACTIVATING) {
 			free(u->state);
-			u->state = xstrdup("protected");
+			u->state = xstrdup(catalog_unit_state_name(CATALOG_UNIT_PROTECTED));
 		}
 	} else {
 		u->failures++;
@@ -228,7 +228,7 @@ int svc_backup_now(struct service *s, const struct svc_principal *p, const char 
 		return -1;
 	if (catalog_unit_get(svc_catalog(s), tenant, unit, &u, err) < 0)
 		return -1;
-	j.kind = svc_in("backup");
+	j.kind = svc_in(catalog_job_kind_name(CATALOG_JOB_BACKUP));
 	j.tenant = u->tenant;
 	j.unit = u->id;
 	j.created = svc_now(s);

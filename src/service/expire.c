@@ -251,7 +251,7 @@ int svc_rp_forget(struct service *s, const struct svc_principal *p, const char *
 	}
 	/* Outside retention: the expiry path forgets it (with any other
 	 * point past retention), so there is one way data goes. */
-	j.kind = svc_in("expire");
+	j.kind = svc_in(catalog_job_kind_name(CATALOG_JOB_EXPIRE));
 	j.tenant = u->tenant;
 	j.unit = u->id;
 	j.created = now;

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "catalog/catalog.h"
 #include "crypto/crypto.h"
 #include "lib/error.h"
 #include "lib/hex.h"
@@ -82,7 +83,7 @@ int svc_check_name(const char *what, const char *name, struct error *err)
 
 int svc_check_kind(const char *kind, struct error *err)
 {
-	if (strcmp(kind, "mailbox") && strcmp(kind, "account") && strcmp(kind, "site"))
+	if (catalog_kind_of(kind) == 0)
 		return error_setk(err, ERROR_USAGE,
 				  "kind '%s' is not one of mailbox, account, site", kind);
 	return 0;

@@ -88,7 +88,7 @@ void svc_stats_job(struct svc_stats *st, const char *kind, const char *tenant,
 	struct kind_hist *h = NULL;
 
 	pthread_mutex_lock(&st->lock);
-	if (strcmp(kind, "backup") == 0 && tenant && unit) {
+	if (catalog_job_kind_of(kind) == CATALOG_JOB_BACKUP && tenant && unit) {
 		struct unit_count *c = unit_count(st, tenant, unit);
 
 		if (ok)

@@ -167,17 +167,21 @@ static int policy_apply(struct service *s, const struct svc_principal *pr,
 	if (svc_want_str(in, "state", 0, &str, err) < 0)
 		return -1;
 	if (str) {
-		const char *next;
+		enum catalog_policy_state want = catalog_policy_state_of(str);
 
-		if (strcmp(str, "active") == 0 || strcmp(str, "activating") == 0)
-			next = strcmp(p->state, "inactive") == 0 ? "activating" : p->state;
-		else if (strcmp(str, "inactive") == 0)
-			next = "inactive";
-		else
+		if (want != CATALOG_POLICY_ACTIVE && want != CATALOG_POLICY_ACTIVATING &&
+		    want != CATALOG_POLICY_INACTIVE)
 			return error_setk(err, ERROR_USAGE,
 					  "state '%s' is not one of active, inactive", str);
-		free(p->state);
-		p->state = xstrdup(next);
+		/* Activation starts from inactive; an active or activating
+		 * policy stays as it is. */
+		if (want == CATALOG_POLICY_INACTIVE ||
+		    catalog_policy_state_of(p->state) == CATALOG_POLICY_INACTIVE) {
+			free(p->state);
+			p->state = xstrdup(catalog_policy_state_name(
+				want == CATALOG_POLICY_INACTIVE ? CATALOG_POLICY_INACTIVE
+								: CATALOG_POLICY_ACTIVATING));
+		}
 	}
 	return 0;
 }
@@ -194,7 +198,7 @@ int svc_policy_create(struct service *s, const struct svc_principal *pr, const c
 	if (catalog_tenant_get(svc_catalog(s), tenant, &t, err) < 0)
 		return -1;
 	p.tenant = xstrdup(tenant);
-	p.state = xstrdup("inactive");
+	p.state = xstrdup(catalog_policy_state_name(CATALOG_POLICY_INACTIVE));
 	p.units = xstrdup("[]");
 	p.rules = xstrdup("[]");
 	p.frequency_s = DEFAULT_FREQUENCY;

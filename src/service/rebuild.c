@@ -84,7 +84,7 @@ static int tenant_ensure(struct service *s, const char *id, const char *store_di
 			 path);
 	t.id = svc_in(id);
 	t.name = svc_in(dstr(d, "name", id));
-	t.state = svc_in("active");
+	t.state = svc_in(catalog_tenant_state_name(CATALOG_TENANT_ACTIVE));
 	t.store = svc_in(store_dir);
 	t.created = svc_now(s);
 	ret = catalog_tenant_insert(svc_catalog(s), &t, err);
@@ -119,12 +119,12 @@ static int unit_ensure(struct service *s, const char *tenant, const char *id,
 			 "named after its id, no source\"", tenant, id, path);
 	u.id = svc_in(id);
 	u.tenant = svc_in(tenant);
-	u.kind = svc_in(dstr(d, "kind", "account"));
+	u.kind = svc_in(dstr(d, "kind", catalog_kind_name(CATALOG_KIND_ACCOUNT)));
 	u.name = svc_in(dstr(d, "name", id));
 	u.source = svc_in("{}");
 	if (d && json_object_object_get_ex(d, "source", &src))
 		u.source = svc_in(json_object_to_json_string_ext(src, JSON_C_TO_STRING_PLAIN));
-	u.state = svc_in("unprotected");
+	u.state = svc_in(catalog_unit_state_name(CATALOG_UNIT_UNPROTECTED));
 	u.created = svc_now(s);
 	ret = catalog_unit_insert(svc_catalog(s), &u, err);
 	if (ret == 0)

@@ -136,16 +136,19 @@ static int unit_attach(struct service *s, const struct catalog_policy *p, const 
 			free(u->policy);
 			u->policy = NULL;
 			free(u->state);
-			u->state = xstrdup("unprotected");
+			u->state = xstrdup(catalog_unit_state_name(CATALOG_UNIT_UNPROTECTED));
 			u->next_due = 0;
 			ret = catalog_unit_update(svc_catalog(s), u, err);
 			log_info("event=unit.detach tenant=%s unit=%s policy=%s", tenant, id, p->id);
 		}
 	} else if (u->policy == NULL && strcmp(u->kind, p->kind) == 0 &&
-		   strcmp(u->state, "removed") != 0) {
+		   catalog_unit_state_of(u->state) != CATALOG_UNIT_REMOVED) {
 		u->policy = xstrdup(p->id);
 		free(u->state);
-		u->state = xstrdup(strcmp(p->state, "inactive") == 0 ? "unprotected" : "activating");
+		u->state = xstrdup(catalog_unit_state_name(
+			catalog_policy_state_of(p->state) == CATALOG_POLICY_INACTIVE
+				? CATALOG_UNIT_UNPROTECTED
+				: CATALOG_UNIT_ACTIVATING));
 		u->next_due = 0;
 		ret = catalog_unit_update(svc_catalog(s), u, err);
 		log_info("event=unit.attach tenant=%s unit=%s name=%s policy=%s", tenant, id, u->name,
@@ -279,9 +282,10 @@ static int policy_members(struct service *s, const struct catalog_policy *p,
 static void unit_tick(struct service *s, const struct catalog_policy *p, const char *id,
 		      int64_t now)
 {
+	int inactive = catalog_policy_state_of(p->state) == CATALOG_POLICY_INACTIVE;
+	enum catalog_unit_state state, want;
 	struct catalog_job j = { 0 };
 	struct catalog_unit *u = NULL;
-	const char *want;
 	struct error err;
 	int64_t job_id;
 
@@ -289,24 +293,25 @@ static void unit_tick(struct service *s, const struct catalog_policy *p, const c
 	svc_lock(s);
 	if (catalog_unit_get(svc_catalog(s), p->tenant, id, &u, &err) < 0)
 		goto out;
-	if (strcmp(p->state, "inactive") == 0)
-		want = "unprotected";
-	else if (strcmp(u->state, "unprotected") == 0 || strcmp(u->state, "activating") == 0)
-		want = "activating";
+	state = catalog_unit_state_of(u->state);
+	if (inactive)
+		want = CATALOG_UNIT_UNPROTECTED;
+	else if (state == CATALOG_UNIT_UNPROTECTED || state == CATALOG_UNIT_ACTIVATING)
+		want = CATALOG_UNIT_ACTIVATING;
 	else
-		want = u->state;
-	if (strcmp(want, u->state) != 0) {
+		want = state;
+	if (want != state) {
 		free(u->state);
-		u->state = xstrdup(want);
-		if (strcmp(want, "activating") == 0)
+		u->state = xstrdup(catalog_unit_state_name(want));
+		if (want == CATALOG_UNIT_ACTIVATING)
 			u->next_due = 0;
 		if (catalog_unit_update(svc_catalog(s), u, &err) < 0)
 			goto out;
 	}
-	if (strcmp(p->state, "inactive") == 0 || strcmp(u->state, "removed") == 0)
+	if (inactive || want == CATALOG_UNIT_REMOVED)
 		goto out;
 	if (u->next_due <= now) {
-		j.kind = svc_in("backup");
+		j.kind = svc_in(catalog_job_kind_name(CATALOG_JOB_BACKUP));
 		j.tenant = u->tenant;
 		j.unit = u->id;
 		j.created = now;
@@ -315,7 +320,7 @@ static void unit_tick(struct service *s, const struct catalog_policy *p, const c
 		svc_kick_workers(s);
 	}
 	if (u->last_success > 0 && expire_due(u->id, now)) {
-		j.kind = svc_in("expire");
+		j.kind = svc_in(catalog_job_kind_name(CATALOG_JOB_EXPIRE));
 		j.tenant = u->tenant;
 		j.unit = u->id;
 		j.created = now;
@@ -339,7 +344,7 @@ static void policy_tick(struct service *s, struct catalog_policy *p, int64_t now
 	size_t n = 0, activating = 0;
 
 	error_init(&err);
-	if (strcmp(p->state, "inactive") != 0) {
+	if (catalog_policy_state_of(p->state) != CATALOG_POLICY_INACTIVE) {
 		for (size_t i = 0; rules && i < json_object_array_length(rules); i++) {
 			struct json_object *r = json_object_array_get_idx(rules, i);
 
@@ -367,17 +372,18 @@ static void policy_tick(struct service *s, struct catalog_policy *p, int64_t now
 			continue;
 		}
 		unit_tick(s, p, us[i]->id, now);
-		if (us[i]->last_success == 0 || strcmp(us[i]->state, "activating") == 0)
+		if (us[i]->last_success == 0 ||
+		    catalog_unit_state_of(us[i]->state) == CATALOG_UNIT_ACTIVATING)
 			activating++;
 	}
-	if (strcmp(p->state, "activating") == 0 && activating == 0) {
+	if (catalog_policy_state_of(p->state) == CATALOG_POLICY_ACTIVATING && activating == 0) {
 		svc_lock(s);
 		struct catalog_policy *fresh = NULL;
 
 		if (catalog_policy_get(svc_catalog(s), p->tenant, p->id, &fresh, &err) == 0 &&
-		    strcmp(fresh->state, "activating") == 0) {
+		    catalog_policy_state_of(fresh->state) == CATALOG_POLICY_ACTIVATING) {
 			free(fresh->state);
-			fresh->state = xstrdup("active");
+			fresh->state = xstrdup(catalog_policy_state_name(CATALOG_POLICY_ACTIVE));
 			fresh->updated = now;
 			if (catalog_policy_update(svc_catalog(s), fresh, &err) == 0)
 				log_info("event=policy.active tenant=%s policy=%s units=%zu", p->tenant,

@@ -342,7 +342,7 @@ static int unit_behind(struct service *s, struct mailindex *mi, const char *tena
 static int mailbox_units(struct service *s, const char *tenant, const char *unit,
 			 char ***ids_r, size_t *n_r, struct error *err)
 {
-	struct catalog_unit_filter f = { .kind = "mailbox" };
+	struct catalog_unit_filter f = { .kind = catalog_kind_name(CATALOG_KIND_MAILBOX) };
 	struct catalog_page pg = { NULL, 1000 };
 	struct catalog_unit **us = NULL, *u = NULL;
 	size_t n, i;
@@ -352,7 +352,7 @@ static int mailbox_units(struct service *s, const char *tenant, const char *unit
 	if (unit) {
 		if (catalog_unit_get(svc_catalog(s), tenant, unit, &u, err) < 0)
 			return -1;
-		if (strcmp(u->kind, "mailbox") != 0) {
+		if (catalog_kind_of(u->kind) != CATALOG_KIND_MAILBOX) {
 			error_setk(err, ERROR_USAGE, "unit %s is of kind %s: only mailbox units are "
 				   "searched", unit, u->kind);
 			catalog_unit_free(u);

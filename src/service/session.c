@@ -38,14 +38,6 @@
 /* Catalog writes of progress: at most this often per artifact. */
 #define PROGRESS_EVERY_NS 200000000LL
 
-static const struct {
-	const char *api, *catalog;
-} session_modes[] = {
-	{ "inPlace", "in_place" },
-	{ "newLocation", "new_location" },
-	{ "granular", "granular" },
-};
-
 /* ---- times: "before" is Unix seconds or RFC 3339 ---- */
 
 static int parse_before(struct json_object *v, int64_t *ns_r, struct error *err)
@@ -155,7 +147,8 @@ static int item_seq(struct catalog *c, const char *tenant, const char *unit,
 	return 0;
 }
 
-static int item_mode(struct json_object *item, const char **mode_r, struct error *err)
+static int item_mode(struct json_object *item, enum catalog_restore_mode *mode_r,
+		     struct error *err)
 {
 	struct json_object *v;
 	const char *m;
@@ -165,29 +158,27 @@ static int item_mode(struct json_object *item, const char **mode_r, struct error
 		return error_setk(err, ERROR_USAGE, "\"mode\" is missing: inPlace, newLocation or "
 				  "granular");
 	m = json_object_get_string(v);
-	for (size_t i = 0; i < sizeof(session_modes) / sizeof(session_modes[0]); i++)
-		if (strcmp(session_modes[i].api, m) == 0) {
-			*mode_r = session_modes[i].catalog;
-			return 0;
-		}
+	*mode_r = view_restore_mode_of(m);
+	if (*mode_r != 0)
+		return 0;
 	return error_setk(err, ERROR_USAGE, "\"mode\": unknown mode \"%s\" (inPlace, newLocation "
 			  "or granular)", m);
 }
 
 /* Granular items need "paths" (relative paths or globs); others refuse it. */
-static int item_paths(struct json_object *item, const char *mode, char **patterns_r,
-		      struct error *err)
+static int item_paths(struct json_object *item, enum catalog_restore_mode mode,
+		      char **patterns_r, struct error *err)
 {
 	struct json_object *v;
 	size_t i, n;
 
 	*patterns_r = NULL;
 	if (!json_object_object_get_ex(item, "paths", &v)) {
-		if (strcmp(mode, "granular") == 0)
+		if (mode == CATALOG_MODE_GRANULAR)
 			return error_setk(err, ERROR_USAGE, "mode granular needs \"paths\"");
 		return 0;
 	}
-	if (strcmp(mode, "granular") != 0)
+	if (mode != CATALOG_MODE_GRANULAR)
 		return error_setk(err, ERROR_USAGE, "\"paths\" is for mode granular only");
 	if (!json_object_is_type(v, json_type_array) || (n = json_object_array_length(v)) == 0 ||
 	    n > SESSION_MAX_PATHS)
@@ -232,11 +223,15 @@ static int item_check_fields(struct json_object *item, struct error *err)
 static int unit_restore_busy(struct catalog *c, const char *tenant, const char *unit,
 			     struct error *err)
 {
-	static const char *const states[] = { "queued", "running" };
+	static const enum catalog_job_state states[] = { CATALOG_JOB_QUEUED, CATALOG_JOB_RUNNING };
 
 	for (size_t i = 0; i < 2; i++) {
-		struct catalog_job_filter f = { .tenant = tenant, .unit = unit, .kind = "restore",
-						.state = states[i] };
+		struct catalog_job_filter f = {
+			.tenant = tenant,
+			.unit = unit,
+			.kind = catalog_job_kind_name(CATALOG_JOB_RESTORE),
+			.state = catalog_job_state_name(states[i]),
+		};
 		struct catalog_page pg = { .limit = 1 };
 		struct catalog_job **js;
 		size_t n;
@@ -259,7 +254,8 @@ static int item_artifact(struct catalog *c, const char *tenant, struct json_obje
 {
 	struct json_object *v;
 	struct catalog_unit *u = NULL;
-	const char *unit, *mode = NULL;
+	enum catalog_restore_mode mode;
+	const char *unit;
 
 	if (!json_object_is_type(item, json_type_object))
 		return error_setk(err, ERROR_USAGE, "expected an object");
@@ -272,7 +268,7 @@ static int item_artifact(struct catalog *c, const char *tenant, struct json_obje
 	/* A unit of another tenant is not found, like one that does not exist. */
 	if (catalog_unit_get(c, tenant, unit, &u, err) < 0)
 		return -1;
-	if (strcmp(u->state, "removed") == 0) {
+	if (catalog_unit_state_of(u->state) == CATALOG_UNIT_REMOVED) {
 		catalog_unit_free(u);
 		return error_setk(err, ERROR_NOTFOUND, "unit %s was removed", unit);
 	}
@@ -281,12 +277,12 @@ static int item_artifact(struct catalog *c, const char *tenant, struct json_obje
 	a->tenant = xstrdup(tenant);
 	if (item_mode(item, &mode, err) < 0)
 		return -1;
-	a->mode = xstrdup(mode);
+	a->mode = xstrdup(catalog_restore_mode_name(mode));
 	if (item_paths(item, mode, &a->patterns, err) < 0 ||
 	    item_seq(c, tenant, unit, item, &a->seq, err) < 0 ||
 	    unit_restore_busy(c, tenant, unit, err) < 0)
 		return -1;
-	a->state = xstrdup("pending");
+	a->state = xstrdup(catalog_session_state_name(CATALOG_SESSION_PENDING));
 	return 0;
 }
 
@@ -371,7 +367,7 @@ int svc_session_create(struct service *s, const struct svc_principal *p, const c
 		goto out;
 	cs.tenant = xstrdup(tenant);
 	cs.created_by = xstrdup(p->token_id ? p->token_id : "system");
-	cs.state = xstrdup("pending");
+	cs.state = xstrdup(catalog_session_state_name(CATALOG_SESSION_PENDING));
 	cs.created = now;
 	if (catalog_session_create(c, &cs, err) < 0)
 		goto out;
@@ -383,16 +379,21 @@ int svc_session_create(struct service *s, const struct svc_principal *p, const c
 		struct error e2;
 
 		error_init(&e2);
-		if (catalog_session_set_state(c, cs.id, "failed", now, &e2) < 0)
+		if (catalog_session_set_state(c, cs.id, CATALOG_SESSION_FAILED, now, &e2) < 0)
 			log_error("restore session %s: %s", cs.id, e2.msg);
 		goto out;
 	}
 	ret = -1;
 	for (i = 0; i < cs.nartifacts; i++) {
-		char kind[] = "restore", queued[] = "queued";
-		struct catalog_job j = { .tenant = cs.tenant, .unit = cs.artifacts[i]->unit,
-					 .kind = kind, .session = cs.id, .state = queued,
-					 .created = now, .not_before = now };
+		struct catalog_job j = {
+			.tenant = cs.tenant,
+			.unit = cs.artifacts[i]->unit,
+			.kind = svc_in(catalog_job_kind_name(CATALOG_JOB_RESTORE)),
+			.session = cs.id,
+			.state = svc_in(catalog_job_state_name(CATALOG_JOB_QUEUED)),
+			.created = now,
+			.not_before = now,
+		};
 		int64_t id;
 
 		if (catalog_job_enqueue(c, &j, &id, err) < 0) {
@@ -522,21 +523,24 @@ static void session_settle(struct service *s, const char *tenant, const char *id
 	struct catalog_session *cs = NULL;
 	struct error err;
 	size_t i, done = 0, failed = 0;
-	const char *state;
+	enum catalog_session_state state;
 
 	error_init(&err);
 	if (catalog_session_get(c, tenant, id, &cs, &err) < 0)
 		goto fail;
 	for (i = 0; i < cs->nartifacts; i++) {
-		const char *st = cs->artifacts[i]->state;
+		enum catalog_session_state st = catalog_session_state_of(cs->artifacts[i]->state);
 
-		if (strcmp(st, "succeeded") == 0 || strcmp(st, "failed") == 0)
+		if (st == CATALOG_SESSION_SUCCEEDED || st == CATALOG_SESSION_FAILED)
 			done++;
-		if (strcmp(st, "failed") == 0)
+		if (st == CATALOG_SESSION_FAILED)
 			failed++;
 	}
-	state = done < cs->nartifacts ? "running" : failed ? "failed" : "succeeded";
-	if (strcmp(state, cs->state) != 0 &&
+	if (done < cs->nartifacts)
+		state = CATALOG_SESSION_RUNNING;
+	else
+		state = failed ? CATALOG_SESSION_FAILED : CATALOG_SESSION_SUCCEEDED;
+	if (state != catalog_session_state_of(cs->state) &&
 	    catalog_session_set_state(c, id, state, done < cs->nartifacts ? 0 : svc_now(s),
 				      &err) < 0)
 		goto fail;
@@ -641,7 +645,7 @@ static int artifact_run(struct service *s, struct catalog_artifact *a,
 	    (ops = source_find(source, err)) == NULL ||
 	    svc_folder_beneath(s, a->tenant, &beneath, err) < 0)
 		goto out;
-	if (strcmp(a->mode, "new_location") == 0 &&
+	if (catalog_restore_mode_of(a->mode) == CATALOG_MODE_NEW_LOCATION &&
 	    (target = artifact_target(s, ops, a, source, beneath, err)) == NULL)
 		goto out;
 	if (artifact_patterns(a, &ro.patterns, &ro.npatterns, err) < 0)
@@ -697,6 +701,7 @@ int svc_restore_job_run(struct service *s, const struct catalog_job *j, struct e
 	struct catalog_artifact *a;
 	struct source_restore_result res;
 	int limit = svc_cfg(s)->restore_parallel > 0 ? svc_cfg(s)->restore_parallel : 1;
+	enum catalog_session_state state;
 	int ret = -1;
 
 	if (j->session == NULL || j->unit == NULL)
@@ -708,24 +713,26 @@ int svc_restore_job_run(struct service *s, const struct catalog_job *j, struct e
 		error_set(err, "restore session %s has no artifact for unit %s", j->session, j->unit);
 		goto out;
 	}
-	if (strcmp(a->state, "succeeded") == 0 || strcmp(a->state, "failed") == 0) {
+	state = catalog_session_state_of(a->state);
+	if (state == CATALOG_SESSION_SUCCEEDED || state == CATALOG_SESSION_FAILED) {
 		ret = 0; /* ran before; a repeated job changes nothing */
 		goto out;
 	}
 	if (!slot_take(j->session, limit)) {
 		/* The session's limit is reached: back to the queue for a moment.
 		 * The worker sees the job is no longer running and leaves it. */
-		ret = catalog_job_finish(c, j->id, "queued", NULL, NULL, 0, svc_now(s) + 1, err);
+		ret = catalog_job_finish(c, j->id, CATALOG_JOB_QUEUED, NULL, NULL, 0, svc_now(s) + 1,
+					 err);
 		goto out;
 	}
 	free(a->state);
-	a->state = xstrdup("running");
+	a->state = xstrdup(catalog_session_state_name(CATALOG_SESSION_RUNNING));
 	free(a->error);
 	a->error = NULL;
 	a->started = svc_now(s);
 	a->finished = 0;
-	if (strcmp(cs->state, "pending") == 0 &&
-	    catalog_session_set_state(c, cs->id, "running", 0, err) < 0) {
+	if (catalog_session_state_of(cs->state) == CATALOG_SESSION_PENDING &&
+	    catalog_session_set_state(c, cs->id, CATALOG_SESSION_RUNNING, 0, err) < 0) {
 		slot_give(j->session);
 		goto out;
 	}
@@ -735,13 +742,14 @@ int svc_restore_job_run(struct service *s, const struct catalog_job *j, struct e
 	if (ret < 0 && svc_stopping(s)) {
 		/* The worker puts the job back; it runs again after the restart. */
 		free(a->state);
-		a->state = xstrdup("pending");
+		a->state = xstrdup(catalog_session_state_name(CATALOG_SESSION_PENDING));
 		artifact_write(&(struct artifact_run){ .s = s, .a = a });
 		slot_give(j->session);
 		goto out;
 	}
 	free(a->state);
-	a->state = xstrdup(ret == 0 ? "succeeded" : "failed");
+	a->state = xstrdup(catalog_session_state_name(ret == 0 ? CATALOG_SESSION_SUCCEEDED
+								: CATALOG_SESSION_FAILED));
 	a->error = ret == 0 ? NULL : xstrdup(err->msg);
 	if (res.items_total)
 		a->items_total = res.items_total;

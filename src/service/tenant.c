@@ -101,7 +101,7 @@ int svc_tenant_create(struct service *s, const struct svc_principal *p, struct j
 		return -1;
 	t.id = svc_new_id("t-");
 	t.name = svc_in(name);
-	t.state = svc_in("active");
+	t.state = svc_in(catalog_tenant_state_name(CATALOG_TENANT_ACTIVE));
 	t.created = svc_now(s);
 	if (tenant_store_create(s, t.id, &t.store, err) < 0 ||
 	    svc_tenant_describe(s, t.id, name, err) < 0 ||

@@ -174,16 +174,34 @@ struct json_object *view_job(const struct catalog_job *j)
 	return o;
 }
 
-/* The catalog's snake_case modes in the API's camelCase. */
+/* The API's camelCase names of the catalog's restore modes. */
+static const char *const restore_modes[] = {
+	[CATALOG_MODE_IN_PLACE] = "inPlace",
+	[CATALOG_MODE_NEW_LOCATION] = "newLocation",
+	[CATALOG_MODE_GRANULAR] = "granular",
+};
+
+const char *view_restore_mode_name(enum catalog_restore_mode m)
+{
+	return m > 0 && (size_t)m < sizeof(restore_modes) / sizeof(restore_modes[0])
+		       ? restore_modes[m]
+		       : NULL;
+}
+
+enum catalog_restore_mode view_restore_mode_of(const char *name)
+{
+	for (size_t i = 1; name && i < sizeof(restore_modes) / sizeof(restore_modes[0]); i++)
+		if (strcmp(restore_modes[i], name) == 0)
+			return (enum catalog_restore_mode)i;
+	return 0;
+}
+
+/* A mode the table does not know is shown as the catalog has it. */
 static const char *mode_name(const char *m)
 {
-	if (m == NULL)
-		return NULL;
-	if (strcmp(m, "in_place") == 0)
-		return "inPlace";
-	if (strcmp(m, "new_location") == 0)
-		return "newLocation";
-	return m;
+	enum catalog_restore_mode mode = catalog_restore_mode_of(m);
+
+	return mode ? view_restore_mode_name(mode) : m;
 }
 
 static struct json_object *view_artifact(const struct catalog_artifact *a, int64_t now)
@@ -206,11 +224,12 @@ static struct json_object *view_artifact(const struct catalog_artifact *a, int64
 		done = (double)a->bytes_done / (double)a->bytes_total;
 	else if (a->items_total > 0)
 		done = (double)a->items_done / (double)a->items_total;
-	if (a->state && strcmp(a->state, "succeeded") == 0)
+	if (catalog_session_state_of(a->state) == CATALOG_SESSION_SUCCEEDED)
 		done = 1;
 	json_object_object_add(o, "progress", json_object_new_double(done > 1 ? 1 : done));
 	/* ETA from the rate so far; unknown until something was done. */
-	if (a->state && strcmp(a->state, "running") == 0 && a->started > 0 && done > 0 &&
+	if (catalog_session_state_of(a->state) == CATALOG_SESSION_RUNNING && a->started > 0 &&
+	    done > 0 &&
 	    done < 1 && now > a->started)
 		add_int(o, "etaSeconds", (int64_t)((double)(now - a->started) * (1 - done) / done));
 	else

@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include "catalog/catalog.h"
+
 struct json_object;
 struct catalog_tenant;
 struct catalog_unit;
@@ -29,5 +31,9 @@ struct json_object *view_token(const struct catalog_token *t);
 struct json_object *view_audit(const struct catalog_audit *a);
 /* "2026-11-21T07:53:04Z" into buf (at least 21 bytes). */
 void view_time(int64_t unix_s, char buf[32]);
+/* The API's name of a restore mode ("inPlace"; NULL for none), and the
+ * mode of an API name (0 for a name that is none). */
+const char *view_restore_mode_name(enum catalog_restore_mode m);
+enum catalog_restore_mode view_restore_mode_of(const char *name);
 
 #endif

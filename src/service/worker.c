@@ -35,12 +35,12 @@ struct svc_workers {
 typedef int job_run_fn(struct service *s, const struct catalog_job *j, struct error *err);
 
 static const struct {
-	const char *kind;
+	enum catalog_job_kind kind;
 	job_run_fn *run;
 } job_kinds[] = {
-	{ "backup", svc_backup_job_run },
-	{ "expire", svc_expire_job_run },
-	{ "restore", svc_restore_job_run },
+	{ CATALOG_JOB_BACKUP, svc_backup_job_run },
+	{ CATALOG_JOB_EXPIRE, svc_expire_job_run },
+	{ CATALOG_JOB_RESTORE, svc_restore_job_run },
 };
 
 static double mono_now(void)
@@ -61,7 +61,7 @@ static int job_left_running(struct service *s, int64_t id)
 
 	error_init(&err);
 	if (catalog_job_get(svc_catalog(s), id, &now, &err) == 0) {
-		running = strcmp(now->state, "running") == 0;
+		running = catalog_job_state_of(now->state) == CATALOG_JOB_RUNNING;
 		catalog_job_free(now);
 	}
 	return running;
@@ -69,17 +69,18 @@ static int job_left_running(struct service *s, int64_t id)
 
 void svc_job_execute(struct service *s, struct catalog_job *j)
 {
+	enum catalog_job_kind kind = catalog_job_kind_of(j->kind);
+	enum catalog_job_state state;
 	job_run_fn *run = NULL;
 	struct error err, ferr;
 	int64_t started = svc_now(s);
 	double t0 = mono_now(), secs;
-	const char *state;
 	int r;
 
 	error_init(&err);
 	error_init(&ferr);
 	for (size_t i = 0; i < sizeof(job_kinds) / sizeof(job_kinds[0]); i++)
-		if (strcmp(job_kinds[i].kind, j->kind) == 0)
+		if (job_kinds[i].kind == kind)
 			run = job_kinds[i].run;
 	log_info("event=job.start job=%lld kind=%s tenant=%s unit=%s attempt=%d",
 		 (long long)j->id, j->kind, j->tenant, j->unit ? j->unit : "-", j->attempts);
@@ -92,16 +93,16 @@ void svc_job_execute(struct service *s, struct catalog_job *j)
 		log_info("event=job.yield job=%lld kind=%s", (long long)j->id, j->kind);
 		return;
 	}
-	if (r < 0 && svc_stopping(s) && strcmp(j->kind, "backup") != 0) {
+	if (r < 0 && svc_stopping(s) && kind != CATALOG_JOB_BACKUP) {
 		/* Cut short by the stop: back to the queue, with the reason. */
-		if (catalog_job_finish(svc_catalog(s), j->id, "queued", SVC_INTERRUPTED, NULL,
-				       0, 0, &ferr) < 0)
+		if (catalog_job_finish(svc_catalog(s), j->id, CATALOG_JOB_QUEUED, SVC_INTERRUPTED,
+				       NULL, 0, 0, &ferr) < 0)
 			log_error("event=job.requeue job=%lld error=\"%s\"", (long long)j->id,
 				  ferr.msg);
 		return;
 	}
-	state = r == 0 ? "succeeded" : "failed";
-	if (strcmp(j->kind, "backup") == 0)
+	state = r == 0 ? CATALOG_JOB_SUCCEEDED : CATALOG_JOB_FAILED;
+	if (kind == CATALOG_JOB_BACKUP)
 		svc_unit_backup_done(s, j, started, r == 0 ? NULL : err.msg);
 	if (catalog_job_finish(svc_catalog(s), j->id, state, r == 0 ? NULL : err.msg, NULL,
 			       svc_now(s), 0, &ferr) < 0)
@@ -109,11 +110,12 @@ void svc_job_execute(struct service *s, struct catalog_job *j)
 	svc_stats_job(svc_stats(s), j->kind, j->tenant, j->unit, secs, r == 0);
 	if (r == 0)
 		log_info("event=job.end job=%lld kind=%s tenant=%s unit=%s state=%s seconds=%.3f",
-			 (long long)j->id, j->kind, j->tenant, j->unit ? j->unit : "-", state, secs);
+			 (long long)j->id, j->kind, j->tenant, j->unit ? j->unit : "-",
+			 catalog_job_state_name(state), secs);
 	else
 		log_warn("event=job.end job=%lld kind=%s tenant=%s unit=%s state=%s seconds=%.3f "
 			 "error=\"%s\"", (long long)j->id, j->kind, j->tenant,
-			 j->unit ? j->unit : "-", state, secs, err.msg);
+			 j->unit ? j->unit : "-", catalog_job_state_name(state), secs, err.msg);
 }
 
 static void wait_ms(struct svc_workers *w, int ms)
@@ -152,8 +154,8 @@ static void *worker_main(void *arg)
 		if (w->stop) {
 			/* Claimed as the stop came: hand it back untouched. */
 			pthread_mutex_unlock(&w->lock);
-			catalog_job_finish(svc_catalog(w->s), j->id, "queued", SVC_INTERRUPTED,
-					   NULL, 0, 0, &err);
+			catalog_job_finish(svc_catalog(w->s), j->id, CATALOG_JOB_QUEUED,
+					   SVC_INTERRUPTED, NULL, 0, 0, &err);
 			catalog_job_free(j);
 			pthread_mutex_lock(&w->lock);
 			break;

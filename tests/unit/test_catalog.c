@@ -113,7 +113,7 @@ static void test_catalog_tenants_and_units(void)
 	CHECK_FAILS(catalog_tenant_create(c, "acme", NULL, &t, &err), &err, ERROR_EXISTS);
 	CHECK_OK(catalog_tenant_create(c, "globex", NULL, &tb, &err), &err);
 	CHECK(tb->store == NULL);
-	CHECK_OK(catalog_tenant_set_state(c, tb->id, "offboarding", &err), &err);
+	CHECK_OK(catalog_tenant_set_state(c, tb->id, CATALOG_TENANT_OFFBOARDING, &err), &err);
 	CHECK_OK(catalog_tenant_get(c, tb->id, &t, &err), &err);
 	CHECK(strcmp(t->state, "offboarding") == 0);
 	catalog_tenant_free(t);
@@ -473,7 +473,7 @@ static void test_catalog_sessions(void)
 	a->bytes_total = 5000;
 	a->started = 501;
 	CHECK_OK(catalog_artifact_update(c, a, &err), &err);
-	CHECK_OK(catalog_session_set_state(c, s.id, "running", 0, &err), &err);
+	CHECK_OK(catalog_session_set_state(c, s.id, CATALOG_SESSION_RUNNING, 0, &err), &err);
 	CHECK_OK(catalog_session_list(c, tenant, NULL, &ss, &n, &err), &err);
 	CHECK(n == 1 && strcmp(ss[0]->state, "running") == 0 && ss[0]->nartifacts == 2);
 	a = strcmp(ss[0]->artifacts[0]->unit, unit) == 0 ? ss[0]->artifacts[0]
@@ -486,7 +486,9 @@ static void test_catalog_sessions(void)
 	CHECK(n == 0);
 	CATALOG_LIST_FREE(ss, n, catalog_session_free);
 	ss = NULL;
-	CHECK_FAILS(catalog_session_set_state(c, "s-ffffffffffffffff", "failed", 9, &err), &err,
+	CHECK_FAILS(catalog_session_set_state(c, "s-ffffffffffffffff", CATALOG_SESSION_FAILED, 9,
+					      &err),
+		    &err,
 		    ERROR_NOTFOUND);
 	/* A session naming a unknown unit is not created at all. */
 	{
@@ -767,7 +769,9 @@ static void test_catalog_jobs(void)
 	/* While it runs, another backup of the unit is the running one. */
 	CHECK(enqueue(c, tenant, unit, "backup", NULL, 0, &err) == b1);
 	CHECK_OK(catalog_job_set_detail(c, b1, "{\"files\":3}", &err), &err);
-	CHECK_OK(catalog_job_finish(c, b1, "queued", "source busy", NULL, 1001, 2000, &err), &err);
+	CHECK_OK(catalog_job_finish(c, b1, CATALOG_JOB_QUEUED, "source busy", NULL, 1001, 2000,
+				    &err),
+		 &err);
 	CHECK_OK(catalog_job_get(c, b1, &j, &err), &err);
 	CHECK(strcmp(j->state, "queued") == 0 && strcmp(j->error, "source busy") == 0);
 	CHECK(strcmp(j->detail, "{\"files\":3}") == 0 && j->not_before == 2000);
@@ -778,16 +782,17 @@ static void test_catalog_jobs(void)
 	CHECK(j != NULL && j->id == e1);
 	catalog_job_free(j);
 	j = NULL;
-	CHECK_OK(catalog_job_finish(c, e1, "succeeded", NULL, "{\"forgotten\":2}", 1600, 0, &err),
+	CHECK_OK(catalog_job_finish(c, e1, CATALOG_JOB_SUCCEEDED, NULL, "{\"forgotten\":2}", 1600,
+				    0, &err),
 		 &err);
 	CHECK_OK(catalog_job_claim(c, 2000, &j, &err), &err);
 	CHECK(j != NULL && j->id == b1 && j->attempts == 2);
 	catalog_job_free(j);
 	j = NULL;
-	CHECK_OK(catalog_job_finish(c, b1, "failed", "boom", NULL, 2001, 0, &err), &err);
-	CHECK_FAILS(catalog_job_finish(c, b1, "running", NULL, NULL, 0, 0, &err), &err,
+	CHECK_OK(catalog_job_finish(c, b1, CATALOG_JOB_FAILED, "boom", NULL, 2001, 0, &err), &err);
+	CHECK_FAILS(catalog_job_finish(c, b1, CATALOG_JOB_RUNNING, NULL, NULL, 0, 0, &err), &err,
 		    ERROR_USAGE);
-	CHECK_FAILS(catalog_job_finish(c, 999, "failed", NULL, NULL, 0, 0, &err), &err,
+	CHECK_FAILS(catalog_job_finish(c, 999, CATALOG_JOB_FAILED, NULL, NULL, 0, 0, &err), &err,
 		    ERROR_NOTFOUND);
 	/* Once finished, a new backup job is queued. */
 	b2 = enqueue(c, tenant, unit, "backup", NULL, 0, &err);
@@ -925,7 +930,7 @@ static int race_step(struct race *r, struct catalog *c, struct error *err)
 	r->busy[u]--;
 	pthread_mutex_unlock(&r->lock);
 	/* Release in our bookkeeping before the catalog does. */
-	if (catalog_job_finish(c, j->id, "succeeded", NULL, NULL, 1001, 0, err) < 0)
+	if (catalog_job_finish(c, j->id, CATALOG_JOB_SUCCEEDED, NULL, NULL, 1001, 0, err) < 0)
 		goto out;
 	ret = 1;
 out:
@@ -1368,6 +1373,49 @@ out:
 	catalog_close(&c);
 }
 
+/* The strings each state and kind is stored and shown as: they are the
+ * catalog's columns and the API's values, so none may change; a string not
+ * in a table is no value. */
+static void test_catalog_names(void)
+{
+	static const char *const jobs[] = { "queued", "running", "succeeded", "failed" };
+	static const char *const sessions[] = { "pending", "running", "succeeded", "failed" };
+
+	for (unsigned i = 0; i < 4; i++) {
+		CHECK(strcmp(catalog_job_state_name(CATALOG_JOB_QUEUED + i), jobs[i]) == 0);
+		CHECK(catalog_job_state_of(jobs[i]) == CATALOG_JOB_QUEUED + i);
+		CHECK(strcmp(catalog_session_state_name(CATALOG_SESSION_PENDING + i), sessions[i]) ==
+		      0);
+		CHECK(catalog_session_state_of(sessions[i]) == CATALOG_SESSION_PENDING + i);
+	}
+	CHECK(strcmp(catalog_tenant_state_name(CATALOG_TENANT_ACTIVE), "active") == 0);
+	CHECK(catalog_tenant_state_of("offboarding") == CATALOG_TENANT_OFFBOARDING);
+	CHECK(strcmp(catalog_kind_name(CATALOG_KIND_MAILBOX), "mailbox") == 0);
+	CHECK(catalog_kind_of("account") == CATALOG_KIND_ACCOUNT);
+	CHECK(catalog_kind_of("site") == CATALOG_KIND_SITE);
+	CHECK(strcmp(catalog_unit_state_name(CATALOG_UNIT_UNPROTECTED), "unprotected") == 0);
+	CHECK(catalog_unit_state_of("activating") == CATALOG_UNIT_ACTIVATING);
+	CHECK(catalog_unit_state_of("protected") == CATALOG_UNIT_PROTECTED);
+	CHECK(catalog_unit_state_of("removed") == CATALOG_UNIT_REMOVED);
+	CHECK(strcmp(catalog_policy_state_name(CATALOG_POLICY_INACTIVE), "inactive") == 0);
+	CHECK(catalog_policy_state_of("activating") == CATALOG_POLICY_ACTIVATING);
+	CHECK(catalog_policy_state_of("active") == CATALOG_POLICY_ACTIVE);
+	CHECK(strcmp(catalog_job_kind_name(CATALOG_JOB_BACKUP), "backup") == 0);
+	CHECK(catalog_job_kind_of("expire") == CATALOG_JOB_EXPIRE);
+	CHECK(catalog_job_kind_of("restore") == CATALOG_JOB_RESTORE);
+	CHECK(strcmp(catalog_restore_mode_name(CATALOG_MODE_IN_PLACE), "in_place") == 0);
+	CHECK(catalog_restore_mode_of("new_location") == CATALOG_MODE_NEW_LOCATION);
+	CHECK(catalog_restore_mode_of("granular") == CATALOG_MODE_GRANULAR);
+	/* Unknown strings and values. */
+	CHECK(catalog_job_state_of("Running") == 0 && catalog_job_state_of("") == 0 &&
+	      catalog_job_state_of(NULL) == 0);
+	CHECK(catalog_kind_of("inPlace") == 0 && catalog_restore_mode_of("inPlace") == 0);
+	CHECK(catalog_job_state_name(0) == NULL &&
+	      catalog_job_state_name(CATALOG_JOB_FAILED + 1) == NULL);
+out:
+	return;
+}
+
 const struct unit_test catalog_tests[] = {
 	{ "catalog_tenants_and_units", test_catalog_tenants_and_units },
 	{ "catalog_policies", test_catalog_policies },
@@ -1383,5 +1431,6 @@ const struct unit_test catalog_tests[] = {
 	{ "catalog_audit_tamper", test_catalog_audit_tamper },
 	{ "catalog_migrations", test_catalog_migrations },
 	{ "catalog_bad_url", test_catalog_bad_url },
+	{ "catalog_names", test_catalog_names },
 	{ NULL, NULL },
 };
