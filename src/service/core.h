@@ -85,9 +85,6 @@ int svc_rp_record_unit(struct service *s, struct store_unit *su, const char *ten
 /* input.c: checks of the JSON objects that create or change tenants,
  * units and policies. Each returns 0, or -1 with an ERROR_USAGE error that
  * names the field. */
-/* The string at `key`, or NULL if it is missing or not a string. */
-const char *svc_get_str(struct json_object *in, const char *key);
-int svc_has(struct json_object *in, const char *key);
 /* A string field: *v_r is NULL when an optional one is missing. */
 int svc_want_str(struct json_object *in, const char *key, int required, const char **v_r,
 		 struct error *err);

@@ -14,20 +14,6 @@
 
 #define NAME_MAX_LEN 200
 
-const char *svc_get_str(struct json_object *in, const char *key)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(in, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-int svc_has(struct json_object *in, const char *key)
-{
-	return json_object_object_get_ex(in, key, NULL);
-}
-
 /* A required or optional string field, checked. */
 int svc_want_str(struct json_object *in, const char *key, int required, const char **v_r,
 		 struct error *err)

@@ -16,6 +16,7 @@
 #include "lib/error.h"
 #include "lib/fsutil.h"
 #include "lib/hex.h"
+#include "lib/jsonutil.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "service/core.h"
@@ -54,11 +55,9 @@ static struct json_object *read_descriptor(const char *path)
 
 static const char *dstr(struct json_object *o, const char *key, const char *dflt)
 {
-	struct json_object *v;
+	const char *v = jsonu_str(o, key);
 
-	if (o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string))
-		return json_object_get_string(v);
-	return dflt;
+	return v ? v : dflt;
 }
 
 static int tenant_ensure(struct service *s, const char *id, const char *store_dir,

@@ -16,6 +16,7 @@
 
 #include "catalog/catalog.h"
 #include "lib/error.h"
+#include "lib/jsonutil.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/timeutil.h"
@@ -66,21 +67,19 @@ static int expire_due(const char *unit, int64_t now)
 
 static int json_str_eq(struct json_object *o, const char *key, const char *want)
 {
-	struct json_object *v;
+	const char *v = jsonu_str(o, key);
 
-	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string) &&
-	       strcmp(json_object_get_string(v), want) == 0;
+	return v && strcmp(v, want) == 0;
 }
 
 /* The folder path of a unit's source, or NULL (caller frees). */
 static char *unit_folder(const struct catalog_unit *u)
 {
-	struct json_object *src = json_tokener_parse(u->source), *v;
+	struct json_object *src = json_tokener_parse(u->source);
 	char *path = NULL;
 
-	if (src && json_str_eq(src, "type", "folder") &&
-	    json_object_object_get_ex(src, "path", &v) && json_object_is_type(v, json_type_string))
-		path = xstrdup(json_object_get_string(v));
+	if (src && json_str_eq(src, "type", "folder") && jsonu_str(src, "path"))
+		path = xstrdup(jsonu_str(src, "path"));
 	json_object_put(src);
 	return path;
 }
@@ -91,7 +90,7 @@ static char *unit_folder(const struct catalog_unit *u)
 static int rules_cover(struct json_object *rules, const struct catalog_unit *u)
 {
 	char *path = unit_folder(u), *slash;
-	struct json_object *r, *v;
+	struct json_object *r;
 	int covered = 0;
 
 	if (path == NULL)
@@ -101,9 +100,7 @@ static int rules_cover(struct json_object *rules, const struct catalog_unit *u)
 		*slash = '\0';
 	for (size_t i = 0; rules && i < json_object_array_length(rules) && !covered; i++) {
 		r = json_object_array_get_idx(rules, i);
-		if (json_str_eq(r, "type", "subfolders") &&
-		    json_object_object_get_ex(r, "path", &v) &&
-		    strcmp(json_object_get_string(v), path) == 0)
+		if (json_str_eq(r, "type", "subfolders") && json_str_eq(r, "path", path))
 			covered = 1;
 	}
 	free(path);
@@ -177,7 +174,7 @@ static int restored_copy(const char *name)
 static void rule_subfolders(struct service *s, const struct catalog_policy *p,
 			    struct json_object *rule)
 {
-	struct json_object *v, *src;
+	struct json_object *src;
 	struct catalog_unit *u;
 	struct dirent *de;
 	struct stat st;
@@ -186,9 +183,9 @@ static void rule_subfolders(struct service *s, const struct catalog_policy *p,
 	char *sub;
 	DIR *d;
 
-	if (!json_object_object_get_ex(rule, "path", &v))
+	dir = jsonu_str(rule, "path");
+	if (dir == NULL)
 		return;
-	dir = json_object_get_string(v);
 	if (svc_cfg(s)->folder_root == NULL) {
 		/* Rules are a tenant admin's, and without folder_root tenants
 		 * name no folders: a rule from before is kept but not used. */

@@ -10,6 +10,7 @@
 #include "lib/buf.h"
 #include "lib/error.h"
 #include "lib/hex.h"
+#include "lib/jsonutil.h"
 #include "lib/mem.h"
 #include "service/core.h"
 
@@ -25,7 +26,7 @@ static void secret_aad(const char *tenant, const char *unit_name, struct buf *aa
 void svc_secret_seal(struct service *s, const char *tenant, const char *unit_name,
 		     struct json_object *src)
 {
-	const char *secret = svc_get_str(src, "secret");
+	const char *secret = jsonu_str(src, "secret");
 	struct crypto_aead *aead;
 	uint8_t nonce[CRYPTO_NONCE_LEN], *ct;
 	size_t len, ctlen;
@@ -71,7 +72,7 @@ struct json_object *svc_unit_source_open(struct service *s, const struct catalog
 			   u->id);
 		return NULL;
 	}
-	sealed = svc_get_str(src, "secretSealed");
+	sealed = jsonu_str(src, "secretSealed");
 	if (sealed == NULL)
 		return src;
 	if (strncmp(sealed, SEALED_PREFIX, strlen(SEALED_PREFIX)) != 0)

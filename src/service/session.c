@@ -20,6 +20,7 @@
 #include "engine/meta.h"
 #include "engine/tree.h"
 #include "lib/error.h"
+#include "lib/jsonutil.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/timeutil.h"
@@ -150,14 +151,11 @@ static int item_seq(struct catalog *c, const char *tenant, const char *unit,
 static int item_mode(struct json_object *item, enum catalog_restore_mode *mode_r,
 		     struct error *err)
 {
-	struct json_object *v;
-	const char *m;
+	const char *m = jsonu_str(item, "mode");
 
-	if (!json_object_object_get_ex(item, "mode", &v) ||
-	    !json_object_is_type(v, json_type_string))
+	if (m == NULL)
 		return error_setk(err, ERROR_USAGE, "\"mode\" is missing: inPlace, newLocation or "
 				  "granular");
-	m = json_object_get_string(v);
 	*mode_r = view_restore_mode_of(m);
 	if (*mode_r != 0)
 		return 0;
@@ -252,7 +250,6 @@ static int unit_restore_busy(struct catalog *c, const char *tenant, const char *
 static int item_artifact(struct catalog *c, const char *tenant, struct json_object *item,
 			 struct catalog_artifact *a, struct error *err)
 {
-	struct json_object *v;
 	struct catalog_unit *u = NULL;
 	enum catalog_restore_mode mode;
 	const char *unit;
@@ -261,10 +258,9 @@ static int item_artifact(struct catalog *c, const char *tenant, struct json_obje
 		return error_setk(err, ERROR_USAGE, "expected an object");
 	if (item_check_fields(item, err) < 0)
 		return -1;
-	if (!json_object_object_get_ex(item, "unit", &v) ||
-	    !json_object_is_type(v, json_type_string))
+	unit = jsonu_str(item, "unit");
+	if (unit == NULL)
 		return error_setk(err, ERROR_USAGE, "\"unit\" (a unit id) is missing");
-	unit = json_object_get_string(v);
 	/* A unit of another tenant is not found, like one that does not exist. */
 	if (catalog_unit_get(c, tenant, unit, &u, err) < 0)
 		return -1;

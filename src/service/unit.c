@@ -5,6 +5,7 @@
 
 #include "catalog/catalog.h"
 #include "lib/error.h"
+#include "lib/jsonutil.h"
 #include "lib/log.h"
 #include "lib/netpolicy.h"
 #include "service/core.h"
@@ -60,18 +61,18 @@ static int check_source(struct service *s, const char *tenant, struct json_objec
 		if (svc_want_str(src, "secret", 0, &v, err) < 0 ||
 		    svc_want_str(src, "secretCommand", 0, &v, err) < 0)
 			return error_prefix(err, "source");
-		if (svc_has(src, "secretSealed"))
+		if (json_object_object_get_ex(src, "secretSealed", NULL))
 			return error_setk(err, ERROR_USAGE, "source: 'secretSealed' is set by the "
 					  "service; give 'secret'");
 		if (v != NULL && !svc_cfg(s)->allow_secret_command)
 			return error_setk(err, ERROR_USAGE, "source: 'secretCommand' would run on "
 					  "the server as the service user; this server does not allow "
 					  "it (setting allow_secret_command)");
-		if (v == NULL && svc_get_str(src, "secret") == NULL)
+		if (v == NULL && jsonu_str(src, "secret") == NULL)
 			return error_setk(err, ERROR_USAGE,
 					  "source: an imap source needs 'secret' or 'secretCommand'");
-		if (svc_get_str(src, "secret") &&
-		    strlen(svc_get_str(src, "secret")) > SVC_SECRET_MAX_LEN)
+		if (jsonu_str(src, "secret") &&
+		    strlen(jsonu_str(src, "secret")) > SVC_SECRET_MAX_LEN)
 			return error_setk(err, ERROR_USAGE, "source: 'secret' is too long");
 		if (check_imap_place(s, src, err) < 0)
 			return -1;
@@ -127,8 +128,8 @@ int svc_unit_create(struct service *s, const struct svc_principal *p, const char
 		return -1;
 	if (!json_object_object_get_ex(in, "source", &src))
 		return error_setk(err, ERROR_USAGE, "'source' is required");
-	if (json_object_is_type(src, json_type_object) && svc_get_str(src, "type") &&
-	    svc_authorize_source(p, svc_get_str(src, "type"), svc_cfg(s)->folder_root != NULL,
+	if (json_object_is_type(src, json_type_object) && jsonu_str(src, "type") &&
+	    svc_authorize_source(p, jsonu_str(src, "type"), svc_cfg(s)->folder_root != NULL,
 				 err) < 0)
 		return -1;
 	if (catalog_tenant_get(svc_catalog(s), tenant, &t, err) < 0)

@@ -22,6 +22,7 @@
 #include "engine/restore.h"
 #include "lib/error.h"
 #include "lib/fsat.h"
+#include "lib/jsonutil.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "sources/source.h"
@@ -32,14 +33,11 @@
 /* The "path" of a folder source: an absolute path. */
 static const char *folder_path(const struct json_object *source, struct error *err)
 {
-	struct json_object *path;
-	const char *p;
+	const char *p = jsonu_str(source, "path");
 
-	if (!json_object_object_get_ex(source, "path", &path) ||
-	    !json_object_is_type(path, json_type_string))
+	if (p == NULL)
 		return error_setk(err, ERROR_USAGE, "folder source: \"path\" (a string) is missing"),
 		       NULL;
-	p = json_object_get_string(path);
 	if (p[0] != '/')
 		return error_setk(err, ERROR_USAGE, "folder source: path %s is not absolute", p),
 		       NULL;

@@ -20,6 +20,7 @@
 #include "lib/buf.h"
 #include "lib/error.h"
 #include "lib/hex.h"
+#include "lib/jsonutil.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/progress.h"
@@ -33,15 +34,6 @@
 
 /* ---- the source JSON ---- */
 
-static const char *json_str(const struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
 int mail_imap_opts(const struct json_object *source, struct imap_opts *o, struct error *err)
 {
 	struct json_object *v;
@@ -50,8 +42,8 @@ int mail_imap_opts(const struct json_object *source, struct imap_opts *o, struct
 	memset(o, 0, sizeof(*o));
 	if (source == NULL || !json_object_is_type(source, json_type_object))
 		return error_setk(err, ERROR_USAGE, "imap source: not a JSON object");
-	o->host = json_str(source, "host");
-	o->user = json_str(source, "user");
+	o->host = jsonu_str(source, "host");
+	o->user = jsonu_str(source, "user");
 	if (o->host == NULL || *o->host == 0)
 		return error_setk(err, ERROR_USAGE, "imap source: \"host\" (a string) is missing");
 	if (o->user == NULL || *o->user == 0)
@@ -63,16 +55,16 @@ int mail_imap_opts(const struct json_object *source, struct imap_opts *o, struct
 			return error_setk(err, ERROR_USAGE, "imap source: \"port\" must be 1..65535");
 		o->port = (uint16_t)port;
 	}
-	if ((s = json_str(source, "tls")) != NULL && imap_tls_parse(s, &o->tls, err) < 0)
+	if ((s = jsonu_str(source, "tls")) != NULL && imap_tls_parse(s, &o->tls, err) < 0)
 		return error_prefix(err, "imap source");
-	if ((s = json_str(source, "auth")) != NULL && imap_auth_parse(s, &o->auth, err) < 0)
+	if ((s = jsonu_str(source, "auth")) != NULL && imap_auth_parse(s, &o->auth, err) < 0)
 		return error_prefix(err, "imap source");
-	o->secret = json_str(source, "secret");
-	o->secret_command = json_str(source, "secretCommand");
+	o->secret = jsonu_str(source, "secret");
+	o->secret_command = jsonu_str(source, "secretCommand");
 	if (o->secret == NULL && o->secret_command == NULL)
 		return error_setk(err, ERROR_USAGE,
 				  "imap source: \"secret\" or \"secretCommand\" is missing");
-	o->ca_file = json_str(source, "caFile");
+	o->ca_file = jsonu_str(source, "caFile");
 	if (json_object_object_get_ex(source, "insecure", &v)) {
 		/* json-c reads any non-empty string as true: "false" would
 		 * turn the certificate check off. */
@@ -1093,7 +1085,7 @@ static int imap_restore(struct store *s, const struct source_restore_opts *o,
 	struct src_restore_ctx c = { o };
 	const struct json_object *target = o->target ? o->target : o->source;
 	struct mail_restore_opts mo = {
-		.rp = o->rp, .target = target, .into_folder = json_str(target, "intoFolder"),
+		.rp = o->rp, .target = target, .into_folder = jsonu_str(target, "intoFolder"),
 		.patterns = o->patterns, .npatterns = o->npatterns, .quiet = o->quiet,
 		.appended = src_appended, .progress = src_progress, .ctx = &c,
 		.netpolicy = o->netpolicy,

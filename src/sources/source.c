@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 
 #include "lib/error.h"
+#include "lib/jsonutil.h"
 #include "sources/source.h"
 
 /* Defined by each source's file. */
@@ -20,16 +21,14 @@ static const struct source_ops *const sources[] = {
 
 const struct source_ops *source_find(const struct json_object *source, struct error *err)
 {
-	struct json_object *type;
 	const char *name;
 	size_t i;
 
 	if (source == NULL || !json_object_is_type(source, json_type_object))
 		return error_setk(err, ERROR_USAGE, "source: not a JSON object"), NULL;
-	if (!json_object_object_get_ex(source, "type", &type) ||
-	    !json_object_is_type(type, json_type_string))
+	name = jsonu_str(source, "type");
+	if (name == NULL)
 		return error_setk(err, ERROR_USAGE, "source: \"type\" (a string) is missing"), NULL;
-	name = json_object_get_string(type);
 	for (i = 0; i < sizeof(sources) / sizeof(sources[0]); i++)
 		if (strcmp(sources[i]->type, name) == 0)
 			return sources[i];

@@ -13,6 +13,7 @@
 #include "lib/buf.h"
 #include "lib/error.h"
 #include "lib/hex.h"
+#include "lib/jsonutil.h"
 #include "lib/mem.h"
 #include "store/backend.h"
 #include "store/store.h"
@@ -251,23 +252,13 @@ int store_deletions_list(struct store_unit *u, char ***names_r, size_t *n_r, str
 	return 0;
 }
 
-static const char *json_str(json_object *o, const char *key)
-{
-	json_object *v;
-
-	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
-		       ? json_object_get_string(v) : NULL;
-}
-
 /* A non-negative integer member; -1 if absent or anything else. */
 static int json_u63(json_object *o, const char *key, int64_t *v_r)
 {
-	json_object *v;
+	int ok = 1;
 
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
-		return -1;
-	*v_r = json_object_get_int64(v);
-	return *v_r < 0 ? -1 : 0;
+	*v_r = jsonu_int(o, key, &ok);
+	return ok && *v_r >= 0 ? 0 : -1;
 }
 
 static int str_ok(const char *s)
@@ -303,9 +294,9 @@ int store_deletion_parse(const uint8_t *data, size_t len, const char *what,
 		seqs = NULL;
 	if (format < 1 || json_u63(root, "time", &d->time_ns) < 0 || d->time_ns == 0 ||
 	    json_u63(root, "packs", &packs) < 0 || json_u63(root, "bytes", &bytes) < 0 ||
-	    seqs == NULL || n > UINT32_MAX || !str_ok(json_str(root, "action")) ||
-	    !action_ok(json_str(root, "action")) || !str_ok(json_str(root, "unit")) ||
-	    !str_ok(json_str(root, "host")) || !str_ok(json_str(root, "tool")))
+	    seqs == NULL || n > UINT32_MAX || !str_ok(jsonu_str(root, "action")) ||
+	    !action_ok(jsonu_str(root, "action")) || !str_ok(jsonu_str(root, "unit")) ||
+	    !str_ok(jsonu_str(root, "host")) || !str_ok(jsonu_str(root, "tool")))
 		goto malformed;
 	d->packs = (uint64_t)packs;
 	d->bytes = (uint64_t)bytes;
@@ -321,16 +312,16 @@ int store_deletion_parse(const uint8_t *data, size_t len, const char *what,
 			goto malformed;
 		d->seqs[d->nseqs++] = (uint32_t)seq;
 	}
-	sig = json_str(root, "signature");
+	sig = jsonu_str(root, "signature");
 	if (sig != NULL) {
 		if (strlen(sig) != 128 || hex_decode(sig, 128, d->signature, 64) < 0)
 			goto malformed;
 		d->has_signature = 1;
 	}
-	d->action = xstrdup(json_str(root, "action"));
-	d->unit = xstrdup(json_str(root, "unit"));
-	d->host = xstrdup(json_str(root, "host"));
-	d->tool = xstrdup(json_str(root, "tool"));
+	d->action = xstrdup(jsonu_str(root, "action"));
+	d->unit = xstrdup(jsonu_str(root, "unit"));
+	d->host = xstrdup(jsonu_str(root, "host"));
+	d->tool = xstrdup(jsonu_str(root, "tool"));
 	json_object_put(root);
 	*d_r = d;
 	return 0;

@@ -10,6 +10,7 @@
 #include "lib/buf.h"
 #include "lib/error.h"
 #include "lib/hex.h"
+#include "lib/jsonutil.h"
 #include "lib/mem.h"
 #include "lib/timeutil.h"
 #include "store/backend.h"
@@ -181,25 +182,6 @@ static char *tombstone_name(struct store_unit *u, uint32_t seq)
 	return store_unit_path(u, rel);
 }
 
-static const char *json_str(json_object *o, const char *key)
-{
-	json_object *v;
-
-	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
-		       ? json_object_get_string(v) : NULL;
-}
-
-static int64_t json_int(json_object *o, const char *key, int *ok)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int)) {
-		*ok = 0;
-		return 0;
-	}
-	return json_object_get_int64(v);
-}
-
 /* An optional time in seconds: absent is 0; present, it must be an integer
  * >= 0. */
 static int json_opt_time(json_object *o, const char *key, int64_t *v_r)
@@ -240,13 +222,13 @@ static void rp_parse_stats(json_object *o, struct rp_stats *st)
 
 	if (o == NULL)
 		return;
-	st->files = (uint64_t)json_int(o, "files", &ok);
-	st->dirs = (uint64_t)json_int(o, "dirs", &ok);
-	st->bytes = (uint64_t)json_int(o, "bytes", &ok);
-	st->new_blobs = (uint64_t)json_int(o, "new_blobs", &ok);
-	st->new_bytes = (uint64_t)json_int(o, "new_bytes", &ok);
-	st->stored_bytes = (uint64_t)json_int(o, "stored_bytes", &ok);
-	st->incompressible_bytes = (uint64_t)json_int(o, "incompressible_bytes", &ok);
+	st->files = (uint64_t)jsonu_int(o, "files", &ok);
+	st->dirs = (uint64_t)jsonu_int(o, "dirs", &ok);
+	st->bytes = (uint64_t)jsonu_int(o, "bytes", &ok);
+	st->new_blobs = (uint64_t)jsonu_int(o, "new_blobs", &ok);
+	st->new_bytes = (uint64_t)jsonu_int(o, "new_bytes", &ok);
+	st->stored_bytes = (uint64_t)jsonu_int(o, "stored_bytes", &ok);
+	st->incompressible_bytes = (uint64_t)jsonu_int(o, "incompressible_bytes", &ok);
 }
 
 /* Parses a sealed object's JSON body: an object whose "format" is at most
@@ -267,7 +249,7 @@ static json_object *json_open_versioned(const uint8_t *data, size_t len, const c
 		error_setk(err, ERROR_CORRUPT, "%s %s is not valid JSON", kind, what);
 		return NULL;
 	}
-	*format_r = json_int(root, "format", &ok);
+	*format_r = jsonu_int(root, "format", &ok);
 	if (ok && *format_r > max_format) {
 		error_setk(err, ERROR_VERSION, "%s %s has format %lld; this coffer reads %lld", kind,
 			   what, (long long)*format_r, (long long)max_format);
@@ -292,14 +274,14 @@ int rp_parse(const uint8_t *data, size_t len, const char *what, struct rp **rp_r
 	root = json_open_versioned(data, len, "restore point", what, RP_FORMAT, &format, err);
 	if (root == NULL)
 		goto fail;
-	seq = json_int(root, "seq", &ok);
-	rp->time_ns = json_int(root, "time", &ok);
+	seq = jsonu_int(root, "seq", &ok);
+	rp->time_ns = jsonu_int(root, "time", &ok);
 	json_object_object_get_ex(root, "meta", &meta);
 	if (meta)
 		json_object_object_get_ex(meta, "blobs", &blobs);
-	levels = meta ? json_int(meta, "levels", &ok) : 0;
+	levels = meta ? jsonu_int(meta, "levels", &ok) : 0;
 	if (!ok || format < 1 || seq < 1 || seq > UINT32_MAX || levels < 0 || levels > 8 ||
-	    json_str(root, "unit") == NULL || blobs == NULL ||
+	    jsonu_str(root, "unit") == NULL || blobs == NULL ||
 	    !json_object_is_type(blobs, json_type_array) ||
 	    rp_parse_ids(blobs, &rp->meta, &rp->nmeta) < 0) {
 		error_setk(err, ERROR_CORRUPT, "restore point %s is malformed", what);
@@ -307,10 +289,10 @@ int rp_parse(const uint8_t *data, size_t len, const char *what, struct rp **rp_r
 	}
 	rp->seq = (uint32_t)seq;
 	rp->levels = (uint32_t)levels;
-	rp->unit = xstrdup(json_str(root, "unit"));
-	rp->host = xstrdup((s = json_str(root, "host")) ? s : "");
-	rp->source = xstrdup((s = json_str(root, "source")) ? s : "");
-	if ((s = json_str(root, "sourceState")) != NULL)
+	rp->unit = xstrdup(jsonu_str(root, "unit"));
+	rp->host = xstrdup((s = jsonu_str(root, "host")) ? s : "");
+	rp->source = xstrdup((s = jsonu_str(root, "source")) ? s : "");
+	if ((s = jsonu_str(root, "sourceState")) != NULL)
 		rp->source_state = xstrdup(s);
 	if (json_opt_time(root, "keepUntil", &rp->keep_until) < 0 ||
 	    json_opt_time(root, "retainUntil", &rp->retain_until) < 0) {
@@ -318,7 +300,7 @@ int rp_parse(const uint8_t *data, size_t len, const char *what, struct rp **rp_r
 			   what);
 		goto fail;
 	}
-	s = json_str(root, "parent");
+	s = jsonu_str(root, "parent");
 	if (s && *s) {
 		if (hex_decode(s, strlen(s), rp->parent, 32) < 0) {
 			error_setk(err, ERROR_CORRUPT, "restore point %s has a bad parent hash", what);
@@ -401,20 +383,20 @@ int rp_tombstone_parse(const uint8_t *data, size_t len, const char *what,
 	root = json_open_versioned(data, len, "tombstone", what, TOMBSTONE_FORMAT, &format, err);
 	if (root == NULL)
 		goto fail;
-	seq = json_int(root, "seq", &ok);
-	t->time_ns = json_int(root, "time", &ok);
-	t->forgotten_ns = json_int(root, "forgotten", &ok);
-	parent = json_str(root, "parent");
-	if (!ok || format < 1 || seq < 1 || seq > UINT32_MAX || json_str(root, "unit") == NULL ||
-	    hex32(json_str(root, "hash"), t->hash) < 0 || parent == NULL ||
+	seq = jsonu_int(root, "seq", &ok);
+	t->time_ns = jsonu_int(root, "time", &ok);
+	t->forgotten_ns = jsonu_int(root, "forgotten", &ok);
+	parent = jsonu_str(root, "parent");
+	if (!ok || format < 1 || seq < 1 || seq > UINT32_MAX || jsonu_str(root, "unit") == NULL ||
+	    hex32(jsonu_str(root, "hash"), t->hash) < 0 || parent == NULL ||
 	    (*parent != '\0' && hex32(parent, t->parent) < 0)) {
 		error_setk(err, ERROR_CORRUPT, "tombstone %s is malformed", what);
 		goto fail;
 	}
 	t->seq = (uint32_t)seq;
 	t->has_parent = *parent != '\0';
-	t->unit = xstrdup(json_str(root, "unit"));
-	sig = json_str(root, "signature");
+	t->unit = xstrdup(jsonu_str(root, "unit"));
+	sig = jsonu_str(root, "signature");
 	if (sig != NULL) {
 		if (strlen(sig) != 128 || hex_decode(sig, 128, t->signature, 64) < 0) {
 			error_setk(err, ERROR_CORRUPT, "tombstone %s has a malformed signature", what);
