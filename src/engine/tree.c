@@ -297,31 +297,20 @@ int tree_meta_blobs(struct store_unit *u, const struct index *ix, const struct r
 int tree_resolve(struct store *s, const char *spec, struct store_unit **u_r, struct rp **rp_r,
 		 struct error *err)
 {
-	const char *at = strrchr(spec, '@');
-	char *name = at ? xstrndup(spec, (size_t)(at - spec)) : xstrdup(spec);
-	struct store_unit *u = store_unit_open(s, name, 0, err);
-	uint32_t *seqs = NULL, seq = 0;
+	struct store_unit *u = NULL;
+	uint32_t *seqs = NULL, seq;
+	char *name = NULL;
 	size_t n;
 	int ret = -1;
 
-	free(name);
-	if (u == NULL)
-		return -1;
-	if (at && strcmp(at + 1, "latest") != 0) {
-		char *end;
-		unsigned long v = strtoul(at + 1, &end, 10);
-
-		if (*end != '\0' || end == at + 1 || v == 0 || v > UINT32_MAX) {
-			error_setk(err, ERROR_USAGE, "bad restore point \"%s\" (use UNIT, UNIT@N or "
-				   "UNIT@latest)", spec);
-			goto out;
-		}
-		seq = (uint32_t)v;
-	} else {
+	if (rp_spec_parse(spec, RP_SPEC_LATEST, &name, &seq, err) < 0 ||
+	    (u = store_unit_open(s, name, 0, err)) == NULL)
+		goto out;
+	if (seq == 0) {
 		if (rp_list(u, &seqs, &n, err) < 0)
 			goto out;
 		if (n == 0) {
-			error_setk(err, ERROR_NOTFOUND, "unit %s has no restore points", spec);
+			error_setk(err, ERROR_NOTFOUND, "unit %s has no restore points", name);
 			goto out;
 		}
 		seq = seqs[n - 1];
@@ -333,6 +322,7 @@ int tree_resolve(struct store *s, const char *spec, struct store_unit **u_r, str
 	ret = 0;
 out:
 	free(seqs);
+	free(name);
 	store_unit_close(&u);
 	return ret;
 }

@@ -12,6 +12,7 @@
 #include "lib/hex.h"
 #include "lib/jsonutil.h"
 #include "lib/mem.h"
+#include "lib/parse.h"
 #include "lib/timeutil.h"
 #include "store/backend.h"
 #include "store/deletion.h"
@@ -62,6 +63,33 @@ void rp_set_retention(struct rp *rp, int64_t keep_s, int64_t retain_s)
 {
 	rp->keep_until = rp_until(rp->time_ns, keep_s);
 	rp->retain_until = rp_until(rp->time_ns, retain_s);
+}
+
+int rp_spec_parse(const char *spec, int flags, char **unit_r, uint32_t *seq_r,
+		  struct error *err)
+{
+	/* The last '@': a name with one of its own is then refused by name. */
+	const char *at = strrchr(spec, '@');
+	char *unit = at ? xstrndup(spec, (size_t)(at - spec)) : xstrdup(spec);
+	int64_t v = 0;
+
+	if (store_unit_name_check(unit, err) < 0) {
+		free(unit);
+		return error_prefix(err, "bad restore point \"%.80s\"", spec);
+	}
+	if (at == NULL || strcmp(at + 1, "latest") == 0) {
+		if (!(flags & RP_SPEC_LATEST))
+			goto bad;
+	} else if (parse_int(at + 1, 1, UINT32_MAX, &v) < 0) {
+		goto bad;
+	}
+	*unit_r = unit;
+	*seq_r = (uint32_t)v;
+	return 0;
+bad:
+	free(unit);
+	return error_setk(err, ERROR_USAGE, "bad restore point \"%.80s\" (use UNIT@N, N from 1 to "
+			  "4294967295%s)", spec, flags & RP_SPEC_LATEST ? ", UNIT or UNIT@latest" : "");
 }
 
 static int collect_seq(void *ctx, const char *name)

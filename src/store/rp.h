@@ -49,6 +49,19 @@ void rp_add_warning(struct rp *rp, const char *msg);
  * after setting time_ns. */
 void rp_set_retention(struct rp *rp, int64_t keep_s, int64_t retain_s);
 
+/* rp_spec_parse() flags: also take "UNIT" and "UNIT@latest", for the
+ * unit's newest point. */
+#define RP_SPEC_LATEST 1
+
+/* A restore point as a person names it, "UNIT@N": the unit's name (checked
+ * by store_unit_name_check()) and its number N, 1 to 4294967295, in
+ * lib/parse's grammar. With RP_SPEC_LATEST, "UNIT" and "UNIT@latest" give
+ * *seq_r 0 (the newest). The one parser of such names, for the CLI and
+ * for restore sessions alike. *unit_r is the caller's to free. -1 and
+ * ERROR_USAGE naming the spec (or the unit name) otherwise. */
+int rp_spec_parse(const char *spec, int flags, char **unit_r, uint32_t *seq_r,
+		  struct error *err);
+
 /* Numbers of the unit's live restore points (a manifest and no
  * tombstone), ascending; caller frees. */
 int rp_list(struct store_unit *u, uint32_t **seqs_r, size_t *n_r, struct error *err);

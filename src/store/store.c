@@ -749,6 +749,14 @@ static int unit_create_key(struct store_unit *u, const char *keyname, struct err
 	return ret;
 }
 
+int store_unit_name_check(const char *name, struct error *err)
+{
+	if (*name == '\0' || strlen(name) > UNIT_NAME_MAX || strchr(name, '@') != NULL)
+		return error_setk(err, ERROR_USAGE, "bad unit name \"%.64s\" (1 to %d bytes, no '@')",
+				  name, UNIT_NAME_MAX);
+	return 0;
+}
+
 struct store_unit *store_unit_open(struct store *s, const char *name, int create,
 				   struct error *err)
 {
@@ -756,11 +764,8 @@ struct store_unit *store_unit_open(struct store *s, const char *name, int create
 	char *keyname;
 	int ret;
 
-	if (*name == '\0' || strlen(name) > UNIT_NAME_MAX || strchr(name, '@') != NULL) {
-		error_setk(err, ERROR_USAGE, "bad unit name \"%s\" (1 to %d bytes, no '@')", name,
-			   UNIT_NAME_MAX);
+	if (store_unit_name_check(name, err) < 0)
 		return NULL;
-	}
 	u = xcalloc(1, sizeof(*u));
 	u->s = s;
 	u->name = xstrdup(name);

@@ -108,6 +108,12 @@ const char *store_path(struct store *s);
 /* The cache folder of this store: CACHE/<store id>. */
 const char *store_cache_dir(struct store *s);
 
+/* Whether `name` may name a unit: 1 to 1024 bytes, no '@' (it separates
+ * the unit from the number in "UNIT@N"). 0; -1 and ERROR_USAGE naming it
+ * otherwise. store_unit_open() checks it; callers that take names from
+ * users check it first to refuse them early with the same words. */
+int store_unit_name_check(const char *name, struct error *err);
+
 /* Opens unit `name`; with `create`, creates its key if it has none. */
 struct store_unit *store_unit_open(struct store *s, const char *name, int create,
 				   struct error *err);
