@@ -48,11 +48,12 @@ const char *cli_option_value(int argc, char **argv, int *i, const char *opt);
 int cli_usage(const char *cmd, const char *text);
 /* commands.c: "--keep-days N" or "--retain-days N" at argv[*i] (advancing
  * *i) into *keep_s or *retain_s as seconds: 1; 0 if argv[*i] is neither;
- * -1 for a bad N. */
-int cli_retention_option(int argc, char **argv, int *i, int64_t *keep_s, int64_t *retain_s);
-/* commands.c: COFFER_POINT_TIME (RFC 3339) as the time of a new restore
- * point, for tests and imports; 0 (now) when unset. ERROR_USAGE if
- * malformed. */
+ * -1 and ERROR_USAGE naming the option and N for a bad N. */
+int cli_retention_option(int argc, char **argv, int *i, int64_t *keep_s, int64_t *retain_s,
+			 struct error *err);
+/* commands.c: COFFER_POINT_TIME (a time as lib/timeutil's time_parse()
+ * reads it, e.g. RFC 3339) as the time of a new restore point, for tests
+ * and imports; 0 (now) when unset. ERROR_USAGE if malformed. */
 int cli_point_time(int64_t *time_ns_r, struct error *err);
 
 /* cmd_serve.c: the daemon and its catalog. */

@@ -6,7 +6,6 @@
  * Output: readable tables; --json prints the API's JSON. A 4xx/5xx answer
  * prints the API's message and exits 1. */
 #include <ctype.h>
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +20,8 @@
 #include "lib/error.h"
 #include "lib/fsutil.h"
 #include "lib/mem.h"
+#include "lib/parse.h"
+#include "store/rp.h"
 
 #define DEFAULT_SERVER "http://127.0.0.1:8470"
 #define RESPONSE_MAX (64u << 20)
@@ -794,18 +795,18 @@ static int policy_list(struct api *a, struct opts *o)
 	return ret;
 }
 
-/* A number option into the body; -1 if it is not a number. */
+/* A number option into the body (the server checks its range); -1 if it
+ * is not a number. */
 static int add_num(struct json_object *b, const char *key, const char *opt, const char *v)
 {
-	char *end;
-	long long n;
+	struct error err;
+	int64_t n;
 
 	if (v == NULL)
 		return 0;
-	errno = 0;
-	n = strtoll(v, &end, 10);
-	if (errno || *end || end == v) {
-		fprintf(stderr, "coffer policy: %s needs a number (got \"%s\")\n", opt, v);
+	error_init(&err);
+	if (parse_int_field(opt, v, INT64_MIN, INT64_MAX, &n, &err) < 0) {
+		fprintf(stderr, "coffer: %s\n", err.msg);
 		return -1;
 	}
 	json_object_object_add(b, key, json_object_new_int64(n));
@@ -933,14 +934,22 @@ static int session_create(struct api *a, struct opts *o)
 		}
 		items = json_object_new_array();
 		for (int i = 0; i < o->npos; i++) {
-			struct json_object *it = json_object_new_object();
-			char *at = strchr(o->pos[i], '@');
+			struct json_object *it;
+			struct error err;
+			uint32_t seq;
+			char *unit;
 
-			json_object_object_add(it, "unit", at ? json_object_new_string_len(
-				o->pos[i], (int)(at - o->pos[i])) : json_object_new_string(o->pos[i]));
-			if (at)
-				json_object_object_add(it, "restorePoint",
-						       json_object_new_int64(strtoll(at + 1, NULL, 10)));
+			error_init(&err);
+			if (rp_spec_parse(o->pos[i], RP_SPEC_LATEST, &unit, &seq, &err) < 0) {
+				json_object_put(items);
+				json_object_put(b);
+				return fail(&err);
+			}
+			it = json_object_new_object();
+			json_object_object_add(it, "unit", json_object_new_string(unit));
+			free(unit);
+			if (seq)
+				json_object_object_add(it, "restorePoint", json_object_new_int64(seq));
 			else if (o->v[O_BEFORE])
 				json_object_object_add(it, "before",
 						       json_object_new_string(o->v[O_BEFORE]));
@@ -969,9 +978,14 @@ static int session_show(struct api *a, struct opts *o)
 {
 	TPATH_OR_FAIL(p, "/restoreSessions/%s", o->pos[0]);
 	struct json_object *s = NULL, *arts;
-	long interval = o->v[O_INTERVAL] ? strtol(o->v[O_INTERVAL], NULL, 10) : 500;
+	int64_t interval = 500;
 	int failed = 0, ret;
 
+	if (o->v[O_INTERVAL] && parse_int_field("--interval-ms", o->v[O_INTERVAL], 1, 3600000,
+						&interval, &err_) < 0) {
+		free(p);
+		return fail(&err_);
+	}
 	for (;;) {
 		if (api_call(a, "GET", p, NULL, &s, &err_) < 0) {
 			free(p);
@@ -980,7 +994,7 @@ static int session_show(struct api *a, struct opts *o)
 		if (!o->wait || session_done(s, &failed))
 			break;
 		json_object_put(s);
-		usleep((useconds_t)(interval > 0 ? interval : 500) * 1000);
+		usleep((useconds_t)interval * 1000);
 	}
 	free(p);
 	if (a->c->json) {

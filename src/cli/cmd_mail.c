@@ -1,7 +1,6 @@
 /* `coffer mail`: mailbox backup, restore and folder listing over IMAP
  * (docs/mail.md). Thin: builds the source JSON from the flags, calls
  * sources/mail.h and prints. */
-#include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <stddef.h>
@@ -16,6 +15,7 @@
 #include "lib/fsutil.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/parse.h"
 #include "sources/mail.h"
 #include "store/store.h"
 
@@ -123,14 +123,10 @@ static json_object *conn_source(const struct conn_flags *cf, struct error *err)
 	json_set(o, "caFile", cf->ca_file);
 	json_set(o, "secretCommand", cf->secret_command);
 	if (cf->port) {
-		char *end;
-		long p;
+		int64_t p;
 
-		errno = 0;
-		p = strtol(cf->port, &end, 10);
-		if (errno || *end || end == cf->port || p < 1 || p > 65535) {
+		if (parse_int_field("--port", cf->port, 1, 65535, &p, err) < 0) {
 			json_object_put(o);
-			error_setk(err, ERROR_USAGE, "--port %s: not a port number", cf->port);
 			return NULL;
 		}
 		json_object_object_add(o, "port", json_object_new_int((int)p));
@@ -170,14 +166,20 @@ static int cmd_mail_backup(struct cli *c, int argc, char **argv)
 	if (argc < 2)
 		return mail_usage();
 	o.unit = argv[1];
+	error_init(&err);
 	for (i = 2; i < argc; i++) {
-		r = cli_retention_option(argc, argv, &i, &o.keep_seconds, &o.retain_seconds);
+		r = cli_retention_option(argc, argv, &i, &o.keep_seconds, &o.retain_seconds, &err);
+		if (r < 0)
+			return mail_fail(&err);
 		if (r == 0)
 			r = conn_flag(&cf, argc, argv, &i);
 		if (r <= 0)
 			return mail_usage();
 	}
-	error_init(&err);
+	/* Before the mailbox is read: the store would refuse the name only at
+	 * the end. */
+	if (store_unit_name_check(o.unit, &err) < 0)
+		return mail_fail(&err);
 	if (cli_point_time(&o.time_ns, &err) < 0)
 		return mail_fail(&err);
 	src = conn_source(&cf, &err);
@@ -192,25 +194,24 @@ static int cmd_mail_backup(struct cli *c, int argc, char **argv)
 		return mail_fail(&err);
 	if (c->json) {
 		json_object *j = json_object_new_object();
-		char *id = xasprintf("%s@%u", o.unit, res.seq);
 
-		json_object_object_add(j, "restore_point", json_object_new_string(id));
-		free(id);
+		json_object_object_add(j, "unit", json_object_new_string(o.unit));
+		add_u64(j, "restorePoint", res.seq);
 		add_u64(j, "folders", res.folders);
 		add_u64(j, "messages", res.messages);
 		add_u64(j, "bytes", res.bytes);
-		add_u64(j, "folders_unchanged", res.folders_unchanged);
-		add_u64(j, "folders_changedsince", res.folders_changedsince);
-		add_u64(j, "folders_listed", res.folders_listed);
-		add_u64(j, "messages_reused", res.messages_reused);
-		add_u64(j, "messages_matched", res.messages_matched);
-		add_u64(j, "messages_fetched", res.messages_fetched);
-		add_u64(j, "bytes_fetched", res.bytes_fetched);
-		add_u64(j, "changed_items", res.changed_items);
-		add_u64(j, "new_bytes", res.new_bytes);
-		add_u64(j, "stored_bytes", res.stored_bytes);
+		add_u64(j, "foldersUnchanged", res.folders_unchanged);
+		add_u64(j, "foldersChangedSince", res.folders_changedsince);
+		add_u64(j, "foldersListed", res.folders_listed);
+		add_u64(j, "messagesReused", res.messages_reused);
+		add_u64(j, "messagesMatched", res.messages_matched);
+		add_u64(j, "messagesFetched", res.messages_fetched);
+		add_u64(j, "bytesFetched", res.bytes_fetched);
+		add_u64(j, "changedItems", res.changed_items);
+		add_u64(j, "newBytes", res.new_bytes);
+		add_u64(j, "storedBytes", res.stored_bytes);
 		add_u64(j, "warnings", res.nwarnings);
-		json_object_object_add(j, "unchanged_mailbox",
+		json_object_object_add(j, "unchangedMailbox",
 				       json_object_new_boolean(res.whole_point_reused));
 		json_print(j);
 	} else if (!c->quiet) {
@@ -237,23 +238,10 @@ static void print_appended(void *ctx, const char *folder, uint32_t point_uid, ui
 		json_object *o = json_object_new_object();
 
 		json_object_object_add(o, "appended", json_object_new_string(folder));
-		add_u64(o, "point_uid", point_uid);
+		add_u64(o, "pointUid", point_uid);
 		add_u64(o, "uid", new_uid);
 		json_print(o);
 	}
-}
-
-static int parse_uid(const char *s, uint32_t *uid_r)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || end == s || v == 0 || v > UINT32_MAX || *s == '-')
-		return -1;
-	*uid_r = (uint32_t)v;
-	return 0;
 }
 
 static int cmd_mail_restore(struct cli *c, int argc, char **argv)
@@ -275,6 +263,7 @@ static int cmd_mail_restore(struct cli *c, int argc, char **argv)
 	o.folders = folders;
 	o.patterns = paths;
 	o.uids = uids;
+	error_init(&err);
 	for (i = 2; i < argc; i++) {
 		r = conn_flag(&cf, argc, argv, &i);
 		if (r < 0)
@@ -289,18 +278,17 @@ static int cmd_mail_restore(struct cli *c, int argc, char **argv)
 			   o.nfolders < SELECT_MAX) {
 			folders[o.nfolders++] = argv[++i];
 		} else if (strcmp(argv[i], "--uid") == 0 && i + 1 < argc && o.nuids < SELECT_MAX) {
-			if (parse_uid(argv[++i], &uids[o.nuids]) < 0) {
-				fprintf(stderr, "coffer: --uid %s: not a UID\n", argv[i]);
-				return EXIT_USAGE;
-			}
-			o.nuids++;
+			int64_t uid;
+
+			if (parse_int_field("--uid", argv[++i], 1, UINT32_MAX, &uid, &err) < 0)
+				return mail_fail(&err);
+			uids[o.nuids++] = (uint32_t)uid;
 		} else if (argv[i][0] != '-' && o.npatterns < SELECT_MAX) {
 			paths[o.npatterns++] = argv[i];
 		} else {
 			return mail_usage();
 		}
 	}
-	error_init(&err);
 	dst = conn_source(&cf, &err);
 	if (dst == NULL)
 		return mail_fail(&err);
@@ -318,12 +306,12 @@ static int cmd_mail_restore(struct cli *c, int argc, char **argv)
 
 		json_object_object_add(j, "restored", json_object_new_string(o.rp));
 		add_u64(j, "folders", res.folders);
-		add_u64(j, "folders_created", res.folders_created);
+		add_u64(j, "foldersCreated", res.folders_created);
 		add_u64(j, "messages", res.messages);
 		add_u64(j, "present", res.present);
 		add_u64(j, "appended", res.appended);
-		add_u64(j, "appended_bytes", res.appended_bytes);
-		add_u64(j, "flags_fixed", res.flags_fixed);
+		add_u64(j, "appendedBytes", res.appended_bytes);
+		add_u64(j, "flagsFixed", res.flags_fixed);
 		add_u64(j, "deleted", res.deleted);
 		json_print(j);
 	} else if (!c->quiet) {
@@ -351,11 +339,11 @@ static void print_folder(void *ctx, const struct mail_folder_info *f)
 
 		json_object_object_add(o, "name", json_object_new_string(f->name));
 		json_object_object_add(o, "path", json_object_new_string(f->path));
-		json_object_object_add(o, "specialuse", json_object_new_string(f->specialuse));
+		json_object_object_add(o, "specialUse", json_object_new_string(f->specialuse));
 		json_object_object_add(o, "flags", json_object_new_string(f->flags));
-		add_u64(o, "uidvalidity", f->uidvalidity);
-		add_u64(o, "uidnext", f->uidnext);
-		add_u64(o, "highestmodseq", f->highestmodseq);
+		add_u64(o, "uidValidity", f->uidvalidity);
+		add_u64(o, "uidNext", f->uidnext);
+		add_u64(o, "highestModSeq", f->highestmodseq);
 		add_u64(o, "messages", f->messages);
 		add_u64(o, "bytes", f->bytes);
 		json_print(o);

@@ -1,7 +1,6 @@
 /* coffer search and coffer export: mail search over the mail index of the
  * store (brought up to date first) and export as mbox or .eml files
  * (docs/mail.md sections 5 and 6, docs/cli.md). */
-#include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,12 +11,14 @@
 #include "engine/mailexport.h"
 #include "engine/mailindex.h"
 #include "engine/tree.h"
+#include "engine/views.h"
 #include "lib/buf.h"
 #include "lib/error.h"
 #include "lib/fsutil.h"
 #include "lib/hex.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/parse.h"
 #include "lib/timeutil.h"
 #include "store/index.h"
 #include "store/rp.h"
@@ -30,6 +31,8 @@
 #define USAGE_EXPORT_FULL \
 	"RP [--folder F] (--mbox FILE | --eml DIR)\n" \
 	"       coffer export --search " USAGE_SEARCH_FULL " (--mbox FILE | --eml DIR)"
+
+#define COUNT_MAX 1000000 /* --limit and --page: plenty, and no overflow in limit * page */
 
 struct search_args {
 	struct mailindex_query q;
@@ -46,53 +49,6 @@ static int fail(struct error *err)
 	return err->code == ERROR_USAGE ? EXIT_USAGE : EXIT_FAIL;
 }
 
-/* "2024-03-04", "2024-03-04T09:05[:00][Z]" (UTC) or "@SECONDS". A date
- * alone means its whole day: its start, or with end_of_day the next
- * day's start. */
-static int parse_date(const char *s, int end_of_day, int64_t *t_r)
-{
-	struct tm tm;
-	const char *rest;
-	char *end;
-
-	if (s[0] == '@') {
-		long long v;
-
-		errno = 0;
-		v = strtoll(s + 1, &end, 10);
-		if (errno || end == s + 1 || *end)
-			return -1;
-		*t_r = v;
-		return 0;
-	}
-	if (time_parse_day(s, end_of_day, t_r) == 0)
-		return 0;
-	/* A time, the seconds and the Z optional (typed by hand). */
-	memset(&tm, 0, sizeof(tm));
-	rest = strptime(s, "%Y-%m-%dT%H:%M", &tm);
-	if (rest && *rest == ':')
-		rest = strptime(rest, ":%S", &tm);
-	if (rest && *rest == 'Z')
-		rest++;
-	if (rest == NULL || *rest != '\0')
-		return -1;
-	*t_r = (int64_t)timegm(&tm);
-	return 0;
-}
-
-static int parse_count(const char *s, size_t *v_r)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || v == 0 || v > 1000000)
-		return -1;
-	*v_r = (size_t)v;
-	return 0;
-}
-
 /* Parses one search option at argv[*i]: 1 taken, 0 not a search option,
  * -1 malformed (err says why). */
 static int search_option(struct search_args *a, int argc, char **argv, int *i,
@@ -101,6 +57,7 @@ static int search_option(struct search_args *a, int argc, char **argv, int *i,
 	const char *opt = argv[*i];
 	const char *v = *i + 1 < argc ? argv[*i + 1] : NULL;
 	const char **text = NULL;
+	int64_t n;
 
 	if (strcmp(opt, "--has-attachment") == 0) {
 		a->q.has_attachment = 1;
@@ -139,22 +96,22 @@ static int search_option(struct search_args *a, int argc, char **argv, int *i,
 	if (strcmp(opt, "--since") == 0 || strcmp(opt, "--until") == 0) {
 		int until = opt[2] == 'u';
 
-		if (parse_date(v, until, until ? &a->q.until : &a->q.since) < 0)
-			return error_setk(err, ERROR_USAGE, "bad date for %s: \"%s\" (use YYYY-MM-DD, "
-					  "YYYY-MM-DDTHH:MM[:SS]Z or @UNIXSECONDS)", opt, v);
+		/* A day alone as --until is the whole day, as the API's until. */
+		if (time_parse_field(opt, v, until ? TIME_END_OF_DAY : 0, &n, err) < 0)
+			return -1;
+		*(until ? &a->q.until : &a->q.since) = n / 1000000000;
 		*(until ? &a->q.has_until : &a->q.has_since) = 1;
 		return 1;
 	}
 	if (strcmp(opt, "--rp") == 0) {
-		size_t seq;
-
-		if (parse_count(v, &seq) < 0 || seq > UINT32_MAX)
-			return error_setk(err, ERROR_USAGE, "bad restore point number \"%s\"", v);
-		a->q.seq = (uint32_t)seq;
+		if (parse_int_field(opt, v, 1, UINT32_MAX, &n, err) < 0)
+			return -1;
+		a->q.seq = (uint32_t)n;
 		return 1;
 	}
-	if (parse_count(v, strcmp(opt, "--limit") == 0 ? &a->q.limit : &a->page) < 0)
-		return error_setk(err, ERROR_USAGE, "bad number for %s: \"%s\"", opt, v);
+	if (parse_int_field(opt, v, 1, COUNT_MAX, &n, err) < 0)
+		return -1;
+	*(strcmp(opt, "--limit") == 0 ? &a->q.limit : &a->page) = (size_t)n;
 	return 1;
 }
 
@@ -224,111 +181,6 @@ static struct store *store_for(struct cli *c, const struct search_args *a, struc
 	return cli_open(c, 0, err);
 }
 
-static void format_date(int64_t t, char *out, size_t len)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL || strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, len, "@%lld", (long long)t);
-}
-
-static json_object *seq_array(const struct mailindex_place *pl, int named)
-{
-	json_object *a = json_object_new_array();
-	size_t k;
-
-	for (k = 0; k < pl->nseqs; k++) {
-		if (named) {
-			char *id = xasprintf("%s@%u", pl->unit, pl->seqs[k]);
-
-			json_object_array_add(a, json_object_new_string(id));
-			free(id);
-		} else {
-			json_object_array_add(a, json_object_new_int64(pl->seqs[k]));
-		}
-	}
-	return a;
-}
-
-/* Adds the string v to the array unless it is there already. */
-static void add_unique(json_object *arr, json_object *v)
-{
-	size_t i;
-
-	for (i = 0; i < json_object_array_length(arr); i++)
-		if (strcmp(json_object_get_string(json_object_array_get_idx(arr, i)),
-			   json_object_get_string(v)) == 0)
-			return;
-	json_object_array_add(arr, json_object_get(v));
-}
-
-static int cmp_json_rp(const void *a, const void *b)
-{
-	json_object *const *x = a, *const *y = b;
-	const char *s = json_object_get_string(*x), *t = json_object_get_string(*y);
-	const char *as = strrchr(s, '@'), *at = strrchr(t, '@');
-	int c = strncmp(s, t, (size_t)(as - s) < (size_t)(at - t) ? (size_t)(as - s) + 1 :
-			(size_t)(at - t) + 1);
-
-	if (c)
-		return c;
-	return strtoul(as + 1, NULL, 10) < strtoul(at + 1, NULL, 10) ? -1 :
-	       strtoul(as + 1, NULL, 10) > strtoul(at + 1, NULL, 10);
-}
-
-static json_object *hit_json(const struct mailindex_hit *h)
-{
-	json_object *o = json_object_new_object(), *places = json_object_new_array();
-	json_object *rps = json_object_new_array();
-	char key[65], date[32];
-	size_t i, k;
-
-	hex_encode(h->key, 32, key);
-	format_date(h->date, date, sizeof(date));
-	json_object_object_add(o, "key", json_object_new_string(key));
-	json_object_object_add(o, "date", json_object_new_string(date));
-	json_object_object_add(o, "from", json_object_new_string(h->from));
-	json_object_object_add(o, "to", json_object_new_string(h->to));
-	json_object_object_add(o, "subject", json_object_new_string(h->subject));
-	json_object_object_add(o, "has_attachment", json_object_new_boolean(h->has_attachment));
-	json_object_object_add(o, "size", json_object_new_int64((int64_t)h->size));
-	json_object_object_add(o, "snippet", json_object_new_string(h->snippet));
-	if (h->error)
-		json_object_object_add(o, "parse_error", json_object_new_string(h->error));
-	if (h->where) {
-		char *id = xasprintf("%s@%u", h->where->unit, h->where_seq);
-
-		json_object_object_add(o, "restore_point", json_object_new_string(id));
-		json_object_object_add(o, "folder", json_object_new_string(h->where->folder_utf8));
-		json_object_object_add(o, "path", json_object_new_string(h->where->path));
-		json_object_object_add(o, "uid", json_object_new_int64(h->where->uid));
-		json_object_object_add(o, "flags", json_object_new_string(h->where->flags));
-		free(id);
-	}
-	for (i = 0; i < h->nplaces; i++) {
-		const struct mailindex_place *pl = &h->places[i];
-		json_object *p = json_object_new_object();
-		json_object *named = seq_array(pl, 1);
-
-		for (k = 0; k < json_object_array_length(named); k++)
-			add_unique(rps, json_object_array_get_idx(named, k));
-		json_object_put(named);
-		json_object_object_add(p, "unit", json_object_new_string(pl->unit));
-		json_object_object_add(p, "folder", json_object_new_string(pl->folder_utf8));
-		json_object_object_add(p, "imap_name", json_object_new_string(pl->folder));
-		json_object_object_add(p, "path", json_object_new_string(pl->path));
-		json_object_object_add(p, "uid", json_object_new_int64(pl->uid));
-		json_object_object_add(p, "flags", json_object_new_string(pl->flags));
-		json_object_object_add(p, "restore_points", seq_array(pl, 0));
-		json_object_array_add(places, p);
-	}
-	json_object_array_sort(rps, cmp_json_rp);
-	json_object_object_add(o, "restore_points", rps);
-	json_object_object_add(o, "places", places);
-	return o;
-}
-
 struct point {
 	const char *unit;
 	uint32_t seq;
@@ -390,7 +242,7 @@ static void print_hit(struct cli *c, const struct mailindex_hit *h)
 	char *from, *subject, *folder, *snippet;
 
 	if (c->json) {
-		json_object *o = hit_json(h);
+		json_object *o = view_hit(h);
 
 		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 		json_object_put(o);
@@ -398,7 +250,7 @@ static void print_hit(struct cli *c, const struct mailindex_hit *h)
 	}
 	buf_init(&pts, 0);
 	points_text(h, &pts);
-	format_date(h->date, date, sizeof(date));
+	time_format(h->date, date);
 	from = term_safe(h->from);
 	subject = term_safe(h->subject);
 	folder = term_safe(h->where ? h->where->folder_utf8 : "");
@@ -488,7 +340,7 @@ int cmd_search(struct cli *c, int argc, char **argv)
 	if (ret < 0)
 		return fail(&err);
 	if (more && c->json)
-		printf("{\"more\":true,\"next_page\":%zu}\n", a.page + 1);
+		printf("{\"more\":true,\"nextPage\":%zu}\n", a.page + 1);
 	else if (more && !c->quiet)
 		fprintf(stderr, "more results: --page %zu (or --all)\n", a.page + 1);
 	return skipped ? EXIT_WARNINGS : EXIT_OK;

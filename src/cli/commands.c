@@ -1,6 +1,5 @@
 /* The command table and the commands: argument parsing, one engine call,
  * output as a table or JSON lines (--json). */
-#include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -20,12 +19,14 @@
 #include "engine/prune.h"
 #include "engine/restore.h"
 #include "engine/tree.h"
+#include "engine/views.h"
 #include "lib/buf.h"
 #include "lib/error.h"
 #include "lib/fsutil.h"
 #include "lib/hex.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/parse.h"
 #include "lib/timeutil.h"
 #include "store/backend.h"
 #include "store/deletion.h"
@@ -54,12 +55,11 @@ static int fail(struct error *err)
 	return err->code == ERROR_USAGE ? EXIT_USAGE : EXIT_FAIL;
 }
 
-int cli_retention_option(int argc, char **argv, int *i, int64_t *keep_s, int64_t *retain_s)
+int cli_retention_option(int argc, char **argv, int *i, int64_t *keep_s, int64_t *retain_s,
+			 struct error *err)
 {
 	const char *v;
-	int64_t *out;
-	long long days;
-	char *end;
+	int64_t *out, days;
 
 	if ((v = cli_option_value(argc, argv, i, "--keep-days")) != NULL)
 		out = keep_s;
@@ -67,11 +67,10 @@ int cli_retention_option(int argc, char **argv, int *i, int64_t *keep_s, int64_t
 		out = retain_s;
 	else
 		return 0;
-	errno = 0;
-	days = strtoll(v, &end, 10);
-	if (errno || *end || end == v || days < 0 || days > DAYS_MAX)
+	if (parse_int_field(out == keep_s ? "--keep-days" : "--retain-days", v, 0, DAYS_MAX, &days,
+			    err) < 0)
 		return -1;
-	*out = (int64_t)days * DAY_S;
+	*out = days * DAY_S;
 	return 1;
 }
 
@@ -82,10 +81,7 @@ int cli_point_time(int64_t *time_ns_r, struct error *err)
 	*time_ns_r = 0;
 	if (env == NULL || *env == '\0')
 		return 0;
-	if (time_parse_rfc3339(env, time_ns_r) < 0)
-		return error_setk(err, ERROR_USAGE, "COFFER_POINT_TIME=%s is not an RFC 3339 time "
-				  "(2026-03-01T12:00:00Z)", env);
-	return 0;
+	return time_parse_field("COFFER_POINT_TIME", env, 0, time_ns_r, err);
 }
 
 static int usage_error(const char *cmd, const char *usage)
@@ -275,7 +271,7 @@ static int cmd_init(struct cli *c, int argc, char **argv)
 
 		json_object_object_add(o, "store", json_object_new_string(c->store));
 		if (del_new)
-			json_object_object_add(o, "deletion_key_file", json_object_new_string(del_new));
+			json_object_object_add(o, "deletionKeyFile", json_object_new_string(del_new));
 		json_print(o);
 	} else if (!c->quiet) {
 		printf("created store %s%s%s%s%s\n", c->store, key_new ? " with key file " : "",
@@ -312,7 +308,7 @@ static int cmd_deletion_key(struct cli *c, int argc, char **argv)
 		json_object *o = json_object_new_object();
 
 		json_object_object_add(o, "store", json_object_new_string(c->store));
-		json_object_object_add(o, "deletion_key_file", json_object_new_string(file));
+		json_object_object_add(o, "deletionKeyFile", json_object_new_string(file));
 		json_print(o);
 	} else if (!c->quiet) {
 		printf("created the deletion key of store %s in %s: keep it away from the backup "
@@ -363,21 +359,6 @@ static void json_add_u64(json_object *o, const char *key, uint64_t v)
 	json_object_object_add(o, key, json_object_new_int64((int64_t)v));
 }
 
-static json_object *stats_json(const struct rp_stats *st)
-{
-	json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "files", json_object_new_int64((int64_t)st->files));
-	json_object_object_add(o, "dirs", json_object_new_int64((int64_t)st->dirs));
-	json_object_object_add(o, "bytes", json_object_new_int64((int64_t)st->bytes));
-	json_object_object_add(o, "new_blobs", json_object_new_int64((int64_t)st->new_blobs));
-	json_object_object_add(o, "new_bytes", json_object_new_int64((int64_t)st->new_bytes));
-	json_object_object_add(o, "stored_bytes", json_object_new_int64((int64_t)st->stored_bytes));
-	json_object_object_add(o, "incompressible_bytes",
-			       json_object_new_int64((int64_t)st->incompressible_bytes));
-	return o;
-}
-
 static int cmd_backup(struct cli *c, int argc, char **argv)
 {
 	struct backup_opts o = { .quiet = c->quiet || c->json };
@@ -386,9 +367,12 @@ static int cmd_backup(struct cli *c, int argc, char **argv)
 	struct error err;
 	int i, r, ret;
 
+	error_init(&err);
 	for (i = 1; i < argc; i++) {
-		r = cli_retention_option(argc, argv, &i, &o.keep_seconds, &o.retain_seconds);
-		if (r < 0 || (r == 0 && argv[i][0] == '-' && argv[i][1] != '\0'))
+		r = cli_retention_option(argc, argv, &i, &o.keep_seconds, &o.retain_seconds, &err);
+		if (r < 0)
+			return fail(&err);
+		if (r == 0 && argv[i][0] == '-' && argv[i][1] != '\0')
 			return usage_error("backup", USAGE_BACKUP);
 		if (r == 1)
 			continue;
@@ -401,7 +385,9 @@ static int cmd_backup(struct cli *c, int argc, char **argv)
 	}
 	if (o.path == NULL)
 		return usage_error("backup", USAGE_BACKUP);
-	error_init(&err);
+	/* Before the walk: the store would refuse the name only at the end. */
+	if (store_unit_name_check(o.unit, &err) < 0)
+		return fail(&err);
 	memset(&res, 0, sizeof(res));
 	if (cli_point_time(&o.time_ns, &err) < 0)
 		return fail(&err);
@@ -415,13 +401,11 @@ static int cmd_backup(struct cli *c, int argc, char **argv)
 	if (c->json) {
 		json_object *j = json_object_new_object();
 
-		char *id = xasprintf("%s@%u", o.unit, res.seq);
-
-		json_object_object_add(j, "restore_point", json_object_new_string(id));
-		free(id);
-		json_object_object_add(j, "stats", stats_json(&res.stats));
-		json_object_object_add(j, "reused_files", json_object_new_int64((int64_t)res.reused_files));
-		json_object_object_add(j, "warnings", json_object_new_int64((int64_t)res.nwarnings));
+		json_object_object_add(j, "unit", json_object_new_string(o.unit));
+		json_add_u64(j, "restorePoint", res.seq);
+		json_object_object_add(j, "stats", view_point_stats(&res.stats));
+		json_add_u64(j, "reusedFiles", res.reused_files);
+		json_add_u64(j, "warnings", res.nwarnings);
 		json_print(j);
 	} else if (!c->quiet) {
 		printf("restore point %s@%u: %llu files, %llu folders, %.1f MiB; %llu files unchanged; "
@@ -435,16 +419,46 @@ static int cmd_backup(struct cli *c, int argc, char **argv)
 	return res.nwarnings ? EXIT_WARNINGS : EXIT_OK;
 }
 
-/* The unit named by argv[1], or every unit of the store; caller frees. */
-static int cli_unit_names(struct store *s, int argc, char **argv, char ***names_r, size_t *n_r,
-			  struct error *err)
+/* A command's work on one unit (restore-points, deletion-log,
+ * rebuild-index): -1 stops the command with err. */
+typedef int unit_fn(struct cli *c, struct store *s, const char *name, void *ctx,
+		    struct error *err);
+
+/* Runs fn on the unit named by argv[1] (checked by the store's own name
+ * check) or on every unit of the store, after a table heading (none with
+ * --json); an exit code. */
+static int for_each_unit(struct cli *c, int argc, char **argv, const char *heading, unit_fn *fn,
+			 void *ctx)
 {
-	if (argc < 2)
-		return store_unit_names(s, names_r, n_r, err);
-	*names_r = xcalloc(1, sizeof(char *));
-	(*names_r)[0] = xstrdup(argv[1]);
-	*n_r = 1;
-	return 0;
+	struct store *s;
+	struct error err;
+	char **names = NULL;
+	size_t n = 0, i;
+	int ret = 0;
+
+	error_init(&err);
+	if (argc > 1 && store_unit_name_check(argv[1], &err) < 0)
+		return fail(&err);
+	s = cli_open(c, 0, &err);
+	if (s == NULL)
+		return fail(&err);
+	if (argc < 2) {
+		ret = store_unit_names(s, &names, &n, &err);
+	} else {
+		names = xcalloc(1, sizeof(char *));
+		names[0] = xstrdup(argv[1]);
+		n = 1;
+	}
+	if (ret == 0 && heading && !c->json)
+		puts(heading);
+	for (i = 0; i < n; i++) {
+		if (ret == 0 && fn(c, s, names[i], ctx, &err) < 0)
+			ret = -1;
+		free(names[i]);
+	}
+	free(names);
+	store_close(&s);
+	return ret < 0 ? fail(&err) : EXIT_OK;
 }
 
 static void format_time(int64_t ns, char *out, size_t len)
@@ -469,29 +483,29 @@ static void print_forgotten(struct cli *c, struct store_unit *u, uint32_t seq, i
 		*damaged = 1;
 		return;
 	}
-	snprintf(id, sizeof(id), "%s@%u", store_unit_name(u), seq);
-	format_time(t->time_ns, when, sizeof(when));
-	format_time(t->forgotten_ns, gone, sizeof(gone));
 	if (c->json) {
-		json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "restore_point", json_object_new_string(id));
-		json_object_object_add(o, "unit", json_object_new_string(store_unit_name(u)));
-		json_object_object_add(o, "seq", json_object_new_int64(seq));
-		json_object_object_add(o, "time", json_object_new_string(when));
-		json_object_object_add(o, "forgotten", json_object_new_string(gone));
-		json_print(o);
+		json_print(view_tombstone(t));
 	} else {
+		snprintf(id, sizeof(id), "%s@%u", store_unit_name(u), seq);
+		format_time(t->time_ns, when, sizeof(when));
+		format_time(t->forgotten_ns, gone, sizeof(gone));
 		printf("%-24s %-20s %10s  forgotten %s (expired)\n", id, when, "-", gone);
 	}
 	rp_tombstone_free(&t);
 }
 
+/* What restore-points and deletion-log keep across units. */
+struct list_ctx {
+	int all;     /* restore-points --all */
+	int damaged; /* a record did not verify: named, skipped, exit 4 */
+};
+
 /* Lists a unit's points (with `all`, forgotten ones too); a damaged point
- * is named and skipped (*damaged set), the others still listed. */
-static int list_unit_points(struct cli *c, struct store *s, const char *name, int all,
-			    int *damaged, struct error *err)
+ * is named and skipped, the others still listed. */
+static int list_unit_points(struct cli *c, struct store *s, const char *name, void *ctx,
+			    struct error *err)
 {
+	struct list_ctx *lc = ctx;
 	struct store_unit *u = store_unit_open(s, name, 0, err);
 	struct rp_slot *slots = NULL;
 	size_t n, i;
@@ -504,41 +518,21 @@ static int list_unit_points(struct cli *c, struct store *s, const char *name, in
 		char when[32], until[32];
 
 		if (slots[i].forgotten) {
-			if (all)
-				print_forgotten(c, u, slots[i].seq, damaged);
+			if (lc->all)
+				print_forgotten(c, u, slots[i].seq, &lc->damaged);
 			continue;
 		}
 		if (rp_read(u, slots[i].seq, &rp, err) < 0) {
 			log_error("%s@%u: %s", name, slots[i].seq, err->msg);
-			*damaged = 1;
+			lc->damaged = 1;
 			continue;
 		}
-		format_time(rp->time_ns, when, sizeof(when));
 		if (c->json) {
-			json_object *o = json_object_new_object();
-			char id[64];
-
-			snprintf(id, sizeof(id), "%s@%u", name, rp->seq);
-			json_object_object_add(o, "restore_point", json_object_new_string(id));
-			json_object_object_add(o, "unit", json_object_new_string(name));
-			json_object_object_add(o, "seq", json_object_new_int64(rp->seq));
-			json_object_object_add(o, "time", json_object_new_string(when));
-			json_object_object_add(o, "source", json_object_new_string(rp->source));
-			if (rp->keep_until > 0) {
-				format_time(rp->keep_until * 1000000000, until, sizeof(until));
-				json_object_object_add(o, "keepUntil", json_object_new_string(until));
-			}
-			if (rp->retain_until > 0) {
-				format_time(rp->retain_until * 1000000000, until, sizeof(until));
-				json_object_object_add(o, "retainUntil", json_object_new_string(until));
-			}
-			json_object_object_add(o, "stats", stats_json(&rp->stats));
-			json_object_object_add(o, "warnings",
-					       json_object_new_int64((int64_t)rp->nwarnings));
-			json_print(o);
+			json_print(view_point(rp));
 		} else {
 			char id[64];
 
+			format_time(rp->time_ns, when, sizeof(when));
 			snprintf(id, sizeof(id), "%s@%u", name, rp->seq);
 			printf("%-24s %-20s %10llu %10.1f MiB %10.1f MiB%s", id, when,
 			       (unsigned long long)rp->stats.files,
@@ -566,57 +560,21 @@ out:
 
 static int cmd_restore_points(struct cli *c, int argc, char **argv)
 {
-	struct store *s;
-	struct error err;
-	char **names = NULL;
-	size_t n = 0, i;
-	int ret = 0, damaged = 0, all = 0;
+	struct list_ctx lc = { 0 };
+	char heading[128];
+	int ret;
 
 	if (argc > 1 && strcmp(argv[1], "--all") == 0) {
-		all = 1;
+		lc.all = 1;
 		argc--;
 		argv++;
 	}
 	if (argc > 2)
 		return usage_error("restore-points", USAGE_RESTORE_POINTS);
-	error_init(&err);
-	s = cli_open(c, 0, &err);
-	if (s == NULL)
-		return fail(&err);
-	ret = cli_unit_names(s, argc, argv, &names, &n, &err);
-	if (ret == 0 && !c->json)
-		printf("%-24s %-20s %10s %14s %14s\n", "RESTORE POINT", "TIME (UTC)", "FILES", "SIZE",
-		       "NEW DATA");
-	for (i = 0; i < n; i++) {
-		if (ret == 0 && list_unit_points(c, s, names[i], all, &damaged, &err) < 0)
-			ret = -1;
-		free(names[i]);
-	}
-	free(names);
-	store_close(&s);
-	if (ret < 0)
-		return fail(&err);
-	return damaged ? EXIT_DAMAGE : EXIT_OK;
-}
-
-/* "UNIT@N" into its parts; the unit name may itself hold '@'. */
-static int parse_point(const char *spec, char **unit_r, uint32_t *seq_r, struct error *err)
-{
-	const char *at = strrchr(spec, '@');
-	unsigned long v;
-	char *end;
-
-	if (at == NULL || at == spec)
-		goto bad;
-	errno = 0;
-	v = strtoul(at + 1, &end, 10);
-	if (errno || *end != '\0' || end == at + 1 || at[1] == '-' || v == 0 || v > UINT32_MAX)
-		goto bad;
-	*unit_r = xstrndup(spec, (size_t)(at - spec));
-	*seq_r = (uint32_t)v;
-	return 0;
-bad:
-	return error_setk(err, ERROR_USAGE, "bad restore point \"%s\" (use UNIT@N)", spec);
+	snprintf(heading, sizeof(heading), "%-24s %-20s %10s %14s %14s", "RESTORE POINT",
+		 "TIME (UTC)", "FILES", "SIZE", "NEW DATA");
+	ret = for_each_unit(c, argc, argv, heading, list_unit_points, &lc);
+	return ret == EXIT_OK && lc.damaged ? EXIT_DAMAGE : ret;
 }
 
 static int forget_one(struct cli *c, struct store *s, const char *spec, struct error *err)
@@ -626,7 +584,7 @@ static int forget_one(struct cli *c, struct store *s, const char *spec, struct e
 	uint32_t seq = 0;
 	int ret = -1;
 
-	if (parse_point(spec, &unit, &seq, err) < 0)
+	if (rp_spec_parse(spec, 0, &unit, &seq, err) < 0)
 		goto out;
 	u = store_unit_open(s, unit, 0, err);
 	if (u == NULL || rp_forget(u, seq, err) < 0)
@@ -634,7 +592,8 @@ static int forget_one(struct cli *c, struct store *s, const char *spec, struct e
 	if (c->json) {
 		json_object *o = json_object_new_object();
 
-		json_object_object_add(o, "restore_point", json_object_new_string(spec));
+		json_object_object_add(o, "unit", json_object_new_string(unit));
+		json_add_u64(o, "restorePoint", seq);
 		json_object_object_add(o, "forgotten", json_object_new_boolean(1));
 		json_print(o);
 	} else if (!c->quiet) {
@@ -880,7 +839,7 @@ static void check_line(void *ctx, const char *unit, uint32_t seq, const char *pa
 
 		json_object_object_add(o, "unit", json_object_new_string(unit ? unit : ""));
 		if (seq)
-			json_object_object_add(o, "restore_point", json_object_new_int64(seq));
+			json_add_u64(o, "restorePoint", seq);
 		if (path)
 			json_object_object_add(o, "path", json_object_new_string(path));
 		json_object_object_add(o, "problem", json_object_new_string(problem));
@@ -936,14 +895,12 @@ static int cmd_prune(struct cli *c, int argc, char **argv)
 	struct error err;
 	int i, ret;
 
+	error_init(&err);
 	for (i = 1; i < argc; i++) {
-		char *end;
-
 		if (strcmp(argv[i], "--grace") == 0 && i + 1 < argc) {
-			errno = 0;
-			o.grace_seconds = strtoll(argv[++i], &end, 10);
-			if (errno || *end || o.grace_seconds < 0)
-				return usage_error("prune", USAGE_PRUNE);
+			if (parse_int_field("--grace", argv[++i], 0, INT64_MAX, &o.grace_seconds,
+					    &err) < 0)
+				return fail(&err);
 		} else if (strcmp(argv[i], "--dry-run") == 0) {
 			o.dry_run = 1;
 		} else if ((v = cli_option_value(argc, argv, &i, "--deletion-key-file")) != NULL) {
@@ -952,7 +909,6 @@ static int cmd_prune(struct cli *c, int argc, char **argv)
 			return usage_error("prune", USAGE_PRUNE);
 		}
 	}
-	error_init(&err);
 	memset(&res, 0, sizeof(res));
 	/* A dry run deletes nothing: the store key is enough. */
 	s = o.dry_run ? cli_open(c, 0, &err) : cli_open_deletion(c, key_file, "pruning", &err);
@@ -965,18 +921,18 @@ static int cmd_prune(struct cli *c, int argc, char **argv)
 	if (c->json) {
 		json_object *j = json_object_new_object();
 
-		json_add_u64(j, "planned_packs", res.planned_packs);
-		json_add_u64(j, "deleted_packs", res.deleted_packs);
-		json_add_u64(j, "deleted_bytes", res.deleted_bytes);
-		json_add_u64(j, "kept_packs", res.kept_packs);
-		json_add_u64(j, "deferred_plans", res.deferred_plans);
-		json_add_u64(j, "deleted_segments", res.deleted_segments);
-		json_add_u64(j, "skipped_units", res.skipped_units);
-		json_add_u64(j, "reindexed_packs", res.reindexed_packs);
-		json_add_u64(j, "partial_packs", res.partial_packs);
-		json_add_u64(j, "partial_waste_bytes", res.partial_waste_bytes);
-		json_add_u64(j, "deleted_markers", res.deleted_markers);
-		json_add_u64(j, "deleted_temporaries", res.deleted_temporaries);
+		json_add_u64(j, "plannedPacks", res.planned_packs);
+		json_add_u64(j, "deletedPacks", res.deleted_packs);
+		json_add_u64(j, "deletedBytes", res.deleted_bytes);
+		json_add_u64(j, "keptPacks", res.kept_packs);
+		json_add_u64(j, "deferredPlans", res.deferred_plans);
+		json_add_u64(j, "deletedSegments", res.deleted_segments);
+		json_add_u64(j, "skippedUnits", res.skipped_units);
+		json_add_u64(j, "reindexedPacks", res.reindexed_packs);
+		json_add_u64(j, "partialPacks", res.partial_packs);
+		json_add_u64(j, "partialWasteBytes", res.partial_waste_bytes);
+		json_add_u64(j, "deletedMarkers", res.deleted_markers);
+		json_add_u64(j, "deletedTemporaries", res.deleted_temporaries);
 		json_print(j);
 	} else if (!c->quiet) {
 		printf("prune%s: %llu packs marked for deletion, %llu deleted (%.1f MiB), %llu kept "
@@ -997,25 +953,11 @@ static void print_deletion(struct cli *c, const char *unit, const struct store_d
 	char when[32], what[128];
 	size_t i, len;
 
-	format_time(d->time_ns, when, sizeof(when));
 	if (c->json) {
-		json_object *o = json_object_new_object(), *seqs = json_object_new_array();
-
-		json_object_object_add(o, "unit", json_object_new_string(unit));
-		json_object_object_add(o, "name", json_object_new_string(d->name));
-		json_object_object_add(o, "time", json_object_new_string(when));
-		json_object_object_add(o, "time_ns", json_object_new_int64(d->time_ns));
-		json_object_object_add(o, "action", json_object_new_string(d->action));
-		for (i = 0; i < d->nseqs; i++)
-			json_object_array_add(seqs, json_object_new_int64(d->seqs[i]));
-		json_object_object_add(o, "seqs", seqs);
-		json_add_u64(o, "packs", d->packs);
-		json_add_u64(o, "bytes", d->bytes);
-		json_object_object_add(o, "tool", json_object_new_string(d->tool));
-		json_object_object_add(o, "host", json_object_new_string(d->host));
-		json_print(o);
+		json_print(view_deletion(d));
 		return;
 	}
+	format_time(d->time_ns, when, sizeof(when));
 	if (strcmp(d->action, "forget") == 0) {
 		snprintf(what, sizeof(what), "point%s", d->nseqs == 1 ? "" : "s");
 		for (i = 0; i < d->nseqs; i++) {
@@ -1029,56 +971,53 @@ static void print_deletion(struct cli *c, const char *unit, const struct store_d
 	printf("%-20s %-24s %-7s %-28s %s@%s\n", when, unit, d->action, what, d->tool, d->host);
 }
 
+/* Lists a unit's deletion log; a record that does not verify is named and
+ * skipped, the others still listed. */
+static int list_unit_deletions(struct cli *c, struct store *s, const char *name, void *ctx,
+			       struct error *err)
+{
+	struct list_ctx *lc = ctx;
+	struct store_unit *u = store_unit_open(s, name, 0, err);
+	char **recs;
+	size_t nrecs, j;
+
+	if (u == NULL || store_deletions_list(u, &recs, &nrecs, err) < 0) {
+		store_unit_close(&u);
+		return -1;
+	}
+	for (j = 0; j < nrecs; j++) {
+		struct store_deletion *d = NULL;
+		struct error derr;
+
+		error_init(&derr);
+		if (store_deletion_read(u, recs[j], &d, &derr) < 0) {
+			log_error("%s: %s", name, derr.msg);
+			lc->damaged = 1;
+		} else {
+			print_deletion(c, name, d);
+		}
+		store_deletion_free(&d);
+		free(recs[j]);
+	}
+	free(recs);
+	store_unit_close(&u);
+	return 0;
+}
+
 /* Lists the deletion logs (docs/format.md 10): every forget and prune, who
  * and when; a record that does not verify is named (exit 4). */
 static int cmd_deletion_log(struct cli *c, int argc, char **argv)
 {
-	struct store *s;
-	struct error err;
-	char **names = NULL, **recs;
-	size_t n = 0, nrecs, i, j;
-	int ret = 0, damaged = 0;
+	struct list_ctx lc = { 0 };
+	char heading[128];
+	int ret;
 
 	if (argc > 2 || (argc == 2 && argv[1][0] == '-'))
 		return usage_error("deletion-log", USAGE_DELETION_LOG);
-	error_init(&err);
-	s = cli_open(c, 0, &err);
-	if (s == NULL)
-		return fail(&err);
-	ret = cli_unit_names(s, argc, argv, &names, &n, &err);
-	if (ret == 0 && !c->json)
-		printf("%-20s %-24s %-7s %-28s %s\n", "TIME (UTC)", "UNIT", "ACTION", "WHAT",
-		       "BY");
-	for (i = 0; i < n; i++) {
-		struct store_unit *u = ret == 0 ? store_unit_open(s, names[i], 0, &err) : NULL;
-
-		if (u == NULL || store_deletions_list(u, &recs, &nrecs, &err) < 0) {
-			ret = -1;
-		} else {
-			for (j = 0; j < nrecs; j++) {
-				struct store_deletion *d = NULL;
-				struct error derr;
-
-				error_init(&derr);
-				if (store_deletion_read(u, recs[j], &d, &derr) < 0) {
-					log_error("%s: %s", names[i], derr.msg);
-					damaged = 1;
-				} else {
-					print_deletion(c, names[i], d);
-				}
-				store_deletion_free(&d);
-				free(recs[j]);
-			}
-			free(recs);
-		}
-		store_unit_close(&u);
-		free(names[i]);
-	}
-	free(names);
-	store_close(&s);
-	if (ret < 0)
-		return fail(&err);
-	return damaged ? EXIT_DAMAGE : EXIT_OK;
+	snprintf(heading, sizeof(heading), "%-20s %-24s %-7s %-28s %s", "TIME (UTC)", "UNIT",
+		 "ACTION", "WHAT", "BY");
+	ret = for_each_unit(c, argc, argv, heading, list_unit_deletions, &lc);
+	return ret == EXIT_OK && lc.damaged ? EXIT_DAMAGE : ret;
 }
 
 static void bad_pack_line(void *ctx, const char *name, const struct error *err)
@@ -1087,12 +1026,14 @@ static void bad_pack_line(void *ctx, const char *name, const struct error *err)
 	log_error("pack %s left out of the index: %s", name, err->msg);
 }
 
-static int rebuild_unit(struct cli *c, struct store *s, const char *name, struct error *err)
+static int rebuild_unit(struct cli *c, struct store *s, const char *name, void *ctx,
+			struct error *err)
 {
 	struct store_unit *u = store_unit_open(s, name, 0, err);
 	uint64_t packs = 0, blobs = 0;
 	int ret;
 
+	(void)ctx;
 	if (u == NULL)
 		return -1;
 	ret = index_rebuild(u, bad_pack_line, c, &packs, &blobs, err);
@@ -1116,27 +1057,9 @@ static int rebuild_unit(struct cli *c, struct store *s, const char *name, struct
 /* Recreates index segments from the packs alone (after index damage). */
 static int cmd_rebuild_index(struct cli *c, int argc, char **argv)
 {
-	struct store *s;
-	struct error err;
-	char **names = NULL;
-	size_t n = 0, i;
-	int ret = 0;
-
 	if (argc > 2)
 		return usage_error("rebuild-index", "[UNIT]");
-	error_init(&err);
-	s = cli_open(c, 0, &err);
-	if (s == NULL)
-		return fail(&err);
-	ret = cli_unit_names(s, argc, argv, &names, &n, &err);
-	for (i = 0; i < n; i++) {
-		if (ret == 0 && rebuild_unit(c, s, names[i], &err) < 0)
-			ret = -1;
-		free(names[i]);
-	}
-	free(names);
-	store_close(&s);
-	return ret < 0 ? fail(&err) : EXIT_OK;
+	return for_each_unit(c, argc, argv, NULL, rebuild_unit, NULL);
 }
 
 const struct cli_command cli_commands[] = {

@@ -1,4 +1,5 @@
 /* Times read from people and protocols, and deadlines for timed waits. */
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -140,6 +141,15 @@ int time_parse_field(const char *field, const char *s, int flags, int64_t *ns_r,
 				  "YYYY-MM-DD or RFC 3339 like 2026-01-02T03:04:05Z)", field,
 				  s ? s : "");
 	return 0;
+}
+
+void time_format(int64_t unix_s, char buf[32])
+{
+	struct tm tm;
+	time_t t = (time_t)unix_s;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, 32, "@%lld", (long long)unix_s);
 }
 
 /* The two parsers time_parse() replaces, until their last callers move. */

@@ -35,6 +35,10 @@ int time_parse(const char *s, int flags, int64_t *ns_r);
 int time_parse_field(const char *field, const char *s, int flags, int64_t *ns_r,
 		     struct error *err);
 
+/* Unix seconds as RFC 3339 UTC, "2026-11-21T07:53:04Z", into buf: the
+ * form every time is shown in (CLI --json, API). */
+void time_format(int64_t unix_s, char buf[32]);
+
 /* Being replaced by time_parse(). */
 /* "2026-03-01T12:00:00Z", with optional fractions of a second and a
  * "+01:00" offset instead of the "Z" (a "t" or a space may stand for the

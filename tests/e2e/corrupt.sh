@@ -78,9 +78,9 @@ verify() {
 	assert "$name: check --json prints one JSON object per line with unit and problem" \
 		bash -c '[ -s "$1" ] && jq -e -s "all(type == \"object\" and (.unit | type == \"string\") and
 			(.problem | type == \"string\") and ((has(\"path\") | not) or (.path | type == \"string\")) and
-			((has(\"restore_point\") | not) or (.restore_point | type == \"number\")))" "$1"' _ "$T/check.json"
+			((has(\"restorePoint\") | not) or (.restorePoint | type == \"number\")))" "$1"' _ "$T/check.json"
 	# "N path" for every file check names.
-	jq -r 'select(.restore_point != null and .path != null) | "\(.restore_point) \(.path)"' \
+	jq -r 'select(.restorePoint != null and .path != null) | "\(.restorePoint) \(.path)"' \
 		"$T/check.json" 2>/dev/null | LC_ALL=C sort -u >"$T/check.named"
 	assert "$name: every file check --json names is also in the text report" \
 		bash -c 'while read -r n p; do grep -qF "u@$n $p:" "$2" || exit 1; done <"$1"' _ "$T/check.named" "$T/check.err"
@@ -98,7 +98,7 @@ verify() {
 			assert "$name: its error names the restore point" \
 				grep -qE "u@$n|rp/0*$n( |:|$)" "$T/restore$n.err"
 			assert "$name: check names the damaged restore point u@$n" \
-				bash -c 'jq -e -s "any(.restore_point == $2)" "$1" && grep -q "u@$2" "$3"' \
+				bash -c 'jq -e -s "any(.restorePoint == $2)" "$1" && grep -q "u@$2" "$3"' \
 				_ "$T/check.json" "$n" "$T/check.err"
 			continue
 		fi

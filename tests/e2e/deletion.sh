@@ -114,7 +114,7 @@ run c --json prune --grace 0 --deletion-key-file "$DKEY"
 is_rc "prune (mark) with the deletion key" 0
 run c --json prune --grace 0 --deletion-key-file "$DKEY"
 is_rc "prune (sweep) with the deletion key" 0
-swept=$(field deleted_packs "$T/out")
+swept=$(field deletedPacks "$T/out")
 if [ "${swept:-0}" -gt 0 ]; then ok "prune deleted the packs only u@1 and u@2 had ($swept)"
 else not_ok "prune deleted the packs only u@1 and u@2 had" "$(cat "$T/out")"; fi
 
@@ -166,7 +166,7 @@ if [ "$np" -ge 1 ] && grep '"action":"prune"' "$T/out" | grep -q "\"packs\":$swe
 else
 	not_ok "prune left a record with the packs it deleted" "$(grep prune "$T/out")"
 fi
-assert "records say who and where" grep -q '"unit":"u",.*"seqs":\[1\].*"tool":"cli","host":"' "$T/out"
+assert "records say who and where" grep -q '"unit":"u",.*"restorePoints":\[1\].*"tool":"cli","host":"' "$T/out"
 run c deletion-log u
 assert "deletion-log lists in text" grep -q ' u  *forget  *point 1 ' "$T/out"
 run c check

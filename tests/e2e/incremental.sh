@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Incremental backups cost what changed, not what exists:
-# - an unchanged re-run reads no file again (reused_files = every regular
+# - an unchanged re-run reads no file again (reusedFiles = every regular
 #   file, no source file opened when strace is available) and stores only a
-#   little metadata (new_bytes < 64 KiB);
+#   little metadata (newBytes < 64 KiB);
 # - in a flat folder of 100,000 small files, changing one costs < 512 KiB;
 # - inserting 100 bytes in the middle of a 32 MiB file re-stores only the
 #   chunks around it (< 8 MiB), and appending re-stores only the tail;
@@ -16,8 +16,8 @@ jbackup() {
 	local label=$1 unit=$2 dir=$3 rc; shift 3
 	J=$T/backup.json
 	"$@" "$COFFER" --store "$STORE" --key-file "$KEY" --json backup "$unit" "$dir" >"$J" 2>"$T/backup.err"; rc=$?
-	if [ $rc -eq 0 ] && [ -n "$(field new_bytes "$J")" ]; then
-		ok "$label: backup exits 0 ($(grep -o '"restore_point":"[^"]*"' "$J" | cut -d'"' -f4))"
+	if [ $rc -eq 0 ] && [ -n "$(field newBytes "$J")" ]; then
+		ok "$label: backup exits 0 (point $(field restorePoint "$J"))"
 		echo "# $label: $(cat "$J")"
 		return 0
 	fi
@@ -57,8 +57,8 @@ else
 	echo "# strace not usable: not checking which files the re-run opens"
 fi
 if jbackup "unchanged re-run" u "$SRC" "${wrap[@]}"; then
-	equal "unchanged re-run" "reused_files (every regular file)" "$(field reused_files "$J")" "$nreg"
-	less_than "unchanged re-run" "new_bytes" "$(field new_bytes "$J")" 65536
+	equal "unchanged re-run" "reusedFiles (every regular file)" "$(field reusedFiles "$J")" "$nreg"
+	less_than "unchanged re-run" "newBytes" "$(field newBytes "$J")" 65536
 	if [ ${#wrap[@]} -gt 0 ]; then
 		opened=$(grep -F "<$SRC/" "$T/strace.log" | grep -v O_DIRECTORY)
 		if [ -z "$opened" ]; then ok "unchanged re-run: no source file is opened"
@@ -70,8 +70,8 @@ verify_restore u "$SRC" "unchanged re-run"
 # A touched file (same content, new mtime) is read again; the others are not.
 touch "$SRC/docs/s4"
 if jbackup "one file touched" u "$SRC"; then
-	equal "one file touched" "reused_files" "$(field reused_files "$J")" $((nreg - 1))
-	less_than "one file touched" "new_bytes" "$(field new_bytes "$J")" 65536
+	equal "one file touched" "reusedFiles" "$(field reusedFiles "$J")" $((nreg - 1))
+	less_than "one file touched" "newBytes" "$(field newBytes "$J")" 65536
 fi
 verify_restore u "$SRC" "one file touched"
 
@@ -93,8 +93,8 @@ if jbackup "flat folder, first backup" flat "$FLAT"; then
 fi
 printf 'one more line\n' >>"$FLAT/f0$((RANDOM % 90000 + 10000))"
 if jbackup "flat folder, one file changed" flat "$FLAT"; then
-	equal "flat folder, one file changed" "reused_files" "$(field reused_files "$J")" 99999
-	less_than "flat folder, one file changed" "new_bytes" "$(field new_bytes "$J")" $((512 * 1024))
+	equal "flat folder, one file changed" "reusedFiles" "$(field reusedFiles "$J")" 99999
+	less_than "flat folder, one file changed" "newBytes" "$(field newBytes "$J")" $((512 * 1024))
 fi
 verify_restore flat "$FLAT" "flat folder, one file changed"
 rm -rf "$FLAT"
@@ -109,14 +109,14 @@ mid=$((16 * 1048576 + RANDOM))
 { head -c $mid "$BIG/file"; gen inserted 100; tail -c +$((mid + 1)) "$BIG/file"; } >"$T/file.new"
 mv "$T/file.new" "$BIG/file"
 if jbackup "100 bytes inserted at offset $mid" big "$BIG"; then
-	less_than "100 bytes inserted" "new_bytes" "$(field new_bytes "$J")" $((8 * 1048576))
-	at_least "100 bytes inserted" "new_bytes" "$(field new_bytes "$J")" 100
+	less_than "100 bytes inserted" "newBytes" "$(field newBytes "$J")" $((8 * 1048576))
+	at_least "100 bytes inserted" "newBytes" "$(field newBytes "$J")" 100
 fi
 verify_restore big "$BIG" "100 bytes inserted"
 gen appended 524288 >>"$BIG/file"
 if jbackup "512 KiB appended" big "$BIG"; then
-	less_than "512 KiB appended" "new_bytes" "$(field new_bytes "$J")" $((8 * 1048576))
-	at_least "512 KiB appended" "new_bytes" "$(field new_bytes "$J")" 524288
+	less_than "512 KiB appended" "newBytes" "$(field newBytes "$J")" $((8 * 1048576))
+	at_least "512 KiB appended" "newBytes" "$(field newBytes "$J")" 524288
 fi
 verify_restore big "$BIG" "512 KiB appended"
 verify_restore big@1 "$T/big1" "original 32 MiB file"

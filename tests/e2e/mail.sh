@@ -68,13 +68,13 @@ scenario() {
 	n=$(jf messages)
 	[ "$n" = "$total" ] && ok "$mode: every message backed up ($n)" ||
 		not_ok "$mode: every message backed up" "$n of $total"
-	[ "$(jf messages_fetched)" = "$total" ] && ok "$mode: first backup fetched each message once" ||
-		not_ok "$mode: first backup fetched each message once" "$(jf messages_fetched) of $total"
+	[ "$(jf messagesFetched)" = "$total" ] && ok "$mode: first backup fetched each message once" ||
+		not_ok "$mode: first backup fetched each message once" "$(jf messagesFetched) of $total"
 	imap state "$T/s1.json"
 	cmp -s "$T/s0.json" "$T/s1.json" && ok "$mode: backup leaves flags (\\Seen) and bytes unchanged" ||
 		not_ok "$mode: backup leaves flags (\\Seen) and bytes unchanged" "state differs"
 	run c --json mail folders "$U@1"
-	[ "$(jq -r 'select(.name == "Sent") | .specialuse' "$T/out")" = '\Sent' ] &&
+	[ "$(jq -r 'select(.name == "Sent") | .specialUse' "$T/out")" = '\Sent' ] &&
 		[ "$(jq -r 'select(.name == "Archive.2023.Q1") | .path' "$T/out")" = Archive/2023/Q1 ] &&
 		[ "$(jq -r 'select(.name == "Lists") | .flags' "$T/out")" = '\NonExistent' ] &&
 		ok "$mode: folders keep their tree and special use" ||
@@ -85,25 +85,25 @@ scenario() {
 	before=$(size_of_store)
 	backup_ok "$mode: unchanged re-run" "$U"
 	after=$(size_of_store)
-	[ "$(jf messages_fetched)" = 0 ] && [ "$(jf bytes_fetched)" = 0 ] &&
+	[ "$(jf messagesFetched)" = 0 ] && [ "$(jf bytesFetched)" = 0 ] &&
 		ok "$mode: unchanged re-run fetches no message" ||
 		not_ok "$mode: unchanged re-run fetches no message" "$(cat "$T/out")"
 	[ $((after - before)) -lt 10240 ] && ok "$mode: unchanged re-run adds $((after - before)) bytes (< 10 KB)" ||
 		not_ok "$mode: unchanged re-run adds < 10 KB" "$((after - before)) bytes"
 	if [ "$mode" = condstore ]; then
-		[ "$(jf folders_unchanged)" -ge "$folders" ] &&
+		[ "$(jf foldersUnchanged)" -ge "$folders" ] &&
 			ok "$mode: unchanged folders are not selected (STATUS only)" ||
 			not_ok "$mode: unchanged folders are not selected" "$(cat "$T/out")"
-		[ "$(jf unchanged_mailbox)" = true ] &&
+		[ "$(jf unchangedMailbox)" = true ] &&
 			ok "$mode: the folder states digest says unchanged: the last point's metadata is reused" ||
 			not_ok "$mode: the unchanged mailbox is recognised by its digest" "$(cat "$T/out")"
 	else
-		[ "$(tail -1 "$T/out" | jq -r .unchanged_mailbox)" = false ] &&
+		[ "$(tail -1 "$T/out" | jq -r .unchangedMailbox)" = false ] &&
 			ok "$mode: without CONDSTORE no digest is trusted (flags are listed)" ||
 			not_ok "$mode: without CONDSTORE no digest is trusted" "$(cat "$T/out")"
 	fi
-	[ "$(jf changed_items)" = 0 ] && ok "$mode: nothing counted as changed" ||
-		not_ok "$mode: nothing counted as changed" "$(jf changed_items)"
+	[ "$(jf changedItems)" = 0 ] && ok "$mode: nothing counted as changed" ||
+		not_ok "$mode: nothing counted as changed" "$(jf changedItems)"
 	GOOD=$U@2
 
 	# 3. damage: deletions, flag changes, moves, a deleted folder, the big message
@@ -116,14 +116,14 @@ scenario() {
 		not_ok "$mode: damage the mailbox" "imaplib failed"
 	imap state "$T/s3.json"
 	backup_ok "$mode: backup after damage" "$U"
-	[ "$(jf bytes_fetched)" = 0 ] && ok "$mode: moved messages are recognised, not fetched" ||
+	[ "$(jf bytesFetched)" = 0 ] && ok "$mode: moved messages are recognised, not fetched" ||
 		not_ok "$mode: moved messages are recognised, not fetched" "$(cat "$T/out")"
-	[ "$(jf messages_matched)" = "$moved" ] && ok "$mode: $moved moved messages matched by content" ||
-		not_ok "$mode: moved messages matched by content" "$(jf messages_matched) of $moved"
+	[ "$(jf messagesMatched)" = "$moved" ] && ok "$mode: $moved moved messages matched by content" ||
+		not_ok "$mode: moved messages matched by content" "$(jf messagesMatched) of $moved"
 	# each expunged and deleted message, the big one, each move twice, and flag changes
-	[ "$(jf changed_items)" -gt $((expunged + 1 + 2 * moved + gone)) ] &&
-		ok "$mode: changes counted ($(jf changed_items))" ||
-		not_ok "$mode: changes counted" "$(jf changed_items), want > $((expunged + 1 + 2 * moved + gone))"
+	[ "$(jf changedItems)" -gt $((expunged + 1 + 2 * moved + gone)) ] &&
+		ok "$mode: changes counted ($(jf changedItems))" ||
+		not_ok "$mode: changes counted" "$(jf changedItems), want > $((expunged + 1 + 2 * moved + gone))"
 
 	# 4. UIDVALIDITY reset of one folder
 	note "$mode: 4. UIDVALIDITY reset of one folder"
@@ -139,12 +139,12 @@ scenario() {
 		not_ok "$mode: UIDVALIDITY reset" "still $uv1"
 	else
 		backup_ok "$mode: backup after a UIDVALIDITY reset" "$U"
-		[ "$(jf bytes_fetched)" = 0 ] && [ "$(jf messages_matched)" -ge "$n" ] &&
-			ok "$mode: UIDVALIDITY reset refetches nothing ($(jf messages_matched) matched)" ||
+		[ "$(jf bytesFetched)" = 0 ] && [ "$(jf messagesMatched)" -ge "$n" ] &&
+			ok "$mode: UIDVALIDITY reset refetches nothing ($(jf messagesMatched) matched)" ||
 			not_ok "$mode: UIDVALIDITY reset refetches nothing" "$(cat "$T/out")"
 		# The incremental chain (CHANGEDSINCE/VANISHED or full listings,
 		# moves, the reset) holds exactly the damaged mailbox.
-		run c --json mail restore "$(tail -1 "$T/out" | jq -r .restore_point)" --source "$SRC" \
+		run c --json mail restore "$(tail -1 "$T/out" | jq -r '"\(.unit)@\(.restorePoint)"')" --source "$SRC" \
 			--into-folder P4
 		is_rc "$mode: restore of the latest incremental point" 0
 		imap compare "$T/s3.json" P4. >"$T/cmp" 2>&1 &&
@@ -167,7 +167,7 @@ scenario() {
 		not_ok "$mode: newer messages are kept" "Trash has $(imap extra "$T/s0.json" Trash) extra, want $moved"
 	run c --json mail restore "$GOOD" --source "$SRC"
 	is_rc "$mode: restore re-run" 0
-	[ "$(jf appended)" = 0 ] && [ "$(jf flags_fixed)" = 0 ] &&
+	[ "$(jf appended)" = 0 ] && [ "$(jf flagsFixed)" = 0 ] &&
 		ok "$mode: a re-run of the restore duplicates nothing" ||
 		not_ok "$mode: a re-run of the restore duplicates nothing" "$(tail -1 "$T/out")"
 	run c --json mail restore "$GOOD" --source "$SRC" --delete-newer

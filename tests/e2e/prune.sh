@@ -74,7 +74,7 @@ prune_json() {
 	local label=$1 rc; shift
 	J=$T/prune.json
 	c --json prune --deletion-key-file "$DKEY" "$@" >"$J" 2>"$T/prune.err"; rc=$?
-	if [ $rc -ne 0 ] || [ -z "$(field deleted_packs "$J")" ]; then
+	if [ $rc -ne 0 ] || [ -z "$(field deletedPacks "$J")" ]; then
 		not_ok "$label: prune $* exits 0 with JSON" "exit $rc: $(why "$T/prune.err") $(head -c 300 "$J")"
 		echo '{}' >"$J"
 		return 1
@@ -116,17 +116,17 @@ KEEP=$(printf '%s\n' "$A" "$B" | sed '/^$/d' | LC_ALL=C sort)
 # --- 2. phase 1 marks, nothing is deleted yet --------------------------------
 before=$(npacks)
 if prune_json "mark" --grace 0; then
-	equal "first prune --grace 0" "deleted_packs" "$(field deleted_packs "$J")" 0
-	equal "first prune --grace 0" "planned_packs (the $nk leftover packs)" "$(field planned_packs "$J")" "$nk"
+	equal "first prune --grace 0" "deletedPacks" "$(field deletedPacks "$J")" 0
+	equal "first prune --grace 0" "plannedPacks (the $nk leftover packs)" "$(field plannedPacks "$J")" "$nk"
 fi
 equal "first prune --grace 0" "packs on disk" "$(npacks)" "$before"
 
 # --- 3. the killed backups' writers are still open: the sweep defers ---------
 if prune_json "open writers" --grace 0; then
-	d=$(field deferred_plans "$J")
-	[ "${d:-0}" -gt 0 ] && ok "killed backups' open writers defer the sweep (deferred_plans $d)" ||
-		not_ok "killed backups' open writers defer the sweep" "deferred_plans '$d'"
-	equal "prune with open writers" "deleted_packs" "$(field deleted_packs "$J")" 0
+	d=$(field deferredPlans "$J")
+	[ "${d:-0}" -gt 0 ] && ok "killed backups' open writers defer the sweep (deferredPlans $d)" ||
+		not_ok "killed backups' open writers defer the sweep" "deferredPlans '$d'"
+	equal "prune with open writers" "deletedPacks" "$(field deletedPacks "$J")" 0
 fi
 equal "prune with open writers" "packs on disk" "$(npacks)" "$before"
 
@@ -134,8 +134,8 @@ age_open_writers
 
 # --- 4. the default grace (3600 s) deletes nothing right after marking ---------
 if prune_json "default grace"; then
-	equal "prune with the default grace" "deleted_packs" "$(field deleted_packs "$J")" 0
-	equal "prune with the default grace" "planned_packs (already planned)" "$(field planned_packs "$J")" 0
+	equal "prune with the default grace" "deletedPacks" "$(field deletedPacks "$J")" 0
+	equal "prune with the default grace" "plannedPacks (already planned)" "$(field plannedPacks "$J")" 0
 fi
 equal "prune with the default grace" "packs on disk" "$(npacks)" "$before"
 
@@ -149,8 +149,8 @@ fi
 
 # --- 6. the sweep deletes exactly the leftover packs --------------------------
 if prune_json "sweep" --grace 0; then
-	equal "sweep (prune --grace 0)" "deleted_packs" "$(field deleted_packs "$J")" "$nk"
-	equal "sweep" "deferred_plans" "$(field deferred_plans "$J")" 0
+	equal "sweep (prune --grace 0)" "deletedPacks" "$(field deletedPacks "$J")" "$nk"
+	equal "sweep" "deferredPlans" "$(field deferredPlans "$J")" 0
 fi
 if [ "$(packs)" = "$KEEP" ]; then
 	ok "sweep: packs left are exactly those of the restore points ($(npacks), was $before)"
@@ -181,8 +181,8 @@ rm -f "$SRC/data/extra4"
 nk2=$(comm -13 <(echo "$P0") <(packs) | sed '/^$/d' | wc -l)
 [ "$nk2" -gt 0 ] && ok "interrupted backup 4 left $nk2 packs" || not_ok "interrupted backup 4 left packs" "none"
 if prune_json "mark again" --grace 0; then
-	equal "mark again" "planned_packs" "$(field planned_packs "$J")" "$nk2"
-	equal "mark again" "deleted_packs" "$(field deleted_packs "$J")" 0
+	equal "mark again" "plannedPacks" "$(field plannedPacks "$J")" "$nk2"
+	equal "mark again" "deletedPacks" "$(field deletedPacks "$J")" 0
 fi
 before=$(npacks)
 printf 'more\n' >>"$SRC/docs/f2"
@@ -190,17 +190,17 @@ kill_backup "commit:2" "backup left open"
 sess=$(ls "$STORE"/units/*/sessions | grep -v '\.end$' | grep -v '^\.tmp-' | wc -l)
 [ "$sess" -gt 0 ] && ok "the killed backup left its start marker" || not_ok "the killed backup left its start marker" "no marker"
 if prune_json "backup left open" --grace 0; then
-	d=$(field deferred_plans "$J")
-	[ "${d:-0}" -gt 0 ] && ok "a backup writer left open defers the sweep (deferred_plans $d)" ||
-		not_ok "a backup writer left open defers the sweep" "deferred_plans '$d'"
-	equal "prune with a writer left open" "deleted_packs" "$(field deleted_packs "$J")" 0
+	d=$(field deferredPlans "$J")
+	[ "${d:-0}" -gt 0 ] && ok "a backup writer left open defers the sweep (deferredPlans $d)" ||
+		not_ok "a backup writer left open defers the sweep" "deferredPlans '$d'"
+	equal "prune with a writer left open" "deletedPacks" "$(field deletedPacks "$J")" 0
 fi
 equal "prune with a writer left open" "packs on disk" "$(npacks)" "$before"
 check "check exits 0 with a writer left open" c check
 
 age_open_writers
 if prune_json "after the writer timed out" --grace 0; then
-	equal "sweep once the open writer timed out" "deleted_packs" "$(field deleted_packs "$J")" "$nk2"
+	equal "sweep once the open writer timed out" "deletedPacks" "$(field deletedPacks "$J")" "$nk2"
 fi
 if [ "$(packs)" = "$P0" ]; then ok "sweep once the open writer timed out: the packs are those before backup 4"
 else not_ok "sweep once the open writer timed out: the packs are those before backup 4" \
@@ -215,13 +215,13 @@ ntmp=$(find "$STORE/tmp" -type f | wc -l)
 [ "$ntmp" -gt 0 ] && ok "killed uploads left $ntmp temporaries in tmp/" || not_ok "killed uploads left temporaries" "none in tmp/"
 age_open_writers
 if prune_json "young temporaries" --grace 0; then
-	equal "young temporaries are kept" "deleted_temporaries" "$(field deleted_temporaries "$J")" 0
+	equal "young temporaries are kept" "deletedTemporaries" "$(field deletedTemporaries "$J")" 0
 fi
 # Back-date them past the writer timeout, as a day passing would.
 for f in "$STORE"/tmp/*; do mv "$f" "$STORE/tmp/$(( $(date +%s) - 90000 ))-${f##*-}"; done
 if prune_json "old temporaries" --grace 0; then
-	equal "temporaries older than the writer timeout are removed" "deleted_temporaries" \
-		"$(field deleted_temporaries "$J")" "$ntmp"
+	equal "temporaries older than the writer timeout are removed" "deletedTemporaries" \
+		"$(field deletedTemporaries "$J")" "$ntmp"
 fi
 equal "after removing temporaries" "files in tmp/" "$(find "$STORE/tmp" -type f | wc -l)" 0
 check "check --read-data exits 0 at the end" c check --read-data

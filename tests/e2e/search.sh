@@ -208,7 +208,7 @@ finds "body: RFC 2231 continued attachment name" "Reports" --body figures
 finds "has-attachment" "Reports" --has-attachment
 finds "broken MIME: found by subject" "Broken multipart zebra" --subject zebra
 s --subject zebra
-[ "$(jq -r '.parse_error // empty' "$T/out" | head -1)" != "" ] && ok "broken MIME: the parse error is reported" ||
+[ "$(jq -r '.parseError // empty' "$T/out" | head -1)" != "" ] && ok "broken MIME: the parse error is reported" ||
 	not_ok "broken MIME: the parse error is reported" "$(head -c 300 "$T/out")"
 finds "date range" "Brand new arrival|Draft budget|Re: statement" --since 2024-05-01 --until 2024-05-03
 finds "until is inclusive of its day" "Café crème" --until 2024-03-04
@@ -226,23 +226,23 @@ finds "filters combine" "Reports" --from erin --has-attachment --folder INBOX --
 
 # results say which restore points hold each message
 s --subject arrival
-[ "$(jq -c .restore_points "$T/out")" = '["mbox@2","mbox@3"]' ] && ok "new message: held by points 2 and 3" ||
-	not_ok "new message: held by points 2 and 3" "$(jq -c .restore_points "$T/out")"
+[ "$(jq -c .restorePoints "$T/out")" = '["mbox@2","mbox@3"]' ] && ok "new message: held by points 2 and 3" ||
+	not_ok "new message: held by points 2 and 3" "$(jq -c .restorePoints "$T/out")"
 s --body résumé
-[ "$(jq -c .restore_points "$T/out")" = '["mbox@1"]' ] && ok "deleted message: held by point 1 only" ||
-	not_ok "deleted message: held by point 1 only" "$(jq -c .restore_points "$T/out")"
+[ "$(jq -c .restorePoints "$T/out")" = '["mbox@1"]' ] && ok "deleted message: held by point 1 only" ||
+	not_ok "deleted message: held by point 1 only" "$(jq -c .restorePoints "$T/out")"
 s --from alice
 want='[["INBOX","\\Seen",[1]],["INBOX","\\Seen \\Flagged",[2,3]],["Work.2024","\\Seen",[1,2,3]]]'
-got=$(jq -c '[.places[] | [.imap_name, .flags, .restore_points]] | sort' "$T/out")
+got=$(jq -c '[.places[] | [.imapName, .flags, .restorePoints]] | sort' "$T/out")
 [ "$(wc -l <"$T/out")" = 1 ] && [ "$got" = "$want" ] && ok "one message in two folders: one result, its places and flags per point" ||
 	not_ok "one message in two folders: one result, its places and flags per point" "$(wc -l <"$T/out") lines, $got"
-[ "$(jq -r '.restore_point + " " + .path' "$T/out")" = "mbox@3 INBOX/0000000001" ] && ok "result names the newest point and path" ||
-	not_ok "result names the newest point and path" "$(jq -r '.restore_point + " " + .path' "$T/out")"
+[ "$(jq -r '"\(.unit)@\(.restorePoint) \(.path)"' "$T/out")" = "mbox@3 INBOX/0000000001" ] && ok "result names the newest point and path" ||
+	not_ok "result names the newest point and path" "$(jq -r '"\(.unit)@\(.restorePoint) \(.path)"' "$T/out")"
 
 # paging, newest first
 s --limit 3
 [ "$(jq -r 'select(.subject) | .date' "$T/out" | paste -sd' ')" = "2024-05-03T10:00:00Z 2024-05-02T09:00:00Z 2024-05-01T08:00:00Z" ] &&
-	[ "$(tail -1 "$T/out")" = '{"more":true,"next_page":2}' ] && ok "newest first, paged" ||
+	[ "$(tail -1 "$T/out")" = '{"more":true,"nextPage":2}' ] && ok "newest first, paged" ||
 	not_ok "newest first, paged" "$(head -c 400 "$T/out")"
 s --limit 5 --page 3
 [ "$(jq -r 'select(.subject) | .subject' "$T/out" | paste -sd'|')" = "Grüße aus Zürich|Café crème" ] && ok "last page" ||
@@ -354,11 +354,11 @@ grep -q "1 restore points dropped" "$T/err" && ok "the forgotten point is droppe
 	not_ok "the forgotten point is dropped from the index" "$(cat "$T/err")"
 finds "mail only the forgotten point held is no longer found" "" --body résumé
 s --subject arrival
-[ "$(jq -c .restore_points "$T/out")" = '["mbox@2","mbox@3"]' ] && ok "other results keep their points" ||
-	not_ok "other results keep their points" "$(jq -c .restore_points "$T/out")"
+[ "$(jq -c .restorePoints "$T/out")" = '["mbox@2","mbox@3"]' ] && ok "other results keep their points" ||
+	not_ok "other results keep their points" "$(jq -c .restorePoints "$T/out")"
 s --from alice
-[ "$(jq -c '.restore_points' "$T/out")" = '["mbox@2","mbox@3"]' ] &&
-	[ "$(jq -c '[.places[].restore_points[]] | sort' "$T/out")" = '[2,2,3,3]' ] &&
+[ "$(jq -c '.restorePoints' "$T/out")" = '["mbox@2","mbox@3"]' ] &&
+	[ "$(jq -c '[.places[].restorePoints[]] | sort' "$T/out")" = '[2,2,3,3]' ] &&
 	ok "places no longer list the forgotten point" ||
 	not_ok "places no longer list the forgotten point" "$(jq -c '.places' "$T/out")"
 
