@@ -219,7 +219,7 @@ out:
 int svc_backup_now(struct service *s, const struct svc_principal *p, const char *tenant,
 		   const char *unit, struct json_object **out, struct error *err)
 {
-	struct catalog_job j = { 0 }, *got = NULL;
+	struct catalog_job *got = NULL;
 	struct catalog_unit *u = NULL;
 	int64_t id;
 	int ret = -1;
@@ -228,11 +228,7 @@ int svc_backup_now(struct service *s, const struct svc_principal *p, const char 
 		return -1;
 	if (catalog_unit_get(svc_catalog(s), tenant, unit, &u, err) < 0)
 		return -1;
-	j.kind = svc_in(catalog_job_kind_name(CATALOG_JOB_BACKUP));
-	j.tenant = u->tenant;
-	j.unit = u->id;
-	j.created = svc_now(s);
-	if (catalog_job_enqueue(svc_catalog(s), &j, &id, err) < 0 ||
+	if (svc_job_queue(s, u->tenant, u->id, CATALOG_JOB_BACKUP, svc_now(s), &id, err) < 0 ||
 	    catalog_job_get(svc_catalog(s), id, &got, err) < 0)
 		goto out;
 	if (svc_audit(s, p, tenant, "protectionUnit.backup", u->id, NULL, err) < 0)

@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include "catalog/catalog.h"
+
 struct error;
 struct json_object;
 struct netpolicy;
@@ -33,6 +35,11 @@ static inline char *svc_in(const char *s)
 
 /* DATA/keys/service.key: seals the secrets of sources in the catalog. */
 const uint8_t *svc_service_key(struct service *s);
+/* Creates the key file `path`, the service's or a tenant's: 32 random
+ * bytes as 64 hex digits and a newline, mode 0600, synced; one that exists
+ * is refused, and on failure none is left. hex: the file's text,
+ * NUL-terminated, for the caller to use and wipe. */
+int svc_key_file_create(const char *path, char hex[66], struct error *err);
 
 /* Where sources may connect (settings source_allow, source_deny), built
  * at svc_open(); every backup and restore of a network source passes it
@@ -65,6 +72,10 @@ struct svc_workers;
 struct svc_workers *svc_workers_start(struct service *s, int n, struct error *err);
 int svc_workers_stop(struct svc_workers **w, int wait_s);
 void svc_workers_kick(struct svc_workers *w);
+/* Queues a backup or expire job of the unit at `now`, unless one is queued
+ * or running (*id_r is then that one's); the caller kicks the workers. */
+int svc_job_queue(struct service *s, const char *tenant, const char *unit,
+		  enum catalog_job_kind kind, int64_t now, int64_t *id_r, struct error *err);
 /* Runs one job by kind and records its end; the workers' body. */
 void svc_job_execute(struct service *s, struct catalog_job *j);
 
@@ -97,9 +108,10 @@ int svc_want_int(struct json_object *in, const char *key, int64_t min, int64_t m
 int svc_check_name(const char *what, const char *name, struct error *err);
 /* A unit's or policy's kind: mailbox, account or site. */
 int svc_check_kind(const char *kind, struct error *err);
-/* Refuses a key of `in` that is not in the NULL-ended `allowed`. */
-int svc_check_unknown(struct json_object *in, const char *const *allowed, const char *what,
-		      struct error *err);
+/* Refuses anything but a JSON object, and a key of it that is not in the
+ * NULL-ended `allowed`; what: the object, for the error ("a unit"). */
+int svc_check_object(struct json_object *in, const char *const *allowed, const char *what,
+		     struct error *err);
 /* A new random id, `prefix` and 16 hex digits; the caller frees. */
 char *svc_new_id(const char *prefix);
 /* Days a tenant's or policy's retention may reach. */

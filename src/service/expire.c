@@ -47,9 +47,8 @@ void svc_unit_retention(struct service *s, const struct catalog_unit *u, int64_t
 	catalog_policy_free(p);
 }
 
-/* Every live restore point row of a unit, ascending by seq. */
-static int live_points(struct service *s, const char *tenant, const char *unit,
-		       struct catalog_rp ***rps_r, size_t *n_r, struct error *err)
+int svc_live_points(struct service *s, const char *tenant, const char *unit,
+		    struct catalog_rp ***rps_r, size_t *n_r, struct error *err)
 {
 	struct catalog_rp_filter f = { 0 };
 	struct catalog_page pg = { .limit = 1000 };
@@ -127,7 +126,7 @@ int svc_expire_job_run(struct service *s, const struct catalog_job *j, struct er
 	int ret = -1;
 
 	if (catalog_unit_get(svc_catalog(s), j->tenant, j->unit, &u, err) < 0 ||
-	    live_points(s, j->tenant, j->unit, &rps, &n, err) < 0)
+	    svc_live_points(s, j->tenant, j->unit, &rps, &n, err) < 0)
 		goto out;
 	svc_unit_retention(s, u, &recent, &retention);
 	qsort(rps, n, sizeof(*rps), cmp_rp_time);
@@ -213,7 +212,7 @@ out:
 int svc_rp_forget(struct service *s, const struct svc_principal *p, const char *tenant,
 		  const char *unit, uint32_t seq, struct json_object **out, struct error *err)
 {
-	struct catalog_job j = { 0 }, *got = NULL;
+	struct catalog_job *got = NULL;
 	int64_t recent, retention, now = svc_now(s), t, keep, until, id;
 	struct catalog_unit *u = NULL;
 	struct catalog_rp *rp = NULL;
@@ -251,11 +250,7 @@ int svc_rp_forget(struct service *s, const struct svc_principal *p, const char *
 	}
 	/* Outside retention: the expiry path forgets it (with any other
 	 * point past retention), so there is one way data goes. */
-	j.kind = svc_in(catalog_job_kind_name(CATALOG_JOB_EXPIRE));
-	j.tenant = u->tenant;
-	j.unit = u->id;
-	j.created = now;
-	if (catalog_job_enqueue(svc_catalog(s), &j, &id, err) < 0 ||
+	if (svc_job_queue(s, u->tenant, u->id, CATALOG_JOB_EXPIRE, now, &id, err) < 0 ||
 	    catalog_job_get(svc_catalog(s), id, &got, err) < 0)
 		goto out;
 	detail = json_object_new_object();

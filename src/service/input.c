@@ -75,9 +75,11 @@ int svc_check_kind(const char *kind, struct error *err)
 	return 0;
 }
 
-int svc_check_unknown(struct json_object *in, const char *const *allowed, const char *what,
-		      struct error *err)
+int svc_check_object(struct json_object *in, const char *const *allowed, const char *what,
+		     struct error *err)
 {
+	if (in == NULL || !json_object_is_type(in, json_type_object))
+		return error_setk(err, ERROR_USAGE, "%s is a JSON object", what);
 	json_object_object_foreach(in, key, val) {
 		size_t i;
 

@@ -3,6 +3,7 @@
 
 /* What the parts of the service share and nothing outside it sees. */
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct catalog;
@@ -11,6 +12,7 @@ struct json_object;
 struct service;
 struct store;
 struct catalog_job;
+struct catalog_rp;
 struct catalog_unit;
 
 /* The service's catalog (catalog/catalog.h). Only the service reaches
@@ -44,6 +46,10 @@ void svc_unit_retention(struct service *s, const struct catalog_unit *u, int64_t
  * logged: the next call retries. */
 void svc_deletions_import(struct service *s, const char *tenant, const char *unit,
 			  struct store *st);
+/* Every live (not forgotten) restore point row of a unit, ascending by
+ * seq, in one array (CATALOG_LIST_FREE). */
+int svc_live_points(struct service *s, const char *tenant, const char *unit,
+		    struct catalog_rp ***rps_r, size_t *n_r, struct error *err);
 /* Mirrors one restore point of the store into the catalog. */
 int svc_rp_record(struct service *s, const char *tenant, const char *unit, uint32_t seq,
 		  struct error *err);

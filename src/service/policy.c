@@ -31,14 +31,11 @@ static int check_rules(struct service *s, const struct svc_principal *pr, const 
 	for (size_t i = 0; i < json_object_array_length(rules); i++) {
 		struct json_object *r = json_object_array_get_idx(rules, i);
 
-		if (!json_object_is_type(r, json_type_object) ||
-		    svc_check_unknown(r, rule_keys, "a rule", err) < 0 ||
+		if (svc_check_object(r, rule_keys, "a rule", err) < 0 ||
 		    svc_want_str(r, "type", 1, &type, err) < 0 ||
 		    svc_want_str(r, "path", 1, &path, err) < 0 ||
 		    svc_want_str(r, "kind", 0, &rkind, err) < 0)
-			return err->msg[0] ? error_prefix(err, "rule %zu", i + 1)
-					   : error_setk(err, ERROR_USAGE, "rule %zu is not an object",
-							i + 1);
+			return error_prefix(err, "rule %zu", i + 1);
 		if (strcmp(type, "subfolders") != 0)
 			return error_setk(err, ERROR_USAGE, "rule %zu: type '%s' is not 'subfolders'",
 					  i + 1, type);
@@ -121,9 +118,7 @@ static int policy_apply(struct service *s, const struct svc_principal *pr,
 	struct json_object *v;
 	const char *str;
 
-	if (in == NULL || !json_object_is_type(in, json_type_object))
-		return error_setk(err, ERROR_USAGE, "a policy is a JSON object");
-	if (svc_check_unknown(in, allowed, "a policy", err) < 0)
+	if (svc_check_object(in, allowed, "a policy", err) < 0)
 		return -1;
 	if (svc_want_str(in, "name", creating, &str, err) < 0 ||
 	    (str && svc_check_name("policy", str, err) < 0))

@@ -217,40 +217,6 @@ struct json_object *recommend_points(struct catalog_rp *const *rps, size_t n)
 
 /* ---- svc_recommend() ---- */
 
-/* Every restore point of the unit that is not forgotten, ascending. */
-static int unit_points(struct catalog *c, const char *tenant, const char *unit,
-		       struct catalog_rp ***rps_r, size_t *n_r, struct error *err)
-{
-	struct catalog_rp_filter f = { 0 };
-	struct catalog_page pg = { .limit = 1000 };
-	struct catalog_rp **all = NULL, **page;
-	size_t n = 0, np, i;
-	char cursor[16];
-
-	for (;;) {
-		if (catalog_rp_list(c, tenant, unit, &f, &pg, &page, &np, err) < 0) {
-			CATALOG_LIST_FREE(all, n, catalog_rp_free);
-			return -1;
-		}
-		all = xrealloc(all, xmul(n + np + 1, sizeof(*all)));
-		for (i = 0; i < np; i++) {
-			if (page[i]->forgotten)
-				catalog_rp_free(page[i]);
-			else
-				all[n++] = page[i];
-		}
-		if (np > 0)
-			snprintf(cursor, sizeof(cursor), "%" PRIu32, page[np - 1]->seq);
-		free(page);
-		if (np < (size_t)pg.limit)
-			break;
-		pg.after = cursor;
-	}
-	*rps_r = all;
-	*n_r = n;
-	return 0;
-}
-
 int svc_recommend(struct service *s, const struct svc_principal *p, const char *tenant,
 		  const char *unit, struct json_object **out, struct error *err)
 {
@@ -264,7 +230,7 @@ int svc_recommend(struct service *s, const struct svc_principal *p, const char *
 	    catalog_unit_get(c, tenant, unit, &u, err) < 0)
 		return -1;
 	catalog_unit_free(u);
-	if (unit_points(c, tenant, unit, &rps, &n, err) < 0)
+	if (svc_live_points(s, tenant, unit, &rps, &n, err) < 0)
 		return -1;
 	*out = recommend_points(rps, n);
 	json_object_object_add(*out, "unit", json_object_new_string(unit));

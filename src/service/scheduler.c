@@ -281,7 +281,6 @@ static void unit_tick(struct service *s, const struct catalog_policy *p, const c
 {
 	int inactive = catalog_policy_state_of(p->state) == CATALOG_POLICY_INACTIVE;
 	enum catalog_unit_state state, want;
-	struct catalog_job j = { 0 };
 	struct catalog_unit *u = NULL;
 	struct error err;
 	int64_t job_id;
@@ -308,20 +307,12 @@ static void unit_tick(struct service *s, const struct catalog_policy *p, const c
 	if (inactive || want == CATALOG_UNIT_REMOVED)
 		goto out;
 	if (u->next_due <= now) {
-		j.kind = svc_in(catalog_job_kind_name(CATALOG_JOB_BACKUP));
-		j.tenant = u->tenant;
-		j.unit = u->id;
-		j.created = now;
-		if (catalog_job_enqueue(svc_catalog(s), &j, &job_id, &err) < 0)
+		if (svc_job_queue(s, u->tenant, u->id, CATALOG_JOB_BACKUP, now, &job_id, &err) < 0)
 			goto out;
 		svc_kick_workers(s);
 	}
 	if (u->last_success > 0 && expire_due(u->id, now)) {
-		j.kind = svc_in(catalog_job_kind_name(CATALOG_JOB_EXPIRE));
-		j.tenant = u->tenant;
-		j.unit = u->id;
-		j.created = now;
-		if (catalog_job_enqueue(svc_catalog(s), &j, &job_id, &err) < 0)
+		if (svc_job_queue(s, u->tenant, u->id, CATALOG_JOB_EXPIRE, now, &job_id, &err) < 0)
 			goto out;
 		svc_kick_workers(s);
 	}

@@ -288,28 +288,19 @@ static int index_unit(struct store *st, struct mailindex *mi, const char *unit,
 static int live_points(struct service *s, const char *tenant, const char *unit, uint32_t **seqs_r,
 		       size_t *n_r, struct error *err)
 {
-	struct catalog_rp_filter f = { 0 };
-	struct catalog_page pg = { NULL, 1000 };
 	struct catalog_rp **rps;
-	char cursor[16];
-	size_t n, i;
+	size_t n;
 
 	*seqs_r = NULL;
 	*n_r = 0;
-	for (;;) {
-		if (catalog_rp_list(svc_catalog(s), tenant, unit, &f, &pg, &rps, &n, err) < 0)
-			return -1;
-		*seqs_r = xrealloc(*seqs_r, xmul(*n_r + n + 1, sizeof(uint32_t)));
-		for (i = 0; i < n; i++) {
-			(*seqs_r)[(*n_r)++] = rps[i]->seq;
-			catalog_rp_free(rps[i]);
-		}
-		free(rps);
-		if (n < (size_t)pg.limit)
-			return 0;
-		snprintf(cursor, sizeof(cursor), "%" PRIu32, (*seqs_r)[*n_r - 1]);
-		pg.after = cursor;
-	}
+	if (svc_live_points(s, tenant, unit, &rps, &n, err) < 0)
+		return -1;
+	*seqs_r = xcalloc(n + 1, sizeof(uint32_t));
+	for (size_t i = 0; i < n; i++)
+		(*seqs_r)[i] = rps[i]->seq;
+	*n_r = n;
+	CATALOG_LIST_FREE(rps, n, catalog_rp_free);
+	return 0;
 }
 
 /* Is the index behind the catalog for this unit? Drops the points the

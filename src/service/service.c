@@ -267,36 +267,41 @@ int64_t svc_now(struct service *s)
 	return now;
 }
 
-/* Reads DATA/keys/service.key, creating it (32 random bytes, hex, 0600)
- * on first start. */
+int svc_key_file_create(const char *path, char hex[66], struct error *err)
+{
+	uint8_t rnd[32];
+	int fd;
+
+	crypto_random(rnd, sizeof(rnd));
+	hex_encode(rnd, sizeof(rnd), hex);
+	crypto_wipe(rnd, sizeof(rnd));
+	hex[64] = '\n';
+	hex[65] = '\0';
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return error_sys(err, "cannot create key file %s", path);
+	if (fs_write_all(fd, hex, 65, path, err) < 0 || fsync(fd) < 0) {
+		if (err->msg[0] == '\0')
+			error_sys(err, "fsync(%s) failed", path);
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Reads DATA/keys/service.key, creating it on first start. */
 static int service_key_load(struct service *s, struct error *err)
 {
 	char *path = xasprintf("%s/keys/service.key", s->data_dir);
-	uint8_t rnd[32];
 	char hex[66];
 	struct buf b;
-	int ret = -1, fd;
+	int ret = -1;
 
 	buf_init(&b, KEY_FILE_MAX);
-	if (access(path, F_OK) != 0) {
-		crypto_random(rnd, sizeof(rnd));
-		hex_encode(rnd, sizeof(rnd), hex);
-		crypto_wipe(rnd, sizeof(rnd));
-		hex[64] = '\n';
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (fd < 0) {
-			error_sys(err, "cannot create service key %s", path);
-			goto out;
-		}
-		if (fs_write_all(fd, hex, 65, path, err) < 0 || fsync(fd) < 0) {
-			close(fd);
-			unlink(path);
-			if (err->msg[0] == '\0')
-				error_sys(err, "fsync(%s) failed", path);
-			goto out;
-		}
-		close(fd);
-	}
+	if (access(path, F_OK) != 0 && svc_key_file_create(path, hex, err) < 0)
+		goto out;
 	if (fs_read_file(path, &b, KEY_FILE_MAX, err) < 0) {
 		error_prefix(err, "cannot read service key");
 		goto out;

@@ -1,6 +1,5 @@
 /* Tenants: creation with the tenant's store and key file, and the settings
  * the global admin changes. */
-#include <fcntl.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +10,6 @@
 #include "crypto/seal.h"
 #include "lib/error.h"
 #include "lib/fsutil.h"
-#include "lib/hex.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "service/core.h"
@@ -40,34 +38,18 @@ static void tenant_undo(struct service *s, const char *id)
 	free(p);
 }
 
-/* The store and its key file: 32 random bytes as hex, mode 0600. */
+/* The store and its key file (svc_key_file_create()). */
 static int tenant_store_create(struct service *s, const char *id, char **store_r,
 			       struct error *err)
 {
 	struct keysource ks = { .kdf = KEYSLOT_KEYFILE };
 	char *key_path = xasprintf("%s/keys/%s.key", svc_cfg(s)->data_dir, id);
 	char *store = xasprintf("%s/stores/%s", svc_cfg(s)->data_dir, id);
-	uint8_t rnd[32];
-	char hex[66];
-	int fd, ret = -1;
+	char hex[66] = "";
+	int ret = -1;
 
-	crypto_random(rnd, sizeof(rnd));
-	hex_encode(rnd, sizeof(rnd), hex);
-	crypto_wipe(rnd, sizeof(rnd));
-	hex[64] = '\n';
-	hex[65] = '\0';
-	fd = open(key_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		error_sys(err, "cannot create key file %s", key_path);
+	if (svc_key_file_create(key_path, hex, err) < 0)
 		goto out;
-	}
-	if (fs_write_all(fd, hex, 65, key_path, err) < 0 || fsync(fd) < 0) {
-		if (err->msg[0] == '\0')
-			error_sys(err, "fsync(%s) failed", key_path);
-		close(fd);
-		goto out;
-	}
-	close(fd);
 	ks.secret = (const uint8_t *)hex;
 	ks.len = 65;
 	if (fs_mkdir_p(store, err) < 0 || store_init(store, &ks, err) < 0)
@@ -93,9 +75,7 @@ int svc_tenant_create(struct service *s, const struct svc_principal *p, struct j
 
 	if (svc_authorize(p, NULL, SVC_PERM_TENANTS_MANAGE, err) < 0)
 		return -1;
-	if (in == NULL || !json_object_is_type(in, json_type_object))
-		return error_setk(err, ERROR_USAGE, "a tenant is a JSON object with a name");
-	if (svc_check_unknown(in, allowed, "a tenant", err) < 0 ||
+	if (svc_check_object(in, allowed, "a tenant", err) < 0 ||
 	    svc_want_str(in, "name", 1, &name, err) < 0 ||
 	    svc_check_name("tenant", name, err) < 0)
 		return -1;
@@ -140,9 +120,7 @@ int svc_tenant_update(struct service *s, const struct svc_principal *p, const ch
 
 	if (svc_authorize(p, tenant, SVC_PERM_TENANT_SETTINGS, err) < 0)
 		return -1;
-	if (in == NULL || !json_object_is_type(in, json_type_object))
-		return error_setk(err, ERROR_USAGE, "a tenant update is a JSON object");
-	if (svc_check_unknown(in, allowed, "a tenant update", err) < 0 ||
+	if (svc_check_object(in, allowed, "a tenant update", err) < 0 ||
 	    svc_want_int(in, "minRetentionDays", 1, SVC_MAX_DAYS, &days, err) < 0)
 		return -1;
 	if (catalog_tenant_get(svc_catalog(s), tenant, &t, err) < 0)

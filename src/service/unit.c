@@ -49,7 +49,7 @@ static int check_source(struct service *s, const char *tenant, struct json_objec
 		return error_prefix(err, "source");
 	}
 	if (strcmp(type, "folder") == 0) {
-		if (svc_check_unknown(src, folder_keys, "a folder source", err) < 0 ||
+		if (svc_check_object(src, folder_keys, "a folder source", err) < 0 ||
 		    svc_want_str(src, "path", 1, &path, err) < 0)
 			return error_prefix(err, "source");
 		if (svc_check_folder_place(s, tenant, "source: path", path, 1, err) < 0)
@@ -120,9 +120,7 @@ int svc_unit_create(struct service *s, const struct svc_principal *p, const char
 
 	if (svc_authorize(p, tenant, SVC_PERM_UNIT_CREATE, err) < 0)
 		return -1;
-	if (in == NULL || !json_object_is_type(in, json_type_object))
-		return error_setk(err, ERROR_USAGE, "a unit is a JSON object");
-	if (svc_check_unknown(in, allowed, "a unit", err) < 0 ||
+	if (svc_check_object(in, allowed, "a unit", err) < 0 ||
 	    svc_want_str(in, "name", 1, &name, err) < 0 ||
 	    svc_want_str(in, "kind", 1, &kind, err) < 0)
 		return -1;

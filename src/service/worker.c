@@ -43,6 +43,18 @@ static const struct {
 	{ CATALOG_JOB_RESTORE, svc_restore_job_run },
 };
 
+int svc_job_queue(struct service *s, const char *tenant, const char *unit,
+		  enum catalog_job_kind kind, int64_t now, int64_t *id_r, struct error *err)
+{
+	struct catalog_job j = { 0 };
+
+	j.kind = svc_in(catalog_job_kind_name(kind));
+	j.tenant = svc_in(tenant);
+	j.unit = svc_in(unit);
+	j.created = now;
+	return catalog_job_enqueue(svc_catalog(s), &j, id_r, err);
+}
+
 static double mono_now(void)
 {
 	struct timespec ts;
