@@ -9,7 +9,6 @@
  * PostgreSQL. */
 #include "catalog/catalog.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -25,6 +24,7 @@
 #include "lib/hex.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/parse.h"
 
 #define CATALOG_BUSY_MS 30000 /* how long to wait for another writer */
 #define PAGE_DEFAULT 100
@@ -310,18 +310,12 @@ static const char *page_after_id(const struct catalog_page *pg)
 /* The cursor of a page ordered by a number (seq, job id); -1 before all. */
 static int page_after_num(const struct catalog_page *pg, int64_t *after_r, struct error *err)
 {
-	char *end;
-	long long v;
-
 	*after_r = -1;
 	if (pg == NULL || pg->after == NULL || pg->after[0] == '\0')
 		return 0;
-	errno = 0;
-	v = strtoll(pg->after, &end, 10);
-	if (errno != 0 || *end != '\0' || v < 0)
+	if (parse_int(pg->after, 0, INT64_MAX, after_r) < 0)
 		return error_setk(err, ERROR_USAGE,
 				  "page cursor '%s' is not a non-negative decimal number", pg->after);
-	*after_r = v;
 	return 0;
 }
 

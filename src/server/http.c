@@ -12,7 +12,6 @@
  * URL holding %00 or invalid UTF-8, a header holding a NUL byte, more than
  * one Content-Length or one with Transfer-Encoding (400). One log line per
  * request: method, path, status, milliseconds, token id (never the secret). */
-#include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -32,6 +31,7 @@
 #include "lib/fsutil.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/parse.h"
 #include "lib/utf8.h"
 #include "server/request.h"
 #include "server/server.h"
@@ -370,16 +370,12 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
 	return MHD_YES;
 }
 
+/* The Content-Length header's value; -1 when absent or not a length. */
 static int64_t content_length(const char *v)
 {
-	char *end;
-	long long n;
+	int64_t n;
 
-	if (v == NULL)
-		return -1;
-	errno = 0;
-	n = strtoll(v, &end, 10);
-	if (errno || *end || n < 0)
+	if (v == NULL || parse_int(v, 0, INT64_MAX, &n) < 0)
 		return -1;
 	return n;
 }

@@ -3,7 +3,6 @@
  * against the path's tenant, body checks. Handlers never compare roles or
  * tenants themselves: svc_authorize() does, here as a first gate before the
  * body is read, and again in the service function each handler calls. */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 
 #include "lib/error.h"
 #include "lib/mem.h"
+#include "lib/parse.h"
 #include "lib/timeutil.h"
 #include "lib/utf8.h"
 #include "server/request.h"
@@ -597,22 +597,6 @@ const char *req_query(const struct request *r, const char *name)
 	return NULL;
 }
 
-/* A decimal number in [min, max]; -1 for anything else. */
-static int parse_num(const char *s, int64_t min, int64_t max, int64_t *v_r)
-{
-	char *end;
-	long long v;
-
-	if (s == NULL || *s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return -1;
-	*v_r = v;
-	return 0;
-}
-
 int req_page(const struct request *r, struct svc_page *pg, struct error *err)
 {
 	const char *l = req_query(r, "limit");
@@ -621,9 +605,8 @@ int req_page(const struct request *r, struct svc_page *pg, struct error *err)
 	pg->after = req_query(r, "after");
 	if (pg->after && pg->after[0] == '\0')
 		pg->after = NULL;
-	if (l && parse_num(l, 1, 1000, &v) < 0)
-		return error_setk(err, ERROR_USAGE, "limit must be a number from 1 to 1000 "
-				  "(got \"%.32s\")", l);
+	if (l && parse_int_field("limit", l, 1, 1000, &v, err) < 0)
+		return -1;
 	pg->limit = (int)v;
 	return 0;
 }
@@ -636,12 +619,10 @@ int req_time(const struct request *r, const char *name, int64_t *t_r, struct err
 	*t_r = 0;
 	if (s == NULL)
 		return 0;
-	/* Bounded as RFC 3339 times are: handlers turn seconds into ns. */
-	if (parse_num(s, 0, INT64_MAX / 1000000000 - 1, t_r) == 0)
-		return 0;
-	if (time_parse_rfc3339(s, &ns) < 0)
-		return error_setk(err, ERROR_USAGE, "%s must be Unix seconds or an RFC 3339 "
-				  "time like 2026-01-02T03:04:05Z (got \"%.40s\")", name, s);
+	/* A day alone as "until" reaches to the end of that day. */
+	if (time_parse_field(name, s, strcmp(name, "until") == 0 ? TIME_END_OF_DAY : 0, &ns,
+			     err) < 0)
+		return -1;
 	*t_r = ns / 1000000000;
 	return 0;
 }
@@ -651,9 +632,8 @@ int req_seq(const struct request *r, uint32_t *seq_r, struct error *err)
 	const char *s = req_param(r, "seq");
 	int64_t v;
 
-	if (parse_num(s, 1, UINT32_MAX, &v) < 0)
-		return error_setk(err, ERROR_USAGE, "restore point number must be a positive "
-				  "number (got \"%.32s\")", s ? s : "");
+	if (parse_int_field("restore point number", s, 1, UINT32_MAX, &v, err) < 0)
+		return -1;
 	*seq_r = (uint32_t)v;
 	return 0;
 }

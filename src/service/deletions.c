@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "catalog/catalog.h"
+#include "engine/views.h"
 #include "lib/error.h"
 #include "lib/log.h"
 #include "lib/mem.h"
@@ -15,23 +16,6 @@
 #include "service/internal.h"
 #include "service/service.h"
 #include "store/store.h"
-
-static struct json_object *deletion_detail(const struct store_deletion *d)
-{
-	struct json_object *o = json_object_new_object(), *seqs = json_object_new_array();
-
-	json_object_object_add(o, "record", json_object_new_string(d->name));
-	json_object_object_add(o, "action", json_object_new_string(d->action ? d->action : ""));
-	json_object_object_add(o, "tool", json_object_new_string(d->tool ? d->tool : ""));
-	json_object_object_add(o, "host", json_object_new_string(d->host ? d->host : ""));
-	json_object_object_add(o, "timeNs", json_object_new_int64(d->time_ns));
-	for (size_t i = 0; i < d->nseqs; i++)
-		json_object_array_add(seqs, json_object_new_int64(d->seqs[i]));
-	json_object_object_add(o, "restorePoints", seqs);
-	json_object_object_add(o, "packs", json_object_new_int64((int64_t)d->packs));
-	json_object_object_add(o, "bytes", json_object_new_int64((int64_t)d->bytes));
-	return o;
-}
 
 /* One record: audited, its points marked forgotten, then remembered (in
  * that order: a crash in between audits it twice rather than never). */
@@ -48,7 +32,7 @@ static int import_one(struct service *s, const char *tenant, const char *unit,
 		return 0;
 	if (store_deletion_read(su, name, &d, err) < 0)
 		return -1;
-	detail = deletion_detail(d);
+	detail = view_deletion(d);
 	if (svc_audit(s, NULL, tenant, "store.deletion", unit, detail, err) < 0)
 		goto out;
 	for (size_t i = 0; i < d->nseqs; i++) {

@@ -5,7 +5,6 @@
  * API, each audited before anything is read. The index holds plain text of
  * the tenant's mail, so it is one file per tenant (0600, in a 0700 folder)
  * and a search can only ever see its own tenant's file. */
-#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -21,11 +20,13 @@
 #include "crypto/crypto.h"
 #include "engine/mailexport.h"
 #include "engine/mailindex.h"
+#include "engine/views.h"
 #include "lib/error.h"
 #include "lib/fsutil.h"
 #include "lib/hex.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/parse.h"
 #include "lib/timeutil.h"
 #include "service/internal.h"
 #include "service/service.h"
@@ -70,40 +71,6 @@ static const char *value_text(struct json_object *v, char *tmp, size_t len)
 	return NULL;
 }
 
-static int parse_u64(const char *s, uint64_t max, uint64_t *v_r)
-{
-	char *end;
-	unsigned long long v;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v > max)
-		return -1;
-	*v_r = v;
-	return 0;
-}
-
-/* Unix seconds, "YYYY-MM-DD" (UTC; as `until`, the whole day is
- * included) or RFC 3339 "YYYY-MM-DDTHH:MM:SSZ". */
-static int parse_when(const char *s, int until, int64_t *t_r)
-{
-	uint64_t v;
-	int64_t ns;
-
-	if (parse_u64(s, INT64_MAX / 2, &v) == 0) {
-		*t_r = (int64_t)v;
-		return 0;
-	}
-	if (time_parse_day(s, until, t_r) == 0)
-		return 0;
-	if (time_parse_rfc3339(s, &ns) < 0)
-		return -1;
-	*t_r = ns / 1000000000;
-	return 0;
-}
-
 static int parse_bool(const char *s, int *v_r)
 {
 	if (strcmp(s, "true") == 0 || strcmp(s, "1") == 0)
@@ -127,7 +94,7 @@ static int filter_set(struct mail_filters *f, const char *key, const char *text,
 		{ "subject", &f->q.subject }, { "body", &f->q.body }, { "folder", &f->q.folder },
 		{ "format", &f->format },
 	};
-	uint64_t v;
+	int64_t v;
 	int b;
 
 	/* "format" is the export's; limit and after are a search page's. */
@@ -143,11 +110,14 @@ static int filter_set(struct mail_filters *f, const char *key, const char *text,
 	}
 	if (strcmp(key, "since") == 0 || strcmp(key, "until") == 0) {
 		int until = key[0] == 'u';
+		char field[32];
 		int64_t t;
 
-		if (parse_when(text, until, &t) < 0)
-			return error_setk(err, ERROR_USAGE, "filter \"%s\": \"%.40s\" is not Unix "
-					  "seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ", key, text);
+		/* As `until`, a day alone is the whole day (since <= date < until). */
+		snprintf(field, sizeof(field), "filter \"%s\"", key);
+		if (time_parse_field(field, text, until ? TIME_END_OF_DAY : 0, &t, err) < 0)
+			return -1;
+		t /= 1000000000;
 		*(until ? &f->q.until : &f->q.since) = t;
 		*(until ? &f->q.has_until : &f->q.has_since) = 1;
 		json_object_object_add(f->echo, key, json_object_new_int64(t));
@@ -162,24 +132,22 @@ static int filter_set(struct mail_filters *f, const char *key, const char *text,
 		return 0;
 	}
 	if (strcmp(key, "restorePoint") == 0) {
-		if (parse_u64(text, UINT32_MAX, &v) < 0 || v == 0)
-			return error_setk(err, ERROR_USAGE, "filter \"restorePoint\" must be a restore "
-					  "point number (got \"%.20s\")", text);
+		if (parse_int_field("filter \"restorePoint\"", text, 1, UINT32_MAX, &v, err) < 0)
+			return -1;
 		f->q.seq = (uint32_t)v;
 		json_object_object_add(f->echo, key, json_object_new_int64((int64_t)v));
 		return 0;
 	}
 	if (search && strcmp(key, "limit") == 0) {
-		if (parse_u64(text, SEARCH_LIMIT_MAX, &v) < 0 || v == 0)
-			return error_setk(err, ERROR_USAGE, "limit must be a number from 1 to %d (got "
-					  "\"%.20s\")", SEARCH_LIMIT_MAX, text);
+		if (parse_int_field("limit", text, 1, SEARCH_LIMIT_MAX, &v, err) < 0)
+			return -1;
 		f->q.limit = (size_t)v;
 		return 0;
 	}
 	if (search && strcmp(key, "after") == 0) {
 		if (*text == '\0')
 			return 0;
-		if (parse_u64(text, SEARCH_OFFSET_MAX, &v) < 0)
+		if (parse_int(text, 0, SEARCH_OFFSET_MAX, &v) < 0)
 			return error_setk(err, ERROR_USAGE, "after must be the \"next\" of a previous "
 					  "page (got \"%.20s\")", text);
 		f->q.offset = (size_t)v;
@@ -472,74 +440,6 @@ void svc_mail_index_point(struct service *s, const char *tenant, const char *uni
 
 /* ---- search ---- */
 
-static void add_time(struct json_object *o, const char *key, int64_t t)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	char when[32];
-	char *unix_key = xasprintf("%sUnix", key);
-
-	if (gmtime_r(&tt, &tm) == NULL || strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(when, sizeof(when), "@%" PRId64, t);
-	json_object_object_add(o, key, json_object_new_string(when));
-	json_object_object_add(o, unix_key, json_object_new_int64(t));
-	free(unix_key);
-}
-
-static struct json_object *place_json(const struct mailindex_place *pl, struct json_object *all)
-{
-	struct json_object *p = json_object_new_object(), *seqs = json_object_new_array();
-
-	json_object_object_add(p, "unit", json_object_new_string(pl->unit));
-	json_object_object_add(p, "folder", json_object_new_string(pl->folder_utf8));
-	json_object_object_add(p, "imapName", json_object_new_string(pl->folder));
-	json_object_object_add(p, "path", json_object_new_string(pl->path));
-	json_object_object_add(p, "uid", json_object_new_int64(pl->uid));
-	json_object_object_add(p, "flags", json_object_new_string(pl->flags));
-	for (size_t k = 0; k < pl->nseqs; k++) {
-		char *id = xasprintf("%s@%" PRIu32, pl->unit, pl->seqs[k]);
-
-		json_object_array_add(seqs, json_object_new_int64(pl->seqs[k]));
-		json_object_array_add(all, json_object_new_string(id));
-		free(id);
-	}
-	json_object_object_add(p, "restorePoints", seqs);
-	return p;
-}
-
-static struct json_object *hit_json(const struct mailindex_hit *h)
-{
-	struct json_object *o = json_object_new_object(), *places = json_object_new_array();
-	struct json_object *all = json_object_new_array();
-	char key[65];
-
-	hex_encode(h->key, 32, key);
-	json_object_object_add(o, "key", json_object_new_string(key));
-	add_time(o, "date", h->date);
-	json_object_object_add(o, "from", json_object_new_string(h->from));
-	json_object_object_add(o, "to", json_object_new_string(h->to));
-	json_object_object_add(o, "subject", json_object_new_string(h->subject));
-	json_object_object_add(o, "hasAttachment", json_object_new_boolean(h->has_attachment));
-	json_object_object_add(o, "size", json_object_new_int64((int64_t)h->size));
-	json_object_object_add(o, "snippet", json_object_new_string(h->snippet));
-	if (h->error)
-		json_object_object_add(o, "parseError", json_object_new_string(h->error));
-	if (h->where) {
-		/* Where it matched: what a granular restore session takes. */
-		json_object_object_add(o, "unit", json_object_new_string(h->where->unit));
-		json_object_object_add(o, "restorePoint", json_object_new_int64(h->where_seq));
-		json_object_object_add(o, "folder", json_object_new_string(h->where->folder_utf8));
-		json_object_object_add(o, "path", json_object_new_string(h->where->path));
-		json_object_object_add(o, "uid", json_object_new_int64(h->where->uid));
-		json_object_object_add(o, "flags", json_object_new_string(h->where->flags));
-	}
-	for (size_t i = 0; i < h->nplaces; i++)
-		json_object_array_add(places, place_json(&h->places[i], all));
-	json_object_object_add(o, "restorePoints", all);
-	json_object_object_add(o, "places", places);
-	return o;
-}
-
 /* Checks the filters' unit and point against the catalog (a unit of
  * another tenant is 404 like a missing one), audits, brings the index up to
  * date. The caller owns *mi_r. */
@@ -597,7 +497,7 @@ int svc_mail_search(struct service *s, const struct svc_principal *p, const char
 		goto out;
 	items = json_object_new_array();
 	for (size_t i = 0; i < res.n; i++)
-		json_object_array_add(items, hit_json(&res.hits[i]));
+		json_object_array_add(items, view_hit(&res.hits[i]));
 	*out = json_object_new_object();
 	json_object_object_add(*out, "items", items);
 	if (res.more) {

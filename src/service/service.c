@@ -2,7 +2,6 @@
  * the catalog and the data folder, the clock, the threads' lifecycle and
  * the tenants' stores (docs/service.md "Configuration", "Scheduler and
  * jobs"). */
-#include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <limits.h>
@@ -25,6 +24,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/netpolicy.h"
+#include "lib/parse.h"
 #include "service/core.h"
 #include "service/internal.h"
 #include "service/service.h"
@@ -83,19 +83,6 @@ void svc_config_defaults(struct svc_config *cfg)
 	cfg->header_timeout_s = 10;
 	cfg->max_connections = 512;
 	cfg->max_connections_per_ip = 128;
-}
-
-static int parse_int(const char *v, int64_t min, int64_t max, int64_t *out)
-{
-	char *end;
-	long long n;
-
-	errno = 0;
-	n = strtoll(v, &end, 10);
-	if (errno || end == v || *end != '\0' || n < min || n > max)
-		return -1;
-	*out = n;
-	return 0;
 }
 
 /* CFG_LIST: netpolicy entries; each line or flag adds to the list. */

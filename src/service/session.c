@@ -6,7 +6,6 @@
  * while the artifact's progress is kept in the catalog, and the session's
  * state follows from its artifacts. */
 
-#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -39,38 +38,28 @@
 /* Catalog writes of progress: at most this often per artifact. */
 #define PROGRESS_EVERY_NS 200000000LL
 
-/* ---- times: "before" is Unix seconds or RFC 3339 ---- */
+/* ---- times: "before" is a time as lib/timeutil reads every time ---- */
 
 static int parse_before(struct json_object *v, int64_t *ns_r, struct error *err)
 {
+	char num[32];
 	const char *str;
-	char *end;
-	long long n;
-	int r;
 
+	/* A JSON number is Unix seconds, as the string of its digits is. */
 	if (json_object_is_type(v, json_type_int)) {
-		n = (long long)json_object_get_int64(v);
-		goto unix_s;
-	}
-	if (!json_object_is_type(v, json_type_string))
+		snprintf(num, sizeof(num), "%" PRId64, json_object_get_int64(v));
+		str = num;
+	} else if (json_object_is_type(v, json_type_string)) {
+		str = json_object_get_string(v);
+	} else {
 		return error_setk(err, ERROR_USAGE,
 				  "\"before\": expected Unix seconds or an RFC 3339 time");
-	str = json_object_get_string(v);
-	r = time_parse_rfc3339(str, ns_r);
-	if (r == 0 && *ns_r > 0)
-		return 0;
-	if (r == 0 || r == -2) /* no point is taken at the epoch itself */
-		return error_setk(err, ERROR_USAGE, "\"before\": %s is out of range (1970 to 2262)",
-				  str);
-	errno = 0;
-	n = strtoll(str, &end, 10);
-	if (*str == '\0' || *end != '\0' || errno != 0)
-		return error_setk(err, ERROR_USAGE,
-				  "\"before\": %s is neither Unix seconds nor an RFC 3339 time", str);
-unix_s:
-	if (n <= 0 || n > INT64_MAX / 1000000000)
-		return error_setk(err, ERROR_USAGE, "\"before\": %lld is out of range", n);
-	*ns_r = (int64_t)n * 1000000000;
+	}
+	if (time_parse_field("\"before\"", str, 0, ns_r, err) < 0)
+		return -1;
+	if (*ns_r == 0) /* no point is taken at the epoch itself */
+		return error_setk(err, ERROR_USAGE, "\"before\": \"%s\" is out of range (1970 to "
+				  "2262)", str);
 	return 0;
 }
 

@@ -1,20 +1,16 @@
 /* Catalog records as the API shows them (docs/api.md "Resources"). */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <json-c/json.h>
 
 #include "catalog/catalog.h"
+#include "lib/timeutil.h"
 #include "service/views.h"
 
 void view_time(int64_t unix_s, char buf[32])
 {
-	struct tm tm;
-	time_t t = (time_t)unix_s;
-
-	if (gmtime_r(&t, &tm) == NULL || strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		buf[0] = '\0';
+	time_format(unix_s, buf);
 }
 
 static void add_str(struct json_object *o, const char *key, const char *v)
