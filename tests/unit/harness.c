@@ -10,8 +10,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "lib/buf.h"
+#include "lib/error.h"
+#include "lib/fsutil.h"
+#include "lib/mem.h"
+#include "store/store.h"
 
 #define TH_REASON_MAX 1024
 #define TH_MAX_TMP 32
@@ -180,6 +187,65 @@ int th_write_file(const char *path, const void *data, size_t len)
 	if (close(fd) < 0)
 		ret = -1;
 	return ret;
+}
+
+int th_exists(const char *dir, const char *rel)
+{
+	char *p = *rel ? fs_join(dir, rel) : xstrdup(dir);
+	struct stat st;
+	int ret = lstat(p, &st) == 0;
+
+	free(p);
+	return ret;
+}
+
+int th_holds(const char *dir, const char *rel, const char *text)
+{
+	char *p = fs_join(dir, rel);
+	struct error err;
+	struct buf b;
+	int same;
+
+	buf_init(&b, 0);
+	same = fs_read_file(p, &b, 1 << 20, &err) == 0 && b.len == strlen(text) &&
+	       memcmp(b.data, text, b.len) == 0;
+	buf_clear(&b);
+	free(p);
+	return same;
+}
+
+int th_same_file(const char *a, const char *b)
+{
+	struct buf x, y;
+	struct error err;
+	int same;
+
+	buf_init(&x, 0);
+	buf_init(&y, 0);
+	same = fs_read_file(a, &x, 1u << 26, &err) == 0 && fs_read_file(b, &y, 1u << 26, &err) == 0 &&
+	       x.len == y.len && memcmp(x.data, y.data, x.len) == 0;
+	buf_clear(&x);
+	buf_clear(&y);
+	return same;
+}
+
+struct store *th_store_new(struct th_store *ts)
+{
+	struct store *s = NULL;
+	struct error err;
+
+	memset(ts, 0, sizeof(*ts));
+	ts->root = th_tmpdir("store");
+	CHECK(setenv("COFFER_CACHE", th_tmpdir("cache"), 1) == 0);
+	th_fill(7, ts->keyfile, sizeof(ts->keyfile));
+	ts->ks.kdf = KEYSLOT_KEYFILE;
+	ts->ks.secret = ts->keyfile;
+	ts->ks.len = sizeof(ts->keyfile);
+	CHECK_OK(store_init(ts->root, &ts->ks, &err), &err);
+	s = store_open(ts->root, &ts->ks, 0, NULL, &err);
+	CHECKF(s != NULL, "store_open(%s) failed: %s", ts->root, err.msg);
+out:
+	return s;
 }
 
 /* Runs one test here; returns whether it failed. */

@@ -19,6 +19,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crypto/seal.h"
+
+struct store;
+
 struct unit_test {
 	const char *name;
 	void (*fn)(void);
@@ -99,6 +103,19 @@ int th_failed(void);
  * test. The harness owns the string. */
 const char *th_tmpdir(const char *tag);
 
+/* A store of the test's own: its folder and the key that unlocks it, so a
+ * test can open it again (store_open(ts.root, &ts.ks, flags, NULL, err)). */
+struct th_store {
+	const char *root;    /* a th_tmpdir(), removed after the test */
+	uint8_t keyfile[64]; /* a key file's bytes, the same in every test */
+	struct keysource ks; /* KEYSLOT_KEYFILE over keyfile */
+};
+/* Creates a new store in a temporary folder, unlocked by ts->ks, and opens
+ * it; points $COFFER_CACHE at a new temporary folder too, so that no test
+ * reads or fills the user's cache. The caller closes the store with
+ * store_close(). NULL, with the failure recorded, if it cannot. */
+struct store *th_store_new(struct th_store *ts);
+
 /* Deterministic pseudo-random bytes (splitmix64) from seed. */
 void th_fill(uint64_t seed, void *buf, size_t len);
 /* A malloc'ed buffer of len pseudo-random bytes; the caller frees. */
@@ -111,5 +128,12 @@ int th_dir_entries(const char *path);
 int th_flip_byte(const char *path, uint64_t off, uint8_t mask);
 /* Replaces the contents of an existing file; -1 on failure. */
 int th_write_file(const char *path, const void *data, size_t len);
+/* Whether dir/rel exists (as anything; a link is not followed); rel ""
+ * is dir itself. */
+int th_exists(const char *dir, const char *rel);
+/* Whether dir/rel holds exactly the string `text`. */
+int th_holds(const char *dir, const char *rel, const char *text);
+/* Whether two files hold the same bytes (up to 64 MiB). */
+int th_same_file(const char *a, const char *b);
 
 #endif

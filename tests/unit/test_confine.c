@@ -11,11 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "crypto/seal.h"
 #include "engine/backup.h"
 #include "engine/restore.h"
 #include "engine/walk.h"
-#include "lib/buf.h"
 #include "lib/error.h"
 #include "lib/fsat.h"
 #include "lib/fsutil.h"
@@ -45,22 +43,6 @@ static int sub_mkdir(const char *dir, const char *rel, mode_t mode)
 
 	free(p);
 	return ret;
-}
-
-/* Whether dir/rel holds exactly `text`. */
-static int holds(const char *dir, const char *rel, const char *text)
-{
-	char *p = fs_join(dir, rel);
-	struct error err;
-	struct buf b;
-	int same;
-
-	buf_init(&b, 0);
-	same = fs_read_file(p, &b, 1 << 20, &err) == 0 && b.len == strlen(text) &&
-	       memcmp(b.data, text, b.len) == 0;
-	buf_clear(&b);
-	free(p);
-	return same;
 }
 
 static mode_t mode_of(const char *dir, const char *rel)
@@ -243,9 +225,8 @@ out:
 }
 
 struct rfx {
-	const char *root, *unit, *out;
-	uint8_t keyfile[64];
-	struct keysource ks;
+	const char *unit, *out;
+	struct th_store ts;
 	struct store *s;
 };
 
@@ -256,17 +237,10 @@ static int rfx_setup(struct rfx *f)
 	struct error err;
 
 	memset(f, 0, sizeof(*f));
-	f->root = th_tmpdir("store");
+	f->s = th_store_new(&f->ts);
+	CHECK(f->s != NULL);
 	f->unit = th_tmpdir("unit");
 	f->out = th_tmpdir("outside");
-	CHECK(setenv("COFFER_CACHE", th_tmpdir("cache"), 1) == 0);
-	th_fill(7, f->keyfile, sizeof(f->keyfile));
-	f->ks.kdf = KEYSLOT_KEYFILE;
-	f->ks.secret = f->keyfile;
-	f->ks.len = sizeof(f->keyfile);
-	CHECK_OK(store_init(f->root, &f->ks, &err), &err);
-	f->s = store_open(f->root, &f->ks, 0, NULL, &err);
-	CHECKF(f->s != NULL, "store_open: %s", err.msg);
 	CHECK(sub_mkdir(f->unit, "sub", 0755) == 0 && put(f->unit, "sub/b.txt", "bee") == 0 &&
 	      put(f->unit, "sub/c.txt", "sea") == 0 && put(f->unit, "top.txt", "top") == 0);
 	CHECK(chmod(f->out, 0700) == 0 && put(f->out, "secret", "keep me") == 0);
@@ -317,7 +291,7 @@ static void test_restore_swap_folder(void)
 	CHECK(restore_run(f.s, &ro, &rr, &err) < 0);
 	CHECK(sw.done == 1);
 	CHECKF(rr.failed >= 1 && strstr(err.msg, "symbolic link") != NULL, "%s", err.msg);
-	CHECK(th_dir_entries(f.out) == 1 && holds(f.out, "secret", "keep me"));
+	CHECK(th_dir_entries(f.out) == 1 && th_holds(f.out, "secret", "keep me"));
 	CHECK(mode_of(f.out, "") == 0700);
 out:
 	free(p);
@@ -352,7 +326,7 @@ static void test_restore_swap_file(void)
 	CHECKF((after.st_mode & 07777) == 0600, "mode %o", (unsigned)(after.st_mode & 07777));
 	CHECK(after.st_mtim.tv_sec == before.st_mtim.tv_sec &&
 	      after.st_mtim.tv_nsec == before.st_mtim.tv_nsec);
-	CHECK(holds(f.out, "secret", "keep me"));
+	CHECK(th_holds(f.out, "secret", "keep me"));
 out:
 	free(p);
 	free(secret);
@@ -375,8 +349,8 @@ static void test_restore_link_in_unit(void)
 	p = fs_join(f.unit, "sub");
 	CHECK(fsat_remove_tree(AT_FDCWD, p, p, &err) == 0 && symlink(f.out, p) == 0);
 	CHECK_OK(restore_run(f.s, &ro, &rr, &err), &err);
-	CHECK(mode_of(f.unit, "sub") == 0755 && holds(f.unit, "sub/b.txt", "bee"));
-	CHECK(th_dir_entries(f.out) == 1 && holds(f.out, "secret", "keep me"));
+	CHECK(mode_of(f.unit, "sub") == 0755 && th_holds(f.unit, "sub/b.txt", "bee"));
+	CHECK(th_dir_entries(f.out) == 1 && th_holds(f.out, "secret", "keep me"));
 	/* beneath: the unit's parent swapped for a link to the outside. */
 	up = xasprintf("%s.up", f.unit);
 	CHECK(mkdir(up, 0755) == 0);

@@ -11,7 +11,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "crypto/seal.h"
 #include "engine/check.h"
 #include "engine/meta.h"
 #include "engine/point_writer.h"
@@ -31,27 +30,16 @@
 #define BODY_LEN (3u << 20)
 
 struct pfx {
-	const char *root;
-	uint8_t keyfile[64];
-	struct keysource ks;
+	struct th_store ts;
 	struct store *s;
 	uint8_t *body; /* a file's content */
 };
 
 static int pfx_setup(struct pfx *f)
 {
-	struct error err;
-
 	memset(f, 0, sizeof(*f));
-	f->root = th_tmpdir("store");
-	CHECK(setenv("COFFER_CACHE", th_tmpdir("cache"), 1) == 0);
-	th_fill(21, f->keyfile, sizeof(f->keyfile));
-	f->ks.kdf = KEYSLOT_KEYFILE;
-	f->ks.secret = f->keyfile;
-	f->ks.len = sizeof(f->keyfile);
-	CHECK_OK(store_init(f->root, &f->ks, &err), &err);
-	f->s = store_open(f->root, &f->ks, 0, NULL, &err);
-	CHECKF(f->s != NULL, "store_open: %s", err.msg);
+	f->s = th_store_new(&f->ts);
+	CHECK(f->s != NULL);
 	f->body = th_random(22, BODY_LEN);
 	return 0;
 out:
@@ -153,7 +141,7 @@ static void count_sessions(struct pfx *f, int *started_r, int *ended_r)
 	if (u == NULL)
 		return;
 	rel = store_unit_path(u, "sessions");
-	dir = fs_join(f->root, rel);
+	dir = fs_join(f->ts.root, rel);
 	dh = opendir(dir);
 	while (dh && (d = readdir(dh)) != NULL) {
 		size_t n = strlen(d->d_name);
@@ -310,7 +298,7 @@ static void test_commit_after_killed_writer(void)
 		struct store *ks;
 
 		setenv("COFFER_FAULTS", "commit@/rp/:1:kill", 1);
-		ks = store_open(f.root, &f.ks, 0, NULL, &err);
+		ks = store_open(f.ts.root, &f.ts.ks, 0, NULL, &err);
 		if (ks == NULL || write_point(ks, f.body, 1, NULL, &r, &err) < 0)
 			_exit(3);
 		_exit(0); /* the fault rule did not fire */

@@ -12,7 +12,6 @@
 #include <json-c/json.h>
 
 #include "catalog/catalog.h"
-#include "crypto/seal.h"
 #include "engine/tree.h"
 #include "lib/buf.h"
 #include "lib/error.h"
@@ -28,9 +27,8 @@
 #include "harness.h"
 
 struct sfx {
-	const char *root, *data;
-	uint8_t keyfile[64];
-	struct keysource ks;
+	const char *data;
+	struct th_store ts;
 	struct store *s;
 	struct json_object *src;
 	const struct source_ops *ops;
@@ -64,47 +62,15 @@ static int put_text(const char *dir, const char *rel, int lines, int salt)
 	return ret;
 }
 
-static int same_file(const char *a, const char *b)
-{
-	struct buf x, y;
-	struct error err;
-	int same;
-
-	buf_init(&x, 0);
-	buf_init(&y, 0);
-	same = fs_read_file(a, &x, 1u << 26, &err) == 0 && fs_read_file(b, &y, 1u << 26, &err) == 0 &&
-	       x.len == y.len && memcmp(x.data, y.data, x.len) == 0;
-	buf_clear(&x);
-	buf_clear(&y);
-	return same;
-}
-
-static int exists(const char *dir, const char *rel)
-{
-	char *p = fs_join(dir, rel);
-	struct stat st;
-	int ret = lstat(p, &st) == 0;
-
-	free(p);
-	return ret;
-}
-
 static int sfx_setup(struct sfx *f)
 {
 	struct error err;
 	char *sub;
 
 	memset(f, 0, sizeof(*f));
-	f->root = th_tmpdir("store");
+	f->s = th_store_new(&f->ts);
+	CHECK(f->s != NULL);
 	f->data = th_tmpdir("unit");
-	CHECK(setenv("COFFER_CACHE", th_tmpdir("cache"), 1) == 0);
-	th_fill(11, f->keyfile, sizeof(f->keyfile));
-	f->ks.kdf = KEYSLOT_KEYFILE;
-	f->ks.secret = f->keyfile;
-	f->ks.len = sizeof(f->keyfile);
-	CHECK_OK(store_init(f->root, &f->ks, &err), &err);
-	f->s = store_open(f->root, &f->ks, 0, NULL, &err);
-	CHECKF(f->s != NULL, "store_open: %s", err.msg);
 	f->src = json_object_new_object();
 	json_object_object_add(f->src, "type", json_object_new_string("folder"));
 	json_object_object_add(f->src, "path", json_object_new_string(f->data));
@@ -215,11 +181,11 @@ static void test_folder_changed_forgotten_parent(void)
 	/* The newest point is no longer forgotten (docs/format.md 7), but a
 	 * store an older coffer wrote may have its newest forgotten: make
 	 * one the way it did. */
-	del = store_open(f.root, &f.ks, 0, NULL, &err);
+	del = store_open(f.ts.root, &f.ts.ks, 0, NULL, &err);
 	CHECKF(del != NULL, "store_open: %s", err.msg);
 	u = store_unit_open(del, "u-1", 0, &err);
 	CHECKF(u != NULL, "store_unit_open: %s", err.msg);
-	CHECK_OK(forge_tombstone(f.root, u, 2, 1, &err), &err);
+	CHECK_OK(forge_tombstone(f.ts.root, u, 2, 1, &err), &err);
 	CHECK(put_text(f.data, "docs/f2.txt", 2000, 1) == 0);
 	CHECK(backup(&f, 0, &r) == 0 && r.seq == 3);
 	/* Against point 1: f1 and f2 changed. */
@@ -308,12 +274,12 @@ static void test_folder_restore_in_place(void)
 	CHECK(put(f.data, "README-DECRYPT.txt", "pay", 3) == 0);
 	CHECK(put(f.data, "docs/f3.txt", junk, 5000) == 0);
 	CHECK_OK(f.ops->restore(f.s, &o, &rr, &err), &err);
-	CHECK(same_file(f0, copy));
+	CHECK(th_same_file(f0, copy));
 	CHECK(stat(f0, &after) == 0);
 	CHECK((after.st_mode & 07777) == 0640);
 	CHECK(after.st_mtim.tv_sec == before.st_mtim.tv_sec &&
 	      after.st_mtim.tv_nsec == before.st_mtim.tv_nsec);
-	CHECK(!exists(f.data, "README-DECRYPT.txt"));
+	CHECK(!th_exists(f.data, "README-DECRYPT.txt"));
 	CHECK(rr.items_total == 9 && rr.items_done == 9 && rr.failed == 0);
 	CHECKF(rr.bytes_done > 0, "bytes_done %llu", (unsigned long long)rr.bytes_done);
 	CHECK(pg.calls > 0 && pg.bytes == rr.bytes_done);
@@ -360,9 +326,9 @@ static void test_folder_new_location(void)
 	o.source = f.src;
 	o.target = t1;
 	CHECK_OK(f.ops->restore(f.s, &o, &rr, &err), &err);
-	CHECK(exists(p1, "docs/f0.txt") && exists(p1, "docs/f1.txt"));
-	CHECK(!exists(p1, "docs/f2.txt") && !exists(p1, "readme.md"));
-	CHECK(exists(f.data, "docs/f2.txt") && exists(f.data, "readme.md"));
+	CHECK(th_exists(p1, "docs/f0.txt") && th_exists(p1, "docs/f1.txt"));
+	CHECK(!th_exists(p1, "docs/f2.txt") && !th_exists(p1, "readme.md"));
+	CHECK(th_exists(f.data, "docs/f2.txt") && th_exists(f.data, "readme.md"));
 out:
 	free(want);
 	free(withslash);
