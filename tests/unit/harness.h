@@ -48,6 +48,8 @@ extern const struct unit_test parse_tests[];
 extern const struct unit_test netpolicy_tests[];
 extern const struct unit_test confine_tests[];
 extern const struct unit_test point_writer_tests[];
+extern const struct unit_test engine_tests[];
+extern const struct unit_test server_tests[];
 
 /* Records a failure of the running test; the first one is its reason. */
 void th_fail(const char *file, int line, const char *fmt, ...)
