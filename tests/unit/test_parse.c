@@ -1,11 +1,13 @@
 /* Whole numbers a person or a client typed (src/lib/parse.h): the one
  * bounded-integer parser behind CLI flags, query parameters, config values
- * and the N of UNIT@N. */
+ * and the N of UNIT@N; and the one UNIT@N parser (src/store/rp.h). */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/error.h"
 #include "lib/parse.h"
+#include "store/rp.h"
 
 #include "harness.h"
 
@@ -71,9 +73,59 @@ static void test_field(void)
 out:;
 }
 
+static void test_rp_spec(void)
+{
+	static const char *const bad[] = {
+		"u", "u@", "@3", "u@0", "u@-1", "u@+1", "u@ 1", "u@1 ", "u@1x", "u@0x1",
+		"u@4294967296", "u@99999999999999999999999", "u@latest", "u@LATEST", "a@b@3", "",
+	};
+	struct error err;
+	uint32_t seq = 7;
+	char *unit = NULL, long_name[1100];
+
+	CHECK_OK(rp_spec_parse("u@1", 0, &unit, &seq, &err), &err);
+	CHECK(strcmp(unit, "u") == 0 && seq == 1);
+	free(unit);
+	unit = NULL;
+	CHECK_OK(rp_spec_parse("docs.2026@4294967295", 0, &unit, &seq, &err), &err);
+	CHECK(strcmp(unit, "docs.2026") == 0 && seq == UINT32_MAX);
+	free(unit);
+	unit = NULL;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		error_init(&err);
+		CHECKF(rp_spec_parse(bad[i], 0, &unit, &seq, &err) < 0, "\"%s\" was taken", bad[i]);
+		CHECKF(err.code == ERROR_USAGE && strstr(err.msg, bad[i]) != NULL,
+		       "\"%s\": %s", bad[i], err.msg);
+	}
+	/* a unit name with an '@' of its own is refused as the store refuses it */
+	CHECK_FAILS(rp_spec_parse("a@b@3", 0, &unit, &seq, &err), &err, ERROR_USAGE);
+	CHECKF(strstr(err.msg, "bad unit name \"a@b\"") != NULL, "%s", err.msg);
+	/* the name's length, as the store checks it */
+	memset(long_name, 'x', 1025);
+	strcpy(long_name + 1025, "@1");
+	CHECK_FAILS(rp_spec_parse(long_name, 0, &unit, &seq, &err), &err, ERROR_USAGE);
+	/* with RP_SPEC_LATEST: "UNIT" and "UNIT@latest" are the newest (0) */
+	CHECK_OK(rp_spec_parse("u", RP_SPEC_LATEST, &unit, &seq, &err), &err);
+	CHECK(strcmp(unit, "u") == 0 && seq == 0);
+	free(unit);
+	unit = NULL;
+	CHECK_OK(rp_spec_parse("u@latest", RP_SPEC_LATEST, &unit, &seq, &err), &err);
+	CHECK(strcmp(unit, "u") == 0 && seq == 0);
+	free(unit);
+	unit = NULL;
+	CHECK_OK(rp_spec_parse("u@12", RP_SPEC_LATEST, &unit, &seq, &err), &err);
+	CHECK(seq == 12);
+	CHECK_FAILS(rp_spec_parse("u@0", RP_SPEC_LATEST, &unit, &seq, &err), &err, ERROR_USAGE);
+	CHECK_FAILS(rp_spec_parse("@latest", RP_SPEC_LATEST, &unit, &seq, &err), &err,
+		    ERROR_USAGE);
+out:
+	free(unit);
+}
+
 const struct unit_test parse_tests[] = {
 	{ "parse_int_accepted", test_accepted },
 	{ "parse_int_refused", test_refused },
 	{ "parse_int_field", test_field },
+	{ "parse_rp_spec", test_rp_spec },
 	{ NULL, NULL },
 };
