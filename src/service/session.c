@@ -188,23 +188,6 @@ static int item_paths(struct json_object *item, enum catalog_restore_mode mode,
 	return 0;
 }
 
-static int item_check_fields(struct json_object *item, struct error *err)
-{
-	static const char *const known[] = { "unit", "restorePoint", "before", "mode", "paths" };
-
-	json_object_object_foreach(item, key, val) {
-		size_t i;
-
-		(void)val;
-		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-			if (strcmp(known[i], key) == 0)
-				break;
-		if (i == sizeof(known) / sizeof(known[0]))
-			return error_setk(err, ERROR_USAGE, "unknown field \"%s\"", key);
-	}
-	return 0;
-}
-
 /* A unit restored by another session right now: refused, since two
  * restores of one unit would overwrite each other. */
 static int unit_restore_busy(struct catalog *c, const char *tenant, const char *unit,
@@ -239,13 +222,13 @@ static int unit_restore_busy(struct catalog *c, const char *tenant, const char *
 static int item_artifact(struct catalog *c, const char *tenant, struct json_object *item,
 			 struct catalog_artifact *a, struct error *err)
 {
+	static const char *const known[] = { "unit", "restorePoint", "before", "mode", "paths",
+					     NULL };
 	struct catalog_unit *u = NULL;
 	enum catalog_restore_mode mode;
 	const char *unit;
 
-	if (!json_object_is_type(item, json_type_object))
-		return error_setk(err, ERROR_USAGE, "expected an object");
-	if (item_check_fields(item, err) < 0)
+	if (svc_check_object(item, known, "a restore item", err) < 0)
 		return -1;
 	unit = jsonu_str(item, "unit");
 	if (unit == NULL)
