@@ -17,7 +17,7 @@ esac
 
 root=$(cd "$(dirname "$0")/.." && pwd) || exit 1
 bdir=$root/build-fuzz
-targets="meta index rp tombstone deletion deletion_key seal keyslot pack_trailer imap mailparse"
+targets="meta index rp tombstone deletion deletion_key seal keyslot pack_trailer imap mailparse s3xml"
 
 # -fsanitize=fuzzer-no-link instruments the library too, so libFuzzer sees
 # coverage inside the readers.

@@ -15,6 +15,7 @@ packages=(
 	libcurl4-openssl-dev curl # the CLI's service commands are API clients
 	libgmime-3.0-dev          # mail: MIME parsing for the search index
 	dovecot-core dovecot-imapd # tests: a real IMAP server on loopback
+	ceph-mon ceph-osd radosgw ceph-common # tests: a real S3 server (radosgw) with Object Lock
 )
 if [ "${1:-}" = "--bench" ]; then
 	packages+=(restic borgbackup linux-source-6.1 xz-utils time isync)

@@ -38,7 +38,8 @@
 #define DAY_S 86400
 #define DAYS_MAX 1000000 /* about 2700 years: far enough, and no overflow */
 
-#define USAGE_INIT "[--key-file-new FILE] [--deletion-key-file-new FILE]"
+#define USAGE_INIT "[--key-file-new FILE] [--deletion-key-file-new FILE] " \
+	"[--object-lock-days N] [--object-lock-mode compliance|governance]"
 #define USAGE_BACKUP "UNIT PATH [--keep-days N] [--retain-days N]"
 #define USAGE_RESTORE "RP (--to DIR | --in-place) [--dry-run] [--verbose] [PATH|GLOB ...]"
 #define USAGE_PRUNE "[--grace SECONDS] [--dry-run] [--deletion-key-file FILE]"
@@ -224,21 +225,36 @@ static int cmd_init(struct cli *c, int argc, char **argv)
 {
 	struct keysource ks = { .kdf = KEYSLOT_KEYFILE };
 	const char *key_new = NULL, *del_new = NULL, *v;
+	struct store_init_opts opts = { 0 };
 	struct store *s = NULL;
 	struct buf secret;
 	struct error err;
+	int64_t days;
 	int i, ret;
 
-	for (i = 1; i < argc; i++) {
-		if ((v = cli_option_value(argc, argv, &i, "--key-file-new")) != NULL && !key_new)
-			key_new = v;
-		else if ((v = cli_option_value(argc, argv, &i, "--deletion-key-file-new")) != NULL &&
-			 !del_new)
-			del_new = v;
-		else
-			return usage_error("init", USAGE_INIT);
-	}
 	error_init(&err);
+	for (i = 1; i < argc; i++) {
+		if ((v = cli_option_value(argc, argv, &i, "--key-file-new")) != NULL && !key_new) {
+			key_new = v;
+		} else if ((v = cli_option_value(argc, argv, &i, "--deletion-key-file-new")) != NULL &&
+			   !del_new) {
+			del_new = v;
+		} else if ((v = cli_option_value(argc, argv, &i, "--object-lock-days")) != NULL) {
+			if (parse_int_field("--object-lock-days", v, 1, STORE_LOCK_DAYS_MAX, &days,
+					    &err) < 0)
+				return fail(&err);
+			opts.lock_days = (unsigned)days;
+		} else if ((v = cli_option_value(argc, argv, &i, "--object-lock-mode")) != NULL) {
+			if (strcmp(v, "compliance") == 0)
+				opts.lock_mode = BACKEND_LOCK_COMPLIANCE;
+			else if (strcmp(v, "governance") == 0)
+				opts.lock_mode = BACKEND_LOCK_GOVERNANCE;
+			else
+				return usage_error("init", USAGE_INIT);
+		} else {
+			return usage_error("init", USAGE_INIT);
+		}
+	}
 	buf_init(&secret, SECRET_MAX);
 	if (c->store == NULL)
 		ret = error_setk(&err, ERROR_USAGE, "no store given: use --store DIR or COFFER_STORE");
@@ -253,7 +269,7 @@ static int cmd_init(struct cli *c, int argc, char **argv)
 	if (ret == 0) {
 		ks.secret = secret.data;
 		ks.len = secret.len;
-		ret = store_init(c->store, &ks, &err);
+		ret = store_init_opts(c->store, &ks, &opts, &err);
 	}
 	/* The deletion key is added to the new store through its own path. */
 	if (ret == 0 && del_new) {
@@ -277,6 +293,13 @@ static int cmd_init(struct cli *c, int argc, char **argv)
 		printf("created store %s%s%s%s%s\n", c->store, key_new ? " with key file " : "",
 		       key_new ? key_new : "", del_new ? " and deletion key file " : "",
 		       del_new ? del_new : "");
+		/* The lock cannot be taken back: say it once, plainly. */
+		if (backend_spec_is_url(c->store))
+			printf("every object is locked by the server (Object Lock, %s mode) for %u "
+			       "day%s after it is written\n",
+			       opts.lock_mode == BACKEND_LOCK_GOVERNANCE ? "GOVERNANCE" : "COMPLIANCE",
+			       opts.lock_days ? opts.lock_days : STORE_LOCK_DAYS_DEFAULT,
+			       opts.lock_days == 1 ? "" : "s");
 	}
 	return EXIT_OK;
 }

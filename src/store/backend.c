@@ -1,6 +1,19 @@
 #include "backend.h"
 
 #include "lib/error.h"
+#include "store/s3proto.h"
+
+int backend_spec_is_url(const char *spec)
+{
+	return s3proto_is_url(spec);
+}
+
+struct backend *backend_open(const char *spec, int flags, struct error *err)
+{
+	if (s3proto_is_url(spec))
+		return backend_s3_open(spec, flags, err);
+	return backend_local_open(spec, flags);
+}
 
 int backend_put(struct backend *be, const char *name, const void *data, size_t len,
 		struct error *err)

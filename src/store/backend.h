@@ -6,8 +6,8 @@
  * deletion exists only on a backend opened with BACKEND_ALLOW_DELETE, which
  * only prune does. Names are relative, '/'-separated ("units/ab/rp/1").
  *
- * Implementations: the local folder (backend_local.c) and a fault-injecting
- * wrapper for tests (backend_fault.c). S3 comes later behind this table. */
+ * Implementations: the local folder (backend_local.c), S3 (backend_s3.c,
+ * docs/s3.md) and a fault-injecting wrapper for tests (backend_fault.c). */
 
 #include <stddef.h>
 #include <stdint.h>
@@ -60,6 +60,27 @@ struct backend {
 };
 
 struct backend *backend_local_open(const char *root, int flags);
+
+/* Object Lock modes of an S3 backend (docs/s3.md). */
+enum { BACKEND_LOCK_NONE = 0, BACKEND_LOCK_COMPLIANCE = 1, BACKEND_LOCK_GOVERNANCE = 2 };
+
+/* 1 if a store spec is a URL ("scheme://..."), 0 if it is a local folder. */
+int backend_spec_is_url(const char *spec);
+/* Opens the backend a store spec names: "s3://HOST[:PORT]/BUCKET[/PREFIX]"
+ * or "s3+http://..." is S3, another "scheme://" is refused (ERROR_USAGE
+ * naming it), anything else is a local folder. */
+struct backend *backend_open(const char *spec, int flags, struct error *err);
+/* The S3 backend; credentials, region, CA file, retries and timeout come
+ * from the environment (docs/s3.md). ERROR_USAGE for a bad spec or
+ * missing credentials. */
+struct backend *backend_s3_open(const char *spec, int flags, struct error *err);
+/* From now on every object be writes carries Object Lock `mode` with a
+ * retain-until date `days` after the PUT. -1 if be is not S3. */
+int backend_s3_set_lock(struct backend *be, int mode, unsigned days);
+/* For `coffer init`: the bucket exists with Object Lock enabled (created
+ * with it when missing) and the store's prefix holds nothing. ERROR_USAGE
+ * for a bucket without Object Lock, ERROR_EXISTS when not empty. */
+int backend_s3_prepare(struct backend *be, struct error *err);
 /* Wraps `inner` (taking ownership) with faults described by `spec`
  * (docs/testing.md): "op:N:kind[,op:N:kind...]". */
 struct backend *backend_fault_open(struct backend *inner, const char *spec, struct error *err);

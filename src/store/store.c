@@ -17,6 +17,7 @@
 #include "lib/fsutil.h"
 #include "lib/hex.h"
 #include "lib/mem.h"
+#include "lib/parse.h"
 #include "store/backend.h"
 #include "store/chunker.h"
 
@@ -34,6 +35,8 @@ struct store {
 	char *cache;
 	char id[33];
 	uint8_t master[MASTER_KEY_LEN];
+	int lock_mode; /* from config's object-lock line (S3 stores) */
+	unsigned lock_days;
 	/* The deletion key (docs/format.md 9): its public half, read once
 	 * under del_lock (del_state 0: not read yet, 1: read, 2: none), and
 	 * the secret once store_unlock_deletion() succeeded. */
@@ -57,9 +60,19 @@ struct store_unit {
 	struct chunker meta_chunker;
 };
 
+/* The config object; an S3 store adds its Object Lock (docs/format.md 2). */
+static char *store_config_text(const char *id, int lock_mode, unsigned lock_days)
+{
+	if (lock_mode == BACKEND_LOCK_NONE)
+		return xasprintf("coffer-store\nformat %d\nid %s\n", STORE_FORMAT, id);
+	return xasprintf("coffer-store\nformat %d\nid %s\nobject-lock %s %u\n", STORE_FORMAT, id,
+			 lock_mode == BACKEND_LOCK_GOVERNANCE ? "governance" : "compliance",
+			 lock_days);
+}
+
 static int store_write_config(const char *path, const char *id, struct error *err)
 {
-	char *cfg = xasprintf("coffer-store\nformat %d\nid %s\n", STORE_FORMAT, id);
+	char *cfg = store_config_text(id, BACKEND_LOCK_NONE, 0);
 	char *file = fs_join(path, "config");
 	int ret = fs_write_once(file, cfg, strlen(cfg), err);
 
@@ -97,13 +110,58 @@ static int store_write_slot(struct backend *be, const uint8_t *master,
 	return backend_put(be, name, slot, sizeof(slot), err);
 }
 
+/* A store in an S3 bucket: the bucket is checked (or created) with Object
+ * Lock, then the key slot and the config are put like any object, locked. */
+static int store_init_remote(const char *path, const struct keysource *src,
+			     const struct store_init_opts *o, struct error *err)
+{
+	uint8_t master[MASTER_KEY_LEN], rid[16];
+	int mode = o && o->lock_mode ? o->lock_mode : BACKEND_LOCK_COMPLIANCE;
+	unsigned days = o && o->lock_days ? o->lock_days : STORE_LOCK_DAYS_DEFAULT;
+	struct backend *be = backend_open(path, 0, err);
+	char id[33], *cfg;
+	int ret;
+
+	if (be == NULL)
+		return -1;
+	if (backend_s3_prepare(be, err) < 0) {
+		backend_close(&be);
+		return -1;
+	}
+	backend_s3_set_lock(be, mode, days);
+	crypto_random(rid, sizeof(rid));
+	hex_encode(rid, sizeof(rid), id);
+	crypto_random(master, sizeof(master));
+	ret = store_write_slot(be, master, src, err);
+	crypto_wipe(master, sizeof(master));
+	/* config last: a store without config is visibly unfinished. */
+	if (ret == 0) {
+		cfg = store_config_text(id, mode, days);
+		ret = backend_put(be, "config", cfg, strlen(cfg), err);
+		free(cfg);
+	}
+	backend_close(&be);
+	return ret;
+}
+
 int store_init(const char *path, const struct keysource *src, struct error *err)
+{
+	return store_init_opts(path, src, NULL, err);
+}
+
+int store_init_opts(const char *path, const struct keysource *src,
+		    const struct store_init_opts *o, struct error *err)
 {
 	uint8_t master[MASTER_KEY_LEN], rid[16];
 	char id[33];
 	struct backend *be;
 	int ret;
 
+	if (backend_spec_is_url(path))
+		return store_init_remote(path, src, o, err);
+	if (o && (o->lock_mode || o->lock_days))
+		return error_setk(err, ERROR_USAGE, "Object Lock is for S3 stores; %s is a local "
+				  "folder", path);
 	if (!store_dir_is_empty(path))
 		return error_setk(err, ERROR_EXISTS, "cannot create a store in %s: folder is not empty",
 				  path);
@@ -120,6 +178,34 @@ int store_init(const char *path, const struct keysource *src, struct error *err)
 	crypto_wipe(master, sizeof(master));
 	backend_close(&be);
 	return ret;
+}
+
+/* "object-lock MODE DAYS" (S3 stores, docs/s3.md), if there is one. */
+static int store_parse_lock(struct store *s, const char *p, struct error *err)
+{
+	const char *line = strstr(p, "\nobject-lock "), *days;
+	size_t n;
+	int64_t v;
+	char num[16];
+
+	if (line == NULL)
+		return 0;
+	line += 13;
+	if (strncmp(line, "compliance ", 11) == 0)
+		s->lock_mode = BACKEND_LOCK_COMPLIANCE, days = line + 11;
+	else if (strncmp(line, "governance ", 11) == 0)
+		s->lock_mode = BACKEND_LOCK_GOVERNANCE, days = line + 11;
+	else
+		return error_setk(err, ERROR_CORRUPT, "%s/config: bad object-lock line", s->path);
+	n = strspn(days, "0123456789");
+	if (n == 0 || n >= sizeof(num) || days[n] != '\n')
+		return error_setk(err, ERROR_CORRUPT, "%s/config: bad object-lock line", s->path);
+	memcpy(num, days, n);
+	num[n] = '\0';
+	if (parse_int(num, 1, STORE_LOCK_DAYS_MAX, &v) < 0)
+		return error_setk(err, ERROR_CORRUPT, "%s/config: bad object-lock line", s->path);
+	s->lock_days = (unsigned)v;
+	return 0;
 }
 
 static int store_parse_config(struct store *s, const struct buf *cfg, struct error *err)
@@ -140,7 +226,7 @@ static int store_parse_config(struct store *s, const struct buf *cfg, struct err
 		return error_setk(err, ERROR_CORRUPT, "%s/config is damaged", s->path);
 	memcpy(s->id, id + 4, 32);
 	s->id[32] = '\0';
-	return 0;
+	return store_parse_lock(s, p, err);
 }
 
 struct slot_scan {
@@ -213,8 +299,10 @@ struct store *store_open(const char *path, const struct keysource *src, int flag
 
 	pthread_mutex_init(&s->del_lock, NULL);
 	s->path = xstrdup(path);
-	s->be = backend_local_open(path, flags);
 	buf_init(&cfg, 4096);
+	s->be = backend_open(path, flags, err);
+	if (s->be == NULL)
+		goto fail;
 	if (backend_get(s->be, "config", &cfg, 4096, err) < 0) {
 		if (err->code == ERROR_NOTFOUND)
 			error_setk(err, ERROR_NOTFOUND, "%s is not a coffer store (no config); "
@@ -223,6 +311,12 @@ struct store *store_open(const char *path, const struct keysource *src, int flag
 	}
 	if (store_parse_config(s, &cfg, err) < 0 || store_unlock(s, src, err) < 0)
 		goto fail;
+	if (s->lock_mode != BACKEND_LOCK_NONE &&
+	    backend_s3_set_lock(s->be, s->lock_mode, s->lock_days) < 0) {
+		error_setk(err, ERROR_CORRUPT, "%s/config asks for Object Lock, which only S3 "
+			   "stores have", path);
+		goto fail;
+	}
 	if (faults && *faults) {
 		struct backend *f = backend_fault_open(s->be, faults, err);
 

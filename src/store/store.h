@@ -23,9 +23,26 @@ struct store_unit;
 
 #define STORE_FORMAT 1
 
-/* Creates a new store at `path` (a missing or empty folder) with one key
- * slot for `src`. */
+/* Creates a new store at `path` (a missing or empty folder, or an S3 spec
+ * as backend_open() takes: docs/s3.md) with one key slot for `src`. */
 int store_init(const char *path, const struct keysource *src, struct error *err);
+
+/* Object Lock of a new S3 store (docs/s3.md): every object is written with
+ * a retain-until date lock_days after its PUT, in lock_mode
+ * (BACKEND_LOCK_COMPLIANCE or BACKEND_LOCK_GOVERNANCE). Recorded in the
+ * store's config, so every client writes the same way. */
+struct store_init_opts {
+	int lock_mode;      /* 0: BACKEND_LOCK_COMPLIANCE */
+	unsigned lock_days; /* 0: STORE_LOCK_DAYS_DEFAULT */
+};
+#define STORE_LOCK_DAYS_DEFAULT 30
+#define STORE_LOCK_DAYS_MAX 36500
+
+/* store_init() with options (NULL: the defaults). On S3 the bucket must
+ * have Object Lock enabled or not exist (then it is created with it);
+ * ERROR_USAGE otherwise, and for lock options on a local folder. */
+int store_init_opts(const char *path, const struct keysource *src,
+		    const struct store_init_opts *o, struct error *err);
 
 /* Opens and unlocks a store. flags: BACKEND_ALLOW_DELETE for forget and
  * prune, which also need store_unlock_deletion().

@@ -48,6 +48,7 @@ extern const struct unit_test parse_tests[];
 extern const struct unit_test netpolicy_tests[];
 extern const struct unit_test confine_tests[];
 extern const struct unit_test point_writer_tests[];
+extern const struct unit_test s3proto_tests[];
 extern const struct unit_test engine_tests[];
 extern const struct unit_test server_tests[];
 

@@ -1,0 +1,977 @@
+/* The S3 backend (docs/s3.md): one object per store object under the
+ * bucket's prefix, over libcurl with its SigV4 signing. Objects are added
+ * with a conditional PUT (If-None-Match: *) that the server refuses with
+ * 412 when the name is taken, so write-once is the server's promise, not
+ * ours; with Object Lock every PUT also carries a retain-until date.
+ *
+ * Handles: an idle pool of curl easy handles, each keeping its own live
+ * connections, so threads reuse connections without sharing a handle.
+ * Every request has a timeout; 5xx, 429, resets and timeouts are retried
+ * a bounded number of times with exponential backoff and full jitter. */
+#include "backend.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "crypto/crypto.h"
+#include "lib/buf.h"
+#include "lib/error.h"
+#include "lib/fsutil.h"
+#include "lib/hex.h"
+#include "lib/mem.h"
+#include "lib/parse.h"
+#include "store/s3proto.h"
+
+#define S3_POOL_MAX 16              /* idle handles kept (each with its connections) */
+#define S3_RETRIES_DEFAULT 4        /* after the first attempt */
+#define S3_RETRIES_MAX 20
+#define S3_TIMEOUT_DEFAULT 60       /* seconds without progress before a request fails */
+#define S3_TIMEOUT_MAX 3600
+#define S3_BACKOFF_MS 250           /* first retry waits up to this, doubling */
+#define S3_BACKOFF_MAX_MS 8000
+#define S3_UPLOAD_MAX ((size_t)64 << 20) /* a pack is at most 16 MiB + one blob */
+#define S3_LIST_PAGE_MAX ((size_t)16 << 20)
+#define S3_ERROR_BODY_MAX 16384
+#define S3_CREDENTIALS_MAX 4096
+#define S3_DAY_S 86400
+
+/* SHA-256 of nothing: the payload hash of every request without a body. */
+static const char s3_empty_sha256[] =
+	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+struct s3 {
+	struct backend be;
+	char *base;     /* "https://host:port/bucket" (or "https://bucket.host:port") */
+	char *bucket;
+	char *prefix;   /* "" or "a/b/" */
+	char *display;  /* "s3://host/bucket/" + prefix, for messages */
+	char *sigv4;    /* "aws:amz:REGION:s3" */
+	char *region;
+	char *key_id;
+	char *secret;   /* wiped on close; never in a message */
+	char *token;    /* AWS_SESSION_TOKEN header line, or NULL */
+	char *ca_file;
+	int tls;
+	int lock_mode;  /* BACKEND_LOCK_* */
+	unsigned lock_days;
+	unsigned retries;
+	long timeout_s;
+	pthread_mutex_t pool_lock;
+	CURL *pool[S3_POOL_MAX];
+	size_t npool;
+};
+
+struct backend_upload {
+	struct s3 *s;
+	char *name;
+	struct buf data;
+};
+
+/* One request and what came back. */
+struct s3_req {
+	const char *method;     /* GET, PUT, HEAD, DELETE */
+	const char *name;       /* object below the prefix; NULL: the bucket itself */
+	const char *query;      /* canonical (s3proto_query()), or NULL */
+	const void *body;       /* PUT */
+	size_t body_len;
+	int put_object;         /* If-None-Match, Content-MD5 and the lock headers */
+	const char *range;      /* "bytes=A-B" */
+	const char *extra;      /* one more header line */
+	const char *what;       /* names the request in errors (default: the object) */
+	struct buf *out;        /* a 2xx answer's body is appended here (max applies) */
+	/* answers */
+	long status;
+	unsigned attempts;
+	int too_big;
+	char code[64];
+	char msg[256];
+	char version[256];
+	char etag[80];
+	char body_md5[33];      /* hex MD5 of a PUT body: its ETag */
+	uint64_t length;
+};
+
+struct s3_xfer {
+	struct s3_req *r;
+	CURL *h;
+	size_t read_off;
+	size_t out_start;
+	struct buf err_body;
+};
+
+static pthread_once_t s3_once = PTHREAD_ONCE_INIT;
+static void s3_global_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+static char *s3_describe(struct backend *be, const char *name)
+{
+	return xasprintf("%s%s", ((struct s3 *)be)->display, name);
+}
+
+/* --- handles ---------------------------------------------------------------- */
+
+static CURL *s3_handle_get(struct s3 *s)
+{
+	CURL *h = NULL;
+
+	pthread_mutex_lock(&s->pool_lock);
+	if (s->npool > 0)
+		h = s->pool[--s->npool];
+	pthread_mutex_unlock(&s->pool_lock);
+	if (h == NULL && (h = curl_easy_init()) == NULL)
+		abort(); /* out of memory, as xmalloc */
+	return h;
+}
+
+/* curl_easy_reset() keeps the handle's live connections: the next user of
+ * the handle reuses them. */
+static void s3_handle_put(struct s3 *s, CURL *h)
+{
+	curl_easy_reset(h);
+	pthread_mutex_lock(&s->pool_lock);
+	if (s->npool < S3_POOL_MAX) {
+		s->pool[s->npool++] = h;
+		h = NULL;
+	}
+	pthread_mutex_unlock(&s->pool_lock);
+	if (h != NULL)
+		curl_easy_cleanup(h);
+}
+
+/* --- one request -------------------------------------------------------------- */
+
+static size_t s3_write_cb(char *data, size_t size, size_t n, void *ctx)
+{
+	struct s3_xfer *x = ctx;
+	long status = 0;
+
+	n *= size;
+	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &status);
+	if (status >= 200 && status < 300) {
+		if (x->r->out == NULL)
+			return n;
+		if (x->r->out->max && (x->r->out->len > x->r->out->max ||
+				       n > x->r->out->max - x->r->out->len)) {
+			x->r->too_big = 1;
+			return 0; /* stops the transfer */
+		}
+		buf_add(x->r->out, data, n);
+	} else if (x->err_body.len < S3_ERROR_BODY_MAX) {
+		size_t room = S3_ERROR_BODY_MAX - x->err_body.len;
+
+		buf_add(&x->err_body, data, n < room ? n : room);
+	}
+	return n;
+}
+
+static size_t s3_read_cb(char *dst, size_t size, size_t n, void *ctx)
+{
+	struct s3_xfer *x = ctx;
+	size_t left = x->r->body_len - x->read_off;
+
+	n *= size;
+	if (n > left)
+		n = left;
+	memcpy(dst, (const char *)x->r->body + x->read_off, n);
+	x->read_off += n;
+	return n;
+}
+
+/* Keeps the headers coffer reads: the version id (for deletes) and ETag. */
+static size_t s3_header_cb(char *line, size_t size, size_t n, void *ctx)
+{
+	struct s3_req *r = ctx;
+	size_t len = size * n, vlen;
+	const char *v;
+	char *dst = NULL;
+	size_t dst_size = 0;
+
+	if (len > 17 && strncasecmp(line, "x-amz-version-id:", 17) == 0) {
+		v = line + 17;
+		dst = r->version;
+		dst_size = sizeof(r->version);
+	} else if (len > 5 && strncasecmp(line, "etag:", 5) == 0) {
+		v = line + 5;
+		dst = r->etag;
+		dst_size = sizeof(r->etag);
+	}
+	if (dst != NULL) {
+		vlen = len - (size_t)(v - line);
+		while (vlen > 0 && (*v == ' ' || *v == '\t')) {
+			v++;
+			vlen--;
+		}
+		while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' || v[vlen - 1] == ' '))
+			vlen--;
+		if (vlen < dst_size) {
+			memcpy(dst, v, vlen);
+			dst[vlen] = '\0';
+		}
+	}
+	return len;
+}
+
+static void s3_base64(const uint8_t *data, size_t len, char *out)
+{
+	EVP_EncodeBlock((unsigned char *)out, data, (int)len);
+}
+
+/* "Content-MD5: ..." and the payload hash of a PUT body; md5_hex gets the
+ * hex MD5, which is what the ETag of a single PUT is. */
+static void s3_body_digests(const void *body, size_t len, char *md5_b64, char *md5_hex,
+			    char *sha_hex)
+{
+	uint8_t md5[16], sha[32];
+	unsigned int mlen = sizeof(md5);
+
+	EVP_Digest(body, len, md5, &mlen, EVP_md5(), NULL);
+	crypto_sha256(body, len, sha);
+	s3_base64(md5, sizeof(md5), md5_b64);
+	hex_encode(md5, sizeof(md5), md5_hex);
+	hex_encode(sha, sizeof(sha), sha_hex);
+}
+
+static char *s3_url(struct s3 *s, const struct s3_req *r)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	buf_add(&b, s->base, strlen(s->base));
+	buf_add_u8(&b, '/');
+	if (r->name != NULL) {
+		s3proto_uri_encode(&b, s->prefix, strlen(s->prefix), 1);
+		s3proto_uri_encode(&b, r->name, strlen(r->name), 1);
+	}
+	if (r->query != NULL)
+		buf_addf(&b, "?%s", r->query);
+	buf_add(&b, "", 1);
+	return (char *)buf_steal(&b, NULL);
+}
+
+static struct curl_slist *s3_headers(struct s3 *s, const struct s3_req *r, char *md5_hex)
+{
+	struct curl_slist *h = NULL;
+	char line[256], md5_b64[32], sha_hex[65];
+
+	if (r->body != NULL || r->put_object) {
+		s3_body_digests(r->body ? r->body : "", r->body_len, md5_b64, md5_hex, sha_hex);
+		snprintf(line, sizeof(line), "x-amz-content-sha256: %s", sha_hex);
+		h = curl_slist_append(h, line);
+		snprintf(line, sizeof(line), "Content-MD5: %s", md5_b64);
+		h = curl_slist_append(h, line);
+		/* No "Expect:" to turn off 100-continue: curl's SigV4 would sign
+		 * the empty header it then does not send. */
+	} else {
+		snprintf(line, sizeof(line), "x-amz-content-sha256: %s", s3_empty_sha256);
+		h = curl_slist_append(h, line);
+	}
+	if (r->put_object) {
+		h = curl_slist_append(h, "If-None-Match: *");
+		if (s->lock_mode != BACKEND_LOCK_NONE) {
+			time_t until = time(NULL) + (time_t)s->lock_days * S3_DAY_S;
+			struct tm tm;
+			char date[32];
+
+			gmtime_r(&until, &tm);
+			strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", &tm);
+			h = curl_slist_append(h, s->lock_mode == BACKEND_LOCK_GOVERNANCE ?
+					      "x-amz-object-lock-mode: GOVERNANCE" :
+					      "x-amz-object-lock-mode: COMPLIANCE");
+			snprintf(line, sizeof(line), "x-amz-object-lock-retain-until-date: %s", date);
+			h = curl_slist_append(h, line);
+		}
+	}
+	if (r->range != NULL) {
+		snprintf(line, sizeof(line), "Range: %s", r->range);
+		h = curl_slist_append(h, line);
+	}
+	if (r->extra != NULL)
+		h = curl_slist_append(h, r->extra);
+	if (s->token != NULL)
+		h = curl_slist_append(h, s->token);
+	return h;
+}
+
+static void s3_setup(struct s3 *s, CURL *h, struct s3_req *r, struct s3_xfer *x, const char *url,
+		     struct curl_slist *headers, char *errbuf)
+{
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, s->tls ? "https" : "http");
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(h, CURLOPT_AWS_SIGV4, s->sigv4);
+	curl_easy_setopt(h, CURLOPT_USERNAME, s->key_id);
+	curl_easy_setopt(h, CURLOPT_PASSWORD, s->secret);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, s3_write_cb);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, s3_header_cb);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
+	/* A stalled request fails after timeout_s; a moving one may take
+	 * longer, up to ten times that. */
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, s->timeout_s < 10 ? s->timeout_s : 10L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, s->timeout_s);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, s->timeout_s * 10);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (s->ca_file != NULL)
+		curl_easy_setopt(h, CURLOPT_CAINFO, s->ca_file);
+	if (strcmp(r->method, "HEAD") == 0) {
+		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	} else if (strcmp(r->method, "PUT") == 0) {
+		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(h, CURLOPT_READFUNCTION, s3_read_cb);
+		curl_easy_setopt(h, CURLOPT_READDATA, x);
+		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->body_len);
+	} else if (strcmp(r->method, "GET") != 0) {
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, r->method);
+	}
+}
+
+/* What a failed attempt says, for retry decisions: 1 worth another try. */
+static int s3_retryable(CURLcode rc, long status)
+{
+	switch (rc) {
+	case CURLE_OK:
+		return status >= 500 || status == 429;
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_COULDNT_RESOLVE_HOST:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Full jitter: a random wait in [0, min(cap, base * 2^(attempt-1))]. */
+static void s3_backoff(unsigned attempt)
+{
+	unsigned long cap = S3_BACKOFF_MS, ms;
+	uint32_t rnd;
+	struct timespec ts;
+
+	while (--attempt > 0 && cap < S3_BACKOFF_MAX_MS)
+		cap *= 2;
+	if (cap > S3_BACKOFF_MAX_MS)
+		cap = S3_BACKOFF_MAX_MS;
+	crypto_random(&rnd, sizeof(rnd));
+	ms = cap / 4 + rnd % (cap - cap / 4 + 1);
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000;
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Says what went wrong, naming the request and the object; never the
+ * credentials. ERROR_NOTFOUND for 404, ERROR_EXISTS for 412. */
+static int s3_fail(struct s3 *s, const struct s3_req *r, CURLcode rc, const char *errbuf,
+		   struct error *err)
+{
+	char *what = r->what ? xstrdup(r->what) : r->name ? s3_describe(&s->be, r->name) :
+		     xasprintf("bucket %s", s->bucket);
+	const char *hint = "";
+	int code = ERROR_FAIL;
+
+	if (rc != CURLE_OK && r->too_big) {
+		error_setk(err, ERROR_CORRUPT, "%s %s failed: the object is larger than %zu bytes",
+			   r->method, what, r->out->max);
+	} else if (rc != CURLE_OK) {
+		error_set(err, "%s %s failed: %s (after %u attempt%s)", r->method, what,
+			  errbuf[0] ? errbuf : curl_easy_strerror(rc), r->attempts,
+			  r->attempts == 1 ? "" : "s");
+	} else {
+		if (r->status == 404 && strcmp(r->code, "NoSuchBucket") == 0)
+			hint = " (the bucket does not exist; `coffer init` creates it)";
+		else if (r->status == 404)
+			code = ERROR_NOTFOUND;
+		else if (r->status == 412)
+			code = ERROR_EXISTS, hint = " (the name is taken: objects are written once)";
+		else if (strcmp(r->code, "InvalidAccessKeyId") == 0 ||
+			 strcmp(r->code, "SignatureDoesNotMatch") == 0)
+			hint = " (check the S3 credentials: AWS_ACCESS_KEY_ID and "
+			       "AWS_SECRET_ACCESS_KEY, or COFFER_S3_CREDENTIALS)";
+		else if (r->status == 403 && strcmp(r->method, "DELETE") == 0)
+			hint = " (Object Lock retains it, or these credentials may not delete)";
+		error_setk(err, code, "%s %s failed: %ld%s%s%s%s%s%s", r->method, what, r->status,
+			   r->code[0] ? " " : "", r->code, r->msg[0] ? ": " : "", r->msg, hint,
+			   r->attempts > 1 ? " (after retries)" : "");
+	}
+	free(what);
+	return -1;
+}
+
+/* Sends r, retrying what may pass on a second try. 0 for a 2xx answer,
+ * else -1 with the error (r->status and r->code say what the server said). */
+static int s3_request(struct s3 *s, struct s3_req *r, struct error *err)
+{
+	char *url = s3_url(s, r);
+	struct curl_slist *headers = s3_headers(s, r, r->body_md5);
+	char errbuf[CURL_ERROR_SIZE];
+	struct s3_xfer x = { .r = r };
+	CURLcode rc = CURLE_OK;
+	int ret;
+
+	x.out_start = r->out ? r->out->len : 0;
+	buf_init(&x.err_body, 0);
+	for (r->attempts = 1;; r->attempts++) {
+		x.h = s3_handle_get(s);
+		x.read_off = 0;
+		buf_reset(&x.err_body);
+		if (r->out)
+			r->out->len = x.out_start;
+		r->status = 0;
+		r->too_big = 0;
+		r->code[0] = r->msg[0] = r->version[0] = r->etag[0] = '\0';
+		errbuf[0] = '\0';
+		s3_setup(s, x.h, r, &x, url, headers, errbuf);
+		rc = curl_easy_perform(x.h);
+		curl_easy_getinfo(x.h, CURLINFO_RESPONSE_CODE, &r->status);
+		if (rc == CURLE_OK && strcmp(r->method, "HEAD") == 0) {
+			curl_off_t cl = -1;
+
+			curl_easy_getinfo(x.h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+			r->length = cl >= 0 ? (uint64_t)cl : 0;
+		}
+		s3_handle_put(s, x.h);
+		if (rc == CURLE_OK && r->status >= 300)
+			s3proto_error_parse((const char *)x.err_body.data, x.err_body.len, r->code,
+					    sizeof(r->code), r->msg, sizeof(r->msg));
+		if (r->too_big || !s3_retryable(rc, r->status) || r->attempts > s->retries)
+			break;
+		s3_backoff(r->attempts);
+	}
+	if (rc == CURLE_OK && r->status >= 200 && r->status < 300) {
+		ret = 0;
+	} else {
+		ret = s3_fail(s, r, rc, errbuf, err);
+	}
+	buf_clear(&x.err_body);
+	curl_slist_free_all(headers);
+	free(url);
+	return ret;
+}
+
+/* --- the table -------------------------------------------------------------- */
+
+static int s3_head(struct s3 *s, const char *name, struct s3_req *r, struct error *err)
+{
+	memset(r, 0, sizeof(*r));
+	r->method = "HEAD";
+	r->name = name;
+	return s3_request(s, r, err);
+}
+
+static int s3_put(struct backend *be, const char *name, const void *data, size_t len,
+		  struct error *err)
+{
+	struct s3 *s = (struct s3 *)be;
+	struct s3_req r = { .method = "PUT", .name = name, .body = data, .body_len = len,
+			    .put_object = 1 };
+	struct s3_req head;
+	struct error ignored;
+	char want[83];
+
+	/* radosgw (16.2) ignores If-None-Match in a versioned bucket, and
+	 * Object Lock makes every bucket versioned: there a PUT of a taken
+	 * name would add a newer version. Looking first leaves only a race
+	 * between two writers (docs/s3.md); the condition still goes with
+	 * the PUT for the servers that honour it. */
+	if (s3_head(s, name, &head, err) == 0) {
+		char *what = s3_describe(be, name);
+
+		error_setk(err, ERROR_EXISTS, "PUT %s refused: the object exists (objects are "
+			   "written once)", what);
+		free(what);
+		return -1;
+	}
+	if (err->code != ERROR_NOTFOUND)
+		return -1;
+	error_init(err);
+	if (s3_request(s, &r, err) == 0)
+		return 0;
+	/* 412 after a retry: the attempt whose answer was lost may have been
+	 * ours. The ETag of a single PUT is the MD5 of its body. */
+	if (err->code != ERROR_EXISTS || r.attempts == 1)
+		return -1;
+	snprintf(want, sizeof(want), "\"%s\"", r.body_md5);
+	if (s3_head(s, name, &head, &ignored) == 0 && strcmp(head.etag, want) == 0 &&
+	    head.length == len)
+		return 0;
+	return -1;
+}
+
+static struct backend_upload *s3_upload_begin(struct backend *be, const char *name, int flags,
+					      struct error *err)
+{
+	struct backend_upload *up = xcalloc(1, sizeof(*up));
+
+	(void)flags; /* every PUT is durable once answered: nothing is lazy */
+	(void)err;
+	up->s = (struct s3 *)be;
+	up->name = xstrdup(name);
+	buf_init(&up->data, S3_UPLOAD_MAX);
+	return up;
+}
+
+static int s3_upload_write(struct backend_upload *up, const void *data, size_t len,
+			   struct error *err)
+{
+	if (buf_append(&up->data, data, len, err) < 0) {
+		char *what = s3_describe(&up->s->be, up->name);
+
+		error_set(err, "upload of %s: more than %zu bytes", what, S3_UPLOAD_MAX);
+		free(what);
+		return -1;
+	}
+	return 0;
+}
+
+static void s3_upload_free(struct backend_upload *up)
+{
+	buf_clear(&up->data);
+	free(up->name);
+	free(up);
+}
+
+static int s3_upload_commit(struct backend_upload *up, struct error *err)
+{
+	int ret = s3_put(&up->s->be, up->name, up->data.data ? up->data.data : (const void *)"",
+			 up->data.len, err);
+
+	s3_upload_free(up);
+	return ret;
+}
+
+static void s3_upload_abort(struct backend_upload *up) { s3_upload_free(up); }
+
+static int s3_get(struct backend *be, const char *name, struct buf *out, size_t max,
+		  struct error *err)
+{
+	struct buf tmp;
+	struct s3_req r = { .method = "GET", .name = name, .out = &tmp };
+	int ret;
+
+	buf_init(&tmp, max);
+	ret = s3_request((struct s3 *)be, &r, err);
+	if (ret == 0)
+		buf_add(out, tmp.data ? tmp.data : (const uint8_t *)"", tmp.len);
+	buf_clear(&tmp);
+	return ret;
+}
+
+static int s3_get_range(struct backend *be, const char *name, uint64_t off, size_t len,
+			void *out, struct error *err)
+{
+	struct buf tmp;
+	char range[64];
+	struct s3_req r = { .method = "GET", .name = name, .out = &tmp, .range = range };
+	int ret;
+
+	if (len == 0)
+		return 0;
+	snprintf(range, sizeof(range), "bytes=%llu-%llu", (unsigned long long)off,
+		 (unsigned long long)(off + len - 1));
+	buf_init(&tmp, len);
+	ret = s3_request((struct s3 *)be, &r, err);
+	/* A 200 is the whole object: only right when it is exactly the range. */
+	if (ret == 0 && (tmp.len != len || (r.status != 206 && off != 0))) {
+		char *what = s3_describe(be, name);
+
+		ret = error_setk(err, ERROR_CORRUPT, "GET %s (%s) returned %zu bytes, not %zu",
+				 what, range, tmp.len, len);
+		free(what);
+	}
+	if (ret == 0)
+		memcpy(out, tmp.data, len);
+	buf_clear(&tmp);
+	return ret;
+}
+
+static int s3_size(struct backend *be, const char *name, uint64_t *size_r, struct error *err)
+{
+	struct s3_req r;
+
+	if (s3_head((struct s3 *)be, name, &r, err) < 0)
+		return -1;
+	*size_r = r.length;
+	return 0;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* ListObjectsV2 with delimiter '/', page after page; names sorted and
+ * unique, as the local backend gives them. */
+static int s3_list(struct backend *be, const char *dir, backend_list_cb *cb, void *ctx,
+		   struct error *err)
+{
+	struct s3 *s = (struct s3 *)be;
+	char *prefix = dir[0] ? xasprintf("%s%s/", s->prefix, dir) : xstrdup(s->prefix);
+	char *what = xasprintf("%s%s%s", ((struct s3 *)be)->display, dir, dir[0] ? "/" : "");
+	struct s3proto_list l;
+	struct buf page;
+	size_t i;
+	int ret = 0;
+
+	memset(&l, 0, sizeof(l));
+	buf_init(&page, S3_LIST_PAGE_MAX);
+	do {
+		static const char *const names[] = { "continuation-token", "delimiter", "list-type",
+						     "prefix" };
+		const char *values[] = { l.next_token, "/", "2", prefix };
+		char *query = s3proto_query(names, values, 4);
+		struct s3_req r = { .method = "GET", .query = query, .out = &page, .what = what };
+
+		buf_reset(&page);
+		ret = s3_request(s, &r, err);
+		free(query);
+		if (ret == 0)
+			ret = s3proto_list_parse((const char *)page.data, page.len, prefix, what, &l,
+						 err);
+	} while (ret == 0 && l.truncated);
+	if (ret < 0 && err->code == ERROR_NOTFOUND)
+		err->code = ERROR_FAIL; /* a missing bucket is not an empty folder */
+	if (ret == 0 && l.n > 1)
+		qsort(l.names, l.n, sizeof(char *), name_cmp);
+	for (i = 0; ret == 0 && i < l.n; i++)
+		if ((i == 0 || strcmp(l.names[i], l.names[i - 1]) != 0) && cb(ctx, l.names[i]) < 0)
+			ret = -1;
+	s3proto_list_clear(&l);
+	buf_clear(&page);
+	free(prefix);
+	free(what);
+	return ret;
+}
+
+/* Deletes the object's current version by its id: in a versioned bucket
+ * (Object Lock needs one) a DELETE without it would only add a delete
+ * marker, hiding a locked object instead of being refused. */
+static int s3_remove(struct backend *be, const char *name, struct error *err)
+{
+	struct s3 *s = (struct s3 *)be;
+	struct s3_req head, r = { .method = "DELETE", .name = name };
+	char *query = NULL;
+	int ret;
+
+	if (s3_head(s, name, &head, err) < 0)
+		return err->code == ERROR_NOTFOUND ? 0 : -1;
+	if (head.version[0] && strcmp(head.version, "null") != 0) {
+		static const char *const names[] = { "versionId" };
+		const char *values[] = { head.version };
+
+		query = s3proto_query(names, values, 1);
+		r.query = query;
+	}
+	ret = s3_request(s, &r, err);
+	free(query);
+	if (ret < 0 && err->code == ERROR_NOTFOUND)
+		ret = 0;
+	return ret;
+}
+
+/* A PUT that answered 200 is durable: nothing is waiting. */
+static int s3_sync(struct backend *be, struct error *err)
+{
+	(void)be;
+	(void)err;
+	return 0;
+}
+
+static void s3_close(struct backend *be)
+{
+	struct s3 *s = (struct s3 *)be;
+	size_t i;
+
+	for (i = 0; i < s->npool; i++)
+		curl_easy_cleanup(s->pool[i]);
+	pthread_mutex_destroy(&s->pool_lock);
+	if (s->secret)
+		crypto_wipe(s->secret, strlen(s->secret));
+	if (s->token)
+		crypto_wipe(s->token, strlen(s->token));
+	free(s->secret);
+	free(s->token);
+	free(s->key_id);
+	free(s->base);
+	free(s->bucket);
+	free(s->prefix);
+	free(s->display);
+	free(s->sigv4);
+	free(s->region);
+	free(s->ca_file);
+	free(s);
+}
+
+static const struct backend_ops s3_ops = {
+	.put = s3_put,
+	.upload_begin = s3_upload_begin,
+	.upload_write = s3_upload_write,
+	.upload_commit = s3_upload_commit,
+	.upload_abort = s3_upload_abort,
+	.get = s3_get,
+	.get_range = s3_get_range,
+	.size = s3_size,
+	.list = s3_list,
+	.remove = s3_remove,
+	.sync = s3_sync,
+	.close = s3_close,
+	.describe = s3_describe,
+};
+
+/* --- opening ---------------------------------------------------------------- */
+
+static void trim(const char **p, size_t *n)
+{
+	while (*n > 0 && (**p == ' ' || **p == '\t')) {
+		(*p)++;
+		(*n)--;
+	}
+	while (*n > 0 && ((*p)[*n - 1] == ' ' || (*p)[*n - 1] == '\t' || (*p)[*n - 1] == '\r'))
+		(*n)--;
+}
+
+/* The credentials file: "aws_access_key_id = ..." and
+ * "aws_secret_access_key = ..." lines (AWS's shared credentials format;
+ * only its [default] section, or lines before any section, count). */
+static int s3_read_credentials(struct s3 *s, const char *file, struct error *err)
+{
+	struct buf b;
+	const char *p, *end;
+	int in_default = 1, ret = -1;
+
+	buf_init(&b, S3_CREDENTIALS_MAX);
+	if (fs_read_file(file, &b, S3_CREDENTIALS_MAX, err) < 0) {
+		error_prefix(err, "cannot read the S3 credentials file");
+		goto out;
+	}
+	p = (const char *)b.data;
+	end = p + b.len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p)), *eq;
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p), kn, vn;
+		const char *line = p, *key, *v;
+
+		p = nl ? nl + 1 : end;
+		trim(&line, &n);
+		if (n == 0 || line[0] == '#' || line[0] == ';')
+			continue;
+		if (line[0] == '[') {
+			in_default = n == 9 && memcmp(line, "[default]", 9) == 0;
+			continue;
+		}
+		eq = memchr(line, '=', n);
+		if (eq == NULL) {
+			error_setk(err, ERROR_USAGE, "S3 credentials file %s: a line without '='", file);
+			goto out;
+		}
+		key = line;
+		kn = (size_t)(eq - line);
+		trim(&key, &kn);
+		v = eq + 1;
+		vn = (size_t)(line + n - v);
+		trim(&v, &vn);
+		if (!in_default)
+			continue;
+		if (kn == 17 && memcmp(key, "aws_access_key_id", 17) == 0) {
+			free(s->key_id);
+			s->key_id = xstrndup(v, vn);
+		} else if (kn == 21 && memcmp(key, "aws_secret_access_key", 21) == 0) {
+			if (s->secret)
+				crypto_wipe(s->secret, strlen(s->secret));
+			free(s->secret);
+			s->secret = xstrndup(v, vn);
+		}
+	}
+	if (s->key_id == NULL || s->secret == NULL || !s->key_id[0] || !s->secret[0]) {
+		error_setk(err, ERROR_USAGE, "S3 credentials file %s: want aws_access_key_id and "
+			   "aws_secret_access_key lines", file);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (b.data)
+		crypto_wipe(b.data, b.len);
+	buf_clear(&b);
+	return ret;
+}
+
+static int s3_env_number(const char *name, int64_t def, int64_t max, int64_t *v,
+			 struct error *err)
+{
+	const char *env = getenv(name);
+
+	*v = def;
+	if (env == NULL || *env == '\0')
+		return 0;
+	return parse_int_field(name, env, 0, max, v, err);
+}
+
+struct backend *backend_s3_open(const char *spec, int flags, struct error *err)
+{
+	struct s3proto_spec sp;
+	struct s3 *s;
+	const char *file = getenv("COFFER_S3_CREDENTIALS"), *env;
+	const char *region = getenv("AWS_REGION"), *vhost = getenv("COFFER_S3_VIRTUAL_HOST");
+	int64_t retries, timeout;
+
+	if (s3proto_spec_parse(spec, &sp, err) < 0)
+		return NULL;
+	pthread_once(&s3_once, s3_global_init);
+	s = xcalloc(1, sizeof(*s));
+	s->be.ops = &s3_ops;
+	s->be.flags = flags;
+	pthread_mutex_init(&s->pool_lock, NULL);
+	s->tls = sp.tls;
+	s->bucket = sp.bucket;
+	s->prefix = sp.prefix;
+	if (vhost && strcmp(vhost, "1") == 0)
+		s->base = xasprintf("%s://%s.%s", sp.tls ? "https" : "http", sp.bucket, sp.host);
+	else
+		s->base = xasprintf("%s://%s/%s", sp.tls ? "https" : "http", sp.host, sp.bucket);
+	s->display = xasprintf("%s://%s/%s/%s", sp.tls ? "s3" : "s3+http", sp.host, sp.bucket,
+			       sp.prefix);
+	free(sp.host);
+	if (region == NULL || *region == '\0')
+		region = getenv("AWS_DEFAULT_REGION");
+	if (region == NULL || *region == '\0')
+		region = "us-east-1";
+	if (strspn(region, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(region) ||
+	    strlen(region) > 64) {
+		error_setk(err, ERROR_USAGE, "AWS_REGION \"%.64s\" is not a region name", region);
+		goto fail;
+	}
+	s->region = xstrdup(region);
+	s->sigv4 = xasprintf("aws:amz:%s:s3", region);
+	if ((env = getenv("COFFER_S3_CA_FILE")) != NULL && *env)
+		s->ca_file = xstrdup(env);
+	if (s3_env_number("COFFER_S3_RETRIES", S3_RETRIES_DEFAULT, S3_RETRIES_MAX, &retries,
+			  err) < 0 ||
+	    s3_env_number("COFFER_S3_TIMEOUT", S3_TIMEOUT_DEFAULT, S3_TIMEOUT_MAX, &timeout,
+			  err) < 0)
+		goto fail;
+	s->retries = (unsigned)retries;
+	s->timeout_s = timeout > 0 ? (long)timeout : 1;
+	if (file != NULL && *file) {
+		if (s3_read_credentials(s, file, err) < 0)
+			goto fail;
+	} else if ((env = getenv("AWS_ACCESS_KEY_ID")) != NULL && *env &&
+		   getenv("AWS_SECRET_ACCESS_KEY") != NULL && *getenv("AWS_SECRET_ACCESS_KEY")) {
+		s->key_id = xstrdup(env);
+		s->secret = xstrdup(getenv("AWS_SECRET_ACCESS_KEY"));
+		if ((env = getenv("AWS_SESSION_TOKEN")) != NULL && *env)
+			s->token = xasprintf("x-amz-security-token: %s", env);
+	} else {
+		error_setk(err, ERROR_USAGE, "no S3 credentials for %s: set AWS_ACCESS_KEY_ID and "
+			   "AWS_SECRET_ACCESS_KEY, or name a credentials file with --s3-credentials "
+			   "FILE or COFFER_S3_CREDENTIALS (docs/s3.md)", s->display);
+		goto fail;
+	}
+	if (strpbrk(s->key_id, "\r\n") || strpbrk(s->secret, "\r\n") ||
+	    (s->token && strpbrk(s->token, "\r\n"))) {
+		error_setk(err, ERROR_USAGE, "the S3 credentials hold a line break");
+		goto fail;
+	}
+	return &s->be;
+fail:
+	s3_close(&s->be);
+	return NULL;
+}
+
+int backend_s3_set_lock(struct backend *be, int mode, unsigned days)
+{
+	struct s3 *s = (struct s3 *)be;
+
+	if (be->ops != &s3_ops)
+		return -1;
+	s->lock_mode = mode;
+	s->lock_days = days;
+	return 0;
+}
+
+static int s3_bucket_lock(struct s3 *s, int *enabled_r, struct error *err)
+{
+	struct buf body;
+	static const char *const names[] = { "object-lock" };
+	const char *values[] = { "" };
+	char *query = s3proto_query(names, values, 1);
+	struct s3_req r = { .method = "GET", .query = query, .out = &body };
+	int ret;
+
+	buf_init(&body, S3_ERROR_BODY_MAX);
+	ret = s3_request(s, &r, err);
+	*enabled_r = ret == 0 && s3proto_lock_enabled((const char *)body.data, body.len);
+	if (ret < 0 && r.status == 404 && strcmp(r.code, "NoSuchBucket") != 0)
+		ret = 0; /* ObjectLockConfigurationNotFoundError: a bucket without it */
+	else if (ret < 0 && r.status == 404)
+		err->code = ERROR_NOTFOUND;
+	buf_clear(&body);
+	free(query);
+	return ret;
+}
+
+static int s3_first_name(void *ctx, const char *name)
+{
+	*(char **)ctx = xstrdup(name);
+	return -1;
+}
+
+int backend_s3_prepare(struct backend *be, struct error *err)
+{
+	struct s3 *s = (struct s3 *)be;
+	struct s3_req r = { .method = "PUT" };
+	char *first = NULL, *body = NULL;
+	int enabled;
+
+	if (be->ops != &s3_ops)
+		return error_set(err, "not an S3 store");
+	if (s3_bucket_lock(s, &enabled, err) < 0) {
+		if (err->code != ERROR_NOTFOUND)
+			return -1;
+		/* A new bucket, created with Object Lock (and so versioning). */
+		if (strcmp(s->region, "us-east-1") != 0) {
+			body = xasprintf("<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/"
+					 "doc/2006-03-01/\"><LocationConstraint>%s</LocationConstraint>"
+					 "</CreateBucketConfiguration>", s->region);
+			r.body = body;
+			r.body_len = strlen(body);
+		} else {
+			r.body = "";
+		}
+		r.extra = "x-amz-bucket-object-lock-enabled: true";
+		if (s3_request(s, &r, err) < 0 || s3_bucket_lock(s, &enabled, err) < 0) {
+			free(body);
+			return error_prefix(err, "cannot create bucket %s with Object Lock", s->bucket);
+		}
+		free(body);
+	}
+	if (!enabled)
+		return error_setk(err, ERROR_USAGE, "bucket %s has no Object Lock: coffer needs a bucket "
+				  "created with Object Lock enabled (name a new bucket and `coffer "
+				  "init` creates it so, or create it with "
+				  "x-amz-bucket-object-lock-enabled: true)", s->bucket);
+	if (s3_list(be, "", s3_first_name, &first, err) < 0 && first == NULL)
+		return -1;
+	if (first != NULL) {
+		error_setk(err, ERROR_EXISTS, "cannot create a store in %s: not empty (it holds "
+			   "\"%s\")", s->display, first);
+		free(first);
+		return -1;
+	}
+	return 0;
+}
