@@ -1,28 +1,43 @@
 #!/bin/sh
-# Runs every fuzz target for a while on a scratch copy of its seed corpus.
-# Usage: fuzz/run.sh [SECONDS_PER_TARGET]   (default 10)
+# Runs every fuzz target (or the ones named) for a while on a scratch copy
+# of its seed corpus.
+# Usage: fuzz/run.sh [SECONDS_PER_TARGET [TARGET...]]   (default 10, all)
 # Configures build-fuzz/ at the top of the tree on first use (clang, ASan,
-# UBSan, the library instrumented for coverage) and reuses it afterwards.
+# UBSan, the library instrumented for coverage) and reuses it afterwards;
+# FUZZ_BUILD=DIR uses (and if need be configures) that build folder instead,
+# so that several people can fuzz one tree at once.
 # Prints "ok - fuzz NAME" or "not ok - fuzz NAME" per target; crash inputs
-# are kept as build-fuzz/artifacts/NAME-crash-*, logs as
-# build-fuzz/artifacts/NAME.log. fuzz/NAME.dict, if present, is passed as the
-# target's dictionary. Exits 1 if any target failed.
+# are kept as BUILD/artifacts/NAME-crash-*, logs as BUILD/artifacts/NAME.log.
+# fuzz/NAME.dict, if present, is passed as the target's dictionary. Exits 1
+# if any target failed.
 
 set -u
 
+usage="usage: $0 [SECONDS_PER_TARGET [TARGET...]]"
 secs=${1:-10}
 case $secs in
-'' | *[!0-9]*) echo "usage: $0 [SECONDS_PER_TARGET]" >&2; exit 2 ;;
+'' | *[!0-9]*) echo "$usage" >&2; exit 2 ;;
 esac
+[ $# -gt 0 ] && shift
 
 root=$(cd "$(dirname "$0")/.." && pwd) || exit 1
-bdir=$root/build-fuzz
-targets="meta index rp tombstone deletion deletion_key seal keyslot pack_trailer imap mailparse s3xml"
+case ${FUZZ_BUILD:-build-fuzz} in
+/*) bdir=$FUZZ_BUILD ;;
+*) bdir=$root/${FUZZ_BUILD:-build-fuzz} ;;
+esac
+all="meta index rp tombstone deletion deletion_key seal keyslot pack_trailer imap mailparse request config"
+targets=${*:-$all}
+for t in $targets; do
+	case " $all " in
+	*" $t "*) ;;
+	*) echo "$0: no fuzz target $t (targets: $all)" >&2; exit 2 ;;
+	esac
+done
 
 # -fsanitize=fuzzer-no-link instruments the library too, so libFuzzer sees
 # coverage inside the readers.
 if [ ! -f "$bdir/build.ninja" ]; then
-	(cd "$root" && CC=clang meson setup build-fuzz -Dfuzz=true \
+	(cd "$root" && CC=clang meson setup "$bdir" -Dfuzz=true \
 		-Db_sanitize=address,undefined -Db_lundef=false \
 		-Dc_args="-fsanitize=fuzzer-no-link") >&2 || exit 1
 fi
