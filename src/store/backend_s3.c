@@ -51,6 +51,7 @@ struct s3 {
 	char *bucket;
 	char *prefix;   /* "" or "a/b/" */
 	char *display;  /* "s3://host/bucket/" + prefix, for messages */
+	char *bucket_display; /* "s3://host/bucket" */
 	char *sigv4;    /* "aws:amz:REGION:s3" */
 	char *region;
 	char *key_id;
@@ -382,7 +383,7 @@ static int s3_fail(struct s3 *s, const struct s3_req *r, CURLcode rc, const char
 		   struct error *err)
 {
 	char *what = r->what ? xstrdup(r->what) : r->name ? s3_describe(&s->be, r->name) :
-		     xasprintf("bucket %s", s->bucket);
+		     xasprintf("bucket %s", s->bucket_display);
 	const char *hint = "";
 	int code = ERROR_FAIL;
 
@@ -712,6 +713,7 @@ static void s3_close(struct backend *be)
 	free(s->bucket);
 	free(s->prefix);
 	free(s->display);
+	free(s->bucket_display);
 	free(s->sigv4);
 	free(s->region);
 	free(s->ca_file);
@@ -844,8 +846,8 @@ struct backend *backend_s3_open(const char *spec, int flags, struct error *err)
 		s->base = xasprintf("%s://%s.%s", sp.tls ? "https" : "http", sp.bucket, sp.host);
 	else
 		s->base = xasprintf("%s://%s/%s", sp.tls ? "https" : "http", sp.host, sp.bucket);
-	s->display = xasprintf("%s://%s/%s/%s", sp.tls ? "s3" : "s3+http", sp.host, sp.bucket,
-			       sp.prefix);
+	s->bucket_display = xasprintf("%s://%s/%s", sp.tls ? "s3" : "s3+http", sp.host, sp.bucket);
+	s->display = xasprintf("%s/%s", s->bucket_display, sp.prefix);
 	free(sp.host);
 	if (region == NULL || *region == '\0')
 		region = getenv("AWS_DEFAULT_REGION");

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The S3 store (src/store/backend_s3.c, docs/s3.md) against a real Ceph
 # radosgw with Object Lock, started on loopback by tests/servers/ceph.sh
-# (port 18740, mon 6789/3300: run.sh gives each script its own network
-# namespace). Store specs (an unknown scheme refused, never a folder), init
-# on a bucket with and without Object Lock, backup, incremental, restore
-# byte-identical, check --read-data, write-once enforced by the server (412),
-# COMPLIANCE locks refusing deletes (403) by a signed request and by `coffer
-# forget`, wrong and missing credentials, and radosgw killed mid-backup.
+# (port 18740 for HTTP, 18741 for HTTPS with a test CA, mon 6789/3300:
+# run.sh gives each script its own network namespace). Store specs (an
+# unknown scheme refused, never taken for a folder), init on a bucket with
+# and without Object Lock, backup, incremental, restore byte-identical,
+# check --read-data, write-once (412 where radosgw enforces it; where it
+# does not, the first version stays locked), COMPLIANCE locks refusing
+# deletes (403) by a signed request and by `coffer forget`, wrong and
+# missing credentials, TLS with a private CA, GOVERNANCE mode, and radosgw
+# killed mid-backup.
 . "$(dirname "$0")/lib.sh"
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -195,6 +198,25 @@ is_rc "credentials from --s3-credentials FILE" 0
 run env COFFER_S3_CREDENTIALS="$T/creds" AWS_ACCESS_KEY_ID=wrong "$COFFER" --store "$STORE" \
 	--key-file "$KEY" restore-points u
 is_rc "COFFER_S3_CREDENTIALS comes before the environment's keys" 0
+
+# ---- TLS ----
+
+TLS=s3://127.0.0.1:$((PORT + 1))/coffer-tls
+run "$COFFER" --store "$TLS" init --key-file-new "$T/tls.key"
+err_has "TLS: the server's certificate is checked" 1 "SSL certificate problem" "$TLS"
+rm -f "$T/tls.key" # init writes the key file before it reaches the store
+run "$COFFER" --store "$TLS" --ca-file "$D/ca.pem" init --key-file-new "$T/tls.key" \
+	--object-lock-days 1 --object-lock-mode governance
+is_rc "TLS: init with --ca-file" 0
+run env COFFER_S3_CA_FILE="$D/ca.pem" "$COFFER" --store "$TLS" --key-file "$T/tls.key" \
+	backup t "$S/docs"
+is_rc "TLS: backup with COFFER_S3_CA_FILE" 0
+run "$COFFER" --store "$TLS" --ca-file "$D/ca.pem" --key-file "$T/tls.key" restore t --to "$T/tr"
+is_rc "TLS: restore" 0
+assert "TLS: restored byte-identical" diff -r "$S/docs" "$T/tr"
+s3 -I "$EP/coffer-tls/config" | tr -d '\r' >"$T/head"
+assert "a GOVERNANCE store writes in GOVERNANCE mode" \
+	grep -qi '^x-amz-object-lock-mode: GOVERNANCE' "$T/head"
 
 # ---- radosgw killed mid-backup ----
 

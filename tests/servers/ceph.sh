@@ -4,9 +4,12 @@
 # Lock for the tests (docs/s3.md, docs/testing.md). Needs the packages
 # ceph-mon ceph-osd radosgw ceph-common (scripts/install-deps.sh).
 #
-#   ceph.sh start DIR PORT    start; S3 on http://127.0.0.1:PORT, user "ci"
-#                             with access key CIACCESSKEY, secret CISECRETKEY
-#                             (AK= / SK= in the environment change them)
+#   ceph.sh start DIR PORT    start; S3 on http://127.0.0.1:PORT and on
+#                             https://127.0.0.1:PORT+1 (a test CA made on
+#                             start: DIR/ca.pem; the certificate names
+#                             localhost and 127.0.0.1), user "ci" with access
+#                             key CIACCESSKEY, secret CISECRETKEY (AK= / SK=
+#                             in the environment change them)
 #   ceph.sh stop DIR          stop everything (SIGKILL: the data is thrown
 #                             away) and remove DIR
 #   ceph.sh kill-rgw DIR      SIGKILL radosgw alone (a fault test)
@@ -36,6 +39,21 @@ wait_rgw() {
 	return 1
 }
 
+# tls_files: a test CA and a server certificate for localhost and 127.0.0.1.
+tls_files() {
+	openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=coffer test CA" \
+		-keyout "$DIR/ca.key" -out "$DIR/ca.pem" \
+		-addext basicConstraints=critical,CA:TRUE \
+		-addext keyUsage=critical,keyCertSign,cRLSign >/dev/null 2>&1 &&
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+		-keyout "$DIR/server.key" -out "$DIR/server.csr" >/dev/null 2>&1 &&
+	printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' \
+		>"$DIR/server.ext" &&
+	openssl x509 -req -in "$DIR/server.csr" -CA "$DIR/ca.pem" -CAkey "$DIR/ca.key" \
+		-CAcreateserial -days 3650 -extfile "$DIR/server.ext" -out "$DIR/server.pem" \
+		>/dev/null 2>&1 || { echo "ceph.sh: openssl cannot make the test certificates" >&2; exit 1; }
+}
+
 start_rgw() {
 	radosgw -c "$DIR/ceph.conf" -n client.rgw.a
 	wait_rgw "$(cat "$DIR/port")"
@@ -46,6 +64,7 @@ start() {
 	mkdir -p "$DIR"/{run,log,mon.a,osd.0,rgw}
 	DIR=$(cd "$DIR" && pwd)
 	echo "$port" >"$DIR/port"
+	tls_files
 	fsid=$(cat /proc/sys/kernel/random/uuid)
 	cat >"$DIR/ceph.conf" <<EOF
 [global]
@@ -88,7 +107,7 @@ osd memory target = 939524096
 osd max object name len = 460
 osd max object namespace len = 64
 [client.rgw.a]
-rgw frontends = beast endpoint=127.0.0.1:$port
+rgw frontends = beast endpoint=127.0.0.1:$port ssl_endpoint=127.0.0.1:$((port + 1)) ssl_certificate=$DIR/server.pem ssl_private_key=$DIR/server.key
 rgw data = $DIR/rgw
 rgw dns name = localhost
 rgw thread pool size = 64
