@@ -236,7 +236,8 @@ struct store *th_store_new(struct th_store *ts)
 
 	memset(ts, 0, sizeof(*ts));
 	ts->root = th_tmpdir("store");
-	CHECK(setenv("COFFER_CACHE", th_tmpdir("cache"), 1) == 0);
+	ts->cache = th_tmpdir("cache");
+	CHECK(setenv("COFFER_CACHE", ts->cache, 1) == 0);
 	th_fill(7, ts->keyfile, sizeof(ts->keyfile));
 	ts->ks.kdf = KEYSLOT_KEYFILE;
 	ts->ks.secret = ts->keyfile;

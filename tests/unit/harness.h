@@ -110,6 +110,7 @@ const char *th_tmpdir(const char *tag);
  * test can open it again (store_open(ts.root, &ts.ks, flags, NULL, err)). */
 struct th_store {
 	const char *root;    /* a th_tmpdir(), removed after the test */
+	const char *cache;   /* $COFFER_CACHE, a th_tmpdir() too */
 	uint8_t keyfile[64]; /* a key file's bytes, the same in every test */
 	struct keysource ks; /* KEYSLOT_KEYFILE over keyfile */
 };

@@ -28,9 +28,7 @@
 #define MONDAY 1710115200LL
 
 struct ffx {
-	const char *root;
-	uint8_t keyfile[64];
-	struct keysource ks;
+	struct th_store ts;
 	char *dkey; /* the deletion key file */
 	struct store *s;
 	struct store_unit *u;
@@ -61,7 +59,7 @@ static int ffx_open(struct ffx *f, int flags)
 
 	store_unit_close(&f->u);
 	store_close(&f->s);
-	f->s = store_open(f->root, &f->ks, flags, NULL, &err);
+	f->s = store_open(f->ts.root, &f->ts.ks, flags, NULL, &err);
 	CHECKF(f->s != NULL, "store_open failed: %s", err.msg);
 	if (flags & BACKEND_ALLOW_DELETE)
 		CHECK_OK(store_unlock_deletion(f->s, f->dkey, &err), &err);
@@ -78,14 +76,9 @@ static int ffx_empty(struct ffx *f, int flags)
 	struct error err;
 
 	memset(f, 0, sizeof(*f));
-	f->root = th_tmpdir("store");
+	f->s = th_store_new(&f->ts);
+	CHECK(f->s != NULL);
 	f->dkey = fs_join(th_tmpdir("dkey"), "deletion.key");
-	CHECK(setenv("COFFER_CACHE", th_tmpdir("cache"), 1) == 0);
-	th_fill(7, f->keyfile, sizeof(f->keyfile));
-	f->ks.kdf = KEYSLOT_KEYFILE;
-	f->ks.secret = f->keyfile;
-	f->ks.len = sizeof(f->keyfile);
-	CHECK_OK(store_init(f->root, &f->ks, &err), &err);
 	CHECK(ffx_open(f, 0) == 0);
 	CHECK_OK(store_deletion_key_create(f->s, f->dkey, &err), &err);
 	CHECK(ffx_open(f, flags) == 0);
@@ -145,7 +138,7 @@ static void ffx_teardown(struct ffx *f)
 /* The file of object `rel` ("rp/0000000002") of the unit; caller frees. */
 static char *ffx_file(struct ffx *f, const char *rel)
 {
-	char *name = store_unit_path(f->u, rel), *path = fs_join(f->root, name);
+	char *name = store_unit_path(f->u, rel), *path = fs_join(f->ts.root, name);
 
 	free(name);
 	return path;
@@ -223,7 +216,7 @@ static void test_forget_needs_delete(void)
 	CHECK(ffx_open(&f, 0) == 0);
 	store_close(&f.s);
 	store_unit_close(&f.u);
-	f.s = store_open(f.root, &f.ks, BACKEND_ALLOW_DELETE, NULL, &err);
+	f.s = store_open(f.ts.root, &f.ts.ks, BACKEND_ALLOW_DELETE, NULL, &err);
 	CHECKF(f.s != NULL, "%s", err.msg);
 	f.u = store_unit_open(f.s, "docs", 0, &err);
 	CHECKF(f.u != NULL, "%s", err.msg);
@@ -246,15 +239,10 @@ static void test_deletion_key(void)
 
 	buf_init(&b, 0);
 	memset(&f, 0, sizeof(f));
-	f.root = th_tmpdir("store");
-	CHECK(setenv("COFFER_CACHE", th_tmpdir("cache"), 1) == 0);
-	th_fill(7, f.keyfile, sizeof(f.keyfile));
-	f.ks.kdf = KEYSLOT_KEYFILE;
-	f.ks.secret = f.keyfile;
-	f.ks.len = sizeof(f.keyfile);
+	f.s = th_store_new(&f.ts);
+	CHECK(f.s != NULL);
 	f.dkey = fs_join(th_tmpdir("dkey"), "deletion.key");
 	other = fs_join(th_tmpdir("other"), "other.key");
-	CHECK_OK(store_init(f.root, &f.ks, &err), &err);
 	CHECK(ffx_open(&f, 0) == 0);
 	/* No deletion key yet. */
 	CHECK_FAILS(store_unlock_deletion(f.s, f.dkey, &err), &err, ERROR_NOTFOUND);
@@ -271,8 +259,8 @@ static void test_deletion_key(void)
 		const char *root2 = th_tmpdir("store2");
 		struct store *s2 = NULL;
 
-		CHECK_OK(store_init(root2, &f.ks, &err), &err);
-		s2 = store_open(root2, &f.ks, 0, NULL, &err);
+		CHECK_OK(store_init(root2, &f.ts.ks, &err), &err);
+		s2 = store_open(root2, &f.ts.ks, 0, NULL, &err);
 		CHECKF(s2 != NULL, "%s", err.msg);
 		error_init(&err);
 		if (store_deletion_key_create(s2, other, &err) < 0) {
@@ -285,10 +273,10 @@ static void test_deletion_key(void)
 	CHECKF(strstr(err.msg, "is not the deletion key of store") != NULL, "%s", err.msg);
 	CHECK(!store_deletion_unlocked(f.s));
 	/* Not a key file at all, a missing file: ERROR_KEY too. */
-	again = fs_join(f.root, "config");
+	again = fs_join(f.ts.root, "config");
 	CHECK_FAILS(store_unlock_deletion(f.s, again, &err), &err, ERROR_KEY);
 	free(again);
-	again = fs_join(f.root, "no-such-file");
+	again = fs_join(f.ts.root, "no-such-file");
 	CHECK_FAILS(store_unlock_deletion(f.s, again, &err), &err, ERROR_KEY);
 	/* An existing file is never overwritten (O_EXCL). */
 	CHECK(ffx_open(&f, 0) == 0);
@@ -541,7 +529,7 @@ static void test_tombstone_signature(void)
 	CHECKF(pr.n == 0 && res.deletion_records == 1, "%d problems: %s", pr.n, pr.first);
 	/* The store key alone: an unsigned tombstone, manifest removed. */
 	CHECK(ffx_point(&f, 1700000100, 0, 0, &seq) == 0);
-	CHECK_OK(forge_tombstone(f.root, f.u, 2, 1, &err), &err);
+	CHECK_OK(forge_tombstone(f.ts.root, f.u, 2, 1, &err), &err);
 	CHECK_OK(rp_tombstone_read(f.u, 2, &t, &err), &err);
 	CHECK_FAILS(rp_tombstone_verify(f.u, t, &err), &err, ERROR_CORRUPT);
 	CHECKF(strstr(err.msg, "forgotten/0000000002") && strstr(err.msg, "not signed"), "%s",
@@ -553,7 +541,7 @@ static void test_tombstone_signature(void)
 	       strstr(pr.first, "not signed"), "%d problems: %s", pr.n, pr.first);
 	/* Put beside its manifest, the deletion path does not finish it. */
 	CHECK(ffx_point(&f, 1700000200, 0, 0, &seq) == 0);
-	CHECK_OK(forge_tombstone(f.root, f.u, 3, 0, &err), &err);
+	CHECK_OK(forge_tombstone(f.ts.root, f.u, 3, 0, &err), &err);
 	CHECK_FAILS(rp_forget(f.u, 3, &err), &err, ERROR_CORRUPT);
 	CHECKF(strstr(err.msg, "the manifest is kept") != NULL, "%s", err.msg);
 	CHECK(ffx_exists(&f, "rp/0000000003"));
@@ -575,35 +563,30 @@ static void test_tombstone_predates_key(void)
 	char *obj = NULL;
 
 	memset(&f, 0, sizeof(f));
-	f.root = th_tmpdir("store");
+	f.s = th_store_new(&f.ts);
+	CHECK(f.s != NULL);
 	f.dkey = fs_join(th_tmpdir("dkey"), "deletion.key");
-	CHECK(setenv("COFFER_CACHE", th_tmpdir("cache"), 1) == 0);
-	th_fill(7, f.keyfile, sizeof(f.keyfile));
-	f.ks.kdf = KEYSLOT_KEYFILE;
-	f.ks.secret = f.keyfile;
-	f.ks.len = sizeof(f.keyfile);
-	CHECK_OK(store_init(f.root, &f.ks, &err), &err);
 	CHECK(ffx_open(&f, 0) == 0);
 	for (i = 1; i <= 4; i++) {
 		rp = sample(i);
 		CHECK_OK(rp_write(f.u, rp, &err), &err);
 		rp_free(&rp);
 	}
-	CHECK_OK(forge_tombstone(f.root, f.u, 1, 0, &err), &err);
+	CHECK_OK(forge_tombstone(f.ts.root, f.u, 1, 0, &err), &err);
 	CHECK_OK(store_deletion_key_create(f.s, f.dkey, &err), &err);
 	CHECK(ffx_open(&f, 0) == 0);
 	CHECK_OK(rp_tombstone_read(f.u, 1, &t, &err), &err);
 	CHECK_OK(rp_tombstone_verify(f.u, t, &err), &err);
 	rp_tombstone_free(&t);
 	/* Added after the key: not listed. */
-	CHECK_OK(forge_tombstone(f.root, f.u, 2, 1, &err), &err);
+	CHECK_OK(forge_tombstone(f.ts.root, f.u, 2, 1, &err), &err);
 	CHECK_OK(rp_tombstone_read(f.u, 2, &t, &err), &err);
 	CHECK_FAILS(rp_tombstone_verify(f.u, t, &err), &err, ERROR_CORRUPT);
 	rp_tombstone_free(&t);
 	/* The listed one replaced by another (new salt, new bytes): no. */
 	obj = ffx_file(&f, "forgotten/0000000001");
 	CHECK(unlink(obj) == 0);
-	CHECK_OK(forge_tombstone(f.root, f.u, 1, 0, &err), &err);
+	CHECK_OK(forge_tombstone(f.ts.root, f.u, 1, 0, &err), &err);
 	CHECK(ffx_open(&f, 0) == 0);
 	CHECK_OK(rp_tombstone_read(f.u, 1, &t, &err), &err);
 	CHECK_FAILS(rp_tombstone_verify(f.u, t, &err), &err, ERROR_CORRUPT);

@@ -22,31 +22,20 @@
 #include "harness.h"
 
 struct fx {
-	const char *root;  /* the store */
-	const char *cache; /* $COFFER_CACHE */
-	uint8_t keyfile[64];
-	struct keysource ks;
+	struct th_store ts;
 	struct store *s;
 	struct store_unit *u;
 };
 
-/* Creates a store unlocked by a key file, opens it and, with a unit name,
- * creates and opens that unit. */
+/* A store of the test's own (th_store_new) and, with a unit name, that
+ * unit, created and opened. */
 static int fx_setup(struct fx *f, const char *unit)
 {
 	struct error err;
 
 	memset(f, 0, sizeof(*f));
-	f->root = th_tmpdir("store");
-	f->cache = th_tmpdir("cache");
-	CHECK(setenv("COFFER_CACHE", f->cache, 1) == 0);
-	th_fill(42, f->keyfile, sizeof(f->keyfile));
-	f->ks.kdf = KEYSLOT_KEYFILE;
-	f->ks.secret = f->keyfile;
-	f->ks.len = sizeof(f->keyfile);
-	CHECK_OK(store_init(f->root, &f->ks, &err), &err);
-	f->s = store_open(f->root, &f->ks, 0, NULL, &err);
-	CHECKF(f->s != NULL, "store_open(%s) failed: %s", f->root, err.msg);
+	f->s = th_store_new(&f->ts);
+	CHECK(f->s != NULL);
 	if (unit != NULL) {
 		f->u = store_unit_open(f->s, unit, 1, &err);
 		CHECKF(f->u != NULL, "store_unit_open(%s) failed: %s", unit, err.msg);
@@ -72,23 +61,23 @@ static void test_init_open(void)
 
 	buf_init(&cfg, 0);
 	CHECK(fx_setup(&f, NULL) == 0);
-	cfgpath = fs_join(f.root, "config");
+	cfgpath = fs_join(f.ts.root, "config");
 	CHECK_OK(fs_read_file(cfgpath, &cfg, 4096, &err), &err);
 	CHECKF(strncmp((char *)cfg.data, "coffer-store\nformat 1\nid ", 25) == 0 && cfg.len == 58,
 	       "unexpected config: %s", cfg.data);
-	keys = fs_join(f.root, "keys");
+	keys = fs_join(f.ts.root, "keys");
 	CHECK(th_dir_entries(keys) == 1);
 	/* The cache lives below $COFFER_CACHE, in a folder per store id. */
-	CHECKF(strncmp(store_cache_dir(f.s), f.cache, strlen(f.cache)) == 0 &&
-		       store_cache_dir(f.s)[strlen(f.cache)] == '/' &&
-		       strncmp(store_cache_dir(f.s) + strlen(f.cache) + 1, (char *)cfg.data + 25,
+	CHECKF(strncmp(store_cache_dir(f.s), f.ts.cache, strlen(f.ts.cache)) == 0 &&
+		       store_cache_dir(f.s)[strlen(f.ts.cache)] == '/' &&
+		       strncmp(store_cache_dir(f.s) + strlen(f.ts.cache) + 1, (char *)cfg.data + 25,
 			       32) == 0,
 	       "cache dir %s is not $COFFER_CACHE/<store id>", store_cache_dir(f.s));
-	CHECK(strcmp(store_path(f.s), f.root) == 0);
+	CHECK(strcmp(store_path(f.s), f.ts.root) == 0);
 	/* A second store_init on the same folder is refused. */
-	CHECK_FAILS(store_init(f.root, &f.ks, &err), &err, ERROR_EXISTS);
+	CHECK_FAILS(store_init(f.ts.root, &f.ts.ks, &err), &err, ERROR_EXISTS);
 	/* Two handles on one store at once, as two processes would have. */
-	s2 = store_open(f.root, &f.ks, 0, NULL, &err);
+	s2 = store_open(f.ts.root, &f.ts.ks, 0, NULL, &err);
 	CHECKF(s2 != NULL, "second store_open failed: %s", err.msg);
 out:
 	store_close(&s2);
@@ -107,19 +96,19 @@ static void test_wrong_key(void)
 	struct keysource ks = { KEYSLOT_KEYFILE, wrong, sizeof(wrong) };
 
 	CHECK(fx_setup(&f, NULL) == 0);
-	memcpy(wrong, f.keyfile, sizeof(wrong));
+	memcpy(wrong, f.ts.keyfile, sizeof(wrong));
 	wrong[0] ^= 1;
 	error_init(&err);
-	s = store_open(f.root, &ks, 0, NULL, &err);
+	s = store_open(f.ts.root, &ks, 0, NULL, &err);
 	CHECK(s == NULL);
 	CHECKF(err.code == ERROR_KEY, "kind %d: %s", err.code, err.msg);
-	CHECKF(strstr(err.msg, f.root) != NULL, "message does not name the store: %s", err.msg);
+	CHECKF(strstr(err.msg, f.ts.root) != NULL, "message does not name the store: %s", err.msg);
 	/* A second key slot lets another key file in; the first still works. */
 	CHECK_OK(store_add_key(f.s, &ks, &err), &err);
-	s = store_open(f.root, &ks, 0, NULL, &err);
+	s = store_open(f.ts.root, &ks, 0, NULL, &err);
 	CHECKF(s != NULL, "store_open with the added key failed: %s", err.msg);
 	store_close(&s);
-	s = store_open(f.root, &f.ks, 0, NULL, &err);
+	s = store_open(f.ts.root, &f.ts.ks, 0, NULL, &err);
 	CHECKF(s != NULL, "store_open with the first key failed: %s", err.msg);
 out:
 	store_close(&s);
@@ -137,17 +126,17 @@ static void test_newer_format(void)
 	buf_init(&cfg, 0);
 	CHECK(fx_setup(&f, NULL) == 0);
 	store_close(&f.s);
-	path = fs_join(f.root, "config");
+	path = fs_join(f.ts.root, "config");
 	CHECK_OK(fs_read_file(path, &cfg, 4096, &err), &err);
 	p = strstr((char *)cfg.data, "\nformat 1\n");
 	CHECK(p != NULL);
 	p[8] = '2';
 	CHECK(th_write_file(path, cfg.data, cfg.len) == 0);
 	error_init(&err);
-	s = store_open(f.root, &f.ks, 0, NULL, &err);
+	s = store_open(f.ts.root, &f.ts.ks, 0, NULL, &err);
 	CHECK(s == NULL);
 	CHECKF(err.code == ERROR_VERSION, "kind %d: %s", err.code, err.msg);
-	CHECKF(strstr(err.msg, "format 2") != NULL && strstr(err.msg, f.root) != NULL,
+	CHECKF(strstr(err.msg, "format 2") != NULL && strstr(err.msg, f.ts.root) != NULL,
 	       "message should name the store and its format: %s", err.msg);
 out:
 	store_close(&s);
@@ -183,7 +172,7 @@ static void test_units(void)
 	store_unit_close(&v); /* NULL is accepted */
 	/* Reopen the store: the unit has the same name and the same key. */
 	store_close(&f.s);
-	f.s = store_open(f.root, &f.ks, 0, NULL, &err);
+	f.s = store_open(f.ts.root, &f.ts.ks, 0, NULL, &err);
 	CHECKF(f.s != NULL, "store_open failed: %s", err.msg);
 	u = store_unit_open(f.s, "photos", 0, &err);
 	CHECKF(u != NULL, "reopening unit photos failed: %s", err.msg);
@@ -206,7 +195,7 @@ static void test_units(void)
 	       "store_unit_names gives %zu names, the first \"%s\"", n, n ? names[0] : "");
 	/* Unit names do not show in the store's file names. */
 	{
-		char *units = fs_join(f.root, "units");
+		char *units = fs_join(f.ts.root, "units");
 
 		CHECK(th_dir_entries(units) == 2);
 		free(units);
@@ -405,7 +394,7 @@ static void test_pack_damage(void)
 	e = find_entry(c.e, c.n, b.id[1]);
 	CHECK(e != NULL);
 	name = pack_name(f.u, c.id);
-	path = fs_join(f.root, name);
+	path = fs_join(f.ts.root, name);
 	CHECK(th_flip_byte(path, e->offset + BLOB_LEN(e->len_flags) / 2, 0x04) == 0);
 	pr = pack_reader_open(f.u);
 	CHECK_OK(pack_reader_trailer(pr, c.id, &trailer, &n, &err), &err);
@@ -562,7 +551,7 @@ static void test_index_lookup(void)
 	index_close(&ix);
 	/* The decrypted copies sit below $COFFER_CACHE. */
 	cache = store_unit_cache(f.u, &err);
-	CHECK(cache != NULL && strncmp(cache, f.cache, strlen(f.cache)) == 0);
+	CHECK(cache != NULL && strncmp(cache, f.ts.cache, strlen(f.ts.cache)) == 0);
 	CHECKF(th_dir_entries(cache) == 3, "%d files in the unit's cache", th_dir_entries(cache));
 	CHECK(drop_cache(&f) == 0);
 	ix = index_open(f.u, &err);
@@ -722,7 +711,7 @@ static void test_rp_chain(void)
 	CHECK(r2->nwarnings == 1 && strcmp(r2->warnings[0], rp2->warnings[0]) == 0);
 	/* parent = SHA-256 of the stored bytes of the previous point. */
 	name = store_unit_path(f.u, "rp/0000000001");
-	path = fs_join(f.root, name);
+	path = fs_join(f.ts.root, name);
 	CHECK_OK(fs_read_file(path, &raw, 1 << 20, &err), &err);
 	crypto_sha256(raw.data, raw.len, sha);
 	CHECK(memcmp(sha, r2->parent, 32) == 0);
