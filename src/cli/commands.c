@@ -190,6 +190,9 @@ struct store *cli_open(struct cli *c, int flags, struct error *err)
 		error_setk(err, ERROR_USAGE, "no store given: use --store DIR or COFFER_STORE");
 		return NULL;
 	}
+	/* A spec coffer cannot open is refused before anyone types a passphrase. */
+	if (backend_spec_check(c->store, err) < 0)
+		return NULL;
 	buf_init(&secret, SECRET_MAX);
 	if (cli_keysource(c, &ks, &secret, 0, err) == 0)
 		s = store_open(c->store, &ks, flags, NULL, err);
@@ -258,6 +261,8 @@ static int cmd_init(struct cli *c, int argc, char **argv)
 	buf_init(&secret, SECRET_MAX);
 	if (c->store == NULL)
 		ret = error_setk(&err, ERROR_USAGE, "no store given: use --store DIR or COFFER_STORE");
+	else if (backend_spec_check(c->store, &err) < 0)
+		ret = -1; /* before a key file is written */
 	else if (del_new && access(del_new, F_OK) == 0)
 		/* Refused before anything is created (it is O_EXCL anyway). */
 		ret = error_setk(&err, ERROR_EXISTS, "cannot create deletion key file %s: it exists",

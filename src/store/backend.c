@@ -8,6 +8,18 @@ int backend_spec_is_url(const char *spec)
 	return s3proto_is_url(spec);
 }
 
+int backend_spec_check(const char *spec, struct error *err)
+{
+	struct s3proto_spec sp;
+
+	if (!s3proto_is_url(spec))
+		return 0;
+	if (s3proto_spec_parse(spec, &sp, err) < 0)
+		return -1;
+	s3proto_spec_clear(&sp);
+	return 0;
+}
+
 struct backend *backend_open(const char *spec, int flags, struct error *err)
 {
 	if (s3proto_is_url(spec))

@@ -70,6 +70,10 @@ int backend_spec_is_url(const char *spec);
  * or "s3+http://..." is S3, another "scheme://" is refused (ERROR_USAGE
  * naming it), anything else is a local folder. */
 struct backend *backend_open(const char *spec, int flags, struct error *err);
+/* Whether backend_open() would take the spec's form (nothing is contacted):
+ * 0, or -1 and the ERROR_USAGE it would give. For callers that check a
+ * spec before they ask for keys or write files. */
+int backend_spec_check(const char *spec, struct error *err);
 /* The S3 backend; credentials, region, CA file, retries and timeout come
  * from the environment (docs/s3.md). ERROR_USAGE for a bad spec or
  * missing credentials. */

@@ -69,11 +69,12 @@ err_has() {
 # ---- store specs ----
 
 cd "$T" || exit 1 # where a spec taken for a folder would appear
-head -c 32 /dev/urandom >"$T/some.key"
-run "$COFFER" --store foo://x --key-file "$T/some.key" restore-points
-err_has "an unknown scheme is refused" 2 'unknown scheme "foo://"' "foo://x"
+run "$COFFER" --store foo://x --key-file "$T/no-such.key" restore-points
+err_has "an unknown scheme is refused (before the key is read)" 2 'unknown scheme "foo://"' \
+	"foo://x"
 run "$COFFER" --store foo://x init --key-file-new "$T/k0"
 err_has "init with an unknown scheme is refused" 2 'unknown scheme "foo://"'
+assert "before the new key file is written" test ! -e "$T/k0"
 run "$COFFER" --store s3://127.0.0.1/b init --key-file-new "$T/k0b"
 err_has "a bucket name S3 would refuse is refused" 2 "bad bucket name"
 cd - >/dev/null || exit 1
