@@ -5,8 +5,9 @@
  * version 1): an ordinary tree whose root, folders and messages carry
  * their IMAP state in user.imap.* extended attributes. This is the one
  * definition of that format: the IMAP source writes points through it
- * (src/sources/), and the search index, export and the source's own
- * reader of a point read them through it. */
+ * (src/sources/), and the search index, export and the reader of a
+ * point for the source's backup and restore (engine/mail_point.h) read
+ * them through it. */
 
 #include <stddef.h>
 #include <stdint.h>

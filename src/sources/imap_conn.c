@@ -415,7 +415,7 @@ void imap_conn_close(struct imap_conn **cp)
 	if (!c)
 		return;
 	if (c->ssl)
-		SSL_free(c->ssl); /* no close_notify: LOGOUT already ended the session */
+		SSL_free(c->ssl); /* no close_notify: LOGOUT already ended the connection */
 	if (c->ctx)
 		SSL_CTX_free(c->ctx);
 	if (c->fd >= 0)

@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 
 #include "crypto/crypto.h"
+#include "engine/mail_point.h"
 #include "engine/maillayout.h"
 #include "engine/meta.h"
 #include "engine/point_writer.h"
@@ -26,7 +27,6 @@
 #include "lib/progress.h"
 #include "sources/imap.h"
 #include "sources/mail.h"
-#include "sources/mail_layout.h"
 #include "sources/source.h"
 
 #define MAIL_MAX_LITERAL (256ull << 20)
@@ -808,7 +808,7 @@ static int mb_write_tree(struct mb *b, struct error *err)
 
 /* ---- the whole backup ---- */
 
-/* The latest restore point's manifest (read when the session began):
+/* The latest restore point's manifest (read when the point writer began):
  * cheap, and enough to tell an unchanged mailbox (mailbox_state). */
 static void mb_read_last(struct mb *b)
 {
@@ -984,7 +984,7 @@ static void mb_free(struct mb *b)
 	free(b->out);
 	imap_close(&b->imap);
 	mail_point_close(&b->parent);
-	/* Ends a session that did not commit (its end marker). */
+	/* Ends a point writer that did not commit (its end marker). */
 	point_writer_close(&b->pw);
 }
 

@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "crypto/crypto.h"
+#include "engine/mail_point.h"
 #include "engine/maillayout.h"
 #include "engine/meta.h"
 #include "engine/point_reader.h"
@@ -21,7 +22,6 @@
 #include "lib/mem.h"
 #include "sources/imap.h"
 #include "sources/mail.h"
-#include "sources/mail_layout.h"
 
 #define APPEND_BATCH_MSGS 200
 #define APPEND_BATCH_BYTES (32u << 20)

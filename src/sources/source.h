@@ -25,7 +25,7 @@
  *   point_writer_checkpoint now and then in long runs; point_writer_warn for
  *   what is left out; point_writer_set_totals, then point_writer_commit for
  *   the result. Any failure before the commit: point_writer_close, which
- *   ends the session; no restore point is written and nothing stored
+ *   ends the writer; no restore point is written and nothing stored
  *   before is touched. A source that can tell nothing changed since the
  *   parent (its own summary, point_writer_set_source_state, equal to
  *   point_writer_parent_state) commits point_writer_reuse_parent.

@@ -1,13 +1,13 @@
 /* The store layout of a mailbox (src/engine/maillayout.h, docs/mail.md
  * section 1): folder paths, message names, entries and the root check;
- * and the IMAP source's Message-ID extraction (src/sources/mail_layout.h). */
+ * and the Message-ID extraction of its reader (src/engine/mail_point.h). */
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/mail_point.h"
 #include "engine/maillayout.h"
 #include "engine/meta.h"
 #include "lib/error.h"
-#include "sources/mail_layout.h"
 
 #include "harness.h"
 

@@ -1,12 +1,13 @@
-#ifndef COFFER_MAIL_LAYOUT_H
-#define COFFER_MAIL_LAYOUT_H
+#ifndef COFFER_MAIL_POINT_H
+#define COFFER_MAIL_POINT_H
 
-/* A mailbox restore point read back by the IMAP source, for the backup's
- * parent and for restore: folders and messages in memory, messages found
- * by UID or by size and date, their Message-IDs and bytes. The layout it
- * reads (names, user.imap.* xattrs, the root check) is the engine's,
- * engine/maillayout.h (docs/mail.md section 1). Used only by the mail
- * source's files. */
+/* A mailbox restore point read back, for the IMAP source's backup (its
+ * parent) and restore: folders and messages in memory, messages found by
+ * UID or by size and date, their Message-IDs and bytes. The layout it
+ * reads (names, user.imap.* xattrs, the root check) is
+ * engine/maillayout.h (docs/mail.md section 1). The unit, index and
+ * manifest it reads come from engine/point_reader.h or point_writer.h, so
+ * a source reads a point without a store header. */
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
-/* A mailbox restore point read back by the IMAP source (mail_layout.h); the
- * layout itself is engine/maillayout.c. */
-#include "sources/mail_layout.h"
+/* A mailbox restore point read back (mail_point.h); the layout itself is
+ * engine/maillayout.c. */
+#include "engine/mail_point.h"
 
 #include <ctype.h>
 #include <stdlib.h>
