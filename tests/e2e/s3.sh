@@ -8,8 +8,9 @@
 # check --read-data, write-once (412 where radosgw enforces it; where it
 # does not, the first version stays locked), COMPLIANCE locks refusing
 # deletes (403) by a signed request and by `coffer forget`, wrong and
-# missing credentials, TLS with a private CA, GOVERNANCE mode, and radosgw
-# killed mid-backup.
+# missing credentials, TLS with a private CA, GOVERNANCE mode, a server that
+# takes connections and never answers (port 18749: timeouts, retries), and
+# radosgw killed mid-backup.
 . "$(dirname "$0")/lib.sh"
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -30,7 +31,12 @@ if ! command -v radosgw >/dev/null || ! command -v ceph-mon >/dev/null; then
 	exit 1
 fi
 
-stop_all() { "$CEPH" stop "$D" >/dev/null 2>&1; rm -rf "$T"; }
+SILENT_PID=
+stop_all() {
+	[ -n "$SILENT_PID" ] && kill "$SILENT_PID" 2>/dev/null
+	"$CEPH" stop "$D" >/dev/null 2>&1
+	rm -rf "$T"
+}
 trap stop_all EXIT
 
 mkdir -p "$D"
@@ -218,6 +224,29 @@ assert "TLS: restored byte-identical" diff -r "$S/docs" "$T/tr"
 s3 -I "$EP/coffer-tls/config" | tr -d '\r' >"$T/head"
 assert "a GOVERNANCE store writes in GOVERNANCE mode" \
 	grep -qi '^x-amz-object-lock-mode: GOVERNANCE' "$T/head"
+
+# ---- a server that takes connections and never answers ----
+
+python3 -c '
+import socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 18749))
+s.listen(64)
+held = []
+while True:
+    held.append(s.accept()[0])
+' &
+SILENT_PID=$!
+for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/18749) 2>/dev/null && break; sleep 0.1; done
+start=$SECONDS
+COFFER_S3_TIMEOUT=1 COFFER_S3_RETRIES=1 run "$COFFER" --store s3+http://127.0.0.1:18749/silent \
+	--key-file "$KEY" restore-points
+err_has "a server that never answers: the request times out, retried once" 1 \
+	"GET s3+http://127.0.0.1:18749/silent/config failed" "after 2 attempts"
+assert "and gives up within the timeouts ($((SECONDS - start)) s)" test $((SECONDS - start)) -le 10
+kill "$SILENT_PID" 2>/dev/null
+SILENT_PID=
 
 # ---- radosgw killed mid-backup ----
 
