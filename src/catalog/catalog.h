@@ -122,7 +122,7 @@ int catalog_tenant_get(struct catalog *c, const char *id, struct catalog_tenant 
 		       struct error *err);
 int catalog_tenant_list(struct catalog *c, const struct catalog_page *pg,
 			struct catalog_tenant ***ts_r, size_t *n_r, struct error *err);
-void catalog_tenant_free(struct catalog_tenant *t);
+void catalog_tenant_free(struct catalog_tenant **t);
 
 /* ---- protection units ---- */
 struct catalog_unit {
@@ -154,7 +154,7 @@ int catalog_unit_list(struct catalog *c, const char *tenant, const struct catalo
 /* Writes policy, state, last_error, last_success, last_attempt, next_due
  * and failures of u (matched by tenant and id). */
 int catalog_unit_update(struct catalog *c, const struct catalog_unit *u, struct error *err);
-void catalog_unit_free(struct catalog_unit *u);
+void catalog_unit_free(struct catalog_unit **u);
 
 /* ---- protection policies ---- */
 struct catalog_policy {
@@ -175,7 +175,7 @@ int catalog_policy_list(struct catalog *c, const char *tenant, const struct cata
 			struct catalog_policy ***ps_r, size_t *n_r, struct error *err);
 /* Writes every field but id, tenant and created. */
 int catalog_policy_update(struct catalog *c, const struct catalog_policy *p, struct error *err);
-void catalog_policy_free(struct catalog_policy *p);
+void catalog_policy_free(struct catalog_policy **p);
 
 /* ---- restore points (a mirror of the store, rebuildable from it) ---- */
 struct catalog_rp {
@@ -204,7 +204,7 @@ int catalog_rp_mark_forgotten(struct catalog *c, const char *tenant, const char 
 			      uint32_t seq, struct error *err);
 /* Deletes every restore point row (catalog rebuild). */
 int catalog_rp_clear(struct catalog *c, struct error *err);
-void catalog_rp_free(struct catalog_rp *rp);
+void catalog_rp_free(struct catalog_rp **rp);
 
 /* ---- store deletions already imported into the audit log ---- */
 /* 1 if record `name` of the unit's deletion log was imported, else 0. */
@@ -251,7 +251,7 @@ int catalog_job_list(struct catalog *c, const struct catalog_job_filter *f,
 		     struct error *err);
 /* Number of queued jobs (metrics); -1 (logged) if the database failed. */
 int64_t catalog_job_queue_depth(struct catalog *c);
-void catalog_job_free(struct catalog_job *j);
+void catalog_job_free(struct catalog_job **j);
 
 /* ---- restore sessions and their per-unit artifacts ---- */
 struct catalog_artifact {
@@ -288,9 +288,9 @@ int catalog_session_set_state(struct catalog *c, const char *id,
  * session and unit). */
 int catalog_artifact_update(struct catalog *c, const struct catalog_artifact *a,
 			    struct error *err);
-void catalog_session_free(struct catalog_session *s);
+void catalog_session_free(struct catalog_session **s);
 /* Frees one artifact (for callers that build a session by hand). */
-void catalog_artifact_free(struct catalog_artifact *a);
+void catalog_artifact_free(struct catalog_artifact **a);
 
 /* ---- API tokens ---- */
 struct catalog_token {
@@ -317,7 +317,7 @@ int catalog_token_touch(struct catalog *c, const char *id, int64_t now, struct e
  * NULL: any). */
 int catalog_token_count(struct catalog *c, const char *tenant, const char *role, int64_t *n_r,
 			struct error *err);
-void catalog_token_free(struct catalog_token *t);
+void catalog_token_free(struct catalog_token **t);
 
 /* ---- audit log: append-only, hash-chained (docs/service.md "Audit") ---- */
 struct catalog_audit {
@@ -350,13 +350,13 @@ int catalog_audit_list(struct catalog *c, const struct catalog_audit_filter *f,
  * last hash. Removing the newest entries is not detectable here: the
  * service keeps the head elsewhere (audit.head) and compares. */
 int catalog_audit_verify(struct catalog *c, int64_t *count_r, char **head_r, struct error *err);
-void catalog_audit_free(struct catalog_audit *a);
+void catalog_audit_free(struct catalog_audit **a);
 
 /* Frees an array of records of any kind above, with its free function. */
 #define CATALOG_LIST_FREE(arr, n, fn)                 \
 	do {                                          \
 		for (size_t i_ = 0; i_ < (n); i_++) \
-			fn((arr)[i_]);                \
+			fn(&(arr)[i_]);               \
 		free(arr);                            \
 	} while (0)
 

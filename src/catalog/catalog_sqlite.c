@@ -523,7 +523,12 @@ static void *tenant_make(sqlite3_stmt *st)
 	return t;
 }
 
-static void tenant_free_v(void *p) { catalog_tenant_free(p); }
+static void tenant_free_v(void *p)
+{
+	struct catalog_tenant *x = p;
+
+	catalog_tenant_free(&x);
+}
 static const struct record tenant_rec = { tenant_make, tenant_free_v };
 
 int catalog_tenant_insert(struct catalog *c, const struct catalog_tenant *t, struct error *err)
@@ -601,8 +606,11 @@ int catalog_tenant_list(struct catalog *c, const struct catalog_page *pg,
 	return 0;
 }
 
-void catalog_tenant_free(struct catalog_tenant *t)
+void catalog_tenant_free(struct catalog_tenant **tp)
 {
+	struct catalog_tenant *t = *tp;
+
+	*tp = NULL;
 	if (t == NULL)
 		return;
 	free(t->id);
@@ -638,7 +646,12 @@ static void *unit_make(sqlite3_stmt *st)
 	return u;
 }
 
-static void unit_free_v(void *p) { catalog_unit_free(p); }
+static void unit_free_v(void *p)
+{
+	struct catalog_unit *x = p;
+
+	catalog_unit_free(&x);
+}
 static const struct record unit_rec = { unit_make, unit_free_v };
 
 int catalog_unit_insert(struct catalog *c, const struct catalog_unit *u, struct error *err)
@@ -742,8 +755,11 @@ int catalog_unit_update(struct catalog *c, const struct catalog_unit *u, struct 
 	return 0;
 }
 
-void catalog_unit_free(struct catalog_unit *u)
+void catalog_unit_free(struct catalog_unit **up)
 {
+	struct catalog_unit *u = *up;
+
+	*up = NULL;
 	if (u == NULL)
 		return;
 	free(u->id);
@@ -782,7 +798,12 @@ static void *policy_make(sqlite3_stmt *st)
 	return p;
 }
 
-static void policy_free_v(void *p) { catalog_policy_free(p); }
+static void policy_free_v(void *p)
+{
+	struct catalog_policy *x = p;
+
+	catalog_policy_free(&x);
+}
 static const struct record policy_rec = { policy_make, policy_free_v };
 
 int catalog_policy_create(struct catalog *c, struct catalog_policy *p, struct error *err)
@@ -861,8 +882,11 @@ int catalog_policy_update(struct catalog *c, const struct catalog_policy *p, str
 	return 0;
 }
 
-void catalog_policy_free(struct catalog_policy *p)
+void catalog_policy_free(struct catalog_policy **pp)
 {
+	struct catalog_policy *p = *pp;
+
+	*pp = NULL;
 	if (p == NULL)
 		return;
 	free(p->id);
@@ -904,7 +928,12 @@ static void *rp_make(sqlite3_stmt *st)
 	return rp;
 }
 
-static void rp_free_v(void *p) { catalog_rp_free(p); }
+static void rp_free_v(void *p)
+{
+	struct catalog_rp *x = p;
+
+	catalog_rp_free(&x);
+}
 static const struct record rp_rec = { rp_make, rp_free_v };
 
 int catalog_rp_put(struct catalog *c, const struct catalog_rp *rp, struct error *err)
@@ -981,8 +1010,11 @@ int catalog_rp_clear(struct catalog *c, struct error *err)
 	return 0;
 }
 
-void catalog_rp_free(struct catalog_rp *rp)
+void catalog_rp_free(struct catalog_rp **rpp)
 {
+	struct catalog_rp *rp = *rpp;
+
+	*rpp = NULL;
 	if (rp == NULL)
 		return;
 	free(rp->tenant);
@@ -1017,7 +1049,12 @@ static void *job_make(sqlite3_stmt *st)
 	return j;
 }
 
-static void job_free_v(void *p) { catalog_job_free(p); }
+static void job_free_v(void *p)
+{
+	struct catalog_job *x = p;
+
+	catalog_job_free(&x);
+}
 static const struct record job_rec = { job_make, job_free_v };
 
 static int int64_row(sqlite3_stmt *st, void *ctx, struct error *err)
@@ -1199,8 +1236,11 @@ int64_t catalog_job_queue_depth(struct catalog *c)
 	return n;
 }
 
-void catalog_job_free(struct catalog_job *j)
+void catalog_job_free(struct catalog_job **jp)
 {
+	struct catalog_job *j = *jp;
+
+	*jp = NULL;
 	if (j == NULL)
 		return;
 	free(j->tenant);
@@ -1255,8 +1295,11 @@ static void *artifact_make(sqlite3_stmt *st)
 	return a;
 }
 
-void catalog_artifact_free(struct catalog_artifact *a)
+void catalog_artifact_free(struct catalog_artifact **ap)
 {
+	struct catalog_artifact *a = *ap;
+
+	*ap = NULL;
 	if (a == NULL)
 		return;
 	free(a->session);
@@ -1270,8 +1313,18 @@ void catalog_artifact_free(struct catalog_artifact *a)
 	free(a);
 }
 
-static void session_free_v(void *p) { catalog_session_free(p); }
-static void artifact_free_v(void *p) { catalog_artifact_free(p); }
+static void session_free_v(void *p)
+{
+	struct catalog_session *x = p;
+
+	catalog_session_free(&x);
+}
+static void artifact_free_v(void *p)
+{
+	struct catalog_artifact *x = p;
+
+	catalog_artifact_free(&x);
+}
 static const struct record session_rec = { session_make, session_free_v };
 static const struct record artifact_rec = { artifact_make, artifact_free_v };
 
@@ -1352,7 +1405,7 @@ int catalog_session_get(struct catalog *c, const char *tenant, const char *id,
 		      "SELECT " SESSION_COLS " FROM sessions WHERE tenant = $1 AND id = $2",
 		      PARAMS(PS(tenant), PS(id)), "restore session", err);
 	if (*s_r == NULL || session_load_artifacts(c, *s_r, err) < 0) {
-		catalog_session_free(*s_r);
+		catalog_session_free(s_r);
 		*s_r = NULL;
 		return error_prefix(err, "catalog: get restore session %s", id);
 	}
@@ -1409,14 +1462,17 @@ int catalog_artifact_update(struct catalog *c, const struct catalog_artifact *a,
 	return 0;
 }
 
-void catalog_session_free(struct catalog_session *s)
+void catalog_session_free(struct catalog_session **sp)
 {
+	struct catalog_session *s = *sp;
+
+	*sp = NULL;
 	size_t i;
 
 	if (s == NULL)
 		return;
 	for (i = 0; i < s->nartifacts; i++)
-		catalog_artifact_free(s->artifacts[i]);
+		catalog_artifact_free(&s->artifacts[i]);
 	free(s->artifacts);
 	free(s->id);
 	free(s->tenant);
@@ -1468,7 +1524,12 @@ static void *token_make(sqlite3_stmt *st)
 	return t;
 }
 
-static void token_free_v(void *p) { catalog_token_free(p); }
+static void token_free_v(void *p)
+{
+	struct catalog_token *x = p;
+
+	catalog_token_free(&x);
+}
 static const struct record token_rec = { token_make, token_free_v };
 
 int catalog_token_create(struct catalog *c, const char *tenant, const char *role,
@@ -1550,8 +1611,11 @@ int catalog_token_count(struct catalog *c, const char *tenant, const char *role,
 	return 0;
 }
 
-void catalog_token_free(struct catalog_token *t)
+void catalog_token_free(struct catalog_token **tp)
 {
+	struct catalog_token *t = *tp;
+
+	*tp = NULL;
 	if (t == NULL)
 		return;
 	free(t->id);
@@ -1584,7 +1648,12 @@ static void *audit_make(sqlite3_stmt *st)
 	return a;
 }
 
-static void audit_free_v(void *p) { catalog_audit_free(p); }
+static void audit_free_v(void *p)
+{
+	struct catalog_audit *x = p;
+
+	catalog_audit_free(&x);
+}
 static const struct record audit_rec = { audit_make, audit_free_v };
 
 int catalog_audit_append(struct catalog *c, int64_t time, const char *tenant,
@@ -1623,12 +1692,12 @@ int catalog_audit_append(struct catalog *c, int64_t time, const char *tenant,
 	if (a_r != NULL)
 		*a_r = a;
 	else
-		catalog_audit_free(a);
+		catalog_audit_free(&a);
 	return 0;
 rollback:
 	tx_rollback(c);
 fail:
-	catalog_audit_free(a);
+	catalog_audit_free(&a);
 	return error_prefix(err, "catalog: append %s to the audit log", action);
 }
 
@@ -1662,7 +1731,7 @@ static int audit_check_row(sqlite3_stmt *st, void *ctx, struct error *err)
 	struct catalog_audit *a = audit_make(st);
 	int ret = audit_chain_check_next(ctx, a, err);
 
-	catalog_audit_free(a);
+	catalog_audit_free(&a);
 	return ret;
 }
 
@@ -1684,8 +1753,11 @@ int catalog_audit_verify(struct catalog *c, int64_t *count_r, char **head_r, str
 	return 0;
 }
 
-void catalog_audit_free(struct catalog_audit *a)
+void catalog_audit_free(struct catalog_audit **ap)
 {
+	struct catalog_audit *a = *ap;
+
+	*ap = NULL;
 	if (a == NULL)
 		return;
 	free(a->tenant);

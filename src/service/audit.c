@@ -57,7 +57,7 @@ int svc_audit(struct service *s, const struct svc_principal *p, const char *tena
 	if (ret == 0)
 		ret = head_write(s, a, err);
 	pthread_mutex_unlock(&audit_lock);
-	catalog_audit_free(a);
+	catalog_audit_free(&a);
 	if (ret < 0)
 		return error_prefix(err, "audit %s", action);
 	return 0;
@@ -156,7 +156,7 @@ static int head_check(struct service *s, int64_t count, const char *head, struct
 		else
 			error_setk(err, ERROR_CORRUPT, "audit entry %" PRId64 " does not match %s "
 				   "(hash %s, recorded %s)", fseq, HEAD_FILE, a->hash, fhash);
-		catalog_audit_free(a);
+		catalog_audit_free(&a);
 	}
 	free(fhash);
 	return ret;

@@ -92,19 +92,19 @@ int svc_authenticate(struct service *s, const char *secret, struct svc_principal
 	if (t->revoked || svc_role_parse(t->role, &role) < 0) {
 		error_setk(err, ERROR_KEY, "authenticate: token %s is revoked or has no valid role",
 			   t->id);
-		catalog_token_free(t);
+		catalog_token_free(&t);
 		return -1;
 	}
 	/* last_used to the minute: a write per request would serialize them. */
 	if (svc_now(s) - t->last_used >= 60 &&
 	    catalog_token_touch(svc_catalog(s), t->id, svc_now(s), err) < 0) {
-		catalog_token_free(t);
+		catalog_token_free(&t);
 		return error_prefix(err, "authenticate");
 	}
 	p->token_id = xstrdup(t->id);
 	p->tenant = t->tenant ? xstrdup(t->tenant) : NULL;
 	p->role = role;
-	catalog_token_free(t);
+	catalog_token_free(&t);
 	return 0;
 }
 
@@ -289,7 +289,7 @@ static int token_check(struct service *s, const struct svc_principal *by, const 
 	if (tenant != NULL) {
 		if (catalog_tenant_get(svc_catalog(s), tenant, &t, err) < 0)
 			return error_prefix(err, "create token");
-		catalog_tenant_free(t);
+		catalog_tenant_free(&t);
 		if (by != NULL && by->role == SVC_ROLE_GLOBAL_ADMIN &&
 		    token_check_global(s, tenant, role, break_glass, err) < 0)
 			return -1;
@@ -343,7 +343,7 @@ int svc_token_create(struct service *s, const struct svc_principal *by, const ch
 	json_object_object_add(*out, "secret", json_object_new_string(secret));
 out:
 	crypto_wipe(secret, sizeof(secret));
-	catalog_token_free(t);
+	catalog_token_free(&t);
 	return ret;
 }
 

@@ -67,7 +67,7 @@ int svc_rp_record_unit(struct service *s, struct store_unit *su, const char *ten
 			row.changed_entries = old->changed_entries;
 	}
 	ret = catalog_rp_put(svc_catalog(s), &row, err);
-	catalog_rp_free(old);
+	catalog_rp_free(&old);
 	rp_free(&rp);
 	return ret;
 }
@@ -170,7 +170,7 @@ out:
 	store_unit_close(&su);
 	store_close(&st);
 	json_object_put(src);
-	catalog_unit_free(u);
+	catalog_unit_free(&u);
 	free(beneath);
 	return ret;
 }
@@ -212,8 +212,8 @@ out:
 	if (err.msg[0])
 		log_warn("event=unit.update tenant=%s unit=%s error=\"%s\"", j->tenant, j->unit,
 			 err.msg);
-	catalog_policy_free(p);
-	catalog_unit_free(u);
+	catalog_policy_free(&p);
+	catalog_unit_free(&u);
 }
 
 int svc_backup_now(struct service *s, const struct svc_principal *p, const char *tenant,
@@ -237,7 +237,7 @@ int svc_backup_now(struct service *s, const struct svc_principal *p, const char 
 	*out = view_job(got);
 	ret = 0;
 out:
-	catalog_job_free(got);
-	catalog_unit_free(u);
+	catalog_job_free(&got);
+	catalog_unit_free(&u);
 	return ret;
 }

@@ -43,8 +43,8 @@ void svc_unit_retention(struct service *s, const struct catalog_unit *u, int64_t
 		   t->min_retention_days > *retention_r) {
 		*retention_r = t->min_retention_days;
 	}
-	catalog_tenant_free(t);
-	catalog_policy_free(p);
+	catalog_tenant_free(&t);
+	catalog_policy_free(&p);
 }
 
 int svc_live_points(struct service *s, const char *tenant, const char *unit,
@@ -201,7 +201,7 @@ out:
 	store_unit_close(&su);
 	store_close(&st);
 	CATALOG_LIST_FREE(rps, n, catalog_rp_free);
-	catalog_unit_free(u);
+	catalog_unit_free(&u);
 	free(times);
 	free(forget);
 	json_object_put(seqs);
@@ -263,8 +263,8 @@ int svc_rp_forget(struct service *s, const struct svc_principal *p, const char *
 	svc_kick_workers(s);
 	*out = view_job(got);
 out:
-	catalog_job_free(got);
-	catalog_rp_free(rp);
-	catalog_unit_free(u);
+	catalog_job_free(&got);
+	catalog_rp_free(&rp);
+	catalog_unit_free(&u);
 	return ret;
 }

@@ -123,7 +123,7 @@ int svc_check_folder_place(struct service *s, const char *tenant, const char *wh
 		goto out;
 	ret = 0;
 out:
-	catalog_tenant_free(t);
+	catalog_tenant_free(&t);
 	free(roots[0]);
 	free(roots[1]);
 	free(froot);
@@ -146,6 +146,6 @@ int svc_folder_beneath(struct service *s, const char *tenant, char **beneath_r,
 	if (catalog_tenant_get(svc_catalog(s), tenant, &t, err) < 0)
 		return -1;
 	*beneath_r = tenant_folder_root(folder_root, t->name);
-	catalog_tenant_free(t);
+	catalog_tenant_free(&t);
 	return 0;
 }

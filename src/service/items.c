@@ -180,7 +180,7 @@ out:
 	store_close(&st);
 	free(spec);
 	free(dir);
-	catalog_rp_free(rp);
-	catalog_unit_free(u);
+	catalog_rp_free(&rp);
+	catalog_unit_free(&u);
 	return ret;
 }

@@ -71,16 +71,16 @@ static int check_units(struct service *s, const char *tenant, const char *policy
 		if (strcmp(u->kind, kind) != 0) {
 			error_setk(err, ERROR_USAGE, "unit %s is a %s, the policy protects %s units",
 				   id, u->kind, kind);
-			catalog_unit_free(u);
+			catalog_unit_free(&u);
 			return -1;
 		}
 		if (u->policy && (policy_id == NULL || strcmp(u->policy, policy_id) != 0)) {
 			error_setk(err, ERROR_EXISTS, "unit %s is already protected by policy %s", id,
 				   u->policy);
-			catalog_unit_free(u);
+			catalog_unit_free(&u);
 			return -1;
 		}
-		catalog_unit_free(u);
+		catalog_unit_free(&u);
 		u = NULL;
 	}
 	return 0;
@@ -103,7 +103,7 @@ static int check_min_retention(struct service *s, const struct catalog_policy *p
 				 "%s's minimum of %lld days (set by the global admin)",
 				 (long long)p->retention_days, p->tenant,
 				 (long long)t->min_retention_days);
-	catalog_tenant_free(t);
+	catalog_tenant_free(&t);
 	return ret;
 }
 
@@ -215,8 +215,8 @@ int svc_policy_create(struct service *s, const struct svc_principal *pr, const c
 	*out = view_policy(got);
 	ret = 0;
 out:
-	catalog_tenant_free(t);
-	catalog_policy_free(got);
+	catalog_tenant_free(&t);
+	catalog_policy_free(&got);
 	free(p.id);
 	free(p.tenant);
 	free(p.name);
@@ -251,6 +251,6 @@ int svc_policy_update(struct service *s, const struct svc_principal *pr, const c
 	svc_kick_scheduler(s);
 	*out = view_policy(p);
 out:
-	catalog_policy_free(p);
+	catalog_policy_free(&p);
 	return ret;
 }

@@ -161,7 +161,7 @@ int svc_tenant_get(struct service *s, const struct svc_principal *p, const char 
 	    catalog_tenant_get(svc_catalog(s), tenant, &t, err) < 0)
 		return -1;
 	*out = view_tenant(t);
-	catalog_tenant_free(t);
+	catalog_tenant_free(&t);
 	return 0;
 }
 
@@ -219,7 +219,7 @@ int svc_unit_get(struct service *s, const struct svc_principal *p, const char *t
 	    catalog_unit_get(svc_catalog(s), tenant, unit, &u, err) < 0)
 		return -1;
 	*out = view_unit(u);
-	catalog_unit_free(u);
+	catalog_unit_free(&u);
 	return 0;
 }
 
@@ -246,7 +246,7 @@ int svc_rp_list(struct service *s, const struct svc_principal *p, const char *te
 	/* An unknown unit is 404, not an empty list. */
 	if (catalog_unit_get(svc_catalog(s), tenant, unit, &u, err) < 0)
 		return -1;
-	catalog_unit_free(u);
+	catalog_unit_free(&u);
 	if (catalog_rp_list(svc_catalog(s), tenant, unit, &cf, &pg, &rps, &n, err) < 0)
 		return -1;
 	*out = list_answer(&rps_kind, rps, n, &pg, NULL);
@@ -264,7 +264,7 @@ int svc_rp_get(struct service *s, const struct svc_principal *p, const char *ten
 	    catalog_rp_get(svc_catalog(s), tenant, unit, seq, &rp, err) < 0)
 		return -1;
 	*out = view_rp(rp);
-	catalog_rp_free(rp);
+	catalog_rp_free(&rp);
 	return 0;
 }
 
@@ -296,7 +296,7 @@ int svc_policy_get(struct service *s, const struct svc_principal *p, const char 
 	    catalog_policy_get(svc_catalog(s), tenant, id, &pol, err) < 0)
 		return -1;
 	*out = view_policy(pol);
-	catalog_policy_free(pol);
+	catalog_policy_free(&pol);
 	return 0;
 }
 
@@ -327,7 +327,7 @@ int svc_session_get(struct service *s, const struct svc_principal *p, const char
 	    catalog_session_get(svc_catalog(s), tenant, id, &se, err) < 0)
 		return -1;
 	*out = view_session(se, svc_now(s));
-	catalog_session_free(se);
+	catalog_session_free(&se);
 	return 0;
 }
 

@@ -69,7 +69,7 @@ static int tenant_ensure(struct service *s, const char *id, const char *store_di
 	int ret;
 
 	if (catalog_tenant_get(svc_catalog(s), id, &got, err) == 0) {
-		catalog_tenant_free(got);
+		catalog_tenant_free(&got);
 		return 0;
 	}
 	if (err->code != ERROR_NOTFOUND)
@@ -104,7 +104,7 @@ static int unit_ensure(struct service *s, const char *tenant, const char *id,
 	int ret;
 
 	if (catalog_unit_get(svc_catalog(s), tenant, id, &got, err) == 0) {
-		catalog_unit_free(got);
+		catalog_unit_free(&got);
 		return 0;
 	}
 	if (err->code != ERROR_NOTFOUND)
@@ -203,7 +203,7 @@ static void unit_touch(struct service *s, const char *tenant, const char *unit, 
 		catalog_unit_update(svc_catalog(s), u, &err);
 	}
 	svc_unlock(s);
-	catalog_unit_free(u);
+	catalog_unit_free(&u);
 }
 
 static int rebuild_unit(struct service *s, struct store *st, const char *tenant,
@@ -246,7 +246,7 @@ static int rebuild_unit(struct service *s, struct store *st, const char *tenant,
 				if (catalog_rp_get(svc_catalog(s), tenant, unit, slots[i].seq, &row,
 						   &perr) == 0)
 					last = row->time_ns / 1000000000LL;
-				catalog_rp_free(row);
+				catalog_rp_free(&row);
 			}
 			prev = slots[i].seq;
 		}

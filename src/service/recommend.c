@@ -229,7 +229,7 @@ int svc_recommend(struct service *s, const struct svc_principal *p, const char *
 	if (svc_authorize(p, tenant, SVC_PERM_STATUS_READ, err) < 0 ||
 	    catalog_unit_get(c, tenant, unit, &u, err) < 0)
 		return -1;
-	catalog_unit_free(u);
+	catalog_unit_free(&u);
 	if (svc_live_points(s, tenant, unit, &rps, &n, err) < 0)
 		return -1;
 	*out = recommend_points(rps, n);

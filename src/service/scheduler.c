@@ -152,7 +152,7 @@ static int unit_attach(struct service *s, const struct catalog_policy *p, const 
 			 p->id);
 	}
 	svc_unlock(s);
-	catalog_unit_free(u);
+	catalog_unit_free(&u);
 	return ret;
 }
 
@@ -236,7 +236,7 @@ static void rule_subfolders(struct service *s, const struct catalog_policy *p,
 			    unit_attach(s, p, p->tenant, u->id, 0, &err) < 0)
 				log_warn("event=unit.attach unit=%s error=\"%s\"", u->id, err.msg);
 			free(path);
-			catalog_unit_free(u);
+			catalog_unit_free(&u);
 		}
 		free(sub);
 	}
@@ -320,7 +320,7 @@ out:
 	svc_unlock(s);
 	if (err.msg[0])
 		log_warn("event=schedule tenant=%s unit=%s error=\"%s\"", p->tenant, id, err.msg);
-	catalog_unit_free(u);
+	catalog_unit_free(&u);
 }
 
 static void policy_tick(struct service *s, struct catalog_policy *p, int64_t now)
@@ -378,7 +378,7 @@ static void policy_tick(struct service *s, struct catalog_policy *p, int64_t now
 					 p->id, n);
 		}
 		svc_unlock(s);
-		catalog_policy_free(fresh);
+		catalog_policy_free(&fresh);
 	}
 out:
 	CATALOG_LIST_FREE(us, n, catalog_unit_free);

@@ -314,12 +314,12 @@ static int mailbox_units(struct service *s, const char *tenant, const char *unit
 		if (catalog_kind_of(u->kind) != CATALOG_KIND_MAILBOX) {
 			error_setk(err, ERROR_USAGE, "unit %s is of kind %s: only mailbox units are "
 				   "searched", unit, u->kind);
-			catalog_unit_free(u);
+			catalog_unit_free(&u);
 			return -1;
 		}
 		*ids_r = xcalloc(1, sizeof(char *));
 		(*ids_r)[(*n_r)++] = xstrdup(u->id);
-		catalog_unit_free(u);
+		catalog_unit_free(&u);
 		return 0;
 	}
 	for (;;) {
@@ -328,7 +328,7 @@ static int mailbox_units(struct service *s, const char *tenant, const char *unit
 		*ids_r = xrealloc(*ids_r, xmul(*n_r + n + 1, sizeof(char *)));
 		for (i = 0; i < n; i++) {
 			(*ids_r)[(*n_r)++] = xstrdup(us[i]->id);
-			catalog_unit_free(us[i]);
+			catalog_unit_free(&us[i]);
 		}
 		free(us);
 		if (n < (size_t)pg.limit)
@@ -435,7 +435,7 @@ void svc_mail_index_point(struct service *s, const char *tenant, const char *uni
 	}
 	json_object_put(d);
 	json_object_put(r);
-	catalog_job_free(j);
+	catalog_job_free(&j);
 }
 
 /* ---- search ---- */
@@ -458,11 +458,11 @@ static int search_begin(struct service *s, const struct svc_principal *p, const 
 	if (f->q.seq) {
 		if (catalog_rp_get(svc_catalog(s), tenant, f->q.unit, f->q.seq, &rp, err) < 0 ||
 		    rp->forgotten) {
-			catalog_rp_free(rp);
+			catalog_rp_free(&rp);
 			return error_setk(err, ERROR_NOTFOUND, "unit %s has no restore point %" PRIu32,
 					  f->q.unit, f->q.seq);
 		}
-		catalog_rp_free(rp);
+		catalog_rp_free(&rp);
 	}
 	/* Audited before anything is read: the filters, never the results. */
 	if (svc_audit(s, p, tenant, action, f->q.unit, f->echo, err) < 0)
@@ -630,8 +630,8 @@ out:
 	store_close(&st);
 	json_object_put(detail);
 	free(spec);
-	catalog_rp_free(crp);
-	catalog_unit_free(u);
+	catalog_rp_free(&crp);
+	catalog_unit_free(&u);
 	return ret;
 }
 

@@ -128,11 +128,11 @@ static int item_seq(struct catalog *c, const char *tenant, const char *unit,
 	if (n < 1 || n > UINT32_MAX)
 		return error_setk(err, ERROR_USAGE, "\"restorePoint\": expected a number from 1");
 	if (catalog_rp_get(c, tenant, unit, (uint32_t)n, &rp, err) < 0 || rp->forgotten) {
-		catalog_rp_free(rp);
+		catalog_rp_free(&rp);
 		return error_setk(err, ERROR_NOTFOUND, "unit %s has no restore point %" PRId64,
 				  unit, n);
 	}
-	catalog_rp_free(rp);
+	catalog_rp_free(&rp);
 	*seq_r = (uint32_t)n;
 	return 0;
 }
@@ -237,10 +237,10 @@ static int item_artifact(struct catalog *c, const char *tenant, struct json_obje
 	if (catalog_unit_get(c, tenant, unit, &u, err) < 0)
 		return -1;
 	if (catalog_unit_state_of(u->state) == CATALOG_UNIT_REMOVED) {
-		catalog_unit_free(u);
+		catalog_unit_free(&u);
 		return error_setk(err, ERROR_NOTFOUND, "unit %s was removed", unit);
 	}
-	catalog_unit_free(u);
+	catalog_unit_free(&u);
 	a->unit = xstrdup(unit);
 	a->tenant = xstrdup(tenant);
 	if (item_mode(item, &mode, err) < 0)
@@ -286,7 +286,7 @@ static int session_items(struct catalog *c, const char *tenant, struct json_obje
 static void session_parts_free(struct catalog_session *cs)
 {
 	for (size_t i = 0; i < cs->nartifacts; i++)
-		catalog_artifact_free(cs->artifacts[i]);
+		catalog_artifact_free(&cs->artifacts[i]);
 	free(cs->artifacts);
 	free(cs->id);
 	free(cs->tenant);
@@ -380,7 +380,7 @@ int svc_session_create(struct service *s, const struct svc_principal *p, const c
 out:
 	if (locked)
 		svc_unlock(s);
-	catalog_session_free(got);
+	catalog_session_free(&got);
 	session_parts_free(&cs);
 	return ret;
 }
@@ -512,10 +512,10 @@ static void session_settle(struct service *s, const char *tenant, const char *id
 	    catalog_session_set_state(c, id, state, done < cs->nartifacts ? 0 : svc_now(s),
 				      &err) < 0)
 		goto fail;
-	catalog_session_free(cs);
+	catalog_session_free(&cs);
 	return;
 fail:
-	catalog_session_free(cs);
+	catalog_session_free(&cs);
 	log_error("restore session %s: state not updated: %s", id, err.msg);
 }
 
@@ -647,10 +647,10 @@ out:
 	free(spec);
 	free(beneath);
 	store_close(&st);
-	catalog_rp_free(rp);
+	catalog_rp_free(&rp);
 	json_object_put(target);
 	json_object_put(source);
-	catalog_unit_free(u);
+	catalog_unit_free(&u);
 	return ret;
 }
 
@@ -735,6 +735,6 @@ int svc_restore_job_run(struct service *s, const struct catalog_job *j, struct e
 	slot_give(j->session);
 	session_settle(s, j->tenant, j->session);
 out:
-	catalog_session_free(cs);
+	catalog_session_free(&cs);
 	return ret;
 }

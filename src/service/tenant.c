@@ -103,7 +103,7 @@ int svc_tenant_create(struct service *s, const struct svc_principal *p, struct j
 	*out = view_tenant(got);
 	ret = 0;
 out:
-	catalog_tenant_free(got);
+	catalog_tenant_free(&got);
 	free(t.id);
 	free(t.store);
 	return ret;
@@ -142,6 +142,6 @@ int svc_tenant_update(struct service *s, const struct svc_principal *p, const ch
 	ret = 0;
 out:
 	json_object_put(detail);
-	catalog_tenant_free(t);
+	catalog_tenant_free(&t);
 	return ret;
 }

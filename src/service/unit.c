@@ -144,7 +144,7 @@ int svc_unit_create(struct service *s, const struct svc_principal *p, const char
 	log_info("event=unit.create tenant=%s unit=%s kind=%s", tenant, u->id, kind);
 	*out = view_unit(u);
 out:
-	catalog_tenant_free(t);
-	catalog_unit_free(u);
+	catalog_tenant_free(&t);
+	catalog_unit_free(&u);
 	return ret;
 }

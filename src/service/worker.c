@@ -74,7 +74,7 @@ static int job_left_running(struct service *s, int64_t id)
 	error_init(&err);
 	if (catalog_job_get(svc_catalog(s), id, &now, &err) == 0) {
 		running = catalog_job_state_of(now->state) == CATALOG_JOB_RUNNING;
-		catalog_job_free(now);
+		catalog_job_free(&now);
 	}
 	return running;
 }
@@ -168,14 +168,14 @@ static void *worker_main(void *arg)
 			pthread_mutex_unlock(&w->lock);
 			catalog_job_finish(svc_catalog(w->s), j->id, CATALOG_JOB_QUEUED,
 					   SVC_INTERRUPTED, NULL, 0, 0, &err);
-			catalog_job_free(j);
+			catalog_job_free(&j);
 			pthread_mutex_lock(&w->lock);
 			break;
 		}
 		w->running++;
 		pthread_mutex_unlock(&w->lock);
 		svc_job_execute(w->s, j);
-		catalog_job_free(j);
+		catalog_job_free(&j);
 		pthread_mutex_lock(&w->lock);
 		w->running--;
 		pthread_cond_broadcast(&w->ended);

@@ -116,7 +116,7 @@ static void test_catalog_tenants_and_units(void)
 	CHECK_OK(catalog_tenant_set_state(c, tb->id, CATALOG_TENANT_OFFBOARDING, &err), &err);
 	CHECK_OK(catalog_tenant_get(c, tb->id, &t, &err), &err);
 	CHECK(strcmp(t->state, "offboarding") == 0);
-	catalog_tenant_free(t);
+	catalog_tenant_free(&t);
 	t = NULL;
 	CHECK_FAILS(catalog_tenant_get(c, "t-0000000000000000", &t, &err), &err, ERROR_NOTFOUND);
 	CHECKF(strstr(err.msg, "t-0000000000000000") != NULL, "message: %s", err.msg);
@@ -134,7 +134,7 @@ static void test_catalog_tenants_and_units(void)
 	CHECK_FAILS(catalog_unit_create(c, ta->id, "site", "docs", "{}", &u, &err), &err,
 		    ERROR_EXISTS);
 	CHECK_OK(catalog_unit_create(c, tb->id, "site", "docs", "{}", &u, &err), &err);
-	catalog_unit_free(u);
+	catalog_unit_free(&u);
 	u = NULL;
 	CHECK_FAILS(catalog_unit_create(c, ta->id, "printer", "p", "{}", &u, &err), &err,
 		    ERROR_USAGE);
@@ -144,14 +144,14 @@ static void test_catalog_tenants_and_units(void)
 	/* Tenant scoping: tenant B sees none of A's units. */
 	CHECK_OK(catalog_unit_get(c, ta->id, u1->id, &u, &err), &err);
 	CHECK(strcmp(u->name, "docs") == 0 && strcmp(u->source, "{\"type\":\"folder\"}") == 0);
-	catalog_unit_free(u);
+	catalog_unit_free(&u);
 	u = NULL;
 	CHECK_FAILS(catalog_unit_get(c, tb->id, u1->id, &u, &err), &err, ERROR_NOTFOUND);
 	CHECK_FAILS(catalog_unit_get(c, NULL, u1->id, &u, &err), &err, ERROR_NOTFOUND);
 	CHECK_FAILS(catalog_unit_find(c, tb->id, "ceo", &u, &err), &err, ERROR_NOTFOUND);
 	CHECK_OK(catalog_unit_find(c, ta->id, "ceo", &u, &err), &err);
 	CHECK(strcmp(u->id, u2->id) == 0);
-	catalog_unit_free(u);
+	catalog_unit_free(&u);
 	u = NULL;
 	CHECK_OK(catalog_unit_list(c, tb->id, NULL, NULL, &us, &n, &err), &err);
 	CHECK(n == 1 && strcmp(us[0]->tenant, tb->id) == 0);
@@ -192,7 +192,7 @@ static void test_catalog_tenants_and_units(void)
 	CHECK(strcmp(u->state, "protected") == 0 && strcmp(u->policy, "p-0123456789abcdef") == 0);
 	CHECK(strcmp(u->last_error, "source unreadable") == 0 && u->failures == 3);
 	CHECK(u->next_due == 1234 && u->last_attempt == 1000 && u->last_success == 0);
-	catalog_unit_free(u);
+	catalog_unit_free(&u);
 	u = NULL;
 	f.name_prefix = NULL;
 	f.policy = "p-0123456789abcdef";
@@ -223,12 +223,12 @@ static void test_catalog_tenants_and_units(void)
 out:
 	if (us != NULL)
 		CATALOG_LIST_FREE(us, n, catalog_unit_free);
-	catalog_unit_free(u);
-	catalog_unit_free(u1);
-	catalog_unit_free(u2);
-	catalog_tenant_free(t);
-	catalog_tenant_free(ta);
-	catalog_tenant_free(tb);
+	catalog_unit_free(&u);
+	catalog_unit_free(&u1);
+	catalog_unit_free(&u2);
+	catalog_tenant_free(&t);
+	catalog_tenant_free(&ta);
+	catalog_tenant_free(&tb);
 	catalog_close(&c);
 	free(path);
 }
@@ -243,13 +243,13 @@ static int fixture(struct catalog *c, const char *tenant_name, char **tenant_r, 
 	if (catalog_tenant_create(c, tenant_name, NULL, &t, err) < 0)
 		return -1;
 	if (catalog_unit_create(c, t->id, "account", "alice", "{}", &u, err) < 0) {
-		catalog_tenant_free(t);
+		catalog_tenant_free(&t);
 		return -1;
 	}
 	*tenant_r = xstrdup(t->id);
 	*unit_r = xstrdup(u->id);
-	catalog_tenant_free(t);
-	catalog_unit_free(u);
+	catalog_tenant_free(&t);
+	catalog_unit_free(&u);
 	return 0;
 }
 
@@ -275,7 +275,7 @@ static void test_catalog_policies(void)
 	CHECK_OK(catalog_policy_get(c, tenant, p.id, &g, &err), &err);
 	CHECK(strcmp(g->state, "inactive") == 0 && strcmp(g->units, "[]") == 0);
 	CHECK(strcmp(g->rules, "[]") == 0 && g->frequency_s == 600 && g->created > 0);
-	catalog_policy_free(g);
+	catalog_policy_free(&g);
 	g = NULL;
 	CHECK_FAILS(catalog_policy_get(c, other, p.id, &g, &err), &err, ERROR_NOTFOUND);
 	{
@@ -305,7 +305,7 @@ static void test_catalog_policies(void)
 out:
 	if (ps != NULL)
 		CATALOG_LIST_FREE(ps, n, catalog_policy_free);
-	catalog_policy_free(g);
+	catalog_policy_free(&g);
 	free(p.id);
 	free(p.tenant);
 	free(p.name);
@@ -359,7 +359,7 @@ static void test_catalog_restore_points(void)
 	CHECK_OK(catalog_rp_get(c, tenant, unit, 2, &g, &err), &err);
 	CHECK(g->files == 42 && strcmp(g->hash, hash) == 0 && g->bytes == UINT64_MAX - 2);
 	CHECK(g->time_ns == 2000000000LL && g->forgotten == 0);
-	catalog_rp_free(g);
+	catalog_rp_free(&g);
 	g = NULL;
 	CHECK_FAILS(catalog_rp_get(c, other, unit, 2, &g, &err), &err, ERROR_NOTFOUND);
 	CHECK_FAILS(catalog_rp_get(c, tenant, unit, 9, &g, &err), &err, ERROR_NOTFOUND);
@@ -408,7 +408,7 @@ static void test_catalog_restore_points(void)
 out:
 	if (rps != NULL)
 		CATALOG_LIST_FREE(rps, n, catalog_rp_free);
-	catalog_rp_free(g);
+	catalog_rp_free(&g);
 	free(tenant);
 	free(unit);
 	free(other);
@@ -461,7 +461,7 @@ static void test_catalog_sessions(void)
 	a = strcmp(g->artifacts[0]->unit, unit) == 0 ? g->artifacts[0] : g->artifacts[1];
 	CHECK(a->seq == 3 && strcmp(a->mode, "in_place") == 0 && strcmp(a->state, "pending") == 0);
 	CHECK(a->patterns == NULL && a->target == NULL);
-	catalog_session_free(g);
+	catalog_session_free(&g);
 	g = NULL;
 	CHECK_FAILS(catalog_session_get(c, other, s.id, &g, &err), &err, ERROR_NOTFOUND);
 
@@ -518,7 +518,7 @@ static void test_catalog_sessions(void)
 out:
 	if (ss != NULL)
 		CATALOG_LIST_FREE(ss, n, catalog_session_free);
-	catalog_session_free(g);
+	catalog_session_free(&g);
 	for (n = 0; n < s.nartifacts; n++) {
 		free(s.artifacts[n]->session);
 		free(s.artifacts[n]->tenant);
@@ -532,7 +532,7 @@ out:
 	free(s.id);
 	free(s.tenant);
 	free(s.created_by);
-	catalog_unit_free(u2);
+	catalog_unit_free(&u2);
 	free(tenant);
 	free(unit);
 	free(other);
@@ -564,7 +564,7 @@ static void test_catalog_tokens(void)
 	CHECK_OK(catalog_token_by_hash(c, "bb22", &g, &err), &err);
 	CHECK(strcmp(g->id, t2->id) == 0 && strcmp(g->role, "auditor") == 0);
 	CHECK(strcmp(g->tenant, tenant) == 0 && strcmp(g->name, "audit") == 0);
-	catalog_token_free(g);
+	catalog_token_free(&g);
 	g = NULL;
 	CHECK_OK(catalog_token_touch(c, t2->id, 4242, &err), &err);
 	CHECK_OK(catalog_token_list(c, tenant, NULL, &ts, &n, &err), &err);
@@ -587,9 +587,9 @@ static void test_catalog_tokens(void)
 out:
 	if (ts != NULL)
 		CATALOG_LIST_FREE(ts, n, catalog_token_free);
-	catalog_token_free(g);
-	catalog_token_free(t1);
-	catalog_token_free(t2);
+	catalog_token_free(&g);
+	catalog_token_free(&t1);
+	catalog_token_free(&t2);
 	free(tenant);
 	free(unit);
 	catalog_close(&c);
@@ -762,7 +762,7 @@ static void test_catalog_jobs(void)
 	CHECK_OK(catalog_job_claim(c, 1000, &j, &err), &err);
 	CHECK(j != NULL && j->id == b1 && strcmp(j->state, "running") == 0);
 	CHECK(j->started == 1000 && j->attempts == 1);
-	catalog_job_free(j);
+	catalog_job_free(&j);
 	j = NULL;
 	CHECK_OK(catalog_job_claim(c, 1000, &j, &err), &err);
 	CHECK(j == NULL);
@@ -775,19 +775,19 @@ static void test_catalog_jobs(void)
 	CHECK_OK(catalog_job_get(c, b1, &j, &err), &err);
 	CHECK(strcmp(j->state, "queued") == 0 && strcmp(j->error, "source busy") == 0);
 	CHECK(strcmp(j->detail, "{\"files\":3}") == 0 && j->not_before == 2000);
-	catalog_job_free(j);
+	catalog_job_free(&j);
 	j = NULL;
 	/* b1 waits until 2000, so the expire job goes first. */
 	CHECK_OK(catalog_job_claim(c, 1500, &j, &err), &err);
 	CHECK(j != NULL && j->id == e1);
-	catalog_job_free(j);
+	catalog_job_free(&j);
 	j = NULL;
 	CHECK_OK(catalog_job_finish(c, e1, CATALOG_JOB_SUCCEEDED, NULL, "{\"forgotten\":2}", 1600,
 				    0, &err),
 		 &err);
 	CHECK_OK(catalog_job_claim(c, 2000, &j, &err), &err);
 	CHECK(j != NULL && j->id == b1 && j->attempts == 2);
-	catalog_job_free(j);
+	catalog_job_free(&j);
 	j = NULL;
 	CHECK_OK(catalog_job_finish(c, b1, CATALOG_JOB_FAILED, "boom", NULL, 2001, 0, &err), &err);
 	CHECK_FAILS(catalog_job_finish(c, b1, CATALOG_JOB_RUNNING, NULL, NULL, 0, 0, &err), &err,
@@ -817,7 +817,7 @@ static void test_catalog_jobs(void)
 out:
 	if (js != NULL)
 		CATALOG_LIST_FREE(js, n, catalog_job_free);
-	catalog_job_free(j);
+	catalog_job_free(&j);
 	free(tenant);
 	free(unit);
 	free(sess);
@@ -842,7 +842,7 @@ static void test_catalog_requeue_running(void)
 	CHECKF(id > 0, "enqueue: %s", err.msg);
 	CHECK_OK(catalog_job_claim(c, 10, &j, &err), &err);
 	CHECK(j != NULL && j->id == id);
-	catalog_job_free(j);
+	catalog_job_free(&j);
 	j = NULL;
 	/* A restart: the catalog is opened again and the running job requeued. */
 	catalog_close(&c);
@@ -854,12 +854,12 @@ static void test_catalog_requeue_running(void)
 	CHECK_OK(catalog_job_get(c, id, &j, &err), &err);
 	CHECK(strcmp(j->state, "queued") == 0);
 	CHECK(strcmp(j->error, "interrupted: the service stopped") == 0);
-	catalog_job_free(j);
+	catalog_job_free(&j);
 	j = NULL;
 	CHECK_OK(catalog_job_claim(c, 20, &j, &err), &err);
 	CHECK(j != NULL && j->id == id && j->attempts == 2 && j->started == 20);
 out:
-	catalog_job_free(j);
+	catalog_job_free(&j);
 	free(tenant);
 	free(unit);
 	catalog_close(&c);
@@ -934,7 +934,7 @@ static int race_step(struct race *r, struct catalog *c, struct error *err)
 		goto out;
 	ret = 1;
 out:
-	catalog_job_free(j);
+	catalog_job_free(&j);
 	return ret;
 }
 
@@ -991,7 +991,7 @@ static void test_catalog_claim_race(void)
 		snprintf(name, sizeof(name), "unit%zu", i);
 		CHECK_OK(catalog_unit_create(r.shared, tenant, "site", name, "{}", &u, &err), &err);
 		r.units[i] = xstrdup(u->id);
-		catalog_unit_free(u);
+		catalog_unit_free(&u);
 	}
 	for (i = 0; i < 2; i++) {
 		sess[i] = session_of(r.shared, tenant, r.units, RACE_UNITS, &err);
@@ -1145,7 +1145,7 @@ static int audit_five(struct catalog *c, char last_hash[65], struct error *err)
 					 i == 3 ? NULL : "{\"n\":1}", &a, err) < 0)
 			return -1;
 		snprintf(last_hash, 65, "%s", a->hash);
-		catalog_audit_free(a);
+		catalog_audit_free(&a);
 	}
 	return 0;
 }
@@ -1215,7 +1215,7 @@ static void test_catalog_audit_append_list(void)
 out:
 	if (as != NULL)
 		CATALOG_LIST_FREE(as, n, catalog_audit_free);
-	catalog_audit_free(a);
+	catalog_audit_free(&a);
 	free(head);
 	catalog_close(&c);
 	free(path);
@@ -1283,7 +1283,7 @@ static void test_catalog_migrations(void)
 	CHECK(catalog_schema_version(c) == LATEST_VERSION);
 	CHECK_OK(catalog_tenant_create(c, "keep", NULL, &t, &err), &err);
 	snprintf(tid, sizeof(tid), "%s", t->id);
-	catalog_tenant_free(t);
+	catalog_tenant_free(&t);
 	t = NULL;
 	CHECK_OK(audit_five(c, last, &err), &err);
 	catalog_close(&c);
@@ -1309,7 +1309,7 @@ static void test_catalog_migrations(void)
 	c = catalog_open(path, &err);
 	CHECKF(c != NULL, "open version 1: %s", err.msg);
 	CHECK(catalog_schema_version(c) == LATEST_VERSION);
-	catalog_tenant_free(t);
+	catalog_tenant_free(&t);
 	t = NULL;
 	CHECK_OK(catalog_tenant_get(c, tid, &t, &err), &err);
 	CHECK(t->min_retention_days == CATALOG_MIN_RETENTION_DAYS);
@@ -1330,7 +1330,7 @@ static void test_catalog_migrations(void)
 	/* And left as it was. */
 	CHECK(raw_int(path, "SELECT version FROM schema_version") == 4);
 out:
-	catalog_tenant_free(t);
+	catalog_tenant_free(&t);
 	free(head);
 	catalog_close(&c);
 	free(path);
