@@ -181,38 +181,18 @@ static struct store *store_for(struct cli *c, const struct search_args *a, struc
 	return cli_open(c, 0, err);
 }
 
-struct point {
-	const char *unit;
-	uint32_t seq;
-};
-
-static int cmp_point(const void *a, const void *b)
-{
-	const struct point *x = a, *y = b;
-	int c = strcmp(x->unit, y->unit);
-
-	return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
-}
-
 /* "u@1-3,5" style list of the points holding a hit (all places). */
 static void points_text(const struct mailindex_hit *h, struct buf *b)
 {
-	struct point *pts = NULL;
-	size_t n = 0, i, k;
+	size_t n, i, k;
+	struct mailindex_point *pts = mailindex_hit_points(h, &n);
 
-	for (i = 0; i < h->nplaces; i++) {
-		pts = xrealloc(pts, xmul(n + h->places[i].nseqs + 1, sizeof(*pts)));
-		for (k = 0; k < h->places[i].nseqs; k++)
-			pts[n++] = (struct point){ h->places[i].unit, h->places[i].seqs[k] };
-	}
-	if (n)
-		qsort(pts, n, sizeof(*pts), cmp_point);
 	for (i = 0; i < n; i = k) {
 		size_t run = i;
 
-		/* Extend over duplicates and consecutive numbers of one unit. */
+		/* Extend over consecutive numbers of one unit. */
 		for (k = i + 1; k < n && strcmp(pts[k].unit, pts[i].unit) == 0 &&
-				pts[k].seq <= pts[run].seq + 1; k++)
+				pts[k].seq == pts[run].seq + 1; k++)
 			run = k;
 		buf_addf(b, "%s%s@%u", b->len ? "," : "", pts[i].unit, pts[i].seq);
 		if (pts[run].seq > pts[i].seq)

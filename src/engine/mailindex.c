@@ -1473,6 +1473,34 @@ out:
 	return ret;
 }
 
+static int point_cmp(const void *a, const void *b)
+{
+	const struct mailindex_point *x = a, *y = b;
+	int c = strcmp(x->unit, y->unit);
+
+	return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+struct mailindex_point *mailindex_hit_points(const struct mailindex_hit *h, size_t *n_r)
+{
+	struct mailindex_point *pts;
+	size_t n = 0, i, k;
+
+	for (i = 0; i < h->nplaces; i++)
+		n += h->places[i].nseqs;
+	pts = xcalloc(n ? n : 1, sizeof(*pts));
+	n = 0;
+	for (i = 0; i < h->nplaces; i++)
+		for (k = 0; k < h->places[i].nseqs; k++)
+			pts[n++] = (struct mailindex_point){ h->places[i].unit, h->places[i].seqs[k] };
+	qsort(pts, n, sizeof(*pts), point_cmp);
+	for (i = k = 0; i < n; i++)
+		if (k == 0 || point_cmp(&pts[k - 1], &pts[i]) != 0)
+			pts[k++] = pts[i];
+	*n_r = k;
+	return pts;
+}
+
 void mailindex_results_clear(struct mailindex_results *res)
 {
 	size_t i, k;

@@ -121,4 +121,15 @@ int mailindex_search(struct mailindex *mi, const struct mailindex_query *q,
 		     struct mailindex_results *res, struct error *err);
 void mailindex_results_clear(struct mailindex_results *res);
 
+/* A restore point holding a hit. */
+struct mailindex_point {
+	const char *unit; /* the place's: valid while the hit is */
+	uint32_t seq;
+};
+
+/* The points holding h over all its places, by unit and then number, each
+ * once (a message in two folders of one point is one point to restore
+ * from). The caller frees the array. */
+struct mailindex_point *mailindex_hit_points(const struct mailindex_hit *h, size_t *n_r);
+
 #endif

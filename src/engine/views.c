@@ -98,45 +98,21 @@ struct json_object *view_deletion(const struct store_deletion *d)
 	return o;
 }
 
-struct point_ref {
-	const char *unit;
-	uint32_t seq;
-};
-
-static int point_ref_cmp(const void *a, const void *b)
-{
-	const struct point_ref *x = a, *y = b;
-	int c = strcmp(x->unit, y->unit);
-
-	return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
-}
-
-/* Every point of every place as "UNIT@N", in order, once each: a message
- * in two folders of one point is still one point to restore from. */
+/* Every point of every place as "UNIT@N", in order, once each. */
 static struct json_object *hit_points(const struct mailindex_hit *h)
 {
 	struct json_object *a = json_object_new_array();
-	struct point_ref *refs;
-	size_t n = 0, i, k;
+	struct mailindex_point *pts;
+	size_t n, i;
 
-	for (i = 0; i < h->nplaces; i++)
-		n += h->places[i].nseqs;
-	refs = xcalloc(n ? n : 1, sizeof(*refs));
-	n = 0;
-	for (i = 0; i < h->nplaces; i++)
-		for (k = 0; k < h->places[i].nseqs; k++)
-			refs[n++] = (struct point_ref){ h->places[i].unit, h->places[i].seqs[k] };
-	qsort(refs, n, sizeof(*refs), point_ref_cmp);
+	pts = mailindex_hit_points(h, &n);
 	for (i = 0; i < n; i++) {
-		char *id;
+		char *id = xasprintf("%s@%u", pts[i].unit, pts[i].seq);
 
-		if (i > 0 && point_ref_cmp(&refs[i - 1], &refs[i]) == 0)
-			continue;
-		id = xasprintf("%s@%u", refs[i].unit, refs[i].seq);
 		json_object_array_add(a, json_object_new_string(id));
 		free(id);
 	}
-	free(refs);
+	free(pts);
 	return a;
 }
 

@@ -647,7 +647,36 @@ out:
 	store_close(&f.s);
 }
 
+/* The points holding a hit: over all places, sorted, each once (what
+ * search --json and the API list as restorePoints). */
+static void test_hit_points(void)
+{
+	uint32_t a1[] = { 3, 1 }, a2[] = { 1, 2 }, b1[] = { 7 };
+	char mbox[] = "mbox", b[] = "b";
+	struct mailindex_place places[] = {
+		{ .unit = mbox, .seqs = a1, .nseqs = 2 },
+		{ .unit = b, .seqs = b1, .nseqs = 1 },
+		{ .unit = mbox, .seqs = a2, .nseqs = 2 },
+	};
+	struct mailindex_hit h = { .places = places, .nplaces = 3 };
+	struct mailindex_point *pts;
+	size_t n;
+
+	pts = mailindex_hit_points(&h, &n);
+	CHECK(n == 4);
+	CHECK(strcmp(pts[0].unit, "b") == 0 && pts[0].seq == 7);
+	CHECK(strcmp(pts[1].unit, "mbox") == 0 && pts[1].seq == 1);
+	CHECK(pts[2].seq == 2 && pts[3].seq == 3);
+	free(pts);
+	h.nplaces = 0;
+	pts = mailindex_hit_points(&h, &n);
+	CHECK(n == 0);
+out:
+	free(pts);
+}
+
 const struct unit_test mailindex_tests[] = {
+	{ "mailindex: the points holding a hit, sorted, each once", test_hit_points },
 	{ "mailindex: HTML reduced to text", test_html },
 	{ "mailindex: modified UTF-7 names", test_mutf7 },
 	{ "mailindex: modified UTF-7 runs that encode printable ASCII are not decoded",
