@@ -305,13 +305,17 @@ static int xml_decode(const char *p, size_t n, struct buf *out)
  * malformed or cb stopped. */
 static int xml_walk(const char *xml, size_t len, const char *root, xml_text_cb *cb, void *ctx)
 {
-	const char *p = xml, *end = xml + len;
+	const char *p = xml, *end;
 	size_t stack[XML_DEPTH_MAX], depth = 0;
 	char path[XML_DEPTH_MAX * (XML_NAME_MAX + 1) + 1];
 	size_t plen = 0;
 	int done = 0, ret = -1;
 	struct buf text;
 
+	/* No body at all (an empty buffer may have no memory): no document. */
+	if (xml == NULL || len == 0)
+		return -1;
+	end = xml + len;
 	buf_init(&text, XML_TEXT_MAX + 8);
 	path[0] = '\0';
 	while (p < end) {

@@ -114,6 +114,7 @@ static void test_list(void)
 	const char *page2 = LIST_HEAD "<IsTruncated>false</IsTruncated>"
 		"<Contents><Key>p/units/z</Key></Contents></ListBucketResult>";
 	struct s3proto_list l;
+	struct error err;
 	size_t i;
 
 	memset(&l, 0, sizeof(l));
@@ -125,6 +126,8 @@ static void test_list(void)
 	CHECK(!l.truncated && l.next_token == NULL && l.n == 4 && strcmp(l.names[3], "z") == 0);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		CHECKF(list_ok(bad[i], &l) < 0 && l.n == 4, "bad answer %zu was taken", i);
+	error_init(&err);
+	CHECK(s3proto_list_parse(NULL, 0, "p/units/", "test", &l, &err) < 0 && l.n == 4);
 out:
 	s3proto_list_clear(&l);
 }
@@ -145,6 +148,9 @@ static void test_error(void)
 	CHECK(strcmp(code, "VeryLongErrorCo") == 0 && strcmp(msg, "a?z") == 0);
 	CHECK(s3proto_error_parse("junk", 4, code, sizeof(code), msg, sizeof(msg)) < 0 &&
 	      code[0] == '\0' && msg[0] == '\0');
+	/* an answer without a body: an empty buffer has no memory */
+	CHECK(s3proto_error_parse(NULL, 0, code, sizeof(code), msg, sizeof(msg)) < 0);
+	CHECK(!s3proto_lock_enabled(NULL, 0));
 	CHECK(s3proto_lock_enabled(lock, strlen(lock)));
 	CHECK(!s3proto_lock_enabled(e, strlen(e)));
 out:;
