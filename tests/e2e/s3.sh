@@ -8,9 +8,9 @@
 # check --read-data, write-once (412 where radosgw enforces it; where it
 # does not, the first version stays locked), COMPLIANCE locks refusing
 # deletes (403) by a signed request and by `coffer forget`, wrong and
-# missing credentials, TLS with a private CA, GOVERNANCE mode, a server that
-# takes connections and never answers (port 18749: timeouts, retries), and
-# radosgw killed mid-backup.
+# missing credentials, virtual-host addressing, TLS with a private CA,
+# GOVERNANCE mode, a server that takes connections and never answers (port
+# 18749: timeouts, retries), and radosgw killed mid-backup.
 . "$(dirname "$0")/lib.sh"
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -205,6 +205,13 @@ is_rc "credentials from --s3-credentials FILE" 0
 run env COFFER_S3_CREDENTIALS="$T/creds" AWS_ACCESS_KEY_ID=wrong "$COFFER" --store "$STORE" \
 	--key-file "$KEY" restore-points u
 is_rc "COFFER_S3_CREDENTIALS comes before the environment's keys" 0
+
+# ---- virtual-host addressing (radosgw's "rgw dns name" is localhost) ----
+
+run env COFFER_S3_VIRTUAL_HOST=1 "$COFFER" --store "s3+http://localhost:$PORT/$BUCKET/store1" \
+	--key-file "$KEY" ls u@2
+is_rc "virtual-host addressing (BUCKET.localhost)" 0
+assert "lists the point's files" grep -q "c.bin" "$T/out"
 
 # ---- TLS ----
 
