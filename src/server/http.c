@@ -671,6 +671,10 @@ struct server *server_start(struct service *s, struct error *err)
 			      ? (unsigned)cfg->max_connections_per_ip : 128;
 	const char *listen = cfg->listen ? cfg->listen : "127.0.0.1:8470";
 	int tls = cfg->tls_cert || cfg->tls_key;
+	/* The certificate and key when TLS is on; else just the end. */
+	struct MHD_OptionItem tls_opts[3] = { { MHD_OPTION_END, 0, NULL },
+					      { MHD_OPTION_END, 0, NULL },
+					      { MHD_OPTION_END, 0, NULL } };
 	pthread_condattr_t ca;
 
 	srv->svc = s;
@@ -696,34 +700,24 @@ struct server *server_start(struct service *s, struct error *err)
 	 * takes IPv4 clients too. */
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_DUAL_STACK;
-	if (tls)
-		srv->d = MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, on_request, srv,
-					  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
-					  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-					  MHD_OPTION_CONNECTION_TIMEOUT, timeout,
-					  MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-					  MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
-					  MHD_OPTION_UNESCAPE_CALLBACK, unescape, srv,
-					  MHD_OPTION_URI_LOG_CALLBACK, uri_seen, srv,
-					  MHD_OPTION_CONNECTION_LIMIT, max_conns,
-					  MHD_OPTION_PER_IP_CONNECTION_LIMIT, max_per_ip,
-					  MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
-					  MHD_OPTION_HTTPS_MEM_CERT, (const char *)srv->cert.data,
-					  MHD_OPTION_HTTPS_MEM_KEY, (const char *)srv->key.data,
-					  MHD_OPTION_END);
-	else
-		srv->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
-					  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
-					  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-					  MHD_OPTION_CONNECTION_TIMEOUT, timeout,
-					  MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-					  MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
-					  MHD_OPTION_UNESCAPE_CALLBACK, unescape, srv,
-					  MHD_OPTION_URI_LOG_CALLBACK, uri_seen, srv,
-					  MHD_OPTION_CONNECTION_LIMIT, max_conns,
-					  MHD_OPTION_PER_IP_CONNECTION_LIMIT, max_per_ip,
-					  MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
-					  MHD_OPTION_END);
+	if (tls) {
+		flags |= MHD_USE_TLS;
+		tls_opts[0] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, srv->cert.data };
+		tls_opts[1] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, srv->key.data };
+	}
+	srv->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
+				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
+				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+				  MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+				  MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
+				  MHD_OPTION_UNESCAPE_CALLBACK, unescape, srv,
+				  MHD_OPTION_URI_LOG_CALLBACK, uri_seen, srv,
+				  MHD_OPTION_CONNECTION_LIMIT, max_conns,
+				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, max_per_ip,
+				  MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+				  MHD_OPTION_ARRAY, tls_opts,
+				  MHD_OPTION_END);
 	if (srv->d == NULL) {
 		error_set(err, "listen on %s%s failed (address in use, or not allowed)", listen,
 			  tls ? " with TLS" : "");

@@ -253,6 +253,10 @@ struct imap_msg {
  * the next command reconnects. */
 typedef int imap_msg_cb(void *ctx, const struct imap_msg *m, struct error *err);
 
+/* m's flags as one space-separated string, in the order sent ("" for
+ * none); the caller frees it. */
+char *imap_msg_flags(const struct imap_msg *m);
+
 /* Told the UIDs a server reported VANISHED (QRESYNC) or, with a sequence
  * number it could map, EXPUNGEd while a command ran. */
 typedef void imap_vanished_cb(void *ctx, const struct imap_uidset *uids);

@@ -234,23 +234,34 @@ void imap_folder_list_clear(struct imap_folder_list *l)
 	l->n = 0;
 }
 
-int imap_status(struct imap *c, const char *mailbox, struct imap_status *r, struct error *err)
+/* Begins "VERB mailbox" (the caller may add more before running it):
+ * connects if needed, queues the command under a new tag (*tag_r) and
+ * adds the mailbox name. What imap_add_astring returns: 0 to go on, 1 if
+ * the command was ended (the caller finishes it), -1 on failure. */
+static int mailbox_cmd_begin(struct imap *c, const char *verb, const char *mailbox,
+			     unsigned *tag_r, struct error *err)
 {
-	struct list_ctx x = { .want = mailbox, .one = r };
-	char *shown = imap_shown_name(mailbox), *desc = xasprintf("STATUS %s", shown);
-	unsigned tag;
-	int rc;
+	char *shown = imap_shown_name(mailbox), *desc = xasprintf("%s %s", verb, shown);
 
-	memset(r, 0, sizeof(*r));
 	free(shown);
 	if (imap_connection_up(c, err) < 0) {
 		free(desc);
 		return -1;
 	}
-	tag = imap_cmd_begin(c, desc);
+	*tag_r = imap_cmd_begin(c, desc);
 	free(desc);
-	buf_add(&c->out, "STATUS ", 7);
-	rc = imap_add_astring(c, tag, "STATUS", mailbox, err);
+	buf_addf(&c->out, "%s ", verb);
+	return imap_add_astring(c, *tag_r, verb, mailbox, err);
+}
+
+int imap_status(struct imap *c, const char *mailbox, struct imap_status *r, struct error *err)
+{
+	struct list_ctx x = { .want = mailbox, .one = r };
+	unsigned tag;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	rc = mailbox_cmd_begin(c, "STATUS", mailbox, &tag, err);
 	if (rc == 0) {
 		buf_addf(&c->out, " (%s)", status_att(c, 1));
 		c->on_untagged = on_list;
@@ -263,22 +274,12 @@ int imap_status(struct imap *c, const char *mailbox, struct imap_status *r, stru
 	return rc < 0 ? -1 : 0;
 }
 
-/* A command with one mailbox argument. */
+/* A command with one mailbox argument and nothing else. */
 static int mailbox_cmd(struct imap *c, const char *verb, const char *mailbox, struct error *err)
 {
-	char *shown = imap_shown_name(mailbox), *desc = xasprintf("%s %s", verb, shown);
 	unsigned tag;
-	int rc;
+	int rc = mailbox_cmd_begin(c, verb, mailbox, &tag, err);
 
-	free(shown);
-	if (imap_connection_up(c, err) < 0) {
-		free(desc);
-		return -1;
-	}
-	tag = imap_cmd_begin(c, desc);
-	free(desc);
-	buf_addf(&c->out, "%s ", verb);
-	rc = imap_add_astring(c, tag, verb, mailbox, err);
 	if (rc == 0)
 		return imap_run(c, tag, err);
 	if (rc > 0)

@@ -224,21 +224,6 @@ static void mb_folder_entry(struct mb *b, const struct imap_folder *lf, const ch
 	b->res->folders++;
 }
 
-static char *join_flags(const struct imap_msg *m)
-{
-	struct buf b;
-	size_t i;
-
-	buf_init(&b, 0);
-	buf_add(&b, "", 0);
-	for (i = 0; i < m->nflags; i++) {
-		if (i)
-			buf_add(&b, " ", 1);
-		buf_add(&b, m->flags[i], strlen(m->flags[i]));
-	}
-	return (char *)buf_steal(&b, NULL);
-}
-
 static void tz_text(int tz, char out[8])
 {
 	int a = tz < 0 ? -tz : tz;
@@ -288,7 +273,7 @@ static void live_set(struct live_msg *lm, const struct imap_msg *m)
 {
 	if (m->have & IMAP_HAVE_FLAGS) {
 		free(lm->flags);
-		lm->flags = join_flags(m);
+		lm->flags = imap_msg_flags(m);
 	}
 	if (m->have & IMAP_HAVE_INTERNALDATE) {
 		lm->date = m->internaldate_unix;

@@ -1,4 +1,4 @@
-/* UID sets and IMAP dates (imap.h). */
+/* UID sets, IMAP dates and message flags (imap.h). */
 #include "sources/imap.h"
 
 #include <stdio.h>
@@ -294,4 +294,21 @@ char *imap_shown(const char *s, size_t max)
 	if (n > max)
 		buf_add(&b, "...", 3);
 	return b.data ? (char *)buf_steal(&b, NULL) : xstrdup("");
+}
+
+/* ---- message flags ---- */
+
+char *imap_msg_flags(const struct imap_msg *m)
+{
+	struct buf b;
+	size_t i;
+
+	buf_init(&b, 0);
+	buf_add(&b, "", 0);
+	for (i = 0; i < m->nflags; i++) {
+		if (i)
+			buf_add(&b, " ", 1);
+		buf_add(&b, m->flags[i], strlen(m->flags[i]));
+	}
+	return (char *)buf_steal(&b, NULL);
 }

@@ -210,8 +210,6 @@ static int on_live(void *ctx, const struct imap_msg *m, struct error *err)
 {
 	struct rfolder *rf = ctx;
 	struct rlive *l;
-	struct buf b;
-	size_t i;
 
 	(void)err;
 	if (rf->nlive == rf->cap) {
@@ -223,14 +221,7 @@ static int on_live(void *ctx, const struct imap_msg *m, struct error *err)
 	l->uid = m->uid;
 	l->size = m->size;
 	l->date = m->internaldate_unix;
-	buf_init(&b, 0);
-	buf_add(&b, "", 0);
-	for (i = 0; i < m->nflags; i++) {
-		if (i)
-			buf_add(&b, " ", 1);
-		buf_add(&b, m->flags[i], strlen(m->flags[i]));
-	}
-	l->flags = (char *)buf_steal(&b, NULL);
+	l->flags = imap_msg_flags(m);
 	return 0;
 }
 
