@@ -102,7 +102,7 @@ static void test_rp_spec(void)
 	CHECKF(strstr(err.msg, "bad unit name \"a@b\"") != NULL, "%s", err.msg);
 	/* the name's length, as the store checks it */
 	memset(long_name, 'x', 1025);
-	strcpy(long_name + 1025, "@1");
+	memcpy(long_name + 1025, "@1", 3);
 	CHECK_FAILS(rp_spec_parse(long_name, 0, &unit, &seq, &err), &err, ERROR_USAGE);
 	/* with RP_SPEC_LATEST: "UNIT" and "UNIT@latest" are the newest (0) */
 	CHECK_OK(rp_spec_parse("u", RP_SPEC_LATEST, &unit, &seq, &err), &err);
