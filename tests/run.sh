@@ -67,6 +67,10 @@ declare -A may_use=(
 	[cli]="lib crypto store engine sources service server"
 )
 upward=""
+for dir in src/*/; do # a new layer must be given its place here first
+	layer=$(basename "$dir")
+	[ -n "${may_use[$layer]+set}" ] || upward="$upward $dir(not a known layer)"
+done
 for layer in "${!may_use[@]}"; do
 	for used in $(grep -ohE '^#include "[a-z]+/' src/$layer/*.[ch] 2>/dev/null | sed 's/#include "//; s|/||' | sort -u); do
 		case " $layer ${may_use[$layer]} " in *" $used "*) ;; *)
@@ -74,7 +78,7 @@ for layer in "${!may_use[@]}"; do
 		esac
 	done
 done
-[ -z "$upward" ] || echo "# upward includes:$upward"
+[ -z "$upward" ] || echo "# layer rules broken:$upward"
 count < <(result "every #include goes down the layers" "$([ -z "$upward" ]; echo $?)")
 
 export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
