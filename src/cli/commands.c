@@ -961,6 +961,8 @@ static int cmd_prune(struct cli *c, int argc, char **argv)
 		json_add_u64(j, "partialWasteBytes", res.partial_waste_bytes);
 		json_add_u64(j, "deletedMarkers", res.deleted_markers);
 		json_add_u64(j, "deletedTemporaries", res.deleted_temporaries);
+		json_add_u64(j, "lockedPacks", res.locked_packs);
+		json_add_u64(j, "lockedSegments", res.locked_segments);
 		json_print(j);
 	} else if (!c->quiet) {
 		printf("prune%s: %llu packs marked for deletion, %llu deleted (%.1f MiB), %llu kept "
@@ -972,6 +974,11 @@ static int cmd_prune(struct cli *c, int argc, char **argv)
 		       (unsigned long long)res.deferred_plans, (unsigned long long)res.skipped_units,
 		       (unsigned long long)res.partial_packs,
 		       (double)res.partial_waste_bytes / 1048576.0);
+		if (res.locked_packs || res.locked_segments)
+			printf("%llu unused packs and %llu old index segments are still locked by "
+			       "the server (Object Lock): left for a later prune\n",
+			       (unsigned long long)res.locked_packs,
+			       (unsigned long long)res.locked_segments);
 	}
 	return res.skipped_units ? EXIT_WARNINGS : EXIT_OK;
 }

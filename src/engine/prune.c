@@ -223,6 +223,20 @@ static int unit_remove(struct unit_prune *up, const char *dir, const char *name,
 	return ret;
 }
 
+/* Like unit_remove, but an object the server still locks (S3 Object Lock)
+ * is left for a later prune: 1, logged, not an error. */
+static int unit_remove_unless_locked(struct unit_prune *up, const char *dir, const char *name,
+				     struct error *err)
+{
+	if (unit_remove(up, dir, name, err) == 0)
+		return 0;
+	if (err->code != ERROR_LOCKED)
+		return -1;
+	log_info("%s: %s; left for a later prune", up->name, err->msg);
+	error_init(err);
+	return 1;
+}
+
 /* --- writer markers ------------------------------------------------------ */
 
 static struct marker *writers_get(struct writers *ss, const char *id)
@@ -353,14 +367,27 @@ static int own_marker_write(struct unit_prune *up, struct error *err)
 	return ret;
 }
 
+/* A marker that cannot be removed (the server locks it) is ended instead,
+ * as a backup ends its own, so that it does not look like an open writer
+ * to the next prune or backup until it times out. */
 static void own_marker_remove(struct unit_prune *up)
 {
 	struct error err;
+	char *end, *obj;
 
 	if (up->own[0] == '\0')
 		return;
-	if (unit_remove(up, "sessions", up->own, &err) < 0)
+	error_init(&err);
+	if (unit_remove(up, "sessions", up->own, &err) == 0)
+		return;
+	end = xasprintf("%s.end", up->own);
+	obj = unit_object(up, "sessions", end);
+	if (err.code == ERROR_LOCKED && backend_put(up->p->be, obj, "", 0, &err) == 0)
+		log_info("%s: prune's marker is locked; ended instead of removed", up->name);
+	else
 		log_warn("%s; it times out by itself", err.msg);
+	free(obj);
+	free(end);
 }
 
 /* --- plans ------------------------------------------------------------------ */
@@ -769,6 +796,47 @@ static void sweep_pins(struct sweep *sw)
 	pack_reader_close(&pr);
 }
 
+/* Step 3c: drops candidates the server still locks (S3 Object Lock):
+ * they stay where they are, indexed as they were, and phase 1 plans them
+ * again for a later sweep. Dropping only keeps more, as in step 3b. A lock
+ * that cannot be read keeps the pack too. */
+static void sweep_locks(struct sweep *sw)
+{
+	struct unit_prune *up = sw->up;
+	size_t i, n = 0;
+
+	for (i = 0; i < sw->n; i++) {
+		struct candidate *c = &sw->c[i];
+		char *name = pack_name(up->u, c->id), hex[65], *what;
+		struct error err;
+		int ret = 0;
+
+		hex_encode(c->id, 32, hex);
+		what = xasprintf("pack %.16s", hex);
+		error_init(&err);
+		if (c->on_disk)
+			ret = backend_lock_check(up->p->be, name, what, &err);
+		free(what);
+		free(name);
+		if (ret < 0) {
+			if (err.code == ERROR_LOCKED) {
+				log_info("%s: %s; left for a later prune", up->name, err.msg);
+				up->p->res->locked_packs++;
+			} else {
+				log_warn("%s: %s; pack kept", up->name, err.msg);
+				sw->kept++;
+			}
+			free(c->trailer);
+			continue;
+		}
+		sw->c[n++] = *c;
+	}
+	sw->n = n;
+	sw->ids.n = 0;
+	for (i = 0; i < sw->n; i++)
+		idset_push(&sw->ids, sw->c[i].id);
+}
+
 static int keep_not_candidate(void *ctx, const uint8_t pack_id[32])
 {
 	return !idset_has(&((struct sweep *)ctx)->ids, pack_id);
@@ -839,6 +907,16 @@ static int sweep_delete(struct sweep *sw, struct error *err)
 		if (sw->c[i].on_disk)
 			ret = backend_remove(up->p->be, name, err);
 		free(name);
+		if (ret < 0 && err->code == ERROR_LOCKED) {
+			/* Its lock looked lapsed, yet the server refuses (clocks
+			 * apart, a lock extended). The pack stays on disk,
+			 * unindexed and unreferenced, as after a crash here:
+			 * phase 1 of this run plans it again. */
+			log_info("%s: %s; left for a later prune", up->name, err->msg);
+			error_init(err);
+			res->locked_packs++;
+			continue;
+		}
 		if (ret < 0) {
 			free(sizes);
 			return -1;
@@ -847,8 +925,11 @@ static int sweep_delete(struct sweep *sw, struct error *err)
 		res->deleted_bytes += sizes[i];
 	}
 	free(sizes);
+	/* A swept plan that stays (locked) is swept again next time and
+	 * finds its packs gone: harmless. */
 	for (i = 0; i < up->nplans; i++)
-		if (up->plans[i].swept && unit_remove(up, "prune", up->plans[i].name, err) < 0)
+		if (up->plans[i].swept &&
+		    unit_remove_unless_locked(up, "prune", up->plans[i].name, err) < 0)
 			return -1;
 	return 0;
 }
@@ -922,6 +1003,7 @@ static int prune_sweep(struct unit_prune *up, struct error *err)
 		up->plans[i].swept = up->plans[i].due;
 	sweep_first_cut(&sw);
 	sweep_pins(&sw);
+	sweep_locks(&sw);
 	up->p->res->kept_packs += sw.kept;
 	if (up->p->o->dry_run) {
 		for (i = 0; i < up->nplans; i++)
@@ -950,8 +1032,13 @@ static int drop_segment(void *ctx, const char *name, int superseded)
 
 	if (!superseded)
 		return 0;
-	if (unit_remove(sc->up, "index", name, sc->err) < 0)
+	switch (unit_remove_unless_locked(sc->up, "index", name, sc->err)) {
+	case -1:
 		return -1;
+	case 1: /* still superseded next time; readers skip it meanwhile */
+		sc->up->p->res->locked_segments++;
+		return 0;
+	}
 	sc->up->p->res->deleted_segments++;
 	cache = store_unit_cache(sc->up->u, &(struct error){ 0 });
 	if (cache) {
@@ -987,12 +1074,14 @@ static int drop_writer_markers(struct unit_prune *up, struct error *err)
 		if (strcmp(m->id, up->own) == 0 || !(m->ended || timed_out))
 			continue;
 		if (m->started)
-			ret = unit_remove(up, "sessions", m->id, err);
+			ret = unit_remove_unless_locked(up, "sessions", m->id, err);
 		end = xasprintf("%s.end", m->id);
 		if (ret == 0 && m->ended)
-			ret = unit_remove(up, "sessions", end, err);
+			ret = unit_remove_unless_locked(up, "sessions", end, err);
 		free(end);
 		up->p->res->deleted_markers += ret == 0;
+		if (ret == 1) /* locked: left for a later prune */
+			ret = 0;
 	}
 	return ret;
 }
@@ -1145,8 +1234,13 @@ static void prune_finish_forgets(struct unit_prune *up)
 		return;
 	}
 	for (i = 0; i < n; i++)
-		if (slots[i].forgotten && slots[i].manifest && rp_forget(up->u, slots[i].seq, &err) < 0)
-			log_warn("%s", err.msg);
+		if (slots[i].forgotten && slots[i].manifest &&
+		    rp_forget(up->u, slots[i].seq, &err) < 0) {
+			if (err.code == ERROR_LOCKED) /* the server still locks it: next time */
+				log_info("%s", err.msg);
+			else
+				log_warn("%s", err.msg);
+		}
 	free(slots);
 }
 
@@ -1194,6 +1288,12 @@ static int sweep_temporary(void *ctx, const char *name)
 	obj = xasprintf("tmp/%s", name);
 	ret = backend_remove(ts->p->be, obj, ts->err);
 	free(obj);
+	if (ret < 0 && ts->err->code == ERROR_LOCKED) { /* the server locks it: next time */
+		log_info("%s; left for a later prune", ts->err->msg);
+		error_init(ts->err);
+		ts->p->res->deleted_temporaries--;
+		ret = 0;
+	}
 	return ret;
 }
 

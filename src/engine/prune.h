@@ -27,6 +27,8 @@ struct prune_result {
 	uint64_t partial_waste_bytes; /* stored bytes of the unused blobs in them */
 	uint64_t deleted_markers;    /* ended or timed-out writer markers removed */
 	uint64_t deleted_temporaries; /* uploads interrupted longer ago than the timeout */
+	uint64_t locked_packs;       /* unused packs the server still locks: left, planned again */
+	uint64_t locked_segments;    /* superseded segments the server still locks: left */
 };
 
 /* Unless o->dry_run, s must be opened with BACKEND_ALLOW_DELETE (else

@@ -23,7 +23,8 @@ enum {
 	ERROR_CORRUPT = 7,  /* authentication or structure check failed */
 	ERROR_NOTFOUND = 8, /* object does not exist */
 	ERROR_EXISTS = 9,   /* put-if-absent found the name taken */
-	ERROR_LOCKED = 10,  /* refused: a restore point is retained (docs/format.md 7) */
+	ERROR_LOCKED = 10,  /* refused: a restore point is retained (docs/format.md 7),
+			     * or the server locks the object (S3 Object Lock) */
 };
 
 void error_init(struct error *err);

@@ -110,12 +110,30 @@ static int reclaim(struct store *st, struct json_object *detail, struct error *e
 			       json_object_new_int64((int64_t)(r1.deleted_packs + r2.deleted_packs)));
 	json_object_object_add(detail, "deletedBytes",
 			       json_object_new_int64((int64_t)(r1.deleted_bytes + r2.deleted_bytes)));
+	/* Left for a later prune: the server still locks them. */
+	json_object_object_add(detail, "lockedPacks",
+			       json_object_new_int64((int64_t)r2.locked_packs));
 	return 0;
+}
+
+/* Whether a forget refused as locked wrote its tombstone all the same (the
+ * server refused the manifest's DELETE after it): the point is forgotten. */
+static int expire_forgotten_anyway(struct store_unit *su, uint32_t seq)
+{
+	struct rp_tombstone *t = NULL;
+	struct error err;
+	int ret;
+
+	error_init(&err);
+	ret = rp_tombstone_read(su, seq, &t, &err) == 0;
+	rp_tombstone_free(&t);
+	return ret;
 }
 
 int svc_expire_job_run(struct service *s, const struct catalog_job *j, struct error *err)
 {
 	struct json_object *detail = json_object_new_object(), *seqs = json_object_new_array();
+	struct json_object *kept = json_object_new_array();
 	int64_t now = svc_now(s), recent, retention, *times = NULL, *keep, *retain;
 	struct catalog_unit *u = NULL;
 	struct catalog_rp **rps = NULL;
@@ -151,14 +169,30 @@ int svc_expire_job_run(struct service *s, const struct catalog_job *j, struct er
 				continue;
 			rc = rp_forget_at(su, rps[i]->seq, now * 1000000000LL, err);
 
-			if (rc < 0 && err->code == ERROR_LOCKED) {
+			if (rc < 0 && err->code == ERROR_LOCKED &&
+			    !expire_forgotten_anyway(su, rps[i]->seq)) {
 				/* The store holds the point's own dates and
 				 * has the last word (a clock gone back, a
-				 * catalog row that disagrees): kept. */
+				 * catalog row that disagrees), and the server
+				 * may still lock its manifest (S3 Object
+				 * Lock): kept, and the next expiry tries
+				 * again. Said once per run, in the log and in
+				 * the job's detail; not a failure. */
 				log_warn("event=expire.kept tenant=%s unit=%s restore_point=%u "
 					 "reason=%s", j->tenant, j->unit, rps[i]->seq, err->msg);
+				json_object_array_add(kept, json_object_new_int64(rps[i]->seq));
 				error_init(err);
 				continue;
+			}
+			if (rc < 0 && err->code == ERROR_LOCKED) {
+				/* Its tombstone is written but the server kept
+				 * the manifest: forgotten for every reader; the
+				 * next expiry or prune deletes the manifest. */
+				log_warn("event=expire.manifest_locked tenant=%s unit=%s "
+					 "restore_point=%u reason=%s", j->tenant, j->unit,
+					 rps[i]->seq, err->msg);
+				error_init(err);
+				rc = 0;
 			}
 			if (rc < 0 ||
 			    catalog_rp_mark_forgotten(svc_catalog(s), j->tenant, j->unit,
@@ -173,6 +207,8 @@ int svc_expire_job_run(struct service *s, const struct catalog_job *j, struct er
 	ret = 0;
 audit:
 	json_object_object_add(detail, "forgotten", json_object_get(seqs));
+	if (json_object_array_length(kept) > 0)
+		json_object_object_add(detail, "locked", json_object_get(kept));
 	if (json_object_array_length(seqs) > 0) {
 		struct error aerr;
 
@@ -205,6 +241,7 @@ out:
 	free(times);
 	free(forget);
 	json_object_put(seqs);
+	json_object_put(kept);
 	json_object_put(detail);
 	return ret;
 }

@@ -1,5 +1,8 @@
 #include "backend.h"
 
+#include <stdio.h>
+#include <time.h>
+
 #include "lib/error.h"
 #include "store/s3proto.h"
 
@@ -89,6 +92,45 @@ int backend_remove(struct backend *be, const char *name, struct error *err)
 		return error_set(err, "remove(%s) refused: the store was not opened for deletion",
 				 name);
 	return be->ops->remove(be, name, err);
+}
+
+int backend_lock(struct backend *be, const char *name, int64_t *until_r, int *hold_r,
+		 struct error *err)
+{
+	*until_r = 0;
+	*hold_r = 0;
+	if (be->ops->lock == NULL)
+		return 0;
+	return be->ops->lock(be, name, until_r, hold_r, err);
+}
+
+void backend_lock_date(int64_t secs, char *out, size_t size)
+{
+	time_t t = (time_t)secs;
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, size, "%lld", (long long)secs);
+}
+
+int backend_lock_check(struct backend *be, const char *name, const char *what,
+		       struct error *err)
+{
+	int64_t until;
+	int hold;
+	char date[40];
+
+	if (backend_lock(be, name, &until, &hold, err) < 0)
+		return err->code == ERROR_NOTFOUND ? 0 : -1;
+	if (hold)
+		return error_setk(err, ERROR_LOCKED, "%s is locked by an Object Lock legal hold",
+				  what);
+	if (until > (int64_t)time(NULL)) {
+		backend_lock_date(until, date, sizeof(date));
+		return error_setk(err, ERROR_LOCKED, "%s is locked by Object Lock until %s", what,
+				  date);
+	}
+	return 0;
 }
 
 char *backend_describe(struct backend *be, const char *name)

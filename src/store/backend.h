@@ -46,7 +46,14 @@ struct backend_ops {
 	/* Lists the object names directly inside folder `dir` (not recursive). */
 	int (*list)(struct backend *be, const char *dir, backend_list_cb *cb, void *ctx,
 		    struct error *err);
+	/* ERROR_LOCKED when the server refuses because the object is locked
+	 * (S3 Object Lock), saying until when if it knows. */
 	int (*remove)(struct backend *be, const char *name, struct error *err);
+	/* The object's server-side lock: Unix seconds of its retain-until
+	 * date (0: none) and whether a legal hold is on. NULL in a backend
+	 * without locks (the local folder). ERROR_NOTFOUND if it is missing. */
+	int (*lock)(struct backend *be, const char *name, int64_t *until_r, int *hold_r,
+		    struct error *err);
 	/* Makes every object committed so far durable. */
 	int (*sync)(struct backend *be, struct error *err);
 	void (*close)(struct backend *be);
@@ -105,8 +112,22 @@ int backend_get_range(struct backend *be, const char *name, uint64_t off, size_t
 int backend_size(struct backend *be, const char *name, uint64_t *size_r, struct error *err);
 int backend_list(struct backend *be, const char *dir, backend_list_cb *cb, void *ctx,
 		 struct error *err);
-/* Refuses unless the backend was opened with BACKEND_ALLOW_DELETE. */
+/* Refuses unless the backend was opened with BACKEND_ALLOW_DELETE.
+ * ERROR_LOCKED if the server refused because the object is locked. */
 int backend_remove(struct backend *be, const char *name, struct error *err);
+/* The object's lock (see the table): *until_r 0 and *hold_r 0 where the
+ * backend has none. */
+int backend_lock(struct backend *be, const char *name, int64_t *until_r, int *hold_r,
+		 struct error *err);
+/* Whether the server would refuse to delete the object now (by this
+ * machine's clock): 0 if not (also when it is missing), -1 with
+ * ERROR_LOCKED "WHAT is locked by Object Lock until DATE" (or "under a
+ * legal hold") if so, -1 with another kind if the lock cannot be read.
+ * `what` names the object for people ("restore point u@3"). */
+int backend_lock_check(struct backend *be, const char *name, const char *what,
+		       struct error *err);
+/* "2027-01-06T10:00:00Z" into out (at least 21 bytes). */
+void backend_lock_date(int64_t secs, char *out, size_t size);
 char *backend_describe(struct backend *be, const char *name);
 int backend_sync(struct backend *be, struct error *err);
 void backend_close(struct backend **be);

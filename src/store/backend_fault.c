@@ -2,10 +2,12 @@
  * the crash and full-disk tests. Spec (COFFER_FAULTS, docs/testing.md):
  * comma-separated rules "OP[@TEXT]:N[+]:KIND" where OP is write (every put,
  * upload write and commit), commit (put and upload commit), read (get,
- * range) or remove (deletion), and @TEXT keeps only operations on objects
- * whose name contains TEXT (e.g. "commit@/rp/" for restore points);
- * N counts those operations from 1 ("N+" means N and every later one);
- * KIND is enospc, eio or kill (SIGKILL: the process dies right there). */
+ * range), remove (deletion) or lock (asking for an object's lock), and
+ * @TEXT keeps only operations on objects whose name contains TEXT (e.g.
+ * "commit@/rp/" for restore points); N counts those operations from 1
+ * ("N+" means N and every later one); KIND is enospc, eio, kill (SIGKILL:
+ * the process dies right there) or locked (as S3 Object Lock: a remove is
+ * refused with ERROR_LOCKED, a lock query answers "retained for a day"). */
 #include "backend.h"
 
 #include <errno.h>
@@ -13,14 +15,15 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/buf.h"
 #include "lib/error.h"
 #include "lib/mem.h"
 
-enum fault_op { FAULT_WRITE, FAULT_COMMIT, FAULT_READ, FAULT_REMOVE, FAULT_OPS };
-enum fault_kind { FAULT_ENOSPC, FAULT_EIO, FAULT_KILL };
+enum fault_op { FAULT_WRITE, FAULT_COMMIT, FAULT_READ, FAULT_REMOVE, FAULT_LOCK, FAULT_OPS };
+enum fault_kind { FAULT_ENOSPC, FAULT_EIO, FAULT_KILL, FAULT_LOCKED };
 
 struct fault_rule {
 	enum fault_op op;
@@ -62,6 +65,9 @@ static int fault_hit(struct fault *f, const enum fault_op *ops, size_t nops, con
 				continue;
 			if (r->kind == FAULT_KILL)
 				kill(getpid(), SIGKILL);
+			if (r->kind == FAULT_LOCKED)
+				return error_setk(err, ERROR_LOCKED, "DELETE %s refused: it is locked "
+						  "by Object Lock (injected fault)", name);
 			errno = r->kind == FAULT_ENOSPC ? ENOSPC : EIO;
 			return error_sys(err, "write(%s) failed (injected fault)", name);
 		}
@@ -73,6 +79,7 @@ static const enum fault_op op_write[] = { FAULT_WRITE };
 static const enum fault_op op_commit[] = { FAULT_WRITE, FAULT_COMMIT };
 static const enum fault_op op_read[] = { FAULT_READ };
 static const enum fault_op op_remove[] = { FAULT_REMOVE };
+static const enum fault_op op_lock[] = { FAULT_LOCK };
 
 static int fault_put(struct backend *be, const char *name, const void *data, size_t len,
 		     struct error *err)
@@ -170,6 +177,21 @@ static int fault_remove(struct backend *be, const char *name, struct error *err)
 	return backend_remove(f->inner, name, err);
 }
 
+static int fault_lock(struct backend *be, const char *name, int64_t *until_r, int *hold_r,
+		      struct error *err)
+{
+	struct fault *f = (struct fault *)be;
+
+	if (fault_hit(f, op_lock, 1, name, err) < 0) {
+		if (err->code != ERROR_LOCKED)
+			return -1;
+		*until_r = (int64_t)time(NULL) + 86400;
+		*hold_r = 0;
+		return 0;
+	}
+	return backend_lock(f->inner, name, until_r, hold_r, err);
+}
+
 static int fault_sync(struct backend *be, struct error *err)
 {
 	return backend_sync(((struct fault *)be)->inner, err);
@@ -199,6 +221,7 @@ static const struct backend_ops fault_ops = {
 	.size = fault_size,
 	.list = fault_list,
 	.remove = fault_remove,
+	.lock = fault_lock,
 	.sync = fault_sync,
 	.close = fault_close,
 	.describe = fault_describe,
@@ -227,6 +250,7 @@ static int fault_parse_rule(const char *s, size_t len, struct fault_rule *r)
 	else if (strcmp(tmp, "commit") == 0) r->op = FAULT_COMMIT;
 	else if (strcmp(tmp, "read") == 0) r->op = FAULT_READ;
 	else if (strcmp(tmp, "remove") == 0) r->op = FAULT_REMOVE;
+	else if (strcmp(tmp, "lock") == 0) r->op = FAULT_LOCK;
 	else return -1;
 	errno = 0;
 	r->n = strtoul(colon1 + 1, &end, 10);
@@ -238,6 +262,7 @@ static int fault_parse_rule(const char *s, size_t len, struct fault_rule *r)
 	if (strcmp(colon2 + 1, "enospc") == 0) r->kind = FAULT_ENOSPC;
 	else if (strcmp(colon2 + 1, "eio") == 0) r->kind = FAULT_EIO;
 	else if (strcmp(colon2 + 1, "kill") == 0) r->kind = FAULT_KILL;
+	else if (strcmp(colon2 + 1, "locked") == 0) r->kind = FAULT_LOCKED;
 	else return -1;
 	return 0;
 }

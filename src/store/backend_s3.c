@@ -94,6 +94,8 @@ struct s3_req {
 	char msg[256];
 	char version[256];
 	char etag[80];
+	char lock_until[48];    /* x-amz-object-lock-retain-until-date */
+	char legal_hold[8];     /* x-amz-object-lock-legal-hold: ON or OFF */
 	char body_md5[33];      /* hex MD5 of a PUT body: its ETag */
 	uint64_t length;
 };
@@ -183,7 +185,8 @@ static size_t s3_read_cb(char *dst, size_t size, size_t n, void *ctx)
 	return n;
 }
 
-/* Keeps the headers coffer reads: the version id (for deletes) and ETag. */
+/* Keeps the headers coffer reads: the version id (for deletes), ETag and
+ * the object's lock. */
 static size_t s3_header_cb(char *line, size_t size, size_t n, void *ctx)
 {
 	struct s3_req *r = ctx;
@@ -200,6 +203,14 @@ static size_t s3_header_cb(char *line, size_t size, size_t n, void *ctx)
 		v = line + 5;
 		dst = r->etag;
 		dst_size = sizeof(r->etag);
+	} else if (len > 36 && strncasecmp(line, "x-amz-object-lock-retain-until-date:", 36) == 0) {
+		v = line + 36;
+		dst = r->lock_until;
+		dst_size = sizeof(r->lock_until);
+	} else if (len > 29 && strncasecmp(line, "x-amz-object-lock-legal-hold:", 29) == 0) {
+		v = line + 29;
+		dst = r->legal_hold;
+		dst_size = sizeof(r->legal_hold);
 	}
 	if (dst != NULL) {
 		vlen = len - (size_t)(v - line);
@@ -437,6 +448,7 @@ static int s3_request(struct s3 *s, struct s3_req *r, struct error *err)
 		r->status = 0;
 		r->too_big = 0;
 		r->code[0] = r->msg[0] = r->version[0] = r->etag[0] = '\0';
+		r->lock_until[0] = r->legal_hold[0] = '\0';
 		errbuf[0] = '\0';
 		s3_setup(s, x.h, r, &x, url, headers, errbuf);
 		rc = curl_easy_perform(x.h);
@@ -660,18 +672,58 @@ static int s3_list(struct backend *be, const char *dir, backend_list_cb *cb, voi
 	return ret;
 }
 
+/* The lock a HEAD answer carries. A retain-until date that cannot be read
+ * counts as locked for ever: better to keep an object than to guess. */
+static void s3_head_lock(const struct s3_req *head, int64_t *until_r, int *hold_r)
+{
+	*hold_r = strcasecmp(head->legal_hold, "ON") == 0;
+	*until_r = 0;
+	if (head->lock_until[0] && s3proto_date_parse(head->lock_until, until_r) < 0)
+		*until_r = INT64_MAX;
+}
+
+static int s3_lock(struct backend *be, const char *name, int64_t *until_r, int *hold_r,
+		   struct error *err)
+{
+	struct s3_req head;
+
+	if (s3_head((struct s3 *)be, name, &head, err) < 0)
+		return -1;
+	s3_head_lock(&head, until_r, hold_r);
+	return 0;
+}
+
 /* Deletes the object's current version by its id: in a versioned bucket
  * (Object Lock needs one) a DELETE without it would only add a delete
- * marker, hiding a locked object instead of being refused. */
+ * marker, hiding a locked object instead of being refused. An object whose
+ * lock has not lapsed by our clock is not sent a DELETE (ERROR_LOCKED);
+ * a 403 for an object that carries a lock date (our clock behind the
+ * server's, or the lock extended meanwhile) is ERROR_LOCKED too, while a
+ * 403 for an unlocked one stays a failure (these credentials may not
+ * delete: docs/s3.md). */
 static int s3_remove(struct backend *be, const char *name, struct error *err)
 {
 	struct s3 *s = (struct s3 *)be;
 	struct s3_req head, r = { .method = "DELETE", .name = name };
-	char *query = NULL;
-	int ret;
+	char *query = NULL, *what, date[40];
+	int64_t until;
+	int hold, ret;
 
 	if (s3_head(s, name, &head, err) < 0)
 		return err->code == ERROR_NOTFOUND ? 0 : -1;
+	s3_head_lock(&head, &until, &hold);
+	if (hold || until > (int64_t)time(NULL)) {
+		what = s3_describe(be, name);
+		backend_lock_date(until, date, sizeof(date));
+		if (hold)
+			error_setk(err, ERROR_LOCKED, "DELETE %s refused: it is locked by an Object "
+				   "Lock legal hold", what);
+		else
+			error_setk(err, ERROR_LOCKED, "DELETE %s refused: it is locked by Object "
+				   "Lock until %s", what, date);
+		free(what);
+		return -1;
+	}
 	if (head.version[0] && strcmp(head.version, "null") != 0) {
 		static const char *const names[] = { "versionId" };
 		const char *values[] = { head.version };
@@ -683,6 +735,13 @@ static int s3_remove(struct backend *be, const char *name, struct error *err)
 	free(query);
 	if (ret < 0 && err->code == ERROR_NOTFOUND)
 		ret = 0;
+	if (ret < 0 && r.status == 403 && until > 0) {
+		backend_lock_date(until, date, sizeof(date));
+		err->code = ERROR_LOCKED;
+		error_prefix(err, "its Object Lock ended at %s by this machine's clock, yet the "
+			     "server still retains it (clocks apart, or the lock was extended)",
+			     date);
+	}
 	return ret;
 }
 
@@ -731,6 +790,7 @@ static const struct backend_ops s3_ops = {
 	.size = s3_size,
 	.list = s3_list,
 	.remove = s3_remove,
+	.lock = s3_lock,
 	.sync = s3_sync,
 	.close = s3_close,
 	.describe = s3_describe,

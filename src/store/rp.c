@@ -835,7 +835,7 @@ static int rp_tombstone_write(struct store_unit *u, uint32_t seq, int64_t now_ns
 {
 	struct rp *rp = NULL;
 	struct rp_tombstone *t = NULL;
-	char *json = NULL, *name = NULL;
+	char *json = NULL, *name = NULL, *what = NULL;
 	int ret = -1;
 
 	if (rp_read_manifest(u, seq, &rp, err) < 0) {
@@ -845,6 +845,16 @@ static int rp_tombstone_write(struct store_unit *u, uint32_t seq, int64_t now_ns
 	}
 	if (rp_check_retention(u, rp, now_ns, err) < 0)
 		goto out;
+	/* Before anything is written: a manifest the server still locks (S3
+	 * Object Lock, by the real clock whatever now_ns says) could not be
+	 * deleted after its tombstone, and the point would read as forgotten
+	 * while its manifest stays. */
+	name = rp_name(u, seq);
+	what = xasprintf("restore point %s@%u", store_unit_name(u), seq);
+	if (backend_lock_check(store_backend(store_unit_store(u)), name, what, err) < 0)
+		goto out;
+	free(name);
+	name = NULL;
 	json = tombstone_to_json(u, rp, now_ns, err);
 	if (json == NULL)
 		goto out;
@@ -870,6 +880,7 @@ out:
 	rp_free(&rp);
 	free(json);
 	free(name);
+	free(what);
 	return ret;
 }
 
@@ -909,8 +920,21 @@ int rp_forget_at(struct store_unit *u, uint32_t seq, int64_t now_ns, struct erro
 	}
 	/* Step 3: the tombstone is durable, so the manifest may go. */
 	name = rp_name(u, seq);
-	if (backend_remove(be, name, err) < 0)
+	if (backend_remove(be, name, err) < 0) {
+		/* Checked before the tombstone, yet refused now (clocks apart,
+		 * a lock extended meanwhile, or an earlier forget's tombstone):
+		 * the point is forgotten and its manifest stays; say so. */
+		if (err->code == ERROR_LOCKED) {
+			char *why = xstrdup(err->msg);
+
+			error_setk(err, ERROR_LOCKED, "restore point %s@%u is forgotten (its "
+				   "tombstone is written) but its manifest stays, locked: %s; the "
+				   "next forget of it or prune deletes it once the lock lapses",
+				   store_unit_name(u), seq, why);
+			free(why);
+		}
 		goto out;
+	}
 	ret = 0;
 out:
 	rp_tombstone_free(&t);

@@ -128,9 +128,12 @@ int rp_tombstone_verify(struct store_unit *u, const struct rp_tombstone *t, stru
  * tombstone durably, then deletes its manifest. Needs a store opened with
  * BACKEND_ALLOW_DELETE (else ERROR_USAGE) and unlocked with
  * store_unlock_deletion() (else ERROR_KEY). Refuses with ERROR_LOCKED the
- * unit's newest live point, a point before its keepUntil, and a point
+ * unit's newest live point, a point before its keepUntil, a point
  * before its retainUntil that no later live point of the same ISO week
- * replaces. Idempotent: forgetting a forgotten point finishes what an
+ * replaces, and a point whose manifest the server still locks (S3 Object
+ * Lock; nothing written). A manifest DELETE refused as locked after the
+ * tombstone is ERROR_LOCKED too, saying the point is forgotten and its
+ * manifest stays. Idempotent: forgetting a forgotten point finishes what an
  * interrupted forget left (no retention check then: the tombstone was
  * allowed) — if its tombstone verifies (rp_tombstone_verify): a manifest
  * beside a tombstone written with the store key alone is kept

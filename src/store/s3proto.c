@@ -580,3 +580,61 @@ int s3proto_lock_enabled(const char *xml, size_t len)
 
 	return xml_walk(xml, len, "ObjectLockConfiguration", lock_text, &enabled) == 0 && enabled;
 }
+
+/* Two or four digits at p; -1 if any is not a digit. */
+static int date_digits(const char *p, size_t n)
+{
+	int v = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	return v;
+}
+
+/* Days from 1970-01-01 to y-m-d of the proleptic Gregorian calendar
+ * (Howard Hinnant's days_from_civil): no timegm(), no TZ involved. */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+int s3proto_date_parse(const char *s, int64_t *secs_r)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+	int y, mo, d, h, mi, sec, frac = 0;
+	size_t i, n = strlen(s);
+
+	if (n < sizeof(shape) - 1)
+		return -1;
+	for (i = 0; i < sizeof(shape) - 1; i++)
+		if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != shape[i])
+			return -1;
+	y = date_digits(s, 4);
+	mo = date_digits(s + 5, 2);
+	d = date_digits(s + 8, 2);
+	h = date_digits(s + 11, 2);
+	mi = date_digits(s + 14, 2);
+	sec = date_digits(s + 17, 2);
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return -1;
+	s += sizeof(shape) - 1;
+	/* A fraction rounds up: the lock holds until the whole second after. */
+	if (*s == '.')
+		for (s++; *s >= '0' && *s <= '9'; s++)
+			frac |= *s != '0';
+	if (strcmp(s, "Z") != 0 && strcmp(s, "+00:00") != 0)
+		return -1;
+	*secs_r = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec + frac;
+	return 0;
+}

@@ -8,6 +8,7 @@
  * DTD, no CDATA, only the five named entities; anything else is refused. */
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct buf;
 struct error;
@@ -66,5 +67,10 @@ int s3proto_error_parse(const char *xml, size_t len, char *code, size_t code_siz
 /* Whether the body of a GetObjectLockConfiguration answer says
  * ObjectLockEnabled = Enabled. */
 int s3proto_lock_enabled(const char *xml, size_t len);
+
+/* Parses an ISO 8601 UTC date as S3 gives an Object Lock retain-until
+ * date ("2027-01-06T10:00:00Z", "2027-01-06T10:00:00.000Z", "+00:00"
+ * for Z) into Unix seconds (a fraction rounds up); -1 for anything else. */
+int s3proto_date_parse(const char *s, int64_t *secs_r);
 
 #endif

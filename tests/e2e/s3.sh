@@ -7,7 +7,10 @@
 # and without Object Lock, backup, incremental, restore byte-identical,
 # check --read-data, write-once (412 where radosgw enforces it; where it
 # does not, the first version stays locked), COMPLIANCE locks refusing
-# deletes (403) by a signed request and by `coffer forget`, wrong and
+# deletes (403) by a signed request and `coffer forget` refusing a locked
+# point (exit 5, nothing written), forget and prune on a GOVERNANCE store
+# whose locks the test shortens (locked packs left, counted, deleted once
+# the lock lapsed; check --read-data passing throughout), wrong and
 # missing credentials, virtual-host addressing, TLS with a private CA,
 # GOVERNANCE mode, a server that takes connections and never answers (port
 # 18749: timeouts, retries), and radosgw killed mid-backup.
@@ -181,10 +184,97 @@ equal "COMPLIANCE" "DELETE of restore point 1 (its version)" \
 equal "COMPLIANCE" "DELETE of a pack (its version)" \
 	"$(status -X DELETE "$EP/$BUCKET/store1/$pack?versionId=$(version "$pack")")" 403
 verify_restore u@1 "$T/v1" "after the refused deletes" "still restores byte-identical"
+rp1_until=$(s3 -I "$EP/$BUCKET/store1/$rp1" | tr -d '\r' |
+	sed -n 's/^x-amz-object-lock-retain-until-date: //Ip' | cut -c1-19)
 run c forget --deletion-key-file "$DKEY" u@1
-err_has "coffer forget is refused by the server while the lock holds" 1 "403 AccessDenied" "$rp1"
+err_has "coffer forget refuses a point whose manifest the server locks (exit 5, naming it)" 5 \
+	"restore point u@1 is locked by Object Lock until $rp1_until"
 equal "after forget" "restore point 1's manifest" "$(status -I "$EP/$BUCKET/store1/$rp1")" 200
+equal "the refused forget" "tombstones written" "$(objects "store1/${rp1%/rp/*}/forgotten/")" 0
+equal "the refused forget" "deletion records written" \
+	"$(objects "store1/${rp1%/rp/*}/deletions/")" 0
+equal "after the refused forget" "restore points" "$(points u)" "1 2 "
 verify_restore u@2 "$T/v2" "after forget"
+
+# ---- Object Lock: forget and prune wait for the lock to lapse ----
+# A GOVERNANCE store, so that the test (as an admin would, with
+# x-amz-bypass-governance-retention) can shorten a lock to seconds: S3 locks
+# are whole days. Coffer never sends that header.
+
+GBUCKET=coffer-gov
+GSTORE=s3+http://127.0.0.1:$PORT/$GBUCKET/store
+g() { "$COFFER" --store "$GSTORE" --key-file "$T/g.key" "$@"; }
+# retain NAME SECONDS: shortens the lock of object NAME of the GOVERNANCE
+# store to SECONDS from now (its current version); prints the HTTP status.
+retain() {
+	local url="$EP/$GBUCKET/store/$1" until body sha md5 v
+	until=$(date -u -d "+$2 seconds" +%Y-%m-%dT%H:%M:%SZ)
+	body="<Retention xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Mode>GOVERNANCE</Mode><RetainUntilDate>$until</RetainUntilDate></Retention>"
+	sha=$(printf %s "$body" | sha256sum | cut -d' ' -f1)
+	md5=$(printf %s "$body" | openssl md5 -binary | base64)
+	v=$(s3 -I "$url" | tr -d '\r' | sed -n 's/^x-amz-version-id: //Ip')
+	curl -s -o /dev/null -w '%{http_code}' --aws-sigv4 "aws:amz:us-east-1:s3" \
+		-u "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" -H "x-amz-content-sha256: $sha" \
+		-H "Content-MD5: $md5" -H "x-amz-bypass-governance-retention: true" -X PUT \
+		--data-binary "$body" "$url?retention=&versionId=$v"
+}
+# gkeys DIR: the store's object names below units/<uid>/DIR/.
+gkeys() {
+	s3 "$EP/$GBUCKET?list-type=2&prefix=store%2Funits%2F" | grep -o "<Key>store/units/[0-9a-f]*/$1/[^<]*" |
+		sed 's|^<Key>store/||'
+}
+
+run "$COFFER" --store "$GSTORE" init --key-file-new "$T/g.key" --deletion-key-file-new "$T/g.dkey" \
+	--object-lock-days 1 --object-lock-mode governance
+is_rc "a GOVERNANCE store" 0
+mkdir -p "$T/gsrc"
+gen g1 400000 >"$T/gsrc/f.bin"
+run g backup u "$T/gsrc"
+is_rc "GOVERNANCE: first backup" 0
+gen g2 400000 >"$T/gsrc/f.bin"
+run g backup u "$T/gsrc"
+is_rc "GOVERNANCE: second backup" 0
+grp1=$(gkeys rp | grep '/0000000001$')
+run g forget --deletion-key-file "$T/g.dkey" u@1
+err_has "GOVERNANCE: forget refuses a locked point, exit 5" 5 \
+	"restore point u@1 is locked by Object Lock until"
+equal "GOVERNANCE: the refused forget" "tombstones" "$(gkeys forgotten | wc -l)" 0
+equal "GOVERNANCE" "shortening the lock of point 1's manifest (bypass)" "$(retain "$grp1" 2)" 200
+sleep 3
+run g forget --deletion-key-file "$T/g.dkey" u@1
+is_rc "GOVERNANCE: once its lock has lapsed, forget succeeds" 0
+equal "GOVERNANCE: after forget" "tombstones" "$(gkeys forgotten | wc -l)" 1
+equal "GOVERNANCE: after forget" "point 1's manifest" \
+	"$(status -I "$EP/$GBUCKET/store/$grp1")" 404
+equal "GOVERNANCE: after forget" "restore points" \
+	"$(g --json restore-points u | grep -o '"seq":[0-9]*' | cut -d: -f2 | tr '\n' ' ')" "2 "
+run g --json prune --grace 0 --deletion-key-file "$T/g.dkey"
+is_rc "GOVERNANCE: prune plans the packs only point 1 used" 0
+assert "it planned some ($(field plannedPacks "$T/out"))" test "$(field plannedPacks "$T/out")" -ge 1
+npacks=$(gkeys packs | wc -l)
+run g --json prune --grace 0 --deletion-key-file "$T/g.dkey"
+is_rc "GOVERNANCE: prune over locked packs succeeds" 0
+assert "it leaves the locked packs ($(field lockedPacks "$T/out") locked)" \
+	test "$(field lockedPacks "$T/out")" -ge 1 -a "$(field deletedPacks "$T/out")" = 0
+equal "GOVERNANCE: after prune" "packs in the bucket" "$(gkeys packs | wc -l)" "$npacks"
+run g check --read-data
+is_rc "GOVERNANCE: check --read-data passes after the locked prune" 0
+for k in $(gkeys packs); do
+	[ "$(retain "$k" 2)" = 200 ] || not_ok "GOVERNANCE: shortening the lock of $k"
+done
+sleep 3
+run g --json prune --grace 0 --deletion-key-file "$T/g.dkey"
+is_rc "GOVERNANCE: prune after the packs' locks lapsed" 0
+assert "it deletes them ($(field deletedPacks "$T/out") deleted, $(field lockedPacks "$T/out") locked)" \
+	test "$(field deletedPacks "$T/out")" -ge 1 -a "$(field lockedPacks "$T/out")" = 0
+assert "fewer packs in the bucket ($(gkeys packs | wc -l) of $npacks)" \
+	test "$(gkeys packs | wc -l)" -lt "$npacks"
+run g check --read-data
+is_rc "GOVERNANCE: check --read-data passes after the prune" 0
+rm -rf "$T/grestore"
+run g restore u@2 --to "$T/grestore"
+is_rc "GOVERNANCE: point 2 restores" 0
+assert "byte-identical" cmp -s "$T/gsrc/f.bin" "$T/grestore/f.bin"
 
 # ---- credentials ----
 
@@ -271,7 +361,7 @@ wait "$bpid"; rc=$?
 cp "$T/kill.err" "$T/err"
 err_has "radosgw killed mid-backup: the backup fails clearly" 1 "failed" "$STORE" "attempt"
 "$CEPH" start-rgw "$D" >>"$T/ceph.log" 2>&1
-equal "after the failed backup" "restore points" "$(points u)" "2 "
+equal "after the failed backup" "restore points" "$(points u)" "1 2 "
 run c backup u "$S"
 is_rc "after radosgw restarts, the next backup succeeds" 0
 run c check --read-data

@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include "crypto/seal.h"
+#include "engine/backup.h"
 #include "engine/check.h"
+#include "engine/prune.h"
 #include "lib/buf.h"
 #include "lib/error.h"
 #include "lib/fsutil.h"
@@ -680,7 +682,123 @@ out:
 	ffx_teardown(&f);
 }
 
+/* A manifest the server locks (S3 Object Lock, injected): forget refuses
+ * with ERROR_LOCKED naming the point and writes nothing; a DELETE refused
+ * after the tombstone says the point is forgotten and its manifest stays,
+ * and a later forget finishes it. */
+static void test_forget_object_lock(void)
+{
+	struct ffx f;
+	struct error err;
+	char *dels = NULL;
+
+	CHECK(ffx_setup(&f, BACKEND_ALLOW_DELETE) == 0);
+	dels = ffx_file(&f, "deletions");
+	CHECK(setenv("COFFER_FAULTS", "lock@/rp/:1+:locked", 1) == 0);
+	CHECK(ffx_open(&f, BACKEND_ALLOW_DELETE) == 0);
+	CHECK_FAILS(rp_forget(f.u, 2, &err), &err, ERROR_LOCKED);
+	CHECKF(strstr(err.msg, "restore point docs@2 is locked by Object Lock until ") != NULL,
+	       "message: %s", err.msg);
+	CHECK(ffx_lists(&f, "1,2,3", "1,2,3") == 0);
+	CHECKF(th_dir_entries(dels) <= 0, "%d deletion records written", th_dir_entries(dels));
+	/* Refused only at the DELETE: forgotten, said so. */
+	CHECK(setenv("COFFER_FAULTS", "remove@/rp/:1:locked", 1) == 0);
+	CHECK(ffx_open(&f, BACKEND_ALLOW_DELETE) == 0);
+	CHECK_FAILS(rp_forget(f.u, 2, &err), &err, ERROR_LOCKED);
+	CHECKF(strstr(err.msg, "docs@2 is forgotten") != NULL &&
+	       strstr(err.msg, "manifest stays") != NULL, "message: %s", err.msg);
+	CHECK(ffx_lists(&f, "1,3", "1,2b,3") == 0);
+	CHECK(unsetenv("COFFER_FAULTS") == 0);
+	CHECK(ffx_open(&f, BACKEND_ALLOW_DELETE) == 0);
+	CHECK_OK(rp_forget(f.u, 2, &err), &err);
+	CHECK(ffx_lists(&f, "1,3", "1,2f,3") == 0);
+out:
+	unsetenv("COFFER_FAULTS");
+	free(dels);
+	ffx_teardown(&f);
+}
+
+/* One prune with faults `faults` ("" for none): it succeeds, and
+ * check --read-data finds nothing wrong after it. */
+static int lock_prune(struct ffx *f, const char *faults, struct prune_result *res)
+{
+	struct prune_opts o = { .grace_seconds = 0 };
+	struct check_opts co = { .read_data = 1 };
+	struct check_result cr;
+	struct error err;
+
+	CHECK(setenv("COFFER_FAULTS", faults, 1) == 0);
+	CHECK(ffx_open(f, BACKEND_ALLOW_DELETE) == 0);
+	CHECK_OK(prune_run(f->s, &o, res, &err), &err);
+	CHECK(unsetenv("COFFER_FAULTS") == 0);
+	CHECK(ffx_open(f, 0) == 0);
+	memset(&cr, 0, sizeof(cr));
+	CHECK_OK(check_run(f->s, &co, &cr, &err), &err);
+	CHECKF(cr.problems == 0 && cr.restore_points == 1, "check: %llu problems, %llu points",
+	       (unsigned long long)cr.problems, (unsigned long long)cr.restore_points);
+	return 0;
+out:
+	unsetenv("COFFER_FAULTS");
+	return -1;
+}
+
+/* Prune on packs the server locks (docs/prune.md "Locked objects"): a
+ * pack whose lock has not lapsed (asked before the sweep) and one whose
+ * DELETE is refused (after the index no longer lists it) are both left,
+ * counted in locked_packs, and the run succeeds with the index whole; a
+ * later prune deletes them. */
+static void test_prune_object_lock(void)
+{
+	struct backup_opts bo = { .unit = "docs", .quiet = 1, .threads = 1 };
+	struct backup_result br;
+	struct prune_result res;
+	struct ffx f;
+	struct error err;
+	const char *dir = th_tmpdir("locksrc");
+	char *src = fs_join(dir, "a.bin");
+	uint8_t *data = NULL;
+
+	bo.path = dir;
+	CHECK(ffx_empty(&f, BACKEND_ALLOW_DELETE) == 0);
+	data = th_random(1, 300000);
+	CHECK_OK(fs_write_replace(src, data, 300000, &err), &err);
+	CHECK_OK(backup_run(f.s, &bo, &br, &err), &err);
+	free(data);
+	data = th_random(2, 300000);
+	CHECK_OK(fs_write_replace(src, data, 300000, &err), &err);
+	CHECK_OK(backup_run(f.s, &bo, &br, &err), &err);
+	CHECK_OK(rp_forget(f.u, 1, &err), &err);
+	/* Phase 1 plans point 1's packs. */
+	CHECK(lock_prune(&f, "", &res) == 0);
+	CHECK(res.planned_packs >= 1 && res.deleted_packs == 0);
+	/* The lock is seen before the sweep: left indexed, planned again. */
+	CHECK(lock_prune(&f, "lock@/packs/:1+:locked", &res) == 0);
+	CHECKF(res.locked_packs >= 1 && res.deleted_packs == 0 && res.planned_packs >= 1,
+	       "locked %llu, deleted %llu, planned %llu", (unsigned long long)res.locked_packs,
+	       (unsigned long long)res.deleted_packs, (unsigned long long)res.planned_packs);
+	/* The DELETE is refused: left unindexed, planned again. */
+	CHECK(lock_prune(&f, "remove@/packs/:1+:locked", &res) == 0);
+	CHECKF(res.locked_packs >= 1 && res.deleted_packs == 0 && res.planned_packs >= 1,
+	       "locked %llu, deleted %llu, planned %llu", (unsigned long long)res.locked_packs,
+	       (unsigned long long)res.deleted_packs, (unsigned long long)res.planned_packs);
+	/* Segments and plans locked too: the run still succeeds. */
+	CHECK(lock_prune(&f, "lock@/packs/:1+:locked,remove@/index/:1+:locked,"
+			 "remove@/prune/:1+:locked,remove@/sessions/:1+:locked", &res) == 0);
+	CHECK(res.locked_packs >= 1 && res.deleted_packs == 0);
+	/* Lapsed: deleted. */
+	CHECK(lock_prune(&f, "", &res) == 0);
+	CHECKF(res.deleted_packs >= 1 && res.locked_packs == 0, "deleted %llu, locked %llu",
+	       (unsigned long long)res.deleted_packs, (unsigned long long)res.locked_packs);
+out:
+	unsetenv("COFFER_FAULTS");
+	free(data);
+	free(src);
+	ffx_teardown(&f);
+}
+
 const struct unit_test forget_tests[] = {
+	{ "forget_object_lock", test_forget_object_lock },
+	{ "prune_object_lock", test_prune_object_lock },
 	{ "forget_needs_delete", test_forget_needs_delete },
 	{ "forget_deletion_key", test_deletion_key },
 	{ "forget_middle", test_forget_middle },

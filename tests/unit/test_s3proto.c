@@ -156,7 +156,27 @@ static void test_error(void)
 out:;
 }
 
+/* Object Lock retain-until dates as HEAD gives them. */
+static void test_date(void)
+{
+	int64_t t = 0;
+
+	CHECK(s3proto_date_parse("1970-01-01T00:00:00Z", &t) == 0 && t == 0);
+	CHECK(s3proto_date_parse("2027-01-06T10:00:00Z", &t) == 0 && t == 1799229600);
+	CHECK(s3proto_date_parse("2027-01-06T10:00:00.000Z", &t) == 0 && t == 1799229600);
+	/* A fraction rounds up: the lock holds until then. */
+	CHECK(s3proto_date_parse("2027-01-06T10:00:00.25Z", &t) == 0 && t == 1799229601);
+	CHECK(s3proto_date_parse("2024-02-29T23:59:59+00:00", &t) == 0 && t == 1709251199);
+	CHECK(s3proto_date_parse("2027-01-06T10:00:00", &t) < 0);
+	CHECK(s3proto_date_parse("2027-01-06T10:00:00+01:00", &t) < 0);
+	CHECK(s3proto_date_parse("2027-13-06T10:00:00Z", &t) < 0);
+	CHECK(s3proto_date_parse("Wed, 06 Jan 2027 10:00:00 GMT", &t) < 0);
+	CHECK(s3proto_date_parse("", &t) < 0);
+out:;
+}
+
 const struct unit_test s3proto_tests[] = {
+	{ "s3proto_date", test_date },
 	{ "s3proto_spec", test_spec },
 	{ "s3proto_encode", test_encode },
 	{ "s3proto_list", test_list },
