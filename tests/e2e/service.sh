@@ -1,7 +1,8 @@
 #!/bin/bash
 # coffer serve end to end (docs/service.md): policies over folder units with
 # a test frequency, inclusion rules, a failing unit retried with back-off;
-# thinning and expiry on a simulated clock; a restart in the middle of a
+# thinning and expiry on a simulated clock (also of points the storage
+# server still locks); a restart in the middle of a
 # large backup; the catalog rebuilt from the stores. Real servers on
 # loopback ports 18600-18649, driven with curl and jq.
 . "$(dirname "$0")/lib.sh"
@@ -497,7 +498,68 @@ if until_true 30 imported && [ "$(live6 | cut -d' ' -f1)" = 2 ]; then
 	not_ok "service: a forget by hand reaches the audit log and the catalog at the next job" "live $(live6) $(head -c 300 "$T/resp")"; fi
 serve_stop TERM
 
-if sanitizer "$T/d1.err" "$T/d2.err" "$T/d3.err" "$T/d4.err" "$T/d5.err" "$T/d6.err"; then
+# ---------------------------------------------------------------------
+# 7. Expiry of points whose manifests the storage server still locks (S3
+# Object Lock; injected with COFFER_FAULTS, docs/testing.md): they are kept,
+# the job succeeds and says so once (log, job detail "locked"), and the
+# next expiry once the lock is gone forgets them.
+CLOCK7=$T/clock7
+echo $T6 >"$CLOCK7"
+mkdir -p "$T/lk"
+: >"$T/d7.out"
+COFFER_FAULTS="lock@/rp/:1+:locked" serve d7 18607 --clock-file "$CLOCK7"
+GTOK=$(grep -m1 '^cft_' "$T/d7.out")
+tenant lk
+api "$GTOK" PATCH "$U/$TID" '{"minRetentionDays":1}'
+unit lk "$T/lk"; LK=$UID_
+api "$TOK" POST "$U/$TID/protectionPolicies" \
+	"{\"name\":\"lk\",\"kind\":\"account\",\"units\":[\"$LK\"],\"frequencySeconds\":31622400,\"recentDays\":1,\"retentionDays\":1,\"state\":\"active\"}"
+POL=$(jq -r .id "$T/resp")
+until_true 60 pol_state active || not_ok "service: the lock policy activates" "$(cat "$T/resp")"
+live7() { q "$TOK" "$U/$TID/protectionUnits/$LK/restorePoints?limit=1000" '[.items[].seq] | map(tostring) | join(" ")'; }
+for d in 1 2 3; do
+	want=$(($(rp_count "$LK") + 1))
+	echo "v$d" >"$T/lk/f.txt"
+	echo $((T6 + d * 86400)) >"$CLOCK7"
+	api "$TOK" POST "$U/$TID/protectionUnits/$LK/backup"
+	took7() { [ "$(rp_count "$LK")" -ge "$want" ]; }
+	until_true 30 took7 || not_ok "service: a backup at day $d (lock section)" "$(cat "$T/resp")"
+done
+# expiry7 DAY: moves the clock and waits for a succeeded expire job made then.
+expiry7() {
+	local d at
+	for d in $1 $(($1 + 1)) $(($1 + 2)); do
+		at=$((T6 + d * 86400))
+		echo $at >"$CLOCK7"
+		ran7() { [ "$(q "$TOK" "$U/$TID/jobs?limit=1000" \
+			"[.items[] | select(.kind == \"expire\" and .state == \"succeeded\" and .createdUnix >= $at)] | length")" -gt 0 ]; }
+		until_true 20 ran7 && return 0
+	done
+	not_ok "service: an expire job succeeds from day $1 on (lock section)" "$(cat "$T/resp")"
+}
+# (the policy's own first backup may add a point: count what is there)
+before7=$(live7)
+newest7=${before7##* }
+expiry7 10
+if [ "$(live7)" = "$before7" ] && [ "$before7" != "$newest7" ]; then
+	ok "service: expiry keeps points whose manifests the server locks, and succeeds"; else
+	not_ok "service: expiry keeps points whose manifests the server locks, and succeeds" "live: $(live7), before: $before7"; fi
+api "$TOK" GET "$U/$TID/jobs?limit=1000"
+if [ "$(jq -r '[.items[] | select(.kind == "expire" and .state == "succeeded") | .detail.locked // empty] | last | map(tostring) | join(" ")' "$T/resp")" = "${before7% *}" ]; then
+	ok "service: the expire job's detail names the locked points"; else
+	not_ok "service: the expire job's detail names the locked points" "$(jq -c '[.items[] | select(.kind == "expire") | .detail]' "$T/resp")"; fi
+if grep -q "event=expire.kept .*restore_point=1 .*locked by Object Lock until" "$T/d7.err"; then
+	ok "service: the log says why a point was kept"; else
+	not_ok "service: the log says why a point was kept" "$(grep -m2 expire "$T/d7.err")"; fi
+serve_stop TERM
+serve d7 18607 --clock-file "$CLOCK7"
+expiry7 14
+if [ "$(live7)" = "$newest7" ]; then
+	ok "service: once the lock is gone, the next expiry forgets them"; else
+	not_ok "service: once the lock is gone, the next expiry forgets them" "live: $(live7)"; fi
+serve_stop TERM
+
+if sanitizer "$T/d1.err" "$T/d2.err" "$T/d3.err" "$T/d4.err" "$T/d5.err" "$T/d6.err" "$T/d7.err"; then
 	not_ok "service: no sanitizer report in the server logs" "$(grep -h -m1 -E 'Sanitizer|runtime error' "$T"/d?.err)"; else
 	ok "service: no sanitizer report in the server logs"; fi
 exit $FAILED
