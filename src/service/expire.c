@@ -13,6 +13,7 @@
 #include "lib/error.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/timeutil.h"
 #include "service/core.h"
 #include "service/internal.h"
 #include "service/service.h"
@@ -269,7 +270,7 @@ int svc_rp_forget(struct service *s, const struct svc_principal *p, const char *
 	svc_unit_retention(s, u, &recent, &retention);
 	point_dates(rp, recent, retention, &t, &keep, &until);
 	if (now <= until) {
-		view_time(until, date);
+		time_format(until, date);
 		error_setk(err, SVC_DENIED, "restore point %s@%u is inside retention until %s: "
 			   "nothing inside retention can be removed, whatever the role", unit, seq,
 			   date);

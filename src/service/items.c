@@ -14,6 +14,7 @@
 #include "engine/tree.h"
 #include "lib/error.h"
 #include "lib/mem.h"
+#include "lib/timeutil.h"
 #include "service/internal.h"
 #include "service/service.h"
 #include "service/views.h"
@@ -44,7 +45,7 @@ static struct json_object *entry_json(const struct meta_entry *e)
 	json_object_object_add(o, "size", json_object_new_int64((int64_t)e->size));
 	snprintf(mode, sizeof(mode), "%04o", e->mode & 07777);
 	json_object_object_add(o, "mode", json_object_new_string(mode));
-	view_time(e->mtime_s, when);
+	time_format(e->mtime_s, when);
 	json_object_object_add(o, "mtime", json_object_new_string(when));
 	json_object_object_add(o, "mtimeUnix", json_object_new_int64(e->mtime_s));
 	if (e->target)

@@ -13,6 +13,7 @@
 #include "catalog/catalog.h"
 #include "lib/error.h"
 #include "lib/mem.h"
+#include "lib/timeutil.h"
 #include "service/internal.h"
 #include "service/recommend.h"
 #include "service/service.h"
@@ -122,7 +123,7 @@ static struct json_object *point_json(const char *kind, const struct catalog_rp 
 
 	json_object_object_add(o, "kind", json_object_new_string(kind));
 	json_object_object_add(o, "restorePoint", json_object_new_int64(rp->seq));
-	view_time(rp->time_ns / 1000000000, when);
+	time_format(rp->time_ns / 1000000000, when);
 	json_object_object_add(o, "time", json_object_new_string(when));
 	json_object_object_add(o, "timeUnix", json_object_new_int64(rp->time_ns / 1000000000));
 	return o;

@@ -95,7 +95,7 @@ static int rp_latest_before(struct catalog *c, const char *tenant, const char *u
 	if (!found) {
 		char when[32];
 
-		view_time(ns / 1000000000, when);
+		time_format(ns / 1000000000, when);
 		return error_setk(err, ERROR_NOTFOUND, "unit %s has no restore point before %s",
 				  unit, when);
 	}

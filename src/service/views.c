@@ -5,13 +5,8 @@
 #include <json-c/json.h>
 
 #include "catalog/catalog.h"
-#include "lib/timeutil.h"
+#include "engine/views.h"
 #include "service/views.h"
-
-void view_time(int64_t unix_s, char buf[32])
-{
-	time_format(unix_s, buf);
-}
 
 static void add_str(struct json_object *o, const char *key, const char *v)
 {
@@ -23,20 +18,18 @@ static void add_int(struct json_object *o, const char *key, int64_t v)
 	json_object_object_add(o, key, json_object_new_int64(v));
 }
 
-/* "key": RFC 3339 and "keyUnix": seconds; both null when t is 0 (never). */
+/* As engine/views' view_add_time, but both null when t is 0 (never). */
 static void add_time(struct json_object *o, const char *key, int64_t t)
 {
-	char k[64], buf[32];
+	char k[64];
 
-	snprintf(k, sizeof(k), "%sUnix", key);
-	if (t == 0) {
-		json_object_object_add(o, key, NULL);
-		json_object_object_add(o, k, NULL);
+	if (t != 0) {
+		view_add_time(o, key, t);
 		return;
 	}
-	view_time(t, buf);
-	add_str(o, key, buf);
-	add_int(o, k, t);
+	snprintf(k, sizeof(k), "%sUnix", key);
+	json_object_object_add(o, key, NULL);
+	json_object_object_add(o, k, NULL);
 }
 
 /* Stored JSON text as JSON; text that does not parse stays a string. */

@@ -29,9 +29,6 @@ struct json_object *view_job(const struct catalog_job *j);
 struct json_object *view_session(const struct catalog_session *s, int64_t now);
 struct json_object *view_token(const struct catalog_token *t);
 struct json_object *view_audit(const struct catalog_audit *a);
-/* "2026-11-21T07:53:04Z" into buf (at least 21 bytes): lib/timeutil's
- * time_format(), the form of every time shown. */
-void view_time(int64_t unix_s, char buf[32]);
 /* The API's name of a restore mode ("inPlace"; NULL for none), and the
  * mode of an API name (0 for a name that is none). */
 const char *view_restore_mode_name(enum catalog_restore_mode m);
