@@ -128,7 +128,7 @@ static size_t count_points(struct store *s)
 }
 
 /* Writer markers of the unit: started ones and ended ones. */
-static void count_sessions(struct pfx *f, int *started_r, int *ended_r)
+static void count_markers(struct pfx *f, int *started_r, int *ended_r)
 {
 	struct store_unit *u;
 	struct error err;
@@ -230,7 +230,7 @@ static int check_clean(struct pfx *f, struct check_result *cr, struct error *err
 	return 0;
 }
 
-/* An aborted writer leaves no restore point, and ends its session (so
+/* An aborted writer leaves no restore point, and ends its writer marker (so
  * prune need not wait for it); the next commits are 1 and 2, chained. */
 static void test_abort_then_commit(void)
 {
@@ -245,8 +245,8 @@ static void test_abort_then_commit(void)
 		goto out;
 	CHECK_OK(write_point(f.s, f.body, 0, NULL, NULL, &err), &err);
 	CHECK(count_points(f.s) == 0);
-	count_sessions(&f, &started, &ended);
-	CHECKF(started == 1 && ended == 1, "sessions: %d started, %d ended", started, ended);
+	count_markers(&f, &started, &ended);
+	CHECKF(started == 1 && ended == 1, "writer markers: %d started, %d ended", started, ended);
 
 	CHECK_OK(write_point(f.s, f.body, 1, NULL, &r1, &err), &err);
 	CHECK(r1.seq == 1);
@@ -259,8 +259,8 @@ static void test_abort_then_commit(void)
 	CHECKF(r2.new_bytes == 0, "unchanged content stored again: %llu",
 	       (unsigned long long)r2.new_bytes);
 	CHECK(count_points(f.s) == 2);
-	count_sessions(&f, &started, &ended);
-	CHECKF(started == 3 && ended == 3, "sessions: %d started, %d ended", started, ended);
+	count_markers(&f, &started, &ended);
+	CHECKF(started == 3 && ended == 3, "writer markers: %d started, %d ended", started, ended);
 
 	CHECK_OK(read_point(&f, 1, &p1, &err), &err);
 	CHECK_OK(read_point(&f, 2, &p2, &err), &err);
@@ -278,7 +278,7 @@ out:
 }
 
 /* A writer killed at the commit of its manifest (after its packs and
- * index segment) leaves no point and an open session; the next commit is
+ * index segment) leaves no point and an open writer marker; the next commit is
  * point 1, finds the killed writer's blobs indexed, and checks clean. */
 static void test_commit_after_killed_writer(void)
 {
@@ -306,8 +306,8 @@ static void test_commit_after_killed_writer(void)
 	CHECK(waitpid(pid, &status, 0) == pid);
 	CHECKF(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "child status %d", status);
 	CHECK(count_points(f.s) == 0);
-	count_sessions(&f, &started, &ended);
-	CHECKF(started == 1 && ended == 0, "sessions: %d started, %d ended", started, ended);
+	count_markers(&f, &started, &ended);
+	CHECKF(started == 1 && ended == 0, "writer markers: %d started, %d ended", started, ended);
 
 	CHECK_OK(write_point(f.s, f.body, 1, NULL, &r, &err), &err);
 	CHECK(r.seq == 1);
