@@ -3,9 +3,9 @@
 
 /* The audit log's hash chain, a format (docs/service.md "Audit chain"):
  * how an entry is encoded and hashed, how it links to the entry before it,
- * and how a chain read in seq order is checked. Every catalog driver
- * (catalog_sqlite.c today, PostgreSQL next) stores the fields and calls
- * these; none encodes an entry itself. The encoding is versioned by its
+ * and how a chain read in seq order is checked. The catalog (catalog.c,
+ * on every database) stores the fields and calls these; nothing else
+ * encodes an entry. The encoding is versioned by its
  * first field, AUDIT_CHAIN_TAG; a change is a new tag, never an edit. */
 
 #include <stdint.h>

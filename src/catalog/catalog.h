@@ -5,10 +5,10 @@
  * Tenants, protection units, protection policies, restore points, restore
  * sessions and their artifacts, jobs, API tokens and the audit log.
  *
- * One interface for every database: callers never see SQL. The SQLite
- * driver (catalog_sqlite.c) is the default; a PostgreSQL driver is a new
- * file behind the same functions. Every function is thread-safe (the
- * driver serializes or pools connections).
+ * One interface for every database: callers never see SQL. catalog.c
+ * holds every query once, over the statement layer of db.h and its
+ * drivers (db_sqlite.c, the default). Every function is thread-safe (one
+ * connection per struct catalog, serialized by a mutex).
  *
  * Ids are text made by the catalog ("t-", "u-", "p-", "s-" + 16 hex
  * digits); jobs and audit entries are numbered. Times are Unix seconds

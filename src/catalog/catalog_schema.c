@@ -123,7 +123,8 @@ static const struct catalog_migration steps[] = {
 	  " target TEXT,"
 	  " detail TEXT,"
 	  " prev TEXT NOT NULL,"
-	  " hash TEXT NOT NULL);" },
+	  " hash TEXT NOT NULL);",
+	  NULL },
 
 	{ "indexes, one active job per unit and kind, append-only audit", /* version 2 */
 	  "CREATE INDEX units_policy ON units (policy);"
@@ -143,7 +144,8 @@ static const struct catalog_migration steps[] = {
 	  "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
 	  " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
 	  "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
-	  " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;" },
+	  " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
+	  NULL },
 
 	{ "retention fixed per restore point, a tenant's minimum, imported store deletions",
 	  /* version 3. keep_until/retain_until: Unix seconds fixed when the
@@ -159,7 +161,8 @@ static const struct catalog_migration steps[] = {
 	  " unit TEXT NOT NULL,"
 	  " name TEXT NOT NULL,"
 	  " imported BIGINT NOT NULL,"
-	  " PRIMARY KEY (tenant, unit, name));" },
+	  " PRIMARY KEY (tenant, unit, name));",
+	  NULL },
 };
 
 const struct catalog_migration *catalog_schema_steps(size_t *n_r)

@@ -12,6 +12,7 @@
 struct catalog_migration {
 	const char *what; /* for logs and errors */
 	const char *sql;  /* statements, no values: run as one script */
+	const char *pg_sql; /* PostgreSQL's text where it differs; NULL: sql */
 };
 
 /* The steps in order; *n_r is the latest schema version. */

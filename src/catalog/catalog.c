@@ -1,17 +1,18 @@
-/* The SQLite driver of the catalog (catalog.h; docs/service.md "Catalog").
+/* The catalog (catalog.h; docs/service.md "Catalog"): every query, once,
+ * for every database. The statements go through the driver-neutral layer
+ * of db.h (db_sqlite.c, db_pg.c); the few places where SQLite and
+ * PostgreSQL need different SQL ask dialect() and say why.
  *
- * One connection, guarded by a recursive mutex: every public function may
- * be called from any thread, and a function that needs several statements
- * to be atomic holds the mutex across a BEGIN IMMEDIATE transaction (which
- * also serializes it against other processes using the same file). Every
- * statement goes through db_run(): values are bound, never formatted into
- * SQL, and parameters are written $1, $2 … so the SQL reads the same for
- * PostgreSQL. */
+ * One connection per struct catalog, guarded by a recursive mutex: every
+ * public function may be called from any thread, and a function that
+ * needs several statements to be atomic holds the mutex across a
+ * transaction. Several processes (nodes) may share one PostgreSQL catalog:
+ * each read-then-write is made safe against them by the transaction and a
+ * lock named where it is taken (see the audit log and job claims). */
 #include "catalog/catalog.h"
 
 #include <inttypes.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 
 #include "catalog/audit_chain.h"
 #include "catalog/catalog_schema.h"
+#include "catalog/db.h"
 #include "crypto/crypto.h"
 #include "lib/error.h"
 #include "lib/hex.h"
@@ -26,136 +28,64 @@
 #include "lib/mem.h"
 #include "lib/parse.h"
 
-#define CATALOG_BUSY_MS 30000 /* how long to wait for another writer */
 #define PAGE_DEFAULT 100
 #define PAGE_MAX 1000
 #define ID_HEX 16
 
+/* PostgreSQL advisory lock keys (pg_advisory_xact_lock), one per thing
+ * that several nodes must do one at a time. Arbitrary constants, fixed
+ * because every coffer node must use the same ones: "coffer" in ASCII,
+ * then a number. */
+#define PG_LOCK_MIGRATE 0x636f666665720001LL
+#define PG_LOCK_AUDIT 0x636f666665720002LL
+#define PG_LOCK_CLAIM 0x636f666665720003LL
+
 struct catalog {
-	sqlite3 *db;
-	char *path;
+	struct db *db;
 	pthread_mutex_t lock; /* recursive: transactions wrap db_run() */
 	int version;
-	int found_version; /* in the file when opened; -1 before it is read */
+	int found_version; /* in the catalog when opened; -1 before it is read */
 };
 
 /* ---- statements ---- */
 
-enum param_type { P_TEXT, P_INT };
-
-/* One bound value: text (NULL binds SQL NULL) or a 64-bit integer. */
-struct param {
-	enum param_type type;
-	const char *s;
-	int64_t i;
-};
-
-#define PS(x) ((struct param){ .type = P_TEXT, .s = (x) })
-#define PI(x) ((struct param){ .type = P_INT, .i = (int64_t)(x) })
+#define PS(x) ((struct db_param){ .type = DB_TEXT, .s = (x) })
+#define PI(x) ((struct db_param){ .type = DB_INT, .i = (int64_t)(x) })
 /* An array of parameters and its length, for db_run() and friends. */
 #define PARAMS(...)                                  \
-	(const struct param[]){ __VA_ARGS__ },       \
-		sizeof((const struct param[]){ __VA_ARGS__ }) / sizeof(struct param)
+	(const struct db_param[]){ __VA_ARGS__ },    \
+		sizeof((const struct db_param[]){ __VA_ARGS__ }) / sizeof(struct db_param)
 #define NO_PARAMS NULL, 0
 
-/* Called for each result row: 0 goes on, > 0 stops without error, < 0
- * stops with err filled. */
-typedef int row_fn(sqlite3_stmt *st, void *ctx, struct error *err);
+typedef db_row_fn row_fn;
 
-static int db_fail(struct catalog *c, int rc, struct error *err)
+/* The SQL of the catalog's dialect: for the few statements that must
+ * differ (each caller says why). */
+static const char *dialect(const struct catalog *c, const char *sqlite, const char *pg)
 {
-	const char *msg = sqlite3_errmsg(c->db);
-
-	switch (rc) {
-	case SQLITE_CONSTRAINT_UNIQUE:
-	case SQLITE_CONSTRAINT_PRIMARYKEY:
-		return error_setk(err, ERROR_EXISTS, "already exists (%s)", msg);
-	case SQLITE_CONSTRAINT_FOREIGNKEY:
-		return error_setk(err, ERROR_NOTFOUND, "refers to a record that does not exist (%s)",
-				  msg);
-	case SQLITE_CONSTRAINT_CHECK:
-	case SQLITE_CONSTRAINT_NOTNULL:
-		return error_setk(err, ERROR_USAGE, "invalid value (%s)", msg);
-	default:
-		return error_set(err, "%s (sqlite error %d)", msg, rc);
-	}
+	return db_dialect(c->db) == DB_POSTGRES ? pg : sqlite;
 }
 
-static int db_bind(struct catalog *c, sqlite3_stmt *st, const struct param *p, size_t np,
-		   struct error *err)
+/* Runs one statement under the catalog's mutex (db_run() of db.h).
+ * Returns the rows read, or for a statement without rows the rows it
+ * changed; -1 on failure. */
+static int64_t cat_run(struct catalog *c, const char *sql, const struct db_param *p, size_t np,
+		       row_fn *each, void *ctx, struct error *err)
 {
-	char name[24];
-	size_t i;
-	int idx, rc;
-
-	/* $N names may repeat or come in any order: bind by name. */
-	if ((size_t)sqlite3_bind_parameter_count(st) != np)
-		return error_set(err, "internal: statement takes %d parameters, given %zu",
-				 sqlite3_bind_parameter_count(st), np);
-	for (i = 0; i < np; i++) {
-		snprintf(name, sizeof(name), "$%zu", i + 1);
-		idx = sqlite3_bind_parameter_index(st, name);
-		if (idx == 0)
-			return error_set(err, "internal: statement has no parameter %s", name);
-		if (p[i].type == P_INT)
-			rc = sqlite3_bind_int64(st, idx, p[i].i);
-		else if (p[i].s == NULL)
-			rc = sqlite3_bind_null(st, idx);
-		else
-			rc = sqlite3_bind_text(st, idx, p[i].s, -1, SQLITE_STATIC);
-		if (rc != SQLITE_OK)
-			return db_fail(c, rc, err);
-	}
-	return 0;
-}
-
-/* Runs one statement with parameters p, calling each() per result row (if
- * not NULL). Returns the rows read, or for a statement without rows the
- * rows it changed; -1 on failure. */
-static int64_t db_run(struct catalog *c, const char *sql, const struct param *p, size_t np,
-		      row_fn *each, void *ctx, struct error *err)
-{
-	sqlite3_stmt *st = NULL;
-	int64_t nrows = 0, ret = -1;
-	int rc;
+	int64_t n;
 
 	pthread_mutex_lock(&c->lock);
-	rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		db_fail(c, rc, err);
-		goto out;
-	}
-	if (db_bind(c, st, p, np, err) < 0)
-		goto out;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int more;
-
-		nrows++;
-		if (each == NULL)
-			continue;
-		more = each(st, ctx, err);
-		if (more < 0)
-			goto out;
-		if (more > 0)
-			break;
-	}
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		db_fail(c, rc, err);
-		goto out;
-	}
-	ret = nrows > 0 || sqlite3_column_count(st) > 0 ? nrows : sqlite3_changes(c->db);
-out:
-	sqlite3_finalize(st);
+	n = db_run(c->db, sql, p, np, each, ctx, err);
 	pthread_mutex_unlock(&c->lock);
-	return ret;
+	return n;
 }
 
 /* A statement that must change exactly one row; ERROR_NOTFOUND names
  * `what` when it changes none. */
-static int db_change1(struct catalog *c, const char *sql, const struct param *p, size_t np,
+static int db_change1(struct catalog *c, const char *sql, const struct db_param *p, size_t np,
 		      const char *what, struct error *err)
 {
-	int64_t n = db_run(c, sql, p, np, NULL, NULL, err);
+	int64_t n = cat_run(c, sql, p, np, NULL, NULL, err);
 
 	if (n < 0)
 		return -1;
@@ -166,16 +96,15 @@ static int db_change1(struct catalog *c, const char *sql, const struct param *p,
 
 static int db_exec(struct catalog *c, const char *sql, struct error *err)
 {
-	return db_run(c, sql, NO_PARAMS, NULL, NULL, err) < 0 ? -1 : 0;
+	return cat_run(c, sql, NO_PARAMS, NULL, NULL, err) < 0 ? -1 : 0;
 }
 
-/* Transactions hold the mutex from begin to commit or rollback. IMMEDIATE
- * takes the write lock at once, so a read-then-write cannot be overtaken
- * by another connection. */
+/* Transactions hold the mutex from begin to commit or rollback (db.h says
+ * what each database's BEGIN locks). */
 static int tx_begin(struct catalog *c, struct error *err)
 {
 	pthread_mutex_lock(&c->lock);
-	if (db_exec(c, "BEGIN IMMEDIATE", err) < 0) {
+	if (db_begin(c->db, err) < 0) {
 		pthread_mutex_unlock(&c->lock);
 		return -1;
 	}
@@ -184,16 +113,13 @@ static int tx_begin(struct catalog *c, struct error *err)
 
 static void tx_rollback(struct catalog *c)
 {
-	struct error ignored;
-
-	if (!sqlite3_get_autocommit(c->db))
-		db_exec(c, "ROLLBACK", &ignored);
+	db_rollback(c->db);
 	pthread_mutex_unlock(&c->lock);
 }
 
 static int tx_commit(struct catalog *c, struct error *err)
 {
-	if (db_exec(c, "COMMIT", err) < 0) {
+	if (db_commit(c->db, err) < 0) {
 		tx_rollback(c);
 		return -1;
 	}
@@ -201,20 +127,34 @@ static int tx_commit(struct catalog *c, struct error *err)
 	return 0;
 }
 
-/* ---- rows to records ---- */
-
-static char *col_text(sqlite3_stmt *st, int i)
+/* Inside a transaction, PostgreSQL only: waits for the advisory lock
+ * `key`, held until the transaction ends, so that every node does the
+ * thing it guards one at a time. SQLite needs none: BEGIN IMMEDIATE
+ * already holds the database's one write lock. */
+static int tx_lock(struct catalog *c, int64_t key, struct error *err)
 {
-	const unsigned char *s = sqlite3_column_text(st, i);
-
-	return s == NULL ? NULL : xstrdup((const char *)s);
+	if (db_dialect(c->db) != DB_POSTGRES)
+		return 0;
+	return cat_run(c, "SELECT pg_advisory_xact_lock($1)", PARAMS(PI(key)), NULL, NULL, err) <
+		       0 ? -1 : 0;
 }
 
-static int64_t col_int(sqlite3_stmt *st, int i) { return sqlite3_column_int64(st, i); }
+/* ---- rows to records ---- */
+
+static char *col_text(const struct db_row *st, int i) { return db_col_text(st, i); }
+
+static int64_t col_int(const struct db_row *st, int i) { return db_col_int(st, i); }
+
+static int int64_row(const struct db_row *st, void *ctx, struct error *err)
+{
+	(void)err;
+	*(int64_t *)ctx = col_int(st, 0);
+	return 1;
+}
 
 /* How to make and free one kind of record. */
 struct record {
-	void *(*make)(sqlite3_stmt *st);
+	void *(*make)(const struct db_row *st);
 	void (*free)(void *rec);
 };
 
@@ -225,7 +165,7 @@ struct rows {
 	size_t n, cap;
 };
 
-static int rows_add(sqlite3_stmt *st, void *ctx, struct error *err)
+static int rows_add(const struct db_row *st, void *ctx, struct error *err)
 {
 	struct rows *r = ctx;
 
@@ -249,11 +189,11 @@ static void rows_clear(struct rows *r)
 
 /* Runs a query, collecting its rows as records of kind rec. */
 static int db_list(struct catalog *c, const struct record *rec, const char *sql,
-		   const struct param *p, size_t np, struct rows *r, struct error *err)
+		   const struct db_param *p, size_t np, struct rows *r, struct error *err)
 {
 	memset(r, 0, sizeof(*r));
 	r->rec = rec;
-	if (db_run(c, sql, p, np, rows_add, r, err) < 0) {
+	if (cat_run(c, sql, p, np, rows_add, r, err) < 0) {
 		rows_clear(r);
 		return -1;
 	}
@@ -262,7 +202,7 @@ static int db_list(struct catalog *c, const struct record *rec, const char *sql,
 
 /* Runs a query for one record; ERROR_NOTFOUND naming `what` if none. */
 static void *db_get(struct catalog *c, const struct record *rec, const char *sql,
-		    const struct param *p, size_t np, const char *what, struct error *err)
+		    const struct db_param *p, size_t np, const char *what, struct error *err)
 {
 	struct rows r;
 	void *one;
@@ -341,14 +281,14 @@ static int need(const char *value, const char *what, struct error *err)
 
 /* ---- open, migrate, close ---- */
 
-static int version_row(sqlite3_stmt *st, void *ctx, struct error *err)
+static int version_row(const struct db_row *st, void *ctx, struct error *err)
 {
 	(void)err;
-	*(int *)ctx = sqlite3_column_int(st, 0);
+	*(int *)ctx = (int)col_int(st, 0);
 	return 0;
 }
 
-/* The version recorded in the file (inside a transaction). */
+/* The version recorded in the catalog (inside a transaction). */
 static int schema_version_get(struct catalog *c, int *version_r, struct error *err)
 {
 	int64_t n;
@@ -357,13 +297,13 @@ static int schema_version_get(struct catalog *c, int *version_r, struct error *e
 	if (db_exec(c, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
 		    err) < 0)
 		return -1;
-	n = db_run(c, "SELECT version FROM schema_version", NO_PARAMS, version_row, version_r,
-		   err);
+	n = cat_run(c, "SELECT version FROM schema_version", NO_PARAMS, version_row, version_r,
+		    err);
 	if (n < 0)
 		return -1;
 	if (n == 0)
-		return db_run(c, "INSERT INTO schema_version (version) VALUES (0)", NO_PARAMS,
-			      NULL, NULL, err) < 0 ? -1 : 0;
+		return cat_run(c, "INSERT INTO schema_version (version) VALUES (0)", NO_PARAMS,
+			       NULL, NULL, err) < 0 ? -1 : 0;
 	if (n > 1)
 		return error_setk(err, ERROR_CORRUPT, "schema_version has %" PRId64 " rows, not 1",
 				  n);
@@ -371,17 +311,19 @@ static int schema_version_get(struct catalog *c, int *version_r, struct error *e
 }
 
 /* Applies the next pending step, if any; 1 if one was applied. Each step
- * re-reads the version inside its transaction, so two processes opening a
- * new catalog at once do not apply a step twice. */
+ * re-reads the version inside its transaction, under the migration lock
+ * in PostgreSQL (SQLite's BEGIN IMMEDIATE is one already), so two nodes
+ * opening a new catalog at once do not apply a step twice. */
 static int schema_step(struct catalog *c, struct error *err)
 {
 	size_t latest;
 	const struct catalog_migration *steps = catalog_schema_steps(&latest);
+	const char *sql;
 	int version;
 
 	if (tx_begin(c, err) < 0)
 		return -1;
-	if (schema_version_get(c, &version, err) < 0)
+	if (tx_lock(c, PG_LOCK_MIGRATE, err) < 0 || schema_version_get(c, &version, err) < 0)
 		goto fail;
 	c->version = version;
 	if (c->found_version < 0)
@@ -397,92 +339,49 @@ static int schema_step(struct catalog *c, struct error *err)
 		tx_rollback(c);
 		return 0;
 	}
-	if (sqlite3_exec(c->db, steps[version].sql, NULL, NULL, NULL) != SQLITE_OK) {
-		error_set(err, "migration to schema version %d (%s) failed: %s", version + 1,
-			  steps[version].what, sqlite3_errmsg(c->db));
+	/* A step with a text of its own for PostgreSQL (catalog_schema.c). */
+	sql = dialect(c, steps[version].sql,
+		      steps[version].pg_sql ? steps[version].pg_sql : steps[version].sql);
+	if (db_exec_script(c->db, sql, err) < 0) {
+		error_prefix(err, "migration to schema version %d (%s) failed", version + 1,
+			     steps[version].what);
 		goto fail;
 	}
-	if (db_run(c, "UPDATE schema_version SET version = $1", PARAMS(PI(version + 1)), NULL,
-		   NULL, err) < 0)
+	if (cat_run(c, "UPDATE schema_version SET version = $1", PARAMS(PI(version + 1)), NULL,
+		    NULL, err) < 0)
 		goto fail;
 	if (tx_commit(c, err) < 0)
 		return -1;
 	c->version = version + 1;
 	/* A new catalog is not news; an upgrade of an existing one is. */
 	if (c->found_version > 0)
-		log_info("catalog %s: migrated to schema version %d (%s)", c->path, c->version,
-			 steps[version].what);
+		log_info("catalog %s: migrated to schema version %d (%s)", db_name(c->db),
+			 c->version, steps[version].what);
 	return 1;
 fail:
 	tx_rollback(c);
 	return -1;
 }
 
-static int text_row(sqlite3_stmt *st, void *ctx, struct error *err)
-{
-	const unsigned char *s = sqlite3_column_text(st, 0);
-
-	(void)err;
-	snprintf(ctx, 16, "%s", s ? (const char *)s : "");
-	return 1;
-}
-
-static int catalog_setup(struct catalog *c, struct error *err)
-{
-	char mode[16] = "";
-	int rc;
-
-	sqlite3_extended_result_codes(c->db, 1);
-	sqlite3_busy_timeout(c->db, CATALOG_BUSY_MS);
-	if (db_exec(c, "PRAGMA foreign_keys = ON", err) < 0)
-		return -1;
-	/* WAL lets readers (API requests) go on while a job writes. */
-	if (db_run(c, "PRAGMA journal_mode = WAL", NO_PARAMS, text_row, mode, err) < 0)
-		return -1;
-	if (strcmp(mode, "wal") != 0)
-		log_warn("catalog %s: journal mode is '%s', not WAL (does the file system "
-			 "support shared memory?)",
-			 c->path, mode);
-	while ((rc = schema_step(c, err)) > 0)
-		;
-	return rc;
-}
-
 struct catalog *catalog_open(const char *url, struct error *err)
 {
-	const char *path = url;
 	struct catalog *c;
 	pthread_mutexattr_t attr;
 	int rc;
 
-	if (strncmp(url, "sqlite:", 7) == 0)
-		path = url + 7;
-	else if (strstr(url, "://") != NULL) {
-		error_setk(err, ERROR_USAGE, "catalog %s: only SQLite catalogs (a path) are supported",
-			   url);
-		return NULL;
-	}
-	if (path[0] == '\0') {
-		error_setk(err, ERROR_USAGE, "catalog url '%s' names no file", url);
-		return NULL;
-	}
 	c = xcalloc(1, sizeof(*c));
-	c->path = xstrdup(path);
 	c->found_version = -1;
 	pthread_mutexattr_init(&attr);
 	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
 	pthread_mutex_init(&c->lock, &attr);
 	pthread_mutexattr_destroy(&attr);
-	/* NOMUTEX: the catalog's own mutex serializes use of the connection. */
-	rc = sqlite3_open_v2(path, &c->db,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		error_set(err, "open catalog %s failed: %s", path,
-			  c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+	c->db = db_open(url, err);
+	if (c->db == NULL)
 		goto fail;
-	}
-	if (catalog_setup(c, err) < 0) {
-		error_prefix(err, "open catalog %s", path);
+	while ((rc = schema_step(c, err)) > 0)
+		;
+	if (rc < 0) {
+		error_prefix(err, "open catalog %s", db_name(c->db));
 		goto fail;
 	}
 	return c;
@@ -498,9 +397,8 @@ void catalog_close(struct catalog **cp)
 	if (c == NULL)
 		return;
 	*cp = NULL;
-	sqlite3_close(c->db);
+	db_close(&c->db);
 	pthread_mutex_destroy(&c->lock);
-	free(c->path);
 	free(c);
 }
 
@@ -510,7 +408,7 @@ int catalog_schema_version(struct catalog *c) { return c->version; }
 
 #define TENANT_COLS "id, name, state, store, created, min_retention_days"
 
-static void *tenant_make(sqlite3_stmt *st)
+static void *tenant_make(const struct db_row *st)
 {
 	struct catalog_tenant *t = xcalloc(1, sizeof(*t));
 
@@ -535,7 +433,7 @@ int catalog_tenant_insert(struct catalog *c, const struct catalog_tenant *t, str
 {
 	if (need(t->id, "tenant id", err) < 0 || need(t->name, "tenant name", err) < 0)
 		return error_prefix(err, "catalog: insert tenant");
-	if (db_run(c, "INSERT INTO tenants (" TENANT_COLS ") VALUES ($1, $2, $3, $4, $5, $6)",
+	if (cat_run(c, "INSERT INTO tenants (" TENANT_COLS ") VALUES ($1, $2, $3, $4, $5, $6)",
 		   PARAMS(PS(t->id), PS(t->name), PS(t->state ? t->state : "active"), PS(t->store),
 			  PI(t->created),
 			  PI(t->min_retention_days > 0 ? t->min_retention_days
@@ -626,7 +524,7 @@ void catalog_tenant_free(struct catalog_tenant **tp)
 	"id, tenant, kind, name, source, policy, state, last_error, created, " \
 	"last_success, last_attempt, next_due, failures"
 
-static void *unit_make(sqlite3_stmt *st)
+static void *unit_make(const struct db_row *st)
 {
 	struct catalog_unit *u = xcalloc(1, sizeof(*u));
 
@@ -660,7 +558,7 @@ int catalog_unit_insert(struct catalog *c, const struct catalog_unit *u, struct 
 	    need(u->name, "unit name", err) < 0 || need(u->kind, "unit kind", err) < 0 ||
 	    need(u->source, "unit source", err) < 0)
 		return error_prefix(err, "catalog: insert unit");
-	if (db_run(c,
+	if (cat_run(c,
 		   "INSERT INTO units (" UNIT_COLS ") VALUES "
 		   "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
 		   PARAMS(PS(u->id), PS(u->tenant), PS(u->kind), PS(u->name), PS(u->source),
@@ -779,7 +677,7 @@ void catalog_unit_free(struct catalog_unit **up)
 	"id, tenant, name, kind, state, units, rules, frequency_s, recent_days, " \
 	"retention_days, created, updated"
 
-static void *policy_make(sqlite3_stmt *st)
+static void *policy_make(const struct db_row *st)
 {
 	struct catalog_policy *p = xcalloc(1, sizeof(*p));
 
@@ -824,7 +722,7 @@ int catalog_policy_create(struct catalog *c, struct catalog_policy *p, struct er
 	if (p->updated == 0)
 		p->updated = p->created;
 	id = new_id('p');
-	if (db_run(c,
+	if (cat_run(c,
 		   "INSERT INTO policies (" POLICY_COLS ") VALUES "
 		   "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
 		   PARAMS(PS(id), PS(p->tenant), PS(p->name), PS(p->kind),
@@ -905,7 +803,7 @@ void catalog_policy_free(struct catalog_policy **pp)
 	"tenant, unit, seq, time_ns, hash, files, bytes, new_bytes, stored_bytes, " \
 	"incompressible_bytes, changed_entries, nwarnings, forgotten, keep_until, retain_until"
 
-static void *rp_make(sqlite3_stmt *st)
+static void *rp_make(const struct db_row *st)
 {
 	struct catalog_rp *rp = xcalloc(1, sizeof(*rp));
 
@@ -941,7 +839,7 @@ int catalog_rp_put(struct catalog *c, const struct catalog_rp *rp, struct error 
 	if (need(rp->tenant, "tenant", err) < 0 || need(rp->unit, "unit", err) < 0 ||
 	    need(rp->hash, "restore point hash", err) < 0)
 		return error_prefix(err, "catalog: put restore point");
-	if (db_run(c,
+	if (cat_run(c,
 		   "INSERT INTO restore_points (" RP_COLS ") VALUES "
 		   "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
 		   " ON CONFLICT (tenant, unit, seq) DO UPDATE SET time_ns = $4, hash = $5,"
@@ -1029,7 +927,7 @@ void catalog_rp_free(struct catalog_rp **rpp)
 	"id, tenant, unit, kind, session, state, error, detail, attempts, created, " \
 	"not_before, started, finished"
 
-static void *job_make(sqlite3_stmt *st)
+static void *job_make(const struct db_row *st)
 {
 	struct catalog_job *j = xcalloc(1, sizeof(*j));
 
@@ -1057,13 +955,6 @@ static void job_free_v(void *p)
 }
 static const struct record job_rec = { job_make, job_free_v };
 
-static int int64_row(sqlite3_stmt *st, void *ctx, struct error *err)
-{
-	(void)err;
-	*(int64_t *)ctx = sqlite3_column_int64(st, 0);
-	return 1;
-}
-
 /* The id of the queued or running job that `j` would duplicate, if any:
  * same unit and kind, or for restores the same session and unit. */
 static int job_find_active(struct catalog *c, const struct catalog_job *j, int64_t *id_r,
@@ -1072,7 +963,7 @@ static int job_find_active(struct catalog *c, const struct catalog_job *j, int64
 	int is_restore = catalog_job_kind_of(j->kind) == CATALOG_JOB_RESTORE;
 
 	*id_r = 0;
-	return db_run(c,
+	return cat_run(c,
 		      "SELECT id FROM jobs WHERE state IN ('queued', 'running') AND unit = $1"
 		      " AND (($3 = 1 AND kind = 'restore' AND session = $4)"
 		      "  OR ($3 = 0 AND kind = $2))"
@@ -1096,7 +987,7 @@ int catalog_job_enqueue(struct catalog *c, const struct catalog_job *j, int64_t 
 	if (job_find_active(c, j, &id, err) < 0)
 		goto rollback;
 	if (id == 0 &&
-	    db_run(c,
+	    cat_run(c,
 		   "INSERT INTO jobs (tenant, unit, kind, session, state, detail, attempts,"
 		   " created, not_before, started, finished)"
 		   " VALUES ($1, $2, $3, $4, 'queued', $5, 0, $6, $7, 0, 0) RETURNING id",
@@ -1184,7 +1075,7 @@ int catalog_job_set_detail(struct catalog *c, int64_t id, const char *detail,
 
 int catalog_job_requeue_running(struct catalog *c, const char *reason, struct error *err)
 {
-	int64_t n = db_run(c, "UPDATE jobs SET state = 'queued', error = $1 WHERE state = 'running'",
+	int64_t n = cat_run(c, "UPDATE jobs SET state = 'queued', error = $1 WHERE state = 'running'",
 			   PARAMS(PS(reason)), NULL, NULL, err);
 
 	if (n < 0)
@@ -1228,7 +1119,7 @@ int64_t catalog_job_queue_depth(struct catalog *c)
 	struct error err;
 	int64_t n = 0;
 
-	if (db_run(c, "SELECT count(*) FROM jobs WHERE state = 'queued'", NO_PARAMS, int64_row,
+	if (cat_run(c, "SELECT count(*) FROM jobs WHERE state = 'queued'", NO_PARAMS, int64_row,
 		   &n, &err) < 0) {
 		log_warn("catalog: queue depth: %s", err.msg);
 		return -1;
@@ -1260,7 +1151,7 @@ void catalog_job_free(struct catalog_job **jp)
 	"session, tenant, unit, seq, mode, target, patterns, state, error, "   \
 	"items_done, items_total, bytes_done, bytes_total, started, finished"
 
-static void *session_make(sqlite3_stmt *st)
+static void *session_make(const struct db_row *st)
 {
 	struct catalog_session *s = xcalloc(1, sizeof(*s));
 
@@ -1273,7 +1164,7 @@ static void *session_make(sqlite3_stmt *st)
 	return s;
 }
 
-static void *artifact_make(sqlite3_stmt *st)
+static void *artifact_make(const struct db_row *st)
 {
 	struct catalog_artifact *a = xcalloc(1, sizeof(*a));
 
@@ -1333,7 +1224,7 @@ static int artifact_insert(struct catalog *c, const struct catalog_artifact *a,
 {
 	if (need(a->unit, "artifact unit", err) < 0 || need(a->mode, "artifact mode", err) < 0)
 		return -1;
-	if (db_run(c,
+	if (cat_run(c,
 		   "INSERT INTO artifacts (" ARTIFACT_COLS ") VALUES "
 		   "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
 		   PARAMS(PS(a->session), PS(a->tenant), PS(a->unit), PI(a->seq), PS(a->mode),
@@ -1358,7 +1249,7 @@ int catalog_session_create(struct catalog *c, struct catalog_session *s, struct 
 		s->created = now_s();
 	if (tx_begin(c, err) < 0)
 		goto fail;
-	if (db_run(c, "INSERT INTO sessions (" SESSION_COLS ") VALUES ($1, $2, $3, $4, $5, $6)",
+	if (cat_run(c, "INSERT INTO sessions (" SESSION_COLS ") VALUES ($1, $2, $3, $4, $5, $6)",
 		   PARAMS(PS(id), PS(s->tenant), PS(s->created_by),
 			  PS(s->state ? s->state : "pending"), PI(s->created), PI(s->finished)),
 		   NULL, NULL, err) < 0)
@@ -1488,7 +1379,7 @@ int catalog_deletion_seen(struct catalog *c, const char *tenant, const char *uni
 {
 	int64_t n = 0;
 
-	if (db_run(c, "SELECT count(*) FROM store_deletions"
+	if (cat_run(c, "SELECT count(*) FROM store_deletions"
 		   " WHERE tenant = $1 AND unit = $2 AND name = $3",
 		   PARAMS(PS(tenant), PS(unit), PS(name)), int64_row, &n, err) < 0)
 		return error_prefix(err, "catalog: look up store deletion %s of %s", name, unit);
@@ -1499,7 +1390,7 @@ int catalog_deletion_seen(struct catalog *c, const char *tenant, const char *uni
 int catalog_deletion_mark(struct catalog *c, const char *tenant, const char *unit,
 			  const char *name, int64_t now, struct error *err)
 {
-	if (db_run(c, "INSERT INTO store_deletions (tenant, unit, name, imported)"
+	if (cat_run(c, "INSERT INTO store_deletions (tenant, unit, name, imported)"
 		   " VALUES ($1, $2, $3, $4) ON CONFLICT (tenant, unit, name) DO NOTHING",
 		   PARAMS(PS(tenant), PS(unit), PS(name), PI(now)), NULL, NULL, err) < 0)
 		return error_prefix(err, "catalog: record store deletion %s of %s", name, unit);
@@ -1510,7 +1401,7 @@ int catalog_deletion_mark(struct catalog *c, const char *tenant, const char *uni
 
 #define TOKEN_COLS "id, tenant, role, name, created, last_used, revoked"
 
-static void *token_make(sqlite3_stmt *st)
+static void *token_make(const struct db_row *st)
 {
 	struct catalog_token *t = xcalloc(1, sizeof(*t));
 
@@ -1543,7 +1434,7 @@ int catalog_token_create(struct catalog *c, const char *tenant, const char *role
 	if (need(role, "token role", err) < 0 || need(hash, "token hash", err) < 0)
 		return error_prefix(err, "catalog: create token");
 	id = new_id('k');
-	if (db_run(c,
+	if (cat_run(c,
 		   "INSERT INTO tokens (id, tenant, role, name, hash, created, last_used, revoked)"
 		   " VALUES ($1, $2, $3, $4, $5, $6, 0, 0)",
 		   PARAMS(PS(id), PS(tenant), PS(role), PS(name ? name : ""), PS(hash),
@@ -1604,7 +1495,7 @@ int catalog_token_count(struct catalog *c, const char *tenant, const char *role,
 			struct error *err)
 {
 	*n_r = 0;
-	if (db_run(c, "SELECT count(*) FROM tokens WHERE ($1 IS NULL OR tenant = $1)"
+	if (cat_run(c, "SELECT count(*) FROM tokens WHERE ($1 IS NULL OR tenant = $1)"
 		   " AND ($2 IS NULL OR role = $2)",
 		   PARAMS(PS(tenant), PS(role)), int64_row, n_r, err) < 0)
 		return error_prefix(err, "catalog: count tokens");
@@ -1632,7 +1523,7 @@ void catalog_token_free(struct catalog_token **tp)
 
 #define AUDIT_COLS "seq, time, tenant, actor, action, target, detail, prev, hash"
 
-static void *audit_make(sqlite3_stmt *st)
+static void *audit_make(const struct db_row *st)
 {
 	struct catalog_audit *a = xcalloc(1, sizeof(*a));
 
@@ -1682,7 +1573,7 @@ int catalog_audit_append(struct catalog *c, int64_t time, const char *tenant,
 	/* seq, prev and hash: the chain's format is audit_chain.c's. */
 	audit_chain_link(a, last.n ? last.v[0] : NULL);
 	rows_clear(&last);
-	if (db_run(c, "INSERT INTO audit (" AUDIT_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+	if (cat_run(c, "INSERT INTO audit (" AUDIT_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
 		   PARAMS(PI(a->seq), PI(a->time), PS(a->tenant), PS(a->actor), PS(a->action),
 			  PS(a->target), PS(a->detail), PS(a->prev), PS(a->hash)),
 		   NULL, NULL, err) < 0)
@@ -1726,7 +1617,7 @@ int catalog_audit_list(struct catalog *c, const struct catalog_audit_filter *f,
 	return 0;
 }
 
-static int audit_check_row(sqlite3_stmt *st, void *ctx, struct error *err)
+static int audit_check_row(const struct db_row *st, void *ctx, struct error *err)
 {
 	struct catalog_audit *a = audit_make(st);
 	int ret = audit_chain_check_next(ctx, a, err);
@@ -1744,7 +1635,7 @@ int catalog_audit_verify(struct catalog *c, int64_t *count_r, char **head_r, str
 	*head_r = NULL;
 	audit_chain_check_init(&ck);
 	/* One SELECT reads one snapshot, even while others append. */
-	n = db_run(c, "SELECT " AUDIT_COLS " FROM audit ORDER BY seq", NO_PARAMS, audit_check_row,
+	n = cat_run(c, "SELECT " AUDIT_COLS " FROM audit ORDER BY seq", NO_PARAMS, audit_check_row,
 		   &ck, err);
 	*count_r = ck.next - 1;
 	if (n < 0)
