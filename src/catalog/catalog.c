@@ -522,7 +522,7 @@ void catalog_tenant_free(struct catalog_tenant **tp)
 
 #define UNIT_COLS                                                                \
 	"id, tenant, kind, name, source, policy, state, last_error, created, " \
-	"last_success, last_attempt, next_due, failures"
+	"last_success, last_attempt, next_due, failures, legal_hold, legal_hold_since"
 
 static void *unit_make(const struct db_row *st)
 {
@@ -541,6 +541,8 @@ static void *unit_make(const struct db_row *st)
 	u->last_attempt = col_int(st, 10);
 	u->next_due = col_int(st, 11);
 	u->failures = (int)col_int(st, 12);
+	u->legal_hold = col_text(st, 13);
+	u->legal_hold_since = col_int(st, 14);
 	return u;
 }
 
@@ -560,11 +562,12 @@ int catalog_unit_insert(struct catalog *c, const struct catalog_unit *u, struct 
 		return error_prefix(err, "catalog: insert unit");
 	if (cat_run(c,
 		   "INSERT INTO units (" UNIT_COLS ") VALUES "
-		   "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+		   "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
 		   PARAMS(PS(u->id), PS(u->tenant), PS(u->kind), PS(u->name), PS(u->source),
 			  PS(u->policy), PS(u->state ? u->state : "unprotected"), PS(u->last_error),
 			  PI(u->created), PI(u->last_success), PI(u->last_attempt), PI(u->next_due),
-			  PI(u->failures)),
+			  PI(u->failures), PS(u->legal_hold),
+			  PI(u->legal_hold ? u->legal_hold_since : 0)),
 		   NULL, NULL, err) < 0)
 		return error_prefix(err, "catalog: insert unit '%s' of tenant %s", u->name,
 				    u->tenant);
@@ -668,7 +671,26 @@ void catalog_unit_free(struct catalog_unit **up)
 	free(u->policy);
 	free(u->state);
 	free(u->last_error);
+	free(u->legal_hold);
 	free(u);
+}
+
+int catalog_unit_set_legal_hold(struct catalog *c, const char *tenant, const char *id,
+				const char *reason, int64_t now, struct error *err)
+{
+	if (reason != NULL && need(reason, "legal hold reason", err) < 0)
+		return error_prefix(err, "catalog: set legal hold on unit %s", id);
+	/* The SET expressions read the row as it was: an existing hold keeps
+	 * its start. */
+	if (db_change1(c,
+		       "UPDATE units SET legal_hold = $3,"
+		       " legal_hold_since = CASE WHEN $3 IS NULL THEN 0"
+		       "  WHEN legal_hold IS NULL THEN $4 ELSE legal_hold_since END"
+		       " WHERE tenant = $1 AND id = $2",
+		       PARAMS(PS(tenant), PS(id), PS(reason), PI(now)), "unit", err) < 0)
+		return error_prefix(err, "catalog: %s legal hold on unit %s of tenant %s",
+				    reason ? "set" : "release", id, tenant ? tenant : "(none)");
+	return 0;
 }
 
 /* ---- protection policies ---- */

@@ -133,6 +133,8 @@ struct catalog_unit {
 	char *last_error;  /* NULL after a success */
 	int64_t created, last_success, last_attempt, next_due; /* 0: never */
 	int failures;      /* consecutive failed attempts (back-off) */
+	char *legal_hold;  /* the hold's reason; NULL: no legal hold */
+	int64_t legal_hold_since; /* when the hold was set; 0: no hold */
 };
 /* ERROR_EXISTS if the tenant already has a unit of that name. */
 int catalog_unit_create(struct catalog *c, const char *tenant, const char *kind,
@@ -154,6 +156,12 @@ int catalog_unit_list(struct catalog *c, const char *tenant, const struct catalo
 /* Writes policy, state, last_error, last_success, last_attempt, next_due
  * and failures of u (matched by tenant and id). */
 int catalog_unit_update(struct catalog *c, const struct catalog_unit *u, struct error *err);
+/* Sets a legal hold on the unit with `reason` (legal_hold_since = now, or
+ * kept if the unit is already held: a new reason does not restart it), or
+ * releases it (reason NULL: both cleared). ERROR_NOTFOUND for a unit
+ * unknown to the tenant. Auditing is the caller's. */
+int catalog_unit_set_legal_hold(struct catalog *c, const char *tenant, const char *id,
+				const char *reason, int64_t now, struct error *err);
 void catalog_unit_free(struct catalog_unit **u);
 
 /* ---- protection policies ---- */

@@ -163,6 +163,19 @@ static const struct catalog_migration steps[] = {
 	  " imported BIGINT NOT NULL,"
 	  " PRIMARY KEY (tenant, unit, name));",
 	  NULL },
+
+	{ "job leases for several nodes, legal hold on units", /* version 4 */
+	  /* A running job's lease (docs/service.md "Jobs"): the node that
+	   * holds it, until when (Unix seconds; 0: no lease), and the fence,
+	   * one more at each claim, that the holder shows when it writes. */
+	  "ALTER TABLE jobs ADD COLUMN owner TEXT;"
+	  "ALTER TABLE jobs ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0;"
+	  "ALTER TABLE jobs ADD COLUMN fence BIGINT NOT NULL DEFAULT 0;"
+	  /* A unit's legal hold: its reason (NULL: none) and since when
+	   * (0: none). */
+	  "ALTER TABLE units ADD COLUMN legal_hold TEXT;"
+	  "ALTER TABLE units ADD COLUMN legal_hold_since BIGINT NOT NULL DEFAULT 0;",
+	  NULL },
 };
 
 const struct catalog_migration *catalog_schema_steps(size_t *n_r)

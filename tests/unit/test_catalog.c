@@ -20,7 +20,7 @@
 
 #include "harness.h"
 
-#define LATEST_VERSION 3
+#define LATEST_VERSION 4
 
 /* A fresh catalog file in a temporary folder; *path_r is freed by the
  * caller. */
@@ -251,6 +251,66 @@ static int fixture(struct catalog *c, const char *tenant_name, char **tenant_r, 
 	catalog_tenant_free(&t);
 	catalog_unit_free(&u);
 	return 0;
+}
+
+/* A legal hold: set with a reason, kept since its first setting, read by
+ * get, find and list, released; only on the tenant's own units. */
+static void test_catalog_legal_hold(void)
+{
+	struct catalog_unit *u = NULL, **us = NULL;
+	struct catalog *c = NULL;
+	struct error err;
+	char *path = NULL, *tenant = NULL, *unit = NULL, *other = NULL, *ounit = NULL;
+	size_t n = 0;
+
+	error_init(&err);
+	c = open_new("hold", &path, &err);
+	CHECKF(c != NULL, "open: %s", err.msg);
+	CHECK_OK(fixture(c, "a", &tenant, &unit, &err), &err);
+	CHECK_OK(fixture(c, "b", &other, &ounit, &err), &err);
+	CHECK_OK(catalog_unit_get(c, tenant, unit, &u, &err), &err);
+	CHECK(u->legal_hold == NULL && u->legal_hold_since == 0);
+	catalog_unit_free(&u);
+	CHECK_OK(catalog_unit_set_legal_hold(c, tenant, unit, "case 42", 1000, &err), &err);
+	CHECK_OK(catalog_unit_get(c, tenant, unit, &u, &err), &err);
+	CHECK(u->legal_hold && strcmp(u->legal_hold, "case 42") == 0 && u->legal_hold_since == 1000);
+	catalog_unit_free(&u);
+	/* A new reason keeps the start. */
+	CHECK_OK(catalog_unit_set_legal_hold(c, tenant, unit, "case 43", 2000, &err), &err);
+	CHECK_OK(catalog_unit_find(c, tenant, "alice", &u, &err), &err);
+	CHECK(u->legal_hold && strcmp(u->legal_hold, "case 43") == 0 && u->legal_hold_since == 1000);
+	catalog_unit_free(&u);
+	CHECK_OK(catalog_unit_list(c, tenant, NULL, NULL, &us, &n, &err), &err);
+	CHECK(n == 1 && us[0]->legal_hold && strcmp(us[0]->legal_hold, "case 43") == 0);
+	CATALOG_LIST_FREE(us, n, catalog_unit_free);
+	us = NULL;
+	/* Another tenant's unit, an unknown unit, an empty reason. */
+	CHECK_FAILS(catalog_unit_set_legal_hold(c, other, unit, "x", 1, &err), &err, ERROR_NOTFOUND);
+	CHECK_FAILS(catalog_unit_set_legal_hold(c, tenant, "u-ffffffffffffffff", "x", 1, &err),
+		    &err, ERROR_NOTFOUND);
+	CHECKF(strstr(err.msg, "u-ffffffffffffffff") != NULL, "message: %s", err.msg);
+	CHECK_FAILS(catalog_unit_set_legal_hold(c, tenant, unit, "", 1, &err), &err, ERROR_USAGE);
+	CHECK_OK(catalog_unit_get(c, other, ounit, &u, &err), &err);
+	CHECK(u->legal_hold == NULL);
+	catalog_unit_free(&u);
+	/* Released: both cleared; a hold set again starts anew. */
+	CHECK_OK(catalog_unit_set_legal_hold(c, tenant, unit, NULL, 3000, &err), &err);
+	CHECK_OK(catalog_unit_get(c, tenant, unit, &u, &err), &err);
+	CHECK(u->legal_hold == NULL && u->legal_hold_since == 0);
+	catalog_unit_free(&u);
+	CHECK_OK(catalog_unit_set_legal_hold(c, tenant, unit, "case 44", 4000, &err), &err);
+	CHECK_OK(catalog_unit_get(c, tenant, unit, &u, &err), &err);
+	CHECK(u->legal_hold_since == 4000);
+out:
+	if (us != NULL)
+		CATALOG_LIST_FREE(us, n, catalog_unit_free);
+	catalog_unit_free(&u);
+	free(tenant);
+	free(unit);
+	free(other);
+	free(ounit);
+	catalog_close(&c);
+	free(path);
 }
 
 static void test_catalog_policies(void)
@@ -1304,7 +1364,11 @@ static void test_catalog_migrations(void)
 			    " ALTER TABLE restore_points DROP COLUMN keep_until;"
 			    " ALTER TABLE restore_points DROP COLUMN retain_until;"
 			    " ALTER TABLE tenants DROP COLUMN min_retention_days;"
-			    " DROP TABLE store_deletions; UPDATE schema_version SET version = 1") ==
+			    " DROP TABLE store_deletions;"
+			    " ALTER TABLE jobs DROP COLUMN owner; ALTER TABLE jobs DROP COLUMN lease_until;"
+			    " ALTER TABLE jobs DROP COLUMN fence; ALTER TABLE units DROP COLUMN legal_hold;"
+			    " ALTER TABLE units DROP COLUMN legal_hold_since;"
+			    " UPDATE schema_version SET version = 1") ==
 	      SQLITE_OK);
 	c = catalog_open(path, &err);
 	CHECKF(c != NULL, "open version 1: %s", err.msg);
@@ -1319,16 +1383,16 @@ static void test_catalog_migrations(void)
 	catalog_close(&c);
 
 	/* A newer version is refused, naming the file and both versions. */
-	CHECK(raw_sql(path, "UPDATE schema_version SET version = 4") == SQLITE_OK);
+	CHECK(raw_sql(path, "UPDATE schema_version SET version = 5") == SQLITE_OK);
 	error_init(&err);
 	c = catalog_open(path, &err);
 	CHECK(c == NULL);
 	CHECKF(err.code == ERROR_VERSION, "kind %d: %s", err.code, err.msg);
-	CHECKF(strstr(err.msg, path) != NULL && strstr(err.msg, "version 4") != NULL &&
-		       strstr(err.msg, "1 to 3") != NULL,
+	CHECKF(strstr(err.msg, path) != NULL && strstr(err.msg, "version 5") != NULL &&
+		       strstr(err.msg, "1 to 4") != NULL,
 	       "message: %s", err.msg);
 	/* And left as it was. */
-	CHECK(raw_int(path, "SELECT version FROM schema_version") == 4);
+	CHECK(raw_int(path, "SELECT version FROM schema_version") == 5);
 out:
 	catalog_tenant_free(&t);
 	free(head);
@@ -1418,6 +1482,7 @@ out:
 
 const struct unit_test catalog_tests[] = {
 	{ "catalog_tenants_and_units", test_catalog_tenants_and_units },
+	{ "catalog_legal_hold", test_catalog_legal_hold },
 	{ "catalog_policies", test_catalog_policies },
 	{ "catalog_restore_points", test_catalog_restore_points },
 	{ "catalog_sessions", test_catalog_sessions },
