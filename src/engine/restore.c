@@ -27,6 +27,14 @@
 #include "store/rp.h"
 #include "store/store.h"
 
+/* One read covers neighbouring blobs of a pack that are at most this far
+ * apart: a round trip to an object store costs more than the bytes
+ * between them. */
+#define RESTORE_GAP_MAX ((uint64_t)256 << 10)
+/* ... and at most this much, so that a pack's blobs are read by several
+ * threads at once when few packs are left. */
+#define RESTORE_RUN_MAX ((uint64_t)8 << 20)
+
 enum state { ST_MISSING, ST_SAME, ST_ATTRS, ST_REPLACE };
 
 struct item {
@@ -541,20 +549,30 @@ static void *restore_worker(void *arg)
 		char *name;
 		int ok, blob_ok;
 
+		/* The next run of one pack's pieces: sorted by offset, each
+		 * within RESTORE_GAP_MAX of the bytes read so far. */
 		pthread_mutex_lock(&r->lock);
 		first = r->next_piece;
-		for (last = first; last < r->npieces &&
-				   memcmp(r->pieces[last].pack, r->pieces[first].pack, 32) == 0;)
-			last++;
+		lo = hi = 0;
+		if (first < r->npieces) {
+			lo = r->pieces[first].pe.offset;
+			hi = lo + BLOB_LEN(r->pieces[first].pe.len_flags);
+		}
+		for (last = first + (first < r->npieces); last < r->npieces; last++) {
+			const struct piece *p = &r->pieces[last];
+			uint64_t end = p->pe.offset + BLOB_LEN(p->pe.len_flags);
+
+			if (memcmp(p->pack, r->pieces[first].pack, 32) != 0 ||
+			    p->pe.offset > hi + RESTORE_GAP_MAX ||
+			    (end > hi && end - lo > RESTORE_RUN_MAX))
+				break;
+			if (end > hi)
+				hi = end;
+		}
 		r->next_piece = last;
 		pthread_mutex_unlock(&r->lock);
 		if (first == r->npieces)
 			break;
-		lo = r->pieces[first].pe.offset;
-		hi = 0;
-		for (k = first; k < last; k++)
-			if (r->pieces[k].pe.offset + BLOB_LEN(r->pieces[k].pe.len_flags) > hi)
-				hi = r->pieces[k].pe.offset + BLOB_LEN(r->pieces[k].pe.len_flags);
 		name = pack_name(r->u, r->pieces[first].pack);
 		buf_reset(&range);
 		ok = backend_get_range(be, name, lo, (size_t)(hi - lo),
@@ -599,8 +617,12 @@ static void restore_content(struct restore *r)
 {
 	pthread_t threads[16];
 	long n = r->o->threads > 0 ? r->o->threads : sysconf(_SC_NPROCESSORS_ONLN);
-	int started = 0, i;
+	int started = 0, i, parallel = store_backend(store_unit_store(r->u))->parallel;
 
+	/* An object store answers after a round trip: keep as many reads in
+	 * flight as it wants (COFFER_S3_CONNECTIONS), not one per core. */
+	if (r->o->threads <= 0 && parallel > n)
+		n = parallel;
 	if (n < 1)
 		n = 1;
 	if (n > 16)

@@ -64,6 +64,9 @@ struct backend_ops {
 struct backend {
 	const struct backend_ops *ops;
 	int flags;
+	/* How many requests the backend wants in flight at once (readers
+	 * run that many threads); 0: no preference (a local folder). */
+	int parallel;
 };
 
 struct backend *backend_local_open(const char *root, int flags);

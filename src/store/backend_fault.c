@@ -274,6 +274,7 @@ struct backend *backend_fault_open(struct backend *inner, const char *spec, stru
 
 	f->be.ops = &fault_ops;
 	f->be.flags = inner->flags;
+	f->be.parallel = inner->parallel;
 	f->inner = inner;
 	while (*p != '\0') {
 		size_t len = strcspn(p, ",");

@@ -27,12 +27,15 @@
 #include "lib/mem.h"
 #include "lib/parse.h"
 #include "store/s3proto.h"
+#include "store/s3xfer.h"
 
 #define S3_POOL_MAX 16              /* idle handles kept (each with its connections) */
 #define S3_RETRIES_DEFAULT 4        /* after the first attempt */
 #define S3_RETRIES_MAX 20
 #define S3_TIMEOUT_DEFAULT 60       /* seconds without progress before a request fails */
 #define S3_TIMEOUT_MAX 3600
+#define S3_CONNECTIONS_DEFAULT 8   /* requests in flight at once */
+#define S3_CONNECTIONS_MAX 64
 #define S3_BACKOFF_MS 250           /* first retry waits up to this, doubling */
 #define S3_BACKOFF_MAX_MS 8000
 #define S3_UPLOAD_MAX ((size_t)64 << 20) /* a pack is at most 16 MiB + one blob */
@@ -66,12 +69,22 @@ struct s3 {
 	pthread_mutex_t pool_lock;
 	CURL *pool[S3_POOL_MAX];
 	size_t npool;
+	/* Asynchronous uploads (s3xfer.c), made at the first lazy commit;
+	 * the first of them that failed, kept for every later sync and
+	 * commit. Under xfer_lock. */
+	unsigned connections;   /* COFFER_S3_CONNECTIONS */
+	pthread_mutex_t xfer_lock;
+	struct s3xfer *xfer;
+	int async_failed;
+	struct error async_err;
 };
 
-struct backend_upload {
-	struct s3 *s;
-	char *name;
-	struct buf data;
+/* A PUT body's digests: Content-MD5 (base64), its hex (the ETag of a
+ * single PUT) and the SHA-256 that SigV4 signs as the payload hash. */
+struct s3_digests {
+	char md5_b64[32];
+	char md5_hex[33];
+	char sha_hex[65];
 };
 
 /* One request and what came back. */
@@ -85,6 +98,7 @@ struct s3_req {
 	const char *range;      /* "bytes=A-B" */
 	const char *extra;      /* one more header line */
 	const char *what;       /* names the request in errors (default: the object) */
+	const struct s3_digests *dg; /* the body's digests, when already computed */
 	struct buf *out;        /* a 2xx answer's body is appended here (max applies) */
 	/* answers */
 	long status;
@@ -268,13 +282,19 @@ static char *s3_url(struct s3 *s, const struct s3_req *r)
 static struct curl_slist *s3_headers(struct s3 *s, const struct s3_req *r, char *md5_hex)
 {
 	struct curl_slist *h = NULL;
-	char line[256], md5_b64[32], sha_hex[65];
+	struct s3_digests dg;
+	char line[256];
 
 	if (r->body != NULL || r->put_object) {
-		s3_body_digests(r->body ? r->body : "", r->body_len, md5_b64, md5_hex, sha_hex);
-		snprintf(line, sizeof(line), "x-amz-content-sha256: %s", sha_hex);
+		if (r->dg != NULL)
+			dg = *r->dg;
+		else
+			s3_body_digests(r->body ? r->body : "", r->body_len, dg.md5_b64, dg.md5_hex,
+					dg.sha_hex);
+		memcpy(md5_hex, dg.md5_hex, sizeof(dg.md5_hex));
+		snprintf(line, sizeof(line), "x-amz-content-sha256: %s", dg.sha_hex);
 		h = curl_slist_append(h, line);
-		snprintf(line, sizeof(line), "Content-MD5: %s", md5_b64);
+		snprintf(line, sizeof(line), "Content-MD5: %s", dg.md5_b64);
 		h = curl_slist_append(h, line);
 		/* No "Expect:" to turn off 100-continue: curl's SigV4 would sign
 		 * the empty header it then does not send. */
@@ -369,21 +389,25 @@ static int s3_retryable(CURLcode rc, long status)
 	}
 }
 
-/* Full jitter: a random wait in [0, min(cap, base * 2^(attempt-1))]. */
-static void s3_backoff(unsigned attempt)
+/* Full jitter: a random wait in [cap/4, cap], cap = min(max, base * 2^(attempt-1)). */
+static long s3_backoff_ms(unsigned attempt)
 {
-	unsigned long cap = S3_BACKOFF_MS, ms;
+	unsigned long cap = S3_BACKOFF_MS;
 	uint32_t rnd;
-	struct timespec ts;
 
 	while (--attempt > 0 && cap < S3_BACKOFF_MAX_MS)
 		cap *= 2;
 	if (cap > S3_BACKOFF_MAX_MS)
 		cap = S3_BACKOFF_MAX_MS;
 	crypto_random(&rnd, sizeof(rnd));
-	ms = cap / 4 + rnd % (cap - cap / 4 + 1);
-	ts.tv_sec = (time_t)(ms / 1000);
-	ts.tv_nsec = (long)(ms % 1000) * 1000000;
+	return (long)(cap / 4 + rnd % (cap - cap / 4 + 1));
+}
+
+static void s3_backoff(unsigned attempt)
+{
+	long ms = s3_backoff_ms(attempt);
+	struct timespec ts = { .tv_sec = (time_t)(ms / 1000), .tv_nsec = (ms % 1000) * 1000000 };
+
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
 }
@@ -426,56 +450,103 @@ static int s3_fail(struct s3 *s, const struct s3_req *r, CURLcode rc, const char
 	return -1;
 }
 
+/* One request's state across its attempts, for the blocking path
+ * (s3_request) and the asynchronous one (the upload jobs) alike. */
+struct s3_call {
+	struct s3 *s;
+	struct s3_req *r;
+	struct s3_xfer x;
+	char *url;
+	struct curl_slist *headers;
+	CURLcode rc;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+static void s3_call_init(struct s3_call *c, struct s3 *s, struct s3_req *r)
+{
+	memset(c, 0, sizeof(*c));
+	c->s = s;
+	c->r = r;
+	c->x.r = r;
+	c->url = s3_url(s, r);
+	c->headers = s3_headers(s, r, r->body_md5);
+	c->x.out_start = r->out ? r->out->len : 0;
+	buf_init(&c->x.err_body, 0);
+	r->attempts = 0;
+}
+
+/* Readies handle h for the next attempt. */
+static void s3_call_setup(struct s3_call *c, CURL *h)
+{
+	struct s3_req *r = c->r;
+
+	r->attempts++;
+	c->x.h = h;
+	c->x.read_off = 0;
+	buf_reset(&c->x.err_body);
+	if (r->out)
+		r->out->len = c->x.out_start;
+	r->status = 0;
+	r->too_big = 0;
+	r->code[0] = r->msg[0] = r->version[0] = r->etag[0] = '\0';
+	r->lock_until[0] = r->legal_hold[0] = '\0';
+	c->errbuf[0] = '\0';
+	s3_setup(c->s, h, r, &c->x, c->url, c->headers, c->errbuf);
+}
+
+/* Reads what the attempt on h got; 1 if it is worth another attempt. */
+static int s3_call_done(struct s3_call *c, CURL *h, CURLcode rc)
+{
+	struct s3_req *r = c->r;
+
+	c->rc = rc;
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+	if (rc == CURLE_OK && strcmp(r->method, "HEAD") == 0) {
+		curl_off_t cl = -1;
+
+		curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+		r->length = cl >= 0 ? (uint64_t)cl : 0;
+	}
+	if (rc == CURLE_OK && r->status >= 300)
+		s3proto_error_parse((const char *)c->x.err_body.data, c->x.err_body.len, r->code,
+				    sizeof(r->code), r->msg, sizeof(r->msg));
+	return !r->too_big && s3_retryable(rc, r->status) && r->attempts <= c->s->retries;
+}
+
+/* 0 for a 2xx answer, else -1 with the error; frees what the call holds. */
+static int s3_call_end(struct s3_call *c, struct error *err)
+{
+	struct s3_req *r = c->r;
+	int ret = 0;
+
+	if (!(c->rc == CURLE_OK && r->status >= 200 && r->status < 300))
+		ret = s3_fail(c->s, r, c->rc, c->errbuf, err);
+	buf_clear(&c->x.err_body);
+	curl_slist_free_all(c->headers);
+	free(c->url);
+	c->headers = NULL;
+	c->url = NULL;
+	return ret;
+}
+
 /* Sends r, retrying what may pass on a second try. 0 for a 2xx answer,
  * else -1 with the error (r->status and r->code say what the server said). */
 static int s3_request(struct s3 *s, struct s3_req *r, struct error *err)
 {
-	char *url = s3_url(s, r);
-	struct curl_slist *headers = s3_headers(s, r, r->body_md5);
-	char errbuf[CURL_ERROR_SIZE];
-	struct s3_xfer x = { .r = r };
-	CURLcode rc = CURLE_OK;
-	int ret;
+	struct s3_call c;
+	int again;
 
-	x.out_start = r->out ? r->out->len : 0;
-	buf_init(&x.err_body, 0);
-	for (r->attempts = 1;; r->attempts++) {
-		x.h = s3_handle_get(s);
-		x.read_off = 0;
-		buf_reset(&x.err_body);
-		if (r->out)
-			r->out->len = x.out_start;
-		r->status = 0;
-		r->too_big = 0;
-		r->code[0] = r->msg[0] = r->version[0] = r->etag[0] = '\0';
-		r->lock_until[0] = r->legal_hold[0] = '\0';
-		errbuf[0] = '\0';
-		s3_setup(s, x.h, r, &x, url, headers, errbuf);
-		rc = curl_easy_perform(x.h);
-		curl_easy_getinfo(x.h, CURLINFO_RESPONSE_CODE, &r->status);
-		if (rc == CURLE_OK && strcmp(r->method, "HEAD") == 0) {
-			curl_off_t cl = -1;
+	s3_call_init(&c, s, r);
+	do {
+		CURL *h = s3_handle_get(s);
 
-			curl_easy_getinfo(x.h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
-			r->length = cl >= 0 ? (uint64_t)cl : 0;
-		}
-		s3_handle_put(s, x.h);
-		if (rc == CURLE_OK && r->status >= 300)
-			s3proto_error_parse((const char *)x.err_body.data, x.err_body.len, r->code,
-					    sizeof(r->code), r->msg, sizeof(r->msg));
-		if (r->too_big || !s3_retryable(rc, r->status) || r->attempts > s->retries)
-			break;
-		s3_backoff(r->attempts);
-	}
-	if (rc == CURLE_OK && r->status >= 200 && r->status < 300) {
-		ret = 0;
-	} else {
-		ret = s3_fail(s, r, rc, errbuf, err);
-	}
-	buf_clear(&x.err_body);
-	curl_slist_free_all(headers);
-	free(url);
-	return ret;
+		s3_call_setup(&c, h);
+		again = s3_call_done(&c, h, curl_easy_perform(h));
+		s3_handle_put(s, h);
+		if (again)
+			s3_backoff(r->attempts);
+	} while (again);
+	return s3_call_end(&c, err);
 }
 
 /* --- the table -------------------------------------------------------------- */
@@ -527,15 +598,33 @@ static int s3_put(struct backend *be, const char *name, const void *data, size_t
 	return -1;
 }
 
+enum { UP_HEAD, UP_PUT, UP_VERIFY };
+
+struct backend_upload {
+	struct s3 *s;
+	char *name;
+	struct buf data;
+	int flags;
+	/* a lazy commit's job: HEAD (must be 404), PUT, and after a 412 on
+	 * a retried PUT, HEAD again to compare the ETag */
+	int phase;
+	struct s3_digests dg;
+	struct s3_req req;
+	struct s3_req put;      /* kept for the 412 check's answer */
+	struct s3_call *call;
+	struct error err;
+	int failed;
+};
+
 static struct backend_upload *s3_upload_begin(struct backend *be, const char *name, int flags,
 					      struct error *err)
 {
 	struct backend_upload *up = xcalloc(1, sizeof(*up));
 
-	(void)flags; /* every PUT is durable once answered: nothing is lazy */
 	(void)err;
 	up->s = (struct s3 *)be;
 	up->name = xstrdup(name);
+	up->flags = flags;
 	buf_init(&up->data, S3_UPLOAD_MAX);
 	return up;
 }
@@ -555,18 +644,175 @@ static int s3_upload_write(struct backend_upload *up, const void *data, size_t l
 
 static void s3_upload_free(struct backend_upload *up)
 {
+	free(up->call);
 	buf_clear(&up->data);
 	free(up->name);
 	free(up);
 }
 
+/* --- asynchronous uploads (lazy commits: packs) ------------------------------ */
+
+static const void *s3_upload_body(const struct backend_upload *up)
+{
+	return up->data.data ? up->data.data : (const void *)"";
+}
+
+/* Starts the request of the job's phase. */
+static void s3_job_start(struct backend_upload *up)
+{
+	struct s3_req *r = &up->req;
+
+	memset(r, 0, sizeof(*r));
+	r->name = up->name;
+	if (up->phase == UP_PUT) {
+		r->method = "PUT";
+		r->body = s3_upload_body(up);
+		r->body_len = up->data.len;
+		r->put_object = 1;
+		r->dg = &up->dg;
+	} else {
+		r->method = "HEAD";
+	}
+	if (up->call == NULL)
+		up->call = xmalloc(sizeof(*up->call));
+	s3_call_init(up->call, up->s, r);
+}
+
+static void s3_job_setup(void *job, CURL *h)
+{
+	struct backend_upload *up = job;
+
+	s3_call_setup(up->call, h);
+}
+
+/* The phases of a lazy commit, as s3_put() does them one after the other. */
+static long s3_job_done(void *job, CURL *h, CURLcode rc)
+{
+	struct backend_upload *up = job;
+	char want[83];
+	int ret;
+
+	if (s3_call_done(up->call, h, rc))
+		return s3_backoff_ms(up->req.attempts);
+	ret = s3_call_end(up->call, &up->err);
+	switch (up->phase) {
+	case UP_HEAD:
+		if (ret == 0) {
+			char *what = s3_describe(&up->s->be, up->name);
+
+			error_setk(&up->err, ERROR_EXISTS, "PUT %s refused: the object exists "
+				   "(objects are written once)", what);
+			free(what);
+			break;
+		}
+		if (up->err.code != ERROR_NOTFOUND)
+			break;
+		error_init(&up->err);
+		up->phase = UP_PUT;
+		s3_job_start(up);
+		return 0;
+	case UP_PUT:
+		if (ret == 0)
+			return -1;
+		if (up->err.code != ERROR_EXISTS || up->req.attempts == 1)
+			break;
+		/* 412 after a retry: the attempt whose answer was lost may have
+		 * been ours (s3_put). */
+		up->put = up->req;
+		up->phase = UP_VERIFY;
+		s3_job_start(up);
+		return 0;
+	case UP_VERIFY:
+		snprintf(want, sizeof(want), "\"%s\"", up->put.body_md5);
+		if (ret == 0 && strcmp(up->req.etag, want) == 0 && up->req.length == up->data.len)
+			return -1;
+		/* up->err holds the PUT's 412 only if the HEAD failed: say the PUT's */
+		up->req = up->put;
+		s3_fail(up->s, &up->req, CURLE_OK, "", &up->err);
+		break;
+	}
+	up->failed = 1;
+	return -1;
+}
+
+/* The first failure is kept: every later sync reports it, so no index
+ * segment can ever list a pack that did not arrive. */
+static void s3_job_finish(void *job, int cancelled)
+{
+	struct backend_upload *up = job;
+	struct s3 *s = up->s;
+
+	if (cancelled && up->call != NULL && up->call->url != NULL) {
+		struct error ignored;
+
+		up->call->rc = CURLE_ABORTED_BY_CALLBACK;
+		s3_call_end(up->call, &ignored);
+	}
+	pthread_mutex_lock(&s->xfer_lock);
+	if (up->failed && !s->async_failed) {
+		s->async_failed = 1;
+		s->async_err = up->err;
+	}
+	pthread_mutex_unlock(&s->xfer_lock);
+	s3_upload_free(up);
+}
+
+static const struct s3xfer_ops s3_job_ops = {
+	.setup = s3_job_setup,
+	.done = s3_job_done,
+	.finish = s3_job_finish,
+};
+
+/* The first asynchronous failure, if any: -1 with it in err. */
+static int s3_async_failure(struct s3 *s, struct error *err)
+{
+	int failed;
+
+	pthread_mutex_lock(&s->xfer_lock);
+	failed = s->async_failed;
+	if (failed)
+		*err = s->async_err;
+	pthread_mutex_unlock(&s->xfer_lock);
+	return failed ? -1 : 0;
+}
+
+/* A lazy commit (a pack) queues the PUT and returns: backend_sync()
+ * waits for it. At most `connections` are queued or in flight; past
+ * that the commit waits for one to end, so memory stays bounded. */
 static int s3_upload_commit(struct backend_upload *up, struct error *err)
 {
-	int ret = s3_put(&up->s->be, up->name, up->data.data ? up->data.data : (const void *)"",
-			 up->data.len, err);
+	struct s3 *s = up->s;
+	struct s3xfer *x;
+	int ret;
 
-	s3_upload_free(up);
-	return ret;
+	if (!(up->flags & BACKEND_UPLOAD_LAZY)) {
+		ret = s3_put(&s->be, up->name, s3_upload_body(up), up->data.len, err);
+		s3_upload_free(up);
+		return ret;
+	}
+	if (s3_async_failure(s, err) < 0) {
+		s3_upload_free(up);
+		return -1;
+	}
+	pthread_mutex_lock(&s->xfer_lock);
+	if (s->xfer == NULL)
+		s->xfer = s3xfer_new(s->connections);
+	x = s->xfer;
+	pthread_mutex_unlock(&s->xfer_lock);
+	if (x == NULL) { /* no thread: upload now */
+		ret = s3_put(&s->be, up->name, s3_upload_body(up), up->data.len, err);
+		s3_upload_free(up);
+		return ret;
+	}
+	/* The digests are computed here, in the committing thread, not in
+	 * the one thread that drives every transfer. */
+	s3_body_digests(s3_upload_body(up), up->data.len, up->dg.md5_b64, up->dg.md5_hex,
+			up->dg.sha_hex);
+	error_init(&up->err);
+	up->phase = UP_HEAD;
+	s3_job_start(up);
+	s3xfer_submit(x, up, &s3_job_ops);
+	return 0;
 }
 
 static void s3_upload_abort(struct backend_upload *up) { s3_upload_free(up); }
@@ -745,12 +991,20 @@ static int s3_remove(struct backend *be, const char *name, struct error *err)
 	return ret;
 }
 
-/* A PUT that answered 200 is durable: nothing is waiting. */
+/* Waits for every queued upload; a PUT that answered 200 is durable. The
+ * first upload that failed (after its retries) is the error, naming the
+ * object and the server's answer. */
 static int s3_sync(struct backend *be, struct error *err)
 {
-	(void)be;
-	(void)err;
-	return 0;
+	struct s3 *s = (struct s3 *)be;
+	struct s3xfer *x;
+
+	pthread_mutex_lock(&s->xfer_lock);
+	x = s->xfer;
+	pthread_mutex_unlock(&s->xfer_lock);
+	if (x != NULL)
+		s3xfer_wait(x);
+	return s3_async_failure(s, err);
 }
 
 static void s3_close(struct backend *be)
@@ -758,6 +1012,10 @@ static void s3_close(struct backend *be)
 	struct s3 *s = (struct s3 *)be;
 	size_t i;
 
+	/* Uploads not synced are dropped: unreferenced packs, as after a
+	 * crash (prune's business). */
+	s3xfer_free(&s->xfer);
+	pthread_mutex_destroy(&s->xfer_lock);
 	for (i = 0; i < s->npool; i++)
 		curl_easy_cleanup(s->pool[i]);
 	pthread_mutex_destroy(&s->pool_lock);
@@ -890,7 +1148,7 @@ struct backend *backend_s3_open(const char *spec, int flags, struct error *err)
 	struct s3 *s;
 	const char *file = getenv("COFFER_S3_CREDENTIALS"), *env;
 	const char *region = getenv("AWS_REGION"), *vhost = getenv("COFFER_S3_VIRTUAL_HOST");
-	int64_t retries, timeout;
+	int64_t retries, timeout, connections;
 
 	if (s3proto_spec_parse(spec, &sp, err) < 0)
 		return NULL;
@@ -899,6 +1157,7 @@ struct backend *backend_s3_open(const char *spec, int flags, struct error *err)
 	s->be.ops = &s3_ops;
 	s->be.flags = flags;
 	pthread_mutex_init(&s->pool_lock, NULL);
+	pthread_mutex_init(&s->xfer_lock, NULL);
 	s->tls = sp.tls;
 	s->bucket = sp.bucket;
 	s->prefix = sp.prefix;
@@ -929,6 +1188,11 @@ struct backend *backend_s3_open(const char *spec, int flags, struct error *err)
 		goto fail;
 	s->retries = (unsigned)retries;
 	s->timeout_s = timeout > 0 ? (long)timeout : 1;
+	if (s3_env_number("COFFER_S3_CONNECTIONS", S3_CONNECTIONS_DEFAULT, S3_CONNECTIONS_MAX,
+			  &connections, err) < 0)
+		goto fail;
+	s->connections = connections > 0 ? (unsigned)connections : 1;
+	s->be.parallel = (int)s->connections;
 	if (file != NULL && *file) {
 		if (s3_read_credentials(s, file, err) < 0)
 			goto fail;
