@@ -58,7 +58,9 @@ int cli_point_time(int64_t *time_ns_r, struct error *err);
 
 /* cmd_serve.c: the daemon and its catalog. */
 #define USAGE_SERVE "[--config FILE] [--data DIR] [--listen HOST:PORT] ..."
-#define USAGE_CATALOG "rebuild [--data DIR]"
+#define USAGE_CATALOG                                                            \
+	"rebuild [--data DIR] | tenant-key TENANT --key-file-new F "             \
+	"[--deletion-key-file-new F] [--data DIR] [--service-key F]"
 int cmd_serve(struct cli *c, int argc, char **argv);
 int cmd_catalog(struct cli *c, int argc, char **argv);
 

@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "lib/error.h"
 #include "lib/log.h"
+#include "lib/mem.h"
 #include "server/server.h"
 #include "service/service.h"
 
@@ -39,7 +40,26 @@ static const struct {
 	{ "--header-timeout", "header_timeout" },
 	{ "--max-connections", "max_connections" },
 	{ "--max-connections-per-ip", "max_connections_per_ip" },
+	{ "--default-location", "default_location" },
+	{ "--service-key", "service_key" },
+	{ "--node", "node" },
+	{ "--lease", "lease" },
 };
+
+/* --location NAME=SPEC: the setting location.NAME = SPEC. */
+static int location_flag(struct svc_config *cfg, const char *v, struct error *err)
+{
+	const char *eq = strchr(v, '=');
+	char *key;
+	int ret;
+
+	if (eq == NULL)
+		return error_setk(err, ERROR_USAGE, "--location %s: expected NAME=SPEC", v);
+	key = xasprintf("location.%.*s", (int)(eq - v), v);
+	ret = svc_config_set(cfg, key, eq + 1, err);
+	free(key);
+	return ret < 0 ? error_prefix(err, "--location") : 0;
+}
 
 /* The config file first (wherever --config appears), then each flag. */
 static int parse_config(int argc, char **argv, struct svc_config *cfg, struct error *err)
@@ -57,6 +77,11 @@ static int parse_config(int argc, char **argv, struct svc_config *cfg, struct er
 
 		if (cli_option_value(argc, argv, &i, "--config"))
 			continue;
+		if ((v = cli_option_value(argc, argv, &i, "--location"))) {
+			if (location_flag(cfg, v, err) < 0)
+				return -1;
+			continue;
+		}
 		for (k = 0; k < nflags; k++) {
 			if ((v = cli_option_value(argc, argv, &i, serve_flags[k].flag))) {
 				if (svc_config_set(cfg, serve_flags[k].key, v, err) < 0)
@@ -161,10 +186,48 @@ static int catalog_rebuild(int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* catalog tenant-key TENANT --key-file-new F [--deletion-key-file-new F]
+ * [service options]: the tenant's keys as files, derived from the service
+ * key, for work on its store by hand or when the service is gone. */
+static int tenant_key(int argc, char **argv)
+{
+	const char *tenant = NULL, *key_file = NULL, *del_file = NULL, *v;
+	char **rest = xcalloc((size_t)argc + 1, sizeof(char *));
+	struct svc_config cfg;
+	struct error err;
+	int nrest = 0, ret;
+
+	error_init(&err);
+	umask(077);
+	rest[nrest++] = argv[0];
+	for (int i = 1; i < argc; i++) {
+		if ((v = cli_option_value(argc, argv, &i, "--key-file-new")))
+			key_file = v;
+		else if ((v = cli_option_value(argc, argv, &i, "--deletion-key-file-new")))
+			del_file = v;
+		else if (argv[i][0] != '-' && tenant == NULL)
+			tenant = argv[i];
+		else
+			rest[nrest++] = argv[i];
+	}
+	if (tenant == NULL || (key_file == NULL && del_file == NULL)) {
+		free(rest);
+		return cli_usage("catalog tenant-key", USAGE_CATALOG);
+	}
+	ret = parse_config(nrest, rest, &cfg, &err) < 0 ? -1
+	      : svc_tenant_keys_write(&cfg, tenant, key_file, del_file, &err);
+	free(rest);
+	if (ret < 0)
+		return fail(&err);
+	return EXIT_OK;
+}
+
 int cmd_catalog(struct cli *c, int argc, char **argv)
 {
 	(void)c;
 	if (argc >= 2 && strcmp(argv[1], "rebuild") == 0)
 		return catalog_rebuild(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "tenant-key") == 0)
+		return tenant_key(argc - 1, argv + 1);
 	return cli_usage("catalog", USAGE_CATALOG);
 }

@@ -657,7 +657,8 @@ int backup_run(struct store *s, const struct backup_opts *o, struct backup_resul
 	struct backup b = { .o = o };
 	struct point_writer_opts po = { .unit = o->unit, .time_ns = o->time_ns,
 					.keep_seconds = o->keep_seconds,
-					.retain_seconds = o->retain_seconds };
+					.retain_seconds = o->retain_seconds,
+					.fence = o->fence };
 	struct point_result pr;
 	char *real;
 	int ret = -1;

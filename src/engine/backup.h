@@ -14,6 +14,8 @@
 struct error;
 struct store;
 
+struct point_fence;
+
 struct backup_opts {
 	const char *unit;
 	const char *path;
@@ -28,6 +30,7 @@ struct backup_opts {
 	/* keepUntil/retainUntil = the point's time (seconds) + these; 0: none
 	 * (docs/format.md 7). Negative is refused. */
 	int64_t keep_seconds, retain_seconds;
+	const struct point_fence *fence; /* point_writer.h; NULL: none */
 };
 
 struct backup_result {

@@ -52,6 +52,7 @@ struct point_writer {
 	int parent_damaged;
 	int reuse_parent;
 	struct point_totals totals;
+	struct point_fence fence; /* check NULL: none */
 	pthread_mutex_t lock;   /* rp's warnings */
 };
 
@@ -90,6 +91,8 @@ struct point_writer *point_writer_open(struct store *s, const struct point_write
 	clock_gettime(CLOCK_REALTIME, &ts);
 	pw->rp->time_ns = o->time_ns ? o->time_ns : (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 	rp_set_retention(pw->rp, o->keep_seconds, o->retain_seconds);
+	if (o->fence)
+		pw->fence = *o->fence;
 	return pw;
 }
 
@@ -356,6 +359,9 @@ static int pw_write(struct point_writer *pw, struct error *err)
 	gethostname(host, sizeof(host) - 1);
 	free(pw->rp->host);
 	pw->rp->host = xstrdup(host);
+	if (pw->fence.check && pw->fence.check(pw->fence.ctx, err) < 0)
+		return error_prefix(err, "restore point %s@%u not written", pw->rp->unit,
+				    pw->rp->seq);
 	return rp_write(pw->u, pw->rp, err);
 }
 

@@ -30,6 +30,16 @@ struct rp;
 struct store;
 struct store_unit;
 
+/* Fencing (docs/service.md "Several nodes"): asked right before the
+ * manifest is written, after everything it references is stored; -1 (and
+ * err) stops the point from being written. The service checks there that
+ * its lease on the job still holds, so a node that lost its job while
+ * paused never adds a point after the node that took it over. */
+struct point_fence {
+	int (*check)(void *ctx, struct error *err);
+	void *ctx;
+};
+
 struct point_writer_opts {
 	const char *unit;   /* store unit name; the unit is made if new */
 	const char *source; /* what the point is of, as its manifest says
@@ -38,6 +48,7 @@ struct point_writer_opts {
 	/* keepUntil/retainUntil = the point's time (seconds) + these; 0:
 	 * none (docs/format.md 7). */
 	int64_t keep_seconds, retain_seconds;
+	const struct point_fence *fence; /* NULL: none */
 };
 
 /* What a restore point holds, as its source counts it (a folder: files

@@ -33,13 +33,44 @@ static inline char *svc_in(const char *s)
 /* The reason a job left running by a stopped service carries. */
 #define SVC_INTERRUPTED "interrupted: the service stopped while it ran"
 
-/* DATA/keys/service.key: seals the secrets of sources in the catalog. */
+/* The service key (DATA/keys/service.key or the setting service_key):
+ * seals the secrets of sources in the catalog and derives the tenants'
+ * store and deletion keys; every node of a service has the same. */
 const uint8_t *svc_service_key(struct service *s);
+struct svc_config;
+char *svc_key_file_path(const struct svc_config *cfg);
+int svc_key_file_read(const char *path, uint8_t key[32], struct error *err);
 /* Creates the key file `path`, the service's or a tenant's: 32 random
  * bytes as 64 hex digits and a newline, mode 0600, synced; one that exists
  * is refused, and on failure none is left. hex: the file's text,
  * NUL-terminated, for the caller to use and wipe. */
 int svc_key_file_create(const char *path, char hex[66], struct error *err);
+
+/* DATA/cache: index caches of the tenants' stores. */
+const char *svc_cache_dir(struct service *s);
+
+/* ---- tenant_store.c: locations and tenants' stores ---- */
+struct catalog_tenant;
+/* One "location.NAME[.object_lock]" setting; keep() makes strings live as
+ * long as the config. */
+int svc_config_location(struct svc_config *cfg, const char *key, const char *value,
+			const char *(*keep)(const char *), struct error *err);
+/* Every location has a spec, object_lock only on S3, default_location
+ * exists. */
+int svc_config_check_locations(const struct svc_config *cfg, struct error *err);
+/* The name of the tenant's location ("local" for tenants made before
+ * locations, whose row holds their folder). */
+const char *svc_tenant_location_name(const struct catalog_tenant *t);
+/* The tenant's store spec (caller frees); ERROR_USAGE if this node's
+ * config lacks its location. */
+char *svc_tenant_store_spec(struct service *s, const struct catalog_tenant *t, struct error *err);
+/* The store's folder if it is one, else NULL (caller frees). */
+char *svc_tenant_store_folder(struct service *s, const struct catalog_tenant *t);
+/* Creates the tenant's store in `location` with its derived key. */
+int svc_tenant_store_create(struct service *s, const char *tenant, const char *location,
+			    struct error *err);
+/* Removes what svc_tenant_store_create() made, where it can (a folder). */
+void svc_tenant_store_undo(struct service *s, const char *tenant, const char *location);
 
 /* Where sources may connect (settings source_allow, source_deny), built
  * at svc_open(); every backup and restore of a network source passes it

@@ -248,7 +248,9 @@ char *svc_metrics(struct service *s, const struct svc_principal *p)
 			if (!may_read(p, ts[i]->id))
 				continue;
 			unit_lines(s, &b, ts[i], &last);
-			dir = xasprintf("%s/stores/%s", svc_cfg(s)->data_dir, ts[i]->id);
+			/* Folders only: sizing a bucket costs a listing. */
+			if ((dir = svc_tenant_store_folder(s, ts[i])) == NULL)
+				continue;
 			buf_addf(&bytes, "coffer_store_bytes{tenant=\"");
 			label(&bytes, ts[i]->id);
 			buf_addf(&bytes, "\"} %llu\n", (unsigned long long)tree_bytes(dir, 0));

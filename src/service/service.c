@@ -48,6 +48,7 @@ struct service {
 	int64_t last_clock; /* the last good reading of the clock file */
 	pthread_mutex_t clock_lock;
 	struct netpolicy *netpolicy; /* source_allow, source_deny; read-only */
+	char *key_created; /* the service key file this start created */
 };
 
 /* ---- configuration ---- */
@@ -83,6 +84,7 @@ void svc_config_defaults(struct svc_config *cfg)
 	cfg->header_timeout_s = 10;
 	cfg->max_connections = 512;
 	cfg->max_connections_per_ip = 128;
+	cfg->lease_s = 60;
 }
 
 /* CFG_LIST: netpolicy entries; each line or flag adds to the list. */
@@ -116,6 +118,10 @@ static const struct cfg_key cfg_keys[] = {
 	CFG("header_timeout", CFG_INT, header_timeout_s, 1, 3600),
 	CFG("max_connections", CFG_INT, max_connections, 1, 65536),
 	CFG("max_connections_per_ip", CFG_INT, max_connections_per_ip, 1, 65536),
+	CFG("default_location", CFG_STR, default_location, 0, 0),
+	CFG("service_key", CFG_STR, service_key_file, 0, 0),
+	CFG("node", CFG_STR, node, 0, 0),
+	CFG("lease", CFG_INT, lease_s, 5, 86400),
 };
 
 int svc_config_set(struct svc_config *cfg, const char *key, const char *value,
@@ -128,6 +134,8 @@ int svc_config_set(struct svc_config *cfg, const char *key, const char *value,
 	for (size_t i = 0; i < sizeof(cfg_keys) / sizeof(cfg_keys[0]); i++)
 		if (strcmp(cfg_keys[i].name, key) == 0)
 			k = &cfg_keys[i];
+	if (k == NULL && strncmp(key, "location.", 9) == 0)
+		return svc_config_location(cfg, key, value, config_keep, err);
 	if (k == NULL)
 		return error_setk(err, ERROR_USAGE, "unknown setting '%s'", key);
 	field = (char *)cfg + k->off;
@@ -220,6 +228,7 @@ int svc_config_load(struct svc_config *cfg, const char *path, struct error *err)
 struct catalog *svc_catalog(struct service *s) { return s->cat; }
 const struct svc_config *svc_cfg(struct service *s) { return &s->cfg; }
 const struct netpolicy *svc_netpolicy(struct service *s) { return s->netpolicy; }
+const char *svc_cache_dir(struct service *s) { return s->cache_dir; }
 const uint8_t *svc_service_key(struct service *s) { return s->service_key; }
 int svc_stopping(struct service *s) { return atomic_load(&s->stopping); }
 struct svc_stats *svc_stats(struct service *s) { return s->stats; }
@@ -278,33 +287,68 @@ int svc_key_file_create(const char *path, char hex[66], struct error *err)
 	return 0;
 }
 
-/* Reads DATA/keys/service.key, creating it on first start. */
-static int service_key_load(struct service *s, struct error *err)
+int svc_key_file_read(const char *path, uint8_t key[32], struct error *err)
 {
-	char *path = xasprintf("%s/keys/service.key", s->data_dir);
-	char hex[66];
 	struct buf b;
-	int ret = -1;
+	int ret = 0;
 
 	buf_init(&b, KEY_FILE_MAX);
-	if (access(path, F_OK) != 0 && svc_key_file_create(path, hex, err) < 0)
-		goto out;
-	if (fs_read_file(path, &b, KEY_FILE_MAX, err) < 0) {
-		error_prefix(err, "cannot read service key");
-		goto out;
-	}
-	if (b.len < 64 || hex_decode((const char *)b.data, 64, s->service_key, 32) < 0) {
-		error_setk(err, ERROR_KEY, "service key %s is not 64 hex digits", path);
-		goto out;
-	}
-	ret = 0;
-out:
-	crypto_wipe(hex, sizeof(hex));
+	if (fs_read_file(path, &b, KEY_FILE_MAX, err) < 0)
+		ret = error_prefix(err, "cannot read the service key");
+	else if (b.len < 64 || hex_decode((const char *)b.data, 64, key, 32) < 0)
+		ret = error_setk(err, ERROR_KEY, "service key %s is not 64 hex digits", path);
 	if (b.data)
 		crypto_wipe(b.data, b.len);
 	buf_clear(&b);
+	return ret;
+}
+
+char *svc_key_file_path(const struct svc_config *cfg)
+{
+	return cfg->service_key_file ? xstrdup(cfg->service_key_file)
+				     : xasprintf("%s/keys/service.key", cfg->data_dir);
+}
+
+/* Reads the service key, creating it on first start (see
+ * service_key_check()). */
+static int service_key_load(struct service *s, struct error *err)
+{
+	char *path = svc_key_file_path(&s->cfg);
+	char hex[66];
+	int ret = -1;
+
+	if (access(path, F_OK) != 0) {
+		if (svc_key_file_create(path, hex, err) < 0)
+			goto out;
+		s->key_created = xstrdup(path);
+	}
+	ret = svc_key_file_read(path, s->service_key, err);
+out:
+	crypto_wipe(hex, sizeof(hex));
 	free(path);
 	return ret;
+}
+
+/* Tenants' keys derive from the service key, so a node that made a new one
+ * next to a catalog that has tenants (a second node whose key was not
+ * copied) could open none of their stores: it stops, removing the key. */
+static int service_key_check(struct service *s, struct error *err)
+{
+	struct catalog_page pg = { .limit = 1 };
+	struct catalog_tenant **ts = NULL;
+	size_t n = 0;
+
+	if (s->key_created == NULL)
+		return 0;
+	if (catalog_tenant_list(s->cat, &pg, &ts, &n, err) < 0)
+		return -1;
+	CATALOG_LIST_FREE(ts, n, catalog_tenant_free);
+	if (n == 0)
+		return 0;
+	unlink(s->key_created);
+	return error_setk(err, ERROR_KEY, "the catalog has tenants but this node has no service "
+			  "key: copy %s from a node of this service (docs/service.md \"Several "
+			  "nodes\")", s->key_created);
 }
 
 static int make_dirs(struct service *s, struct error *err)
@@ -391,7 +435,8 @@ struct service *svc_open_flags(const struct svc_config *cfg, int flags, struct e
 	     netpolicy_add(s->netpolicy, NETPOLICY_ALLOW, cfg->source_allow, err) < 0) ||
 	    (cfg->source_deny && netpolicy_add(s->netpolicy, NETPOLICY_DENY, cfg->source_deny, err) < 0))
 		goto fail;
-	if (make_dirs(s, err) < 0 || service_key_load(s, err) < 0)
+	if (svc_config_check_locations(&s->cfg, err) < 0 || make_dirs(s, err) < 0 ||
+	    service_key_load(s, err) < 0)
 		goto fail;
 	make_private(s->data_dir, 0700);
 	make_catalog_private(s->catalog_url);
@@ -399,6 +444,8 @@ struct service *svc_open_flags(const struct svc_config *cfg, int flags, struct e
 	if (s->cat == NULL)
 		goto fail;
 	make_catalog_private(s->catalog_url);
+	if (service_key_check(s, err) < 0)
+		goto fail;
 	n = catalog_job_requeue_running(s->cat, SVC_INTERRUPTED, err);
 	if (n < 0)
 		goto fail;
@@ -486,67 +533,6 @@ void svc_close(struct service **sp)
 	free(s->data_dir);
 	free(s->catalog_url);
 	free(s->cache_dir);
+	free(s->key_created);
 	free(s);
-}
-
-/* Only a store opened for deletion (expiry) reads the tenant's deletion
- * key, DATA/keys/<tenant>.delete.key; backup and restore never do. A store
- * from before deletion keys gets one at its first expiry. */
-static int tenant_unlock_deletion(struct service *s, struct store *st, const char *tenant,
-				  struct error *err)
-{
-	char *path = xasprintf("%s/keys/%s.delete.key", s->data_dir, tenant);
-	int ret;
-
-	store_set_actor(st, "service");
-	ret = store_unlock_deletion(st, path, err);
-	if (ret < 0 && err->code == ERROR_NOTFOUND) {
-		error_init(err);
-		ret = store_deletion_key_create(st, path, err);
-		if (ret == 0) {
-			log_info("event=tenant.deletion_key tenant=%s", tenant);
-			ret = store_unlock_deletion(st, path, err);
-		}
-	}
-	if (ret < 0)
-		error_prefix(err, "tenant %s: deletion key %s", tenant, path);
-	free(path);
-	return ret;
-}
-
-struct store *svc_tenant_store(struct service *s, const char *tenant, int flags,
-			       struct error *err)
-{
-	struct keysource ks = { .kdf = KEYSLOT_KEYFILE };
-	char *store_dir, *key_path;
-	struct store *st = NULL;
-	struct buf secret;
-
-	/* Ids are made by the catalog; refuse anything that could leave the
-	 * data folder. */
-	if (tenant == NULL || strncmp(tenant, "t-", 2) != 0 || strchr(tenant, '/') ||
-	    strstr(tenant, "..")) {
-		error_setk(err, ERROR_USAGE, "'%s' is not a tenant id", tenant ? tenant : "");
-		return NULL;
-	}
-	store_dir = xasprintf("%s/stores/%s", s->data_dir, tenant);
-	key_path = xasprintf("%s/keys/%s.key", s->data_dir, tenant);
-	buf_init(&secret, KEY_FILE_MAX);
-	if (fs_read_file(key_path, &secret, KEY_FILE_MAX, err) < 0) {
-		error_prefix(err, "cannot read the key of tenant %s", tenant);
-	} else {
-		ks.secret = secret.data;
-		ks.len = secret.len;
-		st = store_open(store_dir, &ks, flags, s->cache_dir, err);
-		if (st == NULL)
-			error_prefix(err, "tenant %s", tenant);
-		else if ((flags & BACKEND_ALLOW_DELETE) && tenant_unlock_deletion(s, st, tenant, err) < 0)
-			store_close(&st);
-	}
-	if (secret.data)
-		crypto_wipe(secret.data, secret.len);
-	buf_clear(&secret);
-	free(store_dir);
-	free(key_path);
-	return st;
 }

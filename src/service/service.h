@@ -54,6 +54,18 @@ struct svc_principal {
 };
 void svc_principal_clear(struct svc_principal *p);
 
+/* A named place for tenants' stores (docs/service.md "Locations"). */
+struct svc_location {
+	const char *name;   /* a-z 0-9 - _, at most 32 */
+	const char *spec;   /* an absolute folder or an S3 spec (docs/s3.md); a
+			       tenant's store is SPEC/<tenant id> */
+	int lock_mode;      /* S3: Object Lock of new stores (BACKEND_LOCK_*; 0:
+			       COMPLIANCE) */
+	unsigned lock_days; /* 0: STORE_LOCK_DAYS_DEFAULT */
+};
+#define SVC_LOCATIONS_MAX 32
+#define SVC_LOCATION_LOCAL "local" /* DATA/stores unless configured */
+
 struct svc_config {
 	const char *data_dir;     /* catalog.db, stores/, keys/, audit.head */
 	const char *catalog_url;  /* default DATA/catalog.db */
@@ -83,6 +95,16 @@ struct svc_config {
 				     default 10 */
 	int max_connections;      /* HTTP connections at once; default 512 */
 	int max_connections_per_ip; /* from one client address; default 128 */
+	struct svc_location locations[SVC_LOCATIONS_MAX]; /* location.NAME lines */
+	size_t nlocations;
+	const char *default_location; /* where a tenant created without one goes;
+					 default "local" */
+	const char *service_key_file; /* default DATA/keys/service.key; the same
+					 key on every node of a service */
+	const char *node;         /* this node's name in job leases; default the
+				     host name and the process id */
+	int lease_s;              /* a job's lease; a node that stops renewing it
+				     loses the job after this; default 60 */
 };
 /* Fills defaults; then a config file (docs/service.md "Configuration"),
  * then flags override. */
@@ -269,6 +291,13 @@ int svc_audit_list(struct service *s, const struct svc_principal *p, const char 
 /* Rebuilds every restore point row (and tenants and units missing from
  * the catalog) from the stores under DATA/stores (coffer catalog rebuild). */
 int svc_catalog_rebuild(struct service *s, struct json_object **out, struct error *err);
+/* Writes a tenant's store key and/or deletion key (NULL: not that one) as
+ * new 0600 files, derived from the service key that cfg names
+ * (docs/service.md "Keys"): for work on the store by hand, or a restore
+ * when the service is gone. A tenant made before keys were derived has
+ * its key files in DATA/keys already. */
+int svc_tenant_keys_write(const struct svc_config *cfg, const char *tenant,
+			  const char *key_file, const char *deletion_key_file, struct error *err);
 /* Prometheus text exposition; caller frees. Only the series p may read
  * (SVC_PERM_METRICS_READ): a tenant's token gets the series labelled with
  * its tenant, the global admin all of them and the unlabelled ones. p NULL:

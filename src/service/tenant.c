@@ -18,82 +18,56 @@
 #include "service/views.h"
 #include "store/store.h"
 
-static void tenant_undo(struct service *s, const char *id)
+/* What a failed creation leaves: the store where it can go, the
+ * descriptor, and key files a node of an older version would have made. */
+static void tenant_undo(struct service *s, const char *id, const char *location)
 {
 	struct error ignore;
 	char *p;
 
 	error_init(&ignore);
-	p = xasprintf("%s/stores/%s", svc_cfg(s)->data_dir, id);
-	fs_remove_tree(p, &ignore);
-	free(p);
-	p = xasprintf("%s/keys/%s.key", svc_cfg(s)->data_dir, id);
-	unlink(p);
-	free(p);
-	p = xasprintf("%s/keys/%s.delete.key", svc_cfg(s)->data_dir, id);
-	unlink(p);
-	free(p);
+	svc_tenant_store_undo(s, id, location);
 	p = svc_tenant_meta_dir(s, id);
 	fs_remove_tree(p, &ignore);
 	free(p);
 }
 
-/* The store and its key file (svc_key_file_create()). */
-static int tenant_store_create(struct service *s, const char *id, char **store_r,
-			       struct error *err)
-{
-	struct keysource ks = { .kdf = KEYSLOT_KEYFILE };
-	char *key_path = xasprintf("%s/keys/%s.key", svc_cfg(s)->data_dir, id);
-	char *store = xasprintf("%s/stores/%s", svc_cfg(s)->data_dir, id);
-	char hex[66] = "";
-	int ret = -1;
-
-	if (svc_key_file_create(key_path, hex, err) < 0)
-		goto out;
-	ks.secret = (const uint8_t *)hex;
-	ks.len = 65;
-	if (fs_mkdir_p(store, err) < 0 || store_init(store, &ks, err) < 0)
-		goto out;
-	*store_r = store;
-	store = NULL;
-	ret = 0;
-out:
-	crypto_wipe(hex, sizeof(hex));
-	free(key_path);
-	free(store);
-	return ret;
-}
-
 int svc_tenant_create(struct service *s, const struct svc_principal *p, struct json_object *in,
 		      struct json_object **out, struct error *err)
 {
-	static const char *const allowed[] = { "name", NULL };
+	static const char *const allowed[] = { "name", "location", NULL };
 	struct catalog_tenant t = { 0 }, *got = NULL;
 	struct json_object *detail;
-	const char *name;
+	const char *name, *location;
 	int ret = -1;
 
 	if (svc_authorize(p, NULL, SVC_PERM_TENANTS_MANAGE, err) < 0)
 		return -1;
 	if (svc_check_object(in, allowed, "a tenant", err) < 0 ||
 	    svc_want_str(in, "name", 1, &name, err) < 0 ||
+	    svc_want_str(in, "location", 0, &location, err) < 0 ||
 	    svc_check_name("tenant", name, err) < 0)
 		return -1;
+	if (location == NULL)
+		location = svc_cfg(s)->default_location ? svc_cfg(s)->default_location
+							: SVC_LOCATION_LOCAL;
 	t.id = svc_new_id("t-");
 	t.name = svc_in(name);
 	t.state = svc_in(catalog_tenant_state_name(CATALOG_TENANT_ACTIVE));
 	t.created = svc_now(s);
-	if (tenant_store_create(s, t.id, &t.store, err) < 0 ||
+	t.store = svc_in(location);
+	if (svc_tenant_store_create(s, t.id, location, err) < 0 ||
 	    svc_tenant_describe(s, t.id, name, err) < 0 ||
 	    catalog_tenant_insert(svc_catalog(s), &t, err) < 0) {
 		error_prefix(err, "cannot create tenant '%s'", name);
-		tenant_undo(s, t.id);
+		tenant_undo(s, t.id, location);
 		goto out;
 	}
 	if (catalog_tenant_get(svc_catalog(s), t.id, &got, err) < 0)
 		goto out;
 	detail = json_object_new_object();
 	json_object_object_add(detail, "name", json_object_new_string(name));
+	json_object_object_add(detail, "location", json_object_new_string(location));
 	if (svc_audit(s, p, t.id, "tenant.create", t.id, detail, err) < 0) {
 		json_object_put(detail);
 		goto out;
@@ -105,7 +79,6 @@ int svc_tenant_create(struct service *s, const struct svc_principal *p, struct j
 out:
 	catalog_tenant_free(&got);
 	free(t.id);
-	free(t.store);
 	return ret;
 }
 
@@ -120,6 +93,10 @@ int svc_tenant_update(struct service *s, const struct svc_principal *p, const ch
 
 	if (svc_authorize(p, tenant, SVC_PERM_TENANT_SETTINGS, err) < 0)
 		return -1;
+	/* Data stays where it was written: moving a tenant is not offered. */
+	if (json_object_object_get_ex(in, "location", NULL))
+		return error_setk(err, ERROR_USAGE, "a tenant's location is fixed when it is "
+				  "created and cannot be changed");
 	if (svc_check_object(in, allowed, "a tenant update", err) < 0 ||
 	    svc_want_int(in, "minRetentionDays", 1, SVC_MAX_DAYS, &days, err) < 0)
 		return -1;

@@ -6,6 +6,7 @@
 
 #include "catalog/catalog.h"
 #include "engine/views.h"
+#include "service/core.h"
 #include "service/views.h"
 
 static void add_str(struct json_object *o, const char *key, const char *v)
@@ -52,7 +53,7 @@ struct json_object *view_tenant(const struct catalog_tenant *t)
 	add_str(o, "id", t->id);
 	add_str(o, "name", t->name);
 	add_str(o, "state", t->state);
-	add_str(o, "store", t->store);
+	add_str(o, "location", svc_tenant_location_name(t));
 	add_time(o, "created", t->created);
 	add_int(o, "minRetentionDays", t->min_retention_days);
 	return o;

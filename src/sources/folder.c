@@ -88,7 +88,8 @@ static int folder_backup(struct store *s, const struct source_backup_opts *o,
 {
 	struct backup_opts bo = { .unit = o->unit, .quiet = o->quiet, .time_ns = o->time_ns,
 				  .keep_seconds = o->keep_seconds,
-				  .retain_seconds = o->retain_seconds, .beneath = o->beneath };
+				  .retain_seconds = o->retain_seconds, .beneath = o->beneath,
+				  .fence = o->fence };
 	struct backup_result br;
 
 	memset(res, 0, sizeof(*res));

@@ -980,7 +980,8 @@ int mail_backup_run(struct store *s, const struct mail_backup_opts *o,
 	struct imap_opts io;
 	struct point_writer_opts po = { .unit = o->unit, .time_ns = o->time_ns,
 					.keep_seconds = o->keep_seconds,
-					.retain_seconds = o->retain_seconds };
+					.retain_seconds = o->retain_seconds,
+					.fence = o->fence };
 	struct point_result pr;
 	char *source;
 	int ret = -1;
@@ -1028,7 +1029,7 @@ static int imap_backup(struct store *s, const struct source_backup_opts *o,
 	struct mail_backup_opts mo = {
 		.unit = o->unit, .source = o->source, .time_ns = o->time_ns, .quiet = o->quiet,
 		.keep_seconds = o->keep_seconds, .retain_seconds = o->retain_seconds,
-		.netpolicy = o->netpolicy,
+		.netpolicy = o->netpolicy, .fence = o->fence,
 	};
 	struct mail_backup_result mr;
 

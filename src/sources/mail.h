@@ -18,6 +18,7 @@ struct store;
  * into the JSON object, which must outlive o. */
 int mail_imap_opts(const struct json_object *source, struct imap_opts *o, struct error *err);
 
+struct point_fence;
 struct mail_backup_opts {
 	const char *unit;
 	const struct json_object *source; /* imap source JSON */
@@ -26,6 +27,7 @@ struct mail_backup_opts {
 						 these; 0: none (docs/format.md 7) */
 	int quiet;
 	const struct netpolicy *netpolicy; /* where it may connect; NULL: anywhere */
+	const struct point_fence *fence;   /* engine/point_writer.h; NULL: none */
 };
 
 struct mail_backup_result {

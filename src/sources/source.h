@@ -44,6 +44,7 @@
 struct error;
 struct json_object;
 struct netpolicy;
+struct point_fence;
 struct store;
 
 struct source_backup_opts {
@@ -62,6 +63,9 @@ struct source_backup_opts {
 	 * each address as it connects; NULL: anywhere (the CLI). The service
 	 * passes its source_allow / source_deny policy. */
 	const struct netpolicy *netpolicy;
+	/* Asked before the point's manifest is written (engine/point_writer.h);
+	 * NULL: none. The service's lease check. */
+	const struct point_fence *fence;
 };
 
 struct source_backup_result {

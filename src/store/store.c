@@ -624,6 +624,12 @@ static int delkey_write_secret(const char *path, const uint8_t seed[32], struct 
 
 int store_deletion_key_create(struct store *s, const char *key_file, struct error *err)
 {
+	return store_deletion_key_create_seed(s, key_file, NULL, err);
+}
+
+int store_deletion_key_create_seed(struct store *s, const char *key_file,
+				   const uint8_t given[32], struct error *err)
+{
 	uint8_t seed[32], pk[32], sk[64];
 	struct delkey_scan sc = { .s = s, .err = err };
 	struct error lerr;
@@ -647,7 +653,10 @@ int store_deletion_key_create(struct store *s, const char *key_file, struct erro
 	pthread_mutex_unlock(&s->del_lock);
 	buf_init(&obj, 0);
 	buf_addf(&obj, "%s\nformat %d\n", DELKEY_MAGIC, DELKEY_FORMAT);
-	crypto_random(seed, sizeof(seed));
+	if (given)
+		memcpy(seed, given, sizeof(seed));
+	else
+		crypto_random(seed, sizeof(seed));
 	crypto_ed25519_keypair(seed, pk, sk);
 	hex_encode(pk, 32, hex);
 	buf_addf(&obj, "public %s\n", hex);
@@ -659,10 +668,11 @@ int store_deletion_key_create(struct store *s, const char *key_file, struct erro
 		goto out;
 	}
 	buf_addf(&obj, "end\n");
-	if (delkey_write_secret(key_file, seed, err) < 0)
+	if (key_file && delkey_write_secret(key_file, seed, err) < 0)
 		goto out;
 	if (backend_put(s->be, DELKEY_OBJECT, obj.data, obj.len, err) < 0) {
-		unlink(key_file);
+		if (key_file)
+			unlink(key_file);
 		if (err->code == ERROR_EXISTS)
 			error_setk(err, ERROR_EXISTS, "store %s has a deletion key already "
 				   "(it is written once and never replaced)", s->path);
@@ -676,13 +686,42 @@ out:
 	return ret;
 }
 
+/* Unlocks with a seed already read; `from` names where it came from. */
+static int unlock_with_seed(struct store *s, const uint8_t seed[32], const char *from,
+			    struct error *err)
+{
+	uint8_t pk[32], mine[32], sk[64];
+
+	if (store_deletion_public(s, pk, err) < 0)
+		return -1;
+	crypto_ed25519_keypair(seed, mine, sk);
+	if (memcmp(mine, pk, 32) != 0) {
+		crypto_wipe(sk, sizeof(sk));
+		return error_setk(err, ERROR_KEY, "the deletion key in %s is not the deletion key "
+				  "of store %s", from, s->path);
+	}
+	pthread_mutex_lock(&s->del_lock);
+	memcpy(s->del_sk, sk, sizeof(sk));
+	s->del_unlocked = 1;
+	pthread_mutex_unlock(&s->del_lock);
+	crypto_wipe(sk, sizeof(sk));
+	return 0;
+}
+
+int store_unlock_deletion_seed(struct store *s, const uint8_t seed[32], const char *from,
+			       struct error *err)
+{
+	return unlock_with_seed(s, seed, from, err);
+}
+
 int store_unlock_deletion(struct store *s, const char *key_file, struct error *err)
 {
-	uint8_t pk[32], seed[32], mine[32], sk[64];
+	uint8_t pk[32], seed[32];
 	struct buf b;
 	size_t n;
 	int ret = -1;
 
+	/* A store without a deletion key says so before the file is read. */
 	if (store_deletion_public(s, pk, err) < 0)
 		return -1;
 	buf_init(&b, DELKEY_FILE_MAX);
@@ -700,20 +739,9 @@ int store_unlock_deletion(struct store *s, const char *key_file, struct error *e
 			   "expected)", key_file);
 		goto out;
 	}
-	crypto_ed25519_keypair(seed, mine, sk);
-	if (memcmp(mine, pk, 32) != 0) {
-		error_setk(err, ERROR_KEY, "the deletion key in %s is not the deletion key of store %s",
-			   key_file, s->path);
-		goto out;
-	}
-	pthread_mutex_lock(&s->del_lock);
-	memcpy(s->del_sk, sk, sizeof(sk));
-	s->del_unlocked = 1;
-	pthread_mutex_unlock(&s->del_lock);
-	ret = 0;
+	ret = unlock_with_seed(s, seed, key_file, err);
 out:
 	crypto_wipe(seed, sizeof(seed));
-	crypto_wipe(sk, sizeof(sk));
 	if (b.data)
 		crypto_wipe(b.data, b.len);
 	buf_clear(&b);

@@ -66,6 +66,12 @@ int store_add_key(struct store *s, const struct keysource *src, struct error *er
  * exist now as older than the key). ERROR_EXISTS if the store has a
  * deletion key already (no file is written then). */
 int store_deletion_key_create(struct store *s, const char *key_file, struct error *err);
+/* The same with the pair made from `seed` (NULL: random), and key_file
+ * NULL to write no file: for the service, which derives every tenant's
+ * seed from its own key so that all of its nodes hold it (docs/service.md
+ * "Keys"). */
+int store_deletion_key_create_seed(struct store *s, const char *key_file,
+				   const uint8_t seed[32], struct error *err);
 
 /* Unlocks deletion on this handle with the secret in key_file: ERROR_NOTFOUND
  * if the store has no deletion key, ERROR_KEY if the file cannot be read or
@@ -73,6 +79,9 @@ int store_deletion_key_create(struct store *s, const char *key_file, struct erro
  * through s (if it was also opened with BACKEND_ALLOW_DELETE); the secret
  * is wiped by store_close(). */
 int store_unlock_deletion(struct store *s, const char *key_file, struct error *err);
+/* The same with the secret seed itself; `from` names its origin in errors. */
+int store_unlock_deletion_seed(struct store *s, const uint8_t seed[32], const char *from,
+			       struct error *err);
 
 /* Whether store_unlock_deletion() succeeded on s. */
 int store_deletion_unlocked(struct store *s);

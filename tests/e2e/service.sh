@@ -80,10 +80,16 @@ if [ -n "$GTOK" ]; then ok "service: first start prints a global admin token"; e
 	not_ok "service: first start prints a global admin token" "$(head -2 "$T/d1.out")"; fi
 if tenant acme; then ok "service: tenant and tenant admin token created"; else
 	not_ok "service: tenant and tenant admin token created" "$code $(cat "$T/resp")"; fi
-for k in "$T/d1/keys/$TID.key"; do
-	if [ "$(stat -c %a "$k")" = 600 ]; then ok "service: the tenant key file is 0600"; else
-		not_ok "service: the tenant key file is 0600" "$(stat -c %a "$k")"; fi
-done
+# Tenants' keys derive from the service key (docs/service.md "Keys"): no
+# file per tenant, and `coffer catalog tenant-key` writes one for work by hand.
+if [ ! -e "$T/d1/keys/$TID.key" ]; then ok "service: no tenant key file is kept"; else
+	not_ok "service: no tenant key file is kept" "$(ls "$T/d1/keys")"; fi
+run "$COFFER" catalog tenant-key "$TID" --data "$T/d1" --key-file-new "$T/k1"
+if [ "$rc" = 0 ] && [ "$(stat -c %a "$T/k1")" = 600 ]; then ok "service: catalog tenant-key writes a 0600 key file"; else
+	not_ok "service: catalog tenant-key writes a 0600 key file" "exit $rc $(cat "$T/err")"; fi
+run "$COFFER" catalog tenant-key "$TID" --data "$T/d1" --key-file-new "$T/k1"
+if [ "$rc" != 0 ] && grep -q "k1" "$T/err"; then ok "service: catalog tenant-key never overwrites a file"; else
+	not_ok "service: catalog tenant-key never overwrites a file" "exit $rc"; fi
 unit ann "$ANNDIR"; ANN=$UID_
 api "$TOK" POST "$U/$TID/protectionPolicies" \
 	"{\"name\":\"homes\",\"kind\":\"account\",\"units\":[\"$ANN\"],\"rules\":[{\"type\":\"subfolders\",\"path\":\"$HOMES\"}],\"frequencySeconds\":2,\"state\":\"active\"}"
@@ -255,7 +261,8 @@ if [ "$code" = 403 ] && grep -q "inside retention until" "$T/resp"; then
 	ok "service: deleting a point inside retention is refused, even for the tenant admin"; else
 	not_ok "service: deleting a point inside retention is refused, even for the tenant admin" "$code $(cat "$T/resp")"; fi
 serve_stop TERM
-c() { "$COFFER" --store "$D2/stores/$TID" --key-file "$D2/keys/$TID.key" "$@"; }
+"$COFFER" catalog tenant-key "$TID" --data "$D2" --key-file-new "$T/k2"
+c() { "$COFFER" --store "$D2/stores/$TID" --key-file "$T/k2" "$@"; }
 run c check --read-data
 is_rc "service: coffer check passes on the tenant store after expiry" 0
 for kt in $(echo "$KEPT" | sed -n '1p;8p;$p'); do
@@ -302,7 +309,8 @@ if [ "$stop_rc" = 0 ]; then ok "service: SIGTERM during a backup stops cleanly";
 serve d3 18603
 if until_true 120 done_ok; then ok "service: the job stopped by SIGTERM is not lost"; else
 	not_ok "service: the job stopped by SIGTERM is not lost" "$(cat "$T/resp")"; fi
-c() { "$COFFER" --store "$D3/stores/$TID" --key-file "$D3/keys/$TID.key" "$@"; }
+"$COFFER" catalog tenant-key "$TID" --data "$D3" --key-file-new "$T/k3"
+c() { "$COFFER" --store "$D3/stores/$TID" --key-file "$T/k3" "$@"; }
 api "$TOK" GET "$U/$TID/protectionUnits/$BIG/restorePoints?limit=1000"
 SEQS=$(jq -r '.items[].seq' "$T/resp")
 last=$(echo "$SEQS" | tail -1)
@@ -478,10 +486,12 @@ if [ "$(jq '[.items[] | select(.action == "store.deletion" and .detail.tool == "
 
 # The store key alone deletes nothing; whoever deletes with the deletion
 # key by hand shows in the tenant's audit log, and the catalog follows.
-D6K=$T/d6/keys/$TID.delete.key
-if [ "$(stat -c %a "$D6K" 2>/dev/null)" = 600 ]; then ok "service: the tenant's deletion key is a 0600 file of its own"; else
-	not_ok "service: the tenant's deletion key is a 0600 file of its own" "$(ls -l "$T/d6/keys")"; fi
-c6() { "$COFFER" --store "$T/d6/stores/$TID" --key-file "$T/d6/keys/$TID.key" "$@"; }
+D6K=$T/k6.delete
+"$COFFER" catalog tenant-key "$TID" --data "$T/d6" --key-file-new "$T/k6" --deletion-key-file-new "$D6K"
+if [ "$(stat -c %a "$D6K" 2>/dev/null)" = 600 ] && [ ! -e "$T/d6/keys/$TID.delete.key" ]; then
+	ok "service: the tenant's deletion key is derived, and written only on demand (0600)"; else
+	not_ok "service: the tenant's deletion key is derived, and written only on demand (0600)" "$(ls -l "$T/d6/keys")"; fi
+c6() { "$COFFER" --store "$T/d6/stores/$TID" --key-file "$T/k6" "$@"; }
 run c6 forget "$RET@1"
 if [ "$rc" != 0 ] && grep -q "deletion key" "$T/err" && [ "$(live6)" = "1 2 3 4 6" ]; then
 	ok "service: coffer forget with the store key alone is refused"; else
