@@ -947,7 +947,7 @@ void catalog_rp_free(struct catalog_rp **rpp)
 
 #define JOB_COLS                                                                         \
 	"id, tenant, unit, kind, session, state, error, detail, attempts, created, " \
-	"not_before, started, finished"
+	"not_before, started, finished, owner, lease_until, fence"
 
 static void *job_make(const struct db_row *st)
 {
@@ -966,6 +966,9 @@ static void *job_make(const struct db_row *st)
 	j->not_before = col_int(st, 10);
 	j->started = col_int(st, 11);
 	j->finished = col_int(st, 12);
+	j->owner = col_text(st, 13);
+	j->lease_until = col_int(st, 14);
+	j->fence = col_int(st, 15);
 	return j;
 }
 
@@ -1008,14 +1011,22 @@ int catalog_job_enqueue(struct catalog *c, const struct catalog_job *j, int64_t 
 		goto fail;
 	if (job_find_active(c, j, &id, err) < 0)
 		goto rollback;
+	/* Without a conflict target, DO NOTHING covers both partial unique
+	 * indexes (jobs_one_active, jobs_one_active_restore), in SQLite and
+	 * PostgreSQL alike. */
 	if (id == 0 &&
 	    cat_run(c,
-		   "INSERT INTO jobs (tenant, unit, kind, session, state, detail, attempts,"
-		   " created, not_before, started, finished)"
-		   " VALUES ($1, $2, $3, $4, 'queued', $5, 0, $6, $7, 0, 0) RETURNING id",
-		   PARAMS(PS(j->tenant), PS(j->unit), PS(j->kind), PS(j->session), PS(j->detail),
-			  PI(j->created ? j->created : now_s()), PI(j->not_before)),
-		   int64_row, &id, err) < 0)
+		    "INSERT INTO jobs (tenant, unit, kind, session, state, detail, attempts,"
+		    " created, not_before, started, finished)"
+		    " VALUES ($1, $2, $3, $4, 'queued', $5, 0, $6, $7, 0, 0)"
+		    " ON CONFLICT DO NOTHING RETURNING id",
+		    PARAMS(PS(j->tenant), PS(j->unit), PS(j->kind), PS(j->session), PS(j->detail),
+			   PI(j->created ? j->created : now_s()), PI(j->not_before)),
+		    int64_row, &id, err) < 0)
+		goto rollback;
+	/* Nothing inserted: another node queued the same job after our look-up
+	 * (PostgreSQL: the index made us wait for its commit); now we see it. */
+	if (id == 0 && job_find_active(c, j, &id, err) < 0)
 		goto rollback;
 	if (tx_commit(c, err) < 0)
 		goto fail;
@@ -1027,81 +1038,164 @@ fail:
 	return error_prefix(err, "catalog: enqueue %s job of unit %s", j->kind, j->unit);
 }
 
-int catalog_job_claim(struct catalog *c, int64_t now, struct catalog_job **j_r,
-		      struct error *err)
+/* Claims: the pick and the update are one statement, in a transaction.
+ * SQLite: BEGIN IMMEDIATE already excludes every other writer. PostgreSQL
+ * (READ COMMITTED): the claim lock makes claims of all nodes one at a
+ * time, so "the unit has no running job" cannot be decided by two nodes
+ * at once (SKIP LOCKED alone would let two nodes take two jobs of one
+ * unit); FOR UPDATE SKIP LOCKED passes over a job whose row another
+ * transaction is changing (a heartbeat, a finish). The SET expressions
+ * read the row as it was: a running job there is a takeover. */
+#define CLAIM_SQL(lock)                                                                   \
+	"UPDATE jobs SET state = 'running', started = $1, finished = 0,"                  \
+	" attempts = attempts + 1,"                                                       \
+	" error = CASE WHEN state = 'running' THEN 'taken over from node '"              \
+	"  || COALESCE(owner, '(none)') || ': its lease expired' ELSE error END,"         \
+	" owner = $2, lease_until = $3, fence = fence + 1"                                \
+	" WHERE id = (SELECT q.id FROM jobs q"                                            \
+	"  WHERE (q.state = 'queued' AND q.not_before <= $1 AND NOT EXISTS"               \
+	"   (SELECT 1 FROM jobs r WHERE r.unit = q.unit AND r.state = 'running'))"        \
+	"  OR (q.state = 'running' AND q.lease_until < $1)"                               \
+	"  ORDER BY q.id LIMIT 1" lock ")"                                                \
+	" RETURNING " JOB_COLS
+
+int catalog_job_claim(struct catalog *c, const char *node, int64_t now, int64_t lease_s,
+		      struct catalog_job **j_r, struct error *err)
 {
 	struct rows r;
 
 	*j_r = NULL;
-	if (tx_begin(c, err) < 0)
+	if (need(node, "node", err) < 0 || tx_begin(c, err) < 0)
 		return error_prefix(err, "catalog: claim a job");
-	/* One statement inside an IMMEDIATE transaction: no other connection
-	 * can start or claim a job between the pick and the update. */
-	if (db_list(c, &job_rec,
-		    "UPDATE jobs SET state = 'running', started = $1, finished = 0,"
-		    " attempts = attempts + 1"
-		    " WHERE id = (SELECT q.id FROM jobs q WHERE q.state = 'queued'"
-		    "  AND q.not_before <= $1 AND NOT EXISTS (SELECT 1 FROM jobs r"
-		    "   WHERE r.unit = q.unit AND r.state = 'running')"
-		    "  ORDER BY q.id LIMIT 1)"
-		    " RETURNING " JOB_COLS,
-		    PARAMS(PI(now)), &r, err) < 0) {
+	if (tx_lock(c, PG_LOCK_CLAIM, err) < 0 ||
+	    db_list(c, &job_rec, dialect(c, CLAIM_SQL(""), CLAIM_SQL(" FOR UPDATE SKIP LOCKED")),
+		    PARAMS(PI(now), PS(node), PI(now + lease_s)), &r, err) < 0) {
 		tx_rollback(c);
-		return error_prefix(err, "catalog: claim a job");
+		return error_prefix(err, "catalog: claim a job for node %s", node);
 	}
 	if (tx_commit(c, err) < 0) {
 		rows_clear(&r);
-		return error_prefix(err, "catalog: claim a job");
+		return error_prefix(err, "catalog: claim a job for node %s", node);
 	}
-	if (r.n > 0)
-		*j_r = r.v[0];
+	if (r.n > 0) {
+		struct catalog_job *j = r.v[0];
+
+		*j_r = j;
+		if (j->attempts > 1 && j->error != NULL && strncmp(j->error, "taken over", 10) == 0)
+			log_info("catalog: node %s took job %" PRId64 " over (%s)", node, j->id,
+				 j->error);
+	}
 	free(r.v);
 	return 0;
 }
 
-int catalog_job_finish(struct catalog *c, int64_t id, enum catalog_job_state state,
-		       const char *error, const char *detail, int64_t finished,
-		       int64_t not_before, struct error *err)
+/* Why job `id` is not running under (node, fence): ERROR_CONFLICT naming
+ * who holds it now, or ERROR_NOTFOUND. Returns -1. */
+static int job_not_ours(struct catalog *c, int64_t id, const char *node, int64_t fence,
+			struct error *err)
+{
+	struct catalog_job *j = db_get(c, &job_rec, "SELECT " JOB_COLS " FROM jobs WHERE id = $1",
+				       PARAMS(PI(id)), "job", err);
+
+	if (j == NULL)
+		return -1;
+	if (catalog_job_state_of(j->state) == CATALOG_JOB_RUNNING)
+		error_setk(err, ERROR_CONFLICT,
+			   "job %" PRId64 " is no longer ours: taken over by node %s (fence %" PRId64
+			   ", ours %s %" PRId64 ")",
+			   id, j->owner ? j->owner : "(none)", j->fence, node, fence);
+	else
+		error_setk(err, ERROR_CONFLICT,
+			   "job %" PRId64 " is no longer ours: it is %s (last claimed by node %s, "
+			   "fence %" PRId64 "; ours %s %" PRId64 ")",
+			   id, j->state, j->owner ? j->owner : "(none)", j->fence, node, fence);
+	catalog_job_free(&j);
+	return -1;
+}
+
+int catalog_job_heartbeat(struct catalog *c, int64_t id, const char *node, int64_t fence,
+			  int64_t lease_until, struct error *err)
+{
+	int64_t n;
+
+	if (need(node, "node", err) < 0)
+		return error_prefix(err, "catalog: renew the lease of job %" PRId64, id);
+	n = cat_run(c,
+		    "UPDATE jobs SET lease_until = $4"
+		    " WHERE id = $1 AND state = 'running' AND owner = $2 AND fence = $3",
+		    PARAMS(PI(id), PS(node), PI(fence), PI(lease_until)), NULL, NULL, err);
+	if (n == 0)
+		job_not_ours(c, id, node, fence, err);
+	if (n <= 0)
+		return error_prefix(err, "catalog: renew the lease of job %" PRId64, id);
+	return 0;
+}
+
+/* A change to job `id` made only if the job still runs under (node,
+ * fence), or whatever its state if node is NULL: the SQL has the check as
+ * " AND ($N IS NULL OR ...)"; 0 rows changed is then explained. */
+#define JOB_OURS(n, f) \
+	" AND (" n " IS NULL OR (state = 'running' AND owner = " n " AND fence = " f "))"
+
+static int job_change(struct catalog *c, int64_t id, const char *node, int64_t fence,
+		      const char *sql, const struct db_param *p, size_t np, struct error *err)
+{
+	int64_t n = cat_run(c, sql, p, np, NULL, NULL, err);
+
+	if (n < 0)
+		return -1;
+	if (n > 0)
+		return 0;
+	if (node != NULL)
+		return job_not_ours(c, id, node, fence, err);
+	return error_setk(err, ERROR_NOTFOUND, "job %" PRId64 " not found", id);
+}
+
+int catalog_job_finish(struct catalog *c, int64_t id, const char *node, int64_t fence,
+		       enum catalog_job_state state, const char *error, const char *detail,
+		       int64_t finished, int64_t not_before, struct error *err)
 {
 	const char *name = catalog_job_state_name(state);
-	char what[48];
 
-	snprintf(what, sizeof(what), "job %" PRId64, id);
 	if (state != CATALOG_JOB_SUCCEEDED && state != CATALOG_JOB_FAILED &&
 	    state != CATALOG_JOB_QUEUED)
 		return error_setk(err, ERROR_USAGE,
 				  "catalog: finish job %" PRId64 ": state '%s' is not succeeded, "
 				  "failed or queued",
 				  id, name ? name : "(none)");
-	if (db_change1(c,
+	/* The lease ends with the run; owner stays: who ran it last. */
+	if (job_change(c, id, node, fence,
 		       "UPDATE jobs SET state = $2, error = $3, detail = COALESCE($4, detail),"
-		       " finished = $5, not_before = $6 WHERE id = $1",
+		       " finished = $5, not_before = $6, lease_until = 0 WHERE id = $1"
+		       JOB_OURS("$7", "$8"),
 		       PARAMS(PI(id), PS(name), PS(error), PS(detail), PI(finished),
-			      PI(not_before)),
-		       what, err) < 0)
+			      PI(not_before), PS(node), PI(fence)),
+		       err) < 0)
 		return error_prefix(err, "catalog: finish job %" PRId64, id);
 	return 0;
 }
 
-int catalog_job_set_detail(struct catalog *c, int64_t id, const char *detail,
-			   struct error *err)
+int catalog_job_set_detail(struct catalog *c, int64_t id, const char *node, int64_t fence,
+			   const char *detail, struct error *err)
 {
-	char what[48];
-
-	snprintf(what, sizeof(what), "job %" PRId64, id);
-	if (db_change1(c, "UPDATE jobs SET detail = $2 WHERE id = $1", PARAMS(PI(id), PS(detail)),
-		       what, err) < 0)
+	if (job_change(c, id, node, fence,
+		       "UPDATE jobs SET detail = $2 WHERE id = $1" JOB_OURS("$3", "$4"),
+		       PARAMS(PI(id), PS(detail), PS(node), PI(fence)), err) < 0)
 		return error_prefix(err, "catalog: set detail of job %" PRId64, id);
 	return 0;
 }
 
-int catalog_job_requeue_running(struct catalog *c, const char *reason, struct error *err)
+int catalog_job_requeue_running(struct catalog *c, const char *node, const char *reason,
+				struct error *err)
 {
-	int64_t n = cat_run(c, "UPDATE jobs SET state = 'queued', error = $1 WHERE state = 'running'",
-			   PARAMS(PS(reason)), NULL, NULL, err);
+	int64_t n = cat_run(c,
+			    "UPDATE jobs SET state = 'queued', error = $1, lease_until = 0"
+			    " WHERE state = 'running' AND ($2 IS NULL OR owner = $2)",
+			    PARAMS(PS(reason), PS(node)), NULL, NULL, err);
 
 	if (n < 0)
-		return error_prefix(err, "catalog: requeue running jobs");
+		return error_prefix(err, "catalog: requeue running jobs of node %s",
+				    node ? node : "(any)");
 	return n > INT32_MAX ? INT32_MAX : (int)n;
 }
 
@@ -1163,6 +1257,7 @@ void catalog_job_free(struct catalog_job **jp)
 	free(j->state);
 	free(j->error);
 	free(j->detail);
+	free(j->owner);
 	free(j);
 }
 

@@ -230,26 +230,51 @@ struct catalog_job {
 	char *error, *detail;       /* detail: JSON set by the job (progress, result) */
 	int attempts;
 	int64_t created, not_before, started, finished;
+	char *owner;         /* the node that claimed it last; NULL: never claimed */
+	int64_t lease_until; /* a running job's lease ends (Unix s); 0: no lease */
+	int64_t fence;       /* one more at each claim; the holder shows it to write */
 };
 /* Queues a job unless the unit already has one queued or running of the
  * same kind (then returns 0 with *id_r = that job's id). */
 int catalog_job_enqueue(struct catalog *c, const struct catalog_job *j, int64_t *id_r,
 			struct error *err);
-/* Atomically takes the oldest queued job with not_before <= now whose unit
- * has no running job, marking it running; 0 and *j_r NULL if none. */
-int catalog_job_claim(struct catalog *c, int64_t now, struct catalog_job **j_r,
-		      struct error *err);
+/* Leases (docs/service.md "Jobs"): several nodes share one catalog; a
+ * node runs a job only while it holds the job's lease, and writes about it
+ * only with the fence its claim returned.
+ *
+ * Atomically takes, for `node`, the oldest (lowest id) job that is either
+ * queued with not_before <= now, its unit having no running job, or
+ * running with an expired lease (lease_until < now: its node died; the
+ * job is taken over, error set to "taken over from node X: its lease
+ * expired"). Marks it running with owner = node, lease_until = now +
+ * lease_s, fence + 1, started = now, attempts + 1; 0 and *j_r NULL if
+ * none. Two nodes never take the same job, nor two jobs of one unit. */
+int catalog_job_claim(struct catalog *c, const char *node, int64_t now, int64_t lease_s,
+		      struct catalog_job **j_r, struct error *err);
+/* Extends the lease of job `id` to lease_until if it is still running,
+ * owned by node with that fence; otherwise ERROR_CONFLICT ("job N is no
+ * longer ours: taken over by node Y"): the caller must stop writing for
+ * the job at once (fencing). ERROR_NOTFOUND for an unknown id. */
+int catalog_job_heartbeat(struct catalog *c, int64_t id, const char *node, int64_t fence,
+			  int64_t lease_until, struct error *err);
 /* state succeeded, failed or queued (retry later: not_before), with error
  * and detail: error NULL clears it, detail NULL keeps the job's detail.
+ * node (with fence) is the lease the caller holds: a job no longer
+ * running under it is refused with ERROR_CONFLICT as by
+ * catalog_job_heartbeat(); node NULL skips the check (admin paths).
  * ERROR_USAGE for another state, ERROR_NOTFOUND for an unknown id. */
-int catalog_job_finish(struct catalog *c, int64_t id, enum catalog_job_state state,
-		       const char *error, const char *detail, int64_t finished,
-		       int64_t not_before, struct error *err);
-int catalog_job_set_detail(struct catalog *c, int64_t id, const char *detail,
-			   struct error *err);
-/* After a restart: every "running" job back to "queued" with error set to
- * `reason`; returns how many (>= 0) or -1. */
-int catalog_job_requeue_running(struct catalog *c, const char *reason, struct error *err);
+int catalog_job_finish(struct catalog *c, int64_t id, const char *node, int64_t fence,
+		       enum catalog_job_state state, const char *error, const char *detail,
+		       int64_t finished, int64_t not_before, struct error *err);
+/* Writes the job's detail; node and fence as for catalog_job_finish(). */
+int catalog_job_set_detail(struct catalog *c, int64_t id, const char *node, int64_t fence,
+			   const char *detail, struct error *err);
+/* After a restart: the "running" jobs of `node` (NULL: every node's, the
+ * single-node case) back to "queued" with error set to `reason`; returns
+ * how many (>= 0) or -1. Other nodes' jobs are taken over by claims when
+ * their leases expire. */
+int catalog_job_requeue_running(struct catalog *c, const char *node, const char *reason,
+				struct error *err);
 int catalog_job_get(struct catalog *c, int64_t id, struct catalog_job **j_r, struct error *err);
 struct catalog_job_filter {
 	const char *tenant, *unit, *kind, *state, *session; /* NULL: any */

@@ -25,6 +25,8 @@ enum {
 	ERROR_EXISTS = 9,   /* put-if-absent found the name taken */
 	ERROR_LOCKED = 10,  /* refused: a restore point is retained (docs/format.md 7),
 			     * or the server locks the object (S3 Object Lock) */
+	ERROR_CONFLICT = 11, /* someone else holds it now (a job's lease was taken
+			      * over): the caller must stop writing */
 };
 
 void error_init(struct error *err);

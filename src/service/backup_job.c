@@ -104,7 +104,7 @@ static void set_detail(struct service *s, const struct catalog_job *j,
 	json_object_object_add(d, "changedItems", json_object_new_int64((int64_t)res->changed_items));
 	json_object_object_add(d, "warnings", json_object_new_int64((int64_t)res->nwarnings));
 	error_init(&err);
-	if (catalog_job_set_detail(svc_catalog(s), j->id,
+	if (catalog_job_set_detail(svc_catalog(s), j->id, NULL, 0,
 				   json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN),
 				   &err) < 0)
 		log_warn("event=job.detail job=%lld error=\"%s\"", (long long)j->id, err.msg);

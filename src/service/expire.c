@@ -230,7 +230,7 @@ audit:
 		struct error derr;
 
 		error_init(&derr);
-		catalog_job_set_detail(svc_catalog(s), j->id,
+		catalog_job_set_detail(svc_catalog(s), j->id, NULL, 0,
 				       json_object_to_json_string_ext(detail, JSON_C_TO_STRING_PLAIN),
 				       &derr);
 	}

@@ -428,7 +428,7 @@ void svc_mail_index_point(struct service *s, const char *tenant, const char *uni
 			d = json_object_new_object();
 		}
 		json_object_object_add(d, "searchIndex", json_object_get(r));
-		if (catalog_job_set_detail(svc_catalog(s), job,
+		if (catalog_job_set_detail(svc_catalog(s), job, NULL, 0,
 					   json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN),
 					   &e2) < 0)
 			log_warn("event=job.detail job=%" PRId64 " error=\"%s\"", job, e2.msg);

@@ -446,7 +446,7 @@ struct service *svc_open_flags(const struct svc_config *cfg, int flags, struct e
 	make_catalog_private(s->catalog_url);
 	if (service_key_check(s, err) < 0)
 		goto fail;
-	n = catalog_job_requeue_running(s->cat, SVC_INTERRUPTED, err);
+	n = catalog_job_requeue_running(s->cat, NULL, SVC_INTERRUPTED, err);
 	if (n < 0)
 		goto fail;
 	if (n > 0)

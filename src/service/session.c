@@ -689,8 +689,8 @@ int svc_restore_job_run(struct service *s, const struct catalog_job *j, struct e
 	if (!slot_take(j->session, limit)) {
 		/* The session's limit is reached: back to the queue for a moment.
 		 * The worker sees the job is no longer running and leaves it. */
-		ret = catalog_job_finish(c, j->id, CATALOG_JOB_QUEUED, NULL, NULL, 0, svc_now(s) + 1,
-					 err);
+		ret = catalog_job_finish(c, j->id, NULL, 0, CATALOG_JOB_QUEUED, NULL, NULL, 0,
+					 svc_now(s) + 1, err);
 		goto out;
 	}
 	free(a->state);

@@ -20,6 +20,11 @@
 
 #define IDLE_POLL_MS 250
 #define ERROR_POLL_MS 1000
+/* Job leases (catalog.h): until the service names its node and renews
+ * leases, one name for this process and a lease no job outlives, and the
+ * finishes below skip the lease check (node NULL): today's behaviour. */
+#define WORKER_NODE "node-1"
+#define WORKER_LEASE_S ((int64_t)100 * 365 * 86400)
 
 struct svc_workers {
 	struct service *s;
@@ -107,8 +112,8 @@ void svc_job_execute(struct service *s, struct catalog_job *j)
 	}
 	if (r < 0 && svc_stopping(s) && kind != CATALOG_JOB_BACKUP) {
 		/* Cut short by the stop: back to the queue, with the reason. */
-		if (catalog_job_finish(svc_catalog(s), j->id, CATALOG_JOB_QUEUED, SVC_INTERRUPTED,
-				       NULL, 0, 0, &ferr) < 0)
+		if (catalog_job_finish(svc_catalog(s), j->id, NULL, 0, CATALOG_JOB_QUEUED,
+				       SVC_INTERRUPTED, NULL, 0, 0, &ferr) < 0)
 			log_error("event=job.requeue job=%lld error=\"%s\"", (long long)j->id,
 				  ferr.msg);
 		return;
@@ -116,8 +121,8 @@ void svc_job_execute(struct service *s, struct catalog_job *j)
 	state = r == 0 ? CATALOG_JOB_SUCCEEDED : CATALOG_JOB_FAILED;
 	if (kind == CATALOG_JOB_BACKUP)
 		svc_unit_backup_done(s, j, started, r == 0 ? NULL : err.msg);
-	if (catalog_job_finish(svc_catalog(s), j->id, state, r == 0 ? NULL : err.msg, NULL,
-			       svc_now(s), 0, &ferr) < 0)
+	if (catalog_job_finish(svc_catalog(s), j->id, NULL, 0, state, r == 0 ? NULL : err.msg,
+			       NULL, svc_now(s), 0, &ferr) < 0)
 		log_error("event=job.finish job=%lld error=\"%s\"", (long long)j->id, ferr.msg);
 	svc_stats_job(svc_stats(s), j->kind, j->tenant, j->unit, secs, r == 0);
 	if (r == 0)
@@ -152,7 +157,8 @@ static void *worker_main(void *arg)
 		pthread_mutex_unlock(&w->lock);
 		error_init(&err);
 		j = NULL;
-		if (catalog_job_claim(svc_catalog(w->s), svc_now(w->s), &j, &err) < 0) {
+		if (catalog_job_claim(svc_catalog(w->s), WORKER_NODE, svc_now(w->s), WORKER_LEASE_S,
+				      &j, &err) < 0) {
 			log_error("event=job.claim error=\"%s\"", err.msg);
 			pthread_mutex_lock(&w->lock);
 			wait_ms(w, ERROR_POLL_MS);
@@ -166,7 +172,7 @@ static void *worker_main(void *arg)
 		if (w->stop) {
 			/* Claimed as the stop came: hand it back untouched. */
 			pthread_mutex_unlock(&w->lock);
-			catalog_job_finish(svc_catalog(w->s), j->id, CATALOG_JOB_QUEUED,
+			catalog_job_finish(svc_catalog(w->s), j->id, NULL, 0, CATALOG_JOB_QUEUED,
 					   SVC_INTERRUPTED, NULL, 0, 0, &err);
 			catalog_job_free(&j);
 			pthread_mutex_lock(&w->lock);

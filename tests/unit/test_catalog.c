@@ -819,18 +819,18 @@ static void test_catalog_jobs(void)
 	CHECK(catalog_job_queue_depth(c) == 4);
 
 	/* Claims go oldest first, one job per unit at a time. */
-	CHECK_OK(catalog_job_claim(c, 1000, &j, &err), &err);
+	CHECK_OK(catalog_job_claim(c, "n1", 1000, 60, &j, &err), &err);
 	CHECK(j != NULL && j->id == b1 && strcmp(j->state, "running") == 0);
 	CHECK(j->started == 1000 && j->attempts == 1);
 	catalog_job_free(&j);
 	j = NULL;
-	CHECK_OK(catalog_job_claim(c, 1000, &j, &err), &err);
+	CHECK_OK(catalog_job_claim(c, "n1", 1000, 60, &j, &err), &err);
 	CHECK(j == NULL);
 	/* While it runs, another backup of the unit is the running one. */
 	CHECK(enqueue(c, tenant, unit, "backup", NULL, 0, &err) == b1);
-	CHECK_OK(catalog_job_set_detail(c, b1, "{\"files\":3}", &err), &err);
-	CHECK_OK(catalog_job_finish(c, b1, CATALOG_JOB_QUEUED, "source busy", NULL, 1001, 2000,
-				    &err),
+	CHECK_OK(catalog_job_set_detail(c, b1, NULL, 0, "{\"files\":3}", &err), &err);
+	CHECK_OK(catalog_job_finish(c, b1, NULL, 0, CATALOG_JOB_QUEUED, "source busy", NULL, 1001,
+				    2000, &err),
 		 &err);
 	CHECK_OK(catalog_job_get(c, b1, &j, &err), &err);
 	CHECK(strcmp(j->state, "queued") == 0 && strcmp(j->error, "source busy") == 0);
@@ -838,22 +838,23 @@ static void test_catalog_jobs(void)
 	catalog_job_free(&j);
 	j = NULL;
 	/* b1 waits until 2000, so the expire job goes first. */
-	CHECK_OK(catalog_job_claim(c, 1500, &j, &err), &err);
+	CHECK_OK(catalog_job_claim(c, "n1", 1500, 60, &j, &err), &err);
 	CHECK(j != NULL && j->id == e1);
 	catalog_job_free(&j);
 	j = NULL;
-	CHECK_OK(catalog_job_finish(c, e1, CATALOG_JOB_SUCCEEDED, NULL, "{\"forgotten\":2}", 1600,
-				    0, &err),
+	CHECK_OK(catalog_job_finish(c, e1, NULL, 0, CATALOG_JOB_SUCCEEDED, NULL,
+				    "{\"forgotten\":2}", 1600, 0, &err),
 		 &err);
-	CHECK_OK(catalog_job_claim(c, 2000, &j, &err), &err);
+	CHECK_OK(catalog_job_claim(c, "n1", 2000, 60, &j, &err), &err);
 	CHECK(j != NULL && j->id == b1 && j->attempts == 2);
 	catalog_job_free(&j);
 	j = NULL;
-	CHECK_OK(catalog_job_finish(c, b1, CATALOG_JOB_FAILED, "boom", NULL, 2001, 0, &err), &err);
-	CHECK_FAILS(catalog_job_finish(c, b1, CATALOG_JOB_RUNNING, NULL, NULL, 0, 0, &err), &err,
-		    ERROR_USAGE);
-	CHECK_FAILS(catalog_job_finish(c, 999, CATALOG_JOB_FAILED, NULL, NULL, 0, 0, &err), &err,
-		    ERROR_NOTFOUND);
+	CHECK_OK(catalog_job_finish(c, b1, NULL, 0, CATALOG_JOB_FAILED, "boom", NULL, 2001, 0, &err),
+		 &err);
+	CHECK_FAILS(catalog_job_finish(c, b1, NULL, 0, CATALOG_JOB_RUNNING, NULL, NULL, 0, 0, &err),
+		    &err, ERROR_USAGE);
+	CHECK_FAILS(catalog_job_finish(c, 999, NULL, 0, CATALOG_JOB_FAILED, NULL, NULL, 0, 0, &err),
+		    &err, ERROR_NOTFOUND);
 	/* Once finished, a new backup job is queued. */
 	b2 = enqueue(c, tenant, unit, "backup", NULL, 0, &err);
 	CHECK(b2 > r3);
@@ -886,6 +887,101 @@ out:
 	free(path);
 }
 
+/* Leases: a claim holds the job for a node until its lease ends; the
+ * holder renews it; once it lapses another node takes the job over, and
+ * the old holder's heartbeat, detail and finish are refused (fencing). */
+static void test_catalog_leases(void)
+{
+	struct catalog_job *j = NULL;
+	struct catalog *c = NULL;
+	struct error err;
+	char *path = NULL, *tenant = NULL, *unit = NULL, want[128];
+	int64_t b, e;
+
+	error_init(&err);
+	c = open_new("leases", &path, &err);
+	CHECKF(c != NULL, "open: %s", err.msg);
+	CHECK_OK(fixture(c, "a", &tenant, &unit, &err), &err);
+	b = enqueue(c, tenant, unit, "backup", NULL, 0, &err);
+	e = enqueue(c, tenant, unit, "expire", NULL, 0, &err);
+	CHECKF(b > 0 && e > b, "enqueue: %s", err.msg);
+	CHECK_FAILS(catalog_job_claim(c, NULL, 100, 30, &j, &err), &err, ERROR_USAGE);
+
+	CHECK_OK(catalog_job_claim(c, "node-a", 100, 30, &j, &err), &err);
+	CHECK(j != NULL && j->id == b && strcmp(j->owner, "node-a") == 0);
+	CHECK(j->fence == 1 && j->lease_until == 130 && j->attempts == 1 && j->error == NULL);
+	catalog_job_free(&j);
+	/* Live lease: nothing for another node (the expire job's unit is busy). */
+	CHECK_OK(catalog_job_claim(c, "node-b", 130, 30, &j, &err), &err);
+	CHECK(j == NULL);
+	CHECK_OK(catalog_job_heartbeat(c, b, "node-a", 1, 140, &err), &err);
+	CHECK_OK(catalog_job_claim(c, "node-b", 140, 30, &j, &err), &err);
+	CHECK(j == NULL);
+	/* Only the holder, with its fence, renews. */
+	CHECK_FAILS(catalog_job_heartbeat(c, b, "node-b", 1, 200, &err), &err, ERROR_CONFLICT);
+	CHECK_FAILS(catalog_job_heartbeat(c, b, "node-a", 2, 200, &err), &err, ERROR_CONFLICT);
+	CHECK_FAILS(catalog_job_heartbeat(c, 999, "node-a", 1, 200, &err), &err, ERROR_NOTFOUND);
+	CHECK_OK(catalog_job_get(c, b, &j, &err), &err);
+	CHECK(j->lease_until == 140);
+	catalog_job_free(&j);
+
+	/* The lease lapses: node-b takes the job over. */
+	CHECK_OK(catalog_job_claim(c, "node-b", 141, 30, &j, &err), &err);
+	CHECK(j != NULL && j->id == b && strcmp(j->owner, "node-b") == 0);
+	CHECK(j->fence == 2 && j->lease_until == 171 && j->attempts == 2 && j->started == 141);
+	CHECKF(j->error && strcmp(j->error, "taken over from node node-a: its lease expired") == 0,
+	       "error: %s", j->error ? j->error : "(null)");
+	catalog_job_free(&j);
+	/* node-a, back from a pause, may write nothing more. */
+	snprintf(want, sizeof(want), "job %" PRId64 " is no longer ours: taken over by node node-b",
+		 b);
+	CHECK_FAILS(catalog_job_heartbeat(c, b, "node-a", 1, 200, &err), &err, ERROR_CONFLICT);
+	CHECKF(strstr(err.msg, want) != NULL, "message: %s", err.msg);
+	CHECK_FAILS(catalog_job_set_detail(c, b, "node-a", 1, "{\"x\":1}", &err), &err,
+		    ERROR_CONFLICT);
+	CHECK_FAILS(catalog_job_finish(c, b, "node-a", 1, CATALOG_JOB_SUCCEEDED, NULL, NULL, 150, 0,
+				       &err),
+		    &err, ERROR_CONFLICT);
+	CHECKF(strstr(err.msg, want) != NULL, "message: %s", err.msg);
+	CHECK_OK(catalog_job_get(c, b, &j, &err), &err);
+	CHECK(strcmp(j->state, "running") == 0 && j->detail == NULL && j->fence == 2);
+	catalog_job_free(&j);
+	/* The new holder finishes; the lease ends with the run. */
+	CHECK_OK(catalog_job_set_detail(c, b, "node-b", 2, "{\"x\":2}", &err), &err);
+	CHECK_OK(catalog_job_finish(c, b, "node-b", 2, CATALOG_JOB_SUCCEEDED, NULL, NULL, 160, 0,
+				    &err),
+		 &err);
+	CHECK_FAILS(catalog_job_finish(c, b, "node-b", 2, CATALOG_JOB_FAILED, "late", NULL, 161, 0,
+				       &err),
+		    &err, ERROR_CONFLICT);
+	CHECKF(strstr(err.msg, "it is succeeded") != NULL, "message: %s", err.msg);
+	CHECK_OK(catalog_job_get(c, b, &j, &err), &err);
+	CHECK(strcmp(j->state, "succeeded") == 0 && j->lease_until == 0);
+	CHECK(strcmp(j->detail, "{\"x\":2}") == 0 && strcmp(j->owner, "node-b") == 0);
+	catalog_job_free(&j);
+
+	/* A restarted node requeues its own running jobs only. */
+	CHECK_OK(catalog_job_claim(c, "node-a", 200, 30, &j, &err), &err);
+	CHECK(j != NULL && j->id == e && j->fence == 1);
+	catalog_job_free(&j);
+	error_init(&err);
+	CHECK(catalog_job_requeue_running(c, "node-b", "restarted", &err) == 0);
+	CHECK(catalog_job_requeue_running(c, "node-a", "restarted", &err) == 1);
+	CHECK_OK(catalog_job_get(c, e, &j, &err), &err);
+	CHECK(strcmp(j->state, "queued") == 0 && strcmp(j->error, "restarted") == 0);
+	CHECK(j->lease_until == 0);
+	catalog_job_free(&j);
+	/* Claimed again: the fence goes on counting. */
+	CHECK_OK(catalog_job_claim(c, "node-b", 201, 30, &j, &err), &err);
+	CHECK(j != NULL && j->id == e && j->fence == 2 && strcmp(j->error, "restarted") == 0);
+out:
+	catalog_job_free(&j);
+	free(tenant);
+	free(unit);
+	catalog_close(&c);
+	free(path);
+}
+
 static void test_catalog_requeue_running(void)
 {
 	struct catalog_job *j = NULL;
@@ -900,7 +996,7 @@ static void test_catalog_requeue_running(void)
 	CHECK_OK(fixture(c, "a", &tenant, &unit, &err), &err);
 	id = enqueue(c, tenant, unit, "backup", NULL, 0, &err);
 	CHECKF(id > 0, "enqueue: %s", err.msg);
-	CHECK_OK(catalog_job_claim(c, 10, &j, &err), &err);
+	CHECK_OK(catalog_job_claim(c, "n1", 10, 60, &j, &err), &err);
 	CHECK(j != NULL && j->id == id);
 	catalog_job_free(&j);
 	j = NULL;
@@ -909,14 +1005,14 @@ static void test_catalog_requeue_running(void)
 	c = catalog_open(path, &err);
 	CHECKF(c != NULL, "reopen: %s", err.msg);
 	error_init(&err);
-	CHECK(catalog_job_requeue_running(c, "interrupted: the service stopped", &err) == 1);
-	CHECK(catalog_job_requeue_running(c, "again", &err) == 0);
+	CHECK(catalog_job_requeue_running(c, NULL, "interrupted: the service stopped", &err) == 1);
+	CHECK(catalog_job_requeue_running(c, NULL, "again", &err) == 0);
 	CHECK_OK(catalog_job_get(c, id, &j, &err), &err);
 	CHECK(strcmp(j->state, "queued") == 0);
 	CHECK(strcmp(j->error, "interrupted: the service stopped") == 0);
 	catalog_job_free(&j);
 	j = NULL;
-	CHECK_OK(catalog_job_claim(c, 20, &j, &err), &err);
+	CHECK_OK(catalog_job_claim(c, "n1", 20, 60, &j, &err), &err);
 	CHECK(j != NULL && j->id == id && j->attempts == 2 && j->started == 20);
 out:
 	catalog_job_free(&j);
@@ -965,7 +1061,7 @@ static int race_step(struct race *r, struct catalog *c, struct error *err)
 	size_t nrunning = 0;
 	int u, ret = -1;
 
-	if (catalog_job_claim(c, 1000, &j, err) < 0)
+	if (catalog_job_claim(c, "n1", 1000, 60, &j, err) < 0)
 		return -1;
 	if (j == NULL)
 		return catalog_job_queue_depth(c) > 0 ? 1 : 0;
@@ -990,7 +1086,8 @@ static int race_step(struct race *r, struct catalog *c, struct error *err)
 	r->busy[u]--;
 	pthread_mutex_unlock(&r->lock);
 	/* Release in our bookkeeping before the catalog does. */
-	if (catalog_job_finish(c, j->id, CATALOG_JOB_SUCCEEDED, NULL, NULL, 1001, 0, err) < 0)
+	if (catalog_job_finish(c, j->id, NULL, 0, CATALOG_JOB_SUCCEEDED, NULL, NULL, 1001, 0,
+			       err) < 0)
 		goto out;
 	ret = 1;
 out:
@@ -1489,6 +1586,7 @@ const struct unit_test catalog_tests[] = {
 	{ "catalog_tokens", test_catalog_tokens },
 	{ "catalog_pages", test_catalog_pages },
 	{ "catalog_jobs", test_catalog_jobs },
+	{ "catalog_leases", test_catalog_leases },
 	{ "catalog_requeue_running", test_catalog_requeue_running },
 	{ "catalog_claim_race", test_catalog_claim_race },
 	{ "catalog_audit_chain_format", test_catalog_audit_chain_format },
