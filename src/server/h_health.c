@@ -10,11 +10,9 @@
 int h_health(struct request *r, struct json_object *in, struct json_object **out,
 	     struct error *err)
 {
-	(void)r;
 	(void)in;
 	(void)err;
-	*out = json_object_new_object();
-	json_object_object_add(*out, "status", json_object_new_string("ok"));
+	*out = svc_health(r->svc);
 	return 0;
 }
 

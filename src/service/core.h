@@ -40,11 +40,23 @@ const uint8_t *svc_service_key(struct service *s);
 struct svc_config;
 char *svc_key_file_path(const struct svc_config *cfg);
 int svc_key_file_read(const char *path, uint8_t key[32], struct error *err);
-/* Creates the key file `path`, the service's or a tenant's: 32 random
+/* Creates the key file `path` (the service key's): 32 random
  * bytes as 64 hex digits and a newline, mode 0600, synced; one that exists
  * is refused, and on failure none is left. hex: the file's text,
  * NUL-terminated, for the caller to use and wipe. */
 int svc_key_file_create(const char *path, char hex[66], struct error *err);
+
+/* This node's name in job leases and health (setting node; default the
+ * host name). */
+const char *svc_node(struct service *s);
+
+/* health.c: what /v1/health reports. */
+struct svc_health_state;
+struct svc_health_state *svc_health_state_new(void);
+void svc_health_state_free(struct svc_health_state **h);
+struct svc_health_state *svc_health_states(struct service *s);
+/* How opening a store in `location` just went: err NULL if it worked. */
+void svc_location_note(struct service *s, const char *location, const struct error *err);
 
 /* DATA/cache: index caches of the tenants' stores. */
 const char *svc_cache_dir(struct service *s);

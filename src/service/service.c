@@ -49,6 +49,8 @@ struct service {
 	pthread_mutex_t clock_lock;
 	struct netpolicy *netpolicy; /* source_allow, source_deny; read-only */
 	char *key_created; /* the service key file this start created */
+	char *node;        /* setting node, or the host name */
+	struct svc_health_state *health;
 };
 
 /* ---- configuration ---- */
@@ -229,6 +231,8 @@ struct catalog *svc_catalog(struct service *s) { return s->cat; }
 const struct svc_config *svc_cfg(struct service *s) { return &s->cfg; }
 const struct netpolicy *svc_netpolicy(struct service *s) { return s->netpolicy; }
 const char *svc_cache_dir(struct service *s) { return s->cache_dir; }
+const char *svc_node(struct service *s) { return s->node; }
+struct svc_health_state *svc_health_states(struct service *s) { return s->health; }
 const uint8_t *svc_service_key(struct service *s) { return s->service_key; }
 int svc_stopping(struct service *s) { return atomic_load(&s->stopping); }
 struct svc_stats *svc_stats(struct service *s) { return s->stats; }
@@ -393,6 +397,17 @@ static void make_catalog_private(const char *url)
 	}
 }
 
+static char *node_name(const struct svc_config *cfg)
+{
+	char host[256] = "";
+
+	if (cfg->node)
+		return xstrdup(cfg->node);
+	if (gethostname(host, sizeof(host) - 1) < 0 || host[0] == '\0')
+		return xstrdup("node");
+	return xstrdup(host);
+}
+
 /* First start: a global admin token, printed once. */
 static int bootstrap_token(struct service *s, struct error *err)
 {
@@ -427,6 +442,8 @@ struct service *svc_open_flags(const struct svc_config *cfg, int flags, struct e
 					  : xasprintf("%s/catalog.db", s->data_dir);
 	s->cfg.catalog_url = s->catalog_url;
 	s->cache_dir = xasprintf("%s/cache", s->data_dir);
+	s->node = node_name(cfg);
+	s->health = svc_health_state_new();
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->clock_lock, NULL);
 	s->stats = svc_stats_new();
@@ -534,5 +551,7 @@ void svc_close(struct service **sp)
 	free(s->catalog_url);
 	free(s->cache_dir);
 	free(s->key_created);
+	free(s->node);
+	svc_health_state_free(&s->health);
 	free(s);
 }

@@ -304,6 +304,11 @@ int svc_tenant_keys_write(const struct svc_config *cfg, const char *tenant,
  * everything (a scrape without a token, which the server allows on a
  * loopback listen address only). */
 char *svc_metrics(struct service *s, const struct svc_principal *p);
+/* GET /v1/health, no token: {"status": "ok"|"degraded", "node", "checks":
+ * {"catalog": "ok"|error, "locations": {NAME: "ok"|error}}}. The catalog
+ * is asked now; a location reports how the last opening of a store there
+ * went (nothing yet: "ok"). Errors say what failed, never a secret. */
+struct json_object *svc_health(struct service *s);
 
 /* ---- mail search and export (service/search.c; docs/service.md
  * "Mailboxes in the service") ----

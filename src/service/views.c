@@ -161,6 +161,8 @@ struct json_object *view_job(const struct catalog_job *j)
 	add_time(o, "notBefore", j->not_before);
 	add_time(o, "started", j->started);
 	add_time(o, "finished", j->finished);
+	add_str(o, "node", j->owner);
+	add_time(o, "leaseUntil", j->lease_until);
 	return o;
 }
 
