@@ -89,4 +89,8 @@ int cmd_mail(struct cli *c, int argc, char **argv);
 int cmd_search(struct cli *c, int argc, char **argv);
 int cmd_export(struct cli *c, int argc, char **argv);
 
+/* cmd_s3.c: the S3 side of a store (docs/s3.md). */
+#define USAGE_S3_POLICY "BUCKET --backup-user ARN --delete-user ARN"
+int cmd_s3_policy(struct cli *c, int argc, char **argv);
+
 #endif

@@ -12,14 +12,14 @@ static void usage(FILE *f)
 	const struct cli_command *cmd;
 
 	fprintf(f, "usage: coffer [--store DIR|s3://HOST/BUCKET[/PREFIX]] [--key-file F | "
-		   "--passphrase-file F]\n  [--s3-credentials F] [--ca-file F] [--json] [--quiet] "
+		   "--passphrase-file F]\n  [--s3-credentials F] [--s3-delete-credentials F] [--ca-file F] [--json] [--quiet] "
 		   "[--server URL] [--token-file F] COMMAND ...\n\ncommands:\n");
 	for (cmd = cli_commands; cmd->name; cmd++)
 		fprintf(f, "  %s %s\n", cmd->name, cmd->usage);
 	fprintf(f, "\nenvironment: COFFER_STORE, COFFER_KEY_FILE, COFFER_PASSPHRASE_FILE, "
 		   "COFFER_PASSPHRASE, COFFER_CACHE,\n  COFFER_DELETION_KEY_FILE (forget, prune), "
 		   "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION,\n  COFFER_S3_CREDENTIALS, "
-		   "COFFER_S3_CA_FILE (S3 stores, docs/s3.md), "
+		   "COFFER_S3_DELETE_CREDENTIALS, COFFER_S3_CA_FILE (S3 stores, docs/s3.md),\n  "
 		   "COFFER_POINT_TIME (backup),\n  COFFER_SERVER, COFFER_TOKEN, COFFER_TENANT "
 		   "(service commands, docs/api.md)\n"
 		   "see docs/cli.md\n");
@@ -71,6 +71,8 @@ int main(int argc, char **argv)
 		 * `coffer serve` and the CLI share one way); the flags set it. */
 		else if ((v = cli_option_value(argc, argv, &i, "--s3-credentials")))
 			setenv("COFFER_S3_CREDENTIALS", v, 1);
+		else if ((v = cli_option_value(argc, argv, &i, "--s3-delete-credentials")))
+			setenv("COFFER_S3_DELETE_CREDENTIALS", v, 1);
 		else if ((v = cli_option_value(argc, argv, &i, "--ca-file")))
 			setenv("COFFER_S3_CA_FILE", v, 1);
 		else if (strcmp(argv[i], "--json") == 0)

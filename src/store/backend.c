@@ -104,6 +104,39 @@ int backend_lock(struct backend *be, const char *name, int64_t *until_r, int *ho
 	return be->ops->lock(be, name, until_r, hold_r, err);
 }
 
+int backend_retain(struct backend *be, const char *name, int64_t below, int64_t until,
+		   int64_t *before_r, int *extended_r, struct error *err)
+{
+	*before_r = 0;
+	*extended_r = 0;
+	if (be->ops->retain == NULL)
+		return error_setk(err, ERROR_USAGE, "this store has no Object Lock");
+	return be->ops->retain(be, name, below, until, before_r, extended_r, err);
+}
+
+int backend_hold(struct backend *be, const char *name, int on, struct error *err)
+{
+	if (be->ops->hold == NULL)
+		return error_setk(err, ERROR_USAGE, "this store has no Object Lock");
+	if (!(be->flags & BACKEND_ALLOW_DELETE))
+		return error_set(err, "legal hold of %s refused: the store was not opened with the "
+				 "deletion credentials", name);
+	return be->ops->hold(be, name, on, err);
+}
+
+int backend_has_locks(struct backend *be)
+{
+	unsigned days;
+
+	return be->ops->retain != NULL &&
+	       backend_s3_lock_mode(backend_fault_inner(be), &days) != BACKEND_LOCK_NONE;
+}
+
+char *backend_spec_identity(const char *spec)
+{
+	return s3proto_spec_identity(spec);
+}
+
 void backend_lock_date(int64_t secs, char *out, size_t size)
 {
 	time_t t = (time_t)secs;

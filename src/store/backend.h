@@ -54,6 +54,15 @@ struct backend_ops {
 	 * without locks (the local folder). ERROR_NOTFOUND if it is missing. */
 	int (*lock)(struct backend *be, const char *name, int64_t *until_r, int *hold_r,
 		    struct error *err);
+	/* Lock extension: when the object's retain-until date is before
+	 * `below`, sets it to `until` (same mode; never earlier than it is).
+	 * *before_r gets the date it had, *extended_r whether it was moved.
+	 * NULL where there are no locks. ERROR_NOTFOUND if it is missing. */
+	int (*retain)(struct backend *be, const char *name, int64_t below, int64_t until,
+		      int64_t *before_r, int *extended_r, struct error *err);
+	/* Sets (on 1) or releases (0) the object's legal hold. NULL where
+	 * there are no locks. */
+	int (*hold)(struct backend *be, const char *name, int on, struct error *err);
 	/* Makes every object committed so far durable. */
 	int (*sync)(struct backend *be, struct error *err);
 	void (*close)(struct backend *be);
@@ -91,6 +100,9 @@ struct backend *backend_s3_open(const char *spec, int flags, struct error *err);
 /* From now on every object be writes carries Object Lock `mode` with a
  * retain-until date `days` after the PUT. -1 if be is not S3. */
 int backend_s3_set_lock(struct backend *be, int mode, unsigned days);
+/* The lock mode (BACKEND_LOCK_*) and days be writes with; NONE, 0 if it
+ * has none or is not S3. */
+int backend_s3_lock_mode(struct backend *be, unsigned *days_r);
 /* For `coffer init`: the bucket exists with Object Lock enabled (created
  * with it when missing) and the store's prefix holds nothing. ERROR_USAGE
  * for a bucket without Object Lock, ERROR_EXISTS when not empty. */
@@ -98,6 +110,8 @@ int backend_s3_prepare(struct backend *be, struct error *err);
 /* Wraps `inner` (taking ownership) with faults described by `spec`
  * (docs/testing.md): "op:N:kind[,op:N:kind...]". */
 struct backend *backend_fault_open(struct backend *inner, const char *spec, struct error *err);
+/* The backend a fault wrapper wraps; be itself if it is none. */
+struct backend *backend_fault_inner(struct backend *be);
 
 /* Thin wrappers that keep callers from touching the table. */
 int backend_put(struct backend *be, const char *name, const void *data, size_t len,
@@ -129,6 +143,20 @@ int backend_lock(struct backend *be, const char *name, int64_t *until_r, int *ho
  * `what` names the object for people ("restore point u@3"). */
 int backend_lock_check(struct backend *be, const char *name, const char *what,
 		       struct error *err);
+/* See the table. Both ERROR_USAGE where the backend has no locks (the
+ * local folder): callers check backend_has_locks() first. backend_hold()
+ * needs BACKEND_ALLOW_DELETE: on S3 it is signed with the deletion
+ * credentials, since a bucket policy cannot tell setting a hold from
+ * releasing one (docs/s3.md). */
+int backend_retain(struct backend *be, const char *name, int64_t below, int64_t until,
+		   int64_t *before_r, int *extended_r, struct error *err);
+int backend_hold(struct backend *be, const char *name, int on, struct error *err);
+/* 1 if objects in this backend carry Object Lock (an S3 store whose config
+ * asks for it: backend_s3_set_lock()), else 0. */
+int backend_has_locks(struct backend *be);
+/* The spec without its settings ("?..."): what names the store, for
+ * caches and identity; the caller frees it. */
+char *backend_spec_identity(const char *spec);
 /* "2027-01-06T10:00:00Z" into out (at least 21 bytes). */
 void backend_lock_date(int64_t secs, char *out, size_t size);
 char *backend_describe(struct backend *be, const char *name);

@@ -192,6 +192,18 @@ static int fault_lock(struct backend *be, const char *name, int64_t *until_r, in
 	return backend_lock(f->inner, name, until_r, hold_r, err);
 }
 
+static int fault_retain(struct backend *be, const char *name, int64_t below, int64_t until,
+			int64_t *before_r, int *extended_r, struct error *err)
+{
+	return backend_retain(((struct fault *)be)->inner, name, below, until, before_r,
+			      extended_r, err);
+}
+
+static int fault_hold(struct backend *be, const char *name, int on, struct error *err)
+{
+	return backend_hold(((struct fault *)be)->inner, name, on, err);
+}
+
 static int fault_sync(struct backend *be, struct error *err)
 {
 	return backend_sync(((struct fault *)be)->inner, err);
@@ -222,10 +234,17 @@ static const struct backend_ops fault_ops = {
 	.list = fault_list,
 	.remove = fault_remove,
 	.lock = fault_lock,
+	.retain = fault_retain,
+	.hold = fault_hold,
 	.sync = fault_sync,
 	.close = fault_close,
 	.describe = fault_describe,
 };
+
+struct backend *backend_fault_inner(struct backend *be)
+{
+	return be->ops == &fault_ops ? ((struct fault *)be)->inner : be;
+}
 
 static int fault_parse_rule(const char *s, size_t len, struct fault_rule *r)
 {

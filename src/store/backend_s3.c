@@ -48,6 +48,14 @@
 static const char s3_empty_sha256[] =
 	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
+/* One credential set. The secret is wiped on close, never in a message. */
+struct s3_cred {
+	char *key_id;
+	char *secret;
+	char *token;    /* the x-amz-security-token header line, or NULL */
+	char *file;     /* where it came from ("the environment"), for messages */
+};
+
 struct s3 {
 	struct backend be;
 	char *base;     /* "https://host:port/bucket" (or "https://bucket.host:port") */
@@ -57,9 +65,8 @@ struct s3 {
 	char *bucket_display; /* "s3://host/bucket" */
 	char *sigv4;    /* "aws:amz:REGION:s3" */
 	char *region;
-	char *key_id;
-	char *secret;   /* wiped on close; never in a message */
-	char *token;    /* AWS_SESSION_TOKEN header line, or NULL */
+	struct s3_cred cred;      /* every request but deletion's */
+	struct s3_cred *del_cred; /* DELETE and legal hold; NULL: cred (docs/s3.md) */
 	char *ca_file;
 	int tls;
 	int lock_mode;  /* BACKEND_LOCK_* */
@@ -99,6 +106,7 @@ struct s3_req {
 	const char *extra;      /* one more header line */
 	const char *what;       /* names the request in errors (default: the object) */
 	const struct s3_digests *dg; /* the body's digests, when already computed */
+	int deleting;           /* signed with the deletion credentials (docs/s3.md) */
 	struct buf *out;        /* a 2xx answer's body is appended here (max applies) */
 	/* answers */
 	long status;
@@ -110,6 +118,8 @@ struct s3_req {
 	char etag[80];
 	char lock_until[48];    /* x-amz-object-lock-retain-until-date */
 	char legal_hold[8];     /* x-amz-object-lock-legal-hold: ON or OFF */
+	char lock_mode[16];     /* x-amz-object-lock-mode */
+	char date[40];          /* the server's Date: */
 	char body_md5[33];      /* hex MD5 of a PUT body: its ETag */
 	uint64_t length;
 };
@@ -225,6 +235,14 @@ static size_t s3_header_cb(char *line, size_t size, size_t n, void *ctx)
 		v = line + 29;
 		dst = r->legal_hold;
 		dst_size = sizeof(r->legal_hold);
+	} else if (len > 22 && strncasecmp(line, "x-amz-object-lock-mode:", 23) == 0) {
+		v = line + 23;
+		dst = r->lock_mode;
+		dst_size = sizeof(r->lock_mode);
+	} else if (len > 5 && strncasecmp(line, "date:", 5) == 0) {
+		v = line + 5;
+		dst = r->date;
+		dst_size = sizeof(r->date);
 	}
 	if (dst != NULL) {
 		vlen = len - (size_t)(v - line);
@@ -279,6 +297,11 @@ static char *s3_url(struct s3 *s, const struct s3_req *r)
 	return (char *)buf_steal(&b, NULL);
 }
 
+static const struct s3_cred *s3_cred_of(const struct s3 *s, const struct s3_req *r)
+{
+	return r->deleting && s->del_cred != NULL ? s->del_cred : &s->cred;
+}
+
 static struct curl_slist *s3_headers(struct s3 *s, const struct s3_req *r, char *md5_hex)
 {
 	struct curl_slist *h = NULL;
@@ -324,8 +347,8 @@ static struct curl_slist *s3_headers(struct s3 *s, const struct s3_req *r, char 
 	}
 	if (r->extra != NULL)
 		h = curl_slist_append(h, r->extra);
-	if (s->token != NULL)
-		h = curl_slist_append(h, s->token);
+	if (s3_cred_of(s, r)->token != NULL)
+		h = curl_slist_append(h, s3_cred_of(s, r)->token);
 	return h;
 }
 
@@ -338,8 +361,8 @@ static void s3_setup(struct s3 *s, CURL *h, struct s3_req *r, struct s3_xfer *x,
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(h, CURLOPT_AWS_SIGV4, s->sigv4);
-	curl_easy_setopt(h, CURLOPT_USERNAME, s->key_id);
-	curl_easy_setopt(h, CURLOPT_PASSWORD, s->secret);
+	curl_easy_setopt(h, CURLOPT_USERNAME, s3_cred_of(s, r)->key_id);
+	curl_easy_setopt(h, CURLOPT_PASSWORD, s3_cred_of(s, r)->secret);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, s3_write_cb);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
@@ -438,10 +461,23 @@ static int s3_fail(struct s3 *s, const struct s3_req *r, CURLcode rc, const char
 			code = ERROR_EXISTS, hint = " (the name is taken: objects are written once)";
 		else if (strcmp(r->code, "InvalidAccessKeyId") == 0 ||
 			 strcmp(r->code, "SignatureDoesNotMatch") == 0)
-			hint = " (check the S3 credentials: AWS_ACCESS_KEY_ID and "
-			       "AWS_SECRET_ACCESS_KEY, or COFFER_S3_CREDENTIALS)";
-		else if (r->status == 403 && strcmp(r->method, "DELETE") == 0)
-			hint = " (Object Lock retains it, or these credentials may not delete)";
+			hint = " (check the S3 credentials: credentials=FILE in the store spec, "
+			       "COFFER_S3_CREDENTIALS, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)";
+		if (r->status == 403 && strcmp(r->code, "InvalidAccessKeyId") != 0 &&
+		    strcmp(r->code, "SignatureDoesNotMatch") != 0) {
+			/* The bucket policy (or Object Lock) says no: say which
+			 * credentials asked, never what they are. */
+			const struct s3_cred *c = s3_cred_of(s, r);
+
+			error_setk(err, code, "%s %s refused by the server (403 %s)%s%s: the %s "
+				   "credentials (%s) may not do this, or Object Lock retains it%s",
+				   r->method, what, r->code[0] ? r->code : "Forbidden",
+				   r->msg[0] ? ": " : "", r->msg,
+				   r->deleting && s->del_cred ? "deletion" : "backup", c->file,
+				   r->attempts > 1 ? " (after retries)" : "");
+			free(what);
+			return -1;
+		}
 		error_setk(err, code, "%s %s failed: %ld%s%s%s%s%s%s", r->method, what, r->status,
 			   r->code[0] ? " " : "", r->code, r->msg[0] ? ": " : "", r->msg, hint,
 			   r->attempts > 1 ? " (after retries)" : "");
@@ -950,7 +986,8 @@ static int s3_lock(struct backend *be, const char *name, int64_t *until_r, int *
 static int s3_remove(struct backend *be, const char *name, struct error *err)
 {
 	struct s3 *s = (struct s3 *)be;
-	struct s3_req head, r = { .method = "DELETE", .name = name };
+	struct s3_req head, r = { .method = "DELETE", .name = name, .deleting = 1 };
+	int64_t server_now;
 	char *query = NULL, *what, date[40];
 	int64_t until;
 	int hold, ret;
@@ -981,13 +1018,83 @@ static int s3_remove(struct backend *be, const char *name, struct error *err)
 	free(query);
 	if (ret < 0 && err->code == ERROR_NOTFOUND)
 		ret = 0;
-	if (ret < 0 && r.status == 403 && until > 0) {
+	/* A 403 for an object with a lock date is the lock, unless the
+	 * server's own clock (its Date) says the date has passed: then it is
+	 * the bucket policy refusing these credentials, and stays so. */
+	if (ret < 0 && r.status == 403 && until > 0 &&
+	    (s3proto_http_date_parse(r.date, &server_now) < 0 || server_now < until)) {
 		backend_lock_date(until, date, sizeof(date));
 		err->code = ERROR_LOCKED;
 		error_prefix(err, "its Object Lock ended at %s by this machine's clock, yet the "
 			     "server still retains it (clocks apart, or the lock was extended)",
 			     date);
 	}
+	return ret;
+}
+
+/* "SUB=&versionId=V" for the version a HEAD found (no versionId for an
+ * unversioned object): the subresource of that one version. */
+static char *s3_version_query(const struct s3_req *head, const char *sub)
+{
+	const char *names[2] = { sub, "versionId" }, *values[2] = { "", head->version };
+
+	return s3proto_query(names, values, head->version[0] && strcmp(head->version, "null") != 0 ?
+			     2 : 1);
+}
+
+static int s3_retain(struct backend *be, const char *name, int64_t below, int64_t until,
+		     int64_t *before_r, int *extended_r, struct error *err)
+{
+	struct s3 *s = (struct s3 *)be;
+	struct s3_req head, r = { .method = "PUT", .name = name };
+	char date[40], *body, *query;
+	int hold, ret;
+
+	*extended_r = 0;
+	if (s3_head(s, name, &head, err) < 0)
+		return -1;
+	s3_head_lock(&head, before_r, &hold);
+	if (*before_r >= below || *before_r >= until)
+		return 0; /* far enough ahead; never shortened */
+	backend_lock_date(until, date, sizeof(date));
+	/* The mode the object has (a store's mode never changes; an object
+	 * without one takes the store's). */
+	body = xasprintf("<Retention xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Mode>%s"
+			 "</Mode><RetainUntilDate>%s</RetainUntilDate></Retention>",
+			 strcasecmp(head.lock_mode, "GOVERNANCE") == 0 ? "GOVERNANCE" :
+			 strcasecmp(head.lock_mode, "COMPLIANCE") == 0 ? "COMPLIANCE" :
+			 s->lock_mode == BACKEND_LOCK_GOVERNANCE ? "GOVERNANCE" : "COMPLIANCE", date);
+	query = s3_version_query(&head, "retention");
+	r.query = query;
+	r.body = body;
+	r.body_len = strlen(body);
+	ret = s3_request(s, &r, err);
+	if (ret == 0)
+		*extended_r = 1;
+	free(query);
+	free(body);
+	return ret;
+}
+
+static int s3_hold(struct backend *be, const char *name, int on, struct error *err)
+{
+	struct s3 *s = (struct s3 *)be;
+	struct s3_req head, r = { .method = "PUT", .name = name, .deleting = 1 };
+	char *query;
+	const char *body = on ? "<LegalHold xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+				"<Status>ON</Status></LegalHold>" :
+				"<LegalHold xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+				"<Status>OFF</Status></LegalHold>";
+	int ret;
+
+	if (s3_head(s, name, &head, err) < 0)
+		return -1;
+	query = s3_version_query(&head, "legal-hold");
+	r.query = query;
+	r.body = body;
+	r.body_len = strlen(body);
+	ret = s3_request(s, &r, err);
+	free(query);
 	return ret;
 }
 
@@ -1007,6 +1114,19 @@ static int s3_sync(struct backend *be, struct error *err)
 	return s3_async_failure(s, err);
 }
 
+static void s3_cred_clear(struct s3_cred *c)
+{
+	if (c->secret)
+		crypto_wipe(c->secret, strlen(c->secret));
+	if (c->token)
+		crypto_wipe(c->token, strlen(c->token));
+	free(c->secret);
+	free(c->token);
+	free(c->key_id);
+	free(c->file);
+	memset(c, 0, sizeof(*c));
+}
+
 static void s3_close(struct backend *be)
 {
 	struct s3 *s = (struct s3 *)be;
@@ -1019,13 +1139,10 @@ static void s3_close(struct backend *be)
 	for (i = 0; i < s->npool; i++)
 		curl_easy_cleanup(s->pool[i]);
 	pthread_mutex_destroy(&s->pool_lock);
-	if (s->secret)
-		crypto_wipe(s->secret, strlen(s->secret));
-	if (s->token)
-		crypto_wipe(s->token, strlen(s->token));
-	free(s->secret);
-	free(s->token);
-	free(s->key_id);
+	s3_cred_clear(&s->cred);
+	if (s->del_cred)
+		s3_cred_clear(s->del_cred);
+	free(s->del_cred);
 	free(s->base);
 	free(s->bucket);
 	free(s->prefix);
@@ -1049,6 +1166,8 @@ static const struct backend_ops s3_ops = {
 	.list = s3_list,
 	.remove = s3_remove,
 	.lock = s3_lock,
+	.retain = s3_retain,
+	.hold = s3_hold,
 	.sync = s3_sync,
 	.close = s3_close,
 	.describe = s3_describe,
@@ -1069,7 +1188,7 @@ static void trim(const char **p, size_t *n)
 /* The credentials file: "aws_access_key_id = ..." and
  * "aws_secret_access_key = ..." lines (AWS's shared credentials format;
  * only its [default] section, or lines before any section, count). */
-static int s3_read_credentials(struct s3 *s, const char *file, struct error *err)
+static int s3_read_credentials(struct s3_cred *s, const char *file, struct error *err)
 {
 	struct buf b;
 	const char *p, *end;
@@ -1142,13 +1261,50 @@ static int s3_env_number(const char *name, int64_t def, int64_t max, int64_t *v,
 	return parse_int_field(name, env, 0, max, v, err);
 }
 
+/* A credential set from `file`, or with file NULL from the environment's
+ * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN). */
+static int s3_cred_load(struct s3_cred *c, const char *file, struct error *err)
+{
+	const char *id = getenv("AWS_ACCESS_KEY_ID"), *secret = getenv("AWS_SECRET_ACCESS_KEY");
+	const char *token = getenv("AWS_SESSION_TOKEN");
+
+	if (file != NULL) {
+		c->file = xstrdup(file);
+		if (s3_read_credentials(c, file, err) < 0)
+			return -1;
+	} else if (id != NULL && *id && secret != NULL && *secret) {
+		c->file = xstrdup("AWS_ACCESS_KEY_ID");
+		c->key_id = xstrdup(id);
+		c->secret = xstrdup(secret);
+		if (token != NULL && *token)
+			c->token = xasprintf("x-amz-security-token: %s", token);
+	} else {
+		return error_setk(err, ERROR_USAGE, "no S3 credentials");
+	}
+	if (strpbrk(c->key_id, "\r\n") || strpbrk(c->secret, "\r\n") ||
+	    (c->token && strpbrk(c->token, "\r\n")))
+		return error_setk(err, ERROR_USAGE, "the S3 credentials of %s hold a line break",
+				  c->file);
+	return 0;
+}
+
+/* A setting from the spec, else from the environment variable, else NULL. */
+static const char *s3_setting(const char *from_spec, const char *env_name)
+{
+	const char *env = env_name ? getenv(env_name) : NULL;
+
+	if (from_spec != NULL)
+		return from_spec;
+	return env != NULL && *env ? env : NULL;
+}
+
 struct backend *backend_s3_open(const char *spec, int flags, struct error *err)
 {
 	struct s3proto_spec sp;
 	struct s3 *s;
-	const char *file = getenv("COFFER_S3_CREDENTIALS"), *env;
-	const char *region = getenv("AWS_REGION"), *vhost = getenv("COFFER_S3_VIRTUAL_HOST");
+	const char *region, *vhost = getenv("COFFER_S3_VIRTUAL_HOST"), *file, *ca;
 	int64_t retries, timeout, connections;
+	int virtual_host;
 
 	if (s3proto_spec_parse(spec, &sp, err) < 0)
 		return NULL;
@@ -1161,16 +1317,20 @@ struct backend *backend_s3_open(const char *spec, int flags, struct error *err)
 	s->tls = sp.tls;
 	s->bucket = sp.bucket;
 	s->prefix = sp.prefix;
-	if (vhost && strcmp(vhost, "1") == 0)
-		s->base = xasprintf("%s://%s.%s", sp.tls ? "https" : "http", sp.bucket, sp.host);
+	sp.bucket = sp.prefix = NULL;
+	/* The spec's settings first, the environment's as the fallback. */
+	virtual_host = sp.addressing == S3PROTO_ADDR_DEFAULT ? vhost && strcmp(vhost, "1") == 0 :
+		       sp.addressing == S3PROTO_ADDR_VIRTUAL;
+	if (virtual_host)
+		s->base = xasprintf("%s://%s.%s", sp.tls ? "https" : "http", s->bucket, sp.host);
 	else
-		s->base = xasprintf("%s://%s/%s", sp.tls ? "https" : "http", sp.host, sp.bucket);
-	s->bucket_display = xasprintf("%s://%s/%s", sp.tls ? "s3" : "s3+http", sp.host, sp.bucket);
-	s->display = xasprintf("%s/%s", s->bucket_display, sp.prefix);
-	free(sp.host);
-	if (region == NULL || *region == '\0')
-		region = getenv("AWS_DEFAULT_REGION");
-	if (region == NULL || *region == '\0')
+		s->base = xasprintf("%s://%s/%s", sp.tls ? "https" : "http", sp.host, s->bucket);
+	s->bucket_display = xasprintf("%s://%s/%s", sp.tls ? "s3" : "s3+http", sp.host, s->bucket);
+	s->display = xasprintf("%s/%s", s->bucket_display, s->prefix);
+	region = s3_setting(sp.region, "AWS_REGION");
+	if (region == NULL)
+		region = s3_setting(NULL, "AWS_DEFAULT_REGION");
+	if (region == NULL)
 		region = "us-east-1";
 	if (strspn(region, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(region) ||
 	    strlen(region) > 64) {
@@ -1179,8 +1339,8 @@ struct backend *backend_s3_open(const char *spec, int flags, struct error *err)
 	}
 	s->region = xstrdup(region);
 	s->sigv4 = xasprintf("aws:amz:%s:s3", region);
-	if ((env = getenv("COFFER_S3_CA_FILE")) != NULL && *env)
-		s->ca_file = xstrdup(env);
+	if ((ca = s3_setting(sp.ca_file, "COFFER_S3_CA_FILE")) != NULL)
+		s->ca_file = xstrdup(ca);
 	if (s3_env_number("COFFER_S3_RETRIES", S3_RETRIES_DEFAULT, S3_RETRIES_MAX, &retries,
 			  err) < 0 ||
 	    s3_env_number("COFFER_S3_TIMEOUT", S3_TIMEOUT_DEFAULT, S3_TIMEOUT_MAX, &timeout,
@@ -1193,28 +1353,29 @@ struct backend *backend_s3_open(const char *spec, int flags, struct error *err)
 		goto fail;
 	s->connections = connections > 0 ? (unsigned)connections : 1;
 	s->be.parallel = (int)s->connections;
-	if (file != NULL && *file) {
-		if (s3_read_credentials(s, file, err) < 0)
+	file = s3_setting(sp.credentials, "COFFER_S3_CREDENTIALS");
+	if (s3_cred_load(&s->cred, file, err) < 0) {
+		if (file == NULL)
+			error_setk(err, ERROR_USAGE, "no S3 credentials for %s: name a credentials "
+				   "file with credentials=FILE in the store spec, --s3-credentials FILE "
+				   "or COFFER_S3_CREDENTIALS, or set AWS_ACCESS_KEY_ID and "
+				   "AWS_SECRET_ACCESS_KEY (docs/s3.md)", s->display);
+		goto fail;
+	}
+	/* The deletion set only where deleting is allowed: a backend that
+	 * only backs up never holds it. */
+	file = s3_setting(sp.delete_credentials, "COFFER_S3_DELETE_CREDENTIALS");
+	if ((flags & BACKEND_ALLOW_DELETE) && file != NULL) {
+		s->del_cred = xcalloc(1, sizeof(*s->del_cred));
+		if (s3_cred_load(s->del_cred, file, err) < 0) {
+			error_prefix(err, "the S3 deletion credentials");
 			goto fail;
-	} else if ((env = getenv("AWS_ACCESS_KEY_ID")) != NULL && *env &&
-		   getenv("AWS_SECRET_ACCESS_KEY") != NULL && *getenv("AWS_SECRET_ACCESS_KEY")) {
-		s->key_id = xstrdup(env);
-		s->secret = xstrdup(getenv("AWS_SECRET_ACCESS_KEY"));
-		if ((env = getenv("AWS_SESSION_TOKEN")) != NULL && *env)
-			s->token = xasprintf("x-amz-security-token: %s", env);
-	} else {
-		error_setk(err, ERROR_USAGE, "no S3 credentials for %s: set AWS_ACCESS_KEY_ID and "
-			   "AWS_SECRET_ACCESS_KEY, or name a credentials file with --s3-credentials "
-			   "FILE or COFFER_S3_CREDENTIALS (docs/s3.md)", s->display);
-		goto fail;
+		}
 	}
-	if (strpbrk(s->key_id, "\r\n") || strpbrk(s->secret, "\r\n") ||
-	    (s->token && strpbrk(s->token, "\r\n"))) {
-		error_setk(err, ERROR_USAGE, "the S3 credentials hold a line break");
-		goto fail;
-	}
+	s3proto_spec_clear(&sp);
 	return &s->be;
 fail:
+	s3proto_spec_clear(&sp);
 	s3_close(&s->be);
 	return NULL;
 }
@@ -1228,6 +1389,17 @@ int backend_s3_set_lock(struct backend *be, int mode, unsigned days)
 	s->lock_mode = mode;
 	s->lock_days = days;
 	return 0;
+}
+
+int backend_s3_lock_mode(struct backend *be, unsigned *days_r)
+{
+	struct s3 *s = (struct s3 *)be;
+
+	*days_r = 0;
+	if (be->ops != &s3_ops)
+		return BACKEND_LOCK_NONE;
+	*days_r = s->lock_days;
+	return s->lock_mode;
 }
 
 static int s3_bucket_lock(struct s3 *s, int *enabled_r, struct error *err)

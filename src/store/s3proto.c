@@ -30,7 +30,18 @@ void s3proto_spec_clear(struct s3proto_spec *sp)
 	free(sp->host);
 	free(sp->bucket);
 	free(sp->prefix);
+	free(sp->credentials);
+	free(sp->delete_credentials);
+	free(sp->region);
+	free(sp->ca_file);
 	memset(sp, 0, sizeof(*sp));
+}
+
+char *s3proto_spec_identity(const char *spec)
+{
+	const char *q = s3proto_is_url(spec) ? strchr(spec, '?') : NULL;
+
+	return q ? xstrndup(spec, (size_t)(q - spec)) : xstrdup(spec);
 }
 
 static int spec_bucket_ok(const char *b, size_t n)
@@ -98,10 +109,113 @@ static int spec_prefix_ok(const char *p, size_t n)
 	return n <= 512;
 }
 
+static int spec_hex(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* [p, p+n) with %XX decoded, or NULL for a bad escape, a control
+ * character or an empty value. */
+static char *spec_value(const char *p, size_t n)
+{
+	struct buf b;
+	size_t i;
+
+	if (n == 0)
+		return NULL;
+	buf_init(&b, 0);
+	for (i = 0; i < n; i++) {
+		int ch = (unsigned char)p[i];
+
+		if (ch == '%') {
+			int hi = i + 2 < n ? spec_hex(p[i + 1]) : -1;
+			int lo = i + 2 < n ? spec_hex(p[i + 2]) : -1;
+
+			if (hi < 0 || lo < 0) {
+				buf_clear(&b);
+				return NULL;
+			}
+			ch = hi * 16 + lo;
+			i += 2;
+		}
+		if (ch < 0x20 || ch == 0x7f) {
+			buf_clear(&b);
+			return NULL;
+		}
+		buf_add_u8(&b, (uint8_t)ch);
+	}
+	buf_add(&b, "", 1);
+	return (char *)buf_steal(&b, NULL);
+}
+
+/* The settings after '?': "name=value&name=value". */
+static int spec_settings(const char *spec, const char *q, struct s3proto_spec *sp,
+			 struct error *err)
+{
+	static const char *const names[] = { "credentials", "delete-credentials", "region",
+					     "ca-file", "addressing" };
+	char **slots[] = { &sp->credentials, &sp->delete_credentials, &sp->region, &sp->ca_file,
+			   NULL };
+	char *addressing = NULL;
+
+	slots[4] = &addressing;
+	while (*q) {
+		size_t n = strcspn(q, "&"), kn;
+		const char *eq = memchr(q, '=', n);
+		size_t k;
+
+		kn = eq ? (size_t)(eq - q) : n;
+		for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+			if (strlen(names[k]) == kn && memcmp(names[k], q, kn) == 0)
+				break;
+		if (k == sizeof(names) / sizeof(names[0])) {
+			free(addressing);
+			return error_setk(err, ERROR_USAGE, "store \"%s\": unknown setting \"%.*s\" "
+					  "(known: credentials, delete-credentials, region, ca-file, "
+					  "addressing; docs/s3.md)", spec, (int)(kn > 64 ? 64 : kn), q);
+		}
+		if (*slots[k] != NULL) {
+			free(addressing);
+			return error_setk(err, ERROR_USAGE, "store \"%s\": setting %s given twice", spec,
+					  names[k]);
+		}
+		if (eq == NULL || (*slots[k] = spec_value(eq + 1, n - kn - 1)) == NULL) {
+			free(addressing);
+			return error_setk(err, ERROR_USAGE, "store \"%s\": setting %s wants a value "
+					  "(%%XX escapes allowed, no control characters)", spec,
+					  names[k]);
+		}
+		q += n;
+		if (*q == '&')
+			q++;
+	}
+	if (addressing != NULL) {
+		if (strcmp(addressing, "path") == 0)
+			sp->addressing = S3PROTO_ADDR_PATH;
+		else if (strcmp(addressing, "virtual") == 0)
+			sp->addressing = S3PROTO_ADDR_VIRTUAL;
+		free(addressing);
+		if (sp->addressing == S3PROTO_ADDR_DEFAULT)
+			return error_setk(err, ERROR_USAGE, "store \"%s\": addressing is path or "
+					  "virtual", spec);
+	}
+	if (sp->region && (strspn(sp->region, "abcdefghijklmnopqrstuvwxyz0123456789-") !=
+			   strlen(sp->region) || strlen(sp->region) > 64))
+		return error_setk(err, ERROR_USAGE, "store \"%s\": region \"%.64s\" is not a "
+				  "region name", spec, sp->region);
+	return 0;
+}
+
 int s3proto_spec_parse(const char *spec, struct s3proto_spec *sp, struct error *err)
 {
-	const char *rest, *slash, *bucket, *end;
-	size_t n;
+	const char *rest, *slash, *bucket, *end, *q;
+	size_t n, len;
 
 	memset(sp, 0, sizeof(*sp));
 	if (strncmp(spec, "s3://", 5) == 0) {
@@ -115,22 +229,24 @@ int s3proto_spec_parse(const char *spec, struct s3proto_spec *sp, struct error *
 				  "knows s3://HOST[:PORT]/BUCKET[/PREFIX], s3+http:// (no TLS) and "
 				  "local folders", spec, (int)(n > 32 ? 32 : n), spec);
 	}
-	slash = strchr(rest, '/');
+	q = strchr(rest, '?');
+	len = q ? (size_t)(q - rest) : strlen(rest);
+	slash = memchr(rest, '/', len);
 	if (slash == NULL || !spec_host_ok(rest, (size_t)(slash - rest)))
 		return error_setk(err, ERROR_USAGE, "store \"%s\": want s3://HOST[:PORT]/BUCKET[/PREFIX] "
 				  "(a host name or address, an optional port; no user or password: "
 				  "credentials come from the environment, docs/s3.md)", spec);
 	bucket = slash + 1;
-	end = strchr(bucket, '/');
-	n = end ? (size_t)(end - bucket) : strlen(bucket);
+	end = memchr(bucket, '/', (size_t)(rest + len - bucket));
+	n = end ? (size_t)(end - bucket) : (size_t)(rest + len - bucket);
 	if (!spec_bucket_ok(bucket, n))
 		return error_setk(err, ERROR_USAGE, "store \"%s\": bad bucket name \"%.*s\" (3 to 63 "
 				  "of a-z 0-9 . -, starting and ending with a letter or digit)", spec,
 				  (int)(n > 64 ? 64 : n), bucket);
 	sp->host = xstrndup(rest, (size_t)(slash - rest));
 	sp->bucket = xstrndup(bucket, n);
+	n = end ? (size_t)(rest + len - end - 1) : 0;
 	rest = end ? end + 1 : bucket + n;
-	n = strlen(rest);
 	while (n > 0 && rest[n - 1] == '/')
 		n--;
 	if (n > 0 && !spec_prefix_ok(rest, n)) {
@@ -139,7 +255,80 @@ int s3proto_spec_parse(const char *spec, struct s3proto_spec *sp, struct error *
 				  "\"..\" parts, no control characters, ?, # or \\)", spec);
 	}
 	sp->prefix = n > 0 ? xasprintf("%.*s/", (int)n, rest) : xstrdup("");
+	if (q != NULL && spec_settings(spec, q + 1, sp, err) < 0) {
+		s3proto_spec_clear(sp);
+		return -1;
+	}
 	return 0;
+}
+
+/* --- the recommended bucket policy ------------------------------------------- */
+
+static int policy_arn_ok(const char *arn)
+{
+	size_t n = strlen(arn);
+
+	return n > 13 && n <= 512 && strncmp(arn, "arn:aws:iam::", 13) == 0 &&
+	       strspn(arn, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+			   ":/_+=,.@-") == n;
+}
+
+char *s3proto_policy(const char *bucket, const char *backup_arn, const char *delete_arn,
+		     struct error *err)
+{
+	struct buf b;
+
+	if (!spec_bucket_ok(bucket, strlen(bucket))) {
+		error_setk(err, ERROR_USAGE, "bad bucket name \"%.64s\"", bucket);
+		return NULL;
+	}
+	if (!policy_arn_ok(backup_arn) || !policy_arn_ok(delete_arn) ||
+	    strcmp(backup_arn, delete_arn) == 0) {
+		error_setk(err, ERROR_USAGE, "want two different IAM user ARNs "
+			   "(arn:aws:iam::ACCOUNT:user/NAME; radosgw: arn:aws:iam:::user/NAME)");
+		return NULL;
+	}
+	buf_init(&b, 0);
+	buf_addf(&b,
+		 "{\n"
+		 "  \"Version\": \"2012-10-17\",\n"
+		 "  \"Statement\": [\n"
+		 "    {\n"
+		 "      \"Sid\": \"CofferBackupReadWrite\",\n"
+		 "      \"Effect\": \"Allow\",\n"
+		 "      \"Principal\": {\"AWS\": [\"%s\"]},\n"
+		 "      \"Action\": [\"s3:GetObject\", \"s3:GetObjectVersion\", \"s3:PutObject\",\n"
+		 "                 \"s3:ListBucket\", \"s3:ListBucketVersions\",\n"
+		 "                 \"s3:GetObjectRetention\", \"s3:PutObjectRetention\",\n"
+		 "                 \"s3:GetObjectLegalHold\", \"s3:GetBucketObjectLockConfiguration\",\n"
+		 "                 \"s3:GetBucketLocation\"],\n"
+		 "      \"Resource\": [\"arn:aws:s3:::%s\", \"arn:aws:s3:::%s/*\"]\n"
+		 "    },\n"
+		 "    {\n"
+		 "      \"Sid\": \"CofferBackupNeverDeletes\",\n"
+		 "      \"Effect\": \"Deny\",\n"
+		 "      \"Principal\": {\"AWS\": [\"%s\"]},\n"
+		 "      \"Action\": [\"s3:DeleteObject\", \"s3:DeleteObjectVersion\",\n"
+		 "                 \"s3:PutObjectLegalHold\", \"s3:BypassGovernanceRetention\",\n"
+		 "                 \"s3:PutBucketPolicy\", \"s3:DeleteBucketPolicy\",\n"
+		 "                 \"s3:PutBucketVersioning\", \"s3:PutBucketObjectLockConfiguration\",\n"
+		 "                 \"s3:PutLifecycleConfiguration\", \"s3:PutBucketAcl\",\n"
+		 "                 \"s3:PutObjectAcl\", \"s3:DeleteBucket\"],\n"
+		 "      \"Resource\": [\"arn:aws:s3:::%s\", \"arn:aws:s3:::%s/*\"]\n"
+		 "    },\n"
+		 "    {\n"
+		 "      \"Sid\": \"CofferDeleter\",\n"
+		 "      \"Effect\": \"Allow\",\n"
+		 "      \"Principal\": {\"AWS\": [\"%s\"]},\n"
+		 "      \"Action\": [\"s3:DeleteObject\", \"s3:DeleteObjectVersion\",\n"
+		 "                 \"s3:PutObjectLegalHold\", \"s3:GetObjectLegalHold\"],\n"
+		 "      \"Resource\": [\"arn:aws:s3:::%s/*\"]\n"
+		 "    }\n"
+		 "  ]\n"
+		 "}\n",
+		 backup_arn, bucket, bucket, backup_arn, bucket, bucket, delete_arn, bucket);
+	buf_add(&b, "", 1);
+	return (char *)buf_steal(&b, NULL);
 }
 
 /* --- canonical encoding ---------------------------------------------------- */
@@ -637,4 +826,33 @@ int s3proto_date_parse(const char *s, int64_t *secs_r)
 		return -1;
 	*secs_r = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec + frac;
 	return 0;
+}
+
+int s3proto_http_date_parse(const char *s, int64_t *secs_r)
+{
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	char iso[21];
+	size_t m;
+
+	/* "Www, DD Mon YYYY HH:MM:SS GMT" */
+	if (strlen(s) != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' ||
+	    s[16] != ' ' || s[25] != ' ' || strcmp(s + 26, "GMT") != 0)
+		return -1;
+	for (m = 0; m < 12; m++)
+		if (memcmp(months + 3 * m, s + 8, 3) == 0)
+			break;
+	if (m == 12)
+		return -1;
+	/* into the ISO form s3proto_date_parse() checks digit by digit */
+	memcpy(iso, s + 12, 4);
+	iso[4] = '-';
+	iso[5] = (char)('0' + (m + 1) / 10);
+	iso[6] = (char)('0' + (m + 1) % 10);
+	iso[7] = '-';
+	memcpy(iso + 8, s + 5, 2);
+	iso[10] = 'T';
+	memcpy(iso + 11, s + 17, 8);
+	iso[19] = 'Z';
+	iso[20] = '\0';
+	return s3proto_date_parse(iso, secs_r);
 }

@@ -13,13 +13,25 @@
 struct buf;
 struct error;
 
-/* A parsed store spec "s3://HOST[:PORT]/BUCKET[/PREFIX]" ("s3+http://" for
- * plain HTTP). prefix is "" or ends with '/'. */
+/* Addressing a spec asks for (addressing=path|virtual). */
+enum { S3PROTO_ADDR_DEFAULT = 0, S3PROTO_ADDR_PATH = 1, S3PROTO_ADDR_VIRTUAL = 2 };
+
+/* A parsed store spec "s3://HOST[:PORT]/BUCKET[/PREFIX][?SETTINGS]"
+ * ("s3+http://" for plain HTTP). prefix is "" or ends with '/'. SETTINGS
+ * is "name=value" pairs joined with '&' (values %XX-decoded): credentials,
+ * delete-credentials and ca-file name files, region a region, addressing
+ * path or virtual (docs/s3.md). Each is NULL when not given. Values are
+ * names, never secrets, so a spec may be shown whole. */
 struct s3proto_spec {
 	int tls;
 	char *host;   /* as written, with ":PORT" if given */
 	char *bucket;
 	char *prefix;
+	char *credentials;
+	char *delete_credentials;
+	char *region;
+	char *ca_file;
+	int addressing; /* S3PROTO_ADDR_* */
 };
 
 /* 1 if spec names a store by URL scheme ("word://"), else 0 (a folder). */
@@ -31,6 +43,20 @@ int s3proto_is_url(const char *spec);
  * with empty, "." or ".." parts. */
 int s3proto_spec_parse(const char *spec, struct s3proto_spec *sp, struct error *err);
 void s3proto_spec_clear(struct s3proto_spec *sp);
+
+/* The part of a spec that names the store: without its "?SETTINGS" (how
+ * to reach it is not what it is). A folder's spec is returned as is. The
+ * caller frees the result. */
+char *s3proto_spec_identity(const char *spec);
+
+/* The bucket policy docs/s3.md recommends (JSON text, caller frees):
+ * backup_arn may read, list, write and extend retention, and is denied
+ * every delete, legal hold, governance bypass and bucket setting;
+ * delete_arn may delete object versions and set or release legal holds.
+ * ERROR_USAGE for a bad bucket name or an ARN outside "arn:aws:iam::" with
+ * the characters IAM allows. */
+char *s3proto_policy(const char *bucket, const char *backup_arn, const char *delete_arn,
+		     struct error *err);
 
 /* Appends s URI-encoded the way SigV4 wants (RFC 3986 unreserved kept,
  * everything else %XX upper case); with keep_slash, '/' is kept (paths). */
@@ -72,5 +98,10 @@ int s3proto_lock_enabled(const char *xml, size_t len);
  * date ("2027-01-06T10:00:00Z", "2027-01-06T10:00:00.000Z", "+00:00"
  * for Z) into Unix seconds (a fraction rounds up); -1 for anything else. */
 int s3proto_date_parse(const char *s, int64_t *secs_r);
+
+/* Parses an HTTP date as a server's Date header gives it (RFC 7231's
+ * IMF-fixdate, "Mon, 07 Dec 2026 09:16:01 GMT") into Unix seconds; -1 for
+ * anything else. */
+int s3proto_http_date_parse(const char *s, int64_t *secs_r);
 
 #endif

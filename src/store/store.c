@@ -298,7 +298,8 @@ struct store *store_open(const char *path, const struct keysource *src, int flag
 	char *base;
 
 	pthread_mutex_init(&s->del_lock, NULL);
-	s->path = xstrdup(path);
+	/* Messages name the store without its settings (docs/s3.md). */
+	s->path = backend_spec_identity(path);
 	buf_init(&cfg, 4096);
 	s->be = backend_open(path, flags, err);
 	if (s->be == NULL)

@@ -12,6 +12,10 @@
 #                             in the environment change them)
 #   ceph.sh stop DIR          stop everything (SIGKILL: the data is thrown
 #                             away) and remove DIR
+#   ceph.sh user DIR UID ACCESS SECRET
+#                             one more radosgw user (the bucket policy tests:
+#                             tests/e2e/s3lock.sh); its ARN is
+#                             arn:aws:iam:::user/UID
 #   ceph.sh kill-rgw DIR      SIGKILL radosgw alone (a fault test)
 #   ceph.sh start-rgw DIR     start radosgw again and wait until it answers
 #
@@ -21,7 +25,7 @@
 # so keep test data small.
 set -euo pipefail
 
-cmd=${1:?usage: ceph.sh start|stop|kill-rgw|start-rgw DIR [PORT]}
+cmd=${1:?usage: ceph.sh start|stop|user|kill-rgw|start-rgw DIR [ARGS]}
 DIR=${2:?usage: ceph.sh $cmd DIR [PORT]}
 MONPORT=${MONPORT:-6789}
 MONPORT2=${MONPORT2:-3300}
@@ -157,6 +161,10 @@ kill_wait() {
 case $cmd in
 start) start "${3:-}" ;;
 start-rgw) start_rgw ;;
+user)
+	radosgw-admin -c "$DIR/ceph.conf" user create --uid="${3:?uid}" --display-name="$3" \
+		--access-key="${4:?access key}" --secret-key="${5:?secret}" >/dev/null
+	;;
 kill-rgw)
 	[ -f "$DIR/run/client.rgw.a.pid" ] && kill_wait "$(cat "$DIR/run/client.rgw.a.pid")"
 	rm -f "$DIR/run/client.rgw.a.pid"

@@ -49,6 +49,76 @@ static void test_spec(void)
 out:;
 }
 
+/* Settings after '?': known names only, each once, values decoded. */
+static void test_spec_settings(void)
+{
+	static const char *const bad[][2] = {
+		{ "s3://h/bkt?secret=x", "unknown setting \"secret\"" },
+		{ "s3://h/bkt/p?credentials=/a&credentials=/b", "given twice" },
+		{ "s3://h/bkt?credentials=", "wants a value" },
+		{ "s3://h/bkt?credentials", "wants a value" },
+		{ "s3://h/bkt?ca-file=%zz", "wants a value" },
+		{ "s3://h/bkt?ca-file=a%0ab", "wants a value" },
+		{ "s3://h/bkt?addressing=dns", "path or virtual" },
+		{ "s3://h/bkt?region=EU_West", "not a region name" },
+	};
+	struct s3proto_spec sp;
+	struct error err;
+	char *id = NULL;
+	size_t i;
+
+	error_init(&err);
+	CHECK_OK(s3proto_spec_parse("s3+http://h:9/bkt/a/b/?credentials=/etc/c%26d&region=eu-1&"
+				    "delete-credentials=rel/del&ca-file=/ca.pem&addressing=virtual",
+				    &sp, &err), &err);
+	CHECK(strcmp(sp.bucket, "bkt") == 0 && strcmp(sp.prefix, "a/b/") == 0 &&
+	      strcmp(sp.credentials, "/etc/c&d") == 0 && strcmp(sp.delete_credentials, "rel/del") == 0 &&
+	      strcmp(sp.region, "eu-1") == 0 && strcmp(sp.ca_file, "/ca.pem") == 0 &&
+	      sp.addressing == S3PROTO_ADDR_VIRTUAL);
+	s3proto_spec_clear(&sp);
+	CHECK_OK(s3proto_spec_parse("s3://h/bkt?addressing=path", &sp, &err), &err);
+	CHECK(strcmp(sp.prefix, "") == 0 && sp.addressing == S3PROTO_ADDR_PATH &&
+	      sp.credentials == NULL && sp.region == NULL);
+	s3proto_spec_clear(&sp);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		error_init(&err);
+		CHECKF(s3proto_spec_parse(bad[i][0], &sp, &err) < 0 && err.code == ERROR_USAGE,
+		       "\"%s\" was taken", bad[i][0]);
+		CHECKF(strstr(err.msg, bad[i][1]) != NULL, "\"%s\": %s", bad[i][0], err.msg);
+	}
+	id = s3proto_spec_identity("s3://h/bkt/p?credentials=/x");
+	CHECK(strcmp(id, "s3://h/bkt/p") == 0);
+	free(id);
+	{
+		int64_t t = 0;
+
+		CHECK(s3proto_http_date_parse("Mon, 07 Dec 2026 09:16:01 GMT", &t) == 0 &&
+		      t == 1796634961);
+		CHECK(s3proto_http_date_parse("Mon, 07 Dek 2026 09:16:01 GMT", &t) < 0 &&
+		      s3proto_http_date_parse("Mon, 07 Dec 2026 09:16:01 UTC", &t) < 0 &&
+		      s3proto_http_date_parse("Mon, 7 Dec 2026 09:16:01 GMT", &t) < 0 &&
+		      s3proto_http_date_parse("", &t) < 0);
+	}
+	{
+		char *pol = s3proto_policy("bkt", "arn:aws:iam:::user/backup",
+					   "arn:aws:iam:::user/deleter", &err);
+
+		CHECK(pol != NULL && strstr(pol, "\"arn:aws:s3:::bkt/*\"") &&
+		      strstr(pol, "\"Effect\": \"Deny\""));
+		free(pol);
+		CHECK(s3proto_policy("bkt", "arn:aws:iam:::user/a\"b", "arn:aws:iam:::user/d",
+				     &err) == NULL && err.code == ERROR_USAGE);
+		CHECK(s3proto_policy("bkt", "arn:aws:iam:::user/a", "arn:aws:iam:::user/a",
+				     &err) == NULL);
+		CHECK(s3proto_policy("B", "arn:aws:iam:::user/a", "arn:aws:iam:::user/d",
+				     &err) == NULL);
+	}
+	id = s3proto_spec_identity("/srv/a?b");
+	CHECK(strcmp(id, "/srv/a?b") == 0);
+out:
+	free(id);
+}
+
 static void test_encode(void)
 {
 	static const char *const names[] = { "prefix", "list-type", "delimiter",
@@ -178,6 +248,7 @@ out:;
 const struct unit_test s3proto_tests[] = {
 	{ "s3proto_date", test_date },
 	{ "s3proto_spec", test_spec },
+	{ "s3proto_spec_settings", test_spec_settings },
 	{ "s3proto_encode", test_encode },
 	{ "s3proto_list", test_list },
 	{ "s3proto_error", test_error },

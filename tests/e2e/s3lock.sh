@@ -1,0 +1,275 @@
+#!/usr/bin/env bash
+# Two credential sets and the bucket policy (docs/s3.md "Credential sets",
+# "Threat model") against a real Ceph radosgw (tests/servers/ceph.sh, HTTP
+# on port 18760; run.sh gives each script its own network namespace). The
+# bucket belongs to an owner user ("ci"); `backup` and `deleter` are two more
+# radosgw users, and the bucket carries exactly the policy `coffer
+# s3-policy` prints. Settings travel in the store spec
+# (?credentials=FILE&delete-credentials=FILE); the environment holds none.
+#
+# Shown: the backup credentials cannot delete (raw DELETE, coffer forget,
+# coffer prune: 403 AccessDenied, named) and an overwrite only adds a
+# version, the original staying byte for byte; the deletion credentials
+# cannot delete a locked version either (403) and can delete what no lock
+# holds; check --read-data passes after every attempt.
+. "$(dirname "$0")/lib.sh"
+
+here=$(cd "$(dirname "$0")" && pwd)
+CEPH=$here/../servers/ceph.sh
+D=$T/ceph
+PORT=18760
+EP=http://127.0.0.1:$PORT
+BUCKET=coffer-lock # the policy `coffer s3-policy` prints, exactly
+LAB=coffer-lab     # the same plus a lab owner who may shorten GOVERNANCE locks
+EMPTY_SHA=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+SEED=${SEED:-4343}
+unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_REGION
+unset COFFER_S3_CREDENTIALS COFFER_S3_DELETE_CREDENTIALS COFFER_S3_CA_FILE
+
+if ! command -v radosgw >/dev/null || ! command -v ceph-mon >/dev/null; then
+	not_ok "s3lock: prerequisites" "need radosgw and ceph-mon (scripts/install-deps.sh)"
+	exit 1
+fi
+stop_all() { "$CEPH" stop "$D" >/dev/null 2>&1; rm -rf "$T"; }
+trap stop_all EXIT
+mkdir -p "$D"
+if ! "$CEPH" start "$D" "$PORT" >"$T/ceph.log" 2>&1 ||
+	! "$CEPH" user "$D" backup BACKUPACCESS BACKUPSECRET >>"$T/ceph.log" 2>&1 ||
+	! "$CEPH" user "$D" deleter DELETERACCESS DELETERSECRET >>"$T/ceph.log" 2>&1; then
+	not_ok "s3lock: radosgw starts with its users" "$(tail -3 "$T/ceph.log" | tr '\n' ' ')"
+	exit 1
+fi
+
+creds() { printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$1" "$2"; }
+creds BACKUPACCESS BACKUPSECRET >"$T/backup.creds"
+creds DELETERACCESS DELETERSECRET >"$T/deleter.creds"
+chmod 600 "$T"/*.creds
+declare -A SECRET=([CIACCESSKEY]=CISECRETKEY [BACKUPACCESS]=BACKUPSECRET
+	[DELETERACCESS]=DELETERSECRET)
+# as USER_ACCESS_KEY CURL_ARGS...: a SigV4-signed request without a body.
+as() {
+	local ak=$1; shift
+	curl -s --aws-sigv4 "aws:amz:us-east-1:s3" -u "$ak:${SECRET[$ak]}" \
+		-H "x-amz-content-sha256: $EMPTY_SHA" "$@"
+}
+# as_put USER_ACCESS_KEY URL FILE [HEADER...]: a signed PUT of FILE; prints the status.
+as_put() {
+	local ak=$1 url=$2 f=$3; shift 3
+	curl -s -o "$T/put.body" -w '%{http_code}' --aws-sigv4 "aws:amz:us-east-1:s3" \
+		-u "$ak:${SECRET[$ak]}" -X PUT --data-binary "@$f" \
+		-H "x-amz-content-sha256: $(sha256sum <"$f" | cut -c1-64)" \
+		-H "Content-MD5: $(openssl md5 -binary <"$f" | base64)" "$@" "$url"
+}
+# status USER_ACCESS_KEY CURL_ARGS...: the HTTP status of a signed request.
+status() { as "$@" -o "$T/status.body" -w '%{http_code}'; }
+# version BUCKET/PREFIX NAME: the version id of an object (its current one),
+# asked as the backup user: objects belong to the user who wrote them, and
+# the bucket's owner may not read them unless the policy says so.
+version() {
+	as BACKUPACCESS -I "$EP/$1/$2" | tr -d '\r' | sed -n 's/^x-amz-version-id: //Ip'
+}
+# keys BUCKET PREFIX DIR: the store's object names below PREFIX/units/<uid>/DIR/.
+keys() {
+	as CIACCESSKEY "$EP/$1?list-type=2&prefix=$2%2Funits%2F" |
+		grep -o "<Key>$2/units/[0-9a-f]*/$3/[^<]*" | sed "s|^<Key>$2/||"
+}
+# retain NAME SECONDS: as the lab bucket's owner, with the governance bypass
+# its policy grants it alone, shortens the lock of $LAB/g/NAME to SECONDS
+# from now (S3 locks are whole days otherwise); prints the status.
+retain() {
+	local url="$EP/$LAB/g/$1" v
+	v=$(version "$LAB/g" "$1")
+	printf '<Retention xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Mode>GOVERNANCE</Mode><RetainUntilDate>%s</RetainUntilDate></Retention>' \
+		"$(date -u -d "+$2 seconds" +%Y-%m-%dT%H:%M:%SZ)" >"$T/retention.xml"
+	as_put CIACCESSKEY "$url?retention=&versionId=$v" "$T/retention.xml" \
+		-H "x-amz-bypass-governance-retention: true"
+}
+# err_has NAME WANT_RC TEXT...: the last run exited WANT_RC and its stderr holds every TEXT.
+err_has() {
+	local name=$1 want=$2 t; shift 2
+	if sanitizer "$T/err"; then
+		not_ok "$name" "sanitizer report: $(grep -m1 -E 'Sanitizer|runtime error:' "$T/err")"; return
+	fi
+	[ "$rc" = "$want" ] || { not_ok "$name" "exit $rc, want $want: $(tail -2 "$T/err" | tr '\n' ' ')"; return; }
+	for t in "$@"; do
+		grep -qF -- "$t" "$T/err" || { not_ok "$name" "no \"$t\" in: $(tr '\n' ' ' <"$T/err")"; return; }
+	done
+	ok "$name"
+}
+
+# ---- the bucket, its owner and the policy coffer recommends ----
+
+equal "the owner" "creates the bucket with Object Lock" \
+	"$(status CIACCESSKEY -X PUT -H 'x-amz-bucket-object-lock-enabled: true' "$EP/$BUCKET")" 200
+run "$COFFER" s3-policy "$BUCKET" --backup-user arn:aws:iam:::user/backup \
+	--delete-user arn:aws:iam:::user/deleter
+is_rc "coffer s3-policy prints the policy" 0
+cp "$T/out" "$T/policy.json"
+assert "it is JSON" python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$T/policy.json"
+equal "the owner" "applies exactly that policy" \
+	"$(as_put CIACCESSKEY "$EP/$BUCKET?policy=" "$T/policy.json")" 204
+# The lab bucket: the same policy for its name, plus its owner's bypass.
+equal "the owner" "creates the lab bucket" \
+	"$(status CIACCESSKEY -X PUT -H 'x-amz-bucket-object-lock-enabled: true' "$EP/$LAB")" 200
+"$COFFER" s3-policy "$LAB" --backup-user arn:aws:iam:::user/backup \
+	--delete-user arn:aws:iam:::user/deleter | python3 -c '
+import json, sys
+p = json.load(sys.stdin)
+p["Statement"].append({"Sid": "LabOwnerShortensGovernanceLocks", "Effect": "Allow",
+    "Principal": {"AWS": ["arn:aws:iam:::user/ci"]},
+    "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObjectRetention",
+               "s3:BypassGovernanceRetention"],
+    "Resource": ["arn:aws:s3:::'"$LAB"'/*"]})
+print(json.dumps(p))' >"$T/lab.json"
+equal "the owner" "applies it to the lab bucket" \
+	"$(as_put CIACCESSKEY "$EP/$LAB?policy=" "$T/lab.json")" 204
+run "$COFFER" s3-policy "$BUCKET" --backup-user 'arn:aws:iam:::user/x"y' \
+	--delete-user arn:aws:iam:::user/deleter
+err_has "s3-policy refuses an ARN it would have to escape" 2 "IAM user ARN"
+
+# ---- settings in the spec ----
+
+B="credentials=$T/backup.creds"
+BD="$B&delete-credentials=$T/deleter.creds"
+CSTORE="s3+http://127.0.0.1:$PORT/$BUCKET/c"   # COMPLIANCE
+GSTORE="s3+http://127.0.0.1:$PORT/$LAB/g"      # GOVERNANCE
+cb() { "$COFFER" --store "$CSTORE?$B" --key-file "$T/c.key" "$@"; }
+gb() { "$COFFER" --store "$GSTORE?$B" --key-file "$T/g.key" "$@"; }
+gd() { "$COFFER" --store "$GSTORE?$BD" --key-file "$T/g.key" "$@"; }
+
+run "$COFFER" --store "$CSTORE?$B&secret=abc" --key-file "$T/none" restore-points
+err_has "a spec with an unknown setting is refused, naming it" 2 'unknown setting' 'secret'
+printf '%064d\n' 0 >"$T/dummy.key"
+run "$COFFER" --store "$CSTORE" --key-file "$T/dummy.key" restore-points
+err_has "no credentials anywhere: a clear error" 2 "no S3 credentials" "credentials=FILE"
+run "$COFFER" --store "$CSTORE?$B" init --key-file-new "$T/c.key" --object-lock-days 1
+is_rc "init with the backup credentials named in the spec (COMPLIANCE)" 0
+run "$COFFER" --store "$GSTORE?$B" init --key-file-new "$T/g.key" --object-lock-days 1 \
+	--object-lock-mode governance --deletion-key-file-new "$T/g.dkey"
+is_rc "init of a GOVERNANCE store beside it" 0
+mkdir -p "$T/src"
+gen a 300000 >"$T/src/a.bin"
+run cb backup u "$T/src"
+is_rc "backup with the backup credentials" 0
+run gb backup u "$T/src"
+is_rc "backup to the GOVERNANCE store" 0
+cp -a "$T/src" "$T/v1"
+gen b 300000 >"$T/src/a.bin"
+run gb backup u "$T/src"
+is_rc "a second backup (GOVERNANCE)" 0
+run "$COFFER" --store "$CSTORE?$B" --key-file "$T/g.key" restore-points
+err_has "an error names the store without its settings" 1 "store s3+http://127.0.0.1:$PORT/$BUCKET/c"
+if grep -q "credentials=" "$T/err"; then not_ok "and not its settings" "$(cat "$T/err")"
+else ok "and not its settings"; fi
+run "$COFFER" --store "$CSTORE?$B&delete-credentials=$T/missing.creds" --key-file "$T/c.key" \
+	restore-points u
+is_rc "a backend that does not delete never reads the deletion credentials" 0
+
+# ---- the backup credentials cannot delete ----
+
+crp1=$(keys $BUCKET c rp | grep '/0000000001$')
+cpack=$(keys $BUCKET c packs | head -1)
+assert "found point 1 and a pack, and their versions" test -n "$crp1" -a -n "$cpack" -a -n "$(version "$BUCKET/c" "$crp1")" -a -n "$(version "$BUCKET/c" "$cpack")"
+equal "backup credentials" "raw DELETE of point 1's version" \
+	"$(status BACKUPACCESS -X DELETE "$EP/$BUCKET/c/$crp1?versionId=$(version "$BUCKET/c" "$crp1")")" 403
+assert "the answer is AccessDenied" grep -q "<Code>AccessDenied</Code>" "$T/status.body"
+equal "backup credentials" "raw DELETE of a pack (no version: a delete marker)" \
+	"$(status BACKUPACCESS -X DELETE "$EP/$BUCKET/c/$cpack")" 403
+printf 'scratch\n' >"$T/scratch"
+equal "backup credentials" "PUT of an object without a lock (the test's own)" \
+	"$(as_put BACKUPACCESS "$EP/$BUCKET/scratch" "$T/scratch")" 200
+sv=$(version "$BUCKET" scratch)
+equal "backup credentials" "DELETE of that unlocked object" \
+	"$(status BACKUPACCESS -X DELETE "$EP/$BUCKET/scratch?versionId=$sv")" 403
+
+# An overwrite: the PUT of a taken name, as an attacker with the backup
+# credentials would send it (coffer itself looks first and refuses).
+printf 'not a restore point\n' >"$T/evil"
+as BACKUPACCESS -o "$T/rp1.before" "$EP/$BUCKET/c/$crp1"
+v0=$(version "$BUCKET/c" "$crp1")
+st=$(as_put BACKUPACCESS "$EP/$BUCKET/c/$crp1" "$T/evil")
+case $st in
+403|412) ok "backup credentials: an overwrite of point 1 is refused ($st)" ;;
+200)
+	# radosgw (16.2) takes it as a new version of the name: the locked one
+	# is untouched, and reading by version id proves it. A plain GET now
+	# gives the attacker's version (the read path's fallback to the oldest
+	# valid version is the S3 read path's business); the owner takes the
+	# test's version away again, as it has no lock.
+	ok "backup credentials: an overwrite of point 1 only adds a version (radosgw)"
+	as BACKUPACCESS -o "$T/rp1.v0" "$EP/$BUCKET/c/$crp1?versionId=$v0"
+	assert "the original, locked version is unchanged, byte for byte" \
+		cmp -s "$T/rp1.before" "$T/rp1.v0"
+	as BACKUPACCESS -I "$EP/$BUCKET/c/$crp1?versionId=$v0" | tr -d '\r' >"$T/head"
+	assert "and still locked (COMPLIANCE)" grep -qi '^x-amz-object-lock-mode: COMPLIANCE' "$T/head"
+	equal "the deleter" "removes the test's unlocked version" \
+		"$(status DELETERACCESS -X DELETE "$EP/$BUCKET/c/$crp1?versionId=$(version "$BUCKET/c" "$crp1")")" 204
+	as BACKUPACCESS -o "$T/rp1.after" "$EP/$BUCKET/c/$crp1"
+	assert "and a plain GET reads the original again" cmp -s "$T/rp1.before" "$T/rp1.after"
+	;;
+*) not_ok "backup credentials: an overwrite of point 1" "status $st" ;;
+esac
+
+# ---- the deletion credentials: only what no lock holds ----
+
+equal "deletion credentials" "raw DELETE of point 1's locked version (COMPLIANCE)" \
+	"$(status DELETERACCESS -X DELETE "$EP/$BUCKET/c/$crp1?versionId=$(version "$BUCKET/c" "$crp1")")" 403
+equal "deletion credentials" "raw DELETE of a pack's locked version" \
+	"$(status DELETERACCESS -X DELETE "$EP/$BUCKET/c/$cpack?versionId=$(version "$BUCKET/c" "$cpack")")" 403
+# radosgw cannot move its clock: "once the lock lapses the deleter can
+# delete" is shown with an object that has no lock at all.
+equal "deletion credentials" "DELETE of the unlocked object" \
+	"$(status DELETERACCESS -X DELETE "$EP/$BUCKET/scratch?versionId=$sv")" 204
+equal "after the deleter's DELETE" "the unlocked object" \
+	"$(status BACKUPACCESS -I "$EP/$BUCKET/scratch?versionId=$sv")" 404
+run cb check --read-data
+is_rc "COMPLIANCE: check --read-data passes after every attempt" 0
+verify_restore_c() {
+	rm -rf "$T/r"
+	if cb restore u@1 --to "$T/r" >/dev/null 2>&1 && diff -r "$T/v1" "$T/r" >/dev/null; then
+		ok "COMPLIANCE: point 1 restores byte-identical"
+	else not_ok "COMPLIANCE: point 1 restores byte-identical"; fi
+}
+verify_restore_c
+
+# ---- coffer forget and prune with the backup credentials alone ----
+# The GOVERNANCE store's owner shortens a lock (bypass) so that it lapses:
+# the server then refuses the DELETE for the policy alone.
+
+grp1=$(keys $LAB g rp | grep '/0000000001$')
+equal "the owner" "shortens point 1's lock to seconds (GOVERNANCE bypass)" "$(retain "$grp1" 2)" 200
+sleep 3
+run gb forget --deletion-key-file "$T/g.dkey" u@1
+err_has "forget with the backup credentials alone: 403, named" 1 \
+	"refused by the server (403 AccessDenied)" "g/$grp1" "backup credentials"
+equal "after the refused DELETE" "point 1's manifest" \
+	"$(status BACKUPACCESS -I "$EP/$LAB/g/$grp1")" 200
+run gd forget --deletion-key-file "$T/g.dkey" u@1
+is_rc "forget with the deletion credentials (delete-credentials=FILE) finishes it" 0
+equal "after forget" "point 1's manifest" "$(status BACKUPACCESS -I "$EP/$LAB/g/$grp1")" 404
+run gb --json prune --grace 0 --deletion-key-file "$T/g.dkey"
+is_rc "prune plans the packs point 1 alone used" 0
+for k in $(keys $LAB g packs); do
+	[ "$(retain "$k" 2)" = 200 ] || not_ok "shortening the lock of $k"
+done
+sleep 3
+run gb --json prune --grace 0 --deletion-key-file "$T/g.dkey"
+err_has "prune with the backup credentials alone: 403, named" 1 \
+	"refused by the server (403 AccessDenied)" "g/units/"
+cp "$T/err" "$T/prune-backup.err"
+deleted=0
+for i in 1 2; do
+	run gd --json prune --grace 0 --deletion-key-file "$T/g.dkey"
+	is_rc "prune with the deletion credentials ($i)" 0
+	deleted=$((deleted + $(field deletedPacks "$T/out")))
+	cat "$T/out" "$T/err" >>"$T/prune-deleter.out"
+done
+assert "deletes the packs ($deleted deleted)" test "$deleted" -ge 1
+run gb check --read-data
+is_rc "GOVERNANCE: check --read-data passes after every attempt" 0
+rm -rf "$T/r"
+run gb restore u@2 --to "$T/r"
+is_rc "GOVERNANCE: point 2 restores" 0
+assert "byte-identical" cmp -s "$T/src/a.bin" "$T/r/a.bin"
+
+exit $FAILED
