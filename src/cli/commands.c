@@ -233,7 +233,7 @@ static int cmd_init(struct cli *c, int argc, char **argv)
 	struct buf secret;
 	struct error err;
 	int64_t days;
-	int i, ret;
+	int i, ret, key_written = 0;
 
 	error_init(&err);
 	for (i = 1; i < argc; i++) {
@@ -268,13 +268,18 @@ static int cmd_init(struct cli *c, int argc, char **argv)
 		ret = error_setk(&err, ERROR_EXISTS, "cannot create deletion key file %s: it exists",
 				 del_new);
 	else if (key_new)
-		ret = write_new_key_file(key_new, &secret, &err);
+		key_written = (ret = write_new_key_file(key_new, &secret, &err)) == 0;
 	else
 		ret = cli_keysource(c, &ks, &secret, 1, &err);
 	if (ret == 0) {
 		ks.secret = secret.data;
 		ks.len = secret.len;
 		ret = store_init_opts(c->store, &ks, &opts, &err);
+		/* A key to a store that was not created is no use: the file goes
+		 * (it is ours: written with O_EXCL just now, never one that was
+		 * there before). */
+		if (ret < 0 && key_written)
+			unlink(key_new);
 	}
 	/* The deletion key is added to the new store through its own path. */
 	if (ret == 0 && del_new) {

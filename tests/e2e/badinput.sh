@@ -226,6 +226,20 @@ run c backup u
 is_rc "backup without a path: exit 2" 2
 run c check --bogus
 is_rc "check with an unknown option: exit 2" 2
+# init refused after --key-file-new wrote the key: the file goes again,
+# but a file that was there before is never touched.
+mkdir -p "$T/full" && echo x >"$T/full/x"
+run "$COFFER" --store "$T/full" init --key-file-new "$T/full.key"
+is_rc "init in a non-empty folder is refused" 1
+assert "and leaves no key file behind" [ ! -e "$T/full.key" ]
+echo keep >"$T/old.key"
+run "$COFFER" --store "$T/new" init --key-file-new "$T/old.key"
+is_rc "init with a --key-file-new that exists is refused" 1
+assert "and that file is left as it was" grep -qx keep "$T/old.key"
+assert "and no store is made" [ ! -e "$T/new/config" ]
+run "$COFFER" --store "$T/full" init --key-file-new "$T/full.key" --object-lock-days 3
+is_rc "init with lock options on a folder is refused" 2
+assert "and leaves no key file behind either" [ ! -e "$T/full.key" ]
 run "$COFFER"
 is_rc "no command: exit 2" 2
 assert "usage errors wrote nothing" [ ! -e "$T/x" ]

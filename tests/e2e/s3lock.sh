@@ -43,6 +43,7 @@ fi
 creds() { printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$1" "$2"; }
 creds BACKUPACCESS BACKUPSECRET >"$T/backup.creds"
 creds DELETERACCESS DELETERSECRET >"$T/deleter.creds"
+creds CIACCESSKEY CISECRETKEY >"$T/owner.creds"
 chmod 600 "$T"/*.creds
 declare -A SECRET=([CIACCESSKEY]=CISECRETKEY [BACKUPACCESS]=BACKUPSECRET
 	[DELETERACCESS]=DELETERSECRET)
@@ -142,8 +143,18 @@ err_has "a spec with an unknown setting is refused, naming it" 2 'unknown settin
 printf '%064d\n' 0 >"$T/dummy.key"
 run "$COFFER" --store "$CSTORE" --key-file "$T/dummy.key" restore-points
 err_has "no credentials anywhere: a clear error" 2 "no S3 credentials" "credentials=FILE"
+# A refused init leaves no key file (--key-file-new is written first).
+equal "the owner" "creates a bucket without Object Lock" \
+	"$(status CIACCESSKEY -X PUT "$EP/coffer-nolock")" 200
+run "$COFFER" --store "s3+http://127.0.0.1:$PORT/coffer-nolock?credentials=$T/owner.creds" init \
+	--key-file-new "$T/nolock.key"
+err_has "init on a bucket without Object Lock is refused" 2 "has no Object Lock"
+assert "and leaves no key file behind" test ! -e "$T/nolock.key"
 run "$COFFER" --store "$CSTORE?$B" init --key-file-new "$T/c.key" --object-lock-days 1
 is_rc "init with the backup credentials named in the spec (COMPLIANCE)" 0
+run "$COFFER" --store "$CSTORE?$B" init --key-file-new "$T/c2.key"
+err_has "init on a store that exists is refused" 1 "not empty"
+assert "and leaves no key file behind" test ! -e "$T/c2.key"
 run "$COFFER" --store "$GSTORE?$B" init --key-file-new "$T/g.key" --object-lock-days 1 \
 	--object-lock-mode governance --deletion-key-file-new "$T/g.dkey"
 is_rc "init of a GOVERNANCE store beside it" 0
