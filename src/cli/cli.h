@@ -91,6 +91,8 @@ int cmd_export(struct cli *c, int argc, char **argv);
 
 /* cmd_s3.c: the S3 side of a store (docs/s3.md). */
 #define USAGE_S3_POLICY "BUCKET --backup-user ARN --delete-user ARN"
+#define USAGE_LOCK_EXTEND "[--unit UNIT] [--min-remaining DAYS] [--dry-run]"
 int cmd_s3_policy(struct cli *c, int argc, char **argv);
+int cmd_lock_extend(struct cli *c, int argc, char **argv);
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "catalog/catalog.h"
+#include "engine/locks.h"
 #include "engine/prune.h"
 #include "lib/error.h"
 #include "lib/log.h"
@@ -117,6 +118,50 @@ static int reclaim(struct store *st, struct json_object *detail, struct error *e
 	return 0;
 }
 
+/* Before anything is deleted: the Object Lock of everything the unit's
+ * live points need is extended where it is about to lapse (docs/s3.md
+ * "Lock extension"), by the service's clock. Counted in the job's detail
+ * and the log (event=lock.extend); a failure is said, never the job's
+ * failure: the next expiry tries again, well before the lock lapses. A
+ * store without Object Lock says nothing. */
+static void expire_lock_extend(struct service *s, const struct catalog_job *j, int64_t now,
+			       struct json_object *detail)
+{
+	struct lock_extend_opts o = { .unit = j->unit, .now = now };
+	struct lock_extend_result res;
+	struct json_object *le;
+	struct store *st;
+	struct error err;
+
+	error_init(&err);
+	st = svc_tenant_store(s, j->tenant, 0, &err);
+	if (st == NULL || lock_extend(st, &o, &res, &err) < 0) {
+		log_warn("event=lock.extend tenant=%s unit=%s error=\"%s\"", j->tenant, j->unit,
+			 err.msg);
+		store_close(&st);
+		return;
+	}
+	if (res.has_locks) {
+		le = json_object_new_object();
+		json_object_object_add(le, "checked", json_object_new_int64((int64_t)res.checked));
+		json_object_object_add(le, "extended", json_object_new_int64((int64_t)res.extended));
+		json_object_object_add(le, "failed", json_object_new_int64((int64_t)res.failed));
+		json_object_object_add(detail, "lockExtend", le);
+		if (res.failed > 0)
+			log_warn("event=lock.extend tenant=%s unit=%s checked=%llu extended=%llu "
+				 "failed=%llu first=\"%s\"", j->tenant, j->unit,
+				 (unsigned long long)res.checked, (unsigned long long)res.extended,
+				 (unsigned long long)res.failed,
+				 res.nfailures ? res.failures[0] : "");
+		else
+			log_info("event=lock.extend tenant=%s unit=%s checked=%llu extended=%llu "
+				 "failed=0", j->tenant, j->unit, (unsigned long long)res.checked,
+				 (unsigned long long)res.extended);
+	}
+	lock_extend_result_clear(&res);
+	store_close(&st);
+}
+
 /* Whether a forget refused as locked wrote its tombstone all the same (the
  * server refused the manifest's DELETE after it): the point is forgotten. */
 static int expire_forgotten_anyway(struct store_unit *su, uint32_t seq)
@@ -159,6 +204,7 @@ int svc_expire_job_run(struct service *s, const struct catalog_job *j, struct er
 	for (size_t i = 0; i < n; i++)
 		nforget += forget[i];
 	json_object_object_add(detail, "restorePoints", json_object_new_int64((int64_t)n));
+	expire_lock_extend(s, j, now, detail);
 	if (nforget > 0) {
 		st = svc_tenant_store(s, j->tenant, BACKEND_ALLOW_DELETE, err);
 		if (st == NULL || (su = store_unit_open(st, j->unit, 0, err)) == NULL)

@@ -283,4 +283,73 @@ run gb restore u@2 --to "$T/r"
 is_rc "GOVERNANCE: point 2 restores" 0
 assert "byte-identical" cmp -s "$T/src/a.bin" "$T/r/a.bin"
 
+# ---- lock extension (docs/s3.md "Lock extension") ----
+# The COMPLIANCE store's objects are locked for 1 day. A backup killed after
+# its packs are durable and before its index segment leaves packs nothing
+# references; lock-extend must move every referenced object's date and
+# leave those. S3 dates are whole days and radosgw cannot move its clock:
+# --min-remaining 2 (days) makes every object qualify now.
+
+# until_of NAME: the retain-until date of c/NAME in Unix seconds (0: none).
+until_of() {
+	local d
+	d=$(as BACKUPACCESS -I "$EP/$BUCKET/c/$1" | tr -d '\r' |
+		sed -n 's/^x-amz-object-lock-retain-until-date: //Ip')
+	[ -n "$d" ] && date -d "$d" +%s || echo 0
+}
+keys $BUCKET c packs | sort >"$T/packs.before"
+mkdir -p "$T/src2"
+gen k 200000 >"$T/src2/k.bin"
+COFFER_FAULTS='commit@/index/:1:kill' run cb backup u "$T/src2"
+assert "a backup killed before its index segment (exit $rc)" test "$rc" -ne 0
+keys $BUCKET c packs | sort >"$T/packs.after"
+comm -13 "$T/packs.before" "$T/packs.after" >"$T/orphans"
+assert "it left packs nothing references ($(wc -l <"$T/orphans"))" test -s "$T/orphans"
+uid=$(keys $BUCKET c rp | head -1 | cut -d/ -f2)
+seg=$(as CIACCESSKEY "$EP/$BUCKET?list-type=2&prefix=c%2Funits%2F$uid%2Findex%2F" |
+	grep -o "<Key>c/units/$uid/index/[^<]*" | head -1 | sed 's|^<Key>c/||')
+referenced="config units/$uid/key units/$uid/rp/0000000001 $seg $(cat "$T/packs.before")"
+for k in $referenced $(cat "$T/orphans"); do echo "$k $(until_of "$k")"; done >"$T/until.before"
+assert "every object has a lock date" test "$(awk '$2 == 0' "$T/until.before" | wc -l)" = 0
+
+run cb --json lock-extend --dry-run
+is_rc "lock-extend --dry-run" 0
+equal "lock-extend --dry-run" "objects due with a day left (default: a third of the lock)" \
+	"$(field extended "$T/out")" 0
+assert "it read the locks ($(field checked "$T/out") objects)" test "$(field checked "$T/out")" -gt 4
+run cb --json lock-extend --min-remaining 2
+is_rc "lock-extend --min-remaining 2" 0
+equal "lock-extend" "failed" "$(field failed "$T/out")" 0
+assert "extends every object it checked ($(field extended "$T/out") of $(field checked "$T/out"))" \
+	test "$(field extended "$T/out")" = "$(field checked "$T/out")"
+moved=0 stayed=0
+while read -r k before; do
+	after=$(until_of "$k")
+	if grep -qxF "$k" "$T/orphans"; then
+		[ "$after" = "$before" ] && stayed=$((stayed + 1)) ||
+			not_ok "an unreferenced pack keeps its date" "$k: $before -> $after"
+	elif [ "$after" -gt $((before + 43200)) ]; then
+		moved=$((moved + 1))
+	else
+		not_ok "a referenced object's date moves later" "$k: $before -> $after"
+	fi
+done <"$T/until.before"
+equal "lock-extend" "referenced objects whose date moved a day later" "$moved" \
+	"$(echo $referenced | wc -w)"
+equal "lock-extend" "unreferenced packs left as they were" "$stayed" "$(wc -l <"$T/orphans")"
+as BACKUPACCESS -I "$EP/$BUCKET/c/config" | tr -d '\r' >"$T/head"
+assert "an extended object keeps its mode (COMPLIANCE)" \
+	grep -qi '^x-amz-object-lock-mode: COMPLIANCE' "$T/head"
+run cb --json lock-extend --min-remaining 2
+equal "lock-extend run again" "objects extended (all are far enough ahead now)" \
+	"$(field extended "$T/out")" 0
+run cb lock-extend --unit nosuchunit
+assert "lock-extend --unit with a unit that does not exist fails (exit $rc)" test "$rc" -ne 0
+run cb check --read-data
+assert "check --read-data still passes (exit $rc)" test "$rc" = 0 -o "$rc" = 3
+run "$COFFER" --store "$T/localstore" init --key-file-new "$T/local.key"
+run "$COFFER" --store "$T/localstore" --key-file "$T/local.key" lock-extend
+is_rc "lock-extend on a folder" 0
+assert "says there is nothing to extend" grep -q "has no Object Lock: nothing to extend" "$T/out"
+
 exit $FAILED
