@@ -887,9 +887,29 @@ static void check_line(void *ctx, const char *unit, uint32_t seq, const char *pa
 	fprintf(stderr, ": %s\n", problem);
 }
 
+/* A warning of check (not damage): an overwritten object, say. */
+static void check_warning(void *ctx, const char *unit, uint32_t seq, const char *path,
+			  const char *problem)
+{
+	struct cli *c = ctx;
+
+	(void)unit;
+	(void)seq;
+	(void)path;
+	if (c->json) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "warning", json_object_new_string(problem));
+		json_print(o);
+		return;
+	}
+	fprintf(stderr, "warning: %s\n", problem);
+}
+
 static int cmd_check(struct cli *c, int argc, char **argv)
 {
-	struct check_opts o = { .quiet = c->quiet || c->json, .report = check_line, .ctx = c };
+	struct check_opts o = { .quiet = c->quiet || c->json, .report = check_line, .ctx = c,
+				.warning = check_warning };
 	struct check_result res;
 	struct store *s;
 	struct error err;
@@ -910,12 +930,15 @@ static int cmd_check(struct cli *c, int argc, char **argv)
 		return fail(&err);
 	if (!c->json && !c->quiet)
 		printf("checked %llu units, %llu restore points (and %llu forgotten), %llu packs, "
-		       "%llu blobs%s: %llu problems (%llu restore points and %llu files affected)\n",
+		       "%llu blobs%s: %llu problems (%llu restore points and %llu files affected)"
+		       "%s%.0llu%s\n",
 		       (unsigned long long)res.units, (unsigned long long)res.restore_points,
 		       (unsigned long long)res.forgotten_points,
 		       (unsigned long long)res.packs, (unsigned long long)res.blobs,
 		       o.read_data ? " (data read)" : "", (unsigned long long)res.problems,
-		       (unsigned long long)res.damaged_points, (unsigned long long)res.damaged_files);
+		       (unsigned long long)res.damaged_points, (unsigned long long)res.damaged_files,
+		       res.overwritten ? ", " : "", (unsigned long long)res.overwritten,
+		       res.overwritten ? " objects overwritten (warnings)" : "");
 	return res.problems ? EXIT_DAMAGE : EXIT_OK;
 }
 

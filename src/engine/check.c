@@ -476,7 +476,21 @@ static void verify_blob(struct unit_check *uc, struct pack_reader *pr, const uin
 	free(what);
 }
 
-/* Reads one pack whole and verifies each of its indexed blobs. */
+struct pack_check {
+	struct pack_reader *pr;
+	const uint8_t *pack;
+	const char *name;
+};
+
+static int pack_check_cb(void *ctx, const uint8_t *data, size_t len, struct error *err)
+{
+	struct pack_check *pc = ctx;
+
+	return pack_verify_whole(pc->pr, pc->pack, data, len, pc->name, err);
+}
+
+/* Reads one pack whole (checked to be the pack its name says, else read
+ * again or from an older version) and verifies each of its indexed blobs. */
 static void check_pack(struct unit_check *uc, struct pack_reader *pr, const struct located *loc,
 		       size_t n, struct buf *data, struct buf *out)
 {
@@ -485,9 +499,12 @@ static void check_pack(struct unit_check *uc, struct pack_reader *pr, const stru
 	struct error err;
 	size_t i;
 
+	struct pack_check pc = { pr, pack, name };
+
 	buf_reset(data);
 	error_init(&err);
-	if (backend_get(store_backend(store_unit_store(uc->u)), name, data, CHECK_PACK_MAX, &err) < 0) {
+	if (backend_get_verified(store_backend(store_unit_store(uc->u)), name, data, CHECK_PACK_MAX,
+				 pack_check_cb, &pc, &err) < 0) {
 		check_problem(uc->c, uc->name, 0, NULL, "%s", err.msg);
 		for (i = 0; i < n; i++)
 			bad_add(uc, loc[i].e.id, pack, "is in a pack that cannot be read");
@@ -673,6 +690,31 @@ static void check_unit(struct check *c, const char *name)
 	unit_check_clear(&uc);
 }
 
+/* Objects read from an older version because their newest one did not
+ * verify: someone with write access put a new version over them. The data
+ * is whole (the locked older version); the store was tampered with. */
+static void check_overwritten(struct check *c)
+{
+	struct backend *be = store_backend(c->s);
+	char **names, *what, *msg;
+	size_t n, i;
+
+	n = backend_overwritten(be, &names);
+	for (i = 0; i < n; i++) {
+		what = backend_describe(be, names[i]);
+		msg = xasprintf("%s was overwritten: its newest version does not verify; its older "
+				"version that does was read (the store's data is whole, but someone "
+				"who can write to it put a new version over this object)", what);
+		c->res->overwritten++;
+		if (c->o->warning)
+			c->o->warning(c->o->ctx, "", 0, NULL, msg);
+		free(msg);
+		free(what);
+		free(names[i]);
+	}
+	free(names);
+}
+
 int check_run(struct store *s, const struct check_opts *o, struct check_result *res,
 	      struct error *err)
 {
@@ -697,5 +739,6 @@ int check_run(struct store *s, const struct check_opts *o, struct check_result *
 	}
 	free(names);
 	progress_done(&c.prog);
+	check_overwritten(&c);
 	return 0;
 }

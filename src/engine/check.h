@@ -24,6 +24,10 @@ struct check_opts {
 	int quiet;
 	check_report_cb *report;
 	void *ctx;
+	/* Told about each warning (not damage): an object that was
+	 * overwritten in a versioned bucket and read from the older version
+	 * that verifies (docs/s3.md). NULL: not told. Same ctx. */
+	check_report_cb *warning;
 };
 
 struct check_result {
@@ -38,6 +42,9 @@ struct check_result {
 	/* Records of the units' deletion logs that verified (docs/format.md
 	 * 10); one that does not is a problem. */
 	uint64_t deletion_records;
+	/* Objects whose newest version did not verify while an older one
+	 * did (overwritten; the older one was used): warnings, not problems. */
+	uint64_t overwritten;
 };
 
 /* 0 when the check ran (problems are counted in the result), -1 when it

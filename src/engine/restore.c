@@ -592,6 +592,11 @@ static void *restore_worker(void *arg)
 							   range.data + (p->pe.offset - lo), 0, &blob,
 							   what, &err) == 0;
 				free(what);
+				/* Damaged on the way, or an overwritten pack: the
+				 * blob alone, read again or from an older version. */
+				if (!blob_ok && err.code == ERROR_CORRUPT)
+					blob_ok = blob_fetch(r->u, r->ix, pr, p->pe.id, 0, &blob,
+							     &err) == 0;
 			}
 			if (!blob_ok) {
 				item_failed(r, &r->items[p->item], &err);

@@ -28,6 +28,12 @@ enum { BACKEND_UPLOAD_LAZY = 1 };
 /* Called per name by list(); returning -1 stops the listing. */
 typedef int backend_list_cb(void *ctx, const char *name);
 
+/* Checks what a read returned (data, len): 0 if it is right, else -1 with
+ * an ERROR_CORRUPT error naming the object. Used by the verified reads. */
+typedef int backend_verify_cb(void *ctx, const uint8_t *data, size_t len, struct error *err);
+
+struct backend_notes;
+
 struct backend_ops {
 	int (*put)(struct backend *be, const char *name, const void *data, size_t len,
 		   struct error *err);
@@ -65,6 +71,15 @@ struct backend_ops {
 	int (*hold)(struct backend *be, const char *name, int on, struct error *err);
 	/* Makes every object committed so far durable. */
 	int (*sync)(struct backend *be, struct error *err);
+	/* The version ids an object has (a versioned S3 bucket keeps the
+	 * versions an overwrite put over it), oldest first; NULL in a
+	 * backend whose objects have one version (the local folder). */
+	int (*versions)(struct backend *be, const char *name, backend_list_cb *cb, void *ctx,
+			struct error *err);
+	/* Reads version `version` of the object: len bytes at off, or with
+	 * len 0 the whole object (at most max bytes), appended to out. */
+	int (*get_version)(struct backend *be, const char *name, const char *version, uint64_t off,
+			   size_t len, struct buf *out, size_t max, struct error *err);
 	void (*close)(struct backend *be);
 	/* A human name of an object for messages ("/srv/store/units/..."). */
 	char *(*describe)(struct backend *be, const char *name);
@@ -76,6 +91,8 @@ struct backend {
 	/* How many requests the backend wants in flight at once (readers
 	 * run that many threads); 0: no preference (a local folder). */
 	int parallel;
+	/* Objects read from an older version (backend_overwritten()). */
+	struct backend_notes *notes;
 };
 
 struct backend *backend_local_open(const char *root, int flags);
@@ -160,6 +177,23 @@ char *backend_spec_identity(const char *spec);
 /* "2027-01-06T10:00:00Z" into out (at least 21 bytes). */
 void backend_lock_date(int64_t secs, char *out, size_t size);
 char *backend_describe(struct backend *be, const char *name);
+/* Reads that check what they got (docs/s3.md, "Integrity"): backend_get or
+ * backend_get_range, then verify(). A read that fails as damaged
+ * (ERROR_CORRUPT, from the backend or from verify) is tried once more (a
+ * fault on the way); if that fails too and the backend keeps versions, the
+ * object was perhaps overwritten (in a versioned bucket the backup
+ * credentials can put a new version over a locked one): its versions are
+ * read oldest first and the first that verifies is taken, with a warning
+ * that names the object (once per object) and a note for
+ * backend_overwritten(). Else the first error. */
+int backend_get_verified(struct backend *be, const char *name, struct buf *out, size_t max,
+			 backend_verify_cb *verify, void *ctx, struct error *err);
+int backend_get_range_verified(struct backend *be, const char *name, uint64_t off, size_t len,
+			       void *out, backend_verify_cb *verify, void *ctx,
+			       struct error *err);
+/* The objects read so far from an older version than their newest
+ * (overwritten), sorted; the caller frees the array and the names. */
+size_t backend_overwritten(struct backend *be, char ***names_r);
 int backend_sync(struct backend *be, struct error *err);
 void backend_close(struct backend **be);
 

@@ -6,8 +6,13 @@
  * @TEXT keeps only operations on objects whose name contains TEXT (e.g.
  * "commit@/rp/" for restore points); N counts those operations from 1
  * ("N+" means N and every later one); KIND is enospc, eio, kill (SIGKILL:
- * the process dies right there) or locked (as S3 Object Lock: a remove is
- * refused with ERROR_LOCKED, a lock query answers "retained for a day"). */
+ * the process dies right there), locked (as S3 Object Lock: a remove is
+ * refused with ERROR_LOCKED, a lock query answers "retained for a day"),
+ * and for reads two answers a real S3 server cannot be made to give:
+ * short (a 200 whose body is cut short: the read returns ERROR_CORRUPT
+ * naming the object, as the S3 backend does for a body shorter than
+ * asked) and badsum (the body arrives damaged: one byte flipped, which the
+ * reader's check must catch). */
 #include "backend.h"
 
 #include <errno.h>
@@ -23,7 +28,7 @@
 #include "lib/mem.h"
 
 enum fault_op { FAULT_WRITE, FAULT_COMMIT, FAULT_READ, FAULT_REMOVE, FAULT_LOCK, FAULT_OPS };
-enum fault_kind { FAULT_ENOSPC, FAULT_EIO, FAULT_KILL, FAULT_LOCKED };
+enum fault_kind { FAULT_ENOSPC, FAULT_EIO, FAULT_KILL, FAULT_LOCKED, FAULT_SHORT, FAULT_BADSUM };
 
 struct fault_rule {
 	enum fault_op op;
@@ -47,9 +52,11 @@ struct backend_upload {
 	char *name;
 };
 
-/* Counts one operation of each class it belongs to; -1 if a rule fires. */
-static int fault_hit(struct fault *f, const enum fault_op *ops, size_t nops, const char *name,
-		     struct error *err)
+/* Counts one operation of each class it belongs to; -1 if a rule fires.
+ * A read's damage (short, badsum) is not an error: *damage_r says it, the
+ * read goes on and fault_damage() spoils what it returned. */
+static int fault_hit_damage(struct fault *f, const enum fault_op *ops, size_t nops,
+			    const char *name, int *damage_r, struct error *err)
 {
 	size_t i, j;
 
@@ -65,6 +72,11 @@ static int fault_hit(struct fault *f, const enum fault_op *ops, size_t nops, con
 				continue;
 			if (r->kind == FAULT_KILL)
 				kill(getpid(), SIGKILL);
+			if (r->kind == FAULT_SHORT || r->kind == FAULT_BADSUM) {
+				if (damage_r != NULL) /* else not a read: nothing to spoil */
+					*damage_r = (int)r->kind;
+				continue;
+			}
 			if (r->kind == FAULT_LOCKED)
 				return error_setk(err, ERROR_LOCKED, "DELETE %s refused: it is locked "
 						  "by Object Lock (injected fault)", name);
@@ -73,6 +85,32 @@ static int fault_hit(struct fault *f, const enum fault_op *ops, size_t nops, con
 		}
 	}
 	return 0;
+}
+
+static int fault_hit(struct fault *f, const enum fault_op *ops, size_t nops, const char *name,
+		     struct error *err)
+{
+	return fault_hit_damage(f, ops, nops, name, NULL, err);
+}
+
+/* Spoils a read's answer (out from start) as the rule said. */
+static int fault_damage(struct fault *f, int damage, const char *name, struct buf *out,
+			size_t start, struct error *err)
+{
+	char *what;
+
+	if (damage == FAULT_BADSUM && out->len > start) {
+		out->data[start + (out->len - start) / 2] ^= 0x20;
+		return 0;
+	}
+	if (damage != FAULT_SHORT)
+		return 0;
+	what = backend_describe(f->inner, name);
+	error_setk(err, ERROR_CORRUPT, "GET %s returned %zu bytes, not %zu (a 200 with a short "
+		   "body; injected fault)", what, (out->len - start) / 2, out->len - start);
+	free(what);
+	out->len = start;
+	return -1;
 }
 
 static const enum fault_op op_write[] = { FAULT_WRITE };
@@ -141,20 +179,53 @@ static int fault_get(struct backend *be, const char *name, struct buf *out, size
 		     struct error *err)
 {
 	struct fault *f = (struct fault *)be;
+	size_t start = out->len;
+	int damage = 0;
 
-	if (fault_hit(f, op_read, 1, name, err) < 0)
+	if (fault_hit_damage(f, op_read, 1, name, &damage, err) < 0 ||
+	    backend_get(f->inner, name, out, max, err) < 0)
 		return -1;
-	return backend_get(f->inner, name, out, max, err);
+	return fault_damage(f, damage, name, out, start, err);
 }
 
 static int fault_get_range(struct backend *be, const char *name, uint64_t off, size_t len,
 			   void *out, struct error *err)
 {
 	struct fault *f = (struct fault *)be;
+	struct buf b = { .data = out, .len = len, .cap = len };
+	int damage = 0;
 
-	if (fault_hit(f, op_read, 1, name, err) < 0)
+	if (fault_hit_damage(f, op_read, 1, name, &damage, err) < 0 ||
+	    backend_get_range(f->inner, name, off, len, out, err) < 0)
 		return -1;
-	return backend_get_range(f->inner, name, off, len, out, err);
+	return fault_damage(f, damage, name, &b, 0, err);
+}
+
+static int fault_versions(struct backend *be, const char *name, backend_list_cb *cb, void *ctx,
+			  struct error *err)
+{
+	struct fault *f = (struct fault *)be;
+
+	if (f->inner->ops->versions == NULL)
+		return 0; /* one version: nothing older to read */
+	return f->inner->ops->versions(f->inner, name, cb, ctx, err);
+}
+
+/* Reads of an older version count as reads (and are damaged alike). */
+static int fault_get_version(struct backend *be, const char *name, const char *version,
+			     uint64_t off, size_t len, struct buf *out, size_t max,
+			     struct error *err)
+{
+	struct fault *f = (struct fault *)be;
+	size_t start = out->len;
+	int damage = 0;
+
+	if (f->inner->ops->get_version == NULL)
+		return error_set(err, "versions are not supported");
+	if (fault_hit_damage(f, op_read, 1, name, &damage, err) < 0 ||
+	    f->inner->ops->get_version(f->inner, name, version, off, len, out, max, err) < 0)
+		return -1;
+	return fault_damage(f, damage, name, out, start, err);
 }
 
 static int fault_size(struct backend *be, const char *name, uint64_t *size_r, struct error *err)
@@ -237,6 +308,8 @@ static const struct backend_ops fault_ops = {
 	.retain = fault_retain,
 	.hold = fault_hold,
 	.sync = fault_sync,
+	.versions = fault_versions,
+	.get_version = fault_get_version,
 	.close = fault_close,
 	.describe = fault_describe,
 };
@@ -282,6 +355,8 @@ static int fault_parse_rule(const char *s, size_t len, struct fault_rule *r)
 	else if (strcmp(colon2 + 1, "eio") == 0) r->kind = FAULT_EIO;
 	else if (strcmp(colon2 + 1, "kill") == 0) r->kind = FAULT_KILL;
 	else if (strcmp(colon2 + 1, "locked") == 0) r->kind = FAULT_LOCKED;
+	else if (strcmp(colon2 + 1, "short") == 0) r->kind = FAULT_SHORT;
+	else if (strcmp(colon2 + 1, "badsum") == 0) r->kind = FAULT_BADSUM;
 	else return -1;
 	return 0;
 }

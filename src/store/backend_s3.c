@@ -546,7 +546,13 @@ static int s3_call_done(struct s3_call *c, CURL *h, CURLcode rc)
 	if (rc == CURLE_OK && r->status >= 300)
 		s3proto_error_parse((const char *)c->x.err_body.data, c->x.err_body.len, r->code,
 				    sizeof(r->code), r->msg, sizeof(r->msg));
-	return !r->too_big && s3_retryable(rc, r->status) && r->attempts <= c->s->retries;
+	/* A body the server found damaged (Content-MD5, or the payload hash
+	 * SigV4 signs) was damaged on the way: our copy is fine, send it
+	 * again. */
+	return !r->too_big && r->attempts <= c->s->retries &&
+	       (s3_retryable(rc, r->status) ||
+		(rc == CURLE_OK && r->status == 400 && (strcmp(r->code, "BadDigest") == 0 ||
+							strcmp(r->code, "XAmzContentSHA256Mismatch") == 0)));
 }
 
 /* 0 for a 2xx answer, else -1 with the error; frees what the call holds. */
@@ -853,46 +859,139 @@ static int s3_upload_commit(struct backend_upload *up, struct error *err)
 
 static void s3_upload_abort(struct backend_upload *up) { s3_upload_free(up); }
 
-static int s3_get(struct backend *be, const char *name, struct buf *out, size_t max,
-		  struct error *err)
+/* Whether a whole object's body is the one the server stored: the ETag of
+ * a single PUT (every object coffer writes) is the MD5 of its body. An
+ * ETag of another form (a multipart upload's "...-N") is not checked. */
+static int s3_etag_matches(const struct s3_req *r, const struct buf *body, char *got_hex)
 {
-	struct buf tmp;
-	struct s3_req r = { .method = "GET", .name = name, .out = &tmp };
-	int ret;
+	uint8_t md5[16];
+	unsigned int mlen = sizeof(md5);
+	size_t n = strlen(r->etag);
 
-	buf_init(&tmp, max);
-	ret = s3_request((struct s3 *)be, &r, err);
+	if (n != 34 || r->etag[0] != '"' || r->etag[33] != '"' ||
+	    strspn(r->etag + 1, "0123456789abcdef") != 32)
+		return 1;
+	EVP_Digest(body->data ? body->data : (const uint8_t *)"", body->len, md5, &mlen, EVP_md5(),
+		   NULL);
+	hex_encode(md5, sizeof(md5), got_hex);
+	return memcmp(got_hex, r->etag + 1, 32) == 0;
+}
+
+/* GET of the object (of one version of it, when version is not NULL):
+ * len bytes at off (a Range), or with len 0 the whole object, at most max
+ * bytes, appended to out. A whole object is checked against its ETag; a
+ * range must come back exactly. Either failure is ERROR_CORRUPT naming the
+ * object, after one more try (a fault on the way). */
+static int s3_read(struct s3 *s, const char *name, const char *version, uint64_t off, size_t len,
+		   struct buf *out, size_t max, struct error *err)
+{
+	static const char *const names[] = { "versionId" };
+	const char *values[] = { version };
+	char *query = version ? s3proto_query(names, values, 1) : NULL;
+	char range[64], got[33], *what;
+	struct buf tmp;
+	unsigned tries;
+	int ret = -1;
+
+	if (len > 0)
+		snprintf(range, sizeof(range), "bytes=%llu-%llu", (unsigned long long)off,
+			 (unsigned long long)(off + len - 1));
+	buf_init(&tmp, len > 0 ? len : max);
+	for (tries = 0; tries < 2; tries++) {
+		struct s3_req r = { .method = "GET", .name = name, .query = query, .out = &tmp,
+				    .range = len > 0 ? range : NULL };
+
+		buf_reset(&tmp);
+		if (s3_request(s, &r, err) < 0) {
+			/* A range past the end: the object is not the one whose
+			 * size the index knows (replaced, or cut short). */
+			if (r.status == 416)
+				err->code = ERROR_CORRUPT;
+			break;
+		}
+		what = s3_describe(&s->be, name);
+		/* A 200 is the whole object: only right when it is exactly the range. */
+		if (len > 0 && (tmp.len != len || (r.status != 206 && off != 0))) {
+			error_setk(err, ERROR_CORRUPT, "GET %s%s%s (%s) returned %zu bytes, not %zu",
+				   what, version ? " version " : "", version ? version : "", range,
+				   tmp.len, len);
+		} else if (len == 0 && !s3_etag_matches(&r, &tmp, got)) {
+			error_setk(err, ERROR_CORRUPT, "GET %s%s%s: the body (%zu bytes, MD5 %s) does "
+				   "not match the object's ETag %s: damaged on the way", what,
+				   version ? " version " : "", version ? version : "", tmp.len, got,
+				   r.etag);
+		} else {
+			ret = 0;
+		}
+		free(what);
+		if (ret == 0)
+			break;
+	}
 	if (ret == 0)
 		buf_add(out, tmp.data ? tmp.data : (const uint8_t *)"", tmp.len);
 	buf_clear(&tmp);
+	free(query);
 	return ret;
+}
+
+static int s3_get(struct backend *be, const char *name, struct buf *out, size_t max,
+		  struct error *err)
+{
+	return s3_read((struct s3 *)be, name, NULL, 0, 0, out, max, err);
 }
 
 static int s3_get_range(struct backend *be, const char *name, uint64_t off, size_t len,
 			void *out, struct error *err)
 {
 	struct buf tmp;
-	char range[64];
-	struct s3_req r = { .method = "GET", .name = name, .out = &tmp, .range = range };
 	int ret;
 
 	if (len == 0)
 		return 0;
-	snprintf(range, sizeof(range), "bytes=%llu-%llu", (unsigned long long)off,
-		 (unsigned long long)(off + len - 1));
 	buf_init(&tmp, len);
-	ret = s3_request((struct s3 *)be, &r, err);
-	/* A 200 is the whole object: only right when it is exactly the range. */
-	if (ret == 0 && (tmp.len != len || (r.status != 206 && off != 0))) {
-		char *what = s3_describe(be, name);
-
-		ret = error_setk(err, ERROR_CORRUPT, "GET %s (%s) returned %zu bytes, not %zu",
-				 what, range, tmp.len, len);
-		free(what);
-	}
+	ret = s3_read((struct s3 *)be, name, NULL, off, len, &tmp, len, err);
 	if (ret == 0)
 		memcpy(out, tmp.data, len);
 	buf_clear(&tmp);
+	return ret;
+}
+
+static int s3_get_version(struct backend *be, const char *name, const char *version,
+			  uint64_t off, size_t len, struct buf *out, size_t max, struct error *err)
+{
+	return s3_read((struct s3 *)be, name, version, off, len, out, max, err);
+}
+
+/* ListObjectVersions of the key: its versions, oldest first (the server
+ * lists them newest first). */
+static int s3_versions(struct backend *be, const char *name, backend_list_cb *cb, void *ctx,
+		       struct error *err)
+{
+	struct s3 *s = (struct s3 *)be;
+	static const char *const names[] = { "prefix", "versions" };
+	char *key = xasprintf("%s%s", s->prefix, name), *what = s3_describe(be, name);
+	const char *values[] = { key, "" };
+	char *query = s3proto_query(names, values, 2);
+	struct s3_req r = { .method = "GET", .query = query, .what = what };
+	struct s3proto_versions v = { NULL, 0, 0 };
+	struct buf page;
+	size_t i;
+	int ret;
+
+	buf_init(&page, S3_LIST_PAGE_MAX);
+	r.out = &page;
+	ret = s3_request(s, &r, err);
+	if (ret == 0)
+		ret = s3proto_versions_parse((const char *)page.data, page.len, key, what, &v, err);
+	for (i = v.n; ret == 0 && i > 0; i--)
+		if (cb(ctx, v.ids[i - 1]) < 0)
+			break;
+	if (ret == 0)
+		s3proto_versions_clear(&v);
+	buf_clear(&page);
+	free(query);
+	free(key);
+	free(what);
 	return ret;
 }
 
@@ -1169,6 +1268,8 @@ static const struct backend_ops s3_ops = {
 	.retain = s3_retain,
 	.hold = s3_hold,
 	.sync = s3_sync,
+	.versions = s3_versions,
+	.get_version = s3_get_version,
 	.close = s3_close,
 	.describe = s3_describe,
 };

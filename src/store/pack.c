@@ -16,6 +16,7 @@
 #define PACK_TRAILER_ENTRY 48
 #define PACK_FOOTER_LEN 8
 #define PACK_WRITE_BUFFER (4u << 20)
+#define PACK_WHOLE_MAX ((size_t)256 << 20) /* a pack read whole (it closes before 32 MiB) */
 #define ZSTD_LEVEL 3
 
 static const uint8_t footer_magic[4] = { 'C', 'F', 'P', 'T' };
@@ -340,8 +341,99 @@ int pack_parse_trailer(const uint8_t *body, size_t len, const char *what,
 	return 0;
 }
 
+int pack_verify_whole(struct pack_reader *pr, const uint8_t pack_id[32], const uint8_t *data,
+		      size_t len, const char *what, struct error *err)
+{
+	uint8_t nonce[12];
+	uint32_t tlen;
+	struct buf pt;
+	int ret;
+
+	if (len < PACK_HEADER_LEN + PACK_FOOTER_LEN + CRYPTO_TAG_LEN + 4 ||
+	    seal_check_header(data, len, SEAL_PACK, what, err) < 0 ||
+	    memcmp(data + 8, pack_id, 32) != 0 ||
+	    memcmp(data + len - 4, footer_magic, 4) != 0 ||
+	    (tlen = get_u32(data + len - PACK_FOOTER_LEN)) < CRYPTO_TAG_LEN + 4 ||
+	    tlen > len - PACK_HEADER_LEN - PACK_FOOTER_LEN)
+		return error_setk(err, ERROR_CORRUPT, "pack %s is not the pack its name says (a "
+				  "damaged or foreign header or footer)", what);
+	pack_reader_key(pr, pack_id);
+	crypto_nonce(0, nonce);
+	buf_init(&pt, 0);
+	ret = crypto_aead_open(pr->aead, nonce, NULL, 0, data + len - PACK_FOOTER_LEN - tlen, tlen,
+			       buf_extend(&pt, tlen - CRYPTO_TAG_LEN));
+	buf_clear(&pt);
+	if (ret < 0)
+		return error_setk(err, ERROR_CORRUPT, "pack %s: trailer failed authentication", what);
+	return 0;
+}
+
+struct whole_check {
+	struct pack_reader *pr;
+	const uint8_t *pack_id;
+	const char *name;
+};
+
+static int whole_check_cb(void *ctx, const uint8_t *data, size_t len, struct error *err)
+{
+	struct whole_check *wc = ctx;
+
+	return pack_verify_whole(wc->pr, wc->pack_id, data, len, wc->name, err);
+}
+
+/* The trailer out of the whole pack, read with backend_get_verified: for a
+ * pack whose ranged reads did not verify (overwritten in a versioned
+ * bucket: the older version that verifies is read). */
+static int pack_trailer_whole(struct pack_reader *pr, const uint8_t pack_id[32], const char *name,
+			      struct pack_entry **entries_r, size_t *n_r, struct error *err)
+{
+	struct whole_check wc = { pr, pack_id, name };
+	struct buf data, pt;
+	uint8_t nonce[12];
+	uint32_t tlen;
+	int ret = -1;
+
+	buf_init(&data, 0);
+	buf_init(&pt, 0);
+	if (backend_get_verified(store_backend(store_unit_store(pr->u)), name, &data,
+				 PACK_WHOLE_MAX, whole_check_cb, &wc, err) == 0) {
+		tlen = get_u32(data.data + data.len - PACK_FOOTER_LEN);
+		crypto_nonce(0, nonce);
+		if (crypto_aead_open(pr->aead, nonce, NULL, 0,
+				     data.data + data.len - PACK_FOOTER_LEN - tlen, tlen,
+				     buf_extend(&pt, tlen - CRYPTO_TAG_LEN)) < 0)
+			error_setk(err, ERROR_CORRUPT, "pack %s: trailer failed authentication", name);
+		else
+			ret = pack_parse_trailer(pt.data, pt.len, name, entries_r, n_r, err);
+	}
+	buf_clear(&data);
+	buf_clear(&pt);
+	return ret;
+}
+
+static int pack_reader_trailer_ranges(struct pack_reader *pr, const uint8_t pack_id[32],
+				      struct pack_entry **entries_r, size_t *n_r,
+				      struct error *err);
+
 int pack_reader_trailer(struct pack_reader *pr, const uint8_t pack_id[32],
 			struct pack_entry **entries_r, size_t *n_r, struct error *err)
+{
+	char *name;
+	int ret;
+
+	if (pack_reader_trailer_ranges(pr, pack_id, entries_r, n_r, err) == 0)
+		return 0;
+	if (err->code != ERROR_CORRUPT)
+		return -1;
+	name = pack_name(pr->u, pack_id);
+	ret = pack_trailer_whole(pr, pack_id, name, entries_r, n_r, err);
+	free(name);
+	return ret;
+}
+
+static int pack_reader_trailer_ranges(struct pack_reader *pr, const uint8_t pack_id[32],
+				      struct pack_entry **entries_r, size_t *n_r,
+				      struct error *err)
 {
 	struct backend *be = store_backend(store_unit_store(pr->u));
 	char *name = pack_name(pr->u, pack_id);

@@ -65,6 +65,12 @@ int pack_reader_blob(struct pack_reader *pr, const uint8_t pack_id[32], const st
  * not match the count. The reserved field is ignored. */
 int pack_parse_trailer(const uint8_t *body, size_t len, const char *what,
 		       struct pack_entry **entries_r, size_t *n_r, struct error *err);
+/* Whether a whole pack as read (data, len) is the pack `pack_id`: its
+ * header names it and its trailer opens under its key. ERROR_CORRUPT
+ * naming `what` if not. For reads that check what they got before they
+ * use it (backend_get_verified). */
+int pack_verify_whole(struct pack_reader *pr, const uint8_t pack_id[32], const uint8_t *data,
+		      size_t len, const char *what, struct error *err);
 /* Reads a pack's trailer: the list of its blobs (caller frees). */
 int pack_reader_trailer(struct pack_reader *pr, const uint8_t pack_id[32],
 			struct pack_entry **entries_r, size_t *n_r, struct error *err);

@@ -856,3 +856,62 @@ int s3proto_http_date_parse(const char *s, int64_t *secs_r)
 	iso[20] = '\0';
 	return s3proto_date_parse(iso, secs_r);
 }
+
+/* --- ListObjectVersions ----------------------------------------------------- */
+
+struct versions_parse {
+	struct s3proto_versions *v;
+	const char *key;
+	int key_seen;   /* a Version's Key came, its VersionId not yet */
+	int key_match;
+};
+
+static int versions_text(void *ctx, const char *path, const char *text, size_t len)
+{
+	struct versions_parse *vp = ctx;
+	struct s3proto_versions *v = vp->v;
+
+	if (strcmp(path, "ListVersionsResult/IsTruncated") == 0) {
+		if (strcmp(text, "true") != 0 && strcmp(text, "false") != 0)
+			return -1;
+		v->truncated = text[0] == 't';
+	} else if (strcmp(path, "ListVersionsResult/Version/Key") == 0) {
+		if (vp->key_seen || memchr(text, '\0', len))
+			return -1;
+		vp->key_seen = 1;
+		vp->key_match = strcmp(text, vp->key) == 0;
+	} else if (strcmp(path, "ListVersionsResult/Version/VersionId") == 0) {
+		if (!vp->key_seen || len == 0 || memchr(text, '\0', len))
+			return -1;
+		vp->key_seen = 0;
+		if (vp->key_match) {
+			v->ids = xrealloc(v->ids, xmul(v->n + 1, sizeof(char *)));
+			v->ids[v->n++] = xstrndup(text, len);
+		}
+	}
+	return 0;
+}
+
+int s3proto_versions_parse(const char *xml, size_t len, const char *key, const char *what,
+			   struct s3proto_versions *v, struct error *err)
+{
+	struct versions_parse vp = { .v = v, .key = key };
+
+	memset(v, 0, sizeof(*v));
+	if (xml_walk(xml, len, "ListVersionsResult", versions_text, &vp) < 0 || vp.key_seen) {
+		s3proto_versions_clear(v);
+		return error_setk(err, ERROR_CORRUPT, "versions of %s: malformed "
+				  "ListObjectVersions answer", what);
+	}
+	return 0;
+}
+
+void s3proto_versions_clear(struct s3proto_versions *v)
+{
+	size_t i;
+
+	for (i = 0; i < v->n; i++)
+		free(v->ids[i]);
+	free(v->ids);
+	memset(v, 0, sizeof(*v));
+}

@@ -104,4 +104,18 @@ int s3proto_date_parse(const char *s, int64_t *secs_r);
  * anything else. */
 int s3proto_http_date_parse(const char *s, int64_t *secs_r);
 
+/* The versions of one key in a ListObjectVersions answer (GET
+ * ?versions&prefix=KEY): the VersionIds of its Version entries (delete
+ * markers and other keys left out) in the server's order, newest first.
+ * ERROR_CORRUPT naming `what` for malformed XML. */
+struct s3proto_versions {
+	char **ids;
+	size_t n;
+	int truncated;
+};
+
+int s3proto_versions_parse(const char *xml, size_t len, const char *key, const char *what,
+			   struct s3proto_versions *v, struct error *err);
+void s3proto_versions_clear(struct s3proto_versions *v);
+
 #endif

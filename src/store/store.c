@@ -1024,17 +1024,41 @@ int store_unit_put_sealed(struct store_unit *u, const char *name, int type, cons
 	return ret;
 }
 
+struct sealed_check {
+	struct store_unit *u;
+	int type;
+	const char *name;
+	struct buf *z;
+};
+
+/* The object's AEAD seal opens: what came is what was written. */
+static int sealed_verify(void *ctx, const uint8_t *data, size_t len, struct error *err)
+{
+	struct sealed_check *sc = ctx;
+
+	buf_reset(sc->z);
+	if (seal_open(sc->u->data_key, (enum seal_type)sc->type, data, len, sc->name, sc->z,
+		      err) < 0) {
+		if (err->code != ERROR_VERSION)
+			err->code = ERROR_CORRUPT;
+		return -1;
+	}
+	return 0;
+}
+
 int store_unit_get_sealed(struct store_unit *u, const char *name, int type, size_t max,
 			  struct buf *body, uint8_t *hash_r, struct error *err)
 {
 	struct buf raw, z;
+	struct sealed_check sc = { .u = u, .type = type, .name = name, .z = &z };
 	unsigned long long size;
 	int ret = -1;
 
 	buf_init(&raw, 0);
 	buf_init(&z, 0);
-	if (backend_get(u->s->be, name, &raw, max, err) < 0 ||
-	    seal_open(u->data_key, (enum seal_type)type, raw.data, raw.len, name, &z, err) < 0)
+	/* A seal that does not open is read again, then from an older
+	 * version if the object was overwritten (backend_get_verified). */
+	if (backend_get_verified(u->s->be, name, &raw, max, sealed_verify, &sc, err) < 0)
 		goto out;
 	size = ZSTD_getFrameContentSize(z.data, z.len);
 	buf_reset(body);

@@ -245,7 +245,45 @@ static void test_date(void)
 out:;
 }
 
+/* ListObjectVersions of one key: its versions, newest first, delete
+ * markers and other keys (sharing the prefix) left out. */
+static void test_versions(void)
+{
+#define VER_HEAD "<?xml version=\"1.0\"?><ListVersionsResult xmlns=\"x\"><Name>b</Name>"
+	static const char *const bad[] = {
+		"", "<ListBucketResult></ListBucketResult>",
+		VER_HEAD "<Version><VersionId>v1</VersionId></Version></ListVersionsResult>",
+		VER_HEAD "<Version><Key>p/k</Key><Key>p/k</Key></Version></ListVersionsResult>",
+		VER_HEAD "<Version><Key>p/k</Key></Version></ListVersionsResult>",
+		VER_HEAD "<Version><Key>p/k</Key><VersionId></VersionId></Version></ListVersionsResult>",
+		VER_HEAD "<IsTruncated>maybe</IsTruncated></ListVersionsResult>",
+	};
+	const char *good = VER_HEAD "<IsTruncated>false</IsTruncated>"
+		"<Version><Key>p/k</Key><VersionId>new</VersionId><IsLatest>true</IsLatest></Version>"
+		"<DeleteMarker><Key>p/k</Key><VersionId>dm</VersionId></DeleteMarker>"
+		"<Version><Key>p/k0</Key><VersionId>other</VersionId></Version>"
+		"<Version><Key>p/k</Key><VersionId>o&amp;ld</VersionId><Size>3</Size></Version>"
+		"</ListVersionsResult>";
+	struct s3proto_versions v;
+	struct error err;
+	size_t i;
+
+	error_init(&err);
+	CHECK(s3proto_versions_parse(good, strlen(good), "p/k", "k", &v, &err) == 0);
+	CHECKF(v.n == 2 && strcmp(v.ids[0], "new") == 0 && strcmp(v.ids[1], "o&ld") == 0 &&
+	       !v.truncated, "%zu versions", v.n);
+	s3proto_versions_clear(&v);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECKF(s3proto_versions_parse(bad[i], strlen(bad[i]), "p/k", "k", &v, &err) < 0 &&
+		       v.n == 0 && err.code == ERROR_CORRUPT, "bad answer %zu was taken", i);
+		CHECK(strstr(err.msg, "versions of k") != NULL);
+	}
+#undef VER_HEAD
+out:;
+}
+
 const struct unit_test s3proto_tests[] = {
+	{ "s3proto_versions", test_versions },
 	{ "s3proto_date", test_date },
 	{ "s3proto_spec", test_spec },
 	{ "s3proto_spec_settings", test_spec_settings },
