@@ -39,6 +39,7 @@
 #define PG_LOCK_MIGRATE 0x636f666665720001LL
 #define PG_LOCK_AUDIT 0x636f666665720002LL
 #define PG_LOCK_CLAIM 0x636f666665720003LL
+#define PG_LOCK_SCHEDULER 0x636f666665720004LL
 
 struct catalog {
 	struct db *db;
@@ -1055,12 +1056,18 @@ fail:
 	" WHERE id = (SELECT q.id FROM jobs q"                                            \
 	"  WHERE (q.state = 'queued' AND q.not_before <= $1 AND NOT EXISTS"               \
 	"   (SELECT 1 FROM jobs r WHERE r.unit = q.unit AND r.state = 'running'))"        \
-	"  OR (q.state = 'running' AND q.lease_until < $1)"                               \
+	"  OR (q.state = 'running' AND q.lease_until < $4)"                               \
 	"  ORDER BY q.id LIMIT 1" lock ")"                                                \
 	" RETURNING " JOB_COLS
 
 int catalog_job_claim(struct catalog *c, const char *node, int64_t now, int64_t lease_s,
 		      struct catalog_job **j_r, struct error *err)
+{
+	return catalog_job_claim_at(c, node, now, now, lease_s, j_r, err);
+}
+
+int catalog_job_claim_at(struct catalog *c, const char *node, int64_t now, int64_t lease_now,
+			 int64_t lease_s, struct catalog_job **j_r, struct error *err)
 {
 	struct rows r;
 
@@ -1069,7 +1076,7 @@ int catalog_job_claim(struct catalog *c, const char *node, int64_t now, int64_t 
 		return error_prefix(err, "catalog: claim a job");
 	if (tx_lock(c, PG_LOCK_CLAIM, err) < 0 ||
 	    db_list(c, &job_rec, dialect(c, CLAIM_SQL(""), CLAIM_SQL(" FOR UPDATE SKIP LOCKED")),
-		    PARAMS(PI(now), PS(node), PI(now + lease_s)), &r, err) < 0) {
+		    PARAMS(PI(now), PS(node), PI(lease_now + lease_s), PI(lease_now)), &r, err) < 0) {
 		tx_rollback(c);
 		return error_prefix(err, "catalog: claim a job for node %s", node);
 	}
@@ -1227,6 +1234,27 @@ int catalog_job_list(struct catalog *c, const struct catalog_job_filter *f,
 		    &r, err) < 0)
 		return error_prefix(err, "catalog: list jobs");
 	ROWS_TAKE(&r, js_r, n_r);
+	return 0;
+}
+
+/* PostgreSQL: a session-level advisory lock, held by this connection
+ * until it closes (the node dies, or the connection breaks: then another
+ * node's next try wins). Taking it again while held only counts up.
+ * SQLite: one machine, and BEGIN IMMEDIATE already serializes writers. */
+int catalog_scheduler_lead(struct catalog *c, int *lead_r, struct error *err)
+{
+	int64_t got = 0;
+	int64_t n;
+
+	*lead_r = 0;
+	if (db_dialect(c->db) == DB_POSTGRES)
+		n = cat_run(c, "SELECT CASE WHEN pg_try_advisory_lock($1) THEN 1 ELSE 0 END",
+			    PARAMS(PI(PG_LOCK_SCHEDULER)), int64_row, &got, err);
+	else
+		n = cat_run(c, "SELECT 1", NO_PARAMS, int64_row, &got, err);
+	if (n < 0)
+		return error_prefix(err, "catalog: take the scheduler's lock");
+	*lead_r = got == 1;
 	return 0;
 }
 

@@ -251,6 +251,11 @@ int catalog_job_enqueue(struct catalog *c, const struct catalog_job *j, int64_t 
  * none. Two nodes never take the same job, nor two jobs of one unit. */
 int catalog_job_claim(struct catalog *c, const char *node, int64_t now, int64_t lease_s,
 		      struct catalog_job **j_r, struct error *err);
+/* The same with leases on a clock of their own: `now` decides not_before
+ * (the service's clock, simulated in tests), `lease_now` the leases (the
+ * real clock, which every node shares). */
+int catalog_job_claim_at(struct catalog *c, const char *node, int64_t now, int64_t lease_now,
+			 int64_t lease_s, struct catalog_job **j_r, struct error *err);
 /* Extends the lease of job `id` to lease_until if it is still running,
  * owned by node with that fence; otherwise ERROR_CONFLICT ("job N is no
  * longer ours: taken over by node Y"): the caller must stop writing for
@@ -282,6 +287,10 @@ struct catalog_job_filter {
 int catalog_job_list(struct catalog *c, const struct catalog_job_filter *f,
 		     const struct catalog_page *pg, struct catalog_job ***js_r, size_t *n_r,
 		     struct error *err);
+/* Whether this catalog handle leads the scheduler: of several nodes on
+ * one catalog, one at a time evaluates the policies, so each due job is
+ * made once. Kept until the handle closes or its connection breaks. */
+int catalog_scheduler_lead(struct catalog *c, int *lead_r, struct error *err);
 /* Number of queued jobs (metrics); -1 (logged) if the database failed. */
 int64_t catalog_job_queue_depth(struct catalog *c);
 void catalog_job_free(struct catalog_job **j);

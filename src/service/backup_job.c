@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "catalog/catalog.h"
+#include "engine/point_writer.h"
 #include "lib/error.h"
 #include "lib/hex.h"
 #include "lib/log.h"
@@ -113,7 +114,8 @@ static void set_detail(struct service *s, const struct catalog_job *j,
 
 int svc_backup_job_run(struct service *s, const struct catalog_job *j, struct error *err)
 {
-	struct source_backup_opts o = { .unit = j->unit, .quiet = 1 };
+	const struct point_fence fence = { svc_job_fence_check, s };
+	struct source_backup_opts o = { .unit = j->unit, .quiet = 1, .fence = &fence };
 	struct source_backup_result res = { 0 };
 	const struct source_ops *ops;
 	struct catalog_unit *u = NULL;

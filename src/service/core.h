@@ -121,6 +121,10 @@ int svc_job_queue(struct service *s, const char *tenant, const char *unit,
 		  enum catalog_job_kind kind, int64_t now, int64_t *id_r, struct error *err);
 /* Runs one job by kind and records its end; the workers' body. */
 void svc_job_execute(struct service *s, struct catalog_job *j);
+/* The fence a job's restore point passes (engine/point_writer.h; ctx: the
+ * service): renews the running job's lease, -1 with ERROR_CONFLICT if
+ * another node took the job over. 0 outside a worker's job. */
+int svc_job_fence_check(void *ctx, struct error *err);
 
 /* backup_job.c: a unit's bookkeeping after a backup attempt at `started`
  * (failures, last_error, next_due with back-off, state). */

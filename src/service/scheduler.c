@@ -32,6 +32,7 @@ struct svc_scheduler {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int stop, kicked;
+	int leading; /* holds the scheduler's lock in the catalog */
 };
 
 /* When each unit last got an expire job (service clock). In memory: after
@@ -433,18 +434,35 @@ int svc_scheduler_evaluate(struct service *s, struct error *err)
 	return ret;
 }
 
+/* Of several nodes on one catalog, only the one holding the scheduler's
+ * lock evaluates (docs/service.md "Several nodes"): each due job is made
+ * once. The others keep trying each tick and take over when it dies. */
+static int scheduler_leads(struct svc_scheduler *sch, struct error *err)
+{
+	int lead = 0;
+
+	if (catalog_scheduler_lead(svc_catalog(sch->s), &lead, err) < 0)
+		return -1;
+	if (lead != sch->leading)
+		log_info("event=scheduler.%s node=%s", lead ? "lead" : "follow", svc_node(sch->s));
+	sch->leading = lead;
+	return lead;
+}
+
 static void *scheduler_main(void *arg)
 {
 	struct svc_scheduler *sch = arg;
 	int64_t tick = svc_cfg(sch->s)->tick_ms;
 	struct timespec ts;
 	struct error err;
+	int lead;
 
 	pthread_mutex_lock(&sch->lock);
 	while (!sch->stop) {
 		pthread_mutex_unlock(&sch->lock);
 		error_init(&err);
-		if (svc_scheduler_evaluate(sch->s, &err) < 0)
+		lead = scheduler_leads(sch, &err);
+		if (lead < 0 || (lead > 0 && svc_scheduler_evaluate(sch->s, &err) < 0))
 			log_error("event=schedule error=\"%s\"", err.msg);
 		pthread_mutex_lock(&sch->lock);
 		time_deadline_ms(&ts, tick);

@@ -463,7 +463,9 @@ struct service *svc_open_flags(const struct svc_config *cfg, int flags, struct e
 	make_catalog_private(s->catalog_url);
 	if (service_key_check(s, err) < 0)
 		goto fail;
-	n = catalog_job_requeue_running(s->cat, NULL, SVC_INTERRUPTED, err);
+	/* This node's own jobs only: other nodes' are taken over when their
+	 * leases lapse (docs/service.md "Several nodes"). */
+	n = catalog_job_requeue_running(s->cat, s->node, SVC_INTERRUPTED, err);
 	if (n < 0)
 		goto fail;
 	if (n > 0)

@@ -340,12 +340,12 @@ struct store *svc_tenant_store(struct service *s, const char *tenant, int flags,
 		ks.secret = secret.data;
 		ks.len = secret.len;
 		st = store_open(spec, &ks, flags, svc_cache_dir(s), err);
-		if (st == NULL)
-			error_prefix(err, "tenant %s", tenant);
 		/* A wrong key or a missing store is the tenant's, not the place's. */
 		if (st || (err->code != ERROR_KEY && err->code != ERROR_NOTFOUND &&
 			   err->code != ERROR_USAGE))
 			svc_location_note(s, svc_tenant_location_name(t), st ? NULL : err);
+		if (st == NULL)
+			error_prefix(err, "tenant %s", tenant);
 		else if ((flags & BACKEND_ALLOW_DELETE) && tenant_unlock_deletion(s, st, tenant, err) < 0)
 			store_close(&st);
 	}

@@ -1,8 +1,17 @@
 /* The workers: N threads that claim jobs from the catalog, run them by
  * kind and record how they ended (docs/service.md "Scheduler and jobs").
  * A job is never lost: one cut short by a stop stays "running" (or goes
- * back to "queued") and the next start requeues it with the reason. */
+ * back to "queued") and the next start requeues it with the reason.
+ *
+ * Several nodes (docs/service.md "Several nodes"): a job is claimed for
+ * this node with a lease on the real clock, which a heartbeat thread
+ * renews; a node that dies stops renewing and another node takes the job
+ * over once the lease lapses. A renewal refused (the job was taken over
+ * while this node was paused or cut off) marks the job lost: its backup
+ * asks the lease once more right before writing its restore point
+ * (svc_job_fence_check) and writes nothing, and its end is not recorded. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,11 +29,16 @@
 
 #define IDLE_POLL_MS 250
 #define ERROR_POLL_MS 1000
-/* Job leases (catalog.h): until the service names its node and renews
- * leases, one name for this process and a lease no job outlives, and the
- * finishes below skip the lease check (node NULL): today's behaviour. */
-#define WORKER_NODE "node-1"
-#define WORKER_LEASE_S ((int64_t)100 * 365 * 86400)
+
+/* A job this node runs, as the heartbeat sees it. */
+struct running_job {
+	int64_t id, fence;
+	atomic_int lost; /* a renewal was refused: another node has it */
+	struct running_job *next;
+};
+
+/* The job the calling worker thread runs (NULL outside jobs). */
+static _Thread_local struct running_job *current_job;
 
 struct svc_workers {
 	struct service *s;
@@ -35,7 +49,50 @@ struct svc_workers {
 	pthread_cond_t ended; /* a job or a thread ended */
 	int stop, running, alive;
 	unsigned kicks; /* bumped by each kick: every idle worker sees it */
+	struct running_job *jobs; /* under lock */
+	pthread_t heartbeat;
+	int heartbeat_started;
 };
+
+static int64_t lease_s(struct service *s) { return svc_cfg(s)->lease_s; }
+
+static void mark_lost(struct service *s, struct running_job *rj, const char *why)
+{
+	if (!atomic_exchange(&rj->lost, 1))
+		log_warn("event=job.lost job=%lld node=%s msg=\"%s\"", (long long)rj->id,
+			 svc_node(s), why);
+}
+
+static int renew(struct service *s, int64_t id, int64_t fence, struct error *err)
+{
+	return catalog_job_heartbeat(svc_catalog(s), id, svc_node(s), fence,
+				     (int64_t)time(NULL) + lease_s(s), err);
+}
+
+/* Renews the lease of the calling thread's job `rj`; a refusal marks it
+ * lost. */
+static int lease_renew(struct service *s, struct running_job *rj, struct error *err)
+{
+	if (atomic_load(&rj->lost))
+		return error_setk(err, ERROR_CONFLICT, "job %lld is no longer ours: another node "
+				  "took it over", (long long)rj->id);
+	if (renew(s, rj->id, rj->fence, err) == 0)
+		return 0;
+	if (err->code == ERROR_CONFLICT)
+		mark_lost(s, rj, err->msg);
+	return -1;
+}
+
+int svc_job_fence_check(void *ctx, struct error *err)
+{
+	struct service *s = ctx;
+
+	if (current_job == NULL)
+		return 0;
+	if (lease_renew(s, current_job, err) < 0)
+		return error_prefix(err, "this node's lease on the job cannot be confirmed");
+	return 0;
+}
 
 typedef int job_run_fn(struct service *s, const struct catalog_job *j, struct error *err);
 
@@ -110,10 +167,16 @@ void svc_job_execute(struct service *s, struct catalog_job *j)
 		log_info("event=job.yield job=%lld kind=%s", (long long)j->id, j->kind);
 		return;
 	}
+	if (current_job && atomic_load(&current_job->lost)) {
+		/* Another node has it now and records how it ends. */
+		log_warn("event=job.end job=%lld kind=%s state=lost msg=\"taken over by another "
+			 "node; nothing recorded\"", (long long)j->id, j->kind);
+		return;
+	}
 	if (r < 0 && svc_stopping(s) && kind != CATALOG_JOB_BACKUP) {
 		/* Cut short by the stop: back to the queue, with the reason. */
-		if (catalog_job_finish(svc_catalog(s), j->id, NULL, 0, CATALOG_JOB_QUEUED,
-				       SVC_INTERRUPTED, NULL, 0, 0, &ferr) < 0)
+		if (catalog_job_finish(svc_catalog(s), j->id, svc_node(s), j->fence,
+				       CATALOG_JOB_QUEUED, SVC_INTERRUPTED, NULL, 0, 0, &ferr) < 0)
 			log_error("event=job.requeue job=%lld error=\"%s\"", (long long)j->id,
 				  ferr.msg);
 		return;
@@ -121,8 +184,8 @@ void svc_job_execute(struct service *s, struct catalog_job *j)
 	state = r == 0 ? CATALOG_JOB_SUCCEEDED : CATALOG_JOB_FAILED;
 	if (kind == CATALOG_JOB_BACKUP)
 		svc_unit_backup_done(s, j, started, r == 0 ? NULL : err.msg);
-	if (catalog_job_finish(svc_catalog(s), j->id, NULL, 0, state, r == 0 ? NULL : err.msg,
-			       NULL, svc_now(s), 0, &ferr) < 0)
+	if (catalog_job_finish(svc_catalog(s), j->id, svc_node(s), j->fence, state,
+			       r == 0 ? NULL : err.msg, NULL, svc_now(s), 0, &ferr) < 0)
 		log_error("event=job.finish job=%lld error=\"%s\"", (long long)j->id, ferr.msg);
 	svc_stats_job(svc_stats(s), j->kind, j->tenant, j->unit, secs, r == 0);
 	if (r == 0)
@@ -146,6 +209,86 @@ static void wait_ms(struct svc_workers *w, int ms)
 			break;
 }
 
+/* svc_job_execute() with the job on the heartbeat's list. */
+static void job_run_leased(struct svc_workers *w, struct catalog_job *j)
+{
+	struct running_job rj = { .id = j->id, .fence = j->fence };
+	struct running_job **p;
+
+	pthread_mutex_lock(&w->lock);
+	rj.next = w->jobs;
+	w->jobs = &rj;
+	pthread_mutex_unlock(&w->lock);
+	current_job = &rj;
+	svc_job_execute(w->s, j);
+	current_job = NULL;
+	pthread_mutex_lock(&w->lock);
+	for (p = &w->jobs; *p != &rj; p = &(*p)->next)
+		;
+	*p = rj.next;
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* The heartbeat's renewal of one job; the catalog is asked without the
+ * lock, a refusal marks the job lost under it (if it still runs). */
+static void heartbeat_one(struct svc_workers *w, int64_t id, int64_t fence)
+{
+	struct running_job *rj;
+	struct error err;
+
+	error_init(&err);
+	if (renew(w->s, id, fence, &err) == 0)
+		return;
+	if (err.code != ERROR_CONFLICT) {
+		/* The catalog is away: keep trying; if the lease lapses first,
+		 * the fence keeps this node from writing. */
+		log_warn("event=job.heartbeat job=%lld error=\"%s\"", (long long)id, err.msg);
+		return;
+	}
+	pthread_mutex_lock(&w->lock);
+	for (rj = w->jobs; rj; rj = rj->next)
+		if (rj->id == id && rj->fence == fence)
+			mark_lost(w->s, rj, err.msg);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* Renews the leases of this node's running jobs three times a lease. The
+ * catalog is asked outside the lock, from a copy of the list: a job ending
+ * meanwhile is renewed once more, which its finish makes moot. */
+static void *heartbeat_main(void *arg)
+{
+	struct svc_workers *w = arg;
+	struct running_job *rj;
+	struct timespec ts;
+	int64_t *ids, *fences;
+	size_t n, cap;
+
+	pthread_mutex_lock(&w->lock);
+	while (!w->stop) {
+		time_deadline_ms(&ts, lease_s(w->s) * 1000 / 3);
+		while (!w->stop && pthread_cond_timedwait(&w->cond, &w->lock, &ts) != ETIMEDOUT)
+			;
+		if (w->stop)
+			break;
+		for (cap = 0, rj = w->jobs; rj; rj = rj->next)
+			cap++;
+		ids = xcalloc(cap + 1, sizeof(*ids));
+		fences = xcalloc(cap + 1, sizeof(*fences));
+		for (n = 0, rj = w->jobs; rj; rj = rj->next, n++) {
+			ids[n] = rj->id;
+			fences[n] = rj->fence;
+		}
+		pthread_mutex_unlock(&w->lock);
+		for (size_t i = 0; i < n; i++)
+			heartbeat_one(w, ids[i], fences[i]);
+		free(ids);
+		free(fences);
+		pthread_mutex_lock(&w->lock);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
 static void *worker_main(void *arg)
 {
 	struct svc_workers *w = arg;
@@ -157,8 +300,8 @@ static void *worker_main(void *arg)
 		pthread_mutex_unlock(&w->lock);
 		error_init(&err);
 		j = NULL;
-		if (catalog_job_claim(svc_catalog(w->s), WORKER_NODE, svc_now(w->s), WORKER_LEASE_S,
-				      &j, &err) < 0) {
+		if (catalog_job_claim_at(svc_catalog(w->s), svc_node(w->s), svc_now(w->s),
+					 (int64_t)time(NULL), lease_s(w->s), &j, &err) < 0) {
 			log_error("event=job.claim error=\"%s\"", err.msg);
 			pthread_mutex_lock(&w->lock);
 			wait_ms(w, ERROR_POLL_MS);
@@ -172,15 +315,15 @@ static void *worker_main(void *arg)
 		if (w->stop) {
 			/* Claimed as the stop came: hand it back untouched. */
 			pthread_mutex_unlock(&w->lock);
-			catalog_job_finish(svc_catalog(w->s), j->id, NULL, 0, CATALOG_JOB_QUEUED,
-					   SVC_INTERRUPTED, NULL, 0, 0, &err);
+			catalog_job_finish(svc_catalog(w->s), j->id, svc_node(w->s), j->fence,
+					   CATALOG_JOB_QUEUED, SVC_INTERRUPTED, NULL, 0, 0, &err);
 			catalog_job_free(&j);
 			pthread_mutex_lock(&w->lock);
 			break;
 		}
 		w->running++;
 		pthread_mutex_unlock(&w->lock);
-		svc_job_execute(w->s, j);
+		job_run_leased(w, j);
 		catalog_job_free(&j);
 		pthread_mutex_lock(&w->lock);
 		w->running--;
@@ -202,6 +345,14 @@ struct svc_workers *svc_workers_start(struct service *s, int n, struct error *er
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
 	pthread_cond_init(&w->ended, NULL);
+	e = pthread_create(&w->heartbeat, NULL, heartbeat_main, w);
+	if (e != 0) {
+		errno = e;
+		error_sys(err, "cannot start the heartbeat thread");
+		svc_workers_stop(&w, 30);
+		return NULL;
+	}
+	w->heartbeat_started = 1;
 	for (w->n = 0; w->n < n; w->n++) {
 		pthread_mutex_lock(&w->lock);
 		w->alive++;
@@ -245,6 +396,13 @@ int svc_workers_stop(struct svc_workers **wp, int wait_s)
 		if (pthread_cond_timedwait(&w->ended, &w->lock, &ts) == ETIMEDOUT)
 			break;
 	left = w->running;
+	/* The heartbeat ends at the stop; jobs left running keep their lease
+	 * until it lapses (or the next start of this node requeues them). */
+	pthread_mutex_unlock(&w->lock);
+	if (w->heartbeat_started)
+		pthread_join(w->heartbeat, NULL);
+	w->heartbeat_started = 0;
+	pthread_mutex_lock(&w->lock);
 	if (w->alive > 0) {
 		pthread_mutex_unlock(&w->lock);
 		for (int i = 0; i < w->n; i++)
