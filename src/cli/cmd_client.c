@@ -41,11 +41,11 @@ struct api {
 enum { O_TENANT, O_ROLE, O_KIND, O_STATE, O_ACTION, O_SINCE, O_UNTIL, O_LIMIT, O_SOURCE,
        O_FOLDER, O_FREQ, O_RECENT, O_RETENTION, O_ITEMS, O_POLICY, O_NAME_PREFIX,
        O_UNIT_F, O_SESSION, O_INTERVAL, O_MODE, O_BEFORE, O_BREAK_GLASS, O_MIN_RETENTION,
-       O_COUNT };
+       O_REASON, O_COUNT };
 
 struct opts {
 	const char *v[O_COUNT];
-	int wait, include_forgotten;
+	int wait, include_forgotten, release;
 	const char *units[64], *rules[64];
 	size_t nunits, nrules;
 	char *pos[8];
@@ -64,7 +64,7 @@ static const struct {
 	{ "--name-prefix", O_NAME_PREFIX }, { "--job-unit", O_UNIT_F },
 	{ "--break-glass", O_BREAK_GLASS }, { "--min-retention-days", O_MIN_RETENTION },
 	{ "--session", O_SESSION }, { "--interval-ms", O_INTERVAL },
-	{ "--mode", O_MODE }, { "--before", O_BEFORE },
+	{ "--mode", O_MODE }, { "--before", O_BEFORE }, { "--reason", O_REASON },
 };
 
 /* Parses argv[1..]: known options anywhere, the rest positional. */
@@ -81,6 +81,7 @@ static int parse_opts(struct cli *c, int argc, char **argv, struct opts *o)
 		if (strcmp(a, "--wait") == 0) { o->wait = 1; continue; }
 		if (strcmp(a, "--json") == 0) { c->json = 1; continue; }
 		if (strcmp(a, "--include-forgotten") == 0) { o->include_forgotten = 1; continue; }
+		if (strcmp(a, "--release") == 0) { o->release = 1; continue; }
 		if (a[0] != '-' || strcmp(a, "-") == 0 || (a[1] >= '0' && a[1] <= '9')) {
 			if (o->npos == (int)(sizeof(o->pos) / sizeof(o->pos[0])))
 				goto usage;
@@ -765,13 +766,31 @@ static int unit_forget(struct api *a, struct opts *o)
 	return simple(a, "DELETE", p, NULL, NULL);
 }
 
+/* unit legal-hold ID --reason R | --release */
+static int unit_legal_hold(struct api *a, struct opts *o)
+{
+	struct json_object *b;
+
+	if (o->release == (o->v[O_REASON] != NULL)) {
+		fprintf(stderr, "usage: coffer unit legal-hold ID --reason R | --release\n");
+		return EXIT_USAGE;
+	}
+	TPATH_OR_FAIL(p, "/protectionUnits/%s/legalHold", o->pos[0]);
+	if (o->release)
+		return simple(a, "DELETE", p, NULL, NULL);
+	b = json_object_new_object();
+	json_object_object_add(b, "reason", json_object_new_string(o->v[O_REASON]));
+	return simple(a, "PUT", p, b, NULL);
+}
+
 int cmd_unit(struct cli *c, int argc, char **argv)
 {
 	static const struct sub subs[] = {
 		{ "list", 0, unit_list }, { "create", 1, unit_create }, { "show", 1, unit_show },
 		{ "backup", 1, unit_backup }, { "restore-points", 1, unit_rps },
 		{ "recommend", 1, unit_recommend }, { "ls", 2, unit_ls },
-		{ "forget", 2, unit_forget }, { NULL, 0, NULL } };
+		{ "forget", 2, unit_forget }, { "legal-hold", 1, unit_legal_hold },
+		{ NULL, 0, NULL } };
 
 	return client_run(c, argc, argv, subs, USAGE_UNIT);
 }

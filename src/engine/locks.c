@@ -360,3 +360,94 @@ void lock_extend_result_clear(struct lock_extend_result *res)
 		free(res->failures[i]);
 	res->nfailures = 0;
 }
+
+/* --- legal hold ------------------------------------------------------------------- */
+
+static void hold_failure(struct legal_hold_result *res, char *what)
+{
+	res->failed++;
+	if (res->nfailures < LOCK_EXTEND_FAILURES_MAX)
+		res->failures[res->nfailures++] = what;
+	else
+		free(what);
+}
+
+static int name_in(char **v, size_t n, const char *name)
+{
+	return n > 0 && bsearch(&name, v, n, sizeof(char *), str_cmp) != NULL;
+}
+
+int legal_hold_apply(struct store *s, const char *unit, int on, const char *const *held,
+		     size_t nheld, struct legal_hold_result *res, struct error *err)
+{
+	struct backend *be = store_backend(s);
+	struct names keep = { 0 };
+	char **names = NULL, **problems = NULL;
+	size_t n = 0, nproblems = 0, i, k;
+
+	memset(res, 0, sizeof(*res));
+	if (!backend_has_locks(be))
+		return 0;
+	res->has_locks = 1;
+	if (locks_objects(s, unit, 1, &names, &n, &problems, &nproblems, err) < 0)
+		return -1;
+	for (i = 0; i < nproblems; i++)
+		hold_failure(res, problems[i]);
+	free(problems);
+	/* What the other held units need stays held: the union of theirs. */
+	for (k = 0; !on && k < nheld; k++) {
+		char **other = NULL, **oprob = NULL;
+		size_t nother = 0, noprob = 0;
+		struct error e;
+
+		if (strcmp(held[k], unit) == 0)
+			continue;
+		error_init(&e);
+		if (locks_objects(s, held[k], 1, &other, &nother, &oprob, &noprob, &e) < 0 ||
+		    noprob > 0) {
+			/* Not knowing what a held unit needs, release nothing. */
+			locks_names_free(other, nother);
+			locks_names_free(oprob, noprob);
+			locks_names_free(keep.v, keep.n);
+			locks_names_free(names, n);
+			legal_hold_result_clear(res);
+			return error_setk(err, e.code ? e.code : ERROR_FAIL, "cannot tell what held "
+					  "unit %s needs, so no hold of unit %s is released%s%s",
+					  held[k], unit, e.msg[0] ? ": " : "", e.msg);
+		}
+		for (i = 0; i < nother; i++)
+			names_push(&keep, other[i]);
+		free(other);
+	}
+	names_sort_unique(&keep);
+	res->objects = n;
+	for (i = 0; i < n; i++) {
+		struct error e;
+
+		if (!on && name_in(keep.v, keep.n, names[i])) {
+			res->kept++;
+			continue;
+		}
+		error_init(&e);
+		if (backend_hold(be, names[i], on, &e) < 0) {
+			char *what = backend_describe(be, names[i]);
+
+			hold_failure(res, xasprintf("%s: %s", what, e.msg));
+			free(what);
+			continue;
+		}
+		res->changed++;
+	}
+	locks_names_free(keep.v, keep.n);
+	locks_names_free(names, n);
+	return 0;
+}
+
+void legal_hold_result_clear(struct legal_hold_result *res)
+{
+	size_t i;
+
+	for (i = 0; i < res->nfailures; i++)
+		free(res->failures[i]);
+	res->nfailures = 0;
+}

@@ -57,4 +57,28 @@ int lock_extend(struct store *s, const struct lock_extend_opts *o, struct lock_e
 		struct error *err);
 void lock_extend_result_clear(struct lock_extend_result *res);
 
+/* --- legal hold ---------------------------------------------------------- */
+
+struct legal_hold_result {
+	int has_locks;     /* 0: the store has no Object Lock; nothing done */
+	uint64_t objects;  /* the unit's objects (with the store's) */
+	uint64_t changed;  /* holds set, or released */
+	uint64_t kept;     /* release: still held for another held unit */
+	uint64_t failed;
+	char *failures[LOCK_EXTEND_FAILURES_MAX];
+	size_t nfailures;
+};
+
+/* Sets (on 1) or releases (on 0) the S3 legal hold of every object the live
+ * points of `unit` need, the store's own objects included (locks_objects()).
+ * A release leaves held what the units in `held` (other units under a
+ * legal hold; their names in the store) need: packs and store objects
+ * are shared. Needs s opened with BACKEND_ALLOW_DELETE (the deletion
+ * credentials sign legal holds, docs/s3.md). Failures are counted and
+ * named; 0 even then (res->failed), -1 when nothing could be walked. A
+ * store without Object Lock: 0 and res->has_locks 0. */
+int legal_hold_apply(struct store *s, const char *unit, int on, const char *const *held,
+		     size_t nheld, struct legal_hold_result *res, struct error *err);
+void legal_hold_result_clear(struct legal_hold_result *res);
+
 #endif

@@ -64,6 +64,28 @@ int h_unit_recommend(struct request *r, struct json_object *in, struct json_obje
 	return svc_recommend(r->svc, &r->principal, r->tenant, req_param(r, "u"), out, err);
 }
 
+/* PUT {"reason":"…"} sets the unit's legal hold, DELETE releases it; the
+ * service audits both. */
+int h_unit_legal_hold_set(struct request *r, struct json_object *in, struct json_object **out,
+			  struct error *err)
+{
+	struct json_object *v;
+
+	if (in == NULL || !json_object_object_get_ex(in, "reason", &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return error_setk(err, ERROR_USAGE, "'reason' is required (a string)");
+	return svc_unit_legal_hold(r->svc, &r->principal, r->tenant, req_param(r, "u"),
+				   json_object_get_string(v), out, err);
+}
+
+int h_unit_legal_hold_release(struct request *r, struct json_object *in,
+			      struct json_object **out, struct error *err)
+{
+	(void)in;
+	return svc_unit_legal_hold(r->svc, &r->principal, r->tenant, req_param(r, "u"), NULL, out,
+				   err);
+}
+
 /* ---- restore points ---- */
 
 int h_rp_list(struct request *r, struct json_object *in, struct json_object **out,

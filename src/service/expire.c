@@ -192,6 +192,18 @@ int svc_expire_job_run(struct service *s, const struct catalog_job *j, struct er
 	if (catalog_unit_get(svc_catalog(s), j->tenant, j->unit, &u, err) < 0 ||
 	    svc_live_points(s, j->tenant, j->unit, &rps, &n, err) < 0)
 		goto out;
+	json_object_object_add(detail, "restorePoints", json_object_new_int64((int64_t)n));
+	expire_lock_extend(s, j, now, detail);
+	if (u->legal_hold != NULL) {
+		/* Held: nothing of the unit goes, whatever its dates; the next
+		 * expiry after the release catches up. */
+		json_object_object_add(detail, "skipped", json_object_new_string("legal hold"));
+		json_object_object_add(detail, "legalHold", json_object_new_string(u->legal_hold));
+		log_info("event=expire.held tenant=%s unit=%s restore_points=%zu", j->tenant,
+			 j->unit, n);
+		ret = 0;
+		goto audit;
+	}
 	svc_unit_retention(s, u, &recent, &retention);
 	qsort(rps, n, sizeof(*rps), cmp_rp_time);
 	times = xcalloc(3 * (n + 1), sizeof(*times));
@@ -203,8 +215,6 @@ int svc_expire_job_run(struct service *s, const struct catalog_job *j, struct er
 	thinning_select_fixed(times, keep, retain, n, now, forget);
 	for (size_t i = 0; i < n; i++)
 		nforget += forget[i];
-	json_object_object_add(detail, "restorePoints", json_object_new_int64((int64_t)n));
-	expire_lock_extend(s, j, now, detail);
 	if (nforget > 0) {
 		st = svc_tenant_store(s, j->tenant, BACKEND_ALLOW_DELETE, err);
 		if (st == NULL || (su = store_unit_open(st, j->unit, 0, err)) == NULL)
@@ -311,6 +321,23 @@ int svc_rp_forget(struct service *s, const struct svc_principal *p, const char *
 		goto out;
 	if (rp->forgotten) {
 		error_setk(err, ERROR_NOTFOUND, "restore point %s@%u was already forgotten", unit, seq);
+		goto out;
+	}
+	if (u->legal_hold != NULL) {
+		/* On S3 the objects' own holds refuse it too; a folder has only
+		 * this. */
+		error_setk(err, SVC_DENIED, "restore point %s@%u cannot be forgotten: unit %s is "
+			   "under a legal hold (%s)", unit, seq, unit, u->legal_hold);
+		detail = json_object_new_object();
+		json_object_object_add(detail, "restorePoint", json_object_new_int64(seq));
+		json_object_object_add(detail, "refused", json_object_new_string(err->msg));
+		{
+			struct error aerr;
+
+			error_init(&aerr);
+			svc_audit(s, p, tenant, "restorePoint.forget", unit, detail, &aerr);
+		}
+		json_object_put(detail);
 		goto out;
 	}
 	svc_unit_retention(s, u, &recent, &retention);

@@ -207,6 +207,16 @@ int svc_recommend(struct service *s, const struct svc_principal *p, const char *
  * whatever the role); outside it, queued like expiry. */
 int svc_rp_forget(struct service *s, const struct svc_principal *p, const char *tenant,
 		  const char *unit, uint32_t seq, struct json_object **out, struct error *err);
+/* Legal hold on a unit (docs/api.md, docs/s3.md "Legal hold"): with
+ * reason, sets it (catalog first, so expiry stops at once, then the S3
+ * legal hold on every object the unit's live points need); with reason
+ * NULL, releases it (the S3 holds first, leaving what other held units
+ * need, then the catalog). Audited unit.legalHold.set / .release with the
+ * reason; while held, expiry skips the unit and forgetting by hand is
+ * refused. config.write (tenantAdmin); out: the unit. */
+int svc_unit_legal_hold(struct service *s, const struct svc_principal *p, const char *tenant,
+			const char *unit, const char *reason, struct json_object **out,
+			struct error *err);
 /* The entries of a restore point under a path (content read: audited). */
 int svc_rp_items(struct service *s, const struct svc_principal *p, const char *tenant,
 		 const char *unit, uint32_t seq, const char *path, struct json_object **out,

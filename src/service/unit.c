@@ -1,12 +1,15 @@
 /* Protection units: their creation, with the checks of the source (where a
  * folder or an IMAP server may be, how its secret is given). */
 #include <json-c/json.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "catalog/catalog.h"
+#include "engine/locks.h"
 #include "lib/error.h"
 #include "lib/jsonutil.h"
 #include "lib/log.h"
+#include "lib/mem.h"
 #include "lib/netpolicy.h"
 #include "service/core.h"
 #include "service/internal.h"
@@ -15,6 +18,8 @@
 #include "sources/imap.h"
 #include "sources/mail.h"
 #include "sources/source.h"
+#include "store/backend.h"
+#include "store/store.h"
 
 /* Where an imap source may connect (settings source_allow, source_deny):
  * checked here on what the host resolves to now, so a refused address is a
@@ -146,5 +151,151 @@ int svc_unit_create(struct service *s, const struct svc_principal *p, const char
 out:
 	catalog_tenant_free(&t);
 	catalog_unit_free(&u);
+	return ret;
+}
+
+/* ---- legal hold ---- */
+
+#define LEGAL_HOLD_REASON_MAX 1024
+
+/* The ids of the tenant's units under a legal hold, but `unit`. */
+static int held_units(struct service *s, const char *tenant, const char *unit, char ***ids_r,
+		      size_t *n_r, struct error *err)
+{
+	struct catalog_page pg = { .limit = 1000 };
+	char **ids = NULL, *after = NULL;
+	size_t n = 0;
+
+	for (;;) {
+		struct catalog_unit **us = NULL;
+		size_t m = 0, i;
+
+		pg.after = after;
+		if (catalog_unit_list(svc_catalog(s), tenant, NULL, &pg, &us, &m, err) < 0) {
+			free(after);
+			locks_names_free(ids, n);
+			return -1;
+		}
+		for (i = 0; i < m; i++) {
+			if (us[i]->legal_hold == NULL || strcmp(us[i]->id, unit) == 0)
+				continue;
+			ids = xrealloc(ids, xmul(n + 1, sizeof(char *)));
+			ids[n++] = xstrdup(us[i]->id);
+		}
+		free(after);
+		after = m > 0 ? xstrdup(us[m - 1]->id) : NULL;
+		CATALOG_LIST_FREE(us, m, catalog_unit_free);
+		if (m < 1000)
+			break;
+	}
+	free(after);
+	*ids_r = ids;
+	*n_r = n;
+	return 0;
+}
+
+/* The S3 side: a folder store has no holds (the catalog's hold is then
+ * the whole of it: expiry and forget refuse). */
+static int legal_hold_store(struct service *s, const struct catalog_tenant *t, const char *unit,
+			    int on, struct json_object *detail, struct error *err)
+{
+	struct legal_hold_result res;
+	struct store *st = NULL;
+	char **held = NULL, *spec;
+	size_t nheld = 0;
+	int ret = -1;
+
+	spec = svc_tenant_store_spec(s, t, err);
+	if (spec == NULL)
+		return -1;
+	if (!backend_spec_is_url(spec)) {
+		free(spec);
+		return 0;
+	}
+	free(spec);
+	if ((!on && held_units(s, t->id, unit, &held, &nheld, err) < 0) ||
+	    (st = svc_tenant_store(s, t->id, BACKEND_ALLOW_DELETE, err)) == NULL)
+		goto out;
+	if (legal_hold_apply(st, unit, on, (const char *const *)held, nheld, &res, err) < 0)
+		goto out;
+	if (res.has_locks) {
+		json_object_object_add(detail, "objects", json_object_new_int64((int64_t)res.objects));
+		json_object_object_add(detail, on ? "held" : "released",
+				       json_object_new_int64((int64_t)res.changed));
+		if (!on)
+			json_object_object_add(detail, "keptForOtherHolds",
+					       json_object_new_int64((int64_t)res.kept));
+	}
+	log_info("event=unit.legal_hold tenant=%s unit=%s hold=%s objects=%llu changed=%llu "
+		 "kept=%llu failed=%llu", t->id, unit, on ? "on" : "off",
+		 (unsigned long long)res.objects, (unsigned long long)res.changed,
+		 (unsigned long long)res.kept, (unsigned long long)res.failed);
+	if (res.failed > 0)
+		error_set(err, "%llu object%s of unit %s could not be %s (the first: %s); try "
+			  "again", (unsigned long long)res.failed, res.failed == 1 ? "" : "s", unit,
+			  on ? "put under legal hold" : "released",
+			  res.nfailures ? res.failures[0] : "");
+	else
+		ret = 0;
+	legal_hold_result_clear(&res);
+out:
+	store_close(&st);
+	locks_names_free(held, nheld);
+	return ret;
+}
+
+int svc_unit_legal_hold(struct service *s, const struct svc_principal *p, const char *tenant,
+			const char *unit, const char *reason, struct json_object **out,
+			struct error *err)
+{
+	struct catalog_tenant *t = NULL;
+	struct catalog_unit *u = NULL;
+	struct json_object *detail = json_object_new_object();
+	char *was = NULL;
+	int ret = -1;
+
+	*out = NULL;
+	if (svc_authorize(p, tenant, SVC_PERM_CONFIG_WRITE, err) < 0)
+		goto out;
+	if (reason != NULL && (reason[0] == '\0' || strlen(reason) > LEGAL_HOLD_REASON_MAX)) {
+		error_setk(err, ERROR_USAGE, "'reason' must be 1 to %d bytes",
+			   LEGAL_HOLD_REASON_MAX);
+		goto out;
+	}
+	if (catalog_tenant_get(svc_catalog(s), tenant, &t, err) < 0 ||
+	    catalog_unit_get(svc_catalog(s), tenant, unit, &u, err) < 0)
+		goto out;
+	if (reason == NULL && u->legal_hold == NULL) {
+		error_setk(err, ERROR_NOTFOUND, "unit %s has no legal hold", unit);
+		goto out;
+	}
+	was = u->legal_hold ? xstrdup(u->legal_hold) : NULL;
+	json_object_object_add(detail, "reason", json_object_new_string(reason ? reason : was));
+	/* Set: the catalog first, so that expiry stops before the first
+	 * object is held. Release: the objects first, so that a release that
+	 * fails half-way leaves the unit held everywhere it says. */
+	if (reason != NULL &&
+	    catalog_unit_set_legal_hold(svc_catalog(s), tenant, unit, reason, svc_now(s), err) < 0)
+		goto out;
+	if (legal_hold_store(s, t, unit, reason != NULL, detail, err) < 0)
+		goto out;
+	if (reason == NULL &&
+	    catalog_unit_set_legal_hold(svc_catalog(s), tenant, unit, NULL, svc_now(s), err) < 0)
+		goto out;
+	if (svc_audit(s, p, tenant, reason ? "unit.legalHold.set" : "unit.legalHold.release", unit,
+		      detail, err) < 0)
+		goto out;
+	log_info("event=unit.legalHold.%s tenant=%s unit=%s", reason ? "set" : "release", tenant,
+		 unit);
+	catalog_unit_free(&u);
+	if (catalog_unit_get(svc_catalog(s), tenant, unit, &u, err) < 0)
+		goto out;
+	*out = view_unit(u);
+	ret = 0;
+out:
+	free(was);
+	json_object_put(detail);
+	catalog_unit_free(&u);
+	catalog_tenant_free(&t);
 	return ret;
 }

@@ -94,6 +94,15 @@ struct json_object *view_unit(const struct catalog_unit *u)
 	add_time(o, "lastSuccess", u->last_success);
 	add_time(o, "lastAttempt", u->last_attempt);
 	add_time(o, "nextDue", u->next_due);
+	if (u->legal_hold != NULL) {
+		struct json_object *h = json_object_new_object();
+
+		add_str(h, "reason", u->legal_hold);
+		add_time(h, "since", u->legal_hold_since);
+		json_object_object_add(o, "legalHold", h);
+	} else {
+		json_object_object_add(o, "legalHold", NULL);
+	}
 	return o;
 }
 

@@ -30,7 +30,7 @@ if ! command -v radosgw >/dev/null || ! command -v ceph-mon >/dev/null; then
 	not_ok "s3lock: prerequisites" "need radosgw and ceph-mon (scripts/install-deps.sh)"
 	exit 1
 fi
-stop_all() { "$CEPH" stop "$D" >/dev/null 2>&1; rm -rf "$T"; }
+stop_all() { serve_kill; "$CEPH" stop "$D" >/dev/null 2>&1; rm -rf "$T"; }
 trap stop_all EXIT
 mkdir -p "$D"
 if ! "$CEPH" start "$D" "$PORT" >"$T/ceph.log" 2>&1 ||
@@ -71,7 +71,7 @@ version() {
 }
 # keys BUCKET PREFIX DIR: the store's object names below PREFIX/units/<uid>/DIR/.
 keys() {
-	as CIACCESSKEY "$EP/$1?list-type=2&prefix=$2%2Funits%2F" |
+	as CIACCESSKEY "$EP/$1?list-type=2&prefix=${2//\//%2F}%2Funits%2F" |
 		grep -o "<Key>$2/units/[0-9a-f]*/$3/[^<]*" | sed "s|^<Key>$2/||"
 }
 # retain NAME SECONDS: as the lab bucket's owner, with the governance bypass
@@ -351,5 +351,79 @@ run "$COFFER" --store "$T/localstore" init --key-file-new "$T/local.key"
 run "$COFFER" --store "$T/localstore" --key-file "$T/local.key" lock-extend
 is_rc "lock-extend on a folder" 0
 assert "says there is nothing to extend" grep -q "has no Object Lock: nothing to extend" "$T/out"
+
+# ---- legal hold through the service (docs/s3.md "Legal hold") ----
+# A service whose tenants live in the bucket (a location with both credential
+# sets); two units of one tenant share the store's own objects (config, key
+# slots, deletion key). Holding sets the S3 legal hold on every object their
+# live points need; releasing one unit leaves what the other held unit needs.
+
+SP=18770 # (radosgw has 18760 and 18761)
+{
+	echo "location.rgw = s3+http://127.0.0.1:$PORT/$BUCKET/svc?$BD"
+	echo "location.rgw.object_lock = compliance 1"
+	echo "default_location = rgw"
+} >"$T/svc.conf"
+: >"$T/svc.out"
+if ! serve_start svc "http://127.0.0.1:$SP" --config "$T/svc.conf" --data "$T/svcdata" \
+	--listen "127.0.0.1:$SP" --workers 2 --tick-ms 200 --min-frequency 1; then
+	not_ok "service with an S3 location starts" "$(tail -3 "$T/svc.err" | tr '\n' ' ')"
+	exit 1
+fi
+GTOK=$(grep -m1 '^cft_' "$T/svc.out")
+tenant held
+mkdir -p "$T/ua" "$T/ub"
+gen ua 100000 >"$T/ua/a.bin"
+gen ub 100000 >"$T/ub/b.bin"
+for n in a b; do
+	api "$GTOK" POST "/v1/tenants/$TID/protectionUnits" \
+		"{\"name\":\"$n\",\"kind\":\"account\",\"source\":{\"type\":\"folder\",\"path\":\"$T/u$n\"}}"
+	printf -v "UNIT_$n" %s "$(jq -r .id "$T/resp")"
+done
+for u in "$UNIT_a" "$UNIT_b"; do
+	api "$TOK" POST "/v1/tenants/$TID/protectionUnits/$u/backup"
+	expect "service: a backup of $u is queued" 202
+done
+points_of() { q "$TOK" "/v1/tenants/$TID/protectionUnits/$1/restorePoints" '.items | length'; }
+both_backed() { [ "$(points_of "$UNIT_a")" -ge 1 ] && [ "$(points_of "$UNIT_b")" -ge 1 ]; }
+until_true 60 both_backed || not_ok "service: both units have a restore point" "$(cat "$T/resp")"
+# hold_of NAME: the legal hold (ON/OFF/none) of svc/$TID/NAME.
+hold_of() {
+	local h
+	h=$(as BACKUPACCESS -I "$EP/$BUCKET/svc/$TID/$1" | tr -d '\r' |
+		sed -n 's/^x-amz-object-lock-legal-hold: //Ip')
+	echo "${h:-none}"
+}
+# held_rps: how many restore point manifests of the tenant are held.
+held_rps() {
+	local k n=0
+	for k in $(keys "$BUCKET" "svc/$TID" rp); do [ "$(hold_of "$k")" = ON ] && n=$((n + 1)); done
+	echo $n
+}
+nrp=$(keys "$BUCKET" "svc/$TID" rp | wc -l)
+assert "the tenant's restore points are in the bucket ($nrp)" test "$nrp" -ge 2
+equal "before any hold" "held manifests" "$(held_rps)" 0
+api "$TOK" PUT "/v1/tenants/$TID/protectionUnits/$UNIT_a/legalHold" '{"reason":"case 7"}'
+expect "service: PUT legalHold on unit a" 200
+equal "hold on a" "its legalHold in the answer" "$(j .legalHold.reason)" "case 7"
+equal "hold on a" "held manifests (a's only)" "$(held_rps)" "$(points_of "$UNIT_a")"
+equal "hold on a" "the store's config" "$(hold_of config)" ON
+api "$TOK" PUT "/v1/tenants/$TID/protectionUnits/$UNIT_b/legalHold" '{"reason":"case 8"}'
+expect "service: PUT legalHold on unit b" 200
+equal "hold on a and b" "held manifests" "$(held_rps)" "$nrp"
+api "$TOK" DELETE "/v1/tenants/$TID/protectionUnits/$UNIT_a/legalHold"
+expect "service: DELETE legalHold on unit a" 200
+equal "a released, b held" "held manifests (b's only)" "$(held_rps)" "$(points_of "$UNIT_b")"
+equal "a released, b held" "the store's config (b needs it)" "$(hold_of config)" ON
+api "$TOK" DELETE "/v1/tenants/$TID/protectionUnits/$UNIT_b/legalHold"
+expect "service: DELETE legalHold on unit b" 200
+equal "both released" "held manifests" "$(held_rps)" 0
+equal "both released" "the store's config" "$(hold_of config)" OFF
+api "$TOK" GET "/v1/tenants/$TID/auditLog?action=unit.legalHold&limit=100"
+equal "the audit log" "legal hold entries (2 set, 2 released)" "$(jq '.items | length' "$T/resp")" 4
+serve_stop TERM
+if sanitizer "$T/svc.err"; then
+	not_ok "no sanitizer report in the service's log" "$(grep -m1 -E 'Sanitizer|runtime error' "$T/svc.err")"
+else ok "no sanitizer report in the service's log"; fi
 
 exit $FAILED

@@ -569,7 +569,94 @@ if [ "$(live7)" = "$newest7" ]; then
 	not_ok "service: once the lock is gone, the next expiry forgets them" "live: $(live7)"; fi
 serve_stop TERM
 
-if sanitizer "$T/d1.err" "$T/d2.err" "$T/d3.err" "$T/d4.err" "$T/d5.err" "$T/d6.err" "$T/d7.err"; then
+# ---------------------------------------------------------------------
+# 8. Legal hold on a unit (docs/api.md): while held, expiry with the clock
+# far past retention keeps every point (job detail "skipped": "legal
+# hold"), forgetting by hand is refused, and both the hold and its release
+# are audited with the reason; once released, the next expiry forgets. A
+# folder store (the S3 side, holds on the objects, is tests/e2e/s3lock.sh's).
+CLOCK8=$T/clock8
+echo $T6 >"$CLOCK8"
+mkdir -p "$T/lh"
+: >"$T/d8.out"
+serve d8 18608 --clock-file "$CLOCK8"
+GTOK=$(grep -m1 '^cft_' "$T/d8.out")
+tenant lh
+api "$GTOK" PATCH "$U/$TID" '{"minRetentionDays":1}'
+unit lh "$T/lh"; LH=$UID_
+api "$TOK" POST "$U/$TID/protectionPolicies" \
+	"{\"name\":\"lh\",\"kind\":\"account\",\"units\":[\"$LH\"],\"frequencySeconds\":31622400,\"recentDays\":1,\"retentionDays\":1,\"state\":\"active\"}"
+POL=$(jq -r .id "$T/resp")
+until_true 60 pol_state active || not_ok "service: the legal hold policy activates" "$(cat "$T/resp")"
+api "$TOK" POST "$U/$TID/tokens" '{"name":"op","role":"restoreOperator"}'
+OPTOK=$(jq -r .secret "$T/resp")
+api "$OPTOK" PUT "$U/$TID/protectionUnits/$LH/legalHold" '{"reason":"case 42"}'
+expect "service: a restoreOperator cannot set a legal hold" 403
+printf '%s\n' "$TOK" >"$T/lh.tok"
+C8() { "$COFFER" --server "http://127.0.0.1:18608" --token-file "$T/lh.tok" "$@"; }
+run C8 --json unit legal-hold "$LH" --reason "case 42: litigation"
+is_rc "service: coffer unit legal-hold --reason sets the hold" 0
+api "$TOK" GET "$U/$TID/protectionUnits/$LH"
+if [ "$(j .legalHold.reason)" = "case 42: litigation" ] && [ "$(j .legalHold.since)" != null ]; then
+	ok "service: the unit shows its legal hold (reason, since)"; else
+	not_ok "service: the unit shows its legal hold (reason, since)" "$(cat "$T/resp")"; fi
+live8() { q "$TOK" "$U/$TID/protectionUnits/$LH/restorePoints?limit=1000" '[.items[].seq] | map(tostring) | join(" ")'; }
+for d in 1 2 3; do
+	want=$(($(rp_count "$LH") + 1))
+	echo "v$d" >"$T/lh/f.txt"
+	echo $((T6 + d * 86400)) >"$CLOCK8"
+	api "$TOK" POST "$U/$TID/protectionUnits/$LH/backup"
+	took8() { [ "$(rp_count "$LH")" -ge "$want" ]; }
+	until_true 30 took8 || not_ok "service: a backup at day $d (legal hold section)" "$(cat "$T/resp")"
+done
+# expiry8 DAY: moves the clock and waits for a succeeded expire job made then.
+expiry8() {
+	local d at
+	for d in $1 $(($1 + 1)) $(($1 + 2)); do
+		at=$((T6 + d * 86400))
+		echo $at >"$CLOCK8"
+		ran8() { [ "$(q "$TOK" "$U/$TID/jobs?limit=1000" \
+			"[.items[] | select(.kind == \"expire\" and .state == \"succeeded\" and .createdUnix >= $at)] | length")" -gt 0 ]; }
+		until_true 20 ran8 && return 0
+	done
+	not_ok "service: an expire job succeeds from day $1 on (legal hold section)" "$(cat "$T/resp")"
+}
+before8=$(live8)
+expiry8 10
+if [ "$(live8)" = "$before8" ] && [ "$(echo "$before8" | wc -w)" -ge 3 ]; then
+	ok "service: expiry far past retention keeps every point of a held unit"; else
+	not_ok "service: expiry far past retention keeps every point of a held unit" "live: $(live8), before: $before8"; fi
+api "$TOK" GET "$U/$TID/jobs?limit=1000"
+if [ "$(jq -r '[.items[] | select(.kind == "expire" and .state == "succeeded") | .detail.skipped // empty] | last' "$T/resp")" = "legal hold" ]; then
+	ok "service: the expire job's detail says \"legal hold\""; else
+	not_ok "service: the expire job's detail says \"legal hold\"" "$(jq -c '[.items[] | select(.kind == "expire") | .detail]' "$T/resp")"; fi
+api "$TOK" DELETE "$U/$TID/protectionUnits/$LH/restorePoints/1"
+expect "service: forgetting a point of a held unit by hand is refused" 403
+says "service: and the refusal names the hold" "legal hold"
+api "$TOK" GET "$U/$TID/auditLog?action=unit.legalHold&limit=1000"
+if [ "$(jq -r '[.items[] | select(.action == "unit.legalHold.set") | .detail.reason] | join(",")' "$T/resp")" = "case 42: litigation" ]; then
+	ok "service: the audit log has unit.legalHold.set with the reason"; else
+	not_ok "service: the audit log has unit.legalHold.set with the reason" "$(head -c 400 "$T/resp")"; fi
+run C8 unit legal-hold "$LH" --release
+is_rc "service: coffer unit legal-hold --release" 0
+api "$TOK" GET "$U/$TID/protectionUnits/$LH"
+if [ "$(j .legalHold)" = null ]; then ok "service: released, the unit shows no hold"; else
+	not_ok "service: released, the unit shows no hold" "$(cat "$T/resp")"; fi
+api "$TOK" DELETE "$U/$TID/protectionUnits/$LH/legalHold"
+expect "service: releasing a unit without a hold is 404" 404
+api "$TOK" GET "$U/$TID/auditLog?action=unit.legalHold.release&limit=1000"
+if [ "$(jq -r '[.items[] | .detail.reason] | join(",")' "$T/resp")" = "case 42: litigation" ]; then
+	ok "service: the audit log has unit.legalHold.release with the reason"; else
+	not_ok "service: the audit log has unit.legalHold.release with the reason" "$(head -c 400 "$T/resp")"; fi
+newest8=${before8##* }
+expiry8 14
+if [ "$(live8)" = "$newest8" ]; then
+	ok "service: once released, the next expiry forgets the points past retention"; else
+	not_ok "service: once released, the next expiry forgets the points past retention" "live: $(live8)"; fi
+serve_stop TERM
+
+if sanitizer "$T/d1.err" "$T/d2.err" "$T/d3.err" "$T/d4.err" "$T/d5.err" "$T/d6.err" "$T/d7.err" \
+	"$T/d8.err"; then
 	not_ok "service: no sanitizer report in the server logs" "$(grep -h -m1 -E 'Sanitizer|runtime error' "$T"/d?.err)"; else
 	ok "service: no sanitizer report in the server logs"; fi
 exit $FAILED
