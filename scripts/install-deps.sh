@@ -11,6 +11,7 @@ packages=(
 	attr util-linux python3   # setfattr/getfattr, setpriv, test helpers
 	jq strace openssl diffutils findutils
 	libsqlite3-dev            # catalog (with FTS5 for mail search)
+	libpq-dev postgresql-15   # catalog: the PostgreSQL driver; tests: a real server on loopback
 	libmicrohttpd-dev         # coffer serve: the HTTP API
 	libcurl4-openssl-dev curl # the CLI's service commands are API clients
 	libgmime-3.0-dev          # mail: MIME parsing for the search index

@@ -1662,7 +1662,7 @@ void catalog_token_free(struct catalog_token **tp)
 }
 
 /* ---- audit log ----
- * The driver stores entries and keeps appends serial (BEGIN IMMEDIATE);
+ * The catalog stores entries and keeps appends serial (on every node);
  * what seq, prev and hash are, and how a chain is checked, is the format's
  * (audit_chain.c, docs/service.md "Audit chain"). */
 
@@ -1710,9 +1710,15 @@ int catalog_audit_append(struct catalog *c, int64_t time, const char *tenant,
 	a->action = xstrdup(action);
 	a->target = target ? xstrdup(target) : NULL;
 	a->detail = detail ? xstrdup(detail) : NULL;
+	/* Appends are serial: SQLite's BEGIN IMMEDIATE, PostgreSQL's audit
+	 * lock (READ COMMITTED: the SELECT after it sees the append that
+	 * held it last). seq is the primary key, so were two appends ever to
+	 * read the same last entry, the second would fail, not fork the
+	 * chain. */
 	if (tx_begin(c, err) < 0)
 		goto fail;
-	if (db_list(c, &audit_rec, "SELECT " AUDIT_COLS " FROM audit ORDER BY seq DESC LIMIT 1",
+	if (tx_lock(c, PG_LOCK_AUDIT, err) < 0 ||
+	    db_list(c, &audit_rec, "SELECT " AUDIT_COLS " FROM audit ORDER BY seq DESC LIMIT 1",
 		    NO_PARAMS, &last, err) < 0)
 		goto rollback;
 	/* seq, prev and hash: the chain's format is audit_chain.c's. */

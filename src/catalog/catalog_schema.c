@@ -1,151 +1,174 @@
-/* The catalog's tables (docs/service.md "Catalog"). The SQL sticks to what
- * PostgreSQL also accepts, except where a comment says otherwise, so a
- * PostgreSQL driver can reuse it with the changes listed in the docs. */
+/* The catalog's tables (docs/service.md "Catalog"). The SQL is the same
+ * for SQLite and PostgreSQL except in the places a step gives two texts
+ * (pg_sql); the shared parts are the macros below, so the two texts of a
+ * step cannot drift apart. */
 #include "catalog/catalog_schema.h"
+
+/* Version 1: the tables, jobs aside. */
+#define TABLES_BEFORE_JOBS \
+	"CREATE TABLE tenants ("                                              \
+	" id TEXT PRIMARY KEY,"                                               \
+	" name TEXT NOT NULL UNIQUE,"                                         \
+	" state TEXT NOT NULL,"                                               \
+	" store TEXT,"                                                        \
+	" created BIGINT NOT NULL);"                                          \
+                                                                              \
+	"CREATE TABLE policies ("                                             \
+	" id TEXT PRIMARY KEY,"                                               \
+	" tenant TEXT NOT NULL REFERENCES tenants (id),"                      \
+	" name TEXT NOT NULL,"                                                \
+	" kind TEXT NOT NULL,"                                                \
+	" state TEXT NOT NULL,"                                               \
+	" units TEXT NOT NULL,"                                               \
+	" rules TEXT NOT NULL,"                                               \
+	" frequency_s BIGINT NOT NULL,"                                       \
+	" recent_days BIGINT NOT NULL,"                                       \
+	" retention_days BIGINT NOT NULL,"                                    \
+	" created BIGINT NOT NULL,"                                           \
+	" updated BIGINT NOT NULL,"                                           \
+	" UNIQUE (tenant, name));"                                            \
+                                                                              \
+	"CREATE TABLE units ("                                                \
+	" id TEXT PRIMARY KEY,"                                               \
+	" tenant TEXT NOT NULL REFERENCES tenants (id),"                      \
+	" kind TEXT NOT NULL CHECK (kind IN ('mailbox', 'account', 'site'))," \
+	" name TEXT NOT NULL,"                                                \
+	" source TEXT NOT NULL,"                                              \
+	" policy TEXT,"                                                       \
+	" state TEXT NOT NULL,"                                               \
+	" last_error TEXT,"                                                   \
+	" created BIGINT NOT NULL,"                                           \
+	" last_success BIGINT NOT NULL,"                                      \
+	" last_attempt BIGINT NOT NULL,"                                      \
+	" next_due BIGINT NOT NULL,"                                          \
+	" failures INTEGER NOT NULL,"                                         \
+	" UNIQUE (tenant, name));"                                            \
+                                                                              \
+	"CREATE TABLE restore_points ("                                       \
+	" tenant TEXT NOT NULL REFERENCES tenants (id),"                      \
+	" unit TEXT NOT NULL REFERENCES units (id),"                          \
+	" seq BIGINT NOT NULL,"                                               \
+	" time_ns BIGINT NOT NULL,"                                           \
+	" hash TEXT NOT NULL,"                                                \
+	" files BIGINT NOT NULL,"                                             \
+	" bytes BIGINT NOT NULL,"                                             \
+	" new_bytes BIGINT NOT NULL,"                                         \
+	" stored_bytes BIGINT NOT NULL,"                                      \
+	" incompressible_bytes BIGINT NOT NULL,"                              \
+	" changed_entries BIGINT NOT NULL,"                                   \
+	" nwarnings INTEGER NOT NULL,"                                        \
+	" forgotten INTEGER NOT NULL,"                                        \
+	" PRIMARY KEY (tenant, unit, seq));"                                  \
+                                                                              \
+	"CREATE TABLE sessions ("                                             \
+	" id TEXT PRIMARY KEY,"                                               \
+	" tenant TEXT NOT NULL REFERENCES tenants (id),"                      \
+	" created_by TEXT NOT NULL,"                                          \
+	" state TEXT NOT NULL,"                                               \
+	" created BIGINT NOT NULL,"                                           \
+	" finished BIGINT NOT NULL);"                                         \
+                                                                              \
+	"CREATE TABLE artifacts ("                                            \
+	" session TEXT NOT NULL REFERENCES sessions (id),"                    \
+	" tenant TEXT NOT NULL REFERENCES tenants (id),"                      \
+	" unit TEXT NOT NULL REFERENCES units (id),"                          \
+	" seq BIGINT NOT NULL,"                                               \
+	" mode TEXT NOT NULL,"                                                \
+	" target TEXT,"                                                       \
+	" patterns TEXT,"                                                     \
+	" state TEXT NOT NULL,"                                               \
+	" error TEXT,"                                                        \
+	" items_done BIGINT NOT NULL,"                                        \
+	" items_total BIGINT NOT NULL,"                                       \
+	" bytes_done BIGINT NOT NULL,"                                        \
+	" bytes_total BIGINT NOT NULL,"                                       \
+	" started BIGINT NOT NULL,"                                           \
+	" finished BIGINT NOT NULL,"                                          \
+	" PRIMARY KEY (session, unit));"
+
+#define JOBS_COLUMNS \
+	" tenant TEXT REFERENCES tenants (id),"                            \
+	" unit TEXT REFERENCES units (id),"                                \
+	" kind TEXT NOT NULL,"                                             \
+	" session TEXT REFERENCES sessions (id),"                          \
+	" state TEXT NOT NULL"                                             \
+	"  CHECK (state IN ('queued', 'running', 'succeeded', 'failed'))," \
+	" error TEXT,"                                                     \
+	" detail TEXT,"                                                    \
+	" attempts INTEGER NOT NULL,"                                      \
+	" created BIGINT NOT NULL,"                                        \
+	" not_before BIGINT NOT NULL,"                                     \
+	" started BIGINT NOT NULL,"                                        \
+	" finished BIGINT NOT NULL);"
+
+#define TABLES_AFTER_JOBS \
+	"CREATE TABLE tokens ("                                \
+	" id TEXT PRIMARY KEY,"                                \
+	" tenant TEXT REFERENCES tenants (id),"                \
+	" role TEXT NOT NULL,"                                 \
+	" name TEXT NOT NULL,"                                 \
+	" hash TEXT NOT NULL UNIQUE,"                          \
+	" created BIGINT NOT NULL,"                            \
+	" last_used BIGINT NOT NULL,"                          \
+	" revoked INTEGER NOT NULL);"                          \
+                                                               \
+	/* No foreign key: an entry outlives what it names. */ \
+	"CREATE TABLE audit ("                                 \
+	" seq BIGINT PRIMARY KEY,"                             \
+	" time BIGINT NOT NULL,"                               \
+	" tenant TEXT,"                                        \
+	" actor TEXT NOT NULL,"                                \
+	" action TEXT NOT NULL,"                               \
+	" target TEXT,"                                        \
+	" detail TEXT,"                                        \
+	" prev TEXT NOT NULL,"                                 \
+	" hash TEXT NOT NULL);"
+
+/* Version 2: indexes, then the audit triggers. */
+#define INDEXES \
+	"CREATE INDEX units_policy ON units (policy);"                        \
+	"CREATE INDEX jobs_queue ON jobs (state, not_before);"                \
+	"CREATE INDEX jobs_unit ON jobs (unit, state);"                       \
+	/* The enqueue dedup, enforced by the database as well. */            \
+	"CREATE UNIQUE INDEX jobs_one_active ON jobs (unit, kind)"            \
+	" WHERE state IN ('queued', 'running') AND kind <> 'restore';"        \
+	"CREATE UNIQUE INDEX jobs_one_active_restore ON jobs (session, unit)" \
+	" WHERE state IN ('queued', 'running') AND kind = 'restore';"         \
+	"CREATE INDEX audit_tenant ON audit (tenant, seq);"
 
 static const struct catalog_migration steps[] = {
 	{ "tables", /* version 1 */
-	  "CREATE TABLE tenants ("
-	  " id TEXT PRIMARY KEY,"
-	  " name TEXT NOT NULL UNIQUE,"
-	  " state TEXT NOT NULL,"
-	  " store TEXT,"
-	  " created BIGINT NOT NULL);"
-
-	  "CREATE TABLE policies ("
-	  " id TEXT PRIMARY KEY,"
-	  " tenant TEXT NOT NULL REFERENCES tenants (id),"
-	  " name TEXT NOT NULL,"
-	  " kind TEXT NOT NULL,"
-	  " state TEXT NOT NULL,"
-	  " units TEXT NOT NULL,"
-	  " rules TEXT NOT NULL,"
-	  " frequency_s BIGINT NOT NULL,"
-	  " recent_days BIGINT NOT NULL,"
-	  " retention_days BIGINT NOT NULL,"
-	  " created BIGINT NOT NULL,"
-	  " updated BIGINT NOT NULL,"
-	  " UNIQUE (tenant, name));"
-
-	  "CREATE TABLE units ("
-	  " id TEXT PRIMARY KEY,"
-	  " tenant TEXT NOT NULL REFERENCES tenants (id),"
-	  " kind TEXT NOT NULL CHECK (kind IN ('mailbox', 'account', 'site')),"
-	  " name TEXT NOT NULL,"
-	  " source TEXT NOT NULL,"
-	  " policy TEXT,"
-	  " state TEXT NOT NULL,"
-	  " last_error TEXT,"
-	  " created BIGINT NOT NULL,"
-	  " last_success BIGINT NOT NULL,"
-	  " last_attempt BIGINT NOT NULL,"
-	  " next_due BIGINT NOT NULL,"
-	  " failures INTEGER NOT NULL,"
-	  " UNIQUE (tenant, name));"
-
-	  "CREATE TABLE restore_points ("
-	  " tenant TEXT NOT NULL REFERENCES tenants (id),"
-	  " unit TEXT NOT NULL REFERENCES units (id),"
-	  " seq BIGINT NOT NULL,"
-	  " time_ns BIGINT NOT NULL,"
-	  " hash TEXT NOT NULL,"
-	  " files BIGINT NOT NULL,"
-	  " bytes BIGINT NOT NULL,"
-	  " new_bytes BIGINT NOT NULL,"
-	  " stored_bytes BIGINT NOT NULL,"
-	  " incompressible_bytes BIGINT NOT NULL,"
-	  " changed_entries BIGINT NOT NULL,"
-	  " nwarnings INTEGER NOT NULL,"
-	  " forgotten INTEGER NOT NULL,"
-	  " PRIMARY KEY (tenant, unit, seq));"
-
-	  "CREATE TABLE sessions ("
-	  " id TEXT PRIMARY KEY,"
-	  " tenant TEXT NOT NULL REFERENCES tenants (id),"
-	  " created_by TEXT NOT NULL,"
-	  " state TEXT NOT NULL,"
-	  " created BIGINT NOT NULL,"
-	  " finished BIGINT NOT NULL);"
-
-	  "CREATE TABLE artifacts ("
-	  " session TEXT NOT NULL REFERENCES sessions (id),"
-	  " tenant TEXT NOT NULL REFERENCES tenants (id),"
-	  " unit TEXT NOT NULL REFERENCES units (id),"
-	  " seq BIGINT NOT NULL,"
-	  " mode TEXT NOT NULL,"
-	  " target TEXT,"
-	  " patterns TEXT,"
-	  " state TEXT NOT NULL,"
-	  " error TEXT,"
-	  " items_done BIGINT NOT NULL,"
-	  " items_total BIGINT NOT NULL,"
-	  " bytes_done BIGINT NOT NULL,"
-	  " bytes_total BIGINT NOT NULL,"
-	  " started BIGINT NOT NULL,"
-	  " finished BIGINT NOT NULL,"
-	  " PRIMARY KEY (session, unit));"
-
-	  /* SQLite: INTEGER PRIMARY KEY is the rowid, numbered by the database;
-	   * PostgreSQL: BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY. */
+	  /* SQLite: INTEGER PRIMARY KEY is the rowid, numbered by the database. */
+	  TABLES_BEFORE_JOBS
 	  "CREATE TABLE jobs ("
 	  " id INTEGER PRIMARY KEY,"
-	  " tenant TEXT REFERENCES tenants (id),"
-	  " unit TEXT REFERENCES units (id),"
-	  " kind TEXT NOT NULL,"
-	  " session TEXT REFERENCES sessions (id),"
-	  " state TEXT NOT NULL"
-	  "  CHECK (state IN ('queued', 'running', 'succeeded', 'failed')),"
-	  " error TEXT,"
-	  " detail TEXT,"
-	  " attempts INTEGER NOT NULL,"
-	  " created BIGINT NOT NULL,"
-	  " not_before BIGINT NOT NULL,"
-	  " started BIGINT NOT NULL,"
-	  " finished BIGINT NOT NULL);"
-
-	  "CREATE TABLE tokens ("
-	  " id TEXT PRIMARY KEY,"
-	  " tenant TEXT REFERENCES tenants (id),"
-	  " role TEXT NOT NULL,"
-	  " name TEXT NOT NULL,"
-	  " hash TEXT NOT NULL UNIQUE,"
-	  " created BIGINT NOT NULL,"
-	  " last_used BIGINT NOT NULL,"
-	  " revoked INTEGER NOT NULL);"
-
-	  /* No foreign key: an entry outlives what it names. */
-	  "CREATE TABLE audit ("
-	  " seq BIGINT PRIMARY KEY,"
-	  " time BIGINT NOT NULL,"
-	  " tenant TEXT,"
-	  " actor TEXT NOT NULL,"
-	  " action TEXT NOT NULL,"
-	  " target TEXT,"
-	  " detail TEXT,"
-	  " prev TEXT NOT NULL,"
-	  " hash TEXT NOT NULL);",
-	  NULL },
+	  JOBS_COLUMNS TABLES_AFTER_JOBS,
+	  /* PostgreSQL: an identity column. */
+	  TABLES_BEFORE_JOBS
+	  "CREATE TABLE jobs ("
+	  " id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	  JOBS_COLUMNS TABLES_AFTER_JOBS },
 
 	{ "indexes, one active job per unit and kind, append-only audit", /* version 2 */
-	  "CREATE INDEX units_policy ON units (policy);"
-	  "CREATE INDEX jobs_queue ON jobs (state, not_before);"
-	  "CREATE INDEX jobs_unit ON jobs (unit, state);"
-	  /* The enqueue dedup, enforced by the database as well. */
-	  "CREATE UNIQUE INDEX jobs_one_active ON jobs (unit, kind)"
-	  " WHERE state IN ('queued', 'running') AND kind <> 'restore';"
-	  "CREATE UNIQUE INDEX jobs_one_active_restore ON jobs (session, unit)"
-	  " WHERE state IN ('queued', 'running') AND kind = 'restore';"
-	  "CREATE INDEX audit_tenant ON audit (tenant, seq);"
-	  /* The code has no UPDATE or DELETE of audit rows; these stop any
-	   * other program using the ordinary SQL path. (SQLite syntax;
-	   * PostgreSQL: a trigger function raising an exception, or REVOKE
-	   * UPDATE, DELETE from the service's role.) The hash chain detects
-	   * whoever goes around them. */
+	  /* The code has no UPDATE or DELETE of audit rows; the triggers stop
+	   * any other program using the ordinary SQL path. The hash chain
+	   * detects whoever goes around them. SQLite: RAISE in a trigger. */
+	  INDEXES
 	  "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
 	  " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
 	  "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
 	  " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
-	  NULL },
+	  /* PostgreSQL: a trigger function raising an exception, for UPDATE,
+	   * DELETE and TRUNCATE. */
+	  INDEXES
+	  "CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS"
+	  " $$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$;"
+	  "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+	  " FOR EACH ROW EXECUTE FUNCTION audit_append_only();"
+	  "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+	  " FOR EACH ROW EXECUTE FUNCTION audit_append_only();"
+	  "CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit"
+	  " FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();" },
 
 	{ "retention fixed per restore point, a tenant's minimum, imported store deletions",
 	  /* version 3. keep_until/retain_until: Unix seconds fixed when the

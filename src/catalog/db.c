@@ -13,6 +13,8 @@ struct db *db_open(const char *url, struct error *err)
 	const char *colon = strchr(url, ':');
 	const char *slash = strchr(url, '/');
 
+	if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0)
+		return db_pg_open(url, err);
 	if (strncmp(url, "sqlite:", 7) == 0)
 		url += 7;
 	else if (colon != NULL && (slash == NULL || colon < slash) && strstr(url, "://") != NULL) {

@@ -14,8 +14,31 @@ KEY=$T/key
 DKEY=$T/deletion.key # the store's deletion key: forget and prune need it
 FAILED=0
 
-cleanup() { serve_kill; rm -rf "$T"; }
+cleanup() { serve_kill; pg_stop; rm -rf "$T"; }
 trap cleanup EXIT
+
+# A PostgreSQL 15 of the test's own (tests/servers/postgres.sh), stopped
+# by cleanup. pg_start PORT: starts it in $T/pg; PG_URL is the database
+# "coffer" on it, PG_DIR its folder. pg_db NAME: the URL of database NAME
+# on it, created if absent. pg_restart: stops and starts it (every client
+# connection is cut). pg_stop: stops it and removes its folder.
+PG_SH=$(cd "$(dirname "${BASH_SOURCE[0]}")/../servers" && pwd)/postgres.sh
+PG_DIR=
+PG_URL=
+pg_start() {
+	PG_DIR=$T/pg
+	PG_URL=$(bash "$PG_SH" start "$PG_DIR" "$1") || { PG_URL=; return 1; }
+}
+pg_db() {
+	psql -q "$PG_URL" -tAc "SELECT 1 FROM pg_database WHERE datname = '$1'" | grep -q 1 ||
+		psql -q "$PG_URL" -c "CREATE DATABASE \"$1\"" >/dev/null || return 1
+	echo "${PG_URL%/*}/$1"
+}
+pg_restart() { bash "$PG_SH" restart "$PG_DIR"; }
+pg_stop() {
+	[ -n "$PG_DIR" ] && bash "$PG_SH" stop "$PG_DIR"
+	PG_DIR=
+}
 
 # ok NAME / not_ok NAME REASON: one result line for run.sh to count.
 ok() { echo "ok - $*"; }

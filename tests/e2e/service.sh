@@ -5,7 +5,22 @@
 # server still locks); a restart in the middle of a
 # large backup; the catalog rebuilt from the stores. Real servers on
 # loopback ports 18600-18649, driven with curl and jq.
+#
+# COFFER_TEST_CATALOG=pg: every service's catalog is a database of its own
+# on a PostgreSQL 15 the script starts (port 18649), not DATA/catalog.db.
 . "$(dirname "$0")/lib.sh"
+
+# catalog_args NAME: the catalog option of service NAME (none: SQLite in
+# its data folder).
+CATALOG_KIND=${COFFER_TEST_CATALOG:-sqlite}
+catalog_args() {
+	[ "$CATALOG_KIND" = pg ] || return 0
+	printf '%s\n' --catalog "$(pg_db "$1")"
+}
+if [ "$CATALOG_KIND" = pg ]; then
+	pg_start 18649 || { not_ok "service: PostgreSQL starts for the catalog" "see $T/pg/log"; exit 1; }
+	ok "service: the catalogs are on PostgreSQL ($PG_URL)"
+fi
 
 for tool in curl jq python3; do
 	command -v $tool >/dev/null || { not_ok "service: $tool is installed" "missing"; exit 1; }
@@ -18,7 +33,10 @@ serve() {
 	local name=$1 port=$2
 	shift 2
 	# (imap units here point at loopback: allowed as in tests/e2e/ssrf.sh)
-	serve_start "$name" "http://127.0.0.1:$port" --data "$T/$name" --listen "127.0.0.1:$port" \
+	local cat
+	mapfile -t cat < <(catalog_args "$name")
+	serve_start "$name" "http://127.0.0.1:$port" --data "$T/$name" ${cat[@]+"${cat[@]}"} \
+		--listen "127.0.0.1:$port" \
 		--workers 2 --tick-ms 200 --min-frequency 1 --source-allow 127.0.0.1 "$@" && return 0
 	not_ok "service: coffer serve $name starts" "$(serve_why "$name")"
 	exit 1
@@ -147,7 +165,11 @@ api "$TOK" POST "$U/$TID/protectionUnits" \
 	'{"name":"mail","kind":"mailbox","source":{"type":"imap","host":"127.0.0.1","user":"ann","secret":"hunter2-secret"}}'
 if [ "$code" = 201 ] && ! grep -q hunter2 "$T/resp"; then ok "service: an imap unit is created and its secret not shown"; else
 	not_ok "service: an imap unit is created and its secret not shown" "$code $(cat "$T/resp")"; fi
-if command -v sqlite3 >/dev/null; then
+if [ "$CATALOG_KIND" = pg ]; then
+	if pg_dump "$(pg_db d1)" | grep -q hunter2; then
+		not_ok "service: the secret is sealed in the catalog" "found in clear"; else
+		ok "service: the secret is sealed in the catalog"; fi
+elif command -v sqlite3 >/dev/null; then
 	if sqlite3 "$D1/catalog.db" .dump | grep -q hunter2; then
 		not_ok "service: the secret is sealed in the catalog" "found in clear"; else
 		ok "service: the secret is sealed in the catalog"; fi
@@ -331,7 +353,11 @@ for u in "$BIG"; do
 done
 serve_stop TERM
 rm -f "$D3/catalog.db" "$D3/catalog.db-wal" "$D3/catalog.db-shm"
-run "$COFFER" catalog rebuild --data "$D3"
+if [ "$CATALOG_KIND" = pg ]; then
+	psql -q "$PG_URL" -c "DROP DATABASE d3" >/dev/null
+fi
+mapfile -t CAT3 < <(catalog_args d3)
+run "$COFFER" catalog rebuild --data "$D3" ${CAT3[@]+"${CAT3[@]}"}
 is_rc "service: coffer catalog rebuild runs" 0
 if [ "$(jq -r .restorePoints "$T/out")" = "$(wc -l <"$T/before.txt")" ]; then ok "service: rebuild counts every restore point"; else
 	not_ok "service: rebuild counts every restore point" "$(cat "$T/out")"; fi

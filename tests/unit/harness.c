@@ -29,8 +29,16 @@ static const struct unit_test *const th_suites[] = {
 	chunker_tests, crypto_tests, seal_tests, backend_tests, store_tests, meta_tests,
 	thinning_tests, forget_tests, sessions_tests, catalog_tests, mail_layout_tests,
 	imap_tests, mailindex_tests, timeutil_tests, parse_tests, netpolicy_tests, confine_tests,
-	point_writer_tests, s3proto_tests, engine_tests, server_tests,
+	point_writer_tests, s3proto_tests, engine_tests, server_tests, catalog_pg_tests,
 };
+
+/* Whether a suite runs here: the PostgreSQL one needs a server. */
+static int th_suite_on(const struct unit_test *suite)
+{
+	const char *pg = getenv("COFFER_TEST_PG_URL");
+
+	return suite != catalog_pg_tests || (pg != NULL && *pg != '\0');
+}
 
 static char th_root[] = "/tmp/coffer-unit-XXXXXX";
 static char th_reason[TH_REASON_MAX];
@@ -341,7 +349,7 @@ int main(int argc, char **argv)
 		argc--;
 	}
 	for (s = 0; s < sizeof(th_suites) / sizeof(th_suites[0]); s++)
-		for (t = th_suites[s]; t->name != NULL; t++)
+		for (t = th_suites[s]; th_suite_on(th_suites[s]) && t->name != NULL; t++)
 			if (th_selected(t, argc, argv)) {
 				if (list)
 					printf("%s\n", t->name);
@@ -353,7 +361,7 @@ int main(int argc, char **argv)
 		th_die("mkdtemp(/tmp/coffer-unit-XXXXXX)");
 	printf("1..%zu\n", ntests);
 	for (s = 0; s < sizeof(th_suites) / sizeof(th_suites[0]); s++) {
-		for (t = th_suites[s]; t->name != NULL; t++) {
+		for (t = th_suites[s]; th_suite_on(th_suites[s]) && t->name != NULL; t++) {
 			int failed;
 
 			if (!th_selected(t, argc, argv))

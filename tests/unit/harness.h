@@ -40,6 +40,9 @@ extern const struct unit_test thinning_tests[];
 extern const struct unit_test forget_tests[];
 extern const struct unit_test sessions_tests[];
 extern const struct unit_test catalog_tests[];
+/* The catalog's tests again on PostgreSQL, and its multi-process cases:
+ * only when COFFER_TEST_PG_URL names a server (tests/e2e/catalog_pg.sh). */
+extern const struct unit_test catalog_pg_tests[];
 extern const struct unit_test mail_layout_tests[];
 extern const struct unit_test mailindex_tests[];
 extern const struct unit_test imap_tests[];

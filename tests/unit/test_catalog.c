@@ -4,11 +4,14 @@
  * schema migrations. */
 #include <inttypes.h>
 #include <pthread.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "catalog/audit_chain.h"
 #include "catalog/catalog.h"
@@ -22,30 +25,39 @@
 
 #define LATEST_VERSION 4
 
-/* A fresh catalog file in a temporary folder; *path_r is freed by the
- * caller. */
-static struct catalog *open_new(const char *tag, char **path_r, struct error *err)
+/* The database the cases run on: SQLite files (pg_base NULL), or for the
+ * catalog_pg_* cases the PostgreSQL server COFFER_TEST_PG_URL names, each
+ * case in a schema of its own (search_path set in the URL). */
+static const char *pg_base;
+
+/* SQL for SQLite or for PostgreSQL, where a case must say it differently. */
+static const char *sql_of(const char *sqlite, const char *pg) { return pg_base ? pg : sqlite; }
+
+/* Runs SQL on the catalog behind its back, as an attacker or an older
+ * coffer would; 0 if it succeeded. */
+static int raw_sql(const char *url, const char *sql)
 {
-	char *path = xasprintf("%s/catalog.db", th_tmpdir(tag));
-	struct catalog *c = catalog_open(path, err);
+	int ok;
 
-	*path_r = path;
-	return c;
-}
+	if (strncmp(url, "postgresql://", 13) == 0) {
+		PGconn *pg = PQconnectdb(url);
+		PGresult *res = PQexec(pg, sql);
 
-/* Runs SQL on the catalog file behind the catalog's back, as an attacker
- * or an older coffer would; returns SQLite's result code. */
-static int raw_sql(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	int rc = sqlite3_open(path, &db);
+		ok = PQresultStatus(res) == PGRES_COMMAND_OK ||
+		     PQresultStatus(res) == PGRES_TUPLES_OK;
+		PQclear(res);
+		PQfinish(pg);
+	} else {
+		sqlite3 *db = NULL;
 
-	if (rc == SQLITE_OK) {
-		sqlite3_busy_timeout(db, 5000);
-		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+		ok = sqlite3_open(url, &db) == SQLITE_OK;
+		if (ok) {
+			sqlite3_busy_timeout(db, 5000);
+			ok = sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK;
+		}
+		sqlite3_close(db);
 	}
-	sqlite3_close(db);
-	return rc;
+	return ok ? 0 : 1;
 }
 
 static int raw_int_row(void *ctx, int ncol, char **vals, char **names)
@@ -56,17 +68,66 @@ static int raw_int_row(void *ctx, int ncol, char **vals, char **names)
 	return 0;
 }
 
-/* The first column of the first row of a query on the file; -1 if none. */
-static int raw_int(const char *path, const char *sql)
+/* The first column of the first row of a query; -1 if none. */
+static int raw_int(const char *url, const char *sql)
 {
-	sqlite3 *db = NULL;
 	int v = -1;
 
-	if (sqlite3_open(path, &db) == SQLITE_OK)
-		sqlite3_exec(db, sql, raw_int_row, &v, NULL);
-	sqlite3_close(db);
+	if (strncmp(url, "postgresql://", 13) == 0) {
+		PGconn *pg = PQconnectdb(url);
+		PGresult *res = PQexec(pg, sql);
+
+		if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0 &&
+		    !PQgetisnull(res, 0, 0))
+			v = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
+		PQclear(res);
+		PQfinish(pg);
+	} else {
+		sqlite3 *db = NULL;
+
+		if (sqlite3_open(url, &db) == SQLITE_OK)
+			sqlite3_exec(db, sql, raw_int_row, &v, NULL);
+		sqlite3_close(db);
+	}
 	return v;
 }
+
+/* A fresh catalog: a file in a temporary folder, or a new schema on the
+ * PostgreSQL server; *url_r (what catalog_open took) is freed by the
+ * caller. */
+static struct catalog *open_new(const char *tag, char **url_r, struct error *err)
+{
+	static int n;
+	char *url, *ddl;
+
+	if (pg_base == NULL) {
+		url = xasprintf("%s/catalog.db", th_tmpdir(tag));
+	} else {
+		char schema[64];
+		size_t i;
+
+		snprintf(schema, sizeof(schema), "t_%s_%ld_%d", tag, (long)getpid(), n++);
+		for (i = 0; schema[i]; i++)
+			if (!((schema[i] >= 'a' && schema[i] <= 'z') ||
+			      (schema[i] >= '0' && schema[i] <= '9')))
+				schema[i] = '_';
+		ddl = xasprintf("CREATE SCHEMA %s", schema);
+		if (raw_sql(pg_base, ddl) != 0) {
+			free(ddl);
+			*url_r = xstrdup(pg_base);
+			error_set(err, "cannot create schema %s on %s", schema, pg_base);
+			return NULL;
+		}
+		free(ddl);
+		url = xasprintf("%s%soptions=-csearch_path%%3D%s", pg_base,
+				strchr(pg_base, '?') ? "&" : "?", schema);
+	}
+	*url_r = url;
+	return catalog_open(url, err);
+}
+
+/* What the catalog's messages call the database of `url`. */
+static const char *db_label(const char *url) { return pg_base ? "postgresql " : url; }
 
 /* An id as the catalog makes them: prefix "x-" and 16 lowercase hex. */
 static int is_id(const char *s, char prefix)
@@ -100,7 +161,7 @@ static void test_catalog_tenants_and_units(void)
 	CHECK_OK(catalog_tenant_create(c, "acme", "/srv/acme", &ta, &err), &err);
 	CHECK(is_id(ta->id, 't'));
 	/* WAL mode: writes go to the -wal file while the catalog is open. */
-	{
+	if (pg_base == NULL) {
 		char *wal = xasprintf("%s-wal", path);
 		struct stat st;
 		int found = stat(wal, &st) == 0;
@@ -1365,8 +1426,8 @@ static void test_catalog_audit_append_list(void)
 	CATALOG_LIST_FREE(as, n, catalog_audit_free);
 	as = NULL;
 	/* The database itself refuses to change or remove entries. */
-	CHECK(raw_sql(path, "UPDATE audit SET detail = 'x' WHERE seq = 2") != SQLITE_OK);
-	CHECK(raw_sql(path, "DELETE FROM audit WHERE seq = 2") != SQLITE_OK);
+	CHECK(raw_sql(path, "UPDATE audit SET detail = 'x' WHERE seq = 2") != 0);
+	CHECK(raw_sql(path, "DELETE FROM audit WHERE seq = 2") != 0);
 	CHECK_FAILS(catalog_audit_append(c, 1, NULL, "", "x", NULL, NULL, &a, &err), &err,
 		    ERROR_USAGE);
 out:
@@ -1392,9 +1453,10 @@ static void audit_tamper(const char *tag, const char *sql, const char *want)
 	c = open_new(tag, &path, &err);
 	CHECKF(c != NULL, "open: %s", err.msg);
 	CHECK_OK(audit_five(c, last, &err), &err);
-	CHECK(raw_sql(path, "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete") ==
-	      SQLITE_OK);
-	CHECKF(raw_sql(path, sql) == SQLITE_OK, "%s failed", sql);
+	CHECK(raw_sql(path, sql_of("DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete",
+				   "DROP TRIGGER audit_no_update ON audit;"
+				   " DROP TRIGGER audit_no_delete ON audit")) == 0);
+	CHECKF(raw_sql(path, sql) == 0, "%s failed", sql);
 	CHECK_FAILS(catalog_audit_verify(c, &count, &head, &err), &err, ERROR_CORRUPT);
 	CHECKF(strstr(err.msg, want) != NULL, "after %s: message '%s' does not name '%s'", sql,
 	       err.msg, want);
@@ -1454,8 +1516,12 @@ static void test_catalog_migrations(void)
 
 	/* Back to version 1 (what steps 2 and 3 made is gone): opening
 	 * migrates, and an existing tenant gets the default minimum. */
-	CHECK(raw_sql(path, "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;"
-			    " DROP INDEX jobs_one_active; DROP INDEX jobs_one_active_restore;"
+	CHECK(raw_sql(path, sql_of("DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;",
+				   "DROP TRIGGER audit_no_update ON audit;"
+				   " DROP TRIGGER audit_no_delete ON audit;"
+				   " DROP TRIGGER audit_no_truncate ON audit;"
+				   " DROP FUNCTION audit_append_only();")) == 0);
+	CHECK(raw_sql(path, " DROP INDEX jobs_one_active; DROP INDEX jobs_one_active_restore;"
 			    " DROP INDEX units_policy; DROP INDEX jobs_queue; DROP INDEX jobs_unit;"
 			    " DROP INDEX audit_tenant;"
 			    " ALTER TABLE restore_points DROP COLUMN keep_until;"
@@ -1466,7 +1532,7 @@ static void test_catalog_migrations(void)
 			    " ALTER TABLE jobs DROP COLUMN fence; ALTER TABLE units DROP COLUMN legal_hold;"
 			    " ALTER TABLE units DROP COLUMN legal_hold_since;"
 			    " UPDATE schema_version SET version = 1") ==
-	      SQLITE_OK);
+	      0);
 	c = catalog_open(path, &err);
 	CHECKF(c != NULL, "open version 1: %s", err.msg);
 	CHECK(catalog_schema_version(c) == LATEST_VERSION);
@@ -1474,18 +1540,18 @@ static void test_catalog_migrations(void)
 	t = NULL;
 	CHECK_OK(catalog_tenant_get(c, tid, &t, &err), &err);
 	CHECK(t->min_retention_days == CATALOG_MIN_RETENTION_DAYS);
-	CHECK(raw_sql(path, "DELETE FROM audit WHERE seq = 1") != SQLITE_OK);
+	CHECK(raw_sql(path, "DELETE FROM audit WHERE seq = 1") != 0);
 	CHECK_OK(catalog_audit_verify(c, &count, &head, &err), &err);
 	CHECK(count == 5);
 	catalog_close(&c);
 
 	/* A newer version is refused, naming the file and both versions. */
-	CHECK(raw_sql(path, "UPDATE schema_version SET version = 5") == SQLITE_OK);
+	CHECK(raw_sql(path, "UPDATE schema_version SET version = 5") == 0);
 	error_init(&err);
 	c = catalog_open(path, &err);
 	CHECK(c == NULL);
 	CHECKF(err.code == ERROR_VERSION, "kind %d: %s", err.code, err.msg);
-	CHECKF(strstr(err.msg, path) != NULL && strstr(err.msg, "version 5") != NULL &&
+	CHECKF(strstr(err.msg, db_label(path)) != NULL && strstr(err.msg, "version 5") != NULL &&
 		       strstr(err.msg, "1 to 4") != NULL,
 	       "message: %s", err.msg);
 	/* And left as it was. */
@@ -1503,9 +1569,22 @@ static void test_catalog_bad_url(void)
 	struct error err;
 	char *url = NULL;
 
+	/* An unknown scheme is named, and nothing after it (a password?). */
 	error_init(&err);
-	c = catalog_open("postgres://db/coffer", &err);
-	CHECK(c == NULL && err.code == ERROR_USAGE && strstr(err.msg, "postgres://") != NULL);
+	c = catalog_open("mysql://coffer:sekrit@db/coffer", &err);
+	CHECKF(c == NULL && err.code == ERROR_USAGE && strstr(err.msg, "'mysql://'") != NULL &&
+		       strstr(err.msg, "sekrit") == NULL,
+	       "message: %s", err.msg);
+	/* A PostgreSQL server that is not there: host, port and database are
+	 * named with libpq's reason; the password is not. */
+	error_init(&err);
+	c = catalog_open("postgresql://coffer:sekrit@127.0.0.1:1/coffer", &err);
+	CHECKF(c == NULL && strstr(err.msg, "postgresql 127.0.0.1:1/coffer") != NULL &&
+		       strstr(err.msg, "sekrit") == NULL && strstr(err.msg, "onnect") != NULL,
+	       "message: %s", err.msg);
+	error_init(&err);
+	c = catalog_open("postgres://coffer:sekrit@127.0.0.1:1/coffer?sslmode=nonsense", &err);
+	CHECKF(c == NULL && strstr(err.msg, "sekrit") == NULL, "message: %s", err.msg);
 	error_init(&err);
 	c = catalog_open("/nonexistent-dir/sub/catalog.db", &err);
 	CHECKF(c == NULL && strstr(err.msg, "/nonexistent-dir/sub/catalog.db") != NULL,
@@ -1595,5 +1674,377 @@ const struct unit_test catalog_tests[] = {
 	{ "catalog_migrations", test_catalog_migrations },
 	{ "catalog_bad_url", test_catalog_bad_url },
 	{ "catalog_names", test_catalog_names },
+	{ NULL, NULL },
+};
+
+/* ---- the same cases on PostgreSQL, and what only several processes
+ * sharing one PostgreSQL catalog can show (tests/e2e/catalog_pg.sh) ---- */
+
+#define PG_CASE(name)                                         \
+	static void test_catalog_pg_##name(void)              \
+	{                                                     \
+		pg_base = getenv("COFFER_TEST_PG_URL");       \
+		test_catalog_##name();                        \
+	}
+PG_CASE(tenants_and_units)
+PG_CASE(legal_hold)
+PG_CASE(policies)
+PG_CASE(restore_points)
+PG_CASE(sessions)
+PG_CASE(tokens)
+PG_CASE(pages)
+PG_CASE(jobs)
+PG_CASE(leases)
+PG_CASE(requeue_running)
+PG_CASE(claim_race)
+PG_CASE(audit_append_list)
+PG_CASE(audit_tamper)
+PG_CASE(migrations)
+
+#define PROCS 2
+
+/* Runs fn(i, url, out) in PROCS processes at once, each with a catalog
+ * of its own, its results as lines in the file out; 0 if all exited 0,
+ * else the failures in err. */
+static int in_processes(const char *url, const char *dir,
+			int (*fn)(int i, struct catalog *c, FILE *out, struct error *err),
+			struct error *err)
+{
+	pid_t pids[PROCS];
+	int i, status, failed = 0;
+
+	fflush(NULL);
+	for (i = 0; i < PROCS; i++) {
+		pids[i] = fork();
+		if (pids[i] < 0)
+			return error_sys(err, "fork");
+		if (pids[i] == 0) {
+			char *name = xasprintf("%s/out.%d", dir, i);
+			FILE *out = fopen(name, "w");
+			struct catalog *c;
+			struct error e;
+			int rc = 1;
+
+			error_init(&e);
+			c = out ? catalog_open(url, &e) : NULL;
+			if (c != NULL && fn(i, c, out, &e) == 0)
+				rc = 0;
+			if (rc != 0 && out != NULL)
+				fprintf(out, "error %s\n", e.msg);
+			catalog_close(&c);
+			if (out != NULL)
+				fclose(out);
+			free(name);
+			_exit(rc); /* the parent's memory is not ours to check for leaks */
+		}
+	}
+	for (i = 0; i < PROCS; i++) {
+		while (waitpid(pids[i], &status, 0) < 0)
+			;
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			failed++;
+	}
+	if (failed) {
+		char line[512] = "", found[512] = "";
+
+		for (i = 0; i < PROCS && found[0] == '\0'; i++) {
+			char *name = xasprintf("%s/out.%d", dir, i);
+			FILE *f = fopen(name, "r");
+
+			while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+				if (strncmp(line, "error ", 6) == 0) {
+					snprintf(found, sizeof(found), "%s", line);
+					break;
+				}
+			if (f != NULL)
+				fclose(f);
+			free(name);
+		}
+		return error_set(err, "%d of %d processes failed (%s)", failed, PROCS, found);
+	}
+	return 0;
+}
+
+/* A node claiming and finishing jobs until none is left; one line per
+ * claim: the job id. A second running job of the claimed unit fails. */
+static int claim_loop(int i, struct catalog *c, FILE *out, struct error *err)
+{
+	char node[16];
+
+	snprintf(node, sizeof(node), "p%d", i);
+	for (;;) {
+		struct catalog_job *j = NULL, **running = NULL;
+		struct catalog_job_filter f = { .state = "running" };
+		size_t nrunning = 0;
+
+		if (catalog_job_claim(c, node, 1000, 60, &j, err) < 0)
+			return -1;
+		if (j == NULL) {
+			int64_t depth = catalog_job_queue_depth(c);
+
+			if (depth == 0)
+				return 0;
+			if (depth < 0)
+				return error_set(err, "queue depth failed");
+			/* The rest are of units the other node holds. */
+			usleep(1000);
+			continue;
+		}
+		fprintf(out, "%" PRId64 "\n", j->id);
+		f.unit = j->unit;
+		if (catalog_job_list(c, &f, NULL, &running, &nrunning, err) < 0) {
+			catalog_job_free(&j);
+			return -1;
+		}
+		CATALOG_LIST_FREE(running, nrunning, catalog_job_free);
+		if (nrunning != 1) {
+			catalog_job_free(&j);
+			return error_set(err, "%zu running jobs of one unit", nrunning);
+		}
+		if (catalog_job_finish(c, j->id, node, j->fence, CATALOG_JOB_SUCCEEDED, NULL, NULL,
+				       1001, 0, err) < 0) {
+			catalog_job_free(&j);
+			return -1;
+		}
+		catalog_job_free(&j);
+	}
+}
+
+#define CLAIM_UNITS 30
+
+/* Two processes (two nodes) claim from one queue at once: no job is
+ * claimed twice, every job is claimed, two jobs of one unit never run at
+ * once. */
+static void test_catalog_pg_claim_processes(void)
+{
+	struct catalog *c = NULL;
+	struct error err;
+	char *url = NULL, *tenant = NULL, *unit = NULL, *sess = NULL;
+	const char *dir = th_tmpdir("claimp");
+	static char seen[4 * CLAIM_UNITS + 16];
+	int64_t maxid = 0, id;
+	int i, total = 0;
+
+	pg_base = getenv("COFFER_TEST_PG_URL");
+	error_init(&err);
+	c = open_new("claimp", &url, &err);
+	CHECKF(c != NULL, "open: %s", err.msg);
+	CHECK_OK(fixture(c, "a", &tenant, &unit, &err), &err);
+	for (i = 0; i < CLAIM_UNITS; i++) {
+		struct catalog_unit *u = NULL;
+		char name[16];
+
+		snprintf(name, sizeof(name), "unit%d", i);
+		CHECK_OK(catalog_unit_create(c, tenant, "site", name, "{}", &u, &err), &err);
+		id = enqueue(c, tenant, u->id, "backup", NULL, 0, &err);
+		CHECK(id > 0 && enqueue(c, tenant, u->id, "expire", NULL, 0, &err) == id + 1);
+		maxid = id + 1;
+		catalog_unit_free(&u);
+	}
+	CHECK(maxid == 2 * CLAIM_UNITS);
+	catalog_close(&c);
+	CHECK_OK(in_processes(url, dir, claim_loop, &err), &err);
+	memset(seen, 0, sizeof(seen));
+	for (i = 0; i < PROCS; i++) {
+		char *name = xasprintf("%s/out.%d", dir, i), line[64];
+		FILE *f = fopen(name, "r");
+		int mine = 0;
+
+		free(name);
+		CHECK(f != NULL);
+		while (fgets(line, sizeof(line), f) != NULL) {
+			id = strtoll(line, NULL, 10);
+			if (id < 1 || id > maxid || seen[id]++) {
+				fclose(f);
+				CHECKF(0, "job %s claimed twice or unknown", line);
+			}
+			mine++;
+			total++;
+		}
+		fclose(f);
+		printf("# process %d claimed %d jobs\n", i, mine);
+	}
+	CHECKF(total == maxid, "%d claims of %" PRId64 " jobs", total, maxid);
+out:
+	catalog_close(&c);
+	free(tenant);
+	free(unit);
+	free(sess);
+	free(url);
+}
+
+#define AUDIT_EACH 200
+
+static int audit_loop(int i, struct catalog *c, FILE *out, struct error *err)
+{
+	char actor[16];
+
+	(void)out;
+	snprintf(actor, sizeof(actor), "proc-%d", i);
+	for (int k = 0; k < AUDIT_EACH; k++)
+		if (catalog_audit_append(c, 1000 + k, NULL, actor, "test.append", NULL, NULL, NULL,
+					 err) < 0)
+			return -1;
+	return 0;
+}
+
+/* Two processes append 200 entries each at once: 400 entries, one chain. */
+static void test_catalog_pg_audit_processes(void)
+{
+	struct catalog *c = NULL;
+	struct error err;
+	char *url = NULL, *head = NULL;
+	int64_t count = 0;
+
+	pg_base = getenv("COFFER_TEST_PG_URL");
+	error_init(&err);
+	c = open_new("auditp", &url, &err);
+	CHECKF(c != NULL, "open: %s", err.msg);
+	catalog_close(&c);
+	CHECK_OK(in_processes(url, th_tmpdir("auditp"), audit_loop, &err), &err);
+	c = catalog_open(url, &err);
+	CHECKF(c != NULL, "open: %s", err.msg);
+	CHECK_OK(catalog_audit_verify(c, &count, &head, &err), &err);
+	CHECKF(count == PROCS * AUDIT_EACH, "%" PRId64 " entries", count);
+out:
+	free(head);
+	catalog_close(&c);
+	free(url);
+}
+
+/* Two nodes (two connections): the first claims and stops renewing; once
+ * its lease lapses the second takes the job over, and the first's
+ * heartbeat, detail and finish are refused. */
+static void test_catalog_pg_takeover(void)
+{
+	struct catalog *a = NULL, *b = NULL;
+	struct catalog_job *ja = NULL, *jb = NULL;
+	struct error err;
+	char *url = NULL, *tenant = NULL, *unit = NULL;
+	int64_t id;
+
+	pg_base = getenv("COFFER_TEST_PG_URL");
+	error_init(&err);
+	a = open_new("takeover", &url, &err);
+	CHECKF(a != NULL, "open: %s", err.msg);
+	b = catalog_open(url, &err);
+	CHECKF(b != NULL, "open: %s", err.msg);
+	CHECK_OK(fixture(a, "a", &tenant, &unit, &err), &err);
+	id = enqueue(a, tenant, unit, "backup", NULL, 0, &err);
+	CHECK(id > 0);
+	CHECK_OK(catalog_job_claim(a, "node-a", 100, 10, &ja, &err), &err);
+	CHECK(ja != NULL && ja->id == id);
+	CHECK_OK(catalog_job_heartbeat(a, id, "node-a", ja->fence, 120, &err), &err);
+	CHECK_OK(catalog_job_claim(b, "node-b", 120, 10, &jb, &err), &err);
+	CHECK(jb == NULL);
+	CHECK_OK(catalog_job_claim(b, "node-b", 121, 10, &jb, &err), &err);
+	CHECK(jb != NULL && jb->id == id && jb->fence == ja->fence + 1);
+	CHECK(strcmp(jb->error, "taken over from node node-a: its lease expired") == 0);
+	CHECK_FAILS(catalog_job_heartbeat(a, id, "node-a", ja->fence, 140, &err), &err,
+		    ERROR_CONFLICT);
+	CHECKF(strstr(err.msg, "taken over by node node-b") != NULL, "message: %s", err.msg);
+	CHECK_FAILS(catalog_job_set_detail(a, id, "node-a", ja->fence, "{}", &err), &err,
+		    ERROR_CONFLICT);
+	CHECK_FAILS(catalog_job_finish(a, id, "node-a", ja->fence, CATALOG_JOB_FAILED, "x", NULL,
+				       130, 0, &err),
+		    &err, ERROR_CONFLICT);
+	CHECK_OK(catalog_job_heartbeat(b, id, "node-b", jb->fence, 140, &err), &err);
+	CHECK_OK(catalog_job_finish(b, id, "node-b", jb->fence, CATALOG_JOB_SUCCEEDED, NULL, NULL,
+				    130, 0, &err),
+		 &err);
+out:
+	catalog_job_free(&ja);
+	catalog_job_free(&jb);
+	free(tenant);
+	free(unit);
+	catalog_close(&a);
+	catalog_close(&b);
+	free(url);
+}
+
+/* Restarts the server (COFFER_TEST_PG_RESTART: a command); 0 if it ran.
+ * The server it starts inherits none of our descriptors (the harness
+ * waits for the end of its pipe). */
+static int pg_restart(void)
+{
+	const char *cmd = getenv("COFFER_TEST_PG_RESTART");
+	int status;
+	pid_t pid;
+
+	if (cmd == NULL || *cmd == '\0')
+		return -1;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		closefrom(3);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/* PostgreSQL restarted between two calls: a call may fail, naming the
+ * catalog, and the next one works; a call that opens a transaction works
+ * at once (its BEGIN is tried again on a new connection). */
+static void test_catalog_pg_restart(void)
+{
+	struct catalog_tenant *t = NULL;
+	struct catalog *c = NULL;
+	struct error err;
+	char *url = NULL, tid[32];
+
+	pg_base = getenv("COFFER_TEST_PG_URL");
+	error_init(&err);
+	c = open_new("restart", &url, &err);
+	CHECKF(c != NULL, "open: %s", err.msg);
+	CHECK_OK(catalog_tenant_create(c, "acme", NULL, &t, &err), &err);
+	snprintf(tid, sizeof(tid), "%s", t->id);
+	catalog_tenant_free(&t);
+	CHECKF(pg_restart() == 0, "restart with COFFER_TEST_PG_RESTART='%s' failed",
+	       getenv("COFFER_TEST_PG_RESTART") ? getenv("COFFER_TEST_PG_RESTART") : "");
+	error_init(&err);
+	if (catalog_tenant_get(c, tid, &t, &err) < 0) {
+		CHECKF(strstr(err.msg, "postgresql 127.0.0.1") != NULL && err.code == ERROR_FAIL,
+		       "the failure does not name the catalog: %s", err.msg);
+		printf("# first call after the restart: %s\n", err.msg);
+	}
+	catalog_tenant_free(&t);
+	CHECK_OK(catalog_tenant_get(c, tid, &t, &err), &err);
+	CHECK(strcmp(t->name, "acme") == 0);
+	catalog_tenant_free(&t);
+	/* A transaction first after the restart. */
+	CHECK(pg_restart() == 0);
+	CHECK_OK(catalog_audit_append(c, 1, NULL, "system", "test.restart", NULL, NULL, NULL, &err),
+		 &err);
+	CHECK_OK(catalog_tenant_get(c, tid, &t, &err), &err);
+out:
+	catalog_tenant_free(&t);
+	catalog_close(&c);
+	free(url);
+}
+
+const struct unit_test catalog_pg_tests[] = {
+	{ "catalog_pg_tenants_and_units", test_catalog_pg_tenants_and_units },
+	{ "catalog_pg_legal_hold", test_catalog_pg_legal_hold },
+	{ "catalog_pg_policies", test_catalog_pg_policies },
+	{ "catalog_pg_restore_points", test_catalog_pg_restore_points },
+	{ "catalog_pg_sessions", test_catalog_pg_sessions },
+	{ "catalog_pg_tokens", test_catalog_pg_tokens },
+	{ "catalog_pg_pages", test_catalog_pg_pages },
+	{ "catalog_pg_jobs", test_catalog_pg_jobs },
+	{ "catalog_pg_leases", test_catalog_pg_leases },
+	{ "catalog_pg_requeue_running", test_catalog_pg_requeue_running },
+	{ "catalog_pg_claim_race", test_catalog_pg_claim_race },
+	{ "catalog_pg_audit_append_list", test_catalog_pg_audit_append_list },
+	{ "catalog_pg_audit_tamper", test_catalog_pg_audit_tamper },
+	{ "catalog_pg_migrations", test_catalog_pg_migrations },
+	{ "catalog_pg_claim_processes", test_catalog_pg_claim_processes },
+	{ "catalog_pg_audit_processes", test_catalog_pg_audit_processes },
+	{ "catalog_pg_takeover", test_catalog_pg_takeover },
+	{ "catalog_pg_restart", test_catalog_pg_restart },
 	{ NULL, NULL },
 };
