@@ -435,11 +435,11 @@ int catalog_tenant_insert(struct catalog *c, const struct catalog_tenant *t, str
 	if (need(t->id, "tenant id", err) < 0 || need(t->name, "tenant name", err) < 0)
 		return error_prefix(err, "catalog: insert tenant");
 	if (cat_run(c, "INSERT INTO tenants (" TENANT_COLS ") VALUES ($1, $2, $3, $4, $5, $6)",
-		   PARAMS(PS(t->id), PS(t->name), PS(t->state ? t->state : "active"), PS(t->store),
-			  PI(t->created),
-			  PI(t->min_retention_days > 0 ? t->min_retention_days
-						      : CATALOG_MIN_RETENTION_DAYS)),
-		   NULL, NULL, err) < 0)
+		    PARAMS(PS(t->id), PS(t->name), PS(t->state ? t->state : "active"), PS(t->store),
+			   PI(t->created),
+			   PI(t->min_retention_days > 0 ? t->min_retention_days
+						       : CATALOG_MIN_RETENTION_DAYS)),
+		    NULL, NULL, err) < 0)
 		return error_prefix(err, "catalog: insert tenant %s (%s)", t->id, t->name);
 	return 0;
 }
@@ -562,14 +562,14 @@ int catalog_unit_insert(struct catalog *c, const struct catalog_unit *u, struct 
 	    need(u->source, "unit source", err) < 0)
 		return error_prefix(err, "catalog: insert unit");
 	if (cat_run(c,
-		   "INSERT INTO units (" UNIT_COLS ") VALUES "
-		   "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-		   PARAMS(PS(u->id), PS(u->tenant), PS(u->kind), PS(u->name), PS(u->source),
-			  PS(u->policy), PS(u->state ? u->state : "unprotected"), PS(u->last_error),
-			  PI(u->created), PI(u->last_success), PI(u->last_attempt), PI(u->next_due),
-			  PI(u->failures), PS(u->legal_hold),
-			  PI(u->legal_hold ? u->legal_hold_since : 0)),
-		   NULL, NULL, err) < 0)
+		    "INSERT INTO units (" UNIT_COLS ") VALUES "
+		    "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+		    PARAMS(PS(u->id), PS(u->tenant), PS(u->kind), PS(u->name), PS(u->source),
+			   PS(u->policy), PS(u->state ? u->state : "unprotected"),
+			   PS(u->last_error), PI(u->created), PI(u->last_success),
+			   PI(u->last_attempt), PI(u->next_due), PI(u->failures), PS(u->legal_hold),
+			   PI(u->legal_hold ? u->legal_hold_since : 0)),
+		    NULL, NULL, err) < 0)
 		return error_prefix(err, "catalog: insert unit '%s' of tenant %s", u->name,
 				    u->tenant);
 	return 0;
@@ -746,13 +746,13 @@ int catalog_policy_create(struct catalog *c, struct catalog_policy *p, struct er
 		p->updated = p->created;
 	id = new_id('p');
 	if (cat_run(c,
-		   "INSERT INTO policies (" POLICY_COLS ") VALUES "
-		   "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-		   PARAMS(PS(id), PS(p->tenant), PS(p->name), PS(p->kind),
-			  PS(p->state ? p->state : "inactive"), PS(p->units ? p->units : "[]"),
-			  PS(p->rules ? p->rules : "[]"), PI(p->frequency_s), PI(p->recent_days),
-			  PI(p->retention_days), PI(p->created), PI(p->updated)),
-		   NULL, NULL, err) < 0) {
+		    "INSERT INTO policies (" POLICY_COLS ") VALUES "
+		    "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+		    PARAMS(PS(id), PS(p->tenant), PS(p->name), PS(p->kind),
+			   PS(p->state ? p->state : "inactive"), PS(p->units ? p->units : "[]"),
+			   PS(p->rules ? p->rules : "[]"), PI(p->frequency_s), PI(p->recent_days),
+			   PI(p->retention_days), PI(p->created), PI(p->updated)),
+		    NULL, NULL, err) < 0) {
 		free(id);
 		return error_prefix(err, "catalog: create policy '%s' of tenant %s", p->name,
 				    p->tenant);
@@ -863,17 +863,17 @@ int catalog_rp_put(struct catalog *c, const struct catalog_rp *rp, struct error 
 	    need(rp->hash, "restore point hash", err) < 0)
 		return error_prefix(err, "catalog: put restore point");
 	if (cat_run(c,
-		   "INSERT INTO restore_points (" RP_COLS ") VALUES "
-		   "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
-		   " ON CONFLICT (tenant, unit, seq) DO UPDATE SET time_ns = $4, hash = $5,"
-		   " files = $6, bytes = $7, new_bytes = $8, stored_bytes = $9,"
-		   " incompressible_bytes = $10, changed_entries = $11, nwarnings = $12,"
-		   " forgotten = $13, keep_until = $14, retain_until = $15",
-		   PARAMS(PS(rp->tenant), PS(rp->unit), PI(rp->seq), PI(rp->time_ns), PS(rp->hash),
-			  PI(rp->files), PI(rp->bytes), PI(rp->new_bytes), PI(rp->stored_bytes),
-			  PI(rp->incompressible_bytes), PI(rp->changed_entries), PI(rp->nwarnings),
-			  PI(rp->forgotten != 0), PI(rp->keep_until), PI(rp->retain_until)),
-		   NULL, NULL, err) < 0)
+		    "INSERT INTO restore_points (" RP_COLS ") VALUES "
+		    "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+		    " ON CONFLICT (tenant, unit, seq) DO UPDATE SET time_ns = $4, hash = $5,"
+		    " files = $6, bytes = $7, new_bytes = $8, stored_bytes = $9,"
+		    " incompressible_bytes = $10, changed_entries = $11, nwarnings = $12,"
+		    " forgotten = $13, keep_until = $14, retain_until = $15",
+		    PARAMS(PS(rp->tenant), PS(rp->unit), PI(rp->seq), PI(rp->time_ns), PS(rp->hash),
+			   PI(rp->files), PI(rp->bytes), PI(rp->new_bytes), PI(rp->stored_bytes),
+			   PI(rp->incompressible_bytes), PI(rp->changed_entries), PI(rp->nwarnings),
+			   PI(rp->forgotten != 0), PI(rp->keep_until), PI(rp->retain_until)),
+		    NULL, NULL, err) < 0)
 		return error_prefix(err, "catalog: put restore point %s@%" PRIu32, rp->unit,
 				    rp->seq);
 	return 0;
@@ -990,12 +990,12 @@ static int job_find_active(struct catalog *c, const struct catalog_job *j, int64
 
 	*id_r = 0;
 	return cat_run(c,
-		      "SELECT id FROM jobs WHERE state IN ('queued', 'running') AND unit = $1"
-		      " AND (($3 = 1 AND kind = 'restore' AND session = $4)"
-		      "  OR ($3 = 0 AND kind = $2))"
-		      " ORDER BY id LIMIT 1",
-		      PARAMS(PS(j->unit), PS(j->kind), PI(is_restore), PS(j->session)), int64_row,
-		      id_r, err) < 0 ? -1 : 0;
+		       "SELECT id FROM jobs WHERE state IN ('queued', 'running') AND unit = $1"
+		       " AND (($3 = 1 AND kind = 'restore' AND session = $4)"
+		       "  OR ($3 = 0 AND kind = $2))"
+		       " ORDER BY id LIMIT 1",
+		       PARAMS(PS(j->unit), PS(j->kind), PI(is_restore), PS(j->session)), int64_row,
+		       id_r, err) < 0 ? -1 : 0;
 }
 
 int catalog_job_enqueue(struct catalog *c, const struct catalog_job *j, int64_t *id_r,
@@ -1108,8 +1108,8 @@ static int job_not_ours(struct catalog *c, int64_t id, const char *node, int64_t
 		return -1;
 	if (catalog_job_state_of(j->state) == CATALOG_JOB_RUNNING)
 		error_setk(err, ERROR_CONFLICT,
-			   "job %" PRId64 " is no longer ours: taken over by node %s (fence %" PRId64
-			   ", ours %s %" PRId64 ")",
+			   "job %" PRId64 " is no longer ours: taken over by node %s "
+			   "(fence %" PRId64 ", ours %s %" PRId64 ")",
 			   id, j->owner ? j->owner : "(none)", j->fence, node, fence);
 	else
 		error_setk(err, ERROR_CONFLICT,
@@ -1264,7 +1264,7 @@ int64_t catalog_job_queue_depth(struct catalog *c)
 	int64_t n = 0;
 
 	if (cat_run(c, "SELECT count(*) FROM jobs WHERE state = 'queued'", NO_PARAMS, int64_row,
-		   &n, &err) < 0) {
+		    &n, &err) < 0) {
 		log_warn("catalog: queue depth: %s", err.msg);
 		return -1;
 	}
@@ -1370,13 +1370,13 @@ static int artifact_insert(struct catalog *c, const struct catalog_artifact *a,
 	if (need(a->unit, "artifact unit", err) < 0 || need(a->mode, "artifact mode", err) < 0)
 		return -1;
 	if (cat_run(c,
-		   "INSERT INTO artifacts (" ARTIFACT_COLS ") VALUES "
-		   "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-		   PARAMS(PS(a->session), PS(a->tenant), PS(a->unit), PI(a->seq), PS(a->mode),
-			  PS(a->target), PS(a->patterns), PS(a->state ? a->state : "pending"),
-			  PS(a->error), PI(a->items_done), PI(a->items_total), PI(a->bytes_done),
-			  PI(a->bytes_total), PI(a->started), PI(a->finished)),
-		   NULL, NULL, err) < 0)
+		    "INSERT INTO artifacts (" ARTIFACT_COLS ") VALUES "
+		    "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+		    PARAMS(PS(a->session), PS(a->tenant), PS(a->unit), PI(a->seq), PS(a->mode),
+			   PS(a->target), PS(a->patterns), PS(a->state ? a->state : "pending"),
+			   PS(a->error), PI(a->items_done), PI(a->items_total), PI(a->bytes_done),
+			   PI(a->bytes_total), PI(a->started), PI(a->finished)),
+		    NULL, NULL, err) < 0)
 		return error_prefix(err, "artifact of unit %s", a->unit);
 	return 0;
 }
@@ -1395,9 +1395,9 @@ int catalog_session_create(struct catalog *c, struct catalog_session *s, struct 
 	if (tx_begin(c, err) < 0)
 		goto fail;
 	if (cat_run(c, "INSERT INTO sessions (" SESSION_COLS ") VALUES ($1, $2, $3, $4, $5, $6)",
-		   PARAMS(PS(id), PS(s->tenant), PS(s->created_by),
-			  PS(s->state ? s->state : "pending"), PI(s->created), PI(s->finished)),
-		   NULL, NULL, err) < 0)
+		    PARAMS(PS(id), PS(s->tenant), PS(s->created_by),
+			   PS(s->state ? s->state : "pending"), PI(s->created), PI(s->finished)),
+		    NULL, NULL, err) < 0)
 		goto rollback;
 	for (i = 0; i < s->nartifacts; i++) {
 		struct catalog_artifact *a = s->artifacts[i];
@@ -1525,8 +1525,8 @@ int catalog_deletion_seen(struct catalog *c, const char *tenant, const char *uni
 	int64_t n = 0;
 
 	if (cat_run(c, "SELECT count(*) FROM store_deletions"
-		   " WHERE tenant = $1 AND unit = $2 AND name = $3",
-		   PARAMS(PS(tenant), PS(unit), PS(name)), int64_row, &n, err) < 0)
+		    " WHERE tenant = $1 AND unit = $2 AND name = $3",
+		    PARAMS(PS(tenant), PS(unit), PS(name)), int64_row, &n, err) < 0)
 		return error_prefix(err, "catalog: look up store deletion %s of %s", name, unit);
 	*seen_r = n > 0;
 	return 0;
@@ -1536,8 +1536,8 @@ int catalog_deletion_mark(struct catalog *c, const char *tenant, const char *uni
 			  const char *name, int64_t now, struct error *err)
 {
 	if (cat_run(c, "INSERT INTO store_deletions (tenant, unit, name, imported)"
-		   " VALUES ($1, $2, $3, $4) ON CONFLICT (tenant, unit, name) DO NOTHING",
-		   PARAMS(PS(tenant), PS(unit), PS(name), PI(now)), NULL, NULL, err) < 0)
+		    " VALUES ($1, $2, $3, $4) ON CONFLICT (tenant, unit, name) DO NOTHING",
+		    PARAMS(PS(tenant), PS(unit), PS(name), PI(now)), NULL, NULL, err) < 0)
 		return error_prefix(err, "catalog: record store deletion %s of %s", name, unit);
 	return 0;
 }
@@ -1580,11 +1580,11 @@ int catalog_token_create(struct catalog *c, const char *tenant, const char *role
 		return error_prefix(err, "catalog: create token");
 	id = new_id('k');
 	if (cat_run(c,
-		   "INSERT INTO tokens (id, tenant, role, name, hash, created, last_used, revoked)"
-		   " VALUES ($1, $2, $3, $4, $5, $6, 0, 0)",
-		   PARAMS(PS(id), PS(tenant), PS(role), PS(name ? name : ""), PS(hash),
-			  PI(now_s())),
-		   NULL, NULL, err) < 0)
+		    "INSERT INTO tokens (id, tenant, role, name, hash, created, last_used, revoked)"
+		    " VALUES ($1, $2, $3, $4, $5, $6, 0, 0)",
+		    PARAMS(PS(id), PS(tenant), PS(role), PS(name ? name : ""), PS(hash),
+			   PI(now_s())),
+		    NULL, NULL, err) < 0)
 		error_prefix(err, "catalog: create token '%s'", name ? name : "");
 	else if ((*t_r = db_get(c, &token_rec, "SELECT " TOKEN_COLS " FROM tokens WHERE id = $1",
 				PARAMS(PS(id)), "token", err)) != NULL)
@@ -1641,8 +1641,8 @@ int catalog_token_count(struct catalog *c, const char *tenant, const char *role,
 {
 	*n_r = 0;
 	if (cat_run(c, "SELECT count(*) FROM tokens WHERE ($1 IS NULL OR tenant = $1)"
-		   " AND ($2 IS NULL OR role = $2)",
-		   PARAMS(PS(tenant), PS(role)), int64_row, n_r, err) < 0)
+		    " AND ($2 IS NULL OR role = $2)",
+		    PARAMS(PS(tenant), PS(role)), int64_row, n_r, err) < 0)
 		return error_prefix(err, "catalog: count tokens");
 	return 0;
 }
@@ -1725,9 +1725,9 @@ int catalog_audit_append(struct catalog *c, int64_t time, const char *tenant,
 	audit_chain_link(a, last.n ? last.v[0] : NULL);
 	rows_clear(&last);
 	if (cat_run(c, "INSERT INTO audit (" AUDIT_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-		   PARAMS(PI(a->seq), PI(a->time), PS(a->tenant), PS(a->actor), PS(a->action),
-			  PS(a->target), PS(a->detail), PS(a->prev), PS(a->hash)),
-		   NULL, NULL, err) < 0)
+		    PARAMS(PI(a->seq), PI(a->time), PS(a->tenant), PS(a->actor), PS(a->action),
+			   PS(a->target), PS(a->detail), PS(a->prev), PS(a->hash)),
+		    NULL, NULL, err) < 0)
 		goto rollback;
 	if (tx_commit(c, err) < 0)
 		goto fail;
@@ -1787,7 +1787,7 @@ int catalog_audit_verify(struct catalog *c, int64_t *count_r, char **head_r, str
 	audit_chain_check_init(&ck);
 	/* One SELECT reads one snapshot, even while others append. */
 	n = cat_run(c, "SELECT " AUDIT_COLS " FROM audit ORDER BY seq", NO_PARAMS, audit_check_row,
-		   &ck, err);
+		    &ck, err);
 	*count_r = ck.next - 1;
 	if (n < 0)
 		return error_prefix(err, "catalog: verify the audit log");
