@@ -1,6 +1,8 @@
 /* Fuzzes the S3 answers coffer reads (src/store/s3proto.h): a
  * ListObjectsV2 page, an <Error> body and an Object Lock configuration,
- * all from a server that may be hostile or broken. */
+ * all from a server that may be hostile or broken; and the same bytes as
+ * a store spec with settings (s3://HOST/BUCKET/PREFIX?name=value&...) and
+ * as a server's Date header. */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,5 +44,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 	(void)s3proto_lock_enabled((const char *)data, size);
+	if (size < 4096) {
+		char spec[4096];
+		struct s3proto_spec sp;
+		int64_t t;
+
+		memcpy(spec, data, size);
+		spec[size] = '\0';
+		error_init(&err);
+		if (s3proto_spec_parse(spec, &sp, &err) == 0) {
+			size_t n = strlen(sp.prefix);
+
+			if (sp.bucket == NULL || sp.bucket[0] == '\0' || (n > 0 && sp.prefix[n - 1] != '/')) {
+				fprintf(stderr, "fuzz_s3xml: a bad spec was taken\n");
+				abort();
+			}
+			s3proto_spec_clear(&sp);
+		}
+		free(s3proto_spec_identity(spec));
+		(void)s3proto_http_date_parse(spec, &t);
+	}
 	return 0;
 }
