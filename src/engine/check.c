@@ -526,7 +526,8 @@ static void check_read_data(struct unit_check *uc)
 
 	buf_init(&data, 0);
 	buf_init(&out, 0);
-	qsort(uc->loc, uc->nloc, sizeof(*uc->loc), located_cmp);
+	if (uc->nloc > 1) /* none: a unit whose first backup died (qsort takes no NULL) */
+		qsort(uc->loc, uc->nloc, sizeof(*uc->loc), located_cmp);
 	for (i = 0; i < uc->nloc; i = j) {
 		for (j = i + 1; j < uc->nloc && uc->loc[j].pack == uc->loc[i].pack; j++)
 			;

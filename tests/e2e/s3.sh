@@ -13,7 +13,14 @@
 # the lock lapsed; check --read-data passing throughout), wrong and
 # missing credentials, virtual-host addressing, TLS with a private CA,
 # GOVERNANCE mode, a server that takes connections and never answers (port
-# 18749: timeouts, retries), and radosgw killed mid-backup.
+# 18749: timeouts, retries), many requests in flight (COFFER_S3_CONNECTIONS
+# 1 and 8 restore the same; one upload among many refused by a proxy,
+# tests/e2e/s3_proxy.py on port 18748: the backup fails naming the pack; a
+# process killed with uploads in flight leaves nothing referenced), the wire
+# checksums radosgw enforces (Content-MD5, the payload hash), short and
+# damaged answers through the fault backend, objects overwritten in the
+# versioned bucket (read from their older version, warned about), and
+# radosgw killed mid-backup.
 . "$(dirname "$0")/lib.sh"
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -401,6 +408,24 @@ equal "after the failed upload" "restore points of f" "$(points f)" ""
 run c backup f "$M"
 is_rc "the next backup succeeds" 0
 verify_restore f@1 "$M" "after the failed upload"
+
+# ---- killed with uploads in flight ----
+# The process dies at its second pack's commit, the first pack's PUT still
+# queued or in flight: what is left is unreferenced (no index segment, no
+# restore point), check passes, and the next backup succeeds.
+
+units_before=$(unit_dirs)
+COFFER_FAULTS="commit@/packs/:2:kill" run c backup k "$M"
+equal "killed with uploads in flight" "exit status" "$rc" 137
+uid_k=$(comm -13 <(echo "$units_before") <(unit_dirs))
+equal "killed with uploads in flight" "index segments written" \
+	"$(objects "store1/units/$uid_k/index/")" 0
+equal "killed with uploads in flight" "restore points of k" "$(points k)" ""
+run c check --read-data
+is_rc "check --read-data passes after the kill" 0
+run c backup k "$M"
+is_rc "the next backup succeeds" 0
+verify_restore k@1 "$M" "after the kill"
 
 # ---- integrity on the wire ----
 # radosgw refuses a PUT whose body does not match its Content-MD5 (coffer
