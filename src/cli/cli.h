@@ -66,7 +66,7 @@ int cmd_catalog(struct cli *c, int argc, char **argv);
 
 /* cmd_client.c: clients of the HTTP API (--server URL, --token-file F or
  * COFFER_SERVER / COFFER_TOKEN). */
-#define USAGE_TENANT "list | create NAME | show ID | set ID --min-retention-days N"
+#define USAGE_TENANT "list | create NAME [--location L] | show ID | set ID --min-retention-days N"
 #define USAGE_TOKEN "list | create --role ROLE [--tenant ID] [--break-glass REASON] NAME | " \
 	"revoke ID"
 #define USAGE_UNIT "list | create ... | show ID | backup ID | restore-points ID | " \

@@ -41,7 +41,7 @@ struct api {
 enum { O_TENANT, O_ROLE, O_KIND, O_STATE, O_ACTION, O_SINCE, O_UNTIL, O_LIMIT, O_SOURCE,
        O_FOLDER, O_FREQ, O_RECENT, O_RETENTION, O_ITEMS, O_POLICY, O_NAME_PREFIX,
        O_UNIT_F, O_SESSION, O_INTERVAL, O_MODE, O_BEFORE, O_BREAK_GLASS, O_MIN_RETENTION,
-       O_REASON, O_COUNT };
+       O_REASON, O_LOCATION, O_COUNT };
 
 struct opts {
 	const char *v[O_COUNT];
@@ -65,6 +65,7 @@ static const struct {
 	{ "--break-glass", O_BREAK_GLASS }, { "--min-retention-days", O_MIN_RETENTION },
 	{ "--session", O_SESSION }, { "--interval-ms", O_INTERVAL },
 	{ "--mode", O_MODE }, { "--before", O_BEFORE }, { "--reason", O_REASON },
+	{ "--location", O_LOCATION },
 };
 
 /* Parses argv[1..]: known options anywhere, the rest positional. */
@@ -527,6 +528,8 @@ static int tenant_create(struct api *a, struct opts *o)
 	struct json_object *b = json_object_new_object();
 
 	json_object_object_add(b, "name", json_object_new_string(o->pos[0]));
+	if (o->v[O_LOCATION])
+		json_object_object_add(b, "location", json_object_new_string(o->v[O_LOCATION]));
 	return call_show(a, "POST", "/v1/tenants", b, NULL);
 }
 

@@ -23,8 +23,9 @@
 #define F(...) ((const char *const[]){ __VA_ARGS__, NULL })
 #define NONE ((const char *const[]){ NULL })
 
-static const char *const tenant_fields[] = { "name", NULL };
-static const char *const tenant_update_fields[] = { "minRetentionDays", NULL };
+static const char *const tenant_fields[] = { "name", "location", NULL };
+/* "location" is the service's to refuse, saying why (it is fixed). */
+static const char *const tenant_update_fields[] = { "minRetentionDays", "location", NULL };
 static const char *const token_fields[] = { "name", "role", "breakGlass", NULL };
 static const char *const global_token_fields[] = { "name", "role", "tenant", NULL };
 static const char *const unit_fields[] = { "name", "kind", "source", NULL };

@@ -357,6 +357,24 @@ struct store *svc_tenant_store(struct service *s, const char *tenant, int flags,
 	return st;
 }
 
+/* A new store gets its deletion key's public half at once: from its first
+ * point on, the store key alone deletes nothing, also by hand. */
+static int deletion_key_publish(struct service *s, const char *spec, const struct keysource *ks,
+				const char *tenant, struct error *err)
+{
+	struct store *st = store_open(spec, ks, 0, svc_cache_dir(s), err);
+	uint8_t seed[32];
+	int ret;
+
+	if (st == NULL)
+		return -1;
+	derive_deletion_seed(svc_service_key(s), tenant, seed);
+	ret = store_deletion_key_create_seed(st, NULL, seed, err);
+	crypto_wipe(seed, sizeof(seed));
+	store_close(&st);
+	return ret;
+}
+
 int svc_tenant_store_create(struct service *s, const char *tenant, const char *location,
 			    struct error *err)
 {
@@ -379,6 +397,8 @@ int svc_tenant_store_create(struct service *s, const char *tenant, const char *l
 	if (!backend_spec_is_url(spec) && fs_mkdir_p(spec, err) < 0)
 		goto out;
 	ret = store_init_opts(spec, &ks, backend_spec_is_url(spec) ? &opts : NULL, err);
+	if (ret == 0)
+		ret = deletion_key_publish(s, spec, &ks, tenant, err);
 	if (ret == 0)
 		log_info("event=tenant.store tenant=%s location=%s", tenant, location);
 out:

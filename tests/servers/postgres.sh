@@ -11,6 +11,9 @@
 #   postgres.sh stop DIR         stop (fast) and remove DIR
 #   postgres.sh restart DIR      stop (fast) and start again: every client
 #                                connection is cut (a fault test)
+#   postgres.sh down DIR         stop (fast), keeping the data: the catalog
+#                                is unreachable until `up` (a fault test)
+#   postgres.sh up DIR           start again after `down`
 #
 # Trust authentication on loopback only; fsync off (test data). Run as
 # root, the server runs as the user "nobody" (PostgreSQL refuses root).
@@ -18,7 +21,7 @@
 # pg_start / pg_stop / pg_restart.
 set -euo pipefail
 
-cmd=${1:?usage: postgres.sh start|stop|restart DIR [PORT]}
+cmd=${1:?usage: postgres.sh start|stop|restart|down|up DIR [PORT]}
 DIR=${2:?usage: postgres.sh $cmd DIR [PORT]}
 PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/15/bin 2>/dev/null || dirname "$(command -v pg_ctl)")}
 
@@ -63,8 +66,14 @@ restart)
 	as_pg "$PGBIN/pg_ctl" -D "$DIR/data" -m fast -w stop >/dev/null
 	start "$(cat "$DIR/port")"
 	;;
+down)
+	as_pg "$PGBIN/pg_ctl" -D "$DIR/data" -m fast -w stop >/dev/null
+	;;
+up)
+	start "$(cat "$DIR/port")"
+	;;
 *)
-	echo "usage: postgres.sh start|stop|restart DIR [PORT]" >&2
+	echo "usage: postgres.sh start|stop|restart|down|up DIR [PORT]" >&2
 	exit 2
 	;;
 esac
