@@ -273,7 +273,7 @@ static void *extend_worker(void *arg)
 	for (;;) {
 		const char *name;
 		int64_t before = 0;
-		int extended = 0, hold, ret;
+		int extended = 0, ret;
 		struct error e;
 
 		pthread_mutex_lock(&x->lock);
@@ -282,12 +282,9 @@ static void *extend_worker(void *arg)
 		if (name == NULL)
 			return NULL;
 		error_init(&e);
-		if (x->dry_run) {
-			ret = backend_lock(x->be, name, &before, &hold, &e);
-			extended = ret == 0 && before < x->below;
-		} else {
-			ret = backend_retain(x->be, name, x->below, x->until, &before, &extended, &e);
-		}
+		/* A dry run asks the same question (until 0): every version. */
+		ret = backend_retain(x->be, name, x->below, x->dry_run ? 0 : x->until, &before,
+				     &extended, &e);
 		pthread_mutex_lock(&x->lock);
 		if (ret < 0) {
 			char *what = backend_describe(x->be, name);

@@ -61,9 +61,11 @@ struct backend_ops {
 	int (*lock)(struct backend *be, const char *name, int64_t *until_r, int *hold_r,
 		    struct error *err);
 	/* Lock extension: when the object's retain-until date is before
-	 * `below`, sets it to `until` (same mode; never earlier than it is).
-	 * *before_r gets the date it had, *extended_r whether it was moved.
-	 * NULL where there are no locks. ERROR_NOTFOUND if it is missing. */
+	 * `below`, sets it to `until` (same mode; never earlier than it is);
+	 * until 0 only asks. On S3 every version of the name that carries a
+	 * lock is looked at (an overwrite adds versions). *before_r gets the
+	 * earliest date it had, *extended_r whether one was (or would be)
+	 * moved. NULL where there are no locks. ERROR_NOTFOUND if missing. */
 	int (*retain)(struct backend *be, const char *name, int64_t below, int64_t until,
 		      int64_t *before_r, int *extended_r, struct error *err);
 	/* Sets (on 1) or releases (0) the object's legal hold. NULL where

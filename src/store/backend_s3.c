@@ -1173,69 +1173,159 @@ static int s3_remove(struct backend *be, const char *name, struct error *err)
 	return ret;
 }
 
-/* "SUB=&versionId=V" for the version a HEAD found (no versionId for an
- * unversioned object): the subresource of that one version. */
-static char *s3_version_query(const struct s3_req *head, const char *sub)
+/* "SUB=&versionId=V": the subresource of one version (a version id
+ * "null" or "": the unversioned object). */
+static char *s3_version_query(const char *version, const char *sub)
 {
-	const char *names[2] = { sub, "versionId" }, *values[2] = { "", head->version };
+	const char *names[2] = { sub, "versionId" }, *values[2] = { "", version };
 
-	return s3proto_query(names, values, head->version[0] && strcmp(head->version, "null") != 0 ?
-			     2 : 1);
+	return s3proto_query(names, values, version[0] && strcmp(version, "null") != 0 ? 2 : 1);
 }
 
+struct s3_version_ids {
+	char **v;
+	size_t n;
+};
+
+static int s3_version_add(void *ctx, const char *id)
+{
+	struct s3_version_ids *l = ctx;
+
+	l->v = xrealloc(l->v, xmul(l->n + 1, sizeof(char *)));
+	l->v[l->n++] = xstrdup(id);
+	return 0;
+}
+
+static void s3_version_ids_clear(struct s3_version_ids *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+/* Every version of the object, oldest first: an overwrite with the backup
+ * credentials adds a newer version over the locked one (docs/s3.md "Threat
+ * model"), and it is the older one that must stay locked and held. A name
+ * with no version is ERROR_NOTFOUND. */
+static int s3_all_versions(struct s3 *s, const char *name, struct s3_version_ids *l,
+			   struct error *err)
+{
+	memset(l, 0, sizeof(*l));
+	if (s3_versions(&s->be, name, s3_version_add, l, err) < 0) {
+		s3_version_ids_clear(l);
+		return -1;
+	}
+	if (l->n == 0) {
+		char *what = s3_describe(&s->be, name);
+
+		error_setk(err, ERROR_NOTFOUND, "%s: no version of it exists", what);
+		free(what);
+		return -1;
+	}
+	return 0;
+}
+
+static int s3_head_version(struct s3 *s, const char *name, const char *version,
+			   struct s3_req *r, struct error *err)
+{
+	static const char *const names[] = { "versionId" };
+	const char *values[] = { version };
+	char *query = version[0] && strcmp(version, "null") != 0 ? s3proto_query(names, values, 1) :
+		      NULL;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	r->method = "HEAD";
+	r->name = name;
+	r->query = query;
+	ret = s3_request(s, r, err);
+	r->query = NULL;
+	free(query);
+	return ret;
+}
+
+/* Every version that carries a lock date and ends before `below` is locked
+ * until `until`. A version without any lock is not coffer's (coffer writes
+ * every object of a locked store with one): it is left to lapse, or to be
+ * deleted. *before_r: the earliest date of the versions coffer wrote. */
 static int s3_retain(struct backend *be, const char *name, int64_t below, int64_t until,
 		     int64_t *before_r, int *extended_r, struct error *err)
 {
 	struct s3 *s = (struct s3 *)be;
-	struct s3_req head, r = { .method = "PUT", .name = name };
-	char date[40], *body, *query;
-	int hold, ret;
+	struct s3_version_ids ids;
+	char date[40];
+	int ret = 0;
 
 	*extended_r = 0;
-	if (s3_head(s, name, &head, err) < 0)
+	*before_r = 0;
+	if (s3_all_versions(s, name, &ids, err) < 0)
 		return -1;
-	s3_head_lock(&head, before_r, &hold);
-	if (*before_r >= below || *before_r >= until)
-		return 0; /* far enough ahead; never shortened */
 	backend_lock_date(until, date, sizeof(date));
-	/* The mode the object has (a store's mode never changes; an object
-	 * without one takes the store's). */
-	body = xasprintf("<Retention xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Mode>%s"
-			 "</Mode><RetainUntilDate>%s</RetainUntilDate></Retention>",
-			 strcasecmp(head.lock_mode, "GOVERNANCE") == 0 ? "GOVERNANCE" :
-			 strcasecmp(head.lock_mode, "COMPLIANCE") == 0 ? "COMPLIANCE" :
-			 s->lock_mode == BACKEND_LOCK_GOVERNANCE ? "GOVERNANCE" : "COMPLIANCE", date);
-	query = s3_version_query(&head, "retention");
-	r.query = query;
-	r.body = body;
-	r.body_len = strlen(body);
-	ret = s3_request(s, &r, err);
-	if (ret == 0)
-		*extended_r = 1;
-	free(query);
-	free(body);
+	for (size_t i = 0; ret == 0 && i < ids.n; i++) {
+		struct s3_req head, r = { .method = "PUT", .name = name };
+		char *body, *query;
+		int64_t v_until;
+		int hold;
+
+		if ((ret = s3_head_version(s, name, ids.v[i], &head, err)) < 0)
+			break;
+		s3_head_lock(&head, &v_until, &hold);
+		if (v_until == 0)
+			continue;
+		if (*before_r == 0 || v_until < *before_r)
+			*before_r = v_until;
+		if (v_until >= below || (until > 0 && v_until >= until))
+			continue; /* far enough ahead; never shortened */
+		if (until <= 0) { /* only asked */
+			*extended_r = 1;
+			continue;
+		}
+		/* The mode the version has (a store's mode never changes). */
+		body = xasprintf("<Retention xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Mode>"
+				 "%s</Mode><RetainUntilDate>%s</RetainUntilDate></Retention>",
+				 strcasecmp(head.lock_mode, "GOVERNANCE") == 0 ? "GOVERNANCE" :
+				 strcasecmp(head.lock_mode, "COMPLIANCE") == 0 ? "COMPLIANCE" :
+				 s->lock_mode == BACKEND_LOCK_GOVERNANCE ? "GOVERNANCE" : "COMPLIANCE",
+				 date);
+		query = s3_version_query(ids.v[i], "retention");
+		r.query = query;
+		r.body = body;
+		r.body_len = strlen(body);
+		ret = s3_request(s, &r, err);
+		if (ret == 0)
+			*extended_r = 1;
+		free(query);
+		free(body);
+	}
+	s3_version_ids_clear(&ids);
 	return ret;
 }
 
+/* The legal hold of every version of the object. */
 static int s3_hold(struct backend *be, const char *name, int on, struct error *err)
 {
 	struct s3 *s = (struct s3 *)be;
-	struct s3_req head, r = { .method = "PUT", .name = name, .deleting = 1 };
-	char *query;
+	struct s3_version_ids ids;
 	const char *body = on ? "<LegalHold xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
 				"<Status>ON</Status></LegalHold>" :
 				"<LegalHold xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
 				"<Status>OFF</Status></LegalHold>";
-	int ret;
+	int ret = 0;
 
-	if (s3_head(s, name, &head, err) < 0)
+	if (s3_all_versions(s, name, &ids, err) < 0)
 		return -1;
-	query = s3_version_query(&head, "legal-hold");
-	r.query = query;
-	r.body = body;
-	r.body_len = strlen(body);
-	ret = s3_request(s, &r, err);
-	free(query);
+	for (size_t i = 0; ret == 0 && i < ids.n; i++) {
+		struct s3_req r = { .method = "PUT", .name = name, .deleting = 1 };
+		char *query = s3_version_query(ids.v[i], "legal-hold");
+
+		r.query = query;
+		r.body = body;
+		r.body_len = strlen(body);
+		ret = s3_request(s, &r, err);
+		free(query);
+	}
+	s3_version_ids_clear(&ids);
 	return ret;
 }
 

@@ -290,10 +290,11 @@ assert "byte-identical" cmp -s "$T/src/a.bin" "$T/r/a.bin"
 # leave those. S3 dates are whole days and radosgw cannot move its clock:
 # --min-remaining 2 (days) makes every object qualify now.
 
-# until_of NAME: the retain-until date of c/NAME in Unix seconds (0: none).
+# until_of NAME [VERSION]: the retain-until date of c/NAME (its current
+# version, or VERSION) in Unix seconds (0: none).
 until_of() {
 	local d
-	d=$(as BACKUPACCESS -I "$EP/$BUCKET/c/$1" | tr -d '\r' |
+	d=$(as BACKUPACCESS -I "$EP/$BUCKET/c/$1${2:+?versionId=$2}" | tr -d '\r' |
 		sed -n 's/^x-amz-object-lock-retain-until-date: //Ip')
 	[ -n "$d" ] && date -d "$d" +%s || echo 0
 }
@@ -309,8 +310,18 @@ uid=$(keys $BUCKET c rp | head -1 | cut -d/ -f2)
 seg=$(as CIACCESSKEY "$EP/$BUCKET?list-type=2&prefix=c%2Funits%2F$uid%2Findex%2F" |
 	grep -o "<Key>c/units/$uid/index/[^<]*" | head -1 | sed 's|^<Key>c/||')
 referenced="config units/$uid/key units/$uid/rp/0000000001 $seg $(cat "$T/packs.before")"
-for k in $referenced $(cat "$T/orphans"); do echo "$k $(until_of "$k")"; done >"$T/until.before"
+for k in $referenced $(cat "$T/orphans"); do
+	echo "$k $(until_of "$k") $(version "$BUCKET/c" "$k")"
+done >"$T/until.before"
 assert "every object has a lock date" test "$(awk '$2 == 0' "$T/until.before" | wc -l)" = 0
+# An attacker with the backup credentials overwrites a referenced pack: on
+# radosgw a newer, unlocked version of the name. Extension must still move
+# the date of coffer's own (older) version, and leave the attacker's alone.
+opack=$(head -1 "$T/packs.before")
+printf 'junk\n' >"$T/junk"
+ost=$(as_put BACKUPACCESS "$EP/$BUCKET/c/$opack" "$T/junk")
+assert "an overwrite of a referenced pack is refused or only adds a version ($ost)" \
+	test "$ost" = 200 -o "$ost" = 403 -o "$ost" = 412
 
 run cb --json lock-extend --dry-run
 is_rc "lock-extend --dry-run" 0
@@ -323,8 +334,8 @@ equal "lock-extend" "failed" "$(field failed "$T/out")" 0
 assert "extends every object it checked ($(field extended "$T/out") of $(field checked "$T/out"))" \
 	test "$(field extended "$T/out")" = "$(field checked "$T/out")"
 moved=0 stayed=0
-while read -r k before; do
-	after=$(until_of "$k")
+while read -r k before v; do
+	after=$(until_of "$k" "$v")
 	if grep -qxF "$k" "$T/orphans"; then
 		[ "$after" = "$before" ] && stayed=$((stayed + 1)) ||
 			not_ok "an unreferenced pack keeps its date" "$k: $before -> $after"
@@ -337,6 +348,12 @@ done <"$T/until.before"
 equal "lock-extend" "referenced objects whose date moved a day later" "$moved" \
 	"$(echo $referenced | wc -w)"
 equal "lock-extend" "unreferenced packs left as they were" "$stayed" "$(wc -l <"$T/orphans")"
+if [ "$ost" = 200 ]; then
+	equal "lock-extend" "the attacker's version of the pack: its lock date (none)" \
+		"$(until_of "$opack")" 0
+	equal "the deleter" "removes the attacker's unlocked version" \
+		"$(status DELETERACCESS -X DELETE "$EP/$BUCKET/c/$opack?versionId=$(version "$BUCKET/c" "$opack")")" 204
+fi
 as BACKUPACCESS -I "$EP/$BUCKET/c/config" | tr -d '\r' >"$T/head"
 assert "an extended object keeps its mode (COMPLIANCE)" \
 	grep -qi '^x-amz-object-lock-mode: COMPLIANCE' "$T/head"
