@@ -1873,6 +1873,88 @@ out:
 	free(url);
 }
 
+/* The units of the enqueue test, in the order both processes use. */
+static char *enq_tenant, *enq_units[CLAIM_UNITS];
+
+/* A node enqueueing a backup of every unit; one line per unit: the id. */
+static int enqueue_loop(int i, struct catalog *c, FILE *out, struct error *err)
+{
+	(void)i;
+	for (int k = 0; k < CLAIM_UNITS; k++) {
+		int64_t id = enqueue(c, enq_tenant, enq_units[k], "backup", NULL, 0, err);
+
+		if (id <= 0)
+			return -1;
+		fprintf(out, "%" PRId64 "\n", id);
+	}
+	return 0;
+}
+
+/* Two processes (nodes) queue the same backups at once: each unit gets
+ * one job, and both are told its id (the dedupe holds across nodes, and
+ * neither sees the other's insert as an error). */
+static void test_catalog_pg_enqueue_processes(void)
+{
+	struct catalog_job **js = NULL;
+	struct catalog_job_filter f = { .kind = "backup" };
+	struct catalog_page pg = { .limit = 1000 };
+	struct catalog *c = NULL;
+	struct error err;
+	char *url = NULL, *unit = NULL;
+	const char *dir = th_tmpdir("enqp");
+	size_t n = 0;
+	int k;
+
+	pg_base = getenv("COFFER_TEST_PG_URL");
+	error_init(&err);
+	c = open_new("enqp", &url, &err);
+	CHECKF(c != NULL, "open: %s", err.msg);
+	CHECK_OK(fixture(c, "a", &enq_tenant, &unit, &err), &err);
+	for (k = 0; k < CLAIM_UNITS; k++) {
+		struct catalog_unit *u = NULL;
+		char name[16];
+
+		snprintf(name, sizeof(name), "unit%d", k);
+		CHECK_OK(catalog_unit_create(c, enq_tenant, "site", name, "{}", &u, &err), &err);
+		enq_units[k] = xstrdup(u->id);
+		catalog_unit_free(&u);
+	}
+	CHECK_OK(in_processes(url, dir, enqueue_loop, &err), &err);
+	{
+		char *p0 = xasprintf("%s/out.0", dir), *p1 = xasprintf("%s/out.1", dir);
+		FILE *f0 = fopen(p0, "r"), *f1 = fopen(p1, "r");
+		char l0[64], l1[64];
+		int same = f0 != NULL && f1 != NULL, lines = 0;
+
+		while (same && fgets(l0, sizeof(l0), f0) != NULL) {
+			same = fgets(l1, sizeof(l1), f1) != NULL && strcmp(l0, l1) == 0;
+			lines++;
+		}
+		if (f0 != NULL)
+			fclose(f0);
+		if (f1 != NULL)
+			fclose(f1);
+		free(p0);
+		free(p1);
+		CHECKF(same && lines == CLAIM_UNITS,
+		       "the two processes were told different jobs (%d lines alike)", lines);
+	}
+	CHECK_OK(catalog_job_list(c, &f, &pg, &js, &n, &err), &err);
+	CHECKF(n == CLAIM_UNITS, "%zu backup jobs for %d units", n, CLAIM_UNITS);
+out:
+	if (js != NULL)
+		CATALOG_LIST_FREE(js, n, catalog_job_free);
+	for (k = 0; k < CLAIM_UNITS; k++) {
+		free(enq_units[k]);
+		enq_units[k] = NULL;
+	}
+	free(enq_tenant);
+	enq_tenant = NULL;
+	free(unit);
+	catalog_close(&c);
+	free(url);
+}
+
 #define AUDIT_EACH 200
 
 static int audit_loop(int i, struct catalog *c, FILE *out, struct error *err)
@@ -2043,6 +2125,7 @@ const struct unit_test catalog_pg_tests[] = {
 	{ "catalog_pg_audit_tamper", test_catalog_pg_audit_tamper },
 	{ "catalog_pg_migrations", test_catalog_pg_migrations },
 	{ "catalog_pg_claim_processes", test_catalog_pg_claim_processes },
+	{ "catalog_pg_enqueue_processes", test_catalog_pg_enqueue_processes },
 	{ "catalog_pg_audit_processes", test_catalog_pg_audit_processes },
 	{ "catalog_pg_takeover", test_catalog_pg_takeover },
 	{ "catalog_pg_restart", test_catalog_pg_restart },
