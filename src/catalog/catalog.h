@@ -24,14 +24,19 @@ struct error;
 struct catalog;
 
 /* Opens (creating if absent) and migrates to the latest schema version.
- * url: a path to an SQLite file ("sqlite:PATH" or just PATH). A catalog
- * written by a newer coffer (higher schema version) is refused with
- * ERROR_VERSION, naming the file and both versions.
+ * url: a path to an SQLite file ("sqlite:PATH" or just PATH), or a libpq
+ * connection URI ("postgresql://..." or "postgres://...": PostgreSQL, the
+ * database must exist); another scheme is ERROR_USAGE naming it. A failed
+ * connection names the host and database (never the password) with
+ * libpq's message. A catalog written by a newer coffer (higher schema
+ * version) is refused with ERROR_VERSION, naming it and both versions.
  *
  * Errors of every function below: ERROR_NOTFOUND (no such record, or one of
  * another tenant), ERROR_EXISTS (a unique name or id is taken), ERROR_USAGE
- * (a malformed argument: a bad page cursor, an unknown state), ERROR_FAIL
- * (the database failed; the message carries SQLite's). */
+ * (a malformed argument: a bad page cursor, an unknown state),
+ * ERROR_CONFLICT (a job taken over by another node), ERROR_FAIL (the
+ * database failed, or its connection was lost: the message carries the
+ * database's; the next call reconnects). */
 struct catalog *catalog_open(const char *url, struct error *err);
 void catalog_close(struct catalog **c);
 int catalog_schema_version(struct catalog *c);
