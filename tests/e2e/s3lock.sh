@@ -11,7 +11,11 @@
 # coffer prune: 403 AccessDenied, named) and an overwrite only adds a
 # version, the original staying byte for byte; the deletion credentials
 # cannot delete a locked version either (403) and can delete what no lock
-# holds; check --read-data passes after every attempt.
+# holds; check --read-data passes after every attempt. Then lock extension
+# (coffer lock-extend: referenced objects move, a killed backup's packs and
+# an attacker's version do not) and legal hold through a service whose
+# tenants live in the bucket (holds ON then OFF; a release keeps what
+# another held unit needs; the service's expiry logs event=lock.extend).
 . "$(dirname "$0")/lib.sh"
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -213,6 +217,14 @@ case $st in
 		cmp -s "$T/rp1.before" "$T/rp1.v0"
 	as BACKUPACCESS -I "$EP/$BUCKET/c/$crp1?versionId=$v0" | tr -d '\r' >"$T/head"
 	assert "and still locked (COMPLIANCE)" grep -qi '^x-amz-object-lock-mode: COMPLIANCE' "$T/head"
+	# coffer reads past it: the newest version fails to verify, an older
+	# one does (the S3 read path, docs/s3.md).
+	run cb check --read-data
+	assert "check --read-data reads the original past the overwrite (exit $rc)" \
+		test "$rc" = 0 -o "$rc" = 3
+	rm -rf "$T/r"
+	run cb restore u@1 --to "$T/r"
+	assert "and point 1 restores byte-identical (exit $rc)" diff -r "$T/v1" "$T/r"
 	equal "the deleter" "removes the test's unlocked version" \
 		"$(status DELETERACCESS -X DELETE "$EP/$BUCKET/c/$crp1?versionId=$(version "$BUCKET/c" "$crp1")")" 204
 	as BACKUPACCESS -o "$T/rp1.after" "$EP/$BUCKET/c/$crp1"
@@ -397,10 +409,20 @@ for n in a b; do
 		"{\"name\":\"$n\",\"kind\":\"account\",\"source\":{\"type\":\"folder\",\"path\":\"$T/u$n\"}}"
 	printf -v "UNIT_$n" %s "$(jq -r .id "$T/resp")"
 done
+# A policy, so that each backup is followed by an expiry of its unit
+# (which extends locks first; nothing is past retention).
+api "$TOK" POST "/v1/tenants/$TID/protectionPolicies" \
+	"{\"name\":\"p\",\"kind\":\"account\",\"units\":[\"$UNIT_a\",\"$UNIT_b\"],\"frequencySeconds\":31622400,\"recentDays\":1,\"retentionDays\":365,\"state\":\"active\"}"
+expect "service: a policy for both units" 201
 for u in "$UNIT_a" "$UNIT_b"; do
 	api "$TOK" POST "/v1/tenants/$TID/protectionUnits/$u/backup"
 	expect "service: a backup of $u is queued" 202
 done
+expired() {
+	[ "$(q "$TOK" "/v1/tenants/$TID/jobs?limit=1000" \
+		'[.items[] | select(.kind == "expire" and .state == "succeeded")] | length')" -ge 2 ]
+}
+until_true 60 expired || not_ok "service: an expiry of each unit ran" "$(cat "$T/resp")"
 points_of() { q "$TOK" "/v1/tenants/$TID/protectionUnits/$1/restorePoints" '.items | length'; }
 both_backed() { [ "$(points_of "$UNIT_a")" -ge 1 ] && [ "$(points_of "$UNIT_b")" -ge 1 ]; }
 until_true 60 both_backed || not_ok "service: both units have a restore point" "$(cat "$T/resp")"
@@ -439,6 +461,8 @@ equal "both released" "the store's config" "$(hold_of config)" OFF
 api "$TOK" GET "/v1/tenants/$TID/auditLog?action=unit.legalHold&limit=100"
 equal "the audit log" "legal hold entries (2 set, 2 released)" "$(jq '.items | length' "$T/resp")" 4
 serve_stop TERM
+assert "the service's expiry ran lock extension (event=lock.extend, nothing failed)" \
+	grep -q "event=lock.extend tenant=$TID .*failed=0" "$T/svc.err"
 if sanitizer "$T/svc.err"; then
 	not_ok "no sanitizer report in the service's log" "$(grep -m1 -E 'Sanitizer|runtime error' "$T/svc.err")"
 else ok "no sanitizer report in the service's log"; fi
