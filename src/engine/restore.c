@@ -33,7 +33,7 @@
 #define RESTORE_GAP_MAX ((uint64_t)256 << 10)
 /* ... and at most this much, so that a pack's blobs are read by several
  * threads at once when few packs are left. */
-#define RESTORE_RUN_MAX ((uint64_t)8 << 20)
+#define RESTORE_RUN_MAX ((uint64_t)4 << 20)
 
 enum state { ST_MISSING, ST_SAME, ST_ATTRS, ST_REPLACE };
 
