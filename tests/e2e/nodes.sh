@@ -26,8 +26,11 @@ PGPORT=18772
 PA=18773         # node a's API
 PB=18774         # node b's API
 PX=18775         # the slow proxy in front of radosgw, node a's path
-export AWS_ACCESS_KEY_ID=CIACCESSKEY AWS_SECRET_ACCESS_KEY=CISECRETKEY
-unset COFFER_S3_CREDENTIALS AWS_SESSION_TOKEN AWS_REGION
+# The nodes hold no credentials in the environment: the buckets' owner
+# ("ci") makes them, and the locations' specs name the backup and deletion
+# credential files (docs/s3.md "Credential sets").
+unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_REGION
+unset COFFER_S3_CREDENTIALS COFFER_S3_DELETE_CREDENTIALS
 EMPTY_SHA=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
 DELAY=$T/delay
 echo 0 >"$DELAY"
@@ -48,19 +51,52 @@ stop_all() {
 }
 trap stop_all EXIT
 
-"$CEPH" start "$T/ceph" "$RGW" >"$T/ceph.log" 2>&1 ||
-	{ not_ok "nodes: radosgw starts" "$(tail -3 "$T/ceph.log" | tr '\n' ' ')"; exit 1; }
+if ! "$CEPH" start "$T/ceph" "$RGW" >"$T/ceph.log" 2>&1 ||
+	! "$CEPH" user "$T/ceph" backup BACKUPACCESS BACKUPSECRET >>"$T/ceph.log" 2>&1 ||
+	! "$CEPH" user "$T/ceph" deleter DELETERACCESS DELETERSECRET >>"$T/ceph.log" 2>&1; then
+	not_ok "nodes: radosgw starts with its users" "$(tail -3 "$T/ceph.log" | tr '\n' ' ')"
+	exit 1
+fi
 CAT=$("$PGSH" start "$T/pg" "$PGPORT" 2>"$T/pg.log") ||
 	{ not_ok "nodes: PostgreSQL starts" "$(tail -3 "$T/pg.log" | tr '\n' ' ')"; exit 1; }
 python3 "$PROXY" "$PX" "127.0.0.1:$RGW" "$DELAY" >"$T/proxy.log" 2>&1 &
 PXPID=$!
 
+declare -A SECRET=([CIACCESSKEY]=CISECRETKEY [BACKUPACCESS]=BACKUPSECRET
+	[DELETERACCESS]=DELETERSECRET)
+# as ACCESS_KEY ARGS...: curl with a SigV4-signed request of that user.
+as() {
+	local ak=$1; shift
+	curl -s --aws-sigv4 "aws:amz:us-east-1:s3" -u "$ak:${SECRET[$ak]}" \
+		-H "x-amz-content-sha256: $EMPTY_SHA" "$@"
+}
+s3() { as CIACCESSKEY "$@"; } # as the buckets' owner
+creds() { printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$1" "$2"; }
+creds BACKUPACCESS BACKUPSECRET >"$T/backup.creds"
+creds DELETERACCESS DELETERSECRET >"$T/deleter.creds"
+chmod 600 "$T"/*.creds
+CREDS="credentials=$T/backup.creds&delete-credentials=$T/deleter.creds"
+# Each bucket: made by its owner with Object Lock, under the policy
+# `coffer s3-policy` recommends (the backup user may not delete).
+for b in coffer-eu coffer-us; do
+	"$COFFER" s3-policy "$b" --backup-user arn:aws:iam:::user/backup \
+		--delete-user arn:aws:iam:::user/deleter >"$T/$b.policy"
+	st1=$(s3 -o /dev/null -w '%{http_code}' -X PUT -H 'x-amz-bucket-object-lock-enabled: true' \
+		"http://127.0.0.1:$RGW/$b")
+	st2=$(curl -s -o /dev/null -w '%{http_code}' --aws-sigv4 "aws:amz:us-east-1:s3" \
+		-u CIACCESSKEY:CISECRETKEY -X PUT --data-binary "@$T/$b.policy" \
+		-H "x-amz-content-sha256: $(sha256sum <"$T/$b.policy" | cut -c1-64)" \
+		"http://127.0.0.1:$RGW/$b?policy=")
+	[ "$st1" = 200 ] && [ "$st2" = 204 ] ||
+		{ not_ok "nodes: bucket $b with Object Lock and coffer's policy" "$st1 $st2"; exit 1; }
+done
+
 # The config every node shares (docs/service.md "Several nodes").
 cat >"$T/coffer.conf" <<EOF
 catalog = $CAT
-location.eu = s3+http://127.0.0.1:$RGW/coffer-eu
+location.eu = s3+http://127.0.0.1:$RGW/coffer-eu?$CREDS
 location.eu.object_lock = compliance 1
-location.us = s3+http://127.0.0.1:$RGW/coffer-us
+location.us = s3+http://127.0.0.1:$RGW/coffer-us?$CREDS
 location.us.object_lock = compliance 1
 default_location = eu
 service_key = $T/service.key
@@ -77,7 +113,7 @@ node() {
 	local name=$1 port=$2 i pid
 	shift 2
 	local extra=()
-	[ "$name" = a ] && extra=(--location "eu=s3+http://127.0.0.1:$PX/coffer-eu")
+	[ "$name" = a ] && extra=(--location "eu=s3+http://127.0.0.1:$PX/coffer-eu?$CREDS")
 	"$COFFER" serve --config "$T/coffer.conf" --data "$T/$name" --node "$name" \
 		--listen "127.0.0.1:$port" ${extra[@]+"${extra[@]}"} "$@" \
 		>>"$T/$name.out" 2>>"$T/$name.err" &
@@ -96,11 +132,6 @@ B=http://127.0.0.1:$PB
 on() { BASE=$1; } # on NODE_URL: the next api calls go there
 U=/v1/tenants
 
-# s3 ARGS...: curl with a SigV4-signed request (the nodes' credentials).
-s3() {
-	curl -s --aws-sigv4 "aws:amz:us-east-1:s3" -u "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
-		-H "x-amz-content-sha256: $EMPTY_SHA" "$@"
-}
 # keys BUCKET: every object name in the bucket, one per line.
 keys() {
 	s3 "http://127.0.0.1:$RGW/$1?list-type=2&max-keys=1000" |
@@ -239,16 +270,20 @@ if [ -z "$(ls -A "$T/a/stores" "$T/b/stores" 2>/dev/null | grep -v ':$' | grep .
 	not_ok "nodes: no store data in either node's data folder" "$(ls -R "$T/a/stores" "$T/b/stores" | head -5)"; fi
 
 # ---------------------------------------------------------------------
-# 6. The nodes' credentials cannot delete: every object is under a
-# COMPLIANCE lock.
+# 6. Deleting: the backup credentials may not (the bucket policy), the
+# deletion credentials may not delete what COMPLIANCE still locks.
 pack=$(grep "^$ACME/units/.*/packs/" "$T/eu.keys" | head -1)
-vid=$(s3 -I "http://127.0.0.1:$RGW/coffer-eu/$pack" | tr -d '\r' | sed -n 's/^x-amz-version-id: //Ip')
-st=$(s3 -o /dev/null -w '%{http_code}' -X DELETE "http://127.0.0.1:$RGW/coffer-eu/$pack?versionId=$vid")
-if [ -n "$pack" ] && [ "$st" = 403 ]; then ok "nodes: deleting a pack version with the backup credentials: 403"; else
-	not_ok "nodes: deleting a pack version with the backup credentials: 403" "$pack $vid -> $st"; fi
+vid=$(as BACKUPACCESS -I "http://127.0.0.1:$RGW/coffer-eu/$pack" | tr -d '\r' | sed -n 's/^x-amz-version-id: //Ip')
+st=$(as BACKUPACCESS -o "$T/del.body" -w '%{http_code}' -X DELETE "http://127.0.0.1:$RGW/coffer-eu/$pack?versionId=$vid")
+if [ -n "$pack" ] && [ -n "$vid" ] && [ "$st" = 403 ] && grep -q AccessDenied "$T/del.body"; then
+	ok "nodes: deleting a pack version with the backup credentials: 403 AccessDenied"; else
+	not_ok "nodes: deleting a pack version with the backup credentials: 403 AccessDenied" "$pack $vid -> $st $(cat "$T/del.body")"; fi
+st=$(as DELETERACCESS -o "$T/del.body" -w '%{http_code}' -X DELETE "http://127.0.0.1:$RGW/coffer-eu/$pack?versionId=$vid")
+if [ "$st" = 403 ]; then ok "nodes: deleting it with the deletion credentials: 403 (COMPLIANCE lock)"; else
+	not_ok "nodes: deleting it with the deletion credentials: 403 (COMPLIANCE lock)" "$st $(cat "$T/del.body")"; fi
 "$COFFER" catalog tenant-key "$ACME" --service-key "$T/service.key" --key-file-new "$T/acme.key" \
 	--deletion-key-file-new "$T/acme.dkey"
-ASPEC=s3+http://127.0.0.1:$RGW/coffer-eu/$ACME
+ASPEC="s3+http://127.0.0.1:$RGW/coffer-eu/$ACME?$CREDS"
 run "$COFFER" --store "$ASPEC" --key-file "$T/acme.key" forget --deletion-key-file "$T/acme.dkey" "$BIG@1"
 if [ "$rc" = 5 ] && grep -qiE "retained|locked" "$T/err"; then ok "nodes: coffer forget by hand is refused (exit 5)"; else
 	not_ok "nodes: coffer forget by hand is refused (exit 5)" "exit $rc $(cat "$T/err")"; fi
@@ -317,7 +352,7 @@ kill -TERM "$PIDA"; wait "$PIDA" 2>/dev/null; PIDA=
 run "$COFFER" --store "$ASPEC" --key-file "$T/acme.key" check --read-data
 is_rc "nodes: check --read-data passes on acme's store in coffer-eu" 0
 "$COFFER" catalog tenant-key "$ZETA" --service-key "$T/service.key" --key-file-new "$T/zeta.key"
-run "$COFFER" --store "s3+http://127.0.0.1:$RGW/coffer-us/$ZETA" --key-file "$T/zeta.key" check --read-data
+run "$COFFER" --store "s3+http://127.0.0.1:$RGW/coffer-us/$ZETA?$CREDS" --key-file "$T/zeta.key" check --read-data
 is_rc "nodes: check --read-data passes on zeta's store in coffer-us" 0
 mkdir -p "$T/r1"
 run "$COFFER" --store "$ASPEC" --key-file "$T/acme.key" restore "$BIG@1" --to "$T/r1"
