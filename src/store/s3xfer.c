@@ -148,8 +148,8 @@ static void *s3xfer_main(void *arg)
 				job_end(x, j);
 			} else {
 				j->due_ms = now_ms() + again;
-				if (again == 0)
-					wait = 0;
+				if (again < wait)
+					wait = again; /* the retry's backoff, or 0: its next request */
 			}
 		}
 		if (wait > 0)
