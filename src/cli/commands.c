@@ -204,7 +204,6 @@ static int write_new_key_file(const char *path, struct buf *secret, struct error
 {
 	uint8_t rnd[32];
 	char hex[65];
-	int fd;
 
 	crypto_random(rnd, sizeof(rnd));
 	hex_encode(rnd, sizeof(rnd), hex);
@@ -212,16 +211,7 @@ static int write_new_key_file(const char *path, struct buf *secret, struct error
 	buf_add(secret, hex, 64);
 	buf_add(secret, "\n", 1);
 	crypto_wipe(hex, sizeof(hex));
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return error_sys(err, "cannot create key file %s", path);
-	if (fs_write_all(fd, secret->data, secret->len, path, err) < 0 || fsync(fd) < 0) {
-		close(fd);
-		unlink(path);
-		return err->msg[0] ? -1 : error_sys(err, "fsync(%s) failed", path);
-	}
-	close(fd);
-	return 0;
+	return fs_write_secret(path, secret->data, secret->len, err);
 }
 
 static int cmd_init(struct cli *c, int argc, char **argv)

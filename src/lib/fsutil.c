@@ -236,6 +236,28 @@ int fs_write_once(const char *path, const void *data, size_t len, struct error *
 	return ret;
 }
 
+int fs_write_secret(const char *path, const void *data, size_t len, struct error *err)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return error_setk(err, errno == EEXIST ? ERROR_EXISTS : ERROR_FAIL,
+				  "cannot create key file %s: %s", path, strerror(errno));
+	err->msg[0] = '\0';
+	if (fs_write_all(fd, data, len, path, err) < 0 || fsync(fd) < 0) {
+		if (err->msg[0] == '\0')
+			error_sys(err, "fsync(%s) failed", path);
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	if (close(fd) < 0) {
+		unlink(path);
+		return error_sys(err, "close(%s) failed", path);
+	}
+	return 0;
+}
+
 int fs_write_replace(const char *path, const void *data, size_t len, struct error *err)
 {
 	char *tmp;

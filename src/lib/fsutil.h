@@ -44,6 +44,11 @@ int fs_write_once(const char *path, const void *data, size_t len, struct error *
 /* Like fs_write_once() but replaces (for local caches, never for the store). */
 int fs_write_replace(const char *path, const void *data, size_t len, struct error *err);
 
+/* A secret's new file (a key file): created with O_EXCL and mode 0600,
+ * written and synced; an existing file is refused (ERROR_EXISTS) and left
+ * alone, and on failure no file is left. */
+int fs_write_secret(const char *path, const void *data, size_t len, struct error *err);
+
 /* Removes a file or a whole tree; a missing path is not an error. */
 int fs_remove_tree(const char *path, struct error *err);
 

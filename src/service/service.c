@@ -270,25 +270,13 @@ int64_t svc_now(struct service *s)
 int svc_key_file_create(const char *path, char hex[66], struct error *err)
 {
 	uint8_t rnd[32];
-	int fd;
 
 	crypto_random(rnd, sizeof(rnd));
 	hex_encode(rnd, sizeof(rnd), hex);
 	crypto_wipe(rnd, sizeof(rnd));
 	hex[64] = '\n';
 	hex[65] = '\0';
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return error_sys(err, "cannot create key file %s", path);
-	if (fs_write_all(fd, hex, 65, path, err) < 0 || fsync(fd) < 0) {
-		if (err->msg[0] == '\0')
-			error_sys(err, "fsync(%s) failed", path);
-		close(fd);
-		unlink(path);
-		return -1;
-	}
-	close(fd);
-	return 0;
+	return fs_write_secret(path, hex, 65, err);
 }
 
 int svc_key_file_read(const char *path, uint8_t key[32], struct error *err)

@@ -12,7 +12,6 @@
  * (the one secret copied to each node) rather than kept in files that only
  * the creating node has. A tenant made before that keeps its key files in
  * DATA/keys; they win when present. */
-#include <fcntl.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -423,24 +422,6 @@ void svc_tenant_store_undo(struct service *s, const char *tenant, const char *lo
 	free(folder);
 }
 
-/* A new 0600 file holding `len` bytes; an existing one is refused. */
-static int key_file_write(const char *path, const void *data, size_t len, struct error *err)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-
-	if (fd < 0)
-		return error_sys(err, "cannot create key file %s", path);
-	if (fs_write_all(fd, data, len, path, err) < 0 || fsync(fd) < 0) {
-		if (err->msg[0] == '\0')
-			error_sys(err, "fsync(%s) failed", path);
-		close(fd);
-		unlink(path);
-		return -1;
-	}
-	close(fd);
-	return 0;
-}
-
 int svc_tenant_keys_write(const struct svc_config *cfg, const char *tenant,
 			  const char *key_file, const char *deletion_key_file, struct error *err)
 {
@@ -452,12 +433,12 @@ int svc_tenant_keys_write(const struct svc_config *cfg, const char *tenant,
 	if (tenant_id_check(tenant, err) < 0 || svc_key_file_read(path, key, err) < 0)
 		goto out;
 	derive_store_secret(key, tenant, hex);
-	if (key_file && key_file_write(key_file, hex, 65, err) < 0)
+	if (key_file && fs_write_secret(key_file, hex, 65, err) < 0)
 		goto out;
 	derive_deletion_seed(key, tenant, seed);
 	hex_encode(seed, sizeof(seed), hex);
 	hex[64] = '\n';
-	if (deletion_key_file && key_file_write(deletion_key_file, hex, 65, err) < 0) {
+	if (deletion_key_file && fs_write_secret(deletion_key_file, hex, 65, err) < 0) {
 		if (key_file)
 			unlink(key_file);
 		goto out;

@@ -601,26 +601,13 @@ static int delkey_note_unit(void *ctx, const char *uid)
 static int delkey_write_secret(const char *path, const uint8_t seed[32], struct error *err)
 {
 	char hex[66];
-	int fd;
+	int ret;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return error_setk(err, errno == EEXIST ? ERROR_EXISTS : ERROR_FAIL,
-				  "cannot create deletion key file %s: %s", path, strerror(errno));
 	hex_encode(seed, 32, hex);
 	hex[64] = '\n';
-	if (fs_write_all(fd, hex, 65, path, err) < 0 || fsync(fd) < 0) {
-		crypto_wipe(hex, sizeof(hex));
-		close(fd);
-		unlink(path);
-		return err->msg[0] ? -1 : error_sys(err, "fsync(%s) failed", path);
-	}
+	ret = fs_write_secret(path, hex, 65, err);
 	crypto_wipe(hex, sizeof(hex));
-	if (close(fd) < 0) {
-		unlink(path);
-		return error_sys(err, "close(%s) failed", path);
-	}
-	return 0;
+	return ret;
 }
 
 int store_deletion_key_create(struct store *s, const char *key_file, struct error *err)
