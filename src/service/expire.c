@@ -303,6 +303,22 @@ out:
 	return ret;
 }
 
+/* A refused forget is audited with the reason in err (the refusal stands
+ * whether or not the audit entry could be written). */
+static void forget_refused_audit(struct service *s, const struct svc_principal *p,
+				 const char *tenant, const char *unit, uint32_t seq,
+				 const struct error *why)
+{
+	struct json_object *detail = json_object_new_object();
+	struct error aerr;
+
+	json_object_object_add(detail, "restorePoint", json_object_new_int64(seq));
+	json_object_object_add(detail, "refused", json_object_new_string(why->msg));
+	error_init(&aerr);
+	svc_audit(s, p, tenant, "restorePoint.forget", unit, detail, &aerr);
+	json_object_put(detail);
+}
+
 int svc_rp_forget(struct service *s, const struct svc_principal *p, const char *tenant,
 		  const char *unit, uint32_t seq, struct json_object **out, struct error *err)
 {
@@ -328,16 +344,7 @@ int svc_rp_forget(struct service *s, const struct svc_principal *p, const char *
 		 * this. */
 		error_setk(err, SVC_DENIED, "restore point %s@%u cannot be forgotten: unit %s is "
 			   "under a legal hold (%s)", unit, seq, unit, u->legal_hold);
-		detail = json_object_new_object();
-		json_object_object_add(detail, "restorePoint", json_object_new_int64(seq));
-		json_object_object_add(detail, "refused", json_object_new_string(err->msg));
-		{
-			struct error aerr;
-
-			error_init(&aerr);
-			svc_audit(s, p, tenant, "restorePoint.forget", unit, detail, &aerr);
-		}
-		json_object_put(detail);
+		forget_refused_audit(s, p, tenant, unit, seq, err);
 		goto out;
 	}
 	svc_unit_retention(s, u, &recent, &retention);
@@ -347,16 +354,7 @@ int svc_rp_forget(struct service *s, const struct svc_principal *p, const char *
 		error_setk(err, SVC_DENIED, "restore point %s@%u is inside retention until %s: "
 			   "nothing inside retention can be removed, whatever the role", unit, seq,
 			   date);
-		detail = json_object_new_object();
-		json_object_object_add(detail, "restorePoint", json_object_new_int64(seq));
-		json_object_object_add(detail, "refused", json_object_new_string(err->msg));
-		{
-			struct error aerr;
-
-			error_init(&aerr);
-			svc_audit(s, p, tenant, "restorePoint.forget", unit, detail, &aerr);
-		}
-		json_object_put(detail);
+		forget_refused_audit(s, p, tenant, unit, seq, err);
 		goto out;
 	}
 	/* Outside retention: the expiry path forgets it (with any other
