@@ -23,7 +23,8 @@
 # Usage: bench/s3.sh [--quick] [--runs N] [--keep]
 # Environment: BENCH_DIR (scratch, default /var/tmp/coffer-bench-s3),
 #              COFFER (a release build, default <repo>/build/coffer),
-#              PORT (radosgw, default 18760), COFFER_S3_CONNECTIONS (coffer's).
+#              PORT (radosgw, default 18760), COFFER_S3_CONNECTIONS (coffer's),
+#              COFFER_SOURCE (the revision COFFER was built from, for the report).
 # radosgw's monitor takes ports 6789 and 3300: run it where no test does, e.g.
 #   unshare -n bash -c 'ip link set lo up; bench/s3.sh'
 set -euo pipefail
@@ -49,7 +50,7 @@ while [ $# -gt 0 ]; do
 	--quick) QUICK=1; RUNS=1; shift ;;
 	--runs) RUNS=${2:?--runs needs a number}; shift 2 ;;
 	--keep) KEEP=1; shift ;;
-	*) sed -n '2,28s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 2 ;;
+	*) sed -n '2,30s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 2 ;;
 	esac
 done
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || { echo "s3.sh: --runs must be a positive integer" >&2; exit 2; }
@@ -304,9 +305,10 @@ plan=$(awk -v mbs="$per_node" 'BEGIN {
 	echo "- data set: \`$SRC\` ($DS: bench/gen-mix.py ${GEN[*]}) — $SRC_FILES files, $SRC_BYTES bytes"
 	echo "- damage for rollback: seed $DAMAGE_SEED, $DAMAGE_PERCENT % overwritten + $DAMAGE_PERCENT % deleted${DAMAGE:+: $DAMAGE}"
 	echo "- runs per measurement: $RUNS; load average (1, 5, 15 min) at the start $LOAD_START, at the end $LOAD_END"
-	echo "- coffer: $("$COFFER" --version 2>&1 | head -1), source $(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'), COFFER_S3_CONNECTIONS=${COFFER_S3_CONNECTIONS:-8 (default)}; binary \`$COFFER\`"
+	echo "- coffer: $("$COFFER" --version 2>&1 | head -1), source ${COFFER_SOURCE:-$(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')}, COFFER_S3_CONNECTIONS=${COFFER_S3_CONNECTIONS:-8 (default)}; binary \`$COFFER\`"
 	echo "- restic: $(restic version | head -1), repository v2, --compression auto"
 	echo "- server: Ceph $(radosgw --version 2>/dev/null | awk '{ print $3 }') radosgw, one mon + one OSD on memstore, plain HTTP on loopback (tests/servers/ceph.sh); coffer's bucket with Object Lock (COMPLIANCE, 1 day)"
+	echo "- restored trees are moved aside, not deleted, between timed steps (ext4 scans past recently freed inodes when it allocates); the source and the damaged copy are read once, untimed, before the steps that read them; \`sync\` before every timed step"
 	echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores (shared by radosgw, ceph-osd and the tool); RAM $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
 	echo
 	echo "> Times are medians of $RUNS run(s), wall clock. Ratio: restic's time ÷ coffer's (> 1: coffer faster);"
