@@ -200,7 +200,7 @@ int svc_folder_beneath(struct service *s, const char *tenant, char **beneath_r,
 /* descriptor.c: writes the rebuild descriptors (docs/service.md
  * "Rebuild"). */
 int svc_tenant_describe(struct service *s, const char *tenant, const char *name,
-			struct error *err);
+			const char *location, struct error *err);
 int svc_unit_describe(struct service *s, const struct catalog_unit *u, struct error *err);
 /* Folder of the descriptors: DATA/tenants/<id>; caller frees. */
 char *svc_tenant_meta_dir(struct service *s, const char *tenant);

@@ -33,7 +33,7 @@ static int write_json(const char *dir, const char *name, struct json_object *o,
 }
 
 int svc_tenant_describe(struct service *s, const char *tenant, const char *name,
-			struct error *err)
+			const char *location, struct error *err)
 {
 	struct json_object *o = json_object_new_object();
 	char *dir = svc_tenant_meta_dir(s, tenant);
@@ -42,6 +42,7 @@ int svc_tenant_describe(struct service *s, const char *tenant, const char *name,
 	json_object_object_add(o, "version", json_object_new_int(1));
 	json_object_object_add(o, "id", json_object_new_string(tenant));
 	json_object_object_add(o, "name", json_object_new_string(name));
+	json_object_object_add(o, "location", json_object_new_string(location));
 	ret = write_json(dir, "tenant.json", o, err);
 	json_object_put(o);
 	free(dir);

@@ -1,7 +1,8 @@
 /* coffer catalog rebuild (docs/service.md "Rebuild"): every restore point
- * row comes back from the stores under DATA/stores, and tenants and units
- * missing from the catalog come back from the descriptors under
- * DATA/tenants (names, kinds, sources without secrets). */
+ * row comes back from the tenants' stores, wherever their locations put
+ * them, and tenants and units missing from the catalog come back from the
+ * descriptors under DATA/tenants (names, locations, kinds, sources without
+ * secrets). */
 #include <dirent.h>
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -60,6 +61,8 @@ static const char *dstr(struct json_object *o, const char *key, const char *dflt
 	return v ? v : dflt;
 }
 
+/* `store_dir`: the tenant's folder under DATA/stores, or NULL for a tenant
+ * known from its descriptor only (its location is there). */
 static int tenant_ensure(struct service *s, const char *id, const char *store_dir,
 			 struct rebuild_count *c, struct error *err)
 {
@@ -84,7 +87,7 @@ static int tenant_ensure(struct service *s, const char *id, const char *store_di
 	t.id = svc_in(id);
 	t.name = svc_in(dstr(d, "name", id));
 	t.state = svc_in(catalog_tenant_state_name(CATALOG_TENANT_ACTIVE));
-	t.store = svc_in(store_dir);
+	t.store = svc_in(store_dir ? store_dir : dstr(d, "location", SVC_LOCATION_LOCAL));
 	t.created = svc_now(s);
 	ret = catalog_tenant_insert(svc_catalog(s), &t, err);
 	if (ret == 0)
@@ -272,11 +275,12 @@ static int rebuild_tenant(struct service *s, const char *tenant, struct rebuild_
 {
 	char *store_dir = xasprintf("%s/stores/%s", svc_cfg(s)->data_dir, tenant);
 	struct store *st = NULL;
+	struct stat sb;
 	char **names = NULL;
 	size_t n = 0;
 	int ret = -1;
 
-	if (tenant_ensure(s, tenant, store_dir, c, err) < 0)
+	if (tenant_ensure(s, tenant, stat(store_dir, &sb) == 0 ? store_dir : NULL, c, err) < 0)
 		goto out;
 	c->tenants++;
 	st = svc_tenant_store(s, tenant, 0, err);
@@ -304,41 +308,97 @@ out:
 	return ret;
 }
 
+/* Tenant ids, each once, in the order first seen. */
+struct idlist {
+	char **v;
+	size_t n;
+};
+
+static void idlist_add(struct idlist *l, const char *id)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], id) == 0)
+			return;
+	l->v = xrealloc(l->v, xmul(l->n + 1, sizeof(*l->v)));
+	l->v[l->n++] = xstrdup(id);
+}
+
+static void idlist_clear(struct idlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/* Adds the tenant ids (names "t-...") in folder `dir` to ids. */
+static void ids_from_folder(const char *dir, struct idlist *ids)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, "t-", 2) == 0)
+			idlist_add(ids, de->d_name);
+	closedir(d);
+}
+
+/* Every tenant the catalog, DATA/stores or a descriptor knows. */
+static int tenant_ids(struct service *s, struct idlist *ids, struct error *err)
+{
+	struct catalog_page pg = { .limit = 1000 };
+	struct catalog_tenant **ts = NULL;
+	char *after = NULL, *dir;
+	size_t n = 0;
+
+	do {
+		pg.after = after;
+		if (catalog_tenant_list(svc_catalog(s), &pg, &ts, &n, err) < 0) {
+			free(after);
+			return -1;
+		}
+		for (size_t i = 0; i < n; i++)
+			idlist_add(ids, ts[i]->id);
+		free(after);
+		after = n ? xstrdup(ts[n - 1]->id) : NULL;
+		CATALOG_LIST_FREE(ts, n, catalog_tenant_free);
+	} while (n == 1000);
+	free(after);
+	dir = xasprintf("%s/stores", svc_cfg(s)->data_dir);
+	ids_from_folder(dir, ids);
+	free(dir);
+	dir = xasprintf("%s/tenants", svc_cfg(s)->data_dir);
+	ids_from_folder(dir, ids);
+	free(dir);
+	return 0;
+}
+
 int svc_catalog_rebuild(struct service *s, struct json_object **out, struct error *err)
 {
-	char *stores = xasprintf("%s/stores", svc_cfg(s)->data_dir);
 	struct rebuild_count c = { 0 };
-	struct dirent *de;
+	struct idlist ids = { 0 };
 	struct error terr;
 	int ret = 0;
-	DIR *d;
 
-	d = opendir(stores);
-	if (d == NULL) {
-		error_sys(err, "cannot list the stores in %s", stores);
-		free(stores);
+	if (tenant_ids(s, &ids, err) < 0 || catalog_rp_clear(svc_catalog(s), err) < 0) {
+		idlist_clear(&ids);
 		return -1;
 	}
-	if (catalog_rp_clear(svc_catalog(s), err) < 0) {
-		closedir(d);
-		free(stores);
-		return -1;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, "t-", 2) != 0)
-			continue;
+	for (size_t i = 0; i < ids.n; i++) {
 		error_init(&terr);
-		if (rebuild_tenant(s, de->d_name, &c, &terr) < 0) {
-			log_warn("event=rebuild tenant=%s error=\"%s\"", de->d_name, terr.msg);
+		if (rebuild_tenant(s, ids.v[i], &c, &terr) < 0) {
+			log_warn("event=rebuild tenant=%s error=\"%s\"", ids.v[i], terr.msg);
 			if (ret == 0) {
 				*err = terr;
-				error_prefix(err, "tenant %s", de->d_name);
+				error_prefix(err, "tenant %s", ids.v[i]);
 			}
 			ret = -1;
 		}
 	}
-	closedir(d);
-	free(stores);
+	idlist_clear(&ids);
 	*out = json_object_new_object();
 	json_object_object_add(*out, "tenants", json_object_new_int64(c.tenants));
 	json_object_object_add(*out, "tenantsAdded", json_object_new_int64(c.tenants_added));

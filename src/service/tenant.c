@@ -57,7 +57,7 @@ int svc_tenant_create(struct service *s, const struct svc_principal *p, struct j
 	t.created = svc_now(s);
 	t.store = svc_in(location);
 	if (svc_tenant_store_create(s, t.id, location, err) < 0 ||
-	    svc_tenant_describe(s, t.id, name, err) < 0 ||
+	    svc_tenant_describe(s, t.id, name, location, err) < 0 ||
 	    catalog_tenant_insert(svc_catalog(s), &t, err) < 0) {
 		error_prefix(err, "cannot create tenant '%s'", name);
 		tenant_undo(s, t.id, location);

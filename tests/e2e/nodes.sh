@@ -345,7 +345,23 @@ api "$TOK" POST "$U/$ACME/protectionUnits/$SMALL/backup"
 more_small() { backed "$SMALL" $((n_small + 1)); }
 if until_true 60 more_small; then ok "nodes: healed, the next backup succeeds"; else
 	not_ok "nodes: healed, the next backup succeeds" "$(job_of "$TOK" "$ACME" "$SMALL")"; fi
+# point_counts: how many points for the three units, as the catalog has them.
+point_counts() {
+	echo "$(q "$TOK" "$U/$ACME/protectionUnits/$SMALL/restorePoints?limit=1000" '.items | length')" \
+		"$(q "$TOK" "$U/$ACME/protectionUnits/$BIG/restorePoints?limit=1000" '.items | length')" \
+		"$(q "$ZTOK" "$U/$ZETA/protectionUnits/$Z/restorePoints?limit=1000" '.items | length')"
+}
+before=$(point_counts)
 kill -TERM "$PIDA"; wait "$PIDA" 2>/dev/null; PIDA=
+
+# The catalog's restore point rows come back from the buckets.
+run "$COFFER" catalog rebuild --config "$T/coffer.conf" --data "$T/b"
+node b "$PB"
+on "$B"
+if [ "$rc" = 0 ] && [ "$(jq -r .tenants "$T/out")" = 2 ] && [ "$(point_counts)" = "$before" ]; then
+	ok "nodes: catalog rebuild brings back the points of tenants in S3 locations ($before)"; else
+	not_ok "nodes: catalog rebuild brings back the points of tenants in S3 locations" "exit $rc $(cat "$T/out") $(tail -2 "$T/err") now $(point_counts), before $before"; fi
+kill -TERM "$PIDB"; wait "$PIDB" 2>/dev/null; PIDB=
 
 # ---------------------------------------------------------------------
 # 10. Every store reads back whole.
