@@ -11,8 +11,8 @@
  * asks the lease once more right before writing its restore point
  * (svc_job_fence_check) and writes nothing, and its end is not recorded. */
 #include <errno.h>
-#include <stdatomic.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

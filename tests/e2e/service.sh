@@ -74,6 +74,26 @@ run "$COFFER" serve --config "$T/empty.conf" --data "$T/d0" --workers many
 if [ "$rc" = 2 ] && grep -q "setting 'workers': 'many'" "$T/err"; then
 	ok "service: an empty config file is read as no settings"; else
 	not_ok "service: an empty config file is read as no settings" "exit $rc $(head -3 "$T/err")"; fi
+# Locations (docs/service.md "Locations"): names, specs and locks checked
+# at the start, naming the setting.
+printf 'location.EU = /srv/x\n' >"$T/bad.conf"
+run "$COFFER" serve --config "$T/bad.conf" --data "$T/d0"
+if [ "$rc" = 2 ] && grep -q "location name 'EU': only a-z" "$T/err"; then
+	ok "service: a bad location name is refused"; else
+	not_ok "service: a bad location name is refused" "exit $rc $(cat "$T/err")"; fi
+printf 'location.arch = /srv/arch\nlocation.arch.object_lock = compliance 30\n' >"$T/bad.conf"
+run "$COFFER" serve --config "$T/bad.conf" --data "$T/d0"
+if [ "$rc" = 2 ] && grep -q "location 'arch': object_lock needs an S3 location" "$T/err"; then
+	ok "service: Object Lock on a folder location is refused"; else
+	not_ok "service: Object Lock on a folder location is refused" "exit $rc $(cat "$T/err")"; fi
+run "$COFFER" serve --data "$T/d0" --location "eu=ftp://host/x"
+if [ "$rc" = 2 ] && grep -q "location.eu" "$T/err" && grep -q "ftp" "$T/err"; then
+	ok "service: a location with an unknown scheme is refused"; else
+	not_ok "service: a location with an unknown scheme is refused" "exit $rc $(cat "$T/err")"; fi
+run "$COFFER" serve --data "$T/d0" --default-location mars
+if [ "$rc" = 2 ] && grep -q "default_location 'mars'" "$T/err"; then
+	ok "service: a default_location that is not configured is refused"; else
+	not_ok "service: a default_location that is not configured is refused" "exit $rc $(cat "$T/err")"; fi
 # The file sets the data folder and a slow tick; flags override the tick.
 printf 'data = "%s"\ntick_ms = 100000\nmin_frequency = 600\nfolder_root = "%s"\n' "$T/d1" "$T/fr" >"$T/good.conf"
 
