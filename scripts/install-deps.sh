@@ -16,6 +16,8 @@ packages=(
 	libcurl4-openssl-dev curl # the CLI's service commands are API clients
 	libgmime-3.0-dev          # mail: MIME parsing for the search index
 	dovecot-core dovecot-imapd # tests: a real IMAP server on loopback
+	libxml2-dev               # webdav: the multistatus answers of PROPFIND
+	apache2 apache2-utils     # tests: a real WebDAV server (mod_dav_fs) on loopback
 	ceph-mon ceph-osd radosgw ceph-common # tests: a real S3 server (radosgw) with Object Lock
 )
 if [ "${1:-}" = "--bench" ]; then

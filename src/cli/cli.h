@@ -89,6 +89,10 @@ int cmd_mail(struct cli *c, int argc, char **argv);
 int cmd_search(struct cli *c, int argc, char **argv);
 int cmd_export(struct cli *c, int argc, char **argv);
 
+/* cmd_dav.c: WebDAV collections (docs/webdav.md). */
+#define USAGE_DAV "backup UNIT --url URL --user U --password-file F ..."
+int cmd_dav(struct cli *c, int argc, char **argv);
+
 /* cmd_s3.c: the S3 side of a store (docs/s3.md). */
 #define USAGE_S3_POLICY "BUCKET --backup-user ARN --delete-user ARN"
 #define USAGE_LOCK_EXTEND "[--unit UNIT] [--min-remaining DAYS] [--dry-run]"

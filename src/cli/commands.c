@@ -1143,5 +1143,7 @@ const struct cli_command cli_commands[] = {
 	{ "mail", USAGE_MAIL, cmd_mail },
 	{ "search", USAGE_SEARCH, cmd_search },
 	{ "export", USAGE_EXPORT, cmd_export },
+	/* WebDAV drives and sites (cmd_dav.c). */
+	{ "dav", USAGE_DAV, cmd_dav },
 	{ NULL, NULL, NULL },
 };

@@ -13,10 +13,12 @@
 /* Defined by each source's file. */
 extern const struct source_ops source_folder_ops;
 extern const struct source_ops source_imap_ops;
+extern const struct source_ops source_webdav_ops;
 
 static const struct source_ops *const sources[] = {
 	&source_folder_ops,
 	&source_imap_ops,
+	&source_webdav_ops,
 };
 
 const struct source_ops *source_find(const struct json_object *source, struct error *err)

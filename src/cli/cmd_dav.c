@@ -1,0 +1,176 @@
+/* `coffer dav`: backup of a WebDAV collection (docs/webdav.md, docs/cli.md).
+ * Thin: builds the webdav source JSON from the flags (the password or
+ * token read from a file, never from the command line), runs the source's
+ * backup and prints what it did. */
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "crypto/crypto.h"
+#include "lib/buf.h"
+#include "lib/error.h"
+#include "lib/fsutil.h"
+#include "lib/log.h"
+#include "sources/source.h"
+#include "sources/webdav_source.h"
+#include "store/store.h"
+
+#define USAGE_DAV_BACKUP "backup UNIT (--source JSON | --url URL [--user U] (--password-file F) " \
+	"[--auth basic|bearer] [--ca-file F] [--insecure]) [--keep-days N] [--retain-days N]"
+#define DAV_SECRET_MAX 16384
+
+static int dav_usage(void)
+{
+	fprintf(stderr, "usage: coffer dav %s\n", USAGE_DAV_BACKUP);
+	return EXIT_USAGE;
+}
+
+static int dav_fail(struct error *err)
+{
+	log_error("%s", err->msg);
+	return err->code == ERROR_USAGE ? EXIT_USAGE : EXIT_FAIL;
+}
+
+static void add_u64(json_object *o, const char *key, uint64_t v)
+{
+	json_object_object_add(o, key, json_object_new_int64((int64_t)v));
+}
+
+static int read_secret(json_object *o, const char *file, struct error *err)
+{
+	struct buf secret;
+
+	buf_init(&secret, DAV_SECRET_MAX);
+	if (fs_read_file(file, &secret, DAV_SECRET_MAX, err) < 0) {
+		buf_clear(&secret);
+		return error_prefix(err, "cannot read password file");
+	}
+	while (secret.len > 0 &&
+	       (secret.data[secret.len - 1] == '\n' || secret.data[secret.len - 1] == '\r'))
+		secret.len--;
+	json_object_object_add(o, "secret",
+			       json_object_new_string_len((const char *)secret.data, (int)secret.len));
+	crypto_wipe(secret.data, secret.len);
+	buf_clear(&secret);
+	return 0;
+}
+
+static int cmd_dav_backup(struct cli *c, int argc, char **argv)
+{
+	const char *source = NULL, *url = NULL, *user = NULL, *pwfile = NULL, *auth = NULL,
+		   *ca = NULL;
+	int insecure = 0;
+	struct source_backup_opts o = { .quiet = c->quiet || c->json };
+	struct webdav_backup_result res;
+	json_object *src;
+	struct store *s;
+	struct error err;
+	int i, r, ret;
+
+	if (argc < 2)
+		return dav_usage();
+	o.unit = argv[1];
+	error_init(&err);
+	for (i = 2; i < argc; i++) {
+		r = cli_retention_option(argc, argv, &i, &o.keep_seconds, &o.retain_seconds, &err);
+		if (r < 0)
+			return dav_fail(&err);
+		if (r == 1)
+			continue;
+		if (strcmp(argv[i], "--insecure") == 0) {
+			insecure = 1;
+			continue;
+		}
+		if (i + 1 >= argc)
+			return dav_usage();
+		if (strcmp(argv[i], "--source") == 0)
+			source = argv[++i];
+		else if (strcmp(argv[i], "--url") == 0)
+			url = argv[++i];
+		else if (strcmp(argv[i], "--user") == 0)
+			user = argv[++i];
+		else if (strcmp(argv[i], "--password-file") == 0)
+			pwfile = argv[++i];
+		else if (strcmp(argv[i], "--auth") == 0)
+			auth = argv[++i];
+		else if (strcmp(argv[i], "--ca-file") == 0)
+			ca = argv[++i];
+		else
+			return dav_usage();
+	}
+	if (store_unit_name_check(o.unit, &err) < 0 || cli_point_time(&o.time_ns, &err) < 0)
+		return dav_fail(&err);
+	if (source) {
+		src = json_tokener_parse(source);
+		if (src == NULL || !json_object_is_type(src, json_type_object)) {
+			json_object_put(src);
+			error_setk(&err, ERROR_USAGE, "--source: not a JSON object");
+			return dav_fail(&err);
+		}
+	} else {
+		if (url == NULL || pwfile == NULL)
+			return dav_usage();
+		src = json_object_new_object();
+		json_object_object_add(src, "url", json_object_new_string(url));
+		if (user)
+			json_object_object_add(src, "user", json_object_new_string(user));
+		if (auth)
+			json_object_object_add(src, "auth", json_object_new_string(auth));
+		if (ca)
+			json_object_object_add(src, "caFile", json_object_new_string(ca));
+		if (insecure)
+			json_object_object_add(src, "insecure", json_object_new_boolean(1));
+		if (read_secret(src, pwfile, &err) < 0) {
+			json_object_put(src);
+			return dav_fail(&err);
+		}
+	}
+	json_object_object_add(src, "type", json_object_new_string("webdav"));
+	o.source = src;
+	s = cli_open(c, 0, &err);
+	ret = s ? webdav_backup_run(s, &o, &res, &err) : -1;
+	store_close(&s);
+	json_object_put(src);
+	if (ret < 0)
+		return dav_fail(&err);
+	if (c->json) {
+		json_object *j = json_object_new_object();
+
+		json_object_object_add(j, "unit", json_object_new_string(o.unit));
+		add_u64(j, "restorePoint", res.seq);
+		add_u64(j, "files", res.files);
+		add_u64(j, "dirs", res.dirs);
+		add_u64(j, "bytes", res.bytes);
+		add_u64(j, "filesReused", res.reused);
+		add_u64(j, "filesFetched", res.fetched);
+		add_u64(j, "bytesFetched", res.bytes_fetched);
+		add_u64(j, "changedItems", res.changed);
+		add_u64(j, "requests", res.requests);
+		add_u64(j, "newBytes", res.new_bytes);
+		add_u64(j, "storedBytes", res.stored_bytes);
+		add_u64(j, "warnings", res.nwarnings);
+		puts(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
+		json_object_put(j);
+	} else if (!c->quiet) {
+		printf("restore point %s@%" PRIu32 ": %" PRIu64 " files, %" PRIu64
+		       " collections, %" PRIu64 " bytes; %" PRIu64 " files downloaded (%" PRIu64
+		       " bytes), %" PRIu64 " unchanged; %" PRIu64 " requests; %" PRIu64
+		       " warnings\n",
+		       o.unit, res.seq, res.files, res.dirs, res.bytes, res.fetched,
+		       res.bytes_fetched, res.reused, res.requests, res.nwarnings);
+	}
+	return res.nwarnings ? EXIT_WARNINGS : EXIT_OK;
+}
+
+int cmd_dav(struct cli *c, int argc, char **argv)
+{
+	if (argc < 2)
+		return dav_usage();
+	if (strcmp(argv[1], "backup") == 0)
+		return cmd_dav_backup(c, argc - 1, argv + 1);
+	fprintf(stderr, "coffer: unknown dav command %s\n", argv[1]);
+	return dav_usage();
+}

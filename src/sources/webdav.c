@@ -1,0 +1,443 @@
+/* The WebDAV client over libcurl (sources/webdav.h, docs/webdav.md): one
+ * easy handle per client, so its connection is kept and reused; TLS
+ * checks on unless the source says "insecure"; every address checked
+ * against the network policy as curl opens the socket; answers 5xx and
+ * cut transfers retried a bounded number of times with backoff, before a
+ * byte reached the caller; errors name the URL and the server's answer,
+ * never the secret. */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "lib/buf.h"
+#include "lib/error.h"
+#include "lib/mem.h"
+#include "lib/netpolicy.h"
+#include "sources/webdav.h"
+
+#define DAV_ERRBODY_MAX 512
+#define DAV_MAX_REDIRS 5
+
+struct dav_client {
+	CURL *h;
+	char *base, *host, *user, *secret, *ca_file; /* owned; o points to them */
+	struct dav_opts o;
+	long timeout_s;
+	int max_tries;
+	uint64_t nreq;
+	/* the policy's refusal, when it refused every address */
+	struct error refused;
+	int was_refused;
+};
+
+static const char PROPFIND_BODY[] =
+	"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+	"<d:propfind xmlns:d=\"DAV:\" xmlns:oc=\"http://owncloud.org/ns\"><d:prop>"
+	"<d:resourcetype/><d:getetag/><d:getlastmodified/><d:getcontentlength/>"
+	"<d:getcontenttype/><oc:fileid/><oc:checksums/><oc:permissions/>"
+	"</d:prop></d:propfind>\n";
+
+static curl_socket_t open_socket(void *ctx, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct dav_client *c = ctx;
+	curl_socket_t fd;
+
+	(void)purpose;
+	if (c->o.policy &&
+	    netpolicy_check(c->o.policy, c->host, &a->addr, a->addrlen, &c->refused) < 0) {
+		c->was_refused = 1;
+		return CURL_SOCKET_BAD;
+	}
+	fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	return fd < 0 ? CURL_SOCKET_BAD : fd;
+}
+
+struct dav_client *dav_open(const struct dav_opts *o, struct error *err)
+{
+	struct dav_client *c;
+	CURLU *u;
+	char *host = NULL;
+	size_t n;
+
+	if (o->url == NULL || (strncmp(o->url, "http://", 7) != 0 &&
+			       strncmp(o->url, "https://", 8) != 0))
+		return error_setk(err, ERROR_USAGE, "webdav: url %s is not http:// or https://",
+				  o->url ? o->url : "(none)"), NULL;
+	n = strlen(o->url);
+	if (n == 0 || o->url[n - 1] != '/')
+		return error_setk(err, ERROR_USAGE, "webdav: url %s does not end with '/'", o->url),
+		       NULL;
+	u = curl_url();
+	if (curl_url_set(u, CURLUPART_URL, o->url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		curl_url_cleanup(u);
+		return error_setk(err, ERROR_USAGE, "webdav: url %s is not a URL", o->url), NULL;
+	}
+	curl_url_cleanup(u);
+	c = xcalloc(1, sizeof(*c));
+	c->o = *o;
+	c->base = xstrdup(o->url);
+	c->host = xstrdup(host);
+	curl_free(host);
+	/* Brackets of an IPv6 literal are not part of the name the policy sees. */
+	if (c->host[0] == '[') {
+		memmove(c->host, c->host + 1, strlen(c->host));
+		c->host[strcspn(c->host, "]")] = '\0';
+	}
+	c->o.url = c->base;
+	c->o.user = c->user = o->user ? xstrdup(o->user) : NULL;
+	c->o.secret = c->secret = o->secret ? xstrdup(o->secret) : NULL;
+	c->o.ca_file = c->ca_file = o->ca_file ? xstrdup(o->ca_file) : NULL;
+	c->timeout_s = o->timeout_s > 0 ? o->timeout_s : 60;
+	c->max_tries = o->max_tries > 0 ? o->max_tries : 3;
+	error_init(&c->refused);
+	c->h = curl_easy_init();
+	if (c->h == NULL) {
+		dav_close(&c);
+		return error_set(err, "webdav: cannot make a curl handle"), NULL;
+	}
+	return c;
+}
+
+void dav_close(struct dav_client **cp)
+{
+	struct dav_client *c = *cp;
+
+	if (c == NULL)
+		return;
+	if (c->h)
+		curl_easy_cleanup(c->h);
+	free(c->base);
+	free(c->host);
+	free(c->user);
+	if (c->secret) {
+		explicit_bzero(c->secret, strlen(c->secret));
+		free(c->secret);
+	}
+	free(c->ca_file);
+	free(c);
+	*cp = NULL;
+}
+
+uint64_t dav_requests(const struct dav_client *c)
+{
+	return c->nreq;
+}
+
+/* One request's state. */
+struct req {
+	struct dav_client *c;
+	const char *expect_etag;
+	dav_body_cb *cb;
+	void *ctx;
+	struct buf body;    /* a body kept (PROPFIND), or the error page */
+	int keep_body;
+	int started;        /* the status is known and the body goes to cb */
+	int moved;          /* the ETag differs: stopped */
+	int cb_failed;
+	long status;
+	char *etag;
+	struct error *cb_err;
+};
+
+static size_t on_header(char *data, size_t size, size_t n, void *ctx)
+{
+	struct req *r = ctx;
+	size_t len = size * n;
+
+	if (len >= 5 && strncasecmp(data, "HTTP/", 5) == 0) {
+		/* A new answer (after a redirect or a 100): forget the last. */
+		free(r->etag);
+		r->etag = NULL;
+	} else if (len > 5 && strncasecmp(data, "ETag:", 5) == 0) {
+		const char *v = data + 5;
+		size_t vl = len - 5;
+
+		while (vl > 0 && (*v == ' ' || *v == '\t'))
+			v++, vl--;
+		while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
+			vl--;
+		free(r->etag);
+		r->etag = xstrndup(v, vl);
+	}
+	return len;
+}
+
+/* Strong and weak forms of one ETag count as the same here: Apache gives
+ * the same value to both. */
+static int same_etag(const char *a, const char *b)
+{
+	if (a[0] == 'W' && a[1] == '/')
+		a += 2;
+	if (b[0] == 'W' && b[1] == '/')
+		b += 2;
+	return strcmp(a, b) == 0;
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *ctx)
+{
+	struct req *r = ctx;
+	size_t len = size * n;
+
+	if (!r->started) {
+		curl_easy_getinfo(r->c->h, CURLINFO_RESPONSE_CODE, &r->status);
+		r->started = 1;
+	}
+	if (r->status < 200 || r->status > 299 || r->keep_body) {
+		if (r->keep_body && r->status >= 200 && r->status <= 299) {
+			if (buf_append(&r->body, data, len, r->cb_err) < 0) {
+				r->cb_failed = 1;
+				return 0;
+			}
+		} else if (r->body.len < DAV_ERRBODY_MAX) {
+			size_t k = DAV_ERRBODY_MAX - r->body.len;
+
+			buf_add(&r->body, data, len < k ? len : k);
+		}
+		return len;
+	}
+	if (r->expect_etag && r->etag && !same_etag(r->etag, r->expect_etag)) {
+		r->moved = 1;
+		return 0;
+	}
+	if (r->cb && r->cb(r->ctx, data, len, r->cb_err) < 0) {
+		r->cb_failed = 1;
+		return 0;
+	}
+	return len;
+}
+
+static void backoff(int attempt)
+{
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = 250000000L };
+
+	for (int i = 1; i < attempt && ts.tv_sec < 4; i++) {
+		ts.tv_nsec *= 2;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec += ts.tv_nsec / 1000000000L;
+			ts.tv_nsec %= 1000000000L;
+		}
+	}
+	nanosleep(&ts, NULL);
+}
+
+/* The first line of an error page, cleaned for a message. */
+static void page_hint(const struct buf *b, char out[160])
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < b->len && j + 1 < 160; i++) {
+		unsigned char ch = b->data[i];
+
+		if (ch == '<') {
+			while (i < b->len && b->data[i] != '>')
+				i++;
+			if (j > 0 && out[j - 1] != ' ')
+				out[j++] = ' ';
+			continue;
+		}
+		if (ch < 0x20 || ch >= 0x7f)
+			ch = ' ';
+		if (ch == ' ' && (j == 0 || out[j - 1] == ' '))
+			continue;
+		out[j++] = (char)ch;
+	}
+	while (j > 0 && out[j - 1] == ' ')
+		j--;
+	out[j] = '\0';
+}
+
+/* Makes one request, retried on 5xx and on a cut or failed connection as
+ * long as no byte went to the caller. 0 and r->status (2xx), 1 if the
+ * ETag moved, -1 and err. */
+static int request(struct dav_client *c, const char *method, const char *url, int depth,
+		   const char *body, struct req *r, struct error *err)
+{
+	struct curl_slist *hdr = NULL;
+	char hbuf[32];
+	CURLcode rc = CURLE_OK;
+	int attempt;
+
+	if (depth >= 0) {
+		snprintf(hbuf, sizeof(hbuf), "Depth: %d", depth);
+		hdr = curl_slist_append(hdr, hbuf);
+		hdr = curl_slist_append(hdr, "Content-Type: application/xml; charset=utf-8");
+	}
+	for (attempt = 1;; attempt++) {
+		CURL *h = c->h;
+
+		curl_easy_reset(h);
+		buf_reset(&r->body);
+		free(r->etag);
+		r->etag = NULL;
+		r->started = r->moved = r->cb_failed = 0;
+		r->status = 0;
+		c->was_refused = 0;
+		curl_easy_setopt(h, CURLOPT_URL, url);
+		curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+		curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+		curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+		curl_easy_setopt(h, CURLOPT_MAXREDIRS, (long)DAV_MAX_REDIRS);
+		curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, c->timeout_s);
+		curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->timeout_s);
+		curl_easy_setopt(h, CURLOPT_USERAGENT, "coffer-webdav");
+		curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+		curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, c);
+		curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+		curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
+		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+		curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
+		if (c->o.ca_file)
+			curl_easy_setopt(h, CURLOPT_CAINFO, c->o.ca_file);
+		if (c->o.insecure) {
+			curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+			curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+		}
+		if (c->o.auth == DAV_AUTH_BEARER) {
+			curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+			curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, c->o.secret ? c->o.secret : "");
+		} else {
+			curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+			curl_easy_setopt(h, CURLOPT_USERNAME, c->o.user ? c->o.user : "");
+			curl_easy_setopt(h, CURLOPT_PASSWORD, c->o.secret ? c->o.secret : "");
+		}
+		if (strcmp(method, "GET") != 0)
+			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+		if (body) {
+			curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+			curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+		}
+		if (hdr)
+			curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+		c->nreq++;
+		rc = curl_easy_perform(h);
+		if (rc == CURLE_OK || r->status == 0)
+			curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+		if (r->moved) {
+			curl_slist_free_all(hdr);
+			return 1;
+		}
+		if (r->cb_failed) {
+			curl_slist_free_all(hdr);
+			return error_prefix(err, "%s %s", method, url);
+		}
+		if (c->was_refused) {
+			curl_slist_free_all(hdr);
+			return error_setk(err, ERROR_USAGE, "%s %s: %s", method, url, c->refused.msg);
+		}
+		if (rc == CURLE_OK && r->status >= 200 && r->status <= 299)
+			break;
+		/* Bytes reached the caller: a retry would repeat them. */
+		if (r->started && r->status >= 200 && r->status <= 299 && !r->keep_body)
+			break;
+		if (attempt >= c->max_tries)
+			break;
+		if (rc == CURLE_OK && r->status < 500)
+			break;
+		if (rc == CURLE_TOO_MANY_REDIRECTS || rc == CURLE_OPERATION_TIMEDOUT)
+			break;
+		backoff(attempt);
+	}
+	curl_slist_free_all(hdr);
+	if (rc != CURLE_OK) {
+		if (rc == CURLE_TOO_MANY_REDIRECTS)
+			return error_set(err, "%s %s: more than %d redirects (a redirect loop?)", method,
+					 url, DAV_MAX_REDIRS);
+		if (rc == CURLE_OPERATION_TIMEDOUT)
+			return error_set(err, "%s %s: the server sent nothing for %ld s (timeout)",
+					 method, url, c->timeout_s);
+		if (rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING)
+			return error_set(err, "%s %s: the answer was cut short after %d tries (%s)",
+					 method, url, attempt, curl_easy_strerror(rc));
+		return error_set(err, "%s %s: %s (after %d tries)", method, url,
+				 curl_easy_strerror(rc), attempt);
+	}
+	if (r->status < 200 || r->status > 299) {
+		char hint[160];
+
+		page_hint(&r->body, hint);
+		if (r->status == 401)
+			return error_setk(err, ERROR_KEY, "%s %s: 401 Unauthorized: the server refused "
+					  "the %s credentials of %s (wrong or expired)%s%s", method, url,
+					  c->o.auth == DAV_AUTH_BEARER ? "bearer token" : "password",
+					  c->o.user ? c->o.user : "the user", hint[0] ? ": " : "", hint);
+		if (r->status == 404)
+			return error_setk(err, ERROR_NOTFOUND, "%s %s: 404 Not Found", method, url);
+		if (r->status >= 500)
+			return error_set(err, "%s %s: the server answered %ld after %d tries%s%s", method,
+					 url, r->status, attempt, hint[0] ? ": " : "", hint);
+		return error_set(err, "%s %s: the server answered %ld%s%s", method, url, r->status,
+				 hint[0] ? ": " : "", hint);
+	}
+	return 0;
+}
+
+static void req_init(struct req *r, struct dav_client *c, struct error *err)
+{
+	memset(r, 0, sizeof(*r));
+	r->c = c;
+	r->cb_err = err;
+	buf_init(&r->body, DAV_XML_MAX_BYTES);
+}
+
+static void req_clear(struct req *r)
+{
+	buf_clear(&r->body);
+	free(r->etag);
+}
+
+int dav_propfind(struct dav_client *c, const char *path, int collection, int depth,
+		 struct dav_list *l, struct error *err)
+{
+	char *url = dav_url(c->base, path, collection);
+	struct req r;
+	int ret;
+
+	memset(l, 0, sizeof(*l));
+	req_init(&r, c, err);
+	r.keep_body = 1;
+	ret = request(c, "PROPFIND", url, depth, PROPFIND_BODY, &r, err);
+	if (ret == 0 && r.status != 207)
+		ret = error_set(err, "PROPFIND %s: the server answered %ld, not 207 Multi-Status", url,
+				r.status);
+	if (ret == 0)
+		ret = dav_multistatus_parse((const char *)r.body.data, r.body.len, c->base, url, l,
+					    err);
+	req_clear(&r);
+	free(url);
+	return ret < 0 ? -1 : 0;
+}
+
+int dav_get(struct dav_client *c, const char *path, const char *expect_etag, dav_body_cb *cb,
+	    void *ctx, char **etag_r, struct error *err)
+{
+	char *url = dav_url(c->base, path, 0);
+	struct req r;
+	int ret;
+
+	req_init(&r, c, err);
+	r.cb = cb;
+	r.ctx = ctx;
+	r.expect_etag = expect_etag;
+	ret = request(c, "GET", url, -1, NULL, &r, err);
+	/* An empty body never calls on_body: check the ETag here too. */
+	if (ret == 0 && expect_etag && r.etag && !same_etag(r.etag, expect_etag))
+		ret = 1;
+	if (etag_r) {
+		*etag_r = r.etag;
+		r.etag = NULL;
+	}
+	req_clear(&r);
+	free(url);
+	return ret;
+}

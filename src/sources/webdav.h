@@ -1,0 +1,96 @@
+#ifndef COFFER_WEBDAV_H
+#define COFFER_WEBDAV_H
+
+/* A WebDAV client (docs/webdav.md): libcurl for HTTP, one handle per
+ * client so its connection is reused; libxml2 for the multistatus answers
+ * of PROPFIND, matched on namespace URI + local name, with limits on size,
+ * depth and count. Paths given to and returned by the client are decoded
+ * ("a b/c#d"), relative to the base URL ("" is the base itself); the
+ * client encodes them for the wire and refuses hrefs that decode outside
+ * the base. The secret is never logged nor put in a message. */
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct error;
+struct netpolicy;
+
+enum dav_auth {
+	DAV_AUTH_BASIC = 0,
+	DAV_AUTH_BEARER,
+};
+
+struct dav_opts {
+	const char *url;         /* base collection, http:// or https://, ends in '/' */
+	const char *user;        /* Basic: the user; Bearer: for messages only */
+	enum dav_auth auth;
+	const char *secret;      /* password or token */
+	const char *ca_file;     /* NULL: the system's CAs */
+	int insecure;            /* 1: no certificate check (tests only) */
+	long timeout_s;          /* no byte for this long: the request fails; 0: 60 */
+	int max_tries;           /* tries of a request answered 5xx or cut; 0: 3 */
+	const struct netpolicy *policy; /* checked on every address; NULL: anywhere */
+};
+
+/* One resource of a multistatus answer. */
+struct dav_res {
+	char *path;        /* decoded, relative to the base, no trailing '/' */
+	int collection;
+	int has_size, has_mtime;
+	uint64_t size;     /* getcontentlength */
+	int64_t mtime_s;   /* getlastmodified */
+	char *etag;        /* getetag as sent (quotes included), or NULL */
+	char *ctype;       /* getcontenttype, or NULL */
+	char *fileid, *checksums, *permissions; /* oc:*, or NULL */
+};
+
+struct dav_list {
+	struct dav_res *res;
+	size_t n, cap;
+};
+
+void dav_list_clear(struct dav_list *l);
+
+/* Limits of one multistatus answer. */
+#define DAV_XML_MAX_BYTES (64u << 20)
+#define DAV_XML_MAX_DEPTH 32
+#define DAV_XML_MAX_RESPONSES 200000
+
+/* Parses a multistatus body: each <DAV:response> with a 2xx propstat
+ * becomes a dav_res whose href, decoded, lies at or below base_url's path
+ * (an absolute href must also name base_url's scheme and host). 0, or -1
+ * and err (naming `what`, e.g. the URL asked) on malformed XML, a DTD, a
+ * limit passed or an href outside the base; then l is left empty. */
+int dav_multistatus_parse(const char *data, size_t len, const char *base_url, const char *what,
+			  struct dav_list *l, struct error *err);
+
+/* The URL of a decoded relative path: base + each segment percent-encoded
+ * (all but A-Z a-z 0-9 - . _ ~), '/' appended for a collection. Caller frees. */
+char *dav_url(const char *base_url, const char *path, int collection);
+/* Decodes one href segment ("%20" -> " "): a new string, or NULL when it
+ * has a bad escape or decodes to NUL or '/'. */
+char *dav_unescape_segment(const char *s, size_t len);
+
+struct dav_client;
+
+struct dav_client *dav_open(const struct dav_opts *o, struct error *err);
+void dav_close(struct dav_client **c);
+
+/* PROPFIND Depth: 1 (depth 1) or 0 on path; the resources answered, the
+ * path itself included. */
+int dav_propfind(struct dav_client *c, const char *path, int collection, int depth,
+		 struct dav_list *l, struct error *err);
+
+/* Told the body of a GET as it arrives; -1 and err stop the transfer. */
+typedef int dav_body_cb(void *ctx, const void *data, size_t len, struct error *err);
+
+/* GET path. If expect_etag is not NULL and the answer's ETag differs, no
+ * byte reaches cb and 1 is returned (the file moved). 0 when the whole
+ * body was told to cb; *etag_r (if not NULL) is the answer's ETag or NULL. */
+int dav_get(struct dav_client *c, const char *path, const char *expect_etag, dav_body_cb *cb,
+	    void *ctx, char **etag_r, struct error *err);
+
+/* Requests made so far (for tests and logs). */
+uint64_t dav_requests(const struct dav_client *c);
+
+#endif

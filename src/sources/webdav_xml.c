@@ -1,0 +1,420 @@
+/* The multistatus answer of PROPFIND (RFC 4918 14.16) read with libxml2,
+ * and the encoding of paths into URLs (docs/webdav.md). Elements are
+ * matched on namespace URI + local name, never on a prefix. Limits: the
+ * body's size, the depth of the element tree, the number of responses; a
+ * document with a DTD is refused (no entity of any kind is expanded). */
+
+#include <ctype.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include "lib/buf.h"
+#include "lib/error.h"
+#include "lib/mem.h"
+#include "sources/webdav.h"
+
+#define NS_DAV "DAV:"
+#define NS_OC "http://owncloud.org/ns"
+#define DAV_MAX_SEGMENTS 256
+
+void dav_list_clear(struct dav_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		struct dav_res *r = &l->res[i];
+
+		free(r->path);
+		free(r->etag);
+		free(r->ctype);
+		free(r->fileid);
+		free(r->checksums);
+		free(r->permissions);
+	}
+	free(l->res);
+	memset(l, 0, sizeof(*l));
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+char *dav_unescape_segment(const char *s, size_t len)
+{
+	char *out = xmalloc(len + 1);
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++) {
+		int c = (unsigned char)s[i];
+
+		if (c == '%') {
+			int h, l;
+
+			if (i + 2 >= len)
+				goto bad;
+			h = hexval((unsigned char)s[i + 1]);
+			l = hexval((unsigned char)s[i + 2]);
+			if (h < 0 || l < 0)
+				goto bad;
+			c = h * 16 + l;
+			i += 2;
+		}
+		if (c == 0 || c == '/')
+			goto bad;
+		out[n++] = (char)c;
+	}
+	out[n] = '\0';
+	return out;
+bad:
+	free(out);
+	return NULL;
+}
+
+char *dav_url(const char *base_url, const char *path, int collection)
+{
+	struct buf b;
+	const char *p;
+
+	buf_init(&b, 0);
+	buf_add(&b, base_url, strlen(base_url));
+	for (p = path; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '/')
+			buf_add_u8(&b, c);
+		else
+			buf_addf(&b, "%%%02X", c);
+	}
+	if (collection && path[0] != '\0')
+		buf_add_u8(&b, '/');
+	return (char *)buf_steal(&b, NULL);
+}
+
+/* The path of a URL or an absolute href: after "scheme://authority" if
+ * any. *origin_len_r: the length of "scheme://authority" (0 if none). */
+static const char *url_path(const char *u, size_t *origin_len_r)
+{
+	const char *p = strstr(u, "://");
+
+	*origin_len_r = 0;
+	if (p == NULL || u[0] == '/')
+		return u;
+	p = strchr(p + 3, '/');
+	if (p == NULL)
+		p = u + strlen(u);
+	*origin_len_r = (size_t)(p - u);
+	return p;
+}
+
+/* Splits a raw path ("/a%20b/c/") into decoded segments, dropping empty
+ * ones (a "//" or the trailing '/'); "." and ".." refused. -1 if bad. */
+static int split_path(const char *p, char **seg, size_t *n_r)
+{
+	size_t n = 0;
+	const char *q;
+
+	while (*p) {
+		size_t len;
+
+		if (*p == '/') {
+			p++;
+			continue;
+		}
+		q = p + strcspn(p, "/?#");
+		len = (size_t)(q - p);
+		if (n == DAV_MAX_SEGMENTS)
+			goto bad;
+		seg[n] = dav_unescape_segment(p, len);
+		if (seg[n] == NULL)
+			goto bad;
+		n++;
+		if (strcmp(seg[n - 1], ".") == 0 || strcmp(seg[n - 1], "..") == 0)
+			goto bad;
+		if (*q == '?' || *q == '#')
+			break;
+		p = q;
+	}
+	*n_r = n;
+	return 0;
+bad:
+	while (n > 0)
+		free(seg[--n]);
+	return -1;
+}
+
+static void free_segs(char **seg, size_t n)
+{
+	while (n > 0)
+		free(seg[--n]);
+}
+
+/* The href relative to base_url, decoded, or NULL if it lies outside. */
+static char *href_rel(const char *href, const char *base_url)
+{
+	char *hs[DAV_MAX_SEGMENTS], *bs[DAV_MAX_SEGMENTS];
+	size_t hn = 0, bn = 0, ho, bo, i;
+	const char *hp = url_path(href, &ho), *bp = url_path(base_url, &bo);
+	struct buf out;
+	char *r = NULL;
+
+	if (ho != 0 && (ho != bo || strncasecmp(href, base_url, bo) != 0))
+		return NULL;
+	if (hp[0] != '/')
+		return NULL;
+	if (split_path(hp, hs, &hn) < 0)
+		return NULL;
+	if (split_path(bp, bs, &bn) < 0) {
+		free_segs(hs, hn);
+		return NULL;
+	}
+	if (hn < bn)
+		goto out;
+	for (i = 0; i < bn; i++)
+		if (strcmp(hs[i], bs[i]) != 0)
+			goto out;
+	buf_init(&out, 0);
+	buf_add(&out, "", 0);
+	for (i = bn; i < hn; i++) {
+		if (i > bn)
+			buf_add_u8(&out, '/');
+		buf_add(&out, hs[i], strlen(hs[i]));
+	}
+	r = (char *)buf_steal(&out, NULL);
+out:
+	free_segs(hs, hn);
+	free_segs(bs, bn);
+	return r;
+}
+
+static int is(const xmlNode *n, const char *ns, const char *name)
+{
+	return n->type == XML_ELEMENT_NODE && n->ns && n->ns->href &&
+	       strcmp((const char *)n->ns->href, ns) == 0 &&
+	       strcmp((const char *)n->name, name) == 0;
+}
+
+static char *text_of(const xmlNode *n)
+{
+	xmlChar *t = xmlNodeGetContent(n);
+	char *s, *a, *b;
+
+	if (t == NULL)
+		return xstrdup("");
+	a = (char *)t;
+	while (*a && isspace((unsigned char)*a))
+		a++;
+	b = a + strlen(a);
+	while (b > a && isspace((unsigned char)b[-1]))
+		b--;
+	s = xstrndup(a, (size_t)(b - a));
+	xmlFree(t);
+	return s;
+}
+
+static int depth_ok(const xmlNode *n, int depth)
+{
+	if (depth > DAV_XML_MAX_DEPTH)
+		return 0;
+	for (const xmlNode *c = n->children; c; c = c->next)
+		if (c->type == XML_ELEMENT_NODE && !depth_ok(c, depth + 1))
+			return 0;
+	return 1;
+}
+
+/* "Mon, 07 Dec 2026 10:22:42 GMT" (RFC 1123). */
+static int http_date(const char *s, int64_t *t_r)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	if (end == NULL || *end != '\0')
+		return -1;
+	*t_r = (int64_t)timegm(&tm);
+	return 0;
+}
+
+/* "HTTP/1.1 200 OK" -> 200. */
+static int status_code(const xmlNode *propstat)
+{
+	for (const xmlNode *c = propstat->children; c; c = c->next) {
+		if (is(c, NS_DAV, "status")) {
+			char *t = text_of(c);
+			const char *sp = strchr(t, ' ');
+			int code = 0;
+
+			if (sp && isdigit((unsigned char)sp[1]) && isdigit((unsigned char)sp[2]) &&
+			    isdigit((unsigned char)sp[3]))
+				code = (sp[1] - '0') * 100 + (sp[2] - '0') * 10 + (sp[3] - '0');
+			free(t);
+			return code;
+		}
+	}
+	return 0;
+}
+
+static void read_prop(struct dav_res *r, const xmlNode *p)
+{
+	char *t, *end;
+
+	if (is(p, NS_DAV, "resourcetype")) {
+		for (const xmlNode *c = p->children; c; c = c->next)
+			if (is(c, NS_DAV, "collection"))
+				r->collection = 1;
+		return;
+	}
+	if (p->type != XML_ELEMENT_NODE || p->ns == NULL)
+		return;
+	t = text_of(p);
+	if (is(p, NS_DAV, "getetag") && t[0] && r->etag == NULL) {
+		r->etag = t;
+		return;
+	}
+	if (is(p, NS_DAV, "getcontenttype") && t[0] && r->ctype == NULL) {
+		r->ctype = t;
+		return;
+	}
+	if (is(p, NS_DAV, "getcontentlength") && isdigit((unsigned char)t[0])) {
+		unsigned long long v = strtoull(t, &end, 10);
+
+		if (*end == '\0') {
+			r->size = v;
+			r->has_size = 1;
+		}
+	} else if (is(p, NS_DAV, "getlastmodified")) {
+		if (http_date(t, &r->mtime_s) == 0)
+			r->has_mtime = 1;
+	} else if (is(p, NS_OC, "fileid") && t[0] && r->fileid == NULL) {
+		r->fileid = t;
+		return;
+	} else if (is(p, NS_OC, "permissions") && t[0] && r->permissions == NULL) {
+		r->permissions = t;
+		return;
+	} else if (is(p, NS_OC, "checksums") && r->checksums == NULL) {
+		/* <oc:checksums><oc:checksum>SHA1:… MD5:…</oc:checksum></oc:checksums> */
+		if (t[0]) {
+			r->checksums = t;
+			return;
+		}
+	}
+	free(t);
+}
+
+int dav_multistatus_parse(const char *data, size_t len, const char *base_url, const char *what,
+			  struct dav_list *l, struct error *err)
+{
+	xmlDoc *doc;
+	xmlNode *root;
+	size_t count = 0;
+
+	memset(l, 0, sizeof(*l));
+	if (len > DAV_XML_MAX_BYTES)
+		return error_setk(err, ERROR_CORRUPT, "%s: the PROPFIND answer passes %u bytes",
+				  what, DAV_XML_MAX_BYTES);
+	if (len > (size_t)INT32_MAX)
+		return error_setk(err, ERROR_CORRUPT, "%s: the PROPFIND answer is too big", what);
+	doc = xmlReadMemory(data, (int)len, NULL, NULL,
+			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+				    XML_PARSE_NOCDATA);
+	if (doc == NULL)
+		return error_setk(err, ERROR_CORRUPT, "%s: the PROPFIND answer is not XML", what);
+	if (doc->intSubset != NULL || doc->extSubset != NULL) {
+		xmlFreeDoc(doc);
+		return error_setk(err, ERROR_CORRUPT, "%s: the PROPFIND answer has a DTD", what);
+	}
+	root = xmlDocGetRootElement(doc);
+	if (root == NULL || !is(root, NS_DAV, "multistatus")) {
+		xmlFreeDoc(doc);
+		return error_setk(err, ERROR_CORRUPT, "%s: the PROPFIND answer is not a DAV:multistatus",
+				  what);
+	}
+	if (!depth_ok(root, 1)) {
+		xmlFreeDoc(doc);
+		return error_setk(err, ERROR_CORRUPT, "%s: the PROPFIND answer nests deeper than %d",
+				  what, DAV_XML_MAX_DEPTH);
+	}
+	for (xmlNode *resp = root->children; resp; resp = resp->next) {
+		struct dav_res r;
+		char *href = NULL;
+		int ok = 0;
+
+		if (!is(resp, NS_DAV, "response"))
+			continue;
+		if (++count > DAV_XML_MAX_RESPONSES) {
+			error_setk(err, ERROR_CORRUPT, "%s: the PROPFIND answer has more than %d responses",
+				   what, DAV_XML_MAX_RESPONSES);
+			goto fail;
+		}
+		memset(&r, 0, sizeof(r));
+		for (xmlNode *c = resp->children; c; c = c->next) {
+			if (is(c, NS_DAV, "href") && href == NULL)
+				href = text_of(c);
+			else if (is(c, NS_DAV, "propstat")) {
+				int code = status_code(c);
+
+				if (code < 200 || code > 299)
+					continue;
+				ok = 1;
+				for (xmlNode *pr = c->children; pr; pr = pr->next)
+					if (is(pr, NS_DAV, "prop"))
+						for (xmlNode *p = pr->children; p; p = p->next)
+							read_prop(&r, p);
+			}
+		}
+		if (href == NULL) {
+			error_setk(err, ERROR_CORRUPT, "%s: a response without an href", what);
+			goto fail_r;
+		}
+		r.path = href_rel(href, base_url);
+		if (r.path == NULL) {
+			error_setk(err, ERROR_CORRUPT, "%s: href %.200s lies outside %s", what, href,
+				   base_url);
+			goto fail_r;
+		}
+		free(href);
+		href = NULL;
+		if (!ok) {
+			/* No property found (a 404 response): not a resource we can read. */
+			free(r.path);
+			free(r.etag);
+			free(r.ctype);
+			free(r.fileid);
+			free(r.checksums);
+			free(r.permissions);
+			continue;
+		}
+		if (l->n == l->cap) {
+			l->cap = l->cap ? l->cap * 2 : 16;
+			l->res = xrealloc(l->res, xmul(l->cap, sizeof(*l->res)));
+		}
+		l->res[l->n++] = r;
+		continue;
+fail_r:
+		free(href);
+		free(r.path);
+		free(r.etag);
+		free(r.ctype);
+		free(r.fileid);
+		free(r.checksums);
+		free(r.permissions);
+		goto fail;
+	}
+	xmlFreeDoc(doc);
+	return 0;
+fail:
+	xmlFreeDoc(doc);
+	dav_list_clear(l);
+	return -1;
+}
