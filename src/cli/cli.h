@@ -58,6 +58,7 @@ int cli_point_time(int64_t *time_ns_r, struct error *err);
 
 /* cmd_serve.c: the daemon and its catalog. */
 #define USAGE_SERVE "[--config FILE] [--data DIR] [--listen HOST:PORT] ..."
+#define USAGE_FIND "UNIT PATTERN [--ignore-case]"
 #define USAGE_CATALOG                                                            \
 	"rebuild [--data DIR] | tenant-key TENANT --key-file-new F "             \
 	"[--deletion-key-file-new F] [--data DIR] [--service-key F]"
@@ -70,7 +71,7 @@ int cmd_catalog(struct cli *c, int argc, char **argv);
 #define USAGE_TOKEN "list | create --role ROLE [--tenant ID] [--break-glass REASON] NAME | " \
 	"revoke ID"
 #define USAGE_UNIT "list | create ... | show ID | backup ID | restore-points ID | " \
-	"recommend ID | ls ID SEQ [PATH] | forget ID SEQ | legal-hold ID (--reason R | --release)"
+	"recommend ID | ls ID SEQ [PATH] | find ID PATTERN | forget ID SEQ | legal-hold ID (--reason R | --release)"
 #define USAGE_POLICY "list | create ... | show ID | activate ID | deactivate ID"
 #define USAGE_RESTORE_SESSION "list | create ... | show ID [--wait]"
 #define USAGE_AUDIT "list [...] | verify"

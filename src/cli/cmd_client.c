@@ -763,6 +763,21 @@ static int unit_ls(struct api *a, struct opts *o)
 		{ "PATH", "path" }, { NULL, NULL } });
 }
 
+/* unit find ID PATTERN: every version of the matching paths (GET .../find). */
+static int unit_find(struct api *a, struct opts *o)
+{
+	TPATH_OR_FAIL(base, "/protectionUnits/%s/find", o->pos[0]);
+	char *e = curl_easy_escape(NULL, o->pos[1], 0);
+	char *p = xasprintf("%s?name=%s", base, e ? e : "");
+
+	curl_free(e);
+	free(base);
+	return simple(a, "GET", p, NULL, (const struct col[]){
+		{ "PATH", "path" }, { "VERSION", "version" }, { "SIZE", "size" },
+		{ "MODIFIED", "modified" }, { "FIRST", "firstPoint" }, { "LAST", "lastPoint" },
+		{ NULL, NULL } });
+}
+
 static int unit_forget(struct api *a, struct opts *o)
 {
 	TPATH_OR_FAIL(p, "/protectionUnits/%s/restorePoints/%s", o->pos[0], o->pos[1]);
@@ -792,6 +807,7 @@ int cmd_unit(struct cli *c, int argc, char **argv)
 		{ "list", 0, unit_list }, { "create", 1, unit_create }, { "show", 1, unit_show },
 		{ "backup", 1, unit_backup }, { "restore-points", 1, unit_rps },
 		{ "recommend", 1, unit_recommend }, { "ls", 2, unit_ls },
+		{ "find", 2, unit_find },
 		{ "forget", 2, unit_forget }, { "legal-hold", 1, unit_legal_hold },
 		{ NULL, 0, NULL } };
 

@@ -15,6 +15,7 @@
 #include "engine/backup.h"
 #include "engine/check.h"
 #include "engine/diff.h"
+#include "engine/find.h"
 #include "engine/meta.h"
 #include "engine/prune.h"
 #include "engine/restore.h"
@@ -785,6 +786,66 @@ static int cmd_diff(struct cli *c, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* find UNIT PATTERN [--ignore-case]: every version of the matching paths
+ * across the unit's live points (engine/find.h). */
+static int cmd_find(struct cli *c, int argc, char **argv)
+{
+	struct find_opts o = { 0 };
+	struct find_result res;
+	struct store_unit *u = NULL;
+	const char *unit = NULL;
+	struct store *s;
+	struct error err;
+	char mod[32], first[32], last[32];
+	int ret = -1;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--ignore-case") == 0)
+			o.ignore_case = 1;
+		else if (unit == NULL)
+			unit = argv[i];
+		else if (o.pattern == NULL)
+			o.pattern = argv[i];
+		else
+			return usage_error("find", USAGE_FIND);
+	}
+	if (o.pattern == NULL)
+		return usage_error("find", USAGE_FIND);
+	error_init(&err);
+	s = cli_open(c, 0, &err);
+	if (s == NULL)
+		return fail(&err);
+	u = store_unit_open(s, unit, 0, &err);
+	if (u != NULL)
+		ret = find_run(u, &o, &res, &err);
+	store_unit_close(&u);
+	store_close(&s);
+	if (ret < 0)
+		return fail(&err);
+	if (!c->json && !c->quiet && res.n > 0)
+		printf("%-40s %7s %12s %-20s %s\n", "PATH", "VERSION", "SIZE", "MODIFIED (UTC)",
+		       "RESTORE POINTS");
+	for (size_t i = 0; i < res.n; i++) {
+		const struct find_version *v = &res.v[i];
+
+		if (c->json) {
+			json_print(view_find_version(v));
+			continue;
+		}
+		time_format(v->mtime_s, mod);
+		time_format(v->first_time_ns / 1000000000, first);
+		time_format(v->last_time_ns / 1000000000, last);
+		printf("%-40s %7u %12llu %-20s %s@%u..%u (%s .. %s, %zu point%s)\n", v->path,
+		       v->version, (unsigned long long)v->size, mod, unit, v->first_seq,
+		       v->last_seq, first, last, v->npoints, v->npoints == 1 ? "" : "s");
+	}
+	if (!c->json && !c->quiet)
+		fprintf(stderr, "%zu versions of %s in %zu restore points\n", res.n, o.pattern,
+			res.points);
+	find_result_clear(&res);
+	return EXIT_OK;
+}
+
 static void restore_line(void *ctx, const char *action, const char *path)
 {
 	struct cli *c = ctx;
@@ -1121,6 +1182,7 @@ const struct cli_command cli_commands[] = {
 	{ "restore-points", USAGE_RESTORE_POINTS, cmd_restore_points },
 	{ "ls", "RP [PATH]", cmd_ls },
 	{ "diff", "RP1 RP2|live", cmd_diff },
+	{ "find", USAGE_FIND, cmd_find },
 	{ "restore", USAGE_RESTORE, cmd_restore },
 	{ "check", "[--read-data]", cmd_check },
 	{ "prune", USAGE_PRUNE, cmd_prune },

@@ -6,7 +6,9 @@
 
 #include <json-c/json.h>
 
+#include "engine/find.h"
 #include "engine/mailindex.h"
+#include "engine/meta.h"
 #include "engine/views.h"
 #include "lib/hex.h"
 #include "lib/mem.h"
@@ -161,5 +163,32 @@ struct json_object *view_hit(const struct mailindex_hit *h)
 		json_object_array_add(places, place_view(&h->places[i]));
 	json_object_object_add(o, "restorePoints", hit_points(h));
 	json_object_object_add(o, "places", places);
+	return o;
+}
+
+static const char *entry_type_name(uint8_t type)
+{
+	switch (type) {
+	case META_FILE: return "file";
+	case META_DIR: return "folder";
+	case META_SYMLINK: return "link";
+	default: return "other";
+	}
+}
+
+struct json_object *view_find_version(const struct find_version *v)
+{
+	struct json_object *o = json_object_new_object();
+
+	add_str(o, "path", v->path);
+	add_int(o, "version", v->version);
+	add_str(o, "type", entry_type_name(v->type));
+	add_int(o, "size", (int64_t)v->size);
+	view_add_time(o, "modified", v->mtime_s);
+	add_int(o, "firstPoint", v->first_seq);
+	add_int(o, "lastPoint", v->last_seq);
+	view_add_time(o, "firstTime", v->first_time_ns / 1000000000);
+	view_add_time(o, "lastTime", v->last_time_ns / 1000000000);
+	add_int(o, "points", (int64_t)v->npoints);
 	return o;
 }

@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 
+struct find_version;
 struct json_object;
 struct mailindex_hit;
 struct rp;
@@ -42,5 +43,10 @@ struct json_object *view_deletion(const struct store_deletion *d);
  * restorePoint, folder, path, uid, flags), every point holding it
  * (restorePoints: "UNIT@N", sorted, once each) and its places. */
 struct json_object *view_hit(const struct mailindex_hit *h);
+
+/* A version of a found path (engine/find.h): path, version, type ("file",
+ * "folder", "link", "other"), size, modified, firstPoint, lastPoint (seq),
+ * firstTime, lastTime (of those points), points (how many hold it). */
+struct json_object *view_find_version(const struct find_version *v);
 
 #endif

@@ -130,6 +130,18 @@ int h_rp_forget(struct request *r, struct json_object *in, struct json_object **
 }
 
 /* Content: svc_rp_items audits the read. */
+int h_unit_find(struct request *r, struct json_object *in, struct json_object **out,
+		struct error *err)
+{
+	const char *ic = req_query(r, "ignoreCase");
+
+	(void)in;
+	if (ic && strcmp(ic, "true") != 0 && strcmp(ic, "false") != 0)
+		return error_setk(err, ERROR_USAGE, "ignoreCase: '%s' is not true or false", ic);
+	return svc_unit_find(r->svc, &r->principal, r->tenant, req_param(r, "u"),
+			     req_query(r, "name"), ic && strcmp(ic, "true") == 0, out, err);
+}
+
 int h_rp_items(struct request *r, struct json_object *in, struct json_object **out,
 	       struct error *err)
 {

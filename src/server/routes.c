@@ -71,6 +71,7 @@ static const struct route routes[] = {
 	  F("since", "until", "includeForgotten") },
 	{ "GET", U "/restorePoints/{seq}", SVC_PERM_STATUS_READ, h_rp_get, NULL, NULL },
 	{ "DELETE", U "/restorePoints/{seq}", SVC_PERM_CONFIG_WRITE, h_rp_forget, NULL, NULL },
+	{ "GET", U "/find", SVC_PERM_CONTENT_READ, h_unit_find, NULL, F("name", "ignoreCase") },
 	{ "GET", U "/restorePoints/{seq}/items", SVC_PERM_CONTENT_READ, h_rp_items, NULL,
 	  F("path") },
 

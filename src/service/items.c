@@ -10,11 +10,14 @@
 #include <json-c/json.h>
 
 #include "catalog/catalog.h"
+#include "engine/find.h"
 #include "engine/meta.h"
 #include "engine/tree.h"
+#include "engine/views.h"
 #include "lib/error.h"
 #include "lib/mem.h"
 #include "lib/timeutil.h"
+#include "service/core.h"
 #include "service/internal.h"
 #include "service/service.h"
 #include "service/views.h"
@@ -182,6 +185,54 @@ out:
 	free(spec);
 	free(dir);
 	catalog_rp_free(&rp);
+	catalog_unit_free(&u);
+	return ret;
+}
+
+int svc_unit_find(struct service *s, const struct svc_principal *p, const char *tenant,
+		  const char *unit, const char *pattern, int ignore_case, struct json_object **out,
+		  struct error *err)
+{
+	struct find_opts o = { .pattern = pattern, .ignore_case = ignore_case };
+	struct find_result res = { 0 };
+	struct catalog_unit *u = NULL;
+	struct store_unit *su = NULL;
+	struct json_object *items, *detail;
+	struct store *st = NULL;
+	int ret = -1;
+
+	*out = NULL;
+	if (svc_authorize(p, tenant, SVC_PERM_CONTENT_READ, err) < 0 ||
+	    catalog_unit_get(svc_catalog(s), tenant, unit, &u, err) < 0)
+		return -1;
+	if (pattern == NULL || *pattern == '\0') {
+		error_setk(err, ERROR_USAGE, "'name' (a name pattern) is required");
+		goto out;
+	}
+	/* A content read is audited before anything is read. */
+	detail = json_object_new_object();
+	json_object_object_add(detail, "name", json_object_new_string(pattern));
+	ret = svc_audit(s, p, tenant, "unit.find", unit, detail, err);
+	json_object_put(detail);
+	if (ret < 0)
+		goto out;
+	ret = -1;
+	if ((st = svc_tenant_store(s, tenant, 0, err)) == NULL ||
+	    (su = store_unit_open(st, unit, 0, err)) == NULL || find_run(su, &o, &res, err) < 0)
+		goto out;
+	items = json_object_new_array();
+	for (size_t i = 0; i < res.n; i++)
+		json_object_array_add(items, view_find_version(&res.v[i]));
+	*out = json_object_new_object();
+	json_object_object_add(*out, "unit", json_object_new_string(unit));
+	json_object_object_add(*out, "name", json_object_new_string(pattern));
+	json_object_object_add(*out, "restorePoints", json_object_new_int64((int64_t)res.points));
+	json_object_object_add(*out, "items", items);
+	ret = 0;
+out:
+	find_result_clear(&res);
+	store_unit_close(&su);
+	store_close(&st);
 	catalog_unit_free(&u);
 	return ret;
 }

@@ -221,6 +221,12 @@ int svc_unit_legal_hold(struct service *s, const struct svc_principal *p, const 
 int svc_rp_items(struct service *s, const struct svc_principal *p, const char *tenant,
 		 const char *unit, uint32_t seq, const char *path, struct json_object **out,
 		 struct error *err);
+/* Every version of the unit's paths whose name matches `pattern` across
+ * its live points (engine/find.h; content read: audited unit.find). out:
+ * {unit, name, restorePoints (searched), items: [view_find_version]}. */
+int svc_unit_find(struct service *s, const struct svc_principal *p, const char *tenant,
+		  const char *unit, const char *pattern, int ignore_case, struct json_object **out,
+		  struct error *err);
 /* in: {"items":[{"unit":ID,"restorePoint":N | "before":T,"mode":…,"paths":[…]}]} */
 int svc_session_create(struct service *s, const struct svc_principal *p, const char *tenant,
 		       struct json_object *in, struct json_object **out, struct error *err);

@@ -107,6 +107,16 @@ done
 if [ "$(j '.items | length')" -ge 1 ] 2>/dev/null; then ok "the backup makes restore point 1"
 else not_ok "the backup makes restore point 1" "$(head -c 300 "$T/resp")"; fi
 
+api "$TA" GET "/v1/tenants/$A/protectionUnits/$UA/find?name=hello.*"
+if [ "$code" = 200 ] && [ "$(j '[.items[] | "\(.path) \(.version) \(.firstPoint) \(.size)"] | join(",")')" = "hello.txt 1 1 6" ]; then
+	ok "find: a file's versions across the unit's points"; else
+	not_ok "find: a file's versions across the unit's points" "$code $(head -c 300 "$T/resp")"; fi
+api "$TA" GET "/v1/tenants/$A/protectionUnits/$UA/find?name=HELLO.*&ignoreCase=yes"
+expect "find: a bad ignoreCase is refused" 400
+api "$TA" GET "/v1/tenants/$A/auditLog?action=unit.find"
+if [ "$(j '.items | length')" = 1 ]; then ok "find is audited (unit.find)"; else
+	not_ok "find is audited (unit.find)" "$(head -c 300 "$T/resp")"; fi
+
 api "$TA" POST "/v1/tenants/$A/restoreSessions" \
 	"{\"items\":[{\"unit\":\"$UA\",\"restorePoint\":1,\"mode\":\"newLocation\"}]}"
 expect "tenant admin creates a restore session" 201
@@ -158,6 +168,7 @@ ENDPOINTS=(
 	"GET|$U_A/restorePoints/1|AOU|200|"
 	"DELETE|$U_A/restorePoints/1|A|403|"
 	"GET|$U_A/restorePoints/1/items|AO|200|"
+	"GET|$U_A/find?name=*|AO|200|"
 	"GET|$T_A/protectionPolicies|AOU|200|"
 	"POST|$T_A/protectionPolicies|A|201|{\"name\":\"p-@R@\",\"kind\":\"account\",\"units\":[]}"
 	"GET|$T_A/protectionPolicies/$PA|AOU|200|"

@@ -228,4 +228,26 @@ is_rc "restore u@1 after later backups" 0
 state_is "u@1 restores the old tree" "$T/state1" "$T/old"
 assert "u@1 gives the old content of a file modified later" cmp "$T/numbers.v1" "$T/old/docs/deep/numbers.txt"
 
+# ---- finding a lost file across the points ----
+
+run c --json find u numbers.txt
+is_rc "find by name" 0
+v1=$(jq -s -r '[.[] | select(.path == "docs/deep/numbers.txt")] | .[0] | "\(.version) \(.firstPoint)"' "$T/out")
+nv=$(jq -s '[.[] | select(.path == "docs/deep/numbers.txt")] | length' "$T/out")
+equal "find" "versions of a file modified once" "$nv" 2
+equal "find" "its first version starts at u@1" "$v1" "1 1"
+first2=$(jq -s -r '[.[] | select(.path == "docs/deep/numbers.txt")] | .[1].firstPoint' "$T/out")
+run c restore "u@$first2" --to "$T/found2" docs/deep/numbers.txt
+assert "the second version found restores as the file's later content" \
+	cmp "$T/ref2/docs/deep/numbers.txt" "$T/found2/docs/deep/numbers.txt"
+run c --json find u 'docs/deep/*.txt'
+assert "a pattern with / matches whole paths" \
+	bash -c '[ "$(jq -s "[.[].path] | unique | all(startswith(\"docs/deep/\"))" "$1")" = true ]' _ "$T/out"
+run c --json find u NUMBERS.TXT
+equal "find" "names match case-sensitively" "$(wc -l <"$T/out")" 0
+run c --json find u --ignore-case NUMBERS.TXT
+equal "find --ignore-case" "versions found" "$(jq -s 'length' "$T/out")" 2
+run c find nosuchunit '*'
+assert "find on a unit that does not exist fails naming it" grep -q nosuchunit "$T/err"
+
 finish
