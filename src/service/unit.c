@@ -18,6 +18,7 @@
 #include "sources/imap.h"
 #include "sources/mail.h"
 #include "sources/source.h"
+#include "sources/webdav_source.h"
 #include "store/backend.h"
 #include "store/store.h"
 
@@ -39,10 +40,28 @@ static int check_imap_place(struct service *s, struct json_object *src, struct e
 	return 0;
 }
 
+/* Where a webdav source may connect: as for imap, its URL's host and port
+ * against source_allow / source_deny now; the client checks every address
+ * again as it connects. */
+static int check_webdav_place(struct service *s, struct json_object *src, struct error *err)
+{
+	char *host;
+	uint16_t port;
+	int ret;
+
+	if (webdav_source_place(src, &host, &port, err) < 0)
+		return error_prefix(err, "source");
+	ret = netpolicy_check_host(svc_netpolicy(s), host, port, err);
+	free(host);
+	return ret < 0 ? error_prefix(err, "source") : 0;
+}
+
 static int check_source(struct service *s, const char *tenant, struct json_object *src,
 			struct error *err)
 {
 	static const char *const folder_keys[] = { "type", "path", NULL };
+	static const char *const webdav_keys[] = { "type", "url", "user", "auth", "secret",
+						   "caFile", "insecure", "timeoutSeconds", NULL };
 	const char *type, *path, *v;
 
 	if (src == NULL || !json_object_is_type(src, json_type_object))
@@ -80,6 +99,21 @@ static int check_source(struct service *s, const char *tenant, struct json_objec
 		    strlen(jsonu_str(src, "secret")) > SVC_SECRET_MAX_LEN)
 			return error_setk(err, ERROR_USAGE, "source: 'secret' is too long");
 		if (check_imap_place(s, src, err) < 0)
+			return -1;
+	} else if (strcmp(type, "webdav") == 0) {
+		if (json_object_object_get_ex(src, "secretSealed", NULL))
+			return error_setk(err, ERROR_USAGE, "source: 'secretSealed' is set by the "
+					  "service; give 'secret'");
+		if (json_object_object_get_ex(src, "secretCommand", NULL))
+			return error_setk(err, ERROR_USAGE, "source: a webdav source takes 'secret' "
+					  "(sealed in the catalog), not 'secretCommand'");
+		if (svc_check_object(src, webdav_keys, "a webdav source", err) < 0 ||
+		    svc_want_str(src, "url", 1, &v, err) < 0 ||
+		    svc_want_str(src, "secret", 1, &v, err) < 0)
+			return error_prefix(err, "source");
+		if (strlen(v) > SVC_SECRET_MAX_LEN)
+			return error_setk(err, ERROR_USAGE, "source: 'secret' is too long");
+		if (check_webdav_place(s, src, err) < 0)
 			return -1;
 	}
 	return 0;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
 #include <json-c/json.h>
 
 #include "engine/meta.h"
@@ -150,6 +151,20 @@ static void set_attrs(struct meta_entry *e, const struct dav_res *r)
 		meta_entry_add_xattr(e, XA_PERMS, r->permissions, (uint32_t)strlen(r->permissions));
 }
 
+/* Whether the ETag now (a) shows the content the parent stored under b.
+ * A weak ETag in the parent never does: Apache calls an ETag weak in the
+ * second the file was written, when it could still change unseen; the
+ * file is downloaded again. A weak one now of the parent's strong value is
+ * the same content. */
+static int same_etag(const char *a, const char *b)
+{
+	if (b[0] == 'W' && b[1] == '/')
+		return 0;
+	if (a[0] == 'W' && a[1] == '/')
+		a += 2;
+	return strcmp(a, b) == 0;
+}
+
 /* Whether the parent's entry holds this file's content as it is now. */
 static int unchanged(const struct meta_entry *pe, const struct dav_res *r)
 {
@@ -160,7 +175,7 @@ static int unchanged(const struct meta_entry *pe, const struct dav_res *r)
 		return 0;
 	etag = meta_entry_xattr_str(pe, XA_ETAG);
 	if (r->etag && etag)
-		same = strcmp(r->etag, etag) == 0;
+		same = same_etag(r->etag, etag);
 	else
 		same = r->etag == NULL && etag == NULL && r->has_mtime && pe->mtime_s == r->mtime_s;
 	free(etag);
@@ -494,3 +509,33 @@ const struct source_ops source_webdav_ops = {
 	.restore = webdav_restore,
 	.new_location = webdav_new_location,
 };
+
+int webdav_source_place(const struct json_object *source, char **host_r, uint16_t *port_r,
+			struct error *err)
+{
+	struct dav_opts o;
+	char *url = NULL, *host = NULL, *port = NULL;
+	CURLU *u;
+	int ret = 0;
+
+	*host_r = NULL;
+	*port_r = 0;
+	if (webdav_source_opts(source, &o, &url, err) < 0)
+		return -1;
+	u = curl_url();
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
+		ret = error_setk(err, ERROR_USAGE, "webdav source: url %s is not a URL", url);
+	} else {
+		char *h = host[0] == '[' ? xstrndup(host + 1, strcspn(host + 1, "]")) : xstrdup(host);
+
+		*host_r = h;
+		*port_r = (uint16_t)strtoul(port, NULL, 10);
+	}
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	free(url);
+	return ret;
+}

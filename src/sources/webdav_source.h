@@ -18,6 +18,12 @@ struct store;
 int webdav_source_opts(const struct json_object *source, struct dav_opts *o, char **url_r,
 		       struct error *err);
 
+/* The host (no brackets) and port (the scheme's default if none) the
+ * source's URL names, for the service's network policy; *host_r freed by
+ * the caller. -1 (ERROR_USAGE) if the source is malformed. */
+int webdav_source_place(const struct json_object *source, char **host_r, uint16_t *port_r,
+			struct error *err);
+
 struct webdav_backup_result {
 	uint32_t seq;
 	uint64_t files, dirs, bytes, new_bytes, stored_bytes, incompressible_bytes, nwarnings;

@@ -131,6 +131,8 @@ static int split_path(const char *p, char **seg, size_t *n_r)
 			p++;
 			continue;
 		}
+		if (*p == '?' || *p == '#')
+			break;
 		q = p + strcspn(p, "/?#");
 		len = (size_t)(q - p);
 		if (n == DAV_MAX_SEGMENTS)

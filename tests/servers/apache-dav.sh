@@ -8,6 +8,7 @@
 #   apache-dav.sh stop DIR         stop it and wait until it is gone
 #   apache-dav.sh kill DIR         SIGKILL it (and its children) at once
 #
+# Env at start: APACHE_DAV_EXTRA_CONF, appended to httpd.conf verbatim.
 # As root the workers run as nobody:nogroup and DIR/root belongs to them;
 # as another user everything runs as that user.
 set -eu
@@ -73,6 +74,7 @@ Alias /dav $D/root
   AuthUserFile $D/htpasswd
   Require valid-user
 </Directory>
+${APACHE_DAV_EXTRA_CONF:-}
 C
 	/usr/sbin/apache2 -f "$D/httpd.conf" -k start
 	i=0
