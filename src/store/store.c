@@ -807,17 +807,39 @@ static void unit_derive(struct store_unit *u)
 	crypto_wipe(gear, sizeof(gear));
 }
 
+struct unit_key_check {
+	struct store_unit *u;
+	const char *keyname;
+	struct buf *body;
+};
+
+/* The unit key's seal opens under the master key (else it is read again,
+ * or from an older version: backend_get_verified). */
+static int unit_key_verify(void *ctx, const uint8_t *data, size_t len, struct error *err)
+{
+	struct unit_key_check *kc = ctx;
+
+	if (kc->body->data)
+		crypto_wipe(kc->body->data, kc->body->len);
+	buf_reset(kc->body);
+	if (seal_open(kc->u->s->master, SEAL_UNIT_KEY, data, len, kc->keyname, kc->body, err) < 0) {
+		if (err->code != ERROR_VERSION)
+			err->code = ERROR_CORRUPT;
+		return -1;
+	}
+	return 0;
+}
+
 static int unit_read_key(struct store_unit *u, const char *keyname, struct error *err)
 {
 	struct buf raw, body;
+	struct unit_key_check kc = { u, keyname, &body };
 	size_t namelen;
 	int ret = -1;
 
 	buf_init(&raw, 1 << 16);
 	buf_init(&body, 1 << 16);
-	if (backend_get(u->s->be, keyname, &raw, 1 << 16, err) < 0)
-		goto out;
-	if (seal_open(u->s->master, SEAL_UNIT_KEY, raw.data, raw.len, keyname, &body, err) < 0)
+	if (backend_get_verified(u->s->be, keyname, &raw, 1 << 16, unit_key_verify, &kc, err) < 0)
 		goto out;
 	namelen = body.len >= 34 ? get_u16(body.data + 32) : 0;
 	if (body.len < 34 || body.len != 34 + namelen) {

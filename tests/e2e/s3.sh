@@ -470,10 +470,10 @@ err_has "every pack read cut short: the error names the pack" 1 "/packs/" "a sho
 
 # ---- an object overwritten in the versioned bucket ----
 # The backup credentials can PUT a new version over a locked object (the
-# locked version stays). Garbage over a pack and over a restore point's
-# manifest: restore reads the oldest version that verifies, says which
-# object was overwritten, and check --read-data passes with a warning
-# naming both.
+# locked version stays). Garbage over a pack, a restore point's manifest
+# and the unit key: restore reads the oldest version that verifies, says
+# which object was overwritten, and check --read-data passes with a
+# warning naming each.
 
 # put_over KEY FILE: a signed PUT of FILE over the bucket's KEY (a new version).
 put_over() {
@@ -489,17 +489,21 @@ gen garbage 5000 >"$T/garbage"
 equal "garbage PUT over a pack" "status" "$(put_over "$big_pack" "$T/garbage")" 200
 equal "garbage PUT over a restore point" "status" \
 	"$(put_over "store1/units/$uid_m/rp/0000000001" "$T/garbage")" 200
+equal "garbage PUT over the unit key" "status" \
+	"$(put_over "store1/units/$uid_m/key" "$T/garbage")" 200
 run c restore m8 --to "$T/ow"
 is_rc "restore of the unit whose pack and manifest were overwritten" 0
 assert "byte-identical" diff -r "$M" "$T/ow"
 assert "it says the pack was overwritten" grep -q "${big_pack#store1/} was overwritten" "$T/err"
 assert "it says the manifest was overwritten" grep -q "rp/0000000001 was overwritten" "$T/err"
+assert "it says the unit key was overwritten" grep -q "units/$uid_m/key was overwritten" "$T/err"
 run c check --read-data
 is_rc "check --read-data passes (warnings are not damage)" 0
 assert "check warns about the pack" grep -q "warning: .*${big_pack#store1/} was overwritten" "$T/err"
 assert "check warns about the manifest" \
 	grep -q "warning: .*units/$uid_m/rp/0000000001 was overwritten" "$T/err"
-assert "check counts them" grep -q "2 objects overwritten" "$T/out"
+assert "check warns about the unit key" grep -q "warning: .*units/$uid_m/key was overwritten" "$T/err"
+assert "check counts them" grep -q "3 objects overwritten" "$T/out"
 
 # ---- radosgw killed mid-backup ----
 
