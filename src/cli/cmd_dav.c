@@ -20,11 +20,14 @@
 
 #define USAGE_DAV_BACKUP "backup UNIT (--source JSON | --url URL [--user U] (--password-file F) " \
 	"[--auth basic|bearer] [--ca-file F] [--insecure]) [--keep-days N] [--retain-days N]"
+#define USAGE_DAV_RESTORE "restore RP (--source JSON | --url URL [--user U] (--password-file F) " \
+	"...) [--to-url URL] [PATH|GLOB ...]"
 #define DAV_SECRET_MAX 16384
 
 static int dav_usage(void)
 {
-	fprintf(stderr, "usage: coffer dav %s\n", USAGE_DAV_BACKUP);
+	fprintf(stderr, "usage: coffer dav %s\n       coffer dav %s\n", USAGE_DAV_BACKUP,
+		USAGE_DAV_RESTORE);
 	return EXIT_USAGE;
 }
 
@@ -165,12 +168,140 @@ static int cmd_dav_backup(struct cli *c, int argc, char **argv)
 	return res.nwarnings ? EXIT_WARNINGS : EXIT_OK;
 }
 
+/* In place (the source's URL), or into a new collection --to-url (made if
+ * missing) with the same credentials. */
+static int cmd_dav_restore(struct cli *c, int argc, char **argv)
+{
+	const char *source = NULL, *url = NULL, *user = NULL, *pwfile = NULL, *auth = NULL,
+		   *ca = NULL, *to = NULL;
+	int insecure = 0, i, ret;
+	struct source_restore_opts o = { .quiet = c->quiet || c->json };
+	struct source_restore_result res;
+	const struct source_ops *ops;
+	json_object *src, *target = NULL;
+	char **pats = NULL;
+	size_t npats = 0;
+	struct store *s;
+	struct error err;
+
+	if (argc < 2)
+		return dav_usage();
+	o.rp = argv[1];
+	error_init(&err);
+	pats = calloc((size_t)argc, sizeof(char *));
+	if (pats == NULL)
+		return EXIT_FAIL;
+	for (i = 2; i < argc; i++) {
+		const char **slot = NULL;
+
+		if (strcmp(argv[i], "--insecure") == 0) {
+			insecure = 1;
+			continue;
+		}
+		if (strcmp(argv[i], "--source") == 0)
+			slot = &source;
+		else if (strcmp(argv[i], "--url") == 0)
+			slot = &url;
+		else if (strcmp(argv[i], "--user") == 0)
+			slot = &user;
+		else if (strcmp(argv[i], "--password-file") == 0)
+			slot = &pwfile;
+		else if (strcmp(argv[i], "--auth") == 0)
+			slot = &auth;
+		else if (strcmp(argv[i], "--ca-file") == 0)
+			slot = &ca;
+		else if (strcmp(argv[i], "--to-url") == 0)
+			slot = &to;
+		if (slot == NULL) {
+			if (argv[i][0] == '-') {
+				free(pats);
+				return dav_usage();
+			}
+			pats[npats++] = argv[i];
+			continue;
+		}
+		if (i + 1 >= argc) {
+			free(pats);
+			return dav_usage();
+		}
+		*slot = argv[++i];
+	}
+	if (source) {
+		src = json_tokener_parse(source);
+		if (src == NULL || !json_object_is_type(src, json_type_object)) {
+			json_object_put(src);
+			free(pats);
+			error_setk(&err, ERROR_USAGE, "--source: not a JSON object");
+			return dav_fail(&err);
+		}
+	} else {
+		if (url == NULL || pwfile == NULL) {
+			free(pats);
+			return dav_usage();
+		}
+		src = json_object_new_object();
+		json_object_object_add(src, "url", json_object_new_string(url));
+		if (user)
+			json_object_object_add(src, "user", json_object_new_string(user));
+		if (auth)
+			json_object_object_add(src, "auth", json_object_new_string(auth));
+		if (ca)
+			json_object_object_add(src, "caFile", json_object_new_string(ca));
+		if (insecure)
+			json_object_object_add(src, "insecure", json_object_new_boolean(1));
+		if (read_secret(src, pwfile, &err) < 0) {
+			json_object_put(src);
+			free(pats);
+			return dav_fail(&err);
+		}
+	}
+	json_object_object_add(src, "type", json_object_new_string("webdav"));
+	if (to) {
+		if (json_object_deep_copy(src, &target, NULL) < 0 || target == NULL) {
+			json_object_put(src);
+			free(pats);
+			return EXIT_FAIL;
+		}
+		json_object_object_add(target, "url", json_object_new_string(to));
+	}
+	o.source = src;
+	o.target = target;
+	o.patterns = pats;
+	o.npatterns = npats;
+	ops = source_find(src, &err);
+	s = ops ? cli_open(c, 0, &err) : NULL;
+	ret = s ? ops->restore(s, &o, &res, &err) : -1;
+	store_close(&s);
+	json_object_put(src);
+	json_object_put(target);
+	free(pats);
+	if (ret < 0)
+		return dav_fail(&err);
+	if (c->json) {
+		json_object *j = json_object_new_object();
+
+		add_u64(j, "items", res.items_total);
+		add_u64(j, "itemsDone", res.items_done);
+		add_u64(j, "bytes", res.bytes_done);
+		add_u64(j, "failed", res.failed);
+		puts(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
+		json_object_put(j);
+	} else if (!c->quiet) {
+		printf("restored %s: %" PRIu64 " of %" PRIu64 " items, %" PRIu64 " bytes written, %"
+		       PRIu64 " failed\n", o.rp, res.items_done, res.items_total, res.bytes_done,
+		       res.failed);
+	}
+	return res.failed ? EXIT_WARNINGS : EXIT_OK;
+}
+
 int cmd_dav(struct cli *c, int argc, char **argv)
 {
 	if (argc < 2)
 		return dav_usage();
 	if (strcmp(argv[1], "backup") == 0)
 		return cmd_dav_backup(c, argc - 1, argv + 1);
+	if (strcmp(argv[1], "restore") == 0)
+		return cmd_dav_restore(c, argc - 1, argv + 1);
 	fprintf(stderr, "coffer: unknown dav command %s\n", argv[1]);
 	return dav_usage();
 }

@@ -1,11 +1,15 @@
 #include "point_reader.h"
 
 #include <stdlib.h>
+#include <string.h>
 
+#include "engine/meta.h"
 #include "engine/tree.h"
+#include "lib/buf.h"
 #include "lib/error.h"
 #include "lib/mem.h"
 #include "store/index.h"
+#include "store/pack.h"
 #include "store/rp.h"
 #include "store/store.h"
 
@@ -13,6 +17,7 @@ struct point_reader {
 	struct store_unit *u;
 	struct rp *rp;
 	struct index *ix;
+	struct pack_reader *packs; /* made by the first point_reader_content */
 };
 
 int point_reader_open(struct store *s, const char *spec, struct point_reader **pr_r,
@@ -35,6 +40,7 @@ void point_reader_close(struct point_reader **prp)
 
 	if (pr == NULL)
 		return;
+	pack_reader_close(&pr->packs);
 	index_close(&pr->ix);
 	rp_free(&pr->rp);
 	store_unit_close(&pr->u);
@@ -55,6 +61,44 @@ const struct index *point_reader_index(struct point_reader *pr)
 const struct rp *point_reader_rp(struct point_reader *pr)
 {
 	return pr->rp;
+}
+
+int point_reader_content(struct point_reader *pr, const struct meta_entry *e,
+			 point_content_cb *cb, void *ctx, struct error *err)
+{
+	static const uint8_t hole[32];
+	struct buf blob;
+	int ret = 0;
+
+	if (pr->packs == NULL)
+		pr->packs = pack_reader_open(pr->u);
+	buf_init(&blob, 0);
+	for (size_t i = 0; ret == 0 && i < e->nextents; i++) {
+		const struct meta_extent *x = &e->extents[i];
+
+		if (memcmp(x->id, hole, sizeof(hole)) == 0) {
+			uint8_t zeros[4096];
+			uint32_t left = x->len;
+
+			memset(zeros, 0, sizeof(zeros));
+			while (ret == 0 && left > 0) {
+				uint32_t n = left < sizeof(zeros) ? left : (uint32_t)sizeof(zeros);
+
+				ret = cb(ctx, zeros, n, err);
+				left -= n;
+			}
+			continue;
+		}
+		buf_reset(&blob);
+		ret = blob_fetch(pr->u, pr->ix, pr->packs, x->id, 1, &blob, err);
+		if (ret == 0 && blob.len != x->len)
+			ret = error_setk(err, ERROR_CORRUPT, "%s: a blob of %zu bytes where %u were stored",
+					 e->path, blob.len, x->len);
+		if (ret == 0)
+			ret = cb(ctx, blob.data, blob.len, err);
+	}
+	buf_clear(&blob);
+	return ret < 0 ? -1 : 0;
 }
 
 uint32_t point_reader_live_before(struct store *s, const char *unit, uint32_t seq)

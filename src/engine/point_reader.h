@@ -6,10 +6,12 @@
  * the point's tree (tree_reader_open) and content (blob_fetch, or its own
  * layout's reader) without touching the store's types. */
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct error;
 struct index;
+struct meta_entry;
 struct rp;
 struct store;
 struct store_unit;
@@ -27,6 +29,13 @@ void point_reader_close(struct point_reader **pr);
 struct store_unit *point_reader_unit(struct point_reader *pr);
 const struct index *point_reader_index(struct point_reader *pr);
 const struct rp *point_reader_rp(struct point_reader *pr);
+
+/* The content of file entry e of the point, told to cb in pieces (a blob
+ * at a time; holes as zeros), each blob verified. -1 and err when a blob
+ * cannot be read or cb fails. */
+typedef int point_content_cb(void *ctx, const void *data, size_t len, struct error *err);
+int point_reader_content(struct point_reader *pr, const struct meta_entry *e,
+			 point_content_cb *cb, void *ctx, struct error *err);
 
 /* The number of unit's latest live point before point `seq` (forgotten
  * ones skipped); 0 when there is none or the unit's points cannot be

@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -146,6 +147,10 @@ struct req {
 	long status;
 	char *etag;
 	struct error *cb_err;
+	FILE *upload;              /* PUT: the body, from its start */
+	uint64_t upload_size;
+	const char *const *headers; /* extra request headers, NULL-terminated */
+	long soft[2];              /* answers that are no error: the caller looks */
 };
 
 static size_t on_header(char *data, size_t size, size_t n, void *ctx)
@@ -271,6 +276,8 @@ static int request(struct dav_client *c, const char *method, const char *url, in
 		hdr = curl_slist_append(hdr, hbuf);
 		hdr = curl_slist_append(hdr, "Content-Type: application/xml; charset=utf-8");
 	}
+	for (size_t i = 0; r->headers && r->headers[i]; i++)
+		hdr = curl_slist_append(hdr, r->headers[i]);
 	for (attempt = 1;; attempt++) {
 		CURL *h = c->h;
 
@@ -311,8 +318,17 @@ static int request(struct dav_client *c, const char *method, const char *url, in
 			curl_easy_setopt(h, CURLOPT_USERNAME, c->o.user ? c->o.user : "");
 			curl_easy_setopt(h, CURLOPT_PASSWORD, c->o.secret ? c->o.secret : "");
 		}
-		if (strcmp(method, "GET") != 0)
+		if (r->upload) {
+			if (fseeko(r->upload, 0, SEEK_SET) != 0) {
+				curl_slist_free_all(hdr);
+				return error_sys(err, "%s %s: cannot rewind the body", method, url);
+			}
+			curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+			curl_easy_setopt(h, CURLOPT_READDATA, r->upload);
+			curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->upload_size);
+		} else if (strcmp(method, "GET") != 0) {
 			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+		}
 		if (body) {
 			curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
 			curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
@@ -335,7 +351,8 @@ static int request(struct dav_client *c, const char *method, const char *url, in
 			curl_slist_free_all(hdr);
 			return error_setk(err, ERROR_USAGE, "%s %s: %s", method, url, c->refused.msg);
 		}
-		if (rc == CURLE_OK && r->status >= 200 && r->status <= 299)
+		if (rc == CURLE_OK && ((r->status >= 200 && r->status <= 299) ||
+				       (r->status != 0 && (r->status == r->soft[0] || r->status == r->soft[1]))))
 			break;
 		/* Bytes reached the caller: a retry would repeat them. */
 		if (r->started && r->status >= 200 && r->status <= 299 && !r->keep_body)
@@ -362,6 +379,8 @@ static int request(struct dav_client *c, const char *method, const char *url, in
 		return error_set(err, "%s %s: %s (after %d tries)", method, url,
 				 curl_easy_strerror(rc), attempt);
 	}
+	if (r->status != 0 && (r->status == r->soft[0] || r->status == r->soft[1]))
+		return 0;
 	if (r->status < 200 || r->status > 299) {
 		char hint[160];
 
@@ -438,6 +457,76 @@ int dav_get(struct dav_client *c, const char *path, const char *expect_etag, dav
 		r.etag = NULL;
 	}
 	req_clear(&r);
+	free(url);
+	return ret;
+}
+
+int dav_put(struct dav_client *c, const char *path, FILE *body, uint64_t size,
+	    const char *if_match, int if_none_match, struct error *err)
+{
+	char *url = dav_url(c->base, path, 0), *im = NULL;
+	const char *hdrs[3] = { NULL, NULL, NULL };
+	size_t nh = 0;
+	struct req r;
+	int ret;
+
+	req_init(&r, c, err);
+	if (if_match) {
+		im = xasprintf("If-Match: %s", if_match);
+		hdrs[nh++] = im;
+	}
+	if (if_none_match)
+		hdrs[nh++] = "If-None-Match: *";
+	r.headers = hdrs;
+	r.upload = body;
+	r.upload_size = size;
+	r.soft[0] = 412;
+	ret = request(c, "PUT", url, -1, NULL, &r, err);
+	if (ret == 0 && r.status == 412)
+		ret = 1;
+	req_clear(&r);
+	free(im);
+	free(url);
+	return ret;
+}
+
+int dav_mkcol(struct dav_client *c, const char *path, struct error *err)
+{
+	char *url = dav_url(c->base, path, 1);
+	struct req r;
+	int ret;
+
+	req_init(&r, c, err);
+	r.soft[0] = 405;
+	ret = request(c, "MKCOL", url, -1, NULL, &r, err);
+	if (ret == 0 && r.status == 405)
+		ret = 1;
+	req_clear(&r);
+	free(url);
+	return ret;
+}
+
+int dav_delete(struct dav_client *c, const char *path, int collection, const char *if_match,
+	       struct error *err)
+{
+	char *url = dav_url(c->base, path, collection), *im = NULL;
+	const char *hdrs[2] = { NULL, NULL };
+	struct req r;
+	int ret;
+
+	req_init(&r, c, err);
+	if (if_match) {
+		im = xasprintf("If-Match: %s", if_match);
+		hdrs[0] = im;
+	}
+	r.headers = hdrs;
+	r.soft[0] = 412;
+	r.soft[1] = 404;
+	ret = request(c, "DELETE", url, -1, NULL, &r, err);
+	if (ret == 0 && r.status == 412)
+		ret = 1;
+	req_clear(&r);
+	free(im);
 	free(url);
 	return ret;
 }

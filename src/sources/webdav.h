@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct error;
 struct netpolicy;
@@ -89,6 +90,19 @@ typedef int dav_body_cb(void *ctx, const void *data, size_t len, struct error *e
  * body was told to cb; *etag_r (if not NULL) is the answer's ETag or NULL. */
 int dav_get(struct dav_client *c, const char *path, const char *expect_etag, dav_body_cb *cb,
 	    void *ctx, char **etag_r, struct error *err);
+
+/* PUT the size bytes of body (rewound for each try) at path. if_match:
+ * only over that ETag; if_none_match: only where nothing is. 0 written,
+ * 1 the condition failed (412: someone changed it), -1 and err. */
+int dav_put(struct dav_client *c, const char *path, FILE *body, uint64_t size,
+	    const char *if_match, int if_none_match, struct error *err);
+/* MKCOL path: 0 made, 1 something is there already (405), -1 and err. */
+int dav_mkcol(struct dav_client *c, const char *path, struct error *err);
+/* DELETE path (a collection with all it holds), only over ETag if_match
+ * when given: 0 deleted or gone already, 1 the condition failed (412),
+ * -1 and err. */
+int dav_delete(struct dav_client *c, const char *path, int collection, const char *if_match,
+	       struct error *err);
 
 /* Requests made so far (for tests and logs). */
 uint64_t dav_requests(const struct dav_client *c);

@@ -10,16 +10,19 @@
  * folder point: paths relative to the unit URL, sizes, mtimes from
  * getlastmodified, the DAV properties as user.webdav.* xattrs. */
 
+#include <fnmatch.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <json-c/json.h>
 
 #include "engine/meta.h"
+#include "engine/point_reader.h"
 #include "engine/point_writer.h"
 #include "engine/tree.h"
 #include "lib/error.h"
@@ -482,25 +485,446 @@ static int webdav_backup(struct store *s, const struct source_backup_opts *o,
 	return 0;
 }
 
+/* ---- restore ---- */
+
+/* What is on the server now, one resource. */
+struct live {
+	char *path, *etag;
+	int collection, seen;
+	uint64_t size;
+};
+
+struct wr {
+	struct dav_client *dav;
+	struct point_reader *pr;
+	const struct source_restore_opts *o;
+	struct live *live;
+	size_t nlive, caplive;
+	struct source_restore_result *res;
+	uint64_t conflicts;
+};
+
+static int live_cmp(const void *x, const void *y)
+{
+	const struct live *a = x, *b = y;
+
+	return meta_path_cmp(a->path, b->path);
+}
+
+/* Lists everything below dir (PROPFIND Depth: 1 per collection). */
+static int list_live(struct wr *w, const char *dir, int depth, struct error *err)
+{
+	struct dav_list l;
+	size_t i;
+	int ret = 0;
+
+	if (depth > DAV_MAX_TREE_DEPTH)
+		return error_set(err, "/%s: collections nest deeper than %d", dir, DAV_MAX_TREE_DEPTH);
+	if (dav_propfind(w->dav, dir, 1, 1, &l, err) < 0)
+		return -1;
+	for (i = 0; i < l.n; i++) {
+		struct live *lv;
+
+		if (!is_child(dir, l.res[i].path))
+			continue;
+		if (w->nlive == w->caplive) {
+			w->caplive = w->caplive ? w->caplive * 2 : 64;
+			w->live = xrealloc(w->live, xmul(w->caplive, sizeof(*w->live)));
+		}
+		lv = &w->live[w->nlive++];
+		memset(lv, 0, sizeof(*lv));
+		lv->path = l.res[i].path;
+		lv->etag = l.res[i].etag;
+		l.res[i].path = l.res[i].etag = NULL;
+		lv->collection = l.res[i].collection;
+		lv->size = l.res[i].size;
+	}
+	dav_list_clear(&l);
+	/* Recursion after the list is kept: w->live may move. */
+	for (i = 0; ret == 0 && i < w->nlive; i++) {
+		if (w->live[i].collection && !w->live[i].seen && is_child(dir, w->live[i].path)) {
+			char *p = xstrdup(w->live[i].path);
+
+			w->live[i].seen = 2; /* listed */
+			ret = list_live(w, p, depth + 1, err);
+			free(p);
+		}
+	}
+	return ret;
+}
+
+static struct live *live_find(struct wr *w, const char *path)
+{
+	struct live key = { .path = (char *)(uintptr_t)path };
+
+	if (w->nlive == 0)
+		return NULL;
+	return bsearch(&key, w->live, w->nlive, sizeof(*w->live), live_cmp);
+}
+
+/* Whether entry e's pattern list selects path (no patterns: all). A
+ * pattern selects the paths it matches and everything below them. */
+static int selected(const struct source_restore_opts *o, const char *path)
+{
+	if (o->npatterns == 0)
+		return 1;
+	for (size_t i = 0; i < o->npatterns; i++) {
+		const char *p = o->patterns[i];
+		size_t n = strlen(p);
+
+		while (n > 0 && p[n - 1] == '/')
+			n--;
+		if (fnmatch(p, path, 0) == 0 ||
+		    (strncmp(p, path, n) == 0 && (path[n] == '/' || path[n] == '\0')))
+			return 1;
+		/* an ancestor of something selected: its collection is needed */
+		if (strncmp(p, path, strlen(path)) == 0 && p[strlen(path)] == '/')
+			return 1;
+	}
+	return 0;
+}
+
+/* Makes lv->etag strong before a conditional write: a weak ETag never
+ * passes If-Match (RFC 9110 13.1.1), and Apache calls an ETag weak in the
+ * second its file was written. Listed again (Depth: 0) until strong, up
+ * to 3 s; a value that moved meanwhile is kept as listed, so the write's
+ * If-Match fails and the file is kept. */
+static void strong_etag(struct wr *w, struct live *lv)
+{
+	for (int i = 0; i < 12 && lv->etag && lv->etag[0] == 'W' && lv->etag[1] == '/'; i++) {
+		struct timespec ts = { 0, 250000000L };
+		struct dav_list l;
+		struct error e2;
+
+		nanosleep(&ts, NULL);
+		error_init(&e2);
+		if (dav_propfind(w->dav, lv->path, lv->collection, 0, &l, &e2) < 0)
+			return;
+		if (l.n >= 1 && l.res[0].etag) {
+			const char *now = l.res[0].etag;
+			const char *bare = now + (now[0] == 'W' && now[1] == '/' ? 2 : 0);
+
+			if (strcmp(bare, lv->etag + 2) != 0) {
+				dav_list_clear(&l);
+				return; /* changed: the write's If-Match fails */
+			}
+			free(lv->etag);
+			lv->etag = l.res[0].etag;
+			l.res[0].etag = NULL;
+		}
+		dav_list_clear(&l);
+	}
+}
+
+static int to_file(void *ctx, const void *data, size_t len, struct error *err)
+{
+	FILE *f = ctx;
+
+	if (fwrite(data, 1, len, f) != len)
+		return error_sys(err, "cannot write a temporary file");
+	return 0;
+}
+
+struct cmp {
+	FILE *f;
+	int differs;
+};
+
+static int cmp_bytes(void *ctx, const void *data, size_t len, struct error *err)
+{
+	struct cmp *c = ctx;
+	uint8_t tmp[16384];
+	const uint8_t *d = data;
+
+	(void)err;
+	while (len > 0 && !c->differs) {
+		size_t n = len < sizeof(tmp) ? len : sizeof(tmp);
+
+		if (fread(tmp, 1, n, c->f) != n || memcmp(tmp, d, n) != 0)
+			c->differs = 1;
+		d += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* 1 if the file on the server holds the bytes of f (the point's), 0 if
+ * not or it cannot be told. */
+static int same_bytes(struct wr *w, struct live *lv, FILE *f, struct error *err)
+{
+	struct cmp c = { .f = f };
+	struct error e2;
+	int ret;
+
+	(void)err;
+	if (fseeko(f, 0, SEEK_SET) != 0)
+		return 0;
+	error_init(&e2);
+	ret = dav_get(w->dav, lv->path, lv->etag, cmp_bytes, &c, NULL, &e2);
+	if (ret != 0 || c.differs || fgetc(f) != EOF)
+		return 0;
+	return 1;
+}
+
+/* Writes the restored copy of e beside a file changed meanwhile:
+ * "NAME.restored-N", the first N free. */
+static int put_beside(struct wr *w, const struct meta_entry *e, FILE *f, struct error *err)
+{
+	for (int n = 1; n <= 1000; n++) {
+		char *p = xasprintf("%s.restored-%d", e->path, n);
+		int ret = dav_put(w->dav, p, f, e->size, NULL, 1, err);
+
+		if (ret == 0)
+			log_warn("%s changed on the server during the restore: kept; the restored copy "
+				 "is %s", e->path, p);
+		free(p);
+		if (ret <= 0)
+			return ret;
+	}
+	return error_set(err, "%s: no free name %s.restored-N up to 1000", e->path, e->path);
+}
+
+static int restore_file(struct wr *w, const struct meta_entry *e, struct live *lv,
+			struct error *err)
+{
+	char *etag = meta_entry_xattr_str(e, XA_ETAG);
+	FILE *f;
+	int ret;
+
+	if (lv && !lv->collection && lv->etag && etag && lv->size == e->size) {
+		const char *a = lv->etag + (lv->etag[0] == 'W' && lv->etag[1] == '/' ? 2 : 0);
+		const char *b = etag + (etag[0] == 'W' && etag[1] == '/' ? 2 : 0);
+
+		if (strcmp(a, b) == 0) {
+			free(etag);
+			return 0; /* the same content is there */
+		}
+	}
+	free(etag);
+	if (lv && lv->collection)
+		return error_set(err, "%s is a collection on the server, a file in the point; "
+				 "left as it is", e->path);
+	f = tmpfile();
+	if (f == NULL)
+		return error_sys(err, "cannot make a temporary file");
+	ret = point_reader_content(w->pr, e, to_file, f, err);
+	if (ret == 0 && fflush(f) != 0)
+		ret = error_sys(err, "cannot write a temporary file");
+	/* Same size, another ETag (a copy written back by an earlier
+	 * restore has a new one): the bytes decide, read back from the
+	 * server rather than written again. */
+	if (ret == 0 && lv && lv->size == e->size && same_bytes(w, lv, f, err) == 1) {
+		fclose(f);
+		return 0;
+	}
+	if (ret == 0 && lv)
+		strong_etag(w, lv);
+	if (ret == 0) {
+		/* Over what was listed, or only where nothing is: a file
+		 * changed (or made) meanwhile is never overwritten. */
+		ret = dav_put(w->dav, e->path, f, e->size, lv ? lv->etag : NULL, lv == NULL, err);
+		if (ret == 1) {
+			w->conflicts++;
+			ret = put_beside(w, e, f, err);
+		}
+	}
+	fclose(f);
+	if (ret == 0) {
+		w->res->bytes_done += e->size;
+		if (w->o->progress)
+			w->o->progress(w->o->ctx, w->res->items_done, w->res->bytes_done);
+	}
+	return ret;
+}
+
+static int restore_entries(struct wr *w, struct error *err)
+{
+	struct tree_reader *tr;
+	struct meta_entry *e;
+	struct error e2;
+	int r;
+
+	tr = tree_reader_open(point_reader_unit(w->pr), point_reader_index(w->pr),
+			      point_reader_rp(w->pr), err);
+	if (tr == NULL)
+		return -1;
+	while ((r = tree_reader_next(tr, &e, err)) == 1) {
+		struct live *lv;
+		int ret = 0;
+
+		if (e->path[0] == '\0' || (e->type != META_FILE && e->type != META_DIR) ||
+		    !selected(w->o, e->path))
+			continue;
+		w->res->items_total++;
+		lv = live_find(w, e->path);
+		if (lv)
+			lv->seen = 1;
+		error_init(&e2);
+		if (e->type == META_DIR) {
+			if (lv == NULL)
+				ret = dav_mkcol(w->dav, e->path, &e2);
+			else if (!lv->collection)
+				ret = error_set(&e2, "%s is a file on the server, a collection in the "
+						"point; left as it is", e->path);
+			if (ret == 1)
+				ret = error_set(&e2, "%s: made by someone else meanwhile", e->path);
+		} else {
+			ret = restore_file(w, e, lv, &e2);
+		}
+		if (ret < 0) {
+			/* A failed request fails the restore; a conflict is counted. */
+			if (strstr(e2.msg, "left as it is") || strstr(e2.msg, "meanwhile")) {
+				log_warn("%s", e2.msg);
+				w->res->failed++;
+				continue;
+			}
+			*err = e2;
+			tree_reader_close(&tr);
+			return -1;
+		}
+		w->res->items_done++;
+		if (w->o->progress)
+			w->o->progress(w->o->ctx, w->res->items_done, w->res->bytes_done);
+	}
+	tree_reader_close(&tr);
+	return r < 0 ? -1 : 0;
+}
+
+/* In place, without patterns: what the point does not have is deleted,
+ * the topmost of each subtree only; a file changed since it was listed
+ * (412) is kept. */
+static int delete_extras(struct wr *w, struct error *err)
+{
+	const char *gone = NULL;
+	size_t gl = 0;
+
+	for (size_t i = 0; i < w->nlive; i++) {
+		struct live *lv = &w->live[i];
+		int ret;
+
+		if (lv->seen == 1)
+			continue;
+		if (gone && strncmp(lv->path, gone, gl) == 0 && lv->path[gl] == '/')
+			continue;
+		if (!lv->collection)
+			strong_etag(w, lv);
+		ret = dav_delete(w->dav, lv->path, lv->collection, lv->collection ? NULL : lv->etag,
+				 err);
+		if (ret < 0)
+			return -1;
+		if (ret == 1) {
+			log_warn("%s changed on the server during the restore: kept", lv->path);
+			w->conflicts++;
+			continue;
+		}
+		if (lv->collection) {
+			gone = lv->path;
+			gl = strlen(gone);
+		}
+	}
+	return 0;
+}
+
 static int webdav_restore(struct store *s, const struct source_restore_opts *o,
 			  struct source_restore_result *res, struct error *err)
 {
-	(void)s;
-	(void)o;
+	struct wr w;
+	struct dav_opts dopts;
+	char *url = NULL;
+	int ret = -1;
+
 	memset(res, 0, sizeof(*res));
-	return error_setk(err, ERROR_USAGE, "webdav source: restore to a WebDAV server is not "
-			  "implemented yet; restore the point to a folder (coffer restore)");
+	memset(&w, 0, sizeof(w));
+	w.o = o;
+	w.res = res;
+	if (webdav_source_opts(o->target ? o->target : o->source, &dopts, &url, err) < 0)
+		return -1;
+	dopts.policy = o->netpolicy;
+	w.dav = dav_open(&dopts, err);
+	if (w.dav == NULL || point_reader_open(s, o->rp, &w.pr, err) < 0)
+		goto out;
+	if (o->target) {
+		/* A new collection: made here if missing (its parent must exist). */
+		struct dav_client *top;
+		char *parent = xstrdup(url), *leaf;
+		size_t n = strlen(parent);
+
+		parent[n - 1] = '\0';
+		leaf = strrchr(parent, '/');
+		if (leaf == NULL || leaf[1] == '\0') {
+			free(parent);
+			error_setk(err, ERROR_USAGE, "restore target %s has no parent collection", url);
+			goto out;
+		}
+		leaf[1] = '\0';
+		dopts.url = parent;
+		top = dav_open(&dopts, err);
+		dopts.url = url;
+		ret = top ? dav_mkcol(top, url + strlen(parent), err) : -1;
+		dav_close(&top);
+		free(parent);
+		if (ret < 0)
+			goto out;
+		ret = -1;
+	}
+	if (list_live(&w, "", 0, err) < 0)
+		goto out;
+	if (w.nlive > 1)
+		qsort(w.live, w.nlive, sizeof(*w.live), live_cmp);
+	for (size_t i = 0; i < w.nlive; i++)
+		w.live[i].seen = 0;
+	ret = restore_entries(&w, err);
+	if (ret == 0 && o->target == NULL && o->npatterns == 0)
+		ret = delete_extras(&w, err);
+	if (ret == 0 && w.conflicts)
+		log_warn("restore of %s to %s: %" PRIu64 " files changed on the server during the "
+			 "restore were kept (restored copies beside them: NAME.restored-N)",
+			 o->rp, url, w.conflicts);
+out:
+	if (ret < 0)
+		error_prefix(err, "restore of %s to %s failed", o->rp, url ? url : "webdav");
+	for (size_t i = 0; i < w.nlive; i++) {
+		free(w.live[i].path);
+		free(w.live[i].etag);
+	}
+	free(w.live);
+	point_reader_close(&w.pr);
+	dav_close(&w.dav);
+	free(url);
+	return ret;
 }
 
+/* "<url>.restored-<time>/" beside the unit's collection (made by the
+ * restore), credentials as the source's. */
 static struct json_object *webdav_new_location(const struct json_object *source,
 					       const char *beneath, int64_t now,
 					       struct error *err)
 {
-	(void)source;
+	struct json_object *out = NULL;
+	struct dav_opts o;
+	char *url = NULL, *nu;
+	size_t n;
+	struct tm tm;
+	time_t t = (time_t)now; /* Unix seconds */
+	char stamp[32];
+
 	(void)beneath;
-	(void)now;
-	return error_setk(err, ERROR_USAGE, "webdav source: restore to a new location is not "
-			  "implemented yet"), NULL;
+	if (webdav_source_opts(source, &o, &url, err) < 0)
+		return NULL;
+	n = strlen(url);
+	url[n - 1] = '\0';
+	gmtime_r(&t, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+	nu = xasprintf("%s.restored-%s/", url, stamp);
+	if (json_object_deep_copy((struct json_object *)(uintptr_t)source, &out, NULL) < 0) {
+		free(nu);
+		free(url);
+		return error_set(err, "cannot copy the source"), NULL;
+	}
+	json_object_object_add(out, "url", json_object_new_string(nu));
+	free(nu);
+	free(url);
+	return out;
 }
 
 const struct source_ops source_webdav_ops = {

@@ -6,14 +6,16 @@
 # counted in Apache's access log), a changed file is the one download of
 # the third; a 401 in the middle of the walk and Apache killed mid-backup
 # fail clearly without a restore point, and the next backup succeeds;
-# through `coffer serve`: a site unit with a webdav source (its secret
+# ransomware through WebDAV rolled back in place with `coffer dav restore`
+# byte for byte (a second restore writes nothing), and restored to a new
+# collection; through `coffer serve`: a site unit with a webdav source (its secret
 # sealed), a policy, restore points.
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 . "$HERE/e2e/lib.sh"
 APACHE=$HERE/servers/apache-dav.sh
 DPORT=18780 PPORT=18781 PORT=18782
 D=$T/dav
-R=$D/root
+R=$D/root/site # the unit; a new location goes beside it
 PROXY_PID=
 
 stop_all() {
@@ -39,17 +41,17 @@ echo pct >"$R/x%y#z?w/deeper/100%.txt"
 echo u >"$R/é ü/naïve ☃.txt"
 LONG=$(printf 'l%.0s' $(seq 1 200))
 echo long >"$R/$LONG"
-[ "$(id -u)" = 0 ] && chown -R nobody:nogroup "$R"
+[ "$(id -u)" = 0 ] && chown -R nobody:nogroup "$D/root"
 # Apache's ETags are weak in the second a file was written (docs/webdav.md):
 # the second backup below must see them strong.
 find "$R" -exec touch -d '-1 min' {} +
 
-APACHE_DAV_EXTRA_CONF="<Location /dav/locked>
+APACHE_DAV_EXTRA_CONF="<Location /dav/site/locked>
   Require user bob
 </Location>" sh "$APACHE" start "$D" $DPORT >/dev/null 2>"$T/apache.err" ||
 	{ not_ok "webdav: apache mod_dav starts" "$(cat "$T/apache.err")"; exit 1; }
 ok "webdav: apache mod_dav starts"
-URL=http://127.0.0.1:$DPORT/dav/
+URL=http://127.0.0.1:$DPORT/dav/site/
 echo secret >"$T/pw"
 init_store
 gets() { grep -c '"GET ' "$D/access.log"; }
@@ -116,7 +118,7 @@ python3 "$HERE/servers/slowproxy.py" $PPORT 127.0.0.1:$DPORT "$T/delay" >"$T/pro
 PROXY_PID=$!
 until_true 10 grep -q ready "$T/proxy.out"
 echo "new content $RANDOM" >>"$R/big.bin"
-(c dav backup site --url "http://127.0.0.1:$PPORT/dav/" --user alice --password-file "$T/pw" \
+(c dav backup site --url "http://127.0.0.1:$PPORT/dav/site/" --user alice --password-file "$T/pw" \
 	>"$T/kill.out" 2>"$T/kill.err"; echo $? >"$T/kill.rc") &
 bpid=$!
 sleep 2
@@ -125,7 +127,7 @@ wait $bpid
 rc=$(cat "$T/kill.rc")
 cp "$T/kill.err" "$T/err"
 is_rc "webdav: Apache killed mid-backup fails the backup" 1
-assert "webdav: the error names the URL" grep -q "http://127.0.0.1:$PPORT/dav/" "$T/err"
+assert "webdav: the error names the URL" grep -q "http://127.0.0.1:$PPORT/dav/site/" "$T/err"
 equal "webdav: after the kill" "restore points" "$(points)" 3
 echo 0 >"$T/delay"
 sh "$APACHE" start "$D" $DPORT >/dev/null 2>"$T/apache.err"
@@ -133,7 +135,57 @@ backup site
 is_rc "webdav: the next backup succeeds" 0
 assert "webdav: check passes" c check
 
-# 7. Through coffer serve: a site unit, a policy, restore points.
+# 7. Ransomware through WebDAV: every file's bytes written encrypted to
+# NAME.locked, the original deleted, one file overwritten in place; then
+# the last point restored in place: the tree byte for byte again.
+c restore site@latest --to "$T/ref" >/dev/null 2>&1
+python3 - "$R" "$URL" <<'PY'
+import base64, http.client, os, sys, urllib.parse
+root, url = sys.argv[1], urllib.parse.urlsplit(sys.argv[2])
+auth = {"Authorization": "Basic " + base64.b64encode(b"alice:secret").decode()}
+def req(method, path, body=None):
+    c = http.client.HTTPConnection(url.hostname, url.port)
+    c.request(method, url.path + urllib.parse.quote(path), body=body, headers=auth)
+    r = c.getresponse(); r.read(); c.close()
+    assert r.status < 300, (method, path, r.status)
+files = sorted(os.path.relpath(os.path.join(d, f), root) for d, _, fs in os.walk(root) for f in fs)
+for i, f in enumerate(files):
+    data = os.urandom(max(1, os.path.getsize(os.path.join(root, f))))
+    if i == 0:
+        req("PUT", f, data)
+        continue
+    req("PUT", f + ".locked", data)
+    req("DELETE", f)
+PY
+if diff -r "$R" "$T/ref" >/dev/null 2>&1; then
+	not_ok "webdav: ransomware changed the tree" "no difference"
+else
+	ok "webdav: ransomware changed the tree"
+fi
+g0=$(grep -c '"PUT ' "$D/access.log")
+run c --json dav restore site@latest --url "$URL" --user alice --password-file "$T/pw"
+is_rc "webdav: the in-place restore succeeds" 0
+if diff -r "$R" "$T/ref" >"$T/diff" 2>&1; then
+	ok "webdav: after the in-place restore the server's tree is the point byte for byte"
+else
+	not_ok "webdav: after the in-place restore the server's tree is the point byte for byte" "$(head -5 "$T/diff" | tr '\n' ' ')"
+fi
+equal "webdav: in-place restore" "files written (PUT)" "$(($(grep -c '"PUT ' "$D/access.log") - g0))" 8
+run c --json dav restore site@latest --url "$URL" --user alice --password-file "$T/pw"
+is_rc "webdav: a second in-place restore succeeds" 0
+equal "webdav: a second in-place restore" "bytes written" "$(jq -r .bytes "$T/out")" 0
+
+# 8. To a new location: a new collection beside the unit.
+run c --json dav restore site@latest --url "$URL" --user alice --password-file "$T/pw" \
+	--to-url "${URL%/}.restored-1/"
+is_rc "webdav: a restore to a new collection succeeds" 0
+if diff -r "$R.restored-1" "$T/ref" >"$T/diff" 2>&1; then
+	ok "webdav: the new collection is the point byte for byte"
+else
+	not_ok "webdav: the new collection is the point byte for byte" "$(head -5 "$T/diff" | tr '\n' ' ')"
+fi
+
+# 9. Through coffer serve: a site unit, a policy, restore points.
 serve_start serve "http://127.0.0.1:$PORT" --data "$T/data" --listen "127.0.0.1:$PORT" \
 	--workers 2 --tick-ms 200 --min-frequency 1 --source-allow "127.0.0.1:$DPORT" ||
 	{ not_ok "webdav: coffer serve starts" "$(serve_why serve)"; exit 1; }
@@ -151,7 +203,7 @@ else
 	not_ok "webdav: the secret is sealed in the catalog" "$(sqlite3 "$T/data/catalog.db" 'SELECT source FROM units')"
 fi
 api "$TOK" POST "/v1/tenants/$TID/protectionUnits" \
-	"{\"name\":\"far\",\"kind\":\"account\",\"source\":{\"type\":\"webdav\",\"url\":\"http://127.0.0.1:$PPORT/dav/\",\"user\":\"alice\",\"secret\":\"x\"}}"
+	"{\"name\":\"far\",\"kind\":\"account\",\"source\":{\"type\":\"webdav\",\"url\":\"http://127.0.0.1:$PPORT/dav/site/\",\"user\":\"alice\",\"secret\":\"x\"}}"
 expect "webdav: a unit on a port source_allow does not name is refused" 400
 api "$TOK" POST "/v1/tenants/$TID/protectionPolicies" \
 	"{\"name\":\"sites\",\"kind\":\"site\",\"units\":[\"$U\"],\"frequencySeconds\":3600,\"state\":\"active\"}"
