@@ -48,7 +48,8 @@ find "$R" -exec touch -d '-1 min' {} +
 
 APACHE_DAV_EXTRA_CONF="<Location /dav/site/locked>
   Require user bob
-</Location>" sh "$APACHE" start "$D" $DPORT >/dev/null 2>"$T/apache.err" ||
+</Location>
+Redirect /dav/loop/ http://127.0.0.1:$DPORT/dav/loop/" sh "$APACHE" start "$D" $DPORT >/dev/null 2>"$T/apache.err" ||
 	{ not_ok "webdav: apache mod_dav starts" "$(cat "$T/apache.err")"; exit 1; }
 ok "webdav: apache mod_dav starts"
 URL=http://127.0.0.1:$DPORT/dav/site/
@@ -111,9 +112,15 @@ is_rc "webdav: a wrong password fails" 1
 assert "webdav: a wrong password is a 401 naming the user" grep -q '401 Unauthorized.*alice' "$T/err"
 assert "webdav: the password is never printed" bash -c "! grep -q Zq9notit '$T/err'"
 
-# 6. Apache killed mid-backup: through a slowed path, killed once the
-# download of big.bin began; the backup fails, no point, the next works.
-echo 100 >"$T/delay"
+# 5b. A redirect loop and a server that hangs: clear errors naming the URL.
+run c dav backup loop --url "http://127.0.0.1:$DPORT/dav/loop/" --user alice --password-file "$T/pw"
+is_rc "webdav: a redirect loop fails" 1
+assert "webdav: a redirect loop is named" grep -q 'redirect loop.*\|dav/loop/.*redirect' "$T/err"
+
+# 6. Apache killed mid-backup: through a slowed path, killed 2 s into the
+# walk (Apache has sent big.bin into the buffers by then: the request
+# after it fails); the backup fails, no point, the next works.
+echo 50 >"$T/delay" # 50 ms a 16 KiB chunk: big.bin takes about 9 s
 python3 "$HERE/servers/slowproxy.py" $PPORT 127.0.0.1:$DPORT "$T/delay" >"$T/proxy.out" 2>&1 &
 PROXY_PID=$!
 until_true 10 grep -q ready "$T/proxy.out"
@@ -127,12 +134,19 @@ wait $bpid
 rc=$(cat "$T/kill.rc")
 cp "$T/kill.err" "$T/err"
 is_rc "webdav: Apache killed mid-backup fails the backup" 1
+echo "# $(cat "$T/err")"
 assert "webdav: the error names the URL" grep -q "http://127.0.0.1:$PPORT/dav/site/" "$T/err"
 equal "webdav: after the kill" "restore points" "$(points)" 3
 echo 0 >"$T/delay"
 sh "$APACHE" start "$D" $DPORT >/dev/null 2>"$T/apache.err"
 backup site
 is_rc "webdav: the next backup succeeds" 0
+# The path stalled (60 s a chunk) with a 2 s timeout: a clear timeout.
+echo 60000 >"$T/delay"
+run c dav backup site --source "{\"url\":\"http://127.0.0.1:$PPORT/dav/site/\",\"user\":\"alice\",\"secret\":\"secret\",\"timeoutSeconds\":2}"
+is_rc "webdav: a server that hangs fails the backup" 1
+assert "webdav: the hang is named a timeout with the URL" grep -q "http://127.0.0.1:$PPORT/dav/site/.*timeout" "$T/err"
+echo 0 >"$T/delay"
 assert "webdav: check passes" c check
 
 # 7. Ransomware through WebDAV: every file's bytes written encrypted to
@@ -214,6 +228,18 @@ else
 	not_ok "webdav: the scheduler takes a restore point of the site" "$(grep -m2 -E 'error|fail' "$T/serve.err")"
 fi
 equal "webdav: the service's point" "files" "$(q "$TOK" "/v1/tenants/$TID/protectionUnits/$U/restorePoints/1" .files)" 8
+# A file deleted through WebDAV, put back by a restore session in place.
+curl -s -u alice:secret -X DELETE "${URL}big.bin" -o /dev/null
+api "$TOK" POST "/v1/tenants/$TID/restoreSessions" "{\"items\":[{\"unit\":\"$U\",\"restorePoint\":1,\"mode\":\"inPlace\"}]}"
+SID=$(jq -r .id "$T/resp")
+expect "webdav: a restore session in place is created" 201
+until_true 60 session_done "$SID"
+st=$(q "$TOK" "/v1/tenants/$TID/restoreSessions/$SID" .state)
+if [ "$st" = succeeded ] && cmp -s "$R/big.bin" "$T/ref/big.bin"; then
+	ok "webdav: the restore session puts the deleted file back"
+else
+	not_ok "webdav: the restore session puts the deleted file back" "state $st $(head -c 300 "$T/resp")"
+fi
 serve_stop
 sanitizer "$T"/*.err && not_ok "webdav: no sanitizer report" "$(grep -m1 -h -E 'Sanitizer|runtime error' "$T"/*.err)"
 exit $FAILED
