@@ -7,7 +7,8 @@
 # the third; a 401 in the middle of the walk and Apache killed mid-backup
 # fail clearly without a restore point, and the next backup succeeds;
 # ransomware through WebDAV rolled back in place with `coffer dav restore`
-# byte for byte (a second restore writes nothing), and restored to a new
+# byte for byte (a second restore writes nothing), a file a user changes
+# during a restore kept with the copy beside it, a restore to a new
 # collection; through `coffer serve`: a site unit with a webdav source (its secret
 # sealed), a policy, restore points.
 HERE=$(cd "$(dirname "$0")/.." && pwd)
@@ -198,6 +199,38 @@ if diff -r "$R.restored-1" "$T/ref" >"$T/diff" 2>&1; then
 else
 	not_ok "webdav: the new collection is the point byte for byte" "$(head -5 "$T/diff" | tr '\n' ' ')"
 fi
+
+# 8b. A file a user changes during the restore is kept: big.bin and the
+# last file damaged, the restore through the slowed path (big.bin's PUT
+# takes seconds); once Apache has answered the listing of the last
+# collection, the user writes the last file; the restore keeps it and puts
+# the point's copy beside it.
+N=$'na\xc3\xafve \xe2\x98\x83.txt' # naïve ☃.txt
+EU='%C3%A9%20%C3%BC' NU='na%C3%AFve%20%E2%98%83.txt'
+head -c 100 /dev/zero | curl -s -u alice:secret -T - "${URL}big.bin" -o /dev/null
+echo damaged | curl -s -u alice:secret -T - "${URL}$EU/$NU" -o /dev/null
+echo 50 >"$T/delay"
+n0=$(grep -c "PROPFIND /dav/site/$EU/" "$D/access.log")
+(c dav restore site@latest --url "http://127.0.0.1:$PPORT/dav/site/" --user alice \
+	--password-file "$T/pw" >"$T/conf.out" 2>"$T/conf.err"; echo $? >"$T/conf.rc") &
+bpid=$!
+until_true 30 eval '[ "$(grep -c "PROPFIND /dav/site/$EU/" "$D/access.log")" -gt "$n0" ]'
+echo "the user's edit" | curl -s -u alice:secret -T - "${URL}$EU/$NU" -o /dev/null
+wait $bpid
+echo 0 >"$T/delay"
+rc=$(cat "$T/conf.rc")
+cp "$T/conf.err" "$T/err"
+is_rc "webdav: a restore meeting a file changed meanwhile succeeds" 0
+if [ "$(cat "$R/é ü/$N")" = "the user's edit" ] && cmp -s "$R/é ü/$N.restored-1" "$T/ref/é ü/$N" &&
+	cmp -s "$R/big.bin" "$T/ref/big.bin"; then
+	ok "webdav: the user's change is kept, the restored copy is beside it as NAME.restored-1"
+else
+	not_ok "webdav: the user's change is kept, the restored copy is beside it as NAME.restored-1" \
+		"$(ls "$R/é ü") $(cat "$T/err")"
+fi
+assert "webdav: the restore says which file it kept" grep -q "changed on the server during the restore" "$T/err"
+curl -s -u alice:secret -X DELETE "${URL}$EU/$NU.restored-1" -o /dev/null
+curl -s -u alice:secret -T "$T/ref/é ü/$N" "${URL}$EU/$NU" -o /dev/null
 
 # 9. Through coffer serve: a site unit, a policy, restore points.
 serve_start serve "http://127.0.0.1:$PORT" --data "$T/data" --listen "127.0.0.1:$PORT" \
