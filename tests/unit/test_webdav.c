@@ -1,0 +1,157 @@
+/* The pure parts of the WebDAV client (src/sources/webdav.h): the
+ * multistatus reader (namespaces by URI, statuses, limits, hrefs decoded
+ * and kept below the base) and the encoding of paths into URLs. The
+ * transport is tested against Apache mod_dav (tests/e2e/webdav.sh). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/error.h"
+#include "sources/webdav.h"
+
+#include "harness.h"
+
+#define BASE "http://h:8080/dav/u%20x/"
+
+static const struct dav_res *find(const struct dav_list *l, const char *path)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->res[i].path, path) == 0)
+			return &l->res[i];
+	return NULL;
+}
+
+static int parse(const char *xml, struct dav_list *l, struct error *err)
+{
+	return dav_multistatus_parse(xml, strlen(xml), BASE, "PROPFIND " BASE, l, err);
+}
+
+/* Any prefix, or none, for DAV: and the ownCloud namespace; only 2xx
+ * propstats count; names decoded. */
+static void test_multistatus(void)
+{
+	static const char xml[] =
+		"<?xml version=\"1.0\"?>\n"
+		"<multistatus xmlns=\"DAV:\" xmlns:o=\"http://owncloud.org/ns\">"
+		"<response><href>/dav/u%20x/</href><propstat><prop><resourcetype><collection/>"
+		"</resourcetype><getetag>\"c1\"</getetag></prop><status>HTTP/1.1 200 OK</status>"
+		"</propstat></response>"
+		"<response><href>http://H:8080/dav/u%20x/a%25b%23c%3Fd%20%C3%A9.txt</href>"
+		"<propstat><prop><getcontentlength> 12 </getcontentlength>"
+		"<getlastmodified>Mon, 07 Dec 2026 10:27:28 GMT</getlastmodified>"
+		"<getetag>W/\"e2\"</getetag><getcontenttype>text/plain</getcontenttype>"
+		"<o:fileid>42</o:fileid><o:permissions>RGDNVW</o:permissions></prop>"
+		"<status>HTTP/1.1 200 OK</status></propstat>"
+		"<propstat><prop><o:checksums/></prop><status>HTTP/1.1 404 Not Found</status>"
+		"</propstat></response>"
+		/* a resourcetype <collection/> in another namespace is no collection */
+		"<response><href>/dav/u%20x/sub/</href><propstat><prop><resourcetype>"
+		"<collection xmlns=\"urn:other\"/></resourcetype></prop>"
+		"<status>HTTP/1.1 200 OK</status></propstat></response>"
+		/* a getetag in another namespace is not the ETag */
+		"<response><href>/dav/u%20x/sub/f</href><propstat><prop>"
+		"<x:getetag xmlns:x=\"urn:other\">\"no\"</x:getetag></prop>"
+		"<status>HTTP/1.1 200 OK</status></propstat></response>"
+		"</multistatus>";
+	struct dav_list l = { 0 };
+	const struct dav_res *r;
+	struct error err;
+
+	CHECK_OK(parse(xml, &l, &err), &err);
+	CHECKF(l.n == 4, "%zu resources", l.n);
+	CHECK((r = find(&l, "")) != NULL && r->collection && strcmp(r->etag, "\"c1\"") == 0);
+	r = find(&l, "a%b#c?d \xc3\xa9.txt");
+	CHECK(r != NULL && !r->collection && r->has_size && r->size == 12 && r->has_mtime &&
+	      r->mtime_s == 1796639248 && strcmp(r->etag, "W/\"e2\"") == 0 &&
+	      strcmp(r->ctype, "text/plain") == 0 && strcmp(r->fileid, "42") == 0 &&
+	      strcmp(r->permissions, "RGDNVW") == 0 && r->checksums == NULL);
+	CHECK((r = find(&l, "sub")) != NULL && !r->collection);
+	CHECK((r = find(&l, "sub/f")) != NULL && r->etag == NULL);
+out:
+	dav_list_clear(&l);
+}
+
+/* Answers refused as a whole, naming the URL asked. */
+static void test_refused(void)
+{
+	static const char *const bad[] = {
+		"not xml",
+		"<multistatus xmlns=\"urn:not-dav\"/>",
+		"<?xml version=\"1.0\"?><!DOCTYPE m [<!ENTITY a \"aaaa\">]>"
+		"<m:multistatus xmlns:m=\"DAV:\">&a;</m:multistatus>",
+		"<multistatus xmlns=\"DAV:\"><response><propstat><prop/><status>HTTP/1.1 200 OK"
+		"</status></propstat></response></multistatus>",
+		"<multistatus xmlns=\"DAV:\"><response><href>/dav/other/</href><propstat><prop/>"
+		"<status>HTTP/1.1 200 OK</status></propstat></response></multistatus>",
+		"<multistatus xmlns=\"DAV:\"><response><href>/dav/u%20x/../../etc</href><propstat>"
+		"<prop/><status>HTTP/1.1 200 OK</status></propstat></response></multistatus>",
+		"<multistatus xmlns=\"DAV:\"><response><href>/dav/u%20x/a%2Fb</href><propstat>"
+		"<prop/><status>HTTP/1.1 200 OK</status></propstat></response></multistatus>",
+		"<multistatus xmlns=\"DAV:\"><response><href>/dav/u%20x/a%00b</href><propstat>"
+		"<prop/><status>HTTP/1.1 200 OK</status></propstat></response></multistatus>",
+		"<multistatus xmlns=\"DAV:\"><response><href>http://evil:8080/dav/u%20x/a</href>"
+		"<propstat><prop/><status>HTTP/1.1 200 OK</status></propstat></response>"
+		"</multistatus>",
+		"<multistatus xmlns=\"DAV:\"><response><href>/dav/u%20x/a%zz</href><propstat>"
+		"<prop/><status>HTTP/1.1 200 OK</status></propstat></response></multistatus>",
+	};
+	struct dav_list l = { 0 };
+	struct error err;
+	char *deep = NULL;
+	size_t i, n;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		error_init(&err);
+		CHECKF(parse(bad[i], &l, &err) < 0 && l.n == 0, "answer %zu was taken", i);
+		CHECKF(strstr(err.msg, "PROPFIND " BASE) != NULL, "answer %zu: %s", i, err.msg);
+	}
+	/* nesting deeper than the limit */
+	n = 100;
+	deep = malloc(n * 8 + 64);
+	CHECK(deep != NULL);
+	{
+		size_t k = 0;
+
+		memcpy(deep, "<multistatus xmlns=\"DAV:\">", 26);
+		k = 26;
+		for (i = 0; i < n; i++) {
+			memcpy(deep + k, "<a>", 3);
+			k += 3;
+		}
+		for (i = 0; i < n; i++) {
+			memcpy(deep + k, "</a>", 4);
+			k += 4;
+		}
+		memcpy(deep + k, "</multistatus>", 15);
+	}
+	error_init(&err);
+	CHECK(parse(deep, &l, &err) < 0 && strstr(err.msg, "deeper") != NULL);
+out:
+	free(deep);
+	dav_list_clear(&l);
+}
+
+static void test_url(void)
+{
+	char *u = NULL, *d = NULL;
+
+	u = dav_url(BASE, "a b/%#?\xc3\xa9~._-", 1);
+	CHECKF(strcmp(u, BASE "a%20b/%25%23%3F%C3%A9~._-/") == 0, "%s", u);
+	free(u);
+	u = dav_url(BASE, "", 1);
+	CHECK(strcmp(u, BASE) == 0);
+	d = dav_unescape_segment("a%20b%c3%A9", 11);
+	CHECK(d != NULL && strcmp(d, "a b\xc3\xa9") == 0);
+	free(d);
+	d = NULL;
+	CHECK(dav_unescape_segment("a%2", 3) == NULL && dav_unescape_segment("%2f", 3) == NULL);
+out:
+	free(u);
+	free(d);
+}
+
+const struct unit_test webdav_tests[] = {
+	{ "webdav_multistatus", test_multistatus },
+	{ "webdav_refused", test_refused },
+	{ "webdav_url", test_url },
+	{ NULL, NULL },
+};
