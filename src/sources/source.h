@@ -10,6 +10,8 @@
  *   imap    {"type":"imap","host":…,"port":993,"tls":"implicit"|"starttls"|"none",
  *            "user":…,"auth":"plain"|"login"|"xoauth2"|"oauthbearer",
  *            "secret":… | "secretCommand":…}                    (sources/imap_source.c)
+ *   webdav  {"type":"webdav","url":"https://host/remote.php/dav/files/ann/",
+ *            "user":…,"auth":"basic"|"bearer","secret":…}    (sources/webdav_source.c)
  *
  * What a new source does (docs/engine.md "Writing a restore point"):
  *

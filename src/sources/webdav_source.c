@@ -515,7 +515,7 @@ static int live_cmp(const void *x, const void *y)
 static int list_live(struct wr *w, const char *dir, int depth, struct error *err)
 {
 	struct dav_list l;
-	size_t i;
+	size_t i, first = w->nlive, end;
 	int ret = 0;
 
 	if (depth > DAV_MAX_TREE_DEPTH)
@@ -540,12 +540,13 @@ static int list_live(struct wr *w, const char *dir, int depth, struct error *err
 		lv->size = l.res[i].size;
 	}
 	dav_list_clear(&l);
-	/* Recursion after the list is kept: w->live may move. */
-	for (i = 0; ret == 0 && i < w->nlive; i++) {
-		if (w->live[i].collection && !w->live[i].seen && is_child(dir, w->live[i].path)) {
+	/* This collection's children are [first, end); recursion appends
+	 * after them and may move w->live. */
+	end = w->nlive;
+	for (i = first; ret == 0 && i < end; i++) {
+		if (w->live[i].collection) {
 			char *p = xstrdup(w->live[i].path);
 
-			w->live[i].seen = 2; /* listed */
 			ret = list_live(w, p, depth + 1, err);
 			free(p);
 		}
