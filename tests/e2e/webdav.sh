@@ -5,8 +5,8 @@
 # and restored byte for byte; a second backup downloads nothing (GETs
 # counted in Apache's access log), a changed file is the one download of
 # the third; a 401 in the middle of the walk and Apache killed mid-backup
-# fail clearly without a restore point, and the next backup succeeds;
-# ransomware through WebDAV rolled back in place with `coffer dav restore`
+# fail clearly without a restore point, and the next backup succeeds; a
+# file changed between its listing and its GET read again; ransomware through WebDAV rolled back in place with `coffer dav restore`
 # byte for byte (a second restore writes nothing), a file a user changes
 # during a restore kept with the copy beside it, a restore to a new
 # collection; through `coffer serve`: a site unit with a webdav source (its secret
@@ -149,6 +149,27 @@ is_rc "webdav: a server that hangs fails the backup" 1
 assert "webdav: the hang is named a timeout with the URL" grep -q "http://127.0.0.1:$PPORT/dav/site/.*timeout" "$T/err"
 echo 0 >"$T/delay"
 assert "webdav: check passes" c check
+
+# 6b. A file that changes between its listing and its GET (its ETag moved)
+# is listed again (PROPFIND Depth: 0 on the file) and read once more: the
+# point holds what it became, with no warning.
+echo "before" >"$R/zero"
+echo 50 >"$T/delay"
+n0=$(grep -c '"PROPFIND /dav/site/ ' "$D/access.log")
+(c --json dav backup site --url "http://127.0.0.1:$PPORT/dav/site/" --user alice \
+	--password-file "$T/pw" >"$T/moved.out" 2>"$T/moved.err"; echo $? >"$T/moved.rc") &
+bpid=$!
+until_true 30 eval '[ "$(grep -c "\"PROPFIND /dav/site/ " "$D/access.log")" -gt "$n0" ]'
+echo "after the listing" >"$R/zero"
+wait $bpid
+echo 0 >"$T/delay"
+rc=$(cat "$T/moved.rc")
+cp "$T/moved.err" "$T/err"
+is_rc "webdav: a file changed between listing and GET: the backup succeeds" 0
+assert "webdav: the moved file was listed again" grep -q '"PROPFIND /dav/site/zero ' "$D/access.log"
+equal "webdav: a file changed between listing and GET" "warnings" "$(jq -r .warnings "$T/moved.out")" 0
+equal "webdav: a file changed between listing and GET" "content stored" \
+	"$(c restore site@latest --to "$T/mv" zero >/dev/null 2>&1 && cat "$T/mv/zero")" "after the listing"
 
 # 7. Ransomware through WebDAV: every file's bytes written encrypted to
 # NAME.locked, the original deleted, one file overwritten in place; then
