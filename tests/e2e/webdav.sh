@@ -4,13 +4,15 @@
 # zero-byte files and a few MB file backed up with `coffer dav backup`
 # and restored byte for byte; a second backup downloads nothing (GETs
 # counted in Apache's access log), a changed file is the one download of
-# the third; a 401 in the middle of the walk and Apache killed mid-backup
-# fail clearly without a restore point, and the next backup succeeds; a
-# file changed between its listing and its GET read again; ransomware through WebDAV rolled back in place with `coffer dav restore`
-# byte for byte (a second restore writes nothing), a file a user changes
-# during a restore kept with the copy beside it, a restore to a new
-# collection; through `coffer serve`: a site unit with a webdav source (its secret
-# sealed), a policy, restore points.
+# the third; a 401 in the middle of the walk, a redirect loop, a stalled
+# path and Apache killed mid-backup fail clearly without a restore point,
+# and the next backup succeeds; a file changed between its listing and its
+# GET is read again; ransomware through WebDAV rolled back in place with
+# `coffer dav restore` byte for byte (a second restore writes nothing); a
+# file a user changes during a restore kept with the copy beside it; a
+# restore to a new collection; through `coffer serve`: a site unit with a
+# webdav source (its secret sealed), a policy, a restore point, a restore
+# session in place.
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 . "$HERE/e2e/lib.sh"
 APACHE=$HERE/servers/apache-dav.sh
