@@ -12,6 +12,7 @@
 
 #include <fnmatch.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,14 +93,26 @@ int webdav_source_opts(const struct json_object *source, struct dav_opts *o, cha
 	return 0;
 }
 
+/* Files downloaded at once, each over a connection of its own. */
+#define DAV_FETCHERS 4
+
+/* One downloader: its connection and its stream into the packs. */
+struct fetcher {
+	struct dav_client *dav;
+	struct point_stream *ps;
+	uint64_t fetched, bytes_fetched;
+};
+
 struct wb {
 	struct point_writer *pw;
 	struct point_stream *ps;
 	struct dav_client *dav;
+	struct fetcher fx[DAV_FETCHERS]; /* fx[0] is dav and ps */
+	struct dav_opts dopts;
 	struct tree_reader *parent;
 	struct meta_entry *pe; /* the parent's next entry, or NULL */
 	struct point_totals t;
-	uint64_t changed, reused, fetched, bytes_fetched;
+	uint64_t changed, reused;
 	const char *url;
 };
 
@@ -186,7 +199,7 @@ static int unchanged(const struct meta_entry *pe, const struct dav_res *r)
 }
 
 struct fetch {
-	struct wb *b;
+	struct fetcher *fx;
 	struct meta_entry *e;
 	uint64_t n;
 };
@@ -196,18 +209,19 @@ static int on_bytes(void *ctx, const void *data, size_t len, struct error *err)
 	struct fetch *f = ctx;
 
 	f->n += len;
-	return point_stream_write(f->b->ps, f->e, data, len, err);
+	return point_stream_write(f->fx->ps, f->e, data, len, err);
 }
 
-/* Downloads r into e: 0, 1 if it is gone (warned), -1. */
-static int fetch_file(struct wb *b, struct dav_res *r, struct meta_entry *e, struct error *err)
+/* Downloads r into e with fetcher fx: 0, 1 if it is gone (warned), -1. */
+static int fetch_file(struct wb *b, struct fetcher *fx, struct dav_res *r, struct meta_entry *e,
+		      struct error *err)
 {
-	struct fetch f = { .b = b, .e = e };
+	struct fetch f = { .fx = fx, .e = e };
 	char *etag = NULL;
 	int ret, try;
 
 	for (try = 0;; try++) {
-		ret = dav_get(b->dav, r->path, try < 2 ? r->etag : NULL, on_bytes, &f, &etag, err);
+		ret = dav_get(fx->dav, r->path, try < 2 ? r->etag : NULL, on_bytes, &f, &etag, err);
 		if (ret < 0 && err->code == ERROR_NOTFOUND) {
 			wb_warn(b, "%s was removed while the backup ran; left out", r->path);
 			free(etag);
@@ -230,7 +244,7 @@ static int fetch_file(struct wb *b, struct dav_res *r, struct meta_entry *e, str
 			struct error e2;
 
 			error_init(&e2);
-			if (dav_propfind(b->dav, r->path, 0, 0, &l, &e2) == 0 && l.n >= 1) {
+			if (dav_propfind(fx->dav, r->path, 0, 0, &l, &e2) == 0 && l.n >= 1) {
 				free(r->etag);
 				r->etag = l.res[0].etag;
 				l.res[0].etag = NULL;
@@ -242,7 +256,7 @@ static int fetch_file(struct wb *b, struct dav_res *r, struct meta_entry *e, str
 			dav_list_clear(&l);
 		}
 	}
-	if (point_stream_end(b->ps, e, err) < 0) {
+	if (point_stream_end(fx->ps, e, err) < 0) {
 		free(etag);
 		return -1;
 	}
@@ -256,42 +270,137 @@ static int fetch_file(struct wb *b, struct dav_res *r, struct meta_entry *e, str
 		wb_warn(b, "%s: %" PRIu64 " bytes read, the listing said %" PRIu64, r->path, f.n,
 			r->size);
 	e->size = f.n;
-	b->fetched++;
-	b->bytes_fetched += f.n;
+	fx->fetched++;
+	fx->bytes_fetched += f.n;
 	return 0;
 }
 
-static int add_file(struct wb *b, struct dav_res *r, struct error *err)
-{
-	const struct meta_entry *pe = parent_at(b, r->path);
+/* A run of files of one collection, between two subcollections: the
+ * unchanged ones take the parent's extents, the others are downloaded
+ * DAV_FETCHERS at a time, then all are added in order. */
+struct job {
+	struct dav_res *r;
 	struct meta_entry e;
-	int ret = 0;
+	int fetch, gone;
+};
 
-	memset(&e, 0, sizeof(e));
-	e.type = META_FILE;
-	e.mode = 0644;
-	e.nlink = 1;
-	e.path = xstrdup(r->path);
-	if (unchanged(pe, r)) {
-		for (size_t i = 0; i < pe->nextents; i++)
-			meta_entry_add_extent(&e, pe->extents[i].id, pe->extents[i].len);
-		e.size = pe->size;
-		b->reused++;
-	} else {
-		ret = fetch_file(b, r, &e, err);
-		b->changed++;
-		if (ret == 1) {
-			meta_entry_clear(&e);
-			return 0;
+struct run {
+	struct wb *b;
+	struct job *jobs;
+	size_t n, next;
+	pthread_mutex_t lock;
+	int failed;
+	struct error err;
+};
+
+static void *fetch_thread(void *arg)
+{
+	struct fetcher **pfx = arg;
+	struct fetcher *fx = pfx[0];
+	struct run *ru = (struct run *)(void *)pfx[1];
+
+	for (;;) {
+		struct job *j = NULL;
+		struct error err;
+		int ret;
+
+		pthread_mutex_lock(&ru->lock);
+		while (!ru->failed && ru->next < ru->n && !ru->jobs[ru->next].fetch)
+			ru->next++;
+		if (!ru->failed && ru->next < ru->n)
+			j = &ru->jobs[ru->next++];
+		pthread_mutex_unlock(&ru->lock);
+		if (j == NULL)
+			return NULL;
+		error_init(&err);
+		ret = fetch_file(ru->b, fx, j->r, &j->e, &err);
+		if (ret == 1)
+			j->gone = 1;
+		if (ret < 0) {
+			pthread_mutex_lock(&ru->lock);
+			if (!ru->failed)
+				ru->err = err;
+			ru->failed = 1;
+			pthread_mutex_unlock(&ru->lock);
+			return NULL;
 		}
 	}
-	if (ret == 0) {
-		set_attrs(&e, r);
-		b->t.files++;
-		b->t.bytes += e.size;
-		ret = point_writer_add(b->pw, &e, err);
+}
+
+static int run_fetch(struct wb *b, struct run *ru, size_t nfetch, struct error *err)
+{
+	struct fetcher *args[DAV_FETCHERS][2];
+	pthread_t th[DAV_FETCHERS];
+	size_t nt = nfetch < DAV_FETCHERS ? nfetch : DAV_FETCHERS, i, started = 0;
+
+	for (i = 1; i < nt; i++)
+		if (b->fx[i].dav == NULL && (b->fx[i].dav = dav_open(&b->dopts, err)) == NULL)
+			return -1;
+	for (i = 0; i < nt; i++) {
+		args[i][0] = &b->fx[i];
+		args[i][1] = (struct fetcher *)(void *)ru;
+		if (i == 0)
+			continue;
+		if (pthread_create(&th[i], NULL, fetch_thread, args[i]) != 0)
+			break;
+		started = i;
 	}
-	meta_entry_clear(&e);
+	fetch_thread(args[0]);
+	for (i = 1; i <= started; i++)
+		pthread_join(th[i], NULL);
+	if (ru->failed) {
+		*err = ru->err;
+		return -1;
+	}
+	return 0;
+}
+
+static int add_run(struct wb *b, struct dav_res *rs, size_t n, struct error *err)
+{
+	struct run ru = { .b = b };
+	size_t i, nfetch = 0;
+	int ret = 0;
+
+	ru.jobs = xcalloc(n, sizeof(*ru.jobs));
+	ru.n = n;
+	for (i = 0; i < n; i++) {
+		const struct meta_entry *pe = parent_at(b, rs[i].path);
+		struct job *j = &ru.jobs[i];
+
+		j->r = &rs[i];
+		j->e.type = META_FILE;
+		j->e.mode = 0644;
+		j->e.nlink = 1;
+		j->e.path = xstrdup(rs[i].path);
+		if (unchanged(pe, &rs[i])) {
+			for (size_t k = 0; k < pe->nextents; k++)
+				meta_entry_add_extent(&j->e, pe->extents[k].id, pe->extents[k].len);
+			j->e.size = pe->size;
+			b->reused++;
+		} else {
+			j->fetch = 1;
+			nfetch++;
+			b->changed++;
+		}
+	}
+	if (nfetch > 0) {
+		pthread_mutex_init(&ru.lock, NULL);
+		ret = run_fetch(b, &ru, nfetch, err);
+		pthread_mutex_destroy(&ru.lock);
+	}
+	for (i = 0; ret == 0 && i < n; i++) {
+		struct job *j = &ru.jobs[i];
+
+		if (j->gone)
+			continue;
+		set_attrs(&j->e, j->r);
+		b->t.files++;
+		b->t.bytes += j->e.size;
+		ret = point_writer_add(b->pw, &j->e, err);
+	}
+	for (i = 0; i < n; i++)
+		meta_entry_clear(&ru.jobs[i].e);
+	free(ru.jobs);
 	if (ret == 0)
 		ret = point_writer_checkpoint(b->pw, err);
 	return ret;
@@ -330,7 +439,7 @@ static int walk(struct wb *b, const char *dir, int depth, struct error *err)
 	struct dav_list l, kids = { 0 }, self = { 0 };
 	struct meta_entry e;
 	const struct meta_entry *pe;
-	size_t i;
+	size_t i, k, n;
 	int ret = 0;
 
 	if (depth > DAV_MAX_TREE_DEPTH)
@@ -366,13 +475,31 @@ static int walk(struct wb *b, const char *dir, int depth, struct error *err)
 	ret = point_writer_add(b->pw, &e, err);
 	meta_entry_clear(&e);
 	dav_list_clear(&self);
-	for (i = 0; ret == 0 && i < kids.n; i++) {
-		if (i > 0 && strcmp(kids.res[i].path, kids.res[i - 1].path) == 0)
-			continue; /* a server that lists a name twice */
-		if (kids.res[i].collection)
+	/* A server that lists a name twice: the first is kept. */
+	for (i = 1, k = 1; i < kids.n; i++) {
+		if (strcmp(kids.res[i].path, kids.res[k - 1].path) == 0)
+			continue;
+		if (k != i) {
+			struct dav_res t = kids.res[k];
+
+			kids.res[k] = kids.res[i];
+			kids.res[i] = t;
+		}
+		k++;
+	}
+	n = kids.n > 0 ? k : 0;
+	for (i = 0; ret == 0 && i < n;) {
+		size_t j = i;
+
+		if (kids.res[i].collection) {
 			ret = walk(b, kids.res[i].path, depth + 1, err);
-		else
-			ret = add_file(b, &kids.res[i], err);
+			i++;
+			continue;
+		}
+		while (j < n && !kids.res[j].collection)
+			j++;
+		ret = add_run(b, &kids.res[i], j - i, err);
+		i = j;
 	}
 	dav_list_clear(&kids);
 	return ret;
@@ -426,6 +553,12 @@ int webdav_backup_run(struct store *s, const struct source_backup_opts *o,
 	if (b.pw == NULL || point_writer_begin(b.pw, err) < 0)
 		goto out;
 	b.ps = point_writer_stream(b.pw);
+	b.dopts = dopts;
+	b.fx[0].dav = b.dav;
+	b.fx[0].ps = b.ps;
+	/* Streams are made before any thread uses one; connections as needed. */
+	for (int i = 1; i < DAV_FETCHERS; i++)
+		b.fx[i].ps = point_writer_stream(b.pw);
 	read_parent(&b);
 	ret = walk(&b, "", 0, err);
 	if (ret == 0) {
@@ -452,15 +585,20 @@ int webdav_backup_run(struct store *s, const struct source_backup_opts *o,
 		res->nwarnings = pr.nwarnings;
 		res->changed = b.changed;
 		res->reused = b.reused;
-		res->fetched = b.fetched;
-		res->bytes_fetched = b.bytes_fetched;
-		res->requests = dav_requests(b.dav);
+		for (int i = 0; i < DAV_FETCHERS; i++) {
+			res->fetched += b.fx[i].fetched;
+			res->bytes_fetched += b.fx[i].bytes_fetched;
+			if (b.fx[i].dav)
+				res->requests += dav_requests(b.fx[i].dav);
+		}
 	}
 out:
 	if (ret < 0)
 		error_prefix(err, "backup of %s (%s) failed", o->unit, url ? url : "webdav");
 	tree_reader_close(&b.parent);
 	point_writer_close(&b.pw);
+	for (int i = 1; i < DAV_FETCHERS; i++)
+		dav_close(&b.fx[i].dav);
 	dav_close(&b.dav);
 	free(url);
 	return ret;
