@@ -488,7 +488,10 @@ static int s3_fail(struct s3 *s, const struct s3_req *r, CURLcode rc, const char
 		error_setk(err, ERROR_CORRUPT, "%s %s failed: the object is larger than %zu bytes",
 			   r->method, what, r->out->max);
 	} else if (rc != CURLE_OK) {
-		error_set(err, "%s %s failed: %s (after %u attempt%s)", r->method, what,
+		/* curl says "Operation too slow" when the low-speed limit fires:
+		 * name it for what it is, the request timeout. */
+		error_set(err, "%s %s failed: %s%s (after %u attempt%s)", r->method, what,
+			  rc == CURLE_OPERATION_TIMEDOUT ? "timed out: " : "",
 			  errbuf[0] ? errbuf : curl_easy_strerror(rc), r->attempts,
 			  r->attempts == 1 ? "" : "s");
 	} else {

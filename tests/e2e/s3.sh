@@ -350,12 +350,10 @@ while True:
 ' &
 SILENT_PID=$!
 for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/18749) 2>/dev/null && break; sleep 0.1; done
-start=$SECONDS
 COFFER_S3_TIMEOUT=1 COFFER_S3_RETRIES=1 run "$COFFER" --store s3+http://127.0.0.1:18749/silent \
 	--key-file "$KEY" restore-points
 err_has "a server that never answers: the request times out, retried once" 1 \
-	"GET s3+http://127.0.0.1:18749/silent/config failed" "after 2 attempts"
-assert "and gives up within the timeouts ($((SECONDS - start)) s)" test $((SECONDS - start)) -le 10
+	"GET s3+http://127.0.0.1:18749/silent/config failed: timed out" "after 2 attempts"
 kill "$SILENT_PID" 2>/dev/null
 SILENT_PID=
 

@@ -185,14 +185,15 @@ if grep -q "did not answer as an IMAP server" "$T/lasterr" && ! leaks "$T/laster
 else
 	not_ok "ssrf: a non-IMAP peer: lastError says so without its banner" "$(cat "$T/lasterr")"
 fi
-start=$SECONDS
+# Refused for what it is, not after a read timeout (no wall clock asserted:
+# the error names the reason).
 backup_error "$UB"
-if grep -q "did not answer as an IMAP server" "$T/lasterr" && ! leaks "$T/lasterr" &&
-	[ $((SECONDS - start)) -lt 30 ]; then
-	ok "ssrf: a binary banner without a line end: refused at once, not echoed"
+if grep -q "did not answer as an IMAP server" "$T/lasterr" && ! grep -qi "timed out" "$T/lasterr" &&
+	! leaks "$T/lasterr"; then
+	ok "ssrf: a binary banner without a line end: refused as not IMAP, not echoed"
 else
-	not_ok "ssrf: a binary banner without a line end: refused at once, not echoed" \
-		"$((SECONDS - start)) s: $(cat "$T/lasterr")"
+	not_ok "ssrf: a binary banner without a line end: refused as not IMAP, not echoed" \
+		"$(cat "$T/lasterr")"
 fi
 [ "$(conns)" -ge 2 ] && ok "ssrf: (the allowed units did connect)" ||
 	not_ok "ssrf: (the allowed units did connect)" "$(conns) connections"
