@@ -275,6 +275,11 @@ fi
 api "$TOK" POST "/v1/tenants/$TID/protectionUnits" \
 	"{\"name\":\"far\",\"kind\":\"account\",\"source\":{\"type\":\"webdav\",\"url\":\"http://127.0.0.1:$PPORT/dav/site/\",\"user\":\"alice\",\"secret\":\"x\"}}"
 expect "webdav: a unit on a port source_allow does not name is refused" 400
+api "$TOK" POST "/v1/tenants/$TID/protectionUnits" "{\"name\":\"ann\",\"kind\":\"account\",\"source\":$src}"
+expect "webdav: an account unit with a webdav source is created" 201
+api "$TOK" POST "/v1/tenants/$TID/protectionUnits" \
+	"{\"name\":\"cmd\",\"kind\":\"site\",\"source\":{\"type\":\"webdav\",\"url\":\"$URL\",\"user\":\"alice\",\"secretCommand\":\"cat /etc/shadow\"}}"
+expect "webdav: a webdav source with a secretCommand is refused" 400
 api "$TOK" POST "/v1/tenants/$TID/protectionPolicies" \
 	"{\"name\":\"sites\",\"kind\":\"site\",\"units\":[\"$U\"],\"frequencySeconds\":3600,\"state\":\"active\"}"
 expect "webdav: a site policy" 201
