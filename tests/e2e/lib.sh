@@ -50,6 +50,19 @@ run() { "$@" >"$T/out" 2>"$T/err"; rc=$?; }
 # sanitizer FILE...: an ASan/UBSan report is in the files.
 sanitizer() { grep -qE 'Sanitizer|runtime error:' "$@"; }
 
+# fails_with NAME WANT_RC TEXT...: the last run exited WANT_RC and its stderr holds every TEXT.
+fails_with() {
+	local name=$1 want=$2 t; shift 2
+	if sanitizer "$T/err"; then
+		not_ok "$name" "sanitizer report: $(grep -m1 -E 'Sanitizer|runtime error:' "$T/err")"; return
+	fi
+	[ "$rc" = "$want" ] || { not_ok "$name" "exit $rc, want $want: $(tail -2 "$T/err" | tr '\n' ' ')"; return; }
+	for t in "$@"; do
+		grep -qF -- "$t" "$T/err" || { not_ok "$name" "no \"$t\" in: $(tr '\n' ' ' <"$T/err")"; return; }
+	done
+	ok "$name"
+}
+
 # is_rc NAME WANT: the last run exited WANT and no sanitizer complained.
 is_rc() {
 	if sanitizer "$T/err"; then

@@ -76,30 +76,18 @@ objects() {
 	s3 "$EP/$BUCKET?list-type=2&prefix=$(printf %s "$1" | sed 's|/|%2F|g')" |
 		grep -o '<Key>' | wc -l
 }
-# err_has NAME WANT_RC TEXT...: the last run exited WANT_RC and its stderr holds every TEXT.
-err_has() {
-	local name=$1 want=$2 t; shift 2
-	if sanitizer "$T/err"; then
-		not_ok "$name" "sanitizer report: $(grep -m1 -E 'Sanitizer|runtime error:' "$T/err")"; return
-	fi
-	[ "$rc" = "$want" ] || { not_ok "$name" "exit $rc, want $want: $(tail -2 "$T/err" | tr '\n' ' ')"; return; }
-	for t in "$@"; do
-		grep -qF -- "$t" "$T/err" || { not_ok "$name" "no \"$t\" in: $(tr '\n' ' ' <"$T/err")"; return; }
-	done
-	ok "$name"
-}
 
 # ---- store specs ----
 
 cd "$T" || exit 1 # where a spec taken for a folder would appear
 run "$COFFER" --store foo://x --key-file "$T/no-such.key" restore-points
-err_has "an unknown scheme is refused (before the key is read)" 2 'unknown scheme "foo://"' \
+fails_with "an unknown scheme is refused (before the key is read)" 2 'unknown scheme "foo://"' \
 	"foo://x"
 run "$COFFER" --store foo://x init --key-file-new "$T/k0"
-err_has "init with an unknown scheme is refused" 2 'unknown scheme "foo://"'
+fails_with "init with an unknown scheme is refused" 2 'unknown scheme "foo://"'
 assert "before the new key file is written" test ! -e "$T/k0"
 run "$COFFER" --store s3://127.0.0.1/b init --key-file-new "$T/k0b"
-err_has "a bucket name S3 would refuse is refused" 2 "bad bucket name"
+fails_with "a bucket name S3 would refuse is refused" 2 "bad bucket name"
 cd - >/dev/null || exit 1
 assert "no folder \"foo:\" or \"s3:\" is made" test ! -e "$T/foo:" -a ! -e "$T/s3:"
 
@@ -107,7 +95,7 @@ assert "no folder \"foo:\" or \"s3:\" is made" test ! -e "$T/foo:" -a ! -e "$T/s
 
 s3 -X PUT -o /dev/null "$EP/plain-bucket"
 run "$COFFER" --store "s3+http://127.0.0.1:$PORT/plain-bucket" init --key-file-new "$T/k1"
-err_has "init on a bucket without Object Lock is refused" 2 "bucket plain-bucket has no Object Lock"
+fails_with "init on a bucket without Object Lock is refused" 2 "bucket plain-bucket has no Object Lock"
 equal "refused init" "objects written to plain-bucket" \
 	"$(s3 "$EP/plain-bucket?list-type=2" | grep -o '<Key>' | wc -l)" 0
 
@@ -123,7 +111,7 @@ until_date=$(sed -n 's/^x-amz-object-lock-retain-until-date: //Ip' "$T/head")
 secs=$(( $(date -d "$until_date" +%s) - $(date +%s) ))
 assert "retained until a day from now ($until_date)" test "$secs" -gt 86000 -a "$secs" -le 86400
 run "$COFFER" --store "$STORE" init --key-file-new "$T/k2"
-err_has "init on a store that exists is refused" 1 "not empty"
+fails_with "init on a store that exists is refused" 1 "not empty"
 
 # ---- backup, incremental, restore, check ----
 
@@ -201,7 +189,7 @@ verify_restore u@1 "$T/v1" "after the refused deletes" "still restores byte-iden
 rp1_until=$(s3 -I "$EP/$BUCKET/store1/$rp1" | tr -d '\r' |
 	sed -n 's/^x-amz-object-lock-retain-until-date: //Ip' | cut -c1-19)
 run c forget --deletion-key-file "$DKEY" u@1
-err_has "coffer forget refuses a point whose manifest the server locks (exit 5, naming it)" 5 \
+fails_with "coffer forget refuses a point whose manifest the server locks (exit 5, naming it)" 5 \
 	"restore point u@1 is locked by Object Lock until $rp1_until"
 equal "after forget" "restore point 1's manifest" "$(status -I "$EP/$BUCKET/store1/$rp1")" 200
 equal "the refused forget" "tombstones written" "$(objects "store1/${rp1%/rp/*}/forgotten/")" 0
@@ -250,7 +238,7 @@ run g backup u "$T/gsrc"
 is_rc "GOVERNANCE: second backup" 0
 grp1=$(gkeys rp | grep '/0000000001$')
 run g forget --deletion-key-file "$T/g.dkey" u@1
-err_has "GOVERNANCE: forget refuses a locked point, exit 5" 5 \
+fails_with "GOVERNANCE: forget refuses a locked point, exit 5" 5 \
 	"restore point u@1 is locked by Object Lock until"
 equal "GOVERNANCE: the refused forget" "tombstones" "$(gkeys forgotten | wc -l)" 0
 equal "GOVERNANCE" "shortening the lock of point 1's manifest (bypass)" "$(retain "$grp1" 2)" 200
@@ -293,14 +281,14 @@ assert "byte-identical" cmp -s "$T/gsrc/f.bin" "$T/grestore/f.bin"
 # ---- credentials ----
 
 AWS_SECRET_ACCESS_KEY=NotTheSecret123 run c restore-points u
-err_has "a wrong secret gives an error naming the bucket" 1 "$BUCKET" "SignatureDoesNotMatch"
+fails_with "a wrong secret gives an error naming the bucket" 1 "$BUCKET" "SignatureDoesNotMatch"
 if grep -q NotTheSecret123 "$T/err"; then not_ok "and never the secret" "$(cat "$T/err")"
 else ok "and never the secret"; fi
 AWS_ACCESS_KEY_ID=NOBODY run c restore-points u
-err_has "an unknown access key gives an error naming the bucket" 1 "$BUCKET" "InvalidAccessKeyId"
+fails_with "an unknown access key gives an error naming the bucket" 1 "$BUCKET" "InvalidAccessKeyId"
 env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY "$COFFER" --store "$STORE" --key-file "$KEY" \
 	restore-points u >"$T/out" 2>"$T/err"; rc=$?
-err_has "no credentials: a clear error" 2 "no S3 credentials" "--s3-credentials"
+fails_with "no credentials: a clear error" 2 "no S3 credentials" "--s3-credentials"
 printf '# test\n[other]\naws_access_key_id = X\n[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
 	"$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" >"$T/creds" && chmod 600 "$T/creds"
 env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY "$COFFER" --store "$STORE" --key-file "$KEY" \
@@ -321,7 +309,7 @@ assert "lists the point's files" grep -q "c.bin" "$T/out"
 
 TLS=s3://127.0.0.1:$((PORT + 1))/coffer-tls
 run "$COFFER" --store "$TLS" init --key-file-new "$T/tls.key"
-err_has "TLS: the server's certificate is checked" 1 "SSL certificate problem" "$TLS"
+fails_with "TLS: the server's certificate is checked" 1 "SSL certificate problem" "$TLS"
 rm -f "$T/tls.key" # init writes the key file before it reaches the store
 run "$COFFER" --store "$TLS" --ca-file "$D/ca.pem" init --key-file-new "$T/tls.key" \
 	--object-lock-days 1 --object-lock-mode governance
@@ -352,7 +340,7 @@ SILENT_PID=$!
 for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/18749) 2>/dev/null && break; sleep 0.1; done
 COFFER_S3_TIMEOUT=1 COFFER_S3_RETRIES=1 run "$COFFER" --store s3+http://127.0.0.1:18749/silent \
 	--key-file "$KEY" restore-points
-err_has "a server that never answers: the request times out, retried once" 1 \
+fails_with "a server that never answers: the request times out, retried once" 1 \
 	"GET s3+http://127.0.0.1:18749/silent/config failed: timed out" "after 2 attempts"
 kill "$SILENT_PID" 2>/dev/null
 SILENT_PID=
@@ -377,7 +365,7 @@ is_rc "restore with eight" 0
 assert "both restore byte-identical (1)" diff -r "$M" "$T/m1"
 assert "both restore byte-identical (8)" diff -r "$M" "$T/m8"
 COFFER_S3_CONNECTIONS=65 run c restore-points
-err_has "COFFER_S3_CONNECTIONS is checked (1 to 64)" 2 "COFFER_S3_CONNECTIONS"
+fails_with "COFFER_S3_CONNECTIONS is checked (1 to 64)" 2 "COFFER_S3_CONNECTIONS"
 
 # ---- one upload among many in flight fails ----
 # A proxy in front of radosgw answers 503 to every PUT of the second pack
@@ -394,7 +382,7 @@ COFFER_S3_RETRIES=1 run "$COFFER" --store "s3+http://127.0.0.1:18748/$BUCKET/sto
 	--key-file "$KEY" backup f "$M"
 failed=$(cat "$T/failed-pack" 2>/dev/null)
 assert "the proxy refused a pack (${failed:0:16}...)" test -n "$failed"
-err_has "a failed upload among many: the backup fails naming the pack and the server's answer" \
+fails_with "a failed upload among many: the backup fails naming the pack and the server's answer" \
 	1 "/packs/${failed:0:2}/$failed failed: 503 SlowDown" "(after retries)"
 kill "$PROXY_PID" 2>/dev/null
 wait "$PROXY_PID" 2>/dev/null
@@ -459,11 +447,11 @@ is_rc "a pack read cut short once (a 200 with a short body): read again, the res
 assert "and is byte-identical" diff -r "$M" "$T/fr"
 rm -rf "$T/fr"
 COFFER_FAULTS="read@/rp/:1+:badsum" run c restore m8 --to "$T/fr"
-err_has "a restore point damaged on every read: the error names it" 1 "/rp/0000000001" \
+fails_with "a restore point damaged on every read: the error names it" 1 "/rp/0000000001" \
 	"failed authentication"
 rm -rf "$T/fr"
 COFFER_FAULTS="read@/packs/:1+:short" run c restore m8 --to "$T/fr"
-err_has "every pack read cut short: the error names the pack" 1 "/packs/" "a short body" \
+fails_with "every pack read cut short: the error names the pack" 1 "/packs/" "a short body" \
 	"injected fault"
 
 # ---- an object overwritten in the versioned bucket ----
@@ -517,7 +505,7 @@ done
 "$CEPH" kill-rgw "$D"
 wait "$bpid"; rc=$?
 cp "$T/kill.err" "$T/err"
-err_has "radosgw killed mid-backup: the backup fails clearly" 1 "failed" "$STORE" "attempt"
+fails_with "radosgw killed mid-backup: the backup fails clearly" 1 "failed" "$STORE" "attempt"
 "$CEPH" start-rgw "$D" >>"$T/ceph.log" 2>&1
 equal "after the failed backup" "restore points" "$(points u)" "1 2 "
 run c backup u "$S"

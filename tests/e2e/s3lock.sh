@@ -89,18 +89,6 @@ retain() {
 	as_put CIACCESSKEY "$url?retention=&versionId=$v" "$T/retention.xml" \
 		-H "x-amz-bypass-governance-retention: true"
 }
-# err_has NAME WANT_RC TEXT...: the last run exited WANT_RC and its stderr holds every TEXT.
-err_has() {
-	local name=$1 want=$2 t; shift 2
-	if sanitizer "$T/err"; then
-		not_ok "$name" "sanitizer report: $(grep -m1 -E 'Sanitizer|runtime error:' "$T/err")"; return
-	fi
-	[ "$rc" = "$want" ] || { not_ok "$name" "exit $rc, want $want: $(tail -2 "$T/err" | tr '\n' ' ')"; return; }
-	for t in "$@"; do
-		grep -qF -- "$t" "$T/err" || { not_ok "$name" "no \"$t\" in: $(tr '\n' ' ' <"$T/err")"; return; }
-	done
-	ok "$name"
-}
 
 # ---- the bucket, its owner and the policy coffer recommends ----
 
@@ -130,7 +118,7 @@ equal "the owner" "applies it to the lab bucket" \
 	"$(as_put CIACCESSKEY "$EP/$LAB?policy=" "$T/lab.json")" 204
 run "$COFFER" s3-policy "$BUCKET" --backup-user 'arn:aws:iam:::user/x"y' \
 	--delete-user arn:aws:iam:::user/deleter
-err_has "s3-policy refuses an ARN it would have to escape" 2 "IAM user ARN"
+fails_with "s3-policy refuses an ARN it would have to escape" 2 "IAM user ARN"
 
 # ---- settings in the spec ----
 
@@ -143,21 +131,21 @@ gb() { "$COFFER" --store "$GSTORE?$B" --key-file "$T/g.key" "$@"; }
 gd() { "$COFFER" --store "$GSTORE?$BD" --key-file "$T/g.key" "$@"; }
 
 run "$COFFER" --store "$CSTORE?$B&secret=abc" --key-file "$T/none" restore-points
-err_has "a spec with an unknown setting is refused, naming it" 2 'unknown setting' 'secret'
+fails_with "a spec with an unknown setting is refused, naming it" 2 'unknown setting' 'secret'
 printf '%064d\n' 0 >"$T/dummy.key"
 run "$COFFER" --store "$CSTORE" --key-file "$T/dummy.key" restore-points
-err_has "no credentials anywhere: a clear error" 2 "no S3 credentials" "credentials=FILE"
+fails_with "no credentials anywhere: a clear error" 2 "no S3 credentials" "credentials=FILE"
 # A refused init leaves no key file (--key-file-new is written first).
 equal "the owner" "creates a bucket without Object Lock" \
 	"$(status CIACCESSKEY -X PUT "$EP/coffer-nolock")" 200
 run "$COFFER" --store "s3+http://127.0.0.1:$PORT/coffer-nolock?credentials=$T/owner.creds" init \
 	--key-file-new "$T/nolock.key"
-err_has "init on a bucket without Object Lock is refused" 2 "has no Object Lock"
+fails_with "init on a bucket without Object Lock is refused" 2 "has no Object Lock"
 assert "and leaves no key file behind" test ! -e "$T/nolock.key"
 run "$COFFER" --store "$CSTORE?$B" init --key-file-new "$T/c.key" --object-lock-days 1
 is_rc "init with the backup credentials named in the spec (COMPLIANCE)" 0
 run "$COFFER" --store "$CSTORE?$B" init --key-file-new "$T/c2.key"
-err_has "init on a store that exists is refused" 1 "not empty"
+fails_with "init on a store that exists is refused" 1 "not empty"
 assert "and leaves no key file behind" test ! -e "$T/c2.key"
 run "$COFFER" --store "$GSTORE?$B" init --key-file-new "$T/g.key" --object-lock-days 1 \
 	--object-lock-mode governance --deletion-key-file-new "$T/g.dkey"
@@ -173,7 +161,7 @@ gen b 300000 >"$T/src/a.bin"
 run gb backup u "$T/src"
 is_rc "a second backup (GOVERNANCE)" 0
 run "$COFFER" --store "$CSTORE?$B" --key-file "$T/g.key" restore-points
-err_has "an error names the store without its settings" 1 "store s3+http://127.0.0.1:$PORT/$BUCKET/c"
+fails_with "an error names the store without its settings" 1 "store s3+http://127.0.0.1:$PORT/$BUCKET/c"
 if grep -q "credentials=" "$T/err"; then not_ok "and not its settings" "$(cat "$T/err")"
 else ok "and not its settings"; fi
 run "$COFFER" --store "$CSTORE?$B&delete-credentials=$T/missing.creds" --key-file "$T/c.key" \
@@ -263,7 +251,7 @@ grp1=$(keys $LAB g rp | grep '/0000000001$')
 equal "the owner" "shortens point 1's lock to seconds (GOVERNANCE bypass)" "$(retain "$grp1" 2)" 200
 sleep 3
 run gb forget --deletion-key-file "$T/g.dkey" u@1
-err_has "forget with the backup credentials alone: 403, named" 1 \
+fails_with "forget with the backup credentials alone: 403, named" 1 \
 	"refused by the server (403 AccessDenied)" "g/$grp1" "backup credentials"
 equal "after the refused DELETE" "point 1's manifest" \
 	"$(status BACKUPACCESS -I "$EP/$LAB/g/$grp1")" 200
@@ -277,7 +265,7 @@ for k in $(keys $LAB g packs); do
 done
 sleep 3
 run gb --json prune --grace 0 --deletion-key-file "$T/g.dkey"
-err_has "prune with the backup credentials alone: 403, named" 1 \
+fails_with "prune with the backup credentials alone: 403, named" 1 \
 	"refused by the server (403 AccessDenied)" "g/units/"
 cp "$T/err" "$T/prune-backup.err"
 deleted=0
