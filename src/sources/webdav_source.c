@@ -735,7 +735,8 @@ static void strong_etag(struct wr *w, struct live *lv)
 		struct dav_list l;
 		struct error e2;
 
-		nanosleep(&ts, NULL);
+		if (i > 0) /* listed again at once first: by now it is often strong */
+			nanosleep(&ts, NULL);
 		error_init(&e2);
 		if (dav_propfind(w->dav, lv->path, lv->collection, 0, &l, &e2) < 0)
 			return;
