@@ -4,6 +4,7 @@
  * backup and prints what it did. */
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,11 +62,84 @@ static int read_secret(json_object *o, const char *file, struct error *err)
 	return 0;
 }
 
+/* How to reach the collection: the flags both commands take. */
+struct dav_conn {
+	const char *source, *url, *user, *pwfile, *auth, *ca;
+	int insecure;
+};
+
+/* Takes argv[*i] (and its value) if it is one of dav_conn's flags: 1, 0
+ * if it is not one, -1 if its value is missing. */
+static int dav_conn_option(int argc, char **argv, int *i, struct dav_conn *d)
+{
+	static const struct {
+		const char *flag;
+		size_t off;
+	} flags[] = {
+		{ "--source", offsetof(struct dav_conn, source) },
+		{ "--url", offsetof(struct dav_conn, url) },
+		{ "--user", offsetof(struct dav_conn, user) },
+		{ "--password-file", offsetof(struct dav_conn, pwfile) },
+		{ "--auth", offsetof(struct dav_conn, auth) },
+		{ "--ca-file", offsetof(struct dav_conn, ca) },
+	};
+
+	if (strcmp(argv[*i], "--insecure") == 0) {
+		d->insecure = 1;
+		return 1;
+	}
+	for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++) {
+		if (strcmp(argv[*i], flags[k].flag) != 0)
+			continue;
+		if (*i + 1 >= argc)
+			return -1;
+		*(const char **)(void *)((char *)d + flags[k].off) = argv[++*i];
+		return 1;
+	}
+	return 0;
+}
+
+/* The webdav source JSON the flags describe (the secret read from its
+ * file); NULL and err, ERROR_USAGE when neither --source nor --url with
+ * --password-file is given. */
+static json_object *dav_conn_source(const struct dav_conn *d, struct error *err)
+{
+	json_object *src;
+
+	if (d->source) {
+		src = json_tokener_parse(d->source);
+		if (src == NULL || !json_object_is_type(src, json_type_object)) {
+			json_object_put(src);
+			error_setk(err, ERROR_USAGE, "--source: not a JSON object");
+			return NULL;
+		}
+	} else {
+		if (d->url == NULL || d->pwfile == NULL) {
+			error_setk(err, ERROR_USAGE, "give --source JSON, or --url and --password-file");
+			return NULL;
+		}
+		src = json_object_new_object();
+		json_object_object_add(src, "url", json_object_new_string(d->url));
+		if (d->user)
+			json_object_object_add(src, "user", json_object_new_string(d->user));
+		if (d->auth)
+			json_object_object_add(src, "auth", json_object_new_string(d->auth));
+		if (d->ca)
+			json_object_object_add(src, "caFile", json_object_new_string(d->ca));
+		if (d->insecure)
+			json_object_object_add(src, "insecure", json_object_new_boolean(1));
+		if (read_secret(src, d->pwfile, err) < 0) {
+			json_object_put(src);
+			return NULL;
+		}
+	}
+	json_object_object_add(src, "type", json_object_new_string("webdav"));
+	return src;
+}
+
 static int cmd_dav_backup(struct cli *c, int argc, char **argv)
 {
-	const char *source = NULL, *url = NULL, *user = NULL, *pwfile = NULL, *auth = NULL,
-		   *ca = NULL;
-	int insecure = 0;
+	struct dav_conn d = { 0 };
 	struct source_backup_opts o = { .quiet = c->quiet || c->json };
 	struct webdav_backup_result res;
 	json_object *src;
@@ -83,55 +157,12 @@ static int cmd_dav_backup(struct cli *c, int argc, char **argv)
 			return dav_fail(&err);
 		if (r == 1)
 			continue;
-		if (strcmp(argv[i], "--insecure") == 0) {
-			insecure = 1;
-			continue;
-		}
-		if (i + 1 >= argc)
-			return dav_usage();
-		if (strcmp(argv[i], "--source") == 0)
-			source = argv[++i];
-		else if (strcmp(argv[i], "--url") == 0)
-			url = argv[++i];
-		else if (strcmp(argv[i], "--user") == 0)
-			user = argv[++i];
-		else if (strcmp(argv[i], "--password-file") == 0)
-			pwfile = argv[++i];
-		else if (strcmp(argv[i], "--auth") == 0)
-			auth = argv[++i];
-		else if (strcmp(argv[i], "--ca-file") == 0)
-			ca = argv[++i];
-		else
+		if (dav_conn_option(argc, argv, &i, &d) != 1)
 			return dav_usage();
 	}
-	if (store_unit_name_check(o.unit, &err) < 0 || cli_point_time(&o.time_ns, &err) < 0)
+	if (store_unit_name_check(o.unit, &err) < 0 || cli_point_time(&o.time_ns, &err) < 0 ||
+	    (src = dav_conn_source(&d, &err)) == NULL)
 		return dav_fail(&err);
-	if (source) {
-		src = json_tokener_parse(source);
-		if (src == NULL || !json_object_is_type(src, json_type_object)) {
-			json_object_put(src);
-			error_setk(&err, ERROR_USAGE, "--source: not a JSON object");
-			return dav_fail(&err);
-		}
-	} else {
-		if (url == NULL || pwfile == NULL)
-			return dav_usage();
-		src = json_object_new_object();
-		json_object_object_add(src, "url", json_object_new_string(url));
-		if (user)
-			json_object_object_add(src, "user", json_object_new_string(user));
-		if (auth)
-			json_object_object_add(src, "auth", json_object_new_string(auth));
-		if (ca)
-			json_object_object_add(src, "caFile", json_object_new_string(ca));
-		if (insecure)
-			json_object_object_add(src, "insecure", json_object_new_boolean(1));
-		if (read_secret(src, pwfile, &err) < 0) {
-			json_object_put(src);
-			return dav_fail(&err);
-		}
-	}
-	json_object_object_add(src, "type", json_object_new_string("webdav"));
 	o.source = src;
 	s = cli_open(c, 0, &err);
 	ret = s ? webdav_backup_run(s, &o, &res, &err) : -1;
@@ -172,9 +203,9 @@ static int cmd_dav_backup(struct cli *c, int argc, char **argv)
  * missing) with the same credentials. */
 static int cmd_dav_restore(struct cli *c, int argc, char **argv)
 {
-	const char *source = NULL, *url = NULL, *user = NULL, *pwfile = NULL, *auth = NULL,
-		   *ca = NULL, *to = NULL;
-	int insecure = 0, i, ret;
+	struct dav_conn d = { 0 };
+	const char *to = NULL;
+	int i, r, ret;
 	struct source_restore_opts o = { .quiet = c->quiet || c->json };
 	struct source_restore_result res;
 	const struct source_ops *ops;
@@ -192,70 +223,22 @@ static int cmd_dav_restore(struct cli *c, int argc, char **argv)
 	if (pats == NULL)
 		return EXIT_FAIL;
 	for (i = 2; i < argc; i++) {
-		const char **slot = NULL;
-
-		if (strcmp(argv[i], "--insecure") == 0) {
-			insecure = 1;
+		if (strcmp(argv[i], "--to-url") == 0 && i + 1 < argc) {
+			to = argv[++i];
 			continue;
 		}
-		if (strcmp(argv[i], "--source") == 0)
-			slot = &source;
-		else if (strcmp(argv[i], "--url") == 0)
-			slot = &url;
-		else if (strcmp(argv[i], "--user") == 0)
-			slot = &user;
-		else if (strcmp(argv[i], "--password-file") == 0)
-			slot = &pwfile;
-		else if (strcmp(argv[i], "--auth") == 0)
-			slot = &auth;
-		else if (strcmp(argv[i], "--ca-file") == 0)
-			slot = &ca;
-		else if (strcmp(argv[i], "--to-url") == 0)
-			slot = &to;
-		if (slot == NULL) {
-			if (argv[i][0] == '-') {
-				free(pats);
-				return dav_usage();
-			}
+		r = dav_conn_option(argc, argv, &i, &d);
+		if (r < 0 || (r == 0 && argv[i][0] == '-')) {
+			free(pats);
+			return dav_usage();
+		}
+		if (r == 0)
 			pats[npats++] = argv[i];
-			continue;
-		}
-		if (i + 1 >= argc) {
-			free(pats);
-			return dav_usage();
-		}
-		*slot = argv[++i];
 	}
-	if (source) {
-		src = json_tokener_parse(source);
-		if (src == NULL || !json_object_is_type(src, json_type_object)) {
-			json_object_put(src);
-			free(pats);
-			error_setk(&err, ERROR_USAGE, "--source: not a JSON object");
-			return dav_fail(&err);
-		}
-	} else {
-		if (url == NULL || pwfile == NULL) {
-			free(pats);
-			return dav_usage();
-		}
-		src = json_object_new_object();
-		json_object_object_add(src, "url", json_object_new_string(url));
-		if (user)
-			json_object_object_add(src, "user", json_object_new_string(user));
-		if (auth)
-			json_object_object_add(src, "auth", json_object_new_string(auth));
-		if (ca)
-			json_object_object_add(src, "caFile", json_object_new_string(ca));
-		if (insecure)
-			json_object_object_add(src, "insecure", json_object_new_boolean(1));
-		if (read_secret(src, pwfile, &err) < 0) {
-			json_object_put(src);
-			free(pats);
-			return dav_fail(&err);
-		}
+	if ((src = dav_conn_source(&d, &err)) == NULL) {
+		free(pats);
+		return dav_fail(&err);
 	}
-	json_object_object_add(src, "type", json_object_new_string("webdav"));
 	if (to) {
 		if (json_object_deep_copy(src, &target, NULL) < 0 || target == NULL) {
 			json_object_put(src);
