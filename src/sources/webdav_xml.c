@@ -16,6 +16,7 @@
 
 #include "lib/buf.h"
 #include "lib/error.h"
+#include "lib/hex.h"
 #include "lib/mem.h"
 #include "sources/webdav.h"
 
@@ -39,17 +40,6 @@ void dav_list_clear(struct dav_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 char *dav_unescape_segment(const char *s, size_t len)
 {
 	char *out = xmalloc(len + 1);
@@ -59,15 +49,11 @@ char *dav_unescape_segment(const char *s, size_t len)
 		int c = (unsigned char)s[i];
 
 		if (c == '%') {
-			int h, l;
+			uint8_t byte;
 
-			if (i + 2 >= len)
+			if (i + 2 >= len || hex_decode(s + i + 1, 2, &byte, 1) < 0)
 				goto bad;
-			h = hexval((unsigned char)s[i + 1]);
-			l = hexval((unsigned char)s[i + 2]);
-			if (h < 0 || l < 0)
-				goto bad;
-			c = h * 16 + l;
+			c = byte;
 			i += 2;
 		}
 		if (c == 0 || c == '/')
