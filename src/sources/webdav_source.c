@@ -181,7 +181,10 @@ static int same_etag(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
-/* Whether the parent's entry holds this file's content as it is now. */
+/* Whether the parent's entry holds this file's content as it is now.
+ * Without an ETag in the listing, size and getlastmodified decide, even
+ * when the parent kept the ETag of its GET (nginx lists none but sends
+ * one with each GET). */
 static int unchanged(const struct meta_entry *pe, const struct dav_res *r)
 {
 	char *etag;
@@ -193,7 +196,7 @@ static int unchanged(const struct meta_entry *pe, const struct dav_res *r)
 	if (r->etag && etag)
 		same = same_etag(r->etag, etag);
 	else
-		same = r->etag == NULL && etag == NULL && r->has_mtime && pe->mtime_s == r->mtime_s;
+		same = r->etag == NULL && r->has_mtime && pe->mtime_s == r->mtime_s;
 	free(etag);
 	return same;
 }
