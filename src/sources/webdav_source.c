@@ -633,6 +633,8 @@ struct live {
 	char *path, *etag;
 	int collection, seen;
 	uint64_t size;
+	int has_mtime;
+	int64_t mtime_s;
 };
 
 struct wr {
@@ -679,6 +681,8 @@ static int list_live(struct wr *w, const char *dir, int depth, struct error *err
 		l.res[i].path = l.res[i].etag = NULL;
 		lv->collection = l.res[i].collection;
 		lv->size = l.res[i].size;
+		lv->has_mtime = l.res[i].has_mtime;
+		lv->mtime_s = l.res[i].mtime_s;
 	}
 	dav_list_clear(&l);
 	/* This collection's children are [first, end); recursion appends
@@ -759,6 +763,38 @@ static void strong_etag(struct wr *w, struct live *lv)
 	}
 }
 
+/* Whether the server still has at path what its listing said (lv, or
+ * nothing when lv is NULL), listed again (Depth: 0) right before a write:
+ * nginx and rclone ignore If-Match and If-None-Match (docs/webdav.md
+ * "Servers"), so the condition alone would not keep a user's change. The
+ * ETag decides (W/ aside), without one size and getlastmodified. 1 as
+ * listed, 0 changed or gone, -1 and err. */
+static int as_listed(struct wr *w, const char *path, const struct live *lv, struct error *err)
+{
+	struct dav_list l;
+	const struct dav_res *now;
+	int same;
+
+	if (dav_propfind(w->dav, path, lv && lv->collection, 0, &l, err) < 0) {
+		if (err->code != ERROR_NOTFOUND)
+			return -1;
+		error_init(err);
+		return lv == NULL;
+	}
+	now = l.n >= 1 ? &l.res[0] : NULL;
+	if (lv == NULL || now == NULL)
+		same = lv == NULL && now == NULL;
+	else if (lv->etag && now->etag)
+		same = strcmp(lv->etag + (lv->etag[0] == 'W' && lv->etag[1] == '/' ? 2 : 0),
+			      now->etag + (now->etag[0] == 'W' && now->etag[1] == '/' ? 2 : 0)) == 0;
+	else
+		same = lv->etag == NULL && now->etag == NULL && now->has_size &&
+		       now->size == lv->size && lv->has_mtime && now->has_mtime &&
+		       now->mtime_s == lv->mtime_s;
+	dav_list_clear(&l);
+	return same;
+}
+
 static int to_file(void *ctx, const void *data, size_t len, struct error *err)
 {
 	FILE *f = ctx;
@@ -815,7 +851,12 @@ static int put_beside(struct wr *w, const struct meta_entry *e, FILE *f, struct 
 {
 	for (int n = 1; n <= 1000; n++) {
 		char *p = xasprintf("%s.restored-%d", e->path, n);
-		int ret = dav_put(w->dav, p, f, e->size, NULL, 1, err);
+		int ret = as_listed(w, p, NULL, err);
+
+		if (ret == 1) /* free: written only if still free */
+			ret = dav_put(w->dav, p, f, e->size, NULL, 1, err);
+		else if (ret == 0)
+			ret = 1;
 
 		if (ret == 0)
 			log_warn("%s changed on the server during the restore: kept; the restored copy "
@@ -864,8 +905,15 @@ static int restore_file(struct wr *w, const struct meta_entry *e, struct live *l
 		strong_etag(w, lv);
 	if (ret == 0) {
 		/* Over what was listed, or only where nothing is: a file
-		 * changed (or made) meanwhile is never overwritten. */
-		ret = dav_put(w->dav, e->path, f, e->size, lv ? lv->etag : NULL, lv == NULL, err);
+		 * changed (or made) meanwhile is never overwritten, by a
+		 * server that checks the condition or, one that does not,
+		 * by listing it again first. */
+		ret = as_listed(w, e->path, lv, err);
+		if (ret == 1)
+			ret = dav_put(w->dav, e->path, f, e->size, lv ? lv->etag : NULL, lv == NULL,
+				      err);
+		else if (ret == 0)
+			ret = 1;
 		if (ret == 1) {
 			w->conflicts++;
 			ret = put_beside(w, e, f, err);
@@ -949,10 +997,16 @@ static int delete_extras(struct wr *w, struct error *err)
 			continue;
 		if (gone && strncmp(lv->path, gone, gl) == 0 && lv->path[gl] == '/')
 			continue;
-		if (!lv->collection)
+		ret = 1;
+		if (!lv->collection) {
 			strong_etag(w, lv);
-		ret = dav_delete(w->dav, lv->path, lv->collection, lv->collection ? NULL : lv->etag,
-				 err);
+			ret = as_listed(w, lv->path, lv, err);
+		}
+		if (ret == 1)
+			ret = dav_delete(w->dav, lv->path, lv->collection,
+					 lv->collection ? NULL : lv->etag, err);
+		else if (ret == 0)
+			ret = 1;
 		if (ret < 0)
 			return -1;
 		if (ret == 1) {
