@@ -18,6 +18,8 @@ packages=(
 	dovecot-core dovecot-imapd # tests: a real IMAP server on loopback
 	libxml2-dev               # webdav: the multistatus answers of PROPFIND
 	apache2 apache2-utils     # tests: a real WebDAV server (mod_dav_fs) on loopback
+	rclone                    # tests: a second real WebDAV server (rclone serve webdav)
+	nginx libnginx-mod-http-dav-ext # tests: a third one (nginx's dav module + PROPFIND from dav-ext)
 	ceph-mon ceph-osd radosgw ceph-common # tests: a real S3 server (radosgw) with Object Lock
 )
 if [ "${1:-}" = "--bench" ]; then
