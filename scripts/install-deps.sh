@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package coffer's build and tests need (and, with
-# --bench, what bench/run.sh needs). Safe to run again: only missing
+# --bench, what the benchmarks in bench/ need). Safe to run again: only missing
 # packages are installed.
 set -euo pipefail
 
@@ -24,6 +24,7 @@ packages=(
 )
 if [ "${1:-}" = "--bench" ]; then
 	packages+=(restic borgbackup linux-source-6.1 xz-utils time isync)
+	packages+=(rclone) # bench/webdav.sh: the anchor for the WebDAV source (rclone 1.60)
 fi
 
 missing=()
