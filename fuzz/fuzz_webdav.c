@@ -3,7 +3,8 @@
  * hostile or broken, read against the base URL http://h/dav/u/. An
  * accepted answer must only hold paths below the base: relative, no empty,
  * "." or ".." segment, no NUL; and the same bytes as one href segment to
- * decode and as a path to encode. */
+ * decode and as a path to encode. Dead properties kept compare equal to
+ * themselves; the same bytes read as a PROPPATCH answer. */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,28 @@ static void check_path(const char *p)
 	}
 }
 
+/* Dead properties read back must compare equal to themselves (no
+ * PROPPATCH), and against nothing give a body. */
+static void check_props(const char *props)
+{
+	struct error err;
+	char *body = NULL;
+
+	if (props == NULL)
+		return;
+	error_init(&err);
+	if (dav_props_patch(props, props, "fuzz", &body, &err) < 0 || body != NULL) {
+		fprintf(stderr, "fuzz_webdav: properties %s differ from themselves (%s)\n", props,
+			body ? body : err.msg);
+		abort();
+	}
+	if (dav_props_patch(props, NULL, "fuzz", &body, &err) < 0 || body == NULL) {
+		fprintf(stderr, "fuzz_webdav: properties %s give no PROPPATCH\n", props);
+		abort();
+	}
+	free(body);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct dav_list l;
@@ -44,13 +67,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	error_init(&err);
 	if (dav_multistatus_parse((const char *)data, size, "http://h/dav/u/", "fuzz", &l, &err) ==
 	    0) {
-		for (i = 0; i < l.n; i++)
+		for (i = 0; i < l.n; i++) {
 			check_path(l.res[i].path);
+			check_props(l.res[i].props);
+		}
 		dav_list_clear(&l);
 	} else if (l.n != 0) {
 		fprintf(stderr, "fuzz_webdav: a refused answer left resources behind\n");
 		abort();
 	}
+	(void)dav_patch_result((const char *)data, size, "fuzz", &err);
 	if (size < 4096) {
 		char s[4096], *d, *u;
 

@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,17 +35,24 @@ struct dav_client {
 	long timeout_s;
 	int max_tries;
 	uint64_t nreq;
+	int named_props;  /* the server refused allprop: ask for named ones */
 	/* the policy's refusal, when it refused every address */
 	struct error refused;
 	int was_refused;
 };
 
-static const char PROPFIND_BODY[] =
-	"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
-	"<d:propfind xmlns:d=\"DAV:\" xmlns:oc=\"http://owncloud.org/ns\"><d:prop>"
-	"<d:resourcetype/><d:getetag/><d:getlastmodified/><d:getcontentlength/>"
+/* allprop brings the dead properties along (RFC 4918 9.1); include asks
+ * for ownCloud's, which allprop leaves out. Servers that refuse allprop
+ * are asked for the named properties only (no dead ones). */
+#define PROPFIND_NAMED \
+	"<d:resourcetype/><d:getetag/><d:getlastmodified/><d:getcontentlength/>" \
 	"<d:getcontenttype/><oc:fileid/><oc:checksums/><oc:permissions/>"
-	"</d:prop></d:propfind>\n";
+#define PROPFIND_HEAD \
+	"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n" \
+	"<d:propfind xmlns:d=\"DAV:\" xmlns:oc=\"http://owncloud.org/ns\">"
+static const char PROPFIND_ALLPROP[] =
+	PROPFIND_HEAD "<d:allprop/><d:include>" PROPFIND_NAMED "</d:include></d:propfind>\n";
+static const char PROPFIND_PROPS[] = PROPFIND_HEAD "<d:prop>" PROPFIND_NAMED "</d:prop></d:propfind>\n";
 
 static curl_socket_t open_socket(void *ctx, curlsocktype purpose, struct curl_sockaddr *a)
 {
@@ -150,7 +158,7 @@ struct req {
 	FILE *upload;              /* PUT: the body, from its start */
 	uint64_t upload_size;
 	const char *const *headers; /* extra request headers, NULL-terminated */
-	long soft[2];              /* answers that are no error: the caller looks */
+	long soft[3];              /* answers that are no error: the caller looks */
 };
 
 static size_t on_header(char *data, size_t size, size_t n, void *ctx)
@@ -260,6 +268,15 @@ static void page_hint(const struct buf *b, char out[160])
 	out[j] = '\0';
 }
 
+/* Whether the answer is one the caller takes as no error. */
+static int soft(const struct req *r)
+{
+	for (size_t i = 0; i < sizeof(r->soft) / sizeof(r->soft[0]); i++)
+		if (r->status != 0 && r->status == r->soft[i])
+			return 1;
+	return 0;
+}
+
 /* Makes one request, retried on 5xx and on a cut or failed connection as
  * long as no byte went to the caller. 0 and r->status (2xx), 1 if the
  * ETag moved, -1 and err. */
@@ -351,8 +368,7 @@ static int request(struct dav_client *c, const char *method, const char *url, in
 			curl_slist_free_all(hdr);
 			return error_setk(err, ERROR_USAGE, "%s %s: %s", method, url, c->refused.msg);
 		}
-		if (rc == CURLE_OK && ((r->status >= 200 && r->status <= 299) ||
-				       (r->status != 0 && (r->status == r->soft[0] || r->status == r->soft[1]))))
+		if (rc == CURLE_OK && ((r->status >= 200 && r->status <= 299) || soft(r)))
 			break;
 		/* Bytes reached the caller: a retry would repeat them. */
 		if (r->started && r->status >= 200 && r->status <= 299 && !r->keep_body)
@@ -379,7 +395,7 @@ static int request(struct dav_client *c, const char *method, const char *url, in
 		return error_set(err, "%s %s: %s (after %d tries)", method, url,
 				 curl_easy_strerror(rc), attempt);
 	}
-	if (r->status != 0 && (r->status == r->soft[0] || r->status == r->soft[1]))
+	if (soft(r))
 		return 0;
 	if (r->status < 200 || r->status > 299) {
 		char hint[160];
@@ -415,6 +431,29 @@ static void req_clear(struct req *r)
 	free(r->etag);
 }
 
+/* PROPFIND url: 0 and the answer in r, or -1. A server that refuses
+ * allprop (400, 403, 501) is asked once more for the named properties,
+ * and so from then on. */
+static int propfind(struct dav_client *c, const char *url, int depth, struct req *r,
+		    struct error *err)
+{
+	int ret;
+
+	r->keep_body = 1;
+	if (!c->named_props) {
+		r->soft[0] = 400, r->soft[1] = 403, r->soft[2] = 501;
+		ret = request(c, "PROPFIND", url, depth, PROPFIND_ALLPROP, r, err);
+		memset(r->soft, 0, sizeof(r->soft));
+		if (ret != 0 || (r->status != 400 && r->status != 403 && r->status != 501))
+			return ret;
+		ret = request(c, "PROPFIND", url, depth, PROPFIND_PROPS, r, err);
+		if (ret == 0 && r->status == 207)
+			c->named_props = 1;
+		return ret;
+	}
+	return request(c, "PROPFIND", url, depth, PROPFIND_PROPS, r, err);
+}
+
 int dav_propfind(struct dav_client *c, const char *path, int collection, int depth,
 		 struct dav_list *l, struct error *err)
 {
@@ -424,8 +463,7 @@ int dav_propfind(struct dav_client *c, const char *path, int collection, int dep
 
 	memset(l, 0, sizeof(*l));
 	req_init(&r, c, err);
-	r.keep_body = 1;
-	ret = request(c, "PROPFIND", url, depth, PROPFIND_BODY, &r, err);
+	ret = propfind(c, url, depth, &r, err);
 	if (ret == 0 && r.status != 207)
 		ret = error_set(err, "PROPFIND %s: the server answered %ld, not 207 Multi-Status", url,
 				r.status);
@@ -462,10 +500,10 @@ int dav_get(struct dav_client *c, const char *path, const char *expect_etag, dav
 }
 
 int dav_put(struct dav_client *c, const char *path, FILE *body, uint64_t size,
-	    const char *if_match, int if_none_match, struct error *err)
+	    const char *if_match, int if_none_match, int64_t mtime_s, struct error *err)
 {
-	char *url = dav_url(c->base, path, 0), *im = NULL;
-	const char *hdrs[3] = { NULL, NULL, NULL };
+	char *url = dav_url(c->base, path, 0), *im = NULL, *mt = NULL;
+	const char *hdrs[4] = { NULL, NULL, NULL, NULL };
 	size_t nh = 0;
 	struct req r;
 	int ret;
@@ -477,6 +515,10 @@ int dav_put(struct dav_client *c, const char *path, FILE *body, uint64_t size,
 	}
 	if (if_none_match)
 		hdrs[nh++] = "If-None-Match: *";
+	if (mtime_s >= 0) {
+		mt = xasprintf("X-OC-Mtime: %" PRId64, mtime_s);
+		hdrs[nh++] = mt;
+	}
 	r.headers = hdrs;
 	r.upload = body;
 	r.upload_size = size;
@@ -486,6 +528,33 @@ int dav_put(struct dav_client *c, const char *path, FILE *body, uint64_t size,
 		ret = 1;
 	req_clear(&r);
 	free(im);
+	free(mt);
+	free(url);
+	return ret;
+}
+
+int dav_proppatch(struct dav_client *c, const char *path, int collection, const char *body,
+		  struct error *err)
+{
+	static const char *const hdrs[] = { "Content-Type: application/xml; charset=utf-8", NULL };
+	char *url = dav_url(c->base, path, collection);
+	struct req r;
+	int ret;
+
+	req_init(&r, c, err);
+	r.keep_body = 1;
+	r.headers = hdrs;
+	r.soft[0] = 405, r.soft[1] = 501;
+	ret = request(c, "PROPPATCH", url, -1, body, &r, err);
+	if (ret == 0 && (r.status == 405 || r.status == 501))
+		ret = 1;
+	else if (ret == 0 && r.status == 207) {
+		char *what = xasprintf("PROPPATCH %s", url);
+
+		ret = dav_patch_result((const char *)r.body.data, r.body.len, what, err);
+		free(what);
+	}
+	req_clear(&r);
 	free(url);
 	return ret;
 }

@@ -43,6 +43,11 @@ struct dav_res {
 	char *etag;        /* getetag as sent (quotes included), or NULL */
 	char *ctype;       /* getcontenttype, or NULL */
 	char *fileid, *checksums, *permissions; /* oc:*, or NULL */
+	/* Dead properties (set by clients): a <D:prop xmlns:D="DAV:"> text
+	 * holding them with their namespaces declared, or NULL if none.
+	 * props_dropped: there were more than DAV_PROPS_MAX_BYTES, none kept. */
+	char *props;
+	int props_dropped;
 };
 
 struct dav_list {
@@ -56,6 +61,7 @@ void dav_list_clear(struct dav_list *l);
 #define DAV_XML_MAX_BYTES (64u << 20)
 #define DAV_XML_MAX_DEPTH 32
 #define DAV_XML_MAX_RESPONSES 200000
+#define DAV_PROPS_MAX_BYTES (64u << 10)
 
 /* Parses a multistatus body: each <DAV:response> with a 2xx propstat
  * becomes a dav_res whose href, decoded, lies at or below base_url's path
@@ -64,6 +70,17 @@ void dav_list_clear(struct dav_list *l);
  * limit passed or an href outside the base; then l is left empty. */
 int dav_multistatus_parse(const char *data, size_t len, const char *base_url, const char *what,
 			  struct dav_list *l, struct error *err);
+
+/* What turns the dead properties `have` (a dav_res's props, NULL: none)
+ * into `want`: *body_r is a PROPPATCH body setting those of want that
+ * differ and removing those want lacks, or NULL when they are the same
+ * (compared on namespace, name, attributes and content, not prefixes).
+ * -1 (ERROR_CORRUPT, naming `what`) if a text is not a DAV:prop. */
+int dav_props_patch(const char *want, const char *have, const char *what, char **body_r,
+		    struct error *err);
+/* Reads a PROPPATCH's multistatus: 0 if every property was set, -1 and
+ * err naming `what` and the properties refused with their status. */
+int dav_patch_result(const char *data, size_t len, const char *what, struct error *err);
 
 /* The URL of a decoded relative path: base + each segment percent-encoded
  * (all but A-Z a-z 0-9 - . _ ~), '/' appended for a collection. Caller frees. */
@@ -92,10 +109,16 @@ int dav_get(struct dav_client *c, const char *path, const char *expect_etag, dav
 	    void *ctx, char **etag_r, struct error *err);
 
 /* PUT the size bytes of body (rewound for each try) at path. if_match:
- * only over that ETag; if_none_match: only where nothing is. 0 written,
- * 1 the condition failed (412: someone changed it), -1 and err. */
+ * only over that ETag; if_none_match: only where nothing is. mtime_s >= 0
+ * asks the server to keep it as the modification time (X-OC-Mtime,
+ * honoured by ownCloud, Nextcloud and rclone; ignored elsewhere). 0
+ * written, 1 the condition failed (412: someone changed it), -1 and err. */
 int dav_put(struct dav_client *c, const char *path, FILE *body, uint64_t size,
-	    const char *if_match, int if_none_match, struct error *err);
+	    const char *if_match, int if_none_match, int64_t mtime_s, struct error *err);
+/* PROPPATCH path with body (dav_props_patch): 0 done, 1 the server does
+ * not take PROPPATCH (405, 501), -1 and err (naming refused properties). */
+int dav_proppatch(struct dav_client *c, const char *path, int collection, const char *body,
+		  struct error *err);
 /* MKCOL path: 0 made, 1 something is there already (405), -1 and err. */
 int dav_mkcol(struct dav_client *c, const char *path, struct error *err);
 /* DELETE path (a collection with all it holds), only over ETag if_match

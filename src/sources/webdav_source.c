@@ -39,6 +39,7 @@
 #define XA_FILEID "user.webdav.fileid"
 #define XA_CHECKSUMS "user.webdav.checksums"
 #define XA_PERMS "user.webdav.permissions"
+#define XA_PROPS "user.webdav.props"
 #define DAV_MAX_TREE_DEPTH 200
 
 int webdav_source_opts(const struct json_object *source, struct dav_opts *o, char **url_r,
@@ -165,6 +166,17 @@ static void set_attrs(struct meta_entry *e, const struct dav_res *r)
 		meta_entry_add_xattr(e, XA_CHECKSUMS, r->checksums, (uint32_t)strlen(r->checksums));
 	if (r->permissions)
 		meta_entry_add_xattr(e, XA_PERMS, r->permissions, (uint32_t)strlen(r->permissions));
+	if (r->props)
+		meta_entry_add_xattr(e, XA_PROPS, r->props, (uint32_t)strlen(r->props));
+}
+
+/* The entry of r, with its properties; a warning if they were too many. */
+static void wb_attrs(struct wb *b, struct meta_entry *e, const struct dav_res *r)
+{
+	set_attrs(e, r);
+	if (r->props_dropped)
+		wb_warn(b, "/%s: its dead properties pass %u bytes; not kept", r->path,
+			DAV_PROPS_MAX_BYTES);
 }
 
 /* Whether the ETag now (a) shows the content the parent stored under b.
@@ -396,7 +408,7 @@ static int add_run(struct wb *b, struct dav_res *rs, size_t n, struct error *err
 
 		if (j->gone)
 			continue;
-		set_attrs(&j->e, j->r);
+		wb_attrs(b, &j->e, j->r);
 		b->t.files++;
 		b->t.bytes += j->e.size;
 		ret = point_writer_add(b->pw, &j->e, err);
@@ -471,7 +483,7 @@ static int walk(struct wb *b, const char *dir, int depth, struct error *err)
 	e.nlink = 1;
 	e.path = xstrdup(dir);
 	if (self.n)
-		set_attrs(&e, &self.res[0]);
+		wb_attrs(b, &e, &self.res[0]);
 	if (pe == NULL)
 		b->changed++;
 	b->t.dirs++;
@@ -631,6 +643,7 @@ static int webdav_backup(struct store *s, const struct source_backup_opts *o,
 /* What is on the server now, one resource. */
 struct live {
 	char *path, *etag;
+	char *props; /* dead properties, as dav_res */
 	int collection, seen;
 	uint64_t size;
 	int has_mtime;
@@ -645,6 +658,9 @@ struct wr {
 	size_t nlive, caplive;
 	struct source_restore_result *res;
 	uint64_t conflicts;
+	char *root_props;        /* the target collection's dead properties */
+	int no_proppatch;        /* the server does not take PROPPATCH */
+	uint64_t props_set, props_failed;
 };
 
 static int live_cmp(const void *x, const void *y)
@@ -668,6 +684,10 @@ static int list_live(struct wr *w, const char *dir, int depth, struct error *err
 	for (i = 0; i < l.n; i++) {
 		struct live *lv;
 
+		if (dir[0] == '\0' && l.res[i].path[0] == '\0' && w->root_props == NULL) {
+			w->root_props = l.res[i].props;
+			l.res[i].props = NULL;
+		}
 		if (!is_child(dir, l.res[i].path))
 			continue;
 		if (w->nlive == w->caplive) {
@@ -678,7 +698,8 @@ static int list_live(struct wr *w, const char *dir, int depth, struct error *err
 		memset(lv, 0, sizeof(*lv));
 		lv->path = l.res[i].path;
 		lv->etag = l.res[i].etag;
-		l.res[i].path = l.res[i].etag = NULL;
+		lv->props = l.res[i].props;
+		l.res[i].path = l.res[i].etag = l.res[i].props = NULL;
 		lv->collection = l.res[i].collection;
 		lv->size = l.res[i].size;
 		lv->has_mtime = l.res[i].has_mtime;
@@ -854,7 +875,7 @@ static int put_beside(struct wr *w, const struct meta_entry *e, FILE *f, struct 
 		int ret = as_listed(w, p, NULL, err);
 
 		if (ret == 1) /* free: written only if still free */
-			ret = dav_put(w->dav, p, f, e->size, NULL, 1, err);
+			ret = dav_put(w->dav, p, f, e->size, NULL, 1, e->mtime_s, err);
 		else if (ret == 0)
 			ret = 1;
 
@@ -873,7 +894,7 @@ static int restore_file(struct wr *w, const struct meta_entry *e, struct live *l
 {
 	char *etag = meta_entry_xattr_str(e, XA_ETAG);
 	FILE *f;
-	int ret;
+	int ret, beside = 0;
 
 	if (lv && !lv->collection && lv->etag && etag && lv->size == e->size) {
 		const char *a = lv->etag + (lv->etag[0] == 'W' && lv->etag[1] == '/' ? 2 : 0);
@@ -911,12 +932,13 @@ static int restore_file(struct wr *w, const struct meta_entry *e, struct live *l
 		ret = as_listed(w, e->path, lv, err);
 		if (ret == 1)
 			ret = dav_put(w->dav, e->path, f, e->size, lv ? lv->etag : NULL, lv == NULL,
-				      err);
+				      e->mtime_s, err);
 		else if (ret == 0)
 			ret = 1;
 		if (ret == 1) {
 			w->conflicts++;
 			ret = put_beside(w, e, f, err);
+			beside = ret == 0;
 		}
 	}
 	fclose(f);
@@ -925,7 +947,39 @@ static int restore_file(struct wr *w, const struct meta_entry *e, struct live *l
 		if (w->o->progress)
 			w->o->progress(w->o->ctx, w->res->items_done, w->res->bytes_done);
 	}
-	return ret;
+	return ret == 0 && beside ? 2 : ret;
+}
+
+/* Puts e's dead properties back on path where the server's (have) differ:
+ * one PROPPATCH setting what differs and removing what the point lacks.
+ * A server without PROPPATCH is told once; a property refused is warned
+ * about and counted, the restore goes on. */
+static void restore_props(struct wr *w, const struct meta_entry *e, const char *have)
+{
+	char *want = meta_entry_xattr_str(e, XA_PROPS), *body = NULL;
+	struct error e2;
+
+	error_init(&e2);
+	if (w->no_proppatch || (want == NULL && have == NULL)) {
+		free(want);
+		return;
+	}
+	if (dav_props_patch(want, have, e->path, &body, &e2) == 0 && body) {
+		int ret = dav_proppatch(w->dav, e->path, e->type == META_DIR, body, &e2);
+
+		if (ret == 1) {
+			w->no_proppatch = 1;
+			log_warn("the server does not take PROPPATCH: dead properties are not put back");
+		} else if (ret == 0) {
+			w->props_set++;
+		}
+	}
+	if (e2.msg[0]) {
+		log_warn("%s", e2.msg);
+		w->props_failed++;
+	}
+	free(body);
+	free(want);
 }
 
 static int restore_entries(struct wr *w, struct error *err)
@@ -943,6 +997,10 @@ static int restore_entries(struct wr *w, struct error *err)
 		struct live *lv;
 		int ret = 0;
 
+		if (e->path[0] == '\0' && e->type == META_DIR && w->o->npatterns == 0) {
+			restore_props(w, e, w->root_props);
+			continue;
+		}
 		if (e->path[0] == '\0' || (e->type != META_FILE && e->type != META_DIR) ||
 		    !selected(w->o, e->path))
 			continue;
@@ -962,6 +1020,8 @@ static int restore_entries(struct wr *w, struct error *err)
 		} else {
 			ret = restore_file(w, e, lv, &e2);
 		}
+		if (ret == 0)
+			restore_props(w, e, lv ? lv->props : NULL);
 		if (ret < 0) {
 			/* A failed request fails the restore; a conflict is counted. */
 			if (strstr(e2.msg, "left as it is") || strstr(e2.msg, "meanwhile")) {
@@ -1073,6 +1133,9 @@ static int webdav_restore(struct store *s, const struct source_restore_opts *o,
 	ret = restore_entries(&w, err);
 	if (ret == 0 && o->target == NULL && o->npatterns == 0)
 		ret = delete_extras(&w, err);
+	if (ret == 0 && w.props_failed)
+		log_warn("restore of %s to %s: the dead properties of %" PRIu64 " entries could not "
+			 "be put back (see above)", o->rp, url, w.props_failed);
 	if (ret == 0 && w.conflicts)
 		log_warn("restore of %s to %s: %" PRIu64 " files changed on the server during the "
 			 "restore were kept (restored copies beside them: NAME.restored-N)",
@@ -1083,8 +1146,10 @@ out:
 	for (size_t i = 0; i < w.nlive; i++) {
 		free(w.live[i].path);
 		free(w.live[i].etag);
+		free(w.live[i].props);
 	}
 	free(w.live);
+	free(w.root_props);
 	point_reader_close(&w.pr);
 	dav_close(&w.dav);
 	free(url);

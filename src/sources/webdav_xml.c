@@ -24,18 +24,22 @@
 #define NS_OC "http://owncloud.org/ns"
 #define DAV_MAX_SEGMENTS 256
 
+static void res_clear(struct dav_res *r)
+{
+	free(r->path);
+	free(r->etag);
+	free(r->ctype);
+	free(r->fileid);
+	free(r->checksums);
+	free(r->permissions);
+	free(r->props);
+	memset(r, 0, sizeof(*r));
+}
+
 void dav_list_clear(struct dav_list *l)
 {
-	for (size_t i = 0; i < l->n; i++) {
-		struct dav_res *r = &l->res[i];
-
-		free(r->path);
-		free(r->etag);
-		free(r->ctype);
-		free(r->fileid);
-		free(r->checksums);
-		free(r->permissions);
-	}
+	for (size_t i = 0; i < l->n; i++)
+		res_clear(&l->res[i]);
 	free(l->res);
 	memset(l, 0, sizeof(*l));
 }
@@ -253,10 +257,102 @@ static int status_code(const xmlNode *propstat)
 	return 0;
 }
 
-static void read_prop(struct dav_res *r, const xmlNode *p)
+/* ---- dead properties ----
+ * Properties a client set (PROPPATCH) are kept as one XML text, a
+ * <D:prop xmlns:D="DAV:"> holding copies of them with their namespaces
+ * declared, so it reads on its own: stored with the entry, compared with
+ * what the server has at restore, and sent back in a PROPPATCH. */
+
+/* Namespaces whose properties the server computes or owns. */
+static const char *const SERVER_NS[] = {
+	"http://owncloud.org/ns", "http://nextcloud.org/ns", "http://apache.org/dav/props/",
+	"http://sabredav.org/ns", "http://open-collaboration-services.org/ns", NULL,
+};
+
+/* Whether p is a live property (the server's own), not to be kept. In
+ * DAV: only displayname and getcontentlanguage are set by clients. */
+static int server_prop(const xmlNode *p)
+{
+	const char *ns = (const char *)p->ns->href, *name = (const char *)p->name;
+
+	if (strcmp(ns, NS_DAV) == 0)
+		return strcmp(name, "displayname") != 0 && strcmp(name, "getcontentlanguage") != 0;
+	for (size_t i = 0; SERVER_NS[i]; i++)
+		if (strcmp(ns, SERVER_NS[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* The dead properties of one response, gathered into a document. */
+struct props {
+	xmlDoc *doc;
+	xmlNode *root;
+};
+
+static xmlNode *prop_root(xmlDoc **doc_r)
+{
+	xmlDoc *doc = xmlNewDoc((const xmlChar *)"1.0");
+	xmlNode *root = xmlNewDocNode(doc, NULL, (const xmlChar *)"prop", NULL);
+	xmlNs *ns = xmlNewNs(root, (const xmlChar *)NS_DAV, (const xmlChar *)"D");
+
+	xmlSetNs(root, ns);
+	xmlDocSetRootElement(doc, root);
+	*doc_r = doc;
+	return root;
+}
+
+static void props_add(struct props *dp, const xmlNode *p)
+{
+	xmlNode *copy;
+
+	if (dp->doc == NULL)
+		dp->root = prop_root(&dp->doc);
+	/* A deep copy declares the namespaces it uses on itself. */
+	copy = xmlDocCopyNode((xmlNode *)(uintptr_t)p, dp->doc, 1);
+	if (copy)
+		xmlAddChild(dp->root, copy);
+}
+
+static char *node_text(xmlDoc *doc, xmlNode *n, size_t *len_r)
+{
+	xmlBuffer *b = xmlBufferCreate();
+	char *s = NULL;
+
+	if (b && xmlNodeDump(b, doc, n, 0, 0) >= 0) {
+		*len_r = (size_t)xmlBufferLength(b);
+		s = xstrndup((const char *)xmlBufferContent(b), *len_r);
+	}
+	xmlBufferFree(b);
+	return s;
+}
+
+/* Hands the gathered properties to r as text (or none, past the limit). */
+static void props_end(struct props *dp, struct dav_res *r)
+{
+	size_t len = 0;
+
+	if (dp->doc == NULL)
+		return;
+	if (dp->root->children) {
+		r->props = node_text(dp->doc, dp->root, &len);
+		if (r->props && len > DAV_PROPS_MAX_BYTES) {
+			free(r->props);
+			r->props = NULL;
+			r->props_dropped = 1;
+		}
+	}
+	xmlFreeDoc(dp->doc);
+	memset(dp, 0, sizeof(*dp));
+}
+
+static void read_prop(struct dav_res *r, struct props *dp, const xmlNode *p)
 {
 	char *t, *end;
 
+	if (p->type == XML_ELEMENT_NODE && p->ns && p->ns->href && !server_prop(p)) {
+		props_add(dp, p);
+		return;
+	}
 	if (is(p, NS_DAV, "resourcetype")) {
 		for (const xmlNode *c = p->children; c; c = c->next)
 			if (is(c, NS_DAV, "collection"))
@@ -335,6 +431,7 @@ int dav_multistatus_parse(const char *data, size_t len, const char *base_url, co
 	}
 	for (xmlNode *resp = root->children; resp; resp = resp->next) {
 		struct dav_res r;
+		struct props dp = { 0 };
 		char *href = NULL;
 		int ok = 0;
 
@@ -358,9 +455,10 @@ int dav_multistatus_parse(const char *data, size_t len, const char *base_url, co
 				for (xmlNode *pr = c->children; pr; pr = pr->next)
 					if (is(pr, NS_DAV, "prop"))
 						for (xmlNode *p = pr->children; p; p = p->next)
-							read_prop(&r, p);
+							read_prop(&r, &dp, p);
 			}
 		}
+		props_end(&dp, &r);
 		if (href == NULL) {
 			error_setk(err, ERROR_CORRUPT, "%s: a response without an href", what);
 			goto fail_r;
@@ -375,12 +473,7 @@ int dav_multistatus_parse(const char *data, size_t len, const char *base_url, co
 		href = NULL;
 		if (!ok) {
 			/* No property found (a 404 response): not a resource we can read. */
-			free(r.path);
-			free(r.etag);
-			free(r.ctype);
-			free(r.fileid);
-			free(r.checksums);
-			free(r.permissions);
+			res_clear(&r);
 			continue;
 		}
 		if (l->n == l->cap) {
@@ -391,12 +484,7 @@ int dav_multistatus_parse(const char *data, size_t len, const char *base_url, co
 		continue;
 fail_r:
 		free(href);
-		free(r.path);
-		free(r.etag);
-		free(r.ctype);
-		free(r.fileid);
-		free(r.checksums);
-		free(r.permissions);
+		res_clear(&r);
 		goto fail;
 	}
 	xmlFreeDoc(doc);
@@ -405,4 +493,205 @@ fail:
 	xmlFreeDoc(doc);
 	dav_list_clear(l);
 	return -1;
+}
+
+/* ---- comparing and patching dead properties ---- */
+
+/* A property in a form that does not depend on prefixes:
+ * <{ns}name {ns}attr="v">children</>. */
+static void canon(struct buf *b, const xmlNode *n);
+
+static void canon_children(struct buf *b, const xmlNode *n)
+{
+	for (; n; n = n->next) {
+		if (n->type == XML_TEXT_NODE && n->content)
+			buf_add(b, n->content, strlen((const char *)n->content));
+		else if (n->type == XML_ELEMENT_NODE)
+			canon(b, n);
+	}
+}
+
+static void canon(struct buf *b, const xmlNode *n)
+{
+	buf_addf(b, "<{%s}%s", n->ns && n->ns->href ? (const char *)n->ns->href : "",
+		 (const char *)n->name);
+	for (const xmlAttr *a = n->properties; a; a = a->next) {
+		xmlChar *v = xmlNodeListGetString(n->doc, a->children, 1);
+
+		buf_addf(b, " {%s}%s=\"%s\"", a->ns && a->ns->href ? (const char *)a->ns->href : "",
+			 (const char *)a->name, v ? (const char *)v : "");
+		xmlFree(v);
+	}
+	buf_add_u8(b, '>');
+	canon_children(b, n->children);
+	buf_add(b, "</>", 3);
+}
+
+static char *canon_of(const xmlNode *n)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	canon(&b, n);
+	buf_add_u8(&b, '\0');
+	return (char *)buf_steal(&b, NULL);
+}
+
+static xmlDoc *props_read(const char *text, const char *what, struct error *err)
+{
+	xmlDoc *doc;
+	xmlNode *root;
+
+	if (text == NULL)
+		return NULL;
+	doc = xmlReadMemory(text, (int)strnlen(text, DAV_PROPS_MAX_BYTES + 1), NULL, NULL,
+			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	root = doc ? xmlDocGetRootElement(doc) : NULL;
+	if (root == NULL || doc->intSubset || !is(root, NS_DAV, "prop") || !depth_ok(root, 1)) {
+		xmlFreeDoc(doc);
+		error_setk(err, ERROR_CORRUPT, "%s: the stored properties are not a DAV:prop", what);
+		return NULL;
+	}
+	return doc;
+}
+
+/* The element of the same name as n among the children of list, or NULL. */
+static const xmlNode *same_name(const xmlNode *list, const xmlNode *n)
+{
+	for (; list; list = list->next)
+		if (list->type == XML_ELEMENT_NODE && list->ns && n->ns &&
+		    strcmp((const char *)list->ns->href, (const char *)n->ns->href) == 0 &&
+		    strcmp((const char *)list->name, (const char *)n->name) == 0)
+			return list;
+	return NULL;
+}
+
+static int same_prop(const xmlNode *a, const xmlNode *b)
+{
+	char *ca = canon_of(a), *cb = canon_of(b);
+	int same = strcmp(ca, cb) == 0;
+
+	free(ca);
+	free(cb);
+	return same;
+}
+
+/* Adds to parent an empty element named as n (for a <D:remove>). */
+static void add_empty(xmlDoc *doc, xmlNode *parent, const xmlNode *n)
+{
+	xmlNode *e = xmlNewDocNode(doc, NULL, n->name, NULL);
+	xmlNs *ns = xmlNewNs(e, n->ns->href, (const xmlChar *)"Z");
+
+	xmlSetNs(e, ns);
+	xmlAddChild(parent, e);
+}
+
+static xmlNode *update_part(xmlNode *root, const char *verb)
+{
+	xmlNode *part = xmlNewChild(root, root->ns, (const xmlChar *)verb, NULL);
+
+	return xmlNewChild(part, root->ns, (const xmlChar *)"prop", NULL);
+}
+
+int dav_props_patch(const char *want, const char *have, const char *what, char **body_r,
+		    struct error *err)
+{
+	xmlDoc *wd = NULL, *hd = NULL, *out = NULL;
+	xmlNode *w = NULL, *h = NULL, *root = NULL, *set = NULL, *rm = NULL;
+	xmlChar *mem = NULL;
+	int len = 0;
+
+	*body_r = NULL;
+	if (want && (wd = props_read(want, what, err)) == NULL)
+		return -1;
+	if (have && (hd = props_read(have, what, err)) == NULL) {
+		xmlFreeDoc(wd);
+		return -1;
+	}
+	w = wd ? xmlDocGetRootElement(wd)->children : NULL;
+	h = hd ? xmlDocGetRootElement(hd)->children : NULL;
+	root = prop_root(&out);
+	xmlNodeSetName(root, (const xmlChar *)"propertyupdate");
+	for (const xmlNode *n = w; n; n = n->next) {
+		const xmlNode *o;
+
+		if (n->type != XML_ELEMENT_NODE || n->ns == NULL)
+			continue;
+		o = same_name(h, n);
+		if (o && same_prop(n, o))
+			continue;
+		if (set == NULL)
+			set = update_part(root, "set");
+		xmlAddChild(set, xmlDocCopyNode((xmlNode *)(uintptr_t)n, out, 1));
+	}
+	for (const xmlNode *n = h; n; n = n->next) {
+		if (n->type != XML_ELEMENT_NODE || n->ns == NULL || same_name(w, n))
+			continue;
+		if (rm == NULL)
+			rm = update_part(root, "remove");
+		add_empty(out, rm, n);
+	}
+	if (set || rm) {
+		xmlDocDumpMemoryEnc(out, &mem, &len, "UTF-8");
+		*body_r = mem ? xstrndup((const char *)mem, (size_t)len) : NULL;
+		xmlFree(mem);
+	}
+	xmlFreeDoc(out);
+	xmlFreeDoc(wd);
+	xmlFreeDoc(hd);
+	return 0;
+}
+
+/* Names the properties of a failed propstat into b ("{ns}name ..."). */
+static void failed_names(struct buf *b, const xmlNode *propstat, int code)
+{
+	for (const xmlNode *c = propstat->children; c; c = c->next) {
+		if (!is(c, NS_DAV, "prop"))
+			continue;
+		for (const xmlNode *p = c->children; p && b->len < 400; p = p->next)
+			if (p->type == XML_ELEMENT_NODE)
+				buf_addf(b, "%s{%s}%s", b->len ? ", " : "",
+					 p->ns && p->ns->href ? (const char *)p->ns->href : "",
+					 (const char *)p->name);
+	}
+	buf_addf(b, " (%d)", code);
+}
+
+int dav_patch_result(const char *data, size_t len, const char *what, struct error *err)
+{
+	xmlDoc *doc;
+	xmlNode *root;
+	struct buf b;
+	int ret = 0;
+
+	if (len > DAV_XML_MAX_BYTES)
+		return error_setk(err, ERROR_CORRUPT, "%s: the PROPPATCH answer is too big", what);
+	doc = xmlReadMemory(data, (int)len, NULL, NULL,
+			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	root = doc ? xmlDocGetRootElement(doc) : NULL;
+	if (root == NULL || doc->intSubset || !is(root, NS_DAV, "multistatus") ||
+	    !depth_ok(root, 1)) {
+		xmlFreeDoc(doc);
+		return error_setk(err, ERROR_CORRUPT, "%s: the PROPPATCH answer is not a "
+				  "DAV:multistatus", what);
+	}
+	buf_init(&b, 0);
+	/* 424 Failed Dependency: not set because another one failed. */
+	for (int pass = 0; pass < 2 && b.len == 0; pass++)
+		for (xmlNode *r = root->children; r; r = r->next)
+			for (xmlNode *ps = is(r, NS_DAV, "response") ? r->children : NULL; ps;
+			     ps = ps->next) {
+				int code = is(ps, NS_DAV, "propstat") ? status_code(ps) : 200;
+
+				if ((code < 200 || code > 299) && (pass == 1 || code != 424))
+					failed_names(&b, ps, code);
+			}
+	if (b.len > 0) {
+		buf_add_u8(&b, '\0');
+		ret = error_set(err, "%s: the server refused the properties %s", what,
+				(const char *)b.data);
+	}
+	buf_clear(&b);
+	xmlFreeDoc(doc);
+	return ret;
 }

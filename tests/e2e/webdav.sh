@@ -67,7 +67,7 @@ backup site
 is_rc "webdav: the first backup succeeds" 0
 equal "webdav: first backup" "files downloaded" "$(jq -r .filesFetched "$T/out")" 8
 rm -rf "$T/back" && c restore site@1 --to "$T/back" >/dev/null 2>&1
-if diff -r "$R" "$T/back" >"$T/diff" 2>&1; then
+if diff -r -x .DAV "$R" "$T/back" >"$T/diff" 2>&1; then
 	ok "webdav: the restored point is the tree byte for byte (odd names, empty collections, zero-byte files)"
 else
 	not_ok "webdav: the restored point is the tree byte for byte" "$(head -5 "$T/diff" | tr '\n' ' ')"
@@ -175,8 +175,31 @@ equal "webdav: a file changed between listing and GET" "content stored" \
 
 # 7. Ransomware through WebDAV: every file's bytes written encrypted to
 # NAME.locked, the original deleted, one file overwritten in place; then
-# the last point restored in place: the tree byte for byte again.
+# the last point restored in place: the tree byte for byte again, and the
+# dead properties a client set (on a file, which the deletion takes with
+# it, and on a collection, which the attacker changes) are back.
+proppatch() { # PATH XML-PROPS
+	curl -s -u alice:secret -X PROPPATCH -H 'Content-Type: application/xml' --data \
+		"<?xml version=\"1.0\" encoding=\"utf-8\"?><D:propertyupdate xmlns:D=\"DAV:\" xmlns:Z=\"urn:x-coffer-test\"><D:set><D:prop>$2</D:prop></D:set></D:propertyupdate>" \
+		"$URL$1" -o /dev/null -w '%{http_code}'
+}
+propvalue() { # PATH: the Z:color property as Apache lists it
+	curl -s -u alice:secret -X PROPFIND -H 'Depth: 0' -H 'Content-Type: application/xml' --data \
+		'<?xml version="1.0"?><D:propfind xmlns:D="DAV:" xmlns:Z="urn:x-coffer-test"><D:prop><Z:color/></D:prop></D:propfind>' \
+		"$URL$1" | tr -d '\n' | grep -o '<[a-z0-9]*:color[^>]*>.*</[a-z0-9]*:color>'
+}
+FCOLOR='<Z:color xml:lang="fr">rouge <Z:b>é</Z:b></Z:color><Z:tag/>'
+equal "webdav: a dead property is set on a file" "PROPPATCH" "$(proppatch 'a%20b/f%201.txt' "$FCOLOR")" 207
+equal "webdav: a dead property is set on a collection" "PROPPATCH" "$(proppatch 'a%20b/' '<Z:color>blue</Z:color>')" 207
+F_BEFORE=$(propvalue 'a%20b/f%201.txt') C_BEFORE=$(propvalue 'a%20b/')
+backup site
+is_rc "webdav: a backup with dead properties succeeds" 0
 c restore site@latest --to "$T/ref" >/dev/null 2>&1
+if command -v getfattr >/dev/null; then
+	assert "webdav: the dead properties are kept with the entry (user.webdav.props)" \
+		grep -q 'urn:x-coffer-test' <(getfattr --only-values -n user.webdav.props "$T/ref/a b/f 1.txt" 2>&1)
+fi
+proppatch 'a%20b/' '<Z:color>pwned</Z:color>' >/dev/null
 python3 - "$R" "$URL" <<'PY'
 import base64, http.client, os, sys, urllib.parse
 root, url = sys.argv[1], urllib.parse.urlsplit(sys.argv[2])
@@ -186,7 +209,8 @@ def req(method, path, body=None):
     c.request(method, url.path + urllib.parse.quote(path), body=body, headers=auth)
     r = c.getresponse(); r.read(); c.close()
     assert r.status < 300, (method, path, r.status)
-files = sorted(os.path.relpath(os.path.join(d, f), root) for d, _, fs in os.walk(root) for f in fs)
+files = sorted(os.path.relpath(os.path.join(d, f), root) for d, _, fs in os.walk(root)
+               for f in fs if ".DAV" not in d.split(os.sep)) # Apache's property store
 for i, f in enumerate(files):
     data = os.urandom(max(1, os.path.getsize(os.path.join(root, f))))
     if i == 0:
@@ -195,7 +219,7 @@ for i, f in enumerate(files):
     req("PUT", f + ".locked", data)
     req("DELETE", f)
 PY
-if diff -r "$R" "$T/ref" >/dev/null 2>&1; then
+if diff -r -x .DAV "$R" "$T/ref" >/dev/null 2>&1; then
 	not_ok "webdav: ransomware changed the tree" "no difference"
 else
 	ok "webdav: ransomware changed the tree"
@@ -203,21 +227,29 @@ fi
 g0=$(grep -c '"PUT ' "$D/access.log")
 run c --json dav restore site@latest --url "$URL" --user alice --password-file "$T/pw"
 is_rc "webdav: the in-place restore succeeds" 0
-if diff -r "$R" "$T/ref" >"$T/diff" 2>&1; then
+if diff -r -x .DAV "$R" "$T/ref" >"$T/diff" 2>&1; then
 	ok "webdav: after the in-place restore the server's tree is the point byte for byte"
 else
 	not_ok "webdav: after the in-place restore the server's tree is the point byte for byte" "$(head -5 "$T/diff" | tr '\n' ' ')"
 fi
 equal "webdav: in-place restore" "files written (PUT)" "$(($(grep -c '"PUT ' "$D/access.log") - g0))" 8
+F_AFTER=$(propvalue 'a%20b/f%201.txt') C_AFTER=$(propvalue 'a%20b/')
+if [ -n "$F_BEFORE" ] && [ "$F_AFTER" = "$F_BEFORE" ] && [ "$C_AFTER" = "$C_BEFORE" ]; then
+	ok "webdav: the in-place restore puts the dead properties back (PROPPATCH)"
+else
+	not_ok "webdav: the in-place restore puts the dead properties back" "file [$F_BEFORE] -> [$F_AFTER], collection [$C_BEFORE] -> [$C_AFTER]"
+fi
+g0=$(grep -c '"PROPPATCH ' "$D/access.log")
 run c --json dav restore site@latest --url "$URL" --user alice --password-file "$T/pw"
 is_rc "webdav: a second in-place restore succeeds" 0
+equal "webdav: a second in-place restore" "PROPPATCH requests" "$(($(grep -c '"PROPPATCH ' "$D/access.log") - g0))" 0
 equal "webdav: a second in-place restore" "bytes written" "$(jq -r .bytes "$T/out")" 0
 
 # 8. To a new location: a new collection beside the unit.
 run c --json dav restore site@latest --url "$URL" --user alice --password-file "$T/pw" \
 	--to-url "${URL%/}.restored-1/"
 is_rc "webdav: a restore to a new collection succeeds" 0
-if diff -r "$R.restored-1" "$T/ref" >"$T/diff" 2>&1; then
+if diff -r -x .DAV "$R.restored-1" "$T/ref" >"$T/diff" 2>&1; then
 	ok "webdav: the new collection is the point byte for byte"
 else
 	not_ok "webdav: the new collection is the point byte for byte" "$(head -5 "$T/diff" | tr '\n' ' ')"
