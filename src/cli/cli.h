@@ -93,6 +93,17 @@ int cmd_export(struct cli *c, int argc, char **argv);
 /* cmd_dav.c: WebDAV collections (docs/webdav.md). */
 #define USAGE_DAV "backup UNIT --url URL --user U --password-file F ..."
 int cmd_dav(struct cli *c, int argc, char **argv);
+/* How to reach a WebDAV collection: the flags of coffer dav, unit create
+ * --webdav and policy create --rule webdav:URL. */
+struct cli_dav_conn {
+	const char *source, *url, *user, *pwfile, *auth, *ca;
+	int insecure;
+};
+struct json_object;
+/* The webdav source JSON the flags describe (the secret read from its
+ * file); NULL and err, ERROR_USAGE when neither source nor url with
+ * pwfile is given. The caller puts it. */
+struct json_object *cli_dav_source(const struct cli_dav_conn *d, struct error *err);
 
 /* cmd_s3.c: the S3 side of a store (docs/s3.md). */
 #define USAGE_S3_POLICY "BUCKET --backup-user ARN --delete-user ARN"

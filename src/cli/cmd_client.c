@@ -41,11 +41,11 @@ struct api {
 enum { O_TENANT, O_ROLE, O_KIND, O_STATE, O_ACTION, O_SINCE, O_UNTIL, O_LIMIT, O_SOURCE,
        O_FOLDER, O_FREQ, O_RECENT, O_RETENTION, O_ITEMS, O_POLICY, O_NAME_PREFIX,
        O_UNIT_F, O_SESSION, O_INTERVAL, O_MODE, O_BEFORE, O_BREAK_GLASS, O_MIN_RETENTION,
-       O_REASON, O_LOCATION, O_COUNT };
+       O_REASON, O_LOCATION, O_WEBDAV, O_USER, O_PWFILE, O_AUTH, O_CAFILE, O_COUNT };
 
 struct opts {
 	const char *v[O_COUNT];
-	int wait, include_forgotten, release;
+	int wait, include_forgotten, release, insecure;
 	const char *units[64], *rules[64];
 	size_t nunits, nrules;
 	char *pos[8];
@@ -65,7 +65,8 @@ static const struct {
 	{ "--break-glass", O_BREAK_GLASS }, { "--min-retention-days", O_MIN_RETENTION },
 	{ "--session", O_SESSION }, { "--interval-ms", O_INTERVAL },
 	{ "--mode", O_MODE }, { "--before", O_BEFORE }, { "--reason", O_REASON },
-	{ "--location", O_LOCATION },
+	{ "--location", O_LOCATION }, { "--webdav", O_WEBDAV }, { "--user", O_USER },
+	{ "--password-file", O_PWFILE }, { "--auth", O_AUTH }, { "--ca-file", O_CAFILE },
 };
 
 /* Parses argv[1..]: known options anywhere, the rest positional. */
@@ -83,6 +84,7 @@ static int parse_opts(struct cli *c, int argc, char **argv, struct opts *o)
 		if (strcmp(a, "--json") == 0) { c->json = 1; continue; }
 		if (strcmp(a, "--include-forgotten") == 0) { o->include_forgotten = 1; continue; }
 		if (strcmp(a, "--release") == 0) { o->release = 1; continue; }
+		if (strcmp(a, "--insecure") == 0) { o->insecure = 1; continue; }
 		if (a[0] != '-' || strcmp(a, "-") == 0 || (a[1] >= '0' && a[1] <= '9')) {
 			if (o->npos == (int)(sizeof(o->pos) / sizeof(o->pos[0])))
 				goto usage;
@@ -671,35 +673,101 @@ static int unit_list(struct api *a, struct opts *o)
 	return ret;
 }
 
-/* unit create --kind K (--folder PATH | --source JSON) NAME */
+/* The webdav source of url with the connection flags (the secret read
+ * from --password-file); NULL after saying why. */
+static struct json_object *webdav_source(const struct opts *o, const char *url)
+{
+	const struct cli_dav_conn d = { .url = url, .user = o->v[O_USER],
+					.pwfile = o->v[O_PWFILE], .auth = o->v[O_AUTH],
+					.ca = o->v[O_CAFILE], .insecure = o->insecure };
+	struct json_object *src;
+	struct error err;
+
+	error_init(&err);
+	src = cli_dav_source(&d, &err);
+	if (src == NULL)
+		fprintf(stderr, "coffer: %s\n", err.msg);
+	return src;
+}
+
+/* Adds unit id to the explicit units of policy pid (GET, then PATCH
+ * "units"); the server checks its kind and that no other policy has it. */
+static int policy_add_unit(struct api *a, struct opts *o, const char *pid, const char *id,
+			   struct error *err)
+{
+	char *p = tpath(a, o, err, "/protectionPolicies/%s", pid);
+	struct json_object *pol = NULL, *units, *b = NULL, *out = NULL;
+	int ret = -1;
+
+	if (p == NULL || api_call(a, "GET", p, NULL, &pol, err) < 0)
+		goto out;
+	if (!json_object_object_get_ex(pol, "units", &units) ||
+	    !json_object_is_type(units, json_type_array)) {
+		error_set(err, "policy %s: the answer has no units", pid);
+		goto out;
+	}
+	b = json_object_new_object();
+	json_object_object_add(b, "units", json_object_get(units));
+	json_object_array_add(units, json_object_new_string(id));
+	ret = api_call(a, "PATCH", p, b, &out, err);
+out:
+	json_object_put(out);
+	json_object_put(b);
+	json_object_put(pol);
+	free(p);
+	return ret;
+}
+
+/* unit create --kind K (--folder PATH | --source JSON | --webdav URL
+ * [--user U] --password-file F [--auth A] [--ca-file F] [--insecure])
+ * [--policy ID] NAME: with --policy, the new unit joins that policy's
+ * units too (one command to protect a site). */
 static int unit_create(struct api *a, struct opts *o)
 {
 	TPATH_OR_FAIL(p, "/protectionUnits");
-	struct json_object *b = json_object_new_object(), *src;
+	struct json_object *b, *src, *out = NULL, *id;
+	int ret;
 
+	if (!!o->v[O_SOURCE] + !!o->v[O_FOLDER] + !!o->v[O_WEBDAV] != 1) {
+		fprintf(stderr, "coffer unit create: one of --folder PATH, --webdav URL or --source "
+			"JSON is needed\n");
+		free(p);
+		return EXIT_USAGE;
+	}
 	if (o->v[O_SOURCE]) {
 		src = json_tokener_parse(o->v[O_SOURCE]);
-		if (src == NULL) {
+		if (src == NULL)
 			fprintf(stderr, "coffer unit create: --source is not valid JSON\n");
-			json_object_put(b);
-			free(p);
-			return EXIT_USAGE;
-		}
 	} else if (o->v[O_FOLDER]) {
 		src = json_object_new_object();
 		json_object_object_add(src, "type", json_object_new_string("folder"));
 		json_object_object_add(src, "path", json_object_new_string(o->v[O_FOLDER]));
 	} else {
-		fprintf(stderr, "coffer unit create: --folder PATH or --source JSON is needed\n");
-		json_object_put(b);
+		src = webdav_source(o, o->v[O_WEBDAV]);
+	}
+	if (src == NULL) {
 		free(p);
 		return EXIT_USAGE;
 	}
+	b = json_object_new_object();
 	json_object_object_add(b, "name", json_object_new_string(o->pos[0]));
 	json_object_object_add(b, "kind", json_object_new_string(o->v[O_KIND] ? o->v[O_KIND]
 											 : "account"));
 	json_object_object_add(b, "source", src);
-	return simple(a, "POST", p, b, NULL);
+	if (o->v[O_POLICY] == NULL)
+		return simple(a, "POST", p, b, NULL);
+	ret = api_call(a, "POST", p, b, &out, &err_);
+	json_object_put(b);
+	free(p);
+	if (ret == 0 && !json_object_object_get_ex(out, "id", &id))
+		ret = error_set(&err_, "the answer names no unit id");
+	if (ret == 0 && policy_add_unit(a, o, o->v[O_POLICY], json_object_get_string(id),
+					&err_) < 0)
+		error_prefix(&err_, "unit %s was created but not added to policy %s",
+			     json_object_get_string(id), o->v[O_POLICY]), ret = -1;
+	ret = ret < 0 ? fail(&err_) : show(a, out, NULL);
+	json_object_put(out);
+	return ret;
 }
 
 static int unit_show(struct api *a, struct opts *o)
@@ -852,7 +920,9 @@ static int add_num(struct json_object *b, const char *key, const char *opt, cons
 }
 
 /* policy create --kind K [--unit ID]... [--rule subfolders:PATH]...
- * [--frequency S] [--recent-days N] [--retention-days N] NAME */
+ * [--rule webdav:URL]... [--user U --password-file F ...]
+ * [--frequency S] [--recent-days N] [--retention-days N] NAME
+ * (the connection flags apply to every webdav rule) */
 static int policy_create(struct api *a, struct opts *o)
 {
 	struct json_object *b = json_object_new_object(), *units = json_object_new_array(),
@@ -864,13 +934,20 @@ static int policy_create(struct api *a, struct opts *o)
 	for (size_t i = 0; i < o->nunits; i++)
 		json_object_array_add(units, json_object_new_string(o->units[i]));
 	for (size_t i = 0; i < o->nrules; i++) {
-		struct json_object *r = json_object_new_object();
+		struct json_object *r;
 
+		if (strncmp(o->rules[i], "webdav:", 7) == 0) {
+			if ((r = webdav_source(o, o->rules[i] + 7)) == NULL)
+				goto usage;
+			json_object_array_add(rules, r);
+			continue;
+		}
 		if (strncmp(o->rules[i], "subfolders:", 11) != 0) {
-			fprintf(stderr, "coffer policy create: --rule must be subfolders:PATH\n");
-			json_object_put(r);
+			fprintf(stderr, "coffer policy create: --rule must be subfolders:PATH or "
+				"webdav:URL\n");
 			goto usage;
 		}
+		r = json_object_new_object();
 		json_object_object_add(r, "type", json_object_new_string("subfolders"));
 		json_object_object_add(r, "path", json_object_new_string(o->rules[i] + 11));
 		json_object_array_add(rules, r);

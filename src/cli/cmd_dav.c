@@ -62,26 +62,20 @@ static int read_secret(json_object *o, const char *file, struct error *err)
 	return 0;
 }
 
-/* How to reach the collection: the flags both commands take. */
-struct dav_conn {
-	const char *source, *url, *user, *pwfile, *auth, *ca;
-	int insecure;
-};
-
-/* Takes argv[*i] (and its value) if it is one of dav_conn's flags: 1, 0
+/* Takes argv[*i] (and its value) if it is one of cli_dav_conn's flags: 1, 0
  * if it is not one, -1 if its value is missing. */
-static int dav_conn_option(int argc, char **argv, int *i, struct dav_conn *d)
+static int dav_conn_option(int argc, char **argv, int *i, struct cli_dav_conn *d)
 {
 	static const struct {
 		const char *flag;
 		size_t off;
 	} flags[] = {
-		{ "--source", offsetof(struct dav_conn, source) },
-		{ "--url", offsetof(struct dav_conn, url) },
-		{ "--user", offsetof(struct dav_conn, user) },
-		{ "--password-file", offsetof(struct dav_conn, pwfile) },
-		{ "--auth", offsetof(struct dav_conn, auth) },
-		{ "--ca-file", offsetof(struct dav_conn, ca) },
+		{ "--source", offsetof(struct cli_dav_conn, source) },
+		{ "--url", offsetof(struct cli_dav_conn, url) },
+		{ "--user", offsetof(struct cli_dav_conn, user) },
+		{ "--password-file", offsetof(struct cli_dav_conn, pwfile) },
+		{ "--auth", offsetof(struct cli_dav_conn, auth) },
+		{ "--ca-file", offsetof(struct cli_dav_conn, ca) },
 	};
 
 	if (strcmp(argv[*i], "--insecure") == 0) {
@@ -99,10 +93,7 @@ static int dav_conn_option(int argc, char **argv, int *i, struct dav_conn *d)
 	return 0;
 }
 
-/* The webdav source JSON the flags describe (the secret read from its
- * file); NULL and err, ERROR_USAGE when neither --source nor --url with
- * --password-file is given. */
-static json_object *dav_conn_source(const struct dav_conn *d, struct error *err)
+json_object *cli_dav_source(const struct cli_dav_conn *d, struct error *err)
 {
 	json_object *src;
 
@@ -139,7 +130,7 @@ static json_object *dav_conn_source(const struct dav_conn *d, struct error *err)
 
 static int cmd_dav_backup(struct cli *c, int argc, char **argv)
 {
-	struct dav_conn d = { 0 };
+	struct cli_dav_conn d = { 0 };
 	struct source_backup_opts o = { .quiet = c->quiet || c->json };
 	struct webdav_backup_result res;
 	json_object *src;
@@ -161,7 +152,7 @@ static int cmd_dav_backup(struct cli *c, int argc, char **argv)
 			return dav_usage();
 	}
 	if (store_unit_name_check(o.unit, &err) < 0 || cli_point_time(&o.time_ns, &err) < 0 ||
-	    (src = dav_conn_source(&d, &err)) == NULL)
+	    (src = cli_dav_source(&d, &err)) == NULL)
 		return dav_fail(&err);
 	o.source = src;
 	s = cli_open(c, 0, &err);
@@ -203,7 +194,7 @@ static int cmd_dav_backup(struct cli *c, int argc, char **argv)
  * missing) with the same credentials. */
 static int cmd_dav_restore(struct cli *c, int argc, char **argv)
 {
-	struct dav_conn d = { 0 };
+	struct cli_dav_conn d = { 0 };
 	const char *to = NULL;
 	int i, r, ret;
 	struct source_restore_opts o = { .quiet = c->quiet || c->json };
@@ -235,7 +226,7 @@ static int cmd_dav_restore(struct cli *c, int argc, char **argv)
 		if (r == 0)
 			pats[npats++] = argv[i];
 	}
-	if ((src = dav_conn_source(&d, &err)) == NULL) {
+	if ((src = cli_dav_source(&d, &err)) == NULL) {
 		free(pats);
 		return dav_fail(&err);
 	}

@@ -175,6 +175,13 @@ void svc_secret_seal(struct service *s, const char *tenant, const char *unit_nam
  * puts it. Never log it. */
 struct json_object *svc_unit_source_open(struct service *s, const struct catalog_unit *u,
 					 struct error *err);
+/* A "webdav" rule's "secret", if any, -> "secretSealed", bound to tenant
+ * and the rule's url. */
+void svc_rule_secret_seal(struct service *s, const char *tenant, struct json_object *rule);
+/* A copy of a policy's rule with its secret opened, for the scheduler to
+ * connect with; the caller puts it. Never log it. */
+struct json_object *svc_rule_open(struct service *s, const char *tenant,
+				  const struct json_object *rule, struct error *err);
 
 /* folder.c: where a tenant's folders may be. */
 /* Whether one place may be a tenant's folder (a unit, or a subfolders

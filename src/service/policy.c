@@ -6,47 +6,167 @@
 
 #include "catalog/catalog.h"
 #include "lib/error.h"
+#include "lib/jsonutil.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/netpolicy.h"
 #include "service/core.h"
 #include "service/internal.h"
 #include "service/service.h"
 #include "service/views.h"
+#include "sources/webdav_source.h"
 
 #define DEFAULT_FREQUENCY 600
 #define DEFAULT_RECENT_DAYS 14
 #define DEFAULT_RETENTION_DAYS 365
 
-static int check_rules(struct service *s, const struct svc_principal *pr, const char *tenant,
-		       struct json_object *rules, const char *kind, struct error *err)
+/* A "subfolders" rule: each folder right inside path is a unit. */
+static int check_subfolders_rule(struct service *s, const struct svc_principal *pr,
+				 const char *tenant, struct json_object *r, struct error *err)
 {
-	static const char *const rule_keys[] = { "type", "path", "kind", NULL };
-	const char *type, *path, *rkind;
+	static const char *const keys[] = { "type", "path", "kind", NULL };
+	const char *path;
 
-	if (!json_object_is_type(rules, json_type_array))
-		return error_setk(err, ERROR_USAGE, "'rules' must be an array");
-	if (json_object_array_length(rules) > 0 &&
-	    svc_authorize_source(pr, "folder", svc_cfg(s)->folder_root != NULL, err) < 0)
+	if (svc_authorize_source(pr, "folder", svc_cfg(s)->folder_root != NULL, err) < 0 ||
+	    svc_check_object(r, keys, "a subfolders rule", err) < 0 ||
+	    svc_want_str(r, "path", 1, &path, err) < 0)
 		return -1;
-	for (size_t i = 0; i < json_object_array_length(rules); i++) {
-		struct json_object *r = json_object_array_get_idx(rules, i);
+	return svc_check_folder_place(s, tenant, "rule: path", path, 0, err);
+}
 
-		if (svc_check_object(r, rule_keys, "a rule", err) < 0 ||
-		    svc_want_str(r, "type", 1, &type, err) < 0 ||
-		    svc_want_str(r, "path", 1, &path, err) < 0 ||
-		    svc_want_str(r, "kind", 0, &rkind, err) < 0)
-			return error_prefix(err, "rule %zu", i + 1);
-		if (strcmp(type, "subfolders") != 0)
-			return error_setk(err, ERROR_USAGE, "rule %zu: type '%s' is not 'subfolders'",
-					  i + 1, type);
-		if (svc_check_folder_place(s, tenant, "rule: path", path, 0, err) < 0)
-			return error_prefix(err, "rule %zu", i + 1);
-		if (rkind && strcmp(rkind, kind) != 0)
-			return error_setk(err, ERROR_USAGE, "rule %zu: kind '%s' differs from the "
-					  "policy's kind '%s' (one kind per policy)", i + 1, rkind,
-					  kind);
+/* The sealed secret of the old rule over the same root as the same user,
+ * or NULL: a rule sent back without its secret (GET never shows it)
+ * keeps it. */
+static const char *old_sealed(struct json_object *old, struct json_object *r)
+{
+	const char *user = jsonu_str(r, "user");
+
+	for (size_t i = 0; old && i < json_object_array_length(old); i++) {
+		struct json_object *o = json_object_array_get_idx(old, i);
+		const char *ou = jsonu_str(o, "user");
+
+		if (jsonu_str(o, "type") && strcmp(jsonu_str(o, "type"), "webdav") == 0 &&
+		    jsonu_str(o, "url") && strcmp(jsonu_str(o, "url"), jsonu_str(r, "url")) == 0 &&
+		    ((user == NULL && ou == NULL) || (user && ou && strcmp(user, ou) == 0)))
+			return jsonu_str(o, "secretSealed");
 	}
-	return 0;
+	return NULL;
+}
+
+/* A "webdav" rule: each collection right inside url is a unit with a
+ * webdav source (docs/service.md "Policies"). Its URL is checked against
+ * source_allow / source_deny now (and by the client at each connection);
+ * *stored_r is the rule as the catalog keeps it, its secret sealed. */
+static int check_webdav_rule(struct service *s, const struct svc_principal *pr,
+			     const char *tenant, struct json_object *r, const char *kind,
+			     struct json_object *old, struct json_object **stored_r,
+			     struct error *err)
+{
+	static const char *const keys[] = { "type", "url", "user", "auth", "secret", "caFile",
+					    "insecure", "timeoutSeconds", "kind", NULL };
+	struct json_object *chk = NULL;
+	const char *v, *sealed = NULL;
+	char *host = NULL;
+	uint16_t port;
+	int ret = -1;
+
+	*stored_r = NULL;
+	if (svc_authorize_source(pr, "webdav", svc_cfg(s)->folder_root != NULL, err) < 0)
+		return -1;
+	if (catalog_kind_of(kind) == CATALOG_KIND_MAILBOX)
+		return error_setk(err, ERROR_USAGE, "a webdav rule makes account or site units; "
+				  "this policy protects mailboxes");
+	if (json_object_object_get_ex(r, "secretSealed", NULL))
+		return error_setk(err, ERROR_USAGE, "'secretSealed' is set by the service; give "
+				  "'secret'");
+	if (svc_check_object(r, keys, "a webdav rule", err) < 0 ||
+	    svc_want_str(r, "url", 1, &v, err) < 0 || svc_want_str(r, "secret", 0, &v, err) < 0)
+		return -1;
+	if (v && strlen(v) > SVC_SECRET_MAX_LEN)
+		return error_setk(err, ERROR_USAGE, "'secret' is too long");
+	if (v == NULL && (sealed = old_sealed(old, r)) == NULL)
+		return error_setk(err, ERROR_USAGE, "a webdav rule needs 'secret' (the password or "
+				  "token for the root, sealed in the catalog)");
+	if (json_object_deep_copy(r, &chk, NULL) < 0)
+		return error_set(err, "cannot copy the rule");
+	if (v == NULL) /* kept sealed: only the other fields are checked */
+		json_object_object_add(chk, "secret", json_object_new_string(""));
+	if (webdav_source_place(chk, &host, &port, err) < 0)
+		goto out;
+	if (netpolicy_check_host(svc_netpolicy(s), host, port, err) < 0)
+		goto out;
+	json_object_object_del(chk, "secret");
+	if (v)
+		json_object_object_add(chk, "secret", json_object_new_string(v));
+	else
+		json_object_object_add(chk, "secretSealed", json_object_new_string(sealed));
+	svc_rule_secret_seal(s, tenant, chk);
+	*stored_r = chk;
+	chk = NULL;
+	ret = 0;
+out:
+	json_object_put(chk);
+	free(host);
+	return ret;
+}
+
+/* Checks the rules; *stored_r is them as the catalog keeps them (secrets
+ * sealed). old: the policy's rules before (NULL on create). */
+static int check_rules(struct service *s, const struct svc_principal *pr, const char *tenant,
+		       struct json_object *rules, const char *kind, const char *old_json,
+		       char **stored_r, struct error *err)
+{
+	struct json_object *old = old_json ? json_tokener_parse(old_json) : NULL;
+	struct json_object *stored = json_object_new_array(), *r, *keep;
+	const char *type, *rkind;
+	int ret = -1;
+
+	*stored_r = NULL;
+	if (!json_object_is_type(rules, json_type_array)) {
+		error_setk(err, ERROR_USAGE, "'rules' must be an array");
+		goto out;
+	}
+	for (size_t i = 0; i < json_object_array_length(rules); i++) {
+		r = json_object_array_get_idx(rules, i);
+		keep = NULL;
+		if (!json_object_is_type(r, json_type_object)) {
+			error_setk(err, ERROR_USAGE, "rule %zu is not an object", i + 1);
+			goto out;
+		}
+		if (svc_want_str(r, "type", 1, &type, err) < 0 ||
+		    svc_want_str(r, "kind", 0, &rkind, err) < 0) {
+			error_prefix(err, "rule %zu", i + 1);
+			goto out;
+		}
+		if (rkind && strcmp(rkind, kind) != 0) {
+			error_setk(err, ERROR_USAGE, "rule %zu: kind '%s' differs from the policy's "
+				   "kind '%s' (one kind per policy)", i + 1, rkind, kind);
+			goto out;
+		}
+		if (strcmp(type, "subfolders") == 0) {
+			if (check_subfolders_rule(s, pr, tenant, r, err) < 0)
+				goto rule_failed;
+			keep = json_object_get(r);
+		} else if (strcmp(type, "webdav") == 0) {
+			if (check_webdav_rule(s, pr, tenant, r, kind, old, &keep, err) < 0)
+				goto rule_failed;
+		} else {
+			error_setk(err, ERROR_USAGE, "rule %zu: type '%s' is not 'subfolders' or "
+				   "'webdav'", i + 1, type);
+			goto out;
+		}
+		json_object_array_add(stored, keep);
+	}
+	*stored_r = xstrdup(json_object_to_json_string_ext(stored, JSON_C_TO_STRING_PLAIN));
+	ret = 0;
+	goto out;
+rule_failed:
+	if (err->code != SVC_DENIED)
+		error_prefix(err, "rule %zu", json_object_array_length(stored) + 1);
+out:
+	json_object_put(old);
+	json_object_put(stored);
+	return ret;
 }
 
 static int check_units(struct service *s, const char *tenant, const char *policy_id,
@@ -117,6 +237,7 @@ static int policy_apply(struct service *s, const struct svc_principal *pr,
 					       "retentionDays", "state",	      NULL };
 	struct json_object *v;
 	const char *str;
+	char *str_r;
 
 	if (svc_check_object(in, allowed, "a policy", err) < 0)
 		return -1;
@@ -154,10 +275,11 @@ static int policy_apply(struct service *s, const struct svc_principal *pr,
 		p->units = xstrdup(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
 	}
 	if (json_object_object_get_ex(in, "rules", &v)) {
-		if (check_rules(s, pr, p->tenant, v, p->kind, err) < 0)
+		if (check_rules(s, pr, p->tenant, v, p->kind, creating ? NULL : p->rules, &str_r,
+				err) < 0)
 			return -1;
 		free(p->rules);
-		p->rules = xstrdup(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+		p->rules = str_r;
 	}
 	if (svc_want_str(in, "state", 0, &str, err) < 0)
 		return -1;
@@ -181,11 +303,32 @@ static int policy_apply(struct service *s, const struct svc_principal *pr,
 	return 0;
 }
 
+/* What the audit log keeps of a create or update: the input without the
+ * rules' secrets. The caller puts it. */
+static struct json_object *audit_detail(struct json_object *in)
+{
+	struct json_object *d = NULL, *rules;
+
+	if (json_object_deep_copy(in, &d, NULL) < 0)
+		return NULL;
+	if (json_object_object_get_ex(d, "rules", &rules) &&
+	    json_object_is_type(rules, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(rules); i++) {
+			struct json_object *r = json_object_array_get_idx(rules, i);
+
+			if (json_object_is_type(r, json_type_object) &&
+			    json_object_object_get_ex(r, "secret", NULL))
+				json_object_object_add(r, "secret", json_object_new_string("(sealed)"));
+		}
+	return d;
+}
+
 int svc_policy_create(struct service *s, const struct svc_principal *pr, const char *tenant,
 		      struct json_object *in, struct json_object **out, struct error *err)
 {
 	struct catalog_policy p = { 0 }, *got = NULL;
 	struct catalog_tenant *t = NULL;
+	struct json_object *detail = NULL;
 	int ret = -1;
 
 	if (svc_authorize(pr, tenant, SVC_PERM_CONFIG_WRITE, err) < 0)
@@ -207,14 +350,16 @@ int svc_policy_create(struct service *s, const struct svc_principal *pr, const c
 		goto out;
 	}
 	svc_unlock(s);
+	detail = audit_detail(in);
 	if (catalog_policy_get(svc_catalog(s), tenant, p.id, &got, err) < 0 ||
-	    svc_audit(s, pr, tenant, "protectionPolicy.create", p.id, in, err) < 0)
+	    svc_audit(s, pr, tenant, "protectionPolicy.create", p.id, detail, err) < 0)
 		goto out;
 	log_info("event=policy.create tenant=%s policy=%s state=%s", tenant, p.id, p.state);
 	svc_kick_scheduler(s);
 	*out = view_policy(got);
 	ret = 0;
 out:
+	json_object_put(detail);
 	catalog_tenant_free(&t);
 	catalog_policy_free(&got);
 	free(p.id);
@@ -232,6 +377,7 @@ int svc_policy_update(struct service *s, const struct svc_principal *pr, const c
 		      struct error *err)
 {
 	struct catalog_policy *p = NULL;
+	struct json_object *detail = NULL;
 	int ret = -1;
 
 	if (svc_authorize(pr, tenant, SVC_PERM_CONFIG_WRITE, err) < 0)
@@ -245,12 +391,15 @@ int svc_policy_update(struct service *s, const struct svc_principal *pr, const c
 	p->updated = svc_now(s);
 	ret = catalog_policy_update(svc_catalog(s), p, err);
 	svc_unlock(s);
-	if (ret < 0 || (ret = svc_audit(s, pr, tenant, "protectionPolicy.update", id, in, err)) < 0)
+	detail = audit_detail(in);
+	if (ret < 0 ||
+	    (ret = svc_audit(s, pr, tenant, "protectionPolicy.update", id, detail, err)) < 0)
 		goto out;
 	log_info("event=policy.update tenant=%s policy=%s state=%s", tenant, id, p->state);
 	svc_kick_scheduler(s);
 	*out = view_policy(p);
 out:
+	json_object_put(detail);
 	catalog_policy_free(&p);
 	return ret;
 }

@@ -1,6 +1,6 @@
 /* The scheduler: a thread that evaluates every policy each tick_ms
  * (docs/service.md "Scheduler and jobs", "Policies"): inclusion rules
- * pick up new subfolders, due units get a backup job, a policy whose units
+ * pick up new subfolders and new WebDAV collections, due units get a backup job, a policy whose units
  * all have their first restore point goes from activating to active, and
  * each unit gets an expire job once a day of (simulated) time. */
 #include <dirent.h>
@@ -23,6 +23,7 @@
 #include "service/core.h"
 #include "service/internal.h"
 #include "service/service.h"
+#include "sources/webdav_rule.h"
 
 #define DAY 86400
 
@@ -85,23 +86,53 @@ static char *unit_folder(const struct catalog_unit *u)
 	return path;
 }
 
+/* The URL of a unit's webdav source, or NULL (caller frees). */
+static char *unit_url(const struct catalog_unit *u)
+{
+	struct json_object *src = json_tokener_parse(u->source);
+	char *url = NULL;
+
+	if (src && json_str_eq(src, "type", "webdav") && jsonu_str(src, "url"))
+		url = xstrdup(jsonu_str(src, "url"));
+	json_object_put(src);
+	return url;
+}
+
+/* Whether webdav rule r made unit u: its URL is the child collection of
+ * r's root named as u. */
+static int webdav_covers(struct json_object *r, const struct catalog_unit *u)
+{
+	char *url = unit_url(u), *child = NULL;
+	int covered;
+
+	if (url)
+		child = webdav_rule_child_url(r, u->name);
+	covered = url && child && strcmp(url, child) == 0;
+	free(url);
+	free(child);
+	return covered;
+}
+
 /* Whether a rule of the policy covers unit u: a folder right inside a
- * "subfolders" rule's path. Such units stay in the policy even when the
- * folder goes away (the backups then fail and say why). */
+ * "subfolders" rule's path, or a collection right inside a "webdav"
+ * rule's root. Such units stay in the policy even when the folder goes
+ * away (the backups then fail and say why). */
 static int rules_cover(struct json_object *rules, const struct catalog_unit *u)
 {
 	char *path = unit_folder(u), *slash;
 	struct json_object *r;
 	int covered = 0;
 
-	if (path == NULL)
-		return 0;
-	slash = strrchr(path, '/');
-	if (slash && slash != path)
-		*slash = '\0';
+	if (path) {
+		slash = strrchr(path, '/');
+		if (slash && slash != path)
+			*slash = '\0';
+	}
 	for (size_t i = 0; rules && i < json_object_array_length(rules) && !covered; i++) {
 		r = json_object_array_get_idx(rules, i);
-		if (json_str_eq(r, "type", "subfolders") && json_str_eq(r, "path", path))
+		if (path && json_str_eq(r, "type", "subfolders") && json_str_eq(r, "path", path))
+			covered = 1;
+		else if (!path && json_str_eq(r, "type", "webdav") && webdav_covers(r, u))
 			covered = 1;
 	}
 	free(path);
@@ -157,8 +188,9 @@ static int unit_attach(struct service *s, const struct catalog_policy *p, const 
 	return ret;
 }
 
-/* "<name>.restored-N": a restore session's copy beside a unit (docs/service.md
- * "Restore sessions"), not a new account to protect. */
+/* "<name>.restored-N" (a folder) or "<name>.restored-YYYYMMDD-HHMMSS" (a
+ * WebDAV collection): a restore session's copy beside a unit
+ * (docs/service.md "Restore sessions"), not a new account to protect. */
 static int restored_copy(const char *name)
 {
 	const char *m = strstr(name, ".restored-");
@@ -166,9 +198,12 @@ static int restored_copy(const char *name)
 
 	if (m == NULL || m == name)
 		return 0;
-	for (d = m + strlen(".restored-"); *d >= '0' && *d <= '9'; d++)
-		;
-	return d > m + strlen(".restored-") && *d == '\0';
+	d = m + strlen(".restored-");
+	if (*d < '0' || *d > '9')
+		return 0;
+	while ((*d >= '0' && *d <= '9') || (*d == '-' && d[1] >= '0' && d[1] <= '9'))
+		d++;
+	return *d == '\0';
 }
 
 /* A "subfolders" rule: every folder right inside path is a unit. */
@@ -242,6 +277,68 @@ static void rule_subfolders(struct service *s, const struct catalog_policy *p,
 		free(sub);
 	}
 	closedir(d);
+}
+
+/* Unit `name` for child `url` of a rule: found, or created with source
+ * src; attached to p if it is that very child's and in no policy (a
+ * same-named unit elsewhere is someone else's). */
+static void rule_unit(struct service *s, const struct catalog_policy *p, const char *name,
+		      const char *url, struct json_object *src)
+{
+	struct catalog_unit *u = NULL;
+	struct error err;
+	char *have;
+
+	error_init(&err);
+	if (catalog_unit_find(svc_catalog(s), p->tenant, name, &u, &err) < 0) {
+		error_init(&err);
+		if (svc_unit_create_internal(s, p->tenant, p->kind, name, src, &u, &err) < 0) {
+			log_warn("event=policy.rule tenant=%s policy=%s url=%s error=\"%s\"", p->tenant,
+				 p->id, url, err.msg);
+			return;
+		}
+		log_info("event=unit.discover tenant=%s unit=%s name=%s url=%s", p->tenant, u->id,
+			 u->name, url);
+	}
+	have = unit_url(u);
+	if (have && strcmp(have, url) == 0 && u->policy == NULL &&
+	    unit_attach(s, p, p->tenant, u->id, 0, &err) < 0)
+		log_warn("event=unit.attach unit=%s error=\"%s\"", u->id, err.msg);
+	free(have);
+	catalog_unit_free(&u);
+}
+
+/* A "webdav" rule: every collection right inside its root is a unit with
+ * a webdav source of its own (the rule's credentials, sealed again for
+ * the unit). A root that cannot be listed keeps the units it gave. */
+static void rule_webdav(struct service *s, const struct catalog_policy *p,
+			struct json_object *rule)
+{
+	struct json_object *r, *src;
+	struct error err;
+	char **names = NULL, *url;
+	size_t n = 0;
+
+	error_init(&err);
+	r = svc_rule_open(s, p->tenant, rule, &err);
+	if (r == NULL || webdav_rule_children(r, svc_netpolicy(s), &names, &n, &err) < 0) {
+		log_warn("event=policy.rule tenant=%s policy=%s url=%s error=\"%s\"", p->tenant,
+			 p->id, jsonu_str(rule, "url") ? jsonu_str(rule, "url") : "", err.msg);
+		json_object_put(r);
+		return;
+	}
+	for (size_t i = 0; i < n && !svc_stopping(s); i++) {
+		if (names[i][0] == '.' || restored_copy(names[i]))
+			continue;
+		url = webdav_rule_child_url(r, names[i]);
+		src = webdav_rule_child_source(r, names[i]);
+		if (url)
+			rule_unit(s, p, names[i], url, src);
+		json_object_put(src);
+		free(url);
+	}
+	webdav_rule_names_free(names, n);
+	json_object_put(r);
 }
 
 /* The policy's units now: every row whose policy is p. */
@@ -339,6 +436,8 @@ static void policy_tick(struct service *s, struct catalog_policy *p, int64_t now
 
 			if (json_str_eq(r, "type", "subfolders"))
 				rule_subfolders(s, p, r);
+			else if (json_str_eq(r, "type", "webdav"))
+				rule_webdav(s, p, r);
 		}
 		for (size_t i = 0; units && i < json_object_array_length(units); i++) {
 			const char *id = json_object_get_string(json_object_array_get_idx(units, i));

@@ -106,6 +106,21 @@ struct json_object *view_unit(const struct catalog_unit *u)
 	return o;
 }
 
+/* A policy's rules as shown: a sealed secret is the catalog's only. */
+static void add_rules(struct json_object *o, const char *rules)
+{
+	struct json_object *r = json_tokener_parse(rules);
+
+	for (size_t i = 0; r && json_object_is_type(r, json_type_array) &&
+			   i < json_object_array_length(r); i++) {
+		struct json_object *rule = json_object_array_get_idx(r, i);
+
+		if (json_object_is_type(rule, json_type_object))
+			json_object_object_del(rule, "secretSealed");
+	}
+	json_object_object_add(o, "rules", r);
+}
+
 struct json_object *view_policy(const struct catalog_policy *p)
 {
 	struct json_object *o = json_object_new_object();
@@ -116,7 +131,7 @@ struct json_object *view_policy(const struct catalog_policy *p)
 	add_str(o, "kind", p->kind);
 	add_str(o, "state", p->state);
 	add_json(o, "units", p->units ? p->units : "[]");
-	add_json(o, "rules", p->rules ? p->rules : "[]");
+	add_rules(o, p->rules ? p->rules : "[]");
 	add_int(o, "frequencySeconds", p->frequency_s);
 	add_int(o, "recentDays", p->recent_days);
 	add_int(o, "retentionDays", p->retention_days);
