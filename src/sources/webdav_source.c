@@ -32,6 +32,7 @@
 #include "lib/mem.h"
 #include "sources/source.h"
 #include "sources/webdav.h"
+#include "sources/webdav_lister.h"
 #include "sources/webdav_source.h"
 
 #define XA_ETAG "user.webdav.etag"
@@ -96,6 +97,8 @@ int webdav_source_opts(const struct json_object *source, struct dav_opts *o, cha
 
 /* Files downloaded at once, each over a connection of its own. */
 #define DAV_FETCHERS 4
+/* Collections listed at once (ahead of the walk), each over its own. */
+#define DAV_LISTERS 4
 
 /* One downloader: its connection and its stream into the packs. */
 struct fetcher {
@@ -108,6 +111,7 @@ struct wb {
 	struct point_writer *pw;
 	struct point_stream *ps;
 	struct dav_client *dav;
+	struct dav_lister *lister;
 	struct fetcher fx[DAV_FETCHERS]; /* fx[0] is dav and ps */
 	struct dav_opts dopts;
 	struct tree_reader *parent;
@@ -460,7 +464,7 @@ static int walk(struct wb *b, const char *dir, int depth, struct error *err)
 	if (depth > DAV_MAX_TREE_DEPTH)
 		return error_set(err, "%s%s: collections nest deeper than %d", b->url, dir,
 				 DAV_MAX_TREE_DEPTH);
-	if (dav_propfind(b->dav, dir, 1, 1, &l, err) < 0)
+	if (dav_lister_get(b->lister, dir, &l, err) < 0)
 		return -1;
 	for (i = 0; i < l.n; i++) {
 		if (strcmp(l.res[i].path, dir) == 0) {
@@ -562,7 +566,7 @@ int webdav_backup_run(struct store *s, const struct source_backup_opts *o,
 	b.url = url;
 	po.source = url;
 	b.dav = dav_open(&dopts, err);
-	if (b.dav == NULL)
+	if (b.dav == NULL || (b.lister = dav_lister_open(&dopts, DAV_LISTERS, err)) == NULL)
 		goto out;
 	b.pw = point_writer_open(s, &po, err);
 	if (b.pw == NULL || point_writer_begin(b.pw, err) < 0)
@@ -600,6 +604,7 @@ int webdav_backup_run(struct store *s, const struct source_backup_opts *o,
 		res->nwarnings = pr.nwarnings;
 		res->changed = b.changed;
 		res->reused = b.reused;
+		res->requests = dav_lister_requests(b.lister);
 		for (int i = 0; i < DAV_FETCHERS; i++) {
 			res->fetched += b.fx[i].fetched;
 			res->bytes_fetched += b.fx[i].bytes_fetched;
@@ -610,6 +615,7 @@ int webdav_backup_run(struct store *s, const struct source_backup_opts *o,
 out:
 	if (ret < 0)
 		error_prefix(err, "backup of %s (%s) failed", o->unit, url ? url : "webdav");
+	dav_lister_close(&b.lister);
 	tree_reader_close(&b.parent);
 	point_writer_close(&b.pw);
 	for (int i = 1; i < DAV_FETCHERS; i++)
@@ -652,6 +658,7 @@ struct live {
 
 struct wr {
 	struct dav_client *dav;
+	struct dav_lister *lister;
 	struct point_reader *pr;
 	const struct source_restore_opts *o;
 	struct live *live;
@@ -679,7 +686,7 @@ static int list_live(struct wr *w, const char *dir, int depth, struct error *err
 
 	if (depth > DAV_MAX_TREE_DEPTH)
 		return error_set(err, "/%s: collections nest deeper than %d", dir, DAV_MAX_TREE_DEPTH);
-	if (dav_propfind(w->dav, dir, 1, 1, &l, err) < 0)
+	if (dav_lister_get(w->lister, dir, &l, err) < 0)
 		return -1;
 	for (i = 0; i < l.n; i++) {
 		struct live *lv;
@@ -707,8 +714,11 @@ static int list_live(struct wr *w, const char *dir, int depth, struct error *err
 	}
 	dav_list_clear(&l);
 	/* This collection's children are [first, end); recursion appends
-	 * after them and may move w->live. */
+	 * after them and may move w->live. In tree order, the order the
+	 * lister lists ahead in. */
 	end = w->nlive;
+	if (end - first > 1)
+		qsort(w->live + first, end - first, sizeof(*w->live), live_cmp);
 	for (i = first; ret == 0 && i < end; i++) {
 		if (w->live[i].collection) {
 			char *p = xstrdup(w->live[i].path);
@@ -1124,8 +1134,10 @@ static int webdav_restore(struct store *s, const struct source_restore_opts *o,
 			goto out;
 		ret = -1;
 	}
-	if (list_live(&w, "", 0, err) < 0)
+	w.lister = dav_lister_open(&dopts, DAV_LISTERS, err);
+	if (w.lister == NULL || list_live(&w, "", 0, err) < 0)
 		goto out;
+	dav_lister_close(&w.lister);
 	if (w.nlive > 1)
 		qsort(w.live, w.nlive, sizeof(*w.live), live_cmp);
 	for (size_t i = 0; i < w.nlive; i++)
@@ -1150,6 +1162,7 @@ out:
 	}
 	free(w.live);
 	free(w.root_props);
+	dav_lister_close(&w.lister);
 	point_reader_close(&w.pr);
 	dav_close(&w.dav);
 	free(url);

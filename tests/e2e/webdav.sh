@@ -121,13 +121,15 @@ is_rc "webdav: a redirect loop fails" 1
 assert "webdav: a redirect loop is named" grep -q 'redirect loop.*\|dav/loop/.*redirect' "$T/err"
 
 # 6. Apache killed mid-backup: through a slowed path, killed 2 s into the
-# walk (Apache has sent big.bin into the buffers by then: the request
-# after it fails); the backup fails, no point, the next works.
+# walk (Apache has sent big.bin into the buffers by then, and the
+# collections are listed ahead: the GET of zero, which follows big.bin's,
+# fails); the backup fails, no point, the next works.
 echo 50 >"$T/delay" # 50 ms a 16 KiB chunk: big.bin takes about 9 s
 python3 "$HERE/servers/slowproxy.py" $PPORT 127.0.0.1:$DPORT "$T/delay" >"$T/proxy.out" 2>&1 &
 PROXY_PID=$!
 until_true 10 grep -q ready "$T/proxy.out"
 echo "new content $RANDOM" >>"$R/big.bin"
+echo "new content $RANDOM" >>"$R/zero"
 (c dav backup site --url "http://127.0.0.1:$PPORT/dav/site/" --user alice --password-file "$T/pw" \
 	>"$T/kill.out" 2>"$T/kill.err"; echo $? >"$T/kill.rc") &
 bpid=$!
