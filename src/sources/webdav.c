@@ -599,3 +599,25 @@ int dav_delete(struct dav_client *c, const char *path, int collection, const cha
 	free(url);
 	return ret;
 }
+
+int dav_checks_conditions(struct dav_client *c)
+{
+	static const char body[] =
+		"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:propertyupdate xmlns:D=\"DAV:\">"
+		"<D:remove><D:prop><Z:condition-probe xmlns:Z=\"urn:x-coffer\"/></D:prop></D:remove>"
+		"</D:propertyupdate>\n";
+	static const char *const hdrs[] = { "Content-Type: application/xml; charset=utf-8",
+					    "If-Match: \"coffer-condition-probe\"", NULL };
+	struct error err;
+	struct req r;
+	int ret;
+
+	error_init(&err);
+	req_init(&r, c, &err);
+	r.headers = hdrs;
+	r.soft[0] = 412, r.soft[1] = 405, r.soft[2] = 501;
+	ret = request(c, "PROPPATCH", c->base, -1, body, &r, &err);
+	ret = ret == 0 && r.status == 412;
+	req_clear(&r);
+	return ret;
+}

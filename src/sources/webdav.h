@@ -127,6 +127,13 @@ int dav_mkcol(struct dav_client *c, const char *path, struct error *err);
 int dav_delete(struct dav_client *c, const char *path, int collection, const char *if_match,
 	       struct error *err);
 
+/* Whether the server checks If-Match and If-None-Match on writes: a
+ * PROPPATCH of the base under an If-Match no ETag meets, removing a
+ * property nobody sets (a no-op, RFC 4918 9.2), is answered 412 by one
+ * that does (RFC 9110 13.1.1; Apache), and applied or refused by one that
+ * ignores them (rclone: 207, nginx: 405). Changes nothing either way. */
+int dav_checks_conditions(struct dav_client *c);
+
 /* Requests made so far (for tests and logs). */
 uint64_t dav_requests(const struct dav_client *c);
 

@@ -665,6 +665,7 @@ struct wr {
 	size_t nlive, caplive;
 	struct source_restore_result *res;
 	uint64_t conflicts;
+	int checks_conditions;   /* the server checks If-Match (dav_checks_conditions) */
 	char *root_props;        /* the target collection's dead properties */
 	int no_proppatch;        /* the server does not take PROPPATCH */
 	uint64_t props_set, props_failed;
@@ -798,14 +799,17 @@ static void strong_etag(struct wr *w, struct live *lv)
  * nothing when lv is NULL), listed again (Depth: 0) right before a write:
  * nginx and rclone ignore If-Match and If-None-Match (docs/webdav.md
  * "Servers"), so the condition alone would not keep a user's change. The
- * ETag decides (W/ aside), without one size and getlastmodified. 1 as
- * listed, 0 changed or gone, -1 and err. */
+ * ETag decides (W/ aside), without one size and getlastmodified. On a
+ * server that checks the conditions (Apache) the write's own condition
+ * decides, without this request. 1 as listed, 0 changed or gone, -1. */
 static int as_listed(struct wr *w, const char *path, const struct live *lv, struct error *err)
 {
 	struct dav_list l;
 	const struct dav_res *now;
 	int same;
 
+	if (w->checks_conditions)
+		return 1; /* the write's own If-Match / If-None-Match decides */
 	if (dav_propfind(w->dav, path, lv && lv->collection, 0, &l, err) < 0) {
 		if (err->code != ERROR_NOTFOUND)
 			return -1;
@@ -1134,6 +1138,7 @@ static int webdav_restore(struct store *s, const struct source_restore_opts *o,
 			goto out;
 		ret = -1;
 	}
+	w.checks_conditions = dav_checks_conditions(w.dav);
 	w.lister = dav_lister_open(&dopts, DAV_LISTERS, err);
 	if (w.lister == NULL || list_live(&w, "", 0, err) < 0)
 		goto out;
