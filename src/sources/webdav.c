@@ -403,9 +403,10 @@ static int request(struct dav_client *c, const char *method, const char *url, in
 		page_hint(&r->body, hint);
 		if (r->status == 401)
 			return error_setk(err, ERROR_KEY, "%s %s: 401 Unauthorized: the server refused "
-					  "the %s credentials of %s (wrong or expired)%s%s", method, url,
+					  "the %s%s%s (wrong or expired)%s%s", method, url,
 					  c->o.auth == DAV_AUTH_BEARER ? "bearer token" : "password",
-					  c->o.user ? c->o.user : "the user", hint[0] ? ": " : "", hint);
+					  c->o.user ? " of " : "", c->o.user ? c->o.user : "",
+					  hint[0] ? ": " : "", hint);
 		if (r->status == 404)
 			return error_setk(err, ERROR_NOTFOUND, "%s %s: 404 Not Found", method, url);
 		if (r->status >= 500)
