@@ -694,6 +694,17 @@ int catalog_unit_set_legal_hold(struct catalog *c, const char *tenant, const cha
 	return 0;
 }
 
+int catalog_unit_set_source(struct catalog *c, const char *tenant, const char *id,
+			    const char *source, struct error *err)
+{
+	if (need(source, "unit source", err) < 0 ||
+	    db_change1(c, "UPDATE units SET source = $3 WHERE tenant = $1 AND id = $2",
+		       PARAMS(PS(tenant), PS(id), PS(source)), "unit", err) < 0)
+		return error_prefix(err, "catalog: set the source of unit %s of tenant %s", id,
+				    tenant ? tenant : "(none)");
+	return 0;
+}
+
 /* ---- protection policies ---- */
 
 #define POLICY_COLS                                                                  \

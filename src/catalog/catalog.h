@@ -167,6 +167,11 @@ int catalog_unit_update(struct catalog *c, const struct catalog_unit *u, struct 
  * unknown to the tenant. Auditing is the caller's. */
 int catalog_unit_set_legal_hold(struct catalog *c, const char *tenant, const char *id,
 				const char *reason, int64_t now, struct error *err);
+/* Replaces the unit's source JSON (its secret sealed by the caller): a
+ * webdav rule's new credentials reaching the units it made.
+ * ERROR_NOTFOUND for a unit unknown to the tenant. */
+int catalog_unit_set_source(struct catalog *c, const char *tenant, const char *id,
+			    const char *source, struct error *err);
 void catalog_unit_free(struct catalog_unit **u);
 
 /* ---- protection policies ---- */

@@ -279,6 +279,49 @@ static void rule_subfolders(struct service *s, const struct catalog_policy *p,
 	closedir(d);
 }
 
+/* A unit of p's webdav rule, logging in as the rule's user, gets the
+ * rule's credentials again when they changed (a new secret given to the
+ * rule, say), so that the rule's units keep working. A unit that logs in
+ * as someone else is left as it is. */
+static void rule_credentials(struct service *s, const struct catalog_policy *p,
+			     const struct catalog_unit *u, struct json_object *src)
+{
+	static const char *const keys[] = { "auth", "secret", "caFile", "insecure",
+					    "timeoutSeconds", NULL };
+	struct json_object *have, *a, *b, *sealed = NULL;
+	struct error err;
+	int same = 1;
+
+	error_init(&err);
+	have = svc_unit_source_open(s, u, &err);
+	if (have == NULL || !json_object_equal(json_object_object_get(have, "user"),
+					       json_object_object_get(src, "user"))) {
+		json_object_put(have);
+		return;
+	}
+	for (size_t i = 0; keys[i] && same; i++) {
+		int ha = json_object_object_get_ex(have, keys[i], &a);
+		int hb = json_object_object_get_ex(src, keys[i], &b);
+
+		same = ha == hb && (!ha || json_object_equal(a, b));
+	}
+	json_object_put(have);
+	if (same)
+		return;
+	if (json_object_deep_copy(src, &sealed, NULL) < 0)
+		return;
+	svc_secret_seal(s, p->tenant, u->name, sealed);
+	if (catalog_unit_set_source(svc_catalog(s), p->tenant, u->id,
+				    json_object_to_json_string_ext(sealed, JSON_C_TO_STRING_PLAIN),
+				    &err) < 0)
+		log_warn("event=unit.source tenant=%s unit=%s error=\"%s\"", p->tenant, u->id,
+			 err.msg);
+	else
+		log_info("event=unit.source tenant=%s unit=%s policy=%s detail=\"the rule's "
+			 "credentials changed\"", p->tenant, u->id, p->id);
+	json_object_put(sealed);
+}
+
 /* Unit `name` for child `url` of a rule: found, or created with source
  * src; attached to p if it is that very child's and in no policy (a
  * same-named unit elsewhere is someone else's). */
@@ -304,6 +347,8 @@ static void rule_unit(struct service *s, const struct catalog_policy *p, const c
 	if (have && strcmp(have, url) == 0 && u->policy == NULL &&
 	    unit_attach(s, p, p->tenant, u->id, 0, &err) < 0)
 		log_warn("event=unit.attach unit=%s error=\"%s\"", u->id, err.msg);
+	else if (have && strcmp(have, url) == 0 && u->policy && strcmp(u->policy, p->id) == 0)
+		rule_credentials(s, p, u, src);
 	free(have);
 	catalog_unit_free(&u);
 }

@@ -10,8 +10,9 @@
 # restore session in place makes Apache's folder byte-identical to the
 # original tree; a restore session to a new location puts the copy beside
 # the site as <site>.restored-<time>/ and the rule does not make a unit of
-# it. The rule's secret is never in an answer, a log or the catalog in
-# clear; a root that cannot be listed is a warning naming its URL.
+# it. A new secret given to the rule reaches the units it made. The rule's
+# secret is never in an answer, a log or the catalog in clear; a root that
+# cannot be listed is a warning naming its URL.
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 . "$HERE/e2e/lib.sh"
 APACHE=$HERE/servers/apache-dav.sh
@@ -64,6 +65,10 @@ jobs_idle() {
 	[ "$(q "$TOK" "/v1/tenants/$TID/jobs?unit=$1&state=queued" '.items | length')" = 0 ] &&
 		[ "$(q "$TOK" "/v1/tenants/$TID/jobs?unit=$1&state=running" '.items | length')" = 0 ]
 }
+# paused UNIT: no job of UNIT queued or running, three times over more
+# than a tick (an evaluation that read the policy before it was paused
+# may still queue one).
+paused() { jobs_idle "$1" && sleep 0.3 && jobs_idle "$1" && sleep 0.3 && jobs_idle "$1"; }
 
 # 1. One command puts a site under a policy; the scheduler takes points.
 run "$COFFER" --json policy create --kind site --frequency 2 sites
@@ -152,7 +157,7 @@ expect "webdav_svc: a rule sent back without its secret is accepted" 200
 # 3. Ransomware through WebDAV on alpha, with the policy paused so that
 # no point is taken halfway.
 run "$COFFER" policy deactivate "$P1"
-until_true 30 jobs_idle "$A"
+until_true 30 paused "$A"
 CLEAN=$(last_point "$A")
 first=1
 for f in $(cd "$S/alpha" && find . -type f -printf '%P\n' | sort); do
@@ -178,7 +183,7 @@ else
 	not_ok "webdav_svc: the scheduler takes a point after the damage" "$(unit_field "$A" lastError)"
 fi
 run "$COFFER" policy deactivate "$P1"
-until_true 30 jobs_idle "$A"
+until_true 30 paused "$A"
 
 # 4. The recommendation names the last clean point; one restore session
 # in place with it.
@@ -219,6 +224,27 @@ fi
 equal "webdav_svc: units of restored copies" "count" \
 	"$(q "$TOK" "/v1/tenants/$TID/protectionUnits?limit=1000" '[.items[] | select(.name | contains(".restored-"))] | length')" 0
 
+# 5b. carol's password changes, and the rule is given the new one: the
+# units it made get it (beta backs up again with it).
+PW2="cf-dav2-$SEED-$RANDOM$RANDOM-pw"
+htpasswd -b "$D/htpasswd" carol "$PW2" 2>/dev/null
+api "$TOK" GET "/v1/tenants/$TID/protectionPolicies/$P2"
+api "$TOK" PATCH "/v1/tenants/$TID/protectionPolicies/$P2" \
+	"{\"rules\":$(jq -c --arg pw "$PW2" '.rules | map(.secret = $pw)' "$T/resp")}"
+expect "webdav_svc: the rule takes a new secret" 200
+if until_true 20 grep -q "event=unit.source tenant=$TID unit=$B " "$T/serve.err"; then
+	ok "webdav_svc: the rule's units get its new secret"
+else
+	not_ok "webdav_svc: the rule's units get its new secret" "$(why "$T/serve.err")"
+fi
+n=$(rp_count "$B")
+api "$TOK" POST "/v1/tenants/$TID/protectionUnits/$B/backup"
+if until_true 30 has_points "$B" $((n + 1)); then
+	ok "webdav_svc: beta backs up with the new secret"
+else
+	not_ok "webdav_svc: beta backs up with the new secret" "$(unit_field "$B" lastError)"
+fi
+
 # 6. The secret: sealed in the catalog, never in an answer or a log.
 if sqlite3 "$T/data/catalog.db" "SELECT rules FROM policies WHERE id = '$P2'" | grep -q '"secretSealed":"v1\.'; then
 	ok "webdav_svc: the rule's secret is sealed in the catalog"
@@ -230,16 +256,17 @@ for p in "protectionPolicies" "protectionPolicies/$P2" "protectionUnits?limit=10
 	api "$TOK" GET "/v1/tenants/$TID/$p"
 	cat "$T/resp" >>"$T/answers"
 done
-if grep -qF -- "$PW" "$T/answers" "$T/serve.err" "$T/serve.out"; then
-	not_ok "webdav_svc: the secret is in no answer nor log" "$(grep -lF -- "$PW" "$T/answers" "$T/serve.err" "$T/serve.out")"
+printf '%s\n' "$PW" "$PW2" >"$T/pws"
+if grep -qF -f "$T/pws" "$T/answers" "$T/serve.err" "$T/serve.out"; then
+	not_ok "webdav_svc: the secrets are in no answer nor log" "$(grep -lF -f "$T/pws" "$T/answers" "$T/serve.err" "$T/serve.out")"
 else
-	ok "webdav_svc: the secret is in no answer nor log"
+	ok "webdav_svc: the secrets are in no answer nor log"
 fi
 sqlite3 "$T/data/catalog.db" .dump >"$T/dump"
-if grep -rqaF -- "$PW" "$T/data" "$T/dump"; then
-	not_ok "webdav_svc: the secret is nowhere in the data folder in clear" "$(grep -rlaF -- "$PW" "$T/data" "$T/dump")"
+if grep -rqaF -f "$T/pws" "$T/data" "$T/dump"; then
+	not_ok "webdav_svc: the secrets are nowhere in the data folder in clear" "$(grep -rlaF -f "$T/pws" "$T/data" "$T/dump")"
 else
-	ok "webdav_svc: the secret is nowhere in the data folder in clear"
+	ok "webdav_svc: the secrets are nowhere in the data folder in clear"
 fi
 serve_stop
 sanitizer "$T"/*.err && not_ok "webdav_svc: no sanitizer report" "$(grep -m1 -h -E 'Sanitizer|runtime error' "$T"/*.err)"

@@ -374,6 +374,38 @@ out:
 	free(path);
 }
 
+/* A unit's source replaced (a webdav rule's new credentials): only that
+ * unit of that tenant, and never an empty one. */
+static void test_catalog_unit_source(void)
+{
+	struct catalog_unit *u = NULL;
+	struct catalog *c = NULL;
+	struct error err;
+	char *path = NULL, *tenant = NULL, *unit = NULL, *other = NULL, *ounit = NULL;
+
+	error_init(&err);
+	c = open_new("source", &path, &err);
+	CHECKF(c != NULL, "open: %s", err.msg);
+	CHECK_OK(fixture(c, "a", &tenant, &unit, &err), &err);
+	CHECK_OK(fixture(c, "b", &other, &ounit, &err), &err);
+	CHECK_OK(catalog_unit_set_source(c, tenant, unit, "{\"type\":\"webdav\"}", &err), &err);
+	CHECK_OK(catalog_unit_get(c, tenant, unit, &u, &err), &err);
+	CHECK(strcmp(u->source, "{\"type\":\"webdav\"}") == 0);
+	catalog_unit_free(&u);
+	CHECK_FAILS(catalog_unit_set_source(c, other, unit, "{}", &err), &err, ERROR_NOTFOUND);
+	CHECK_FAILS(catalog_unit_set_source(c, tenant, unit, "", &err), &err, ERROR_USAGE);
+	CHECK_OK(catalog_unit_get(c, other, ounit, &u, &err), &err);
+	CHECK(strstr(u->source, "webdav") == NULL);
+out:
+	catalog_unit_free(&u);
+	free(tenant);
+	free(unit);
+	free(other);
+	free(ounit);
+	catalog_close(&c);
+	free(path);
+}
+
 static void test_catalog_policies(void)
 {
 	struct catalog_policy p = { 0 }, *g = NULL, **ps = NULL;
@@ -1659,6 +1691,7 @@ out:
 const struct unit_test catalog_tests[] = {
 	{ "catalog_tenants_and_units", test_catalog_tenants_and_units },
 	{ "catalog_legal_hold", test_catalog_legal_hold },
+	{ "catalog_unit_source", test_catalog_unit_source },
 	{ "catalog_policies", test_catalog_policies },
 	{ "catalog_restore_points", test_catalog_restore_points },
 	{ "catalog_sessions", test_catalog_sessions },
