@@ -27,6 +27,7 @@
 
 #define DAV_ERRBODY_MAX 512
 #define DAV_MAX_REDIRS 5
+#define TRIES(n) ((n) == 1 ? "try" : "tries")
 
 struct dav_client {
 	CURL *h;
@@ -390,10 +391,10 @@ static int request(struct dav_client *c, const char *method, const char *url, in
 			return error_set(err, "%s %s: the server sent nothing for %ld s (timeout)",
 					 method, url, c->timeout_s);
 		if (rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING)
-			return error_set(err, "%s %s: the answer was cut short after %d tries (%s)",
-					 method, url, attempt, curl_easy_strerror(rc));
-		return error_set(err, "%s %s: %s (after %d tries)", method, url,
-				 curl_easy_strerror(rc), attempt);
+			return error_set(err, "%s %s: the answer was cut short after %d %s (%s)",
+					 method, url, attempt, TRIES(attempt), curl_easy_strerror(rc));
+		return error_set(err, "%s %s: %s (after %d %s)", method, url,
+				 curl_easy_strerror(rc), attempt, TRIES(attempt));
 	}
 	if (soft(r))
 		return 0;
@@ -410,8 +411,9 @@ static int request(struct dav_client *c, const char *method, const char *url, in
 		if (r->status == 404)
 			return error_setk(err, ERROR_NOTFOUND, "%s %s: 404 Not Found", method, url);
 		if (r->status >= 500)
-			return error_set(err, "%s %s: the server answered %ld after %d tries%s%s", method,
-					 url, r->status, attempt, hint[0] ? ": " : "", hint);
+			return error_set(err, "%s %s: the server answered %ld after %d %s%s%s", method,
+					 url, r->status, attempt, TRIES(attempt), hint[0] ? ": " : "",
+					 hint);
 		return error_set(err, "%s %s: the server answered %ld%s%s", method, url, r->status,
 				 hint[0] ? ": " : "", hint);
 	}

@@ -125,7 +125,7 @@ assert "webdav: a redirect loop is named" grep -q 'redirect loop.*\|dav/loop/.*r
 # collections are listed ahead: the GET of zero, which follows big.bin's,
 # fails); the backup fails, no point, the next works.
 echo 50 >"$T/delay" # 50 ms a 16 KiB chunk: big.bin takes about 9 s
-python3 "$HERE/servers/slowproxy.py" $PPORT 127.0.0.1:$DPORT "$T/delay" >"$T/proxy.out" 2>&1 &
+python3 "$HERE/servers/slowproxy.py" $PPORT 127.0.0.1:$DPORT "$T/delay" "" "$T/cut" >"$T/proxy.out" 2>&1 &
 PROXY_PID=$!
 until_true 10 grep -q ready "$T/proxy.out"
 echo "new content $RANDOM" >>"$R/big.bin"
@@ -144,6 +144,17 @@ assert "webdav: the error names the URL" grep -q "http://127.0.0.1:$PPORT/dav/si
 equal "webdav: after the kill" "restore points" "$(points)" 3
 echo 0 >"$T/delay"
 sh "$APACHE" start "$D" $DPORT >/dev/null 2>"$T/apache.err"
+# A body cut short: the path closes each connection after 1 MB from the
+# server, in the middle of big.bin's GET: a clear error naming the file's
+# URL, no point.
+echo 1000000 >"$T/cut"
+echo "new content $RANDOM" >>"$R/big.bin"
+run c dav backup site --url "http://127.0.0.1:$PPORT/dav/site/" --user alice --password-file "$T/pw"
+is_rc "webdav: a body cut short fails the backup" 1
+assert "webdav: the error names the file's URL and the cut" \
+	grep -q "GET http://127.0.0.1:$PPORT/dav/site/big.bin: the answer was cut short" "$T/err"
+equal "webdav: after the cut body" "restore points" "$(points)" 3
+echo 0 >"$T/cut"
 backup site
 is_rc "webdav: the next backup succeeds" 0
 # The path stalled (60 s a chunk) with a 2 s timeout: a clear timeout.

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A TCP proxy that makes a network path slow, for tests.
 
-    slowproxy.py LISTEN_PORT TARGET_HOST:TARGET_PORT DELAY_FILE [FAIL_FILE]
+    slowproxy.py LISTEN_PORT TARGET_HOST:TARGET_PORT DELAY_FILE [FAIL_FILE [CUT_FILE]]
 
 Forwards every connection on 127.0.0.1:LISTEN_PORT to the target. Before
 passing on each chunk (at most 16 KiB) in either direction it sleeps the
@@ -14,6 +14,11 @@ target: the proxy reads the first chunk of the request, answers
 "503 Service Unavailable" (Connection: close) and writes N - 1 back, so a
 test makes a server fail transiently (a client that retries gets through
 once N reaches 0).
+
+With CUT_FILE holding a number N > 0 (read as each connection opens), the
+server's side of that connection is cut after N bytes: the client gets
+the first N bytes of what the server sent on it, then the connection
+closes (a body truncated by a broken path or a dying server).
 """
 import os
 import socket
@@ -32,7 +37,8 @@ def delay_ms(path):
         return 0
 
 
-def pump(src, dst, delay_file):
+def pump(src, dst, delay_file, cut=0):
+    sent = 0
     try:
         while True:
             data = src.recv(CHUNK)
@@ -41,7 +47,11 @@ def pump(src, dst, delay_file):
             ms = delay_ms(delay_file)
             if ms:
                 time.sleep(ms / 1000.0)
+            if cut and sent + len(data) >= cut:
+                dst.sendall(data[:cut - sent])
+                break
             dst.sendall(data)
+            sent += len(data)
     except OSError:
         pass
     finally:
@@ -70,7 +80,7 @@ def take_failure(fail_file):
         return True
 
 
-def serve(conn, target, delay_file, fail_file=None):
+def serve(conn, target, delay_file, fail_file=None, cut_file=None):
     if take_failure(fail_file):
         try:
             conn.recv(CHUNK)
@@ -87,7 +97,8 @@ def serve(conn, target, delay_file, fail_file=None):
         conn.close()
         return
     a = threading.Thread(target=pump, args=(conn, up, delay_file), daemon=True)
-    b = threading.Thread(target=pump, args=(up, conn, delay_file), daemon=True)
+    cut = delay_ms(cut_file) if cut_file else 0
+    b = threading.Thread(target=pump, args=(up, conn, delay_file, cut), daemon=True)
     a.start()
     b.start()
     a.join()
@@ -97,10 +108,11 @@ def serve(conn, target, delay_file, fail_file=None):
 
 
 def main():
-    if len(sys.argv) not in (4, 5):
+    if len(sys.argv) not in (4, 5, 6):
         sys.exit(__doc__)
     port, target, delay_file = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-    fail_file = sys.argv[4] if len(sys.argv) == 5 else None
+    fail_file = sys.argv[4] if len(sys.argv) >= 5 and sys.argv[4] else None
+    cut_file = sys.argv[5] if len(sys.argv) == 6 else None
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("127.0.0.1", port))
@@ -108,7 +120,7 @@ def main():
     print("ready", flush=True)
     while True:
         conn, _ = ls.accept()
-        threading.Thread(target=serve, args=(conn, target, delay_file, fail_file),
+        threading.Thread(target=serve, args=(conn, target, delay_file, fail_file, cut_file),
                          daemon=True).start()
 
 
