@@ -39,6 +39,9 @@ gen photo 300000 >"$S/alpha/photo.bin"
 : >"$S/alpha/zero"
 echo "beta's readme" >"$S/beta/readme.txt"
 echo x >"$S/beta/sub/x.txt"
+TEAM=$'\xc3\x89quipe 2 #1' # "Équipe 2 #1": its URL is percent-encoded
+mkdir -p "$S/$TEAM"
+echo "team" >"$S/$TEAM/t.txt"
 [ "$(id -u)" = 0 ] && chown -R nobody:nogroup "$D/root"
 # Apache's ETags are weak in the second a file was written (docs/webdav.md).
 find "$S" -exec touch -d '-1 min' {} +
@@ -59,7 +62,10 @@ serve_start serve "http://127.0.0.1:$PORT" --data "$T/data" --listen "127.0.0.1:
 GTOK=$(grep -m1 '^cft_' "$T/serve.out")
 tenant acme || { not_ok "webdav_svc: a tenant" "$(head -c 300 "$T/resp")"; exit 1; }
 export COFFER_SERVER=$BASE COFFER_TOKEN=$TOK
-unit_id() { q "$TOK" "/v1/tenants/$TID/protectionUnits?namePrefix=$1" ".items[] | select(.name == \"$1\") | .id"; }
+unit_id() {
+	api "$TOK" GET "/v1/tenants/$TID/protectionUnits?limit=1000"
+	jq -r --arg n "$1" '.items[] | select(.name == $n) | .id' "$T/resp"
+}
 last_point() { q "$TOK" "/v1/tenants/$TID/protectionUnits/$1/restorePoints?limit=1000" '.items[-1].seq'; }
 jobs_idle() {
 	[ "$(q "$TOK" "/v1/tenants/$TID/jobs?unit=$1&state=queued" '.items | length')" = 0 ] &&
@@ -115,6 +121,14 @@ else
 	not_ok "webdav_svc: beta gets a restore point" "$(unit_field "$B" lastError)"
 fi
 equal "webdav_svc: beta's point" "files" "$(q "$TOK" "/v1/tenants/$TID/protectionUnits/$B/restorePoints/1" .files)" 2
+TM=$(unit_id "$TEAM")
+equal "webdav_svc: the unit of a collection with an odd name" "source url" \
+	"$(unit_field "$TM" source.url)" "${ROOT}%C3%89quipe%202%20%231/"
+if until_true 30 has_points "$TM" 1; then
+	ok "webdav_svc: the collection with an odd name gets a restore point"
+else
+	not_ok "webdav_svc: the collection with an odd name gets a restore point" "$(unit_field "$TM" lastError)"
+fi
 dav -X MKCOL "${ROOT}gamma/" >/dev/null
 echo "gamma" | dav -T - "${ROOT}gamma/g.txt" >/dev/null
 if until_true 20 eval '[ -n "$(unit_id gamma)" ]'; then
@@ -124,6 +138,8 @@ else
 fi
 G=$(unit_id gamma)
 equal "webdav_svc: gamma" "policy" "$(unit_field "$G" policy)" "$P2"
+equal "webdav_svc: the unit with an odd name, evaluations later" "policy" "$(unit_field "$TM" policy)" "$P2"
+equal "webdav_svc: units of the rule taken out of its policy since" "count" "$(grep -c 'event=unit.detach' "$T/serve.err")" 0
 
 # Rules checked at creation.
 api "$TOK" POST "/v1/tenants/$TID/protectionPolicies" \
