@@ -96,7 +96,7 @@ int cmd_dav(struct cli *c, int argc, char **argv);
 /* How to reach a WebDAV collection: the flags of coffer dav, unit create
  * --webdav and policy create --rule webdav:URL. */
 struct cli_dav_conn {
-	const char *source, *url, *user, *pwfile, *auth, *ca;
+	const char *source, *url, *user, *pwfile, *auth, *ca, *connections;
 	int insecure;
 };
 struct json_object;

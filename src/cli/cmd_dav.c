@@ -15,12 +15,13 @@
 #include "lib/error.h"
 #include "lib/fsutil.h"
 #include "lib/log.h"
+#include "lib/parse.h"
 #include "sources/source.h"
 #include "sources/webdav_source.h"
 #include "store/store.h"
 
 #define USAGE_DAV_BACKUP "backup UNIT (--source JSON | --url URL [--user U] (--password-file F) " \
-	"[--auth basic|bearer] [--ca-file F] [--insecure]) [--keep-days N] [--retain-days N]"
+	"[--auth basic|bearer] [--ca-file F] [--insecure] [--connections N]) [--keep-days N] [--retain-days N]"
 #define USAGE_DAV_RESTORE "restore RP (--source JSON | --url URL [--user U] (--password-file F) " \
 	"...) [--to-url URL] [PATH|GLOB ...]"
 #define DAV_SECRET_MAX 16384
@@ -76,6 +77,7 @@ static int dav_conn_option(int argc, char **argv, int *i, struct cli_dav_conn *d
 		{ "--password-file", offsetof(struct cli_dav_conn, pwfile) },
 		{ "--auth", offsetof(struct cli_dav_conn, auth) },
 		{ "--ca-file", offsetof(struct cli_dav_conn, ca) },
+		{ "--connections", offsetof(struct cli_dav_conn, connections) },
 	};
 
 	if (strcmp(argv[*i], "--insecure") == 0) {
@@ -119,6 +121,15 @@ json_object *cli_dav_source(const struct cli_dav_conn *d, struct error *err)
 			json_object_object_add(src, "caFile", json_object_new_string(d->ca));
 		if (d->insecure)
 			json_object_object_add(src, "insecure", json_object_new_boolean(1));
+		if (d->connections) {
+			int64_t n;
+
+			if (parse_int_field("--connections", d->connections, 1, 16, &n, err) < 0) {
+				json_object_put(src);
+				return NULL;
+			}
+			json_object_object_add(src, "connections", json_object_new_int64(n));
+		}
 		if (read_secret(src, d->pwfile, err) < 0) {
 			json_object_put(src);
 			return NULL;

@@ -31,6 +31,9 @@ struct dav_opts {
 	long timeout_s;          /* no byte for this long: the request fails; 0: 60 */
 	int max_tries;           /* tries of a request answered 5xx or cut; 0: 3 */
 	const struct netpolicy *policy; /* checked on every address; NULL: anywhere */
+	int connections;         /* the source's requests in flight at once
+				  * (listing, downloads, writes); the client
+				  * itself uses one. 0: 4 */
 };
 
 /* One resource of a multistatus answer. */

@@ -42,6 +42,11 @@
 #define XA_PERMS "user.webdav.permissions"
 #define XA_PROPS "user.webdav.props"
 #define DAV_MAX_TREE_DEPTH 200
+/* Requests in flight at once, each over a connection of its own: so many
+ * collections listed ahead of the walk, files downloaded, files written
+ * by a restore (source JSON "connections"). */
+#define DAV_CONNECTIONS 4
+#define DAV_MAX_CONNECTIONS 16
 
 int webdav_source_opts(const struct json_object *source, struct dav_opts *o, char **url_r,
 		       struct error *err)
@@ -89,16 +94,21 @@ int webdav_source_opts(const struct json_object *source, struct dav_opts *o, cha
 					  "webdav source: \"timeoutSeconds\" must be 1..3600");
 		o->timeout_s = (long)t;
 	}
+	o->connections = DAV_CONNECTIONS;
+	if (json_object_object_get_ex(source, "connections", &v)) {
+		int64_t c = json_object_get_int64(v);
+
+		if (!json_object_is_type(v, json_type_int) || c < 1 || c > DAV_MAX_CONNECTIONS)
+			return error_setk(err, ERROR_USAGE, "webdav source: \"connections\" must be "
+					  "1..%d", DAV_MAX_CONNECTIONS);
+		o->connections = (int)c;
+	}
 	n = strlen(url);
 	*url_r = n > 0 && url[n - 1] == '/' ? xstrdup(url) : xasprintf("%s/", url);
 	o->url = *url_r;
 	return 0;
 }
 
-/* Files downloaded at once, each over a connection of its own. */
-#define DAV_FETCHERS 4
-/* Collections listed at once (ahead of the walk), each over its own. */
-#define DAV_LISTERS 4
 
 /* One downloader: its connection and its stream into the packs. */
 struct fetcher {
@@ -112,7 +122,8 @@ struct wb {
 	struct point_stream *ps;
 	struct dav_client *dav;
 	struct dav_lister *lister;
-	struct fetcher fx[DAV_FETCHERS]; /* fx[0] is dav and ps */
+	struct fetcher fx[DAV_MAX_CONNECTIONS]; /* fx[0] is dav and ps */
+	int nfx;                 /* downloaders used */
 	struct dav_opts dopts;
 	struct tree_reader *parent;
 	struct meta_entry *pe; /* the parent's next entry, or NULL */
@@ -296,7 +307,7 @@ static int fetch_file(struct wb *b, struct fetcher *fx, struct dav_res *r, struc
 
 /* A run of files of one collection, between two subcollections: the
  * unchanged ones take the parent's extents, the others are downloaded
- * DAV_FETCHERS at a time, then all are added in order. */
+ * b->nfx at a time, then all are added in order. */
 struct job {
 	struct dav_res *r;
 	struct meta_entry e;
@@ -348,9 +359,9 @@ static void *fetch_thread(void *arg)
 
 static int run_fetch(struct wb *b, struct run *ru, size_t nfetch, struct error *err)
 {
-	struct fetcher *args[DAV_FETCHERS][2];
-	pthread_t th[DAV_FETCHERS];
-	size_t nt = nfetch < DAV_FETCHERS ? nfetch : DAV_FETCHERS, i, started = 0;
+	struct fetcher *args[DAV_MAX_CONNECTIONS][2];
+	pthread_t th[DAV_MAX_CONNECTIONS];
+	size_t nt = nfetch < (size_t)b->nfx ? nfetch : (size_t)b->nfx, i, started = 0;
 
 	for (i = 1; i < nt; i++)
 		if (b->fx[i].dav == NULL && (b->fx[i].dav = dav_open(&b->dopts, err)) == NULL)
@@ -566,7 +577,7 @@ int webdav_backup_run(struct store *s, const struct source_backup_opts *o,
 	b.url = url;
 	po.source = url;
 	b.dav = dav_open(&dopts, err);
-	if (b.dav == NULL || (b.lister = dav_lister_open(&dopts, DAV_LISTERS, err)) == NULL)
+	if (b.dav == NULL || (b.lister = dav_lister_open(&dopts, dopts.connections, err)) == NULL)
 		goto out;
 	b.pw = point_writer_open(s, &po, err);
 	if (b.pw == NULL || point_writer_begin(b.pw, err) < 0)
@@ -576,7 +587,8 @@ int webdav_backup_run(struct store *s, const struct source_backup_opts *o,
 	b.fx[0].dav = b.dav;
 	b.fx[0].ps = b.ps;
 	/* Streams are made before any thread uses one; connections as needed. */
-	for (int i = 1; i < DAV_FETCHERS; i++)
+	b.nfx = dopts.connections;
+	for (int i = 1; i < b.nfx; i++)
 		b.fx[i].ps = point_writer_stream(b.pw);
 	read_parent(&b);
 	ret = walk(&b, "", 0, err);
@@ -605,7 +617,7 @@ int webdav_backup_run(struct store *s, const struct source_backup_opts *o,
 		res->changed = b.changed;
 		res->reused = b.reused;
 		res->requests = dav_lister_requests(b.lister);
-		for (int i = 0; i < DAV_FETCHERS; i++) {
+		for (int i = 0; i < b.nfx; i++) {
 			res->fetched += b.fx[i].fetched;
 			res->bytes_fetched += b.fx[i].bytes_fetched;
 			if (b.fx[i].dav)
@@ -618,7 +630,7 @@ out:
 	dav_lister_close(&b.lister);
 	tree_reader_close(&b.parent);
 	point_writer_close(&b.pw);
-	for (int i = 1; i < DAV_FETCHERS; i++)
+	for (int i = 1; i < DAV_MAX_CONNECTIONS; i++)
 		dav_close(&b.fx[i].dav);
 	dav_close(&b.dav);
 	free(url);
@@ -656,17 +668,42 @@ struct live {
 	int64_t mtime_s;
 };
 
+struct wjob;
+
+/* One writer of a restore: a thread with a connection of its own. */
+struct writer {
+	struct wr *w;
+	struct dav_client *dav;
+	pthread_t th;
+};
+
+/* Files written at once by a restore: the walk reads each file's bytes
+ * from the point into a temporary file and queues it; writers take the
+ * queue in order. A collection is made by the walk itself before anything
+ * inside it is queued. */
+#define WQ_MAX (2 * DAV_MAX_CONNECTIONS)
+
 struct wr {
 	struct dav_client *dav;
 	struct dav_lister *lister;
 	struct point_reader *pr;
 	const struct source_restore_opts *o;
+	const struct dav_opts *dopts;
 	struct live *live;
 	size_t nlive, caplive;
-	struct source_restore_result *res;
-	uint64_t conflicts;
 	int checks_conditions;   /* the server checks If-Match (dav_checks_conditions) */
 	char *root_props;        /* the target collection's dead properties */
+	/* Below: shared with the writers, under lock. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;     /* the queue or a writer's state changed */
+	struct wjob *queue[WQ_MAX];
+	size_t qhead, qn, busy;
+	int closing, failed;
+	struct error err;        /* the first writer's failure */
+	struct writer wt[DAV_MAX_CONNECTIONS];
+	int nwt;
+	struct source_restore_result *res;
+	uint64_t conflicts;
 	int no_proppatch;        /* the server does not take PROPPATCH */
 	uint64_t props_set, props_failed;
 };
@@ -767,7 +804,7 @@ static int selected(const struct source_restore_opts *o, const char *path)
  * second its file was written. Listed again (Depth: 0) until strong, up
  * to 3 s; a value that moved meanwhile is kept as listed, so the write's
  * If-Match fails and the file is kept. */
-static void strong_etag(struct wr *w, struct live *lv)
+static void strong_etag(struct dav_client *dav, struct live *lv)
 {
 	for (int i = 0; i < 12 && lv->etag && lv->etag[0] == 'W' && lv->etag[1] == '/'; i++) {
 		struct timespec ts = { 0, 250000000L };
@@ -777,7 +814,7 @@ static void strong_etag(struct wr *w, struct live *lv)
 		if (i > 0) /* listed again at once first: by now it is often strong */
 			nanosleep(&ts, NULL);
 		error_init(&e2);
-		if (dav_propfind(w->dav, lv->path, lv->collection, 0, &l, &e2) < 0)
+		if (dav_propfind(dav, lv->path, lv->collection, 0, &l, &e2) < 0)
 			return;
 		if (l.n >= 1 && l.res[0].etag) {
 			const char *now = l.res[0].etag;
@@ -802,7 +839,8 @@ static void strong_etag(struct wr *w, struct live *lv)
  * ETag decides (W/ aside), without one size and getlastmodified. On a
  * server that checks the conditions (Apache) the write's own condition
  * decides, without this request. 1 as listed, 0 changed or gone, -1. */
-static int as_listed(struct wr *w, const char *path, const struct live *lv, struct error *err)
+static int as_listed(struct wr *w, struct dav_client *dav, const char *path,
+		     const struct live *lv, struct error *err)
 {
 	struct dav_list l;
 	const struct dav_res *now;
@@ -810,7 +848,7 @@ static int as_listed(struct wr *w, const char *path, const struct live *lv, stru
 
 	if (w->checks_conditions)
 		return 1; /* the write's own If-Match / If-None-Match decides */
-	if (dav_propfind(w->dav, path, lv && lv->collection, 0, &l, err) < 0) {
+	if (dav_propfind(dav, path, lv && lv->collection, 0, &l, err) < 0) {
 		if (err->code != ERROR_NOTFOUND)
 			return -1;
 		error_init(err);
@@ -864,51 +902,263 @@ static int cmp_bytes(void *ctx, const void *data, size_t len, struct error *err)
 
 /* 1 if the file on the server holds the bytes of f (the point's), 0 if
  * not or it cannot be told. */
-static int same_bytes(struct wr *w, struct live *lv, FILE *f, struct error *err)
+static int same_bytes(struct dav_client *dav, struct live *lv, FILE *f)
 {
 	struct cmp c = { .f = f };
 	struct error e2;
 	int ret;
 
-	(void)err;
 	if (fseeko(f, 0, SEEK_SET) != 0)
 		return 0;
 	error_init(&e2);
-	ret = dav_get(w->dav, lv->path, lv->etag, cmp_bytes, &c, NULL, &e2);
+	ret = dav_get(dav, lv->path, lv->etag, cmp_bytes, &c, NULL, &e2);
 	if (ret != 0 || c.differs || fgetc(f) != EOF)
 		return 0;
 	return 1;
 }
 
-/* Writes the restored copy of e beside a file changed meanwhile:
+/* A file to write: the point's bytes in f, what the listing showed in lv
+ * (NULL: nothing there). */
+struct wjob {
+	char *path;
+	char *props;        /* the point's dead properties, or NULL */
+	uint64_t size;
+	int64_t mtime_s;
+	struct live *lv;
+	FILE *f;
+};
+
+static void wjob_free(struct wjob *j)
+{
+	if (j == NULL)
+		return;
+	if (j->f)
+		fclose(j->f);
+	free(j->path);
+	free(j->props);
+	free(j);
+}
+
+/* Counts an entry done (bytes: its size if written), under the lock. */
+static void count_done(struct wr *w, uint64_t bytes)
+{
+	pthread_mutex_lock(&w->lock);
+	w->res->items_done++;
+	w->res->bytes_done += bytes;
+	if (w->o->progress)
+		w->o->progress(w->o->ctx, w->res->items_done, w->res->bytes_done);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* Writes the restored copy beside a file changed meanwhile:
  * "NAME.restored-N", the first N free. */
-static int put_beside(struct wr *w, const struct meta_entry *e, FILE *f, struct error *err)
+static int put_beside(struct wr *w, struct dav_client *dav, const struct wjob *j,
+		      struct error *err)
 {
 	for (int n = 1; n <= 1000; n++) {
-		char *p = xasprintf("%s.restored-%d", e->path, n);
-		int ret = as_listed(w, p, NULL, err);
+		char *p = xasprintf("%s.restored-%d", j->path, n);
+		int ret = as_listed(w, dav, p, NULL, err);
 
 		if (ret == 1) /* free: written only if still free */
-			ret = dav_put(w->dav, p, f, e->size, NULL, 1, e->mtime_s, err);
+			ret = dav_put(dav, p, j->f, j->size, NULL, 1, j->mtime_s, err);
 		else if (ret == 0)
 			ret = 1;
 
 		if (ret == 0)
 			log_warn("%s changed on the server during the restore: kept; the restored copy "
-				 "is %s", e->path, p);
+				 "is %s", j->path, p);
 		free(p);
 		if (ret <= 0)
 			return ret;
 	}
-	return error_set(err, "%s: no free name %s.restored-N up to 1000", e->path, e->path);
+	return error_set(err, "%s: no free name %s.restored-N up to 1000", j->path, j->path);
 }
 
+/* Puts the point's dead properties (want) back on path where the server's
+ * (have) differ: one PROPPATCH setting what differs and removing what the
+ * point lacks. A server without PROPPATCH is told once; a property
+ * refused is warned about and counted, the restore goes on. */
+static void restore_props(struct wr *w, struct dav_client *dav, const char *path,
+			  int collection, const char *want, const char *have)
+{
+	char *body = NULL;
+	struct error e2;
+	int ret = 0, skip, sent = 0;
+
+	pthread_mutex_lock(&w->lock);
+	skip = w->no_proppatch || (want == NULL && have == NULL);
+	pthread_mutex_unlock(&w->lock);
+	if (skip)
+		return;
+	error_init(&e2);
+	if (dav_props_patch(want, have, path, &body, &e2) == 0 && body) {
+		ret = dav_proppatch(dav, path, collection, body, &e2);
+		sent = 1;
+	}
+	free(body);
+	pthread_mutex_lock(&w->lock);
+	if (ret == 1 && !w->no_proppatch) {
+		w->no_proppatch = 1;
+		log_warn("the server does not take PROPPATCH: dead properties are not put back");
+	} else if (ret == 0 && sent) {
+		w->props_set++;
+	}
+	if (e2.msg[0]) {
+		log_warn("%s", e2.msg);
+		w->props_failed++;
+	}
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* Writes one file with dav: 0 written, 1 the same bytes are there
+ * already, 2 a user's change kept and the copy put beside it, -1 and err. */
+static int write_file(struct wr *w, struct dav_client *dav, struct wjob *j, struct error *err)
+{
+	struct live *lv = j->lv;
+	int ret;
+
+	/* Same size, another ETag (a copy written back by an earlier
+	 * restore has a new one): the bytes decide, read back from the
+	 * server rather than written again. */
+	if (lv && lv->size == j->size && same_bytes(dav, lv, j->f) == 1)
+		return 1;
+	if (lv)
+		strong_etag(dav, lv);
+	/* Over what was listed, or only where nothing is: a file changed (or
+	 * made) meanwhile is never overwritten, by a server that checks the
+	 * condition or, one that does not, by listing it again first. */
+	ret = as_listed(w, dav, j->path, lv, err);
+	if (ret == 1)
+		ret = dav_put(dav, j->path, j->f, j->size, lv ? lv->etag : NULL, lv == NULL,
+			      j->mtime_s, err);
+	else if (ret == 0)
+		ret = 1; /* changed since the listing */
+	if (ret != 1)
+		return ret;
+	pthread_mutex_lock(&w->lock);
+	w->conflicts++;
+	pthread_mutex_unlock(&w->lock);
+	return put_beside(w, dav, j, err) == 0 ? 2 : -1;
+}
+
+static void *writer_thread(void *arg)
+{
+	struct writer *wt = arg;
+	struct wr *w = wt->w;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		struct wjob *j;
+		struct error err;
+		int ret;
+
+		while (w->qn == 0 && !w->closing && !w->failed)
+			pthread_cond_wait(&w->cond, &w->lock);
+		if (w->failed || w->qn == 0)
+			break;
+		j = w->queue[w->qhead];
+		w->qhead = (w->qhead + 1) % WQ_MAX;
+		w->qn--;
+		w->busy++;
+		pthread_cond_broadcast(&w->cond);
+		pthread_mutex_unlock(&w->lock);
+		error_init(&err);
+		ret = write_file(w, wt->dav, j, &err);
+		if (ret == 0 || ret == 1)
+			restore_props(w, wt->dav, j->path, 0, j->props, j->lv ? j->lv->props : NULL);
+		if (ret >= 0)
+			count_done(w, ret == 0 ? j->size : 0);
+		wjob_free(j);
+		pthread_mutex_lock(&w->lock);
+		w->busy--;
+		if (ret < 0 && !w->failed) {
+			w->failed = 1;
+			w->err = err;
+		}
+		pthread_cond_broadcast(&w->cond);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+static int writers_start(struct wr *w, struct error *err)
+{
+	for (int i = 0; i < w->dopts->connections; i++) {
+		w->wt[i].w = w;
+		w->wt[i].dav = dav_open(w->dopts, err);
+		if (w->wt[i].dav == NULL)
+			return -1;
+		if (pthread_create(&w->wt[i].th, NULL, writer_thread, &w->wt[i]) != 0) {
+			dav_close(&w->wt[i].dav);
+			if (i == 0)
+				return error_set(err, "cannot start a restore thread");
+			break;
+		}
+		w->nwt = i + 1;
+	}
+	return 0;
+}
+
+/* Hands j to the writers (waiting while the queue is full): 0, or -1 and
+ * err (j freed) once a writer failed. */
+static int writers_queue(struct wr *w, struct wjob *j, struct error *err)
+{
+	pthread_mutex_lock(&w->lock);
+	while (w->qn == WQ_MAX && !w->failed)
+		pthread_cond_wait(&w->cond, &w->lock);
+	if (w->failed) {
+		*err = w->err;
+		pthread_mutex_unlock(&w->lock);
+		wjob_free(j);
+		return -1;
+	}
+	w->queue[(w->qhead + w->qn) % WQ_MAX] = j;
+	w->qn++;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	return 0;
+}
+
+/* Lets the writers finish what is queued (or stop, when one failed or
+ * the walk did: abort; the rest is dropped) and joins them: 0, or -1 and
+ * the first writer's failure in err (if not NULL). */
+static int writers_finish(struct wr *w, int abort, struct error *err)
+{
+	int failed;
+
+	pthread_mutex_lock(&w->lock);
+	w->closing = 1;
+	if (abort && !w->failed) {
+		w->failed = 1;
+		error_set(&w->err, "the restore stopped");
+	}
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	for (int i = 0; i < w->nwt; i++) {
+		pthread_join(w->wt[i].th, NULL);
+		dav_close(&w->wt[i].dav);
+	}
+	w->nwt = 0;
+	while (w->qn > 0) {
+		wjob_free(w->queue[w->qhead]);
+		w->qhead = (w->qhead + 1) % WQ_MAX;
+		w->qn--;
+	}
+	failed = w->failed;
+	if (failed && err)
+		*err = w->err;
+	return failed ? -1 : 0;
+}
+
+/* A file of the point: left alone when the server has the same size and
+ * ETag, else its bytes are read into a temporary file and queued for the
+ * writers. 0 (done or queued), 1 done already (nothing to write), -1. */
 static int restore_file(struct wr *w, const struct meta_entry *e, struct live *lv,
 			struct error *err)
 {
 	char *etag = meta_entry_xattr_str(e, XA_ETAG);
+	struct wjob *j;
 	FILE *f;
-	int ret, beside = 0;
 
 	if (lv && !lv->collection && lv->etag && etag && lv->size == e->size) {
 		const char *a = lv->etag + (lv->etag[0] == 'W' && lv->etag[1] == '/' ? 2 : 0);
@@ -916,7 +1166,7 @@ static int restore_file(struct wr *w, const struct meta_entry *e, struct live *l
 
 		if (strcmp(a, b) == 0) {
 			free(etag);
-			return 0; /* the same content is there */
+			return 1; /* the same content is there */
 		}
 	}
 	free(etag);
@@ -926,73 +1176,45 @@ static int restore_file(struct wr *w, const struct meta_entry *e, struct live *l
 	f = tmpfile();
 	if (f == NULL)
 		return error_sys(err, "cannot make a temporary file");
-	ret = point_reader_content(w->pr, e, to_file, f, err);
-	if (ret == 0 && fflush(f) != 0)
-		ret = error_sys(err, "cannot write a temporary file");
-	/* Same size, another ETag (a copy written back by an earlier
-	 * restore has a new one): the bytes decide, read back from the
-	 * server rather than written again. */
-	if (ret == 0 && lv && lv->size == e->size && same_bytes(w, lv, f, err) == 1) {
+	if (point_reader_content(w->pr, e, to_file, f, err) < 0 || fflush(f) != 0) {
+		if (err->msg[0] == '\0')
+			error_sys(err, "cannot write a temporary file");
 		fclose(f);
-		return 0;
+		return -1;
 	}
-	if (ret == 0 && lv)
-		strong_etag(w, lv);
-	if (ret == 0) {
-		/* Over what was listed, or only where nothing is: a file
-		 * changed (or made) meanwhile is never overwritten, by a
-		 * server that checks the condition or, one that does not,
-		 * by listing it again first. */
-		ret = as_listed(w, e->path, lv, err);
-		if (ret == 1)
-			ret = dav_put(w->dav, e->path, f, e->size, lv ? lv->etag : NULL, lv == NULL,
-				      e->mtime_s, err);
-		else if (ret == 0)
-			ret = 1;
-		if (ret == 1) {
-			w->conflicts++;
-			ret = put_beside(w, e, f, err);
-			beside = ret == 0;
-		}
-	}
-	fclose(f);
-	if (ret == 0) {
-		w->res->bytes_done += e->size;
-		if (w->o->progress)
-			w->o->progress(w->o->ctx, w->res->items_done, w->res->bytes_done);
-	}
-	return ret == 0 && beside ? 2 : ret;
+	j = xcalloc(1, sizeof(*j));
+	j->path = xstrdup(e->path);
+	j->props = meta_entry_xattr_str(e, XA_PROPS);
+	j->size = e->size;
+	j->mtime_s = e->mtime_s;
+	j->lv = lv;
+	j->f = f;
+	return writers_queue(w, j, err);
 }
 
-/* Puts e's dead properties back on path where the server's (have) differ:
- * one PROPPATCH setting what differs and removing what the point lacks.
- * A server without PROPPATCH is told once; a property refused is warned
- * about and counted, the restore goes on. */
-static void restore_props(struct wr *w, const struct meta_entry *e, const char *have)
+/* A collection of the point: made where missing (MKCOL), before anything
+ * inside it is queued. 0, or -1 and err. */
+static int restore_dir(struct wr *w, const struct meta_entry *e, const struct live *lv,
+		       struct error *err)
 {
-	char *want = meta_entry_xattr_str(e, XA_PROPS), *body = NULL;
-	struct error e2;
+	int ret = 0;
 
-	error_init(&e2);
-	if (w->no_proppatch || (want == NULL && have == NULL)) {
-		free(want);
-		return;
-	}
-	if (dav_props_patch(want, have, e->path, &body, &e2) == 0 && body) {
-		int ret = dav_proppatch(w->dav, e->path, e->type == META_DIR, body, &e2);
+	if (lv == NULL)
+		ret = dav_mkcol(w->dav, e->path, err);
+	else if (!lv->collection)
+		ret = error_set(err, "%s is a file on the server, a collection in the point; "
+				"left as it is", e->path);
+	if (ret == 1)
+		ret = error_set(err, "%s: made by someone else meanwhile", e->path);
+	return ret;
+}
 
-		if (ret == 1) {
-			w->no_proppatch = 1;
-			log_warn("the server does not take PROPPATCH: dead properties are not put back");
-		} else if (ret == 0) {
-			w->props_set++;
-		}
-	}
-	if (e2.msg[0]) {
-		log_warn("%s", e2.msg);
-		w->props_failed++;
-	}
-	free(body);
+/* The props of entry e put back by the walk's own connection. */
+static void restore_entry_props(struct wr *w, const struct meta_entry *e, const char *have)
+{
+	char *want = meta_entry_xattr_str(e, XA_PROPS);
+
+	restore_props(w, w->dav, e->path, e->type == META_DIR, want, have);
 	free(want);
 }
 
@@ -1009,10 +1231,10 @@ static int restore_entries(struct wr *w, struct error *err)
 		return -1;
 	while ((r = tree_reader_next(tr, &e, err)) == 1) {
 		struct live *lv;
-		int ret = 0;
+		int ret;
 
 		if (e->path[0] == '\0' && e->type == META_DIR && w->o->npatterns == 0) {
-			restore_props(w, e, w->root_props);
+			restore_entry_props(w, e, w->root_props);
 			continue;
 		}
 		if (e->path[0] == '\0' || (e->type != META_FILE && e->type != META_DIR) ||
@@ -1023,33 +1245,28 @@ static int restore_entries(struct wr *w, struct error *err)
 		if (lv)
 			lv->seen = 1;
 		error_init(&e2);
-		if (e->type == META_DIR) {
-			if (lv == NULL)
-				ret = dav_mkcol(w->dav, e->path, &e2);
-			else if (!lv->collection)
-				ret = error_set(&e2, "%s is a file on the server, a collection in the "
-						"point; left as it is", e->path);
-			if (ret == 1)
-				ret = error_set(&e2, "%s: made by someone else meanwhile", e->path);
-		} else {
+		if (e->type == META_DIR)
+			ret = restore_dir(w, e, lv, &e2);
+		else
 			ret = restore_file(w, e, lv, &e2);
-		}
-		if (ret == 0)
-			restore_props(w, e, lv ? lv->props : NULL);
 		if (ret < 0) {
 			/* A failed request fails the restore; a conflict is counted. */
 			if (strstr(e2.msg, "left as it is") || strstr(e2.msg, "meanwhile")) {
 				log_warn("%s", e2.msg);
+				pthread_mutex_lock(&w->lock);
 				w->res->failed++;
+				pthread_mutex_unlock(&w->lock);
 				continue;
 			}
 			*err = e2;
 			tree_reader_close(&tr);
 			return -1;
 		}
-		w->res->items_done++;
-		if (w->o->progress)
-			w->o->progress(w->o->ctx, w->res->items_done, w->res->bytes_done);
+		/* A file queued is counted by its writer. */
+		if (e->type == META_DIR || ret == 1) {
+			restore_entry_props(w, e, lv ? lv->props : NULL);
+			count_done(w, 0);
+		}
 	}
 	tree_reader_close(&tr);
 	return r < 0 ? -1 : 0;
@@ -1073,8 +1290,8 @@ static int delete_extras(struct wr *w, struct error *err)
 			continue;
 		ret = 1;
 		if (!lv->collection) {
-			strong_etag(w, lv);
-			ret = as_listed(w, lv->path, lv, err);
+			strong_etag(w->dav, lv);
+			ret = as_listed(w, w->dav, lv->path, lv, err);
 		}
 		if (ret == 1)
 			ret = dav_delete(w->dav, lv->path, lv->collection,
@@ -1108,8 +1325,11 @@ static int webdav_restore(struct store *s, const struct source_restore_opts *o,
 	memset(&w, 0, sizeof(w));
 	w.o = o;
 	w.res = res;
+	w.dopts = &dopts;
+	pthread_mutex_init(&w.lock, NULL);
+	pthread_cond_init(&w.cond, NULL);
 	if (webdav_source_opts(o->target ? o->target : o->source, &dopts, &url, err) < 0)
-		return -1;
+		goto out;
 	dopts.policy = o->netpolicy;
 	w.dav = dav_open(&dopts, err);
 	if (w.dav == NULL || point_reader_open(s, o->rp, &w.pr, err) < 0)
@@ -1139,7 +1359,7 @@ static int webdav_restore(struct store *s, const struct source_restore_opts *o,
 		ret = -1;
 	}
 	w.checks_conditions = dav_checks_conditions(w.dav);
-	w.lister = dav_lister_open(&dopts, DAV_LISTERS, err);
+	w.lister = dav_lister_open(&dopts, dopts.connections, err);
 	if (w.lister == NULL || list_live(&w, "", 0, err) < 0)
 		goto out;
 	dav_lister_close(&w.lister);
@@ -1147,7 +1367,11 @@ static int webdav_restore(struct store *s, const struct source_restore_opts *o,
 		qsort(w.live, w.nlive, sizeof(*w.live), live_cmp);
 	for (size_t i = 0; i < w.nlive; i++)
 		w.live[i].seen = 0;
-	ret = restore_entries(&w, err);
+	ret = writers_start(&w, err);
+	if (ret == 0)
+		ret = restore_entries(&w, err);
+	if (writers_finish(&w, ret < 0, ret == 0 ? err : NULL) < 0)
+		ret = -1;
 	if (ret == 0 && o->target == NULL && o->npatterns == 0)
 		ret = delete_extras(&w, err);
 	if (ret == 0 && w.props_failed)
@@ -1168,8 +1392,11 @@ out:
 	free(w.live);
 	free(w.root_props);
 	dav_lister_close(&w.lister);
+	writers_finish(&w, 1, NULL);
 	point_reader_close(&w.pr);
 	dav_close(&w.dav);
+	pthread_cond_destroy(&w.cond);
+	pthread_mutex_destroy(&w.lock);
 	free(url);
 	return ret;
 }

@@ -269,10 +269,11 @@ else
 fi
 
 # 8b. A file a user changes during the restore is kept: big.bin and the
-# last file damaged, the restore through the slowed path (big.bin's PUT
-# takes seconds); once Apache has answered the listing of the last
-# collection, the user writes the last file; the restore keeps it and puts
-# the point's copy beside it.
+# last file damaged, the restore through the slowed path with one write at
+# a time (--connections 1: big.bin's PUT takes seconds before the last
+# file's); once Apache has answered the listing of the last collection,
+# the user writes the last file; the restore keeps it and puts the point's
+# copy beside it.
 N=$'na\xc3\xafve \xe2\x98\x83.txt' # naïve ☃.txt
 EU='%C3%A9%20%C3%BC' NU='na%C3%AFve%20%E2%98%83.txt'
 head -c 100 /dev/zero | curl -s -u alice:secret -T - "${URL}big.bin" -o /dev/null
@@ -280,7 +281,7 @@ echo damaged | curl -s -u alice:secret -T - "${URL}$EU/$NU" -o /dev/null
 echo 50 >"$T/delay"
 n0=$(grep -c "PROPFIND /dav/site/$EU/" "$D/access.log")
 (c dav restore site@latest --url "http://127.0.0.1:$PPORT/dav/site/" --user alice \
-	--password-file "$T/pw" >"$T/conf.out" 2>"$T/conf.err"; echo $? >"$T/conf.rc") &
+	--password-file "$T/pw" --connections 1 >"$T/conf.out" 2>"$T/conf.err"; echo $? >"$T/conf.rc") &
 bpid=$!
 until_true 30 eval '[ "$(grep -c "PROPFIND /dav/site/$EU/" "$D/access.log")" -gt "$n0" ]'
 echo "the user's edit" | curl -s -u alice:secret -T - "${URL}$EU/$NU" -o /dev/null

@@ -144,7 +144,7 @@ scenario() {
 	echo damaged | curl -s -u alice:secret -T - "${url}$EU/$NU" -o /dev/null
 	echo "a user's file" | curl -s -u alice:secret -T - "${url}$EU/$NU.restored-1" -o /dev/null
 	n0=$(listed_eu)
-	(c dav restore "$unit@latest" --url "$purl" --user alice --password-file "$T/pw" big.bin "é ü" \
+	(c dav restore "$unit@latest" --url "$purl" --user alice --password-file "$T/pw" --connections 1 big.bin "é ü" \
 		>"$T/conf.out" 2>"$T/conf.err"; echo $? >"$T/conf.rc") &
 	local bpid=$!
 	until_true 30 eval '[ "$(listed_eu)" -gt "$n0" ]'
