@@ -67,6 +67,73 @@ static int expire_due(const char *unit, int64_t now)
 	return due;
 }
 
+/* Webdav roots that could not be listed, tried again only after a backoff
+ * (svc_backoff_s: a minute, doubling up to the policy's frequency), so that
+ * a root that is down neither holds the scheduler a timeout each tick nor
+ * fills the log; a change to the policy tries at once. In memory, like
+ * expire_marks. */
+static struct root_mark {
+	char *policy, *url;
+	int64_t updated, next;
+	int failures;
+} *root_marks;
+static size_t root_nmarks;
+static pthread_mutex_t root_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct root_mark *root_find(const struct catalog_policy *p, const char *url)
+{
+	for (size_t i = 0; i < root_nmarks; i++)
+		if (strcmp(root_marks[i].policy, p->id) == 0 && strcmp(root_marks[i].url, url) == 0)
+			return &root_marks[i];
+	return NULL;
+}
+
+/* Whether the root may be listed now. */
+static int root_due(const struct catalog_policy *p, const char *url, int64_t now)
+{
+	struct root_mark *m;
+	int due;
+
+	pthread_mutex_lock(&root_lock);
+	m = root_find(p, url);
+	due = m == NULL || m->updated != p->updated || now >= m->next || now < m->next -
+		svc_backoff_s(m->failures, p->frequency_s);
+	pthread_mutex_unlock(&root_lock);
+	return due;
+}
+
+/* Records a listing's outcome; for a failure, the seconds until the next
+ * try. */
+static int64_t root_result(const struct catalog_policy *p, const char *url, int ok,
+			   int64_t now)
+{
+	struct root_mark *m;
+	int64_t wait = 0;
+
+	pthread_mutex_lock(&root_lock);
+	m = root_find(p, url);
+	if (ok && m) {
+		free(m->policy);
+		free(m->url);
+		*m = root_marks[--root_nmarks];
+	} else if (!ok) {
+		if (m == NULL) {
+			root_marks = xrealloc(root_marks, xmul(root_nmarks + 1, sizeof(*root_marks)));
+			m = &root_marks[root_nmarks++];
+			*m = (struct root_mark){ xstrdup(p->id), xstrdup(url), p->updated, 0, 0 };
+		}
+		if (m->updated != p->updated) {
+			m->updated = p->updated;
+			m->failures = 0;
+		}
+		m->failures++;
+		wait = svc_backoff_s(m->failures, p->frequency_s);
+		m->next = now + wait;
+	}
+	pthread_mutex_unlock(&root_lock);
+	return wait;
+}
+
 static int json_str_eq(struct json_object *o, const char *key, const char *want)
 {
 	const char *v = jsonu_str(o, key);
@@ -357,21 +424,27 @@ static void rule_unit(struct service *s, const struct catalog_policy *p, const c
  * a webdav source of its own (the rule's credentials, sealed again for
  * the unit). A root that cannot be listed keeps the units it gave. */
 static void rule_webdav(struct service *s, const struct catalog_policy *p,
-			struct json_object *rule)
+			struct json_object *rule, int64_t now)
 {
+	const char *root = jsonu_str(rule, "url") ? jsonu_str(rule, "url") : "";
 	struct json_object *r, *src;
 	struct error err;
 	char **names = NULL, *url;
 	size_t n = 0;
 
+	if (!root_due(p, root, now))
+		return;
 	error_init(&err);
 	r = svc_rule_open(s, p->tenant, rule, &err);
 	if (r == NULL || webdav_rule_children(r, svc_netpolicy(s), &names, &n, &err) < 0) {
-		log_warn("event=policy.rule tenant=%s policy=%s url=%s error=\"%s\"", p->tenant,
-			 p->id, jsonu_str(rule, "url") ? jsonu_str(rule, "url") : "", err.msg);
+		int64_t wait = root_result(p, root, 0, now);
+
+		log_warn("event=policy.rule tenant=%s policy=%s url=%s error=\"%s\" retry_s=%lld",
+			 p->tenant, p->id, root, err.msg, (long long)wait);
 		json_object_put(r);
 		return;
 	}
+	root_result(p, root, 1, now);
 	for (size_t i = 0; i < n && !svc_stopping(s); i++) {
 		if (names[i][0] == '.' || restored_copy(names[i]))
 			continue;
@@ -482,7 +555,7 @@ static void policy_tick(struct service *s, struct catalog_policy *p, int64_t now
 			if (json_str_eq(r, "type", "subfolders"))
 				rule_subfolders(s, p, r);
 			else if (json_str_eq(r, "type", "webdav"))
-				rule_webdav(s, p, r);
+				rule_webdav(s, p, r, now);
 		}
 		for (size_t i = 0; units && i < json_object_array_length(units); i++) {
 			const char *id = json_object_get_string(json_object_array_get_idx(units, i));

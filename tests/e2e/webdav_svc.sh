@@ -261,6 +261,15 @@ else
 	not_ok "webdav_svc: beta backs up with the new secret" "$(unit_field "$B" lastError)"
 fi
 
+# The root that cannot be listed was tried again after a backoff (a
+# minute at first), not at each 200 ms tick.
+n=$(grep -c "event=policy.rule tenant=$TID policy=$P3 " "$T/serve.err")
+if [ "$n" -ge 1 ] && [ "$n" -le 5 ]; then
+	ok "webdav_svc: a root that cannot be listed is tried again after a backoff"
+else
+	not_ok "webdav_svc: a root that cannot be listed is tried again after a backoff" "$n warnings"
+fi
+
 # 6. The secret: sealed in the catalog, never in an answer or a log.
 if sqlite3 "$T/data/catalog.db" "SELECT rules FROM policies WHERE id = '$P2'" | grep -q '"secretSealed":"v1\.'; then
 	ok "webdav_svc: the rule's secret is sealed in the catalog"
