@@ -683,6 +683,11 @@ static struct json_object *webdav_source(const struct opts *o, const char *url)
 	struct json_object *src;
 	struct error err;
 
+	if (d.pwfile == NULL) {
+		fprintf(stderr, "coffer: a WebDAV source needs --password-file F (the password or "
+			"token, sent to the service, which seals it)\n");
+		return NULL;
+	}
 	error_init(&err);
 	src = cli_dav_source(&d, &err);
 	if (src == NULL)

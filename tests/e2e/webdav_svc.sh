@@ -81,6 +81,8 @@ run "$COFFER" --json policy create --kind site --frequency 2 sites
 P1=$(jq -r .id "$T/out")
 is_rc "webdav_svc: a site policy" 0
 run "$COFFER" policy activate "$P1"
+run "$COFFER" unit create --kind site --webdav "${ROOT}alpha/" --user carol --policy "$P1" alpha
+fails_with "webdav_svc: unit create --webdav without --password-file" 2 "needs --password-file"
 run "$COFFER" --json unit create --kind site --webdav "${ROOT}alpha/" --user carol \
 	--password-file "$T/pw" --policy "$P1" alpha
 is_rc "webdav_svc: one command creates a WebDAV site and puts it under the policy" 0
