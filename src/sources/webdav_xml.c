@@ -224,16 +224,41 @@ static int depth_ok(const xmlNode *n, int depth)
 	return 1;
 }
 
-/* "Mon, 07 Dec 2026 10:22:42 GMT" (RFC 1123). */
+/* Two digits at s, or -1. */
+static int two_digits(const char *s)
+{
+	if (!isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]))
+		return -1;
+	return (s[0] - '0') * 10 + (s[1] - '0');
+}
+
+/* "Mon, 07 Dec 2026 10:22:42 GMT" (RFC 9110 5.6.7, IMF-fixdate): read by
+ * hand, not strptime(), whose locale-aware name matching was a tenth of
+ * an unchanged backup's time. */
 static int http_date(const char *s, int64_t *t_r)
 {
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
 	struct tm tm;
-	const char *end;
+	const char *m;
+	int yh, yl;
 
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-	if (end == NULL || *end != '\0')
+	if (strlen(s) != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' ||
+	    s[16] != ' ' || s[19] != ':' || s[22] != ':' || strcmp(s + 25, " GMT") != 0)
 		return -1;
+	memset(&tm, 0, sizeof(tm));
+	m = strstr(months, (char[4]){ s[8], s[9], s[10], '\0' });
+	yh = two_digits(s + 12);
+	yl = two_digits(s + 14);
+	tm.tm_mday = two_digits(s + 5);
+	tm.tm_hour = two_digits(s + 17);
+	tm.tm_min = two_digits(s + 20);
+	tm.tm_sec = two_digits(s + 23);
+	if (m == NULL || (m - months) % 3 != 0 || yh < 0 || yl < 0 || tm.tm_mday < 1 ||
+	    tm.tm_mday > 31 || tm.tm_hour < 0 || tm.tm_hour > 23 || tm.tm_min < 0 ||
+	    tm.tm_min > 59 || tm.tm_sec < 0 || tm.tm_sec > 60)
+		return -1;
+	tm.tm_mon = (int)((m - months) / 3);
+	tm.tm_year = yh * 100 + yl - 1900;
 	*t_r = (int64_t)timegm(&tm);
 	return 0;
 }

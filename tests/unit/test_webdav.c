@@ -2,6 +2,8 @@
  * multistatus reader (namespaces by URI, statuses, limits, hrefs decoded
  * and kept below the base) and the encoding of paths into URLs. The
  * transport is tested against Apache mod_dav (tests/e2e/webdav.sh). */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -226,10 +228,47 @@ static void test_patch_result(void)
 out:;
 }
 
+/* getlastmodified in IMF-fixdate only; anything else is no time. */
+static void test_dates(void)
+{
+	static const struct {
+		const char *text;
+		int ok;
+		int64_t t;
+	} cases[] = {
+		{ "Sun, 06 Nov 1994 08:49:37 GMT", 1, 784111777 },
+		{ "Mon, 07 Foo 2026 10:27:28 GMT", 0, 0 },
+		{ "Mon, 07 anF 2026 10:27:28 GMT", 0, 0 },
+		{ "Mon, 07 Dec 2026 24:27:28 GMT", 0, 0 },
+		{ "Mon, 07 Dec 2026 10:27:28 UTC", 0, 0 },
+		{ "Sunday, 06-Nov-94 08:49:37 GMT", 0, 0 },
+		{ "", 0, 0 },
+	};
+	struct dav_list l = { 0 };
+	struct error err;
+	char xml[512];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(xml, sizeof(xml),
+			 "<multistatus xmlns=\"DAV:\"><response><href>/dav/u%%20x/f</href><propstat>"
+			 "<prop><getlastmodified>%s</getlastmodified></prop><status>HTTP/1.1 200 OK"
+			 "</status></propstat></response></multistatus>", cases[i].text);
+		CHECK_OK(parse(xml, &l, &err), &err);
+		CHECKF(l.n == 1 && l.res[0].has_mtime == cases[i].ok &&
+			       (!cases[i].ok || l.res[0].mtime_s == cases[i].t),
+		       "%s: has %d t %lld", cases[i].text, l.res[0].has_mtime,
+		       (long long)l.res[0].mtime_s);
+		dav_list_clear(&l);
+	}
+out:
+	dav_list_clear(&l);
+}
+
 const struct unit_test webdav_tests[] = {
 	{ "webdav_multistatus", test_multistatus },
 	{ "webdav_refused", test_refused },
 	{ "webdav_url", test_url },
+	{ "webdav_dates", test_dates },
 	{ "webdav_dead_props", test_dead_props },
 	{ "webdav_patch_result", test_patch_result },
 	{ NULL, NULL },
