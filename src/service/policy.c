@@ -63,7 +63,7 @@ static int check_webdav_rule(struct service *s, const struct svc_principal *pr,
 			     struct error *err)
 {
 	static const char *const keys[] = { "type", "url", "user", "auth", "secret", "caFile",
-					    "insecure", "timeoutSeconds", "kind", NULL };
+					    "insecure", "timeoutSeconds", "connections", "kind", NULL };
 	struct json_object *chk = NULL;
 	const char *v, *sealed = NULL;
 	char *host = NULL;

@@ -354,7 +354,7 @@ static void rule_credentials(struct service *s, const struct catalog_policy *p,
 			     const struct catalog_unit *u, struct json_object *src)
 {
 	static const char *const keys[] = { "auth", "secret", "caFile", "insecure",
-					    "timeoutSeconds", NULL };
+					    "timeoutSeconds", "connections", NULL };
 	struct json_object *have, *a, *b, *sealed = NULL;
 	struct error err;
 	int same = 1;

@@ -61,7 +61,8 @@ static int check_source(struct service *s, const char *tenant, struct json_objec
 {
 	static const char *const folder_keys[] = { "type", "path", NULL };
 	static const char *const webdav_keys[] = { "type", "url", "user", "auth", "secret",
-						   "caFile", "insecure", "timeoutSeconds", NULL };
+						   "caFile", "insecure", "timeoutSeconds",
+						   "connections", NULL };
 	const char *type, *path, *v;
 
 	if (src == NULL || !json_object_is_type(src, json_type_object))

@@ -84,7 +84,7 @@ char *webdav_rule_child_url(const struct json_object *rule, const char *name)
 struct json_object *webdav_rule_child_source(const struct json_object *rule, const char *name)
 {
 	static const char *const keep[] = { "user", "auth", "secret", "caFile", "insecure",
-					    "timeoutSeconds", NULL };
+					    "timeoutSeconds", "connections", NULL };
 	struct json_object *src = json_object_new_object(), *v;
 	char *url = webdav_rule_child_url(rule, name);
 

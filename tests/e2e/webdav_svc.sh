@@ -157,6 +157,10 @@ expect "webdav_svc: a webdav rule in a mailbox policy is refused" 400
 api "$TOK" POST "/v1/tenants/$TID/protectionPolicies" \
 	"{\"name\":\"x\",\"kind\":\"site\",\"rules\":[{\"type\":\"webdav\",\"url\":\"ftp://127.0.0.1/\",\"user\":\"carol\",\"secret\":\"x\"}]}"
 expect "webdav_svc: a webdav rule with an ftp:// url is refused" 400
+api "$TOK" POST "/v1/tenants/$TID/protectionPolicies" \
+	"{\"name\":\"x\",\"kind\":\"site\",\"rules\":[{\"type\":\"webdav\",\"url\":\"$ROOT\",\"user\":\"carol\",\"secret\":\"x\",\"connections\":99}]}"
+expect "webdav_svc: a webdav rule with 99 connections is refused" 400
+says "webdav_svc: ... saying the range" "1..16"
 # A root that cannot be listed: a warning naming the URL, no unit.
 api "$TOK" POST "/v1/tenants/$TID/protectionPolicies" \
 	"{\"name\":\"gone\",\"kind\":\"site\",\"state\":\"active\",\"rules\":[{\"type\":\"webdav\",\"url\":\"http://127.0.0.1:$DPORT/dav/nothere/\",\"user\":\"carol\",\"secret\":\"$PW\"}]}"
