@@ -182,6 +182,7 @@ static int cmd_dav_backup(struct cli *c, int argc, char **argv)
 		add_u64(j, "bytes", res.bytes);
 		add_u64(j, "filesReused", res.reused);
 		add_u64(j, "filesFetched", res.fetched);
+		add_u64(j, "collectionsSkipped", res.skipped);
 		add_u64(j, "bytesFetched", res.bytes_fetched);
 		add_u64(j, "changedItems", res.changed);
 		add_u64(j, "requests", res.requests);

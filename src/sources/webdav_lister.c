@@ -43,6 +43,8 @@ struct dav_lister {
 	size_t nans, capans;
 	const char *wanted;         /* the path the walk waits for */
 	int stop;
+	dav_lister_want_fn *want;   /* which subcollections to list ahead */
+	void *want_ctx;
 };
 
 /* ---- the queue: a binary heap in tree order ---- */
@@ -162,7 +164,8 @@ static void queue_children(struct dav_lister *ls, const struct answer *a)
 	size_t n = 0;
 
 	for (size_t i = 0; i < a->l.n; i++)
-		if (a->l.res[i].collection && directly_in(a->path, a->l.res[i].path))
+		if (a->l.res[i].collection && directly_in(a->path, a->l.res[i].path) &&
+		    (ls->want == NULL || ls->want(ls->want_ctx, &a->l.res[i])))
 			kids[n++] = a->l.res[i].path;
 	qsort(kids, n, sizeof(*kids), path_cmp);
 	for (size_t i = 0; i < n; i++)
@@ -206,10 +209,13 @@ static void *lister_thread(void *arg)
 	return NULL;
 }
 
-struct dav_lister *dav_lister_open(const struct dav_opts *o, int nconn, struct error *err)
+struct dav_lister *dav_lister_open(const struct dav_opts *o, int nconn, dav_lister_want_fn *want,
+				   void *want_ctx, struct error *err)
 {
 	struct dav_lister *ls = xcalloc(1, sizeof(*ls));
 
+	ls->want = want;
+	ls->want_ctx = want_ctx;
 	ls->nconn = nconn < 1 ? 1 : nconn > LISTER_MAX_CONN ? LISTER_MAX_CONN : nconn;
 	pthread_mutex_init(&ls->lock, NULL);
 	pthread_cond_init(&ls->cond, NULL);

@@ -16,8 +16,16 @@ struct dav_opts;
 struct error;
 struct dav_lister;
 
-/* nconn connections (1..16), opened as needed with o (copied). */
-struct dav_lister *dav_lister_open(const struct dav_opts *o, int nconn, struct error *err);
+struct dav_res;
+/* Whether a subcollection found in a listing is to be listed ahead: 0
+ * keeps it out of the queue (the walk will not ask for it). Called from
+ * the listing threads: it must only read what does not change meanwhile. */
+typedef int dav_lister_want_fn(void *ctx, const struct dav_res *r);
+
+/* nconn connections (1..16), opened with o. want (NULL: every one) picks
+ * the subcollections listed ahead. */
+struct dav_lister *dav_lister_open(const struct dav_opts *o, int nconn, dav_lister_want_fn *want,
+				   void *want_ctx, struct error *err);
 void dav_lister_close(struct dav_lister **ls);
 
 /* The listing of collection path ("" the base): as dav_propfind Depth 1.

@@ -117,6 +117,12 @@ struct fetcher {
 	uint64_t fetched, bytes_fetched;
 };
 
+/* A collection of the parent point that ownCloud or Nextcloud listed: its
+ * ETag changes with anything below it. */
+struct ctag {
+	char *path, *etag;
+};
+
 struct wb {
 	struct point_writer *pw;
 	struct point_stream *ps;
@@ -128,8 +134,10 @@ struct wb {
 	struct tree_reader *parent;
 	struct meta_entry *pe; /* the parent's next entry, or NULL */
 	struct point_totals t;
-	uint64_t changed, reused;
+	uint64_t changed, reused, skipped;
 	const char *url;
+	struct ctag *ctags;    /* in tree order; read only once the walk starts */
+	size_t nctags, capctags;
 };
 
 static void wb_warn(struct wb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -464,6 +472,65 @@ static void res_move(struct dav_list *to, struct dav_res *r)
 	memset(r, 0, sizeof(*r));
 }
 
+static int ctag_cmp(const void *x, const void *y)
+{
+	return meta_path_cmp(((const struct ctag *)x)->path, ((const struct ctag *)y)->path);
+}
+
+/* Whether collection r is as the parent point recorded it, on a server
+ * whose collection ETags change with any descendant — ownCloud and
+ * Nextcloud, told by their oc:fileid (docs/webdav.md "Incremental
+ * backups"). Its subtree is then the parent's, and is not listed. */
+static int collection_unchanged(const struct wb *b, const struct dav_res *r)
+{
+	struct ctag key = { .path = r->path }, *t;
+
+	if (!r->collection || r->fileid == NULL || r->etag == NULL || b->nctags == 0 ||
+	    (r->etag[0] == 'W' && r->etag[1] == '/'))
+		return 0;
+	t = bsearch(&key, b->ctags, b->nctags, sizeof(*b->ctags), ctag_cmp);
+	return t && strcmp(t->etag, r->etag) == 0;
+}
+
+static int want_listed(void *ctx, const struct dav_res *r)
+{
+	return !collection_unchanged(ctx, r);
+}
+
+/* Puts the parent's collection dir and all below it into the point as
+ * they were: 0, 1 if the parent has no such collection (then it is
+ * walked), -1 and err (a parent that cannot be read fails the backup
+ * here: the point would lack the rest of the subtree). */
+static int copy_subtree(struct wb *b, const char *dir, struct error *err)
+{
+	size_t n = strlen(dir);
+	const struct meta_entry *pe = parent_at(b, dir);
+
+	if (pe == NULL || pe->type != META_DIR)
+		return 1;
+	while (b->pe && (strcmp(b->pe->path, dir) == 0 ||
+			 (strncmp(b->pe->path, dir, n) == 0 && b->pe->path[n] == '/'))) {
+		int r;
+
+		if (b->pe->type == META_FILE) {
+			b->t.files++;
+			b->t.bytes += b->pe->size;
+			b->reused++;
+		} else {
+			b->t.dirs++;
+		}
+		if (point_writer_add(b->pw, b->pe, err) < 0)
+			return -1;
+		r = tree_reader_next(b->parent, &b->pe, err);
+		if (r < 0)
+			return error_prefix(err, "%s%s: its parent point cannot be read", b->url, dir);
+		if (r == 0)
+			b->pe = NULL;
+	}
+	b->skipped++;
+	return point_writer_checkpoint(b->pw, err);
+}
+
 static int walk(struct wb *b, const char *dir, int depth, struct error *err)
 {
 	struct dav_list l, kids = { 0 }, self = { 0 };
@@ -522,7 +589,11 @@ static int walk(struct wb *b, const char *dir, int depth, struct error *err)
 		size_t j = i;
 
 		if (kids.res[i].collection) {
-			ret = walk(b, kids.res[i].path, depth + 1, err);
+			ret = collection_unchanged(b, &kids.res[i])
+				      ? copy_subtree(b, kids.res[i].path, err)
+				      : 1;
+			if (ret == 1)
+				ret = walk(b, kids.res[i].path, depth + 1, err);
 			i++;
 			continue;
 		}
@@ -535,6 +606,40 @@ static int walk(struct wb *b, const char *dir, int depth, struct error *err)
 	return ret;
 }
 
+/* The parent's collections listed with ownCloud's fileid and a strong
+ * ETag; none if the parent cannot be read (nothing is skipped then). */
+static void read_ctags(struct wb *b, const struct rp *last)
+{
+	struct tree_reader *tr;
+	struct meta_entry *e;
+	struct error err;
+	int r;
+
+	error_init(&err);
+	tr = tree_reader_open(point_writer_unit(b->pw), point_writer_index(b->pw), last, &err);
+	while (tr && (r = tree_reader_next(tr, &e, &err)) == 1) {
+		char *etag;
+
+		if (e->type != META_DIR || meta_entry_xattr(e, XA_FILEID) == NULL ||
+		    (etag = meta_entry_xattr_str(e, XA_ETAG)) == NULL)
+			continue;
+		if (b->nctags == b->capctags) {
+			b->capctags = b->capctags ? b->capctags * 2 : 64;
+			b->ctags = xrealloc(b->ctags, xmul(b->capctags, sizeof(*b->ctags)));
+		}
+		b->ctags[b->nctags].path = xstrdup(e->path);
+		b->ctags[b->nctags++].etag = etag;
+	}
+	if (tr == NULL || err.msg[0]) {
+		while (b->nctags > 0) {
+			b->nctags--;
+			free(b->ctags[b->nctags].path);
+			free(b->ctags[b->nctags].etag);
+		}
+	}
+	tree_reader_close(&tr);
+}
+
 static void read_parent(struct wb *b)
 {
 	const struct rp *last = NULL;
@@ -543,6 +648,8 @@ static void read_parent(struct wb *b)
 
 	error_init(&err);
 	ret = point_writer_parent(b->pw, &last, &err);
+	if (ret == 1)
+		read_ctags(b, last);
 	if (ret == 1) {
 		b->parent = tree_reader_open(point_writer_unit(b->pw), point_writer_index(b->pw),
 					     last, &err);
@@ -577,7 +684,7 @@ int webdav_backup_run(struct store *s, const struct source_backup_opts *o,
 	b.url = url;
 	po.source = url;
 	b.dav = dav_open(&dopts, err);
-	if (b.dav == NULL || (b.lister = dav_lister_open(&dopts, dopts.connections, err)) == NULL)
+	if (b.dav == NULL)
 		goto out;
 	b.pw = point_writer_open(s, &po, err);
 	if (b.pw == NULL || point_writer_begin(b.pw, err) < 0)
@@ -591,7 +698,8 @@ int webdav_backup_run(struct store *s, const struct source_backup_opts *o,
 	for (int i = 1; i < b.nfx; i++)
 		b.fx[i].ps = point_writer_stream(b.pw);
 	read_parent(&b);
-	ret = walk(&b, "", 0, err);
+	b.lister = dav_lister_open(&dopts, dopts.connections, want_listed, &b, err);
+	ret = b.lister ? walk(&b, "", 0, err) : -1;
 	if (ret == 0) {
 		/* What is left of the parent is gone now. */
 		while (b.pe) {
@@ -616,6 +724,7 @@ int webdav_backup_run(struct store *s, const struct source_backup_opts *o,
 		res->nwarnings = pr.nwarnings;
 		res->changed = b.changed;
 		res->reused = b.reused;
+		res->skipped = b.skipped;
 		res->requests = dav_lister_requests(b.lister);
 		for (int i = 0; i < b.nfx; i++) {
 			res->fetched += b.fx[i].fetched;
@@ -628,6 +737,11 @@ out:
 	if (ret < 0)
 		error_prefix(err, "backup of %s (%s) failed", o->unit, url ? url : "webdav");
 	dav_lister_close(&b.lister);
+	for (size_t i = 0; i < b.nctags; i++) {
+		free(b.ctags[i].path);
+		free(b.ctags[i].etag);
+	}
+	free(b.ctags);
 	tree_reader_close(&b.parent);
 	point_writer_close(&b.pw);
 	for (int i = 1; i < DAV_MAX_CONNECTIONS; i++)
@@ -1359,7 +1473,7 @@ static int webdav_restore(struct store *s, const struct source_restore_opts *o,
 		ret = -1;
 	}
 	w.checks_conditions = dav_checks_conditions(w.dav);
-	w.lister = dav_lister_open(&dopts, dopts.connections, err);
+	w.lister = dav_lister_open(&dopts, dopts.connections, NULL, NULL, err);
 	if (w.lister == NULL || list_live(&w, "", 0, err) < 0)
 		goto out;
 	dav_lister_close(&w.lister);

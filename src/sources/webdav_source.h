@@ -29,6 +29,7 @@ struct webdav_backup_result {
 	uint64_t files, dirs, bytes, new_bytes, stored_bytes, incompressible_bytes, nwarnings;
 	uint64_t changed;      /* entries added, changed or removed since the parent */
 	uint64_t reused;       /* files whose content was the parent's (not downloaded) */
+	uint64_t skipped;      /* collections not listed: ownCloud/Nextcloud said unchanged */
 	uint64_t fetched, bytes_fetched; /* files downloaded, their bytes */
 	uint64_t requests;     /* HTTP requests made */
 };
