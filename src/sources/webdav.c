@@ -36,23 +36,27 @@ struct dav_client {
 	long timeout_s;
 	int max_tries;
 	uint64_t nreq;
-	int named_props;  /* the server refused allprop: ask for named ones */
+	int named_props;  /* no allprop: not asked, or the server refused it */
 	/* the policy's refusal, when it refused every address */
 	struct error refused;
 	int was_refused;
 };
 
-/* allprop brings the dead properties along (RFC 4918 9.1); include asks
- * for ownCloud's, which allprop leaves out. Servers that refuse allprop
- * are asked for the named properties only (no dead ones). */
+/* allprop brings the dead properties along (RFC 4918 9.1), and every
+ * live one; include asks for ownCloud's, which allprop leaves out. Servers
+ * that refuse allprop are asked for the named properties only (no dead
+ * ones). The named ones leave out getcontenttype: Apache answers it with
+ * an internal request per resource (4-6 ms instead of 1-1.5 a 100-file
+ * collection); a GET's Content-Type says it. */
 #define PROPFIND_NAMED \
 	"<d:resourcetype/><d:getetag/><d:getlastmodified/><d:getcontentlength/>" \
-	"<d:getcontenttype/><oc:fileid/><oc:checksums/><oc:permissions/>"
+	"<oc:fileid/><oc:checksums/><oc:permissions/>"
 #define PROPFIND_HEAD \
 	"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n" \
 	"<d:propfind xmlns:d=\"DAV:\" xmlns:oc=\"http://owncloud.org/ns\">"
 static const char PROPFIND_ALLPROP[] =
-	PROPFIND_HEAD "<d:allprop/><d:include>" PROPFIND_NAMED "</d:include></d:propfind>\n";
+	PROPFIND_HEAD "<d:allprop/><d:include><d:getcontenttype/>" PROPFIND_NAMED
+		      "</d:include></d:propfind>\n";
 static const char PROPFIND_PROPS[] = PROPFIND_HEAD "<d:prop>" PROPFIND_NAMED "</d:prop></d:propfind>\n";
 
 static curl_socket_t open_socket(void *ctx, curlsocktype purpose, struct curl_sockaddr *a)
@@ -107,6 +111,7 @@ struct dav_client *dav_open(const struct dav_opts *o, struct error *err)
 	c->o.secret = c->secret = o->secret ? xstrdup(o->secret) : NULL;
 	c->o.ca_file = c->ca_file = o->ca_file ? xstrdup(o->ca_file) : NULL;
 	c->timeout_s = o->timeout_s > 0 ? o->timeout_s : 60;
+	c->named_props = !o->dead_props;
 	c->max_tries = o->max_tries > 0 ? o->max_tries : 3;
 	error_init(&c->refused);
 	c->h = curl_easy_init();
@@ -154,7 +159,7 @@ struct req {
 	int moved;          /* the ETag differs: stopped */
 	int cb_failed;
 	long status;
-	char *etag;
+	char *etag, *ctype;
 	struct error *cb_err;
 	FILE *upload;              /* PUT: the body, from its start */
 	uint64_t upload_size;
@@ -162,25 +167,40 @@ struct req {
 	long soft[3];              /* answers that are no error: the caller looks */
 };
 
+/* The value of header line data if it is `name:` (trimmed), or NULL. */
+static char *header_value(const char *data, size_t len, const char *name)
+{
+	size_t nl = strlen(name);
+	const char *v = data + nl + 1;
+	size_t vl;
+
+	if (len <= nl || data[nl] != ':' || strncasecmp(data, name, nl) != 0)
+		return NULL;
+	vl = len - nl - 1;
+	while (vl > 0 && (*v == ' ' || *v == '\t'))
+		v++, vl--;
+	while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
+		vl--;
+	return xstrndup(v, vl);
+}
+
 static size_t on_header(char *data, size_t size, size_t n, void *ctx)
 {
 	struct req *r = ctx;
 	size_t len = size * n;
+	char *v;
 
 	if (len >= 5 && strncasecmp(data, "HTTP/", 5) == 0) {
 		/* A new answer (after a redirect or a 100): forget the last. */
 		free(r->etag);
-		r->etag = NULL;
-	} else if (len > 5 && strncasecmp(data, "ETag:", 5) == 0) {
-		const char *v = data + 5;
-		size_t vl = len - 5;
-
-		while (vl > 0 && (*v == ' ' || *v == '\t'))
-			v++, vl--;
-		while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
-			vl--;
+		free(r->ctype);
+		r->etag = r->ctype = NULL;
+	} else if ((v = header_value(data, len, "ETag")) != NULL) {
 		free(r->etag);
-		r->etag = xstrndup(v, vl);
+		r->etag = v;
+	} else if ((v = header_value(data, len, "Content-Type")) != NULL) {
+		free(r->ctype);
+		r->ctype = v;
 	}
 	return len;
 }
@@ -302,7 +322,8 @@ static int request(struct dav_client *c, const char *method, const char *url, in
 		curl_easy_reset(h);
 		buf_reset(&r->body);
 		free(r->etag);
-		r->etag = NULL;
+		free(r->ctype);
+		r->etag = r->ctype = NULL;
 		r->started = r->moved = r->cb_failed = 0;
 		r->status = 0;
 		c->was_refused = 0;
@@ -432,6 +453,14 @@ static void req_clear(struct req *r)
 {
 	buf_clear(&r->body);
 	free(r->etag);
+	free(r->ctype);
+}
+
+void dav_head_clear(struct dav_head *h)
+{
+	free(h->etag);
+	free(h->ctype);
+	h->etag = h->ctype = NULL;
 }
 
 /* PROPFIND url: 0 and the answer in r, or -1. A server that refuses
@@ -479,7 +508,7 @@ int dav_propfind(struct dav_client *c, const char *path, int collection, int dep
 }
 
 int dav_get(struct dav_client *c, const char *path, const char *expect_etag, dav_body_cb *cb,
-	    void *ctx, char **etag_r, struct error *err)
+	    void *ctx, struct dav_head *head, struct error *err)
 {
 	char *url = dav_url(c->base, path, 0);
 	struct req r;
@@ -493,9 +522,10 @@ int dav_get(struct dav_client *c, const char *path, const char *expect_etag, dav
 	/* An empty body never calls on_body: check the ETag here too. */
 	if (ret == 0 && expect_etag && r.etag && !same_etag(r.etag, expect_etag))
 		ret = 1;
-	if (etag_r) {
-		*etag_r = r.etag;
-		r.etag = NULL;
+	if (head) {
+		head->etag = r.etag;
+		head->ctype = r.ctype;
+		r.etag = r.ctype = NULL;
 	}
 	req_clear(&r);
 	free(url);

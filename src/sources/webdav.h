@@ -31,6 +31,9 @@ struct dav_opts {
 	long timeout_s;          /* no byte for this long: the request fails; 0: 60 */
 	int max_tries;           /* tries of a request answered 5xx or cut; 0: 3 */
 	const struct netpolicy *policy; /* checked on every address; NULL: anywhere */
+	int dead_props;          /* PROPFIND asks allprop: dead properties and
+				  * getcontenttype too (dearer on Apache);
+				  * 0: the live properties a backup needs */
 	int connections;         /* the source's requests in flight at once
 				  * (listing, downloads, writes); the client
 				  * itself uses one. 0: 4 */
@@ -105,11 +108,18 @@ int dav_propfind(struct dav_client *c, const char *path, int collection, int dep
 /* Told the body of a GET as it arrives; -1 and err stop the transfer. */
 typedef int dav_body_cb(void *ctx, const void *data, size_t len, struct error *err);
 
+/* Headers of a GET's answer the caller keeps (dav_head_clear frees). */
+struct dav_head {
+	char *etag;   /* ETag, or NULL */
+	char *ctype;  /* Content-Type, or NULL */
+};
+void dav_head_clear(struct dav_head *h);
+
 /* GET path. If expect_etag is not NULL and the answer's ETag differs, no
  * byte reaches cb and 1 is returned (the file moved). 0 when the whole
- * body was told to cb; *etag_r (if not NULL) is the answer's ETag or NULL. */
+ * body was told to cb; head (if not NULL) gets the answer's headers. */
 int dav_get(struct dav_client *c, const char *path, const char *expect_etag, dav_body_cb *cb,
-	    void *ctx, char **etag_r, struct error *err);
+	    void *ctx, struct dav_head *head, struct error *err);
 
 /* PUT the size bytes of body (rewound for each try) at path. if_match:
  * only over that ETag; if_none_match: only where nothing is. mtime_s >= 0

@@ -41,6 +41,13 @@
 #define XA_CHECKSUMS "user.webdav.checksums"
 #define XA_PERMS "user.webdav.permissions"
 #define XA_PROPS "user.webdav.props"
+/* On the unit's collection: when the tree was last listed with allprop,
+ * and whether this point was ("1": an entry without XA_PROPS has none;
+ * else it is not known, and a restore leaves the server's alone). */
+#define XA_ALLPROP "user.webdav.allprop-time"
+#define XA_PROPS_LISTED "user.webdav.props-listed"
+/* A unit without dead properties is listed with allprop once a day. */
+#define DAV_ALLPROP_EVERY_S 86400
 #define DAV_MAX_TREE_DEPTH 200
 /* Requests in flight at once, each over a connection of its own: so many
  * collections listed ahead of the walk, files downloaded, files written
@@ -138,6 +145,9 @@ struct wb {
 	const char *url;
 	struct ctag *ctags;    /* in tree order; read only once the walk starts */
 	size_t nctags, capctags;
+	int parent_props;      /* the parent point has dead properties */
+	int64_t parent_allprop_s; /* its XA_ALLPROP, 0 if none */
+	int64_t allprop_s;     /* the XA_ALLPROP this point records */
 };
 
 static void wb_warn(struct wb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -255,18 +265,19 @@ static int fetch_file(struct wb *b, struct fetcher *fx, struct dav_res *r, struc
 		      struct error *err)
 {
 	struct fetch f = { .fx = fx, .e = e };
-	char *etag = NULL;
+	struct dav_head head = { 0 };
 	int ret, try;
 
 	for (try = 0;; try++) {
-		ret = dav_get(fx->dav, r->path, try < 2 ? r->etag : NULL, on_bytes, &f, &etag, err);
+		dav_head_clear(&head);
+		ret = dav_get(fx->dav, r->path, try < 2 ? r->etag : NULL, on_bytes, &f, &head, err);
 		if (ret < 0 && err->code == ERROR_NOTFOUND) {
 			wb_warn(b, "%s was removed while the backup ran; left out", r->path);
-			free(etag);
+			dav_head_clear(&head);
 			return 1;
 		}
 		if (ret < 0) {
-			free(etag);
+			dav_head_clear(&head);
 			return -1;
 		}
 		if (ret == 0)
@@ -275,8 +286,6 @@ static int fetch_file(struct wb *b, struct fetcher *fx, struct dav_res *r, struc
 		if (try == 1)
 			wb_warn(b, "%s changed while it was read (its ETag moved twice); stored as "
 				   "read last", r->path);
-		free(etag);
-		etag = NULL;
 		if (try == 0) {
 			struct dav_list l;
 			struct error e2;
@@ -295,15 +304,22 @@ static int fetch_file(struct wb *b, struct fetcher *fx, struct dav_res *r, struc
 		}
 	}
 	if (point_stream_end(fx->ps, e, err) < 0) {
-		free(etag);
+		dav_head_clear(&head);
 		return -1;
 	}
-	if (etag && (r->etag == NULL || strcmp(etag, r->etag) != 0)) {
+	/* What the GET said wins over the listing: the ETag of the bytes
+	 * read (nginx lists none), the Content-Type (not asked in a listing
+	 * without dead properties). */
+	if (head.etag && (r->etag == NULL || strcmp(head.etag, r->etag) != 0)) {
 		free(r->etag);
-		r->etag = etag;
-	} else {
-		free(etag);
+		r->etag = head.etag;
+		head.etag = NULL;
 	}
+	if (head.ctype && r->ctype == NULL) {
+		r->ctype = head.ctype;
+		head.ctype = NULL;
+	}
+	dav_head_clear(&head);
 	if (r->has_size && f.n != r->size)
 		wb_warn(b, "%s: %" PRIu64 " bytes read, the listing said %" PRIu64, r->path, f.n,
 			r->size);
@@ -414,6 +430,9 @@ static int add_run(struct wb *b, struct dav_res *rs, size_t n, struct error *err
 			for (size_t k = 0; k < pe->nextents; k++)
 				meta_entry_add_extent(&j->e, pe->extents[k].id, pe->extents[k].len);
 			j->e.size = pe->size;
+			/* Listed without getcontenttype: the type it had. */
+			if (rs[i].ctype == NULL)
+				rs[i].ctype = meta_entry_xattr_str(pe, XA_CTYPE);
 			b->reused++;
 		} else {
 			j->fetch = 1;
@@ -566,6 +585,14 @@ static int walk(struct wb *b, const char *dir, int depth, struct error *err)
 	e.path = xstrdup(dir);
 	if (self.n)
 		wb_attrs(b, &e, &self.res[0]);
+	if (dir[0] == '\0' && b->allprop_s > 0) {
+		char t[24];
+		int tn = snprintf(t, sizeof(t), "%" PRId64, b->allprop_s);
+
+		meta_entry_add_xattr(&e, XA_ALLPROP, t, (uint32_t)tn);
+		if (b->dopts.dead_props)
+			meta_entry_add_xattr(&e, XA_PROPS_LISTED, "1", 1);
+	}
 	if (pe == NULL)
 		b->changed++;
 	b->t.dirs++;
@@ -606,8 +633,10 @@ static int walk(struct wb *b, const char *dir, int depth, struct error *err)
 	return ret;
 }
 
-/* The parent's collections listed with ownCloud's fileid and a strong
- * ETag; none if the parent cannot be read (nothing is skipped then). */
+/* What the parent point tells before the walk: its collections listed
+ * with ownCloud's fileid and a strong ETag (none if the parent cannot be
+ * read: nothing is skipped then), whether it has dead properties, and
+ * when it was last listed with allprop. */
 static void read_ctags(struct wb *b, const struct rp *last)
 {
 	struct tree_reader *tr;
@@ -620,6 +649,12 @@ static void read_ctags(struct wb *b, const struct rp *last)
 	while (tr && (r = tree_reader_next(tr, &e, &err)) == 1) {
 		char *etag;
 
+		if (meta_entry_xattr(e, XA_PROPS))
+			b->parent_props = 1;
+		if (e->path[0] == '\0' && (etag = meta_entry_xattr_str(e, XA_ALLPROP)) != NULL) {
+			b->parent_allprop_s = strtoll(etag, NULL, 10);
+			free(etag);
+		}
 		if (e->type != META_DIR || meta_entry_xattr(e, XA_FILEID) == NULL ||
 		    (etag = meta_entry_xattr_str(e, XA_ETAG)) == NULL)
 			continue;
@@ -631,6 +666,7 @@ static void read_ctags(struct wb *b, const struct rp *last)
 		b->ctags[b->nctags++].etag = etag;
 	}
 	if (tr == NULL || err.msg[0]) {
+		b->parent_props = 1; /* unknown: list with allprop */
 		while (b->nctags > 0) {
 			b->nctags--;
 			free(b->ctags[b->nctags].path);
@@ -662,6 +698,20 @@ static void read_parent(struct wb *b)
 		tree_reader_close(&b->parent);
 		b->pe = NULL;
 	}
+}
+
+/* Whether this backup lists with allprop, which brings dead properties
+ * and makes Apache work out every resource's content type (a sub-request
+ * each: 3-4 times the cost of the live properties alone). A unit that had
+ * no dead property at its last allprop listing is listed without them
+ * for a day: a dead property set where there was none is seen within
+ * DAV_ALLPROP_EVERY_S (docs/webdav.md "Incremental backups"). */
+static int want_dead_props(const struct wb *b, int64_t now_s)
+{
+	if (b->parent == NULL || b->parent_props || b->parent_allprop_s <= 0)
+		return 1;
+	return now_s - b->parent_allprop_s >= DAV_ALLPROP_EVERY_S ||
+	       now_s < b->parent_allprop_s;
 }
 
 int webdav_backup_run(struct store *s, const struct source_backup_opts *o,
@@ -698,6 +748,13 @@ int webdav_backup_run(struct store *s, const struct source_backup_opts *o,
 	for (int i = 1; i < b.nfx; i++)
 		b.fx[i].ps = point_writer_stream(b.pw);
 	read_parent(&b);
+	{
+		int64_t now_s = o->time_ns > 0 ? o->time_ns / 1000000000 : (int64_t)time(NULL);
+
+		dopts.dead_props = want_dead_props(&b, now_s);
+		b.allprop_s = dopts.dead_props ? now_s : b.parent_allprop_s;
+		b.dopts.dead_props = dopts.dead_props;
+	}
 	b.lister = dav_lister_open(&dopts, dopts.connections, want_listed, &b, err);
 	ret = b.lister ? walk(&b, "", 0, err) : -1;
 	if (ret == 0) {
@@ -806,6 +863,7 @@ struct wr {
 	struct live *live;
 	size_t nlive, caplive;
 	int checks_conditions;   /* the server checks If-Match (dav_checks_conditions) */
+	int props_listed;        /* the point knows every entry's dead properties */
 	char *root_props;        /* the target collection's dead properties */
 	/* Below: shared with the writers, under lock. */
 	pthread_mutex_t lock;
@@ -1100,7 +1158,8 @@ static void restore_props(struct wr *w, struct dav_client *dav, const char *path
 	int ret = 0, skip, sent = 0;
 
 	pthread_mutex_lock(&w->lock);
-	skip = w->no_proppatch || (want == NULL && have == NULL);
+	/* A point listed without allprop does not know them: left alone. */
+	skip = w->no_proppatch || (want == NULL && (have == NULL || !w->props_listed));
 	pthread_mutex_unlock(&w->lock);
 	if (skip)
 		return;
@@ -1347,6 +1406,8 @@ static int restore_entries(struct wr *w, struct error *err)
 		struct live *lv;
 		int ret;
 
+		if (e->path[0] == '\0')
+			w->props_listed = meta_entry_xattr(e, XA_PROPS_LISTED) != NULL;
 		if (e->path[0] == '\0' && e->type == META_DIR && w->o->npatterns == 0) {
 			restore_entry_props(w, e, w->root_props);
 			continue;
@@ -1445,6 +1506,7 @@ static int webdav_restore(struct store *s, const struct source_restore_opts *o,
 	if (webdav_source_opts(o->target ? o->target : o->source, &dopts, &url, err) < 0)
 		goto out;
 	dopts.policy = o->netpolicy;
+	dopts.dead_props = 1; /* compared with the point's */
 	w.dav = dav_open(&dopts, err);
 	if (w.dav == NULL || point_reader_open(s, o->rp, &w.pr, err) < 0)
 		goto out;
