@@ -215,25 +215,7 @@ if command -v getfattr >/dev/null; then
 		grep -q 'urn:x-coffer-test' <(getfattr --only-values -n user.webdav.props "$T/ref/a b/f 1.txt" 2>&1)
 fi
 proppatch 'a%20b/' '<Z:color>pwned</Z:color>' >/dev/null
-python3 - "$R" "$URL" <<'PY'
-import base64, http.client, os, sys, urllib.parse
-root, url = sys.argv[1], urllib.parse.urlsplit(sys.argv[2])
-auth = {"Authorization": "Basic " + base64.b64encode(b"alice:secret").decode()}
-def req(method, path, body=None):
-    c = http.client.HTTPConnection(url.hostname, url.port)
-    c.request(method, url.path + urllib.parse.quote(path), body=body, headers=auth)
-    r = c.getresponse(); r.read(); c.close()
-    assert r.status < 300, (method, path, r.status)
-files = sorted(os.path.relpath(os.path.join(d, f), root) for d, _, fs in os.walk(root)
-               for f in fs if ".DAV" not in d.split(os.sep)) # Apache's property store
-for i, f in enumerate(files):
-    data = os.urandom(max(1, os.path.getsize(os.path.join(root, f))))
-    if i == 0:
-        req("PUT", f, data)
-        continue
-    req("PUT", f + ".locked", data)
-    req("DELETE", f)
-PY
+python3 "$HERE/servers/ransomware.py" "$R" "$URL"
 if diff -r -x .DAV "$R" "$T/ref" >/dev/null 2>&1; then
 	not_ok "webdav: ransomware changed the tree" "no difference"
 else

@@ -52,29 +52,6 @@ make_dav_tree() {
 	find "$r" -exec touch -d '-1 min' {} +
 }
 
-# Ransomware through WebDAV: every file's bytes written encrypted to
-# NAME.locked, the original deleted, the first file overwritten in place.
-ransomware() {
-	python3 - "$1" "$2" <<'PY'
-import base64, http.client, os, sys, urllib.parse
-root, url = sys.argv[1], urllib.parse.urlsplit(sys.argv[2])
-auth = {"Authorization": "Basic " + base64.b64encode(b"alice:secret").decode()}
-def req(method, path, body=None):
-    c = http.client.HTTPConnection(url.hostname, url.port)
-    c.request(method, url.path + urllib.parse.quote(path), body=body, headers=auth)
-    r = c.getresponse(); r.read(); c.close()
-    assert r.status < 300, (method, path, r.status)
-files = sorted(os.path.relpath(os.path.join(d, f), root) for d, _, fs in os.walk(root) for f in fs)
-for i, f in enumerate(files):
-    data = os.urandom(max(1, os.path.getsize(os.path.join(root, f))))
-    if i == 0:
-        req("PUT", f, data)
-        continue
-    req("PUT", f + ".locked", data)
-    req("DELETE", f)
-PY
-}
-
 # same_as NAME A B: one result line: diff -r A B finds nothing.
 same_as() {
 	if diff -r "$2" "$3" >"$T/diff" 2>&1; then ok "$1"
@@ -107,7 +84,7 @@ scenario() {
 
 	# 3. Ransomware, rolled back in place.
 	c restore "$unit@latest" --to "$ref" >/dev/null 2>&1
-	ransomware "$r" "$url"
+	python3 "$HERE/servers/ransomware.py" "$r" "$url"
 	if diff -r "$r" "$ref" >/dev/null 2>&1; then not_ok "$s: ransomware changed the tree" "no difference"
 	else ok "$s: ransomware changed the tree"; fi
 	n0=$(reqs PUT)
