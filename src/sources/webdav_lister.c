@@ -13,6 +13,7 @@
 #include "lib/error.h"
 #include "lib/mem.h"
 #include "sources/webdav.h"
+#include "sources/webdav_internal.h"
 #include "sources/webdav_lister.h"
 
 #define LISTER_MAX_CONN 16
@@ -146,17 +147,6 @@ static int path_cmp(const void *x, const void *y)
 	return meta_path_cmp(*(char *const *)x, *(char *const *)y);
 }
 
-/* Whether child lies directly inside the collection at dir. */
-static int directly_in(const char *dir, const char *child)
-{
-	size_t n = strlen(dir);
-
-	if (n == 0)
-		return child[0] != '\0' && strchr(child, '/') == NULL;
-	return strncmp(child, dir, n) == 0 && child[n] == '/' && child[n + 1] != '\0' &&
-	       strchr(child + n + 1, '/') == NULL;
-}
-
 /* Queues the subcollections of a's listing, each name once. */
 static void queue_children(struct dav_lister *ls, const struct answer *a)
 {
@@ -164,7 +154,7 @@ static void queue_children(struct dav_lister *ls, const struct answer *a)
 	size_t n = 0;
 
 	for (size_t i = 0; i < a->l.n; i++)
-		if (a->l.res[i].collection && directly_in(a->path, a->l.res[i].path) &&
+		if (a->l.res[i].collection && webdav_is_child(a->path, a->l.res[i].path) &&
 		    (ls->want == NULL || ls->want(ls->want_ctx, &a->l.res[i])))
 			kids[n++] = a->l.res[i].path;
 	qsort(kids, n, sizeof(*kids), path_cmp);
