@@ -34,6 +34,8 @@ struct dav_opts {
 	int dead_props;          /* PROPFIND asks allprop: dead properties and
 				  * getcontenttype too (dearer on Apache);
 				  * 0: the live properties a backup needs */
+	int oc_props;            /* without allprop, ask ownCloud's oc:fileid,
+				  * oc:checksums, oc:permissions too */
 	int connections;         /* the source's requests in flight at once
 				  * (listing, downloads, writes); the client
 				  * itself uses one. 0: 4 */

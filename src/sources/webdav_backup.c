@@ -59,6 +59,7 @@ struct wb {
 	struct ctag *ctags;    /* in tree order; read only once the walk starts */
 	size_t nctags, capctags;
 	int parent_props;      /* the parent point has dead properties */
+	int parent_oc;         /* the parent point has ownCloud's oc:fileid */
 	int64_t parent_allprop_s; /* its XA_ALLPROP, 0 if none */
 	int64_t allprop_s;     /* the XA_ALLPROP this point records */
 };
@@ -553,6 +554,8 @@ static void read_ctags(struct wb *b, const struct rp *last)
 
 		if (meta_entry_xattr(e, XA_PROPS))
 			b->parent_props = 1;
+		if (meta_entry_xattr(e, XA_FILEID))
+			b->parent_oc = 1;
 		if (e->path[0] == '\0' && (etag = meta_entry_xattr_str(e, XA_ALLPROP)) != NULL) {
 			b->parent_allprop_s = strtoll(etag, NULL, 10);
 			free(etag);
@@ -654,8 +657,10 @@ int webdav_backup_run(struct store *s, const struct source_backup_opts *o,
 		int64_t now_s = o->time_ns > 0 ? o->time_ns / 1000000000 : (int64_t)time(NULL);
 
 		dopts.dead_props = want_dead_props(&b, now_s);
+		dopts.oc_props = b.parent_oc;
 		b.allprop_s = dopts.dead_props ? now_s : b.parent_allprop_s;
 		b.dopts.dead_props = dopts.dead_props;
+		b.dopts.oc_props = dopts.oc_props;
 	}
 	b.lister = dav_lister_open(&dopts, dopts.connections, want_listed, &b, err);
 	ret = b.lister ? walk(&b, "", 0, err) : -1;
