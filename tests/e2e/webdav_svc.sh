@@ -55,6 +55,13 @@ PW="cf-dav-$SEED-$RANDOM$RANDOM-pw"
 htpasswd -b "$D/htpasswd" carol "$PW" 2>/dev/null
 printf '%s\n' "$PW" >"$T/pw"
 dav() { curl -s -u "carol:$PW" -o /dev/null -w '%{http_code}' "$@"; }
+# A dead property a client set on a file the ransomware will delete.
+PROP='<Z:label xmlns:Z="urn:x-coffer-test">minutes, signed</Z:label>'
+label() { # the Z:label of alpha's minutes.txt as Apache lists it
+	curl -s -u "carol:$PW" -X PROPFIND -H 'Depth: 0' --data \
+		'<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><Z:label xmlns:Z="urn:x-coffer-test"/></D:prop></D:propfind>' \
+		"${ROOT}alpha/docs/deep/minutes.txt" | grep -o 'minutes, signed'
+}
 
 serve_start serve "http://127.0.0.1:$PORT" --data "$T/data" --listen "127.0.0.1:$PORT" \
 	--workers 2 --tick-ms 200 --min-frequency 1 --source-allow "127.0.0.1:$DPORT" ||
@@ -75,6 +82,11 @@ jobs_idle() {
 # than a tick (an evaluation that read the policy before it was paused
 # may still queue one).
 paused() { jobs_idle "$1" && sleep 0.3 && jobs_idle "$1" && sleep 0.3 && jobs_idle "$1"; }
+
+equal "webdav_svc: a dead property is set on a file of alpha" "PROPPATCH" \
+	"$(dav -X PROPPATCH -H 'Content-Type: application/xml' --data \
+		"<?xml version=\"1.0\"?><D:propertyupdate xmlns:D=\"DAV:\"><D:set><D:prop>$PROP</D:prop></D:set></D:propertyupdate>" \
+		"${ROOT}alpha/docs/deep/minutes.txt")" 207
 
 # 1. One command puts a site under a policy; the scheduler takes points.
 run "$COFFER" --json policy create --kind site --frequency 2 sites
@@ -182,7 +194,7 @@ run "$COFFER" policy deactivate "$P1"
 until_true 30 paused "$A"
 CLEAN=$(last_point "$A")
 first=1
-for f in $(cd "$S/alpha" && find . -type f -printf '%P\n' | sort); do
+for f in $(cd "$S/alpha" && find . -name .DAV -prune -o -type f -printf '%P\n' | sort); do
 	size=$(stat -c %s "$S/alpha/$f")
 	head -c $((size > 0 ? size : 1)) /dev/urandom >"$T/enc"
 	if [ $first = 1 ]; then
@@ -193,7 +205,7 @@ for f in $(cd "$S/alpha" && find . -type f -printf '%P\n' | sort); do
 	fi
 	case $c in 2*) ;; *) not_ok "webdav_svc: ransomware writes $f" "HTTP $c" ;; esac
 done
-if diff -r "$S/alpha" "$T/ref" >/dev/null 2>&1; then
+if diff -r -x .DAV "$S/alpha" "$T/ref" >/dev/null 2>&1; then
 	not_ok "webdav_svc: ransomware changed the site" "no difference"
 else
 	ok "webdav_svc: ransomware changed the site"
@@ -219,11 +231,12 @@ is_rc "webdav_svc: a restore session in place is created" 0
 SID=$(jq -r .id "$T/out")
 run "$COFFER" restore-session show "$SID" --wait
 is_rc "webdav_svc: the restore session succeeds" 0
-if diff -r "$S/alpha" "$T/ref" >"$T/diff" 2>&1; then
+if diff -r -x .DAV "$S/alpha" "$T/ref" >"$T/diff" 2>&1; then
 	ok "webdav_svc: Apache's folder is byte-identical to the original tree"
 else
 	not_ok "webdav_svc: Apache's folder is byte-identical to the original tree" "$(head -5 "$T/diff" | tr '\n' ' ')"
 fi
+equal "webdav_svc: the restore session puts the file's dead property back" "label" "$(label)" "minutes, signed"
 
 # 5. To a new location: the copy beside the site, not a unit of the rule.
 run "$COFFER" --json restore-session create "$A@${REC:-$CLEAN}" --mode newLocation
@@ -232,7 +245,7 @@ SID=$(jq -r .id "$T/out")
 run "$COFFER" restore-session show "$SID" --wait
 is_rc "webdav_svc: the restore session to a new location succeeds" 0
 COPY=$(cd "$S" && ls -d alpha.restored-* 2>/dev/null | head -1)
-if [ -n "$COPY" ] && diff -r "$S/$COPY" "$T/ref" >"$T/diff" 2>&1; then
+if [ -n "$COPY" ] && diff -r -x .DAV "$S/$COPY" "$T/ref" >"$T/diff" 2>&1; then
 	ok "webdav_svc: the copy is beside the site as $COPY, byte-identical"
 else
 	not_ok "webdav_svc: the copy is beside the site as alpha.restored-TIME, byte-identical" "$(ls "$S") $(head -3 "$T/diff" | tr '\n' ' ')"
