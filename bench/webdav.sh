@@ -119,7 +119,7 @@ timed() {
 	T_SEC=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
 	read -r T_RSS T_CPU <<<"$(tail -n 1 "$WORK/rss" | awk '{ printf "%s %.2f", $1, $2 + $3 }')"
 	T_REQ=$(sed -n "$((l0 + 1)),${l1}p" "$DAV/access.log" | awk '
-		{ m = substr($4, 2); n[m]++; t++; if ($(NF - 1) !~ /^2/) bad++ }
+		{ m = substr($4, 2); n[m]++; t++; if ($(NF - 2) !~ /^2/) bad++ }
 		END { printf "%d:", t; for (k in n) printf " %s %d", k, n[k]; if (bad) printf " (%d not 2xx)", bad }')
 	log "  $step: $T_SEC s, $T_RSS KB, $T_CPU s CPU, requests $T_REQ"
 }

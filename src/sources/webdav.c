@@ -39,6 +39,7 @@ struct dav_client {
 	uint64_t nreq;
 	int named_props;  /* no allprop: not asked, or the server refused it */
 	int oc_props;     /* the named ones include ownCloud's */
+	char why[CURL_ERROR_SIZE]; /* curl's words on a failed transfer */
 	/* the policy's refusal, when it refused every address */
 	struct error refused;
 	int was_refused;
@@ -296,6 +297,13 @@ static void page_hint(const struct buf *b, char out[160])
 	out[j] = '\0';
 }
 
+/* Whether curl refused the server's certificate: no retry helps. */
+static int tls_refused(CURLcode rc)
+{
+	return rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
+	       rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_ISSUER_ERROR;
+}
+
 /* Whether the answer is one the caller takes as no error. */
 static int soft(const struct req *r)
 {
@@ -312,7 +320,7 @@ static int request(struct dav_client *c, const char *method, const char *url, in
 		   const char *body, struct req *r, struct error *err)
 {
 	struct curl_slist *hdr = NULL;
-	char hbuf[32];
+	char hbuf[32], *why = c->why;
 	CURLcode rc = CURLE_OK;
 	int attempt;
 
@@ -344,6 +352,8 @@ static int request(struct dav_client *c, const char *method, const char *url, in
 		curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
 		curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->timeout_s);
 		curl_easy_setopt(h, CURLOPT_USERAGENT, "coffer-webdav");
+		why[0] = '\0';
+		curl_easy_setopt(h, CURLOPT_ERRORBUFFER, why);
 		curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
 		curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, c);
 		curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
@@ -406,7 +416,7 @@ static int request(struct dav_client *c, const char *method, const char *url, in
 			break;
 		if (rc == CURLE_OK && r->status < 500)
 			break;
-		if (rc == CURLE_TOO_MANY_REDIRECTS || rc == CURLE_OPERATION_TIMEDOUT)
+		if (rc == CURLE_TOO_MANY_REDIRECTS || rc == CURLE_OPERATION_TIMEDOUT || tls_refused(rc))
 			break;
 		backoff(attempt);
 	}
@@ -418,6 +428,10 @@ static int request(struct dav_client *c, const char *method, const char *url, in
 		if (rc == CURLE_OPERATION_TIMEDOUT)
 			return error_set(err, "%s %s: the server sent nothing for %ld s (timeout)",
 					 method, url, c->timeout_s);
+		if (tls_refused(rc))
+			return error_setk(err, ERROR_KEY, "%s %s: the server's TLS certificate is not "
+					  "trusted (%s); name the CA that signed it with caFile",
+					  method, url, why[0] ? why : curl_easy_strerror(rc));
 		if (rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING)
 			return error_set(err, "%s %s: the answer was cut short after %d %s (%s)",
 					 method, url, attempt, TRIES(attempt), curl_easy_strerror(rc));

@@ -16,7 +16,8 @@
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 . "$HERE/e2e/lib.sh"
 APACHE=$HERE/servers/apache-dav.sh
-DPORT=18780 PPORT=18781 PORT=18782
+DPORT=18780 PPORT=18781 PORT=18782 TPORT=18783
+export APACHE_DAV_TLS_PORT=$TPORT # the same over TLS, HTTP/2 offered
 D=$T/dav
 R=$D/root/site # the unit; a new location goes beside it
 PROXY_PID=
@@ -94,6 +95,18 @@ if command -v getfattr >/dev/null; then
 	[ -n "$et" ] && ok "webdav: the ETag is kept as user.webdav.etag ($et)" ||
 		not_ok "webdav: the ETag is kept as user.webdav.etag" "$(getfattr -d "$T/back/big.bin" 2>&1)"
 fi
+
+# 1b. Over TLS: the certificate is checked; with the CA that signed it
+# (--ca-file) the backup goes through, over HTTP/2 (Apache offers h2).
+TURL=https://127.0.0.1:$TPORT/dav/site/
+run c dav backup tls --url "$TURL" --user alice --password-file "$T/pw"
+is_rc "webdav: over TLS, a certificate from an unknown CA fails the backup" 1
+assert "webdav: ... saying the certificate is not trusted, naming the URL" \
+	grep -q "PROPFIND $TURL: the server's TLS certificate is not trusted" "$T/err"
+run c --json dav backup tls --url "$TURL" --user alice --password-file "$T/pw" --ca-file "$D/ca.pem"
+is_rc "webdav: over TLS with the server's CA (--ca-file) the backup succeeds" 0
+equal "webdav: over TLS" "files downloaded" "$(jq -r .filesFetched "$T/out")" 8
+assert "webdav: over TLS the requests went over HTTP/2" grep -q '"GET /dav/site/big.bin HTTP/2.0" 200' "$D/access.log"
 
 # 2. Nothing changed: nothing downloaded.
 g0=$(gets)

@@ -8,7 +8,10 @@
 #   apache-dav.sh stop DIR         stop it and wait until it is gone
 #   apache-dav.sh kill DIR         SIGKILL it (and its children) at once
 #
-# Env at start: APACHE_DAV_EXTRA_CONF, appended to httpd.conf verbatim.
+# Env at start: APACHE_DAV_EXTRA_CONF, appended to httpd.conf verbatim;
+# APACHE_DAV_TLS_PORT, also serve the same over TLS on that port, HTTP/2
+# offered (ALPN h2), with a certificate for 127.0.0.1 signed by a CA made
+# for the run: DIR/ca.pem.
 # As root the workers run as nobody:nogroup and DIR/root belongs to them;
 # as another user everything runs as that user.
 set -eu
@@ -17,6 +20,34 @@ cmd=${1:?usage: apache-dav.sh start|stop|kill DIR [PORT]}
 D=${2:?usage: apache-dav.sh $cmd DIR [PORT]}
 
 die() { echo "apache-dav.sh: $*" >&2; exit 1; }
+
+# With APACHE_DAV_TLS_PORT: a CA and a certificate for 127.0.0.1 (made
+# once a folder), and the httpd.conf lines of a TLS host offering h2.
+tls_conf() {
+	[ -n "${APACHE_DAV_TLS_PORT:-}" ] || return 0
+	if [ ! -f "$D/server.pem" ]; then
+		openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=coffer-test-ca \
+			-keyout "$D/ca.key" -out "$D/ca.pem" 2>/dev/null
+		openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 \
+			-keyout "$D/server.key" -out "$D/server.csr" 2>/dev/null
+		printf 'subjectAltName=IP:127.0.0.1\n' >"$D/san.ext"
+		openssl x509 -req -in "$D/server.csr" -CA "$D/ca.pem" -CAkey "$D/ca.key" \
+			-CAcreateserial -days 2 -extfile "$D/san.ext" -out "$D/server.pem" 2>/dev/null
+	fi
+	cat <<T
+LoadModule socache_shmcb_module $M/mod_socache_shmcb.so
+LoadModule ssl_module $M/mod_ssl.so
+LoadModule http2_module $M/mod_http2.so
+SSLSessionCache shmcb:$D/run/ssl_scache(512000)
+Listen 127.0.0.1:$APACHE_DAV_TLS_PORT
+<VirtualHost 127.0.0.1:$APACHE_DAV_TLS_PORT>
+  Protocols h2 http/1.1
+  SSLEngine on
+  SSLCertificateFile $D/server.pem
+  SSLCertificateKeyFile $D/server.key
+</VirtualHost>
+T
+}
 
 wait_gone() {
 	i=0
@@ -61,7 +92,7 @@ LoadModule auth_basic_module $M/mod_auth_basic.so
 LoadModule alias_module $M/mod_alias.so
 LoadModule dav_module $M/mod_dav.so
 LoadModule dav_fs_module $M/mod_dav_fs.so
-CustomLog $D/access.log "%h %t \"%r\" %>s %b"
+CustomLog $D/access.log "%h %t \"%r\" %>s %b %H"
 DavLockDB $D/run/davlock
 DocumentRoot $D/root
 Alias /dav $D/root
@@ -74,6 +105,7 @@ Alias /dav $D/root
   AuthUserFile $D/htpasswd
   Require valid-user
 </Directory>
+$(tls_conf)
 ${APACHE_DAV_EXTRA_CONF:-}
 C
 	/usr/sbin/apache2 -f "$D/httpd.conf" -k start
