@@ -619,6 +619,19 @@ static int want_dead_props(const struct wb *b, int64_t now_s)
 	       now_s < b->parent_allprop_s;
 }
 
+/* What this backup's listings ask for (dopts and b->dopts), by what the
+ * parent point holds; the point made at time_ns (0: now). */
+static void choose_listing(struct wb *b, struct dav_opts *dopts, int64_t time_ns)
+{
+	int64_t now_s = time_ns > 0 ? time_ns / 1000000000 : (int64_t)time(NULL);
+
+	dopts->dead_props = want_dead_props(b, now_s);
+	dopts->oc_props = b->parent_oc;
+	b->allprop_s = dopts->dead_props ? now_s : b->parent_allprop_s;
+	b->dopts.dead_props = dopts->dead_props;
+	b->dopts.oc_props = dopts->oc_props;
+}
+
 int webdav_backup_run(struct store *s, const struct source_backup_opts *o,
 		      struct webdav_backup_result *res, struct error *err)
 {
@@ -653,15 +666,7 @@ int webdav_backup_run(struct store *s, const struct source_backup_opts *o,
 	for (int i = 1; i < b.nfx; i++)
 		b.fx[i].ps = point_writer_stream(b.pw);
 	read_parent(&b);
-	{
-		int64_t now_s = o->time_ns > 0 ? o->time_ns / 1000000000 : (int64_t)time(NULL);
-
-		dopts.dead_props = want_dead_props(&b, now_s);
-		dopts.oc_props = b.parent_oc;
-		b.allprop_s = dopts.dead_props ? now_s : b.parent_allprop_s;
-		b.dopts.dead_props = dopts.dead_props;
-		b.dopts.oc_props = dopts.oc_props;
-	}
+	choose_listing(&b, &dopts, o->time_ns);
 	b.lister = dav_lister_open(&dopts, dopts.connections, want_listed, &b, err);
 	ret = b.lister ? walk(&b, "", 0, err) : -1;
 	if (ret == 0) {

@@ -49,9 +49,11 @@ struct writer {
 
 /* Files written at once by a restore: the walk reads each file's bytes
  * from the point into a temporary file and queues it; writers take the
- * queue in order. A collection is made by the walk itself before anything
- * inside it is queued. */
+ * queue in order (at most WQ_MAX files and WQ_MAX_BYTES of them wait). A
+ * collection is made by the walk itself before anything inside it is
+ * queued. */
 #define WQ_MAX (2 * DAV_MAX_CONNECTIONS)
+#define WQ_MAX_BYTES (256u << 20)
 
 struct wr {
 	struct dav_client *dav;
@@ -68,7 +70,8 @@ struct wr {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;     /* the queue or a writer's state changed */
 	struct wjob *queue[WQ_MAX];
-	size_t qhead, qn, busy;
+	size_t qhead, qn;
+	uint64_t qbytes;         /* of the temporary files queued */
 	int closing, failed;
 	struct error err;        /* the first writer's failure */
 	struct writer wt[DAV_MAX_CONNECTIONS];
@@ -431,7 +434,7 @@ static void *writer_thread(void *arg)
 		j = w->queue[w->qhead];
 		w->qhead = (w->qhead + 1) % WQ_MAX;
 		w->qn--;
-		w->busy++;
+		w->qbytes -= j->size;
 		pthread_cond_broadcast(&w->cond);
 		pthread_mutex_unlock(&w->lock);
 		error_init(&err);
@@ -442,7 +445,6 @@ static void *writer_thread(void *arg)
 			count_done(w, ret == 0 ? j->size : 0);
 		wjob_free(j);
 		pthread_mutex_lock(&w->lock);
-		w->busy--;
 		if (ret < 0 && !w->failed) {
 			w->failed = 1;
 			w->err = err;
@@ -471,12 +473,14 @@ static int writers_start(struct wr *w, struct error *err)
 	return 0;
 }
 
-/* Hands j to the writers (waiting while the queue is full): 0, or -1 and
+/* Hands j to the writers, waiting while the queue is full (WQ_MAX files,
+ * or WQ_MAX_BYTES of temporary files unless it is empty): 0, or -1 and
  * err (j freed) once a writer failed. */
 static int writers_queue(struct wr *w, struct wjob *j, struct error *err)
 {
 	pthread_mutex_lock(&w->lock);
-	while (w->qn == WQ_MAX && !w->failed)
+	while ((w->qn == WQ_MAX || (w->qn > 0 && w->qbytes + j->size > WQ_MAX_BYTES)) &&
+	       !w->failed)
 		pthread_cond_wait(&w->cond, &w->lock);
 	if (w->failed) {
 		*err = w->err;
@@ -486,6 +490,7 @@ static int writers_queue(struct wr *w, struct wjob *j, struct error *err)
 	}
 	w->queue[(w->qhead + w->qn) % WQ_MAX] = j;
 	w->qn++;
+	w->qbytes += j->size;
 	pthread_cond_broadcast(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 	return 0;
@@ -516,6 +521,7 @@ static int writers_finish(struct wr *w, int abort, struct error *err)
 		w->qhead = (w->qhead + 1) % WQ_MAX;
 		w->qn--;
 	}
+	w->qbytes = 0;
 	failed = w->failed;
 	if (failed && err)
 		*err = w->err;
