@@ -213,6 +213,17 @@ static void strong_etag(struct dav_client *dav, struct live *lv)
  * ETag decides (W/ aside), without one size and getlastmodified. On a
  * server that checks the conditions (Apache) the write's own condition
  * decides, without this request. 1 as listed, 0 changed or gone, -1. */
+/* Whether file `now` is as lv was listed: the same ETag (W/ aside), or
+ * without one the same size and getlastmodified. */
+static int listed_same(const struct live *lv, const struct dav_res *now)
+{
+	if (lv->etag && now->etag)
+		return strcmp(lv->etag + (lv->etag[0] == 'W' && lv->etag[1] == '/' ? 2 : 0),
+			      now->etag + (now->etag[0] == 'W' && now->etag[1] == '/' ? 2 : 0)) == 0;
+	return lv->etag == NULL && now->etag == NULL && now->has_size && now->size == lv->size &&
+	       lv->has_mtime && now->has_mtime && now->mtime_s == lv->mtime_s;
+}
+
 static int as_listed(struct wr *w, struct dav_client *dav, const char *path,
 		     const struct live *lv, struct error *err)
 {
@@ -231,13 +242,44 @@ static int as_listed(struct wr *w, struct dav_client *dav, const char *path,
 	now = l.n >= 1 ? &l.res[0] : NULL;
 	if (lv == NULL || now == NULL)
 		same = lv == NULL && now == NULL;
-	else if (lv->etag && now->etag)
-		same = strcmp(lv->etag + (lv->etag[0] == 'W' && lv->etag[1] == '/' ? 2 : 0),
-			      now->etag + (now->etag[0] == 'W' && now->etag[1] == '/' ? 2 : 0)) == 0;
 	else
-		same = lv->etag == NULL && now->etag == NULL && now->has_size &&
-		       now->size == lv->size && lv->has_mtime && now->has_mtime &&
-		       now->mtime_s == lv->mtime_s;
+		same = listed_same(lv, now);
+	dav_list_clear(&l);
+	return same;
+}
+
+/* Whether the collection at path still holds just what the listing
+ * showed — every resource there was listed, a file as listed_same says —
+ * listed again (Depth: 1 down its tree) right before it is deleted: no
+ * server takes a condition on what a collection holds. 1 as listed, 0
+ * changed, -1 and err. */
+static int subtree_as_listed(struct wr *w, const char *path, int depth, struct error *err)
+{
+	struct dav_list l;
+	int same = 1;
+
+	if (depth > DAV_MAX_TREE_DEPTH)
+		return 0;
+	if (dav_propfind(w->dav, path, 1, 1, &l, err) < 0) {
+		if (err->code != ERROR_NOTFOUND)
+			return -1;
+		error_init(err);
+		return 1; /* gone already */
+	}
+	for (size_t i = 0; same == 1 && i < l.n; i++) {
+		const struct dav_res *r = &l.res[i];
+		const struct live *lv;
+
+		if (!webdav_is_child(path, r->path))
+			continue;
+		lv = live_find(w, r->path);
+		if (lv == NULL || lv->collection != r->collection)
+			same = 0;
+		else if (r->collection)
+			same = subtree_as_listed(w, r->path, depth + 1, err);
+		else
+			same = listed_same(lv, r);
+	}
 	dav_list_clear(&l);
 	return same;
 }
@@ -654,7 +696,8 @@ static int restore_entries(struct wr *w, struct error *err)
 
 /* In place, without patterns: what the point does not have is deleted,
  * the topmost of each subtree only; a file changed since it was listed
- * (412) is kept. */
+ * (412, or seen listing it again), or a collection holding anything not
+ * as listed, is kept. */
 static int delete_extras(struct wr *w, struct error *err)
 {
 	const char *gone = NULL;
@@ -668,8 +711,9 @@ static int delete_extras(struct wr *w, struct error *err)
 			continue;
 		if (gone && strncmp(lv->path, gone, gl) == 0 && lv->path[gl] == '/')
 			continue;
-		ret = 1;
-		if (!lv->collection) {
+		if (lv->collection) {
+			ret = subtree_as_listed(w, lv->path, 0, err);
+		} else {
 			strong_etag(w->dav, lv);
 			ret = as_listed(w, w->dav, lv->path, lv, err);
 		}

@@ -229,6 +229,8 @@ if command -v getfattr >/dev/null; then
 fi
 proppatch 'a%20b/' '<Z:color>pwned</Z:color>' >/dev/null
 python3 "$HERE/servers/ransomware.py" "$R" "$URL"
+curl -s -u alice:secret -X MKCOL "${URL}READ%20ME/" -o /dev/null # and its notes
+echo "pay" | curl -s -u alice:secret -T - "${URL}READ%20ME/note.txt" -o /dev/null
 if diff -r -x .DAV "$R" "$T/ref" >/dev/null 2>&1; then
 	not_ok "webdav: ransomware changed the tree" "no difference"
 else
@@ -275,6 +277,10 @@ N=$'na\xc3\xafve \xe2\x98\x83.txt' # naïve ☃.txt
 EU='%C3%A9%20%C3%BC' NU='na%C3%AFve%20%E2%98%83.txt'
 head -c 100 /dev/zero | curl -s -u alice:secret -T - "${URL}big.bin" -o /dev/null
 echo damaged | curl -s -u alice:secret -T - "${URL}$EU/$NU" -o /dev/null
+# A collection the point lacks, where the user also puts a file during the
+# restore: listed again before its DELETE, it is kept.
+curl -s -u alice:secret -X MKCOL "${URL}extra/" -o /dev/null
+echo old | curl -s -u alice:secret -T - "${URL}extra/old.txt" -o /dev/null
 echo 50 >"$T/delay"
 n0=$(grep -c "PROPFIND /dav/site/$EU/" "$D/access.log")
 (c dav restore site@latest --url "http://127.0.0.1:$PPORT/dav/site/" --user alice \
@@ -282,6 +288,7 @@ n0=$(grep -c "PROPFIND /dav/site/$EU/" "$D/access.log")
 bpid=$!
 until_true 30 eval '[ "$(grep -c "PROPFIND /dav/site/$EU/" "$D/access.log")" -gt "$n0" ]'
 echo "the user's edit" | curl -s -u alice:secret -T - "${URL}$EU/$NU" -o /dev/null
+echo "the user's new file" | curl -s -u alice:secret -T - "${URL}extra/new.txt" -o /dev/null
 wait $bpid
 echo 0 >"$T/delay"
 rc=$(cat "$T/conf.rc")
@@ -295,6 +302,10 @@ else
 		"$(ls "$R/é ü") $(cat "$T/err")"
 fi
 assert "webdav: the restore says which file it kept" grep -q "changed on the server during the restore" "$T/err"
+assert "webdav: a collection the point lacks, given a file during the restore, is kept" \
+	test -f "$R/extra/new.txt"
+assert "webdav: ... and the restore says so" grep -q "extra changed on the server during the restore: kept" "$T/err"
+rm -rf "$R/extra"
 curl -s -u alice:secret -X DELETE "${URL}$EU/$NU.restored-1" -o /dev/null
 curl -s -u alice:secret -T "$T/ref/é ü/$N" "${URL}$EU/$NU" -o /dev/null
 
