@@ -326,12 +326,26 @@ static xmlNode *prop_root(xmlDoc **doc_r)
 	return root;
 }
 
+/* The element of the same name as n among the children of list, or NULL. */
+static const xmlNode *same_name(const xmlNode *list, const xmlNode *n)
+{
+	for (; list; list = list->next)
+		if (list->type == XML_ELEMENT_NODE && list->ns && n->ns &&
+		    strcmp((const char *)list->ns->href, (const char *)n->ns->href) == 0 &&
+		    strcmp((const char *)list->name, (const char *)n->name) == 0)
+			return list;
+	return NULL;
+}
+
+/* Adds a copy of p; a property listed twice is kept once, the first. */
 static void props_add(struct props *dp, const xmlNode *p)
 {
 	xmlNode *copy;
 
 	if (dp->doc == NULL)
 		dp->root = prop_root(&dp->doc);
+	if (same_name(dp->root->children, p))
+		return;
 	/* A deep copy declares the namespaces it uses on itself. */
 	copy = xmlDocCopyNode((xmlNode *)(uintptr_t)p, dp->doc, 1);
 	if (copy)
@@ -580,17 +594,6 @@ static xmlDoc *props_read(const char *text, const char *what, struct error *err)
 	return doc;
 }
 
-/* The element of the same name as n among the children of list, or NULL. */
-static const xmlNode *same_name(const xmlNode *list, const xmlNode *n)
-{
-	for (; list; list = list->next)
-		if (list->type == XML_ELEMENT_NODE && list->ns && n->ns &&
-		    strcmp((const char *)list->ns->href, (const char *)n->ns->href) == 0 &&
-		    strcmp((const char *)list->name, (const char *)n->name) == 0)
-			return list;
-	return NULL;
-}
-
 static int same_prop(const xmlNode *a, const xmlNode *b)
 {
 	char *ca = canon_of(a), *cb = canon_of(b);
@@ -640,8 +643,8 @@ int dav_props_patch(const char *want, const char *have, const char *what, char *
 	for (const xmlNode *n = w; n; n = n->next) {
 		const xmlNode *o;
 
-		if (n->type != XML_ELEMENT_NODE || n->ns == NULL)
-			continue;
+		if (n->type != XML_ELEMENT_NODE || n->ns == NULL || same_name(w, n) != n)
+			continue; /* a name twice in a stored text: the first counts */
 		o = same_name(h, n);
 		if (o && same_prop(n, o))
 			continue;

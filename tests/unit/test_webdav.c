@@ -196,6 +196,17 @@ static void test_dead_props(void)
 	error_init(&err);
 	CHECK(dav_props_patch("<x/>", NULL, "f", &body, &err) < 0 && err.code == ERROR_CORRUPT &&
 	      strstr(err.msg, "f: ") != NULL);
+	/* A property listed twice is kept once, the first (found by fuzzing:
+	 * the text then differed from itself). */
+	dav_list_clear(&c);
+	CHECK_OK(parse("<D:multistatus xmlns:D=\"DAV:\"><D:response><D:href>/dav/u%20x/f</D:href>"
+		       "<D:propstat><D:prop><Z:t xmlns:Z=\"urn:z\">1</Z:t><Z:t xmlns:Z=\"urn:z\">2</Z:t>"
+		       "</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>"
+		       "</D:multistatus>", &c, &err), &err);
+	CHECKF(c.n == 1 && c.res[0].props && strstr(c.res[0].props, ">1<") &&
+		       !strstr(c.res[0].props, ">2<"), "%s", c.res[0].props);
+	CHECK_OK(dav_props_patch(c.res[0].props, c.res[0].props, "f", &body, &err), &err);
+	CHECKF(body == NULL, "%s", body);
 out:
 	free(body);
 	dav_list_clear(&a);
