@@ -213,9 +213,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *ctx)
 	return len;
 }
 
-/* Strong and weak forms of one ETag count as the same here: Apache gives
- * the same value to both. */
-static int same_etag(const char *a, const char *b)
+int dav_etag_same(const char *a, const char *b)
 {
 	if (a[0] == 'W' && a[1] == '/')
 		a += 2;
@@ -246,7 +244,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *ctx)
 		}
 		return len;
 	}
-	if (r->expect_etag && r->etag && !same_etag(r->etag, r->expect_etag)) {
+	if (r->expect_etag && r->etag && !dav_etag_same(r->etag, r->expect_etag)) {
 		r->moved = 1;
 		return 0;
 	}
@@ -542,7 +540,7 @@ int dav_get(struct dav_client *c, const char *path, const char *expect_etag, dav
 	r.expect_etag = expect_etag;
 	ret = request(c, "GET", url, -1, NULL, &r, err);
 	/* An empty body never calls on_body: check the ETag here too. */
-	if (ret == 0 && expect_etag && r.etag && !same_etag(r.etag, expect_etag))
+	if (ret == 0 && expect_etag && r.etag && !dav_etag_same(r.etag, expect_etag))
 		ret = 1;
 	if (head) {
 		head->etag = r.etag;

@@ -149,6 +149,10 @@ int dav_delete(struct dav_client *c, const char *path, int collection, const cha
  * ignores them (rclone: 207, nginx: 405). Changes nothing either way. */
 int dav_checks_conditions(struct dav_client *c);
 
+/* Whether two ETags name the same content, W/ aside: Apache gives a
+ * weak and a strong ETag the same value. */
+int dav_etag_same(const char *a, const char *b);
+
 /* Requests made so far (for tests and logs). */
 uint64_t dav_requests(const struct dav_client *c);
 

@@ -133,11 +133,7 @@ static void wb_attrs(struct wb *b, struct meta_entry *e, const struct dav_res *r
  * the same content. */
 static int same_etag(const char *a, const char *b)
 {
-	if (b[0] == 'W' && b[1] == '/')
-		return 0;
-	if (a[0] == 'W' && a[1] == '/')
-		a += 2;
-	return strcmp(a, b) == 0;
+	return !(b[0] == 'W' && b[1] == '/') && dav_etag_same(a, b);
 }
 
 /* Whether the parent's entry holds this file's content as it is now.

@@ -191,10 +191,7 @@ static void strong_etag(struct dav_client *dav, struct live *lv)
 		if (dav_propfind(dav, lv->path, lv->collection, 0, &l, &e2) < 0)
 			return;
 		if (l.n >= 1 && l.res[0].etag) {
-			const char *now = l.res[0].etag;
-			const char *bare = now + (now[0] == 'W' && now[1] == '/' ? 2 : 0);
-
-			if (strcmp(bare, lv->etag + 2) != 0) {
+			if (!dav_etag_same(l.res[0].etag, lv->etag)) {
 				dav_list_clear(&l);
 				return; /* changed: the write's If-Match fails */
 			}
@@ -218,8 +215,7 @@ static void strong_etag(struct dav_client *dav, struct live *lv)
 static int listed_same(const struct live *lv, const struct dav_res *now)
 {
 	if (lv->etag && now->etag)
-		return strcmp(lv->etag + (lv->etag[0] == 'W' && lv->etag[1] == '/' ? 2 : 0),
-			      now->etag + (now->etag[0] == 'W' && now->etag[1] == '/' ? 2 : 0)) == 0;
+		return dav_etag_same(lv->etag, now->etag);
 	return lv->etag == NULL && now->etag == NULL && now->has_size && now->size == lv->size &&
 	       lv->has_mtime && now->has_mtime && now->mtime_s == lv->mtime_s;
 }
@@ -580,14 +576,10 @@ static int restore_file(struct wr *w, const struct meta_entry *e, struct live *l
 	struct wjob *j;
 	FILE *f;
 
-	if (lv && !lv->collection && lv->etag && etag && lv->size == e->size) {
-		const char *a = lv->etag + (lv->etag[0] == 'W' && lv->etag[1] == '/' ? 2 : 0);
-		const char *b = etag + (etag[0] == 'W' && etag[1] == '/' ? 2 : 0);
-
-		if (strcmp(a, b) == 0) {
-			free(etag);
-			return 1; /* the same content is there */
-		}
+	if (lv && !lv->collection && lv->etag && etag && lv->size == e->size &&
+	    dav_etag_same(lv->etag, etag)) {
+		free(etag);
+		return 1; /* the same content is there */
 	}
 	free(etag);
 	if (lv && lv->collection)
