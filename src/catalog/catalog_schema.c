@@ -199,6 +199,54 @@ static const struct catalog_migration steps[] = {
 	  "ALTER TABLE units ADD COLUMN legal_hold TEXT;"
 	  "ALTER TABLE units ADD COLUMN legal_hold_since BIGINT NOT NULL DEFAULT 0;",
 	  NULL },
+
+	{ "privacy: erasure requests, unit destruction, offboarding, tenant legal hold, "
+	  "deletion certificates", /* version 5 (docs/privacy.md) */
+	  /* An erasure request (docs/privacy.md "Erasure ledger"): kind
+	   * "addresses", "search" or "paths"; spec its JSON; state
+	   * "requested", "rejected", "approved" (waiting for a legal hold to
+	   * end) or "effective"; detail the JSON of what it withholds per
+	   * unit. Times are Unix seconds, 0: not yet. */
+	  "CREATE TABLE erasures ("
+	  " id TEXT PRIMARY KEY,"
+	  " tenant TEXT NOT NULL REFERENCES tenants (id),"
+	  " kind TEXT NOT NULL,"
+	  " spec TEXT NOT NULL,"
+	  " reason TEXT NOT NULL,"
+	  " state TEXT NOT NULL,"
+	  " requested_by TEXT NOT NULL,"
+	  " requested BIGINT NOT NULL,"
+	  " decided_by TEXT,"
+	  " decided BIGINT NOT NULL DEFAULT 0,"
+	  " effective BIGINT NOT NULL DEFAULT 0,"
+	  " detail TEXT);"
+	  "CREATE INDEX erasures_tenant ON erasures (tenant, state);"
+	  /* A tenant's own settings and states: a legal hold over all its
+	   * units, whether an erasure needs a second person, the delay before
+	   * a unit's destruction, the offboarding grace period, and when an
+	   * offboarding was asked and falls due (0: none). */
+	  "ALTER TABLE tenants ADD COLUMN legal_hold TEXT;"
+	  "ALTER TABLE tenants ADD COLUMN legal_hold_since BIGINT NOT NULL DEFAULT 0;"
+	  "ALTER TABLE tenants ADD COLUMN erasure_four_eyes INTEGER NOT NULL DEFAULT 1;"
+	  "ALTER TABLE tenants ADD COLUMN destroy_delay_days BIGINT NOT NULL DEFAULT 7;"
+	  "ALTER TABLE tenants ADD COLUMN offboard_grace_days BIGINT NOT NULL DEFAULT 90;"
+	  "ALTER TABLE tenants ADD COLUMN offboard_requested BIGINT NOT NULL DEFAULT 0;"
+	  "ALTER TABLE tenants ADD COLUMN offboard_due BIGINT NOT NULL DEFAULT 0;"
+	  /* A unit's destruction (asked, due; 0: none) and since when its
+	   * source is gone (0: it is there). */
+	  "ALTER TABLE units ADD COLUMN destroy_requested BIGINT NOT NULL DEFAULT 0;"
+	  "ALTER TABLE units ADD COLUMN destroy_due BIGINT NOT NULL DEFAULT 0;"
+	  "ALTER TABLE units ADD COLUMN source_gone_since BIGINT NOT NULL DEFAULT 0;"
+	  /* Signed deletion certificates (docs/privacy.md "Deletion
+	   * certificate"). No foreign key: a certificate outlives the tenant
+	   * and the units it names. */
+	  "CREATE TABLE deletion_certificates ("
+	  " id TEXT PRIMARY KEY,"
+	  " tenant TEXT NOT NULL,"
+	  " subject TEXT NOT NULL,"
+	  " created BIGINT NOT NULL,"
+	  " body TEXT NOT NULL);",
+	  NULL },
 };
 
 const struct catalog_migration *catalog_schema_steps(size_t *n_r)

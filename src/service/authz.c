@@ -35,6 +35,7 @@ static const struct {
 	{ SVC_ROLE_TENANT_ADMIN, "tenantAdmin" },
 	{ SVC_ROLE_RESTORE_OPERATOR, "restoreOperator" },
 	{ SVC_ROLE_AUDITOR, "auditor" },
+	{ SVC_ROLE_PRIVACY_OFFICER, "privacyOfficer" },
 };
 
 const char *svc_role_name(enum svc_role r)
@@ -115,11 +116,16 @@ static const unsigned role_perms[] = {
 	[SVC_ROLE_TENANT_ADMIN] = 1u << SVC_PERM_TENANTS_MANAGE | 1u << SVC_PERM_STATUS_READ |
 				  1u << SVC_PERM_CONFIG_WRITE | 1u << SVC_PERM_CONTENT_READ |
 				  1u << SVC_PERM_RESTORE | 1u << SVC_PERM_AUDIT_READ |
-				  1u << SVC_PERM_UNIT_CREATE | 1u << SVC_PERM_METRICS_READ,
+				  1u << SVC_PERM_UNIT_CREATE | 1u << SVC_PERM_METRICS_READ |
+				  1u << SVC_PERM_PRIVACY,
 	[SVC_ROLE_RESTORE_OPERATOR] = 1u << SVC_PERM_STATUS_READ | 1u << SVC_PERM_CONTENT_READ |
 				      1u << SVC_PERM_RESTORE | 1u << SVC_PERM_METRICS_READ,
 	[SVC_ROLE_AUDITOR] = 1u << SVC_PERM_STATUS_READ | 1u << SVC_PERM_AUDIT_READ |
 			     1u << SVC_PERM_METRICS_READ,
+	/* Reads no content by itself: what an erasure or a subject export
+	 * needs to see, it sees through those (audited) operations only. */
+	[SVC_ROLE_PRIVACY_OFFICER] = 1u << SVC_PERM_STATUS_READ | 1u << SVC_PERM_AUDIT_READ |
+				     1u << SVC_PERM_METRICS_READ | 1u << SVC_PERM_PRIVACY,
 };
 
 static const char *perm_name(enum svc_perm perm)
@@ -134,6 +140,7 @@ static const char *perm_name(enum svc_perm perm)
 	case SVC_PERM_UNIT_CREATE: return "create protection units";
 	case SVC_PERM_TENANT_SETTINGS: return "change the limits";
 	case SVC_PERM_METRICS_READ: return "read the metrics";
+	case SVC_PERM_PRIVACY: return "handle data-subject requests";
 	}
 	return "do this";
 }
@@ -167,7 +174,7 @@ int svc_authorize(const struct svc_principal *p, const char *tenant, enum svc_pe
 			return 0;
 		return deny(p, tenant, perm, err);
 	}
-	if (p->role < SVC_ROLE_GLOBAL_ADMIN || p->role > SVC_ROLE_AUDITOR)
+	if (p->role < SVC_ROLE_GLOBAL_ADMIN || p->role > SVC_ROLE_LAST)
 		return deny(p, tenant, perm, err);
 	if (tenant == NULL || p->tenant == NULL || strcmp(tenant, p->tenant) != 0)
 		return deny(p, tenant, perm, err);
@@ -278,7 +285,7 @@ static int token_check(struct service *s, const struct svc_principal *by, const 
 	if (name == NULL || name[0] == '\0' || strlen(name) > TOKEN_NAME_MAX)
 		return error_setk(err, ERROR_USAGE, "create token: a name of 1 to %d characters "
 				  "is needed", TOKEN_NAME_MAX);
-	if (role < SVC_ROLE_GLOBAL_ADMIN || role > SVC_ROLE_AUDITOR)
+	if (role < SVC_ROLE_GLOBAL_ADMIN || role > SVC_ROLE_LAST)
 		return error_setk(err, ERROR_USAGE, "create token: unknown role");
 	if (role == SVC_ROLE_GLOBAL_ADMIN && tenant != NULL)
 		return error_setk(err, ERROR_USAGE, "create token: a globalAdmin token belongs to "

@@ -25,7 +25,10 @@ enum svc_role {
 	SVC_ROLE_TENANT_ADMIN,     /* everything inside its tenant */
 	SVC_ROLE_RESTORE_OPERATOR, /* reads restore points, runs restore sessions */
 	SVC_ROLE_AUDITOR,          /* reads status and the audit log only */
+	SVC_ROLE_PRIVACY_OFFICER,  /* data-subject requests: erasures, subject
+				      exports, access reports; status and audit */
 };
+#define SVC_ROLE_LAST SVC_ROLE_PRIVACY_OFFICER
 const char *svc_role_name(enum svc_role r);
 int svc_role_parse(const char *name, enum svc_role *r);
 
@@ -45,6 +48,9 @@ enum svc_perm {
 	SVC_PERM_METRICS_READ,       /* the tenant's series of /metrics (every role of
 					the tenant); the global admin: every tenant's
 					and the service-wide ones (tenant NULL) */
+	SVC_PERM_PRIVACY,            /* erasure requests and approvals, data-subject
+					exports and access reports (docs/privacy.md;
+					audited) */
 };
 
 struct svc_principal {

@@ -23,7 +23,7 @@
 
 #include "harness.h"
 
-#define LATEST_VERSION 4
+#define LATEST_VERSION 5
 
 /* The database the cases run on: SQLite files (pg_base NULL), or for the
  * catalog_pg_* cases the PostgreSQL server COFFER_TEST_PG_URL names, each
@@ -1578,16 +1578,16 @@ static void test_catalog_migrations(void)
 	catalog_close(&c);
 
 	/* A newer version is refused, naming the file and both versions. */
-	CHECK(raw_sql(path, "UPDATE schema_version SET version = 5") == 0);
+	CHECK(raw_sql(path, "UPDATE schema_version SET version = 6") == 0);
 	error_init(&err);
 	c = catalog_open(path, &err);
 	CHECK(c == NULL);
 	CHECKF(err.code == ERROR_VERSION, "kind %d: %s", err.code, err.msg);
-	CHECKF(strstr(err.msg, db_label(path)) != NULL && strstr(err.msg, "version 5") != NULL &&
-		       strstr(err.msg, "1 to 4") != NULL,
+	CHECKF(strstr(err.msg, db_label(path)) != NULL && strstr(err.msg, "version 6") != NULL &&
+		       strstr(err.msg, "1 to 5") != NULL,
 	       "message: %s", err.msg);
 	/* And left as it was. */
-	CHECK(raw_int(path, "SELECT version FROM schema_version") == 5);
+	CHECK(raw_int(path, "SELECT version FROM schema_version") == 6);
 out:
 	catalog_tenant_free(&t);
 	free(head);
