@@ -1563,6 +1563,18 @@ static void test_catalog_migrations(void)
 			    " ALTER TABLE jobs DROP COLUMN owner; ALTER TABLE jobs DROP COLUMN lease_until;"
 			    " ALTER TABLE jobs DROP COLUMN fence; ALTER TABLE units DROP COLUMN legal_hold;"
 			    " ALTER TABLE units DROP COLUMN legal_hold_since;"
+			    " DROP INDEX erasures_tenant; DROP TABLE erasures;"
+			    " DROP TABLE deletion_certificates;"
+			    " ALTER TABLE tenants DROP COLUMN legal_hold;"
+			    " ALTER TABLE tenants DROP COLUMN legal_hold_since;"
+			    " ALTER TABLE tenants DROP COLUMN erasure_four_eyes;"
+			    " ALTER TABLE tenants DROP COLUMN destroy_delay_days;"
+			    " ALTER TABLE tenants DROP COLUMN offboard_grace_days;"
+			    " ALTER TABLE tenants DROP COLUMN offboard_requested;"
+			    " ALTER TABLE tenants DROP COLUMN offboard_due;"
+			    " ALTER TABLE units DROP COLUMN destroy_requested;"
+			    " ALTER TABLE units DROP COLUMN destroy_due;"
+			    " ALTER TABLE units DROP COLUMN source_gone_since;"
 			    " UPDATE schema_version SET version = 1") ==
 	      0);
 	c = catalog_open(path, &err);
