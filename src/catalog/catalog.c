@@ -408,6 +408,10 @@ int catalog_schema_version(struct catalog *c) { return c->version; }
 /* ---- tenants ---- */
 
 #define TENANT_COLS "id, name, state, store, created, min_retention_days"
+/* Read, not inserted: a tenant inserted again (rebuild) takes the defaults. */
+#define TENANT_READ_COLS                                                     \
+	TENANT_COLS ", legal_hold, legal_hold_since, erasure_four_eyes, " \
+		    "destroy_delay_days, offboard_grace_days, offboard_requested, offboard_due"
 
 static void *tenant_make(const struct db_row *st)
 {
@@ -419,6 +423,13 @@ static void *tenant_make(const struct db_row *st)
 	t->store = col_text(st, 3);
 	t->created = col_int(st, 4);
 	t->min_retention_days = col_int(st, 5);
+	t->legal_hold = col_text(st, 6);
+	t->legal_hold_since = col_int(st, 7);
+	t->erasure_four_eyes = (int)col_int(st, 8);
+	t->destroy_delay_days = col_int(st, 9);
+	t->offboard_grace_days = col_int(st, 10);
+	t->offboard_requested = col_int(st, 11);
+	t->offboard_due = col_int(st, 12);
 	return t;
 }
 
@@ -484,10 +495,47 @@ int catalog_tenant_set_min_retention(struct catalog *c, const char *id, int64_t 
 	return 0;
 }
 
+int catalog_tenant_set_privacy(struct catalog *c, const char *id, int erasure_four_eyes,
+			       int64_t destroy_delay_days, int64_t offboard_grace_days,
+			       struct error *err)
+{
+	if (db_change1(c,
+		       "UPDATE tenants SET erasure_four_eyes = $2, destroy_delay_days = $3,"
+		       " offboard_grace_days = $4 WHERE id = $1",
+		       PARAMS(PS(id), PI(erasure_four_eyes != 0), PI(destroy_delay_days),
+			      PI(offboard_grace_days)),
+		       "tenant", err) < 0)
+		return error_prefix(err, "catalog: set privacy settings of tenant %s", id);
+	return 0;
+}
+
+int catalog_tenant_set_legal_hold(struct catalog *c, const char *id, const char *reason,
+				  int64_t now, struct error *err)
+{
+	if (db_change1(c,
+		       "UPDATE tenants SET legal_hold = $2,"
+		       " legal_hold_since = CASE WHEN $2 IS NULL THEN 0"
+		       "  WHEN legal_hold IS NULL THEN $3 ELSE legal_hold_since END"
+		       " WHERE id = $1",
+		       PARAMS(PS(id), PS(reason), PI(now)), "tenant", err) < 0)
+		return error_prefix(err, "catalog: set legal hold of tenant %s", id);
+	return 0;
+}
+
+int catalog_tenant_set_offboard(struct catalog *c, const char *id, int64_t requested,
+				int64_t due, struct error *err)
+{
+	if (db_change1(c,
+		       "UPDATE tenants SET offboard_requested = $2, offboard_due = $3 WHERE id = $1",
+		       PARAMS(PS(id), PI(requested), PI(due)), "tenant", err) < 0)
+		return error_prefix(err, "catalog: set offboarding of tenant %s", id);
+	return 0;
+}
+
 int catalog_tenant_get(struct catalog *c, const char *id, struct catalog_tenant **t_r,
 		       struct error *err)
 {
-	*t_r = db_get(c, &tenant_rec, "SELECT " TENANT_COLS " FROM tenants WHERE id = $1",
+	*t_r = db_get(c, &tenant_rec, "SELECT " TENANT_READ_COLS " FROM tenants WHERE id = $1",
 		      PARAMS(PS(id)), "tenant", err);
 	return *t_r ? 0 : error_prefix(err, "catalog: get tenant %s", id);
 }
@@ -498,7 +546,7 @@ int catalog_tenant_list(struct catalog *c, const struct catalog_page *pg,
 	struct rows r;
 
 	if (db_list(c, &tenant_rec,
-		    "SELECT " TENANT_COLS " FROM tenants WHERE id > $1 ORDER BY id LIMIT $2",
+		    "SELECT " TENANT_READ_COLS " FROM tenants WHERE id > $1 ORDER BY id LIMIT $2",
 		    PARAMS(PS(page_after_id(pg)), PI(page_limit(pg))), &r, err) < 0)
 		return error_prefix(err, "catalog: list tenants");
 	ROWS_TAKE(&r, ts_r, n_r);
@@ -516,6 +564,7 @@ void catalog_tenant_free(struct catalog_tenant **tp)
 	free(t->name);
 	free(t->state);
 	free(t->store);
+	free(t->legal_hold);
 	free(t);
 }
 
@@ -524,6 +573,9 @@ void catalog_tenant_free(struct catalog_tenant **tp)
 #define UNIT_COLS                                                                \
 	"id, tenant, kind, name, source, policy, state, last_error, created, " \
 	"last_success, last_attempt, next_due, failures, legal_hold, legal_hold_since"
+/* Read, not inserted: set by their own calls. */
+#define UNIT_READ_COLS \
+	UNIT_COLS ", destroy_requested, destroy_due, source_gone_since"
 
 static void *unit_make(const struct db_row *st)
 {
@@ -544,6 +596,9 @@ static void *unit_make(const struct db_row *st)
 	u->failures = (int)col_int(st, 12);
 	u->legal_hold = col_text(st, 13);
 	u->legal_hold_since = col_int(st, 14);
+	u->destroy_requested = col_int(st, 15);
+	u->destroy_due = col_int(st, 16);
+	u->source_gone_since = col_int(st, 17);
 	return u;
 }
 
@@ -603,7 +658,7 @@ int catalog_unit_create(struct catalog *c, const char *tenant, const char *kind,
 int catalog_unit_get(struct catalog *c, const char *tenant, const char *id,
 		     struct catalog_unit **u_r, struct error *err)
 {
-	*u_r = db_get(c, &unit_rec, "SELECT " UNIT_COLS " FROM units WHERE tenant = $1 AND id = $2",
+	*u_r = db_get(c, &unit_rec, "SELECT " UNIT_READ_COLS " FROM units WHERE tenant = $1 AND id = $2",
 		      PARAMS(PS(tenant), PS(id)), "unit", err);
 	return *u_r ? 0 : error_prefix(err, "catalog: get unit %s of tenant %s", id,
 				       tenant ? tenant : "(none)");
@@ -613,7 +668,7 @@ int catalog_unit_find(struct catalog *c, const char *tenant, const char *name,
 		      struct catalog_unit **u_r, struct error *err)
 {
 	*u_r = db_get(c, &unit_rec,
-		      "SELECT " UNIT_COLS " FROM units WHERE tenant = $1 AND name = $2",
+		      "SELECT " UNIT_READ_COLS " FROM units WHERE tenant = $1 AND name = $2",
 		      PARAMS(PS(tenant), PS(name)), "unit", err);
 	return *u_r ? 0 : error_prefix(err, "catalog: find unit '%s' of tenant %s", name,
 				       tenant ? tenant : "(none)");
@@ -629,7 +684,7 @@ int catalog_unit_list(struct catalog *c, const char *tenant, const struct catalo
 	if (f == NULL)
 		f = &any;
 	if (db_list(c, &unit_rec,
-		    "SELECT " UNIT_COLS " FROM units"
+		    "SELECT " UNIT_READ_COLS " FROM units"
 		    " WHERE ($1 IS NULL OR tenant = $1) AND ($2 IS NULL OR kind = $2)"
 		    " AND ($3 IS NULL OR policy = $3) AND ($4 IS NULL OR state = $4)"
 		    " AND ($5 IS NULL OR substr(name, 1, length($5)) = $5)"
@@ -674,6 +729,26 @@ void catalog_unit_free(struct catalog_unit **up)
 	free(u->last_error);
 	free(u->legal_hold);
 	free(u);
+}
+
+int catalog_unit_set_destroy(struct catalog *c, const char *tenant, const char *id,
+			     int64_t requested, int64_t due, struct error *err)
+{
+	if (db_change1(c,
+		       "UPDATE units SET destroy_requested = $3, destroy_due = $4"
+		       " WHERE tenant = $1 AND id = $2",
+		       PARAMS(PS(tenant), PS(id), PI(requested), PI(due)), "unit", err) < 0)
+		return error_prefix(err, "catalog: set destruction of unit %s", id);
+	return 0;
+}
+
+int catalog_unit_set_source_gone(struct catalog *c, const char *tenant, const char *id,
+				 int64_t since, struct error *err)
+{
+	if (db_change1(c, "UPDATE units SET source_gone_since = $3 WHERE tenant = $1 AND id = $2",
+		       PARAMS(PS(tenant), PS(id), PI(since)), "unit", err) < 0)
+		return error_prefix(err, "catalog: set source gone of unit %s", id);
+	return 0;
 }
 
 int catalog_unit_set_legal_hold(struct catalog *c, const char *tenant, const char *id,

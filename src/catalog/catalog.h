@@ -111,6 +111,14 @@ struct catalog_tenant {
 	char *store;             /* where the tenant's store lives (a folder) */
 	int64_t created;
 	int64_t min_retention_days; /* no policy may keep points for less (default 365) */
+	char *legal_hold;           /* a hold over every unit of the tenant: its reason;
+				       NULL: none */
+	int64_t legal_hold_since;   /* 0: no hold */
+	int erasure_four_eyes;      /* an erasure needs a second person to approve it
+				       (default 1) */
+	int64_t destroy_delay_days; /* between a unit's destroy and its keys' end (default 7) */
+	int64_t offboard_grace_days; /* read-only before the purge (default 90) */
+	int64_t offboard_requested, offboard_due; /* Unix seconds; 0: not offboarding */
 };
 int catalog_tenant_create(struct catalog *c, const char *name, const char *store_path,
 			  struct catalog_tenant **t_r, struct error *err);
@@ -122,6 +130,18 @@ int catalog_tenant_set_state(struct catalog *c, const char *id, enum catalog_ten
 /* Sets the tenant's minimum retention; ERROR_NOTFOUND if absent. */
 int catalog_tenant_set_min_retention(struct catalog *c, const char *id, int64_t days,
 				     struct error *err);
+/* Sets the tenant's privacy settings (docs/privacy.md); ERROR_NOTFOUND if
+ * absent. */
+int catalog_tenant_set_privacy(struct catalog *c, const char *id, int erasure_four_eyes,
+			       int64_t destroy_delay_days, int64_t offboard_grace_days,
+			       struct error *err);
+/* A legal hold over the whole tenant, as catalog_unit_set_legal_hold(). */
+int catalog_tenant_set_legal_hold(struct catalog *c, const char *id, const char *reason,
+				  int64_t now, struct error *err);
+/* When the tenant's offboarding was asked and when it falls due (both 0:
+ * cancelled). The state is set apart (catalog_tenant_set_state). */
+int catalog_tenant_set_offboard(struct catalog *c, const char *id, int64_t requested,
+				int64_t due, struct error *err);
 /* ERROR_NOTFOUND if absent. */
 int catalog_tenant_get(struct catalog *c, const char *id, struct catalog_tenant **t_r,
 		       struct error *err);
@@ -140,6 +160,8 @@ struct catalog_unit {
 	int failures;      /* consecutive failed attempts (back-off) */
 	char *legal_hold;  /* the hold's reason; NULL: no legal hold */
 	int64_t legal_hold_since; /* when the hold was set; 0: no hold */
+	int64_t destroy_requested, destroy_due; /* a pending destruction; 0: none */
+	int64_t source_gone_since; /* the source was not found since then; 0: it is there */
 };
 /* ERROR_EXISTS if the tenant already has a unit of that name. */
 int catalog_unit_create(struct catalog *c, const char *tenant, const char *kind,
@@ -172,6 +194,13 @@ int catalog_unit_set_legal_hold(struct catalog *c, const char *tenant, const cha
  * ERROR_NOTFOUND for a unit unknown to the tenant. */
 int catalog_unit_set_source(struct catalog *c, const char *tenant, const char *id,
 			    const char *source, struct error *err);
+/* A destruction asked at `requested`, due at `due` (both 0: cancelled).
+ * ERROR_NOTFOUND for a unit unknown to the tenant. */
+int catalog_unit_set_destroy(struct catalog *c, const char *tenant, const char *id,
+			     int64_t requested, int64_t due, struct error *err);
+/* Since when the unit's source is gone (0: it is back). */
+int catalog_unit_set_source_gone(struct catalog *c, const char *tenant, const char *id,
+				 int64_t since, struct error *err);
 void catalog_unit_free(struct catalog_unit **u);
 
 /* ---- protection policies ---- */
