@@ -54,4 +54,17 @@ int svc_live_points(struct service *s, const char *tenant, const char *unit,
 int svc_rp_record(struct service *s, const char *tenant, const char *unit, uint32_t seq,
 		  struct error *err);
 
+/* Destroys unit `unit_id` of `tenant` now, without the destroy delay
+ * (service/destroy.c, docs/privacy.md 5): evicts its caches (cache
+ * folder, search index rows), erases its key in the store and deletes its
+ * objects as locks allow, marks it destroyed in the catalog and audits
+ * "unit.destroy.done". For tenant offboarding; the caller has checked
+ * permissions and legal holds. *record (may be NULL) gets a new JSON
+ * object the caller puts: {"unit","uid","name","restorePoints","objects",
+ * "bytes","objectsLocked","lockedUntil","keyDestroyed","method":
+ * "cryptographic erase"}. 0; -1 with err (ERROR_LOCKED when the key object
+ * is still under S3 Object Lock: the record then says until when). */
+int svc_unit_destroy_now(struct service *s, const char *tenant, const char *unit_id,
+			 struct json_object **record, struct error *err);
+
 #endif
