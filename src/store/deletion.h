@@ -16,7 +16,7 @@ struct store_unit;
 struct store_deletion {
 	char *name;      /* "<20 digits: time ns>-<16 hex>", the record's name in the log */
 	int64_t time_ns; /* when (ns since the epoch, UTC) */
-	char *action;    /* "forget" or "prune" */
+	char *action;    /* "forget", "prune" or "erase" */
 	char *tool;      /* "cli", or what store_set_actor() said ("service") */
 	char *host;
 	uint32_t *seqs;  /* forget: the points forgotten */
@@ -25,6 +25,22 @@ struct store_deletion {
 	char *unit;      /* the unit's name, as recorded */
 	uint8_t signature[64];
 	int has_signature;
+	struct store_erasure *erase; /* action "erase": what it withholds; else NULL */
+};
+
+/* What an erasure record withholds (docs/format.md 10.1, docs/privacy.md
+ * 2): file entries whose content key (SHA-256 over the concatenated ids of
+ * their extents: the message key of a mailbox point) is in `keys`, in any
+ * restore point; and entries whose path or an ancestor's matches one of
+ * `patterns` (fnmatch, FNM_PATHNAME) in points taken at or before
+ * `cutoff` (Unix seconds). */
+struct store_erasure {
+	char *request;         /* the erasure request's id ("e-…") */
+	int64_t cutoff;
+	uint8_t (*keys)[32];
+	size_t nkeys;
+	char **patterns;
+	size_t npatterns;
 };
 
 /* Writes a record of `action` at time_ns into the unit's log: the forgotten
@@ -37,6 +53,17 @@ int store_deletion_record(struct store_unit *u, const char *action, int64_t time
 /* Names of the unit's records, sorted (by time); the caller frees each and
  * the array. Names that are not records are skipped. */
 int store_deletions_list(struct store_unit *u, char ***names_r, size_t *n_r, struct error *err);
+
+/* The erasure ledger of a unit (units/<uid>/erasures/, docs/format.md
+ * 10.1): records of action "erase", written, listed and read like the
+ * deletion log's, in a folder of their own so a reader lists only them.
+ * Writing needs the deletion key, which signs it. */
+int store_erasure_record(struct store_unit *u, int64_t time_ns, const struct store_erasure *what,
+			 struct error *err);
+int store_erasures_list(struct store_unit *u, char ***names_r, size_t *n_r, struct error *err);
+int store_erasure_read(struct store_unit *u, const char *name, struct store_deletion **d_r,
+		       struct error *err);
+void store_erasure_clear(struct store_erasure *x);
 
 /* Reads, authenticates and parses record `name` of the unit; checks that
  * it belongs to the unit and to its name (time), and that the deletion
