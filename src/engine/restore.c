@@ -11,6 +11,7 @@
 
 #include "crypto/crypto.h"
 #include "engine/fsmeta.h"
+#include "engine/erasure.h"
 #include "engine/meta.h"
 #include "engine/tree.h"
 #include "engine/walk.h"
@@ -52,6 +53,12 @@ struct piece {
 	uint64_t file_off;
 };
 
+/* A withheld entry: its path and the request withholding it (the set's). */
+struct held {
+	char *path;
+	const char *request;
+};
+
 struct restore {
 	const struct restore_opts *o;
 	struct store_unit *u;
@@ -70,6 +77,9 @@ struct restore {
 	struct progress prog;
 	uint64_t done_bytes, total_bytes;
 	char *first_failure; /* "path: reason" of the first entry that failed */
+	struct erasure_set *es; /* the unit's erasure ledger */
+	struct held *held;      /* entries withheld by it, in path order: left alone */
+	size_t nheld;
 };
 
 static int selected(const struct restore_opts *o, const char *path)
@@ -145,6 +155,38 @@ static void adopt_link_targets(struct restore *r)
 	}
 }
 
+static int held_cmp(const void *key, const void *elem)
+{
+	return meta_path_cmp(key, ((const struct held *)elem)->path);
+}
+
+/* The request withholding `path` from the restore, or NULL. */
+static const char *restore_held(const struct restore *r, const char *path)
+{
+	const struct held *h =
+		r->nheld ? bsearch(path, r->held, r->nheld, sizeof(*r->held), held_cmp) : NULL;
+
+	return h ? h->request : NULL;
+}
+
+/* A withheld entry is neither written nor, in place, removed: the restore
+ * acts as if that path were not its business (docs/privacy.md 2). A hard
+ * link to a withheld file goes with it. */
+static int restore_hold(struct restore *r, struct tree_reader *tr, const struct meta_entry *e)
+{
+	const char *req = tree_reader_withheld(tr);
+
+	if (req == NULL && e->type == META_HARDLINK && e->target &&
+	    (req = restore_held(r, e->target)) != NULL)
+		erasure_set_note(r->es, req);
+	if (req == NULL)
+		return 0;
+	r->held = xrealloc(r->held, xmul(r->nheld + 1, sizeof(*r->held)));
+	r->held[r->nheld].path = xstrdup(e->path);
+	r->held[r->nheld++].request = req;
+	return 1;
+}
+
 static int restore_load(struct restore *r, struct error *err)
 {
 	struct tree_reader *tr = tree_reader_open(r->u, r->ix, r->rp, err);
@@ -154,7 +196,10 @@ static int restore_load(struct restore *r, struct error *err)
 
 	if (tr == NULL)
 		return -1;
+	tree_reader_withhold(tr, r->es, 1);
 	while ((ret = tree_reader_next(tr, &e, err)) == 1) {
+		if (restore_hold(r, tr, e))
+			continue;
 		if (r->n == cap) {
 			cap = cap ? cap * 2 : 1024;
 			r->items = xrealloc(r->items, xmul(cap, sizeof(*r->items)));
@@ -368,6 +413,10 @@ static int restore_scan(struct restore *r, struct error *err)
 			it->state = compare_live(r, it, dirfd, name, abs, &st);
 			if (it->state == ST_REPLACE)
 				walker_skip(w);
+			continue;
+		}
+		if (restore_held(r, rel)) {
+			walker_skip(w);
 			continue;
 		}
 		if (!r->o->in_place || !selected(r->o, rel) || *rel == '\0')
@@ -810,9 +859,11 @@ int restore_run(struct store *s, const struct restore_opts *o, struct restore_re
 		goto out;
 	}
 	r.ix = index_open_tolerant(r.u, restore_skip_segment, NULL, err);
-	if (r.ix == NULL || restore_load(&r, err) < 0)
+	if (r.ix == NULL || erasure_set_load(r.u, &r.es, err) < 0 || restore_load(&r, err) < 0)
 		goto out;
 	res->entries = r.n;
+	res->withheld = r.nheld;
+	res->withheld_by = erasure_set_report_text(r.es);
 	/* Opened once (made if missing, unless a dry run); everything below
 	 * it goes through folder fds, never through a link. */
 	r.root_fd = fsat_open_root(o->beneath, r.root, !o->dry_run, err);
@@ -851,6 +902,10 @@ out:
 		close(r.root_fd);
 	free(r.root);
 	free(r.first_failure);
+	for (size_t i = 0; i < r.nheld; i++)
+		free(r.held[i].path);
+	free(r.held);
+	erasure_set_free(&r.es);
 	index_close(&r.ix);
 	rp_free(&r.rp);
 	store_unit_close(&r.u);

@@ -44,6 +44,11 @@ struct restore_opts {
 
 struct restore_result {
 	uint64_t entries, written_files, written_bytes, removed, attrs_fixed, unchanged, failed;
+	/* Entries the unit's erasure ledger withholds (neither written nor
+	 * removed), and by request: erasure_set_report_text()'s JSON, or NULL;
+	 * the caller frees it, also on failure. */
+	uint64_t withheld;
+	char *withheld_by;
 };
 
 /* 0 when everything selected was restored; -1 with the error otherwise

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "crypto/crypto.h"
+#include "engine/erasure.h"
 #include "engine/meta.h"
 #include "engine/blob_writer.h"
 #include "lib/buf.h"
@@ -180,6 +181,15 @@ struct tree_reader {
 	struct buf data, blob;
 	size_t pos;
 	struct meta_entry cur;
+	/* Withholding (tree_reader_withhold): the set, whether withheld
+	 * entries are given marked, the point's time, the withheld folder
+	 * being walked (its entries are withheld with it) and the request
+	 * that withholds the current entry. */
+	struct erasure_set *es;
+	int mark;
+	int64_t rp_time;
+	char *held_dir;
+	const char *held_req, *cur_req;
 };
 
 /* Expands the id list levels down to the metadata blobs themselves. */
@@ -231,6 +241,7 @@ struct tree_reader *tree_reader_open(struct store_unit *u, const struct index *i
 	tr->ix = ix;
 	tr->pr = pack_reader_open(u);
 	tr->what = xasprintf("%s@%u", rp->unit, rp->seq);
+	tr->rp_time = rp->time_ns / 1000000000;
 	buf_init(&tr->data, 0);
 	buf_init(&tr->blob, 0);
 	if (tree_expand(u, ix, tr->pr, rp, &tr->ids, &tr->nids, NULL, err) < 0) {
@@ -253,11 +264,12 @@ void tree_reader_close(struct tree_reader **trp)
 	buf_clear(&tr->blob);
 	free(tr->ids);
 	free(tr->what);
+	free(tr->held_dir);
 	free(tr);
 	*trp = NULL;
 }
 
-int tree_reader_next(struct tree_reader *tr, struct meta_entry **e_r, struct error *err)
+static int tree_reader_decode(struct tree_reader *tr, struct meta_entry **e_r, struct error *err)
 {
 	size_t used;
 	int ret;
@@ -290,6 +302,54 @@ int tree_reader_next(struct tree_reader *tr, struct meta_entry **e_r, struct err
 			return error_prefix(err, "restore point %s: metadata unreadable", tr->what);
 		tr->next++;
 		buf_add(&tr->data, tr->blob.data, tr->blob.len);
+	}
+}
+
+void tree_reader_withhold(struct tree_reader *tr, struct erasure_set *es, int mark)
+{
+	tr->es = es;
+	tr->mark = mark;
+}
+
+const char *tree_reader_withheld(const struct tree_reader *tr) { return tr->cur_req; }
+
+/* The request withholding e: the withheld folder's it is inside, or its
+ * own. Entries come depth first, so the folder's entries follow it. */
+static const char *withheld_request(struct tree_reader *tr, const struct meta_entry *e)
+{
+	const char *req;
+
+	if (tr->held_dir != NULL) {
+		size_t len = strlen(tr->held_dir);
+
+		if (strncmp(e->path, tr->held_dir, len) == 0 && e->path[len] == '/')
+			return tr->held_req;
+		free(tr->held_dir);
+		tr->held_dir = NULL;
+	}
+	req = erasure_set_match(tr->es, e, tr->rp_time);
+	if (req != NULL && e->type == META_DIR) {
+		tr->held_dir = xstrdup(e->path);
+		tr->held_req = req;
+	}
+	return req;
+}
+
+int tree_reader_next(struct tree_reader *tr, struct meta_entry **e_r, struct error *err)
+{
+	int r;
+
+	for (;;) {
+		r = tree_reader_decode(tr, e_r, err);
+		tr->cur_req = NULL;
+		if (r != 1 || tr->es == NULL)
+			return r;
+		tr->cur_req = withheld_request(tr, *e_r);
+		if (tr->cur_req == NULL)
+			return 1;
+		erasure_set_note(tr->es, tr->cur_req);
+		if (tr->mark)
+			return 1;
 	}
 }
 

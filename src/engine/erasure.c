@@ -1,0 +1,231 @@
+/* The erasure set of a unit: its ledger records (docs/format.md 10.1) held
+ * for one read, with what the read withheld under each. Keys are kept
+ * sorted for a binary search per file entry; patterns are few (a request
+ * names a handful of paths) and are matched one by one. */
+#include "engine/erasure.h"
+
+#include <fnmatch.h>
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/crypto.h"
+#include "engine/meta.h"
+#include "lib/buf.h"
+#include "lib/error.h"
+#include "lib/mem.h"
+#include "store/deletion.h"
+
+/* One content key and the record naming it. */
+struct erasure_key {
+	uint8_t key[32];
+	size_t rec;
+};
+
+struct erasure_set {
+	struct store_deletion **recs;
+	uint64_t *counts; /* per record */
+	size_t nrecs;
+	struct erasure_key *keys;
+	size_t nkeys;
+	int has_patterns;
+};
+
+struct erasure_set *erasure_set_empty(void)
+{
+	return xcalloc(1, sizeof(struct erasure_set));
+}
+
+void erasure_set_free(struct erasure_set **esp)
+{
+	struct erasure_set *es = *esp;
+	size_t i;
+
+	if (es == NULL)
+		return;
+	for (i = 0; i < es->nrecs; i++)
+		store_deletion_free(&es->recs[i]);
+	free(es->recs);
+	free(es->counts);
+	free(es->keys);
+	free(es);
+	*esp = NULL;
+}
+
+size_t erasure_set_records(const struct erasure_set *es) { return es ? es->nrecs : 0; }
+
+static int key_cmp(const void *a, const void *b)
+{
+	return memcmp(((const struct erasure_key *)a)->key, ((const struct erasure_key *)b)->key,
+		      32);
+}
+
+static void index_record(struct erasure_set *es, size_t r)
+{
+	const struct store_erasure *x = es->recs[r]->erase;
+	size_t i;
+
+	es->keys = xrealloc(es->keys, xmul(es->nkeys + x->nkeys + 1, sizeof(*es->keys)));
+	for (i = 0; i < x->nkeys; i++) {
+		memcpy(es->keys[es->nkeys].key, x->keys[i], 32);
+		es->keys[es->nkeys++].rec = r;
+	}
+	if (x->npatterns > 0)
+		es->has_patterns = 1;
+}
+
+int erasure_set_load(struct store_unit *u, struct erasure_set **es_r, struct error *err)
+{
+	struct erasure_set *es = erasure_set_empty();
+	char **names = NULL;
+	size_t n = 0, i;
+	int ret = -1;
+
+	*es_r = NULL;
+	if (store_erasures_list(u, &names, &n, err) < 0)
+		goto out;
+	es->recs = xcalloc(n ? n : 1, sizeof(*es->recs));
+	es->counts = xcalloc(n ? n : 1, sizeof(*es->counts));
+	for (i = 0; i < n; i++) {
+		if (store_erasure_read(u, names[i], &es->recs[es->nrecs], err) < 0)
+			goto out;
+		index_record(es, es->nrecs++);
+	}
+	if (es->nkeys > 1)
+		qsort(es->keys, es->nkeys, sizeof(*es->keys), key_cmp);
+	*es_r = es;
+	es = NULL;
+	ret = 0;
+out:
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	erasure_set_free(&es);
+	if (ret < 0)
+		error_prefix(err, "erasure ledger");
+	return ret;
+}
+
+void erasure_content_key(const struct meta_entry *e, uint8_t key[32])
+{
+	struct buf ids;
+	size_t i;
+
+	buf_init(&ids, 0);
+	for (i = 0; i < e->nextents; i++)
+		buf_add(&ids, e->extents[i].id, 32);
+	crypto_sha256(ids.data, ids.len, key);
+	buf_clear(&ids);
+}
+
+/* Whether `path` or one of its ancestors matches a pattern of x. */
+static int path_matches(const struct store_erasure *x, const char *path)
+{
+	char *prefix = xstrdup(path);
+	size_t len = strlen(prefix), i;
+	int hit = 0;
+
+	for (;;) {
+		for (i = 0; i < x->npatterns && !hit; i++)
+			hit = fnmatch(x->patterns[i], prefix, FNM_PATHNAME) == 0;
+		while (!hit && len > 0 && prefix[len] != '/')
+			len--;
+		if (hit || len == 0)
+			break;
+		prefix[len] = '\0';
+	}
+	free(prefix);
+	return hit;
+}
+
+const char *erasure_set_match(const struct erasure_set *es, const struct meta_entry *e,
+			      int64_t rp_time)
+{
+	size_t i;
+
+	if (es == NULL || es->nrecs == 0)
+		return NULL;
+	/* Content first: an empty file has no content to erase (its key is
+	 * every empty file's). */
+	if (es->nkeys > 0 && e->type == META_FILE && e->nextents > 0) {
+		struct erasure_key k, *hit;
+
+		erasure_content_key(e, k.key);
+		hit = bsearch(&k, es->keys, es->nkeys, sizeof(*es->keys), key_cmp);
+		if (hit != NULL)
+			return es->recs[hit->rec]->erase->request;
+	}
+	if (!es->has_patterns || e->path[0] == '\0')
+		return NULL;
+	for (i = 0; i < es->nrecs; i++) {
+		const struct store_erasure *x = es->recs[i]->erase;
+
+		if (x->npatterns > 0 && rp_time <= x->cutoff && path_matches(x, e->path))
+			return x->request;
+	}
+	return NULL;
+}
+
+void erasure_set_note(struct erasure_set *es, const char *request)
+{
+	size_t i;
+
+	for (i = 0; es && i < es->nrecs; i++) {
+		if (strcmp(es->recs[i]->erase->request, request) == 0) {
+			es->counts[i]++;
+			return;
+		}
+	}
+}
+
+uint64_t erasure_set_withheld(const struct erasure_set *es)
+{
+	uint64_t n = 0;
+	size_t i;
+
+	for (i = 0; es && i < es->nrecs; i++)
+		n += es->counts[i];
+	return n;
+}
+
+struct json_object *erasure_set_report(const struct erasure_set *es)
+{
+	json_object *arr = json_object_new_array();
+	size_t i, k;
+
+	for (i = 0; es && i < es->nrecs; i++) {
+		const char *req = es->recs[i]->erase->request;
+		json_object *o;
+		uint64_t n = 0;
+		int seen = 0;
+
+		for (k = 0; k < i && !seen; k++)
+			seen = strcmp(es->recs[k]->erase->request, req) == 0;
+		if (seen)
+			continue;
+		for (k = i; k < es->nrecs; k++)
+			if (strcmp(es->recs[k]->erase->request, req) == 0)
+				n += es->counts[k];
+		if (n == 0)
+			continue;
+		o = json_object_new_object();
+
+		json_object_object_add(o, "request", json_object_new_string(req));
+		json_object_object_add(o, "items", json_object_new_int64((int64_t)n));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+char *erasure_set_report_text(const struct erasure_set *es)
+{
+	json_object *arr;
+	char *text;
+
+	if (erasure_set_withheld(es) == 0)
+		return NULL;
+	arr = erasure_set_report(es);
+	text = xstrdup(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN));
+	json_object_put(arr);
+	return text;
+}
