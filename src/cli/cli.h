@@ -81,6 +81,9 @@ int cmd_unit(struct cli *c, int argc, char **argv);
 int cmd_policy(struct cli *c, int argc, char **argv);
 int cmd_restore_session(struct cli *c, int argc, char **argv);
 int cmd_audit(struct cli *c, int argc, char **argv);
+#define USAGE_SUBJECT "export ADDRESS -o FILE | report (--unit NAME | --address A) " \
+	"[--since D] [--until D] [--json]"
+int cmd_subject(struct cli *c, int argc, char **argv);
 
 /* cmd_mail.c: mailboxes over IMAP. */
 #define USAGE_MAIL "backup UNIT SOURCE | restore RP ... | folders RP"

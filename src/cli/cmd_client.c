@@ -6,6 +6,8 @@
  * Output: readable tables; --json prints the API's JSON. A 4xx/5xx answer
  * prints the API's message and exits 1. */
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +43,8 @@ struct api {
 enum { O_TENANT, O_ROLE, O_KIND, O_STATE, O_ACTION, O_SINCE, O_UNTIL, O_LIMIT, O_SOURCE,
        O_FOLDER, O_FREQ, O_RECENT, O_RETENTION, O_ITEMS, O_POLICY, O_NAME_PREFIX,
        O_UNIT_F, O_SESSION, O_INTERVAL, O_MODE, O_BEFORE, O_BREAK_GLASS, O_MIN_RETENTION,
-       O_REASON, O_LOCATION, O_WEBDAV, O_USER, O_PWFILE, O_AUTH, O_CAFILE, O_COUNT };
+       O_REASON, O_LOCATION, O_WEBDAV, O_USER, O_PWFILE, O_AUTH, O_CAFILE, O_ADDRESS,
+       O_OUTPUT, O_COUNT };
 
 struct opts {
 	const char *v[O_COUNT];
@@ -67,6 +70,7 @@ static const struct {
 	{ "--mode", O_MODE }, { "--before", O_BEFORE }, { "--reason", O_REASON },
 	{ "--location", O_LOCATION }, { "--webdav", O_WEBDAV }, { "--user", O_USER },
 	{ "--password-file", O_PWFILE }, { "--auth", O_AUTH }, { "--ca-file", O_CAFILE },
+	{ "--address", O_ADDRESS }, { "-o", O_OUTPUT }, { "--output", O_OUTPUT },
 };
 
 /* Parses argv[1..]: known options anywhere, the rest positional. */
@@ -234,6 +238,129 @@ static int api_call(struct api *a, const char *method, const char *path, struct 
 out:
 	curl_slist_free_all(h);
 	buf_clear(&b);
+	free(url);
+	return ret;
+}
+
+/* A file answer being written (api_download). */
+struct download {
+	int fd;
+	const char *path;
+	CURL *curl;
+	int status;       /* 0 until the first bytes came */
+	struct buf error; /* a 4xx/5xx answer's JSON */
+	uint64_t bytes, messages;
+	int from;         /* characters of "From " matched at a line start; -1 none */
+	struct error *err;
+	int failed;
+};
+
+static size_t on_file(char *p, size_t size, size_t n, void *ctx)
+{
+	struct download *d = ctx;
+	size_t len = size * n;
+	long status = 0;
+
+	if (d->status == 0) {
+		curl_easy_getinfo(d->curl, CURLINFO_RESPONSE_CODE, &status);
+		d->status = (int)status;
+	}
+	if (d->status >= 400)
+		return buf_append(&d->error, p, len, d->err) < 0 ? 0 : len;
+	/* mboxrd quotes "From " inside messages: the line starts count them. */
+	for (size_t i = 0; i < len; i++) {
+		if (d->from >= 0 && p[i] == "From "[d->from]) {
+			if (++d->from == 5) {
+				d->messages++;
+				d->from = -1;
+			}
+			continue;
+		}
+		d->from = p[i] == '\n' ? 0 : -1;
+	}
+	if (fs_write_all(d->fd, p, len, d->path, d->err) < 0) {
+		d->failed = 1;
+		return 0;
+	}
+	d->bytes += len;
+	return len;
+}
+
+/* POSTs body to path and writes the answer into a new file out ("-":
+ * standard output; an existing file is never overwritten). A 4xx/5xx
+ * fails with the API's message and leaves no file. */
+static int api_download(struct api *a, const char *path, struct json_object *body,
+			const char *out, struct download *d, struct error *err)
+{
+	struct curl_slist *h = NULL;
+	char *url = xasprintf("%s%s", a->base, path);
+	const char *cafile = getenv("COFFER_CACERT");
+	int to_stdout = strcmp(out, "-") == 0, ret = -1, created = 0;
+	CURLcode rc;
+
+	memset(d, 0, sizeof(*d));
+	d->path = out;
+	d->curl = a->curl;
+	d->err = err;
+	buf_init(&d->error, RESPONSE_MAX);
+	d->fd = to_stdout ? STDOUT_FILENO : open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (d->fd < 0) {
+		if (errno == EEXIST)
+			error_setk(err, ERROR_EXISTS, "%s exists already: not overwritten", out);
+		else
+			error_sys(err, "cannot create %s", out);
+		goto out;
+	}
+	created = !to_stdout;
+	curl_easy_reset(a->curl);
+	curl_easy_setopt(a->curl, CURLOPT_URL, url);
+	curl_easy_setopt(a->curl, CURLOPT_CUSTOMREQUEST, "POST");
+	curl_easy_setopt(a->curl, CURLOPT_WRITEFUNCTION, on_file);
+	curl_easy_setopt(a->curl, CURLOPT_WRITEDATA, d);
+	curl_easy_setopt(a->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(a->curl, CURLOPT_CONNECTTIMEOUT, 10L);
+	if (cafile)
+		curl_easy_setopt(a->curl, CURLOPT_CAINFO, cafile);
+	if (a->auth)
+		h = curl_slist_append(h, a->auth);
+	h = curl_slist_append(h, "Content-Type: application/json");
+	curl_easy_setopt(a->curl, CURLOPT_COPYPOSTFIELDS,
+			 json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN));
+	curl_easy_setopt(a->curl, CURLOPT_HTTPHEADER, h);
+	rc = curl_easy_perform(a->curl);
+	if (d->status >= 400 || (rc == CURLE_OK && d->status == 0)) {
+		struct json_object *o, *e, *m;
+		long status = 0;
+
+		curl_easy_getinfo(a->curl, CURLINFO_RESPONSE_CODE, &status);
+		buf_add(&d->error, "", 1);
+		o = json_tokener_parse((const char *)d->error.data);
+		if (o && json_object_object_get_ex(o, "error", &e) &&
+		    json_object_object_get_ex(e, "message", &m))
+			error_set(err, "%s (HTTP %ld)", json_object_get_string(m), status);
+		else if (status >= 400)
+			error_set(err, "POST %s: HTTP %ld", path, status);
+		else
+			ret = 0; /* an empty answer: an empty file */
+		json_object_put(o);
+	} else if (rc != CURLE_OK) {
+		if (!d->failed)
+			error_set(err, "POST %s failed: %s", url, curl_easy_strerror(rc));
+	} else if (!to_stdout && (fsync(d->fd) < 0 || close(d->fd) < 0)) {
+		error_sys(err, "cannot write %s", out);
+		d->fd = -1;
+	} else {
+		if (!to_stdout)
+			d->fd = -1;
+		ret = 0;
+	}
+out:
+	if (d->fd > STDOUT_FILENO)
+		close(d->fd);
+	if (ret < 0 && created)
+		unlink(out); /* no half file */
+	curl_slist_free_all(h);
+	buf_clear(&d->error);
 	free(url);
 	return ret;
 }
@@ -1205,4 +1332,71 @@ int cmd_audit(struct cli *c, int argc, char **argv)
 		{ "list", 0, audit_list }, { "verify", 0, audit_verify }, { NULL, 0, NULL } };
 
 	return client_run(c, argc, argv, subs, USAGE_AUDIT);
+}
+
+/* subject: data-subject requests (docs/privacy.md 9, 10) */
+
+static int subject_export(struct api *a, struct opts *o)
+{
+	struct json_object *body;
+	struct download d;
+	const char *out = o->v[O_OUTPUT];
+	int ret;
+
+	if (out == NULL) {
+		fprintf(stderr, "usage: coffer subject %s\n", USAGE_SUBJECT);
+		return EXIT_USAGE;
+	}
+	TPATH_OR_FAIL(p, "/subjectExport");
+	body = json_object_new_object();
+	json_object_object_add(body, "address", json_object_new_string(o->pos[0]));
+	json_object_object_add(body, "format", json_object_new_string("mbox"));
+	ret = api_download(a, p, body, out, &d, &err_);
+	json_object_put(body);
+	free(p);
+	if (ret < 0)
+		return fail(&err_);
+	if (a->c->json)
+		fprintf(strcmp(out, "-") ? stdout : stderr, "{\"file\":\"%s\",\"bytes\":%llu,"
+			"\"messages\":%llu}\n", out, (unsigned long long)d.bytes,
+			(unsigned long long)d.messages);
+	else if (!a->c->quiet)
+		fprintf(strcmp(out, "-") ? stdout : stderr, "%llu messages (%llu bytes) about %s "
+			"written to %s\n", (unsigned long long)d.messages,
+			(unsigned long long)d.bytes, o->pos[0], out);
+	return EXIT_OK;
+}
+
+static const struct col report_cols[] = {
+	{ "TIME", "time" }, { "ACTOR", "actorName" }, { "ROLE", "actorRole" },
+	{ "ACTION", "action" }, { "UNIT", "unitName" }, { "RP", "restorePoint" },
+	{ "WHAT", "what" }, { NULL, NULL } };
+
+static int subject_report(struct api *a, struct opts *o)
+{
+	struct buf q;
+	int ret;
+
+	if ((o->nunits == 1) == (o->v[O_ADDRESS] != NULL) || o->nunits > 1) {
+		fprintf(stderr, "usage: coffer subject %s\n", USAGE_SUBJECT);
+		return EXIT_USAGE;
+	}
+	TPATH_OR_FAIL(p, "/accessReport");
+	buf_init(&q, 0);
+	query_add(&q, "unit", o->nunits ? o->units[0] : NULL);
+	query_add(&q, "address", o->v[O_ADDRESS]);
+	query_add(&q, "since", o->v[O_SINCE]);
+	query_add(&q, "until", o->v[O_UNTIL]);
+	ret = list(a, p, &q, o->v[O_LIMIT], report_cols);
+	free(p);
+	return ret;
+}
+
+int cmd_subject(struct cli *c, int argc, char **argv)
+{
+	static const struct sub subs[] = {
+		{ "export", 1, subject_export }, { "report", 0, subject_report },
+		{ NULL, 0, NULL } };
+
+	return client_run(c, argc, argv, subs, USAGE_SUBJECT);
 }

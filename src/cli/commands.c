@@ -1201,6 +1201,7 @@ const struct cli_command cli_commands[] = {
 	{ "policy", USAGE_POLICY, cmd_policy },
 	{ "restore-session", USAGE_RESTORE_SESSION, cmd_restore_session },
 	{ "audit", USAGE_AUDIT, cmd_audit },
+	{ "subject", USAGE_SUBJECT, cmd_subject },
 	/* Mailboxes (cmd_mail.c). */
 	{ "mail", USAGE_MAIL, cmd_mail },
 	{ "search", USAGE_SEARCH, cmd_search },

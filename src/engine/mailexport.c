@@ -37,6 +37,8 @@ struct mailexport {
 	int finished;
 	uint64_t count;
 	struct buf out;
+	mailexport_sink_fn *sink; /* MAILEXPORT_SINK */
+	void *sink_ctx;
 };
 
 /* ---- mboxrd ---- */
@@ -255,6 +257,19 @@ struct mailexport *mailexport_open(enum mailexport_format format, const char *pa
 	return x;
 }
 
+struct mailexport *mailexport_open_sink(mailexport_sink_fn *sink, void *ctx)
+{
+	struct mailexport *x = xcalloc(1, sizeof(*x));
+
+	x->format = MAILEXPORT_SINK;
+	x->path = xstrdup("(sink)");
+	x->fd = -1;
+	x->sink = sink;
+	x->sink_ctx = ctx;
+	buf_init(&x->out, 0);
+	return x;
+}
+
 void mailexport_close(struct mailexport **xp)
 {
 	struct mailexport *x = *xp;
@@ -334,7 +349,19 @@ static int export_message(struct pass *ps, const struct meta_entry *e, struct er
 
 	if (read_message(ps, e, err) < 0)
 		return -1;
-	if (x->format == MAILEXPORT_EML) {
+	if (x->format == MAILEXPORT_SINK) {
+		char *tz = meta_entry_xattr_str(e, MAILLAYOUT_XATTR_TZ);
+		struct mailexport_msg m = {
+			.unit = store_unit_name(ps->u), .seq = ps->rp->seq, .path = e->path,
+			.internal_date = e->mtime_s, .tz = tz ? tz : "", .data = ps->msg.data,
+			.len = ps->msg.len,
+		};
+		int r = x->sink(x->sink_ctx, &m, err);
+
+		free(tz);
+		if (r < 0)
+			return -1;
+	} else if (x->format == MAILEXPORT_EML) {
 		if (eml_write(x, store_unit_name(ps->u), e->path, ps->msg.data, ps->msg.len, err) < 0)
 			return -1;
 	} else {

@@ -17,6 +17,7 @@ struct store_unit;
 enum mailexport_format {
 	MAILEXPORT_MBOX = 1,
 	MAILEXPORT_EML = 2,
+	MAILEXPORT_SINK = 3, /* mailexport_open_sink() only */
 };
 
 /* MAILEXPORT_UNIT_DIRS: .eml files go below a folder named by the unit
@@ -29,6 +30,25 @@ struct mailexport;
  * standard output), or a folder that is missing or empty (created). */
 struct mailexport *mailexport_open(enum mailexport_format format, const char *path, int flags,
 				     struct error *err);
+/* A message read by an export to a sink: the same messages, read the same
+ * way, that an mbox export would write. */
+struct mailexport_msg {
+	const char *unit;
+	uint32_t seq;
+	const char *path;      /* tree path "FOLDER/UID10" */
+	int64_t internal_date; /* Unix seconds */
+	const char *tz;        /* "+0200" as stored, or "" */
+	const uint8_t *data;   /* the message's exact bytes, valid during the call */
+	size_t len;
+};
+/* 0 to go on; -1 (with err) stops the export with that error. */
+typedef int mailexport_sink_fn(void *ctx, const struct mailexport_msg *m, struct error *err);
+
+/* An export that writes no file: each message goes to sink(ctx, ...) in
+ * the order an mbox export would write it (data-subject exports dedup and
+ * annotate them before writing). Never fails. */
+struct mailexport *mailexport_open_sink(mailexport_sink_fn *sink, void *ctx);
+
 /* Without mailexport_finish(), removes the mbox file written so far. */
 void mailexport_close(struct mailexport **x);
 

@@ -49,6 +49,7 @@ enum {
 	ST_PLACES,
 	ST_SEQS,
 	ST_BODY_START,
+	ST_ADDR_ADD,
 	ST_COUNT
 };
 
@@ -71,6 +72,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 		      "WHERE o.msg = ?1 ORDER BY o.unit, f.path, f.name, o.uid, o.flags, o.first",
 	[ST_SEQS] = "SELECT seq FROM rp WHERE unit = ?1 AND seq BETWEEN ?2 AND ?3 ORDER BY seq",
 	[ST_BODY_START] = "SELECT substr(body, 1, ?2) FROM msg_fts WHERE rowid = ?1",
+	[ST_ADDR_ADD] = "INSERT OR IGNORE INTO addr(addr, msg) VALUES(?1, ?2)",
 };
 
 static const char schema[] =
@@ -88,7 +90,20 @@ static const char schema[] =
 	"  first INTEGER NOT NULL, last INTEGER NOT NULL);"
 	"CREATE INDEX occ_msg ON occ(msg, unit, last);"
 	"CREATE INDEX occ_unit ON occ(unit, last);"
-	"PRAGMA user_version = 1;";
+	/* Version 2: the addresses of each message, for exact lookups (data-
+	 * subject requests); they leave with their message, however it goes. */
+	"CREATE TABLE addr(addr TEXT NOT NULL, msg INTEGER NOT NULL, PRIMARY KEY(addr, msg)) "
+	"  WITHOUT ROWID;"
+	"CREATE INDEX addr_msg ON addr(msg);"
+	"CREATE TRIGGER msg_addr_gone AFTER DELETE ON msg BEGIN "
+	"  DELETE FROM addr WHERE msg = old.id; END;"
+	"PRAGMA user_version = 2;";
+
+/* Every table of any version, dropped when an older index is emptied. */
+static const char drop_all[] =
+	"DROP TRIGGER IF EXISTS msg_addr_gone; DROP TABLE IF EXISTS addr;"
+	"DROP TABLE IF EXISTS msg_fts; DROP TABLE IF EXISTS occ; DROP TABLE IF EXISTS rp;"
+	"DROP TABLE IF EXISTS folder; DROP TABLE IF EXISTS msg; PRAGMA user_version = 0;";
 
 struct mailindex {
 	sqlite3 *db;
@@ -176,22 +191,28 @@ static int schema_read(struct mailindex *mi, int *version_r, int *tables_r, stru
 	return 0;
 }
 
-/* Creates the tables of a new, empty index. Two processes may open a new
- * index at once: the emptiness is checked again under the write lock, so
- * only the first creates the tables. */
+/* Creates the tables of a new, empty index, or of one of an older version
+ * after dropping its tables (the index is a cache: indexing fills it again
+ * from the store). Two processes may open it at once: the version is
+ * checked again under the write lock, so only the first does it. */
 static int schema_create(struct mailindex *mi, struct error *err)
 {
-	int version, tables;
+	int version, tables, renew;
 
 	if (exec(mi, "BEGIN IMMEDIATE", err) < 0)
 		return -1;
-	if (schema_read(mi, &version, &tables, err) < 0 ||
-	    (version == 0 && tables == 0 && exec(mi, schema, err) < 0) ||
-	    exec(mi, "COMMIT", err) < 0) {
-		exec(mi, "ROLLBACK", err);
-		return -1;
-	}
-	return 0;
+	if (schema_read(mi, &version, &tables, err) < 0)
+		goto fail;
+	renew = version > 0 && version < MAILINDEX_FORMAT;
+	if ((renew && exec(mi, drop_all, err) < 0) ||
+	    (((version == 0 && tables == 0) || renew) && exec(mi, schema, err) < 0) ||
+	    exec(mi, "COMMIT", err) < 0)
+		goto fail;
+	/* The old file's text must not linger in free pages. */
+	return renew ? exec(mi, "VACUUM", err) : 0;
+fail:
+	exec(mi, "ROLLBACK", err);
+	return -1;
 }
 
 static int schema_check(struct mailindex *mi, struct error *err)
@@ -200,7 +221,7 @@ static int schema_check(struct mailindex *mi, struct error *err)
 
 	if (schema_read(mi, &version, &tables, err) < 0)
 		return -1;
-	if (version == 0 && tables == 0 &&
+	if (((version == 0 && tables == 0) || (version > 0 && version < MAILINDEX_FORMAT)) &&
 	    (schema_create(mi, err) < 0 || schema_read(mi, &version, &tables, err) < 0))
 		return -1;
 	if (version != MAILINDEX_FORMAT)
@@ -498,6 +519,26 @@ static int free_id(struct mailindex *mi, int64_t date, int64_t *id_r, struct err
 	}
 }
 
+/* The message's addresses (one per line, normalized by mailparse). */
+static int insert_addresses(struct mailindex *mi, int64_t id, const char *list,
+			    struct error *err)
+{
+	const char *p = list ? list : "";
+
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		sqlite3_stmt *s = stmt(mi, ST_ADDR_ADD);
+
+		sqlite3_bind_text(s, 1, p, (int)n, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(s, 2, id);
+		if (n > 0 && sqlite3_step(s) != SQLITE_DONE)
+			return db_error(mi, err, "adding a message's addresses");
+		p += n + (nl != NULL);
+	}
+	return 0;
+}
+
 static int insert_message(struct scan *sc, const struct meta_entry *e, const uint8_t key[32],
 			  const struct mailparse *p, int64_t *id_r, struct error *err)
 {
@@ -533,6 +574,8 @@ static int insert_message(struct scan *sc, const struct meta_entry *e, const uin
 	bind_text(s, 6, p->body);
 	if (sqlite3_step(s) != SQLITE_DONE)
 		return db_error(mi, err, "adding a message's text");
+	if (insert_addresses(mi, id, p->addresses, err) < 0)
+		return -1;
 	return 1;
 }
 
@@ -1082,6 +1125,8 @@ static void build_sql(const struct mailindex_query *q, int match, struct buf *sq
 		buf_addf(sql, " AND %s < :hi", id);
 	if (q->has_attachment)
 		buf_addf(sql, " AND m.has_att = 1");
+	if (q->address)
+		buf_addf(sql, " AND m.id IN (SELECT msg FROM addr WHERE addr = :addr)");
 	buf_addf(sql, " AND EXISTS (SELECT 1 FROM occ o WHERE o.msg = m.id");
 	if (q->unit)
 		buf_addf(sql, " AND o.unit = :unit");
@@ -1402,10 +1447,14 @@ static int hit_fill(struct mailindex *mi, sqlite3_stmt *s, const struct mailinde
 	return 0;
 }
 
-static int query_check(struct mailindex *mi, const struct mailindex_query *q, struct error *err)
+static int query_check(struct mailindex *mi, const struct mailindex_query *q, char **addr_r,
+		       struct error *err)
 {
 	int has;
 
+	if (q->address && (*addr_r = mailparse_address_norm(q->address)) == NULL)
+		return error_setk(err, ERROR_USAGE, "\"%.300s\" is not one e-mail address "
+				  "(local-part@domain)", q->address);
 	if (q->seq == 0)
 		return 0;
 	if (q->unit == NULL)
@@ -1426,6 +1475,7 @@ int mailindex_search(struct mailindex *mi, const struct mailindex_query *q,
 	struct buf expr, sql;
 	struct toks t = { .n = 0 };
 	sqlite3_stmt *s = NULL;
+	char *addr = NULL;
 	int rc = SQLITE_DONE, ret = -1;
 
 	memset(res, 0, sizeof(*res));
@@ -1434,7 +1484,7 @@ int mailindex_search(struct mailindex *mi, const struct mailindex_query *q,
 	buf_init(&expr, 0);
 	buf_init(&sql, 0);
 	buf_init(&t.b, 0);
-	if (query_check(mi, q, err) < 0 || build_match(mi, q, &expr, &t, err) < 0)
+	if (query_check(mi, q, &addr, err) < 0 || build_match(mi, q, &expr, &t, err) < 0)
 		goto out;
 	build_sql(q, expr.len > 0, &sql);
 	if (sqlite3_prepare_v2(mi->db, (const char *)sql.data, -1, &s, NULL) != SQLITE_OK) {
@@ -1445,6 +1495,7 @@ int mailindex_search(struct mailindex *mi, const struct mailindex_query *q,
 	bind_named_int(s, ":seq", q->seq);
 	bind_named_text(s, ":folder", q->folder);
 	bind_named_text(s, ":match", (const char *)expr.data);
+	bind_named_text(s, ":addr", addr);
 	bind_named_int(s, ":lo", id_base(q->since));
 	bind_named_int(s, ":hi", id_base(q->until));
 	bind_named_int(s, ":limit", (int64_t)limit + 1);
@@ -1465,6 +1516,7 @@ int mailindex_search(struct mailindex *mi, const struct mailindex_query *q,
 	ret = 0;
 out:
 	sqlite3_finalize(s);
+	free(addr);
 	buf_clear(&expr);
 	buf_clear(&sql);
 	buf_clear(&t.b);

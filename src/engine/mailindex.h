@@ -18,14 +18,15 @@ struct index;
 struct rp;
 struct store_unit;
 
-#define MAILINDEX_FORMAT 1
+#define MAILINDEX_FORMAT 2
 /* Bytes of a message read and parsed (the rest is not indexed). */
 #define MAILINDEX_PARSE_MAX (64u << 20)
 
 struct mailindex;
 
-/* Opens (creating when missing, mode 0600) the index at path. Fails with
- * ERROR_VERSION for a file of another format version. */
+/* Opens (creating when missing, mode 0600) the index at path. An index of
+ * an older format version is emptied (it is a cache: indexing fills it
+ * again from the store); a newer one fails with ERROR_VERSION. */
 struct mailindex *mailindex_open(const char *path, struct error *err);
 void mailindex_close(struct mailindex **mi);
 
@@ -71,6 +72,9 @@ struct mailindex_query {
 	const char *to;       /* words of To or Cc */
 	const char *subject;  /* words of Subject */
 	const char *body;     /* words of the body text or attachment names */
+	const char *address;  /* one whole address in From, Sender, Reply-To, To,
+				 Cc or Bcc (case-insensitive; display names never
+				 match); ERROR_USAGE if it is not an address */
 	int64_t since, until; /* since <= date < until, when has_* is set */
 	int has_since, has_until;
 	int has_attachment;   /* 1: only messages with attachments */

@@ -296,6 +296,125 @@ static char *addresses(GMimeMessage *m, const GMimeAddressType *types, size_t n)
 	return field_take(&b, MAILPARSE_FIELD_MAX);
 }
 
+/* ---- addresses (the index's exact lookup; docs/mail.md section 5) ---- */
+
+char *mailparse_address_norm(const char *in)
+{
+	const char *at;
+	size_t len, i;
+	char *out;
+
+	if (in == NULL)
+		return NULL;
+	while (*in == ' ' || *in == '\t' || *in == '\r' || *in == '\n')
+		in++;
+	len = strlen(in);
+	while (len > 0 && (in[len - 1] == ' ' || in[len - 1] == '\t' || in[len - 1] == '\r' ||
+			   in[len - 1] == '\n'))
+		len--;
+	if (len >= 2 && in[0] == '<' && in[len - 1] == '>') {
+		in++;
+		len -= 2;
+	}
+	if (len == 0 || len > MAILPARSE_ADDRESS_MAX)
+		return NULL;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		if (c <= 0x20 || c == 0x7f || c == ',' || c == '<' || c == '>')
+			return NULL;
+	}
+	at = memrchr(in, '@', len);
+	if (at == NULL || at == in || at == in + len - 1 || !g_utf8_validate(in, (gssize)len, NULL))
+		return NULL;
+	out = xstrndup(in, len);
+	for (i = 0; i < len; i++)
+		if (out[i] >= 'A' && out[i] <= 'Z')
+			out[i] = (char)(out[i] - 'A' + 'a');
+	return out;
+}
+
+struct addrs {
+	struct buf b; /* normalized addresses, one per line */
+	size_t n;
+};
+
+static int addrs_has(const struct addrs *a, const char *norm)
+{
+	const char *p = (const char *)a->b.data, *end = p + a->b.len;
+	size_t len = strlen(norm);
+
+	while (p && p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+		if (n == len && memcmp(p, norm, len) == 0)
+			return 1;
+		p = nl ? nl + 1 : end;
+	}
+	return 0;
+}
+
+static void addrs_add(struct addrs *a, const char *addr)
+{
+	char *norm = mailparse_address_norm(addr);
+
+	if (norm && a->n < MAILPARSE_ADDRESSES_MAX && !addrs_has(a, norm)) {
+		if (a->b.len)
+			buf_add(&a->b, "\n", 1);
+		buf_add(&a->b, norm, strlen(norm));
+		a->n++;
+	}
+	free(norm);
+}
+
+/* The mailboxes of l, and the members of its groups (groups do not nest). */
+static void addrs_list(struct addrs *a, InternetAddressList *l, int depth)
+{
+	int i, n = l ? internet_address_list_length(l) : 0;
+
+	for (i = 0; i < n; i++) {
+		InternetAddress *x = internet_address_list_get_address(l, i);
+
+		if (INTERNET_ADDRESS_IS_GROUP(x) && depth == 0)
+			addrs_list(a, internet_address_group_get_members(INTERNET_ADDRESS_GROUP(x)), 1);
+		else if (INTERNET_ADDRESS_IS_MAILBOX(x))
+			addrs_add(a, internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(x)));
+	}
+}
+
+static char *addrs_take(struct addrs *a)
+{
+	buf_add(&a->b, "", 1);
+	return (char *)buf_steal(&a->b, NULL);
+}
+
+static char *message_addresses(GMimeMessage *m)
+{
+	static const GMimeAddressType types[] = {
+		GMIME_ADDRESS_TYPE_FROM, GMIME_ADDRESS_TYPE_SENDER, GMIME_ADDRESS_TYPE_REPLY_TO,
+		GMIME_ADDRESS_TYPE_TO, GMIME_ADDRESS_TYPE_CC, GMIME_ADDRESS_TYPE_BCC,
+	};
+	struct addrs a = { .n = 0 };
+
+	buf_init(&a.b, 0);
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		addrs_list(&a, g_mime_message_get_addresses(m, types[i]), 0);
+	return addrs_take(&a);
+}
+
+/* An address header line of the fallback scan: its value, or NULL. */
+static const char *address_field(const char *line)
+{
+	static const char *const names[] = { "From:", "Sender:", "Reply-To:", "To:", "Cc:",
+					     "Bcc:" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (g_ascii_strncasecmp(line, names[i], strlen(names[i])) == 0)
+			return line + strlen(names[i]);
+	return NULL;
+}
+
 static void from_message(GMimeMessage *m, struct mailparse *p, struct walk *w)
 {
 	static const GMimeAddressType from[] = { GMIME_ADDRESS_TYPE_FROM };
@@ -306,6 +425,7 @@ static void from_message(GMimeMessage *m, struct mailparse *p, struct walk *w)
 
 	p->sender = addresses(m, from, 1);
 	p->recipients = addresses(m, rcpt, 3);
+	p->addresses = message_addresses(m);
 	p->subject = to_utf8(subject ? subject : "", subject ? strlen(subject) : 0, NULL,
 			     MAILPARSE_FIELD_MAX);
 	if (date) {
@@ -337,15 +457,26 @@ static void fallback(const uint8_t *data, size_t len, struct mailparse *p)
 {
 	size_t end = header_end(data, len);
 	char *hdr = to_utf8((const char *)data, end, NULL, MAILPARSE_FIELD_MAX * 8);
+	GMimeParserOptions *o = parser_options(NULL);
+	struct addrs addrs = { .n = 0 };
 	char *line, *next;
+	const char *value;
 	struct buf from, rcpt;
 
 	buf_init(&from, 0);
 	buf_init(&rcpt, 0);
+	buf_init(&addrs.b, 0);
 	for (line = hdr; line && *line; line = next) {
 		next = strchr(line, '\n');
 		if (next)
 			*next++ = '\0';
+		if ((value = address_field(line)) != NULL) {
+			InternetAddressList *l = internet_address_list_parse(o, value);
+
+			addrs_list(&addrs, l, 0);
+			if (l)
+				g_object_unref(l);
+		}
 		if (g_ascii_strncasecmp(line, "Subject:", 8) == 0 && p->subject == NULL)
 			p->subject = g_mime_utils_header_decode_text(NULL, line + 8);
 		else if (g_ascii_strncasecmp(line, "From:", 5) == 0)
@@ -364,8 +495,10 @@ static void fallback(const uint8_t *data, size_t len, struct mailparse *p)
 	}
 	p->sender = field_take(&from, MAILPARSE_FIELD_MAX);
 	p->recipients = field_take(&rcpt, MAILPARSE_FIELD_MAX);
+	p->addresses = addrs_take(&addrs);
 	p->body = to_utf8((const char *)data + end, len - end, NULL, MAILPARSE_TEXT_MAX);
 	p->attachments = xstrdup("");
+	g_mime_parser_options_free(o);
 	free(hdr);
 }
 
@@ -407,6 +540,7 @@ void mailparse_clear(struct mailparse *p)
 	free(p->attachments);
 	free(p->body);
 	free(p->error);
+	free(p->addresses);
 	memset(p, 0, sizeof(*p));
 }
 

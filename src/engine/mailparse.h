@@ -24,7 +24,16 @@ struct mailparse {
 	int has_date;
 	int has_attachment;
 	char *error;       /* what could not be parsed, or NULL */
+	/* Every address (addr-spec only, never a display name) of From,
+	 * Sender, Reply-To, To, Cc and Bcc, group members included, as
+	 * mailparse_address_norm() gives it, each once, one per line; at
+	 * most MAILPARSE_ADDRESSES_MAX of them. */
+	char *addresses;
 };
+
+#define MAILPARSE_ADDRESSES_MAX 1000
+/* Longest address kept (RFC 5321's path limit). */
+#define MAILPARSE_ADDRESS_MAX 254
 
 /* Parses data[0..len) (at most MAILINDEX_PARSE_MAX bytes of it are looked
  * at by the caller's choice); fills p, which the caller clears. */
@@ -34,6 +43,14 @@ void mailparse_clear(struct mailparse *p);
 /* The address of the first mailbox of the From header, or NULL when there
  * is none; reads only the header block. Caller frees. */
 char *mailparse_sender_address(const uint8_t *data, size_t len);
+
+/* An address as the index keeps it: white space around it and one pair
+ * of angle brackets dropped, ASCII letters in lower case (a whole-address
+ * comparison then ignores case; other bytes are kept). NULL when `in` is
+ * not one address: empty, longer than MAILPARSE_ADDRESS_MAX, without an
+ * '@' with text on both sides, or holding white space, a control
+ * character, ',', '<' or '>' inside. Caller frees. */
+char *mailparse_address_norm(const char *in);
 
 /* Reduces HTML to text: tags, comments, scripts and styles dropped, block
  * elements as line breaks, runs of white space as one, character

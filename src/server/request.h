@@ -124,5 +124,6 @@ route_fn h_session_list, h_session_create, h_session_get;
 route_fn h_job_list;
 route_fn h_audit_list, h_audit_verify;
 route_fn h_mail_search, h_mail_export_rp, h_mail_export_search;
+route_fn h_subject_export, h_access_report; /* h_subject.c */
 
 #endif

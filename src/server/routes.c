@@ -35,7 +35,7 @@ static const char *const policy_update_fields[] = { "name", "units", "rules",
 	"frequencySeconds", "recentDays", "retentionDays", "state", NULL };
 static const char *const session_fields[] = { "items", NULL };
 static const char *const mail_export_fields[] = { "unit", "from", "to", "subject", "body",
-	"since", "until", "folder", "hasAttachment", "restorePoint", "format", NULL };
+	"since", "until", "folder", "hasAttachment", "restorePoint", "format", "address", NULL };
 
 #define T "/v1/tenants/{t}"
 #define U T "/protectionUnits/{u}"
@@ -91,11 +91,15 @@ static const struct route routes[] = {
 
 	{ "GET", T "/search", SVC_PERM_CONTENT_READ, h_mail_search, NULL,
 	  F("unit", "from", "to", "subject", "body", "since", "until", "folder", "hasAttachment",
-	    "restorePoint") },
+	    "restorePoint", "address") },
 	{ "POST", T "/search/export", SVC_PERM_CONTENT_READ, h_mail_export_search,
 	  mail_export_fields, NULL },
 	{ "GET", U "/restorePoints/{seq}/export", SVC_PERM_CONTENT_READ, h_mail_export_rp, NULL,
 	  F("format", "folder") },
+	{ "POST", T "/subjectExport", SVC_PERM_PRIVACY, h_subject_export, F("address", "format"),
+	  NULL },
+	{ "GET", T "/accessReport", SVC_PERM_PRIVACY, h_access_report, NULL,
+	  F("unit", "address", "since", "until") },
 
 	{ "GET", T "/auditLog", SVC_PERM_AUDIT_READ, h_audit_list, NULL,
 	  F("action", "since", "until") },

@@ -50,6 +50,12 @@ void svc_deletions_import(struct service *s, const char *tenant, const char *uni
  * seq, in one array (CATALOG_LIST_FREE). */
 int svc_live_points(struct service *s, const char *tenant, const char *unit,
 		    struct catalog_rp ***rps_r, size_t *n_r, struct error *err);
+/* The tenant's mail search index (service/search.c), first brought up to
+ * date for every mailbox unit when catch_up (points left out are logged),
+ * as before a search. The caller closes it (mailindex_close). */
+struct mailindex;
+struct mailindex *svc_mail_index(struct service *s, const char *tenant, int catch_up,
+				 struct error *err);
 /* Mirrors one restore point of the store into the catalog. */
 int svc_rp_record(struct service *s, const char *tenant, const char *unit, uint32_t seq,
 		  struct error *err);

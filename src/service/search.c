@@ -92,7 +92,7 @@ static int filter_set(struct mail_filters *f, const char *key, const char *text,
 	} texts[] = {
 		{ "unit", &f->q.unit }, { "from", &f->q.from }, { "to", &f->q.to },
 		{ "subject", &f->q.subject }, { "body", &f->q.body }, { "folder", &f->q.folder },
-		{ "format", &f->format },
+		{ "format", &f->format }, { "address", &f->q.address },
 	};
 	int64_t v;
 	int b;
@@ -377,6 +377,17 @@ out:
 	store_close(&st);
 	ids_free(ids, n);
 	return ret;
+}
+
+struct mailindex *svc_mail_index(struct service *s, const char *tenant, int catch_up,
+				 struct error *err)
+{
+	struct mailindex *mi = index_open_tenant(s, tenant, err);
+	struct skipped sk = { NULL }; /* points left out are logged */
+
+	if (mi && catch_up && index_catch_up(s, mi, tenant, NULL, &sk, err) < 0)
+		mailindex_close(&mi);
+	return mi;
 }
 
 void svc_mail_index_point(struct service *s, const char *tenant, const char *unit, uint32_t seq,

@@ -368,4 +368,30 @@ int svc_mail_export_search(struct service *s, const struct svc_principal *p, con
 void svc_mail_index_point(struct service *s, const char *tenant, const char *unit, uint32_t seq,
 			  int64_t job);
 
+/* ---- data-subject requests (service/subject.c; docs/privacy.md 9, 10);
+ * permission privacy ---- */
+/* in: {"address": A, "format": "mbox"}: every message of any restore point
+ * of any mailbox unit of the tenant with A (the whole address, any case) in
+ * From, Sender, Reply-To, To, Cc or Bcc, each once however many points and
+ * mailboxes hold it (by the SHA-256 of its bytes), as mboxrd: before each
+ * message's exact bytes, one "X-Coffer-Source:" line per place it was
+ * found (unit, folder, UID, first and last restore point). Audited
+ * "subject.export" with the address and what the index names before any
+ * message is read. */
+int svc_subject_export(struct service *s, const struct svc_principal *p, const char *tenant,
+		       struct json_object *in, struct svc_export *x, struct error *err);
+struct svc_access_query {
+	const char *unit;     /* a unit's id or name ... */
+	const char *address;  /* ... or an address: exactly one */
+	int64_t since, until; /* Unix seconds, inclusive; 0: no bound */
+};
+/* Who searched, read, exported or restored the unit's content, or content
+ * about the address, from the tenant's audit log: {"items": [{seq, time,
+ * actor, actorName, actorRole, action, unit, unitName, restorePoint,
+ * allUnits, messages, target, what}], "next"} paged by audit entry number.
+ * Audited "subject.report". */
+int svc_access_report(struct service *s, const struct svc_principal *p, const char *tenant,
+		      const struct svc_access_query *q, const struct svc_page *page,
+		      struct json_object **out, struct error *err);
+
 #endif

@@ -496,22 +496,39 @@ static void test_version(void)
 	struct mailindex *mi = NULL;
 	struct error err;
 	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
 
 	snprintf(path, sizeof(path), "%s/ix.sqlite", th_tmpdir("ver"));
 	mi = mailindex_open(path, &err);
 	CHECKF(mi != NULL, "open: %s", err.msg);
 	mailindex_close(&mi);
 	CHECK(stat(path, &(struct stat){ 0 }) == 0);
-	/* A future format is refused, naming the file and the version. */
+	/* An older format is emptied and made anew (it is a cache). */
 	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-	CHECK(sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, "DROP TABLE addr; INSERT INTO rp VALUES('u', 1, 0, 0); "
+			   "PRAGMA user_version = 1", NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
 	db = NULL;
 	error_init(&err);
 	mi = mailindex_open(path, &err);
-	CHECKF(mi == NULL && err.code == ERROR_VERSION && strstr(err.msg, "version 2") &&
+	CHECKF(mi != NULL, "open of a version 1 index: %s", err.msg);
+	mailindex_close(&mi);
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	CHECK(sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM rp), (SELECT count(*) FROM addr)",
+				 -1, &st, NULL) == SQLITE_OK);
+	CHECK(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 0);
+	sqlite3_finalize(st);
+	st = NULL;
+	/* A future format is refused, naming the file and the version. */
+	CHECK(sqlite3_exec(db, "PRAGMA user_version = 3", NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	db = NULL;
+	error_init(&err);
+	mi = mailindex_open(path, &err);
+	CHECKF(mi == NULL && err.code == ERROR_VERSION && strstr(err.msg, "version 3") &&
 	       strstr(err.msg, path), "got %s", err.msg);
 out:
+	sqlite3_finalize(st);
 	sqlite3_close(db);
 	mailindex_close(&mi);
 }
@@ -684,7 +701,7 @@ const struct unit_test mailindex_tests[] = {
 	{ "mailindex: MIME parsing of odd, broken and huge messages", test_parse },
 	{ "mailindex: mboxrd quoting round trip", test_mboxrd },
 	{ "mailindex: occurrence ranges in order, out of order and after drops", test_ranges },
-	{ "mailindex: another format version is refused", test_version },
+	{ "mailindex: an older format is emptied, a newer one refused", test_version },
 	{ "mailindex: a new index opened by several at once", test_open_race },
 	{ "mailindex: a range ending at a dropped point, split by a late point",
 	  test_range_dropped_end },
