@@ -169,7 +169,7 @@ struct subject_export {
 	size_t nslots;
 	int spool;
 	off_t spool_len;
-	size_t *group; /* the cands being read from one point, by path */
+	struct cand **group; /* the message rows being read from one point, by path */
 	size_t ngroup;
 	struct json_object *names; /* unit id -> name (cache) */
 };
@@ -221,28 +221,23 @@ static struct content *content_find(struct subject_export *x, const uint8_t hash
 	return &x->ct[x->nct - 1];
 }
 
-static int group_cmp_ctx_path(const struct subject_export *x, size_t a, const char *path)
-{
-	return strcmp(x->cs.c[a].path, path);
-}
-
-/* The message row of the group being read that is at `path`, or -1. */
-static ssize_t group_find(const struct subject_export *x, const char *path)
+/* The message row of the group being read that is at `path`, or NULL. */
+static struct cand *group_find(const struct subject_export *x, const char *path)
 {
 	size_t lo = 0, hi = x->ngroup;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = group_cmp_ctx_path(x, x->group[mid], path);
+		int c = strcmp(x->group[mid]->path, path);
 
 		if (c == 0)
-			return (ssize_t)x->group[mid];
+			return x->group[mid];
 		if (c < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return -1;
+	return NULL;
 }
 
 /* The sender of the From_ line: an address without white space, or NULL. */
@@ -262,14 +257,14 @@ static char *mbox_sender(const uint8_t *msg, size_t len)
 static int on_message(void *ctx, const struct mailexport_msg *m, struct error *err)
 {
 	struct subject_export *x = ctx;
-	ssize_t ci = group_find(x, m->path);
+	struct cand *cd = group_find(x, m->path);
 	struct content *c;
 	uint8_t hash[32];
 	int is_new;
 
-	if (ci < 0 || x->cs.c[ci].read)
+	if (cd == NULL || cd->read)
 		return 0;
-	x->cs.c[ci].read = 1;
+	cd->read = 1;
 	crypto_sha256(m->data, m->len, hash);
 	c = content_find(x, hash, &is_new);
 	if (is_new) {
@@ -284,17 +279,14 @@ static int on_message(void *ctx, const struct mailexport_msg *m, struct error *e
 		c->sender = mbox_sender(m->data, m->len);
 	}
 	c->cands = xrealloc(c->cands, xmul(c->ncands + 1, sizeof(size_t)));
-	c->cands[c->ncands++] = (size_t)ci;
+	c->cands[c->ncands++] = (size_t)(cd - x->cs.c);
 	return 0;
 }
 
 /* Message rows in reading order: by unit, point, then path. */
-static const struct subject_export *sort_x;
-
 static int cand_order(const void *a, const void *b)
 {
-	const struct cand *p = &sort_x->cs.c[*(const size_t *)a];
-	const struct cand *q = &sort_x->cs.c[*(const size_t *)b];
+	const struct cand *p = *(struct cand *const *)a, *q = *(struct cand *const *)b;
 	int c = strcmp(p->unit, q->unit);
 
 	if (c == 0)
@@ -312,7 +304,7 @@ static int read_group(struct subject_export *x, struct mailexport *sink, struct 
 	int ret = -1;
 
 	for (size_t i = 0; i < x->ngroup; i++)
-		paths[i] = x->cs.c[x->group[i]].path;
+		paths[i] = x->group[i]->path;
 	if (rp_read(su, seq, &rp, err) == 0 && (ix = index_open(su, err)) != NULL)
 		ret = mailexport_add_paths(sink, su, ix, rp, paths, x->ngroup, err);
 	if (ret < 0)
@@ -327,21 +319,20 @@ static int read_group(struct subject_export *x, struct mailexport *sink, struct 
  * export. */
 static int read_all(struct subject_export *x, struct store *st, struct error *err)
 {
-	size_t *order = xcalloc(x->cs.n ? x->cs.n : 1, sizeof(size_t)), i, k;
+	struct cand **order = xcalloc(x->cs.n ? x->cs.n : 1, sizeof(*order));
 	struct mailexport *sink = mailexport_open_sink(on_message, x);
 	struct store_unit *su = NULL;
+	size_t i, k;
 	int ret = 0;
 
 	for (i = 0; i < x->cs.n; i++)
-		order[i] = i;
-	sort_x = x;
-	qsort(order, x->cs.n, sizeof(size_t), cand_order);
-	sort_x = NULL;
+		order[i] = &x->cs.c[i];
+	qsort(order, x->cs.n, sizeof(*order), cand_order);
 	for (i = 0; i < x->cs.n && ret == 0; i = k) {
-		const struct cand *c = &x->cs.c[order[i]];
+		const struct cand *c = order[i];
 
 		for (k = i + 1; k < x->cs.n; k++) {
-			const struct cand *d = &x->cs.c[order[k]];
+			const struct cand *d = order[k];
 
 			if (d->seq != c->seq || strcmp(d->unit, c->unit) != 0)
 				break;
@@ -655,6 +646,7 @@ struct report {
 	char *addr;                /* an address's report */
 	struct cands about;        /* the messages the index knows about addr */
 	int about_more;            /* more than REPORT_HITS_MAX */
+	int unit_is_mailbox;       /* searches without a unit filter cover it */
 	struct actor *actors;
 	size_t nactors;
 	int all_tokens; /* every token loaded, not only the tenant's */
@@ -897,19 +889,6 @@ static void match_session(struct report *r, struct json_object *d, struct row *w
 	}
 }
 
-static int is_mailbox(struct report *r, const char *unit)
-{
-	struct catalog_unit *u = NULL;
-	struct error err;
-	int yes;
-
-	error_init(&err);
-	yes = catalog_unit_get(svc_catalog(r->s), r->tenant, unit, &u, &err) == 0 &&
-	      catalog_kind_of(u->kind) == CATALOG_KIND_MAILBOX;
-	catalog_unit_free(&u);
-	return yes;
-}
-
 static int in_array(struct json_object *arr, const char *s)
 {
 	if (arr == NULL || !json_object_is_type(arr, json_type_array))
@@ -968,7 +947,7 @@ static void match_entry(struct report *r, const struct catalog_audit *a, struct 
 			w->matched = filters_name(d, r->addr);
 		else
 			w->matched = target ? strcmp(target, r->unit_id) == 0
-					    : is_mailbox(r, r->unit_id);
+					    : r->unit_is_mailbox;
 	}
 	free(unit);
 }
@@ -1068,6 +1047,7 @@ static int report_subject(struct report *r, const struct svc_access_query *q,
 		return -1;
 	r->unit_id = xstrdup(u->id);
 	r->unit_name = xstrdup(u->name);
+	r->unit_is_mailbox = catalog_kind_of(u->kind) == CATALOG_KIND_MAILBOX;
 	catalog_unit_free(&u);
 	return 0;
 }

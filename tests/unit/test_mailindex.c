@@ -490,6 +490,47 @@ out:
 	store_close(&f.s);
 }
 
+/* The addresses a data-subject export looks up: addr-specs of the six
+ * fields (groups too), never display names, lower case, each once. */
+static void test_addresses(void)
+{
+	static const char m[] =
+		"From: \"ann@x.org\" <Mallory@Z.org>\r\n"
+		"Sender: =?UTF-8?B?w4VubiBFeGFtcGxl?= <Ann@X.ORG>\r\n"
+		"Reply-To: ann@x.org\r\nTo: team: c@y.org, D@y.org;, joann@x.org\r\n"
+		"Cc: <e@y.org>\r\nBcc: f@y.org\r\nSubject: s\r\n\r\nWrite to g@y.org.\r\n";
+	static const char broken[] = "From: a@b.c\r\nReply-To: R@B.C\r\n\x80\xff";
+	static const struct {
+		const char *in, *want;
+	} norm[] = {
+		{ " <Ann@X.Org> ", "ann@x.org" }, { "ann@x.org", "ann@x.org" },
+		{ "Jürgen@Bücher.example", "jürgen@bücher.example" }, { "ann", NULL },
+		{ "@x.org", NULL }, { "ann@", NULL }, { "a b@x.org", NULL }, { "a@x.org, b@x.org", NULL },
+		{ "Ann <a@x.org>", NULL }, { "", NULL },
+	};
+	struct mailparse p;
+	char *got;
+
+	memset(&p, 0, sizeof(p));
+	mailparse_message((const uint8_t *)m, sizeof(m) - 1, &p);
+	CHECKF(p.addresses && strcmp(p.addresses, "mallory@z.org\nann@x.org\nc@y.org\nd@y.org\n"
+				      "joann@x.org\ne@y.org\nf@y.org") == 0,
+	       "addresses \"%s\"", p.addresses);
+	mailparse_clear(&p);
+	mailparse_message((const uint8_t *)broken, sizeof(broken) - 1, &p);
+	CHECKF(p.addresses && strstr(p.addresses, "a@b.c") && strstr(p.addresses, "r@b.c"),
+	       "addresses of a broken message \"%s\"", p.addresses);
+	mailparse_clear(&p);
+	for (size_t i = 0; i < sizeof(norm) / sizeof(norm[0]); i++) {
+		got = mailparse_address_norm(norm[i].in);
+		CHECKF(norm[i].want ? got && strcmp(got, norm[i].want) == 0 : got == NULL,
+		       "norm(\"%s\") = \"%s\"", norm[i].in, got ? got : "(null)");
+		free(got);
+	}
+out:
+	mailparse_clear(&p);
+}
+
 static void test_version(void)
 {
 	char path[512];
@@ -701,6 +742,7 @@ const struct unit_test mailindex_tests[] = {
 	{ "mailindex: MIME parsing of odd, broken and huge messages", test_parse },
 	{ "mailindex: mboxrd quoting round trip", test_mboxrd },
 	{ "mailindex: occurrence ranges in order, out of order and after drops", test_ranges },
+	{ "mailindex: the addresses of a message, and an address typed", test_addresses },
 	{ "mailindex: an older format is emptied, a newer one refused", test_version },
 	{ "mailindex: a new index opened by several at once", test_open_race },
 	{ "mailindex: a range ending at a dropped point, split by a late point",
