@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -392,13 +393,19 @@ static void add_quoted(struct buf *b, const char *s)
 }
 
 /* One X-Coffer-Source line per place of every copy of the content, in the
- * message's own line ending. */
+ * message's own line ending, each numbered "n=K/N": a message that carries
+ * such lines itself cannot pass them off as the export's, since exactly N
+ * lines come before its bytes. */
 static void source_lines(struct subject_export *x, const struct content *c, const uint8_t *msg,
 			 struct buf *b)
 {
 	const uint8_t *nl = memchr(msg, '\n', c->len);
 	const char *eol = nl && nl > msg && nl[-1] == '\r' ? "\r\n" : "\n";
+	size_t total = 0, n = 0;
 
+	for (size_t i = 0; i < c->ncands; i++)
+		for (size_t k = 0; k < x->cs.c[c->cands[i]].nplaces; k++)
+			total += x->cs.c[c->cands[i]].places[k].nseqs > 0;
 	for (size_t i = 0; i < c->ncands; i++) {
 		const struct cand *cd = &x->cs.c[c->cands[i]];
 
@@ -408,7 +415,8 @@ static void source_lines(struct subject_export *x, const struct content *c, cons
 
 			if (pl->nseqs == 0)
 				continue;
-			buf_addf(b, "X-Coffer-Source: unit=%s; unitName=", pl->unit);
+			buf_addf(b, "X-Coffer-Source: n=%zu/%zu; unit=%s; unitName=", ++n, total,
+				 pl->unit);
 			add_quoted(b, name ? name : "");
 			buf_addf(b, "; folder=");
 			add_quoted(b, pl->folder_utf8);

@@ -5,8 +5,9 @@
 # encoded word and upper case, Cc in another folder, Reply-To alone), the
 # same message in both mailboxes and in several restore points, and decoys
 # (joann@x.org, ann@x.org.uk, "ann@x.org" as a display name, the address in
-# a body). The subject export gives each message once with its exact bytes
-# and where it was found, and no decoy; it is audited; only privacy
+# a body), and a message whose first line pretends to be a source line.
+# The subject export gives each message once with its exact bytes and
+# where it was found, and no decoy; it is audited; only privacy
 # officers and tenant admins may run it. The access report names a search,
 # an export and a restore session with their actors and roles, as JSON and
 # as the CLI's table.
@@ -46,6 +47,9 @@ msg("m3", ["From: dave@y.org", "To: team@y.org", "Cc: \"Ann\" <ann@x.org>, other
            "Subject: minutes", date.format(3), "Message-ID: <m3@y.org>"], "Minutes attached.\n")
 msg("m4", ["From: news@z.org", "Reply-To: ann@x.org", "To: list@z.org", "Subject: newsletter",
            date.format(4), "Message-ID: <m4@z.org>"], "News.\n")
+# Its own first line pretends to be one of the export's source lines.
+msg("m5", ["X-Coffer-Source: n=1/1; unit=u-fake", "From: spoof@z.org", "To: ann@x.org",
+           "Subject: spoofed source", date.format(9), "Message-ID: <m5@z.org>"], "Hello.\n")
 msg("d1", ["From: joann@x.org", "To: bob@y.org", "Subject: decoy joann", date.format(5),
            "Message-ID: <d1@x.org>"], "Not Ann.\n")
 msg("d2", ["From: \"ann@x.org\" <mallory@z.org>", "To: bob@y.org", "Subject: decoy display",
@@ -75,7 +79,7 @@ mkdir -p "$D"
 "$DOVECOT" start "$D" $IPORT >/dev/null || { not_ok "subject: dovecot starts" "$(tail -3 "$D/dovecot.log")"; exit 1; }
 M=$T/msg
 append alice INBOX "$M/m1" "$M/m2" "$M/d1" "$M/d2" && append alice Archive "$M/m3" &&
-	append bob INBOX "$M/m1" "$M/d3" "$M/d4" || { not_ok "subject: the test mail is appended"; exit 1; }
+	append bob INBOX "$M/m1" "$M/d3" "$M/d4" "$M/m5" || { not_ok "subject: the test mail is appended"; exit 1; }
 
 serve_start serve "http://127.0.0.1:$PORT" --data "$T/data" --listen "127.0.0.1:$PORT" \
 	--workers 2 --tick-ms 200 --source-allow "127.0.0.1:$IPORT" ||
@@ -169,8 +173,10 @@ if cur is not None:
     msgs.append(cur[:-1])
 out = []
 for m in msgs:
+    # "X-Coffer-Source: n=1/N; ...": exactly N lines are the export's.
     src = []
-    while m.startswith(b"X-Coffer-Source: "):
+    total = int(re.match(rb"X-Coffer-Source: n=1/(\d+);", m).group(1))
+    for _ in range(total):
         end = m.index(b"\r\n") + 2
         src.append(m[:end].decode().strip())
         m = m[end:]
@@ -180,16 +186,16 @@ print("\n".join(sorted(out)))
 EOF
 }
 split "$T/api.mbox" >"$T/got" 2>"$T/split.err"
-want=$(cd "$M" && sha256sum m1 m2 m3 m4 | cut -c1-64 | sort)
+want=$(cd "$M" && sha256sum m1 m2 m3 m4 m5 | cut -c1-64 | sort)
 got=$(cut -d' ' -f1 "$T/got")
-expect_eq "subject: the export holds her 4 messages, each once, byte for byte" "$got" "$want"
+expect_eq "subject: the export holds her 5 messages, each once, byte for byte (one with a source line of its own)" "$got" "$want"
 if grep -qE 'decoy' "$T/got" || grep -q 'joann@x.org\|mallory@z.org\|ann@x.org.uk' "$T/api.mbox"; then
 	not_ok "subject: no decoy is exported" "$(grep decoy "$T/got")"
 else
 	ok "subject: no decoy is exported (joann@, ann@x.org.uk, a display name, a body)"
 fi
 m1=$(grep 'quarterly numbers' "$T/got")
-if [ "$(grep -o 'X-Coffer-Source' <<<"$m1" | wc -l)" = 2 ] && grep -q "unit=$UA; unitName=\"alice\"; folder=\"INBOX\"" <<<"$m1" &&
+if [ "$(grep -o 'X-Coffer-Source' <<<"$m1" | wc -l)" = 2 ] && grep -q "/2; unit=$UA; unitName=\"alice\"; folder=\"INBOX\"" <<<"$m1" &&
 	grep -q "unit=$UB; unitName=\"bob\"; folder=\"INBOX\"; uid=1; firstRestorePoint=1; lastRestorePoint=2; restorePoints=2" <<<"$m1"; then
 	ok "subject: the message in both mailboxes and both points is exported once, with both sources"
 else
@@ -205,7 +211,7 @@ grep -q '^>From here on' "$T/api.mbox" && grep -q '^>>From a quote' "$T/api.mbox
 # The audit entry: before anything was read, with the address and counts.
 api "$AUTOK" GET "/v1/tenants/$TID/auditLog?action=subject.export"
 if [ "$(j '.items | length')" = 1 ] && [ "$(j '.items[0].detail.address')" = ann@x.org ] &&
-	[ "$(j '.items[0].detail.messagesIndexed')" -ge 4 ] && [ "$(j '.items[0].target')" = ann@x.org ] &&
+	[ "$(j '.items[0].detail.messagesIndexed')" -ge 5 ] && [ "$(j '.items[0].target')" = ann@x.org ] &&
 	[ "$(j '.items[0].detail.units | length')" = 2 ]; then
 	ok "subject: the export is audited (subject.export, the address, what the index named)"
 else
@@ -215,8 +221,8 @@ fi
 # The CLI, through the API.
 cli() { COFFER_TOKEN=$1 "$COFFER" --server "$BASE" "${@:2}"; }
 run cli "$PTOK" subject export ann@x.org -o "$T/cli.mbox"
-if [ "$rc" = 0 ] && grep -q '^4 messages' "$T/out" && split "$T/cli.mbox" | cmp -s - "$T/got"; then
-	ok "subject: coffer subject export writes the same mbox (4 messages)"
+if [ "$rc" = 0 ] && grep -q '^5 messages' "$T/out" && split "$T/cli.mbox" | cmp -s - "$T/got"; then
+	ok "subject: coffer subject export writes the same mbox (5 messages)"
 else
 	not_ok "subject: coffer subject export writes the same mbox" "exit $rc: $(cat "$T/out" "$T/err" | head -3)"
 fi
