@@ -1381,6 +1381,7 @@ void catalog_job_free(struct catalog_job **jp)
 #define ARTIFACT_COLS                                                                \
 	"session, tenant, unit, seq, mode, target, patterns, state, error, "   \
 	"items_done, items_total, bytes_done, bytes_total, started, finished"
+#define ARTIFACT_READ_COLS ARTIFACT_COLS ", withheld"
 
 static void *session_make(const struct db_row *st)
 {
@@ -1414,6 +1415,7 @@ static void *artifact_make(const struct db_row *st)
 	a->bytes_total = (uint64_t)col_int(st, 12);
 	a->started = col_int(st, 13);
 	a->finished = col_int(st, 14);
+	a->withheld = col_text(st, 15);
 	return a;
 }
 
@@ -1432,6 +1434,7 @@ void catalog_artifact_free(struct catalog_artifact **ap)
 	free(a->patterns);
 	free(a->state);
 	free(a->error);
+	free(a->withheld);
 	free(a);
 }
 
@@ -1513,7 +1516,7 @@ static int session_load_artifacts(struct catalog *c, struct catalog_session *s,
 	struct rows r;
 
 	if (db_list(c, &artifact_rec,
-		    "SELECT " ARTIFACT_COLS " FROM artifacts WHERE session = $1 ORDER BY unit",
+		    "SELECT " ARTIFACT_READ_COLS " FROM artifacts WHERE session = $1 ORDER BY unit",
 		    PARAMS(PS(s->id)), &r, err) < 0)
 		return error_prefix(err, "artifacts of session %s", s->id);
 	ROWS_TAKE(&r, &s->artifacts, &s->nartifacts);
@@ -1574,10 +1577,12 @@ int catalog_artifact_update(struct catalog *c, const struct catalog_artifact *a,
 	    db_change1(c,
 		       "UPDATE artifacts SET state = $3, error = $4, items_done = $5,"
 		       " items_total = $6, bytes_done = $7, bytes_total = $8, target = $9,"
-		       " started = $10, finished = $11 WHERE session = $1 AND unit = $2",
+		       " started = $10, finished = $11, withheld = $12"
+		       " WHERE session = $1 AND unit = $2",
 		       PARAMS(PS(a->session), PS(a->unit), PS(a->state), PS(a->error),
 			      PI(a->items_done), PI(a->items_total), PI(a->bytes_done),
-			      PI(a->bytes_total), PS(a->target), PI(a->started), PI(a->finished)),
+			      PI(a->bytes_total), PS(a->target), PI(a->started), PI(a->finished),
+			      PS(a->withheld)),
 		       "artifact", err) < 0)
 		return error_prefix(err, "catalog: update artifact %s of session %s", a->unit,
 				    a->session);
@@ -1601,6 +1606,131 @@ void catalog_session_free(struct catalog_session **sp)
 	free(s->created_by);
 	free(s->state);
 	free(s);
+}
+
+/* ---- erasure requests (docs/privacy.md 2) ---- */
+
+#define ERASURE_COLS                                                     \
+	"id, tenant, kind, spec, reason, state, requested_by, requested, " \
+	"decided_by, decided, effective, detail"
+
+static void *erasure_make(const struct db_row *st)
+{
+	struct catalog_erasure *e = xcalloc(1, sizeof(*e));
+
+	e->id = col_text(st, 0);
+	e->tenant = col_text(st, 1);
+	e->kind = col_text(st, 2);
+	e->spec = col_text(st, 3);
+	e->reason = col_text(st, 4);
+	e->state = col_text(st, 5);
+	e->requested_by = col_text(st, 6);
+	e->requested = col_int(st, 7);
+	e->decided_by = col_text(st, 8);
+	e->decided = col_int(st, 9);
+	e->effective = col_int(st, 10);
+	e->detail = col_text(st, 11);
+	return e;
+}
+
+static void erasure_free_v(void *p)
+{
+	struct catalog_erasure *x = p;
+
+	catalog_erasure_free(&x);
+}
+static const struct record erasure_rec = { erasure_make, erasure_free_v };
+
+int catalog_erasure_insert(struct catalog *c, const struct catalog_erasure *e, struct error *err)
+{
+	if (need(e->id, "erasure id", err) < 0 || need(e->tenant, "erasure tenant", err) < 0 ||
+	    need(e->kind, "erasure kind", err) < 0 || need(e->spec, "erasure spec", err) < 0 ||
+	    need(e->reason, "erasure reason", err) < 0 || need(e->state, "erasure state", err) < 0 ||
+	    need(e->requested_by, "erasure requester", err) < 0)
+		return error_prefix(err, "catalog: insert erasure request");
+	if (cat_run(c,
+		    "INSERT INTO erasures (" ERASURE_COLS ") VALUES "
+		    "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+		    PARAMS(PS(e->id), PS(e->tenant), PS(e->kind), PS(e->spec), PS(e->reason),
+			   PS(e->state), PS(e->requested_by), PI(e->requested), PS(e->decided_by),
+			   PI(e->decided), PI(e->effective), PS(e->detail)),
+		    NULL, NULL, err) < 0)
+		return error_prefix(err, "catalog: insert erasure request %s", e->id);
+	return 0;
+}
+
+int catalog_erasure_get(struct catalog *c, const char *tenant, const char *id,
+			struct catalog_erasure **e_r, struct error *err)
+{
+	*e_r = db_get(c, &erasure_rec,
+		      "SELECT " ERASURE_COLS " FROM erasures WHERE tenant = $1 AND id = $2",
+		      PARAMS(PS(tenant), PS(id)), "erasure request", err);
+	return *e_r ? 0 : error_prefix(err, "catalog: get erasure request %s", id);
+}
+
+int catalog_erasure_list(struct catalog *c, const char *tenant, const char *state,
+			 const struct catalog_page *pg, struct catalog_erasure ***es_r, size_t *n_r,
+			 struct error *err)
+{
+	struct rows r;
+
+	if (db_list(c, &erasure_rec,
+		    "SELECT " ERASURE_COLS " FROM erasures WHERE ($1 IS NULL OR tenant = $1)"
+		    " AND ($2 IS NULL OR state = $2) AND id > $3 ORDER BY id LIMIT $4",
+		    PARAMS(PS(tenant), PS(state), PS(page_after_id(pg)), PI(page_limit(pg))), &r,
+		    err) < 0)
+		return error_prefix(err, "catalog: list erasure requests of tenant %s", tenant);
+	ROWS_TAKE(&r, es_r, n_r);
+	return 0;
+}
+
+int catalog_erasure_decide(struct catalog *c, const char *tenant, const char *id,
+			   const char *from_state, const char *state, const char *by, int64_t when,
+			   struct error *err)
+{
+	int64_t n = cat_run(c,
+			    "UPDATE erasures SET state = $4, decided_by = $5, decided = $6"
+			    " WHERE tenant = $1 AND id = $2 AND state = $3",
+			    PARAMS(PS(tenant), PS(id), PS(from_state), PS(state), PS(by), PI(when)),
+			    NULL, NULL, err);
+
+	if (n < 0)
+		return error_prefix(err, "catalog: decide erasure request %s", id);
+	if (n == 0)
+		return error_setk(err, ERROR_CONFLICT, "erasure request %s is no longer %s", id,
+				  from_state);
+	return 0;
+}
+
+int catalog_erasure_set_effective(struct catalog *c, const char *tenant, const char *id,
+				  int64_t effective, const char *detail, struct error *err)
+{
+	if (db_change1(c,
+		       "UPDATE erasures SET state = 'effective', effective = $3, detail = $4"
+		       " WHERE tenant = $1 AND id = $2",
+		       PARAMS(PS(tenant), PS(id), PI(effective), PS(detail)), "erasure request",
+		       err) < 0)
+		return error_prefix(err, "catalog: make erasure request %s effective", id);
+	return 0;
+}
+
+void catalog_erasure_free(struct catalog_erasure **ep)
+{
+	struct catalog_erasure *e = *ep;
+
+	*ep = NULL;
+	if (e == NULL)
+		return;
+	free(e->id);
+	free(e->tenant);
+	free(e->kind);
+	free(e->spec);
+	free(e->reason);
+	free(e->state);
+	free(e->requested_by);
+	free(e->decided_by);
+	free(e->detail);
+	free(e);
 }
 
 /* ---- store deletions ---- */

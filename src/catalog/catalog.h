@@ -334,6 +334,39 @@ int catalog_scheduler_lead(struct catalog *c, int *lead_r, struct error *err);
 int64_t catalog_job_queue_depth(struct catalog *c);
 void catalog_job_free(struct catalog_job **j);
 
+/* ---- erasure requests (docs/privacy.md 2) ---- */
+struct catalog_erasure {
+	char *id, *tenant;
+	char *kind;         /* "addresses", "search", "paths" */
+	char *spec;         /* JSON: what the request names */
+	char *reason;
+	char *state;        /* "requested", "rejected", "approved" (waiting for a
+			       legal hold to end), "effective" */
+	char *requested_by; /* token ids */
+	char *decided_by;   /* NULL until approved or rejected */
+	int64_t requested, decided, effective; /* Unix seconds; 0: not yet */
+	char *detail;       /* JSON: what it withholds, per unit; NULL before */
+};
+/* e->id is the caller's ("e-" + random). */
+int catalog_erasure_insert(struct catalog *c, const struct catalog_erasure *e, struct error *err);
+/* ERROR_NOTFOUND for a request unknown to the tenant. */
+int catalog_erasure_get(struct catalog *c, const char *tenant, const char *id,
+			struct catalog_erasure **e_r, struct error *err);
+/* tenant NULL: every tenant's; state NULL: any. By id. */
+int catalog_erasure_list(struct catalog *c, const char *tenant, const char *state,
+			 const struct catalog_page *pg, struct catalog_erasure ***es_r, size_t *n_r,
+			 struct error *err);
+/* Moves the request from `from_state` to `state` (approved, rejected),
+ * recording who and when; ERROR_CONFLICT if it is no longer from_state (a
+ * second approver raced, or it was decided already). */
+int catalog_erasure_decide(struct catalog *c, const char *tenant, const char *id,
+			   const char *from_state, const char *state, const char *by, int64_t when,
+			   struct error *err);
+/* State "effective" since `effective`, with what it withholds. */
+int catalog_erasure_set_effective(struct catalog *c, const char *tenant, const char *id,
+				  int64_t effective, const char *detail, struct error *err);
+void catalog_erasure_free(struct catalog_erasure **e);
+
 /* ---- restore sessions and their per-unit artifacts ---- */
 struct catalog_artifact {
 	char *session, *tenant, *unit;
@@ -345,6 +378,7 @@ struct catalog_artifact {
 	char *error;
 	uint64_t items_done, items_total, bytes_done, bytes_total;
 	int64_t started, finished;
+	char *withheld;        /* JSON of what the erasure ledger withheld, or NULL */
 };
 struct catalog_session {
 	char *id, *tenant, *created_by, *state; /* "pending", "running", "succeeded", "failed" */

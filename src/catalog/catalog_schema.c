@@ -237,6 +237,9 @@ static const struct catalog_migration steps[] = {
 	  "ALTER TABLE units ADD COLUMN destroy_requested BIGINT NOT NULL DEFAULT 0;"
 	  "ALTER TABLE units ADD COLUMN destroy_due BIGINT NOT NULL DEFAULT 0;"
 	  "ALTER TABLE units ADD COLUMN source_gone_since BIGINT NOT NULL DEFAULT 0;"
+	  /* What the erasure ledger withheld from a restore: JSON
+	   * {"items": N, "byRequest": [{"request", "items"}]}; NULL: nothing. */
+	  "ALTER TABLE artifacts ADD COLUMN withheld TEXT;"
 	  /* Signed deletion certificates (docs/privacy.md "Deletion
 	   * certificate"). No foreign key: a certificate outlives the tenant
 	   * and the units it names. */

@@ -56,6 +56,11 @@ int cli_retention_option(int argc, char **argv, int *i, int64_t *keep_s, int64_t
  * and imports; 0 (now) when unset. ERROR_USAGE if malformed. */
 int cli_point_time(int64_t *time_ns_r, struct error *err);
 
+/* commands.c: tells stderr what a read withheld under the erasure ledger
+ * ("withheld N items (erasure requests: e-1 3, ...)"; nothing when n is 0)
+ * unless quiet, and frees by (the JSON of erasure_set_report_text). */
+void cli_withheld(const struct cli *c, uint64_t n, char *by);
+
 /* cmd_serve.c: the daemon and its catalog. */
 #define USAGE_SERVE "[--config FILE] [--data DIR] [--listen HOST:PORT] ..."
 #define USAGE_FIND "UNIT PATTERN [--ignore-case]"

@@ -210,7 +210,7 @@ static int cmd_dav_restore(struct cli *c, int argc, char **argv)
 	const char *to = NULL;
 	int i, r, ret;
 	struct source_restore_opts o = { .quiet = c->quiet || c->json };
-	struct source_restore_result res;
+	struct source_restore_result res = { 0 };
 	const struct source_ops *ops;
 	json_object *src, *target = NULL;
 	char **pats = NULL;
@@ -261,11 +261,14 @@ static int cmd_dav_restore(struct cli *c, int argc, char **argv)
 	json_object_put(src);
 	json_object_put(target);
 	free(pats);
-	if (ret < 0)
+	if (ret < 0) {
+		free(res.withheld_by);
 		return dav_fail(&err);
+	}
 	if (c->json) {
 		json_object *j = json_object_new_object();
 
+		add_u64(j, "withheld", res.withheld);
 		add_u64(j, "items", res.items_total);
 		add_u64(j, "itemsDone", res.items_done);
 		add_u64(j, "bytes", res.bytes_done);
@@ -277,6 +280,7 @@ static int cmd_dav_restore(struct cli *c, int argc, char **argv)
 		       PRIu64 " failed\n", o.rp, res.items_done, res.items_total, res.bytes_done,
 		       res.failed);
 	}
+	cli_withheld(c, res.withheld, res.withheld_by);
 	return res.failed ? EXIT_WARNINGS : EXIT_OK;
 }
 

@@ -248,7 +248,7 @@ static int cmd_mail_restore(struct cli *c, int argc, char **argv)
 {
 	struct conn_flags cf = { 0 };
 	struct mail_restore_opts o = { .quiet = c->quiet || c->json };
-	struct mail_restore_result res;
+	struct mail_restore_result res = { 0 };
 	struct restore_print rp = { c };
 	char *folders[SELECT_MAX], *paths[SELECT_MAX];
 	uint32_t uids[SELECT_MAX];
@@ -299,11 +299,14 @@ static int cmd_mail_restore(struct cli *c, int argc, char **argv)
 	ret = s ? mail_restore_run(s, &o, &res, &err) : -1;
 	store_close(&s);
 	json_object_put(dst);
-	if (ret < 0)
+	if (ret < 0) {
+		free(res.withheld_by);
 		return mail_fail(&err);
+	}
 	if (c->json) {
 		json_object *j = json_object_new_object();
 
+		add_u64(j, "withheld", res.withheld);
 		json_object_object_add(j, "restored", json_object_new_string(o.rp));
 		add_u64(j, "folders", res.folders);
 		add_u64(j, "foldersCreated", res.folders_created);
@@ -321,6 +324,7 @@ static int cmd_mail_restore(struct cli *c, int argc, char **argv)
 		       res.folders, res.present, res.appended, (double)res.appended_bytes / 1048576.0,
 		       res.flags_fixed, res.deleted, res.folders_created);
 	}
+	cli_withheld(c, res.withheld, res.withheld_by);
 	return EXIT_OK;
 }
 

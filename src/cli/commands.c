@@ -15,6 +15,7 @@
 #include "engine/backup.h"
 #include "engine/check.h"
 #include "engine/diff.h"
+#include "engine/erasure.h"
 #include "engine/find.h"
 #include "engine/meta.h"
 #include "engine/prune.h"
@@ -25,6 +26,7 @@
 #include "lib/error.h"
 #include "lib/fsutil.h"
 #include "lib/hex.h"
+#include "lib/jsonutil.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/parse.h"
@@ -716,6 +718,7 @@ static int cmd_ls(struct cli *c, int argc, char **argv)
 	struct store_unit *u = NULL;
 	struct rp *rp = NULL;
 	struct tree_reader *tr = NULL;
+	struct erasure_set *es = NULL;
 	struct index *ix = NULL;
 	struct meta_entry *e;
 	const char *prefix = argc == 3 ? argv[2] : "";
@@ -730,13 +733,22 @@ static int cmd_ls(struct cli *c, int argc, char **argv)
 	if (s == NULL)
 		return fail(&err);
 	if (tree_resolve(s, argv[1], &u, &rp, &err) < 0 || (ix = index_open(u, &err)) == NULL ||
-	    (tr = tree_reader_open(u, ix, rp, &err)) == NULL)
+	    erasure_set_load(u, &es, &err) < 0 || (tr = tree_reader_open(u, ix, rp, &err)) == NULL)
 		goto out;
-	while ((ret = tree_reader_next(tr, &e, &err)) == 1)
-		if (path_below(e->path, prefix))
+	tree_reader_withhold(tr, es, 1);
+	while ((ret = tree_reader_next(tr, &e, &err)) == 1) {
+		if (!path_below(e->path, prefix))
+			continue;
+		if (tree_reader_withheld(tr) != NULL)
+			erasure_set_note(es, tree_reader_withheld(tr));
+		else
 			print_entry(c, e);
+	}
+	if (ret == 0)
+		cli_withheld(c, erasure_set_withheld(es), erasure_set_report_text(es));
 out:
 	tree_reader_close(&tr);
+	erasure_set_free(&es);
 	index_close(&ix);
 	rp_free(&rp);
 	store_unit_close(&u);
@@ -783,6 +795,7 @@ static int cmd_diff(struct cli *c, int argc, char **argv)
 		fprintf(stderr, "%llu added, %llu removed, %llu modified, %llu metadata only\n",
 			(unsigned long long)res.added, (unsigned long long)res.removed,
 			(unsigned long long)res.modified, (unsigned long long)res.attrs);
+	cli_withheld(c, res.withheld, res.withheld_by);
 	return EXIT_OK;
 }
 
@@ -842,6 +855,8 @@ static int cmd_find(struct cli *c, int argc, char **argv)
 	if (!c->json && !c->quiet)
 		fprintf(stderr, "%zu versions of %s in %zu restore points\n", res.n, o.pattern,
 			res.points);
+	cli_withheld(c, res.withheld, res.withheld_by);
+	res.withheld_by = NULL;
 	find_result_clear(&res);
 	return EXIT_OK;
 }
@@ -910,7 +925,29 @@ static int cmd_restore(struct cli *c, int argc, char **argv)
 			(double)res.written_bytes / 1048576.0, (unsigned long long)res.removed,
 			(unsigned long long)res.attrs_fixed, (unsigned long long)res.unchanged,
 			(unsigned long long)res.failed);
+	cli_withheld(c, res.withheld, res.withheld_by);
 	return ret < 0 ? fail(&err) : EXIT_OK;
+}
+
+void cli_withheld(const struct cli *c, uint64_t n, char *by)
+{
+	json_object *arr = by ? json_tokener_parse(by) : NULL;
+	size_t i;
+
+	if (n > 0 && !c->quiet) {
+		fprintf(stderr, "withheld %llu item%s (erasure request%s:",
+			(unsigned long long)n, n == 1 ? "" : "s",
+			json_object_array_length(arr) == 1 ? "" : "s");
+		for (i = 0; arr && i < json_object_array_length(arr); i++) {
+			json_object *o = json_object_array_get_idx(arr, i);
+
+			fprintf(stderr, "%s %s %s", i ? "," : "", jsonu_str(o, "request"),
+				json_object_get_string(json_object_object_get(o, "items")));
+		}
+		fprintf(stderr, ")\n");
+	}
+	json_object_put(arr);
+	free(by);
 }
 
 static void check_line(void *ctx, const char *unit, uint32_t seq, const char *path,

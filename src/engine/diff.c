@@ -9,6 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
+#include "engine/erasure.h"
 #include "engine/fsmeta.h"
 #include "engine/meta.h"
 #include "engine/tree.h"
@@ -27,6 +30,7 @@ struct side {
 	struct rp *rp;
 	struct index *ix;
 	struct tree_reader *tr;
+	struct erasure_set *es;
 	struct walker *w;
 	struct meta_entry *e; /* current entry, NULL at the end */
 	struct meta_entry live; /* the live entry e points to */
@@ -66,13 +70,19 @@ static int side_open_point(struct store *s, const char *spec, struct side *sd, s
 	sd->ix = index_open(sd->u, err);
 	if (sd->ix == NULL)
 		return -1;
+	if (erasure_set_load(sd->u, &sd->es, err) < 0)
+		return -1;
 	sd->tr = tree_reader_open(sd->u, sd->ix, sd->rp, err);
-	return sd->tr ? 0 : -1;
+	if (sd->tr == NULL)
+		return -1;
+	tree_reader_withhold(sd->tr, sd->es, 0);
+	return 0;
 }
 
 static void side_close(struct side *sd)
 {
 	tree_reader_close(&sd->tr);
+	erasure_set_free(&sd->es);
 	walker_close(&sd->w);
 	if (sd->root_fd >= 0)
 		close(sd->root_fd);
@@ -295,6 +305,17 @@ int diff_run(struct store *s, const char *rp1, const char *rp2, diff_report_cb *
 		   : side_open_point(s, rp2, &d.b, err) < 0 || side_next_point(&d.b, err) < 0)
 		goto out;
 	ret = diff_join(&d, err);
+	if (ret == 0) {
+		json_object *report = json_object_new_array();
+
+		erasure_report_add(report, d.a.es);
+		erasure_report_add(report, d.b.es);
+		res->withheld = erasure_report_total(report);
+		if (res->withheld > 0)
+			res->withheld_by = xstrdup(
+				json_object_to_json_string_ext(report, JSON_C_TO_STRING_PLAIN));
+		json_object_put(report);
+	}
 out:
 	side_close(&d.a);
 	side_close(&d.b);

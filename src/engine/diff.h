@@ -15,6 +15,10 @@ typedef void diff_report_cb(void *ctx, char kind, const char *path);
 
 struct diff_result {
 	uint64_t added, removed, modified, attrs;
+	/* Entries of the points the erasure ledger withheld (neither side
+	 * shows them), and by request (JSON text or NULL; the caller frees). */
+	uint64_t withheld;
+	char *withheld_by;
 };
 
 /* rp2 NULL or "live": compare with rp1's source folder. */

@@ -229,3 +229,41 @@ char *erasure_set_report_text(const struct erasure_set *es)
 	json_object_put(arr);
 	return text;
 }
+
+void erasure_report_add(struct json_object *acc, const struct erasure_set *es)
+{
+	json_object *add = erasure_set_report(es);
+	size_t i, k;
+
+	for (i = 0; i < json_object_array_length(add); i++) {
+		json_object *o = json_object_array_get_idx(add, i), *have = NULL, *v;
+		const char *req = json_object_get_string(json_object_object_get(o, "request"));
+		int64_t n = json_object_get_int64(json_object_object_get(o, "items"));
+
+		for (k = 0; k < json_object_array_length(acc) && have == NULL; k++) {
+			v = json_object_array_get_idx(acc, k);
+			if (strcmp(json_object_get_string(json_object_object_get(v, "request")),
+				   req) == 0)
+				have = v;
+		}
+		if (have == NULL) {
+			json_object_array_add(acc, json_object_get(o));
+			continue;
+		}
+		v = json_object_object_get(have, "items");
+		json_object_object_add(have, "items",
+				       json_object_new_int64(json_object_get_int64(v) + n));
+	}
+	json_object_put(add);
+}
+
+uint64_t erasure_report_total(struct json_object *report)
+{
+	uint64_t n = 0;
+	size_t i;
+
+	for (i = 0; report && i < json_object_array_length(report); i++)
+		n += (uint64_t)json_object_get_int64(
+			json_object_object_get(json_object_array_get_idx(report, i), "items"));
+	return n;
+}

@@ -40,6 +40,11 @@ uint64_t erasure_set_withheld(const struct erasure_set *es);
 struct json_object *erasure_set_report(const struct erasure_set *es);
 /* The same as JSON text the caller frees; NULL when nothing was withheld. */
 char *erasure_set_report_text(const struct erasure_set *es);
+/* Adds the counts of es into acc, a report array as above (by request):
+ * a read over several points or units adds up its sets. */
+void erasure_report_add(struct json_object *acc, const struct erasure_set *es);
+/* The items of a report array, all requests together. */
+uint64_t erasure_report_total(struct json_object *report);
 
 /* SHA-256 over the concatenated ids of e's extents: the content key that
  * `keys` of a record name (the message key of a mailbox point). */

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "crypto/crypto.h"
+#include "engine/erasure.h"
 #include "engine/meta.h"
 #include "engine/tree.h"
 #include "lib/buf.h"
@@ -83,7 +84,8 @@ static int hit_add(struct hits *h, const struct hit *x, struct error *err)
 
 /* The matches of one point's tree. */
 static int point_hits(struct store_unit *u, const struct index *ix, const struct rp *rp,
-		      const struct find_opts *o, struct hits *h, struct error *err)
+		      const struct find_opts *o, struct erasure_set *es, struct hits *h,
+		      struct error *err)
 {
 	struct tree_reader *tr = tree_reader_open(u, ix, rp, err);
 	struct meta_entry *e;
@@ -92,9 +94,14 @@ static int point_hits(struct store_unit *u, const struct index *ix, const struct
 
 	if (tr == NULL)
 		return -1;
+	tree_reader_withhold(tr, es, 1);
 	while ((r = tree_reader_next(tr, &e, err)) == 1) {
 		if (*e->path == '\0' || !matches(o, e->path))
 			continue;
+		if (tree_reader_withheld(tr) != NULL) {
+			erasure_set_note(es, tree_reader_withheld(tr));
+			continue;
+		}
 		memset(&x, 0, sizeof(x));
 		x.path = e->path;
 		content_of(e, x.content);
@@ -194,6 +201,7 @@ int find_run(struct store_unit *u, const struct find_opts *o, struct find_result
 	     struct error *err)
 {
 	struct rp *prev = NULL, *rp = NULL;
+	struct erasure_set *es = NULL;
 	struct hits h = { 0 };
 	struct index *ix = NULL;
 	uint32_t *seqs = NULL;
@@ -203,14 +211,15 @@ int find_run(struct store_unit *u, const struct find_opts *o, struct find_result
 	memset(res, 0, sizeof(*res));
 	if (o->pattern == NULL || *o->pattern == '\0')
 		return error_setk(err, ERROR_USAGE, "find needs a name pattern");
-	if (rp_list(u, &seqs, &nseq, err) < 0 || (ix = index_open(u, err)) == NULL)
+	if (rp_list(u, &seqs, &nseq, err) < 0 || (ix = index_open(u, err)) == NULL ||
+	    erasure_set_load(u, &es, err) < 0)
 		goto out;
 	for (size_t i = 0; i < nseq; i++) {
 		if (rp_read(u, seqs[i], &rp, err) < 0)
 			goto out;
 		from = h.n;
 		if (same_tree(prev, rp) ? repeat_hits(&h, prev_from, prev_to, rp, err) < 0
-					: point_hits(u, ix, rp, o, &h, err) < 0)
+					: point_hits(u, ix, rp, o, es, &h, err) < 0)
 			goto out;
 		prev_from = from;
 		prev_to = h.n;
@@ -220,7 +229,10 @@ int find_run(struct store_unit *u, const struct find_opts *o, struct find_result
 	}
 	res->points = nseq;
 	ret = fold(&h, o, res, err);
+	res->withheld = erasure_set_withheld(es);
+	res->withheld_by = erasure_set_report_text(es);
 out:
+	erasure_set_free(&es);
 	if (ret < 0)
 		find_result_clear(res);
 	rp_free(&rp);
@@ -236,5 +248,6 @@ void find_result_clear(struct find_result *res)
 	for (size_t i = 0; i < res->n; i++)
 		free(res->v[i].path);
 	free(res->v);
+	free(res->withheld_by);
 	memset(res, 0, sizeof(*res));
 }

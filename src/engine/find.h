@@ -42,6 +42,10 @@ struct find_result {
 	struct find_version *v; /* by path, then version */
 	size_t n;
 	size_t points;          /* live points searched */
+	/* Matching entries the unit's erasure ledger withheld (counted once
+	 * per point that has them), and by request (erasure_set_report_text). */
+	uint64_t withheld;
+	char *withheld_by;
 };
 
 /* Searches every live point of u. -1 and err naming the point on a

@@ -234,13 +234,16 @@ static void point_index(struct mail_point *pt)
 }
 
 int mail_point_open(struct store_unit *u, const struct index *ix, const struct rp *rp,
-		    struct mail_point **pt_r, struct error *err)
+		    struct erasure_set *es, struct mail_point **pt_r, struct error *err)
 {
 	struct mail_point *pt = xcalloc(1, sizeof(*pt));
 	struct tree_reader *tr = tree_reader_open(u, ix, rp, err);
 	struct pending_msg *pend = NULL;
 	size_t npend = 0, i;
 	int ret = -1;
+
+	if (tr != NULL && es != NULL)
+		tree_reader_withhold(tr, es, 0);
 
 	pt->u = u;
 	pt->ix = ix;

@@ -16,6 +16,7 @@
 #include "engine/meta.h"
 
 struct buf;
+struct erasure_set;
 struct error;
 struct index;
 struct pack_reader;
@@ -65,8 +66,12 @@ struct mail_point {
 };
 
 /* Reads restore point rp of unit u as a mailbox; fails naming the point if
- * it is not one or has another mapping version (maillayout_check_root). */
+ * it is not one or has another mapping version (maillayout_check_root).
+ * With es, what the unit's erasure ledger covers is left out (and counted
+ * there): a reader for a user passes point_reader_erasures(); the backup's
+ * parent passes NULL. */
 int mail_point_open(struct store_unit *u, const struct index *ix, const struct rp *rp,
+		    struct erasure_set *es,
 		    struct mail_point **pt_r, struct error *err);
 void mail_point_close(struct mail_point **pt);
 struct mail_folder *mail_point_folder(struct mail_point *pt, const char *name);

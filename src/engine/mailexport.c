@@ -13,6 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
+#include "engine/erasure.h"
 #include "engine/maillayout.h"
 #include "engine/mailparse.h"
 #include "engine/meta.h"
@@ -39,6 +42,7 @@ struct mailexport {
 	struct buf out;
 	mailexport_sink_fn *sink; /* MAILEXPORT_SINK */
 	void *sink_ctx;
+	json_object *withheld;    /* erasure report of every pass (erasure.h) */
 };
 
 /* ---- mboxrd ---- */
@@ -282,6 +286,7 @@ void mailexport_close(struct mailexport **xp)
 		unlink(x->path);
 	buf_clear(&x->out);
 	free(x->path);
+	json_object_put(x->withheld);
 	free(x);
 	*xp = NULL;
 }
@@ -289,6 +294,11 @@ void mailexport_close(struct mailexport **xp)
 uint64_t mailexport_count(const struct mailexport *x)
 {
 	return x->count;
+}
+
+struct json_object *mailexport_withheld(const struct mailexport *x)
+{
+	return x->withheld;
 }
 
 static int mbox_flush(struct mailexport *x, struct error *err)
@@ -390,12 +400,18 @@ typedef int want_cb(void *ctx, const struct meta_entry *e);
 
 static int run_pass(struct pass *ps, want_cb *want, void *ctx, struct error *err)
 {
-	struct tree_reader *tr = tree_reader_open(ps->u, ps->ix, ps->rp, err);
+	struct tree_reader *tr = NULL;
+	struct erasure_set *es = NULL;
 	struct meta_entry *e;
 	int ret, first = 1;
 
-	if (tr == NULL)
+	if (erasure_set_load(ps->u, &es, err) < 0 ||
+	    (tr = tree_reader_open(ps->u, ps->ix, ps->rp, err)) == NULL) {
+		erasure_set_free(&es);
 		return -1;
+	}
+	/* Marked, so only what the pass would export counts as withheld. */
+	tree_reader_withhold(tr, es, 1);
 	buf_init(&ps->msg, 0);
 	buf_init(&ps->blob, 0);
 	ps->pr = pack_reader_open(ps->u);
@@ -405,13 +421,23 @@ static int run_pass(struct pass *ps, want_cb *want, void *ctx, struct error *err
 			break;
 		}
 		first = 0;
-		if (want(ctx, e) && export_message(ps, e, err) < 0) {
+		if (!want(ctx, e))
+			continue;
+		if (tree_reader_withheld(tr) != NULL) {
+			erasure_set_note(es, tree_reader_withheld(tr));
+			continue;
+		}
+		if (export_message(ps, e, err) < 0) {
 			ret = -1;
 			break;
 		}
 	}
 	if (ret == 0 && first)
 		ret = maillayout_check_root(NULL, store_unit_name(ps->u), ps->rp->seq, err);
+	if (ps->x->withheld == NULL)
+		ps->x->withheld = json_object_new_array();
+	erasure_report_add(ps->x->withheld, es);
+	erasure_set_free(&es);
 	tree_reader_close(&tr);
 	pack_reader_close(&ps->pr);
 	buf_clear(&ps->msg);

@@ -11,6 +11,7 @@
 struct buf;
 struct error;
 struct index;
+struct json_object;
 struct rp;
 struct store_unit;
 
@@ -70,6 +71,10 @@ int mailexport_finish(struct mailexport *x, struct error *err);
 
 /* Messages written so far. */
 uint64_t mailexport_count(const struct mailexport *x);
+/* What the units' erasure ledgers withheld from the export so far: an
+ * erasure report array (engine/erasure.h), NULL before the first point;
+ * owned by x. */
+struct json_object *mailexport_withheld(const struct mailexport *x);
 
 /* Appends the mboxrd form of one message (From_ line, quoted body, final
  * newline) to out. Exposed for tests. */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "crypto/crypto.h"
+#include "engine/erasure.h"
 #include "engine/maillayout.h"
 #include "engine/mailparse.h"
 #include "engine/meta.h"
@@ -345,6 +346,7 @@ struct scan {
 	size_t pending; /* new messages in the open transaction */
 	struct buf content;
 	struct mailindex_stats *st;
+	struct erasure_set *es; /* what the unit's erasure ledger withholds */
 };
 
 /* The string value of xattr `name` of e, or dflt; caller frees. */
@@ -426,18 +428,6 @@ static int64_t folder_of(struct scan *sc, const char *path)
 	return -1;
 }
 
-/* A message file: named by its UID as 10 decimal digits. */
-static void message_key(const struct meta_entry *e, uint8_t key[32])
-{
-	struct buf ids;
-	size_t i;
-
-	buf_init(&ids, 0);
-	for (i = 0; i < e->nextents; i++)
-		buf_add(&ids, e->extents[i].id, 32);
-	crypto_sha256(ids.data, ids.len, key);
-	buf_clear(&ids);
-}
 
 /* Reads the message's bytes (up to MAILINDEX_PARSE_MAX) into sc->content. */
 static int read_content(struct scan *sc, const struct meta_entry *e, struct error *err)
@@ -603,7 +593,7 @@ static int message_id(struct scan *sc, const struct meta_entry *e, int64_t *id_r
 	uint8_t key[32];
 	int ret;
 
-	message_key(e, key);
+	erasure_content_key(e, key);
 	ret = find_message(sc->mi, key, id_r, err);
 	if (ret != 0)
 		return ret < 0 ? -1 : 0;
@@ -661,6 +651,8 @@ static int scan_tree(struct scan *sc, const struct rp *rp, struct error *err)
 
 	if (tr == NULL)
 		return -1;
+	/* What an erasure withholds never enters the index. */
+	tree_reader_withhold(tr, sc->es, 0);
 	while ((ret = tree_reader_next(tr, &e, err)) == 1) {
 		if (first && maillayout_check_root(e, sc->unit, sc->seq, err) < 0) {
 			ret = -1;
@@ -880,9 +872,12 @@ int mailindex_add_rp(struct mailindex *mi, struct store_unit *u, const struct in
 	ret = mailindex_has_rp(mi, sc.unit, sc.seq, err);
 	if (ret != 0)
 		return ret < 0 ? -1 : 0;
+	if (erasure_set_load(u, &sc.es, err) < 0)
+		return -1;
 	sc.pr = pack_reader_open(u);
 	buf_init(&sc.content, 0);
 	ret = scan_tree(&sc, rp, err);
+	erasure_set_free(&sc.es);
 	if (ret == 0)
 		ret = finish_rp(&sc, rp, err);
 	scan_clear(&sc);
@@ -915,6 +910,46 @@ static const char sql_collect[] =
 	"DELETE FROM msg WHERE NOT EXISTS (SELECT 1 FROM occ WHERE occ.msg = msg.id);"
 	"DELETE FROM folder WHERE NOT EXISTS (SELECT 1 FROM occ WHERE occ.folder = folder.id) "
 	"  AND NOT EXISTS (SELECT 1 FROM rp WHERE rp.unit = folder.unit);";
+
+int mailindex_forget(struct mailindex *mi, const char *unit, const uint8_t (*keys)[32], size_t n,
+		     uint64_t *removed_r, struct error *err)
+{
+	sqlite3_stmt *s = NULL;
+	uint64_t removed = 0;
+	size_t i;
+	int ret = -1;
+
+	if (exec(mi, "BEGIN IMMEDIATE", err) < 0)
+		return -1;
+	if (sqlite3_prepare_v2(mi->db, "DELETE FROM occ WHERE unit = ?1 AND msg IN "
+			       "(SELECT id FROM msg WHERE mkey = ?2)", -1, &s, NULL) != SQLITE_OK) {
+		db_error(mi, err, "preparing a delete");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		sqlite3_reset(s);
+		bind_text(s, 1, unit);
+		sqlite3_bind_blob(s, 2, keys[i], 32, SQLITE_STATIC);
+		if (sqlite3_step(s) != SQLITE_DONE) {
+			db_error(mi, err, "forgetting a message");
+			goto out;
+		}
+		removed += sqlite3_changes(mi->db) > 0;
+	}
+	ret = exec(mi, sql_collect, err);
+out:
+	sqlite3_finalize(s);
+	if (ret < 0) {
+		struct error ignored;
+
+		error_init(&ignored);
+		exec(mi, "ROLLBACK", &ignored);
+		return -1;
+	}
+	if (removed_r)
+		*removed_r = removed;
+	return exec(mi, "COMMIT", err);
+}
 
 static int is_listed(const uint32_t *seqs, size_t n, int64_t seq)
 {

@@ -59,6 +59,14 @@ int mailindex_update_unit(struct mailindex *mi, struct store_unit *u, mailindex_
 int mailindex_drop_missing(struct mailindex *mi, const char *unit, const uint32_t *seqs,
 			   size_t n, struct mailindex_stats *st, struct error *err);
 
+/* Takes the messages with these keys out of unit's occurrences, and out
+ * of the index altogether (text, addresses) when no occurrence is left: an
+ * erasure took effect (docs/privacy.md 2). *removed_r: keys that were
+ * there. Later points of the unit are indexed without them
+ * (mailindex_add_rp honours the unit's erasure ledger). */
+int mailindex_forget(struct mailindex *mi, const char *unit, const uint8_t (*keys)[32], size_t n,
+		     uint64_t *removed_r, struct error *err);
+
 /* Whether point unit@seq is indexed: 1, 0, or -1 on error. */
 int mailindex_has_rp(struct mailindex *mi, const char *unit, uint32_t seq, struct error *err);
 

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/erasure.h"
 #include "engine/meta.h"
 #include "engine/tree.h"
 #include "lib/buf.h"
@@ -18,6 +19,7 @@ struct point_reader {
 	struct rp *rp;
 	struct index *ix;
 	struct pack_reader *packs; /* made by the first point_reader_content */
+	struct erasure_set *es;
 };
 
 int point_reader_open(struct store *s, const char *spec, struct point_reader **pr_r,
@@ -26,7 +28,7 @@ int point_reader_open(struct store *s, const char *spec, struct point_reader **p
 	struct point_reader *pr = xcalloc(1, sizeof(*pr));
 
 	if (tree_resolve(s, spec, &pr->u, &pr->rp, err) < 0 ||
-	    (pr->ix = index_open(pr->u, err)) == NULL) {
+	    (pr->ix = index_open(pr->u, err)) == NULL || erasure_set_load(pr->u, &pr->es, err) < 0) {
 		point_reader_close(&pr);
 		return -1;
 	}
@@ -41,6 +43,7 @@ void point_reader_close(struct point_reader **prp)
 	if (pr == NULL)
 		return;
 	pack_reader_close(&pr->packs);
+	erasure_set_free(&pr->es);
 	index_close(&pr->ix);
 	rp_free(&pr->rp);
 	store_unit_close(&pr->u);
@@ -61,6 +64,20 @@ const struct index *point_reader_index(struct point_reader *pr)
 const struct rp *point_reader_rp(struct point_reader *pr)
 {
 	return pr->rp;
+}
+
+struct tree_reader *point_reader_tree(struct point_reader *pr, int mark, struct error *err)
+{
+	struct tree_reader *tr = tree_reader_open(pr->u, pr->ix, pr->rp, err);
+
+	if (tr != NULL)
+		tree_reader_withhold(tr, pr->es, mark);
+	return tr;
+}
+
+struct erasure_set *point_reader_erasures(struct point_reader *pr)
+{
+	return pr->es;
 }
 
 int point_reader_content(struct point_reader *pr, const struct meta_entry *e,

@@ -10,11 +10,13 @@
 #include <stdint.h>
 
 struct error;
+struct erasure_set;
 struct index;
 struct meta_entry;
 struct rp;
 struct store;
 struct store_unit;
+struct tree_reader;
 
 struct point_reader;
 
@@ -29,6 +31,14 @@ void point_reader_close(struct point_reader **pr);
 struct store_unit *point_reader_unit(struct point_reader *pr);
 const struct index *point_reader_index(struct point_reader *pr);
 const struct rp *point_reader_rp(struct point_reader *pr);
+
+/* A reader of the point's tree (tree.h) that withholds what the unit's
+ * erasure ledger covers, loaded at open (tree_reader_withhold: mark 0
+ * skips, mark 1 gives them marked). Every reader of content for a user
+ * goes through this, not tree_reader_open. NULL and err on failure. */
+struct tree_reader *point_reader_tree(struct point_reader *pr, int mark, struct error *err);
+/* The unit's erasure set: what the point's readers withheld so far. */
+struct erasure_set *point_reader_erasures(struct point_reader *pr);
 
 /* The content of file entry e of the point, told to cb in pieces (a blob
  * at a time; holes as zeros), each blob verified. -1 and err when a blob

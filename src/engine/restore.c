@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "crypto/crypto.h"
-#include "engine/fsmeta.h"
 #include "engine/erasure.h"
+#include "engine/fsmeta.h"
 #include "engine/meta.h"
 #include "engine/tree.h"
 #include "engine/walk.h"
@@ -176,11 +176,12 @@ static int restore_hold(struct restore *r, struct tree_reader *tr, const struct 
 {
 	const char *req = tree_reader_withheld(tr);
 
-	if (req == NULL && e->type == META_HARDLINK && e->target &&
-	    (req = restore_held(r, e->target)) != NULL)
-		erasure_set_note(r->es, req);
+	if (req == NULL && e->type == META_HARDLINK && e->target)
+		req = restore_held(r, e->target);
 	if (req == NULL)
 		return 0;
+	if (selected(r->o, e->path))
+		erasure_set_note(r->es, req);
 	r->held = xrealloc(r->held, xmul(r->nheld + 1, sizeof(*r->held)));
 	r->held[r->nheld].path = xstrdup(e->path);
 	r->held[r->nheld++].request = req;
@@ -862,7 +863,7 @@ int restore_run(struct store *s, const struct restore_opts *o, struct restore_re
 	if (r.ix == NULL || erasure_set_load(r.u, &r.es, err) < 0 || restore_load(&r, err) < 0)
 		goto out;
 	res->entries = r.n;
-	res->withheld = r.nheld;
+	res->withheld = erasure_set_withheld(r.es);
 	res->withheld_by = erasure_set_report_text(r.es);
 	/* Opened once (made if missing, unless a dry run); everything below
 	 * it goes through folder fds, never through a link. */

@@ -4,9 +4,9 @@
 #include <string.h>
 
 #include "crypto/crypto.h"
+#include "engine/blob_writer.h"
 #include "engine/erasure.h"
 #include "engine/meta.h"
-#include "engine/blob_writer.h"
 #include "lib/buf.h"
 #include "lib/error.h"
 #include "lib/hex.h"
@@ -345,11 +345,9 @@ int tree_reader_next(struct tree_reader *tr, struct meta_entry **e_r, struct err
 		if (r != 1 || tr->es == NULL)
 			return r;
 		tr->cur_req = withheld_request(tr, *e_r);
-		if (tr->cur_req == NULL)
+		if (tr->cur_req == NULL || tr->mark)
 			return 1;
 		erasure_set_note(tr->es, tr->cur_req);
-		if (tr->mark)
-			return 1;
 	}
 }
 

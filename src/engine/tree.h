@@ -38,11 +38,12 @@ void tree_reader_close(struct tree_reader **tr);
  * end, -1 on error (naming the restore point and the blob). */
 int tree_reader_next(struct tree_reader *tr, struct meta_entry **e_r, struct error *err);
 
-/* Withholds what es covers (docs/privacy.md 2) from then on: each such
- * entry is counted in es and, with mark 0, skipped (a folder with all it
- * holds); with mark 1 it is given, and tree_reader_withheld() names the
- * request withholding it, so a restore can leave that path alone. es stays
- * the caller's and must outlive the reader's use. */
+/* Withholds what es covers (docs/privacy.md 2) from then on: with mark 0
+ * each such entry is skipped (a folder with all it holds) and counted in
+ * es; with mark 1 it is given, and tree_reader_withheld() names the
+ * request withholding it, so a restore can leave that path alone (the
+ * caller counts what it withheld: erasure_set_note). es stays the
+ * caller's and must outlive the reader's use. */
 struct erasure_set;
 void tree_reader_withhold(struct tree_reader *tr, struct erasure_set *es, int mark);
 /* The request withholding the entry last given, or NULL. */

@@ -2,12 +2,14 @@
  * Routes have authorized the request for r->tenant; the service checks the
  * filters, audits and reads. An export answers with a file (the mbox,
  * application/mbox), which http.c sends and closes. */
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
 
+#include "lib/buf.h"
 #include "lib/error.h"
 #include "server/request.h"
 
@@ -35,17 +37,37 @@ int h_mail_search(struct request *r, struct json_object *in, struct json_object 
 	return ret;
 }
 
-static void answer_file(struct request *r, const struct svc_export *x)
+/* The file, and what the erasure ledger withheld from it as one header
+ * value: "N" then "REQUEST=N" per request. */
+static void answer_file(struct request *r, struct svc_export *x)
 {
+	struct json_object *by = x->withheld_by ? json_tokener_parse(x->withheld_by) : NULL;
+	struct buf h;
+
 	r->file_fd = x->fd;
 	r->file_size = x->size;
 	r->text_type = "application/mbox";
+	if (x->withheld > 0) {
+		buf_init(&h, 0);
+		buf_addf(&h, "%" PRIu64, x->withheld);
+		for (size_t i = 0; by && i < json_object_array_length(by); i++) {
+			struct json_object *o = json_object_array_get_idx(by, i);
+
+			buf_addf(&h, " %s=%s", json_object_get_string(json_object_object_get(o, "request")),
+				 json_object_get_string(json_object_object_get(o, "items")));
+		}
+		buf_add(&h, "", 1);
+		r->file_withheld = (char *)h.data;
+	}
+	json_object_put(by);
+	free(x->withheld_by);
+	x->withheld_by = NULL;
 }
 
 int h_mail_export_rp(struct request *r, struct json_object *in, struct json_object **out,
 		     struct error *err)
 {
-	struct svc_export x;
+	struct svc_export x = { .fd = -1 };
 	uint32_t seq;
 
 	(void)in;
@@ -62,7 +84,7 @@ int h_mail_export_rp(struct request *r, struct json_object *in, struct json_obje
 int h_mail_export_search(struct request *r, struct json_object *in, struct json_object **out,
 			 struct error *err)
 {
-	struct svc_export x;
+	struct svc_export x = { .fd = -1 };
 	int ret;
 
 	*out = NULL;

@@ -395,6 +395,8 @@ static enum MHD_Result respond_file(struct MHD_Connection *conn, struct conn_sta
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 				cs->req.text_type ? cs->req.text_type : "application/octet-stream");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (cs->req.file_withheld)
+		MHD_add_response_header(resp, "X-Coffer-Withheld", cs->req.file_withheld);
 	ret = MHD_queue_response(conn, (unsigned)status, resp);
 	MHD_destroy_response(resp);
 	cs->status = status;

@@ -53,6 +53,9 @@ struct request {
 	 * with text_type and closed by the server; -1 when none. */
 	int file_fd;
 	uint64_t file_size;
+	/* With a file: what the erasure ledger withheld from it, sent as
+	 * X-Coffer-Withheld ("N" or "N e-1=3 e-2=1"); NULL: nothing. */
+	char *file_withheld;
 };
 
 /* A handler: fills *out (a JSON object) or returns -1 with err->code as in
@@ -125,5 +128,7 @@ route_fn h_job_list;
 route_fn h_audit_list, h_audit_verify;
 route_fn h_mail_search, h_mail_export_rp, h_mail_export_search;
 route_fn h_subject_export, h_access_report; /* h_subject.c */
+route_fn h_erasure_list, h_erasure_create, h_erasure_get, h_erasure_approve,
+	h_erasure_reject; /* h_erasures.c */
 
 #endif

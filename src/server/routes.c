@@ -101,6 +101,15 @@ static const struct route routes[] = {
 	{ "GET", T "/accessReport", SVC_PERM_PRIVACY, h_access_report, NULL,
 	  F("unit", "address", "since", "until") },
 
+	{ "GET", T "/erasureRequests", SVC_PERM_PRIVACY, h_erasure_list, NULL, F("state") },
+	{ "POST", T "/erasureRequests", SVC_PERM_PRIVACY, h_erasure_create,
+	  F("kind", "addresses", "filters", "unit", "paths", "reason"), NULL },
+	{ "GET", T "/erasureRequests/{e}", SVC_PERM_PRIVACY, h_erasure_get, NULL, NULL },
+	{ "POST", T "/erasureRequests/{e}/approve", SVC_PERM_PRIVACY, h_erasure_approve, NONE,
+	  NULL },
+	{ "POST", T "/erasureRequests/{e}/reject", SVC_PERM_PRIVACY, h_erasure_reject, NONE,
+	  NULL },
+
 	{ "GET", T "/auditLog", SVC_PERM_AUDIT_READ, h_audit_list, NULL,
 	  F("action", "since", "until") },
 	{ "GET", "/v1/auditLog", SVC_PERM_AUDIT_READ, h_audit_list, NULL,
@@ -121,6 +130,7 @@ void request_init(struct request *r)
 	r->allow = NULL;
 	r->file_fd = -1;
 	r->file_size = 0;
+	r->file_withheld = NULL;
 }
 
 static void params_clear(struct request *r)
@@ -139,6 +149,8 @@ void request_clear(struct request *r)
 	if (r->file_fd >= 0)
 		close(r->file_fd);
 	r->file_fd = -1;
+	free(r->file_withheld);
+	r->file_withheld = NULL;
 }
 
 /* ---- matching ---- */
@@ -234,6 +246,7 @@ static int error_status(const struct error *err)
 	case SVC_DENIED: return 403;
 	case ERROR_NOTFOUND: return 404;
 	case ERROR_EXISTS: return 409;
+	case ERROR_CONFLICT: return 409; /* decided already, being offboarded */
 	default: return 500;
 	}
 }

@@ -56,6 +56,28 @@ int svc_live_points(struct service *s, const char *tenant, const char *unit,
 struct mailindex;
 struct mailindex *svc_mail_index(struct service *s, const char *tenant, int catch_up,
 				 struct error *err);
+/* A search's filters (svc_mail_search's, as a body) as an index query
+ * whose strings point into `filters` (service/search.c). */
+struct mailindex_query;
+int svc_mail_query(struct json_object *filters, struct mailindex_query *q, struct error *err);
+
+/* ---- erasures (service/erasure.c, docs/privacy.md 2) ---- */
+/* What a read withheld, as the API shows it: {"items": N, "byRequest":
+ * [{"request", "items"}]}, from a count and erasure_set_report_text()'s
+ * JSON (by may be NULL), or from a set; svc_withheld_json() is its text,
+ * NULL when n is 0 (for the catalog). */
+struct erasure_set;
+struct json_object *svc_withheld_text(uint64_t n, const char *by);
+struct json_object *svc_withheld_obj(const struct erasure_set *es);
+char *svc_withheld_json(uint64_t n, const char *by);
+/* Carries out the approved erasure requests of `tenant` (NULL: every
+ * tenant) that no legal hold holds back any more: after a hold's release,
+ * and from the scheduler. Failures are logged; the next call retries. */
+void svc_erasures_resume(struct service *s, const char *tenant);
+/* The scheduler's part: svc_erasures_resume() for every tenant, at most
+ * every ten seconds. */
+void svc_erasures_tick(struct service *s);
+
 /* Mirrors one restore point of the store into the catalog. */
 int svc_rp_record(struct service *s, const char *tenant, const char *unit, uint32_t seq,
 		  struct error *err);

@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "catalog/catalog.h"
+#include "engine/erasure.h"
 #include "engine/find.h"
 #include "engine/meta.h"
 #include "engine/tree.h"
@@ -91,21 +92,30 @@ static int child_of(const char *path, const char *dir)
 	       strchr(path + len + 1, '/') == NULL;
 }
 
+/* The entries at and below dir; what the unit's erasure ledger withholds
+ * is left out and reported in *withheld_r (a JSON object the caller owns). */
 static int list_entries(struct store *st, const char *spec, const char *dir,
 			struct json_object *items, int *found_r, int *truncated_r,
-			struct error *err)
+			struct json_object **withheld_r, struct error *err)
 {
 	struct store_unit *u = NULL;
 	struct rp *rp = NULL;
 	struct index *ix = NULL;
 	struct tree_reader *tr = NULL;
+	struct erasure_set *es = NULL;
 	struct meta_entry *e;
 	int ret = -1;
 
 	if (tree_resolve(st, spec, &u, &rp, err) < 0 || (ix = index_open(u, err)) == NULL ||
-	    (tr = tree_reader_open(u, ix, rp, err)) == NULL)
+	    erasure_set_load(u, &es, err) < 0 || (tr = tree_reader_open(u, ix, rp, err)) == NULL)
 		goto out;
+	tree_reader_withhold(tr, es, 1);
 	while ((ret = tree_reader_next(tr, &e, err)) == 1) {
+		if (tree_reader_withheld(tr) != NULL) {
+			if (strcmp(e->path, dir) == 0 || child_of(e->path, dir))
+				erasure_set_note(es, tree_reader_withheld(tr));
+			continue;
+		}
 		if (strcmp(e->path, dir) == 0) {
 			*found_r = 1;
 			if (e->type != META_DIR) /* a file: itself */
@@ -119,8 +129,10 @@ static int list_entries(struct store *st, const char *spec, const char *dir,
 			json_object_array_add(items, entry_json(e));
 		}
 	}
+	*withheld_r = svc_withheld_obj(es);
 out:
 	tree_reader_close(&tr);
+	erasure_set_free(&es);
 	index_close(&ix);
 	rp_free(&rp);
 	store_unit_close(&u);
@@ -134,7 +146,7 @@ int svc_rp_items(struct service *s, const struct svc_principal *p, const char *t
 	struct catalog *c = svc_catalog(s);
 	struct catalog_unit *u = NULL;
 	struct catalog_rp *rp = NULL;
-	struct json_object *items = NULL, *detail;
+	struct json_object *items = NULL, *detail, *withheld = NULL;
 	struct store *st = NULL;
 	char *dir = NULL, *spec = NULL;
 	int found = 0, truncated = 0, ret = -1;
@@ -165,7 +177,7 @@ int svc_rp_items(struct service *s, const struct svc_principal *p, const char *t
 	if (st == NULL)
 		goto out;
 	items = json_object_new_array();
-	if (list_entries(st, spec, dir, items, &found, &truncated, err) < 0)
+	if (list_entries(st, spec, dir, items, &found, &truncated, &withheld, err) < 0)
 		goto out;
 	if (!found && *dir != '\0') {
 		error_setk(err, ERROR_NOTFOUND, "restore point %s has no entry %s", spec, dir);
@@ -177,10 +189,12 @@ int svc_rp_items(struct service *s, const struct svc_principal *p, const char *t
 	json_object_object_add(*out, "path", json_object_new_string(dir));
 	json_object_object_add(*out, "items", items);
 	json_object_object_add(*out, "truncated", json_object_new_boolean(truncated));
-	items = NULL;
+	json_object_object_add(*out, "withheld", withheld);
+	items = withheld = NULL;
 	ret = 0;
 out:
 	json_object_put(items);
+	json_object_put(withheld);
 	store_close(&st);
 	free(spec);
 	free(dir);
@@ -228,6 +242,7 @@ int svc_unit_find(struct service *s, const struct svc_principal *p, const char *
 	json_object_object_add(*out, "name", json_object_new_string(pattern));
 	json_object_object_add(*out, "restorePoints", json_object_new_int64((int64_t)res.points));
 	json_object_object_add(*out, "items", items);
+	json_object_object_add(*out, "withheld", svc_withheld_text(res.withheld, res.withheld_by));
 	ret = 0;
 out:
 	find_result_clear(&res);

@@ -163,6 +163,7 @@ static int64_t changed_since_parent(struct store *st, const char *unit, uint32_t
 	b = xasprintf("%s@%" PRIu32, unit, seq);
 	error_init(&err);
 	ret = diff_run(st, a, b, count_change, &n, &dr, &err);
+	free(dr.withheld_by);
 	free(a);
 	free(b);
 	return ret < 0 ? -1 : (int64_t)n;

@@ -648,6 +648,7 @@ int svc_scheduler_evaluate(struct service *s, struct error *err)
 			break;
 	}
 	free(after);
+	svc_erasures_tick(s);
 	return ret;
 }
 

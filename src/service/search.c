@@ -18,6 +18,7 @@
 
 #include "catalog/catalog.h"
 #include "crypto/crypto.h"
+#include "engine/erasure.h"
 #include "engine/mailexport.h"
 #include "engine/mailindex.h"
 #include "engine/views.h"
@@ -184,6 +185,16 @@ static int filters_parse(struct json_object *in, int search, struct mail_filters
 		return error_setk(err, ERROR_USAGE, "format \"%.32s\" is not offered: the API "
 				  "exports mbox (for .eml files use coffer export --eml)", f->format);
 	return 0;
+}
+
+int svc_mail_query(struct json_object *filters, struct mailindex_query *q, struct error *err)
+{
+	struct mail_filters f;
+	int ret = filters_parse(filters, 0, &f, err);
+
+	*q = f.q;
+	filters_clear(&f);
+	return ret;
 }
 
 /* ---- the tenant's index ---- */
@@ -578,6 +589,11 @@ static int export_end(struct export_file *ef, struct svc_export *out, struct err
 	out->fd = fd;
 	out->size = (uint64_t)stt.st_size;
 	out->messages = mailexport_count(ef->x);
+	out->withheld = erasure_report_total(mailexport_withheld(ef->x));
+	out->withheld_by = out->withheld
+		? xstrdup(json_object_to_json_string_ext(mailexport_withheld(ef->x),
+							 JSON_C_TO_STRING_PLAIN))
+		: NULL;
 	return 0;
 }
 

@@ -332,6 +332,27 @@ char *svc_metrics(struct service *s, const struct svc_principal *p);
  * went (nothing yet: "ok"). Errors say what failed, never a secret. */
 struct json_object *svc_health(struct service *s);
 
+/* ---- erasure requests (service/erasure.c; docs/privacy.md 2) ----
+ * Permission privacy (privacyOfficer, tenantAdmin); every step audited.
+ * in: {"kind": "addresses", "addresses": [A...]} | {"kind": "search",
+ * "filters": {...}} | {"kind": "paths", "unit": ID, "paths": [GLOB...]},
+ * and "reason". A request waits for a second person's approval (unless the
+ * tenant turned four-eyes off): the requester may not approve it
+ * (SVC_DENIED). Approved, it takes effect at once, or when the legal holds
+ * that cover it end. out: the request. */
+int svc_erasure_create(struct service *s, const struct svc_principal *p, const char *tenant,
+		       struct json_object *in, struct json_object **out, struct error *err);
+/* approve 1: approve; 0: reject (also the requester's withdrawal).
+ * ERROR_CONFLICT if it was decided already. */
+int svc_erasure_decide(struct service *s, const struct svc_principal *p, const char *tenant,
+		       const char *id, int approve, struct json_object **out, struct error *err);
+int svc_erasure_get(struct service *s, const struct svc_principal *p, const char *tenant,
+		    const char *id, struct json_object **out, struct error *err);
+/* state NULL: any. */
+int svc_erasure_list(struct service *s, const struct svc_principal *p, const char *tenant,
+		     const char *state, const struct svc_page *page, struct json_object **out,
+		     struct error *err);
+
 /* ---- mail search and export (service/search.c; docs/service.md
  * "Mailboxes in the service") ----
  * One search index per tenant, DATA/search/<tenant id>.db, kept up to date
@@ -352,6 +373,10 @@ int svc_mail_search(struct service *s, const struct svc_principal *p, const char
 struct svc_export {
 	int fd;
 	uint64_t size, messages;
+	/* What the erasure ledger withheld: a count and erasure_set_report's
+	 * JSON text (or NULL), which the caller frees. */
+	uint64_t withheld;
+	char *withheld_by;
 };
 /* Restore point unit@seq (folder: NULL, or an IMAP name or tree path, with
  * the folders below it) as mbox; format NULL or "mbox". */

@@ -708,6 +708,7 @@ int svc_restore_job_run(struct service *s, const struct catalog_job *j, struct e
 		 cs->id, a->unit, a->seq, a->mode);
 	ret = artifact_run(s, a, &res, err);
 	if (ret < 0 && svc_stopping(s)) {
+		free(res.withheld_by);
 		/* The worker puts the job back; it runs again after the restart. */
 		free(a->state);
 		a->state = xstrdup(catalog_session_state_name(CATALOG_SESSION_PENDING));
@@ -727,6 +728,9 @@ int svc_restore_job_run(struct service *s, const struct catalog_job *j, struct e
 	if (ret == 0 && a->bytes_total < a->bytes_done)
 		a->bytes_total = a->bytes_done;
 	a->finished = svc_now(s);
+	free(a->withheld);
+	a->withheld = svc_withheld_json(res.withheld, res.withheld_by);
+	free(res.withheld_by);
 	artifact_write(&(struct artifact_run){ .s = s, .a = a });
 	log_info("event=restore.end session=%s unit=%s state=%s items=%" PRIu64 " bytes=%" PRIu64,
 		 cs->id, a->unit, a->state, a->items_done, a->bytes_done);

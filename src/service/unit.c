@@ -322,6 +322,8 @@ int svc_unit_legal_hold(struct service *s, const struct svc_principal *p, const 
 		goto out;
 	log_info("event=unit.legalHold.%s tenant=%s unit=%s", reason ? "set" : "release", tenant,
 		 unit);
+	if (reason == NULL) /* erasures the hold held back take effect now */
+		svc_erasures_resume(s, tenant);
 	catalog_unit_free(&u);
 	if (catalog_unit_get(svc_catalog(s), tenant, unit, &u, err) < 0)
 		goto out;

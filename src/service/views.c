@@ -252,6 +252,7 @@ static struct json_object *view_artifact(const struct catalog_artifact *a, int64
 		json_object_object_add(o, "etaSeconds", NULL);
 	add_time(o, "started", a->started);
 	add_time(o, "finished", a->finished);
+	add_json(o, "withheld", a->withheld ? a->withheld : "{\"items\":0,\"byRequest\":[]}");
 	return o;
 }
 

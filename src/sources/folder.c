@@ -174,6 +174,8 @@ static int folder_restore(struct store *s, const struct source_restore_opts *o,
 	res->failed = rr.failed;
 	res->items_done = rr.entries - (rr.failed < rr.entries ? rr.failed : rr.entries);
 	res->bytes_done = fp.bytes;
+	res->withheld = rr.withheld;
+	res->withheld_by = rr.withheld_by;
 	return ret;
 }
 

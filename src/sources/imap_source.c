@@ -811,7 +811,7 @@ static void mb_load_parent(struct mb *b)
 
 	error_init(&err);
 	if (b->last && mail_point_open(point_writer_unit(b->pw), point_writer_index(b->pw),
-					b->last, &b->parent, &err) < 0)
+					b->last, NULL, &b->parent, &err) < 0)
 		log_warn("%s; fetching every message again", err.msg);
 }
 
@@ -1078,13 +1078,17 @@ static int imap_restore(struct store *s, const struct source_restore_opts *o,
 	};
 	struct mail_restore_result mr;
 
-	if (mail_restore_run(s, &mo, &mr, err) < 0)
-		return -1;
 	memset(res, 0, sizeof(*res));
+	if (mail_restore_run(s, &mo, &mr, err) < 0) {
+		free(mr.withheld_by);
+		return -1;
+	}
 	res->items_total = mr.messages;
 	res->items_done = mr.present + mr.appended;
 	res->bytes_done = mr.appended_bytes;
 	res->failed = mr.failed;
+	res->withheld = mr.withheld;
+	res->withheld_by = mr.withheld_by;
 	return 0;
 }
 

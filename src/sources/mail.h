@@ -82,6 +82,10 @@ struct mail_restore_result {
 	uint64_t flags_fixed;
 	uint64_t deleted;       /* with delete_newer */
 	uint64_t failed;
+	/* Messages the erasure ledger withheld, and by request (JSON text,
+	 * or NULL; the caller frees it, also on failure). */
+	uint64_t withheld;
+	char *withheld_by;
 };
 
 int mail_restore_run(struct store *s, const struct mail_restore_opts *o,

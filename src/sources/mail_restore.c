@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "crypto/crypto.h"
+#include "engine/erasure.h"
 #include "engine/mail_point.h"
 #include "engine/maillayout.h"
 #include "engine/meta.h"
@@ -719,13 +720,15 @@ int mail_restore_run(struct store *s, const struct mail_restore_opts *o,
 				  "not with single messages");
 	if (point_reader_open(s, o->rp, &pr, err) < 0 ||
 	    mail_point_open(point_reader_unit(pr), point_reader_index(pr), point_reader_rp(pr),
-			    &r.pt, err) < 0 ||
+			    point_reader_erasures(pr), &r.pt, err) < 0 ||
 	    check_selection(&r, err) < 0)
 		goto out;
 	r.imap = imap_connect(&io, err);
 	if (r.imap == NULL)
 		goto out;
 	ret = restore_all(&r, err);
+	res->withheld = erasure_set_withheld(point_reader_erasures(pr));
+	res->withheld_by = erasure_set_report_text(point_reader_erasures(pr));
 	if (ret == 0) {
 		struct error ignored;
 
@@ -752,8 +755,8 @@ int mail_folders_list(struct store *s, const char *rpspec, mail_folder_cb *cb, v
 	int ret = -1;
 
 	if (point_reader_open(s, rpspec, &pr, err) < 0 ||
-	    mail_point_open(point_reader_unit(pr), point_reader_index(pr), point_reader_rp(pr), &pt,
-			    err) < 0)
+	    mail_point_open(point_reader_unit(pr), point_reader_index(pr), point_reader_rp(pr),
+			    point_reader_erasures(pr), &pt, err) < 0)
 		goto out;
 	for (i = 0; i < pt->nfolders; i++) {
 		struct mail_folder *f = &pt->folders[i];

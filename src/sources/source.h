@@ -98,6 +98,11 @@ struct source_restore_opts {
 
 struct source_restore_result {
 	uint64_t items_total, items_done, bytes_done, failed;
+	/* Items the unit's erasure ledger withheld (left alone at the target),
+	 * and by request as JSON text (erasure_set_report_text), or NULL; the
+	 * caller frees withheld_by, also on failure. */
+	uint64_t withheld;
+	char *withheld_by;
 };
 
 struct source_ops {

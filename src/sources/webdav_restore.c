@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/erasure.h"
 #include "engine/meta.h"
 #include "engine/point_reader.h"
 #include "engine/tree.h"
@@ -630,6 +631,21 @@ static void restore_entry_props(struct wr *w, const struct meta_entry *e, const 
 	free(want);
 }
 
+/* An entry an erasure withholds is neither written nor deleted: what the
+ * server has there, and below it, stays as it is (docs/privacy.md 2). */
+static void leave_alone(struct wr *w, const struct meta_entry *e)
+{
+	size_t len = strlen(e->path);
+	struct live *first = live_find(w, e->path), *lv;
+
+	/* In path order a folder's subtree follows it. */
+	for (lv = first; lv && lv < w->live + w->nlive; lv++) {
+		if (lv != first && (strncmp(lv->path, e->path, len) != 0 || lv->path[len] != '/'))
+			break;
+		lv->seen = 1;
+	}
+}
+
 static int restore_entries(struct wr *w, struct error *err)
 {
 	struct tree_reader *tr;
@@ -637,14 +653,19 @@ static int restore_entries(struct wr *w, struct error *err)
 	struct error e2;
 	int r;
 
-	tr = tree_reader_open(point_reader_unit(w->pr), point_reader_index(w->pr),
-			      point_reader_rp(w->pr), err);
+	tr = point_reader_tree(w->pr, 1, err);
 	if (tr == NULL)
 		return -1;
 	while ((r = tree_reader_next(tr, &e, err)) == 1) {
 		struct live *lv;
 		int ret;
 
+		if (tree_reader_withheld(tr) != NULL) {
+			leave_alone(w, e);
+			if (e->path[0] != '\0' && selected(w->o, e->path))
+				erasure_set_note(point_reader_erasures(w->pr), tree_reader_withheld(tr));
+			continue;
+		}
 		if (e->path[0] == '\0')
 			w->props_listed = meta_entry_xattr(e, XA_PROPS_LISTED) != NULL;
 		if (e->path[0] == '\0' && e->type == META_DIR && w->o->npatterns == 0) {
@@ -798,6 +819,10 @@ int webdav_restore(struct store *s, const struct source_restore_opts *o,
 		log_warn("restore of %s to %s: %" PRIu64 " files changed on the server during the "
 			 "restore were kept (restored copies beside them: NAME.restored-N)",
 			 o->rp, url, w.conflicts);
+	if (ret == 0 && w.pr != NULL) {
+		res->withheld = erasure_set_withheld(point_reader_erasures(w.pr));
+		res->withheld_by = erasure_set_report_text(point_reader_erasures(w.pr));
+	}
 out:
 	if (ret < 0)
 		error_prefix(err, "restore of %s to %s failed", o->rp, url ? url : "webdav");

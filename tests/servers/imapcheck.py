@@ -13,6 +13,8 @@ folder's state is the sorted [sha256, flags, date] of its messages.
   folders                     the selectable folders, one a line
   count FOLDER                how many messages the folder holds
   total                       messages in every folder (STATUS)
+  from ADDR [PREFIX]          messages whose From holds ADDR (SEARCH FROM),
+                              in the folders starting with PREFIX (all without)
   uid FOLDER INDEX            the UID of the INDEX-th message (from 0)
   uidvalidity FOLDER          the folder's UIDVALIDITY
   expunge FOLDER N [STEP]     expunge N messages, every STEP-th (default 1)
@@ -118,6 +120,16 @@ elif cmd == "folders":
     print("\n".join(folders(m)))
 elif cmd == "count":
     print(len(messages(m, args[0])))
+elif cmd == "from":
+    # from ADDR [PREFIX]: messages whose From holds ADDR, in the folders
+    # whose name starts with PREFIX (all without).
+    n = 0
+    for f in folders(m):
+        if len(args) > 1 and not f.startswith(args[1]):
+            continue
+        m.select(q(f), readonly=True)
+        n += len(m.uid("SEARCH", "FROM", q(args[0]))[1][0].split())
+    print(n)
 elif cmd == "total":
     print(sum(int(re.search(rb"MESSAGES (\d+)", m.status(q(f), "(MESSAGES)")[1][0]).group(1))
               for f in folders(m)))

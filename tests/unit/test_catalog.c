@@ -1575,6 +1575,7 @@ static void test_catalog_migrations(void)
 			    " ALTER TABLE units DROP COLUMN destroy_requested;"
 			    " ALTER TABLE units DROP COLUMN destroy_due;"
 			    " ALTER TABLE units DROP COLUMN source_gone_since;"
+			    " ALTER TABLE artifacts DROP COLUMN withheld;"
 			    " UPDATE schema_version SET version = 1") ==
 	      0);
 	c = catalog_open(path, &err);
