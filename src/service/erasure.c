@@ -603,6 +603,112 @@ void svc_erasures_tick(struct service *s)
 	svc_erasures_resume(s, NULL);
 }
 
+/* A request record owning copies of its strings. */
+static struct catalog_erasure *erasure_new(const char *id, const char *tenant, const char *kind,
+					   const char *spec, const char *reason, const char *state,
+					   const char *by, int64_t when)
+{
+	struct catalog_erasure *e = xcalloc(1, sizeof(*e));
+
+	e->id = xstrdup(id);
+	e->tenant = xstrdup(tenant);
+	e->kind = xstrdup(kind);
+	e->spec = xstrdup(spec);
+	e->reason = xstrdup(reason);
+	e->state = xstrdup(state);
+	e->requested_by = xstrdup(by);
+	e->requested = when;
+	return e;
+}
+
+/* ---- catalog rebuild ---- */
+
+/* What one ledger record says the request withholds in its unit, as the
+ * "withholds" entries of a request. */
+static struct json_object *record_detail(const struct store_deletion *d, const char *unit)
+{
+	struct json_object *o = json_object_new_object(), *pats;
+
+	json_object_object_add(o, "unit", json_object_new_string(unit));
+	if (d->erase->nkeys > 0)
+		json_object_object_add(o, "messages",
+				       json_object_new_int64((int64_t)d->erase->nkeys));
+	if (d->erase->npatterns > 0) {
+		pats = json_object_new_array();
+		for (size_t i = 0; i < d->erase->npatterns; i++)
+			json_object_array_add(pats, json_object_new_string(d->erase->patterns[i]));
+		json_object_object_add(o, "paths", pats);
+		add_time(o, "pointsUpTo", d->erase->cutoff);
+	}
+	return o;
+}
+
+/* Adds record d of `unit` to the catalog: a new effective request, or one
+ * more unit of a request already rebuilt from another unit. */
+static int rebuild_record(struct service *s, const char *tenant, const char *unit,
+			  const struct store_deletion *d, struct error *err)
+{
+	struct catalog_erasure *have = NULL;
+	struct json_object *detail, *spec = json_object_new_object();
+	const char *kind = d->erase->npatterns ? "paths" : "messages";
+	char *text;
+	int ret;
+
+	if (catalog_erasure_get(svc_catalog(s), tenant, d->erase->request, &have, err) == 0) {
+		detail = have->detail ? json_tokener_parse(have->detail) : NULL;
+		if (detail == NULL)
+			detail = json_object_new_array();
+	} else if (err->code == ERROR_NOTFOUND) {
+		if (d->erase->npatterns)
+			json_object_object_add(spec, "unit", json_object_new_string(unit));
+		have = erasure_new(d->erase->request, tenant, kind, json_object_to_json_string(spec),
+				   "(rebuilt from the erasure ledger)", "effective", "unknown",
+				   d->erase->cutoff);
+		have->decided = have->effective = d->erase->cutoff;
+		ret = catalog_erasure_insert(svc_catalog(s), have, err);
+		catalog_erasure_free(&have);
+		if (ret < 0) {
+			json_object_put(spec);
+			return -1;
+		}
+		detail = json_object_new_array();
+	} else {
+		json_object_put(spec);
+		return -1;
+	}
+	json_object_array_add(detail, record_detail(d, unit));
+	text = xstrdup(json_object_to_json_string_ext(detail, JSON_C_TO_STRING_PLAIN));
+	ret = catalog_erasure_set_effective(svc_catalog(s), tenant, d->erase->request,
+					    d->erase->cutoff, text, err);
+	free(text);
+	json_object_put(detail);
+	json_object_put(spec);
+	catalog_erasure_free(&have);
+	return ret;
+}
+
+int svc_erasures_rebuild(struct service *s, const char *tenant, struct store_unit *su,
+			 struct error *err)
+{
+	char **names = NULL;
+	size_t n = 0, i;
+	int ret = 0;
+
+	if (store_erasures_list(su, &names, &n, err) < 0)
+		return -1;
+	for (i = 0; i < n && ret == 0; i++) {
+		struct store_deletion *d = NULL;
+
+		ret = store_erasure_read(su, names[i], &d, err) < 0 ? -1
+		      : rebuild_record(s, tenant, store_unit_name(su), d, err);
+		store_deletion_free(&d);
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return ret;
+}
+
 /* ---- the API ---- */
 
 static char *new_erasure_id(void)
@@ -666,10 +772,11 @@ static int erasure_decide(struct service *s, const struct svc_principal *p,
 int svc_erasure_create(struct service *s, const struct svc_principal *p, const char *tenant,
 		       struct json_object *in, struct json_object **out, struct error *err)
 {
-	struct catalog_erasure e = { 0 }, *got = NULL;
+	struct catalog_erasure *e = NULL, *got = NULL;
 	struct catalog_tenant *t = NULL;
 	struct json_object *spec = NULL, *detail;
 	const char *kind = NULL, *reason = jsonu_str(in, "reason");
+	char *id = NULL;
 	int ret = -1;
 
 	*out = NULL;
@@ -683,36 +790,26 @@ int svc_erasure_create(struct service *s, const struct svc_principal *p, const c
 	}
 	if (spec_make(s, tenant, in, &kind, &spec, err) < 0)
 		goto out;
-	e.id = new_erasure_id();
-	e.tenant = xstrdup(tenant);
-	e.kind = xstrdup(kind);
-	e.spec = xstrdup(json_object_to_json_string_ext(spec, JSON_C_TO_STRING_PLAIN));
-	e.reason = xstrdup(reason);
-	e.state = xstrdup("requested");
-	e.requested_by = xstrdup(p->token_id);
-	e.requested = svc_now(s);
+	id = new_erasure_id();
+	e = erasure_new(id, tenant, kind, json_object_to_json_string_ext(spec, JSON_C_TO_STRING_PLAIN),
+			reason, "requested", p->token_id, svc_now(s));
 	detail = json_object_new_object();
 	json_object_object_add(detail, "kind", json_object_new_string(kind));
 	json_object_object_add(detail, "spec", json_object_get(spec));
 	json_object_object_add(detail, "reason", json_object_new_string(reason));
-	ret = catalog_erasure_insert(svc_catalog(s), &e, err) < 0 ? -1
-	      : svc_audit(s, p, tenant, "erasure.request", e.id, detail, err);
+	ret = catalog_erasure_insert(svc_catalog(s), e, err) < 0 ? -1
+	      : svc_audit(s, p, tenant, "erasure.request", id, detail, err);
 	json_object_put(detail);
 	/* A tenant without four-eyes: the requester's request is its approval. */
 	if (ret == 0 && !t->erasure_four_eyes &&
-	    (ret = catalog_erasure_get(svc_catalog(s), tenant, e.id, &got, err)) == 0)
+	    (ret = catalog_erasure_get(svc_catalog(s), tenant, id, &got, err)) == 0)
 		ret = erasure_decide(s, p, t, got, 1, err);
 	if (ret == 0)
-		ret = erasure_out(s, tenant, e.id, out, err);
+		ret = erasure_out(s, tenant, id, out, err);
 out:
 	catalog_erasure_free(&got);
-	free(e.id);
-	free(e.tenant);
-	free(e.kind);
-	free(e.spec);
-	free(e.reason);
-	free(e.state);
-	free(e.requested_by);
+	catalog_erasure_free(&e);
+	free(id);
 	json_object_put(spec);
 	catalog_tenant_free(&t);
 	return ret;

@@ -77,6 +77,12 @@ void svc_erasures_resume(struct service *s, const char *tenant);
 /* The scheduler's part: svc_erasures_resume() for every tenant, at most
  * every ten seconds. */
 void svc_erasures_tick(struct service *s);
+/* Catalog rebuild: the requests whose records the unit's ledger holds, as
+ * effective requests (kind "paths" or "messages"; who asked and why are in
+ * the audit log, not the store). */
+struct store_unit;
+int svc_erasures_rebuild(struct service *s, const char *tenant, struct store_unit *su,
+			 struct error *err);
 
 /* Mirrors one restore point of the store into the catalog. */
 int svc_rp_record(struct service *s, const char *tenant, const char *unit, uint32_t seq,

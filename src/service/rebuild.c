@@ -266,6 +266,8 @@ static int rebuild_unit(struct service *s, struct store *st, const char *tenant,
 	}
 	if (last > 0)
 		unit_touch(s, tenant, unit, last);
+	if (ret == 0)
+		ret = svc_erasures_rebuild(s, tenant, su, err);
 	free(slots);
 	store_unit_close(&su);
 	return ret;
