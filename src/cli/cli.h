@@ -89,6 +89,9 @@ int cmd_audit(struct cli *c, int argc, char **argv);
 #define USAGE_SUBJECT "export ADDRESS -o FILE | report (--unit NAME | --address A) " \
 	"[--since D] [--until D] [--json]"
 int cmd_subject(struct cli *c, int argc, char **argv);
+#define USAGE_ERASURE "request (addresses A... | paths UNIT PATH... | search KEY=VALUE...) " \
+	"--reason R | list [--state S] | show ID | approve ID | reject ID"
+int cmd_erasure(struct cli *c, int argc, char **argv);
 
 /* cmd_mail.c: mailboxes over IMAP. */
 #define USAGE_MAIL "backup UNIT SOURCE | restore RP ... | folders RP"

@@ -1400,3 +1400,104 @@ int cmd_subject(struct cli *c, int argc, char **argv)
 
 	return client_run(c, argc, argv, subs, USAGE_SUBJECT);
 }
+
+/* erasure: erasure requests (docs/privacy.md 2) */
+
+static const struct col erasure_cols[] = {
+	{ "ID", "id" }, { "KIND", "kind" }, { "STATE", "state" }, { "REQUESTED", "requested" },
+	{ "BY", "requestedBy" }, { "EFFECTIVE", "effective" }, { "REASON", "reason" },
+	{ NULL, NULL } };
+
+static int erasure_usage(void)
+{
+	fprintf(stderr, "usage: coffer erasure %s\n", USAGE_ERASURE);
+	return EXIT_USAGE;
+}
+
+/* The request's body from "KIND ARGS...": addresses A..., paths UNIT P...,
+ * search KEY=VALUE...; NULL if malformed. */
+static struct json_object *erasure_body(struct opts *o)
+{
+	struct json_object *b = json_object_new_object(), *arr = json_object_new_array();
+	const char *kind = o->pos[0];
+	int i, first = 1;
+
+	if (strcmp(kind, "paths") == 0 && o->npos >= 3) {
+		json_object_object_add(b, "unit", json_object_new_string(o->pos[1]));
+		first = 2;
+	} else if (strcmp(kind, "search") == 0 && o->npos >= 2) {
+		json_object_put(arr);
+		arr = json_object_new_object();
+		for (i = 1; i < o->npos; i++) {
+			char *eq = strchr(o->pos[i], '=');
+
+			if (eq == NULL || eq == o->pos[i])
+				goto bad;
+			*eq = '\0';
+			json_object_object_add(arr, o->pos[i], json_object_new_string(eq + 1));
+		}
+		json_object_object_add(b, "filters", arr);
+		arr = NULL;
+	} else if (strcmp(kind, "addresses") != 0 || o->npos < 2) {
+		goto bad;
+	}
+	json_object_object_add(b, "kind", json_object_new_string(kind));
+	json_object_object_add(b, "reason", json_object_new_string(o->v[O_REASON]));
+	for (i = first; arr && i < o->npos; i++)
+		json_object_array_add(arr, json_object_new_string(o->pos[i]));
+	if (arr)
+		json_object_object_add(b, kind, arr);
+	return b;
+bad:
+	json_object_put(arr);
+	json_object_put(b);
+	return NULL;
+}
+
+static int erasure_request(struct api *a, struct opts *o)
+{
+	struct json_object *body = o->v[O_REASON] ? erasure_body(o) : NULL;
+
+	if (body == NULL)
+		return erasure_usage();
+	TPATH_OR_FAIL(p, "/erasureRequests");
+	return simple(a, "POST", p, body, NULL);
+}
+
+static int erasure_list(struct api *a, struct opts *o)
+{
+	struct buf q;
+	int ret;
+
+	TPATH_OR_FAIL(p, "/erasureRequests");
+	buf_init(&q, 0);
+	query_add(&q, "state", o->v[O_STATE]);
+	ret = list(a, p, &q, o->v[O_LIMIT], erasure_cols);
+	free(p);
+	return ret;
+}
+
+static int erasure_show(struct api *a, struct opts *o)
+{
+	TPATH_OR_FAIL(p, "/erasureRequests/%s", o->pos[0]);
+	return simple(a, "GET", p, NULL, NULL);
+}
+
+static int erasure_decide(struct api *a, struct opts *o, const char *what)
+{
+	TPATH_OR_FAIL(p, "/erasureRequests/%s/%s", o->pos[0], what);
+	return simple(a, "POST", p, NULL, NULL);
+}
+
+static int erasure_approve(struct api *a, struct opts *o) { return erasure_decide(a, o, "approve"); }
+static int erasure_reject(struct api *a, struct opts *o) { return erasure_decide(a, o, "reject"); }
+
+int cmd_erasure(struct cli *c, int argc, char **argv)
+{
+	static const struct sub subs[] = {
+		{ "request", 1, erasure_request }, { "list", 0, erasure_list },
+		{ "show", 1, erasure_show }, { "approve", 1, erasure_approve },
+		{ "reject", 1, erasure_reject }, { NULL, 0, NULL } };
+
+	return client_run(c, argc, argv, subs, USAGE_ERASURE);
+}

@@ -1239,6 +1239,7 @@ const struct cli_command cli_commands[] = {
 	{ "restore-session", USAGE_RESTORE_SESSION, cmd_restore_session },
 	{ "audit", USAGE_AUDIT, cmd_audit },
 	{ "subject", USAGE_SUBJECT, cmd_subject },
+	{ "erasure", USAGE_ERASURE, cmd_erasure },
 	/* Mailboxes (cmd_mail.c). */
 	{ "mail", USAGE_MAIL, cmd_mail },
 	{ "search", USAGE_SEARCH, cmd_search },

@@ -232,10 +232,12 @@ is_rc "erasure: check verifies the ledger's signed records" 0
 
 # ---------------------------------------------------------------------
 # 5. A legal hold delays an erasure until it ends.
+# (with the CLI this time: coffer erasure, through the API)
 api "$TOK" PUT "$U/$TA/protectionUnits/$UB/legalHold" '{"reason":"litigation 7"}'
-request "$PTOK" '{"kind":"addresses","addresses":["sender7@example.org"],"reason":"ticket 44"}'
-EH=$EID
-api "$TOK" POST "$U/$TA/erasureRequests/$EH/approve"
+echo "$PTOK" >"$T/ptok"; echo "$TOK" >"$T/tok"
+cli() { "$COFFER" "$1" "${@:3}" --server "$BASE" --token-file "$2" --json; }
+EH=$(cli erasure "$T/ptok" request addresses sender7@example.org --reason "ticket 44" | jq -r .id)
+cli erasure "$T/tok" approve "$EH" >"$T/resp"
 if [ "$(j .state)" = approved ] && j .waitingFor | grep -q "legal hold on unit $UB" &&
 	[ "$(hits "from=sender7@example.org")" = 4 ]; then
 	ok "erasure: approved during a legal hold, it waits (and says for what); nothing is withheld yet"
@@ -243,10 +245,13 @@ else
 	not_ok "erasure: approved during a legal hold, it waits" "$(head -c 300 "$T/resp")"
 fi
 api "$TOK" DELETE "$U/$TA/protectionUnits/$UB/legalHold"
-st=$(q "$PTOK" "$U/$TA/erasureRequests/$EH" .state)
+st=$(cli erasure "$T/ptok" show "$EH" | jq -r .state)
 [ "$st" = effective ] && [ "$(hits "from=sender7@example.org")" = 0 ] &&
 	ok "erasure: when the hold is released the erasure takes effect" ||
 	not_ok "erasure: when the hold is released the erasure takes effect" "$st $(hits "from=sender7@example.org")"
+n=$(cli erasure "$T/ptok" list --state effective | jq '.items | length')
+[ "$n" = 3 ] && ok "erasure: coffer erasure list shows the 3 effective requests" ||
+	not_ok "erasure: coffer erasure list shows the effective requests" "$n"
 
 # ---------------------------------------------------------------------
 # 6. Every step is in the audit log.
