@@ -212,21 +212,27 @@ static int chain_tombstone(struct unit_check *uc, uint32_t seq, const uint8_t *p
 
 /* Every record of the unit's deletion log must authenticate and carry the
  * deletion key's signature (docs/format.md 10). */
-static void check_deletions(struct unit_check *uc)
+static void check_records(struct unit_check *uc, int erasures)
 {
 	struct store_deletion *d = NULL;
 	struct error err;
 	char **names = NULL;
 	size_t n = 0, i;
+	int r;
 
 	error_init(&err);
-	if (store_deletions_list(uc->u, &names, &n, &err) < 0) {
-		check_problem(uc->c, uc->name, 0, NULL, "cannot list the deletion log: %s", err.msg);
+	r = erasures ? store_erasures_list(uc->u, &names, &n, &err)
+		     : store_deletions_list(uc->u, &names, &n, &err);
+	if (r < 0) {
+		check_problem(uc->c, uc->name, 0, NULL, "cannot list the %s: %s",
+			      erasures ? "erasure ledger" : "deletion log", err.msg);
 		return;
 	}
 	for (i = 0; i < n; i++) {
 		error_init(&err);
-		if (store_deletion_read(uc->u, names[i], &d, &err) < 0)
+		r = erasures ? store_erasure_read(uc->u, names[i], &d, &err)
+			     : store_deletion_read(uc->u, names[i], &d, &err);
+		if (r < 0)
 			check_problem(uc->c, uc->name, 0, NULL, "%s", err.msg);
 		else
 			uc->c->res->deletion_records++;
@@ -234,6 +240,14 @@ static void check_deletions(struct unit_check *uc)
 		free(names[i]);
 	}
 	free(names);
+}
+
+/* ... and so must every record of its erasure ledger (10.1): a record the
+ * deletion key did not sign would hide content from every restore. */
+static void check_deletions(struct unit_check *uc)
+{
+	check_records(uc, 0);
+	check_records(uc, 1);
 }
 
 static void check_chain(struct unit_check *uc)

@@ -229,6 +229,25 @@ n=$(grep -c '^From ' "$T/alice.mbox" 2>/dev/null)
 	not_ok "erasure: coffer export on the store leaves out the erased messages" "rc $rc $n $(tail -1 "$T/err")"
 run cs check
 is_rc "erasure: check verifies the ledger's signed records" 0
+# A damaged (or forged) ledger record: reads refuse to go on as if the
+# erasure did not exist, and check names the record.
+cp -a "$T/data/stores/$TA" "$T/forged"
+rec=$(find "$T/forged/units" -path '*/erasures/*' -type f | head -1)
+flip "$rec" 40
+run "$COFFER" --store "$T/forged" --key-file "$T/ta.key" check
+if [ "$rc" != 0 ] && grep -q "erasures/$(basename "$rec")" "$T/out" "$T/err"; then
+	ok "erasure: check reports a damaged ledger record by name"
+else
+	not_ok "erasure: check reports a damaged ledger record" "rc $rc $(tail -2 "$T/out") $(tail -2 "$T/err")"
+fi
+u=$(basename "$(dirname "$(dirname "$rec")")")
+for x in "$UA" "$UB" "$UF"; do
+	run "$COFFER" --store "$T/forged" --key-file "$T/ta.key" ls "$x@1"
+	[ "$rc" != 0 ] && grep -q "erasure ledger" "$T/err" && break
+done
+[ "$rc" != 0 ] && grep -q "erasure ledger" "$T/err" &&
+	ok "erasure: a read of that unit fails, naming the erasure ledger" ||
+	not_ok "erasure: a read of that unit fails, naming the erasure ledger" "rc $rc $(tail -1 "$T/err")"
 
 # ---------------------------------------------------------------------
 # 5. A legal hold delays an erasure until it ends.
