@@ -2,6 +2,7 @@
  * tombstones, the chain across them, idempotence and interrupted forgets;
  * the deletion key (section 9), retention (section 7) and the deletion log
  * (section 10). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,8 @@
 #include "crypto/seal.h"
 #include "engine/backup.h"
 #include "engine/check.h"
+#include "engine/erasure.h"
+#include "engine/meta.h"
 #include "engine/prune.h"
 #include "lib/buf.h"
 #include "lib/error.h"
@@ -796,7 +799,84 @@ out:
 	ffx_teardown(&f);
 }
 
+/* The erasure ledger (docs/format.md 10.1): written only with the
+ * deletion key, read back verified, and what it withholds: a file by its
+ * content anywhere (never an empty one), a path and all below it in points
+ * up to the cutoff only, a pattern within one level (FNM_PATHNAME). */
+static void test_erasure_ledger(void)
+{
+	struct ffx f;
+	struct error err;
+	struct erasure_set *es = NULL;
+	char p1[] = "docs/x.txt", p2[] = "docs/empty", p3[] = "HR/ann/cv.txt";
+	char p4[] = "HR/sub/a.pdf", p5[] = "HR/a.pdf", pat1[] = "HR/ann", pat2[] = "HR/*.pdf";
+	char req[] = "e-1";
+	struct meta_entry file = { .type = META_FILE, .path = p1 };
+	struct meta_entry empty = { .type = META_FILE, .path = p2 };
+	struct meta_entry below = { .type = META_FILE, .path = p3 };
+	struct meta_entry deeper = { .type = META_FILE, .path = p4 };
+	struct meta_entry flat = { .type = META_FILE, .path = p5 };
+	uint8_t keys[2][32], id[32];
+	char *pats[] = { pat1, pat2 };
+	struct store_erasure x = { .request = req, .cutoff = 1000, .keys = keys, .nkeys = 2,
+				   .patterns = pats, .npatterns = 2 };
+	char **names = NULL, *from = NULL, *to = NULL;
+	size_t n = 0, i;
+
+	CHECK(ffx_empty(&f, 0) == 0);
+	th_fill(7, id, 32);
+	meta_entry_add_extent(&file, id, 10);
+	erasure_content_key(&file, keys[0]);
+	erasure_content_key(&empty, keys[1]);
+	/* The store key alone cannot write one. */
+	CHECK_FAILS(store_erasure_record(f.u, 5 * NS, &x, &err), &err, ERROR_KEY);
+	CHECK(ffx_open(&f, BACKEND_ALLOW_DELETE) == 0);
+	CHECK_OK(store_erasure_record(f.u, 5 * NS, &x, &err), &err);
+	CHECK_OK(erasure_set_load(f.u, &es, &err), &err);
+	CHECK(erasure_set_records(es) == 1);
+	CHECK(erasure_set_match(es, &file, 99999) && !strcmp(erasure_set_match(es, &file, 99999), "e-1"));
+	CHECK(erasure_set_match(es, &empty, 10) == NULL);
+	CHECK(erasure_set_match(es, &below, 1000) != NULL);
+	CHECK(erasure_set_match(es, &below, 1001) == NULL);
+	CHECK(erasure_set_match(es, &flat, 10) != NULL);
+	CHECK(erasure_set_match(es, &deeper, 10) == NULL);
+	erasure_set_note(es, "e-1");
+	CHECK(erasure_set_withheld(es) == 1);
+	/* Moved among the deletion log's records, it is refused, not obeyed
+	 * nor taken for a deletion. */
+	CHECK_OK(store_erasures_list(f.u, &names, &n, &err), &err);
+	CHECK(n == 1);
+	from = ffx_file(&f, "erasures");
+	to = ffx_file(&f, "deletions");
+	CHECK(mkdir(to, 0700) == 0 || errno == EEXIST);
+	{
+		char *a = fs_join(from, names[0]), *b = fs_join(to, names[0]);
+
+		CHECK(link(a, b) == 0);
+		free(a);
+		free(b);
+	}
+	erasure_set_free(&es);
+	{
+		struct store_deletion *d = NULL;
+
+		CHECK_FAILS(store_deletion_read(f.u, names[0], &d, &err), &err, ERROR_CORRUPT);
+		CHECKF(strstr(err.msg, "wrong folder") != NULL, "%s", err.msg);
+	}
+out:
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	free(from);
+	free(to);
+	file.path = NULL;
+	meta_entry_clear(&file);
+	erasure_set_free(&es);
+	ffx_teardown(&f);
+}
+
 const struct unit_test forget_tests[] = {
+	{ "forget_erasure_ledger", test_erasure_ledger },
 	{ "forget_object_lock", test_forget_object_lock },
 	{ "prune_object_lock", test_prune_object_lock },
 	{ "forget_needs_delete", test_forget_needs_delete },
