@@ -688,9 +688,12 @@ int catalog_unit_list(struct catalog *c, const char *tenant, const struct catalo
 		    " WHERE ($1 IS NULL OR tenant = $1) AND ($2 IS NULL OR kind = $2)"
 		    " AND ($3 IS NULL OR policy = $3) AND ($4 IS NULL OR state = $4)"
 		    " AND ($5 IS NULL OR substr(name, 1, length($5)) = $5)"
-		    " AND id > $6 ORDER BY id LIMIT $7",
+		    " AND id > $6"
+		    " AND ($8 = 0 OR ($8 > 0 AND source_gone_since > 0)"
+		    " OR ($8 < 0 AND source_gone_since = 0))"
+		    " ORDER BY id LIMIT $7",
 		    PARAMS(PS(tenant), PS(f->kind), PS(f->policy), PS(f->state), PS(f->name_prefix),
-			   PS(page_after_id(pg)), PI(page_limit(pg))),
+			   PS(page_after_id(pg)), PI(page_limit(pg)), PI(f->source_gone)),
 		    &r, err) < 0)
 		return error_prefix(err, "catalog: list units");
 	ROWS_TAKE(&r, us_r, n_r);
@@ -2026,4 +2029,108 @@ void catalog_audit_free(struct catalog_audit **ap)
 	free(a->prev);
 	free(a->hash);
 	free(a);
+}
+
+/* ---- privacy: deletion certificates and a tenant's purge (docs/privacy.md 7, 8) ---- */
+
+#define CERT_COLS "id, tenant, subject, created, body"
+
+static void *cert_make(const struct db_row *st)
+{
+	struct catalog_certificate *x = xcalloc(1, sizeof(*x));
+
+	x->id = col_text(st, 0);
+	x->tenant = col_text(st, 1);
+	x->subject = col_text(st, 2);
+	x->created = col_int(st, 3);
+	x->body = col_text(st, 4);
+	return x;
+}
+
+static void cert_free_v(void *p)
+{
+	struct catalog_certificate *x = p;
+
+	catalog_certificate_free(&x);
+}
+
+static const struct record cert_rec = { cert_make, cert_free_v };
+
+int catalog_certificate_put(struct catalog *c, const struct catalog_certificate *x,
+			    struct error *err)
+{
+	if (need(x->id, "certificate id", err) < 0 || need(x->body, "certificate body", err) < 0 ||
+	    cat_run(c, "INSERT INTO deletion_certificates (" CERT_COLS ")"
+		    " VALUES ($1, $2, $3, $4, $5)",
+		    PARAMS(PS(x->id), PS(x->tenant), PS(x->subject), PI(x->created), PS(x->body)),
+		    NULL, NULL, err) < 0)
+		return error_prefix(err, "catalog: store deletion certificate %s",
+				    x->id ? x->id : "");
+	return 0;
+}
+
+int catalog_certificate_get(struct catalog *c, const char *tenant, const char *id,
+			    struct catalog_certificate **x_r, struct error *err)
+{
+	*x_r = db_get(c, &cert_rec,
+		      "SELECT " CERT_COLS " FROM deletion_certificates WHERE tenant = $1 AND id = $2",
+		      PARAMS(PS(tenant), PS(id)), "deletion certificate", err);
+	return *x_r ? 0 : -1;
+}
+
+int catalog_certificate_list(struct catalog *c, const char *tenant, const struct catalog_page *pg,
+			     struct catalog_certificate ***xs_r, size_t *n_r, struct error *err)
+{
+	struct rows r;
+
+	if (db_list(c, &cert_rec,
+		    "SELECT " CERT_COLS " FROM deletion_certificates WHERE tenant = $1 AND id > $2"
+		    " ORDER BY id LIMIT $3",
+		    PARAMS(PS(tenant), PS(page_after_id(pg)), PI(page_limit(pg))), &r, err) < 0)
+		return error_prefix(err, "catalog: list deletion certificates");
+	ROWS_TAKE(&r, xs_r, n_r);
+	return 0;
+}
+
+void catalog_certificate_free(struct catalog_certificate **xp)
+{
+	struct catalog_certificate *x = *xp;
+
+	*xp = NULL;
+	if (x == NULL)
+		return;
+	free(x->id);
+	free(x->tenant);
+	free(x->subject);
+	free(x->body);
+	free(x);
+}
+
+int catalog_tenant_purge(struct catalog *c, const char *id, struct error *err)
+{
+	/* Children before parents (foreign keys). */
+	static const char *const sql[] = {
+		"DELETE FROM artifacts WHERE tenant = $1",
+		"DELETE FROM jobs WHERE tenant = $1",
+		"DELETE FROM sessions WHERE tenant = $1",
+		"DELETE FROM restore_points WHERE tenant = $1",
+		"DELETE FROM store_deletions WHERE tenant = $1",
+		"DELETE FROM erasures WHERE tenant = $1",
+		"DELETE FROM units WHERE tenant = $1",
+		"DELETE FROM policies WHERE tenant = $1",
+		"DELETE FROM tokens WHERE tenant = $1",
+		"DELETE FROM tenants WHERE id = $1",
+	};
+
+	if (tx_begin(c, err) < 0)
+		return error_prefix(err, "catalog: purge tenant %s", id);
+	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		if (db_run(c->db, sql[i], PARAMS(PS(id)), NULL, NULL, err) < 0) {
+			tx_rollback(c);
+			return error_prefix(err, "catalog: purge tenant %s", id);
+		}
+	}
+	if (tx_commit(c, err) < 0)
+		return error_prefix(err, "catalog: purge tenant %s", id);
+	return 0;
 }

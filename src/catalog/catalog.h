@@ -175,6 +175,7 @@ int catalog_unit_find(struct catalog *c, const char *tenant, const char *name,
 		      struct catalog_unit **u_r, struct error *err);
 struct catalog_unit_filter {
 	const char *kind, *policy, *state, *name_prefix; /* NULL: any */
+	int source_gone; /* 1: only units whose source is gone; -1: only the others; 0: any */
 };
 /* tenant NULL: every tenant (the scheduler only). */
 int catalog_unit_list(struct catalog *c, const char *tenant, const struct catalog_unit_filter *f,
@@ -252,6 +253,29 @@ int catalog_rp_mark_forgotten(struct catalog *c, const char *tenant, const char 
 /* Deletes every restore point row (catalog rebuild). */
 int catalog_rp_clear(struct catalog *c, struct error *err);
 void catalog_rp_free(struct catalog_rp **rp);
+
+/* ---- privacy: deletion certificates, a tenant's purge (docs/privacy.md 7, 8) ---- */
+/* A signed deletion certificate: body is the certificate file's text
+ * (docs/privacy.md 8); subject the tenant or unit it certifies. Kept when
+ * the tenant is purged. */
+struct catalog_certificate {
+	char *id, *tenant, *subject;
+	int64_t created;
+	char *body;
+};
+int catalog_certificate_put(struct catalog *c, const struct catalog_certificate *x,
+			    struct error *err);
+/* ERROR_NOTFOUND for an id unknown to the tenant. */
+int catalog_certificate_get(struct catalog *c, const char *tenant, const char *id,
+			    struct catalog_certificate **x_r, struct error *err);
+int catalog_certificate_list(struct catalog *c, const char *tenant, const struct catalog_page *pg,
+			     struct catalog_certificate ***xs_r, size_t *n_r, struct error *err);
+void catalog_certificate_free(struct catalog_certificate **x);
+/* Deletes, in one transaction, every row of tenant `id` (sessions and
+ * artifacts, jobs, restore points, store deletions, erasures, units,
+ * policies, tokens) and its tenant row, keeping its audit entries and
+ * deletion certificates (tenant offboarding). */
+int catalog_tenant_purge(struct catalog *c, const char *id, struct error *err);
 
 /* ---- store deletions already imported into the audit log ---- */
 /* 1 if record `name` of the unit's deletion log was imported, else 0. */

@@ -116,6 +116,11 @@ struct json_object;
  * pwfile is given. The caller puts it. */
 struct json_object *cli_dav_source(const struct cli_dav_conn *d, struct error *err);
 
+/* cmd_certificate.c: deletion certificates, checked offline
+ * (docs/privacy.md 8). */
+#define USAGE_CERTIFICATE "verify FILE [--public-key HEX|FILE]"
+int cmd_certificate(struct cli *c, int argc, char **argv);
+
 /* cmd_s3.c: the S3 side of a store (docs/s3.md). */
 #define USAGE_S3_POLICY "BUCKET --backup-user ARN --delete-user ARN"
 #define USAGE_LOCK_EXTEND "[--unit UNIT] [--min-remaining DAYS] [--dry-run]"

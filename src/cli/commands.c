@@ -1229,6 +1229,7 @@ const struct cli_command cli_commands[] = {
 	{ "rebuild-index", "[UNIT]", cmd_rebuild_index },
 	{ "s3-policy", USAGE_S3_POLICY, cmd_s3_policy },
 	{ "lock-extend", USAGE_LOCK_EXTEND, cmd_lock_extend },
+	{ "certificate", USAGE_CERTIFICATE, cmd_certificate },
 	/* The service (cmd_serve.c) and its API clients (cmd_client.c). */
 	{ "serve", USAGE_SERVE, cmd_serve },
 	{ "catalog", USAGE_CATALOG, cmd_catalog },

@@ -18,11 +18,17 @@ int h_unit_list(struct request *r, struct json_object *in, struct json_object **
 		.state = req_query(r, "state"),
 		.name_prefix = req_query(r, "namePrefix"),
 	};
+	const char *gone = req_query(r, "sourceGone");
 	struct svc_page pg;
 
 	(void)in;
 	if (req_page(r, &pg, err) < 0)
 		return -1;
+	if (gone != NULL) { /* docs/privacy.md 6 */
+		if (strcmp(gone, "true") != 0 && strcmp(gone, "false") != 0)
+			return error_setk(err, ERROR_USAGE, "sourceGone must be true or false");
+		f.source_gone = strcmp(gone, "true") == 0 ? 1 : -1;
+	}
 	return svc_unit_list(r->svc, &r->principal, r->tenant, &f, &pg, out, err);
 }
 

@@ -118,6 +118,8 @@ int req_str(struct json_object *in, const char *field, const char **v_r, struct 
  * answers the JSON; none reaches below the service. */
 route_fn h_health, h_whoami, h_metrics;
 route_fn h_tenant_list, h_tenant_create, h_tenant_get, h_tenant_update;
+route_fn h_tenant_legal_hold_set, h_tenant_legal_hold_release, h_tenant_offboard,
+	h_tenant_offboard_cancel, h_certificate_list, h_certificate_get, h_certificate_key;
 route_fn h_token_list, h_token_create, h_token_revoke;
 route_fn h_unit_list, h_unit_create, h_unit_get, h_unit_backup, h_unit_recommend;
 route_fn h_unit_legal_hold_set, h_unit_legal_hold_release;

@@ -25,7 +25,8 @@
 
 static const char *const tenant_fields[] = { "name", "location", NULL };
 /* "location" is the service's to refuse, saying why (it is fixed). */
-static const char *const tenant_update_fields[] = { "minRetentionDays", "location", NULL };
+static const char *const tenant_update_fields[] = { "minRetentionDays", "location",
+	"offboardGraceDays", "destroyDelayDays", "erasureFourEyes", NULL }; /* docs/privacy.md 7 */
 static const char *const token_fields[] = { "name", "role", "breakGlass", NULL };
 static const char *const global_token_fields[] = { "name", "role", "tenant", NULL };
 static const char *const unit_fields[] = { "name", "kind", "source", NULL };
@@ -49,6 +50,19 @@ static const struct route routes[] = {
 	{ "POST", "/v1/tenants", SVC_PERM_TENANTS_MANAGE, h_tenant_create, tenant_fields, NULL },
 	{ "GET", T, SVC_PERM_TENANTS_MANAGE, h_tenant_get, NULL, NULL },
 	{ "PATCH", T, SVC_PERM_TENANT_SETTINGS, h_tenant_update, tenant_update_fields, NULL },
+	/* docs/privacy.md 7, 8 (h_offboard.c) */
+	{ "PUT", T "/legalHold", SVC_PERM_TENANTS_MANAGE, h_tenant_legal_hold_set, F("reason"),
+	  NULL },
+	{ "DELETE", T "/legalHold", SVC_PERM_TENANTS_MANAGE, h_tenant_legal_hold_release, NULL,
+	  NULL },
+	{ "POST", T "/offboard", SVC_PERM_TENANT_SETTINGS, h_tenant_offboard, F("confirm"), NULL },
+	{ "DELETE", T "/offboard", SVC_PERM_TENANT_SETTINGS, h_tenant_offboard_cancel, NULL,
+	  NULL },
+	{ "GET", T "/deletionCertificates", SVC_PERM_TENANTS_MANAGE, h_certificate_list, NULL,
+	  NULL },
+	{ "GET", T "/deletionCertificates/{c}", SVC_PERM_TENANTS_MANAGE, h_certificate_get, NULL,
+	  NULL },
+	{ "GET", "/v1/certificateKey", ROUTE_PUBLIC, h_certificate_key, NULL, NULL },
 	{ "GET", T "/tokens", SVC_PERM_TENANTS_MANAGE, h_token_list, NULL, NULL },
 	{ "POST", T "/tokens", SVC_PERM_TENANTS_MANAGE, h_token_create, token_fields, NULL },
 	{ "DELETE", T "/tokens/{k}", SVC_PERM_TENANTS_MANAGE, h_token_revoke, NULL, NULL },
@@ -58,7 +72,7 @@ static const struct route routes[] = {
 	{ "DELETE", "/v1/tokens/{k}", SVC_PERM_TENANTS_MANAGE, h_token_revoke, NULL, NULL },
 
 	{ "GET", T "/protectionUnits", SVC_PERM_STATUS_READ, h_unit_list, NULL,
-	  F("kind", "policy", "state", "namePrefix") },
+	  F("kind", "policy", "state", "namePrefix", "sourceGone") },
 	{ "POST", T "/protectionUnits", SVC_PERM_UNIT_CREATE, h_unit_create, unit_fields, NULL },
 	{ "GET", U, SVC_PERM_STATUS_READ, h_unit_get, NULL, NULL },
 	{ "POST", U "/backup", SVC_PERM_CONFIG_WRITE, h_unit_backup, NONE, NULL },

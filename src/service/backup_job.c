@@ -15,6 +15,7 @@
 #include "lib/mem.h"
 #include "service/core.h"
 #include "service/internal.h"
+#include "service/offboard.h"
 #include "service/service.h"
 #include "service/views.h"
 #include "sources/source.h"
@@ -126,7 +127,10 @@ int svc_backup_job_run(struct service *s, const struct catalog_job *j, struct er
 	char *beneath = NULL;
 	int ret = -1;
 
-	if (catalog_unit_get(svc_catalog(s), j->tenant, j->unit, &u, err) < 0)
+	/* A job queued before the tenant's offboarding began takes no point
+	 * (docs/privacy.md 7). */
+	if (svc_tenant_writable(s, j->tenant, "take a restore point", err) < 0 ||
+	    catalog_unit_get(svc_catalog(s), j->tenant, j->unit, &u, err) < 0)
 		return -1;
 	src = svc_unit_source_open(s, u, err);
 	if (src == NULL)
@@ -153,8 +157,15 @@ int svc_backup_job_run(struct service *s, const struct catalog_job *j, struct er
 	/* What was deleted from the store since the last job, by whoever
 	 * held the deletion key, reaches the audit log. */
 	svc_deletions_import(s, j->tenant, j->unit, st);
-	if (ops->backup(st, &o, &res, err) < 0)
+	if (ops->backup(st, &o, &res, err) < 0) {
+		/* The folder or the collection is not there (an account
+		 * removed): docs/privacy.md 6. */
+		if (err->code == ERROR_NOTFOUND)
+			svc_unit_source_seen(s, j->tenant, j->unit, 1);
 		goto out;
+	}
+	if (u->source_gone_since != 0)
+		svc_unit_source_seen(s, j->tenant, j->unit, 0);
 	su = store_unit_open(st, j->unit, 0, err);
 	if (su == NULL || svc_rp_record_unit(s, su, j->tenant, res.seq, (int64_t)res.changed_items,
 					     err) < 0) {
@@ -226,7 +237,8 @@ int svc_backup_now(struct service *s, const struct svc_principal *p, const char 
 	int64_t id;
 	int ret = -1;
 
-	if (svc_authorize(p, tenant, SVC_PERM_CONFIG_WRITE, err) < 0)
+	if (svc_authorize(p, tenant, SVC_PERM_CONFIG_WRITE, err) < 0 ||
+	    svc_tenant_writable(s, tenant, "take a restore point", err) < 0)
 		return -1;
 	if (catalog_unit_get(svc_catalog(s), tenant, unit, &u, err) < 0)
 		return -1;

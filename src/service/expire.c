@@ -17,6 +17,7 @@
 #include "lib/timeutil.h"
 #include "service/core.h"
 #include "service/internal.h"
+#include "service/offboard.h"
 #include "service/service.h"
 #include "service/thinning.h"
 #include "service/views.h"
@@ -187,6 +188,7 @@ int svc_expire_job_run(struct service *s, const struct catalog_job *j, struct er
 	struct store *st = NULL;
 	uint8_t *forget = NULL;
 	size_t n = 0, nforget = 0;
+	char *held = NULL;
 	int ret = -1;
 
 	if (catalog_unit_get(svc_catalog(s), j->tenant, j->unit, &u, err) < 0 ||
@@ -194,11 +196,12 @@ int svc_expire_job_run(struct service *s, const struct catalog_job *j, struct er
 		goto out;
 	json_object_object_add(detail, "restorePoints", json_object_new_int64((int64_t)n));
 	expire_lock_extend(s, j, now, detail);
-	if (u->legal_hold != NULL) {
+	held = svc_unit_hold_reason(s, u); /* the unit's or its tenant's */
+	if (held != NULL) {
 		/* Held: nothing of the unit goes, whatever its dates; the next
 		 * expiry after the release catches up. */
 		json_object_object_add(detail, "skipped", json_object_new_string("legal hold"));
-		json_object_object_add(detail, "legalHold", json_object_new_string(u->legal_hold));
+		json_object_object_add(detail, "legalHold", json_object_new_string(held));
 		log_info("event=expire.held tenant=%s unit=%s restore_points=%zu", j->tenant,
 			 j->unit, n);
 		ret = 0;
@@ -213,6 +216,10 @@ int svc_expire_job_run(struct service *s, const struct catalog_job *j, struct er
 	for (size_t i = 0; i < n; i++)
 		point_dates(rps[i], recent, retention, &times[i], &keep[i], &retain[i]);
 	thinning_select_fixed(times, keep, retain, n, now, forget);
+	/* A unit whose source is gone keeps no point for ever: its newest goes
+	 * too once past its retention (docs/privacy.md 6). */
+	if (u->source_gone_since != 0 && n > 0 && now > retain[n - 1])
+		forget[n - 1] = 1;
 	for (size_t i = 0; i < n; i++)
 		nforget += forget[i];
 	if (nforget > 0) {
@@ -224,7 +231,9 @@ int svc_expire_job_run(struct service *s, const struct catalog_job *j, struct er
 
 			if (!forget[i])
 				continue;
-			rc = rp_forget_at(su, rps[i]->seq, now * 1000000000LL, err);
+			rc = i + 1 == n && u->source_gone_since != 0
+				     ? rp_forget_last_at(su, rps[i]->seq, now * 1000000000LL, err)
+				     : rp_forget_at(su, rps[i]->seq, now * 1000000000LL, err);
 
 			if (rc < 0 && err->code == ERROR_LOCKED &&
 			    !expire_forgotten_anyway(su, rps[i]->seq)) {
@@ -295,6 +304,7 @@ out:
 	store_close(&st);
 	CATALOG_LIST_FREE(rps, n, catalog_rp_free);
 	catalog_unit_free(&u);
+	free(held);
 	free(times);
 	free(forget);
 	json_object_put(seqs);
@@ -327,7 +337,7 @@ int svc_rp_forget(struct service *s, const struct svc_principal *p, const char *
 	struct catalog_unit *u = NULL;
 	struct catalog_rp *rp = NULL;
 	struct json_object *detail;
-	char date[32];
+	char date[32], *held = NULL;
 	int ret = -1;
 
 	if (svc_authorize(p, tenant, SVC_PERM_CONFIG_WRITE, err) < 0)
@@ -339,11 +349,12 @@ int svc_rp_forget(struct service *s, const struct svc_principal *p, const char *
 		error_setk(err, ERROR_NOTFOUND, "restore point %s@%u was already forgotten", unit, seq);
 		goto out;
 	}
-	if (u->legal_hold != NULL) {
+	held = svc_unit_hold_reason(s, u);
+	if (held != NULL) {
 		/* On S3 the objects' own holds refuse it too; a folder has only
 		 * this. */
 		error_setk(err, SVC_DENIED, "restore point %s@%u cannot be forgotten: unit %s is "
-			   "under a legal hold (%s)", unit, seq, unit, u->legal_hold);
+			   "under a legal hold (%s)", unit, seq, unit, held);
 		forget_refused_audit(s, p, tenant, unit, seq, err);
 		goto out;
 	}
@@ -372,6 +383,7 @@ int svc_rp_forget(struct service *s, const struct svc_principal *p, const char *
 	svc_kick_workers(s);
 	*out = view_job(got);
 out:
+	free(held);
 	catalog_job_free(&got);
 	catalog_rp_free(&rp);
 	catalog_unit_free(&u);

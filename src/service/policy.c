@@ -12,6 +12,7 @@
 #include "lib/netpolicy.h"
 #include "service/core.h"
 #include "service/internal.h"
+#include "service/offboard.h"
 #include "service/service.h"
 #include "service/views.h"
 #include "sources/webdav_source.h"
@@ -331,7 +332,8 @@ int svc_policy_create(struct service *s, const struct svc_principal *pr, const c
 	struct json_object *detail = NULL;
 	int ret = -1;
 
-	if (svc_authorize(pr, tenant, SVC_PERM_CONFIG_WRITE, err) < 0)
+	if (svc_authorize(pr, tenant, SVC_PERM_CONFIG_WRITE, err) < 0 ||
+	    svc_tenant_writable(s, tenant, "create a policy", err) < 0)
 		return -1;
 	if (catalog_tenant_get(svc_catalog(s), tenant, &t, err) < 0)
 		return -1;
@@ -380,7 +382,8 @@ int svc_policy_update(struct service *s, const struct svc_principal *pr, const c
 	struct json_object *detail = NULL;
 	int ret = -1;
 
-	if (svc_authorize(pr, tenant, SVC_PERM_CONFIG_WRITE, err) < 0)
+	if (svc_authorize(pr, tenant, SVC_PERM_CONFIG_WRITE, err) < 0 ||
+	    svc_tenant_writable(s, tenant, "change a policy", err) < 0)
 		return -1;
 	svc_lock(s);
 	if (catalog_policy_get(svc_catalog(s), tenant, id, &p, err) < 0 ||

@@ -198,6 +198,7 @@ int svc_unit_list(struct service *s, const struct svc_principal *p, const char *
 		cf.policy = f->policy;
 		cf.state = f->state;
 		cf.name_prefix = f->name_prefix;
+		cf.source_gone = f->source_gone;
 	}
 	/* tenant NULL would list every tenant's units: svc_authorize refuses
 	 * it for status.read, whoever asks. */

@@ -22,6 +22,7 @@
 #include "lib/timeutil.h"
 #include "service/core.h"
 #include "service/internal.h"
+#include "service/offboard.h"
 #include "service/service.h"
 #include "sources/webdav_rule.h"
 
@@ -491,9 +492,10 @@ static int policy_members(struct service *s, const struct catalog_policy *p,
 	return 0;
 }
 
-/* Queues a backup of u if due; keeps its state in line with the policy. */
+/* Queues a backup of u if due (and `points`: its tenant takes restore
+ * points, docs/privacy.md 7); keeps its state in line with the policy. */
 static void unit_tick(struct service *s, const struct catalog_policy *p, const char *id,
-		      int64_t now)
+		      int64_t now, int points)
 {
 	int inactive = catalog_policy_state_of(p->state) == CATALOG_POLICY_INACTIVE;
 	enum catalog_unit_state state, want;
@@ -522,7 +524,7 @@ static void unit_tick(struct service *s, const struct catalog_policy *p, const c
 	}
 	if (inactive || want == CATALOG_UNIT_REMOVED)
 		goto out;
-	if (u->next_due <= now) {
+	if (points && u->next_due <= now) {
 		if (svc_job_queue(s, u->tenant, u->id, CATALOG_JOB_BACKUP, now, &job_id, &err) < 0)
 			goto out;
 		svc_kick_workers(s);
@@ -539,7 +541,7 @@ out:
 	catalog_unit_free(&u);
 }
 
-static void policy_tick(struct service *s, struct catalog_policy *p, int64_t now)
+static void policy_tick(struct service *s, struct catalog_policy *p, int64_t now, int points)
 {
 	struct json_object *units = json_tokener_parse(p->units ? p->units : "[]");
 	struct json_object *rules = json_tokener_parse(p->rules ? p->rules : "[]");
@@ -548,7 +550,7 @@ static void policy_tick(struct service *s, struct catalog_policy *p, int64_t now
 	size_t n = 0, activating = 0;
 
 	error_init(&err);
-	if (catalog_policy_state_of(p->state) != CATALOG_POLICY_INACTIVE) {
+	if (catalog_policy_state_of(p->state) != CATALOG_POLICY_INACTIVE && points) {
 		for (size_t i = 0; rules && i < json_object_array_length(rules); i++) {
 			struct json_object *r = json_object_array_get_idx(rules, i);
 
@@ -577,7 +579,7 @@ static void policy_tick(struct service *s, struct catalog_policy *p, int64_t now
 				log_warn("event=unit.detach unit=%s error=\"%s\"", us[i]->id, err.msg);
 			continue;
 		}
-		unit_tick(s, p, us[i]->id, now);
+		unit_tick(s, p, us[i]->id, now, points);
 		if (us[i]->last_success == 0 ||
 		    catalog_unit_state_of(us[i]->state) == CATALOG_UNIT_ACTIVATING)
 			activating++;
@@ -622,7 +624,12 @@ int svc_scheduler_evaluate(struct service *s, struct error *err)
 		}
 		for (size_t i = 0; i < nt && !svc_stopping(s); i++) {
 			struct catalog_page ppg = { .limit = 1000 };
+			int points = svc_tenant_takes_points(ts[i]);
 			char *pafter = NULL;
+
+			/* An offboarding past its grace period: the purge's next
+			 * step (docs/privacy.md 7). */
+			svc_offboard_tick(s, ts[i], now);
 
 			for (;;) {
 				ppg.after = pafter;
@@ -632,7 +639,7 @@ int svc_scheduler_evaluate(struct service *s, struct error *err)
 					break;
 				}
 				for (size_t k = 0; k < np; k++)
-					policy_tick(s, ps[k], now);
+					policy_tick(s, ps[k], now, points);
 				free(pafter);
 				pafter = np ? xstrdup(ps[np - 1]->id) : NULL;
 				CATALOG_LIST_FREE(ps, np, catalog_policy_free);

@@ -237,6 +237,34 @@ int svc_unit_find(struct service *s, const struct svc_principal *p, const char *
 int svc_session_create(struct service *s, const struct svc_principal *p, const char *tenant,
 		       struct json_object *in, struct json_object **out, struct error *err);
 
+/* ---- a tenant's legal hold, offboarding, deletion certificates
+ * (service/offboard.c, service/certificate.c; docs/privacy.md 6, 7, 8) ---- */
+struct svc_page;
+/* reason set: a legal hold over every unit of the tenant (expiry, forgetting
+ * by hand and the offboarding purge skip them all); NULL: released.
+ * The tenant's admin or the global admin; audited tenant.legalHold.set /
+ * .release; out: the tenant. */
+int svc_tenant_legal_hold(struct service *s, const struct svc_principal *p, const char *tenant,
+			  const char *reason, struct json_object **out, struct error *err);
+/* in: {"confirm": the tenant's name}. The tenant turns read-only
+ * ("offboarding") for its offboardGraceDays, then the scheduler purges it
+ * and issues a deletion certificate. Global admin; audited; out: the
+ * tenant. ERROR_CONFLICT if it already is offboarding. */
+int svc_tenant_offboard(struct service *s, const struct svc_principal *p, const char *tenant,
+			struct json_object *in, struct json_object **out, struct error *err);
+/* Cancels an offboarding inside its grace period (ERROR_CONFLICT after). */
+int svc_tenant_offboard_cancel(struct service *s, const struct svc_principal *p,
+			       const char *tenant, struct json_object **out, struct error *err);
+/* {"algorithm":"Ed25519","publicKey":HEX,"format":…}: no token needed. */
+int svc_certificate_key(struct service *s, struct json_object **out, struct error *err);
+/* The tenant's deletion certificates (global admin; the tenant's admin
+ * while the tenant exists): a list with their totals, or one
+ * certificate's file text (caller frees), byte for byte as signed. */
+int svc_certificate_list(struct service *s, const struct svc_principal *p, const char *tenant,
+			 const struct svc_page *page, struct json_object **out, struct error *err);
+int svc_certificate_get(struct service *s, const struct svc_principal *p, const char *tenant,
+			const char *id, char **text_r, struct error *err);
+
 /* ---- reads (service/read.c): each checks p with svc_authorize() for
  * `tenant` (status.read, or as named) and fills *out with the API's JSON
  * (service/views.c). A missing record, or one of another tenant, is
@@ -265,6 +293,7 @@ int svc_token_revoke(struct service *s, const struct svc_principal *p, const cha
 		     const char *id, struct json_object **out, struct error *err);
 struct svc_unit_filter {
 	const char *kind, *policy, *state, *name_prefix; /* NULL: any */
+	int source_gone; /* 1: only units whose source is gone; -1: only the others; 0: any */
 };
 int svc_unit_list(struct service *s, const struct svc_principal *p, const char *tenant,
 		  const struct svc_unit_filter *f, const struct svc_page *page,

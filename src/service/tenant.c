@@ -14,6 +14,7 @@
 #include "lib/mem.h"
 #include "service/core.h"
 #include "service/internal.h"
+#include "service/offboard.h"
 #include "service/service.h"
 #include "service/views.h"
 #include "store/store.h"
@@ -85,7 +86,8 @@ out:
 int svc_tenant_update(struct service *s, const struct svc_principal *p, const char *tenant,
 		      struct json_object *in, struct json_object **out, struct error *err)
 {
-	static const char *const allowed[] = { "minRetentionDays", NULL };
+	static const char *const allowed[] = { "minRetentionDays", "offboardGraceDays",
+					       "destroyDelayDays", "erasureFourEyes", NULL };
 	struct catalog_tenant *t = NULL;
 	struct json_object *detail;
 	int64_t days = 0;
@@ -111,6 +113,11 @@ int svc_tenant_update(struct service *s, const struct svc_principal *p, const ch
 			goto out;
 		t->min_retention_days = days;
 	}
+	if (svc_tenant_privacy_update(s, t, in, detail, err) < 0)
+		goto out;
+	catalog_tenant_free(&t);
+	if (catalog_tenant_get(svc_catalog(s), tenant, &t, err) < 0)
+		goto out;
 	if (svc_audit(s, p, tenant, "tenant.update", tenant, detail, err) < 0)
 		goto out;
 	log_info("event=tenant.update tenant=%s min_retention_days=%lld", tenant,

@@ -13,6 +13,7 @@
 #include "lib/netpolicy.h"
 #include "service/core.h"
 #include "service/internal.h"
+#include "service/offboard.h"
 #include "service/service.h"
 #include "service/views.h"
 #include "sources/imap.h"
@@ -158,7 +159,8 @@ int svc_unit_create(struct service *s, const struct svc_principal *p, const char
 	const char *name, *kind;
 	int ret = -1;
 
-	if (svc_authorize(p, tenant, SVC_PERM_UNIT_CREATE, err) < 0)
+	if (svc_authorize(p, tenant, SVC_PERM_UNIT_CREATE, err) < 0 ||
+	    svc_tenant_writable(s, tenant, "create a unit", err) < 0)
 		return -1;
 	if (svc_check_object(in, allowed, "a unit", err) < 0 ||
 	    svc_want_str(in, "name", 1, &name, err) < 0 ||

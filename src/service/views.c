@@ -56,6 +56,28 @@ struct json_object *view_tenant(const struct catalog_tenant *t)
 	add_str(o, "location", svc_tenant_location_name(t));
 	add_time(o, "created", t->created);
 	add_int(o, "minRetentionDays", t->min_retention_days);
+	/* docs/privacy.md 7 */
+	add_int(o, "offboardGraceDays", t->offboard_grace_days);
+	add_int(o, "destroyDelayDays", t->destroy_delay_days);
+	json_object_object_add(o, "erasureFourEyes", json_object_new_boolean(t->erasure_four_eyes));
+	if (t->legal_hold != NULL) {
+		struct json_object *h = json_object_new_object();
+
+		add_str(h, "reason", t->legal_hold);
+		add_time(h, "since", t->legal_hold_since);
+		json_object_object_add(o, "legalHold", h);
+	} else {
+		json_object_object_add(o, "legalHold", NULL);
+	}
+	if (t->offboard_due != 0) {
+		struct json_object *h = json_object_new_object();
+
+		add_time(h, "requested", t->offboard_requested);
+		add_time(h, "due", t->offboard_due);
+		json_object_object_add(o, "offboarding", h);
+	} else {
+		json_object_object_add(o, "offboarding", NULL);
+	}
 	return o;
 }
 
@@ -103,6 +125,7 @@ struct json_object *view_unit(const struct catalog_unit *u)
 	} else {
 		json_object_object_add(o, "legalHold", NULL);
 	}
+	add_time(o, "sourceGone", u->source_gone_since); /* docs/privacy.md 6 */
 	return o;
 }
 

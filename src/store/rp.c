@@ -783,9 +783,11 @@ static int rp_week_has_later(struct store_unit *u, const struct rp *rp, const ui
 }
 
 /* The retention rules of docs/format.md 7: 0 if rp may be forgotten at
- * now_ns, else ERROR_LOCKED saying until when and why. */
+ * now_ns, else ERROR_LOCKED saying until when and why. last: the newest
+ * live point too, once past its retainUntil (a unit whose source is gone,
+ * rp_forget_last_at). */
 static int rp_check_retention(struct store_unit *u, const struct rp *rp, int64_t now_ns,
-			      struct error *err)
+			      int last, struct error *err)
 {
 	int64_t now_s = ns_to_s(now_ns);
 	const char *name = store_unit_name(u);
@@ -798,6 +800,10 @@ static int rp_check_retention(struct store_unit *u, const struct rp *rp, int64_t
 		return -1;
 	for (i = 0; i < n; i++)
 		newest &= live[i] <= rp->seq;
+	if (newest && last && rp->retain_until > 0 && now_s > rp->retain_until) {
+		ret = 0;
+		goto out;
+	}
 	if (newest) {
 		error_setk(err, ERROR_LOCKED, "restore point %s@%u is retained until a newer restore "
 			   "point of the unit exists (it is the unit's newest live point, which is "
@@ -830,7 +836,7 @@ out:
 /* Step 1 and 2 of docs/format.md 7.1: the point's retention, the deletion
  * record, the signed tombstone from the manifest. Another forget may have
  * put the tombstone first; then it must say the same. */
-static int rp_tombstone_write(struct store_unit *u, uint32_t seq, int64_t now_ns,
+static int rp_tombstone_write(struct store_unit *u, uint32_t seq, int64_t now_ns, int last,
 			      struct error *err)
 {
 	struct rp *rp = NULL;
@@ -843,7 +849,7 @@ static int rp_tombstone_write(struct store_unit *u, uint32_t seq, int64_t now_ns
 			error_setk(err, ERROR_NOTFOUND, "no such restore point");
 		goto out;
 	}
-	if (rp_check_retention(u, rp, now_ns, err) < 0)
+	if (rp_check_retention(u, rp, now_ns, last, err) < 0)
 		goto out;
 	/* Before anything is written: a manifest the server still locks (S3
 	 * Object Lock, by the real clock whatever now_ns says) could not be
@@ -884,7 +890,8 @@ out:
 	return ret;
 }
 
-int rp_forget_at(struct store_unit *u, uint32_t seq, int64_t now_ns, struct error *err)
+static int rp_forget_flags(struct store_unit *u, uint32_t seq, int64_t now_ns, int last,
+			   struct error *err)
 {
 	struct backend *be = store_backend(store_unit_store(u));
 	struct rp_tombstone *t = NULL;
@@ -910,7 +917,7 @@ int rp_forget_at(struct store_unit *u, uint32_t seq, int64_t now_ns, struct erro
 	}
 	if (rp_tombstone_read(u, seq, &t, err) < 0) {
 		/* A damaged tombstone stays for check to report. */
-		if (err->code != ERROR_NOTFOUND || rp_tombstone_write(u, seq, now_ns, err) < 0)
+		if (err->code != ERROR_NOTFOUND || rp_tombstone_write(u, seq, now_ns, last, err) < 0)
 			goto out;
 	} else if (rp_tombstone_verify(u, t, err) < 0) {
 		/* Written with the store key alone: coffer does not finish
@@ -943,6 +950,16 @@ out:
 	if (ret < 0 && err->code != ERROR_LOCKED)
 		error_prefix(err, "cannot forget restore point %s@%u", store_unit_name(u), seq);
 	return ret;
+}
+
+int rp_forget_at(struct store_unit *u, uint32_t seq, int64_t now_ns, struct error *err)
+{
+	return rp_forget_flags(u, seq, now_ns, 0, err);
+}
+
+int rp_forget_last_at(struct store_unit *u, uint32_t seq, int64_t now_ns, struct error *err)
+{
+	return rp_forget_flags(u, seq, now_ns, 1, err);
 }
 
 int rp_forget(struct store_unit *u, uint32_t seq, struct error *err)

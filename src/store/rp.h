@@ -143,6 +143,10 @@ int rp_tombstone_verify(struct store_unit *u, const struct rp_tombstone *t, stru
  * real clock; the service passes its own). */
 int rp_forget(struct store_unit *u, uint32_t seq, struct error *err);
 int rp_forget_at(struct store_unit *u, uint32_t seq, int64_t now_ns, struct error *err);
+/* rp_forget_at() that also forgets the unit's newest live point once it is
+ * past its retainUntil: the service's expiry of a unit whose source is
+ * gone (docs/privacy.md 6); every other rule holds. */
+int rp_forget_last_at(struct store_unit *u, uint32_t seq, int64_t now_ns, struct error *err);
 
 /* Parses a decrypted manifest body (also the fuzzer's entry). */
 int rp_parse(const uint8_t *data, size_t len, const char *what, struct rp **rp_r,

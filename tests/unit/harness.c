@@ -30,7 +30,7 @@ static const struct unit_test *const th_suites[] = {
 	thinning_tests, forget_tests, sessions_tests, catalog_tests, mail_layout_tests,
 	imap_tests, mailindex_tests, timeutil_tests, parse_tests, netpolicy_tests, confine_tests,
 	point_writer_tests, s3proto_tests, engine_tests, server_tests, catalog_pg_tests,
-	webdav_tests, webdav_rule_tests,
+	webdav_tests, webdav_rule_tests, certificate_tests,
 };
 
 /* Whether a suite runs here: the PostgreSQL one needs a server. */

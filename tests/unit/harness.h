@@ -56,6 +56,7 @@ extern const struct unit_test engine_tests[];
 extern const struct unit_test server_tests[];
 extern const struct unit_test webdav_tests[];
 extern const struct unit_test webdav_rule_tests[];
+extern const struct unit_test certificate_tests[];
 
 /* Records a failure of the running test; the first one is its reason. */
 void th_fail(const char *file, int line, const char *fmt, ...)
