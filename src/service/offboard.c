@@ -709,6 +709,36 @@ out:
 	return ret;
 }
 
+/* Whether a unit of the tenant is under a legal hold (the purge waits for
+ * it as for the tenant's own); 1 also when the units cannot be read. */
+static int units_held(struct service *s, const char *tenant)
+{
+	struct catalog_page pg = { .limit = 1000 };
+	struct catalog_unit **us = NULL;
+	struct error err;
+	char *after = NULL;
+	size_t n = 0;
+	int held = 0;
+
+	error_init(&err);
+	for (;;) {
+		pg.after = after;
+		if (catalog_unit_list(svc_catalog(s), tenant, NULL, &pg, &us, &n, &err) < 0) {
+			held = 1;
+			break;
+		}
+		for (size_t i = 0; i < n && !held; i++)
+			held = us[i]->legal_hold != NULL;
+		free(after);
+		after = n ? xstrdup(us[n - 1]->id) : NULL;
+		CATALOG_LIST_FREE(us, n, catalog_unit_free);
+		if (n < 1000 || held)
+			break;
+	}
+	free(after);
+	return held;
+}
+
 void svc_offboard_tick(struct service *s, const struct catalog_tenant *t, int64_t now)
 {
 	struct json_object *prog = NULL;
@@ -720,6 +750,11 @@ void svc_offboard_tick(struct service *s, const struct catalog_tenant *t, int64_
 		return; /* shown on the tenant; the purge waits for the release */
 	error_init(&err);
 	prog = progress_load(s, t->id);
+	/* A unit's legal hold keeps everything too, until the purge began. */
+	if (pint(prog, "keysDestroyed") == 0 && units_held(s, t->id)) {
+		json_object_put(prog);
+		return;
+	}
 	if (pint(prog, "keysDestroyed") == 0) {
 		if (!json_object_object_get_ex(prog, "store", NULL)) {
 			struct store *st = svc_tenant_store(s, t->id, 0, &err);

@@ -7,9 +7,9 @@
 # wrong confirmation is refused; during the grace period no new point is
 # taken (scheduled or on demand), creating a unit or a policy is a 409, a
 # restore and a content read still work; a tenant legal hold set before the
-# due date keeps everything past it; its release lets the purge run: the
-# store folder is gone, the catalog holds nothing of the tenant but its
-# certificate and audit entries, the tenant's token is dead. The
+# due date keeps everything past it, and so does a unit's; their release
+# lets the purge run: the store folder is gone, the catalog holds nothing of
+# the tenant but its certificate and audit entries, its token is dead. The
 # certificate verifies offline (with and without --public-key, the key of
 # GET /v1/certificateKey); one byte flipped in its body, or in its
 # signature, fails.
@@ -153,8 +153,15 @@ if [ "$(q "$GTOK" "$UA" .state)" = offboarding ] && [ -f "$STORE/config" ] && [ 
 	not_ok "offboard: past the due date, the held tenant is kept whole" "$(cat "$T/resp")"; fi
 api "$TOK" DELETE "$UA/offboard"
 expect "offboard: a tenant's admin cannot cancel the offboarding" 403
+api "$TOK" PUT "$UA/protectionUnits/$B/legalHold" '{"reason":"one mailbox"}'
 api "$GTOK" DELETE "$UA/legalHold"
 expect "offboard: the global admin releases the tenant's legal hold" 200
+sleep 1
+[ "$(q "$GTOK" "$UA" .state)" = offboarding ] && [ -f "$STORE/config" ] &&
+	ok "offboard: a unit's legal hold keeps the tenant whole too" ||
+	not_ok "offboard: a unit's legal hold keeps the tenant whole too" "$code $(cat "$T/resp")"
+api "$TOK" DELETE "$UA/protectionUnits/$B/legalHold"
+expect "offboard: the unit's legal hold is released" 200
 purged() { q "$GTOK" "$UA" .id >/dev/null; [ "$code" = 404 ]; }
 until_true 20 purged && ok "offboard: after the release the tenant is purged" ||
 	not_ok "offboard: after the release the tenant is purged" "$code $(cat "$T/resp")"
