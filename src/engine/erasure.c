@@ -1,7 +1,9 @@
 /* The erasure set of a unit: its ledger records (docs/format.md 10.1) held
- * for one read, with what the read withheld under each. Keys are kept
- * sorted for a binary search per file entry; patterns are few (a request
- * names a handful of paths) and are matched one by one. */
+ * for one read, with what the read withheld under each. The keys of records
+ * without patterns (mail) hold anywhere and sit in one sorted table; the
+ * keys of a path record hold at its paths only, sorted in the record.
+ * Patterns are few (a request names a handful of paths) and are matched
+ * one by one. */
 #include "engine/erasure.h"
 
 #include <fnmatch.h>
@@ -11,10 +13,14 @@
 
 #include "crypto/crypto.h"
 #include "engine/meta.h"
+#include "engine/tree.h"
 #include "lib/buf.h"
 #include "lib/error.h"
 #include "lib/mem.h"
 #include "store/deletion.h"
+#include "store/index.h"
+#include "store/rp.h"
+#include "store/store.h"
 
 /* One content key and the record naming it. */
 struct erasure_key {
@@ -60,18 +66,24 @@ static int key_cmp(const void *a, const void *b)
 		      32);
 }
 
+static int raw_key_cmp(const void *a, const void *b) { return memcmp(a, b, 32); }
+
 static void index_record(struct erasure_set *es, size_t r)
 {
-	const struct store_erasure *x = es->recs[r]->erase;
+	struct store_erasure *x = es->recs[r]->erase;
 	size_t i;
 
+	if (x->npatterns > 0) {
+		es->has_patterns = 1;
+		if (x->nkeys > 1)
+			qsort(x->keys, x->nkeys, 32, raw_key_cmp);
+		return;
+	}
 	es->keys = xrealloc(es->keys, xmul(es->nkeys + x->nkeys + 1, sizeof(*es->keys)));
 	for (i = 0; i < x->nkeys; i++) {
 		memcpy(es->keys[es->nkeys].key, x->keys[i], 32);
 		es->keys[es->nkeys++].rec = r;
 	}
-	if (x->npatterns > 0)
-		es->has_patterns = 1;
 }
 
 int erasure_set_load(struct store_unit *u, struct erasure_set **es_r, struct error *err)
@@ -141,26 +153,37 @@ static int path_matches(const struct store_erasure *x, const char *path)
 const char *erasure_set_match(const struct erasure_set *es, const struct meta_entry *e,
 			      int64_t rp_time)
 {
+	struct erasure_key k;
+	int has_key = 0;
 	size_t i;
 
 	if (es == NULL || es->nrecs == 0)
 		return NULL;
 	/* Content first: an empty file has no content to erase (its key is
 	 * every empty file's). */
-	if (es->nkeys > 0 && e->type == META_FILE && e->nextents > 0) {
-		struct erasure_key k, *hit;
+	if (e->type == META_FILE && e->nextents > 0) {
+		struct erasure_key *hit;
 
 		erasure_content_key(e, k.key);
-		hit = bsearch(&k, es->keys, es->nkeys, sizeof(*es->keys), key_cmp);
+		has_key = 1;
+		hit = es->nkeys ? bsearch(&k, es->keys, es->nkeys, sizeof(*es->keys), key_cmp)
+				: NULL;
 		if (hit != NULL)
 			return es->recs[hit->rec]->erase->request;
 	}
 	if (!es->has_patterns || e->path[0] == '\0')
 		return NULL;
+	/* A path: everything there up to the cutoff; after it, the files
+	 * whose content was there then (an unchanged file the next backup
+	 * took again), not what is new. */
 	for (i = 0; i < es->nrecs; i++) {
 		const struct store_erasure *x = es->recs[i]->erase;
 
-		if (x->npatterns > 0 && rp_time <= x->cutoff && path_matches(x, e->path))
+		if (x->npatterns == 0 || !path_matches(x, e->path))
+			continue;
+		if (rp_time <= x->cutoff ||
+		    (has_key && x->nkeys &&
+		     bsearch(k.key, x->keys, x->nkeys, 32, raw_key_cmp) != NULL))
 			return x->request;
 	}
 	return NULL;
@@ -266,4 +289,67 @@ uint64_t erasure_report_total(struct json_object *report)
 		n += (uint64_t)json_object_get_int64(
 			json_object_object_get(json_object_array_get_idx(report, i), "items"));
 	return n;
+}
+
+/* The content keys of the files of point rp under the patterns. */
+static int point_path_keys(struct store_unit *u, const struct index *ix, const struct rp *rp,
+			   const struct store_erasure *x, struct buf *keys, struct error *err)
+{
+	struct tree_reader *tr = tree_reader_open(u, ix, rp, err);
+	struct meta_entry *e;
+	uint8_t key[32];
+	int r;
+
+	if (tr == NULL)
+		return -1;
+	while ((r = tree_reader_next(tr, &e, err)) == 1) {
+		if (e->type != META_FILE || e->nextents == 0 || !path_matches(x, e->path))
+			continue;
+		erasure_content_key(e, key);
+		buf_add(keys, key, 32);
+	}
+	tree_reader_close(&tr);
+	return r;
+}
+
+int erasure_path_keys(struct store_unit *u, struct store_erasure *x, struct error *err)
+{
+	struct index *ix = NULL;
+	struct buf keys;
+	uint32_t *seqs = NULL;
+	size_t n = 0, i, k, m = 0;
+	int ret = -1;
+
+	buf_init(&keys, 0);
+	if (rp_list(u, &seqs, &n, err) < 0 || (ix = index_open(u, err)) == NULL)
+		goto out;
+	for (i = 0; i < n; i++) {
+		struct rp *rp = NULL;
+
+		if (rp_read(u, seqs[i], &rp, err) < 0)
+			goto out;
+		ret = rp->time_ns / 1000000000 > x->cutoff ? 0
+		      : point_path_keys(u, ix, rp, x, &keys, err);
+		rp_free(&rp);
+		if (ret < 0)
+			goto out;
+	}
+	ret = -1;
+	n = keys.len / 32;
+	if (n > 1)
+		qsort(keys.data, n, 32, raw_key_cmp);
+	free(x->keys);
+	x->keys = xcalloc(n ? n : 1, 32);
+	for (k = 0; k < n; k++)
+		if (m == 0 || memcmp(x->keys[m - 1], keys.data + k * 32, 32) != 0)
+			memcpy(x->keys[m++], keys.data + k * 32, 32);
+	x->nkeys = m;
+	ret = 0;
+out:
+	if (ret < 0)
+		error_prefix(err, "the files under the erased paths of %s", store_unit_name(u));
+	buf_clear(&keys);
+	index_close(&ix);
+	free(seqs);
+	return ret;
 }

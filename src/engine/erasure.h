@@ -46,6 +46,13 @@ void erasure_report_add(struct json_object *acc, const struct erasure_set *es);
 /* The items of a report array, all requests together. */
 uint64_t erasure_report_total(struct json_object *report);
 
+/* A path erasure about to be written (x->patterns, x->cutoff): sets
+ * x->keys to the content keys of every file under the patterns in the
+ * unit's live points up to the cutoff, so the same file taken again later
+ * at that path is withheld too (docs/format.md 10.1). */
+struct store_erasure;
+int erasure_path_keys(struct store_unit *u, struct store_erasure *x, struct error *err);
+
 /* SHA-256 over the concatenated ids of e's extents: the content key that
  * `keys` of a record name (the message key of a mailbox point). */
 void erasure_content_key(const struct meta_entry *e, uint8_t key[32]);

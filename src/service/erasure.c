@@ -490,7 +490,10 @@ static int target_write(struct service *s, struct store *st, const struct catalo
 	for (i = 0; i < np; i++)
 		x.patterns[x.npatterns++] =
 			xstrdup(json_object_get_string(json_object_array_get_idx(t->patterns, i)));
-	if (su == NULL || store_erasure_record(su, now * 1000000000, &x, err) < 0)
+	/* A path record also names the files there now by content, so the
+	 * same file taken again by a later backup stays withheld. */
+	if (su == NULL || (np > 0 && erasure_path_keys(su, &x, err) < 0) ||
+	    store_erasure_record(su, now * 1000000000, &x, err) < 0)
 		goto out;
 	json_object_object_add(d, "unit", json_object_new_string(t->unit));
 	if (t->nkeys > 0) {
@@ -502,6 +505,7 @@ static int target_write(struct service *s, struct store *st, const struct catalo
 	}
 	if (np > 0) {
 		json_object_object_add(d, "paths", json_object_get(t->patterns));
+		json_object_object_add(d, "files", json_object_new_int64((int64_t)x.nkeys));
 		add_time(d, "pointsUpTo", now);
 	}
 	json_object_array_add(detail, json_object_get(d));
@@ -516,6 +520,8 @@ out:
 	for (i = 0; i < x.npatterns; i++)
 		free(x.patterns[i]);
 	free(x.patterns);
+	if (np > 0)
+		free(x.keys); /* erasure_path_keys' */
 	store_unit_close(&su);
 	return ret;
 }
@@ -630,9 +636,8 @@ static struct json_object *record_detail(const struct store_deletion *d, const c
 	struct json_object *o = json_object_new_object(), *pats;
 
 	json_object_object_add(o, "unit", json_object_new_string(unit));
-	if (d->erase->nkeys > 0)
-		json_object_object_add(o, "messages",
-				       json_object_new_int64((int64_t)d->erase->nkeys));
+	json_object_object_add(o, d->erase->npatterns ? "files" : "messages",
+			       json_object_new_int64((int64_t)d->erase->nkeys));
 	if (d->erase->npatterns > 0) {
 		pats = json_object_new_array();
 		for (size_t i = 0; i < d->erase->npatterns; i++)

@@ -202,11 +202,14 @@ if session "{\"items\":[{\"unit\":\"$UF\",\"restorePoint\":1,\"mode\":\"inPlace\
 else
 	not_ok "erasure: an in-place restore withholds HR/ann and leaves it alone" "$(find "$F" -type f | sort | tr '\n' ' ') $(jq -c '.artifacts[0].withheld' "$T/session")"
 fi
+# Someone puts Ann's CV back, the same bytes: the next point takes it, but
+# it stays withheld; what is new at that path is not.
+echo "Ann's CV" >"$F/HR/ann/cv.txt"
 sleep 1.1
-if backup "$UF" 2 && [ "$(names "$UF" 2 HR/ann)" = new.txt ]; then
-	ok "erasure: a point taken after the erasure keeps what is new at that path (the cutoff)"
+if backup "$UF" 2 && [ "$(names "$UF" 2 HR/ann)" = new.txt ] && [ "$(j .withheld.items)" = 1 ]; then
+	ok "erasure: a later point shows what is new at the erased path, not the erased file taken again"
 else
-	not_ok "erasure: a later point keeps the new data" "$(names "$UF" 2 HR/ann)"
+	not_ok "erasure: a later point shows the new data only" "$(names "$UF" 2 HR/ann) $(head -c 300 "$T/resp")"
 fi
 
 # ---------------------------------------------------------------------

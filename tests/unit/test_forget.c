@@ -801,8 +801,9 @@ out:
 
 /* The erasure ledger (docs/format.md 10.1): written only with the
  * deletion key, read back verified, and what it withholds: a file by its
- * content anywhere (never an empty one), a path and all below it in points
- * up to the cutoff only, a pattern within one level (FNM_PATHNAME). */
+ * content anywhere (never an empty one); a path and all below it in points
+ * up to the cutoff, and after it only the files whose content was there; a
+ * pattern within one level (FNM_PATHNAME). */
 static void test_erasure_ledger(void)
 {
 	struct ffx f;
@@ -810,15 +811,18 @@ static void test_erasure_ledger(void)
 	struct erasure_set *es = NULL;
 	char p1[] = "docs/x.txt", p2[] = "docs/empty", p3[] = "HR/ann/cv.txt";
 	char p4[] = "HR/sub/a.pdf", p5[] = "HR/a.pdf", pat1[] = "HR/ann", pat2[] = "HR/*.pdf";
-	char req[] = "e-1";
+	char req[] = "e-1", req2[] = "e-2", p6[] = "HR/ann/again.txt", p7[] = "other/cv.txt";
 	struct meta_entry file = { .type = META_FILE, .path = p1 };
 	struct meta_entry empty = { .type = META_FILE, .path = p2 };
 	struct meta_entry below = { .type = META_FILE, .path = p3 };
 	struct meta_entry deeper = { .type = META_FILE, .path = p4 };
 	struct meta_entry flat = { .type = META_FILE, .path = p5 };
+	struct meta_entry again = { .type = META_FILE, .path = p6 };
+	struct meta_entry moved = { .type = META_FILE, .path = p7 };
 	uint8_t keys[2][32], id[32];
 	char *pats[] = { pat1, pat2 };
-	struct store_erasure x = { .request = req, .cutoff = 1000, .keys = keys, .nkeys = 2,
+	struct store_erasure x = { .request = req, .cutoff = 1000, .keys = keys, .nkeys = 2 };
+	struct store_erasure y = { .request = req2, .cutoff = 1000, .keys = keys + 1, .nkeys = 1,
 				   .patterns = pats, .npatterns = 2 };
 	char **names = NULL, *from = NULL, *to = NULL;
 	size_t n = 0, i;
@@ -832,20 +836,34 @@ static void test_erasure_ledger(void)
 	CHECK_FAILS(store_erasure_record(f.u, 5 * NS, &x, &err), &err, ERROR_KEY);
 	CHECK(ffx_open(&f, BACKEND_ALLOW_DELETE) == 0);
 	CHECK_OK(store_erasure_record(f.u, 5 * NS, &x, &err), &err);
+	CHECK_OK(store_erasure_record(f.u, 6 * NS, &y, &err), &err);
 	CHECK_OK(erasure_set_load(f.u, &es, &err), &err);
-	CHECK(erasure_set_records(es) == 1);
+	CHECK(erasure_set_records(es) == 2);
 	CHECK(erasure_set_match(es, &file, 99999) && !strcmp(erasure_set_match(es, &file, 99999), "e-1"));
 	CHECK(erasure_set_match(es, &empty, 10) == NULL);
-	CHECK(erasure_set_match(es, &below, 1000) != NULL);
+	CHECK(erasure_set_match(es, &below, 1000) && !strcmp(erasure_set_match(es, &below, 1000), "e-2"));
 	CHECK(erasure_set_match(es, &below, 1001) == NULL);
 	CHECK(erasure_set_match(es, &flat, 10) != NULL);
 	CHECK(erasure_set_match(es, &deeper, 10) == NULL);
+	/* After the cutoff: the erased content again at the path, yes;
+	 * elsewhere, no (a path record's keys hold at its paths). */
+	th_fill(9, id, 32);
+	meta_entry_add_extent(&again, id, 10);
+	meta_entry_add_extent(&moved, id, 10);
+	erasure_content_key(&again, keys[1]);
+	erasure_set_free(&es);
+	y.request = req2;
+	CHECK(ffx_open(&f, BACKEND_ALLOW_DELETE) == 0);
+	CHECK_OK(store_erasure_record(f.u, 7 * NS, &y, &err), &err);
+	CHECK_OK(erasure_set_load(f.u, &es, &err), &err);
+	CHECK(erasure_set_match(es, &again, 5000) != NULL);
+	CHECK(erasure_set_match(es, &moved, 5000) == NULL);
 	erasure_set_note(es, "e-1");
 	CHECK(erasure_set_withheld(es) == 1);
 	/* Moved among the deletion log's records, it is refused, not obeyed
 	 * nor taken for a deletion. */
 	CHECK_OK(store_erasures_list(f.u, &names, &n, &err), &err);
-	CHECK(n == 1);
+	CHECK(n == 3);
 	from = ffx_file(&f, "erasures");
 	to = ffx_file(&f, "deletions");
 	CHECK(mkdir(to, 0700) == 0 || errno == EEXIST);
@@ -869,8 +887,10 @@ out:
 	free(names);
 	free(from);
 	free(to);
-	file.path = NULL;
+	file.path = again.path = moved.path = NULL;
 	meta_entry_clear(&file);
+	meta_entry_clear(&again);
+	meta_entry_clear(&moved);
 	erasure_set_free(&es);
 	ffx_teardown(&f);
 }
