@@ -155,6 +155,8 @@ int svc_tenant_legal_hold(struct service *s, const struct svc_principal *p, cons
 		      tenant, detail, err) < 0)
 		goto out;
 	log_info("event=tenant.legalHold.%s tenant=%s", reason ? "set" : "release", tenant);
+	if (reason == NULL) /* erasures the hold held back take effect now */
+		svc_erasures_resume(s, tenant);
 	catalog_tenant_free(&t);
 	if (catalog_tenant_get(svc_catalog(s), tenant, &t, err) < 0)
 		goto out;
