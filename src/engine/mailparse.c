@@ -341,10 +341,14 @@ struct addrs {
 
 static int addrs_has(const struct addrs *a, const char *norm)
 {
-	const char *p = (const char *)a->b.data, *end = p + a->b.len;
+	const char *p, *end;
 	size_t len = strlen(norm);
 
-	while (p && p < end) {
+	if (a->b.len == 0) /* no buffer yet: data may be NULL */
+		return 0;
+	p = (const char *)a->b.data;
+	end = p + a->b.len;
+	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
 

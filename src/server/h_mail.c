@@ -37,9 +37,7 @@ int h_mail_search(struct request *r, struct json_object *in, struct json_object 
 	return ret;
 }
 
-/* The file, and what the erasure ledger withheld from it as one header
- * value: "N" then "REQUEST=N" per request. */
-static void answer_file(struct request *r, struct svc_export *x)
+void req_answer_mbox(struct request *r, struct svc_export *x)
 {
 	struct json_object *by = x->withheld_by ? json_tokener_parse(x->withheld_by) : NULL;
 	struct buf h;
@@ -77,7 +75,7 @@ int h_mail_export_rp(struct request *r, struct json_object *in, struct json_obje
 	if (svc_mail_export_rp(r->svc, &r->principal, r->tenant, req_param(r, "u"), seq,
 			       req_query(r, "folder"), req_query(r, "format"), &x, err) < 0)
 		return -1;
-	answer_file(r, &x);
+	req_answer_mbox(r, &x);
 	return 0;
 }
 
@@ -90,6 +88,6 @@ int h_mail_export_search(struct request *r, struct json_object *in, struct json_
 	*out = NULL;
 	ret = svc_mail_export_search(r->svc, &r->principal, r->tenant, in, &x, err);
 	if (ret == 0)
-		answer_file(r, &x);
+		req_answer_mbox(r, &x);
 	return ret;
 }

@@ -14,14 +14,12 @@
 int h_subject_export(struct request *r, struct json_object *in, struct json_object **out,
 		     struct error *err)
 {
-	struct svc_export x;
+	struct svc_export x = { .fd = -1 };
 
 	*out = NULL;
 	if (svc_subject_export(r->svc, &r->principal, r->tenant, in, &x, err) < 0)
 		return -1;
-	r->file_fd = x.fd;
-	r->file_size = x.size;
-	r->text_type = "application/mbox";
+	req_answer_mbox(r, &x);
 	return 0;
 }
 

@@ -110,6 +110,10 @@ int req_seq(const struct request *r, uint32_t *seq_r, struct error *err);
 /* A string field of the body (or NULL); ERROR_USAGE if present but not a
  * string. */
 int req_str(struct json_object *in, const char *field, const char **v_r, struct error *err);
+/* h_mail.c: answers with the mbox file x (taken) and what the erasure
+ * ledger withheld from it as X-Coffer-Withheld ("N", then "REQUEST=N" per
+ * request); frees x->withheld_by. */
+void req_answer_mbox(struct request *r, struct svc_export *x);
 
 /* Handlers, by resource: h_health.c (health, whoami, metrics),
  * h_tenants.c, h_tokens.c, h_units.c (units and their restore points),

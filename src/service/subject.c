@@ -24,6 +24,7 @@
 
 #include "catalog/catalog.h"
 #include "crypto/crypto.h"
+#include "engine/erasure.h"
 #include "engine/mailexport.h"
 #include "engine/mailindex.h"
 #include "engine/mailparse.h"
@@ -173,6 +174,7 @@ struct subject_export {
 	struct cand **group; /* the message rows being read from one point, by path */
 	size_t ngroup;
 	struct json_object *names; /* unit id -> name (cache) */
+	struct json_object *withheld; /* what the erasure ledgers withheld (erasure.h) */
 };
 
 static uint64_t hash_slot(const uint8_t hash[32])
@@ -351,6 +353,8 @@ static int read_all(struct subject_export *x, struct store *st, struct error *er
 	}
 	x->group = NULL;
 	x->ngroup = 0;
+	if (mailexport_withheld(sink))
+		x->withheld = json_object_get(mailexport_withheld(sink));
 	store_unit_close(&su);
 	mailexport_close(&sink);
 	free(order);
@@ -399,7 +403,7 @@ static void add_quoted(struct buf *b, const char *s)
 static void source_lines(struct subject_export *x, const struct content *c, const uint8_t *msg,
 			 struct buf *b)
 {
-	const uint8_t *nl = memchr(msg, '\n', c->len);
+	const uint8_t *nl = c->len ? memchr(msg, '\n', c->len) : NULL;
 	const char *eol = nl && nl > msg && nl[-1] == '\r' ? "\r\n" : "\n";
 	size_t total = 0, n = 0;
 
@@ -507,6 +511,9 @@ static int export_finish(struct subject_export *x, struct svc_export *out, struc
 	out->fd = rfd;
 	out->size = (uint64_t)stt.st_size;
 	out->messages = x->nct;
+	out->withheld = x->withheld ? erasure_report_total(x->withheld) : 0;
+	out->withheld_by = out->withheld ? xstrdup(json_object_to_json_string_ext(
+					x->withheld, JSON_C_TO_STRING_PLAIN)) : NULL;
 	rfd = -1;
 	ret = 0;
 out:
@@ -533,6 +540,7 @@ static void export_clear(struct subject_export *x)
 	if (x->spool >= 0)
 		close(x->spool);
 	json_object_put(x->names);
+	json_object_put(x->withheld);
 }
 
 /* The address and format of a request; *addr_r normalized. */
@@ -558,34 +566,26 @@ static int export_input(struct json_object *in, char **addr_r, struct error *err
 	return 0;
 }
 
+static void add_unique(struct json_object *arr, const char *s)
+{
+	for (size_t i = 0; i < json_object_array_length(arr); i++)
+		if (strcmp(json_object_get_string(json_object_array_get_idx(arr, i)), s) == 0)
+			return;
+	json_object_array_add(arr, json_object_new_string(s));
+}
+
 /* What the audit entry says before anything is read: the address and
- * what the index names (message rows, units, points). */
+ * what the index names (message rows, their places, the units). */
 static struct json_object *export_detail(const struct cands *cs, const char *addr)
 {
 	struct json_object *d = json_object_new_object(), *units = json_object_new_array();
 	size_t places = 0;
 
 	for (size_t i = 0; i < cs->n; i++) {
-		size_t k, n = json_object_array_length(units);
-
 		places += cs->c[i].nplaces;
-		for (k = 0; k < n; k++)
-			if (strcmp(json_object_get_string(json_object_array_get_idx(units, k)),
-				   cs->c[i].unit) == 0)
-				break;
-		if (k == n)
-			json_object_array_add(units, json_object_new_string(cs->c[i].unit));
-		for (size_t p = 0; p < cs->c[i].nplaces; p++) {
-			const char *u = cs->c[i].places[p].unit;
-
-			n = json_object_array_length(units);
-			for (k = 0; k < n; k++)
-				if (strcmp(json_object_get_string(json_object_array_get_idx(units, k)),
-					   u) == 0)
-					break;
-			if (k == n)
-				json_object_array_add(units, json_object_new_string(u));
-		}
+		add_unique(units, cs->c[i].unit);
+		for (size_t k = 0; k < cs->c[i].nplaces; k++)
+			add_unique(units, cs->c[i].places[k].unit);
 	}
 	json_object_object_add(d, "address", json_object_new_string(addr));
 	json_object_object_add(d, "format", json_object_new_string("mbox"));
@@ -605,6 +605,7 @@ int svc_subject_export(struct service *s, const struct svc_principal *p, const c
 	char *addr = NULL, *spool_path = NULL;
 	int ret = -1;
 
+	memset(out, 0, sizeof(*out));
 	out->fd = -1;
 	if (svc_authorize(p, tenant, SVC_PERM_PRIVACY, err) < 0 ||
 	    export_input(in, &addr, err) < 0)
@@ -628,8 +629,8 @@ int svc_subject_export(struct service *s, const struct svc_principal *p, const c
 		error_prefix(err, "subject export");
 		goto out;
 	}
-	log_info("event=subject.export tenant=%s indexed=%zu messages=%zu bytes=%" PRIu64, tenant,
-		 x.cs.n, x.nct, out->size);
+	log_info("event=subject.export tenant=%s indexed=%zu messages=%zu bytes=%" PRIu64
+		 " withheld=%" PRIu64, tenant, x.cs.n, x.nct, out->size, out->withheld);
 	ret = 0;
 out:
 	store_close(&st);

@@ -10,7 +10,8 @@
 # where it was found, and no decoy; it is audited; only privacy
 # officers and tenant admins may run it. The access report names a search,
 # an export and a restore session with their actors and roles, as JSON and
-# as the CLI's table.
+# as the CLI's table. An erasure approved later is left out of the next
+# export.
 . "$(dirname "$0")/lib.sh"
 
 need_tools subject curl jq python3
@@ -281,6 +282,21 @@ run cli "$PTOK" subject report --unit alice --json
 api "$AUTOK" GET "/v1/tenants/$TID/auditLog?action=subject.report"
 [ "$(j '.items | length')" -ge 4 ] && ok "subject: every report is audited (subject.report)" ||
 	not_ok "subject: every report is audited" "$(head -c 300 "$T/resp")"
+
+# ---------------------------------------------------------------------
+# 5. An erasure (docs/privacy.md 2) of alice's Archive, asked by the
+# officer and approved by the admin: the next export leaves that message
+# out and keeps the others byte for byte.
+api "$PTOK" POST "/v1/tenants/$TID/erasureRequests" \
+	"{\"kind\":\"paths\",\"unit\":\"$UA\",\"paths\":[\"Archive/*\"],\"reason\":\"subject.sh\"}"
+EID=$(j .id)
+api "$TOK" POST "/v1/tenants/$TID/erasureRequests/$EID/approve"
+api "$PTOK" POST "/v1/tenants/$TID/subjectExport" "$BODY"
+cp "$T/resp" "$T/erased.mbox"
+got=$(split "$T/erased.mbox" 2>&1 | cut -d' ' -f1)
+want=$(cd "$M" && sha256sum m1 m2 m4 m5 | cut -c1-64 | sort)
+expect_eq "subject: after an erasure of alice's Archive the export leaves that message out" \
+	"$got" "$want"
 
 grep -qE 'Sanitizer|runtime error' "$T/serve.err" &&
 	not_ok "subject: no sanitizer report in the server" "$(grep -m1 -E 'Sanitizer|runtime error' "$T/serve.err")"

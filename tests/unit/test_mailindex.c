@@ -531,6 +531,80 @@ out:
 	mailparse_clear(&p);
 }
 
+/* Writes INBOX/<uid> with these bytes. */
+static int put_raw(const struct fx *f, unsigned uid, const char *data)
+{
+	char path[512];
+	FILE *fp;
+	int ok;
+
+	snprintf(path, sizeof(path), "%s/INBOX/%010u", f->src, uid);
+	if ((fp = fopen(path, "wb")) == NULL)
+		return -1;
+	ok = fwrite(data, 1, strlen(data), fp) == strlen(data);
+	return fclose(fp) == 0 && ok ? 0 : -1;
+}
+
+/* How many messages a query finds; -1 with err on failure. */
+static long hits(struct mailindex *mi, const struct mailindex_query *q, struct error *err)
+{
+	struct mailindex_results res;
+	long n;
+
+	if (mailindex_search(mi, q, &res, err) < 0)
+		return -1;
+	n = (long)res.n;
+	mailindex_results_clear(&res);
+	return n;
+}
+
+/* The address filter over real points: whole addresses, any case, combined
+ * with other filters; the addresses leave with their messages. */
+static void test_address_lookup(void)
+{
+	struct mailindex *mi = NULL;
+	struct error err;
+	struct fx f;
+	char dir[512];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+
+	if (fx_setup(&f) < 0)
+		return;
+	snprintf(dir, sizeof(dir), "%s/INBOX", f.src);
+	CHECK(mkdir(dir, 0700) == 0);
+	CHECK(xset(f.src, "user.imap.mailbox", "1") == 0 && xset(dir, "user.imap.name", "INBOX") == 0);
+	CHECK(put_raw(&f, 1, "From: Ann <Ann@X.org>\r\nSubject: one\r\n\r\nx\r\n") == 0 &&
+	      put_raw(&f, 2, "From: b@y.org\r\nTo: joann@x.org\r\nSubject: two\r\n\r\n"
+			 "ann@x.org in the body\r\n") == 0 &&
+	      put_raw(&f, 3, "From: c@y.org\r\nReply-To: ann@x.org\r\nSubject: three\r\n\r\n"
+			 "x\r\n") == 0);
+	CHECK_OK(backup(&f, &err), &err);
+	snprintf(dir, sizeof(dir), "%s/addr.sqlite", th_tmpdir("ixaddr"));
+	mi = mailindex_open(dir, &err);
+	CHECKF(mi != NULL, "open: %s", err.msg);
+	CHECK_OK(index_in(&f, mi, (const uint32_t[]){ 1 }, 1, &err), &err);
+	CHECK(hits(mi, &(struct mailindex_query){ .address = "ann@x.org" }, &err) == 2);
+	CHECK(hits(mi, &(struct mailindex_query){ .address = " <ANN@x.ORG>" }, &err) == 2);
+	CHECK(hits(mi, &(struct mailindex_query){ .address = "joann@x.org" }, &err) == 1);
+	CHECK(hits(mi, &(struct mailindex_query){ .address = "nn@x.org" }, &err) == 0);
+	CHECK(hits(mi, &(struct mailindex_query){ .address = "ann@x.org", .subject = "three",
+						  .unit = "mb", .seq = 1 }, &err) == 1);
+	CHECK_FAILS(mailindex_search(mi, &(struct mailindex_query){ .address = "ann" },
+				     &(struct mailindex_results){ 0 }, &err), &err, ERROR_USAGE);
+	CHECKF(strstr(err.msg, "\"ann\" is not one e-mail address"), "error: %s", err.msg);
+	/* Every point gone: no address is left behind in the file. */
+	CHECK_OK(mailindex_drop_missing(mi, "mb", NULL, 0, NULL, &err), &err);
+	CHECK(sqlite3_open(dir, &db) == SQLITE_OK);
+	CHECK(sqlite3_prepare_v2(db, "SELECT count(*) FROM addr", -1, &st, NULL) == SQLITE_OK);
+	CHECK(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 0);
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	mailindex_close(&mi);
+	store_close(&f.s);
+}
+
 static void test_version(void)
 {
 	char path[512];
@@ -743,6 +817,8 @@ const struct unit_test mailindex_tests[] = {
 	{ "mailindex: mboxrd quoting round trip", test_mboxrd },
 	{ "mailindex: occurrence ranges in order, out of order and after drops", test_ranges },
 	{ "mailindex: the addresses of a message, and an address typed", test_addresses },
+	{ "mailindex: the address filter over real points, and addresses leaving",
+	  test_address_lookup },
 	{ "mailindex: an older format is emptied, a newer one refused", test_version },
 	{ "mailindex: a new index opened by several at once", test_open_race },
 	{ "mailindex: a range ending at a dropped point, split by a late point",
