@@ -536,6 +536,7 @@ static int destroy_units(struct service *s, const char *tenant, struct json_obje
 		json_object_object_add(rec, "kind", json_object_new_string(us[i]->kind));
 		if (!json_object_object_get_ex(rec, "restorePoints", NULL))
 			pset(rec, "restorePoints", points);
+		pset(rec, "restorePointsTaken", points); /* forgotten ones too */
 		pset(rec, "storedBytes", bytes);
 		pset(rec, "destroyed", now);
 		json_object_object_add(units, us[i]->id, rec);
