@@ -55,10 +55,8 @@ static void print_time(const char *what, struct json_object *steps, const char *
 	int ok;
 	int64_t t = jsonu_int(steps, key, &ok);
 
-	if (!ok || t == 0) {
-		printf("  %-16s -\n", what);
-		return;
-	}
+	if (!ok || t == 0)
+		return; /* not a step of this kind of certificate */
 	time_format(t, date);
 	printf("  %-16s %s\n", what, date);
 }
@@ -103,6 +101,7 @@ static void print_body(struct json_object *b)
 		print_time("keys destroyed", steps, "keysDestroyed");
 		print_time("objects deleted", steps, "objectsDeleted");
 		print_time("catalog purged", steps, "catalogPurged");
+		print_time("destroyed", steps, "destroyed");
 	}
 	if (jsonu_str(b, "method"))
 		printf("method: %s\n", jsonu_str(b, "method"));

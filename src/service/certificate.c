@@ -11,6 +11,7 @@
 #include "crypto/crypto.h"
 #include "lib/error.h"
 #include "lib/hex.h"
+#include "lib/jsonutil.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "service/core.h"
@@ -147,4 +148,66 @@ int svc_certificate_get(struct service *s, const struct svc_principal *p, const 
 	x->body = NULL;
 	catalog_certificate_free(&x);
 	return 0;
+}
+
+/* Every member of rec but floating-point numbers (the canonical form has
+ * none), as a new object. */
+static struct json_object *record_copy(struct json_object *rec)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (json_object_is_type(rec, json_type_object)) {
+		json_object_object_foreach(rec, k, v) {
+			if (!json_object_is_type(v, json_type_double))
+				json_object_object_add(o, k, json_object_get(v));
+		}
+	}
+	return o;
+}
+
+int svc_certificate_unit(struct service *s, const char *tenant, const char *unit,
+			 struct json_object *record, char **id_r, struct error *err)
+{
+	struct json_object *b = json_object_new_object(), *o, *units;
+	struct catalog_tenant *t = NULL;
+	struct error ignore;
+	int64_t now = svc_now(s), v;
+	int ok, ret;
+
+	json_object_object_add(b, "kind", json_object_new_string("unitDestruction"));
+	json_object_object_add(b, "issued", json_object_new_int64(now));
+	o = json_object_new_object();
+	json_object_object_add(o, "service", json_object_new_string("coffer"));
+	json_object_object_add(o, "node", json_object_new_string(svc_node(s)));
+	json_object_object_add(b, "issuer", o);
+	o = json_object_new_object();
+	json_object_object_add(o, "id", json_object_new_string(tenant));
+	error_init(&ignore);
+	if (catalog_tenant_get(svc_catalog(s), tenant, &t, &ignore) == 0)
+		json_object_object_add(o, "name", json_object_new_string(t->name));
+	catalog_tenant_free(&t);
+	json_object_object_add(b, "tenant", o);
+	units = json_object_new_array();
+	json_object_array_add(units, record_copy(record));
+	json_object_object_add(b, "units", units);
+	o = json_object_new_object();
+	json_object_object_add(o, "units", json_object_new_int64(1));
+	v = jsonu_int(record, "restorePoints", &ok);
+	json_object_object_add(o, "restorePoints", json_object_new_int64(ok ? v : 0));
+	v = jsonu_int(record, "objects", &ok);
+	json_object_object_add(o, "objects", json_object_new_int64(ok ? v : 0));
+	v = jsonu_int(record, "bytes", &ok);
+	json_object_object_add(o, "bytes", json_object_new_int64(ok ? v : 0));
+	json_object_object_add(b, "totals", o);
+	o = json_object_new_object();
+	json_object_object_add(o, "destroyed", json_object_new_int64(now));
+	json_object_object_add(b, "steps", o);
+	json_object_object_add(b, "method", json_object_new_string(
+		"cryptographic erase: the unit's key was destroyed first, so nothing of it "
+		"decrypts again; then its objects were deleted as locks allow"));
+	json_object_object_add(b, "standard", json_object_new_string(
+		"NIST SP 800-88 Rev. 1, purge by cryptographic erase (section 2.6)"));
+	ret = svc_certificate_issue(s, tenant, unit, b, id_r, err);
+	json_object_put(b);
+	return ret;
 }

@@ -682,6 +682,15 @@ static struct json_object *certificate_body(struct service *s, const struct cata
 	return b;
 }
 
+/* When to try a step again: an hour later, or when the lock that kept
+ * something lapses if that is sooner. */
+static int64_t retry_at(struct json_object *prog, int64_t now)
+{
+	int64_t until = pint(prog, "lockedUntil");
+
+	return until > now && until < now + HOUR ? until : now + HOUR;
+}
+
 /* Step 3: certificate, catalog rows, local files. */
 static int finish(struct service *s, const struct catalog_tenant *t, struct json_object *prog,
 		  int64_t now, struct error *err)
@@ -769,19 +778,24 @@ void svc_offboard_tick(struct service *s, const struct catalog_tenant *t, int64_
 			error_init(&err);
 			svc_audit(s, NULL, t->id, "tenant.offboard.start", t->id, NULL, &err);
 		}
+		/* What a lock or a failure kept is tried again later, not at
+		 * every tick. */
+		if (now < pint(prog, "nextTry"))
+			goto out;
 		if (destroy_units(s, t->id, prog, now) != 0 ||
-		    wipe_store(s, t, prog, 1) != 0)
+		    wipe_store(s, t, prog, 1) != 0) {
+			pset(prog, "nextTry", retry_at(prog, now));
 			goto save;
+		}
 		pset(prog, "keysDestroyed", now);
+		pset(prog, "nextTry", 0);
 		log_info("event=tenant.offboard.keys tenant=%s", t->id);
 	}
 	if (pint(prog, "objectsDeleted") == 0) {
 		if (now < pint(prog, "nextTry"))
-			goto save;
+			goto out;
 		if (wipe_store(s, t, prog, 0) != 0) {
-			int64_t until = pint(prog, "lockedUntil");
-
-			pset(prog, "nextTry", until > now && until < now + HOUR ? until : now + HOUR);
+			pset(prog, "nextTry", retry_at(prog, now));
 			goto save;
 		}
 		pset(prog, "objectsDeleted", now);
@@ -796,5 +810,6 @@ save:
 	error_init(&err);
 	if (progress_save(s, t->id, prog, &err) < 0)
 		log_warn("event=tenant.offboard tenant=%s error=\"%s\"", t->id, err.msg);
+out:
 	json_object_put(prog);
 }

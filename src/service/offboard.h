@@ -51,5 +51,12 @@ void svc_certificate_keys(struct service *s, uint8_t pk[32], uint8_t sk[64]);
  * certificate *id_r (caller frees) of tenant about subject. */
 int svc_certificate_issue(struct service *s, const char *tenant, const char *subject,
 			  struct json_object *body, char **id_r, struct error *err);
+/* A certificate of one unit's destruction (kind "unitDestruction"):
+ * record is what svc_unit_destroy_now() gave (its floating-point members
+ * left out); subject the unit's id; *id_r the certificate's (caller
+ * frees). Readable with GET T/deletionCertificates while the tenant
+ * exists, and after. */
+int svc_certificate_unit(struct service *s, const char *tenant, const char *unit,
+			 struct json_object *record, char **id_r, struct error *err);
 
 #endif
