@@ -3,13 +3,14 @@
 # deletion certificate (docs/privacy.md 6, 7, 8), on a simulated clock:
 # a tenant with two folder units (retention 1 day); one folder removed:
 # its unit shows sourceGone (and the list filters on it), and once past
-# retention every point of it expires, the newest too. Offboarding: a
-# wrong confirmation is refused; during the grace period no new point is
-# taken (scheduled or on demand), creating a unit or a policy is a 409, a
-# restore and a content read still work; a tenant legal hold set before the
-# due date keeps everything past it, and so does a unit's; their release
-# lets the purge run: the store folder is gone, the catalog holds nothing of
-# the tenant but its certificate and audit entries, its token is dead. The
+# retention every point of it expires, the newest too; the folder back, the
+# next backup clears it. Offboarding: a wrong confirmation is refused;
+# during the grace period no new point is taken (scheduled or on demand),
+# creating a unit or a policy is a 409, a restore and a content read still
+# work; a tenant legal hold set before the due date keeps everything past
+# it, and so does a unit's; their release lets the purge run: the store
+# folder is gone, the catalog holds nothing of the tenant but its
+# certificate and audit entries, its token is dead. The
 # certificate verifies offline (with and without --public-key, the key of
 # GET /v1/certificateKey); one byte flipped in its body, or in its
 # signature, fails.
@@ -96,6 +97,12 @@ if until_true 20 alice_empty; then
 if [ "$(unit_field "$A" name)" = alice ] && [ "$(unit_field "$A" sourceGone)" != null ]; then
 	ok "offboard: the emptied unit stays listed as source gone"; else
 	not_ok "offboard: the emptied unit stays listed as source gone" "$(cat "$T/resp")"; fi
+# The folder back (the account restored): the next backup clears it.
+mkdir -p "$T/src/alice" && echo "alice 2" >"$T/src/alice/a.txt"
+backup "$A"
+if [ "$jstate" = succeeded ] && [ "$(unit_field "$A" sourceGone)" = null ] && has_points "$A" 1; then
+	ok "offboard: a source that comes back is noticed by the next backup (sourceGone null again)"; else
+	not_ok "offboard: a source that comes back is noticed" "job $jstate $(cat "$T/resp")"; fi
 bob_one() { [ "$(rp_count "$B")" -ge 1 ]; }
 until_true 5 bob_one && ok "offboard: a unit whose source is there keeps its newest point" ||
 	not_ok "offboard: a unit whose source is there keeps its newest point" "$(rp_count "$B")"
