@@ -1,8 +1,9 @@
 /* Fuzzes what the mail search index and export do with message bytes
  * (src/engine/mailparse.h, mailexport.h): MIME parsing (GMime and the
  * header fallback), the HTML reducer, modified UTF-7 names as the index
- * shows them (lib/mutf7.h) and the sender of the mbox From_ line; and
- * checks that mboxrd quoting round-trips the input exactly. */
+ * shows them (lib/mutf7.h), the sender of the mbox From_ line and the
+ * addresses the index keeps (each its own normalization); and checks that
+ * mboxrd quoting round-trips the input exactly. */
 
 #include <glib.h>
 #include <stdlib.h>
@@ -35,6 +36,29 @@ static void unquote(const uint8_t *in, size_t len, struct buf *out)
 	}
 }
 
+/* The index's addresses: lines, each its own normalization, at most
+ * MAILPARSE_ADDRESSES_MAX of them. */
+static int addresses_ok(const char *list)
+{
+	size_t n = 0;
+
+	if (list == NULL)
+		return 0;
+	for (const char *p = list; *p; n++) {
+		const char *nl = strchr(p, '\n');
+		char *line = nl ? g_strndup(p, (gsize)(nl - p)) : g_strdup(p);
+		char *again = mailparse_address_norm(line);
+		int same = again && strcmp(again, line) == 0;
+
+		free(again);
+		g_free(line);
+		if (!same)
+			return 0;
+		p = nl ? nl + 1 : p + strlen(p);
+	}
+	return n <= MAILPARSE_ADDRESSES_MAX;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct mailparse p;
@@ -44,13 +68,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mailparse_message(data, size, &p);
 	if (!g_utf8_validate(p.subject, -1, NULL) || !g_utf8_validate(p.body, -1, NULL) ||
 	    !g_utf8_validate(p.sender, -1, NULL) || !g_utf8_validate(p.recipients, -1, NULL) ||
-	    strlen(p.body) > MAILPARSE_TEXT_MAX || strlen(p.subject) > MAILPARSE_FIELD_MAX)
+	    strlen(p.body) > MAILPARSE_TEXT_MAX || strlen(p.subject) > MAILPARSE_FIELD_MAX ||
+	    !addresses_ok(p.addresses))
 		abort();
 	mailparse_clear(&p);
 
 	s = malloc(size + 1);
 	memcpy(s, data, size);
 	s[size] = '\0';
+	/* An address typed: normalizing again changes nothing. */
+	if ((name = mailparse_address_norm(s)) != NULL && !addresses_ok(name))
+		abort();
+	free(name);
 	text = mailparse_html_to_text(s, size, 4096);
 	if (strlen(text) > 4096)
 		abort();
