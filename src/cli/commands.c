@@ -14,6 +14,7 @@
 #include "crypto/seal.h"
 #include "engine/backup.h"
 #include "engine/check.h"
+#include "engine/compact.h"
 #include "engine/diff.h"
 #include "engine/erasure.h"
 #include "engine/find.h"
@@ -46,6 +47,7 @@
 #define USAGE_BACKUP "UNIT PATH [--keep-days N] [--retain-days N]"
 #define USAGE_RESTORE "RP (--to DIR | --in-place) [--dry-run] [--verbose] [PATH|GLOB ...]"
 #define USAGE_PRUNE "[--grace SECONDS] [--dry-run] [--deletion-key-file FILE]"
+#define USAGE_COMPACT "[--dry-run] [--deletion-key-file FILE] [UNIT ...]"
 #define USAGE_RESTORE_POINTS "[--all] [UNIT]"
 #define USAGE_FORGET "[--deletion-key-file FILE] UNIT@N ..."
 #define USAGE_DELETION_KEY "create --deletion-key-file-new FILE"
@@ -1099,6 +1101,92 @@ static int cmd_prune(struct cli *c, int argc, char **argv)
 	return res.skipped_units ? EXIT_WARNINGS : EXIT_OK;
 }
 
+static void print_compact(struct cli *c, const struct compact_result *res, int dry_run)
+{
+	size_t i;
+
+	if (c->json) {
+		json_object *j = json_object_new_object(), *units = json_object_new_array();
+
+		for (i = 0; i < res->n; i++) {
+			const struct compact_unit_result *r = &res->units[i];
+			json_object *u = json_object_new_object();
+
+			json_object_object_add(u, "unit", json_object_new_string(r->unit));
+			json_add_u64(u, "erasedBlobs", r->erased_blobs);
+			json_add_u64(u, "packsRewritten", r->packs_rewritten);
+			json_add_u64(u, "blobsDropped", r->blobs_dropped);
+			json_add_u64(u, "blobsCopied", r->blobs_copied);
+			json_add_u64(u, "newPacks", r->new_packs);
+			json_add_u64(u, "bytesFreed", r->bytes_freed);
+			json_object_object_add(u, "deferred", json_object_new_boolean(r->deferred));
+			json_object_object_add(u, "skipped", json_object_new_boolean(r->skipped));
+			json_object_array_add(units, u);
+		}
+		json_object_object_add(j, "dryRun", json_object_new_boolean(dry_run));
+		json_object_object_add(j, "units", units);
+		json_print(j);
+		return;
+	}
+	if (c->quiet)
+		return;
+	if (res->n == 0)
+		printf("compact: no unit has erased data\n");
+	for (i = 0; i < res->n; i++) {
+		const struct compact_unit_result *r = &res->units[i];
+
+		printf("compact%s %s: %llu packs rewritten, %llu blobs dropped (%llu erased), "
+		       "%llu blobs copied, %.1f MiB freed%s\n", dry_run ? " (dry run)" : "", r->unit,
+		       (unsigned long long)r->packs_rewritten, (unsigned long long)r->blobs_dropped,
+		       (unsigned long long)r->erased_blobs, (unsigned long long)r->blobs_copied,
+		       (double)r->bytes_freed / 1048576.0,
+		       r->deferred ? "; deferred: a backup or prune was writing" :
+		       r->skipped ? "; skipped: a restore point could not be read" : "");
+	}
+}
+
+/* Removes erased data from the packs early (docs/prune.md "Compaction"). */
+static int cmd_compact(struct cli *c, int argc, char **argv)
+{
+	struct compact_opts o = { .writer_timeout = 86400 };
+	const char *key_file = NULL, *v;
+	const char **units = xcalloc((size_t)argc, sizeof(*units));
+	struct compact_result res;
+	struct store *s;
+	struct error err;
+	int i, ret, again = 0;
+
+	error_init(&err);
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--dry-run") == 0) {
+			o.dry_run = 1;
+		} else if ((v = cli_option_value(argc, argv, &i, "--deletion-key-file")) != NULL) {
+			key_file = v;
+		} else if (argv[i][0] == '-') {
+			free(units);
+			return usage_error("compact", USAGE_COMPACT);
+		} else {
+			units[o.nunits++] = argv[i];
+		}
+	}
+	o.units = o.nunits ? units : NULL;
+	memset(&res, 0, sizeof(res));
+	/* A dry run deletes nothing: the store key is enough. */
+	s = o.dry_run ? cli_open(c, 0, &err) : cli_open_deletion(c, key_file, "compaction", &err);
+	ret = s ? compact_run(s, &o, &res, &err) : -1;
+	store_close(&s);
+	free(units);
+	if (ret < 0) {
+		compact_result_clear(&res);
+		return fail(&err);
+	}
+	print_compact(c, &res, o.dry_run);
+	for (i = 0; (size_t)i < res.n; i++)
+		again |= res.units[i].deferred || res.units[i].skipped;
+	compact_result_clear(&res);
+	return again ? EXIT_WARNINGS : EXIT_OK;
+}
+
 static void print_deletion(struct cli *c, const char *unit, const struct store_deletion *d)
 {
 	char when[32], what[128];
@@ -1223,6 +1311,7 @@ const struct cli_command cli_commands[] = {
 	{ "restore", USAGE_RESTORE, cmd_restore },
 	{ "check", "[--read-data]", cmd_check },
 	{ "prune", USAGE_PRUNE, cmd_prune },
+	{ "compact", USAGE_COMPACT, cmd_compact },
 	{ "forget", USAGE_FORGET, cmd_forget },
 	{ "deletion-key", USAGE_DELETION_KEY, cmd_deletion_key },
 	{ "deletion-log", USAGE_DELETION_LOG, cmd_deletion_log },

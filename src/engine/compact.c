@@ -1,0 +1,938 @@
+/* Compaction: packs that hold erased blobs are rewritten without them
+ * (docs/prune.md "Compaction", docs/privacy.md 3). Per unit with erasure
+ * records: our writer marker and writer check 1, the erased blobs from
+ * every restore point, the candidate packs, the still-needed blobs copied
+ * into new packs and indexed, the old packs dropped from the index, writer
+ * check 2, a deletion record, and last the old packs deleted. A crash at
+ * any step leaves every point restorable; the next run finishes. */
+#include "compact.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "crypto/crypto.h"
+#include "engine/erasure.h"
+#include "engine/meta.h"
+#include "engine/tree.h"
+#include "lib/buf.h"
+#include "lib/error.h"
+#include "lib/hex.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "store/backend.h"
+#include "store/deletion.h"
+#include "store/index.h"
+#include "store/pack.h"
+#include "store/rp.h"
+#include "store/store.h"
+
+#define DEFAULT_TIMEOUT 86400
+#define MARKER_MAX 256
+#define PACK_READ_MAX ((size_t)256 << 20) /* a pack closes before 32 MiB */
+
+/* --- sorted sets of 32-byte ids ------------------------------------------ */
+
+struct idvec {
+	uint8_t (*v)[32];
+	size_t n, cap;
+};
+
+static int id_cmp(const void *a, const void *b) { return memcmp(a, b, 32); }
+
+static void idvec_sort(struct idvec *s)
+{
+	size_t i, n = 0;
+
+	if (s->n > 1)
+		qsort(s->v, s->n, 32, id_cmp);
+	for (i = 0; i < s->n; i++)
+		if (n == 0 || memcmp(s->v[n - 1], s->v[i], 32) != 0)
+			memmove(s->v[n++], s->v[i], 32);
+	s->n = n;
+}
+
+/* Dedups before growing, so a set fed every extent of every point grows
+ * with the distinct blobs, not with the points. */
+static void idvec_push(struct idvec *s, const uint8_t id[32])
+{
+	if (s->n == s->cap) {
+		if (s->n >= 4096)
+			idvec_sort(s);
+		if (s->cap == 0 || s->n * 2 > s->cap) {
+			s->cap = s->cap ? s->cap * 2 : 256;
+			s->v = xrealloc(s->v, xmul(s->cap, 32));
+		}
+	}
+	memcpy(s->v[s->n++], id, 32);
+}
+
+/* The id's place in the set, or SIZE_MAX; the set must be sorted. */
+static size_t idvec_find(const struct idvec *s, const uint8_t id[32])
+{
+	const uint8_t (*hit)[32] = s->n ? bsearch(id, s->v, s->n, 32, id_cmp) : NULL;
+
+	return hit ? (size_t)(hit - s->v) : SIZE_MAX;
+}
+
+static int idvec_has(const struct idvec *s, const uint8_t id[32])
+{
+	return idvec_find(s, id) != SIZE_MAX;
+}
+
+static void idvec_clear(struct idvec *s)
+{
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+/* --- state ------------------------------------------------------------------ */
+
+struct wmark {
+	char id[33];
+	int started, ended;
+};
+
+struct writers {
+	struct wmark *v;
+	size_t n;
+};
+
+/* A pack that holds an erased blob. */
+struct cand {
+	uint8_t id[32];
+	int indexed, on_disk;
+	struct pack_entry *t; /* its trailer */
+	size_t nt;
+	uint64_t size;
+};
+
+struct compact {
+	struct store *s;
+	struct backend *be;
+	const struct compact_opts *o;
+	int64_t timeout;
+};
+
+struct unit_compact {
+	struct compact *c;
+	struct compact_unit_result *r;
+	const char *name;
+	struct store_unit *u;
+	char own[33];            /* our writer marker; "" in a dry run */
+	struct writers first;    /* check 1 */
+	uint32_t latest;         /* the newest live point at check 1; 0: none */
+	struct erasure_set *es;
+	struct index *ix;
+	struct idvec keep;       /* blobs a restore point still needs */
+	struct idvec erased;     /* blobs only withheld entries use */
+	struct idvec indexed;    /* packs the index lists */
+	struct idvec disk;       /* packs on disk */
+	struct cand *cand;
+	size_t ncand;
+	struct idvec cand_ids;
+	struct idvec copy;       /* blobs of candidates to copy into new packs */
+	struct index_builder *fresh; /* the new packs' entries */
+	struct idvec new_packs;
+};
+
+static int64_t now_s(void) { return (int64_t)time(NULL); }
+
+static int is_hex(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+static char *marker_object(struct unit_compact *uc, const char *name)
+{
+	char *rel = xasprintf("sessions/%s", name), *obj = store_unit_path(uc->u, rel);
+
+	free(rel);
+	return obj;
+}
+
+/* --- writer markers (the rules of docs/prune.md "Words") --------------------- */
+
+static int collect_marker(void *ctx, const char *name)
+{
+	struct writers *w = ctx;
+	size_t len = strlen(name), i;
+
+	if (len < 32 || !is_hex(name, 32) || (len != 32 && strcmp(name + 32, ".end") != 0))
+		return 0;
+	for (i = 0; i < w->n && memcmp(w->v[i].id, name, 32) != 0; i++)
+		;
+	if (i == w->n) {
+		w->v = xrealloc(w->v, xmul(w->n + 1, sizeof(*w->v)));
+		memset(&w->v[i], 0, sizeof(*w->v));
+		memcpy(w->v[i].id, name, 32);
+		w->n++;
+	}
+	if (len == 32)
+		w->v[i].started = 1;
+	else
+		w->v[i].ended = 1;
+	return 0;
+}
+
+static int writers_load(struct unit_compact *uc, struct writers *w, struct error *err)
+{
+	char *dir = store_unit_path(uc->u, "sessions");
+	int ret;
+
+	memset(w, 0, sizeof(*w));
+	ret = backend_list(uc->c->be, dir, collect_marker, w, err);
+	free(dir);
+	return ret;
+}
+
+/* Whether a start marker without .end belongs to a live writer: its time
+ * is younger than the timeout, or unreadable (taken for open). */
+static int marker_live(struct unit_compact *uc, const struct wmark *m)
+{
+	char *obj = marker_object(uc, m->id), *end;
+	struct error err;
+	struct buf b;
+	long long t;
+	int live = 1;
+
+	buf_init(&b, MARKER_MAX);
+	error_init(&err);
+	if (backend_get(uc->c->be, obj, &b, MARKER_MAX, &err) < 0) {
+		live = err.code != ERROR_NOTFOUND; /* gone: ended and tidied */
+	} else if (b.len > 0 && b.len < 32) {
+		char text[32];
+
+		memcpy(text, b.data, b.len);
+		text[b.len] = '\0';
+		t = strtoll(text, &end, 10);
+		if (end != text && (*end == '\n' || *end == '\0'))
+			live = now_s() - t < uc->c->timeout;
+	}
+	buf_clear(&b);
+	free(obj);
+	return live;
+}
+
+static int writers_any_open(struct unit_compact *uc, const struct writers *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->n; i++)
+		if (w->v[i].started && !w->v[i].ended && strcmp(w->v[i].id, uc->own) != 0 &&
+		    marker_live(uc, &w->v[i]))
+			return 1;
+	return 0;
+}
+
+/* Whether `cur` names a marker (not ours) that check 1 did not see. */
+static int writers_new(const struct unit_compact *uc, const struct writers *cur)
+{
+	size_t i, j;
+
+	for (i = 0; i < cur->n; i++) {
+		if (strcmp(cur->v[i].id, uc->own) == 0)
+			continue;
+		for (j = 0; j < uc->first.n && strcmp(uc->first.v[j].id, cur->v[i].id) != 0; j++)
+			;
+		if (j == uc->first.n)
+			return 1;
+	}
+	return 0;
+}
+
+static int own_marker_write(struct unit_compact *uc, struct error *err)
+{
+	uint8_t rnd[16];
+	char *obj, *body;
+	int ret;
+
+	crypto_random(rnd, sizeof(rnd));
+	hex_encode(rnd, sizeof(rnd), uc->own);
+	obj = marker_object(uc, uc->own);
+	body = xasprintf("%lld\n", (long long)now_s());
+	ret = backend_put(uc->c->be, obj, body, strlen(body), err);
+	free(obj);
+	free(body);
+	if (ret < 0)
+		uc->own[0] = '\0';
+	return ret;
+}
+
+static void own_marker_remove(struct unit_compact *uc)
+{
+	struct error err;
+	char *obj;
+
+	if (uc->own[0] == '\0')
+		return;
+	error_init(&err);
+	obj = marker_object(uc, uc->own);
+	if (backend_remove(uc->c->be, obj, &err) < 0)
+		log_warn("%s; it times out by itself", err.msg);
+	free(obj);
+}
+
+/* The newest live point: the parent of the unit's next backup. */
+static int latest_point(struct unit_compact *uc, uint32_t *seq_r, struct error *err)
+{
+	uint32_t *seqs = NULL;
+	size_t n;
+
+	if (rp_list(uc->u, &seqs, &n, err) < 0)
+		return -1;
+	*seq_r = n > 0 ? seqs[n - 1] : 0;
+	free(seqs);
+	return 0;
+}
+
+/* --- the erased blobs ----------------------------------------------------------- */
+
+static void note_extents(struct idvec *into, const struct meta_entry *e)
+{
+	static const uint8_t zero[32];
+	size_t i;
+
+	for (i = 0; i < e->nextents; i++)
+		if (memcmp(e->extents[i].id, zero, 32) != 0)
+			idvec_push(into, e->extents[i].id);
+}
+
+/* Where the extents of a withheld entry go. In the newest point, an entry
+ * withheld only up to a cutoff (a path pattern) is kept: the next backup
+ * copies its parent's extents for a file it finds unchanged without
+ * reading it again, and that new point's file is not withheld. An entry
+ * withheld by its content key is withheld in every point, later ones too. */
+static struct idvec *withheld_into(struct unit_compact *uc, uint32_t seq,
+				   const struct meta_entry *e, struct idvec *gone)
+{
+	if (seq == uc->latest && erasure_set_match(uc->es, e, INT64_MAX) == NULL)
+		return &uc->keep;
+	return gone;
+}
+
+/* Adds point seq's blobs to keep (metadata, entries shown) or gone (entries
+ * withheld). Fails if any part of the point cannot be read. */
+static int sets_add_point(struct unit_compact *uc, uint32_t seq, struct idvec *gone,
+			  struct error *err)
+{
+	struct tree_reader *tr = NULL;
+	uint8_t (*meta)[32] = NULL;
+	struct meta_entry *e;
+	struct rp *rp = NULL;
+	size_t n, i;
+	int r = -1;
+
+	if (rp_read_manifest(uc->u, seq, &rp, err) < 0 ||
+	    tree_meta_blobs(uc->u, uc->ix, rp, &meta, &n, err) < 0)
+		goto out;
+	for (i = 0; i < n; i++)
+		idvec_push(&uc->keep, meta[i]);
+	tr = tree_reader_open(uc->u, uc->ix, rp, err);
+	if (tr == NULL)
+		goto out;
+	tree_reader_withhold(tr, uc->es, 1);
+	while ((r = tree_reader_next(tr, &e, err)) == 1)
+		note_extents(tree_reader_withheld(tr) ? withheld_into(uc, seq, e, gone) : &uc->keep,
+			     e);
+out:
+	tree_reader_close(&tr);
+	free(meta);
+	rp_free(&rp);
+	return r < 0 ? -1 : 0;
+}
+
+/* erased = blobs of withheld entries that no shown entry and no metadata
+ * of any point with a manifest uses (prune's referenced set, split). */
+static int sets_compute(struct unit_compact *uc, struct error *err)
+{
+	struct idvec gone = { 0 };
+	struct rp_slot *slots = NULL;
+	size_t n, i;
+	int ret;
+
+	ret = rp_list_all(uc->u, &slots, &n, err);
+	for (i = 0; ret == 0 && i < n; i++)
+		if (slots[i].manifest)
+			ret = sets_add_point(uc, slots[i].seq, &gone, err);
+	free(slots);
+	idvec_sort(&uc->keep);
+	idvec_sort(&gone);
+	for (i = 0; ret == 0 && i < gone.n; i++)
+		if (!idvec_has(&uc->keep, gone.v[i]))
+			idvec_push(&uc->erased, gone.v[i]);
+	idvec_sort(&uc->erased);
+	idvec_clear(&gone);
+	return ret;
+}
+
+/* --- candidate packs ---------------------------------------------------------------- */
+
+struct dir_ctx {
+	struct unit_compact *uc;
+	const char *dir;
+	struct error *err;
+};
+
+static int collect_pack(void *ctx, const char *name)
+{
+	struct dir_ctx *dc = ctx;
+	uint8_t id[32];
+
+	if (strlen(name) == 64 && strncmp(name, dc->dir, 2) == 0 && is_hex(name, 64) &&
+	    hex_decode(name, 64, id, 32) == 0)
+		idvec_push(&dc->uc->disk, id);
+	return 0;
+}
+
+static int collect_pack_dir(void *ctx, const char *name)
+{
+	struct dir_ctx *dc = ctx, sub = { .uc = dc->uc, .dir = name, .err = dc->err };
+	char *rel, *dir;
+	int ret;
+
+	if (strlen(name) != 2 || !is_hex(name, 2))
+		return 0;
+	rel = xasprintf("packs/%s", name);
+	dir = store_unit_path(dc->uc->u, rel);
+	ret = backend_list(dc->uc->c->be, dir, collect_pack, &sub, dc->err);
+	free(dir);
+	free(rel);
+	return ret;
+}
+
+static int list_disk_packs(struct unit_compact *uc, struct error *err)
+{
+	struct dir_ctx dc = { .uc = uc, .err = err };
+	char *dir = store_unit_path(uc->u, "packs");
+	int ret = backend_list(uc->c->be, dir, collect_pack_dir, &dc, err);
+
+	free(dir);
+	idvec_sort(&uc->disk);
+	return ret;
+}
+
+static void cand_add(struct unit_compact *uc, const uint8_t id[32], int indexed)
+{
+	struct cand *c;
+
+	uc->cand = xrealloc(uc->cand, xmul(uc->ncand + 1, sizeof(*uc->cand)));
+	c = &uc->cand[uc->ncand++];
+	memset(c, 0, sizeof(*c));
+	memcpy(c->id, id, 32);
+	c->indexed = indexed;
+	c->on_disk = idvec_has(&uc->disk, id);
+	idvec_push(&uc->cand_ids, id);
+}
+
+static int note_indexed(void *ctx, const uint8_t pack_id[32], const struct pack_entry *e)
+{
+	struct unit_compact *uc = ctx;
+
+	idvec_push(&uc->indexed, pack_id);
+	if (idvec_has(&uc->erased, e->id))
+		idvec_push(&uc->cand_ids, pack_id); /* sorted into candidates below */
+	return 0;
+}
+
+static int trailer_has_erased(struct unit_compact *uc, const struct pack_entry *t, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (idvec_has(&uc->erased, t[i].id))
+			return 1;
+	return 0;
+}
+
+/* Indexed packs that list an erased blob, and packs on disk the index does
+ * not list (left by a compaction that crashed after its index) whose
+ * trailer holds one. A candidate whose trailer cannot be read is left
+ * alone (check reports it). */
+static void find_candidates(struct unit_compact *uc, struct pack_reader *pr)
+{
+	struct idvec hit = { 0 };
+	struct error err;
+	size_t i, n;
+
+	index_foreach(uc->ix, note_indexed, uc);
+	idvec_sort(&uc->indexed);
+	idvec_sort(&uc->cand_ids);
+	hit = uc->cand_ids;
+	memset(&uc->cand_ids, 0, sizeof(uc->cand_ids));
+	for (i = 0; i < hit.n; i++)
+		cand_add(uc, hit.v[i], 1);
+	for (i = 0; i < uc->disk.n; i++)
+		if (!idvec_has(&uc->indexed, uc->disk.v[i]))
+			cand_add(uc, uc->disk.v[i], 0);
+	idvec_clear(&hit);
+	for (i = n = 0; i < uc->ncand; i++) {
+		struct cand *c = &uc->cand[i];
+
+		error_init(&err);
+		if (!c->on_disk || pack_reader_trailer(pr, c->id, &c->t, &c->nt, &err) < 0) {
+			if (c->on_disk || c->indexed)
+				log_warn("%s: %s; pack left as it is (run check)", uc->name,
+					 c->on_disk ? err.msg : "an indexed pack is missing");
+			free(c->t);
+			continue;
+		}
+		if (!c->indexed && !trailer_has_erased(uc, c->t, c->nt)) {
+			free(c->t);
+			continue;
+		}
+		uc->cand[n++] = *c;
+	}
+	uc->ncand = n;
+	uc->cand_ids.n = 0;
+	for (i = 0; i < n; i++)
+		idvec_push(&uc->cand_ids, uc->cand[i].id);
+	idvec_sort(&uc->cand_ids);
+}
+
+struct outside_ctx {
+	struct unit_compact *uc;
+	struct idvec outside;
+};
+
+/* Blobs to copy that an index entry of a pack that stays lists. */
+static int note_outside(void *ctx, const uint8_t pack_id[32], const struct pack_entry *e)
+{
+	struct outside_ctx *oc = ctx;
+
+	if (!idvec_has(&oc->uc->cand_ids, pack_id) && idvec_has(&oc->uc->copy, e->id))
+		idvec_push(&oc->outside, e->id);
+	return 0;
+}
+
+/* copy = blobs of candidates that a point needs and no pack that stays
+ * lists; counts what goes. */
+static void plan_copies(struct unit_compact *uc)
+{
+	struct outside_ctx oc = { .uc = uc };
+	struct idvec need = { 0 }, dropped = { 0 };
+	size_t i, k;
+
+	for (i = 0; i < uc->ncand; i++)
+		for (k = 0; k < uc->cand[i].nt; k++) {
+			const uint8_t *id = uc->cand[i].t[k].id;
+
+			idvec_push(idvec_has(&uc->keep, id) ? &uc->copy : &dropped, id);
+		}
+	idvec_sort(&uc->copy);
+	idvec_sort(&dropped);
+	index_foreach(uc->ix, note_outside, &oc);
+	idvec_sort(&oc.outside);
+	for (i = 0; i < uc->copy.n; i++)
+		if (!idvec_has(&oc.outside, uc->copy.v[i]))
+			idvec_push(&need, uc->copy.v[i]);
+	idvec_sort(&need);
+	idvec_clear(&uc->copy);
+	uc->copy = need;
+	uc->r->blobs_dropped = dropped.n;
+	idvec_clear(&oc.outside);
+	idvec_clear(&dropped);
+}
+
+/* --- copying -------------------------------------------------------------------------- */
+
+static void fresh_committed(void *ctx, const uint8_t pack_id[32], const struct pack_entry *entries,
+			    size_t n)
+{
+	struct unit_compact *uc = ctx;
+
+	index_builder_add_pack(uc->fresh, pack_id, entries, n);
+	idvec_push(&uc->new_packs, pack_id);
+	uc->r->new_packs++;
+}
+
+struct copier {
+	struct unit_compact *uc;
+	struct pack_reader *pr;
+	struct pack_writer *pw[2]; /* data, metadata */
+	uint8_t *done;             /* per blob of uc->copy: copied */
+	struct buf pack, plain;
+};
+
+/* The place in uc->copy of a blob still to copy, or SIZE_MAX. */
+static size_t to_copy(const struct copier *cp, const uint8_t id[32])
+{
+	size_t at = idvec_find(&cp->uc->copy, id);
+
+	return at != SIZE_MAX && !cp->done[at] ? at : SIZE_MAX;
+}
+
+/* Copies the blobs of candidate c that are still to be copied: each is
+ * decrypted and verified against its id, then sealed anew in a new pack
+ * (its own key, its own nonces). */
+static int copy_pack(struct copier *cp, const struct cand *c, struct error *err)
+{
+	char *name = NULL, hex[65], *what;
+	size_t k;
+	int ret = 0, any = 0;
+
+	for (k = 0; k < c->nt && !any; k++)
+		any = to_copy(cp, c->t[k].id) != SIZE_MAX;
+	if (!any)
+		return 0;
+	name = pack_name(cp->uc->u, c->id);
+	buf_reset(&cp->pack);
+	if (backend_get(cp->uc->c->be, name, &cp->pack, PACK_READ_MAX, err) < 0) {
+		free(name);
+		return -1;
+	}
+	for (k = 0; ret == 0 && k < c->nt; k++) {
+		const struct pack_entry *e = &c->t[k];
+		int meta = BLOB_TYPE(e->len_flags) == BLOB_META;
+		size_t at = to_copy(cp, e->id);
+
+		if (at == SIZE_MAX)
+			continue;
+		hex_encode(e->id, 32, hex);
+		what = xasprintf("blob %.16s of %s", hex, name);
+		if ((uint64_t)e->offset + BLOB_LEN(e->len_flags) > cp->pack.len)
+			ret = error_setk(err, ERROR_CORRUPT, "%s lies beyond the pack's end", what);
+		else if (pack_reader_blob(cp->pr, c->id, e, cp->pack.data + e->offset, 1, &cp->plain,
+					  what, err) == 0 &&
+			 pack_writer_add(cp->pw[meta], e->id, cp->plain.data, cp->plain.len, NULL,
+					 err) == 0) {
+			cp->done[at] = 1;
+			cp->uc->r->blobs_copied++;
+		} else {
+			ret = -1;
+		}
+		free(what);
+	}
+	free(name);
+	return ret;
+}
+
+/* New packs holding every blob of `copy`, and an index segment listing
+ * them (the packs reach the disk before it: index_builder_write syncs). */
+static int copy_blobs(struct unit_compact *uc, struct error *err)
+{
+	struct copier cp = { .uc = uc };
+	size_t i;
+	int ret = 0;
+
+	if (uc->copy.n == 0)
+		return 0;
+	cp.done = xcalloc(uc->copy.n, 1);
+	cp.pr = pack_reader_open(uc->u);
+	cp.pw[0] = pack_writer_open(uc->u, BLOB_DATA, fresh_committed, uc);
+	cp.pw[1] = pack_writer_open(uc->u, BLOB_META, fresh_committed, uc);
+	buf_init(&cp.pack, 0);
+	buf_init(&cp.plain, 0);
+	for (i = 0; ret == 0 && i < uc->ncand; i++)
+		ret = copy_pack(&cp, &uc->cand[i], err);
+	if (ret == 0 && (pack_writer_flush(cp.pw[0], err) < 0 || pack_writer_flush(cp.pw[1], err) < 0))
+		ret = -1;
+	if (ret == 0)
+		ret = index_builder_write(uc->fresh, uc->u, err);
+	pack_writer_close(&cp.pw[0]);
+	pack_writer_close(&cp.pw[1]);
+	pack_reader_close(&cp.pr);
+	buf_clear(&cp.pack);
+	buf_clear(&cp.plain);
+	free(cp.done);
+	return ret;
+}
+
+/* --- dropping the old packs --------------------------------------------------------- */
+
+static int keep_not_candidate(void *ctx, const uint8_t pack_id[32])
+{
+	return !idvec_has(&((struct unit_compact *)ctx)->cand_ids, pack_id);
+}
+
+/* A writer open or new since check 1, or a point added or forgotten since
+ * (the newest point is the next backup's parent): 0, nothing may go. */
+static int recheck(struct unit_compact *uc, struct error *err)
+{
+	struct writers cur;
+	uint32_t latest;
+	int ok = -1;
+
+	if (writers_load(uc, &cur, err) == 0 && latest_point(uc, &latest, err) == 0)
+		ok = !writers_any_open(uc, &cur) && !writers_new(uc, &cur) && latest == uc->latest;
+	free(cur.v);
+	return ok;
+}
+
+/* Indexes the candidates again after a stopped compaction: a backup that
+ * started meanwhile may have found a blob of theirs in the old index. */
+static int undo(struct unit_compact *uc, struct error *err)
+{
+	struct index_builder *b = index_builder_new();
+	size_t i;
+	int ret;
+
+	for (i = 0; i < uc->ncand; i++)
+		if (uc->cand[i].indexed)
+			index_builder_add_pack(b, uc->cand[i].id, uc->cand[i].t, uc->cand[i].nt);
+	ret = index_builder_write(b, uc->u, err);
+	index_builder_free(&b);
+	return ret;
+}
+
+static void pack_sizes(struct unit_compact *uc, uint64_t *old_r, uint64_t *new_r)
+{
+	struct error ignored;
+	uint64_t size;
+	size_t i;
+	char *name;
+
+	*old_r = *new_r = 0;
+	for (i = 0; i < uc->ncand; i++) {
+		name = pack_name(uc->u, uc->cand[i].id);
+		if (backend_size(uc->c->be, name, &size, &ignored) == 0)
+			uc->cand[i].size = size;
+		*old_r += uc->cand[i].size;
+		free(name);
+	}
+	for (i = 0; i < uc->new_packs.n; i++) {
+		name = pack_name(uc->u, uc->new_packs.v[i]);
+		if (backend_size(uc->c->be, name, &size, &ignored) == 0)
+			*new_r += size;
+		free(name);
+	}
+}
+
+/* The deletion record first (docs/format.md 10), then the old packs. */
+static int delete_old(struct unit_compact *uc, struct error *err)
+{
+	uint64_t old_bytes, new_bytes;
+	struct timespec ts;
+	size_t i;
+
+	pack_sizes(uc, &old_bytes, &new_bytes);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (store_deletion_record(uc->u, "prune", (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec,
+				  NULL, 0, uc->ncand, old_bytes, err) < 0)
+		return -1;
+	for (i = 0; i < uc->ncand; i++) {
+		char *name = pack_name(uc->u, uc->cand[i].id);
+		int ret = backend_remove(uc->c->be, name, err);
+
+		free(name);
+		if (ret < 0)
+			return -1;
+		uc->r->packs_rewritten++;
+	}
+	uc->r->bytes_freed = old_bytes > new_bytes ? old_bytes - new_bytes : 0;
+	return 0;
+}
+
+static int rewrite(struct unit_compact *uc, struct error *err)
+{
+	struct error undo_err;
+	size_t i;
+	int indexed = 0, ok;
+
+	if (copy_blobs(uc, err) < 0)
+		return -1;
+	for (i = 0; i < uc->ncand; i++)
+		indexed |= uc->cand[i].indexed;
+	if (indexed && index_rewrite(uc->ix, uc->u, keep_not_candidate, uc, err) < 0)
+		return -1;
+	ok = recheck(uc, err);
+	if (ok == 1)
+		return delete_old(uc, err);
+	error_init(&undo_err);
+	if (indexed && undo(uc, &undo_err) < 0) {
+		log_error("%s: the packs of an interrupted compaction could not be indexed again: "
+			  "%s; run compact again", uc->name, undo_err.msg);
+		if (ok == 0)
+			*err = undo_err;
+		return -1;
+	}
+	if (ok < 0)
+		return -1;
+	uc->r->deferred = 1;
+	log_info("%s: a backup started during compaction; nothing deleted", uc->name);
+	return 0;
+}
+
+static void dry_report(struct unit_compact *uc)
+{
+	uint64_t old_bytes, new_bytes, copied = 0;
+	size_t i, k;
+
+	pack_sizes(uc, &old_bytes, &new_bytes);
+	for (i = 0; i < uc->ncand; i++)
+		for (k = 0; k < uc->cand[i].nt; k++)
+			if (idvec_has(&uc->copy, uc->cand[i].t[k].id))
+				copied += BLOB_LEN(uc->cand[i].t[k].len_flags);
+	uc->r->packs_rewritten = uc->ncand;
+	uc->r->blobs_copied = uc->copy.n;
+	uc->r->bytes_freed = old_bytes > copied ? old_bytes - copied : 0;
+}
+
+/* --- one unit ---------------------------------------------------------------------------- */
+
+/* Check 1, the sets and the candidates. 1: nothing to do (or deferred,
+ * or skipped: reported). */
+static int unit_prepare(struct unit_compact *uc, struct error *err)
+{
+	struct pack_reader *pr;
+	struct error set_err;
+
+	if (!uc->c->o->dry_run && own_marker_write(uc, err) < 0)
+		return -1;
+	if (writers_load(uc, &uc->first, err) < 0)
+		return -1;
+	if (writers_any_open(uc, &uc->first)) {
+		uc->r->deferred = 1;
+		log_info("%s: another backup or prune is writing; compaction deferred", uc->name);
+		return 1;
+	}
+	uc->ix = index_open(uc->u, err);
+	if (uc->ix == NULL || latest_point(uc, &uc->latest, err) < 0)
+		return -1;
+	error_init(&set_err);
+	if (sets_compute(uc, &set_err) < 0) {
+		log_warn("%s: %s; unit not compacted (nothing is deleted on incomplete information)",
+			 uc->name, set_err.msg);
+		uc->r->skipped = 1;
+		return 1;
+	}
+	uc->r->erased_blobs = uc->erased.n;
+	if (uc->erased.n == 0 || list_disk_packs(uc, err) < 0)
+		return uc->erased.n == 0 ? 1 : -1;
+	pr = pack_reader_open(uc->u);
+	find_candidates(uc, pr);
+	pack_reader_close(&pr);
+	if (uc->ncand == 0)
+		return 1;
+	plan_copies(uc);
+	return 0;
+}
+
+static void unit_compact_clear(struct unit_compact *uc)
+{
+	size_t i;
+
+	own_marker_remove(uc);
+	for (i = 0; i < uc->ncand; i++)
+		free(uc->cand[i].t);
+	free(uc->cand);
+	free(uc->first.v);
+	erasure_set_free(&uc->es);
+	index_close(&uc->ix);
+	index_builder_free(&uc->fresh);
+	idvec_clear(&uc->keep);
+	idvec_clear(&uc->erased);
+	idvec_clear(&uc->indexed);
+	idvec_clear(&uc->disk);
+	idvec_clear(&uc->cand_ids);
+	idvec_clear(&uc->copy);
+	idvec_clear(&uc->new_packs);
+	store_unit_close(&uc->u);
+}
+
+static struct compact_unit_result *result_add(struct compact_result *res, const char *name)
+{
+	struct compact_unit_result *r;
+
+	res->units = xrealloc(res->units, xmul(res->n + 1, sizeof(*res->units)));
+	r = &res->units[res->n++];
+	memset(r, 0, sizeof(*r));
+	r->unit = xstrdup(name);
+	return r;
+}
+
+static int compact_unit(struct compact *c, const char *name, struct compact_result *res,
+			struct error *err)
+{
+	struct unit_compact uc = { .c = c, .name = name };
+	int ret;
+
+	uc.u = store_unit_open(c->s, name, 0, err);
+	ret = uc.u ? erasure_set_load(uc.u, &uc.es, err) : -1;
+	if (ret == 0 && erasure_set_records(uc.es) > 0) {
+		uc.r = result_add(res, name);
+		uc.fresh = index_builder_new();
+		ret = unit_prepare(&uc, err);
+		if (ret == 0 && c->o->dry_run)
+			dry_report(&uc);
+		else if (ret == 0)
+			ret = rewrite(&uc, err);
+		if (ret == 0 && !c->o->dry_run && uc.r->packs_rewritten)
+			log_info("%s: %llu packs rewritten, %llu blobs dropped, %llu bytes freed", name,
+				 (unsigned long long)uc.r->packs_rewritten,
+				 (unsigned long long)uc.r->blobs_dropped,
+				 (unsigned long long)uc.r->bytes_freed);
+	}
+	unit_compact_clear(&uc);
+	if (ret < 0)
+		return error_prefix(err, "compaction of unit %s", name);
+	return 0;
+}
+
+static int compact_refuse(struct compact *c, struct error *err)
+{
+	/* Locked objects cannot go before their date; rewriting the packs
+	 * would only add copies (docs/privacy.md 3). */
+	if (backend_has_locks(c->be))
+		return error_setk(err, ERROR_LOCKED, "store %s has Object Lock: compaction cannot "
+				  "remove locked objects early; erased data goes when the last "
+				  "restore point holding it expires, its locks lapse and prune runs",
+				  store_path(c->s));
+	if (c->o->dry_run)
+		return 0;
+	if (!store_deletion_unlocked(c->s))
+		return error_setk(err, ERROR_KEY, "compaction needs the store's deletion key "
+				  "(--deletion-key-file); the store key alone cannot delete");
+	if (!(c->be->flags & BACKEND_ALLOW_DELETE))
+		return error_setk(err, ERROR_USAGE, "compaction needs the store %s opened for "
+				  "deletion", store_path(c->s));
+	return 0;
+}
+
+int compact_run(struct store *s, const struct compact_opts *o, struct compact_result *res,
+		struct error *err)
+{
+	struct compact c = { .s = s, .be = store_backend(s), .o = o };
+	char **names = NULL;
+	size_t n = 0, i;
+	int failed = 0;
+
+	memset(res, 0, sizeof(*res));
+	c.timeout = o->writer_timeout <= 0 ? DEFAULT_TIMEOUT : o->writer_timeout;
+	if (compact_refuse(&c, err) < 0)
+		return -1;
+	if (o->units == NULL && store_unit_names(s, &names, &n, err) < 0)
+		return error_prefix(err, "compaction of %s", store_path(s));
+	if (o->units != NULL)
+		n = o->nunits;
+	for (i = 0; i < n; i++) {
+		struct error uerr;
+
+		error_init(&uerr);
+		if (compact_unit(&c, names ? names[i] : o->units[i], res, &uerr) < 0) {
+			if (failed++ == 0)
+				*err = uerr;
+			else
+				log_error("%s", uerr.msg);
+		}
+		if (names)
+			free(names[i]);
+	}
+	free(names);
+	return failed ? -1 : 0;
+}
+
+void compact_result_clear(struct compact_result *res)
+{
+	size_t i;
+
+	for (i = 0; i < res->n; i++)
+		free(res->units[i].unit);
+	free(res->units);
+	memset(res, 0, sizeof(*res));
+}
