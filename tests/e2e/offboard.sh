@@ -238,6 +238,6 @@ run "$COFFER" certificate verify "$T/sig.json"
 if [ "$rc" != 0 ] && ! cmp -s "$T/cert.json" "$T/sig.json" && grep -q "BAD" "$T/err"; then
 	ok "offboard: a byte changed in the signature fails"; else
 	not_ok "offboard: a byte changed in the signature fails" "exit $rc $(cat "$T/err")"; fi
-sanitizer "$T/serve.err" && not_ok "offboard: no sanitizer report" "$(grep -m1 -E 'Sanitizer|runtime error' "$T/serve.err")"
 serve_stop
+sanitizer "$T/serve.err" && not_ok "offboard: no sanitizer report" "$(grep -m1 -E 'Sanitizer|runtime error' "$T/serve.err")"
 finish
