@@ -276,6 +276,9 @@ for i in 1 2; do
 	cat "$T/out" "$T/err" >>"$T/prune-deleter.out"
 done
 assert "deletes the packs ($deleted deleted)" test "$deleted" -ge 1
+# Compaction would rewrite locked packs early: refused before any unit.
+run gd compact --deletion-key-file "$T/g.dkey"
+fails_with "compact refuses a store with Object Lock (exit 5)" 5 "has Object Lock" "prune runs"
 run gb check --read-data
 is_rc "GOVERNANCE: check --read-data passes after every attempt" 0
 rm -rf "$T/r"
