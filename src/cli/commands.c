@@ -1135,10 +1135,10 @@ static void print_compact(struct cli *c, const struct compact_result *res, int d
 	for (i = 0; i < res->n; i++) {
 		const struct compact_unit_result *r = &res->units[i];
 
-		printf("compact%s %s: %llu packs rewritten, %llu blobs dropped (%llu erased), "
+		printf("compact%s %s: %llu erased blobs; %llu packs rewritten, %llu blobs dropped, "
 		       "%llu blobs copied, %.1f MiB freed%s\n", dry_run ? " (dry run)" : "", r->unit,
-		       (unsigned long long)r->packs_rewritten, (unsigned long long)r->blobs_dropped,
-		       (unsigned long long)r->erased_blobs, (unsigned long long)r->blobs_copied,
+		       (unsigned long long)r->erased_blobs, (unsigned long long)r->packs_rewritten,
+		       (unsigned long long)r->blobs_dropped, (unsigned long long)r->blobs_copied,
 		       (double)r->bytes_freed / 1048576.0,
 		       r->deferred ? "; deferred: a backup or prune was writing" :
 		       r->skipped ? "; skipped: a restore point could not be read" : "");
