@@ -25,8 +25,8 @@
 #include "store/store.h"
 
 #define USAGE_SEARCH_FULL \
-	"--unit U [--rp N] [--from A] [--to A] [--subject W] [--body W] [--since D] " \
-	"[--until D] [--folder F] [--has-attachment] [--limit N] [--page N | --all] " \
+	"--unit U [--rp N] [--from A] [--to A] [--address A] [--subject W] [--body W] " \
+	"[--since D] [--until D] [--folder F] [--has-attachment] [--limit N] [--page N | --all] " \
 	"[--index FILE] [--no-update] [--timing]"
 #define USAGE_EXPORT_FULL \
 	"RP [--folder F] (--mbox FILE | --eml DIR)\n" \
@@ -74,6 +74,8 @@ static int search_option(struct search_args *a, int argc, char **argv, int *i,
 		text = &a->q.from;
 	else if (strcmp(opt, "--to") == 0)
 		text = &a->q.to;
+	else if (strcmp(opt, "--address") == 0)
+		text = &a->q.address;
 	else if (strcmp(opt, "--subject") == 0)
 		text = &a->q.subject;
 	else if (strcmp(opt, "--body") == 0)

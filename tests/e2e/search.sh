@@ -192,6 +192,11 @@ finds "from: a name" "Café crème" --from alice
 finds "from: a whole address" "Café crème" --from alice@bank.example
 finds "from: a domain" 'Grüße aus Zürich|Meeting "quoted" NEAR(x) *star) AND OR plan|Reports' --from corp.example --until 2024-04-01
 finds "to: To header" "Re: statement" --to alice
+finds "address: the whole address in From or To, any case" "Café crème|Re: statement" \
+	--address ALICE@Bank.Example
+finds "address: a part of it is no address of anyone" "" --address lice@bank.example
+s --address alice
+is_rc "address: a name alone is a bad query (exit 2)" 2
 finds "to: Cc header" "Grüße aus Zürich" --to dave
 finds "subject: RFC 2047 iso-8859-1, accents ignored" "Café crème" --subject "cafe creme"
 finds "subject: RFC 2047 utf-8" "Grüße aus Zürich" --subject grüße
