@@ -151,7 +151,7 @@ static void count_change(void *ctx, char kind, const char *path)
 static int64_t changed_since_parent(struct store *st, const char *unit, uint32_t seq,
 				    uint32_t prev)
 {
-	struct diff_result dr;
+	struct diff_result dr = { 0 };
 	struct error err;
 	uint64_t n = 0;
 	char *a, *b;

@@ -60,7 +60,7 @@ static void count_change(void *ctx, char kind, const char *path)
  * readable parent, the files the backup had to read again stand in. */
 static uint64_t folder_changed(struct store *s, const char *unit, const struct backup_result *r)
 {
-	struct diff_result dr;
+	struct diff_result dr = { 0 };
 	struct error err;
 	uint64_t n = 0;
 	uint32_t parent = point_reader_live_before(s, unit, r->seq);
@@ -74,6 +74,7 @@ static uint64_t folder_changed(struct store *s, const char *unit, const struct b
 	error_init(&err);
 	ret = parent ? diff_run(s, a, b, count_change, &n, &dr, &err)
 		     : error_set(&err, "no live restore point before %s", b);
+	free(dr.withheld_by);
 	if (ret < 0) {
 		log_warn("changes of %s not counted, using files read again: %s", b, err.msg);
 		n = r->stats.files > r->reused_files ? r->stats.files - r->reused_files : 0;

@@ -305,4 +305,12 @@ n=$(q "$TOK" "$U/$TA/erasureRequests" '[.items[] | select(.state == "effective")
 [ "$n" = 3 ] && ok "erasure: the rebuilt catalog lists the 3 effective erasures again" ||
 	not_ok "erasure: the rebuilt catalog lists the effective erasures" "$n: $(head -c 300 "$T/resp")"
 
+
+serve_stop
+if sanitizer "$T/serve.err"; then
+	grep -A 12 -E 'Sanitizer|runtime error' "$T/serve.err" >&2
+	not_ok "erasure: no sanitizer report" "$(grep -m3 -E 'Sanitizer|runtime error' "$T/serve.err")"
+else
+	ok "erasure: no sanitizer report in the server's log"
+fi
 finish

@@ -304,6 +304,25 @@ if [ "$(q "$TOK" "$U/$ACME/restoreSessions/$SID" .state)" = succeeded ] && diff 
 	not_ok "nodes: a unit rolled back in place is byte-identical" "$(cat "$T/resp") $(diff -rq "$T/small.orig" "$T/small" | head -3)"; fi
 
 # ---------------------------------------------------------------------
+# 7b. An erasure approved through node a holds on node b: the ledger is in
+# the S3 store (records under Object Lock like every object).
+on "$A"
+api "$TOK" POST "$U/$ACME/tokens" '{"name":"dpo","role":"privacyOfficer"}'
+PTOK=$(j .secret)
+api "$PTOK" POST "$U/$ACME/erasureRequests" "{\"kind\":\"paths\",\"unit\":\"$SMALL\",\"paths\":[\"f6\"],\"reason\":\"art. 17\"}"
+EID=$(j .id)
+api "$TOK" POST "$U/$ACME/erasureRequests/$EID/approve"
+st=$(j .state)
+on "$B"
+names=$(q "$TOK" "$U/$ACME/protectionUnits/$SMALL/restorePoints/$seq_small/items?path=" '[.items[].name] | join(" ")')
+if [ "$st" = effective ] && ! echo " $names " | grep -q " f6 " && echo " $names " | grep -q " f7 " &&
+	[ "$(j .withheld.items)" = 1 ]; then
+	ok "nodes: an erasure approved on node a is withheld by node b (ledger in the S3 store)"
+else
+	not_ok "nodes: an erasure approved on node a is withheld by node b" "$st '$names' $(head -c 300 "$T/resp")"
+fi
+
+# ---------------------------------------------------------------------
 # 8. PostgreSQL restarted under load; /v1/health says degraded meanwhile.
 gen more 300000 >"$T/big/more"
 api "$TOK" POST "$U/$ACME/protectionUnits/$BIG/backup"
