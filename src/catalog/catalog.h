@@ -64,6 +64,7 @@ enum catalog_unit_state {
 	CATALOG_UNIT_ACTIVATING,
 	CATALOG_UNIT_PROTECTED,
 	CATALOG_UNIT_REMOVED,
+	CATALOG_UNIT_DESTROYED, /* its key erased (docs/privacy.md 5): never backed up again */
 };
 const char *catalog_unit_state_name(enum catalog_unit_state v);
 enum catalog_unit_state catalog_unit_state_of(const char *name);
@@ -74,7 +75,12 @@ enum catalog_policy_state {
 };
 const char *catalog_policy_state_name(enum catalog_policy_state v);
 enum catalog_policy_state catalog_policy_state_of(const char *name);
-enum catalog_job_kind { CATALOG_JOB_BACKUP = 1, CATALOG_JOB_EXPIRE, CATALOG_JOB_RESTORE };
+enum catalog_job_kind {
+	CATALOG_JOB_BACKUP = 1,
+	CATALOG_JOB_EXPIRE,
+	CATALOG_JOB_RESTORE,
+	CATALOG_JOB_DESTROY, /* a unit's destruction (docs/privacy.md 5) */
+};
 const char *catalog_job_kind_name(enum catalog_job_kind v);
 enum catalog_job_kind catalog_job_kind_of(const char *name);
 enum catalog_job_state {

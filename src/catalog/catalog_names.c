@@ -47,7 +47,8 @@ NAMES(catalog_unit_state,
       [CATALOG_UNIT_UNPROTECTED] = "unprotected",
       [CATALOG_UNIT_ACTIVATING] = "activating",
       [CATALOG_UNIT_PROTECTED] = "protected",
-      [CATALOG_UNIT_REMOVED] = "removed")
+      [CATALOG_UNIT_REMOVED] = "removed",
+      [CATALOG_UNIT_DESTROYED] = "destroyed")
 
 NAMES(catalog_policy_state,
       [CATALOG_POLICY_INACTIVE] = "inactive",
@@ -57,7 +58,8 @@ NAMES(catalog_policy_state,
 NAMES(catalog_job_kind,
       [CATALOG_JOB_BACKUP] = "backup",
       [CATALOG_JOB_EXPIRE] = "expire",
-      [CATALOG_JOB_RESTORE] = "restore")
+      [CATALOG_JOB_RESTORE] = "restore",
+      [CATALOG_JOB_DESTROY] = "destroy")
 
 NAMES(catalog_job_state,
       [CATALOG_JOB_QUEUED] = "queued",

@@ -76,7 +76,8 @@ int cmd_catalog(struct cli *c, int argc, char **argv);
 #define USAGE_TOKEN "list | create --role ROLE [--tenant ID] [--break-glass REASON] NAME | " \
 	"revoke ID"
 #define USAGE_UNIT "list | create ... | show ID | backup ID | restore-points ID | " \
-	"recommend ID | ls ID SEQ [PATH] | find ID PATTERN | forget ID SEQ | legal-hold ID (--reason R | --release)"
+	"recommend ID | ls ID SEQ [PATH] | find ID PATTERN | forget ID SEQ | legal-hold ID (--reason R | --release) | " \
+	"destroy ID (--confirm NAME | --cancel)"
 #define USAGE_POLICY "list | create ... | show ID | activate ID | deactivate ID"
 #define USAGE_RESTORE_SESSION "list | create ... | show ID [--wait]"
 #define USAGE_AUDIT "list [...] | verify"

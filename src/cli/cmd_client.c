@@ -53,6 +53,7 @@ struct opts {
 	size_t nunits, nrules;
 	char *pos[8];
 	int npos;
+	int cancel; const char *confirm; /* unit destroy */
 };
 
 static const struct {
@@ -89,6 +90,7 @@ static int parse_opts(struct cli *c, int argc, char **argv, struct opts *o)
 		if (strcmp(a, "--include-forgotten") == 0) { o->include_forgotten = 1; continue; }
 		if (strcmp(a, "--release") == 0) { o->release = 1; continue; }
 		if (strcmp(a, "--insecure") == 0) { o->insecure = 1; continue; }
+		if (strcmp(a, "--cancel") == 0) { o->cancel = 1; continue; }
 		if (a[0] != '-' || strcmp(a, "-") == 0 || (a[1] >= '0' && a[1] <= '9')) {
 			if (o->npos == (int)(sizeof(o->pos) / sizeof(o->pos[0])))
 				goto usage;
@@ -101,6 +103,7 @@ static int parse_opts(struct cli *c, int argc, char **argv, struct opts *o)
 		if (strcmp(a, "--token-file") == 0) { c->token_file = argv[++i]; continue; }
 		if (strcmp(a, "--unit") == 0 && o->nunits < 64) { o->units[o->nunits++] = argv[++i]; continue; }
 		if (strcmp(a, "--rule") == 0 && o->nrules < 64) { o->rules[o->nrules++] = argv[++i]; continue; }
+		if (strcmp(a, "--confirm") == 0) { o->confirm = argv[++i]; continue; }
 		for (k = 0; k < n; k++)
 			if (strcmp(a, opt_names[k].name) == 0)
 				break;
@@ -1001,6 +1004,23 @@ static int unit_legal_hold(struct api *a, struct opts *o)
 	return simple(a, "PUT", p, b, NULL);
 }
 
+/* unit destroy ID --confirm NAME | --cancel (docs/privacy.md 5) */
+static int unit_destroy(struct api *a, struct opts *o)
+{
+	struct json_object *b;
+
+	if (o->cancel == (o->confirm != NULL)) {
+		fprintf(stderr, "usage: coffer unit destroy ID (--confirm NAME | --cancel)\n");
+		return EXIT_USAGE;
+	}
+	TPATH_OR_FAIL(p, "/protectionUnits/%s/destroy", o->pos[0]);
+	if (o->cancel)
+		return simple(a, "DELETE", p, NULL, NULL);
+	b = json_object_new_object();
+	json_object_object_add(b, "confirm", json_object_new_string(o->confirm));
+	return simple(a, "POST", p, b, NULL);
+}
+
 int cmd_unit(struct cli *c, int argc, char **argv)
 {
 	static const struct sub subs[] = {
@@ -1009,6 +1029,7 @@ int cmd_unit(struct cli *c, int argc, char **argv)
 		{ "recommend", 1, unit_recommend }, { "ls", 2, unit_ls },
 		{ "find", 2, unit_find },
 		{ "forget", 2, unit_forget }, { "legal-hold", 1, unit_legal_hold },
+		{ "destroy", 1, unit_destroy },
 		{ NULL, 0, NULL } };
 
 	return client_run(c, argc, argv, subs, USAGE_UNIT);

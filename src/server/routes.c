@@ -81,6 +81,9 @@ static const struct route routes[] = {
 	{ "PUT", U "/legalHold", SVC_PERM_CONFIG_WRITE, h_unit_legal_hold_set, F("reason"), NULL },
 	{ "DELETE", U "/legalHold", SVC_PERM_CONFIG_WRITE, h_unit_legal_hold_release, NULL,
 	  NULL },
+	/* docs/privacy.md 5 (h_destroy.c) */
+	{ "POST", U "/destroy", SVC_PERM_CONFIG_WRITE, h_unit_destroy, F("confirm"), NULL },
+	{ "DELETE", U "/destroy", SVC_PERM_CONFIG_WRITE, h_unit_destroy_cancel, NULL, NULL },
 	{ "GET", U "/restorePoints", SVC_PERM_STATUS_READ, h_rp_list, NULL,
 	  F("since", "until", "includeForgotten") },
 	{ "GET", U "/restorePoints/{seq}", SVC_PERM_STATUS_READ, h_rp_get, NULL, NULL },

@@ -132,6 +132,11 @@ int svc_backup_job_run(struct service *s, const struct catalog_job *j, struct er
 	if (svc_tenant_writable(s, j->tenant, "take a restore point", err) < 0 ||
 	    catalog_unit_get(svc_catalog(s), j->tenant, j->unit, &u, err) < 0)
 		return -1;
+	if (u->destroy_requested) { /* docs/privacy.md 5 */
+		error_setk(err, ERROR_CONFLICT, "unit %s is to be destroyed: it takes no more "
+			   "restore points", u->id);
+		goto out;
+	}
 	src = svc_unit_source_open(s, u, err);
 	if (src == NULL)
 		goto out;

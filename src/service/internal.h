@@ -32,6 +32,11 @@ int svc_stopping(struct service *s);
 int svc_backup_job_run(struct service *s, const struct catalog_job *j, struct error *err);
 int svc_expire_job_run(struct service *s, const struct catalog_job *j, struct error *err);
 int svc_restore_job_run(struct service *s, const struct catalog_job *j, struct error *err);
+/* A unit's destruction, due and held by nothing (service/destroy.c). */
+int svc_destroy_job_run(struct service *s, const struct catalog_job *j, struct error *err);
+/* The scheduler's part: queues a destroy job for each unit whose
+ * destruction is due and held by no legal hold. */
+void svc_destroy_tick(struct service *s, int64_t now);
 
 /* The unit's thinning settings in days: its policy's, or the defaults (14
  * days of every point, weekly ones for 365 days or the tenant's minimum).

@@ -239,7 +239,8 @@ static int unit_attach(struct service *s, const struct catalog_policy *p, const 
 			log_info("event=unit.detach tenant=%s unit=%s policy=%s", tenant, id, p->id);
 		}
 	} else if (u->policy == NULL && strcmp(u->kind, p->kind) == 0 &&
-		   catalog_unit_state_of(u->state) != CATALOG_UNIT_REMOVED) {
+		   catalog_unit_state_of(u->state) != CATALOG_UNIT_REMOVED &&
+		   catalog_unit_state_of(u->state) != CATALOG_UNIT_DESTROYED) {
 		u->policy = xstrdup(p->id);
 		free(u->state);
 		u->state = xstrdup(catalog_unit_state_name(
@@ -507,6 +508,8 @@ static void unit_tick(struct service *s, const struct catalog_policy *p, const c
 	svc_lock(s);
 	if (catalog_unit_get(svc_catalog(s), p->tenant, id, &u, &err) < 0)
 		goto out;
+	if (u->destroy_requested) /* no more points (docs/privacy.md 5) */
+		goto out;
 	state = catalog_unit_state_of(u->state);
 	if (inactive)
 		want = CATALOG_UNIT_UNPROTECTED;
@@ -656,6 +659,7 @@ int svc_scheduler_evaluate(struct service *s, struct error *err)
 	}
 	free(after);
 	svc_erasures_tick(s);
+	svc_destroy_tick(s, now);
 	return ret;
 }
 

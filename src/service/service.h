@@ -223,6 +223,19 @@ int svc_rp_forget(struct service *s, const struct svc_principal *p, const char *
 int svc_unit_legal_hold(struct service *s, const struct svc_principal *p, const char *tenant,
 			const char *unit, const char *reason, struct json_object **out,
 			struct error *err);
+/* ---- a unit's destruction (service/destroy.c; docs/privacy.md 5) ----
+ * in: {"confirm": the unit's name} (else ERROR_USAGE saying so). The unit
+ * takes no more backups; after its tenant's destroyDelayDays the scheduler
+ * erases its key (crypto-shredding) and deletes its objects. Refused
+ * under a legal hold of the unit or its tenant (ERROR_CONFLICT); a hold set
+ * later holds the destruction back. config.write; audited
+ * unit.destroy.request / .cancel (and .done by the job); out: the unit.
+ * Cancel: ERROR_NOTFOUND when none is pending, ERROR_EXISTS once done. */
+int svc_unit_destroy(struct service *s, const struct svc_principal *p, const char *tenant,
+		     const char *unit, struct json_object *in, struct json_object **out,
+		     struct error *err);
+int svc_unit_destroy_cancel(struct service *s, const struct svc_principal *p, const char *tenant,
+			    const char *unit, struct json_object **out, struct error *err);
 /* The entries of a restore point under a path (content read: audited). */
 int svc_rp_items(struct service *s, const struct svc_principal *p, const char *tenant,
 		 const char *unit, uint32_t seq, const char *path, struct json_object **out,

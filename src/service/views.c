@@ -126,6 +126,13 @@ struct json_object *view_unit(const struct catalog_unit *u)
 		json_object_object_add(o, "legalHold", NULL);
 	}
 	add_time(o, "sourceGone", u->source_gone_since); /* docs/privacy.md 6 */
+	/* docs/privacy.md 5: pending (requested, due), or done ("destroyed"). */
+	if (catalog_unit_state_of(u->state) == CATALOG_UNIT_DESTROYED) {
+		add_time(o, "destroyed", u->destroy_due);
+	} else {
+		add_time(o, "destroyRequested", u->destroy_requested);
+		add_time(o, "destroyDue", u->destroy_due);
+	}
 	return o;
 }
 

@@ -787,7 +787,7 @@ struct backend *store_backend(struct store *s) { return s->be; }
 const char *store_path(struct store *s) { return s->path; }
 const char *store_cache_dir(struct store *s) { return s->cache; }
 
-static void store_uid(struct store *s, const char *name, char uid[33])
+void store_unit_uid(struct store *s, const char *name, char uid[33])
 {
 	uint8_t mac[32];
 
@@ -889,22 +889,45 @@ int store_unit_name_check(const char *name, struct error *err)
 	return 0;
 }
 
+/* Whether a unit without a key was destroyed (docs/format.md 11): 1 with
+ * ERROR_NOTFOUND "unit NAME was destroyed on DATE" in err; its name is
+ * never taken again (a new key would bring its uid back). 0 if not, -1 if
+ * its record cannot be read. */
+static int unit_destroyed_error(struct store *s, const char *uid, const char *name,
+				struct error *err)
+{
+	struct store_destroyed d;
+	char date[40];
+	int r = store_destroyed_uid(s, uid, &d, err);
+
+	if (r <= 0)
+		return r;
+	backend_lock_date(d.time, date, sizeof(date));
+	store_destroyed_clear(&d);
+	error_setk(err, ERROR_NOTFOUND, "unit %s was destroyed on %s (its key units/%s/key was "
+		   "erased: nothing of it can be decrypted)", name, date, uid);
+	return 1;
+}
+
 struct store_unit *store_unit_open(struct store *s, const char *name, int create,
 				   struct error *err)
 {
 	struct store_unit *u;
 	char *keyname;
-	int ret;
+	int ret, destroyed;
 
 	if (store_unit_name_check(name, err) < 0)
 		return NULL;
 	u = xcalloc(1, sizeof(*u));
 	u->s = s;
 	u->name = xstrdup(name);
-	store_uid(s, name, u->uid);
+	store_unit_uid(s, name, u->uid);
 	keyname = store_unit_path(u, "key");
 	ret = unit_read_key(u, keyname, err);
-	if (ret < 0 && err->code == ERROR_NOTFOUND) {
+	if (ret < 0 && err->code == ERROR_NOTFOUND &&
+	    (destroyed = unit_destroyed_error(s, u->uid, name, err)) != 0)
+		ret = -1;
+	else if (ret < 0 && err->code == ERROR_NOTFOUND) {
 		if (create)
 			ret = unit_create_key(u, keyname, err);
 		else
@@ -947,10 +970,18 @@ static int collect_unit(void *ctx, const char *uid)
 	struct name_list *l = ctx;
 	struct store_unit u = { .s = l->s };
 	char *keyname = xasprintf("units/%s/key", uid);
+	struct store_destroyed d;
 	int ret = unit_read_key(&u, keyname, l->err);
 
 	free(keyname);
 	crypto_wipe(u.key, sizeof(u.key));
+	/* A destroyed unit's leftovers (locked objects) are no unit. */
+	if (ret < 0 && l->err->code == ERROR_NOTFOUND &&
+	    store_destroyed_uid(l->s, uid, &d, &(struct error){ 0 }) == 1) {
+		store_destroyed_clear(&d);
+		error_init(l->err);
+		return 0;
+	}
 	if (ret < 0)
 		return -1;
 	l->names = xrealloc(l->names, xmul(l->n + 1, sizeof(char *)));

@@ -169,4 +169,51 @@ int store_unit_get_sealed(struct store_unit *u, const char *name, int type, size
 struct crypto_mac *store_unit_id_mac(struct store_unit *u);
 const struct chunker *store_unit_chunker(struct store_unit *u, int meta);
 
+
+/* --- destroying a unit (docs/format.md 11, docs/privacy.md 5) ----------
+ * Crypto-shredding: the unit's key goes, so nothing of it decrypts again;
+ * its other objects are then deleted as locks allow. A signed plaintext
+ * record "destroyed/<uid>" says so, readable without any unit key. */
+
+/* The unit's uid (docs/format.md 1) from its name. */
+void store_unit_uid(struct store *s, const char *name, char uid[33]);
+
+/* What a destruction record says. */
+struct store_destroyed {
+	int64_t time;            /* Unix seconds: written, right before the key went */
+	uint64_t restore_points; /* what the unit held then: rp objects, */
+	uint64_t objects, bytes; /* all its objects (the key too) and their bytes */
+	char *host, *tool;
+};
+void store_destroyed_clear(struct store_destroyed *d);
+
+/* Whether unit `name` was destroyed: 1 with *d filled (the caller clears
+ * it) when its record exists and the deletion key's signature verifies; 0
+ * if there is no record; -1 with ERROR_CORRUPT naming it if the record is
+ * damaged or its signature does not verify. */
+int store_unit_destroyed(struct store *s, const char *name, struct store_destroyed *d,
+			 struct error *err);
+/* The same by uid (32 hex), for listings that see uids only. */
+int store_destroyed_uid(struct store *s, const char *uid, struct store_destroyed *d,
+			struct error *err);
+
+struct store_destroy_result {
+	struct store_destroyed rec; /* the record (written now, or found) */
+	uint64_t deleted, deleted_bytes; /* objects deleted by this call */
+	uint64_t locked;       /* objects left because a lock refuses their deletion */
+	int64_t locked_until;  /* the latest retain-until date among them (0: none or
+				* a legal hold) */
+};
+
+/* Destroys unit `name` on s, opened with BACKEND_ALLOW_DELETE and unlocked
+ * with the deletion key (ERROR_KEY otherwise): writes destroyed/<uid>
+ * (signed), deletes units/<uid>/key (every version of it), then every
+ * other object of the unit, and its cache folder. A lock on the key
+ * refuses the whole: ERROR_LOCKED saying until when, nothing written. Run
+ * again it finishes what is left (the record is kept). ERROR_NOTFOUND for
+ * a unit that has neither key nor record. res is filled on success; the
+ * caller clears res->rec. */
+int store_unit_destroy(struct store *s, const char *name, int64_t now,
+		       struct store_destroy_result *res, struct error *err);
+
 #endif
