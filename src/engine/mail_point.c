@@ -178,6 +178,13 @@ static int point_read(struct mail_point *pt, const struct rp *rp, struct tree_re
 	int r, seen_root = 0;
 
 	while ((r = tree_reader_next(tr, &e, err)) == 1) {
+		if (tree_reader_withheld(tr) != NULL) {
+			pt->withheld = xrealloc(pt->withheld,
+						xmul(pt->nwithheld + 1, sizeof(*pt->withheld)));
+			pt->withheld[pt->nwithheld].path = xstrdup(e->path);
+			pt->withheld[pt->nwithheld++].request = tree_reader_withheld(tr);
+			continue;
+		}
 		if (!seen_root) {
 			seen_root = 1;
 			if (maillayout_check_root(e, rp->unit, rp->seq, err) < 0)
@@ -243,7 +250,7 @@ int mail_point_open(struct store_unit *u, const struct index *ix, const struct r
 	int ret = -1;
 
 	if (tr != NULL && es != NULL)
-		tree_reader_withhold(tr, es, 0);
+		tree_reader_withhold(tr, es, 1);
 
 	pt->u = u;
 	pt->ix = ix;
@@ -299,6 +306,9 @@ void mail_point_close(struct mail_point **ptp)
 	}
 	free(pt->folders);
 	free(pt->bykey);
+	for (i = 0; i < pt->nwithheld; i++)
+		free(pt->withheld[i].path);
+	free(pt->withheld);
 	meta_entry_clear(&pt->root);
 	pack_reader_close(&pt->pr);
 	free(pt);

@@ -63,13 +63,21 @@ struct mail_point {
 	/* messages of every folder ordered by (size, date), for matching */
 	struct mail_msg **bykey;
 	size_t nbykey;
+	/* entries the erasure set given to mail_point_open withholds, left
+	 * out of the folders: the path and the request (the set's), in tree
+	 * order, for the reader to count what it would have restored */
+	struct mail_withheld {
+		char *path;
+		const char *request;
+	} *withheld;
+	size_t nwithheld;
 };
 
 /* Reads restore point rp of unit u as a mailbox; fails naming the point if
  * it is not one or has another mapping version (maillayout_check_root).
- * With es, what the unit's erasure ledger covers is left out (and counted
- * there): a reader for a user passes point_reader_erasures(); the backup's
- * parent passes NULL. */
+ * With es, what the unit's erasure ledger covers is left out, listed in
+ * pt->withheld (not counted: the reader counts what it selects): a reader
+ * for a user passes point_reader_erasures(); the backup's parent NULL. */
 int mail_point_open(struct store_unit *u, const struct index *ix, const struct rp *rp,
 		    struct erasure_set *es,
 		    struct mail_point **pt_r, struct error *err);

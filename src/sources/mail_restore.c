@@ -117,6 +117,44 @@ static int select_folder(struct mr *r, struct mail_folder *f)
 
 /* Every pattern must name something of the point: a typo is an error,
  * not a silent empty restore. */
+/* Whether the restore selects tree path `path`: everything without a
+ * selection; else below a selected folder or pattern. */
+static int selects(struct mr *r, const char *path)
+{
+	const struct mail_restore_opts *o = r->o;
+	struct mail_folder *f;
+	size_t i;
+
+	if (o->nfolders == 0 && o->npatterns == 0)
+		return 1;
+	for (i = 0; i < o->nfolders; i++)
+		if ((f = mail_point_folder(r->pt, o->folders[i])) != NULL && path_below(path, f->path))
+			return 1;
+	for (i = 0; i < o->npatterns; i++)
+		if (path_below(path, o->patterns[i]))
+			return 1;
+	return 0;
+}
+
+/* Counts, under their requests, the withheld entries the restore would
+ * have put back (docs/privacy.md 2). */
+static void count_withheld(struct mr *r, struct erasure_set *es)
+{
+	for (size_t i = 0; i < r->pt->nwithheld; i++)
+		if (selects(r, r->pt->withheld[i].path))
+			erasure_set_note(es, r->pt->withheld[i].request);
+}
+
+/* A pattern naming something the erasure ledger withholds is no error:
+ * it was there, and is withheld. */
+static int withheld_path(struct mr *r, const char *pattern)
+{
+	for (size_t i = 0; i < r->pt->nwithheld; i++)
+		if (path_below(r->pt->withheld[i].path, pattern))
+			return 1;
+	return 0;
+}
+
 static int check_selection(struct mr *r, struct error *err)
 {
 	const struct mail_restore_opts *o = r->o;
@@ -144,7 +182,7 @@ static int check_selection(struct mr *r, struct error *err)
 			for (m = 0; m < f->nmsgs && !found; m++)
 				found = strcmp(f->msgs[m].e.path, o->patterns[i]) == 0;
 		}
-		if (!found)
+		if (!found && !withheld_path(r, o->patterns[i]))
 			return error_setk(err, ERROR_NOTFOUND, "%s is not in restore point %s",
 					  o->patterns[i], o->rp);
 	}
@@ -726,6 +764,7 @@ int mail_restore_run(struct store *s, const struct mail_restore_opts *o,
 	r.imap = imap_connect(&io, err);
 	if (r.imap == NULL)
 		goto out;
+	count_withheld(&r, point_reader_erasures(pr));
 	ret = restore_all(&r, err);
 	res->withheld = erasure_set_withheld(point_reader_erasures(pr));
 	res->withheld_by = erasure_set_report_text(point_reader_erasures(pr));

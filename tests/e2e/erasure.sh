@@ -100,6 +100,8 @@ fi
 ADDR=sender5@example.org
 BEFORE=$(hits "from=$ADDR")
 DECOY=$(hits "from=sender55@example.org")
+api "$TOK" GET "$U/$TA/search?from=$ADDR&unit=$UA"
+GONE=$(j '.items[0].path')
 [ "$BEFORE" = 4 ] && [ "$DECOY" -ge 1 ] && ok "erasure: a search finds the 4 messages, and the decoy sender55@" ||
 	not_ok "erasure: a search finds the 4 messages before" "$BEFORE, decoy $DECOY"
 
@@ -176,6 +178,14 @@ else
 	not_ok "erasure: a new-location restore session succeeds" "$(head -c 300 "$T/session")"
 fi
 
+# A granular restore naming the erased message itself puts back nothing.
+if session "{\"items\":[{\"unit\":\"$UA\",\"restorePoint\":1,\"mode\":\"granular\",\"paths\":[\"$GONE\"]}]}" &&
+	[ "$(art withheld.items)" = 1 ] && [ "$(imap alice from "$ADDR")" = "$ALICE_ANN" ]; then
+	ok "erasure: a granular restore of the erased message itself withholds it ($GONE)"
+else
+	not_ok "erasure: a granular restore of the erased message withholds it" "$GONE $(jq -c '.artifacts[0]' "$T/session")"
+fi
+
 # ---------------------------------------------------------------------
 # 3. Paths of a folder unit.
 request "$PTOK" "{\"kind\":\"paths\",\"unit\":\"$UF\",\"paths\":[\"HR/ann\"],\"reason\":\"ticket 43\"}"
@@ -223,6 +233,10 @@ if [ "$rc" = 0 ] && [ -f "$T/cli/HR/bob/cv.txt" ] && [ ! -e "$T/cli/HR/ann" ] &&
 else
 	not_ok "erasure: coffer restore on the store withholds HR/ann" "rc $rc $(tail -2 "$T/err") $(find "$T/cli" | head -5 | tr '\n' ' ')"
 fi
+run cs diff "$UF@1" "$UF@2"
+! grep -q 'HR/ann/cv.txt\|review' "$T/out" && grep -q "withheld" "$T/err" &&
+	ok "erasure: coffer diff on the store shows no erased entry and says it withheld some" ||
+	not_ok "erasure: coffer diff on the store withholds the erased entries" "$(cat "$T/out" | head -5) $(tail -1 "$T/err")"
 run cs ls "$UF@1"
 ! grep -q 'HR/ann' "$T/out" && grep -q 'HR/bob' "$T/out" && ok "erasure: coffer ls on the store leaves out HR/ann" ||
 	not_ok "erasure: coffer ls on the store leaves out HR/ann" "$(grep HR "$T/out" | head -3)"
