@@ -317,9 +317,19 @@ int svc_unit_destroy_now(struct service *s, const char *tenant, const char *unit
 		return -1;
 	/* What the service keeps in plain text goes first: a failure later
 	 * leaves nothing readable behind, and the next run finishes. */
-	if (search_evict(s, tenant, u->id, err) < 0 ||
-	    store_part(s, tenant, u->id, uid, &res, err) < 0)
+	if (search_evict(s, tenant, u->id, err) < 0)
 		goto out;
+	if (store_part(s, tenant, u->id, uid, &res, err) < 0) {
+		/* Never backed up: the store has no key of it (and no record), so
+		 * there is nothing to erase there. */
+		if (err->code != ERROR_NOTFOUND || uid[0] == '\0')
+			goto out;
+		log_info("event=unit.destroy.nokey tenant=%s unit=%s msg=\"%s\"", tenant, u->id,
+			 err->msg);
+		error_init(err);
+		memset(&res, 0, sizeof(res));
+		res.rec.time = svc_now(s);
+	}
 	if (points_forget(s, tenant, u->id, &points, err) < 0 ||
 	    unit_mark_destroyed(s, tenant, u->id, res.rec.time, err) < 0)
 		goto out;

@@ -99,6 +99,14 @@ else
 	not_ok "destroy: coffer unit destroy --confirm NAME asks again" "exit $rc $(cat "$T/err") $(cat "$T/resp")"
 fi
 
+# A unit never backed up has nothing in the store: it is destroyed all the same.
+mkdir -p "$T/src/c"
+api "$GTOK" POST "$U/$TID/protectionUnits" \
+	"{\"name\":\"unit-c\",\"kind\":\"site\",\"source\":{\"type\":\"folder\",\"path\":\"$T/src/c\"}}"
+C=$(jq -r .id "$T/resp")
+api "$TOK" POST "$U/$TID/protectionUnits/$C/destroy" '{"confirm":"unit-c"}'
+expect "destroy: a unit without restore points is asked too" 202
+
 # A hold set after the request holds the destruction back, past its date.
 api "$TOK" PUT "$U/$TID/protectionUnits/$A/legalHold" '{"reason":"case 8"}'
 echo $((T0 + 8 * DAY)) >"$CLOCK"
@@ -116,6 +124,7 @@ destroyed() { [ "$(unit_field "$A" state)" = destroyed ]; }
 if until_true 30 destroyed; then ok "destroy: past the delay the unit is destroyed"; else
 	not_ok "destroy: past the delay the unit is destroyed" "$(cat "$T/resp") $(grep -m2 destroy "$T/serve.err")"; fi
 
+expect_eq "destroy: the unit never backed up is destroyed too" "$(unit_field "$C" state)" destroyed
 UIDA=
 for d in "$T/units-before"/*; do [ -e "$STORE/units/$(basename "$d")/key" ] || UIDA=$(basename "$d"); done
 left=$(find "$STORE/units/$UIDA" -type f 2>/dev/null | wc -l)
@@ -139,8 +148,8 @@ expect_eq "destroy: a destroyed unit takes no backup" "$(find "$STORE/units/$UID
 
 api "$TOK" GET "$U/$TID/auditLog?action=unit.destroy&limit=100"
 acts=$(j '[.items[].action] | sort | join(" ")')
-objs=$(j '[.items[] | select(.action == "unit.destroy.done") | .detail.objects][0]')
-if [ "$acts" = "unit.destroy.cancel unit.destroy.done unit.destroy.request unit.destroy.request" ] &&
+objs=$(j "[.items[] | select(.action == \"unit.destroy.done\" and .target == \"$A\") | .detail.objects][0]")
+if [ "$acts" = "unit.destroy.cancel unit.destroy.done unit.destroy.done unit.destroy.request unit.destroy.request unit.destroy.request" ] &&
 	[ "$objs" -gt 3 ] 2>/dev/null; then
 	ok "destroy: the audit log has the requests, the cancellation and the end ($objs objects)"
 else
