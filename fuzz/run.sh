@@ -25,7 +25,7 @@ case ${FUZZ_BUILD:-build-fuzz} in
 /*) bdir=$FUZZ_BUILD ;;
 *) bdir=$root/${FUZZ_BUILD:-build-fuzz} ;;
 esac
-all="meta index rp tombstone deletion deletion_key seal keyslot pack_trailer imap mailparse request config s3xml typed webdav certificate"
+all="meta index rp tombstone deletion deletion_key seal keyslot pack_trailer imap mailparse request config s3xml typed webdav certificate destroyed"
 targets=${*:-$all}
 for t in $targets; do
 	case " $all " in

@@ -6,6 +6,7 @@
  * its objects as locks allow (store_unit_destroy), and marks the unit
  * destroyed with its restore points forgotten. A legal hold on the unit or
  * its tenant refuses the request and holds back a pending destruction. */
+#include <errno.h>
 #include <json-c/json.h>
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -261,6 +262,22 @@ out:
 	return ret;
 }
 
+/* Its descriptor (DATA/tenants/<t>/units/<id>.json) goes too: a catalog
+ * rebuild must not bring the unit back as one to back up. */
+static int descriptor_remove(struct service *s, const char *tenant, const char *unit,
+			     struct error *err)
+{
+	char *dir = svc_tenant_meta_dir(s, tenant);
+	char *path = xasprintf("%s/units/%s.json", dir, unit);
+	int ret = 0;
+
+	if (unlink(path) < 0 && errno != ENOENT)
+		ret = error_sys(err, "unlink(%s) failed", path);
+	free(path);
+	free(dir);
+	return ret;
+}
+
 static struct json_object *record_of(const struct catalog_unit *u, const char *uid,
 				     size_t points, const struct store_destroy_result *r)
 {
@@ -331,7 +348,8 @@ int svc_unit_destroy_now(struct service *s, const char *tenant, const char *unit
 		res.rec.time = svc_now(s);
 	}
 	if (points_forget(s, tenant, u->id, &points, err) < 0 ||
-	    unit_mark_destroyed(s, tenant, u->id, res.rec.time, err) < 0)
+	    unit_mark_destroyed(s, tenant, u->id, res.rec.time, err) < 0 ||
+	    descriptor_remove(s, tenant, u->id, err) < 0)
 		goto out;
 	rec = record_of(u, uid, points, &res);
 	if (svc_audit(s, NULL, tenant, "unit.destroy.done", u->id, rec, err) < 0)

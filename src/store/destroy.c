@@ -64,49 +64,56 @@ static int str_ok(const char *v)
 	return 1;
 }
 
-/* One "key value" line of the record into *d; 0, or -1 if malformed. */
+/* The record's fields, each once: bit i of `have` is fields[i]. */
+static const char *const fields[] = { "format", "unit", "time", "host", "tool",
+				      "restore-points", "objects", "bytes", "signature" };
+#define FIELDS_ALL ((1 << (sizeof(fields) / sizeof(fields[0]))) - 1)
+
+/* One "key value" line of the record into *d; 0, -1 if malformed, -2 if
+ * of a newer format. */
 static int destroyed_field(struct store_destroyed *d, const char *uid, const char *key,
 			   const char *v, uint8_t sig[64], int *have)
 {
+	uint64_t *counts[] = { &d->restore_points, &d->objects, &d->bytes };
+	size_t f, nf = sizeof(fields) / sizeof(fields[0]);
 	int64_t n;
 
-	if (strcmp(key, "format") == 0) {
+	for (f = 0; f < nf && strcmp(key, fields[f]) != 0; f++)
+		;
+	if (f == nf)
+		return 0; /* a later format 1 addition */
+	if (*have & (1 << f))
+		return -1;
+	*have |= 1 << f;
+	switch (f) {
+	case 0:
 		if (parse_int(v, 1, INT64_MAX, &n) < 0)
 			return -1;
-		if (n > DESTROYED_FORMAT)
-			return -2;
-	} else if (strcmp(key, "unit") == 0) {
-		if (strcmp(v, uid) != 0)
+		return n > DESTROYED_FORMAT ? -2 : 0;
+	case 1:
+		return strcmp(v, uid) == 0 ? 0 : -1;
+	case 2:
+		return parse_int(v, 1, INT64_MAX, &d->time) < 0 ? -1 : 0;
+	case 3:
+	case 4:
+		if (!str_ok(v))
 			return -1;
-	} else if (strcmp(key, "time") == 0) {
-		if (parse_int(v, 1, INT64_MAX, &d->time) < 0)
-			return -1;
-	} else if (strcmp(key, "restore-points") == 0 || strcmp(key, "objects") == 0 ||
-		   strcmp(key, "bytes") == 0) {
+		*(f == 3 ? &d->host : &d->tool) = xstrdup(v);
+		return 0;
+	case 5:
+	case 6:
+	case 7:
 		if (parse_int(v, 0, INT64_MAX, &n) < 0)
 			return -1;
-		*(key[0] == 'r' ? &d->restore_points : key[0] == 'o' ? &d->objects : &d->bytes) =
-			(uint64_t)n;
-	} else if (strcmp(key, "host") == 0 || strcmp(key, "tool") == 0) {
-		char **dst = key[0] == 'h' ? &d->host : &d->tool;
-
-		if (*dst || !str_ok(v))
-			return -1;
-		*dst = xstrdup(v);
-	} else if (strcmp(key, "signature") == 0) {
-		if (strlen(v) != 128 || hex_decode(v, 128, sig, 64) < 0)
-			return -1;
-	} else {
-		return 0; /* a later format's addition */
+		*counts[f - 5] = (uint64_t)n;
+		return 0;
+	default:
+		return strlen(v) == 128 && hex_decode(v, 128, sig, 64) == 0 ? 0 : -1;
 	}
-	*have |= 1 << (key[0] == 'f' ? 0 : key[0] == 'u' ? 1 : key[0] == 't' && key[1] == 'i' ? 2
-		       : key[0] == 's' ? 3 : 4);
-	return 0;
 }
 
-/* Parses the record's text; `what` names it in errors. */
-static int destroyed_parse(const char *text, size_t len, const char *uid, const char *what,
-			   struct store_destroyed *d, uint8_t sig[64], struct error *err)
+int store_destroyed_parse(const char *text, size_t len, const char *uid, const char *what,
+			  struct store_destroyed *d, uint8_t sig[64], struct error *err)
 {
 	const char *p = text, *end = text + len;
 	int have = 0, first = 1, r = 0;
@@ -136,7 +143,7 @@ static int destroyed_parse(const char *text, size_t len, const char *uid, const 
 		return error_setk(err, ERROR_VERSION, "%s has a newer format than this coffer reads",
 				  what);
 	}
-	if (r < 0 || p != end || have != 0x1f || d->time == 0 || !d->host || !d->tool) {
+	if (r < 0 || p != end || have != FIELDS_ALL) {
 		store_destroyed_clear(d);
 		return error_setk(err, ERROR_CORRUPT, "%s is malformed", what);
 	}
@@ -158,7 +165,7 @@ int store_destroyed_uid(struct store *s, const char *uid, struct store_destroyed
 		ret = err->code == ERROR_NOTFOUND ? 0 : -1;
 		goto out;
 	}
-	if (destroyed_parse((const char *)b.data, b.len, uid, what, d, sig, err) < 0)
+	if (store_destroyed_parse((const char *)b.data, b.len, uid, what, d, sig, err) < 0)
 		goto out;
 	destroyed_message(s, uid, d, &m);
 	if (store_deletion_verify(s, m.data, m.len, sig, err) < 0) {

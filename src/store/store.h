@@ -193,6 +193,12 @@ void store_destroyed_clear(struct store_destroyed *d);
  * damaged or its signature does not verify. */
 int store_unit_destroyed(struct store *s, const char *name, struct store_destroyed *d,
 			 struct error *err);
+/* Parses a destruction record's text (also the fuzzer's entry) for unit
+ * `uid` into *d and its signature into sig (unverified); `what` names it.
+ * ERROR_CORRUPT if malformed or of another uid, ERROR_VERSION if newer. On
+ * success the caller clears *d; on failure *d is cleared. */
+int store_destroyed_parse(const char *text, size_t len, const char *uid, const char *what,
+			  struct store_destroyed *d, uint8_t sig[64], struct error *err);
 /* The same by uid (32 hex), for listings that see uids only. */
 int store_destroyed_uid(struct store *s, const char *uid, struct store_destroyed *d,
 			struct error *err);

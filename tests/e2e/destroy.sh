@@ -139,6 +139,11 @@ if [ -z "$(ls -A "$T/data/cache"/*/"$UIDA" 2>/dev/null)" ]; then
 else
 	not_ok "destroy: the service's cache of the unit is gone" "$(ls "$T/data/cache"/*/"$UIDA")"
 fi
+if [ ! -e "$T/data/tenants/$TID/units/$A.json" ] && [ -e "$T/data/tenants/$TID/units/$B.json" ]; then
+	ok "destroy: its descriptor is gone (a catalog rebuild does not bring it back)"
+else
+	not_ok "destroy: its descriptor is gone (a catalog rebuild does not bring it back)" "$(ls "$T/data/tenants/$TID/units")"
+fi
 verify_restore "$B@1" "$T/src/b" "destroy: the other unit"
 api "$TOK" GET "$U/$TID/protectionUnits/$A/restorePoints"
 expect_eq "destroy: no restore point of it is offered" "$(j '.items | length')" 0
