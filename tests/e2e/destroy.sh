@@ -185,6 +185,12 @@ else
 fi
 run c check
 is_rc "destroy: check does not report the leftovers as damage" 0
+# A record changed by hand (the store key alone cannot sign one) is refused.
+cp "$STORE/destroyed/$UIDA" "$T/record"
+sed -i 's/^objects \([0-9]*\)/objects 1\1/' "$STORE/destroyed/$UIDA"
+run c restore-points "$A"
+fails_with "destroy: a record changed by hand does not verify" 1 "destroyed/$UIDA" "signature does not verify"
+cp "$T/record" "$STORE/destroyed/$UIDA"
 
 serve_stop
 if sanitizer "$T/serve.err"; then not_ok "destroy: no sanitizer report" "$(why "$T/serve.err")"; else
