@@ -23,6 +23,7 @@
 #include "crypto/crypto.h"
 #include "engine/erasure.h"
 #include "engine/mailindex.h"
+#include "engine/views.h"
 #include "lib/error.h"
 #include "lib/hex.h"
 #include "lib/jsonutil.h"
@@ -30,6 +31,7 @@
 #include "lib/mem.h"
 #include "service/internal.h"
 #include "service/service.h"
+#include "service/views.h"
 #include "store/backend.h"
 #include "store/deletion.h"
 #include "store/store.h"
@@ -223,47 +225,6 @@ fail:
 	catalog_unit_free(&u);
 	json_object_put(spec);
 	return -1;
-}
-
-/* ---- the view ---- */
-
-static void add_time(struct json_object *o, const char *key, int64_t t)
-{
-	char buf[32];
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (t <= 0) {
-		json_object_object_add(o, key, NULL);
-		return;
-	}
-	gmtime_r(&tt, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	json_object_object_add(o, key, json_object_new_string(buf));
-}
-
-static struct json_object *erasure_view(const struct catalog_erasure *e, const char *waiting)
-{
-	struct json_object *o = json_object_new_object();
-	struct json_object *spec = json_tokener_parse(e->spec);
-	struct json_object *detail = e->detail ? json_tokener_parse(e->detail) : NULL;
-
-	json_object_object_add(o, "id", json_object_new_string(e->id));
-	json_object_object_add(o, "kind", json_object_new_string(e->kind));
-	json_object_object_foreach(spec, key, val)
-		json_object_object_add(o, key, json_object_get(val));
-	json_object_put(spec);
-	json_object_object_add(o, "reason", json_object_new_string(e->reason));
-	json_object_object_add(o, "state", json_object_new_string(e->state));
-	json_object_object_add(o, "requestedBy", json_object_new_string(e->requested_by));
-	add_time(o, "requested", e->requested);
-	json_object_object_add(o, "decidedBy",
-			       e->decided_by ? json_object_new_string(e->decided_by) : NULL);
-	add_time(o, "decided", e->decided);
-	add_time(o, "effective", e->effective);
-	json_object_object_add(o, "waitingFor", waiting ? json_object_new_string(waiting) : NULL);
-	json_object_object_add(o, "withholds", detail);
-	return o;
 }
 
 /* ---- legal holds ---- */
@@ -506,7 +467,7 @@ static int target_write(struct service *s, struct store *st, const struct catalo
 	if (np > 0) {
 		json_object_object_add(d, "paths", json_object_get(t->patterns));
 		json_object_object_add(d, "files", json_object_new_int64((int64_t)x.nkeys));
-		add_time(d, "pointsUpTo", now);
+		view_add_time(d, "pointsUpTo", now);
 	}
 	json_object_array_add(detail, json_object_get(d));
 	log_info("event=erasure.unit tenant=%s request=%s unit=%s messages=%zu paths=%zu "
@@ -643,7 +604,7 @@ static struct json_object *record_detail(const struct store_deletion *d, const c
 		for (size_t i = 0; i < d->erase->npatterns; i++)
 			json_object_array_add(pats, json_object_new_string(d->erase->patterns[i]));
 		json_object_object_add(o, "paths", pats);
-		add_time(o, "pointsUpTo", d->erase->cutoff);
+		view_add_time(o, "pointsUpTo", d->erase->cutoff);
 	}
 	return o;
 }
@@ -738,7 +699,7 @@ static int erasure_out(struct service *s, const char *tenant, const char *id,
 	error_init(&ignored);
 	if (strcmp(e->state, "approved") == 0)
 		held = held_by(s, e, &ignored);
-	*out = erasure_view(e, held);
+	*out = view_erasure(e, held);
 	free(held);
 	catalog_erasure_free(&e);
 	return 0;
@@ -869,7 +830,7 @@ int svc_erasure_list(struct service *s, const struct svc_principal *p, const cha
 		error_init(&ignored);
 		if (strcmp(es[i]->state, "approved") == 0)
 			held = held_by(s, es[i], &ignored);
-		json_object_array_add(items, erasure_view(es[i], held));
+		json_object_array_add(items, view_erasure(es[i], held));
 		free(held);
 	}
 	*out = json_object_new_object();

@@ -332,3 +332,25 @@ struct json_object *view_audit(const struct catalog_audit *a)
 	add_str(o, "hash", a->hash);
 	return o;
 }
+
+struct json_object *view_erasure(const struct catalog_erasure *e, const char *waiting)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *spec = json_tokener_parse(e->spec);
+
+	add_str(o, "id", e->id);
+	add_str(o, "kind", e->kind);
+	json_object_object_foreach(spec, key, val)
+		json_object_object_add(o, key, json_object_get(val));
+	json_object_put(spec);
+	add_str(o, "reason", e->reason);
+	add_str(o, "state", e->state);
+	add_str(o, "requestedBy", e->requested_by);
+	add_time(o, "requested", e->requested);
+	add_str(o, "decidedBy", e->decided_by);
+	add_time(o, "decided", e->decided);
+	add_time(o, "effective", e->effective);
+	add_str(o, "waitingFor", waiting);
+	add_json(o, "withholds", e->detail);
+	return o;
+}

@@ -19,6 +19,7 @@ struct catalog_job;
 struct catalog_session;
 struct catalog_token;
 struct catalog_audit;
+struct catalog_erasure;
 
 struct json_object *view_tenant(const struct catalog_tenant *t);
 struct json_object *view_unit(const struct catalog_unit *u);
@@ -27,6 +28,9 @@ struct json_object *view_rp(const struct catalog_rp *rp);
 struct json_object *view_job(const struct catalog_job *j);
 /* With its artifacts, each with progress and ETA. */
 struct json_object *view_session(const struct catalog_session *s, int64_t now);
+/* An erasure request (docs/privacy.md 2): its spec's fields inline,
+ * `waitingFor` the legal hold an approved one waits for (NULL: none). */
+struct json_object *view_erasure(const struct catalog_erasure *e, const char *waiting);
 struct json_object *view_token(const struct catalog_token *t);
 struct json_object *view_audit(const struct catalog_audit *a);
 /* The API's name of a restore mode ("inPlace"; NULL for none), and the
