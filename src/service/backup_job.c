@@ -247,6 +247,12 @@ int svc_backup_now(struct service *s, const struct svc_principal *p, const char 
 		return -1;
 	if (catalog_unit_get(svc_catalog(s), tenant, unit, &u, err) < 0)
 		return -1;
+	if (u->destroy_requested) { /* docs/privacy.md 5 */
+		error_setk(err, ERROR_EXISTS, "unit %s is %s: it takes no more restore points",
+			   u->id, catalog_unit_state_of(u->state) == CATALOG_UNIT_DESTROYED
+			   ? "destroyed" : "to be destroyed");
+		goto out;
+	}
 	if (svc_job_queue(s, u->tenant, u->id, CATALOG_JOB_BACKUP, svc_now(s), &id, err) < 0 ||
 	    catalog_job_get(svc_catalog(s), id, &got, err) < 0)
 		goto out;
