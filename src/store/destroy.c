@@ -429,8 +429,14 @@ int store_unit_destroy(struct store *s, const char *name, int64_t now,
 		/* The record first: a destruction cut short is finished by the
 		 * next run, and is never a unit that looks merely damaged. */
 		if (destroyed_write(s, uid, &res->rec, err) < 0) {
-			error_prefix(err, "destroying unit %s: writing its record", name);
-			goto out;
+			/* Another run wrote it first: its record stands. */
+			if (err->code != ERROR_EXISTS) {
+				error_prefix(err, "destroying unit %s: writing its record", name);
+				goto out;
+			}
+			store_destroyed_clear(&res->rec);
+			if (store_destroyed_uid(s, uid, &res->rec, err) != 1)
+				goto out;
 		}
 	}
 	if (key_remove(s, key, name, key_size, res, err) < 0)
