@@ -118,6 +118,16 @@ out:
 	return ret;
 }
 
+void erasure_set_keys(const struct erasure_set *es, uint8_t (**keys_r)[32], size_t *n_r)
+{
+	size_t i, n = es ? es->nkeys : 0;
+
+	*keys_r = xcalloc(n ? n : 1, 32);
+	for (i = 0; i < n; i++)
+		memcpy((*keys_r)[i], es->keys[i].key, 32);
+	*n_r = n;
+}
+
 void erasure_content_key(const struct meta_entry *e, uint8_t key[32])
 {
 	struct buf ids;

@@ -53,6 +53,10 @@ uint64_t erasure_report_total(struct json_object *report);
 struct store_erasure;
 int erasure_path_keys(struct store_unit *u, struct store_erasure *x, struct error *err);
 
+/* A copy (the caller frees) of the content keys that hold anywhere in the
+ * unit (the records without patterns: mail), sorted. */
+void erasure_set_keys(const struct erasure_set *es, uint8_t (**keys_r)[32], size_t *n_r);
+
 /* SHA-256 over the concatenated ids of e's extents: the content key that
  * `keys` of a record name (the message key of a mailbox point). */
 void erasure_content_key(const struct meta_entry *e, uint8_t key[32]);

@@ -1014,6 +1014,26 @@ int mailindex_drop_missing(struct mailindex *mi, const char *unit, const uint32_
 	return exec(mi, "COMMIT", err);
 }
 
+/* Messages an erasure approved since they were indexed leave the index
+ * too: an index file kept by the CLI, or one copied, is brought in line
+ * with the unit's ledger (the service's is when the erasure takes effect). */
+static int forget_erased(struct mailindex *mi, struct store_unit *u, struct error *err)
+{
+	struct erasure_set *es = NULL;
+	uint8_t (*keys)[32] = NULL;
+	size_t n = 0;
+	int ret;
+
+	if (erasure_set_load(u, &es, err) < 0)
+		return -1;
+	erasure_set_keys(es, &keys, &n);
+	ret = n ? mailindex_forget(mi, store_unit_name(u), (const uint8_t(*)[32])keys, n, NULL, err)
+		: 0;
+	free(keys);
+	erasure_set_free(&es);
+	return ret;
+}
+
 int mailindex_update_unit(struct mailindex *mi, struct store_unit *u, mailindex_skip_cb *skip,
 			  void *ctx, struct mailindex_stats *st, struct error *err)
 {
@@ -1052,7 +1072,7 @@ int mailindex_update_unit(struct mailindex *mi, struct store_unit *u, mailindex_
 		if (skip)
 			skip(ctx, unit, seqs[i], &why);
 	}
-	ret = 0;
+	ret = forget_erased(mi, u, err);
 out:
 	index_close(&ix);
 	free(seqs);

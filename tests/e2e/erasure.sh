@@ -105,6 +105,12 @@ GONE=$(j '.items[0].path')
 [ "$BEFORE" = 4 ] && [ "$DECOY" -ge 1 ] && ok "erasure: a search finds the 4 messages, and the decoy sender55@" ||
 	not_ok "erasure: a search finds the 4 messages before" "$BEFORE, decoy $DECOY"
 
+# A search index the CLI keeps on its own, made before the erasure.
+"$COFFER" catalog tenant-key "$TA" --data "$T/data" --key-file-new "$T/ta.key" >/dev/null 2>&1
+cs() { "$COFFER" --store "$T/data/stores/$TA" --key-file "$T/ta.key" "$@"; }
+cli_hits() { cs --json search --unit "$UA" --from "$1" --index "$T/cli.idx" 2>/dev/null | jq -s 'length'; }
+CLI_BEFORE=$(cli_hits "$ADDR")
+
 # ---------------------------------------------------------------------
 # 1. Who may ask, four-eyes, approval.
 BODY="{\"kind\":\"addresses\",\"addresses\":[\"$ADDR\"],\"reason\":\"GDPR art. 17, ticket 42\"}"
@@ -224,8 +230,10 @@ fi
 
 # ---------------------------------------------------------------------
 # 4. The store alone honours the ledger: the CLI with the tenant's key.
-"$COFFER" catalog tenant-key "$TA" --data "$T/data" --key-file-new "$T/ta.key" >/dev/null 2>&1
-cs() { "$COFFER" --store "$T/data/stores/$TA" --key-file "$T/ta.key" "$@"; }
+n=$(cli_hits "$ADDR")
+[ "$CLI_BEFORE" = 2 ] && [ "$n" = 0 ] && [ "$(cli_hits sender55@example.org)" -ge 1 ] &&
+	ok "erasure: coffer search with an index made before the erasure finds them no more (2, then 0)" ||
+	not_ok "erasure: coffer search with an old index forgets the erased messages" "before $CLI_BEFORE, now $n"
 run cs restore "$UF@1" --to "$T/cli"
 if [ "$rc" = 0 ] && [ -f "$T/cli/HR/bob/cv.txt" ] && [ ! -e "$T/cli/HR/ann" ] && grep -q "withheld 3 items" "$T/err" &&
 	grep -q "$EF" "$T/err"; then
