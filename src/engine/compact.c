@@ -11,10 +11,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "crypto/crypto.h"
+#include "engine/blobrefs.h"
 #include "engine/erasure.h"
+#include "engine/idset.h"
 #include "engine/meta.h"
-#include "engine/tree.h"
+#include "engine/writers.h"
 #include "lib/buf.h"
 #include "lib/error.h"
 #include "lib/hex.h"
@@ -28,75 +29,9 @@
 #include "store/store.h"
 
 #define DEFAULT_TIMEOUT 86400
-#define MARKER_MAX 256
 #define PACK_READ_MAX ((size_t)256 << 20) /* a pack closes before 32 MiB */
 
-/* --- sorted sets of 32-byte ids ------------------------------------------ */
-
-struct idvec {
-	uint8_t (*v)[32];
-	size_t n, cap;
-};
-
-static int id_cmp(const void *a, const void *b) { return memcmp(a, b, 32); }
-
-static void idvec_sort(struct idvec *s)
-{
-	size_t i, n = 0;
-
-	if (s->n > 1)
-		qsort(s->v, s->n, 32, id_cmp);
-	for (i = 0; i < s->n; i++)
-		if (n == 0 || memcmp(s->v[n - 1], s->v[i], 32) != 0)
-			memmove(s->v[n++], s->v[i], 32);
-	s->n = n;
-}
-
-/* Dedups before growing, so a set fed every extent of every point grows
- * with the distinct blobs, not with the points. */
-static void idvec_push(struct idvec *s, const uint8_t id[32])
-{
-	if (s->n == s->cap) {
-		if (s->n >= 4096)
-			idvec_sort(s);
-		if (s->cap == 0 || s->n * 2 > s->cap) {
-			s->cap = s->cap ? s->cap * 2 : 256;
-			s->v = xrealloc(s->v, xmul(s->cap, 32));
-		}
-	}
-	memcpy(s->v[s->n++], id, 32);
-}
-
-/* The id's place in the set, or SIZE_MAX; the set must be sorted. */
-static size_t idvec_find(const struct idvec *s, const uint8_t id[32])
-{
-	const uint8_t (*hit)[32] = s->n ? bsearch(id, s->v, s->n, 32, id_cmp) : NULL;
-
-	return hit ? (size_t)(hit - s->v) : SIZE_MAX;
-}
-
-static int idvec_has(const struct idvec *s, const uint8_t id[32])
-{
-	return idvec_find(s, id) != SIZE_MAX;
-}
-
-static void idvec_clear(struct idvec *s)
-{
-	free(s->v);
-	memset(s, 0, sizeof(*s));
-}
-
 /* --- state ------------------------------------------------------------------ */
-
-struct wmark {
-	char id[33];
-	int started, ended;
-};
-
-struct writers {
-	struct wmark *v;
-	size_t n;
-};
 
 /* A pack that holds an erased blob. */
 struct cand {
@@ -119,164 +54,21 @@ struct unit_compact {
 	struct compact_unit_result *r;
 	const char *name;
 	struct store_unit *u;
-	char own[33];            /* our writer marker; "" in a dry run */
-	struct writers first;    /* check 1 */
+	struct writers *w;       /* our marker (none in a dry run), check 1 */
 	uint32_t latest;         /* the newest live point at check 1; 0: none */
 	struct erasure_set *es;
 	struct index *ix;
-	struct idvec keep;       /* blobs a restore point still needs */
-	struct idvec erased;     /* blobs only withheld entries use */
-	struct idvec indexed;    /* packs the index lists */
-	struct idvec disk;       /* packs on disk */
+	struct idset keep;       /* blobs a restore point still needs */
+	struct idset erased;     /* blobs only withheld entries use */
+	struct idset indexed;    /* packs the index lists */
+	struct idset disk;       /* packs on disk */
 	struct cand *cand;
 	size_t ncand;
-	struct idvec cand_ids;
-	struct idvec copy;       /* blobs of candidates to copy into new packs */
+	struct idset cand_ids;
+	struct idset copy;       /* blobs of candidates to copy into new packs */
 	struct index_builder *fresh; /* the new packs' entries */
-	struct idvec new_packs;
+	struct idset new_packs;
 };
-
-static int64_t now_s(void) { return (int64_t)time(NULL); }
-
-static int is_hex(const char *s, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return 1;
-}
-
-static char *marker_object(struct unit_compact *uc, const char *name)
-{
-	char *rel = xasprintf("sessions/%s", name), *obj = store_unit_path(uc->u, rel);
-
-	free(rel);
-	return obj;
-}
-
-/* --- writer markers (the rules of docs/prune.md "Words") --------------------- */
-
-static int collect_marker(void *ctx, const char *name)
-{
-	struct writers *w = ctx;
-	size_t len = strlen(name), i;
-
-	if (len < 32 || !is_hex(name, 32) || (len != 32 && strcmp(name + 32, ".end") != 0))
-		return 0;
-	for (i = 0; i < w->n && memcmp(w->v[i].id, name, 32) != 0; i++)
-		;
-	if (i == w->n) {
-		w->v = xrealloc(w->v, xmul(w->n + 1, sizeof(*w->v)));
-		memset(&w->v[i], 0, sizeof(*w->v));
-		memcpy(w->v[i].id, name, 32);
-		w->n++;
-	}
-	if (len == 32)
-		w->v[i].started = 1;
-	else
-		w->v[i].ended = 1;
-	return 0;
-}
-
-static int writers_load(struct unit_compact *uc, struct writers *w, struct error *err)
-{
-	char *dir = store_unit_path(uc->u, "sessions");
-	int ret;
-
-	memset(w, 0, sizeof(*w));
-	ret = backend_list(uc->c->be, dir, collect_marker, w, err);
-	free(dir);
-	return ret;
-}
-
-/* Whether a start marker without .end belongs to a live writer: its time
- * is younger than the timeout, or unreadable (taken for open). */
-static int marker_live(struct unit_compact *uc, const struct wmark *m)
-{
-	char *obj = marker_object(uc, m->id), *end;
-	struct error err;
-	struct buf b;
-	long long t;
-	int live = 1;
-
-	buf_init(&b, MARKER_MAX);
-	error_init(&err);
-	if (backend_get(uc->c->be, obj, &b, MARKER_MAX, &err) < 0) {
-		live = err.code != ERROR_NOTFOUND; /* gone: ended and tidied */
-	} else if (b.len > 0 && b.len < 32) {
-		char text[32];
-
-		memcpy(text, b.data, b.len);
-		text[b.len] = '\0';
-		t = strtoll(text, &end, 10);
-		if (end != text && (*end == '\n' || *end == '\0'))
-			live = now_s() - t < uc->c->timeout;
-	}
-	buf_clear(&b);
-	free(obj);
-	return live;
-}
-
-static int writers_any_open(struct unit_compact *uc, const struct writers *w)
-{
-	size_t i;
-
-	for (i = 0; i < w->n; i++)
-		if (w->v[i].started && !w->v[i].ended && strcmp(w->v[i].id, uc->own) != 0 &&
-		    marker_live(uc, &w->v[i]))
-			return 1;
-	return 0;
-}
-
-/* Whether `cur` names a marker (not ours) that check 1 did not see. */
-static int writers_new(const struct unit_compact *uc, const struct writers *cur)
-{
-	size_t i, j;
-
-	for (i = 0; i < cur->n; i++) {
-		if (strcmp(cur->v[i].id, uc->own) == 0)
-			continue;
-		for (j = 0; j < uc->first.n && strcmp(uc->first.v[j].id, cur->v[i].id) != 0; j++)
-			;
-		if (j == uc->first.n)
-			return 1;
-	}
-	return 0;
-}
-
-static int own_marker_write(struct unit_compact *uc, struct error *err)
-{
-	uint8_t rnd[16];
-	char *obj, *body;
-	int ret;
-
-	crypto_random(rnd, sizeof(rnd));
-	hex_encode(rnd, sizeof(rnd), uc->own);
-	obj = marker_object(uc, uc->own);
-	body = xasprintf("%lld\n", (long long)now_s());
-	ret = backend_put(uc->c->be, obj, body, strlen(body), err);
-	free(obj);
-	free(body);
-	if (ret < 0)
-		uc->own[0] = '\0';
-	return ret;
-}
-
-static void own_marker_remove(struct unit_compact *uc)
-{
-	struct error err;
-	char *obj;
-
-	if (uc->own[0] == '\0')
-		return;
-	error_init(&err);
-	obj = marker_object(uc, uc->own);
-	if (backend_remove(uc->c->be, obj, &err) < 0)
-		log_warn("%s; it times out by itself", err.msg);
-	free(obj);
-}
 
 /* The newest live point: the parent of the unit's next backup. */
 static int latest_point(struct unit_compact *uc, uint32_t *seq_r, struct error *err)
@@ -293,127 +85,72 @@ static int latest_point(struct unit_compact *uc, uint32_t *seq_r, struct error *
 
 /* --- the erased blobs ----------------------------------------------------------- */
 
-static void note_extents(struct idvec *into, const struct meta_entry *e)
-{
-	static const uint8_t zero[32];
-	size_t i;
-
-	for (i = 0; i < e->nextents; i++)
-		if (memcmp(e->extents[i].id, zero, 32) != 0)
-			idvec_push(into, e->extents[i].id);
-}
-
 /* Where the extents of a withheld entry go. In the newest point, an entry
  * withheld only up to a cutoff (a path pattern) is kept: the next backup
  * copies its parent's extents for a file it finds unchanged without
  * reading it again, and that new point's file is not withheld. An entry
  * withheld by its content key is withheld in every point, later ones too. */
-static struct idvec *withheld_into(struct unit_compact *uc, uint32_t seq,
-				   const struct meta_entry *e, struct idvec *gone)
+static struct idset *withheld_into(struct unit_compact *uc, uint32_t seq,
+				   const struct meta_entry *e, struct idset *gone)
 {
 	if (seq == uc->latest && erasure_set_match(uc->es, e, INT64_MAX) == NULL)
 		return &uc->keep;
 	return gone;
 }
 
-/* Adds point seq's blobs to keep (metadata, entries shown) or gone (entries
- * withheld). Fails if any part of the point cannot be read. */
-static int sets_add_point(struct unit_compact *uc, uint32_t seq, struct idvec *gone,
-			  struct error *err)
-{
-	struct tree_reader *tr = NULL;
-	uint8_t (*meta)[32] = NULL;
-	struct meta_entry *e;
-	struct rp *rp = NULL;
-	size_t n, i;
-	int r = -1;
+struct sets_ctx {
+	struct unit_compact *uc;
+	struct idset gone;      /* blobs of withheld entries */
+};
 
-	if (rp_read_manifest(uc->u, seq, &rp, err) < 0 ||
-	    tree_meta_blobs(uc->u, uc->ix, rp, &meta, &n, err) < 0)
-		goto out;
-	for (i = 0; i < n; i++)
-		idvec_push(&uc->keep, meta[i]);
-	tr = tree_reader_open(uc->u, uc->ix, rp, err);
-	if (tr == NULL)
-		goto out;
-	tree_reader_withhold(tr, uc->es, 1);
-	while ((r = tree_reader_next(tr, &e, err)) == 1)
-		note_extents(tree_reader_withheld(tr) ? withheld_into(uc, seq, e, gone) : &uc->keep,
-			     e);
-out:
-	tree_reader_close(&tr);
-	free(meta);
-	rp_free(&rp);
-	return r < 0 ? -1 : 0;
+/* A point's blob goes to keep (metadata, entries shown) or gone (entries
+ * withheld); holes go nowhere. */
+static void sets_note(void *ctx, uint32_t seq, const uint8_t id[32], const struct meta_entry *e,
+		      int withheld)
+{
+	static const uint8_t zero[32];
+	struct sets_ctx *sc = ctx;
+
+	if (e == NULL)
+		idset_push(&sc->uc->keep, id);
+	else if (memcmp(id, zero, 32) != 0)
+		idset_push(withheld ? withheld_into(sc->uc, seq, e, &sc->gone) : &sc->uc->keep, id);
 }
 
 /* erased = blobs of withheld entries that no shown entry and no metadata
- * of any point with a manifest uses (prune's referenced set, split). */
+ * of any point with a manifest uses (prune's referenced set, split). Fails
+ * if any part of a point cannot be read. */
 static int sets_compute(struct unit_compact *uc, struct error *err)
 {
-	struct idvec gone = { 0 };
-	struct rp_slot *slots = NULL;
-	size_t n, i;
+	static const struct blobrefs_ops ops = { .blob = sets_note };
+	struct sets_ctx sc = { .uc = uc };
+	size_t i;
 	int ret;
 
-	ret = rp_list_all(uc->u, &slots, &n, err);
-	for (i = 0; ret == 0 && i < n; i++)
-		if (slots[i].manifest)
-			ret = sets_add_point(uc, slots[i].seq, &gone, err);
-	free(slots);
-	idvec_sort(&uc->keep);
-	idvec_sort(&gone);
-	for (i = 0; ret == 0 && i < gone.n; i++)
-		if (!idvec_has(&uc->keep, gone.v[i]))
-			idvec_push(&uc->erased, gone.v[i]);
-	idvec_sort(&uc->erased);
-	idvec_clear(&gone);
+	ret = blobrefs_walk(uc->u, uc->ix, uc->es, &ops, &sc, err);
+	idset_sort(&uc->keep);
+	idset_sort(&sc.gone);
+	for (i = 0; ret == 0 && i < sc.gone.n; i++)
+		if (!idset_has(&uc->keep, sc.gone.v[i]))
+			idset_push(&uc->erased, sc.gone.v[i]);
+	idset_sort(&uc->erased);
+	idset_clear(&sc.gone);
 	return ret;
 }
 
 /* --- candidate packs ---------------------------------------------------------------- */
 
-struct dir_ctx {
-	struct unit_compact *uc;
-	const char *dir;
-	struct error *err;
-};
-
-static int collect_pack(void *ctx, const char *name)
+static int collect_pack(void *ctx, const uint8_t pack_id[32])
 {
-	struct dir_ctx *dc = ctx;
-	uint8_t id[32];
-
-	if (strlen(name) == 64 && strncmp(name, dc->dir, 2) == 0 && is_hex(name, 64) &&
-	    hex_decode(name, 64, id, 32) == 0)
-		idvec_push(&dc->uc->disk, id);
+	idset_push(&((struct unit_compact *)ctx)->disk, pack_id);
 	return 0;
-}
-
-static int collect_pack_dir(void *ctx, const char *name)
-{
-	struct dir_ctx *dc = ctx, sub = { .uc = dc->uc, .dir = name, .err = dc->err };
-	char *rel, *dir;
-	int ret;
-
-	if (strlen(name) != 2 || !is_hex(name, 2))
-		return 0;
-	rel = xasprintf("packs/%s", name);
-	dir = store_unit_path(dc->uc->u, rel);
-	ret = backend_list(dc->uc->c->be, dir, collect_pack, &sub, dc->err);
-	free(dir);
-	free(rel);
-	return ret;
 }
 
 static int list_disk_packs(struct unit_compact *uc, struct error *err)
 {
-	struct dir_ctx dc = { .uc = uc, .err = err };
-	char *dir = store_unit_path(uc->u, "packs");
-	int ret = backend_list(uc->c->be, dir, collect_pack_dir, &dc, err);
+	int ret = pack_list(uc->u, collect_pack, uc, err);
 
-	free(dir);
-	idvec_sort(&uc->disk);
+	idset_sort(&uc->disk);
 	return ret;
 }
 
@@ -426,17 +163,17 @@ static void cand_add(struct unit_compact *uc, const uint8_t id[32], int indexed)
 	memset(c, 0, sizeof(*c));
 	memcpy(c->id, id, 32);
 	c->indexed = indexed;
-	c->on_disk = idvec_has(&uc->disk, id);
-	idvec_push(&uc->cand_ids, id);
+	c->on_disk = idset_has(&uc->disk, id);
+	idset_push(&uc->cand_ids, id);
 }
 
 static int note_indexed(void *ctx, const uint8_t pack_id[32], const struct pack_entry *e)
 {
 	struct unit_compact *uc = ctx;
 
-	idvec_push(&uc->indexed, pack_id);
-	if (idvec_has(&uc->erased, e->id))
-		idvec_push(&uc->cand_ids, pack_id); /* sorted into candidates below */
+	idset_push(&uc->indexed, pack_id);
+	if (idset_has(&uc->erased, e->id))
+		idset_push(&uc->cand_ids, pack_id); /* sorted into candidates below */
 	return 0;
 }
 
@@ -445,7 +182,7 @@ static int trailer_has_erased(struct unit_compact *uc, const struct pack_entry *
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (idvec_has(&uc->erased, t[i].id))
+		if (idset_has(&uc->erased, t[i].id))
 			return 1;
 	return 0;
 }
@@ -456,21 +193,21 @@ static int trailer_has_erased(struct unit_compact *uc, const struct pack_entry *
  * alone (check reports it). */
 static void find_candidates(struct unit_compact *uc, struct pack_reader *pr)
 {
-	struct idvec hit = { 0 };
+	struct idset hit = { 0 };
 	struct error err;
 	size_t i, n;
 
 	index_foreach(uc->ix, note_indexed, uc);
-	idvec_sort(&uc->indexed);
-	idvec_sort(&uc->cand_ids);
+	idset_sort(&uc->indexed);
+	idset_sort(&uc->cand_ids);
 	hit = uc->cand_ids;
 	memset(&uc->cand_ids, 0, sizeof(uc->cand_ids));
 	for (i = 0; i < hit.n; i++)
 		cand_add(uc, hit.v[i], 1);
 	for (i = 0; i < uc->disk.n; i++)
-		if (!idvec_has(&uc->indexed, uc->disk.v[i]))
+		if (!idset_has(&uc->indexed, uc->disk.v[i]))
 			cand_add(uc, uc->disk.v[i], 0);
-	idvec_clear(&hit);
+	idset_clear(&hit);
 	for (i = n = 0; i < uc->ncand; i++) {
 		struct cand *c = &uc->cand[i];
 
@@ -491,13 +228,13 @@ static void find_candidates(struct unit_compact *uc, struct pack_reader *pr)
 	uc->ncand = n;
 	uc->cand_ids.n = 0;
 	for (i = 0; i < n; i++)
-		idvec_push(&uc->cand_ids, uc->cand[i].id);
-	idvec_sort(&uc->cand_ids);
+		idset_push(&uc->cand_ids, uc->cand[i].id);
+	idset_sort(&uc->cand_ids);
 }
 
 struct outside_ctx {
 	struct unit_compact *uc;
-	struct idvec outside;
+	struct idset outside;
 };
 
 /* Blobs to copy that an index entry of a pack that stays lists. */
@@ -505,8 +242,8 @@ static int note_outside(void *ctx, const uint8_t pack_id[32], const struct pack_
 {
 	struct outside_ctx *oc = ctx;
 
-	if (!idvec_has(&oc->uc->cand_ids, pack_id) && idvec_has(&oc->uc->copy, e->id))
-		idvec_push(&oc->outside, e->id);
+	if (!idset_has(&oc->uc->cand_ids, pack_id) && idset_has(&oc->uc->copy, e->id))
+		idset_push(&oc->outside, e->id);
 	return 0;
 }
 
@@ -515,28 +252,28 @@ static int note_outside(void *ctx, const uint8_t pack_id[32], const struct pack_
 static void plan_copies(struct unit_compact *uc)
 {
 	struct outside_ctx oc = { .uc = uc };
-	struct idvec need = { 0 }, dropped = { 0 };
+	struct idset need = { 0 }, dropped = { 0 };
 	size_t i, k;
 
 	for (i = 0; i < uc->ncand; i++)
 		for (k = 0; k < uc->cand[i].nt; k++) {
 			const uint8_t *id = uc->cand[i].t[k].id;
 
-			idvec_push(idvec_has(&uc->keep, id) ? &uc->copy : &dropped, id);
+			idset_push(idset_has(&uc->keep, id) ? &uc->copy : &dropped, id);
 		}
-	idvec_sort(&uc->copy);
-	idvec_sort(&dropped);
+	idset_sort(&uc->copy);
+	idset_sort(&dropped);
 	index_foreach(uc->ix, note_outside, &oc);
-	idvec_sort(&oc.outside);
+	idset_sort(&oc.outside);
 	for (i = 0; i < uc->copy.n; i++)
-		if (!idvec_has(&oc.outside, uc->copy.v[i]))
-			idvec_push(&need, uc->copy.v[i]);
-	idvec_sort(&need);
-	idvec_clear(&uc->copy);
+		if (!idset_has(&oc.outside, uc->copy.v[i]))
+			idset_push(&need, uc->copy.v[i]);
+	idset_sort(&need);
+	idset_clear(&uc->copy);
 	uc->copy = need;
 	uc->r->blobs_dropped = dropped.n;
-	idvec_clear(&oc.outside);
-	idvec_clear(&dropped);
+	idset_clear(&oc.outside);
+	idset_clear(&dropped);
 }
 
 /* --- copying -------------------------------------------------------------------------- */
@@ -547,7 +284,7 @@ static void fresh_committed(void *ctx, const uint8_t pack_id[32], const struct p
 	struct unit_compact *uc = ctx;
 
 	index_builder_add_pack(uc->fresh, pack_id, entries, n);
-	idvec_push(&uc->new_packs, pack_id);
+	idset_push(&uc->new_packs, pack_id);
 	uc->r->new_packs++;
 }
 
@@ -562,7 +299,7 @@ struct copier {
 /* The place in uc->copy of a blob still to copy, or SIZE_MAX. */
 static size_t to_copy(const struct copier *cp, const uint8_t id[32])
 {
-	size_t at = idvec_find(&cp->uc->copy, id);
+	size_t at = idset_find(&cp->uc->copy, id);
 
 	return at != SIZE_MAX && !cp->done[at] ? at : SIZE_MAX;
 }
@@ -647,21 +384,20 @@ static int copy_blobs(struct unit_compact *uc, struct error *err)
 
 static int keep_not_candidate(void *ctx, const uint8_t pack_id[32])
 {
-	return !idvec_has(&((struct unit_compact *)ctx)->cand_ids, pack_id);
+	return !idset_has(&((struct unit_compact *)ctx)->cand_ids, pack_id);
 }
 
 /* A writer open or new since check 1, or a point added or forgotten since
  * (the newest point is the next backup's parent): 0, nothing may go. */
 static int recheck(struct unit_compact *uc, struct error *err)
 {
-	struct writers cur;
 	uint32_t latest;
-	int ok = -1;
+	int ok;
 
-	if (writers_load(uc, &cur, err) == 0 && latest_point(uc, &latest, err) == 0)
-		ok = !writers_any_open(uc, &cur) && !writers_new(uc, &cur) && latest == uc->latest;
-	free(cur.v);
-	return ok;
+	ok = writers_recheck(uc->w, err);
+	if (ok < 0 || latest_point(uc, &latest, err) < 0)
+		return -1;
+	return ok && latest == uc->latest;
 }
 
 /* Indexes the candidates again after a stopped compaction: a backup that
@@ -766,7 +502,7 @@ static void dry_report(struct unit_compact *uc)
 	pack_sizes(uc, &old_bytes, &new_bytes);
 	for (i = 0; i < uc->ncand; i++)
 		for (k = 0; k < uc->cand[i].nt; k++)
-			if (idvec_has(&uc->copy, uc->cand[i].t[k].id))
+			if (idset_has(&uc->copy, uc->cand[i].t[k].id))
 				copied += BLOB_LEN(uc->cand[i].t[k].len_flags);
 	uc->r->packs_rewritten = uc->ncand;
 	uc->r->blobs_copied = uc->copy.n;
@@ -782,11 +518,11 @@ static int unit_prepare(struct unit_compact *uc, struct error *err)
 	struct pack_reader *pr;
 	struct error set_err;
 
-	if (!uc->c->o->dry_run && own_marker_write(uc, err) < 0)
+	if (!uc->c->o->dry_run && writers_mark(uc->w, err) < 0)
 		return -1;
-	if (writers_load(uc, &uc->first, err) < 0)
+	if (writers_load(uc->w, err) < 0)
 		return -1;
-	if (writers_any_open(uc, &uc->first)) {
+	if (writers_open(uc->w)) {
 		uc->r->deferred = 1;
 		log_info("%s: another backup or prune is writing; compaction deferred", uc->name);
 		return 1;
@@ -817,21 +553,22 @@ static void unit_compact_clear(struct unit_compact *uc)
 {
 	size_t i;
 
-	own_marker_remove(uc);
+	if (uc->w)
+		writers_unmark(uc->w, "compaction");
 	for (i = 0; i < uc->ncand; i++)
 		free(uc->cand[i].t);
 	free(uc->cand);
-	free(uc->first.v);
+	writers_destroy(&uc->w);
 	erasure_set_free(&uc->es);
 	index_close(&uc->ix);
 	index_builder_free(&uc->fresh);
-	idvec_clear(&uc->keep);
-	idvec_clear(&uc->erased);
-	idvec_clear(&uc->indexed);
-	idvec_clear(&uc->disk);
-	idvec_clear(&uc->cand_ids);
-	idvec_clear(&uc->copy);
-	idvec_clear(&uc->new_packs);
+	idset_clear(&uc->keep);
+	idset_clear(&uc->erased);
+	idset_clear(&uc->indexed);
+	idset_clear(&uc->disk);
+	idset_clear(&uc->cand_ids);
+	idset_clear(&uc->copy);
+	idset_clear(&uc->new_packs);
 	store_unit_close(&uc->u);
 }
 
@@ -857,6 +594,7 @@ static int compact_unit(struct compact *c, const char *name, struct compact_resu
 	if (ret == 0 && erasure_set_records(uc.es) > 0) {
 		uc.r = result_add(res, name);
 		uc.fresh = index_builder_new();
+		uc.w = writers_create(uc.u, name, c->timeout);
 		ret = unit_prepare(&uc, err);
 		if (ret == 0 && c->o->dry_run)
 			dry_report(&uc);

@@ -10,8 +10,10 @@
 #include <unistd.h>
 
 #include "crypto/crypto.h"
+#include "engine/blobrefs.h"
+#include "engine/idset.h"
 #include "engine/meta.h"
-#include "engine/tree.h"
+#include "engine/writers.h"
 #include "lib/buf.h"
 #include "lib/error.h"
 #include "lib/fsutil.h"
@@ -19,6 +21,7 @@
 #include "lib/idarray.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/parse.h"
 #include "store/backend.h"
 #include "store/deletion.h"
 #include "store/index.h"
@@ -29,81 +32,8 @@
 #define PLAN_MAGIC "coffer-prune-plan"
 #define PLAN_VERSION 1
 #define PLAN_MAX ((size_t)64 << 20)
-#define MARKER_MAX 256
 #define DEFAULT_GRACE 3600
 #define DEFAULT_TIMEOUT 86400
-#define NOT_FOUND SIZE_MAX
-
-/* --- sets of 32-byte ids ------------------------------------------------- */
-
-/* Sorted and unique once idset_sort() ran; lookups need that. */
-struct idset {
-	uint8_t (*v)[32];
-	size_t n, cap;
-};
-
-static int id_cmp(const void *a, const void *b) { return memcmp(a, b, 32); }
-
-static void idset_push(struct idset *s, const uint8_t id[32])
-{
-	if (s->n == s->cap) {
-		s->cap = s->cap ? s->cap * 2 : 256;
-		s->v = xrealloc(s->v, xmul(s->cap, 32));
-	}
-	memcpy(s->v[s->n++], id, 32);
-}
-
-static void idset_sort(struct idset *s)
-{
-	size_t i, n = 0;
-
-	if (s->n == 0)
-		return;
-	qsort(s->v, s->n, 32, id_cmp);
-	for (i = 0; i < s->n; i++)
-		if (n == 0 || memcmp(s->v[n - 1], s->v[i], 32) != 0)
-			memmove(s->v[n++], s->v[i], 32);
-	s->n = n;
-}
-
-static size_t idset_find(const struct idset *s, const uint8_t id[32])
-{
-	const uint8_t (*hit)[32] = s->n ? bsearch(id, s->v, s->n, 32, id_cmp) : NULL;
-
-	return hit ? (size_t)(hit - s->v) : NOT_FOUND;
-}
-
-static int idset_has(const struct idset *s, const uint8_t id[32])
-{
-	return idset_find(s, id) != NOT_FOUND;
-}
-
-/* Merges sorted, unique `add` into sorted, unique `into`. */
-static void idset_merge(struct idset *into, const struct idset *add)
-{
-	struct idset out = { 0 };
-	size_t i = 0, j = 0;
-
-	if (add->n == 0)
-		return;
-	out.cap = into->n + add->n;
-	out.v = xmalloc(xmul(out.cap, 32));
-	while (i < into->n || j < add->n) {
-		int c = i == into->n ? 1 : j == add->n ? -1 : memcmp(into->v[i], add->v[j], 32);
-
-		memcpy(out.v[out.n++], c <= 0 ? into->v[i] : add->v[j], 32);
-		i += c <= 0;
-		j += c >= 0;
-	}
-	free(into->v);
-	*into = out;
-}
-
-static void idset_clear(struct idset *s)
-{
-	free(s->v);
-	memset(s, 0, sizeof(*s));
-}
 
 /* --- indexed packs and how much of each is referenced -------------------- */
 
@@ -134,17 +64,6 @@ static struct pack_stat *pack_table_add(struct pack_table *t, const uint8_t id[3
 
 /* --- state ----------------------------------------------------------------- */
 
-struct marker {
-	char id[33];
-	int64_t start;
-	int started, ended, unreadable;
-};
-
-struct writers {
-	struct marker *v;
-	size_t n;
-};
-
 struct plan {
 	char name[33];
 	int64_t time;
@@ -164,8 +83,7 @@ struct unit_prune {
 	struct prune *p;
 	const char *name;
 	struct store_unit *u;
-	char own[33];           /* our writer marker; "" in a dry run */
-	struct writers first;  /* check 1 */
+	struct writers *w;      /* our marker (none in a dry run), check 1 */
 	int others_open;        /* another writer open at the last check */
 	struct plan *plans;
 	size_t nplans, ndue;
@@ -177,32 +95,6 @@ struct unit_prune {
 };
 
 static int64_t now_s(void) { return (int64_t)time(NULL); }
-
-static int parse_i64(const char *p, size_t len, int64_t *v)
-{
-	uint64_t x = 0;
-	size_t i;
-
-	if (len == 0 || len > 18)
-		return -1;
-	for (i = 0; i < len; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return -1;
-		x = x * 10 + (uint64_t)(p[i] - '0');
-	}
-	*v = (int64_t)x;
-	return 0;
-}
-
-static int is_hex(const char *s, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return 1;
-}
 
 /* "units/<uid>/<dir>/<name>"; caller frees. */
 static char *unit_object(struct unit_prune *up, const char *dir, const char *name)
@@ -237,159 +129,6 @@ static int unit_remove_unless_locked(struct unit_prune *up, const char *dir, con
 	return 1;
 }
 
-/* --- writer markers ------------------------------------------------------ */
-
-static struct marker *writers_get(struct writers *ss, const char *id)
-{
-	size_t i;
-
-	for (i = 0; i < ss->n; i++)
-		if (memcmp(ss->v[i].id, id, 32) == 0)
-			return &ss->v[i];
-	ss->v = xrealloc(ss->v, xmul(ss->n + 1, sizeof(*ss->v)));
-	memset(&ss->v[ss->n], 0, sizeof(*ss->v));
-	memcpy(ss->v[ss->n].id, id, 32);
-	return &ss->v[ss->n++];
-}
-
-static int collect_marker(void *ctx, const char *name)
-{
-	size_t len = strlen(name);
-
-	if (len < 32 || !is_hex(name, 32) || (len != 32 && strcmp(name + 32, ".end") != 0))
-		return 0;
-	if (len == 32)
-		writers_get(ctx, name)->started = 1;
-	else
-		writers_get(ctx, name)->ended = 1;
-	return 0;
-}
-
-/* Reads a start marker's time; an unreadable one counts as open. */
-static void marker_read(struct unit_prune *up, struct marker *m)
-{
-	char *obj = unit_object(up, "sessions", m->id);
-	struct buf b;
-	struct error err;
-	size_t len;
-
-	buf_init(&b, MARKER_MAX);
-	error_init(&err);
-	if (backend_get(up->p->be, obj, &b, MARKER_MAX, &err) < 0) {
-		/* Removed since the listing: ended and tidied by another prune. */
-		if (err.code == ERROR_NOTFOUND)
-			m->started = 0;
-		else
-			m->unreadable = 1;
-	} else {
-		for (len = b.len; len > 0 && (b.data[len - 1] == '\n' || b.data[len - 1] == ' ');)
-			len--;
-		m->unreadable = parse_i64((const char *)b.data, len, &m->start) < 0;
-	}
-	if (m->unreadable)
-		log_warn("writer marker %s is unreadable; taken for an open backup (remove it if "
-			 "no backup of %s is running)", obj, up->name);
-	buf_clear(&b);
-	free(obj);
-}
-
-static int writers_load(struct unit_prune *up, struct writers *ss, struct error *err)
-{
-	char *dir = store_unit_path(up->u, "sessions");
-	size_t i;
-	int ret;
-
-	memset(ss, 0, sizeof(*ss));
-	ret = backend_list(up->p->be, dir, collect_marker, ss, err);
-	free(dir);
-	for (i = 0; ret == 0 && i < ss->n; i++)
-		if (ss->v[i].started && !ss->v[i].ended && strcmp(ss->v[i].id, up->own) != 0)
-			marker_read(up, &ss->v[i]);
-	return ret;
-}
-
-static int marker_open(const struct unit_prune *up, const struct marker *m)
-{
-	if (!m->started || m->ended || strcmp(m->id, up->own) == 0)
-		return 0;
-	return m->unreadable || now_s() - m->start < up->p->timeout;
-}
-
-static int writers_any_open(const struct unit_prune *up, const struct writers *ss)
-{
-	size_t i;
-
-	for (i = 0; i < ss->n; i++)
-		if (marker_open(up, &ss->v[i]))
-			return 1;
-	return 0;
-}
-
-/* Whether `cur` has a marker (other than ours) that check 1 did not see. */
-static int writers_new(const struct unit_prune *up, const struct writers *cur)
-{
-	size_t i, j;
-
-	for (i = 0; i < cur->n; i++) {
-		if (strcmp(cur->v[i].id, up->own) == 0)
-			continue;
-		for (j = 0; j < up->first.n; j++)
-			if (strcmp(up->first.v[j].id, cur->v[i].id) == 0)
-				break;
-		if (j == up->first.n)
-			return 1;
-	}
-	return 0;
-}
-
-static void writers_clear(struct writers *ss)
-{
-	free(ss->v);
-	memset(ss, 0, sizeof(*ss));
-}
-
-/* Our own marker, so that two prunes see each other (docs/prune.md). */
-static int own_marker_write(struct unit_prune *up, struct error *err)
-{
-	uint8_t rnd[16];
-	char *obj, *body;
-	int ret;
-
-	crypto_random(rnd, sizeof(rnd));
-	hex_encode(rnd, sizeof(rnd), up->own);
-	obj = unit_object(up, "sessions", up->own);
-	body = xasprintf("%lld\n", (long long)now_s());
-	ret = backend_put(up->p->be, obj, body, strlen(body), err);
-	free(obj);
-	free(body);
-	if (ret < 0)
-		up->own[0] = '\0';
-	return ret;
-}
-
-/* A marker that cannot be removed (the server locks it) is ended instead,
- * as a backup ends its own, so that it does not look like an open writer
- * to the next prune or backup until it times out. */
-static void own_marker_remove(struct unit_prune *up)
-{
-	struct error err;
-	char *end, *obj;
-
-	if (up->own[0] == '\0')
-		return;
-	error_init(&err);
-	if (unit_remove(up, "sessions", up->own, &err) == 0)
-		return;
-	end = xasprintf("%s.end", up->own);
-	obj = unit_object(up, "sessions", end);
-	if (err.code == ERROR_LOCKED && backend_put(up->p->be, obj, "", 0, &err) == 0)
-		log_info("%s: prune's marker is locked; ended instead of removed", up->name);
-	else
-		log_warn("%s; it times out by itself", err.msg);
-	free(obj);
-	free(end);
-}
-
 /* --- plans ------------------------------------------------------------------ */
 
 struct lines {
@@ -420,7 +159,7 @@ static int line_number(struct lines *l, const char *key, int64_t *v)
 	if (!next_line(l, &s, &len) || len <= klen + 1 || memcmp(s, key, klen) != 0 ||
 	    s[klen] != ' ')
 		return -1;
-	return parse_i64(s + klen + 1, len - klen - 1, v);
+	return parse_digits(s + klen + 1, len - klen - 1, v);
 }
 
 static int plan_parse(struct plan *pl, const struct buf *b, const char *obj, struct error *err)
@@ -440,7 +179,7 @@ static int plan_parse(struct plan *pl, const struct buf *b, const char *obj, str
 	if (line_number(&l, "time", &pl->time) < 0 || line_number(&l, "packs", &n) < 0)
 		return error_setk(err, ERROR_CORRUPT, "prune plan %s is malformed", obj);
 	for (i = 0; i < n; i++) {
-		if (!next_line(&l, &s, &len) || len != 64 || !is_hex(s, 64) ||
+		if (!next_line(&l, &s, &len) || len != 64 || !hex_is_lower(s, 64) ||
 		    hex_decode(s, 64, id, 32) < 0)
 			return error_setk(err, ERROR_CORRUPT, "prune plan %s: bad pack line %lld", obj,
 					  (long long)i + 1);
@@ -462,7 +201,7 @@ static int collect_plan(void *ctx, const char *name)
 	struct buf b;
 	int ok;
 
-	if (strlen(name) != 32 || !is_hex(name, 32))
+	if (strlen(name) != 32 || !hex_is_lower(name, 32))
 		return 0;
 	memcpy(pl.name, name, 33);
 	obj = unit_object(up, "prune", name);
@@ -531,66 +270,45 @@ static void plans_remaining(const struct unit_prune *up, struct idset *out)
 
 /* --- the referenced set ------------------------------------------------------ */
 
-static void ref_note(struct unit_prune *up, struct idset *pending, const uint8_t id[32])
+struct ref_ctx {
+	struct unit_prune *up;
+	struct idset pending;   /* this point's blobs not yet in ref */
+};
+
+static void ref_note(void *ctx, uint32_t seq, const uint8_t id[32], const struct meta_entry *e,
+		     int withheld)
 {
 	static const uint8_t zero[32];
+	struct ref_ctx *rc = ctx;
 
-	if (memcmp(id, zero, 32) != 0 && !idset_has(&up->ref, id))
-		idset_push(pending, id);
+	(void)seq, (void)e, (void)withheld;
+	if (memcmp(id, zero, 32) != 0 && !idset_has(&rc->up->ref, id))
+		idset_push(&rc->pending, id);
 }
 
-/* Adds every blob of point `seq` (metadata and file extents) to ref;
- * fails if any part of the point cannot be read. */
-static int ref_add_point(struct unit_prune *up, uint32_t seq, struct idset *pending,
-			 struct error *err)
+/* A point read whole joins ref (kept sorted for ref_note's lookups). */
+static void ref_point_done(void *ctx, uint32_t seq)
 {
-	struct tree_reader *tr = NULL;
-	uint8_t (*meta)[32] = NULL;
-	struct meta_entry *e;
-	struct rp *rp = NULL;
-	size_t n, i;
-	int r = -1;
+	struct ref_ctx *rc = ctx;
 
-	if (rp_read_manifest(up->u, seq, &rp, err) < 0 ||
-	    tree_meta_blobs(up->u, up->ix, rp, &meta, &n, err) < 0)
-		goto out;
-	for (i = 0; i < n; i++)
-		ref_note(up, pending, meta[i]);
-	tr = tree_reader_open(up->u, up->ix, rp, err);
-	if (tr == NULL)
-		goto out;
-	while ((r = tree_reader_next(tr, &e, err)) == 1)
-		for (i = 0; i < e->nextents; i++)
-			ref_note(up, pending, e->extents[i].id);
-	if (r == 0) {
-		idset_sort(pending);
-		idset_merge(&up->ref, pending);
-		pending->n = 0;
-	}
-out:
-	tree_reader_close(&tr);
-	free(meta);
-	rp_free(&rp);
-	return r < 0 ? -1 : 0;
+	(void)seq;
+	idset_sort(&rc->pending);
+	idset_merge(&rc->up->ref, &rc->pending);
+	rc->pending.n = 0;
 }
 
-/* Every point with a manifest, live or not: a manifest left beside its
- * tombstone is either a forget that could not finish or a tombstone the
- * deletion key did not sign (prune_finish_forgets() removed the others),
- * and neither may cost the point its data. */
+/* ref = every blob (metadata and file extents) of every point with a
+ * manifest, live or not: a manifest left beside its tombstone is either a
+ * forget that could not finish or a tombstone the deletion key did not
+ * sign (prune_finish_forgets() removed the others), and neither may cost
+ * the point its data. Fails if any part of a point cannot be read. */
 static int ref_compute(struct unit_prune *up, struct error *err)
 {
-	struct idset pending = { 0 };
-	struct rp_slot *slots = NULL;
-	size_t n, i;
-	int ret;
+	static const struct blobrefs_ops ops = { .blob = ref_note, .point_done = ref_point_done };
+	struct ref_ctx rc = { .up = up };
+	int ret = blobrefs_walk(up->u, up->ix, NULL, &ops, &rc, err);
 
-	ret = rp_list_all(up->u, &slots, &n, err);
-	for (i = 0; ret == 0 && i < n; i++)
-		if (slots[i].manifest)
-			ret = ref_add_point(up, slots[i].seq, &pending, err);
-	idset_clear(&pending);
-	free(slots);
+	idset_clear(&rc.pending);
 	return ret;
 }
 
@@ -609,35 +327,10 @@ static int tally_entry(void *ctx, const uint8_t pack_id[32], const struct pack_e
 	return 0;
 }
 
-struct dir_ctx {
-	struct unit_prune *up;
-	const char *dir;
-	struct error *err;
-};
-
-static int collect_pack(void *ctx, const char *name)
+static int collect_pack(void *ctx, const uint8_t pack_id[32])
 {
-	struct dir_ctx *dc = ctx;
-	uint8_t id[32];
-
-	if (strlen(name) == 64 && strncmp(name, dc->dir, 2) == 0 && is_hex(name, 64) &&
-	    hex_decode(name, 64, id, 32) == 0)
-		idset_push(&dc->up->disk, id);
+	idset_push(&((struct unit_prune *)ctx)->disk, pack_id);
 	return 0;
-}
-
-static int collect_pack_dir(void *ctx, const char *name)
-{
-	struct dir_ctx *dc = ctx, sub = { .up = dc->up, .dir = name, .err = dc->err };
-	char *dir;
-	int ret;
-
-	if (strlen(name) != 2 || !is_hex(name, 2))
-		return 0;
-	dir = unit_object(dc->up, "packs", name);
-	ret = backend_list(dc->up->p->be, dir, collect_pack, &sub, dc->err);
-	free(dir);
-	return ret;
 }
 
 static int unit_open_index(struct unit_prune *up, struct error *err)
@@ -651,17 +344,13 @@ static int unit_open_index(struct unit_prune *up, struct error *err)
  * packs on disk. */
 static int unit_load_packs(struct unit_prune *up, struct error *err)
 {
-	struct dir_ctx dc = { .up = up, .err = err };
-	char *dir;
 	int ret;
 
 	free(up->packs.v);
 	memset(&up->packs, 0, sizeof(up->packs));
 	idset_clear(&up->disk);
 	index_foreach(up->ix, tally_entry, up);
-	dir = store_unit_path(up->u, "packs");
-	ret = backend_list(up->p->be, dir, collect_pack_dir, &dc, err);
-	free(dir);
+	ret = pack_list(up->u, collect_pack, up, err);
 	idset_sort(&up->disk);
 	up->changed = 0;
 	return ret;
@@ -741,7 +430,7 @@ static int note_findable(void *ctx, const uint8_t pack_id[32], const struct pack
 	struct sweep *sw = ctx;
 	size_t k;
 
-	if (!idset_has(&sw->ids, pack_id) && (k = idset_find(&sw->up->ref, e->id)) != NOT_FOUND)
+	if (!idset_has(&sw->ids, pack_id) && (k = idset_find(&sw->up->ref, e->id)) != SIZE_MAX)
 		sw->findable[k] = 1;
 	return 0;
 }
@@ -762,7 +451,7 @@ static int candidate_pinned(struct sweep *sw, struct candidate *c, struct pack_r
 	}
 	for (i = 0; i < c->ntrailer; i++) {
 		k = idset_find(&sw->up->ref, c->trailer[i].id);
-		if (k != NOT_FOUND && !sw->findable[k]) {
+		if (k != SIZE_MAX && !sw->findable[k]) {
 			hex_encode(c->id, 32, hex);
 			log_info("%s: pack %.16s holds a blob in use; kept", sw->up->name, hex);
 			return 1;
@@ -861,18 +550,6 @@ static int sweep_undo(struct sweep *sw, struct error *err)
 	return ret;
 }
 
-/* Step 5: 1 if no other writer is open or new, so deleting is safe. */
-static int sweep_recheck(struct unit_prune *up, struct error *err)
-{
-	struct writers cur;
-	int ok = -1;
-
-	if (writers_load(up, &cur, err) == 0)
-		ok = !writers_any_open(up, &cur) && !writers_new(up, &cur);
-	writers_clear(&cur);
-	return ok;
-}
-
 static int sweep_delete(struct sweep *sw, struct error *err)
 {
 	struct unit_prune *up = sw->up;
@@ -965,7 +642,7 @@ static int sweep_apply(struct sweep *sw, struct error *err)
 		rewrite |= sw->c[i].indexed;
 	if (rewrite && index_rewrite(up->ix, up->u, keep_not_candidate, sw, err) < 0)
 		return -1;
-	ok = sweep_recheck(up, err);
+	ok = writers_recheck(up->w, err); /* step 5 */
 	if (ok == 1)
 		return sweep_delete(sw, err);
 	for (i = 0; i < up->nplans; i++)
@@ -1058,39 +735,11 @@ static int drop_superseded(struct unit_prune *up, struct error *err)
 	return index_foreach_segment(up->ix, drop_segment, &sc);
 }
 
-/* Ended markers (start first, so a crash leaves a lone .end, removed next
- * time), timed-out ones and lone .end markers. */
-static int drop_writer_markers(struct unit_prune *up, struct error *err)
-{
-	char *end;
-	size_t i;
-	int ret = 0;
-
-	for (i = 0; ret == 0 && i < up->first.n; i++) {
-		const struct marker *m = &up->first.v[i];
-		int timed_out = m->started && !m->ended && !m->unreadable &&
-				now_s() - m->start >= up->p->timeout;
-
-		if (strcmp(m->id, up->own) == 0 || !(m->ended || timed_out))
-			continue;
-		if (m->started)
-			ret = unit_remove_unless_locked(up, "sessions", m->id, err);
-		end = xasprintf("%s.end", m->id);
-		if (ret == 0 && m->ended)
-			ret = unit_remove_unless_locked(up, "sessions", end, err);
-		free(end);
-		up->p->res->deleted_markers += ret == 0;
-		if (ret == 1) /* locked: left for a later prune */
-			ret = 0;
-	}
-	return ret;
-}
-
 static int prune_tidy(struct unit_prune *up, struct error *err)
 {
 	if (up->others_open || up->p->o->dry_run)
 		return 0;
-	if (drop_superseded(up, err) < 0 || drop_writer_markers(up, err) < 0)
+	if (drop_superseded(up, err) < 0 || writers_tidy(up->w, &up->p->res->deleted_markers, err) < 0)
 		return -1;
 	return 0;
 }
@@ -1184,12 +833,12 @@ static int prune_prepare(struct unit_prune *up, struct error *err)
 {
 	struct error ref_err;
 
-	if (!up->p->o->dry_run && own_marker_write(up, err) < 0)
+	if (!up->p->o->dry_run && writers_mark(up->w, err) < 0)
 		return -1;
-	if (writers_load(up, &up->first, err) < 0 || plans_load(up, err) < 0 ||
+	if (writers_load(up->w, err) < 0 || plans_load(up, err) < 0 ||
 	    unit_open_index(up, err) < 0)
 		return -1;
-	up->others_open = writers_any_open(up, &up->first);
+	up->others_open = writers_open(up->w);
 	error_init(&ref_err);
 	if (ref_compute(up, &ref_err) < 0) {
 		log_warn("%s: %s; unit not pruned (nothing is deleted on incomplete information)",
@@ -1204,11 +853,12 @@ static void unit_prune_clear(struct unit_prune *up)
 {
 	size_t i;
 
-	own_marker_remove(up);
+	if (up->w)
+		writers_unmark(up->w, "prune");
 	for (i = 0; i < up->nplans; i++)
 		idset_clear(&up->plans[i].packs);
 	free(up->plans);
-	writers_clear(&up->first);
+	writers_destroy(&up->w);
 	index_close(&up->ix);
 	idset_clear(&up->ref);
 	free(up->packs.v);
@@ -1252,6 +902,7 @@ static int prune_unit(struct prune *p, const char *name, struct error *err)
 	up.u = store_unit_open(p->s, name, 0, err);
 	if (up.u == NULL)
 		return -1;
+	up.w = writers_create(up.u, name, p->timeout);
 	prune_finish_forgets(&up);
 	ret = prune_prepare(&up, err);
 	if (ret == 0)

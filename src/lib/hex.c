@@ -38,3 +38,13 @@ int hex_decode(const char *hex, size_t hexlen, uint8_t *out, size_t len)
 	}
 	return 0;
 }
+
+int hex_is_lower(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}

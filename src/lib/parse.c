@@ -45,3 +45,19 @@ int parse_int_field(const char *field, const char *s, int64_t min, int64_t max, 
 	return error_setk(err, ERROR_USAGE, "%s: \"%.40s\" is not a whole number from %lld to %lld",
 			  field, s ? s : "", (long long)min, (long long)max);
 }
+
+int parse_digits(const char *p, size_t len, int64_t *v_r)
+{
+	uint64_t x = 0;
+	size_t i;
+
+	if (len == 0 || len > 18)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		x = x * 10 + (uint64_t)(p[i] - '0');
+	}
+	*v_r = (int64_t)x;
+	return 0;
+}

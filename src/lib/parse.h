@@ -5,6 +5,7 @@
  * config values, the N of UNIT@N. One grammar for all of them, so a value
  * one door takes the other does not refuse. */
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct error;
@@ -21,5 +22,11 @@ int parse_int(const char *s, int64_t min, int64_t max, int64_t *v_r);
  * the value, `limit: "0" is not a whole number from 1 to 1000`. */
 int parse_int_field(const char *field, const char *s, int64_t min, int64_t max, int64_t *v_r,
 		    struct error *err);
+
+/* A count or a unix time as coffer writes them into its own objects (plans,
+ * writer markers): 1 to 18 decimal digits that are the whole of p[0..len),
+ * no sign, no blanks. Returns 0 and sets *v_r; -1 otherwise (*v_r
+ * untouched). */
+int parse_digits(const char *p, size_t len, int64_t *v_r);
 
 #endif

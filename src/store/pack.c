@@ -49,6 +49,54 @@ char *pack_name(struct store_unit *u, const uint8_t pack_id[32])
 	return name;
 }
 
+struct pack_list_ctx {
+	struct store_unit *u;
+	const char *dir;        /* "ab" while listing packs/ab */
+	int (*fn)(void *ctx, const uint8_t pack_id[32]);
+	void *ctx;
+	struct error *err;
+};
+
+static int pack_list_one(void *ctx, const char *name)
+{
+	struct pack_list_ctx *lc = ctx;
+	uint8_t id[32];
+
+	if (strlen(name) == 64 && strncmp(name, lc->dir, 2) == 0 && hex_is_lower(name, 64) &&
+	    hex_decode(name, 64, id, 32) == 0)
+		return lc->fn(lc->ctx, id);
+	return 0;
+}
+
+static int pack_list_dir(void *ctx, const char *name)
+{
+	struct pack_list_ctx *lc = ctx, sub = *lc;
+	char *rel, *dir;
+	int ret;
+
+	if (strlen(name) != 2 || !hex_is_lower(name, 2))
+		return 0;
+	sub.dir = name;
+	rel = xasprintf("packs/%s", name);
+	dir = store_unit_path(lc->u, rel);
+	ret = backend_list(store_backend(store_unit_store(lc->u)), dir, pack_list_one, &sub,
+			   lc->err);
+	free(dir);
+	free(rel);
+	return ret;
+}
+
+int pack_list(struct store_unit *u, int (*fn)(void *ctx, const uint8_t pack_id[32]), void *ctx,
+	      struct error *err)
+{
+	struct pack_list_ctx lc = { .u = u, .fn = fn, .ctx = ctx, .err = err };
+	char *dir = store_unit_path(u, "packs");
+	int ret = backend_list(store_backend(store_unit_store(u)), dir, pack_list_dir, &lc, err);
+
+	free(dir);
+	return ret;
+}
+
 static void pack_key(struct store_unit *u, const uint8_t salt[32], uint8_t key[32])
 {
 	crypto_hmac(store_unit_data_key(u), "pack", 4, salt, 32, key);

@@ -49,6 +49,12 @@ int pack_writer_flush(struct pack_writer *pw, struct error *err);
 /* "units/<uid>/packs/ab/ab...": the object name of a pack; caller frees. */
 char *pack_name(struct store_unit *u, const uint8_t pack_id[32]);
 
+/* Calls fn with the id of every pack of u on disk (packs/ab/ab..., other
+ * names skipped), in listing order. 0, or -1 if a folder cannot be listed
+ * or fn failed (fn returns nonzero and fills err itself). */
+int pack_list(struct store_unit *u, int (*fn)(void *ctx, const uint8_t pack_id[32]), void *ctx,
+	      struct error *err);
+
 struct pack_reader;
 struct pack_reader *pack_reader_open(struct store_unit *u);
 void pack_reader_close(struct pack_reader **pr);

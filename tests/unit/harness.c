@@ -27,7 +27,7 @@
 static const struct unit_test *const th_suites[] = {
 	log_tests,
 	chunker_tests, crypto_tests, seal_tests, backend_tests, store_tests, meta_tests,
-	thinning_tests, forget_tests, sessions_tests, catalog_tests, mail_layout_tests,
+	thinning_tests, forget_tests, idset_tests, sessions_tests, catalog_tests, mail_layout_tests,
 	imap_tests, mailindex_tests, timeutil_tests, parse_tests, netpolicy_tests, confine_tests,
 	point_writer_tests, s3proto_tests, engine_tests, server_tests, catalog_pg_tests,
 	webdav_tests, webdav_rule_tests, certificate_tests,

@@ -38,6 +38,7 @@ extern const struct unit_test store_tests[];
 extern const struct unit_test meta_tests[];
 extern const struct unit_test thinning_tests[];
 extern const struct unit_test forget_tests[];
+extern const struct unit_test idset_tests[];
 extern const struct unit_test sessions_tests[];
 extern const struct unit_test catalog_tests[];
 /* The catalog's tests again on PostgreSQL, and its multi-process cases:
