@@ -12,21 +12,10 @@
 . "$(dirname "$0")/lib.sh"
 
 need_tools erasure curl jq python3
-HERE=$(cd "$(dirname "$0")/.." && pwd)
-DOVECOT=$HERE/servers/dovecot.sh
 IPORT=18900
 PORT=18910
-D=$T/dovecot
 U=/v1/tenants
 
-stop_all() {
-	serve_kill
-	[ -d "$D" ] && "$DOVECOT" stop "$D" >/dev/null 2>&1
-	cleanup
-}
-trap stop_all EXIT
-
-imap() { python3 "$HERE/servers/imapcheck.py" "$IPORT" "$@"; }
 serve() {
 	serve_start serve "http://127.0.0.1:$PORT" --data "$T/data" --listen "127.0.0.1:$PORT" \
 		--workers 2 --tick-ms 200 --min-frequency 1 --source-allow "127.0.0.1:$IPORT" ||
@@ -59,8 +48,7 @@ names() { # UNIT SEQ PATH: the names listed there, sorted, on one line
 # ---------------------------------------------------------------------
 # Two mailboxes of generated mail: sender5@example.org wrote messages 5 and
 # 102 of each (gen_mail.py: From sender{i % 97}); sender55@ is a decoy.
-mkdir -p "$D"
-"$DOVECOT" start "$D" $IPORT >/dev/null || { not_ok "erasure: dovecot starts" "$(tail -3 "$D/dovecot.log")"; exit 1; }
+dovecot_use erasure "$IPORT"
 "$DOVECOT" corpus "$D" alice 120 --big-mb 0 >/dev/null &&
 	"$DOVECOT" corpus "$D" bob 120 --seed 7 --big-mb 0 >/dev/null ||
 	{ not_ok "erasure: the test corpus is written"; exit 1; }

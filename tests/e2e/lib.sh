@@ -17,6 +17,22 @@ FAILED=0
 cleanup() { serve_kill; pg_stop; rm -rf "$T"; }
 trap cleanup EXIT
 
+# A Dovecot of the test's own (tests/servers/dovecot.sh). dovecot_use
+# NAME PORT: the server will be $D ($T/dovecot) on PORT; starts it with
+# the users of dovecot.sh, stopped with the rest at exit (else one result
+# line "NAME: dovecot starts" and the script ends). imap USER CMD ...:
+# tests/servers/imapcheck.py on it.
+DOVECOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../servers" && pwd)/dovecot.sh
+dovecot_use() {
+	D=$T/dovecot
+	IPORT=$2
+	trap 'serve_kill; "$DOVECOT" stop "$D" >/dev/null 2>&1; cleanup' EXIT
+	mkdir -p "$D"
+	"$DOVECOT" start "$D" "$IPORT" >/dev/null ||
+		{ not_ok "$1: dovecot starts" "$(tail -3 "$D/dovecot.log")"; exit 1; }
+}
+imap() { python3 "$(dirname "$DOVECOT")/imapcheck.py" "$IPORT" "$@"; }
+
 # A PostgreSQL 15 of the test's own (tests/servers/postgres.sh), stopped
 # by cleanup. pg_start PORT: starts it in $T/pg; PG_URL is the database
 # "coffer" on it, PG_DIR its folder. pg_db NAME: the URL of database NAME

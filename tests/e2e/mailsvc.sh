@@ -10,22 +10,11 @@
 . "$(dirname "$0")/lib.sh"
 
 need_tools mailsvc curl jq python3 sqlite3
-HERE=$(cd "$(dirname "$0")/.." && pwd)
-DOVECOT=$HERE/servers/dovecot.sh
 IPORT=18800
 PORT=18810
-D=$T/dovecot
 SEARCHES=0 # searches answered 200: each must be in the audit log
 
-stop_all() {
-	serve_kill
-	[ -d "$D" ] && "$DOVECOT" stop "$D" >/dev/null 2>&1
-	cleanup
-}
-trap stop_all EXIT
-
 # imap USER CMD ...: tests/servers/imapcheck.py on the test Dovecot.
-imap() { python3 "$HERE/servers/imapcheck.py" "$IPORT" "$@"; }
 
 # mbox_hashes FILE: sha256 of each message of an mboxrd file, as IMAP sends
 # it (docs/mail.md section 6: split at From_ lines, drop the last newline,
@@ -61,8 +50,7 @@ search() {
 # ---------------------------------------------------------------------
 # Dovecot with alice (300 messages over nested folders, one of 1 MiB) and
 # bob (100 messages, another seed).
-mkdir -p "$D"
-"$DOVECOT" start "$D" $IPORT >/dev/null || { not_ok "mailsvc: dovecot starts" "$(tail -3 "$D/dovecot.log")"; exit 1; }
+dovecot_use mailsvc "$IPORT"
 "$DOVECOT" corpus "$D" alice 300 --big-mb 1 >/dev/null &&
 	"$DOVECOT" corpus "$D" bob 100 --seed 7 --big-mb 0 >/dev/null ||
 	{ not_ok "mailsvc: the test corpus is written"; exit 1; }

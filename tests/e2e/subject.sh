@@ -15,18 +15,8 @@
 . "$(dirname "$0")/lib.sh"
 
 need_tools subject curl jq python3
-HERE=$(cd "$(dirname "$0")/.." && pwd)
-DOVECOT=$HERE/servers/dovecot.sh
 IPORT=18920
 PORT=18930
-D=$T/dovecot
-
-stop_all() {
-	serve_kill
-	[ -d "$D" ] && "$DOVECOT" stop "$D" >/dev/null 2>&1
-	cleanup
-}
-trap stop_all EXIT
 
 # The messages, CRLF as IMAP keeps them; each file is also the exact bytes
 # the export must give back.
@@ -76,8 +66,7 @@ m.logout()
 EOF
 }
 
-mkdir -p "$D"
-"$DOVECOT" start "$D" $IPORT >/dev/null || { not_ok "subject: dovecot starts" "$(tail -3 "$D/dovecot.log")"; exit 1; }
+dovecot_use subject "$IPORT"
 M=$T/msg
 append alice INBOX "$M/m1" "$M/m2" "$M/d1" "$M/d2" && append alice Archive "$M/m3" &&
 	append bob INBOX "$M/m1" "$M/d3" "$M/d4" "$M/m5" || { not_ok "subject: the test mail is appended"; exit 1; }
