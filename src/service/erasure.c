@@ -22,6 +22,7 @@
 #include "catalog/catalog.h"
 #include "crypto/crypto.h"
 #include "engine/erasure.h"
+#include "engine/idset.h"
 #include "engine/mailindex.h"
 #include "engine/views.h"
 #include "lib/error.h"
@@ -292,8 +293,7 @@ static char *held_by(struct service *s, const struct catalog_erasure *e, struct 
 
 struct target {
 	char *unit;
-	uint8_t (*keys)[32];
-	size_t nkeys, cap;
+	struct idset keys; /* message keys */
 	struct json_object *patterns; /* a paths request's, or NULL */
 };
 
@@ -319,39 +319,20 @@ static void targets_clear(struct targets *ts)
 {
 	for (size_t i = 0; i < ts->n; i++) {
 		free(ts->v[i].unit);
-		free(ts->v[i].keys);
+		idset_clear(&ts->v[i].keys);
 		json_object_put(ts->v[i].patterns);
 	}
 	free(ts->v);
 	memset(ts, 0, sizeof(*ts));
 }
 
-static int key_cmp(const void *a, const void *b) { return memcmp(a, b, 32); }
-
 static int target_add_key(struct target *t, const uint8_t key[32], struct error *err)
 {
-	if (t->nkeys == ERASURE_KEYS_MAX)
+	if (t->keys.n == ERASURE_KEYS_MAX)
 		return error_setk(err, ERROR_USAGE, "the request names more than %d messages of "
 				  "unit %s: narrow it", ERASURE_KEYS_MAX, t->unit);
-	if (t->nkeys == t->cap) {
-		t->cap = t->cap ? t->cap * 2 : 64;
-		t->keys = xrealloc(t->keys, xmul(t->cap, 32));
-	}
-	memcpy(t->keys[t->nkeys++], key, 32);
+	idset_push(&t->keys, key);
 	return 0;
-}
-
-/* Sorted, each key once: one message in 50 points and 3 folders is one. */
-static void target_dedup(struct target *t)
-{
-	size_t i, n = 0;
-
-	if (t->nkeys > 1)
-		qsort(t->keys, t->nkeys, 32, key_cmp);
-	for (i = 0; i < t->nkeys; i++)
-		if (n == 0 || memcmp(t->keys[n - 1], t->keys[i], 32) != 0)
-			memmove(t->keys[n++], t->keys[i], 32);
-	t->nkeys = n;
 }
 
 /* Every message the query finds, wherever the index has it. */
@@ -425,7 +406,7 @@ static int resolve(struct service *s, const struct catalog_erasure *e, struct ta
 	}
 	json_object_put(spec);
 	for (size_t i = 0; ret == 0 && i < ts->n; i++)
-		target_dedup(&ts->v[i]);
+		idset_sort(&ts->v[i].keys); /* a message in 50 points and 3 folders is one */
 	return ret;
 }
 
@@ -438,8 +419,8 @@ static int target_write(struct service *s, struct store *st, const struct catalo
 			struct target *t, int64_t now, struct json_object *detail,
 			struct error *err)
 {
-	struct store_erasure x = { .request = e->id, .cutoff = now, .keys = t->keys,
-				   .nkeys = t->nkeys };
+	struct store_erasure x = { .request = e->id, .cutoff = now, .keys = t->keys.v,
+				   .nkeys = t->keys.n };
 	struct store_unit *su = store_unit_open(st, t->unit, 0, err);
 	struct json_object *d = json_object_new_object();
 	struct mailindex *mi = NULL;
@@ -457,12 +438,12 @@ static int target_write(struct service *s, struct store *st, const struct catalo
 	    store_erasure_record(su, now * 1000000000, &x, err) < 0)
 		goto out;
 	json_object_object_add(d, "unit", json_object_new_string(t->unit));
-	if (t->nkeys > 0) {
+	if (t->keys.n > 0) {
 		if ((mi = svc_mail_index(s, e->tenant, 0, err)) == NULL ||
-		    mailindex_forget(mi, t->unit, (const uint8_t(*)[32])t->keys, t->nkeys, &removed,
+		    mailindex_forget(mi, t->unit, (const uint8_t(*)[32])t->keys.v, t->keys.n, &removed,
 				     err) < 0)
 			goto out;
-		json_object_object_add(d, "messages", json_object_new_int64((int64_t)t->nkeys));
+		json_object_object_add(d, "messages", json_object_new_int64((int64_t)t->keys.n));
 	}
 	if (np > 0) {
 		json_object_object_add(d, "paths", json_object_get(t->patterns));
@@ -471,7 +452,7 @@ static int target_write(struct service *s, struct store *st, const struct catalo
 	}
 	json_object_array_add(detail, json_object_get(d));
 	log_info("event=erasure.unit tenant=%s request=%s unit=%s messages=%zu paths=%zu "
-		 "index_removed=%" PRIu64, e->tenant, e->id, t->unit, t->nkeys, np, removed);
+		 "index_removed=%" PRIu64, e->tenant, e->id, t->unit, t->keys.n, np, removed);
 	ret = 0;
 out:
 	if (ret < 0)
