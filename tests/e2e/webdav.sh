@@ -355,6 +355,23 @@ if [ "$st" = succeeded ] && cmp -s "$R/big.bin" "$T/ref/big.bin"; then
 else
 	not_ok "webdav: the restore session puts the deleted file back" "state $st $(head -c 300 "$T/resp")"
 fi
+# An erasure of big.bin (a ledger record, as an approved request writes
+# one: tests/erase_record): a restore to a new collection leaves it out and
+# says so, an in-place one leaves the server's copy alone.
+"$(dirname "$COFFER")/tests/erase_record" "$STORE" "$KEY" "$DKEY" site paths big.bin >"$T/erase.out" 2>&1
+echo changed-by-the-user | curl -s -u alice:secret -T - "${URL}big.bin" -o /dev/null
+run c --json dav restore site@latest --url "$URL" --user alice --password-file "$T/pw" \
+	--to-url "${URL%/}.erased/"
+if [ "$rc" = 0 ] && [ ! -e "$R.erased/big.bin" ] && [ -d "$R.erased" ] &&
+	[ "$(jq -r .withheld "$T/out")" = 1 ]; then
+	ok "webdav: a restore to a new collection leaves an erased file out and counts it"
+else
+	not_ok "webdav: a restore to a new collection leaves an erased file out" "rc $rc $(cat "$T/out" "$T/erase.out") $(ls "$R.erased" 2>&1 | head -3)"
+fi
+run c --json dav restore site@latest --url "$URL" --user alice --password-file "$T/pw"
+[ "$rc" = 0 ] && [ "$(curl -s -u alice:secret "${URL}big.bin")" = changed-by-the-user ] &&
+	ok "webdav: an in-place restore neither overwrites nor deletes the erased file on the server" ||
+	not_ok "webdav: an in-place restore leaves the erased file alone" "rc $rc $(cat "$T/out")"
 serve_stop
 sanitizer "$T"/*.err && not_ok "webdav: no sanitizer report" "$(grep -m1 -h -E 'Sanitizer|runtime error' "$T"/*.err)"
 exit $FAILED
