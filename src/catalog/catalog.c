@@ -983,16 +983,23 @@ int catalog_rp_list(struct catalog *c, const char *tenant, const char *unit,
 		    struct catalog_rp ***rps_r, size_t *n_r, struct error *err)
 {
 	static const struct catalog_rp_filter any;
+	static const char *const sql[2] = {
+		"SELECT " RP_COLS " FROM restore_points WHERE tenant = $1 AND unit = $2"
+		" AND ($3 = 0 OR time_ns < $3) AND ($4 = 0 OR time_ns > $4)"
+		" AND ($5 <> 0 OR forgotten = 0) AND seq > $6 ORDER BY seq LIMIT $7",
+		/* Newest first: the cursor (-1: none) bounds from above. */
+		"SELECT " RP_COLS " FROM restore_points WHERE tenant = $1 AND unit = $2"
+		" AND ($3 = 0 OR time_ns < $3) AND ($4 = 0 OR time_ns > $4)"
+		" AND ($5 <> 0 OR forgotten = 0) AND ($6 < 0 OR seq < $6)"
+		" ORDER BY seq DESC LIMIT $7",
+	};
 	struct rows r;
 	int64_t after;
 
 	if (f == NULL)
 		f = &any;
 	if (page_after_num(pg, &after, err) < 0 ||
-	    db_list(c, &rp_rec,
-		    "SELECT " RP_COLS " FROM restore_points WHERE tenant = $1 AND unit = $2"
-		    " AND ($3 = 0 OR time_ns < $3) AND ($4 = 0 OR time_ns > $4)"
-		    " AND ($5 <> 0 OR forgotten = 0) AND seq > $6 ORDER BY seq LIMIT $7",
+	    db_list(c, &rp_rec, sql[f->desc != 0],
 		    PARAMS(PS(tenant), PS(unit), PI(f->before_ns), PI(f->after_ns),
 			   PI(f->include_forgotten != 0), PI(after), PI(page_limit(pg))),
 		    &r, err) < 0)

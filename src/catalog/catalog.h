@@ -249,8 +249,11 @@ int catalog_rp_get(struct catalog *c, const char *tenant, const char *unit, uint
 struct catalog_rp_filter {
 	int64_t before_ns, after_ns; /* time_ns < before_ns, time_ns > after_ns; 0: no bound */
 	int include_forgotten;
+	int desc;          /* newest first: the cursor is then the last seq seen, and
+			      the next page holds the seqs below it */
 };
-/* Ascending by seq; the page cursor is a seq in decimal. */
+/* Ascending by seq (descending with f->desc); the page cursor is a seq in
+ * decimal. */
 int catalog_rp_list(struct catalog *c, const char *tenant, const char *unit,
 		    const struct catalog_rp_filter *f, const struct catalog_page *pg,
 		    struct catalog_rp ***rps_r, size_t *n_r, struct error *err);

@@ -85,7 +85,7 @@ static const struct route routes[] = {
 	{ "POST", U "/destroy", SVC_PERM_CONFIG_WRITE, h_unit_destroy, F("confirm"), NULL },
 	{ "DELETE", U "/destroy", SVC_PERM_CONFIG_WRITE, h_unit_destroy_cancel, NULL, NULL },
 	{ "GET", U "/restorePoints", SVC_PERM_STATUS_READ, h_rp_list, NULL,
-	  F("since", "until", "includeForgotten") },
+	  F("since", "until", "includeForgotten", "order") },
 	{ "GET", U "/restorePoints/{seq}", SVC_PERM_STATUS_READ, h_rp_get, NULL, NULL },
 	{ "DELETE", U "/restorePoints/{seq}", SVC_PERM_CONFIG_WRITE, h_rp_forget, NULL, NULL },
 	{ "GET", U "/find", SVC_PERM_CONTENT_READ, h_unit_find, NULL, F("name", "ignoreCase") },

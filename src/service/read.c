@@ -241,6 +241,7 @@ int svc_rp_list(struct service *s, const struct svc_principal *p, const char *te
 		cf.after_ns = f->since ? f->since * 1000000000 - 1 : 0;
 		cf.before_ns = f->until ? (f->until + 1) * 1000000000 : 0;
 		cf.include_forgotten = f->include_forgotten;
+		cf.desc = f->desc;
 	}
 	if (svc_authorize(p, tenant, SVC_PERM_STATUS_READ, err) < 0)
 		return -1;

@@ -316,6 +316,7 @@ int svc_unit_get(struct service *s, const struct svc_principal *p, const char *t
 struct svc_rp_filter {
 	int64_t since, until;  /* Unix seconds, inclusive; 0: no bound */
 	int include_forgotten; /* forgotten points too */
+	int desc;              /* newest first (?order=desc) */
 };
 /* A unit's restore points; an unknown unit is ERROR_NOTFOUND, not an empty
  * list. */

@@ -343,6 +343,21 @@ else
 	not_ok "sessions: listing is in the audit log" "$(head -c 300 "$T/resp")"
 fi
 
+# The console's reads (docs/api.md "For the console").
+api "$TOK" GET "$U/$TID/protectionUnits/$A/restorePoints?order=desc&limit=2"
+p1=$(jq -c '[.items[].seq]' "$T/resp"); nx=$(jq -r .next "$T/resp")
+api "$TOK" GET "$U/$TID/protectionUnits/$A/restorePoints?order=desc&limit=2&after=$nx"
+p2=$(jq -c '[.items[].seq]' "$T/resp")
+api "$TOK" GET "$U/$TID/protectionUnits/$A/restorePoints?limit=1000"
+all=$(jq -c '[.items[].seq] | reverse | .[0:4]' "$T/resp")
+if [ "$(jq -nc --argjson a "$p1" --argjson b "$p2" '$a + $b')" = "$all" ] && [ "$(jq length <<<"$p1")" = 2 ]; then
+	ok "sessions: restore points newest first, page by page ($p1 $p2)"
+else
+	not_ok "sessions: restore points newest first, page by page" "$p1 $p2 vs $all"
+fi
+api "$TOK" GET "$U/$TID/protectionUnits/$A/restorePoints?order=sideways"
+expect "sessions: an unknown order is 400" 400
+
 serve_stop
 if sanitizer "$T/serve.err"; then
 	not_ok "sessions: no sanitizer report from the server" "$(grep -m1 -E 'Sanitizer|runtime error:' "$T/serve.err")"
