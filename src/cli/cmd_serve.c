@@ -44,6 +44,7 @@ static const struct {
 	{ "--service-key", "service_key" },
 	{ "--node", "node" },
 	{ "--lease", "lease" },
+	{ "--web-root", "web_root" },
 };
 
 /* --location NAME=SPEC: the setting location.NAME = SPEC. */
@@ -124,7 +125,8 @@ int cmd_serve(struct cli *c, int argc, char **argv)
 				      "[--header-timeout S] [--max-connections N] "
 				      "[--max-connections-per-ip N] "
 				      "[--folder-root DIR] [--allow-secret-command 0|1] "
-				      "[--source-allow LIST] [--source-deny LIST]");
+				      "[--source-allow LIST] [--source-deny LIST] "
+				      "[--web-root DIR]");
 	if (parse_config(argc, argv, &cfg, &err) < 0)
 		return fail(&err);
 	if ((cfg.tls_cert == NULL) != (cfg.tls_key == NULL)) {

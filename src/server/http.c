@@ -35,6 +35,7 @@
 #include "lib/utf8.h"
 #include "server/request.h"
 #include "server/server.h"
+#include "server/web.h"
 
 #define TLS_FILE_MAX (1u << 20)
 
@@ -61,6 +62,8 @@ struct server {
 	int64_t timeout_ms;
 	int64_t header_timeout_ms;
 	int loopback;
+	int tls;
+	const char *web_root; /* NULL: the console's compiled-in files */
 	struct buf cert, key; /* PEM; MHD reads them while it runs */
 	pthread_mutex_t conns_lock;
 	pthread_cond_t reaper_cond;
@@ -71,6 +74,7 @@ struct server {
 
 /* One request, from its headers to the completion callback. */
 struct conn_state {
+	const struct server *srv;
 	struct request req;
 	char *method, *path;
 	struct buf body;
@@ -380,6 +384,25 @@ static int64_t content_length(const char *v)
 	return n;
 }
 
+/* What every answer carries (docs/api.md "Security headers"): a
+ * Content-Security-Policy (the console's for its files, none-at-all for
+ * the API), no sniffing, no framing, no referrer, no cross-origin use, and
+ * HSTS over TLS. */
+static void add_security_headers(const struct server *srv, struct MHD_Response *resp,
+				 const char *csp)
+{
+	MHD_add_response_header(resp, "Content-Security-Policy", csp);
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(resp, "Cross-Origin-Opener-Policy", "same-origin");
+	MHD_add_response_header(resp, "Cross-Origin-Resource-Policy", "same-origin");
+	MHD_add_response_header(resp, "Permissions-Policy",
+				"camera=(), microphone=(), geolocation=(), payment=(), usb=()");
+	if (srv && srv->tls)
+		MHD_add_response_header(resp, "Strict-Transport-Security", "max-age=31536000");
+}
+
 /* A file answer (mail export): libmicrohttpd sends it from the fd and
  * closes it when done. */
 static enum MHD_Result respond_file(struct MHD_Connection *conn, struct conn_state *cs,
@@ -395,6 +418,7 @@ static enum MHD_Result respond_file(struct MHD_Connection *conn, struct conn_sta
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 				cs->req.text_type ? cs->req.text_type : "application/octet-stream");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	add_security_headers(cs->srv, resp, WEB_CSP_API);
 	if (cs->req.file_withheld)
 		MHD_add_response_header(resp, "X-Coffer-Withheld", cs->req.file_withheld);
 	ret = MHD_queue_response(conn, (unsigned)status, resp);
@@ -434,11 +458,59 @@ static enum MHD_Result respond(struct MHD_Connection *conn, struct conn_state *c
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	add_security_headers(cs->srv, resp, WEB_CSP_API);
 	if (status == 405 && cs->req.allow)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, cs->req.allow);
 	if (status == 401)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 					"Bearer realm=\"coffer\"");
+	ret = MHD_queue_response(conn, (unsigned)status, resp);
+	MHD_destroy_response(resp);
+	cs->status = status;
+	cs->responded = 1;
+	return ret;
+}
+
+/* A file of the web console (web.h): no token needed, GET or HEAD only,
+ * 304 when the client's copy is current. */
+static enum MHD_Result respond_console(struct MHD_Connection *conn, struct conn_state *cs)
+{
+	struct web_file f;
+	struct MHD_Response *resp;
+	const char *inm;
+	enum MHD_Result ret;
+	int status;
+	char msg[160];
+
+	if (strcmp(cs->method, "GET") != 0 && strcmp(cs->method, "HEAD") != 0) {
+		snprintf(msg, sizeof(msg), "%s is not allowed on the console's files (GET, HEAD)",
+			 cs->method);
+		cs->req.allow = "GET, HEAD";
+		return respond(conn, cs, 405, routes_error(405, msg));
+	}
+	status = web_lookup(cs->srv->web_root, cs->path, &f);
+	if (status != 0) {
+		snprintf(msg, sizeof(msg), "%s: no such file of the console", status == 404
+			 ? "not found" : "cannot read web_root");
+		return respond(conn, cs, status, routes_error(status, msg));
+	}
+	inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+	status = inm && strcmp(inm, f.etag) == 0 ? 304 : 200;
+	resp = f.owned ? MHD_create_response_from_buffer(status == 304 ? 0 : f.len, f.owned,
+							  MHD_RESPMEM_MUST_COPY)
+		       : MHD_create_response_from_buffer(status == 304 ? 0 : f.len,
+							 (void *)(uintptr_t)f.data,
+							 MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL) {
+		web_file_clear(&f);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, f.content_type);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, f.etag);
+	/* Revalidated at each load, so an upgrade shows at once. */
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+	add_security_headers(cs->srv, resp, WEB_CSP_CONSOLE);
+	web_file_clear(&f);
 	ret = MHD_queue_response(conn, (unsigned)status, resp);
 	MHD_destroy_response(resp);
 	cs->status = status;
@@ -452,6 +524,7 @@ static struct conn_state *conn_begin(struct server *srv, struct MHD_Connection *
 	struct conn_state *cs = xcalloc(1, sizeof(*cs));
 	struct request *r = &cs->req;
 
+	cs->srv = srv;
 	cs->start_ms = now_ms();
 	cs->method = xstrdup(method);
 	cs->path = xstrdup(url);
@@ -488,6 +561,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		 * also one that is read only to be dropped after an early answer. */
 		track_wait(srv, conn, cs->start_ms + srv->timeout_ms, "body");
 		status = check_request(conn, version, &out);
+		if (status == 0 && web_is_console(url))
+			return respond_console(conn, cs);
 		if (status == 0)
 			status = routes_begin(&cs->req, srv->max_body, &out);
 		if (status != 0)
@@ -680,6 +755,8 @@ struct server *server_start(struct service *s, struct error *err)
 	pthread_condattr_t ca;
 
 	srv->svc = s;
+	srv->tls = tls;
+	srv->web_root = cfg->web_root;
 	srv->max_body = cfg->max_body ? cfg->max_body : 1u << 20;
 	srv->timeout_ms = (int64_t)timeout * 1000;
 	srv->header_timeout_ms = (int64_t)(cfg->header_timeout_s > 0 ? cfg->header_timeout_s : 10)

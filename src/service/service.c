@@ -124,6 +124,7 @@ static const struct cfg_key cfg_keys[] = {
 	CFG("service_key", CFG_STR, service_key_file, 0, 0),
 	CFG("node", CFG_STR, node, 0, 0),
 	CFG("lease", CFG_INT, lease_s, 5, 86400),
+	CFG("web_root", CFG_STR, web_root, 0, 0),
 };
 
 int svc_config_set(struct svc_config *cfg, const char *key, const char *value,

@@ -111,6 +111,9 @@ struct svc_config {
 				     host name and the process id */
 	int lease_s;              /* a job's lease; a node that stops renewing it
 				     loses the job after this; default 60 */
+	const char *web_root;     /* the web console's files are read from this
+				     folder at each request (development);
+				     NULL: the ones compiled in (docs/console.md) */
 };
 /* Fills defaults; then a config file (docs/service.md "Configuration"),
  * then flags override. */
