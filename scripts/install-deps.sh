@@ -21,7 +21,11 @@ packages=(
 	rclone                    # tests: a second real WebDAV server (rclone serve webdav)
 	nginx libnginx-mod-http-dav-ext # tests: a third one (nginx's dav module + PROPFIND from dav-ext)
 	ceph-mon ceph-osd radosgw ceph-common # tests: a real S3 server (radosgw) with Object Lock
+	chromium fonts-dejavu-core # tests: the web console in a real browser (headless)
 )
+# tests/browser drives Chromium with node packages (tests/browser/package.json);
+# Debian's Node.js where the machine has none of its own.
+command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 if [ "${1:-}" = "--bench" ]; then
 	packages+=(restic borgbackup linux-source-6.1 xz-utils time isync)
 	packages+=(rclone) # bench/webdav.sh: the anchor for the WebDAV source (rclone 1.60)
@@ -31,10 +35,21 @@ missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo="sudo"
+	echo "installing: ${missing[*]}"
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
+fi
 
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-echo "installing: ${missing[*]}"
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
+# The browser tests' packages, exactly as the lock file pins them (again
+# when the lock file is newer than what was installed). No install scripts
+# run: nothing downloads a browser.
+browser="$(dirname "$0")/../tests/browser"
+if [ -f "$browser/package-lock.json" ] &&
+	{ [ ! -f "$browser/node_modules/.package-lock.json" ] ||
+		[ "$browser/package-lock.json" -nt "$browser/node_modules/.package-lock.json" ]; }; then
+	echo "installing the browser tests' node packages (npm ci)"
+	npm ci --prefix "$browser" --ignore-scripts --no-audit --no-fund --loglevel=error
+fi
