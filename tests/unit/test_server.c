@@ -8,12 +8,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
 #include "lib/error.h"
 #include "lib/mem.h"
 #include "server/request.h"
+#include "server/web.h"
 #include "service/service.h"
 
 #include "harness.h"
@@ -325,11 +328,68 @@ out:
 	vfx_clear(&f);
 }
 
+/* Writes ROOT/REL holding TEXT; 0 or -1. */
+static int put_file(const char *root, const char *rel, const char *text)
+{
+	char *p = xasprintf("%s/%s", root, rel);
+	FILE *fp = fopen(p, "w");
+	int rc = fp && fputs(text, fp) >= 0 ? 0 : -1;
+
+	if (fp && fclose(fp) != 0)
+		rc = -1;
+	free(p);
+	return rc;
+}
+
+/* The console's files (server/web.c): from a web_root, only plain paths
+ * inside it, never through a link at the end, with a strong ETag that
+ * follows the content; the page itself is "/". */
+static void test_console_files(void)
+{
+	const char *root = th_tmpdir("web");
+	char *sub = xasprintf("%s/sub", root), *target = xasprintf("%s/sub/a.js", root);
+	char *link = xasprintf("%s/link.js", root);
+	struct web_file f = { 0 };
+	char etag[40];
+	static const char *const refused[] = {
+		"/ui/../index.html", "/ui/sub/../sub/a.js", "/ui/.hidden.js", "/ui/sub//a.js",
+		"/ui/link.js", "/ui/a.exe", "/ui/sub", "/ui/", "/ui/a%2fb.js", "/v1/health",
+	};
+
+	CHECK(mkdir(sub, 0700) == 0);
+	CHECK(put_file(root, "index.html", "<!doctype html>") == 0);
+	CHECK(put_file(root, "sub/a.js", "export {}") == 0);
+	CHECK(put_file(root, ".hidden.js", "x") == 0);
+	CHECK(symlink(target, link) == 0);
+
+	CHECK(web_is_console("/") && web_is_console("/ui/app.js") && !web_is_console("/v1/x"));
+	CHECK(web_lookup(root, "/", &f) == 0 && f.len == 15 &&
+	      strcmp(f.content_type, "text/html; charset=utf-8") == 0);
+	web_file_clear(&f);
+	CHECK(web_lookup(root, "/ui/sub/a.js", &f) == 0 && f.len == 9 &&
+	      strncmp(f.content_type, "text/javascript", 15) == 0 && f.etag[0] == '"');
+	snprintf(etag, sizeof(etag), "%s", f.etag);
+	web_file_clear(&f);
+	CHECK(put_file(root, "sub/a.js", "export {};") == 0);
+	CHECK(web_lookup(root, "/ui/sub/a.js", &f) == 0 && strcmp(f.etag, etag) != 0);
+	web_file_clear(&f);
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		CHECKF(web_lookup(root, refused[i], &f) == 404, "%s is not refused", refused[i]);
+	CHECK(web_lookup(NULL, "/ui/no-such-file.js", &f) == 404);
+out:
+	web_file_clear(&f);
+	free(sub);
+	free(target);
+	free(link);
+}
+
 const struct unit_test server_tests[] = {
 	{ "server: bad JSON bodies get 400 saying what and where, nothing stored", test_bad_json },
 	{ "server: fields of the wrong type get 400 naming the field", test_wrong_types },
 	{ "server: an oversize body gets 413 before it is read, after 401/403/415",
 	  test_oversize_and_order },
 	{ "server: a body where none is taken, none where one is", test_body_where_none },
+	{ "server: the console's files: only plain paths inside web_root, no link, a fresh ETag",
+	  test_console_files },
 	{ NULL, NULL },
 };
