@@ -1008,6 +1008,51 @@ int catalog_rp_list(struct catalog *c, const char *tenant, const char *unit,
 	return 0;
 }
 
+static void *rp_stats_make(const struct db_row *st)
+{
+	struct catalog_rp_stats *x = xcalloc(1, sizeof(*x));
+
+	x->unit = col_text(st, 0);
+	x->points = (uint64_t)col_int(st, 1);
+	x->bytes = (uint64_t)col_int(st, 2);
+	x->stored_bytes = (uint64_t)col_int(st, 3);
+	x->newest_ns = col_int(st, 4);
+	return x;
+}
+
+void catalog_rp_stats_free(struct catalog_rp_stats **st)
+{
+	if (*st != NULL)
+		free((*st)->unit);
+	free(*st);
+	*st = NULL;
+}
+
+static void rp_stats_free_v(void *x)
+{
+	struct catalog_rp_stats *st = x;
+
+	catalog_rp_stats_free(&st);
+}
+
+static const struct record rp_stats_rec = { rp_stats_make, rp_stats_free_v };
+
+int catalog_rp_stats(struct catalog *c, const char *tenant, struct catalog_rp_stats ***st_r,
+		     size_t *n_r, struct error *err)
+{
+	struct rows r;
+
+	/* PostgreSQL's SUM of bigint is numeric: read back as text digits. */
+	if (db_list(c, &rp_stats_rec,
+		    "SELECT unit, COUNT(*), COALESCE(SUM(bytes), 0), COALESCE(SUM(stored_bytes), 0),"
+		    " MAX(time_ns) FROM restore_points WHERE tenant = $1 AND forgotten = 0"
+		    " GROUP BY unit ORDER BY unit",
+		    PARAMS(PS(tenant)), &r, err) < 0)
+		return error_prefix(err, "catalog: sum the restore points of %s", tenant);
+	ROWS_TAKE(&r, st_r, n_r);
+	return 0;
+}
+
 int catalog_rp_mark_forgotten(struct catalog *c, const char *tenant, const char *unit,
 			      uint32_t seq, struct error *err)
 {

@@ -257,6 +257,18 @@ struct catalog_rp_filter {
 int catalog_rp_list(struct catalog *c, const char *tenant, const char *unit,
 		    const struct catalog_rp_filter *f, const struct catalog_page *pg,
 		    struct catalog_rp ***rps_r, size_t *n_r, struct error *err);
+/* What a unit's live (not forgotten) restore points add up to. */
+struct catalog_rp_stats {
+	char *unit;
+	uint64_t points, bytes, stored_bytes;
+	int64_t newest_ns; /* the newest point's time */
+};
+/* One row per unit of the tenant that has live restore points, by unit id:
+ * counted and summed by the database (one GROUP BY), not by loading every
+ * point. */
+int catalog_rp_stats(struct catalog *c, const char *tenant, struct catalog_rp_stats ***st_r,
+		     size_t *n_r, struct error *err);
+void catalog_rp_stats_free(struct catalog_rp_stats **st);
 int catalog_rp_mark_forgotten(struct catalog *c, const char *tenant, const char *unit,
 			      uint32_t seq, struct error *err);
 /* Deletes every restore point row (catalog rebuild). */

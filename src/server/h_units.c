@@ -70,6 +70,13 @@ int h_unit_recommend(struct request *r, struct json_object *in, struct json_obje
 	return svc_recommend(r->svc, &r->principal, r->tenant, req_param(r, "u"), out, err);
 }
 
+int h_overview(struct request *r, struct json_object *in, struct json_object **out,
+	       struct error *err)
+{
+	(void)in;
+	return svc_overview(r->svc, &r->principal, r->tenant, out, err);
+}
+
 /* PUT {"reason":"…"} sets the unit's legal hold, DELETE releases it; the
  * service audits both. */
 int h_unit_legal_hold_set(struct request *r, struct json_object *in, struct json_object **out,

@@ -71,6 +71,7 @@ static const struct route routes[] = {
 	  NULL },
 	{ "DELETE", "/v1/tokens/{k}", SVC_PERM_TENANTS_MANAGE, h_token_revoke, NULL, NULL },
 
+	{ "GET", T "/overview", SVC_PERM_STATUS_READ, h_overview, NULL, NULL },
 	{ "GET", T "/protectionUnits", SVC_PERM_STATUS_READ, h_unit_list, NULL,
 	  F("kind", "policy", "state", "namePrefix", "sourceGone") },
 	{ "POST", T "/protectionUnits", SVC_PERM_UNIT_CREATE, h_unit_create, unit_fields, NULL },

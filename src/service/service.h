@@ -212,6 +212,11 @@ int svc_backup_now(struct service *s, const struct svc_principal *p, const char 
 /* Recommended restore points of a unit, each with its reason. */
 int svc_recommend(struct service *s, const struct svc_principal *p, const char *tenant,
 		  const char *unit, struct json_object **out, struct error *err);
+/* The tenant at a glance (status.read; service/overview.c): units counted
+ * by condition, live restore points and their bytes, recent anomalies,
+ * the unit backed up least lately. */
+int svc_overview(struct service *s, const struct svc_principal *p, const char *tenant,
+		 struct json_object **out, struct error *err);
 /* Forgetting a restore point by hand: refused inside retention (always,
  * whatever the role); outside it, queued like expiry. */
 int svc_rp_forget(struct service *s, const struct svc_principal *p, const char *tenant,

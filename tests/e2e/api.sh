@@ -157,6 +157,7 @@ ENDPOINTS=(
 	"GET|/v1/tokens|G|200|"
 	"POST|/v1/tokens|G|201|{\"name\":\"g-@R@\",\"role\":\"globalAdmin\"}"
 	"DELETE|/v1/tokens/$KG|G|200|"
+	"GET|$T_A/overview|AOU|200|"
 	"GET|$T_A/protectionUnits|AOU|200|"
 	"POST|$T_A/protectionUnits|G|201|{\"name\":\"u-@R@\",\"kind\":\"account\",\"source\":$SRC_A}"
 	"GET|$U_A|AOU|200|"

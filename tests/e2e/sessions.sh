@@ -357,6 +357,21 @@ else
 fi
 api "$TOK" GET "$U/$TID/protectionUnits/$A/restorePoints?order=sideways"
 expect "sessions: an unknown order is 400" 400
+# The overview: counts and sums as the lists say, unit a's anomaly at point 4
+# (the random data of the parallel test above adds others).
+sums=0; for u in "$A" "$B" "$C"; do
+	api "$TOK" GET "$U/$TID/protectionUnits/$u/restorePoints?limit=1000"
+	sums=$(jq --argjson s "$sums" '$s + ([.items[].bytes] | add)' "$T/resp")
+done
+api "$TOK" GET "$U/$TID/overview"
+cp "$T/resp" "$T/overview"
+got=$(jq -c '[.units.total, .units.protected, .units.neverBackedUp, .bytes == '"$sums"', .storedBytes > 0, .oldestLastSuccess.unitName != null]' "$T/overview")
+anom=$(jq -r --arg a "$A" '[.anomalies[] | select(.unit == $a) | "\(.unitName)@\(.restorePoint)"] | join(",")' "$T/overview")
+if [ "$code" = 200 ] && [ "$got" = '[3,3,0,true,true,true]' ] && [[ ,$anom, == *,a@4,* ]]; then
+	ok "sessions: the overview counts 3 protected units, sums their points' bytes, flags a@4"
+else
+	not_ok "sessions: the overview counts 3 protected units, sums their points' bytes, flags a@4" "$code $got $anom $(head -c 400 "$T/overview")"
+fi
 
 serve_stop
 if sanitizer "$T/serve.err"; then
