@@ -1,6 +1,6 @@
 // The coffer console: a hash router over pages that each call the HTTP API
 // (docs/console.md). No framework, no build step: ES modules served as is.
-import {h, fill} from './lib/dom.js';
+import {h, fill, add} from './lib/dom.js';
 import {api, auth, caps, takeReturnRoute, rememberRoute, T, ApiError} from './lib/api.js';
 import {clearAlerts, showError} from './lib/ui.js';
 import {ROLE_NAMES} from './lib/fmt.js';
@@ -184,6 +184,9 @@ async function route() {
 	}
 	try {
 		const node = h('div');
+		// Pages append optional parts as `cond ? x : null`: skip the nulls
+		// (the DOM's append would write "null").
+		node.append = (...xs) => add(node, ...xs);
 		await m.page(ctx, node);
 		if (ctl.signal.aborted)
 			return;

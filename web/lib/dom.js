@@ -48,6 +48,12 @@ export function s(tag, attrs, ...children) {
 	return el;
 }
 
+// Appends children to el, skipping null, undefined and false.
+export function add(el, ...children) {
+	append(el, children);
+	return el;
+}
+
 // Replaces the children of el.
 export function fill(el, ...children) {
 	el.replaceChildren();

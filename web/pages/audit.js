@@ -1,3 +1,59 @@
-import {h} from '../lib/dom.js';
-import {heading} from '../lib/ui.js';
-export async function auditPage(ctx, el) { el.append(heading(ctx, 'auditPage'), h('p', null, 'Coming soon.')); }
+// The audit log: filters, pages of entries, and (for the global admin, who
+// may call /v1/auditLog/verify) a button that recomputes the hash chain.
+import {h, fill, field, button, table} from '../lib/dom.js';
+import {api, T} from '../lib/api.js';
+import {heading, pager, showError} from '../lib/ui.js';
+import {exact, unixOf} from '../lib/fmt.js';
+
+function detailText(d) {
+	if (d === null || d === undefined || d === '')
+		return '';
+	if (typeof d === 'string')
+		return d;
+	return JSON.stringify(d);
+}
+
+export async function auditPage(ctx, el) {
+	const global = ctx.caps.global;
+	const q = ctx.query;
+	const action = h('input', {type: 'text', name: 'action', value: q.get('action') || '', placeholder: 'e.g. restoreSession'});
+	const since = h('input', {type: 'date', name: 'since', value: q.get('since') || ''});
+	const until = h('input', {type: 'date', name: 'until', value: q.get('until') || ''});
+	const tenant = h('input', {type: 'text', name: 'tenant', value: q.get('tenant') || '', placeholder: 't-…'});
+	const form = h('form', {class: 'filters', role: 'search', 'aria-label': 'Filter the audit log'},
+		field('Action', action, 'starts with').row, field('Since', since).row, field('Until', until).row,
+		global ? field('Tenant', tenant).row : null,
+		h('div', {class: 'actions'}, h('button', {type: 'submit'}, 'Filter')));
+	const status = h('div', {role: 'status', class: 'verify-result'});
+	const verify = global ? button('Verify chain', async () => {
+		fill(status, 'Verifying…');
+		try {
+			const r = await api('GET', '/v1/auditLog/verify');
+			fill(status, r.ok
+				? h('p', {class: 'banner ok'}, h('strong', null, 'The chain is intact: '), `${r.entries} entries, head `, h('code', null, r.head || ''), '.')
+				: h('p', {class: 'banner bad'}, h('strong', null, 'The chain is broken: '), r.error || 'unknown error'));
+		} catch (e) {
+			fill(status);
+			showError(e, 'Verifying the chain');
+		}
+	}) : null;
+	const p = pager(ctx, {
+		label: 'Audit entries',
+		newer: 'Previous', older: 'Next',
+		load: (after, signal) => api('GET', global ? '/v1/auditLog' : T('/auditLog'), {signal, query: {
+			limit: 100, after, action: action.value.trim(), since: since.value, until: until.value,
+			tenant: global ? tenant.value.trim() : undefined}}),
+		render: (items) => table('Audit log entries, oldest first', ['#', 'Time', 'Actor', 'Action', 'Target', 'Detail'].concat(global ? ['Tenant'] : []),
+			items.map((e) => [String(e.seq), exact(unixOf(e, 'time')), h('code', null, e.actor || '–'), e.action, e.target || '',
+				h('span', {class: 'mono'}, detailText(e.detail))].concat(global ? [e.tenant || 'global'] : [])), {rowHeader: true}).wrap,
+		empty: 'No entries match.',
+	});
+	form.addEventListener('submit', (ev) => {
+		ev.preventDefault();
+		p.reset();
+	});
+	await p.reload();
+	el.append(heading(ctx, 'Audit log', verify), status,
+		global ? null : h('p', {class: 'hint'}, 'The hash chain of the log is verified by a global admin (Verify chain on their audit log page).'),
+		form, p.el);
+}
