@@ -101,27 +101,67 @@ netns=()
 if unshare -n ip link set lo up 2>/dev/null; then
 	netns=(unshare -n bash -c 'ip link set lo up && exec "$@"' netns)
 fi
-for t in tests/e2e/*.sh; do
-	[ "$(basename "$t")" = lib.sh ] && continue
-	start=$SECONDS
-	timeout 600 ${netns[@]+"${netns[@]}"} bash "$t" >"$out" 2>"$out.err"; rc=$?
-	echo "# $t ($((SECONDS - start)) s)"
-	count <"$out"
-	[ $rc -eq 0 ] || tail -20 "$out.err"
-	count < <(result "$t" $rc)
-	rm -f "$out.err"
-done
 
-# The service end to end once more with every catalog on a real
-# PostgreSQL 15 (docs/service.md "Catalog"); its lines say "[pg]".
-start=$SECONDS
-COFFER_TEST_CATALOG=pg timeout 600 ${netns[@]+"${netns[@]}"} bash tests/e2e/service.sh \
-	>"$out" 2>"$out.err"; rc=$?
-echo "# tests/e2e/service.sh with COFFER_TEST_CATALOG=pg ($((SECONDS - start)) s)"
-sed 's/^\(\(not \)\{0,1\}ok - \)service:/\1service[pg]:/' "$out" | count
-[ $rc -eq 0 ] || tail -20 "$out.err"
-count < <(result "tests/e2e/service.sh with COFFER_TEST_CATALOG=pg" $rc)
-rm -f "$out.err"
+# The scripts run two at a time (COFFER_TEST_JOBS): each has its own
+# namespace and temporary folder, and most of their time is spent waiting
+# on the servers they start. Those that measure how the server bears load
+# or slow clients (solo) run alone, after the others. The longest start
+# first, so the two lanes end together. Each script's output is kept and
+# printed in the order of tests/e2e/*.sh once all have run.
+jobs_max=${COFFER_TEST_JOBS:-2}
+solo=" api.sh hostile.sh "
+longest=" mail.sh crash.sh imap.sh nodes.sh service.sh incremental.sh webdav.sh console.sh s3.sh "
+e2e=$(mktemp -d /tmp/coffer-e2e.XXXXXX)
+trap 'rm -f "$out"; rm -rf "$e2e"' EXIT
+
+# e2e_run NAME SCRIPT [VAR=VALUE...]: the script, its output in $e2e/NAME.*
+e2e_run() {
+	local name=$1 script=$2 start=$SECONDS
+	shift 2
+	env "$@" timeout 600 ${netns[@]+"${netns[@]}"} bash "$script" \
+		>"$e2e/$name.out" 2>"$e2e/$name.err"
+	echo $? >"$e2e/$name.rc"
+	echo $((SECONDS - start)) >"$e2e/$name.time"
+}
+# e2e_start NAME SCRIPT [VAR=VALUE...]: e2e_run in the background once
+# fewer than jobs_max run.
+e2e_start() {
+	while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do wait -n; done
+	e2e_run "$@" &
+}
+# e2e_report NAME TITLE [SED]: prints a finished script's lines and result.
+e2e_report() {
+	local name=$1 title=$2 rc
+	rc=$(cat "$e2e/$name.rc" 2>/dev/null || echo 1)
+	echo "# $title ($(cat "$e2e/$name.time" 2>/dev/null || echo '?') s)"
+	count < <(sed "${3:-}" "$e2e/$name.out") # not a pipe: count must run in this shell
+	[ "$rc" -eq 0 ] || tail -20 "$e2e/$name.err"
+	count < <(result "$title" "$rc")
+}
+
+scripts=()
+for t in tests/e2e/*.sh; do
+	[ "$(basename "$t")" = lib.sh ] || scripts+=("$t")
+done
+for t in ${longest}; do
+	[ -f "tests/e2e/$t" ] && e2e_start "${t%.sh}" "tests/e2e/$t"
+	# The service once more with every catalog on a real PostgreSQL 15
+	# (docs/service.md "Catalog"); its lines say "[pg]".
+	[ "$t" = service.sh ] && e2e_start service-pg tests/e2e/service.sh COFFER_TEST_CATALOG=pg
+done
+for t in "${scripts[@]}"; do
+	case "$longest$solo" in *" $(basename "$t") "*) continue ;; esac
+	e2e_start "$(basename "$t" .sh)" "$t"
+done
+wait
+for t in ${solo}; do
+	[ -f "tests/e2e/$t" ] && e2e_run "${t%.sh}" "tests/e2e/$t"
+done
+for t in "${scripts[@]}"; do
+	e2e_report "$(basename "$t" .sh)" "$t"
+done
+e2e_report service-pg "tests/e2e/service.sh with COFFER_TEST_CATALOG=pg" \
+	's/^\(\(not \)\{0,1\}ok - \)service:/\1service[pg]:/'
 
 # Each fuzz target briefly (FUZZ_SECONDS, default 5: the suite stays under 20
 # minutes with the servers it starts; fuzz/run.sh SECONDS for longer runs).
