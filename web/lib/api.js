@@ -110,9 +110,11 @@ export function U(unit, path = '') {
 
 // Whether an error says the server does not have the route or parameter
 // (an older server than the console).
+// (A 404 for a record that does not exist says so differently from the
+// router's "no such resource".)
 export function notAvailable(err) {
-	return err instanceof ApiError && (err.status === 404 || err.status === 405 ||
-		(err.status === 400 && /unknown|not take|does not take/i.test(err.message)));
+	return err instanceof ApiError && ((err.status === 404 && /^no such resource/.test(err.message)) ||
+		err.status === 405 || (err.status === 400 && /unknown (query )?(parameter|field)/i.test(err.message)));
 }
 
 // What each role may see (docs/api.md "Roles and permissions"); the API

@@ -14,7 +14,10 @@ export function clearAlerts() {
 export function showError(err, what) {
 	if (err && err.name === 'AbortError')
 		return;
-	console.error(err);
+	// An API error is the user's to read (and the server's log has it); any
+	// other is a bug in the console: the console log (and the tests) see it.
+	if (!(err instanceof ApiError))
+		console.error(err);
 	const msg = err instanceof ApiError
 		? `${err.message} (${err.status ? 'HTTP ' + err.status + ' ' : ''}${err.code})`
 		: String(err && err.message ? err.message : err);

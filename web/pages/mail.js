@@ -178,7 +178,7 @@ export async function messagePage(ctx, el) {
 		m = await api('GET', U(unit, `/restorePoints/${encodeURIComponent(rp)}/message`), {query: {path}, signal: ctx.signal});
 	} catch (e) {
 		el.append(heading(ctx, 'Message'));
-		if (notAvailable(e) && e.status !== 404)
+		if (notAvailable(e))
 			el.append(unavailable('Reading a message', e));
 		else
 			showError(e, 'Reading the message');
