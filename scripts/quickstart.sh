@@ -119,6 +119,13 @@ fi
 echo "== the tenant's audit log, hash-chained"
 "$coffer" --token-file "$demo/tenant.token" audit list | tail -n 6
 "$coffer" --token-file "$demo/admin.token" audit verify
+echo "== the web console serves the same API: its page is there"
+curl -sf "$COFFER_SERVER/" | grep -o '<title>[^<]*</title>' || { echo "the console is not served" >&2; exit 1; }
+if [ -n "${COFFER_DEMO_KEEP:-}" ]; then
+	echo "open $COFFER_SERVER/ and sign in with the token in $demo/tenant.token (Ctrl-C ends)"
+	wait $serve_pid
+fi
 kill -TERM $serve_pid
 wait $serve_pid 2>/dev/null || true
-echo "== done: see README.md and docs/ for more"
+echo "== done: COFFER_DEMO_KEEP=1 scripts/quickstart.sh keeps the service up for the console;"
+echo "   see README.md and docs/ for more"
