@@ -4,6 +4,7 @@
 #include "engine/mailparse.h"
 
 #include <gmime/gmime.h>
+#include <json-c/json.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -799,4 +800,219 @@ char *mailparse_html_to_text(const char *html, size_t len, size_t max)
 	s = (char *)buf_steal(&o.b, NULL);
 	utf8_cut(s, max);
 	return s;
+}
+
+/* ---- one message for a reader (mailparse_view) ---- */
+
+struct view {
+	struct buf plain, html;
+	int plain_cut, html_cut;
+	size_t max;
+	struct json_object *attachments;
+	char *warning;
+};
+
+/* The decoded bytes of a leaf part; the caller unrefs the stream. */
+static GByteArray *part_bytes(GMimeObject *obj, GMimeStream **mem_r)
+{
+	GMimeDataWrapper *content = g_mime_part_get_content(GMIME_PART(obj));
+
+	*mem_r = NULL;
+	if (content == NULL)
+		return NULL;
+	*mem_r = g_mime_stream_mem_new();
+	g_mime_data_wrapper_write_to_stream(content, *mem_r);
+	return g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(*mem_r));
+}
+
+static void view_attachment(struct view *v, GMimeObject *obj, const char *name)
+{
+	GMimeContentType *ct = g_mime_object_get_content_type(obj);
+	struct json_object *a = json_object_new_object();
+	gchar *type = ct ? g_mime_content_type_get_mime_type(ct) : NULL;
+	char *valid = to_utf8(name ? name : "", name ? strlen(name) : 0, NULL, MAILPARSE_FIELD_MAX);
+	GMimeStream *mem = NULL;
+	GByteArray *bytes = GMIME_IS_PART(obj) ? part_bytes(obj, &mem) : NULL;
+
+	json_object_object_add(a, "name", json_object_new_string(valid));
+	free(valid);
+	valid = to_utf8(type ? type : "", type ? strlen(type) : 0, NULL, MAILPARSE_FIELD_MAX);
+	json_object_object_add(a, "contentType", json_object_new_string(valid));
+	free(valid);
+	g_free(type);
+	json_object_object_add(a, "size", json_object_new_int64(bytes ? (int64_t)bytes->len : 0));
+	if (mem)
+		g_object_unref(mem);
+	json_object_array_add(v->attachments, a);
+}
+
+/* Appends a text part's UTF-8 to b, noting in *cut when max was reached. */
+static void view_text(struct buf *b, int *cut, GMimeObject *obj, size_t max)
+{
+	GMimeStream *mem = NULL;
+	GByteArray *bytes = part_bytes(obj, &mem);
+	char *text;
+
+	if (bytes != NULL && bytes->len > 0) {
+		if (bytes->len > max)
+			*cut = 1;
+		text = to_utf8((const char *)bytes->data, bytes->len < max ? bytes->len : max,
+			       g_mime_object_get_content_type_parameter(obj, "charset"), max);
+		if (b->len + strlen(text) + 1 > max)
+			*cut = 1;
+		field_add(b, text, "\n", max);
+		free(text);
+	}
+	if (mem)
+		g_object_unref(mem);
+}
+
+static void view_walk(GMimeObject *obj, struct view *v, int depth)
+{
+	if (obj == NULL)
+		return;
+	if (depth > MAILPARSE_DEPTH_MAX) {
+		if (v->warning == NULL)
+			v->warning = xstrdup("MIME parts nested too deep");
+		return;
+	}
+	if (GMIME_IS_MULTIPART(obj)) {
+		GMimeMultipart *mp = GMIME_MULTIPART(obj);
+
+		for (int i = 0; i < g_mime_multipart_get_count(mp); i++)
+			view_walk(g_mime_multipart_get_part(mp, i), v, depth + 1);
+	} else if (GMIME_IS_MESSAGE_PART(obj)) {
+		GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+		const char *subject = inner ? g_mime_message_get_subject(inner) : NULL;
+
+		/* A forwarded message is shown as an attachment, not inlined. */
+		view_attachment(v, obj, subject ? subject : "message.eml");
+	} else if (GMIME_IS_PART(obj)) {
+		GMimeContentType *ct = g_mime_object_get_content_type(obj);
+		const char *name = g_mime_part_get_filename(GMIME_PART(obj));
+
+		if (g_mime_part_is_attachment(GMIME_PART(obj)) || name)
+			view_attachment(v, obj, name);
+		else if (ct && g_mime_content_type_is_type(ct, "text", "plain"))
+			view_text(&v->plain, &v->plain_cut, obj, v->max);
+		else if (ct && g_mime_content_type_is_type(ct, "text", "html"))
+			view_text(&v->html, &v->html_cut, obj, 8 * v->max);
+		else if (ct && !g_mime_content_type_is_type(ct, "text", "*"))
+			view_attachment(v, obj, NULL);
+	}
+}
+
+static void view_string(struct json_object *o, const char *key, const char *s)
+{
+	char *valid = to_utf8(s ? s : "", s ? strlen(s) : 0, NULL, MAILPARSE_FIELD_MAX);
+
+	json_object_object_add(o, key, json_object_new_string(valid));
+	free(valid);
+}
+
+static struct json_object *view_headers(GMimeMessage *m)
+{
+	GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(m));
+	struct json_object *a = json_object_new_array();
+	int n = hl ? g_mime_header_list_get_count(hl) : 0;
+
+	for (int i = 0; i < n && i < MAILPARSE_VIEW_HEADERS_MAX; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+		const char *raw = g_mime_header_get_raw_value(h);
+		char *unfolded = g_mime_utils_header_unfold(raw ? raw : "");
+		char *decoded = g_mime_utils_header_decode_text(NULL, g_strstrip(unfolded));
+		struct json_object *x = json_object_new_object();
+
+		view_string(x, "name", g_mime_header_get_name(h));
+		view_string(x, "value", decoded);
+		json_object_array_add(a, x);
+		g_free(decoded);
+		g_free(unfolded);
+	}
+	return a;
+}
+
+static void view_addresses(struct json_object *o, const char *key, GMimeMessage *m,
+			   GMimeAddressType type)
+{
+	char *s = addresses(m, &type, 1);
+
+	json_object_object_add(o, key, json_object_new_string(s));
+	free(s);
+}
+
+/* The text shown: the plain parts, else the HTML parts' text. */
+static void view_body(struct json_object *o, struct view *v)
+{
+	char *text;
+	int cut;
+
+	if (v->plain.len > 0 || v->html.len == 0) {
+		text = field_take(&v->plain, v->max);
+		cut = v->plain_cut;
+		json_object_object_add(o, "textSource", json_object_new_string("plain"));
+	} else {
+		char *html = field_take(&v->html, 8 * v->max);
+
+		text = mailparse_html_to_text(html, strlen(html), v->max);
+		cut = v->html_cut || strlen(text) + 4 >= v->max;
+		free(html);
+		json_object_object_add(o, "textSource", json_object_new_string("html"));
+	}
+	json_object_object_add(o, "text", json_object_new_string(text));
+	json_object_object_add(o, "truncated", json_object_new_boolean(cut));
+	free(text);
+}
+
+struct json_object *mailparse_view(const uint8_t *data, size_t len, size_t text_max)
+{
+	struct json_object *o = json_object_new_object();
+	struct view v = { .max = text_max, .attachments = json_object_new_array() };
+	GMimeParserOptions *opt = parser_options(NULL);
+	GMimeMessage *m = parse(data, len, opt);
+	GDateTime *date = m ? g_mime_message_get_date(m) : NULL;
+
+	buf_init(&v.plain, 0);
+	buf_init(&v.html, 0);
+	json_object_object_add(o, "size", json_object_new_int64((int64_t)len));
+	if (date) {
+		GDateTime *utc = g_date_time_to_utc(date);
+		gchar *s = g_date_time_format(utc, "%Y-%m-%dT%H:%M:%SZ");
+
+		view_string(o, "date", s);
+		g_free(s);
+		g_date_time_unref(utc);
+		json_object_object_add(o, "dateUnix", json_object_new_int64(g_date_time_to_unix(date)));
+	} else {
+		json_object_object_add(o, "date", NULL);
+		json_object_object_add(o, "dateUnix", NULL);
+	}
+	if (m == NULL) { /* GMime recovered nothing: the bytes after the header as text */
+		size_t end = header_end(data, len);
+		char *t = to_utf8((const char *)data + end, len - end, NULL, text_max);
+
+		json_object_object_add(o, "headers", json_object_new_array());
+		v.plain_cut = len - end > text_max;
+		field_add(&v.plain, t, "", text_max);
+		free(t);
+		v.warning = xstrdup("not a MIME message: shown as plain text");
+	} else {
+		view_addresses(o, "from", m, GMIME_ADDRESS_TYPE_FROM);
+		view_addresses(o, "to", m, GMIME_ADDRESS_TYPE_TO);
+		view_addresses(o, "cc", m, GMIME_ADDRESS_TYPE_CC);
+		view_string(o, "subject", g_mime_message_get_subject(m));
+		view_string(o, "messageId", g_mime_message_get_message_id(m));
+		json_object_object_add(o, "headers", view_headers(m));
+		view_walk(g_mime_message_get_mime_part(m), &v, 0);
+		g_object_unref(m);
+	}
+	view_body(o, &v);
+	json_object_object_add(o, "attachments", v.attachments);
+	if (v.warning)
+		json_object_object_add(o, "parseError", json_object_new_string(v.warning));
+	free(v.warning);
+	buf_clear(&v.plain);
+	buf_clear(&v.html);
+	g_mime_parser_options_free(opt);
+	return o;
 }

@@ -52,6 +52,19 @@ char *mailparse_sender_address(const uint8_t *data, size_t len);
  * character, ',', '<' or '>' inside. Caller frees. */
 char *mailparse_address_norm(const char *in);
 
+/* One message as data for a reader to show (GET U/restorePoints/{seq}/
+ * message, docs/api.md "For the console"): a new JSON object
+ * {"size","date","dateUnix","from","to","cc","subject","messageId",
+ *  "headers":[{"name","value"}], "text","truncated","textSource",
+ *  "attachments":[{"name","contentType","size"}], "parseError"?}: every
+ * string UTF-8 (header values RFC 2047-decoded, at most
+ * MAILPARSE_VIEW_HEADERS_MAX of them), text the text/plain parts, or the
+ * text of the HTML parts (mailparse_html_to_text) when there is none, at
+ * most text_max bytes. Never markup: a reader shows it as text. */
+#define MAILPARSE_VIEW_HEADERS_MAX 500
+struct json_object;
+struct json_object *mailparse_view(const uint8_t *data, size_t len, size_t text_max);
+
 /* Reduces HTML to text: tags, comments, scripts and styles dropped, block
  * elements as line breaks, runs of white space as one, character
  * references and common named entities decoded. At most max bytes of

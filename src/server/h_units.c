@@ -159,6 +159,18 @@ int h_unit_find(struct request *r, struct json_object *in, struct json_object **
 			     req_query(r, "name"), ic && strcmp(ic, "true") == 0, out, err);
 }
 
+int h_rp_message(struct request *r, struct json_object *in, struct json_object **out,
+		 struct error *err)
+{
+	uint32_t seq;
+
+	(void)in;
+	if (req_seq(r, &seq, err) < 0)
+		return -1;
+	return svc_rp_message(r->svc, &r->principal, r->tenant, req_param(r, "u"), seq,
+			      req_query(r, "path"), out, err);
+}
+
 int h_rp_items(struct request *r, struct json_object *in, struct json_object **out,
 	       struct error *err)
 {

@@ -92,6 +92,8 @@ static const struct route routes[] = {
 	{ "GET", U "/find", SVC_PERM_CONTENT_READ, h_unit_find, NULL, F("name", "ignoreCase") },
 	{ "GET", U "/restorePoints/{seq}/items", SVC_PERM_CONTENT_READ, h_rp_items, NULL,
 	  F("path") },
+	{ "GET", U "/restorePoints/{seq}/message", SVC_PERM_CONTENT_READ, h_rp_message, NULL,
+	  F("path") },
 
 	{ "GET", T "/protectionPolicies", SVC_PERM_STATUS_READ, h_policy_list, NULL, NULL },
 	{ "POST", T "/protectionPolicies", SVC_PERM_CONFIG_WRITE, h_policy_create, policy_fields,

@@ -244,6 +244,12 @@ int svc_unit_destroy(struct service *s, const struct svc_principal *p, const cha
 		     struct error *err);
 int svc_unit_destroy_cancel(struct service *s, const struct svc_principal *p, const char *tenant,
 			    const char *unit, struct json_object **out, struct error *err);
+/* One message of a mailbox unit's point as data (content read: audited
+ * mail.read; service/message.c): 400 for another kind of unit, 404 for an
+ * unknown path or one the erasure ledger withholds. */
+int svc_rp_message(struct service *s, const struct svc_principal *p, const char *tenant,
+		   const char *unit, uint32_t seq, const char *path, struct json_object **out,
+		   struct error *err);
 /* The entries of a restore point under a path (content read: audited). */
 int svc_rp_items(struct service *s, const struct svc_principal *p, const char *tenant,
 		 const char *unit, uint32_t seq, const char *path, struct json_object **out,

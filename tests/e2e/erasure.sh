@@ -172,6 +172,11 @@ else
 	not_ok "erasure: a new-location restore session succeeds" "$(head -c 300 "$T/session")"
 fi
 
+# Reading the erased message as the console does: 404, saying why.
+api "$TOK" GET "$U/$TA/protectionUnits/$UA/restorePoints/1/message?path=$(jq -rn --arg p "$GONE" '$p | @uri')"
+[ "$code" = 404 ] && jq -r .error.message "$T/resp" | grep -q "withheld by erasure request $EA" &&
+	ok "erasure: the erased message cannot be read (404: withheld by $EA)" ||
+	not_ok "erasure: the erased message cannot be read" "$code $(head -c 300 "$T/resp")"
 # A granular restore naming the erased message itself puts back nothing.
 if session "{\"items\":[{\"unit\":\"$UA\",\"restorePoint\":1,\"mode\":\"granular\",\"paths\":[\"$GONE\"]}]}" &&
 	[ "$(art withheld.items)" = 1 ] && [ "$(imap alice from "$ADDR")" = "$ALICE_ANN" ]; then

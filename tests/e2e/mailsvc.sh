@@ -129,6 +129,26 @@ if [ "$code" = 200 ] && [ "$n" = 1 ] && jq -e '.items[0].subject | test("Test me
 else
 	not_ok "mailsvc: a search by subject finds the message and names its restore point" "HTTP $code $(head -c 400 "$T/resp")"
 fi
+MPATH=$(jq -r '.items[0].path' "$T/resp")
+# The message a search found, as data for the console (docs/api.md "For the console").
+api "$OPTOK" GET "/v1/tenants/$TA/protectionUnits/$UA/restorePoints/1/message?path=$MPATH"
+cp "$T/resp" "$T/message"
+if [ "$code" = 200 ] && jq -e '(.subject | test("Test message 101 ")) and (.from | length > 0) and
+	(.text | length > 0) and (.textSource == "plain" or .textSource == "html") and
+	([.headers[] | select(.name == "Subject")] | length == 1) and (.dateUnix > 0) and
+	(.attachments | type == "array")' "$T/message" >/dev/null; then
+	ok "mailsvc: a found message is read as data: headers, text, attachments"
+else
+	not_ok "mailsvc: a found message is read as data" "HTTP $code $(head -c 400 "$T/message")"
+fi
+api "$TOK" GET "/v1/tenants/$TA/protectionUnits/$UA/restorePoints/1/message?path=INBOX/nope"
+expect "mailsvc: an unknown message is 404" 404
+api "$AUTOK" GET "/v1/tenants/$TA/protectionUnits/$UA/restorePoints/1/message?path=$MPATH"
+expect "mailsvc: an auditor may not read a message (403)" 403
+api "$TOK" GET "/v1/tenants/$TA/auditLog?action=mail.read"
+[ "$(jq -r --arg t "$UA@1" --arg p "$MPATH" '[.items[] | select(.target == $t and .detail.path == $p)] | length' "$T/resp")" -ge 1 ] &&
+	ok "mailsvc: reading a message is audited (mail.read, its path)" ||
+	not_ok "mailsvc: reading a message is audited" "$(head -c 300 "$T/resp")"
 search "$TOK" "from=sender5&limit=2"
 n1=$(jq '.items | length' "$T/resp"); next=$(jq -r .next "$T/resp")
 units=$(jq -r '[.items[].unit] | unique | length' "$T/resp")
@@ -154,6 +174,10 @@ search "$TOK" "unit=$UA&hasAttachment=true&limit=1000"
 [ "$code" = 200 ] && [ "$(jq '[.items[] | select(.hasAttachment != true)] | length' "$T/resp")" = 0 ] &&
 	[ "$(jq '.items | length' "$T/resp")" -gt 0 ] && ok "mailsvc: hasAttachment finds only messages with attachments" ||
 	not_ok "mailsvc: hasAttachment finds only messages with attachments" "$(head -c 300 "$T/resp")"
+api "$TOK" GET "/v1/tenants/$TA/protectionUnits/$UA/restorePoints/1/message?path=$(jq -r '.items[0].path' "$T/resp")"
+jq -e '(.attachments | length > 0) and (.attachments[0].size > 0) and (.attachments[0].contentType | length > 0)' "$T/resp" >/dev/null &&
+	ok "mailsvc: a message's attachments are listed with type and size, not inlined" ||
+	not_ok "mailsvc: a message's attachments are listed" "$(jq -c '{attachments, textSource}' "$T/resp" | head -c 300)"
 search "$TOK" "unit=$UA&since=2023-11-14&until=2023-11-14&limit=1000"
 [ "$code" = 200 ] && [ "$(jq '[.items[] | select(.dateUnix < 1699920000 or .dateUnix >= 1700006400)] | length' "$T/resp")" = 0 ] &&
 	[ "$(jq '.items | length' "$T/resp")" -gt 0 ] && ok "mailsvc: a date range (since/until of one day) holds" ||
