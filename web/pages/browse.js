@@ -7,7 +7,7 @@ import {bytes, num, when, unixOf} from '../lib/fmt.js';
 
 const CHUNK = 500; // rows put in the page at a time
 
-function parentOf(path) {
+export function parentOf(path) {
 	const i = path.replace(/\/+$/, '').lastIndexOf('/');
 	return i <= 0 ? '/' : path.slice(0, i);
 }

@@ -29,19 +29,46 @@ function unitText(id) {
 	return s;
 }
 
-// Restores messages (each {unit, restorePoint, path}) with mode newLocation:
-// into a new Restored-<time> folder of their mailbox. One item per unit and
-// point. Goes to the session's page.
+// Restores messages (each {unit, restorePoint, path, points}) with mode
+// newLocation: into a new Restored-<time> folder of their mailbox. A
+// session takes a unit once, so the messages of one unit come from one
+// point: the newest that holds them all (a result's restorePoints), else
+// one item per point. Goes to the session's page.
 async function restoreToNewFolder(list) {
-	const groups = new Map();
+	const byUnit = new Map();
 	for (const m of list) {
-		const k = `${m.unit}@${m.restorePoint}`;
-		if (!groups.has(k))
-			groups.set(k, {unit: m.unit, restorePoint: Number(m.restorePoint), mode: 'newLocation', paths: []});
-		groups.get(k).paths.push(m.path);
+		if (!byUnit.has(m.unit))
+			byUnit.set(m.unit, []);
+		byUnit.get(m.unit).push(m);
 	}
-	const s = await api('POST', T('/restoreSessions'), {body: {items: [...groups.values()]}});
+	const items = [];
+	for (const [unit, ms] of byUnit) {
+		let common = null;
+		for (const m of ms) {
+			const pts = new Set((m.points && m.points.length ? m.points : [m.restorePoint]).map(Number));
+			common = common ? new Set([...common].filter((x) => pts.has(x))) : pts;
+		}
+		if (common && common.size) {
+			items.push({unit, restorePoint: Math.max(...common), mode: 'newLocation', paths: ms.map((m) => m.path)});
+			continue;
+		}
+		const byPoint = new Map();
+		for (const m of ms) {
+			if (!byPoint.has(m.restorePoint))
+				byPoint.set(m.restorePoint, {unit, restorePoint: Number(m.restorePoint), mode: 'newLocation', paths: []});
+			byPoint.get(m.restorePoint).paths.push(m.path);
+		}
+		items.push(...byPoint.values());
+	}
+	const s = await api('POST', T('/restoreSessions'), {body: {items}});
 	location.hash = `#/sessions/${encodeURIComponent(s.id)}`;
+}
+
+// The points of the result's unit that hold the message under its path
+// (its place's restorePoints), else just the point it matched in.
+function pointsOf(m) {
+	const place = (m.places || []).find((p) => p.unit === m.unit && p.path === m.path);
+	return place && Array.isArray(place.restorePoints) ? place.restorePoints.map(Number) : [Number(m.restorePoint)];
 }
 
 // Saves a Response body as a file (a blob: URL, revoked at once after).
@@ -135,7 +162,7 @@ export async function mailPage(ctx, el) {
 				const cb = h('input', {type: 'checkbox', checked: selected.has(m.key + m.path), 'aria-label': `Select ${subj}`});
 				cb.addEventListener('change', () => {
 					if (cb.checked)
-						selected.set(m.key + m.path, {unit: m.unit, restorePoint: m.restorePoint, path: m.path, subject: subj});
+						selected.set(m.key + m.path, {unit: m.unit, restorePoint: m.restorePoint, path: m.path, subject: subj, points: pointsOf(m)});
 					else
 						selected.delete(m.key + m.path);
 					updateSel();

@@ -7,7 +7,7 @@ import {api, T, U, knowUnit, notAvailable} from '../lib/api.js';
 import {heading, showError, unavailable, pager} from '../lib/ui.js';
 import {bytes, num, when, unixOf, MODE_NAMES} from '../lib/fmt.js';
 import {recommendations} from './units.js';
-import {chunked} from './browse.js';
+import {chunked, parentOf} from './browse.js';
 
 const MODE_HINTS = {
 	folder: {
@@ -63,6 +63,8 @@ export async function restorePage(ctx, el) {
 	// first, a page at a time.
 	async function step1() {
 		const pick = (v) => {
+			if (st.seq !== Number(v))
+				st.paths.clear(); // picked in another point
 			st.seq = Number(v);
 		};
 		const recRadios = list.filter((g) => !g.warning).map((g) => radio('rp', String(g.seq), st.seq === g.seq,
@@ -115,12 +117,15 @@ export async function restorePage(ctx, el) {
 			st.mode = m;
 			renderPicker();
 		};
+		// Granular needs files; a new location may take some (only those
+		// restored next to the unit) or none (the whole unit).
 		function renderPicker() {
-			if (st.mode !== 'granular') {
+			if (st.mode === 'inPlace') {
 				fill(pickerBox);
 				return;
 			}
-			fill(pickerBox, filePicker(ctx, unit, st));
+			fill(pickerBox, filePicker(ctx, unit, st, st.mode === 'granular' ? 'Files to restore'
+				: 'Files to restore (optional: none picked restores the whole unit)'));
 		}
 		const form = h('form', null,
 			h('p', null, `Restoring ${unit.name} from point ${st.seq}.`),
@@ -144,7 +149,7 @@ export async function restorePage(ctx, el) {
 
 	function item() {
 		const it = {unit: id, restorePoint: st.seq, mode: st.mode};
-		if (st.mode === 'granular')
+		if (st.mode !== 'inPlace' && st.paths.size)
 			it.paths = [...st.paths];
 		return it;
 	}
@@ -167,7 +172,7 @@ export async function restorePage(ctx, el) {
 				h('dt', null, 'Restore point'), h('dd', null, `Point ${st.seq}`, rec.has(st.seq) ? [' ', h('span', {class: 'tag rec'}, 'Recommended')] : null,
 					anom.has(st.seq) ? [' ', h('span', {class: 'tag anom'}, 'Anomaly')] : null),
 				h('dt', null, 'Mode'), h('dd', null, MODE_NAMES[st.mode]),
-				st.mode === 'granular' ? [h('dt', null, 'Paths'), h('dd', null, h('ul', {class: 'picked'}, [...st.paths].map((p) => h('li', null, p))))] : null),
+				st.mode !== 'inPlace' && st.paths.size ? [h('dt', null, 'Paths'), h('dd', null, h('ul', {class: 'picked'}, [...st.paths].map((p) => h('li', null, p))))] : null),
 			planBox,
 			h('div', {class: 'actions'}, h('button', {type: 'button', onclick: () => show(2)}, 'Back'), start)));
 		try {
@@ -205,10 +210,10 @@ function planView(p) {
 }
 
 // A file picker over a point's items: folders open, checkboxes select.
-function filePicker(ctx, unit, st) {
+function filePicker(ctx, unit, st, legend) {
 	const listBox = h('div');
 	const picked = h('ul', {class: 'picked', 'aria-live': 'polite'});
-	const where = h('p');
+	const where = h('p', {tabindex: '-1'});
 	function renderPicked() {
 		fill(picked, st.paths.size ? [...st.paths].map((p) => h('li', null, p, ' ',
 			h('button', {type: 'button', class: 'link', 'aria-label': `Remove ${p}`, onclick: () => {
@@ -219,7 +224,7 @@ function filePicker(ctx, unit, st) {
 					cb.checked = false;
 			}}, 'remove'))) : h('li', {class: 'muted'}, 'nothing picked yet'));
 	}
-	async function open(path) {
+	async function open(path, moved = true) {
 		fill(where, 'Folder ', h('code', null, path));
 		fill(listBox, h('p', {class: 'muted'}, 'Loading…'));
 		try {
@@ -228,7 +233,7 @@ function filePicker(ctx, unit, st) {
 				((b.type === 'dir') - (a.type === 'dir')) || String(a.name).localeCompare(String(b.name)));
 			const t = table(`Pick from ${path}`, ['Select', 'Name', 'Type', 'Size'], []);
 			if (path !== '/') {
-				const up = path.replace(/\/[^/]*\/?$/, '') || '/';
+				const up = parentOf(path);
 				t.tbody.append(h('tr', null, h('td'), h('td', null, h('button', {type: 'button', class: 'link', onclick: () => open(up)}, '../ (parent folder)')), h('td', null, 'dir'), h('td')));
 			}
 			const rowOf = (it) => {
@@ -249,13 +254,17 @@ function filePicker(ctx, unit, st) {
 					h('td', null, it.type), h('td', null, it.type === 'dir' ? '' : bytes(it.size)));
 			};
 			fill(listBox, t.wrap, chunked(t.tbody, items, rowOf, 'items'));
+			// The button that opened the folder is gone: keep the keyboard
+			// focus in the picker.
+			if (listBox.isConnected && moved)
+				where.focus();
 		} catch (e) {
 			fill(listBox);
 			showError(e, 'Listing ' + path);
 		}
 	}
 	renderPicked();
-	open('/');
-	return h('fieldset', null, h('legend', null, 'Files to restore'), where, listBox,
+	open('/', false);
+	return h('fieldset', null, h('legend', null, legend), where, listBox,
 		h('h3', null, 'Picked'), picked);
 }
