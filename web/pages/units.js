@@ -161,13 +161,18 @@ export async function unitPage(ctx, el) {
 	const chartBox = h('div', {class: 'chart'});
 	const orderNote = h('div');
 	let asc = false;
+	// Jump through a long history by date: points taken until that day.
+	const until = h('input', {type: 'date', name: 'until'});
+	const jump = h('form', {class: 'filters', role: 'search', 'aria-label': 'Find restore points by date'},
+		field('Taken on or before', until, 'empty: the newest').row,
+		h('div', {class: 'actions'}, h('button', {type: 'submit'}, 'Show points')));
 	const p = pager(ctx, {
 		label: 'Restore points',
 		newer: 'Newer', older: 'Older',
 		load: async (after, signal) => {
 			if (!asc) {
 				try {
-					return await api('GET', U(id, '/restorePoints'), {signal, query: {limit: 100, after, order: 'desc'}});
+					return await api('GET', U(id, '/restorePoints'), {signal, query: {limit: 100, after, order: 'desc', until: until.value}});
 				} catch (e) {
 					if (!notAvailable(e))
 						throw e;
@@ -175,7 +180,7 @@ export async function unitPage(ctx, el) {
 					fill(orderNote, h('p', {class: 'note'}, 'This server lists restore points oldest first only (no order=desc).'));
 				}
 			}
-			return api('GET', U(id, '/restorePoints'), {signal, query: {limit: 100, after}});
+			return api('GET', U(id, '/restorePoints'), {signal, query: {limit: 100, after, until: until.value}});
 		},
 		render: (items) => {
 			fill(chartBox, timeline({points: items, label: `Restore points of ${unit.name}`, anomalies: anom, recommended: rec,
@@ -190,8 +195,12 @@ export async function unitPage(ctx, el) {
 		},
 		empty: 'No restore points yet.',
 	});
+	jump.addEventListener('submit', (ev) => {
+		ev.preventDefault();
+		p.reset();
+	});
 	await p.reload();
-	el.append(h('section', {'aria-labelledby': 'tl-h'}, h('h2', {id: 'tl-h'}, 'Restore points'), orderNote, chartBox, p.el));
+	el.append(h('section', {'aria-labelledby': 'tl-h'}, h('h2', {id: 'tl-h'}, 'Restore points'), orderNote, jump, chartBox, p.el));
 	if (ctx.caps.content)
 		el.append(compareForm(unit));
 }
