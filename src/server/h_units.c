@@ -1,12 +1,14 @@
 /* Handlers: protection units, their restore points, on-demand backups and
  * recommendations (docs/api.md). The service authorizes each call for
  * r->tenant and reads with that tenant. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
 
 #include "lib/error.h"
+#include "lib/parse.h"
 #include "server/request.h"
 
 int h_unit_list(struct request *r, struct json_object *in, struct json_object **out,
@@ -169,6 +171,23 @@ int h_rp_message(struct request *r, struct json_object *in, struct json_object *
 		return -1;
 	return svc_rp_message(r->svc, &r->principal, r->tenant, req_param(r, "u"), seq,
 			      req_query(r, "path"), out, err);
+}
+
+int h_rp_diff(struct request *r, struct json_object *in, struct json_object **out,
+	      struct error *err)
+{
+	const char *against = req_query(r, "against");
+	struct svc_page pg;
+	int64_t a = 0;
+	uint32_t seq;
+
+	(void)in;
+	if (req_seq(r, &seq, err) < 0 || req_page(r, &pg, err) < 0)
+		return -1;
+	if (against != NULL && parse_int_field("against", against, 1, UINT32_MAX, &a, err) < 0)
+		return -1;
+	return svc_rp_diff(r->svc, &r->principal, r->tenant, req_param(r, "u"), seq, (uint32_t)a,
+			   &pg, out, err);
 }
 
 int h_rp_items(struct request *r, struct json_object *in, struct json_object **out,

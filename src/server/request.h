@@ -128,7 +128,8 @@ route_fn h_token_list, h_token_create, h_token_revoke;
 route_fn h_unit_list, h_unit_create, h_unit_get, h_unit_backup, h_unit_recommend, h_overview;
 route_fn h_unit_legal_hold_set, h_unit_legal_hold_release;
 route_fn h_unit_destroy, h_unit_destroy_cancel; /* h_destroy.c */
-route_fn h_rp_list, h_rp_get, h_rp_forget, h_rp_items, h_rp_message, h_unit_find;
+route_fn h_rp_list, h_rp_get, h_rp_forget, h_rp_items, h_rp_message, h_rp_diff,
+	h_unit_find;
 route_fn h_policy_list, h_policy_create, h_policy_get, h_policy_update;
 route_fn h_session_list, h_session_create, h_session_get;
 route_fn h_job_list;

@@ -94,6 +94,8 @@ static const struct route routes[] = {
 	  F("path") },
 	{ "GET", U "/restorePoints/{seq}/message", SVC_PERM_CONTENT_READ, h_rp_message, NULL,
 	  F("path") },
+	{ "GET", U "/restorePoints/{seq}/diff", SVC_PERM_CONTENT_READ, h_rp_diff, NULL,
+	  F("against") },
 
 	{ "GET", T "/protectionPolicies", SVC_PERM_STATUS_READ, h_policy_list, NULL, NULL },
 	{ "POST", T "/protectionPolicies", SVC_PERM_CONFIG_WRITE, h_policy_create, policy_fields,

@@ -250,6 +250,13 @@ int svc_unit_destroy_cancel(struct service *s, const struct svc_principal *p, co
 int svc_rp_message(struct service *s, const struct svc_principal *p, const char *tenant,
 		   const char *unit, uint32_t seq, const char *path, struct json_object **out,
 		   struct error *err);
+struct svc_page;
+/* What changed from point `against` (0: the live point before seq) to
+ * point seq, a page at a time (the cursor: how many changes came before);
+ * content read, audited restorePoint.diff (service/rpdiff.c). */
+int svc_rp_diff(struct service *s, const struct svc_principal *p, const char *tenant,
+		const char *unit, uint32_t seq, uint32_t against, const struct svc_page *page,
+		struct json_object **out, struct error *err);
 /* The entries of a restore point under a path (content read: audited). */
 int svc_rp_items(struct service *s, const struct svc_principal *p, const char *tenant,
 		 const char *unit, uint32_t seq, const char *path, struct json_object **out,

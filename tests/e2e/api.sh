@@ -171,6 +171,7 @@ ENDPOINTS=(
 	"GET|$U_A/restorePoints/1/items|AO|200|"
 	"GET|$U_A/find?name=*|AO|200|"
 	"GET|$U_A/restorePoints/1/message?path=hello.txt|AO|400|"
+	"GET|$U_A/restorePoints/1/diff?against=1|AO|200|"
 	"GET|$T_A/protectionPolicies|AOU|200|"
 	"POST|$T_A/protectionPolicies|A|201|{\"name\":\"p-@R@\",\"kind\":\"account\",\"units\":[]}"
 	"GET|$T_A/protectionPolicies/$PA|AOU|200|"

@@ -372,6 +372,38 @@ if [ "$code" = 200 ] && [ "$got" = '[3,3,0,true,true,true]' ] && [[ ,$anom, == *
 else
 	not_ok "sessions: the overview counts 3 protected units, sums their points' bytes, flags a@4" "$code $got $anom $(head -c 400 "$T/overview")"
 fi
+# The diff of the damage: point 4 against 3, page by page, audited.
+api "$TOK" GET "$U/$TID/protectionUnits/$A/restorePoints/4/diff?against=3&limit=1000"
+cp "$T/resp" "$T/diff"
+sum=$(jq -c '.summary' "$T/diff")
+if [ "$code" = 200 ] && jq -e '(.summary.added > 0) and (.summary.removed > 0) and
+	([.items[] | select(.change == "added" and .path == "docs/report-1.txt.locked")] | length == 1) and
+	([.items[] | select(.change == "removed" and .path == "sub/run.sh")] | length == 1) and
+	(.items | length) == (.summary.added + .summary.removed + .summary.changed + .summary.attrs) and
+	.withheld.items == 0 and .next == null' "$T/diff" >/dev/null; then
+	ok "sessions: the diff of the damaged point names the encrypted and the removed files ($sum)"
+else
+	not_ok "sessions: the diff of the damaged point names the encrypted and the removed files" "$code $(head -c 400 "$T/diff")"
+fi
+api "$TOK" GET "$U/$TID/protectionUnits/$A/restorePoints/4/diff?limit=2"
+d1=$(jq -c '[.items[].path]' "$T/resp"); nx=$(jq -r .next "$T/resp")
+api "$TOK" GET "$U/$TID/protectionUnits/$A/restorePoints/4/diff?limit=2&after=$nx"
+d2=$(jq -c '[.items[].path]' "$T/resp")
+if [ "$nx" = 2 ] && [ "$(jq -nc --argjson a "$d1" --argjson b "$d2" '$a + $b')" = "$(jq -c '[.items[0:4][].path]' "$T/diff")" ]; then
+	ok "sessions: the diff pages (limit, after), against the point before by default"
+else
+	not_ok "sessions: the diff pages, against the point before by default" "$nx $d1 $d2"
+fi
+api "$TOK" GET "$U/$TID/protectionUnits/$A/restorePoints/1/diff"
+expect "sessions: a diff of the first point without against is 400" 400
+api "$TOK" GET "$U/$TID/protectionUnits/$A/restorePoints/4/diff?against=99"
+expect "sessions: a diff against an unknown point is 404" 404
+api "$TOK" GET "$U/$TID/auditLog?action=restorePoint.diff"
+if jq -e --arg t "$A@4" '.items[] | select(.target == $t and .detail.against == 3)' "$T/resp" >/dev/null; then
+	ok "sessions: a diff is in the audit log (restorePoint.diff)"
+else
+	not_ok "sessions: a diff is in the audit log" "$(head -c 300 "$T/resp")"
+fi
 
 serve_stop
 if sanitizer "$T/serve.err"; then
