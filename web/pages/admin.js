@@ -60,7 +60,7 @@ export async function tenantsPage(ctx, el) {
 		newer: 'Previous', older: 'Next',
 		load: (after, signal) => api('GET', '/v1/tenants', {query: {limit: 100, after}, signal}),
 		render: (items) => table('Tenants', ['Name', 'Id', 'State', 'Created', 'Minimum retention', 'Legal hold'], items.map((t) => [
-			t.name, h('code', null, t.id), state(t.state), when(unixOf(t, 'created')), `${t.minRetentionDays} days`,
+			t.name, h('code', {class: 'id'}, t.id), state(t.state), when(unixOf(t, 'created')), `${t.minRetentionDays} days`,
 			t.legalHold ? t.legalHold.reason : 'none',
 		]), {rowHeader: true}).wrap,
 		empty: 'No tenants yet.',
@@ -104,7 +104,7 @@ export async function tokensPage(ctx, el) {
 		newer: 'Previous', older: 'Next',
 		load: (after, signal) => api('GET', listPath, {query: {limit: 100, after}, signal}),
 		render: (items) => table('API tokens', ['Name', 'Id', 'Role', 'Tenant', 'Created', 'Last used', 'State'], items.map((t) => [
-			t.name, h('code', null, t.id), ROLE_NAMES[t.role] || t.role, t.tenant || 'global', when(unixOf(t, 'created')),
+			t.name, h('code', {class: 'id'}, t.id), ROLE_NAMES[t.role] || t.role, t.tenant || 'global', when(unixOf(t, 'created')),
 			when(unixOf(t, 'lastUsed'), 'never'),
 			t.revoked ? state('revoked') : (t.id === ctx.who.token ? h('span', {class: 'muted'}, 'this token') : button('Revoke', async () => {
 				if (!window.confirm(`Revoke token ${t.name} (${t.id})? Whoever uses it is signed out.`))

@@ -44,7 +44,7 @@ export async function auditPage(ctx, el) {
 			limit: 100, after, action: action.value.trim(), since: since.value, until: until.value,
 			tenant: global ? tenant.value.trim() : undefined}}),
 		render: (items) => table('Audit log entries, oldest first', ['#', 'Time', 'Actor', 'Action', 'Target', 'Detail'].concat(global ? ['Tenant'] : []),
-			items.map((e) => [String(e.seq), exact(unixOf(e, 'time')), h('code', null, e.actor || '–'), e.action, e.target || '',
+			items.map((e) => [String(e.seq), exact(unixOf(e, 'time')), h('code', {class: 'id'}, e.actor || '–'), e.action, e.target || '',
 				h('span', {class: 'mono'}, detailText(e.detail))].concat(global ? [e.tenant || 'global'] : [])), {rowHeader: true}).wrap,
 		empty: 'No entries match.',
 	});
