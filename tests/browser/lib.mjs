@@ -174,7 +174,9 @@ export async function axeCheck(page) {
 	const has = await page.evaluate(() => typeof window.axe !== 'undefined');
 	if (!has) await page.evaluate(axeSource);
 	const res = await page.evaluate(async () => {
-		const r = await window.axe.run(document, { resultTypes: ['violations'] });
+		// No preload: axe would fetch the style sheets again and parse them
+		// in a <style> of its own, which the console's CSP rightly refuses.
+		const r = await window.axe.run(document, { resultTypes: ['violations'], preload: false });
 		return r.violations.map((v) => ({
 			id: v.id, impact: v.impact, help: v.help,
 			nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')),
