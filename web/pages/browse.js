@@ -81,7 +81,9 @@ export async function browsePage(ctx, el) {
 	el.append(t.wrap, chunked(t.tbody, items, rowOf, 'items'));
 }
 
-const CHANGE_ORDER = ['added', 'removed', 'changed'];
+const CHANGE_ORDER = ['added', 'removed', 'changed', 'attrs'];
+const CHANGE_WORDS = {added: 'added', removed: 'removed', changed: 'changed', attrs: 'metadata only'};
+const CHANGE_LABELS = {added: 'Added', removed: 'Removed', changed: 'Changed', attrs: 'Metadata only'};
 
 export async function diffPage(ctx, el) {
 	const {id, a, b} = ctx.params;
@@ -102,13 +104,13 @@ export async function diffPage(ctx, el) {
 				const s = r.summary;
 				fill(summary, h('dl', {class: 'counters small'},
 					CHANGE_ORDER.filter((k) => k in s).concat(Object.keys(s).filter((k) => !CHANGE_ORDER.includes(k)))
-						.map((k) => h('div', {class: ['counter', 'chg-' + k]}, h('dt', null, k[0].toUpperCase() + k.slice(1)), h('dd', null, num(s[k]))))),
+						.map((k) => h('div', {class: ['counter', 'chg-' + k]}, h('dt', null, CHANGE_LABELS[k] || k), h('dd', null, num(s[k]))))),
 				r.withheld && r.withheld.items ? h('p', {class: 'note'}, `${r.withheld.items} entries withheld by erasure requests.`) : null);
 			}
 			return r;
 		},
-		render: (items) => table(`Changes from point ${a} to point ${b}`, ['Path', 'Change', 'Type', 'Size'],
-			items.map((it) => [it.path, h('span', {class: ['tag', 'chg-' + it.change]}, it.change), it.type || '', it.size === undefined ? '' : bytes(it.size)]),
+		render: (items) => table(`Changes from point ${a} to point ${b}`, ['Path', 'Change'],
+			items.map((it) => [it.path, h('span', {class: ['tag', 'chg-' + it.change]}, CHANGE_WORDS[it.change] || it.change)]),
 			{rowHeader: true}).wrap,
 		empty: 'The two points hold the same files.',
 	});
