@@ -124,7 +124,7 @@ export async function unitPage(ctx, el) {
 		actions.push(button('Back up now', async () => {
 			try {
 				const job = await api('POST', U(id, '/backup'));
-				backupNote.textContent = `Backup job ${job.id} ${job.state}. Reload the page to see the new restore point when it is done.`;
+				followJob(ctx, job, backupNote);
 			} catch (e) {
 				showError(e, 'Starting a backup');
 			}
@@ -203,6 +203,33 @@ export async function unitPage(ctx, el) {
 	el.append(h('section', {'aria-labelledby': 'tl-h'}, h('h2', {id: 'tl-h'}, 'Restore points'), orderNote, jump, chartBox, p.el));
 	if (ctx.caps.content)
 		el.append(compareForm(unit));
+}
+
+// Follows a backup job (GET T/jobs, the one page holding just it) every
+// 2 s until it ends, in the status line; then offers the new point.
+function followJob(ctx, job, note) {
+	const say = (j) => fill(note, `Backup job ${j.id}: ${j.state}.`, j.error ? ` ${j.error}` : '');
+	say(job);
+	const tick = async () => {
+		if (ctx.signal.aborted)
+			return;
+		try {
+			const r = await api('GET', T('/jobs'), {query: {after: String(job.id - 1), limit: 1}, signal: ctx.signal});
+			const j = (r.items || []).find((x) => x.id === job.id);
+			if (j)
+				job = j;
+		} catch (e) {
+			showError(e, 'Following the backup');
+			return;
+		}
+		say(job);
+		if (job.state === 'succeeded')
+			note.append(' ', h('button', {type: 'button', class: 'link',
+				onclick: () => window.dispatchEvent(new HashChangeEvent('hashchange'))}, 'Show the new restore point'));
+		else if (job.state !== 'failed')
+			setTimeout(tick, 2000);
+	};
+	setTimeout(tick, 2000);
 }
 
 function legend() {
