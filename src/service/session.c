@@ -152,7 +152,10 @@ static int item_mode(struct json_object *item, enum catalog_restore_mode *mode_r
 			  "or granular)", m);
 }
 
-/* Granular items need "paths" (relative paths or globs); others refuse it. */
+/* Granular items need "paths" (relative paths or globs); new-location
+ * items may take them (only those, to the new place: the console's "put
+ * this message into a Restored-… folder"); in place refuses them (that is
+ * granular). */
 static int item_paths(struct json_object *item, enum catalog_restore_mode mode,
 		      char **patterns_r, struct error *err)
 {
@@ -165,8 +168,9 @@ static int item_paths(struct json_object *item, enum catalog_restore_mode mode,
 			return error_setk(err, ERROR_USAGE, "mode granular needs \"paths\"");
 		return 0;
 	}
-	if (mode != CATALOG_MODE_GRANULAR)
-		return error_setk(err, ERROR_USAGE, "\"paths\" is for mode granular only");
+	if (mode != CATALOG_MODE_GRANULAR && mode != CATALOG_MODE_NEW_LOCATION)
+		return error_setk(err, ERROR_USAGE, "\"paths\" is for modes granular and "
+				  "newLocation only");
 	if (!json_object_is_type(v, json_type_array) || (n = json_object_array_length(v)) == 0 ||
 	    n > SESSION_MAX_PATHS)
 		return error_setk(err, ERROR_USAGE, "\"paths\": expected 1 to %d strings",

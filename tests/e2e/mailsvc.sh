@@ -268,6 +268,20 @@ else
 	not_ok "mailsvc: a new-location session succeeds" "$(head -c 400 "$T/session")"
 fi
 
+# 6b. The console's mail story: the message a search found (and read) put
+# into a Restored-<time> folder of its own mailbox, alone.
+if run_session "$OPTOK" "{\"items\":[{\"unit\":\"$UA\",\"restorePoint\":1,\"mode\":\"newLocation\",\"paths\":[\"$MPATH\"]}]}"; then
+	imap alice state "$T/alice-r.json"
+	got=$(python3 -c 'import json,sys
+s = json.load(open(sys.argv[1])); want = json.load(open(sys.argv[2]))
+r = [m[0] for f, v in s.items() if f.startswith("Restored-") for m in v]
+print(len(r), all(any(m[0] == h for v in want.values() for m in v) for h in r))' "$T/alice-r.json" "$T/alice0.json")
+	[ "$got" = "1 True" ] && ok "mailsvc: a picked message restored to a new location lands alone in a Restored-… folder, same bytes" ||
+		not_ok "mailsvc: a picked message restored to a new location lands alone in a Restored-… folder" "$got $(jq -c '.artifacts[0].target' "$T/session")"
+else
+	not_ok "mailsvc: a new-location session with paths succeeds" "$(head -c 400 "$T/session")"
+fi
+
 # ---------------------------------------------------------------------
 # 7. Export.
 api "$OPTOK" GET "/v1/tenants/$TA/protectionUnits/$UA/restorePoints/1/export?format=mbox"

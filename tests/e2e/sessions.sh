@@ -186,6 +186,17 @@ if [ "$(art "$B" target)" = "$T/src/b.restored-2" ] && same_tree "$T/b-at-3" "$T
 else
 	not_ok "sessions: a second new location restore writes b.restored-2" "$(head -c 400 "$T/session")"
 fi
+# Picked files to a new location: only they, in b.restored-3.
+session "{\"items\":[{\"unit\":\"$B\",\"restorePoint\":3,\"mode\":\"newLocation\",\"paths\":[\"notes.md\",\"docs/report-1.txt\"]}]}"
+wait_session "$SID"
+got=$(cd "$T/src/b.restored-3" 2>/dev/null && find . -type f | sort | tr '\n' ' ')
+if [ "$(art "$B" state)" = succeeded ] && [ "$(art "$B" target)" = "$T/src/b.restored-3" ] &&
+   [ "$got" = "./docs/report-1.txt ./notes.md " ] && cmp -s "$T/b-at-3/notes.md" "$T/src/b.restored-3/notes.md" &&
+   cmp -s "$T/b-at-3/docs/report-1.txt" "$T/src/b.restored-3/docs/report-1.txt"; then
+	ok "sessions: picked files restored to a new location: only they, in b.restored-3"
+else
+	not_ok "sessions: picked files restored to a new location" "$(art "$B" state) $(art "$B" target) '$got' $(art "$B" error)"
+fi
 
 # Granular: only the glob comes back, from point 1.
 for f in "$T"/src/c/docs/report-*.txt; do echo "overwritten" >"$f"; done
@@ -315,6 +326,8 @@ session "{\"items\":[{\"unit\":\"$A\",\"restorePoint\":1,\"mode\":\"sideways\"}]
 expect "sessions: an unknown mode is 400" 400
 session "{\"items\":[{\"unit\":\"$A\",\"restorePoint\":1,\"mode\":\"granular\"}]}"
 expect "sessions: granular without paths is 400" 400
+session "{\"items\":[{\"unit\":\"$A\",\"restorePoint\":1,\"mode\":\"inPlace\",\"paths\":[\"notes.md\"]}]}"
+expect "sessions: in place with paths is 400 (that is granular)" 400
 session "{\"items\":[{\"unit\":\"$A\",\"restorePoint\":1,\"mode\":\"inPlace\",\"colour\":1}]}"
 expect "sessions: an unknown field in an item is 400" 400
 session '{"items":[]}'
