@@ -43,8 +43,8 @@ const NAV = [
 	['Restore sessions', '#/sessions', 'status'],
 	['Mail', '#/mail', 'content'],
 	['Policies', '#/policies', 'status'],
-	['Audit log', '#/audit', 'audit'],
 	['Tenants', '#/tenants', 'global'],
+	['Audit log', '#/audit', 'audit'],
 	['Tokens', '#/tokens', 'tokens'],
 ];
 
