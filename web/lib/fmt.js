@@ -100,3 +100,25 @@ export function unixOf(obj, key) {
 	const t = obj[key] ? Date.parse(obj[key]) : NaN;
 	return Number.isNaN(t) ? null : Math.floor(t / 1000);
 }
+
+// A restore's target for people: a folder path, a mail folder, a URL.
+export function targetText(t) {
+	if (!t)
+		return '';
+	if (typeof t === 'string') {
+		try {
+			t = JSON.parse(t);
+		} catch (e) {
+			return t;
+		}
+		if (typeof t !== 'object' || t === null)
+			return String(t);
+	}
+	if (t.intoFolder)
+		return `mail folder ${t.intoFolder}` + (t.user ? ` of ${t.user}` : '');
+	if (t.path)
+		return t.path;
+	if (t.url)
+		return t.url;
+	return JSON.stringify(t);
+}

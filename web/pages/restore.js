@@ -5,7 +5,7 @@
 import {h, fill, nid, button, table} from '../lib/dom.js';
 import {api, T, U, knowUnit, notAvailable} from '../lib/api.js';
 import {heading, showError, unavailable, pager} from '../lib/ui.js';
-import {bytes, num, when, unixOf, MODE_NAMES} from '../lib/fmt.js';
+import {bytes, num, when, unixOf, MODE_NAMES, targetText} from '../lib/fmt.js';
 import {recommendations} from './units.js';
 import {chunked, parentOf} from './browse.js';
 
@@ -202,7 +202,7 @@ function planView(p) {
 			h('div', {class: ['counter', 'chg-removed', p.remove ? 'bad' : '']}, h('dt', null, 'Remove'), h('dd', null, num(p.remove))),
 			h('div', {class: 'counter'}, h('dt', null, 'Unchanged'), h('dd', null, num(p.unchanged))),
 			h('div', {class: 'counter'}, h('dt', null, 'Bytes to write'), h('dd', null, bytes(p.bytes)))),
-		p.target ? h('p', null, 'Target: ', h('code', null, typeof p.target === 'string' ? p.target : JSON.stringify(p.target))) : null,
+		p.target ? h('p', null, 'Target: ', h('code', null, targetText(p.target))) : null,
 		p.remove ? h('p', {class: 'banner bad'}, `${num(p.remove)} entries that the point does not have will be removed.`) : null,
 		sample.length ? [h('h4', null, `Sample (${sample.length} of ${num((p.write || 0) + (p.remove || 0))})`),
 			h('ul', {class: 'plan-sample', tabindex: '0', 'aria-label': 'Sample of the changes'},

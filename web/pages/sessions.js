@@ -3,7 +3,7 @@
 import {h, fill, table} from '../lib/dom.js';
 import {api, T, unitName} from '../lib/api.js';
 import {heading, pager, showError} from '../lib/ui.js';
-import {bytes, num, when, state, duration, unixOf, MODE_NAMES} from '../lib/fmt.js';
+import {bytes, num, when, state, duration, unixOf, MODE_NAMES, targetText} from '../lib/fmt.js';
 
 const DONE = new Set(['succeeded', 'failed']);
 const sessionHref = (id) => `#/sessions/${encodeURIComponent(id)}`;
@@ -59,7 +59,7 @@ function artifactRow(a0) {
 		fill(done, `${num(a.itemsDone)} / ${num(a.itemsTotal)} items`, h('br'), `${bytes(a.bytesDone)} / ${bytes(a.bytesTotal)}`);
 		eta.textContent = a.state === 'running'
 			? (a.etaSeconds === null || a.etaSeconds === undefined ? 'estimating…' : duration(a.etaSeconds)) : '–';
-		fill(extra, a.target ? h('code', null, typeof a.target === 'string' ? a.target : JSON.stringify(a.target)) : '',
+		fill(extra, a.target ? h('code', null, targetText(a.target)) : '',
 			a.error ? h('div', {class: 'state state-failed'}, a.error) : null,
 			a.withheld && a.withheld.items ? h('div', {class: 'hint'}, `${a.withheld.items} withheld by erasure requests`) : null);
 	}
