@@ -60,6 +60,16 @@ export async function unitsPage(ctx, el) {
 	el.append(form, p.el);
 }
 
+// A link to a policy, named once its record is read.
+function policyLink(ctx, id) {
+	const a = h('a', {href: `#/policies/${encodeURIComponent(id)}`}, id);
+	api('GET', T(`/protectionPolicies/${encodeURIComponent(id)}`), {signal: ctx.signal})
+		.then((p) => {
+			a.textContent = p.name;
+		}, () => {});
+	return a;
+}
+
 function sourceText(src) {
 	if (!src)
 		return '–';
@@ -140,7 +150,7 @@ export async function unitPage(ctx, el) {
 		['Kind', unit.kind],
 		['Source', sourceText(unit.source)],
 		['State', state(unit.state)],
-		['Policy', unit.policy ? h('a', {href: `#/policies/${encodeURIComponent(unit.policy)}`}, unit.policy) : 'none'],
+		['Policy', unit.policy ? policyLink(ctx, unit.policy) : 'none'],
 		['Last restore point', when(unixOf(unit, 'lastSuccess'))],
 		['Last attempt', when(unixOf(unit, 'lastAttempt'))],
 		['Next backup due', when(unixOf(unit, 'nextDue'), 'not scheduled')],
