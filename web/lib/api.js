@@ -5,6 +5,14 @@
 
 const TOKEN_KEY = 'coffer.token';
 const RETURN_KEY = 'coffer.return';
+const EXPIRED_KEY = 'coffer.expired'; // why the last page sent back to sign-in
+
+// The reason the token stopped working, once (for the sign-in page).
+export function takeExpired() {
+	const r = sessionStorage.getItem(EXPIRED_KEY);
+	sessionStorage.removeItem(EXPIRED_KEY);
+	return r;
+}
 
 export class ApiError extends Error {
 	constructor(status, code, message) {
@@ -87,6 +95,7 @@ export async function api(method, path, opts = {}) {
 		const err = await errorOf(res);
 		auth.clear();
 		rememberRoute(location.hash);
+		sessionStorage.setItem(EXPIRED_KEY, err.message);
 		location.hash = '#/signin';
 		throw err;
 	}

@@ -1,7 +1,7 @@
 // Sign-in with an API token. The token stays in this tab's session storage
 // (gone when the tab closes); GET /v1/whoami checks it and names the role.
 import {h} from '../lib/dom.js';
-import {api, auth} from '../lib/api.js';
+import {api, auth, takeExpired} from '../lib/api.js';
 import {heading, showError} from '../lib/ui.js';
 
 export async function signinPage(ctx, el) {
@@ -38,7 +38,9 @@ export async function signinPage(ctx, el) {
 	if (auth.token && !auth.who)
 		auth.clear();
 	ctx.renderChrome();
+	const expired = takeExpired();
 	el.append(heading(ctx, 'Sign in'),
+		expired ? h('p', {class: 'note', role: 'status'}, `The API did not accept the token any more (${expired}): sign in again.`) : null,
 		h('p', null, 'The coffer console: protection status, restore points, restores, mail search and the audit log.'),
 		form);
 }
