@@ -18,14 +18,15 @@ int h_session_list(struct request *r, struct json_object *in, struct json_object
 	return svc_session_list(r->svc, &r->principal, r->tenant, &pg, out, err);
 }
 
-/* svc_session_create audits the session. */
+/* svc_session_create audits the session, or the plan of a dry run (200:
+ * nothing was created). */
 int h_session_create(struct request *r, struct json_object *in, struct json_object **out,
 		     struct error *err)
 {
 	int ret;
 
 	ret = svc_session_create(r->svc, &r->principal, r->tenant, in, out, err);
-	if (ret == 0)
+	if (ret == 0 && !json_object_object_get_ex(*out, "dryRun", NULL))
 		r->status = 201;
 	return ret;
 }

@@ -34,7 +34,7 @@ static const char *const policy_fields[] = { "name", "kind", "units", "rules",
 	"frequencySeconds", "recentDays", "retentionDays", "state", NULL };
 static const char *const policy_update_fields[] = { "name", "units", "rules",
 	"frequencySeconds", "recentDays", "retentionDays", "state", NULL };
-static const char *const session_fields[] = { "items", NULL };
+static const char *const session_fields[] = { "items", "dryRun", NULL };
 static const char *const mail_export_fields[] = { "unit", "from", "to", "subject", "body",
 	"since", "until", "folder", "hasAttachment", "restorePoint", "format", "address", NULL };
 

@@ -267,7 +267,11 @@ int svc_rp_items(struct service *s, const struct svc_principal *p, const char *t
 int svc_unit_find(struct service *s, const struct svc_principal *p, const char *tenant,
 		  const char *unit, const char *pattern, int ignore_case, struct json_object **out,
 		  struct error *err);
-/* in: {"items":[{"unit":ID,"restorePoint":N | "before":T,"mode":…,"paths":[…]}]} */
+/* in: {"items":[{"unit":ID,"restorePoint":N | "before":T,"mode":…,"paths":[…]}]}
+ * and "dryRun": true for a plan instead (checked the same way; nothing
+ * created or queued; audited restoreSession.plan): out {"dryRun":true,
+ * "items":[{unit, restorePoint, mode, target, plan, write, remove, attrs,
+ * unchanged, bytes, sample, withheld}]} (service/session.c). */
 int svc_session_create(struct service *s, const struct svc_principal *p, const char *tenant,
 		       struct json_object *in, struct json_object **out, struct error *err);
 

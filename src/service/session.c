@@ -317,6 +317,23 @@ static struct json_object *session_audit_detail(const struct catalog_session *cs
 	return d;
 }
 
+static int session_plan(struct service *s, const struct svc_principal *p, const char *tenant,
+			struct catalog_session *cs, struct json_object **out, struct error *err);
+
+/* "dryRun": true asks for a plan instead of a session. */
+static int session_dry_run(struct json_object *in, int *dry_r, struct error *err)
+{
+	struct json_object *v;
+
+	*dry_r = 0;
+	if (in == NULL || !json_object_object_get_ex(in, "dryRun", &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_boolean))
+		return error_setk(err, ERROR_USAGE, "\"dryRun\": expected true or false");
+	*dry_r = json_object_get_boolean(v);
+	return 0;
+}
+
 int svc_session_create(struct service *s, const struct svc_principal *p, const char *tenant,
 		       struct json_object *in, struct json_object **out, struct error *err)
 {
@@ -325,11 +342,12 @@ int svc_session_create(struct service *s, const struct svc_principal *p, const c
 	struct catalog_session *got = NULL;
 	struct json_object *detail;
 	int64_t now = svc_now(s);
-	int ret = -1, locked = 1;
+	int ret = -1, locked = 1, dry;
 	size_t i;
 
 	*out = NULL;
-	if (svc_authorize(p, tenant, SVC_PERM_RESTORE, err) < 0)
+	if (svc_authorize(p, tenant, SVC_PERM_RESTORE, err) < 0 ||
+	    session_dry_run(in, &dry, err) < 0)
 		return -1;
 	/* From the busy check to the queueing: two requests for one unit at
 	 * once would both pass the check, and the catalog would hand the
@@ -337,6 +355,12 @@ int svc_session_create(struct service *s, const struct svc_principal *p, const c
 	svc_lock(s);
 	if (session_items(c, tenant, in, &cs, err) < 0)
 		goto out;
+	if (dry) { /* checked as a session is; nothing created, nothing queued */
+		svc_unlock(s);
+		locked = 0;
+		ret = session_plan(s, p, tenant, &cs, out, err);
+		goto out;
+	}
 	cs.tenant = xstrdup(tenant);
 	cs.created_by = xstrdup(p->token_id ? p->token_id : "system");
 	cs.state = xstrdup(catalog_session_state_name(CATALOG_SESSION_PENDING));
@@ -447,10 +471,18 @@ static int64_t mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* A dry run's plan of one artifact (restore sessions' "dryRun"). */
+#define PLAN_SAMPLE 200
+struct plan {
+	uint64_t write, remove, attrs;
+	struct json_object *sample; /* the first PLAN_SAMPLE actions */
+};
+
 struct artifact_run {
 	struct service *s;
 	struct catalog_artifact *a;
 	int64_t last_write; /* monotonic ns of the last catalog write */
+	struct plan *plan;  /* a dry run: nothing written, the catalog untouched */
 };
 
 static void artifact_write(struct artifact_run *ar)
@@ -553,7 +585,7 @@ static int artifact_patterns(const struct catalog_artifact *a, char ***pats_r, s
  * restart finishes the same folder. */
 static struct json_object *artifact_target(struct service *s, const struct source_ops *ops,
 					   struct catalog_artifact *a, struct json_object *source,
-					   const char *beneath, struct error *err)
+					   const char *beneath, int dry_run, struct error *err)
 {
 	struct json_object *t, *path;
 
@@ -571,7 +603,7 @@ static struct json_object *artifact_target(struct service *s, const struct sourc
 		json_object_object_add(t, "path", json_object_new_string(a->target));
 		return t;
 	}
-	t = ops->new_location(source, beneath, svc_now(s), err);
+	t = ops->new_location(source, beneath, svc_now(s), dry_run, err);
 	if (t == NULL)
 		return NULL;
 	free(a->target);
@@ -595,12 +627,36 @@ static struct json_object *artifact_target(struct service *s, const struct sourc
 	return t;
 }
 
-static int artifact_run(struct service *s, struct catalog_artifact *a,
+static void plan_add(void *ctx, const char *action, const char *path)
+{
+	struct plan *pl = ((struct artifact_run *)ctx)->plan;
+	const char *shown = action;
+	struct json_object *o;
+
+	if (strcmp(action, "remove") == 0) {
+		pl->remove++;
+	} else if (strcmp(action, "attrs") == 0) {
+		pl->attrs++;
+	} else { /* write, mkdir, link */
+		pl->write++;
+		shown = "write";
+	}
+	if (json_object_array_length(pl->sample) >= PLAN_SAMPLE)
+		return;
+	o = json_object_new_object();
+	json_object_object_add(o, "action", json_object_new_string(shown));
+	json_object_object_add(o, "path", json_object_new_string(path));
+	json_object_array_add(pl->sample, o);
+}
+
+/* Runs artifact a's restore; with pl, plans it instead (the source's dry
+ * run: nothing written, no catalog write, a new location only named). */
+static int artifact_run(struct service *s, struct catalog_artifact *a, struct plan *pl,
 			struct source_restore_result *res, struct error *err)
 {
 	struct catalog *c = svc_catalog(s);
-	struct source_restore_opts ro = { .quiet = 1 };
-	struct artifact_run ar = { .s = s, .a = a };
+	struct source_restore_opts ro = { .quiet = 1, .dry_run = pl != NULL, .plan = plan_add };
+	struct artifact_run ar = { .s = s, .a = a, .plan = pl };
 	struct catalog_unit *u = NULL;
 	struct catalog_rp *rp = NULL;
 	struct json_object *source = NULL, *target = NULL;
@@ -618,7 +674,7 @@ static int artifact_run(struct service *s, struct catalog_artifact *a,
 	    svc_folder_beneath(s, a->tenant, &beneath, err) < 0)
 		goto out;
 	if (catalog_restore_mode_of(a->mode) == CATALOG_MODE_NEW_LOCATION &&
-	    (target = artifact_target(s, ops, a, source, beneath, err)) == NULL)
+	    (target = artifact_target(s, ops, a, source, beneath, pl != NULL, err)) == NULL)
 		goto out;
 	if (artifact_patterns(a, &ro.patterns, &ro.npatterns, err) < 0)
 		goto out;
@@ -629,7 +685,8 @@ static int artifact_run(struct service *s, struct catalog_artifact *a,
 		a->items_total = rp->files;
 	a->bytes_total = 0;
 	a->items_done = a->bytes_done = 0;
-	artifact_write(&ar);
+	if (pl == NULL)
+		artifact_write(&ar);
 	st = svc_tenant_store(s, a->tenant, 0, err);
 	if (st == NULL)
 		goto out;
@@ -638,8 +695,8 @@ static int artifact_run(struct service *s, struct catalog_artifact *a,
 	ro.source = source;
 	ro.target = target;
 	ro.beneath = beneath;
-	ro.progress = artifact_progress;
-	ro.total = artifact_total;
+	ro.progress = pl ? NULL : artifact_progress;
+	ro.total = pl ? NULL : artifact_total;
 	ro.ctx = &ar;
 	ro.netpolicy = svc_netpolicy(s);
 	ret = ops->restore(st, &ro, res, err);
@@ -656,6 +713,90 @@ out:
 	json_object_put(source);
 	catalog_unit_free(&u);
 	return ret;
+}
+
+/* The target an artifact's JSON shows: a folder's path, another source's
+ * JSON (without its secret), null in place. */
+static struct json_object *target_json(const char *target)
+{
+	struct json_object *t;
+
+	if (target == NULL)
+		return NULL;
+	if (target[0] == '{' && (t = json_tokener_parse(target)) != NULL)
+		return t;
+	return json_object_new_string(target);
+}
+
+/* The plan of one artifact, as a dry run answers it; an artifact that
+ * cannot be planned says why in "error" and the others go on. */
+static struct json_object *artifact_plan(struct service *s, struct catalog_artifact *a)
+{
+	struct plan pl = { .sample = json_object_new_array() };
+	struct json_object *o = json_object_new_object();
+	struct source_restore_result res;
+	struct catalog_rp *rp = NULL;
+	struct error err;
+	int ret;
+
+	error_init(&err);
+	ret = artifact_run(s, a, &pl, &res, &err);
+	json_object_object_add(o, "unit", json_object_new_string(a->unit));
+	json_object_object_add(o, "restorePoint", json_object_new_int64(a->seq));
+	json_object_object_add(o, "mode", json_object_new_string(
+		view_restore_mode_name(catalog_restore_mode_of(a->mode))));
+	if (a->patterns)
+		json_object_object_add(o, "paths", json_tokener_parse(a->patterns));
+	json_object_object_add(o, "target", target_json(a->target));
+	if (ret < 0) {
+		json_object_object_add(o, "error", json_object_new_string(err.msg));
+	} else if (res.estimate) {
+		/* The source did not compare: every item of the point counted as
+		 * written, which is what a restore would at most do. */
+		if (catalog_rp_get(svc_catalog(s), a->tenant, a->unit, a->seq, &rp, &err) < 0)
+			json_object_object_add(o, "error", json_object_new_string(err.msg));
+		json_object_object_add(o, "plan", json_object_new_string("estimate"));
+		json_object_object_add(o, "write", json_object_new_int64(rp ? (int64_t)rp->files : 0));
+		json_object_object_add(o, "remove", json_object_new_int64(0));
+		json_object_object_add(o, "attrs", json_object_new_int64(0));
+		json_object_object_add(o, "unchanged", json_object_new_int64(0));
+		json_object_object_add(o, "bytes", json_object_new_int64(rp ? (int64_t)rp->bytes : 0));
+		json_object_object_add(o, "sample", json_object_new_array());
+		catalog_rp_free(&rp);
+	} else {
+		json_object_object_add(o, "plan", json_object_new_string("exact"));
+		json_object_object_add(o, "write", json_object_new_int64((int64_t)pl.write));
+		json_object_object_add(o, "remove", json_object_new_int64((int64_t)pl.remove));
+		json_object_object_add(o, "attrs", json_object_new_int64((int64_t)pl.attrs));
+		json_object_object_add(o, "unchanged", json_object_new_int64((int64_t)res.unchanged));
+		json_object_object_add(o, "bytes", json_object_new_int64((int64_t)res.bytes_done));
+		json_object_object_add(o, "sample", json_object_get(pl.sample));
+	}
+	if (ret == 0)
+		json_object_object_add(o, "withheld", svc_withheld_text(res.withheld, res.withheld_by));
+	free(res.withheld_by);
+	json_object_put(pl.sample);
+	return o;
+}
+
+/* {"dryRun":true,"items":[plan of each artifact]}: audited
+ * restoreSession.plan (a plan reads the point's names and the target). */
+static int session_plan(struct service *s, const struct svc_principal *p, const char *tenant,
+			struct catalog_session *cs, struct json_object **out, struct error *err)
+{
+	struct json_object *detail = session_audit_detail(cs), *items;
+	int ret = svc_audit(s, p, tenant, "restoreSession.plan", NULL, detail, err);
+
+	json_object_put(detail);
+	if (ret < 0)
+		return -1;
+	items = json_object_new_array();
+	for (size_t i = 0; i < cs->nartifacts; i++)
+		json_object_array_add(items, artifact_plan(s, cs->artifacts[i]));
+	*out = json_object_new_object();
+	json_object_object_add(*out, "dryRun", json_object_new_boolean(1));
+	json_object_object_add(*out, "items", items);
+	return 0;
 }
 
 static struct catalog_artifact *session_artifact(struct catalog_session *cs, const char *unit)
@@ -710,7 +851,7 @@ int svc_restore_job_run(struct service *s, const struct catalog_job *j, struct e
 	}
 	log_info("event=restore.start session=%s unit=%s restore_point=%" PRIu32 " mode=%s",
 		 cs->id, a->unit, a->seq, a->mode);
-	ret = artifact_run(s, a, &res, err);
+	ret = artifact_run(s, a, NULL, &res, err);
 	if (ret < 0 && svc_stopping(s)) {
 		free(res.withheld_by);
 		/* The worker puts the job back; it runs again after the restart. */

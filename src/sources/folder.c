@@ -5,6 +5,7 @@
  * folder a restore to a new location writes. */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
@@ -126,6 +127,11 @@ static void folder_report(void *ctx, const char *action, const char *path)
 	(void)path;
 	if (strcmp(action, "failed") == 0)
 		return;
+	if (fp->o->dry_run) {
+		if (fp->o->plan)
+			fp->o->plan(fp->o->ctx, action, path);
+		return;
+	}
 	pthread_mutex_lock(&fp->lock);
 	fp->items++;
 	if (fp->o->progress)
@@ -153,7 +159,7 @@ static int folder_restore(struct store *s, const struct source_restore_opts *o,
 {
 	struct restore_opts ro = { .rp = o->rp, .patterns = o->patterns,
 				   .npatterns = o->npatterns, .quiet = o->quiet,
-				   .beneath = o->beneath };
+				   .beneath = o->beneath, .dry_run = o->dry_run };
 	struct folder_progress fp = { .o = o };
 	struct restore_result rr;
 	int ret;
@@ -174,7 +180,8 @@ static int folder_restore(struct store *s, const struct source_restore_opts *o,
 	res->items_total = rr.entries;
 	res->failed = rr.failed;
 	res->items_done = rr.entries - (rr.failed < rr.entries ? rr.failed : rr.entries);
-	res->bytes_done = fp.bytes;
+	res->bytes_done = o->dry_run ? rr.written_bytes : fp.bytes;
+	res->unchanged = rr.unchanged;
 	res->withheld = rr.withheld;
 	res->withheld_by = rr.withheld_by;
 	return ret;
@@ -185,7 +192,7 @@ static int folder_restore(struct store *s, const struct source_restore_opts *o,
  * made in the unit's parent folder opened as a backup opens the unit: no
  * link followed below `beneath`, nor as the parent's last part. */
 static struct json_object *folder_new_location(const struct json_object *source,
-					       const char *beneath, int64_t now,
+					       const char *beneath, int64_t now, int dry_run,
 					       struct error *err)
 {
 	const char *path = folder_path(source, err), *leaf;
@@ -215,8 +222,18 @@ static struct json_object *folder_new_location(const struct json_object *source,
 	for (n = 1; n <= FOLDER_MAX_RESTORED; n++) {
 		free(name);
 		name = xasprintf("%s.restored-%d", leaf, n);
-		if (mkdirat(dirfd, name, 0700) == 0)
+		if (dry_run) { /* the name a restore would take now, made by none */
+			struct stat st;
+
+			if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+				continue;
+			if (errno == ENOENT)
+				break;
+			error_sys(err, "stat(%s.restored-%d) failed", base, n);
+			goto fail;
+		} else if (mkdirat(dirfd, name, 0700) == 0) {
 			break;
+		}
 		if (errno != EEXIST) {
 			error_sys(err, "mkdir(%s.restored-%d) failed", base, n);
 			goto fail;

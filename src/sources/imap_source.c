@@ -1079,6 +1079,10 @@ static int imap_restore(struct store *s, const struct source_restore_opts *o,
 	struct mail_restore_result mr;
 
 	memset(res, 0, sizeof(*res));
+	if (o->dry_run) { /* not compared yet: the service estimates */
+		res->estimate = 1;
+		return 0;
+	}
 	if (mail_restore_run(s, &mo, &mr, err) < 0) {
 		free(mr.withheld_by);
 		return -1;
@@ -1104,12 +1108,14 @@ char *mail_restored_name(int64_t time_ns)
 }
 
 static struct json_object *imap_new_location(const struct json_object *source,
-					     const char *beneath, int64_t now, struct error *err)
+					     const char *beneath, int64_t now, int dry_run,
+					     struct error *err)
 {
 	struct json_object *copy = NULL;
 	char *name;
 
 	(void)beneath; /* folders only */
+	(void)dry_run; /* nothing is made here: the restore makes the folder */
 	if (json_object_deep_copy((struct json_object *)(uintptr_t)source, &copy, NULL) < 0 ||
 	    copy == NULL) {
 		error_set(err, "cannot copy the source JSON");

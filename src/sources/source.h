@@ -82,6 +82,10 @@ typedef void source_progress_cb(void *ctx, uint64_t items_done, uint64_t bytes_d
 /* Told once the work is known (again if it changes): items and bytes to do. */
 typedef void source_total_cb(void *ctx, uint64_t items_total, uint64_t bytes_total);
 
+/* A dry run's actions, one per entry: "write", "mkdir", "link" (would be
+ * written), "remove", "attrs" (metadata only). */
+typedef void source_plan_cb(void *ctx, const char *action, const char *path);
+
 struct source_restore_opts {
 	const char *rp;                    /* "UNIT@N" */
 	const struct json_object *source;  /* the unit's source JSON (in place) */
@@ -94,10 +98,18 @@ struct source_restore_opts {
 	source_total_cb *total;            /* NULL: not told */
 	void *ctx;
 	const struct netpolicy *netpolicy; /* as in source_backup_opts */
+	/* A plan (restore sessions' "dryRun"): nothing is written, removed or
+	 * created anywhere; each action is told to plan (with ctx), and the
+	 * result's bytes_done is what would be written. A source that cannot
+	 * tell cheaply what differs sets the result's estimate instead. */
+	int dry_run;
+	source_plan_cb *plan;
 };
 
 struct source_restore_result {
 	uint64_t items_total, items_done, bytes_done, failed;
+	uint64_t unchanged; /* entries already as in the point */
+	int estimate;       /* dry run: the source did not compare (nothing told to plan) */
 	/* Items the unit's erasure ledger withheld (left alone at the target),
 	 * and by request as JSON text (erasure_set_report_text), or NULL; the
 	 * caller frees withheld_by, also on failure. */
@@ -114,9 +126,10 @@ struct source_ops {
 	/* A new source JSON for "restore to a new location" next to the
 	 * original (a folder: "<path>.restored-1", the first free number,
 	 * made beneath `beneath` as backup_opts says; a mailbox: the same
-	 * mailbox, folder "Restored-<timestamp>"). */
+	 * mailbox, folder "Restored-<timestamp>"). dry_run: the same name,
+	 * nothing created (a plan's target). */
 	struct json_object *(*new_location)(const struct json_object *source, const char *beneath,
-					    int64_t now, struct error *err);
+					    int64_t now, int dry_run, struct error *err);
 };
 
 /* NULL and an error naming the type if unknown. */

@@ -759,6 +759,13 @@ int webdav_restore(struct store *s, const struct source_restore_opts *o,
 	int ret = -1;
 
 	memset(res, 0, sizeof(*res));
+	if (o->dry_run) {
+		/* Telling what differs means listing the server and comparing
+		 * every entry's properties: a restore's cost, not a plan's. The
+		 * service answers an estimate. */
+		res->estimate = 1;
+		return 0;
+	}
 	memset(&w, 0, sizeof(w));
 	w.o = o;
 	w.res = res;

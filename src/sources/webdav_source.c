@@ -116,7 +116,7 @@ static int webdav_backup(struct store *s, const struct source_backup_opts *o,
 /* "<url>.restored-<time>/" beside the unit's collection (made by the
  * restore), credentials as the source's. */
 static struct json_object *webdav_new_location(const struct json_object *source,
-					       const char *beneath, int64_t now,
+					       const char *beneath, int64_t now, int dry_run,
 					       struct error *err)
 {
 	struct json_object *out = NULL;
@@ -128,6 +128,7 @@ static struct json_object *webdav_new_location(const struct json_object *source,
 	char stamp[32];
 
 	(void)beneath;
+	(void)dry_run; /* nothing is made here: the restore makes the collection */
 	if (webdav_source_opts(source, &o, &url, err) < 0)
 		return NULL;
 	n = strlen(url);

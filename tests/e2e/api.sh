@@ -178,6 +178,7 @@ ENDPOINTS=(
 	"PATCH|$T_A/protectionPolicies/$PA|A|200|{\"retentionDays\":400}"
 	"GET|$T_A/restoreSessions|AOU|200|"
 	"POST|$T_A/restoreSessions|AO|201|{\"items\":[{\"unit\":\"$UA\",\"restorePoint\":1,\"mode\":\"newLocation\"}]}"
+	"POST|$T_A/restoreSessions|AO|200|{\"dryRun\":true,\"items\":[{\"unit\":\"$UA\",\"restorePoint\":1,\"mode\":\"inPlace\"}]}"
 	"GET|$T_A/restoreSessions/$SA|AOU|200|"
 	"GET|$T_A/jobs|AOU|200|"
 	"GET|$T_A/auditLog|AU|200|"

@@ -241,6 +241,17 @@ else
 	not_ok "mailsvc: a granular session puts back the message a search found" "$(imap alice count INBOX) in INBOX; $(head -c 400 "$T/session")"
 fi
 
+# 5a. The plan of the in-place restore below (dryRun): nothing appended.
+before=$(imap alice total)
+api "$OPTOK" POST "/v1/tenants/$TA/restoreSessions" "{\"dryRun\":true,\"items\":[{\"unit\":\"$UA\",\"restorePoint\":1,\"mode\":\"inPlace\"}]}"
+cp "$T/resp" "$T/plan"
+if [ "$code" = 200 ] && [ "$(imap alice total)" = "$before" ] &&
+	jq -e '.items[0] | (.plan == "exact" or .plan == "estimate") and (.write >= 0) and (.sample | type == "array")' "$T/plan" >/dev/null; then
+	ok "mailsvc: a dry run plans the in-place restore ($(jq -c '.items[0] | {plan, write, attrs, unchanged}' "$T/plan")), the mailbox untouched"
+else
+	not_ok "mailsvc: a dry run plans the in-place restore" "$code $(head -c 400 "$T/plan")"
+fi
+
 # 5. In place: deleted messages and changed flags come back.
 if run_session "$TOK" "{\"items\":[{\"unit\":\"$UA\",\"restorePoint\":1,\"mode\":\"inPlace\"}]}" &&
 	imap alice compare "$T/alice0.json" --counts >"$T/cmp" 2>&1; then

@@ -139,6 +139,41 @@ n=$(jq '[.recommendations[] | select(.kind == "beforeAnomaly")] | length' "$T/re
 if [ "$n" = 0 ]; then ok "sessions: an undamaged unit has no anomaly"; else
 	not_ok "sessions: an undamaged unit has no anomaly" "$(head -c 400 "$T/resp")"; fi
 
+# The plan first (dryRun): what the rollback would write and remove; nothing
+# created, queued or changed; audited.
+tree_listing "$T/src/a" >"$T/a-before-plan"
+api "$TOK" GET "$U/$TID/restoreSessions?limit=1000"; nsess=$(jq '.items | length' "$T/resp")
+session "{\"dryRun\":true,\"items\":[{\"unit\":\"$A\",\"restorePoint\":$ba,\"mode\":\"inPlace\"},{\"unit\":\"$B\",\"restorePoint\":3,\"mode\":\"newLocation\"}]}"
+cp "$T/resp" "$T/plan"
+pa=$(jq -c --arg u "$A" '.items[] | select(.unit == $u) | [.plan, .write, .remove, (.unchanged > 0), (.bytes > 0)]' "$T/plan")
+if [ "$code" = 200 ] && [ "$(jq -r .dryRun "$T/plan")" = true ] && [ "$pa" = '["exact",10,12,true,true]' ] &&
+	jq -e --arg u "$A" '.items[] | select(.unit == $u) | [.sample[] | select(.action == "remove" and .path == "docs/report-1.txt.locked")] | length == 1' "$T/plan" >/dev/null; then
+	ok "sessions: a dry run plans the rollback: 10 to write (9 encrypted, 1 deleted), 12 to remove (9 .locked, 3 notes), the rest unchanged"
+else
+	not_ok "sessions: a dry run plans the rollback" "$code $pa $(head -c 600 "$T/plan")"
+fi
+pb=$(jq -r --arg u "$B" '.items[] | select(.unit == $u) | "\(.target) \(.write > 0) \(.remove)"' "$T/plan")
+if [ "$pb" = "$T/src/b.restored-1 true 0" ] && [ ! -e "$T/src/b.restored-1" ]; then
+	ok "sessions: a planned new location is named (b.restored-1), not made"
+else
+	not_ok "sessions: a planned new location is named, not made" "$pb $(ls -d "$T"/src/b.* 2>&1)"
+fi
+api "$TOK" GET "$U/$TID/restoreSessions?limit=1000"
+if [ "$(jq '.items | length' "$T/resp")" = "$nsess" ] && [ "$(api "$TOK" GET "$U/$TID/jobs?kind=restore"; jq '.items | length' "$T/resp")" = 0 ] &&
+	diff -q "$T/a-before-plan" <(tree_listing "$T/src/a") >/dev/null; then
+	ok "sessions: a dry run creates no session, queues no job, changes nothing"
+else
+	not_ok "sessions: a dry run creates no session, queues no job, changes nothing" "$nsess $(jq '.items | length' "$T/resp")"
+fi
+api "$TOK" GET "$U/$TID/auditLog?action=restoreSession.plan"
+if jq -e --arg u "$A" '.items[] | select(.detail.items[0].unit == $u)' "$T/resp" >/dev/null; then
+	ok "sessions: a dry run is audited (restoreSession.plan)"
+else
+	not_ok "sessions: a dry run is audited (restoreSession.plan)" "$(head -c 300 "$T/resp")"
+fi
+session "{\"dryRun\":\"yes\",\"items\":[{\"unit\":\"$A\",\"mode\":\"inPlace\"}]}"
+expect "sessions: dryRun that is not a boolean is 400" 400
+
 # Roll a back in place from the recommended point.
 session "{\"items\":[{\"unit\":\"$A\",\"restorePoint\":$ba,\"mode\":\"inPlace\"}]}"
 expect "sessions: an in-place session is created" 201

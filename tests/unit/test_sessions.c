@@ -307,7 +307,7 @@ static void test_folder_new_location(void)
 	if (sfx_setup(&f) < 0)
 		goto out;
 	CHECK(backup(&f, 0, &r) == 0);
-	t1 = f.ops->new_location(f.src, NULL, 0, &err);
+	t1 = f.ops->new_location(f.src, NULL, 0, 0, &err);
 	CHECKF(t1 != NULL, "new_location: %s", err.msg);
 	CHECK(json_object_object_get_ex(t1, "path", &path));
 	p1 = json_object_get_string(path);
@@ -319,10 +319,20 @@ static void test_folder_new_location(void)
 	json_object_object_add(slash, "type", json_object_new_string("folder"));
 	withslash = xasprintf("%s/", f.data);
 	json_object_object_add(slash, "path", json_object_new_string(withslash));
-	t2 = f.ops->new_location(slash, NULL, 0, &err);
+	t2 = f.ops->new_location(slash, NULL, 0, 0, &err);
 	CHECKF(t2 != NULL, "new_location: %s", err.msg);
 	CHECK(json_object_object_get_ex(t2, "path", &path));
 	CHECK(strcmp(json_object_get_string(path), want) == 0);
+	{ /* a plan's target: named, not made */
+		struct json_object *t3 = f.ops->new_location(f.src, NULL, 0, 1, &err);
+		char *want3 = xasprintf("%s.restored-3", f.data);
+
+		CHECKF(t3 != NULL, "new_location dry run: %s", err.msg);
+		CHECK(t3 && json_object_object_get_ex(t3, "path", &path) &&
+		      strcmp(json_object_get_string(path), want3) == 0 && access(want3, F_OK) < 0);
+		json_object_put(t3);
+		free(want3);
+	}
 	o.source = f.src;
 	o.target = t1;
 	CHECK_OK(f.ops->restore(f.s, &o, &rr, &err), &err);
