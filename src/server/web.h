@@ -39,11 +39,14 @@ int web_lookup(const char *web_root, const char *url, struct web_file *f);
 void web_file_clear(struct web_file *f);
 
 /* The Content-Security-Policy of the console's pages, and of every other
- * answer (JSON is never a document: nothing may load from it). */
+ * answer (JSON is never a document: nothing may load from it). Trusted
+ * Types with no policy: the browser refuses every HTML-from-a-string sink
+ * (innerHTML and the like), so markup can only come from the files. */
 #define WEB_CSP_CONSOLE                                                                 \
 	"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " \
 	"connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; "     \
-	"form-action 'none'; frame-ancestors 'none'"
+	"form-action 'none'; frame-ancestors 'none'; require-trusted-types-for 'script'; "  \
+	"trusted-types 'none'"
 #define WEB_CSP_API "default-src 'none'; frame-ancestors 'none'; sandbox"
 
 #endif

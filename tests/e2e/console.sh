@@ -131,7 +131,7 @@ expect_eq "console: the API recommends point 3, before the anomaly" "$good" 3
 # CSPs of src/server/web.h (the console's own files may load only from the
 # console; a JSON answer is never a document), no sniffing, no framing, no
 # referrer.
-CSP_CONSOLE="default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+CSP_CONSOLE="default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; require-trusted-types-for 'script'; trusted-types 'none'"
 CSP_API="default-src 'none'; frame-ancestors 'none'; sandbox"
 headers_of() { curl -s -o /dev/null -D - "$@" | tr -d '\r'; }
 header() { grep -i "^$1:" | head -1 | cut -d: -f2- | sed 's/^ //'; }
