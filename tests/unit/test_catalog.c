@@ -555,6 +555,33 @@ static void test_catalog_restore_points(void)
 	CHECK(n == 0);
 	CATALOG_LIST_FREE(rps, n, catalog_rp_free);
 	rps = NULL;
+	/* Newest first: the cursor bounds from above; forgotten 3 left out. */
+	memset(&f, 0, sizeof(f));
+	f.desc = 1;
+	pg.after = NULL;
+	CHECK_OK(catalog_rp_list(c, tenant, unit, &f, &pg, &rps, &n, &err), &err);
+	CHECK(n == 2 && rps[0]->seq == 5 && rps[1]->seq == 4);
+	CATALOG_LIST_FREE(rps, n, catalog_rp_free);
+	rps = NULL;
+	pg.after = "4";
+	CHECK_OK(catalog_rp_list(c, tenant, unit, &f, &pg, &rps, &n, &err), &err);
+	CHECK(n == 2 && rps[0]->seq == 2 && rps[1]->seq == 1);
+	CATALOG_LIST_FREE(rps, n, catalog_rp_free);
+	rps = NULL;
+	/* Sums of the live points, by the database (bytes wrap as uint64). */
+	{
+		struct catalog_rp_stats **st = NULL;
+		size_t ns = 0;
+
+		CHECK_OK(catalog_rp_stats(c, tenant, &st, &ns, &err), &err);
+		CHECK(ns == 1 && strcmp(st[0]->unit, unit) == 0 && st[0]->points == 4);
+		CHECK(ns == 1 && st[0]->bytes == UINT64_MAX - 15 && st[0]->stored_bytes == 0 &&
+		      st[0]->newest_ns == 5000000000LL);
+		CATALOG_LIST_FREE(st, ns, catalog_rp_stats_free);
+		CHECK_OK(catalog_rp_stats(c, other, &st, &ns, &err), &err);
+		CHECK(ns == 0);
+		CATALOG_LIST_FREE(st, ns, catalog_rp_stats_free);
+	}
 	CHECK_OK(catalog_rp_clear(c, &err), &err);
 	CHECK_OK(catalog_rp_list(c, tenant, unit, &f, NULL, &rps, &n, &err), &err);
 	CHECK(n == 0);
