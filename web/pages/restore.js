@@ -192,6 +192,9 @@ export async function restorePage(ctx, el) {
 	await show(1);
 }
 
+const SAMPLE_WORDS = {write: 'write', remove: 'remove', attrs: 'metadata'};
+const SAMPLE_CLASS = {write: 'chg-added', remove: 'chg-removed', attrs: 'chg-changed'};
+
 function planView(p) {
 	const sample = p.sample || [];
 	return h('div', {class: 'plan'},
@@ -200,13 +203,18 @@ function planView(p) {
 		h('dl', {class: 'counters small'},
 			h('div', {class: 'counter chg-added'}, h('dt', null, 'Write'), h('dd', null, num(p.write))),
 			h('div', {class: ['counter', 'chg-removed', p.remove ? 'bad' : '']}, h('dt', null, 'Remove'), h('dd', null, num(p.remove))),
+			p.attrs ? h('div', {class: 'counter'}, h('dt', null, 'Metadata only'), h('dd', null, num(p.attrs))) : null,
 			h('div', {class: 'counter'}, h('dt', null, 'Unchanged'), h('dd', null, num(p.unchanged))),
 			h('div', {class: 'counter'}, h('dt', null, 'Bytes to write'), h('dd', null, bytes(p.bytes)))),
 		p.target ? h('p', null, 'Target: ', h('code', null, targetText(p.target))) : null,
-		p.remove ? h('p', {class: 'banner bad'}, `${num(p.remove)} entries that the point does not have will be removed.`) : null,
-		sample.length ? [h('h4', null, `Sample (${sample.length} of ${num((p.write || 0) + (p.remove || 0))})`),
+		p.remove ? h('p', {class: 'banner bad'}, p.remove === 1 ? '1 entry that the point does not have will be removed.'
+			: `${num(p.remove)} entries that the point does not have will be removed.`) : null,
+		!p.write && !p.remove && !p.attrs && p.plan !== 'estimate'
+			? h('p', {class: 'banner ok'}, 'Nothing differs: the unit already matches this point.') : null,
+		sample.length ? [h('h4', null, `Sample (${sample.length} of ${num((p.write || 0) + (p.remove || 0) + (p.attrs || 0))})`),
 			h('ul', {class: 'plan-sample', tabindex: '0', 'aria-label': 'Sample of the changes'},
-				sample.map((x) => h('li', null, h('span', {class: ['tag', x.action === 'remove' ? 'chg-removed' : 'chg-added']}, x.action), ' ', x.path)))] : null);
+				sample.map((x) => h('li', null, h('span', {class: ['tag', SAMPLE_CLASS[x.action] || '']}, SAMPLE_WORDS[x.action] || x.action),
+					' ', x.path)))] : null);
 }
 
 // A file picker over a point's items: folders open, checkboxes select.
