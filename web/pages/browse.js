@@ -6,6 +6,7 @@ import {heading, pager} from '../lib/ui.js';
 import {bytes, num, when, unixOf} from '../lib/fmt.js';
 
 const CHUNK = 500; // rows put in the page at a time
+const MAIL_TYPES = {dir: 'folder', file: 'message'};
 
 export function parentOf(path) {
 	const i = path.replace(/\/+$/, '').lastIndexOf('/');
@@ -68,7 +69,7 @@ export async function browsePage(ctx, el) {
 			nameCell = h('a', {href: `${base}?path=${encodeURIComponent(p)}`}, it.name + '/');
 		else if (mailbox)
 			nameCell = h('a', {href: `#/mail/message?unit=${encodeURIComponent(id)}&rp=${encodeURIComponent(seq)}&path=${encodeURIComponent(p.replace(/^\//, ''))}`}, it.name);
-		tr.append(h('th', {scope: 'row'}, nameCell), h('td', null, it.type + (it.target ? ` → ${it.target}` : '')),
+		tr.append(h('th', {scope: 'row'}, nameCell), h('td', null, (mailbox ? MAIL_TYPES[it.type] || it.type : it.type) + (it.target ? ` → ${it.target}` : '')),
 			h('td', null, it.type === 'dir' ? '' : bytes(it.size)), h('td', null, when(unixOf(it, 'mtime'), '–')),
 			h('td', null, it.mode || ''));
 		return tr;
