@@ -77,8 +77,11 @@ export function pager(ctx, opts) {
 				return;
 			next = res.next || null;
 			const items = res.items || [];
-			fill(body, items.length || stack.length > 1 ? opts.render(items, stack.length) :
-				h('p', {class: 'muted'}, opts.empty || 'Nothing yet.'));
+			// An empty page after a full one (the API's last cursor) says so.
+			fill(body, items.length ? opts.render(items, stack.length)
+				: h('p', {class: 'muted'}, stack.length > 1 ? opts.noMore || 'Nothing more.' : opts.empty || 'Nothing yet.'));
+			if (!items.length && opts.onEmpty)
+				opts.onEmpty();
 			status.textContent = `Page ${stack.length}` + (items.length ? ` · ${items.length} shown` : ' · none');
 		} catch (e) {
 			if (notAvailable(e) && opts.unavailable)

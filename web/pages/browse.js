@@ -114,6 +114,7 @@ export async function diffPage(ctx, el) {
 			items.map((it) => [it.path, h('span', {class: ['tag', 'chg-' + it.change]}, CHANGE_WORDS[it.change] || it.change)]),
 			{rowHeader: true}).wrap,
 		empty: 'The two points hold the same files.',
+		noMore: 'No more changes.',
 	});
 	await p.reload();
 	el.append(summary, p.el);

@@ -181,6 +181,7 @@ export async function mailPage(ctx, el) {
 			return t.wrap;
 		},
 		empty: 'No messages match.',
+		noMore: 'No older results.',
 	});
 	await p.reload();
 	updateSel();

@@ -91,6 +91,7 @@ export async function restorePage(ctx, el) {
 					`${num(p.files)} files, ${bytes(p.bytes)}` + (anom.has(p.seq) ? `. ${anom.get(p.seq)}` : ''), pick)));
 			},
 			empty: 'This unit has no restore points.',
+			noMore: 'No older restore points.',
 		});
 		await p.reload();
 		const next = h('button', {type: 'submit', class: 'primary'}, 'Next');

@@ -204,6 +204,8 @@ export async function unitPage(ctx, el) {
 			return pointsTable(ctx, unit, items, rec, anom, asc);
 		},
 		empty: 'No restore points yet.',
+		noMore: 'No older restore points.',
+		onEmpty: () => fill(chartBox),
 	});
 	jump.addEventListener('submit', (ev) => {
 		ev.preventDefault();
