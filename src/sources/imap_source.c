@@ -1065,6 +1065,14 @@ static void src_appended(void *ctx, const char *folder, uint32_t point_uid, uint
 	log_info("appended %s %u as UID %u", folder, point_uid, new_uid);
 }
 
+static void src_plan(void *ctx, const char *action, const char *path)
+{
+	struct src_restore_ctx *c = ctx;
+
+	if (c->o->plan)
+		c->o->plan(c->o->ctx, action, path);
+}
+
 static int imap_restore(struct store *s, const struct source_restore_opts *o,
 			struct source_restore_result *res, struct error *err)
 {
@@ -1074,15 +1082,11 @@ static int imap_restore(struct store *s, const struct source_restore_opts *o,
 		.rp = o->rp, .target = target, .into_folder = jsonu_str(target, "intoFolder"),
 		.patterns = o->patterns, .npatterns = o->npatterns, .quiet = o->quiet,
 		.appended = src_appended, .progress = src_progress, .ctx = &c,
-		.netpolicy = o->netpolicy,
+		.netpolicy = o->netpolicy, .dry_run = o->dry_run, .plan = src_plan,
 	};
 	struct mail_restore_result mr;
 
 	memset(res, 0, sizeof(*res));
-	if (o->dry_run) { /* not compared yet: the service estimates */
-		res->estimate = 1;
-		return 0;
-	}
 	if (mail_restore_run(s, &mo, &mr, err) < 0) {
 		free(mr.withheld_by);
 		return -1;
@@ -1090,6 +1094,7 @@ static int imap_restore(struct store *s, const struct source_restore_opts *o,
 	res->items_total = mr.messages;
 	res->items_done = mr.present + mr.appended;
 	res->bytes_done = mr.appended_bytes;
+	res->unchanged = mr.present > mr.flags_fixed ? mr.present - mr.flags_fixed : 0;
 	res->failed = mr.failed;
 	res->withheld = mr.withheld;
 	res->withheld_by = mr.withheld_by;

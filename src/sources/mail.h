@@ -72,6 +72,13 @@ struct mail_restore_opts {
 	mail_progress_cb *progress;
 	void *ctx;
 	const struct netpolicy *netpolicy; /* where it may connect; NULL: anywhere */
+	/* A plan: the mailbox is read (EXAMINE, FETCH) but nothing is
+	 * created, appended or changed; plan is told "write" (a message to
+	 * append) or "attrs" (flags to set) with the message's path in the
+	 * point, and the result counts them (appended, appended_bytes,
+	 * flags_fixed) as the restore would. */
+	int dry_run;
+	void (*plan)(void *ctx, const char *action, const char *path);
 };
 
 struct mail_restore_result {

@@ -230,7 +230,7 @@ static void live_add(struct mr *r, const char *name)
 
 static int ensure_folder(struct mr *r, const char *name, struct error *err)
 {
-	if (live_has(r, name))
+	if (live_has(r, name) || r->o->dry_run)
 		return 0;
 	if (imap_create(r->imap, name, err) < 0) {
 		if (err->code != ERROR_EXISTS)
@@ -474,6 +474,12 @@ static int same_flag_set(const char *a, const char *b)
 	return same;
 }
 
+static void plan_tell(struct mr *r, const char *action, const struct rwant *w)
+{
+	if (r->o->plan)
+		r->o->plan(r->o->ctx, action, w->m->e.path);
+}
+
 static int fix_flags(struct mr *r, struct rfolder *rf, struct error *err)
 {
 	size_t i;
@@ -488,6 +494,12 @@ static int fix_flags(struct mr *r, struct rfolder *rf, struct error *err)
 
 		if (w->match == NULL || same_flag_set(want ? want : "", w->match->flags)) {
 			free(want);
+			continue;
+		}
+		if (r->o->dry_run) {
+			free(want);
+			plan_tell(r, "attrs", w);
+			r->res->flags_fixed++;
 			continue;
 		}
 		copy = xstrdup(want ? want : "");
@@ -555,12 +567,27 @@ static int append_flush(struct mr *r, const char *name, struct append_batch *ab,
 	return ret;
 }
 
+/* A plan's appends: the messages no live one matched. */
+static void plan_missing(struct mr *r, struct rfolder *rf)
+{
+	for (size_t i = 0; i < rf->nwant; i++)
+		if (rf->want[i].match == NULL) {
+			plan_tell(r, "write", &rf->want[i]);
+			r->res->appended++;
+			r->res->appended_bytes += rf->want[i].m->e.size;
+		}
+}
+
 static int append_missing(struct mr *r, struct rfolder *rf, const char *name, struct error *err)
 {
 	struct append_batch ab = { 0 };
 	size_t i;
 	int ret = 0;
 
+	if (r->o->dry_run) {
+		plan_missing(r, rf);
+		return 0;
+	}
 	ab.msgs = xcalloc(APPEND_BATCH_MSGS, sizeof(*ab.msgs));
 	ab.data = xcalloc(APPEND_BATCH_MSGS, sizeof(*ab.data));
 	ab.flagcopy = xcalloc(APPEND_BATCH_MSGS, sizeof(*ab.flagcopy));
@@ -653,7 +680,7 @@ static int restore_folder(struct mr *r, struct mail_folder *f, int how, struct e
 	struct imap_mailbox mb;
 	char *name = target_name(r, f);
 	size_t i;
-	int ret;
+	int ret, fresh;
 
 	memset(&mb, 0, sizeof(mb));
 	r->res->folders++;
@@ -664,9 +691,13 @@ static int restore_folder(struct mr *r, struct mail_folder *f, int how, struct e
 		return 0;
 	}
 	ret = ensure_folder(r, name, err);
-	if (ret == 0)
+	/* A plan EXAMINEs (read-only); a folder it would create has nothing
+	 * to compare: every selected message would be appended. */
+	so.readonly = r->o->dry_run;
+	fresh = r->o->dry_run && !live_has(r, name);
+	if (ret == 0 && !fresh)
 		ret = imap_select(r->imap, name, &so, &mb, err);
-	if (ret == 0) {
+	if (ret == 0 && !fresh) {
 		struct imap_fetch_opts fo = {
 			.all = 1, .items = IMAP_ITEM_META, .cb = on_live, .ctx = &rf,
 		};
@@ -686,7 +717,8 @@ static int restore_folder(struct mr *r, struct mail_folder *f, int how, struct e
 			if (how == 1 || f->msgs[i].used)
 				rf.want[rf.nwant++].m = &f->msgs[i];
 		r->res->messages += rf.nwant;
-		ret = live_identify(r, &rf, err);
+		if (!fresh)
+			ret = live_identify(r, &rf, err);
 	}
 	if (ret == 0)
 		ret = match_all(r, &rf, err);

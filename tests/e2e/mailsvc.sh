@@ -241,13 +241,15 @@ else
 	not_ok "mailsvc: a granular session puts back the message a search found" "$(imap alice count INBOX) in INBOX; $(head -c 400 "$T/session")"
 fi
 
-# 5a. The plan of the in-place restore below (dryRun): nothing appended.
+# 5a. The plan of the in-place restore below (dryRun): the messages still
+# deleted to append, those whose flags changed to set; nothing changed.
 before=$(imap alice total)
 api "$OPTOK" POST "/v1/tenants/$TA/restoreSessions" "{\"dryRun\":true,\"items\":[{\"unit\":\"$UA\",\"restorePoint\":1,\"mode\":\"inPlace\"}]}"
 cp "$T/resp" "$T/plan"
 if [ "$code" = 200 ] && [ "$(imap alice total)" = "$before" ] &&
-	jq -e '.items[0] | (.plan == "exact" or .plan == "estimate") and (.write >= 0) and (.sample | type == "array")' "$T/plan" >/dev/null; then
-	ok "mailsvc: a dry run plans the in-place restore ($(jq -c '.items[0] | {plan, write, attrs, unchanged}' "$T/plan")), the mailbox untouched"
+	[ "$(jq -c '.items[0] | [.plan, .write, .attrs > 0, .remove, .unchanged + .write + .attrs]' "$T/plan")" = "[\"exact\",$((gone - 1)),true,0,$files]" ] &&
+	jq -e '[.items[0].sample[] | select(.action == "write" and (.path | startswith("INBOX/")))] | length == '"$((gone - 1))" "$T/plan" >/dev/null; then
+	ok "mailsvc: a dry run plans the in-place restore exactly ($(jq -c '.items[0] | {plan, write, attrs, unchanged}' "$T/plan")), the mailbox untouched"
 else
 	not_ok "mailsvc: a dry run plans the in-place restore" "$code $(head -c 400 "$T/plan")"
 fi
@@ -280,7 +282,12 @@ else
 fi
 
 # 6b. The console's mail story: the message a search found (and read) put
-# into a Restored-<time> folder of its own mailbox, alone.
+# into a Restored-<time> folder of its own mailbox, alone; planned first.
+api "$OPTOK" POST "/v1/tenants/$TA/restoreSessions" "{\"dryRun\":true,\"items\":[{\"unit\":\"$UA\",\"restorePoint\":1,\"mode\":\"newLocation\",\"paths\":[\"$MPATH\"]}]}"
+[ "$code" = 200 ] && [ "$(jq -c '.items[0] | [.plan, .write, (.target.intoFolder | startswith("Restored-")), (.target | has("secret"))]' "$T/resp")" = '["exact",1,true,false]' ] &&
+	! imap alice folders | grep -q '^Restored-' &&
+	ok "mailsvc: the plan of a picked message to a new location: 1 to write into Restored-…, nothing made" ||
+	not_ok "mailsvc: the plan of a picked message to a new location" "$code $(head -c 400 "$T/resp")"
 if run_session "$OPTOK" "{\"items\":[{\"unit\":\"$UA\",\"restorePoint\":1,\"mode\":\"newLocation\",\"paths\":[\"$MPATH\"]}]}"; then
 	imap alice state "$T/alice-r.json"
 	got=$(python3 -c 'import json,sys
