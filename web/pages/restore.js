@@ -52,11 +52,28 @@ export async function restorePage(ctx, el) {
 	const stepsNav = h('ol', {class: 'steps', 'aria-label': 'Steps'});
 	const body = h('div');
 	const STEPS = ['Restore point', 'Mode', 'Review'];
-	function show(n) {
+	// Shows step n. The button that led here is gone, so the keyboard
+	// focus moves into the new step: its chosen radio, or the review's
+	// heading (not on the page's first load: the h1 has it then).
+	function show(n, first = false) {
 		st.step = n;
 		fill(stepsNav, STEPS.map((s, i) => h('li', {'aria-current': i + 1 === n ? 'step' : null}, `${i + 1}. ${s}`)));
 		const f = n === 1 ? step1 : n === 2 ? step2 : step3;
-		return f();
+		const focusIn = () => {
+			const target = body.querySelector('input[type=radio]:checked') || body.querySelector('h2') ||
+				body.querySelector('input, button');
+			if (first || !target)
+				return;
+			if (target.tagName === 'H2')
+				target.setAttribute('tabindex', '-1');
+			target.focus();
+		};
+		const done = f();
+		// Step 1 fills the page after loading its points; the others at once.
+		if (n === 1)
+			return done.then(focusIn);
+		focusIn();
+		return done;
 	}
 
 	// Step 1: the point. Recommended first, then the unit's points newest
@@ -190,7 +207,7 @@ export async function restorePage(ctx, el) {
 	}
 
 	el.append(heading(ctx, `Restore ${unit.name}`), stepsNav, body);
-	await show(1);
+	await show(1, true);
 }
 
 const SAMPLE_WORDS = {write: 'write', remove: 'remove', attrs: 'metadata'};
