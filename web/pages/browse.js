@@ -30,7 +30,7 @@ function crumbs(base, path) {
 export function chunked(tbody, items, rowOf, label) {
 	let shown = 0;
 	const more = h('button', {type: 'button'}, 'Show more');
-	const note = h('span', {class: 'muted'});
+	const note = h('span', {class: 'muted', tabindex: '-1'});
 	function step() {
 		const end = Math.min(items.length, shown + CHUNK);
 		for (; shown < end; shown++)
@@ -38,7 +38,11 @@ export function chunked(tbody, items, rowOf, label) {
 		note.textContent = `${num(shown)} of ${num(items.length)} ${label} shown`;
 		more.hidden = shown >= items.length;
 	}
-	more.addEventListener('click', step);
+	more.addEventListener('click', () => {
+		step();
+		if (more.hidden)
+			note.focus(); // the button that had the focus is gone
+	});
 	step();
 	return h('div', {class: 'pager'}, more, note);
 }
