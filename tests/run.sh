@@ -48,6 +48,10 @@ banned=$(grep -rnE '(^|[^a-z_])(strcpy|strcat|sprintf|vsprintf|sscanf|atoi|atol|
 	src fuzz tests/unit --include='*.[ch]' | grep -v 'snprintf\|asprintf' || true)
 [ -z "$banned" ] || echo "$banned"
 count < <(result "no banned functions (strcpy, sprintf, sscanf, atoi, strtok, ...)" "$([ -z "$banned" ]; echo $?)")
+# The web console keeps to its CSP and never makes data markup.
+python3 scripts/check-web.py web >"$out" 2>&1; rc=$?
+[ $rc -eq 0 ] || cat "$out"
+count < <(result "web/ has no inline script or style, eval, innerHTML or remote address (scripts/check-web.py)" $rc)
 bad_headers=""
 for h in $(cd src && find . -name '*.h' | sed 's|^\./||'); do
 	printf '#include "%s"\n' "$h" |
