@@ -646,6 +646,51 @@ static void leave_alone(struct wr *w, const struct meta_entry *e)
 	}
 }
 
+/* A plan's entry (dry run): what restore_dir or restore_file would do,
+ * told to the plan, nothing sent. Dead properties are not compared. */
+static void plan_entry(struct wr *w, const struct meta_entry *e, const struct live *lv)
+{
+	int same = lv != NULL && lv->collection; /* a collection is there */
+
+	if (e->type == META_FILE) {
+		char *etag = meta_entry_xattr_str(e, XA_ETAG);
+
+		same = lv && !lv->collection && lv->etag && etag && lv->size == e->size &&
+		       dav_etag_same(lv->etag, etag);
+		free(etag);
+	}
+	if (same) {
+		w->res->unchanged++;
+	} else if (lv && lv->collection != (e->type == META_DIR)) {
+		w->res->failed++; /* a file for a collection or back: left as it is */
+	} else {
+		if (w->o->plan)
+			w->o->plan(w->o->ctx, "write", e->path);
+		if (e->type == META_FILE)
+			w->res->bytes_done += e->size;
+	}
+}
+
+/* A plan's deletions: the topmost of each subtree the point lacks. */
+static void plan_extras(struct wr *w)
+{
+	const char *gone = NULL;
+	size_t gl = 0;
+
+	for (size_t i = 0; i < w->nlive; i++) {
+		const struct live *lv = &w->live[i];
+
+		if (lv->seen == 1 || (gone && strncmp(lv->path, gone, gl) == 0 && lv->path[gl] == '/'))
+			continue;
+		if (w->o->plan)
+			w->o->plan(w->o->ctx, "remove", lv->path);
+		if (lv->collection) {
+			gone = lv->path;
+			gl = strlen(gone);
+		}
+	}
+}
+
 static int restore_entries(struct wr *w, struct error *err)
 {
 	struct tree_reader *tr;
@@ -669,7 +714,8 @@ static int restore_entries(struct wr *w, struct error *err)
 		if (e->path[0] == '\0')
 			w->props_listed = meta_entry_xattr(e, XA_PROPS_LISTED) != NULL;
 		if (e->path[0] == '\0' && e->type == META_DIR && w->o->npatterns == 0) {
-			restore_entry_props(w, e, w->root_props);
+			if (!w->o->dry_run)
+				restore_entry_props(w, e, w->root_props);
 			continue;
 		}
 		if (e->path[0] == '\0' || (e->type != META_FILE && e->type != META_DIR) ||
@@ -679,6 +725,10 @@ static int restore_entries(struct wr *w, struct error *err)
 		lv = live_find(w, e->path);
 		if (lv)
 			lv->seen = 1;
+		if (w->o->dry_run) {
+			plan_entry(w, e, lv);
+			continue;
+		}
 		error_init(&e2);
 		if (e->type == META_DIR)
 			ret = restore_dir(w, e, lv, &e2);
@@ -759,13 +809,6 @@ int webdav_restore(struct store *s, const struct source_restore_opts *o,
 	int ret = -1;
 
 	memset(res, 0, sizeof(*res));
-	if (o->dry_run) {
-		/* Telling what differs means listing the server and comparing
-		 * every entry's properties: a restore's cost, not a plan's. The
-		 * service answers an estimate. */
-		res->estimate = 1;
-		return 0;
-	}
 	memset(&w, 0, sizeof(w));
 	w.o = o;
 	w.res = res;
@@ -779,6 +822,11 @@ int webdav_restore(struct store *s, const struct source_restore_opts *o,
 	w.dav = dav_open(&dopts, err);
 	if (w.dav == NULL || point_reader_open(s, o->rp, &w.pr, err) < 0)
 		goto out;
+	if (o->target && o->dry_run) {
+		/* A plan of a new collection: nothing there yet, every entry new. */
+		ret = restore_entries(&w, err);
+		goto done;
+	}
 	if (o->target) {
 		/* A new collection: made here if missing (its parent must exist). */
 		struct dav_client *top;
@@ -812,6 +860,12 @@ int webdav_restore(struct store *s, const struct source_restore_opts *o,
 		qsort(w.live, w.nlive, sizeof(*w.live), live_cmp);
 	for (size_t i = 0; i < w.nlive; i++)
 		w.live[i].seen = 0;
+	if (o->dry_run) { /* read only: no writers, nothing sent */
+		ret = restore_entries(&w, err);
+		if (ret == 0 && o->target == NULL && o->npatterns == 0)
+			plan_extras(&w);
+		goto done;
+	}
 	ret = writers_start(&w, err);
 	if (ret == 0)
 		ret = restore_entries(&w, err);
@@ -826,6 +880,7 @@ int webdav_restore(struct store *s, const struct source_restore_opts *o,
 		log_warn("restore of %s to %s: %" PRIu64 " files changed on the server during the "
 			 "restore were kept (restored copies beside them: NAME.restored-N)",
 			 o->rp, url, w.conflicts);
+done:
 	if (ret == 0 && w.pr != NULL) {
 		res->withheld = erasure_set_withheld(point_reader_erasures(w.pr));
 		res->withheld_by = erasure_set_report_text(point_reader_erasures(w.pr));

@@ -226,6 +226,17 @@ is_rc "webdav_svc: unit recommend" 0
 REC=$(jq -r '.recommendations[] | select(.kind == "beforeAnomaly") | .restorePoint' "$T/out")
 equal "webdav_svc: the recommended point before the anomaly" "restore point" "$REC" "$CLEAN"
 equal "webdav_svc: the anomaly" "restore point" "$(jq -r '.anomalies[0].restorePoint' "$T/out")" "$((CLEAN + 1))"
+# Its plan first (dryRun): every file to write (one overwritten, the others
+# deleted), every .locked one to remove; the server untouched.
+nref=$(cd "$T/ref" && find . -type f | wc -l)
+api "$TOK" POST "/v1/tenants/$TID/restoreSessions" "{\"dryRun\":true,\"items\":[{\"unit\":\"$A\",\"restorePoint\":${REC:-$CLEAN},\"mode\":\"inPlace\"}]}"
+plan=$(jq -c '.items[0] | [.plan, ([.sample[] | select(.action == "write")] | length), .remove]' "$T/resp")
+equal "webdav_svc: the plan of the rollback (files to write, .locked to remove)" "plan" "$plan" "[\"exact\",$nref,$((nref - 1))]"
+if diff -r -x .DAV "$S/alpha" "$T/ref" >/dev/null 2>&1; then
+	not_ok "webdav_svc: the plan changed nothing" "the site was restored"
+else
+	ok "webdav_svc: the plan changed nothing"
+fi
 run "$COFFER" --json restore-session create "$A@${REC:-$CLEAN}" --mode inPlace
 is_rc "webdav_svc: a restore session in place is created" 0
 SID=$(jq -r .id "$T/out")
@@ -238,7 +249,12 @@ else
 fi
 equal "webdav_svc: the restore session puts the file's dead property back" "label" "$(label)" "minutes, signed"
 
-# 5. To a new location: the copy beside the site, not a unit of the rule.
+# 5. To a new location: the copy beside the site, not a unit of the rule;
+# planned first (every entry new, nothing made).
+api "$TOK" POST "/v1/tenants/$TID/restoreSessions" "{\"dryRun\":true,\"items\":[{\"unit\":\"$A\",\"restorePoint\":${REC:-$CLEAN},\"mode\":\"newLocation\"}]}"
+plan=$(jq -c '.items[0] | [.plan, .write >= '"$nref"', .remove, .unchanged, (.target.url | test("alpha[.]restored-"))]' "$T/resp")
+equal "webdav_svc: the plan of a new location" "plan" "$plan" '["exact",true,0,0,true]'
+equal "webdav_svc: the plan makes no copy" "copies" "$(cd "$S" && ls -d alpha.restored-* 2>/dev/null | wc -l)" 0
 run "$COFFER" --json restore-session create "$A@${REC:-$CLEAN}" --mode newLocation
 is_rc "webdav_svc: a restore session to a new location is created" 0
 SID=$(jq -r .id "$T/out")
