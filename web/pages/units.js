@@ -96,12 +96,12 @@ async function recommendations(ctx, id) {
 		const r = await api('GET', U(id, '/recommendedRestorePoints'), {signal: ctx.signal});
 		const order = (x) => (x.kind === 'beforeAnomaly' ? 0 : x.warning ? 2 : 1);
 		for (const x of [...(r.recommendations || [])].sort((a, b) => order(a) - order(b))) {
-			const why = (x.kind === 'fastest' ? 'fastest to restore' : 'last point before the anomaly') +
-				(x.reason ? ` (${x.reason})` : '');
+			const kind = x.kind === 'fastest' ? 'fastest to restore' : 'last point before the anomaly';
 			if (!bySeq.has(x.restorePoint))
-				bySeq.set(x.restorePoint, {seq: x.restorePoint, x, reasons: [], warning: null, before: false});
+				bySeq.set(x.restorePoint, {seq: x.restorePoint, x, reasons: [], kinds: [], warning: null, before: false});
 			const g = bySeq.get(x.restorePoint);
-			g.reasons.push(why);
+			g.reasons.push(kind + (x.reason ? ` (${x.reason})` : ''));
+			g.kinds.push(kind);
 			if (x.kind === 'beforeAnomaly')
 				g.before = x;
 			if (x.warning)
@@ -109,7 +109,7 @@ async function recommendations(ctx, id) {
 		}
 		for (const g of bySeq.values())
 			if (!g.warning)
-				rec.set(g.seq, g.reasons.join('; '));
+				rec.set(g.seq, g.kinds.join('; ')); // short: the table's notes; the list above has the whole reason
 		for (const a of r.anomalies || [])
 			anom.set(a.restorePoint, a.reason || 'anomaly');
 	} catch (e) {
@@ -284,6 +284,7 @@ function pointsTable(ctx, unit, items, rec, anom, asc) {
 	// Row ids and classes for the chart's links.
 	[...t.tbody.rows].forEach((tr, i) => {
 		tr.id = `rp-${items[i].seq}`;
+		tr.cells[7].classList.add('cell-main'); // the notes keep a readable width
 		if (anom.has(items[i].seq))
 			tr.classList.add('row-anom');
 		if (rec.has(items[i].seq))
