@@ -77,9 +77,14 @@ export function exact(unix) {
 
 // A state word with a class for its colour (and the word itself, so colour
 // is never the only signal).
-export function state(s) {
-	return h('span', {class: ['state', 'state-' + String(s || 'none').replace(/[^a-zA-Z]/g, '')]}, s || '–');
+export function state(s, words) {
+	return h('span', {class: ['state', 'state-' + String(s || 'none').replace(/[^a-zA-Z]/g, '')]},
+		(words && words[s]) || s || '–');
 }
+
+// A unit's state in words: "unprotected" means no active policy takes
+// its backups, though it may well have restore points.
+export const UNIT_STATES = {unprotected: 'no active policy'};
 
 export const ROLE_NAMES = {
 	globalAdmin: 'Global admin',

@@ -70,6 +70,7 @@ function artifactRow(a0) {
 export async function sessionPage(ctx, el) {
 	const id = ctx.params.id;
 	const summary = h('p', {role: 'status'});
+	const overall = h('p', {class: 'muted'}); // every poll; not announced
 	const t = table('Units of this session', ['Unit', 'Point', 'Mode', 'Progress', 'State', 'Done', 'Time left', 'Target and errors'], []);
 	let s = await api('GET', T(`/restoreSessions/${encodeURIComponent(id)}`), {signal: ctx.signal});
 	let lastState = null;
@@ -85,6 +86,16 @@ export async function sessionPage(ctx, el) {
 			lastState = st;
 		}
 		const arts = s.artifacts || [];
+		// The whole session: bytes done of all units; the longest ETA.
+		const tot = arts.reduce((a, x) => a + (x.bytesTotal || 0), 0);
+		const done = arts.reduce((a, x) => a + (x.bytesDone || 0), 0);
+		const etas = arts.filter((x) => x.state === 'running' && typeof x.etaSeconds === 'number').map((x) => x.etaSeconds);
+		const itot = arts.reduce((a, x) => a + (x.itemsTotal || 0), 0);
+		const idone = arts.reduce((a, x) => a + (x.itemsDone || 0), 0);
+		overall.textContent = `In all: ${arts.length} ${arts.length === 1 ? 'unit' : 'units'}` +
+			(tot ? `, ${bytes(done)} of ${bytes(tot)} written (${Math.round((100 * done) / tot)} %)`
+				: itot ? `, ${num(idone)} of ${num(itot)} items` : '') +
+			(etas.length ? `, about ${duration(Math.max(...etas))} left` : '') + '.';
 		if (rows.length !== arts.length) {
 			rows = arts.map(artifactRow);
 			fill(t.tbody, rows.map((r) => r.tr));
@@ -93,7 +104,7 @@ export async function sessionPage(ctx, el) {
 		}
 	}
 	render();
-	el.append(heading(ctx, `Restore session ${id}`), summary,
+	el.append(heading(ctx, `Restore session ${id}`), summary, overall,
 		h('dl', {class: 'props'},
 			h('dt', null, 'Created'), h('dd', null, when(unixOf(s, 'created'))),
 			h('dt', null, 'Created by'), h('dd', null, h('code', null, s.createdBy || '–'))),

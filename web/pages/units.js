@@ -4,7 +4,7 @@
 import {h, fill, table, button, field} from '../lib/dom.js';
 import {api, T, U, knowUnit, notAvailable} from '../lib/api.js';
 import {heading, pager, showError, linkButton} from '../lib/ui.js';
-import {bytes, num, when, state, unixOf} from '../lib/fmt.js';
+import {bytes, num, when, state, unixOf, UNIT_STATES} from '../lib/fmt.js';
 import {timeline} from '../lib/chart.js';
 
 const unitHref = (id) => `#/units/${encodeURIComponent(id)}`;
@@ -15,7 +15,7 @@ export function unitsTable(ctx, items, caption) {
 		items.map((u) => [
 			h('a', {href: unitHref(u.id)}, u.name),
 			u.kind,
-			state(u.state),
+			state(u.state, UNIT_STATES),
 			when(unixOf(u, 'lastSuccess'), 'never'),
 			when(unixOf(u, 'lastAttempt'), 'never'),
 			problems(u),
@@ -149,7 +149,7 @@ export async function unitPage(ctx, el) {
 	el.append(h('details', {class: 'unit-props'}, h('summary', null, 'Unit details'), dl([
 		['Kind', unit.kind],
 		['Source', sourceText(unit.source)],
-		['State', state(unit.state)],
+		['State', state(unit.state, UNIT_STATES)],
 		['Policy', unit.policy ? policyLink(ctx, unit.policy) : 'none'],
 		['Last restore point', when(unixOf(unit, 'lastSuccess'))],
 		['Last attempt', when(unixOf(unit, 'lastAttempt'))],
