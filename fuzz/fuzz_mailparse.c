@@ -2,10 +2,12 @@
  * (src/engine/mailparse.h, mailexport.h): MIME parsing (GMime and the
  * header fallback), the HTML reducer, modified UTF-7 names as the index
  * shows them (lib/mutf7.h), the sender of the mbox From_ line and the
- * addresses the index keeps (each its own normalization); and checks that
- * mboxrd quoting round-trips the input exactly. */
+ * addresses the index keeps (each its own normalization); a message as the
+ * console reads it (mailparse_view: valid UTF-8 JSON, text within its
+ * limit); and checks that mboxrd quoting round-trips the input exactly. */
 
 #include <glib.h>
+#include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,6 +74,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    !addresses_ok(p.addresses))
 		abort();
 	mailparse_clear(&p);
+
+	{
+		struct json_object *v = mailparse_view(data, size, 4096), *t;
+		const char *js = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+
+		if (!g_utf8_validate(js, -1, NULL) || !json_object_object_get_ex(v, "text", &t) ||
+		    strlen(json_object_get_string(t)) > 4096)
+			abort();
+		json_object_put(v);
+	}
 
 	s = malloc(size + 1);
 	memcpy(s, data, size);

@@ -4,6 +4,7 @@
  * occurrence ranges of the index over real restore points (indexed in
  * order, out of order, and after points are dropped). */
 #include <glib.h>
+#include <json-c/json.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -236,6 +237,69 @@ static void unmbox(const uint8_t *in, size_t len, struct buf *out)
 			buf_add(out, p, n);
 		p += n;
 	}
+}
+
+/* mailparse_view(): decoded headers, the HTML part's text when there is no
+ * plain one (no markup, no script), attachments by decoded size, cuts. */
+static const char *view_str(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : NULL;
+}
+
+static void test_view(void)
+{
+	static const char m1[] =
+		"From: =?utf-8?q?J=C3=BCrgen?= <j@x.example>\r\nTo: a@x.example\r\n"
+		"Subject: =?koi8-r?b?8NLJ18XU?=\r\nX-Long: one\r\n two\r\n"
+		"Date: Mon, 04 Mar 2024 09:05:00 +0100\r\nMessage-ID: <m1@x.example>\r\n"
+		"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+		"--b\r\nContent-Type: text/html\r\n\r\n<p>x&amp;y</p><script>alert(1)</script>"
+		"<img src=\"http://track.example/p.gif\">\r\n"
+		"--b\r\nContent-Type: application/pdf; name=\"r.pdf\"\r\n"
+		"Content-Disposition: attachment; filename=\"r.pdf\"\r\n"
+		"Content-Transfer-Encoding: base64\r\n\r\naGVsbG8gd29ybGQ=\r\n--b--\r\n";
+	struct json_object *o = mailparse_view((const uint8_t *)m1, sizeof(m1) - 1, 1000), *a, *h;
+	struct buf big;
+	const char *text;
+	int subject = 0, folded = 0;
+
+	CHECKF(strcmp(view_str(o, "subject"), "Привет") == 0, "subject %s", view_str(o, "subject"));
+	CHECK(strstr(view_str(o, "from"), "Jürgen") != NULL);
+	CHECK(strcmp(view_str(o, "date"), "2024-03-04T08:05:00Z") == 0);
+	CHECK(strcmp(view_str(o, "messageId"), "m1@x.example") == 0);
+	CHECK(strcmp(view_str(o, "textSource"), "html") == 0);
+	text = view_str(o, "text");
+	CHECKF(strstr(text, "x&y") && !strchr(text, '<') && !strstr(text, "alert"), "text %s", text);
+	CHECK(json_object_object_get_ex(o, "attachments", &a) && json_object_array_length(a) == 1);
+	CHECK(strcmp(view_str(json_object_array_get_idx(a, 0), "name"), "r.pdf") == 0);
+	CHECK(strcmp(view_str(json_object_array_get_idx(a, 0), "contentType"), "application/pdf") == 0);
+	CHECK(json_object_get_int64(json_object_object_get(json_object_array_get_idx(a, 0), "size")) == 11);
+	CHECK(json_object_object_get_ex(o, "headers", &h));
+	for (size_t i = 0; h && i < json_object_array_length(h); i++) {
+		struct json_object *x = json_object_array_get_idx(h, i);
+
+		subject |= strcmp(view_str(x, "name"), "Subject") == 0 &&
+			   strcmp(view_str(x, "value"), "Привет") == 0;
+		folded |= strcmp(view_str(x, "name"), "X-Long") == 0 &&
+			  strcmp(view_str(x, "value"), "one two") == 0;
+	}
+	CHECK(subject && folded);
+	json_object_put(o);
+
+	/* A long plain body is cut at the limit, whole characters, and says so. */
+	buf_init(&big, 0);
+	buf_addf(&big, "Subject: big\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n");
+	for (int i = 0; i < 1000; i++)
+		buf_add(&big, "\xc3\xa9", 2);
+	o = mailparse_view(big.data, big.len, 999);
+	CHECK(json_object_get_boolean(json_object_object_get(o, "truncated")));
+	CHECK(strlen(view_str(o, "text")) <= 999 && g_utf8_validate(view_str(o, "text"), -1, NULL));
+	CHECK(strcmp(view_str(o, "textSource"), "plain") == 0);
+	json_object_put(o);
+	buf_clear(&big);
+out:;
 }
 
 static void test_mboxrd(void)
@@ -814,6 +878,7 @@ const struct unit_test mailindex_tests[] = {
 	{ "mailindex: modified UTF-7 runs that encode printable ASCII are not decoded",
 	  test_mutf7_printable_encoded },
 	{ "mailindex: MIME parsing of odd, broken and huge messages", test_parse },
+	{ "mailindex: one message as data for a reader (headers, text, attachments)", test_view },
 	{ "mailindex: mboxrd quoting round trip", test_mboxrd },
 	{ "mailindex: occurrence ranges in order, out of order and after drops", test_ranges },
 	{ "mailindex: the addresses of a message, and an address typed", test_addresses },
