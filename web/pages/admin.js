@@ -55,6 +55,27 @@ export async function tenantsPage(ctx, el) {
 			showError(e, 'Creating the admin token');
 		}
 	});
+	// A folder is a place on the server: without folder_root only the
+	// global admin names folders (docs/api.md), so it creates folder units.
+	const unitMsg = h('div', {role: 'status'});
+	const uTenant = h('input', {type: 'text', required: true, placeholder: 't-…'});
+	const uName = h('input', {type: 'text', required: true});
+	const uKind = h('select', null, ['site', 'account'].map((k) => h('option', {value: k}, k)));
+	const uPath = h('input', {type: 'text', required: true, placeholder: '/srv/share/finance', class: 'wide'});
+	const unitForm = h('form', {class: 'inline-form', 'aria-labelledby': 'nu-h'}, h('h2', {id: 'nu-h'}, 'New folder unit'),
+		field('Tenant id', uTenant).row, field('Unit name', uName).row, field('Unit kind', uKind).row, field('Folder', uPath).row,
+		h('div', {class: 'actions'}, h('button', {type: 'submit'}, 'Create unit')));
+	unitForm.addEventListener('submit', async (ev) => {
+		ev.preventDefault();
+		try {
+			const u = await api('POST', `/v1/tenants/${encodeURIComponent(uTenant.value.trim())}/protectionUnits`,
+				{body: {name: uName.value.trim(), kind: uKind.value, source: {type: 'folder', path: uPath.value.trim()}}});
+			fill(unitMsg, h('p', {class: 'banner ok'}, `Unit ${u.name} (${u.id}) created in ${u.tenant}.`));
+			uName.value = uPath.value = '';
+		} catch (e) {
+			showError(e, 'Creating the unit');
+		}
+	});
 	p = pager(ctx, {
 		label: 'Tenants',
 		newer: 'Previous', older: 'Next',
@@ -66,7 +87,7 @@ export async function tenantsPage(ctx, el) {
 		empty: 'No tenants yet.',
 	});
 	await p.reload();
-	el.append(heading(ctx, 'Tenants'), created, p.el, form, first, secret);
+	el.append(heading(ctx, 'Tenants'), created, p.el, form, first, secret, unitForm, unitMsg);
 }
 
 const TENANT_ROLES = ['tenantAdmin', 'restoreOperator', 'auditor', 'privacyOfficer'];
