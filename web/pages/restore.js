@@ -91,15 +91,7 @@ export async function restorePage(ctx, el) {
 		const p = pager(ctx, {
 			label: 'Other restore points',
 			newer: 'Newer points', older: 'Older points',
-			load: async (after, signal) => {
-				try {
-					return await api('GET', U(id, '/restorePoints'), {signal, query: {limit: 20, after, order: 'desc'}});
-				} catch (e) {
-					if (!notAvailable(e))
-						throw e;
-					return api('GET', U(id, '/restorePoints'), {signal, query: {limit: 20, after}});
-				}
-			},
+			load: (after, signal) => api('GET', U(id, '/restorePoints'), {signal, query: {limit: 20, after, order: 'desc'}}),
 			render: (items) => {
 				if (st.seq === null && items.length)
 					st.seq = items[0].seq;

@@ -2,7 +2,7 @@
 // recommended points, the timeline chart and the table of restore points,
 // newest first, one page (100) at a time.
 import {h, fill, table, button, field} from '../lib/dom.js';
-import {api, T, U, knowUnit, notAvailable} from '../lib/api.js';
+import {api, T, U, knowUnit} from '../lib/api.js';
 import {heading, pager, showError, linkButton} from '../lib/ui.js';
 import {bytes, num, when, state, unixOf, UNIT_STATES} from '../lib/fmt.js';
 import {timeline} from '../lib/chart.js';
@@ -169,8 +169,6 @@ export async function unitPage(ctx, el) {
 
 	// The timeline and the table show the same page of points.
 	const chartBox = h('div', {class: 'chart'});
-	const orderNote = h('div');
-	let asc = false;
 	// Jump through a long history by date: points taken until that day.
 	const until = h('input', {type: 'date', name: 'until'});
 	const jump = h('form', {class: 'filters', role: 'search', 'aria-label': 'Find restore points by date'},
@@ -179,19 +177,10 @@ export async function unitPage(ctx, el) {
 	const p = pager(ctx, {
 		label: 'Restore points',
 		newer: 'Newer', older: 'Older',
-		load: async (after, signal) => {
-			if (!asc) {
-				try {
-					return await api('GET', U(id, '/restorePoints'), {signal, query: {limit: 100, after, order: 'desc', until: until.value}});
-				} catch (e) {
-					if (!notAvailable(e))
-						throw e;
-					asc = true;
-					fill(orderNote, h('p', {class: 'note'}, 'This server lists restore points oldest first only (no order=desc).'));
-				}
-			}
-			return api('GET', U(id, '/restorePoints'), {signal, query: {limit: 100, after, until: until.value}});
-		},
+		// The console is served by the binary whose API it calls, so the
+		// API's order=desc is always there.
+		load: (after, signal) => api('GET', U(id, '/restorePoints'),
+			{signal, query: {limit: 100, after, order: 'desc', until: until.value}}),
 		render: (items) => {
 			fill(chartBox, timeline({points: items, label: `Restore points of ${unit.name}`, anomalies: anom, recommended: rec,
 				onPick: (seq) => {
@@ -201,7 +190,7 @@ export async function unitPage(ctx, el) {
 						row.querySelector('a, th')?.focus?.();
 					}
 				}}), legend());
-			return pointsTable(ctx, unit, items, rec, anom, asc);
+			return pointsTable(ctx, unit, items, rec, anom);
 		},
 		empty: 'No restore points yet.',
 		noMore: 'No older restore points.',
@@ -212,7 +201,7 @@ export async function unitPage(ctx, el) {
 		p.reset();
 	});
 	await p.reload();
-	el.append(h('section', {'aria-labelledby': 'tl-h'}, h('h2', {id: 'tl-h'}, 'Restore points'), orderNote, jump, chartBox, p.el));
+	el.append(h('section', {'aria-labelledby': 'tl-h'}, h('h2', {id: 'tl-h'}, 'Restore points'), jump, chartBox, p.el));
 	if (ctx.caps.content)
 		el.append(compareForm(unit));
 }
@@ -252,7 +241,7 @@ function legend() {
 		h('li', null, h('span', {class: 'sw sw-rec', 'aria-hidden': 'true'}), 'Recommended (band and circle)'));
 }
 
-function pointsTable(ctx, unit, items, rec, anom, asc) {
+function pointsTable(ctx, unit, items, rec, anom) {
 	const uid = encodeURIComponent(unit.id);
 	const heads = ['Point', 'Taken', 'Files', 'Size', 'New', 'Incompressible', 'Changed', 'Notes'];
 	if (ctx.caps.content)
@@ -269,7 +258,7 @@ function pointsTable(ctx, unit, items, rec, anom, asc) {
 			bytes(p.incompressibleBytes), num(p.changedEntries), notes.length ? h('span', null, ...notes) : ''];
 		if (ctx.caps.content) {
 			// Compare with the next older point on the page (or seq-1).
-			const nb = items[asc ? i - 1 : i + 1];
+			const nb = items[i + 1];
 			const prev = nb ? nb.seq : p.seq - 1;
 			const older = items.find((x) => x.seq === prev) || (prev > 0 ? {seq: prev} : null);
 			cells.push(h('span', {class: 'row-actions'},
@@ -279,7 +268,7 @@ function pointsTable(ctx, unit, items, rec, anom, asc) {
 		}
 		return cells;
 	});
-	const t = table(`Restore points of ${unit.name}, ${asc ? 'oldest' : 'newest'} first`, heads, rows, {rowHeader: true,
+	const t = table(`Restore points of ${unit.name}, newest first`, heads, rows, {rowHeader: true,
 		rowClass: () => ''});
 	// Row ids and classes for the chart's links.
 	[...t.tbody.rows].forEach((tr, i) => {
