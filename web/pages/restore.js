@@ -40,9 +40,8 @@ function group(legend, ...children) {
 
 export async function restorePage(ctx, el) {
 	const id = ctx.params.unit;
-	const unit = await api('GET', U(id), {signal: ctx.signal});
+	const [unit, {rec, anom, list}] = await Promise.all([api('GET', U(id), {signal: ctx.signal}), recommendations(ctx, id)]);
 	knowUnit(unit);
-	const {rec, anom, list} = await recommendations(ctx, id);
 	const hints = MODE_HINTS[unit.kind === 'mailbox' ? 'mailbox' : 'folder'];
 	const st = {seq: null, mode: 'inPlace', paths: new Set(), step: 1};
 	const firstRec = list.find((g) => !g.warning);

@@ -122,9 +122,8 @@ export {recommendations};
 
 export async function unitPage(ctx, el) {
 	const id = ctx.params.id;
-	const unit = await api('GET', U(id), {signal: ctx.signal});
+	const [unit, {rec, anom, list}] = await Promise.all([api('GET', U(id), {signal: ctx.signal}), recommendations(ctx, id)]);
 	knowUnit(unit);
-	const {rec, anom, list} = await recommendations(ctx, id);
 
 	const actions = [];
 	if (ctx.caps.restore)
