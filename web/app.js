@@ -8,7 +8,7 @@ import {signinPage} from './pages/signin.js';
 import {overviewPage} from './pages/overview.js';
 import {unitsPage, unitPage} from './pages/units.js';
 import {browsePage, diffPage} from './pages/browse.js';
-import {restorePage} from './pages/restore.js';
+import {restorePage, restoreManyPage} from './pages/restore.js';
 import {sessionsPage, sessionPage} from './pages/sessions.js';
 import {mailPage, messagePage} from './pages/mail.js';
 import {policiesPage, policyPage} from './pages/policies.js';
@@ -23,6 +23,7 @@ const ROUTES = [
 	['/units/:id', unitPage, 'status'],
 	['/units/:id/points/:seq', browsePage, 'content'],
 	['/units/:id/diff/:a/:b', diffPage, 'content'],
+	['/restore', restoreManyPage, 'restore'],
 	['/restore/:unit', restorePage, 'restore'],
 	['/sessions', sessionsPage, 'status'],
 	['/sessions/:id', sessionPage, 'status'],
@@ -97,7 +98,7 @@ function markCurrent() {
 	for (const a of document.querySelectorAll('#navlist a')) {
 		const href = a.getAttribute('href');
 		const cur = path === href || path.startsWith(href + '/') ||
-			(href === '#/units' && path.startsWith('#/restore/')) ||
+			(href === '#/units' && path.startsWith('#/restore')) ||
 			(href === '#/mail' && path.startsWith('#/mail'));
 		if (cur)
 			a.setAttribute('aria-current', 'page');

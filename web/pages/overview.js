@@ -25,6 +25,10 @@ function anomalyList(ctx, list) {
 		' — point ', String(a.restorePoint), ', ', when(unixOf(a, 'time')), ': ', a.reason || 'anomaly',
 		ctx.caps.restore ? [' ', h('a', {href: `#/restore/${encodeURIComponent(a.unit)}`, class: 'btn small',
 			'aria-label': `Restore ${a.unitName || a.unit}…`}, 'Restore…')] : null))));
+	const units = [...new Set(list.map((a) => a.unit))];
+	if (ctx.caps.restore && units.length > 1)
+		sec.append(h('p', null, h('a', {href: `#/restore?units=${units.map(encodeURIComponent).join(',')}`, class: 'btn primary'},
+			`Restore all ${units.length} flagged units…`)));
 	return sec;
 }
 

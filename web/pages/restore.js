@@ -204,10 +204,12 @@ export async function restorePage(ctx, el) {
 const SAMPLE_WORDS = {write: 'write', remove: 'remove', attrs: 'metadata'};
 const SAMPLE_CLASS = {write: 'chg-added', remove: 'chg-removed', attrs: 'chg-changed'};
 
-function planView(p) {
+// The dry-run plan of one item; bare: without its own heading (the
+// caller names the unit).
+function planView(p, bare = false) {
 	const sample = p.sample || [];
 	return h('div', {class: 'plan'},
-		h('h3', null, 'What will change'),
+		bare ? null : h('h3', null, 'What will change'),
 		p.plan === 'estimate' ? h('p', {class: 'note'}, 'This source cannot tell cheaply what differs: the counts are an estimate.') : null,
 		h('dl', {class: 'counters small'},
 			h('div', {class: 'counter chg-added'}, h('dt', null, 'Write'), h('dd', null, num(p.write))),
@@ -284,4 +286,80 @@ function filePicker(ctx, unit, st, legend) {
 	open('/', false);
 	return h('fieldset', null, h('legend', null, legend), where, listBox,
 		h('h3', null, 'Picked'), picked);
+}
+
+// Several units at once, each from its recommended point before the
+// anomaly, in place: after ransomware hit many units (the overview's
+// "Restore all flagged units…"). #/restore?units=u-1,u-2
+export async function restoreManyPage(ctx, el) {
+	const ids = (ctx.query.get('units') || '').split(',').filter(Boolean);
+	el.append(heading(ctx, 'Restore flagged units'));
+	if (!ids.length) {
+		el.append(h('p', null, 'No units named. ', h('a', {href: '#/overview'}, 'Back to the overview')));
+		return;
+	}
+	const rows = await Promise.all(ids.map(async (id) => {
+		const [unit, r] = await Promise.all([api('GET', U(id), {signal: ctx.signal}), recommendations(ctx, id)]);
+		knowUnit(unit);
+		const before = r.list.find((g) => g.before);
+		return {unit, seq: before ? before.seq : null, on: !!before,
+			why: before ? before.before.reason || 'the last point before the anomaly' : null};
+	}));
+	const body = h('div');
+	el.append(h('p', null, 'Each unit is put back in place from the last restore point before its anomaly. ',
+		'Only what differs is rewritten; files the point does not have are removed.'), body);
+
+	const items = () => rows.filter((r) => r.on && r.seq !== null)
+		.map((r) => ({unit: r.unit.id, restorePoint: r.seq, mode: 'inPlace'}));
+
+	function choose() {
+		const t = table('Units to restore', ['Restore', 'Unit', 'Point', 'Why this point'], []);
+		for (const r of rows) {
+			const cb = h('input', {type: 'checkbox', checked: r.on, disabled: r.seq === null, 'aria-label': `Include ${r.unit.name}`});
+			cb.addEventListener('change', () => {
+				r.on = cb.checked;
+			});
+			t.tbody.append(h('tr', null, h('td', null, cb),
+				h('th', {scope: 'row'}, h('a', {href: `#/units/${encodeURIComponent(r.unit.id)}`}, r.unit.name)),
+				h('td', null, r.seq === null ? 'none' : String(r.seq)),
+				h('td', {class: 'cell-main'}, r.why || 'No recommendation before an anomaly: restore it from its own page.')));
+		}
+		const next = h('button', {type: 'button', class: 'primary'}, 'Next');
+		next.addEventListener('click', () => {
+			if (!items().length) {
+				showError(new Error('choose at least one unit'), 'Next step');
+				return;
+			}
+			review();
+		});
+		fill(body, t.wrap, h('div', {class: 'actions'}, next));
+	}
+
+	async function review() {
+		const list = items();
+		const planBox = h('div', {'aria-live': 'polite'}, h('p', {class: 'muted'}, 'Working out what will change…'));
+		const start = button('Start restore', async () => {
+			try {
+				const s = await api('POST', T('/restoreSessions'), {body: {items: list}});
+				location.hash = `#/sessions/${encodeURIComponent(s.id)}`;
+			} catch (e) {
+				showError(e, 'Starting the restore');
+			}
+		}, {class: 'primary'});
+		const back = h('button', {type: 'button', onclick: choose}, 'Back');
+		const h2 = h('h2', {tabindex: '-1'}, 'Review');
+		fill(body, h2, planBox, h('div', {class: 'actions'}, back, start));
+		h2.focus();
+		try {
+			const plan = await api('POST', T('/restoreSessions'), {body: {dryRun: true, items: list}, signal: ctx.signal});
+			fill(planBox, (plan.items || []).map((p) => {
+				const r = rows.find((x) => x.unit.id === p.unit);
+				return h('section', {class: 'card'}, h('h3', null, `${r ? r.unit.name : p.unit}, point ${p.restorePoint}`), planView(p, true));
+			}));
+		} catch (e) {
+			fill(planBox);
+			showError(e, 'Planning the restore');
+		}
+	}
+	choose();
 }
