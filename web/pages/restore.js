@@ -208,6 +208,10 @@ const SAMPLE_CLASS = {write: 'chg-added', remove: 'chg-removed', attrs: 'chg-cha
 // caller names the unit).
 function planView(p, bare = false) {
 	const sample = p.sample || [];
+	if (p.error)
+		return h('div', {class: 'plan'}, bare ? null : h('h3', null, 'What will change'),
+			h('p', {class: 'banner bad'}, h('strong', null, 'The plan failed: '), p.error,
+				' The restore would most likely fail the same way.'));
 	return h('div', {class: 'plan'},
 		bare ? null : h('h3', null, 'What will change'),
 		p.plan === 'estimate' ? h('p', {class: 'note'}, 'This source cannot tell cheaply what differs: the counts are an estimate.') : null,
