@@ -79,7 +79,7 @@ int cmd_catalog(struct cli *c, int argc, char **argv);
 	"recommend ID | ls ID SEQ [PATH] | find ID PATTERN | forget ID SEQ | legal-hold ID (--reason R | --release) | " \
 	"destroy ID (--confirm NAME | --cancel)"
 #define USAGE_POLICY "list | create ... | show ID | activate ID | deactivate ID"
-#define USAGE_RESTORE_SESSION "list | create ... | show ID [--wait]"
+#define USAGE_RESTORE_SESSION "list | create ... [--path P]... [--dry-run] | show ID [--wait]"
 #define USAGE_AUDIT "list [...] | verify"
 int cmd_tenant(struct cli *c, int argc, char **argv);
 int cmd_token(struct cli *c, int argc, char **argv);

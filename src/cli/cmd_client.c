@@ -54,6 +54,7 @@ struct opts {
 	char *pos[8];
 	int npos;
 	int cancel; const char *confirm; /* unit destroy */
+	int dry_run; const char *paths[64]; size_t npaths; /* restore-session create */
 };
 
 static const struct {
@@ -91,6 +92,7 @@ static int parse_opts(struct cli *c, int argc, char **argv, struct opts *o)
 		if (strcmp(a, "--release") == 0) { o->release = 1; continue; }
 		if (strcmp(a, "--insecure") == 0) { o->insecure = 1; continue; }
 		if (strcmp(a, "--cancel") == 0) { o->cancel = 1; continue; }
+		if (strcmp(a, "--dry-run") == 0) { o->dry_run = 1; continue; }
 		if (a[0] != '-' || strcmp(a, "-") == 0 || (a[1] >= '0' && a[1] <= '9')) {
 			if (o->npos == (int)(sizeof(o->pos) / sizeof(o->pos[0])))
 				goto usage;
@@ -104,6 +106,7 @@ static int parse_opts(struct cli *c, int argc, char **argv, struct opts *o)
 		if (strcmp(a, "--unit") == 0 && o->nunits < 64) { o->units[o->nunits++] = argv[++i]; continue; }
 		if (strcmp(a, "--rule") == 0 && o->nrules < 64) { o->rules[o->nrules++] = argv[++i]; continue; }
 		if (strcmp(a, "--confirm") == 0) { o->confirm = argv[++i]; continue; }
+		if (strcmp(a, "--path") == 0 && o->npaths < 64) { o->paths[o->npaths++] = argv[++i]; continue; }
 		for (k = 0; k < n; k++)
 			if (strcmp(a, opt_names[k].name) == 0)
 				break;
@@ -1177,9 +1180,30 @@ static int session_list(struct api *a, struct opts *o)
 	return ret;
 }
 
+/* The plan of a dry run (docs/api.md "For the console"). */
+static const struct col plan_cols[] = {
+	{ "UNIT", "unit" }, { "POINT", "restorePoint" }, { "MODE", "mode" }, { "PLAN", "plan" },
+	{ "WRITE", "write" }, { "REMOVE", "remove" }, { "ATTRS", "attrs" },
+	{ "SAME", "unchanged" }, { "BYTES", "bytes" }, { "TARGET", "target" },
+	{ "ERROR", "error" }, { NULL, NULL } };
+
+/* The items' "paths" from --path (granular, or picked for newLocation). */
+static void session_paths(struct json_object *it, const struct opts *o)
+{
+	struct json_object *paths;
+
+	if (o->npaths == 0)
+		return;
+	paths = json_object_new_array();
+	for (size_t k = 0; k < o->npaths; k++)
+		json_object_array_add(paths, json_object_new_string(o->paths[k]));
+	json_object_object_add(it, "paths", paths);
+}
+
 /* restore-session create --items JSON, or one unit per positional
- * "UNIT[@SEQ]" with --mode M applying to all; "UNIT" alone is the latest
- * restore point before --before T, or the latest of all. */
+ * "UNIT[@SEQ]" with --mode M (and --path P...) applying to all; "UNIT"
+ * alone is the latest restore point before --before T, or the latest of
+ * all. --dry-run shows the plan instead (nothing is created). */
 static int session_create(struct api *a, struct opts *o)
 {
 	struct json_object *b = json_object_new_object(), *items;
@@ -1223,10 +1247,23 @@ static int session_create(struct api *a, struct opts *o)
 						       json_object_new_string(o->v[O_BEFORE]));
 			json_object_object_add(it, "mode", json_object_new_string(
 				o->v[O_MODE] ? o->v[O_MODE] : "inPlace"));
+			session_paths(it, o);
 			json_object_array_add(items, it);
 		}
 	}
 	json_object_object_add(b, "items", items);
+	if (o->dry_run) {
+		struct error err;
+		char *p;
+
+		error_init(&err);
+		json_object_object_add(b, "dryRun", json_object_new_boolean(1));
+		if ((p = tpath(a, o, &err, "/restoreSessions")) == NULL) {
+			json_object_put(b);
+			return fail(&err);
+		}
+		return simple(a, "POST", p, b, plan_cols);
+	}
 	return tenant_post(a, o, "/restoreSessions", b);
 }
 

@@ -173,6 +173,13 @@ else
 fi
 session "{\"dryRun\":\"yes\",\"items\":[{\"unit\":\"$A\",\"mode\":\"inPlace\"}]}"
 expect "sessions: dryRun that is not a boolean is 400" 400
+COFFER_SERVER="http://127.0.0.1:$PORT" COFFER_TOKEN=$TOK COFFER_TENANT=$TID \
+	"$COFFER" restore-session create "$A@$ba" --dry-run >"$T/cli-plan" 2>&1
+if grep -q "^$A  *$ba  *inPlace  *exact  *10  *12 " "$T/cli-plan"; then
+	ok "sessions: coffer restore-session create --dry-run prints the plan"
+else
+	not_ok "sessions: coffer restore-session create --dry-run prints the plan" "$(cat "$T/cli-plan")"
+fi
 
 # Roll a back in place from the recommended point.
 session "{\"items\":[{\"unit\":\"$A\",\"restorePoint\":$ba,\"mode\":\"inPlace\"}]}"
