@@ -30,6 +30,8 @@ export function launch() {
 	return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
 }
 
+const T0 = Date.now();
+
 // ---- TAP: "ok - console: NAME" / "not ok - console: NAME (WHY)" ----
 
 export class Tap {
@@ -40,6 +42,7 @@ export class Tap {
 	}
 	ok(name) {
 		this.passed++;
+		if (process.env.CONSOLE_TIMING) console.log(`# +${((Date.now() - T0) / 1000).toFixed(1)} s`);
 		console.log(`ok - ${this.prefix}: ${name}`);
 	}
 	notOk(name, why) {
@@ -201,8 +204,11 @@ export async function shot(page, dir, name) {
 export async function pageCheck(tap, w, dir, name) {
 	return tap.check(`${name}: screenshot, axe (no serious/critical), no console errors or CSP violations`,
 		async () => {
+			const t0 = Date.now();
 			await shot(w.page, dir, name);
+			const t1 = Date.now();
 			const v = await axeCheck(w.page);
+			if (process.env.CONSOLE_TIMING) console.log(`# ${name}: screenshot ${t1 - t0} ms, axe ${Date.now() - t1} ms`);
 			const p = w.take();
 			const all = [...v.map((x) => `axe: ${x}`), ...p];
 			if (all.length) {
