@@ -316,7 +316,7 @@ export async function restoreManyPage(ctx, el) {
 	const items = () => rows.filter((r) => r.on && r.seq !== null)
 		.map((r) => ({unit: r.unit.id, restorePoint: r.seq, mode: 'inPlace'}));
 
-	function choose() {
+	function choose(again = false) {
 		const t = table('Units to restore', ['Restore', 'Unit', 'Point', 'Why this point'], []);
 		for (const r of rows) {
 			const cb = h('input', {type: 'checkbox', checked: r.on, disabled: r.seq === null, 'aria-label': `Include ${r.unit.name}`});
@@ -337,6 +337,8 @@ export async function restoreManyPage(ctx, el) {
 			review();
 		});
 		fill(body, t.wrap, h('div', {class: 'actions'}, next));
+		if (again)
+			body.querySelector('input')?.focus(); // "Back" is gone
 	}
 
 	async function review() {
@@ -350,7 +352,7 @@ export async function restoreManyPage(ctx, el) {
 				showError(e, 'Starting the restore');
 			}
 		}, {class: 'primary'});
-		const back = h('button', {type: 'button', onclick: choose}, 'Back');
+		const back = h('button', {type: 'button', onclick: () => choose(true)}, 'Back');
 		const h2 = h('h2', {tabindex: '-1'}, 'Review');
 		fill(body, h2, planBox, h('div', {class: 'actions'}, back, start));
 		h2.focus();
