@@ -1,6 +1,6 @@
 // Protection policies: the list and one policy's form (create, edit,
 // activate). Roles without config.write see the form read-only.
-import {h, field, table} from '../lib/dom.js';
+import {h, field, table, button} from '../lib/dom.js';
 import {api, T} from '../lib/api.js';
 import {heading, pager, showError, linkButton} from '../lib/ui.js';
 import {when, state, unixOf, duration} from '../lib/fmt.js';
@@ -13,7 +13,8 @@ export async function policiesPage(ctx, el) {
 		label: 'Policies',
 		newer: 'Previous', older: 'Next',
 		load: (after, signal) => api('GET', T('/protectionPolicies'), {query: {limit: 100, after}, signal}),
-		render: (items) => table('Protection policies', ['Name', 'Kind', 'State', 'Units', 'Every', 'Keep all for', 'Retention', 'Updated'],
+		render: (items) => table('Protection policies', ['Name', 'Kind', 'State', 'Units', 'Every', 'Keep all for', 'Retention', 'Updated']
+			.concat(ctx.caps.config ? ['Actions'] : []),
 			items.map((x) => [
 				h('a', {href: policyHref(x.id)}, x.name),
 				x.kind,
@@ -23,9 +24,22 @@ export async function policiesPage(ctx, el) {
 				`${x.recentDays} days`,
 				`${x.retentionDays} days`,
 				when(unixOf(x, 'updated') || unixOf(x, 'created')),
-			]), {rowHeader: true}).wrap,
+			].concat(ctx.caps.config ? [toggle(x)] : [])), {rowHeader: true}).wrap,
 		empty: 'No policies yet.',
 	});
+	// Activate or deactivate in one click (PATCH state).
+	function toggle(x) {
+		const to = x.state === 'inactive' ? 'active' : 'inactive';
+		const word = to === 'active' ? 'Activate' : 'Deactivate';
+		return button(word, async () => {
+			try {
+				await api('PATCH', T(`/protectionPolicies/${encodeURIComponent(x.id)}`), {body: {state: to}});
+				await p.reload();
+			} catch (e) {
+				showError(e, `${word} ${x.name}`);
+			}
+		}, {class: 'small', 'aria-label': `${word} ${x.name}`});
+	}
 	await p.reload();
 	el.append(p.el);
 }
