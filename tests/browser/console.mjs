@@ -146,6 +146,7 @@ async function ransomware(w) {
 	await tap.check('restore wizard: mode "In place", then Next shows the plan', async () => {
 		await nextUntil(page, inPlace);
 		await inPlace.check();
+		await shot(page, SHOTS, 'restore-2-mode');
 		await nextUntil(page, page.getByRole('button', { name: 'Start restore' }));
 	});
 	await tap.check('restore wizard: the review shows the dry-run plan (counts and paths)', async () => {
