@@ -17,11 +17,14 @@ export async function auditPage(ctx, el) {
 	const global = ctx.caps.global;
 	const q = ctx.query;
 	const action = h('input', {type: 'text', name: 'action', value: q.get('action') || '', placeholder: 'e.g. restoreSession'});
-	const since = h('input', {type: 'date', name: 'since', value: q.get('since') || ''});
+	// The API lists oldest first: start a week back so the first page is
+	// recent (the field shows it; empty it for the whole log).
+	const weekAgo = new Date(Date.now() - 7 * 86400 * 1000).toISOString().slice(0, 10);
+	const since = h('input', {type: 'date', name: 'since', value: q.has('since') ? q.get('since') : weekAgo});
 	const until = h('input', {type: 'date', name: 'until', value: q.get('until') || ''});
 	const tenant = h('input', {type: 'text', name: 'tenant', value: q.get('tenant') || '', placeholder: 't-…'});
 	const form = h('form', {class: 'filters', role: 'search', 'aria-label': 'Filter the audit log'},
-		field('Action', action, 'starts with').row, field('Since', since).row, field('Until', until).row,
+		field('Action', action, 'starts with').row, field('Since', since, 'a week back at first').row, field('Until', until).row,
 		global ? field('Tenant', tenant).row : null,
 		h('div', {class: 'actions'}, h('button', {type: 'submit'}, 'Filter')));
 	const status = h('div', {role: 'status', class: 'verify-result'});
