@@ -758,10 +758,11 @@ out:
 	return ret < 0 ? fail(&err) : EXIT_OK;
 }
 
-static void diff_line(void *ctx, char kind, const char *path)
+static void diff_line(void *ctx, char kind, const char *path, const struct meta_entry *e)
 {
 	struct cli *c = ctx;
 
+	(void)e;
 	if (c->json) {
 		json_object *o = json_object_new_object();
 		char k[2] = { kind, 0 };

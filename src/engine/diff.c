@@ -51,7 +51,7 @@ struct diff {
 	char *unreadable;     /* live: a folder that could not be listed */
 };
 
-static void diff_report(struct diff *d, char kind, const char *path)
+static void diff_report(struct diff *d, char kind, const char *path, const struct meta_entry *e)
 {
 	switch (kind) {
 	case '+': d->res->added++; break;
@@ -60,7 +60,7 @@ static void diff_report(struct diff *d, char kind, const char *path)
 	default: d->res->attrs++; break;
 	}
 	if (d->cb)
-		d->cb(d->ctx, kind, *path ? path : ".");
+		d->cb(d->ctx, kind, *path ? path : ".", e);
 }
 
 static int side_open_point(struct store *s, const char *spec, struct side *sd, struct error *err)
@@ -251,12 +251,12 @@ static char diff_kind(struct diff *d, const struct meta_entry *a, const struct m
 
 /* A point entry that the live side lacks; not reported when it lies in a
  * folder that could not be listed. */
-static void diff_removed(struct diff *d, const char *path)
+static void diff_removed(struct diff *d, const struct meta_entry *e)
 {
-	if (d->live && d->unreadable && below(path, d->unreadable))
+	if (d->live && d->unreadable && below(e->path, d->unreadable))
 		return;
-	if (*path)
-		diff_report(d, '-', path);
+	if (*e->path)
+		diff_report(d, '-', e->path, e);
 }
 
 static int diff_join(struct diff *d, struct error *err)
@@ -266,11 +266,11 @@ static int diff_join(struct diff *d, struct error *err)
 		char kind;
 
 		if (c < 0)
-			diff_removed(d, d->a.e->path);
+			diff_removed(d, d->a.e);
 		else if (c > 0 && *d->b.e->path)
-			diff_report(d, '+', d->b.e->path);
+			diff_report(d, '+', d->b.e->path, d->b.e);
 		else if (c == 0 && (kind = diff_kind(d, d->a.e, d->b.e)) != 0)
-			diff_report(d, kind, d->a.e->path);
+			diff_report(d, kind, d->a.e->path, d->b.e);
 		if (c <= 0 && diff_advance(d, &d->a, err) < 0)
 			return -1;
 		if (c >= 0 && diff_advance(d, &d->b, err) < 0)

@@ -9,9 +9,11 @@
 #include <stdint.h>
 
 struct error;
+struct meta_entry;
 struct store;
 
-typedef void diff_report_cb(void *ctx, char kind, const char *path);
+/* e: the entry as the newer side has it (the older side's for '-'). */
+typedef void diff_report_cb(void *ctx, char kind, const char *path, const struct meta_entry *e);
 
 struct diff_result {
 	uint64_t added, removed, modified, attrs;

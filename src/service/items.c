@@ -29,14 +29,6 @@
 /* Entries listed by svc_rp_items() at most. */
 #define ITEMS_MAX 10000
 
-static const char *type_name(uint8_t t)
-{
-	static const char *const names[] = { "unknown", "file", "dir", "symlink", "hardlink",
-					     "fifo", "chr", "blk", "sock" };
-
-	return t < sizeof(names) / sizeof(names[0]) ? names[t] : "unknown";
-}
-
 static struct json_object *entry_json(const struct meta_entry *e)
 {
 	struct json_object *o = json_object_new_object();
@@ -45,7 +37,7 @@ static struct json_object *entry_json(const struct meta_entry *e)
 
 	json_object_object_add(o, "name", json_object_new_string(slash ? slash + 1 : e->path));
 	json_object_object_add(o, "path", json_object_new_string(e->path));
-	json_object_object_add(o, "type", json_object_new_string(type_name(e->type)));
+	json_object_object_add(o, "type", json_object_new_string(view_entry_type(e->type)));
 	json_object_object_add(o, "size", json_object_new_int64((int64_t)e->size));
 	snprintf(mode, sizeof(mode), "%04o", e->mode & 07777);
 	json_object_object_add(o, "mode", json_object_new_string(mode));

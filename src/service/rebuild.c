@@ -137,11 +137,12 @@ static int unit_ensure(struct service *s, const char *tenant, const char *id,
 	return ret;
 }
 
-static void count_change(void *ctx, char kind, const char *path)
+static void count_change(void *ctx, char kind, const char *path, const struct meta_entry *e)
 {
 	uint64_t *n = ctx;
 
 	(void)path;
+	(void)e;
 	if (kind != 'm')
 		(*n)++;
 }

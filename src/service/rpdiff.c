@@ -12,11 +12,13 @@
 
 #include "catalog/catalog.h"
 #include "engine/diff.h"
+#include "engine/meta.h"
 #include "lib/error.h"
 #include "lib/mem.h"
 #include "lib/parse.h"
 #include "service/internal.h"
 #include "service/service.h"
+#include "service/views.h"
 #include "store/store.h"
 
 /* The changes of one page: the diff runs whole (its summary counts every
@@ -37,7 +39,7 @@ static const char *change_name(char kind)
 	}
 }
 
-static void diff_page_add(void *ctx, char kind, const char *path)
+static void diff_page_add(void *ctx, char kind, const char *path, const struct meta_entry *e)
 {
 	struct diff_page *pg = ctx;
 	struct json_object *o;
@@ -47,6 +49,9 @@ static void diff_page_add(void *ctx, char kind, const char *path)
 	o = json_object_new_object();
 	json_object_object_add(o, "change", json_object_new_string(change_name(kind)));
 	json_object_object_add(o, "path", json_object_new_string(path));
+	json_object_object_add(o, "type", json_object_new_string(view_entry_type(e->type)));
+	if (e->type == META_FILE)
+		json_object_object_add(o, "size", json_object_new_int64((int64_t)e->size));
 	json_object_array_add(pg->items, o);
 }
 

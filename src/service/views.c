@@ -227,6 +227,14 @@ static const char *const restore_modes[] = {
 	[CATALOG_MODE_GRANULAR] = "granular",
 };
 
+const char *view_entry_type(uint8_t type)
+{
+	static const char *const names[] = { "unknown", "file", "dir", "symlink", "hardlink",
+					     "fifo", "chr", "blk", "sock" };
+
+	return type < sizeof(names) / sizeof(names[0]) ? names[type] : "unknown";
+}
+
 const char *view_restore_mode_name(enum catalog_restore_mode m)
 {
 	return m > 0 && (size_t)m < sizeof(restore_modes) / sizeof(restore_modes[0])

@@ -33,6 +33,9 @@ struct json_object *view_session(const struct catalog_session *s, int64_t now);
 struct json_object *view_erasure(const struct catalog_erasure *e, const char *waiting);
 struct json_object *view_token(const struct catalog_token *t);
 struct json_object *view_audit(const struct catalog_audit *a);
+/* The API's name of an entry type (engine/meta.h META_*): "file", "dir",
+ * "symlink", "hardlink", "fifo", "chr", "blk", "sock", else "unknown". */
+const char *view_entry_type(uint8_t type);
 /* The API's name of a restore mode ("inPlace"; NULL for none), and the
  * mode of an API name (0 for a name that is none). */
 const char *view_restore_mode_name(enum catalog_restore_mode m);

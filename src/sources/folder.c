@@ -45,11 +45,12 @@ static const char *folder_path(const struct json_object *source, struct error *e
 	return p;
 }
 
-static void count_change(void *ctx, char kind, const char *path)
+static void count_change(void *ctx, char kind, const char *path, const struct meta_entry *e)
 {
 	uint64_t *n = ctx;
 
 	(void)path;
+	(void)e;
 	/* Metadata-only changes ('m', e.g. a folder whose mtime moved because
 	 * a file in it changed) are cheap to undo and would double-count. */
 	if (kind != 'm')

@@ -432,7 +432,7 @@ api "$TOK" GET "$U/$TID/protectionUnits/$A/restorePoints/4/diff?against=3&limit=
 cp "$T/resp" "$T/diff"
 sum=$(jq -c '.summary' "$T/diff")
 if [ "$code" = 200 ] && jq -e '(.summary.added > 0) and (.summary.removed > 0) and
-	([.items[] | select(.change == "added" and .path == "docs/report-1.txt.locked")] | length == 1) and
+	([.items[] | select(.change == "added" and .path == "docs/report-1.txt.locked" and .type == "file" and .size > 0)] | length == 1) and
 	([.items[] | select(.change == "removed" and .path == "sub/run.sh")] | length == 1) and
 	(.items | length) == (.summary.added + .summary.removed + .summary.changed + .summary.attrs) and
 	.withheld.items == 0 and .next == null' "$T/diff" >/dev/null; then
