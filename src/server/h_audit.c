@@ -29,7 +29,7 @@ int h_audit_verify(struct request *r, struct json_object *in, struct json_object
 		   struct error *err)
 {
 	(void)in;
-	if (svc_audit_verify(r->svc, &r->principal, out, err) == 0)
+	if (svc_audit_verify(r->svc, &r->principal, r->tenant, out, err) == 0)
 		return 0;
 	if (err->code != ERROR_CORRUPT)
 		return -1;

@@ -134,6 +134,7 @@ static const struct route routes[] = {
 
 	{ "GET", T "/auditLog", SVC_PERM_AUDIT_READ, h_audit_list, NULL,
 	  F("action", "since", "until") },
+	{ "GET", T "/auditLog/verify", SVC_PERM_AUDIT_READ, h_audit_verify, NULL, NULL },
 	{ "GET", "/v1/auditLog", SVC_PERM_AUDIT_READ, h_audit_list, NULL,
 	  F("tenant", "action", "since", "until") },
 	{ "GET", "/v1/auditLog/verify", SVC_PERM_AUDIT_READ, h_audit_verify, NULL, NULL },

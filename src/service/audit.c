@@ -162,7 +162,7 @@ static int head_check(struct service *s, int64_t count, const char *head, struct
 	return ret;
 }
 
-int svc_audit_verify(struct service *s, const struct svc_principal *p,
+int svc_audit_verify(struct service *s, const struct svc_principal *p, const char *tenant,
 		     struct json_object **out, struct error *err)
 {
 	int64_t count = 0;
@@ -170,7 +170,7 @@ int svc_audit_verify(struct service *s, const struct svc_principal *p,
 	int ret;
 
 	*out = NULL;
-	if (svc_authorize(p, NULL, SVC_PERM_AUDIT_READ, err) < 0)
+	if (svc_authorize(p, tenant, SVC_PERM_AUDIT_READ, err) < 0)
 		return -1;
 	pthread_mutex_lock(&audit_lock);
 	ret = catalog_audit_verify(svc_catalog(s), &count, &head, err);
@@ -179,9 +179,13 @@ int svc_audit_verify(struct service *s, const struct svc_principal *p,
 	pthread_mutex_unlock(&audit_lock);
 	if (ret == 0) {
 		*out = json_object_new_object();
-		json_object_object_add(*out, "entries", json_object_new_int64(count));
-		json_object_object_add(*out, "head", json_object_new_string(head ? head : ""));
+		if (tenant == NULL) {
+			json_object_object_add(*out, "entries", json_object_new_int64(count));
+			json_object_object_add(*out, "head",
+					       json_object_new_string(head ? head : ""));
+		}
 		json_object_object_add(*out, "ok", json_object_new_boolean(1));
+		json_object_object_add(*out, "scope", json_object_new_string("service"));
 	} else {
 		error_prefix(err, "audit verify");
 	}

@@ -179,10 +179,13 @@ int svc_token_create(struct service *s, const struct svc_principal *by, const ch
 int svc_audit(struct service *s, const struct svc_principal *p, const char *tenant,
 	      const char *action, const char *target, struct json_object *detail,
 	      struct error *err);
-/* Checks the chain and the head file; out: {"entries":N,"head":"…","ok":true}.
- * audit.read of the global log (the global admin). A broken chain is
- * ERROR_CORRUPT naming the entry. */
-int svc_audit_verify(struct service *s, const struct svc_principal *p,
+/* Checks the whole chain and the head file; out: {"entries":N,"head":"…",
+ * "ok":true}. tenant NULL: audit.read of the global log (the global admin);
+ * else that tenant's audit.read (its admins and auditors), who get only
+ * {"ok":true,"scope":"service"}: their entries are links of the one chain,
+ * and how many entries the other tenants made is not theirs to know. A
+ * broken chain is ERROR_CORRUPT naming the entry. */
+int svc_audit_verify(struct service *s, const struct svc_principal *p, const char *tenant,
 		     struct json_object **out, struct error *err);
 
 /* ---- resources: each fills *out with the JSON the API returns ----

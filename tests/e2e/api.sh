@@ -184,6 +184,7 @@ ENDPOINTS=(
 	"GET|$T_A/auditLog|AU|200|"
 	"GET|/v1/auditLog|G|200|"
 	"GET|/v1/auditLog/verify|G|200|"
+	"GET|$T_A/auditLog/verify|AU|200|"
 	"GET|/v1/whoami|*|200|"
 )
 declare -A LETTER=([G]=global [A]=tenantAdmin [O]=restoreOperator [U]=auditor)
@@ -394,8 +395,16 @@ sqlite3 -cmd ".timeout 10000" "$DATA/catalog.db" "DROP TRIGGER IF EXISTS audit_n
 run C --token-file "$T/ga.tok" audit verify; is_rc "audit verify detects an altered entry (exit 4)" 4
 if grep -q "$MID" "$T/err"; then ok "audit verify names the altered entry $MID"
 else not_ok "audit verify names the altered entry $MID" "$(cat "$T/err")"; fi
+api "${TOK[A.auditor]}" GET "/v1/tenants/$A/auditLog/verify"
+if [ "$code" = 200 ] && [ "$(j .ok)" = false ] && j .error | grep -q "$MID"; then
+	ok "a tenant's auditor verifying the chain is told of the altered entry $MID"
+else not_ok "a tenant's auditor verifying the chain is told of the altered entry $MID" "$code $(cat "$T/resp")"; fi
 sqlite3 -cmd ".timeout 10000" "$DATA/catalog.db" "UPDATE audit SET detail = (SELECT detail FROM saved) WHERE seq = $MID; DROP TABLE saved;"
 run C --token-file "$T/ga.tok" audit verify; is_rc "audit verify passes once the entry is put back" 0
+api "${TOK[A.auditor]}" GET "/v1/tenants/$A/auditLog/verify"
+if [ "$(j .ok)/$(j .scope)/$(j .entries)" = "true/service/null" ]; then
+	ok "a tenant's auditor sees the chain intact, not how many entries other tenants made"
+else not_ok "a tenant's auditor sees the chain intact, not how many entries other tenants made" "$(cat "$T/resp")"; fi
 N=$(sqlite3 -cmd ".timeout 10000" "$DATA/catalog.db" 'SELECT max(seq) FROM audit')
 sqlite3 -cmd ".timeout 10000" "$DATA/catalog.db" "DELETE FROM audit WHERE seq = $N"
 run C --token-file "$T/ga.tok" audit verify; is_rc "audit verify detects a removed newest entry (exit 4)" 4
