@@ -20,14 +20,7 @@ int h_whoami(struct request *r, struct json_object *in, struct json_object **out
 	     struct error *err)
 {
 	(void)in;
-	(void)err;
-	*out = json_object_new_object();
-	json_object_object_add(*out, "token", json_object_new_string(r->principal.token_id));
-	json_object_object_add(*out, "tenant", r->principal.tenant
-			       ? json_object_new_string(r->principal.tenant) : NULL);
-	json_object_object_add(*out, "role",
-			       json_object_new_string(svc_role_name(r->principal.role)));
-	return 0;
+	return svc_whoami(r->svc, &r->principal, out, err);
 }
 
 int h_metrics(struct request *r, struct json_object *in, struct json_object **out,

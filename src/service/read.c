@@ -165,6 +165,25 @@ int svc_tenant_get(struct service *s, const struct svc_principal *p, const char 
 	return 0;
 }
 
+/* Any valid token may know who it is, and the name of its own tenant:
+ * the console shows it in its header. */
+int svc_whoami(struct service *s, const struct svc_principal *p, struct json_object **out,
+	       struct error *err)
+{
+	struct catalog_tenant *t = NULL;
+
+	*out = NULL;
+	if (p->tenant != NULL && catalog_tenant_get(svc_catalog(s), p->tenant, &t, err) < 0)
+		return -1;
+	*out = json_object_new_object();
+	json_object_object_add(*out, "token", json_object_new_string(p->token_id));
+	json_object_object_add(*out, "tenant", p->tenant ? json_object_new_string(p->tenant) : NULL);
+	json_object_object_add(*out, "tenantName", t ? json_object_new_string(t->name) : NULL);
+	json_object_object_add(*out, "role", json_object_new_string(svc_role_name(p->role)));
+	catalog_tenant_free(&t);
+	return 0;
+}
+
 int svc_token_list(struct service *s, const struct svc_principal *p, const char *tenant,
 		   const struct svc_page *page, struct json_object **out, struct error *err)
 {

@@ -324,6 +324,10 @@ int svc_tenant_list(struct service *s, const struct svc_principal *p,
 		    const struct svc_page *page, struct json_object **out, struct error *err);
 int svc_tenant_get(struct service *s, const struct svc_principal *p, const char *tenant,
 		   struct json_object **out, struct error *err);
+/* The token's own id, tenant (and its name: NULL for the global admin)
+ * and role: {"token","tenant","tenantName","role"}. Any valid token. */
+int svc_whoami(struct service *s, const struct svc_principal *p, struct json_object **out,
+	       struct error *err);
 /* The tokens of `tenant`, or with tenant NULL every token (the global
  * admin's view); tenants.manage. */
 int svc_token_list(struct service *s, const struct svc_principal *p, const char *tenant,

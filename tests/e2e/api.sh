@@ -311,6 +311,14 @@ r=$(slow_client body)
 if [ "$r" = closed ]; then ok "a client that stops mid-body is disconnected"
 else not_ok "a client that stops mid-body is disconnected" "$r"; fi
 api "$TA" GET "/v1/whoami"; expect "the server still answers after slow clients" 200
+api "${TOK[A.auditor]}" GET "/v1/whoami"
+if [ "$(j .tenant)/$(j .tenantName)/$(j .role)" = "$A/alpha/auditor" ]; then
+	ok "whoami tells an auditor its tenant's name"
+else not_ok "whoami tells an auditor its tenant's name" "$(cat "$T/resp")"; fi
+api "$GA" GET "/v1/whoami"
+if [ "$(j .tenant)/$(j .tenantName)/$(j .role)" = "null/null/globalAdmin" ]; then
+	ok "whoami: the global admin has no tenant"
+else not_ok "whoami: the global admin has no tenant" "$(cat "$T/resp")"; fi
 
 # ---- the CLI clients ----
 C() { "$COFFER" --server "$URL" "$@"; }
