@@ -37,10 +37,11 @@ static int collect(void *ctx, const void *data, size_t len, struct error *err)
 	return 0;
 }
 
-/* Reads the message at path of point spec into b; ERROR_NOTFOUND when the
- * point has no such message or the erasure ledger withholds it. */
+/* Reads the message at path of point spec into b (at most
+ * MESSAGE_READ_MAX bytes of its *size_r); ERROR_NOTFOUND when the point has
+ * no such message or the erasure ledger withholds it. */
 static int message_read(struct store *st, const char *spec, const char *path, struct buf *b,
-			struct error *err)
+			uint64_t *size_r, struct error *err)
 {
 	struct point_reader *pr = NULL;
 	struct tree_reader *tr = NULL;
@@ -63,6 +64,7 @@ static int message_read(struct store *st, const char *spec, const char *path, st
 			error_setk(err, ERROR_USAGE, "%s of %s is not a message", path, spec);
 			goto out;
 		}
+		*size_r = e->size;
 		ret = point_reader_content(pr, e, collect, b, err);
 		goto out;
 	}
@@ -103,6 +105,7 @@ int svc_rp_message(struct service *s, const struct svc_principal *p, const char 
 	struct store *st = NULL;
 	struct buf b;
 	char *spec = NULL;
+	uint64_t size = 0;
 	int ret = -1;
 
 	*out = NULL;
@@ -126,9 +129,11 @@ int svc_rp_message(struct service *s, const struct svc_principal *p, const char 
 		goto out;
 	ret = -1;
 	if ((st = svc_tenant_store(s, tenant, 0, err)) == NULL ||
-	    message_read(st, spec, path, &b, err) < 0)
+	    message_read(st, spec, path, &b, &size, err) < 0)
 		goto out;
 	*out = mailparse_view(b.data, b.len, MESSAGE_TEXT_MAX);
+	/* The message's size, not what was read of it. */
+	json_object_object_add(*out, "size", json_object_new_int64((int64_t)size));
 	json_object_object_add(*out, "path", json_object_new_string(path));
 	json_object_object_add(*out, "unit", json_object_new_string(unit));
 	json_object_object_add(*out, "restorePoint", json_object_new_int64(seq));

@@ -129,14 +129,14 @@ if [ "$code" = 200 ] && [ "$n" = 1 ] && jq -e '.items[0].subject | test("Test me
 else
 	not_ok "mailsvc: a search by subject finds the message and names its restore point" "HTTP $code $(head -c 400 "$T/resp")"
 fi
-MPATH=$(jq -r '.items[0].path' "$T/resp")
+MPATH=$(jq -r '.items[0].path' "$T/resp"); MSIZE=$(jq -r '.items[0].size' "$T/resp")
 # The message a search found, as data for the console (docs/api.md "For the console").
 api "$OPTOK" GET "/v1/tenants/$TA/protectionUnits/$UA/restorePoints/1/message?path=$MPATH"
 cp "$T/resp" "$T/message"
 if [ "$code" = 200 ] && jq -e '(.subject | test("Test message 101 ")) and (.from | length > 0) and
 	(.text | length > 0) and (.textSource == "plain" or .textSource == "html") and
 	([.headers[] | select(.name == "Subject")] | length == 1) and (.dateUnix > 0) and
-	(.attachments | type == "array")' "$T/message" >/dev/null; then
+	(.attachments | type == "array") and .size == '"$MSIZE" "$T/message" >/dev/null; then
 	ok "mailsvc: a found message is read as data: headers, text, attachments"
 else
 	not_ok "mailsvc: a found message is read as data" "HTTP $code $(head -c 400 "$T/message")"
