@@ -1,7 +1,7 @@
 // The coffer console: a hash router over pages that each call the HTTP API
 // (docs/console.md). No framework, no build step: ES modules served as is.
 import {h, fill, add} from './lib/dom.js';
-import {api, auth, caps, takeReturnRoute, rememberRoute, T, ApiError} from './lib/api.js';
+import {api, auth, caps, takeReturnRoute, rememberRoute, ApiError} from './lib/api.js';
 import {clearAlerts, showError} from './lib/ui.js';
 import {ROLE_NAMES} from './lib/fmt.js';
 import {signinPage} from './pages/signin.js';
@@ -113,19 +113,10 @@ function signOut() {
 	location.hash = '#/signin';
 }
 
-// Who the token is: GET /v1/whoami, and the tenant's name where the role
-// may read the tenant record.
+// Who the token is: GET /v1/whoami (role, tenant and its name).
 export async function loadWho() {
 	const w = await api('GET', '/v1/whoami');
 	auth.who = w;
-	if (w.tenant && (w.role === 'tenantAdmin')) {
-		try {
-			const t = await api('GET', T());
-			auth.who.tenantName = t.name;
-		} catch (e) {
-			// the id will do
-		}
-	}
 	renderChrome();
 	return w;
 }
