@@ -87,8 +87,9 @@ wait_for() { # SECONDS COMMAND...: until it succeeds
 echo "== Dovecot: $MESSAGES messages for alice (in the background)"
 "$DOVECOT" start "$D" "$IPORT" >/dev/null
 t_corpus=$(now)
-"$DOVECOT" corpus "$D" alice "$MESSAGES" --big-mb 0 >"$W/corpus.out" 2>&1 &
-CORPUS_PID=$!
+# (Its exit code in a file: after 10,000 more children bash may have
+# forgotten this one's, and `wait` would fail.)
+{ "$DOVECOT" corpus "$D" alice "$MESSAGES" --big-mb 0 >"$W/corpus.out" 2>&1; echo $? >"$W/corpus.rc"; } &
 
 echo "== service, tenant, tokens, a folder unit and its first point"
 serve
@@ -125,7 +126,8 @@ T_REBUILD=$(secs "$t" "$(now)")
 echo "   backups $T_POINTS s, catalog rebuild $T_REBUILD s"
 
 echo "== the mailbox: backup and index by the service"
-wait "$CORPUS_PID"
+while [ ! -s "$W/corpus.rc" ]; do sleep 1; done
+[ "$(cat "$W/corpus.rc")" = 0 ] || { echo "the corpus was not written: $(tail -3 "$W/corpus.out")" >&2; exit 1; }
 T_CORPUS=$(secs "$t_corpus" "$(now)")
 serve
 n=$(points "$UNIT")
