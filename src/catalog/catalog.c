@@ -2019,18 +2019,26 @@ int catalog_audit_list(struct catalog *c, const struct catalog_audit_filter *f,
 		       struct error *err)
 {
 	static const struct catalog_audit_filter any;
+	static const char *const sql[2] = {
+		"SELECT " AUDIT_COLS " FROM audit"
+		" WHERE ($1 IS NULL OR tenant = $1)"
+		" AND ($2 IS NULL OR substr(action, 1, length($2)) = $2)"
+		" AND ($3 = 0 OR time >= $3) AND ($4 = 0 OR time <= $4)"
+		" AND seq > $5 ORDER BY seq LIMIT $6",
+		/* Newest first: the cursor (-1: none) bounds from above. */
+		"SELECT " AUDIT_COLS " FROM audit"
+		" WHERE ($1 IS NULL OR tenant = $1)"
+		" AND ($2 IS NULL OR substr(action, 1, length($2)) = $2)"
+		" AND ($3 = 0 OR time >= $3) AND ($4 = 0 OR time <= $4)"
+		" AND ($5 < 0 OR seq < $5) ORDER BY seq DESC LIMIT $6",
+	};
 	struct rows r;
 	int64_t after;
 
 	if (f == NULL)
 		f = &any;
 	if (page_after_num(pg, &after, err) < 0 ||
-	    db_list(c, &audit_rec,
-		    "SELECT " AUDIT_COLS " FROM audit"
-		    " WHERE ($1 IS NULL OR tenant = $1)"
-		    " AND ($2 IS NULL OR substr(action, 1, length($2)) = $2)"
-		    " AND ($3 = 0 OR time >= $3) AND ($4 = 0 OR time <= $4)"
-		    " AND seq > $5 ORDER BY seq LIMIT $6",
+	    db_list(c, &audit_rec, sql[f->desc != 0],
 		    PARAMS(PS(f->tenant), PS(f->action_prefix), PI(f->since), PI(f->until),
 			   PI(after), PI(page_limit(pg))),
 		    &r, err) < 0)

@@ -499,8 +499,10 @@ struct catalog_audit_filter {
 	const char *tenant;  /* NULL: every entry (global admin) */
 	const char *action_prefix; /* NULL: any */
 	int64_t since, until;      /* since <= time <= until; 0: no bound */
+	int desc;                  /* newest first */
 };
-/* Ascending by seq; the page cursor is a seq in decimal. */
+/* By seq, ascending (or descending with desc); the page cursor is a seq in
+ * decimal. */
 int catalog_audit_list(struct catalog *c, const struct catalog_audit_filter *f,
 		       const struct catalog_page *pg, struct catalog_audit ***as_r, size_t *n_r,
 		       struct error *err);

@@ -18,7 +18,7 @@ int h_audit_list(struct request *r, struct json_object *in, struct json_object *
 
 	(void)in;
 	if (req_page(r, &pg, err) < 0 || req_time(r, "since", &f.since, err) < 0 ||
-	    req_time(r, "until", &f.until, err) < 0)
+	    req_time(r, "until", &f.until, err) < 0 || req_order(r, &f.desc, err) < 0)
 		return -1;
 	return svc_audit_list(r->svc, &r->principal, r->tenant, &f, &pg, out, err);
 }

@@ -107,7 +107,6 @@ int h_rp_list(struct request *r, struct json_object *in, struct json_object **ou
 	      struct error *err)
 {
 	const char *forgotten = req_query(r, "includeForgotten");
-	const char *order = req_query(r, "order");
 	struct svc_rp_filter f = { 0 };
 	struct svc_page pg;
 
@@ -117,9 +116,8 @@ int h_rp_list(struct request *r, struct json_object *in, struct json_object **ou
 		return -1;
 	f.include_forgotten = forgotten && (strcmp(forgotten, "true") == 0 ||
 					    strcmp(forgotten, "1") == 0);
-	if (order != NULL && strcmp(order, "asc") != 0 && strcmp(order, "desc") != 0)
-		return error_setk(err, ERROR_USAGE, "order must be asc or desc");
-	f.desc = order != NULL && strcmp(order, "desc") == 0;
+	if (req_order(r, &f.desc, err) < 0)
+		return -1;
 	return svc_rp_list(r->svc, &r->principal, r->tenant, req_param(r, "u"), &f, &pg, out,
 			   err);
 }

@@ -105,6 +105,9 @@ int req_page(const struct request *r, struct svc_page *pg, struct error *err);
 /* ?name= as Unix seconds (RFC 3339 "2026-01-02T03:04:05Z" or digits); 0
  * when absent. */
 int req_time(const struct request *r, const char *name, int64_t *t_r, struct error *err);
+/* ?order=asc|desc: *desc_r 1 for newest first; 0 when absent;
+ * ERROR_USAGE for anything else. */
+int req_order(const struct request *r, int *desc_r, struct error *err);
 /* A path parameter that is a restore point number. */
 int req_seq(const struct request *r, uint32_t *seq_r, struct error *err);
 /* A string field of the body (or NULL); ERROR_USAGE if present but not a

@@ -133,10 +133,10 @@ static const struct route routes[] = {
 	  NULL },
 
 	{ "GET", T "/auditLog", SVC_PERM_AUDIT_READ, h_audit_list, NULL,
-	  F("action", "since", "until") },
+	  F("action", "since", "until", "order") },
 	{ "GET", T "/auditLog/verify", SVC_PERM_AUDIT_READ, h_audit_verify, NULL, NULL },
 	{ "GET", "/v1/auditLog", SVC_PERM_AUDIT_READ, h_audit_list, NULL,
-	  F("tenant", "action", "since", "until") },
+	  F("tenant", "action", "since", "until", "order") },
 	{ "GET", "/v1/auditLog/verify", SVC_PERM_AUDIT_READ, h_audit_verify, NULL, NULL },
 };
 
@@ -669,6 +669,16 @@ int req_time(const struct request *r, const char *name, int64_t *t_r, struct err
 			     err) < 0)
 		return -1;
 	*t_r = ns / 1000000000;
+	return 0;
+}
+
+int req_order(const struct request *r, int *desc_r, struct error *err)
+{
+	const char *s = req_query(r, "order");
+
+	*desc_r = s != NULL && strcmp(s, "desc") == 0;
+	if (s != NULL && !*desc_r && strcmp(s, "asc") != 0)
+		return error_setk(err, ERROR_USAGE, "order must be asc or desc, not '%.40s'", s);
 	return 0;
 }
 

@@ -395,6 +395,7 @@ int svc_audit_list(struct service *s, const struct svc_principal *p, const char 
 		cf.action_prefix = f->action_prefix;
 		cf.since = f->since;
 		cf.until = f->until;
+		cf.desc = f->desc;
 	}
 	if (svc_authorize(p, tenant, SVC_PERM_AUDIT_READ, err) < 0 ||
 	    catalog_audit_list(svc_catalog(s), &cf, &pg, &as, &n, err) < 0)

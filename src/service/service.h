@@ -377,6 +377,7 @@ struct svc_audit_filter {
 				      entry; else that tenant's */
 	const char *action_prefix; /* NULL: any */
 	int64_t since, until;      /* Unix seconds, inclusive; 0: no bound */
+	int desc;                  /* newest first (?order=desc) */
 };
 /* The audit log of `tenant`, or with tenant NULL the global admin's view of
  * every entry (narrowed by f->tenant); audit.read. */

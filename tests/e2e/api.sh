@@ -253,6 +253,16 @@ api "${TOK[A.auditor]}" GET "/v1/tenants/$A/auditLog?limit=1000"
 if [ "$(j "[.items[] | select(.tenant != \"$A\")] | length")" = 0 ] && [ "$(j '.items | length')" -gt 0 ]; then
 	ok "alpha's auditor reads only alpha's audit entries"
 else not_ok "alpha's auditor reads only alpha's audit entries" "$(head -c 300 "$T/resp")"; fi
+all=$(j '[.items[].seq] | reverse | map(tostring) | join(" ")')
+api "${TOK[A.auditor]}" GET "/v1/tenants/$A/auditLog?order=desc&limit=3"
+p1=$(j '[.items[].seq] | map(tostring) | join(" ")')
+api "${TOK[A.auditor]}" GET "/v1/tenants/$A/auditLog?order=desc&limit=3&after=$(j .next)"
+p2=$(j '[.items[].seq] | map(tostring) | join(" ")')
+if [ -n "$p2" ] && [ "${all#"$p1 $p2"}" != "$all" ]; then
+	ok "the audit log newest first, page by page ($p1 | $p2)"
+else not_ok "the audit log newest first, page by page" "$p1 | $p2 vs $all"; fi
+api "${TOK[A.auditor]}" GET "/v1/tenants/$A/auditLog?order=up"
+expect "the audit log: an unknown order is 400" 400
 
 # ---- bad input ----
 api "$TA" POST "$T_A/protectionPolicies" '{"name":'

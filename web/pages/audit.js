@@ -19,14 +19,11 @@ export async function auditPage(ctx, el) {
 	const global = ctx.caps.global;
 	const q = ctx.query;
 	const action = h('input', {type: 'text', name: 'action', value: q.get('action') || '', placeholder: 'e.g. restoreSession'});
-	// The API lists oldest first: start a week back so the first page is
-	// recent (the field shows it; empty it for the whole log).
-	const weekAgo = new Date(Date.now() - 7 * 86400 * 1000).toISOString().slice(0, 10);
-	const since = h('input', {type: 'date', name: 'since', value: q.has('since') ? q.get('since') : weekAgo});
+	const since = h('input', {type: 'date', name: 'since', value: q.get('since') || ''});
 	const until = h('input', {type: 'date', name: 'until', value: q.get('until') || ''});
 	const tenant = h('input', {type: 'text', name: 'tenant', value: q.get('tenant') || '', placeholder: 't-…'});
 	const form = h('form', {class: 'filters', role: 'search', 'aria-label': 'Filter the audit log'},
-		field('Action', action, 'starts with').row, field('Since', since, 'a week back at first').row, field('Until', until).row,
+		field('Action', action, 'starts with').row, field('Since', since).row, field('Until', until).row,
 		global ? field('Tenant', tenant).row : null,
 		h('div', {class: 'actions'}, h('button', {type: 'submit'}, 'Filter')));
 	const status = h('div', {role: 'status', class: 'verify-result'});
@@ -47,11 +44,11 @@ export async function auditPage(ctx, el) {
 	});
 	const p = pager(ctx, {
 		label: 'Audit entries',
-		newer: 'Previous', older: 'Next',
+		newer: 'Newer', older: 'Older',
 		load: (after, signal) => api('GET', global ? '/v1/auditLog' : T('/auditLog'), {signal, query: {
-			limit: 100, after, action: action.value.trim(), since: since.value, until: until.value,
+			limit: 100, after, order: 'desc', action: action.value.trim(), since: since.value, until: until.value,
 			tenant: global ? tenant.value.trim() : undefined}}),
-		render: (items) => table('Audit log entries, oldest first', ['#', 'Time', 'Actor', 'Action', 'Target', 'Detail'].concat(global ? ['Tenant'] : []),
+		render: (items) => table('Audit log entries, newest first', ['#', 'Time', 'Actor', 'Action', 'Target', 'Detail'].concat(global ? ['Tenant'] : []),
 			items.map((e) => [String(e.seq), exact(unixOf(e, 'time')), h('code', {class: 'id'}, e.actor || '–'), e.action, e.target || '',
 				h('span', {class: 'mono'}, detailText(e.detail))].concat(global ? [e.tenant || 'global'] : [])), {rowHeader: true}).wrap,
 		empty: 'No entries match.',
