@@ -134,12 +134,12 @@ async function ransomware(w) {
 	if (!wizard) await go(w, BASE, `${T}restore/${E.RANSOM_UNIT}`);
 	const points = page.getByRole('radiogroup', { name: 'Restore point' })
 		.or(page.getByRole('group', { name: 'Restore point' }));
-	await tap.check(`restore wizard: the recommended point ${E.RANSOM_GOOD} comes first and is chosen`, async () => {
+	await tap.check(`restore wizard: the recommended point ${E.RANSOM_GOOD} comes first and is preselected`, async () => {
 		const first = points.getByRole('radio').first();
 		const name = await accName(first);
 		if (!/Recommended/.test(name)) return `the first point is "${name}"`;
-		if (!new RegExp(`\\b${E.RANSOM_GOOD}\\b`).test(name)) return `the first point is "${name}", not ${E.RANSOM_GOOD}`;
-		await first.check();
+		if (!new RegExp(`^Point ${E.RANSOM_GOOD}\\b`).test(name)) return `the first point is "${name}", not ${E.RANSOM_GOOD}`;
+		if (!(await first.isChecked())) return 'the recommended point is not preselected';
 	});
 	await pageCheck(tap, w, SHOTS, 'restore-1-point');
 	const inPlace = page.getByRole('radio', { name: 'In place' });
@@ -293,6 +293,12 @@ async function adminPages() {
 		await page.getByLabel('Action').waitFor();
 		const t = await page.locator('main').innerText();
 		if (!t.includes('restoreSession.create')) return `no restoreSession.create entry: ${t.slice(0, 200)}`;
+	});
+	await tap.check('audit log: a tenant admin\'s "Verify chain" says the tenant\'s chain is intact', async () => {
+		await page.getByRole('button', { name: 'Verify chain' }).click();
+		await page.locator('main [role="status"]').getByText(/^The chain is/).first().waitFor();
+		const t = (await page.locator('main [role="status"]').getByText(/^The chain is/).first().innerText()).trim();
+		if (!/^The chain is intact/.test(t)) return `status says: ${t.slice(0, 200)}`;
 	});
 	await pageCheck(tap, w, SHOTS, 'audit');
 	await go(w, BASE, `${T}tokens`);

@@ -98,6 +98,12 @@ export class Watched {
 			if (msg.type() === 'error') this.problems.push(`console error: ${msg.text()}`);
 		});
 		page.on('pageerror', (err) => this.problems.push(`uncaught: ${firstLine(err)}`));
+		// The console never asks (no alert, confirm or prompt in the pages
+		// tested): a dialog is a script of someone else's running.
+		page.on('dialog', (d) => {
+			this.problems.push(`dialog (${d.type()}): ${d.message()}`);
+			d.dismiss().catch(() => {});
+		});
 		page.on('request', (req) => {
 			this.requests.push(req.url());
 			if (!req.url().startsWith(this.origin + '/') && !req.url().startsWith('data:') &&

@@ -34,7 +34,7 @@ done
 # image in its text, markup in its subject. The console must show them as
 # text and load nothing.
 MAIL_FROM=mallory@evil.example
-MAIL_SUBJECT='Overdue invoice <b>#4711</b>'
+MAIL_SUBJECT='Overdue invoice <b>#4711</b> <img src=x onerror=alert(1)>'
 REMOTE_HOST=203.0.113.7
 dovecot_use console "$IPORT"
 "$DOVECOT" corpus "$D" alice 30 --big-mb 0 >/dev/null || { not_ok "console: the test corpus is written"; exit 1; }
