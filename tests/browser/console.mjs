@@ -143,10 +143,19 @@ async function ransomware(w) {
 	});
 	await pageCheck(tap, w, SHOTS, 'restore-1-point');
 	const inPlace = page.getByRole('radio', { name: 'In place' });
-	await tap.check('restore wizard: mode "In place", then Next shows the plan', async () => {
+	await tap.check('restore wizard: mode "In place"', async () => {
 		await nextUntil(page, inPlace);
 		await inPlace.check();
 		await shot(page, SHOTS, 'restore-2-mode');
+	});
+	await tap.check('restore wizard: "Granular" shows a file picker of the point\'s files', async () => {
+		await page.getByRole('radio', { name: 'Granular' }).check();
+		const picker = page.getByRole('group', { name: 'Files to restore' });
+		await picker.getByRole('checkbox', { name: /^Select / }).first().waitFor();
+		await pageCheck(tap, w, SHOTS, 'restore-2-granular');
+	});
+	await tap.check('restore wizard: back to "In place", Next shows the plan', async () => {
+		await inPlace.check();
 		await nextUntil(page, page.getByRole('button', { name: 'Start restore' }));
 	});
 	await tap.check('restore wizard: the review shows the dry-run plan (counts and paths)', async () => {
