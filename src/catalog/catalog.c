@@ -1592,24 +1592,58 @@ int catalog_session_get(struct catalog *c, const char *tenant, const char *id,
 	return 0;
 }
 
+/* Each listed session's artifacts, then the rows handed over. */
+static int session_rows_take(struct catalog *c, struct rows *r, struct catalog_session ***ss_r,
+			     size_t *n_r, struct error *err)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (session_load_artifacts(c, r->v[i], err) < 0) {
+			rows_clear(r);
+			return error_prefix(err, "catalog: list restore sessions");
+		}
+	ROWS_TAKE(r, ss_r, n_r);
+	return 0;
+}
+
+const char *catalog_session_cursor(const struct catalog_session *s, char *buf, size_t size)
+{
+	snprintf(buf, size, "%" PRId64 ".%s", s->created, s->id);
+	return buf;
+}
+
+int catalog_session_list_newest(struct catalog *c, const char *tenant,
+				const struct catalog_page *pg, struct catalog_session ***ss_r,
+				size_t *n_r, struct error *err)
+{
+	const char *after = page_after_id(pg), *dot = strchr(after, '.');
+	int64_t created = -1;
+	struct rows r;
+
+	if (after[0] != '\0' &&
+	    (dot == NULL || parse_digits(after, (size_t)(dot - after), &created) < 0))
+		return error_setk(err, ERROR_USAGE, "page cursor '%.60s' is not CREATED.ID", after);
+	if (db_list(c, &session_rec,
+		    "SELECT " SESSION_COLS " FROM sessions"
+		    " WHERE ($1 IS NULL OR tenant = $1)"
+		    " AND ($2 < 0 OR created < $2 OR (created = $2 AND id < $3))"
+		    " ORDER BY created DESC, id DESC LIMIT $4",
+		    PARAMS(PS(tenant), PI(created), PS(dot ? dot + 1 : ""), PI(page_limit(pg))),
+		    &r, err) < 0)
+		return error_prefix(err, "catalog: list restore sessions");
+	return session_rows_take(c, &r, ss_r, n_r, err);
+}
+
 int catalog_session_list(struct catalog *c, const char *tenant, const struct catalog_page *pg,
 			 struct catalog_session ***ss_r, size_t *n_r, struct error *err)
 {
 	struct rows r;
-	size_t i;
 
 	if (db_list(c, &session_rec,
 		    "SELECT " SESSION_COLS " FROM sessions"
 		    " WHERE ($1 IS NULL OR tenant = $1) AND id > $2 ORDER BY id LIMIT $3",
 		    PARAMS(PS(tenant), PS(page_after_id(pg)), PI(page_limit(pg))), &r, err) < 0)
 		return error_prefix(err, "catalog: list restore sessions");
-	for (i = 0; i < r.n; i++)
-		if (session_load_artifacts(c, r.v[i], err) < 0) {
-			rows_clear(&r);
-			return error_prefix(err, "catalog: list restore sessions");
-		}
-	ROWS_TAKE(&r, ss_r, n_r);
-	return 0;
+	return session_rows_take(c, &r, ss_r, n_r, err);
 }
 
 int catalog_session_set_state(struct catalog *c, const char *id,

@@ -441,6 +441,14 @@ int catalog_session_get(struct catalog *c, const char *tenant, const char *id,
 /* Ascending by id, each with its artifacts. */
 int catalog_session_list(struct catalog *c, const char *tenant, const struct catalog_page *pg,
 			 struct catalog_session ***ss_r, size_t *n_r, struct error *err);
+/* Newest first (by created, then id), each with its artifacts; the page
+ * cursor is "CREATED.ID" of the last session of the previous page
+ * (catalog_session_cursor). */
+int catalog_session_list_newest(struct catalog *c, const char *tenant,
+				const struct catalog_page *pg, struct catalog_session ***ss_r,
+				size_t *n_r, struct error *err);
+/* Writes s's cursor for catalog_session_list_newest into buf. */
+const char *catalog_session_cursor(const struct catalog_session *s, char *buf, size_t size);
 int catalog_session_set_state(struct catalog *c, const char *id,
 			      enum catalog_session_state state, int64_t finished,
 			      struct error *err);

@@ -11,11 +11,12 @@ int h_session_list(struct request *r, struct json_object *in, struct json_object
 		   struct error *err)
 {
 	struct svc_page pg;
+	int desc;
 
 	(void)in;
-	if (req_page(r, &pg, err) < 0)
+	if (req_page(r, &pg, err) < 0 || req_order(r, &desc, err) < 0)
 		return -1;
-	return svc_session_list(r->svc, &r->principal, r->tenant, &pg, out, err);
+	return svc_session_list(r->svc, &r->principal, r->tenant, desc, &pg, out, err);
 }
 
 /* svc_session_create audits the session, or the plan of a dry run (200:

@@ -104,7 +104,7 @@ static const struct route routes[] = {
 	{ "PATCH", T "/protectionPolicies/{p}", SVC_PERM_CONFIG_WRITE, h_policy_update,
 	  policy_update_fields, NULL },
 
-	{ "GET", T "/restoreSessions", SVC_PERM_STATUS_READ, h_session_list, NULL, NULL },
+	{ "GET", T "/restoreSessions", SVC_PERM_STATUS_READ, h_session_list, NULL, F("order") },
 	{ "POST", T "/restoreSessions", SVC_PERM_RESTORE, h_session_create, session_fields, NULL },
 	{ "GET", T "/restoreSessions/{s}", SVC_PERM_STATUS_READ, h_session_get, NULL, NULL },
 

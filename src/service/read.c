@@ -90,6 +90,14 @@ static const char *sessions_cursor(const void *recs, size_t i, char num[32])
 
 static const struct list_kind sessions_kind = { sessions_view, sessions_cursor };
 
+/* Newest first: the cursor names the time too (catalog_session_cursor). */
+static const char *sessions_newest_cursor(const void *recs, size_t i, char num[32])
+{
+	return catalog_session_cursor(((struct catalog_session *const *)recs)[i], num, 32);
+}
+
+static const struct list_kind sessions_newest_kind = { sessions_view, sessions_newest_cursor };
+
 /* Restore points, jobs and audit entries: by number. */
 static struct json_object *rps_view(const void *recs, size_t i, void *arg)
 {
@@ -322,7 +330,8 @@ int svc_policy_get(struct service *s, const struct svc_principal *p, const char 
 }
 
 int svc_session_list(struct service *s, const struct svc_principal *p, const char *tenant,
-		     const struct svc_page *page, struct json_object **out, struct error *err)
+		     int newest_first, const struct svc_page *page, struct json_object **out,
+		     struct error *err)
 {
 	struct catalog_page pg = page_of(page);
 	struct catalog_session **ss = NULL;
@@ -331,9 +340,10 @@ int svc_session_list(struct service *s, const struct svc_principal *p, const cha
 
 	*out = NULL;
 	if (svc_authorize(p, tenant, SVC_PERM_STATUS_READ, err) < 0 ||
-	    catalog_session_list(svc_catalog(s), tenant, &pg, &ss, &n, err) < 0)
+	    (newest_first ? catalog_session_list_newest : catalog_session_list)(
+		    svc_catalog(s), tenant, &pg, &ss, &n, err) < 0)
 		return -1;
-	*out = list_answer(&sessions_kind, ss, n, &pg, &now);
+	*out = list_answer(newest_first ? &sessions_newest_kind : &sessions_kind, ss, n, &pg, &now);
 	CATALOG_LIST_FREE(ss, n, catalog_session_free);
 	return 0;
 }

@@ -361,9 +361,11 @@ int svc_policy_list(struct service *s, const struct svc_principal *p, const char
 		    const struct svc_page *page, struct json_object **out, struct error *err);
 int svc_policy_get(struct service *s, const struct svc_principal *p, const char *tenant,
 		   const char *id, struct json_object **out, struct error *err);
-/* Restore sessions, each with its artifacts, progress and ETA. */
+/* Restore sessions, each with its artifacts, progress and ETA: by id, or
+ * the newest first. */
 int svc_session_list(struct service *s, const struct svc_principal *p, const char *tenant,
-		     const struct svc_page *page, struct json_object **out, struct error *err);
+		     int newest_first, const struct svc_page *page, struct json_object **out,
+		     struct error *err);
 int svc_session_get(struct service *s, const struct svc_principal *p, const char *tenant,
 		    const char *id, struct json_object **out, struct error *err);
 struct svc_job_filter {

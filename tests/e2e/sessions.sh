@@ -412,6 +412,19 @@ else
 fi
 api "$TOK" GET "$U/$TID/protectionUnits/$A/restorePoints?order=sideways"
 expect "sessions: an unknown order is 400" 400
+api "$TOK" GET "$U/$TID/restoreSessions?limit=1000"
+all=$(jq -r '[.items[] | "\(.createdUnix).\(.id)"] | sort | reverse | map(sub("^[0-9]+[.]"; "")) | join(" ")' "$T/resp")
+api "$TOK" GET "$U/$TID/restoreSessions?order=desc&limit=2"
+p1=$(jq -r '[.items[].id] | join(" ")' "$T/resp"); nx=$(jq -r .next "$T/resp")
+api "$TOK" GET "$U/$TID/restoreSessions?order=desc&limit=2&after=$nx"
+p2=$(jq -r '[.items[].id] | join(" ")' "$T/resp")
+if [ -n "$p2" ] && [ "${all#"$p1 $p2"}" != "$all" ]; then
+	ok "sessions: restore sessions newest first, page by page"
+else
+	not_ok "sessions: restore sessions newest first, page by page" "$p1 | $p2 vs $all"
+fi
+api "$TOK" GET "$U/$TID/restoreSessions?order=desc&after=yesterday"
+expect "sessions: a newest-first cursor that is not CREATED.ID is 400" 400
 # The overview: counts and sums as the lists say, unit a's anomaly at point 4
 # (the random data of the parallel test above adds others).
 sums=0; for u in "$A" "$B" "$C"; do

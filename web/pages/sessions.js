@@ -20,11 +20,10 @@ export async function sessionsPage(ctx, el) {
 	el.append(heading(ctx, 'Restore sessions'));
 	const p = pager(ctx, {
 		label: 'Restore sessions',
-		newer: 'Previous', older: 'Next',
-		load: (after, signal) => api('GET', T('/restoreSessions'), {query: {limit: 50, after}, signal}),
-		// The API pages by id; within a page the newest come first.
-		render: (items) => table('Restore sessions', ['Session', 'Created', 'State', 'Units', 'Finished'],
-			[...items].sort((a, b) => (unixOf(b, 'created') || 0) - (unixOf(a, 'created') || 0)).map((s) => [
+		newer: 'Newer', older: 'Older',
+		load: (after, signal) => api('GET', T('/restoreSessions'), {query: {limit: 50, after, order: 'desc'}, signal}),
+		render: (items) => table('Restore sessions, newest first', ['Session', 'Created', 'State', 'Units', 'Finished'],
+			items.map((s) => [
 				h('a', {href: sessionHref(s.id)}, s.id),
 				when(unixOf(s, 'created')),
 				state(s.state),
