@@ -81,7 +81,6 @@ struct conn_state {
 	int64_t start_ms;
 	int status;
 	int responded;
-	int too_big; /* the body passed max_body: read and dropped, then 413 */
 };
 
 static int64_t now_ms(void)
@@ -574,14 +573,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
-		/* libmicrohttpd cannot answer before the body is read (that was
-		 * done for a known Content-Length): a body without one that passes
-		 * the limit is dropped as it comes, and answered with 413. */
+		/* A body without Content-Length (chunked) is cut off as soon as
+		 * it passes the limit: the connection is closed then, not after
+		 * reading the rest. No 413 can be sent: libmicrohttpd refuses a
+		 * response while a body is still coming. (With Content-Length the
+		 * 413 comes before the body is read: routes_begin.) */
 		error_init(&err);
-		if (!cs->too_big &&
-		    buf_append(&cs->body, upload_data, *upload_data_size, &err) < 0) {
-			cs->too_big = 1;
+		if (buf_append(&cs->body, upload_data, *upload_data_size, &err) < 0) {
+			log_warn("http method=%s path=%s end=\"chunked body past the limit of %zu "
+				 "bytes: connection closed\"", cs->method, cs->path, srv->max_body);
 			buf_clear(&cs->body);
+			cs->status = 413;
+			return MHD_NO;
 		}
 		*upload_data_size = 0;
 		/* Bounds a client that trickles its body to keep the connection
@@ -594,14 +597,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	}
 	track_wait(srv, conn, 0, NULL); /* the body is in: the handler takes its time */
-	if (cs->too_big) {
-		char *msg = xasprintf("the request body is more than the limit of %zu bytes",
-				      srv->max_body);
-
-		out = routes_error(413, msg);
-		free(msg);
-		return respond(conn, cs, 413, out);
-	}
 	status = routes_finish(&cs->req, (const char *)cs->body.data, cs->body.len, &out);
 	return respond(conn, cs, status, out);
 }
