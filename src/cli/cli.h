@@ -41,6 +41,17 @@ struct store;
  * store_open()); NULL and err on failure. For every command that reads the
  * store. */
 struct store *cli_open(struct cli *c, int flags, struct error *err);
+/* commands.c: cli_open() with BACKEND_ALLOW_DELETE and the deletion key
+ * from key_file or COFFER_DELETION_KEY_FILE unlocked; NULL and err saying
+ * that `what` ("forgetting", ...) needs it. */
+struct store *cli_open_deletion(struct cli *c, const char *key_file, const char *what,
+				struct error *err);
+struct buf;
+/* commands.c: a new key file at path (O_EXCL, mode 0600): 32 random bytes
+ * as 64 hex digits and a newline, also left in secret. */
+int cli_write_new_key_file(const char *path, struct buf *secret, struct error *err);
+/* commands.c: a line typed on the terminal without echo, after prompt. */
+int cli_read_tty_line(const char *prompt, struct buf *out, struct error *err);
 /* main.c: the value of "--opt VALUE" (advancing *i) or "--opt=VALUE"; NULL
  * if argv[*i] is not this option. */
 const char *cli_option_value(int argc, char **argv, int *i, const char *opt);
@@ -60,6 +71,14 @@ int cli_point_time(int64_t *time_ns_r, struct error *err);
  * ("withheld N items (erasure requests: e-1 3, ...)"; nothing when n is 0)
  * unless quiet, and frees by (the JSON of erasure_set_report_text). */
 void cli_withheld(const struct cli *c, uint64_t n, char *by);
+
+/* cmd_key.c: the store's key slots (docs/cli.md "Keys"). */
+#define USAGE_KEY                                                                       \
+	"list | add (--key-file-new F | --passphrase-file-new F) | "                    \
+	"remove ID --deletion-key-file F | "                                           \
+	"passwd (--key-file-new F | --passphrase-file-new F) --deletion-key-file F | " \
+	"recovery --key-file-new F"
+int cmd_key(struct cli *c, int argc, char **argv);
 
 /* cmd_serve.c: the daemon and its catalog. */
 #define USAGE_SERVE "[--config FILE] [--data DIR] [--listen HOST:PORT] ..."

@@ -102,7 +102,7 @@ static void json_print(json_object *o)
 	json_object_put(o);
 }
 
-static int read_tty_line(const char *prompt, struct buf *out, struct error *err)
+int cli_read_tty_line(const char *prompt, struct buf *out, struct error *err)
 {
 	struct termios old, quiet;
 	char line[1024];
@@ -156,11 +156,11 @@ static int cli_keysource(struct cli *c, struct keysource *ks, struct buf *secret
 		struct buf again;
 		int same;
 
-		if (read_tty_line("coffer passphrase: ", secret, err) < 0)
+		if (cli_read_tty_line("coffer passphrase: ", secret, err) < 0)
 			return -1;
 		if (confirm) {
 			buf_init(&again, SECRET_MAX);
-			if (read_tty_line("again: ", &again, err) < 0) {
+			if (cli_read_tty_line("again: ", &again, err) < 0) {
 				buf_clear(&again);
 				return -1;
 			}
@@ -205,7 +205,7 @@ struct store *cli_open(struct cli *c, int flags, struct error *err)
 	return s;
 }
 
-static int write_new_key_file(const char *path, struct buf *secret, struct error *err)
+int cli_write_new_key_file(const char *path, struct buf *secret, struct error *err)
 {
 	uint8_t rnd[32];
 	char hex[65];
@@ -263,7 +263,7 @@ static int cmd_init(struct cli *c, int argc, char **argv)
 		ret = error_setk(&err, ERROR_EXISTS, "cannot create deletion key file %s: it exists",
 				 del_new);
 	else if (key_new)
-		key_written = (ret = write_new_key_file(key_new, &secret, &err)) == 0;
+		key_written = (ret = cli_write_new_key_file(key_new, &secret, &err)) == 0;
 	else
 		ret = cli_keysource(c, &ks, &secret, 1, &err);
 	if (ret == 0) {
@@ -348,8 +348,8 @@ static int cmd_deletion_key(struct cli *c, int argc, char **argv)
 /* Opens the store for deletion: BACKEND_ALLOW_DELETE and the deletion key
  * from --deletion-key-file or COFFER_DELETION_KEY_FILE. `what` is
  * "forgetting" or "pruning", for the messages. */
-static struct store *cli_open_deletion(struct cli *c, const char *key_file, const char *what,
-				       struct error *err)
+struct store *cli_open_deletion(struct cli *c, const char *key_file, const char *what,
+				struct error *err)
 {
 	struct store *s;
 	uint8_t pk[32];
@@ -1315,6 +1315,7 @@ const struct cli_command cli_commands[] = {
 	{ "compact", USAGE_COMPACT, cmd_compact },
 	{ "forget", USAGE_FORGET, cmd_forget },
 	{ "deletion-key", USAGE_DELETION_KEY, cmd_deletion_key },
+	{ "key", USAGE_KEY, cmd_key },
 	{ "deletion-log", USAGE_DELETION_LOG, cmd_deletion_log },
 	{ "rebuild-index", "[UNIT]", cmd_rebuild_index },
 	{ "s3-policy", USAGE_S3_POLICY, cmd_s3_policy },

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -46,6 +47,7 @@ struct store {
 	uint8_t del_sk[64];
 	int del_unlocked;
 	char *actor;
+	char slot_id[17]; /* the key slot that unlocked this handle */
 };
 
 struct store_unit {
@@ -96,8 +98,10 @@ static int store_dir_is_empty(const char *path)
 	return empty;
 }
 
+/* Writes a new key slot keys/<16 hex>; its id in id_r (17 bytes) unless
+ * NULL. */
 static int store_write_slot(struct backend *be, const uint8_t *master,
-			    const struct keysource *src, struct error *err)
+			    const struct keysource *src, char *id_r, struct error *err)
 {
 	uint8_t slot[KEYSLOT_LEN], rnd[8];
 	char name[6 + 17];
@@ -107,7 +111,11 @@ static int store_write_slot(struct backend *be, const uint8_t *master,
 	crypto_random(rnd, sizeof(rnd));
 	memcpy(name, "keys/", 5);
 	hex_encode(rnd, sizeof(rnd), name + 5);
-	return backend_put(be, name, slot, sizeof(slot), err);
+	if (backend_put(be, name, slot, sizeof(slot), err) < 0)
+		return -1;
+	if (id_r)
+		memcpy(id_r, name + 5, 17);
+	return 0;
 }
 
 /* A store in an S3 bucket: the bucket is checked (or created) with Object
@@ -132,7 +140,7 @@ static int store_init_remote(const char *path, const struct keysource *src,
 	crypto_random(rid, sizeof(rid));
 	hex_encode(rid, sizeof(rid), id);
 	crypto_random(master, sizeof(master));
-	ret = store_write_slot(be, master, src, err);
+	ret = store_write_slot(be, master, src, NULL, err);
 	crypto_wipe(master, sizeof(master));
 	/* config last: a store without config is visibly unfinished. */
 	if (ret == 0) {
@@ -171,7 +179,7 @@ int store_init_opts(const char *path, const struct keysource *src,
 	hex_encode(rid, sizeof(rid), id);
 	crypto_random(master, sizeof(master));
 	be = backend_local_open(path, 0);
-	ret = store_write_slot(be, master, src, err);
+	ret = store_write_slot(be, master, src, NULL, err);
 	/* config last: a store without config is visibly unfinished. */
 	if (ret == 0)
 		ret = store_write_config(path, id, err);
@@ -256,6 +264,7 @@ static int store_try_slot(void *ctx, const char *name)
 	}
 	if (ret == 1) {
 		scan->opened = 1;
+		snprintf(scan->s->slot_id, sizeof(scan->s->slot_id), "%s", name);
 		return -1;
 	}
 	return 0;
@@ -356,9 +365,96 @@ void store_close(struct store **sp)
 	*sp = NULL;
 }
 
-int store_add_key(struct store *s, const struct keysource *src, struct error *err)
+int store_add_key(struct store *s, const struct keysource *src, char *id_r, struct error *err)
 {
-	return store_write_slot(s->be, s->master, src, err);
+	return store_write_slot(s->be, s->master, src, id_r, err);
+}
+
+/* --- key slots (docs/format.md 3.1) ---------------------------------------- */
+
+struct slot_list {
+	struct store *s;
+	struct store_keyslot *v;
+	size_t n, cap;
+	struct error *err;
+};
+
+static int slot_list_add(void *ctx, const char *name)
+{
+	struct slot_list *l = ctx;
+	struct store_keyslot *k;
+	struct buf b;
+	char *rel;
+
+	if (strlen(name) != 16 || !hex_is_lower(name, 16))
+		return 0; /* not a slot coffer wrote */
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 8;
+		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+	}
+	k = &l->v[l->n++];
+	memset(k, 0, sizeof(*k));
+	memcpy(k->id, name, 17);
+	k->in_use = strcmp(name, l->s->slot_id) == 0;
+	rel = xasprintf("keys/%s", name);
+	buf_init(&b, 4096);
+	/* The kdf byte (offset 8); an unreadable slot is listed as kdf 0. */
+	if (backend_get(l->s->be, rel, &b, 4096, l->err) == 0 && b.len == KEYSLOT_LEN &&
+	    memcmp(b.data, "COFFERK", 7) == 0)
+		k->kdf = b.data[8];
+	error_init(l->err);
+	buf_clear(&b);
+	free(rel);
+	return 0;
+}
+
+int store_key_list(struct store *s, struct store_keyslot **slots_r, size_t *n_r,
+		   struct error *err)
+{
+	struct error ignore;
+	struct slot_list l = { .s = s, .err = &ignore };
+
+	error_init(&ignore);
+	*slots_r = NULL;
+	*n_r = 0;
+	if (backend_list(s->be, "keys", slot_list_add, &l, err) < 0) {
+		free(l.v);
+		return error_prefix(err, "list the key slots of store %s", s->path);
+	}
+	*slots_r = l.v;
+	*n_r = l.n;
+	return 0;
+}
+
+int store_remove_key(struct store *s, const char *id, struct error *err)
+{
+	struct store_keyslot *v = NULL;
+	size_t n = 0, others = 0, i;
+	int found = 0;
+	char *rel;
+	int ret;
+
+	if (!store_deletion_unlocked(s))
+		return error_setk(err, ERROR_KEY, "removing a key slot of store %s needs the "
+				  "deletion key (--deletion-key-file)", s->path);
+	if (store_key_list(s, &v, &n, err) < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (strcmp(v[i].id, id) == 0)
+			found = 1;
+		else if (v[i].kdf != 0)
+			others++;
+	}
+	free(v);
+	if (!found)
+		return error_setk(err, ERROR_NOTFOUND, "store %s has no key slot %s", s->path, id);
+	if (others == 0)
+		return error_setk(err, ERROR_USAGE, "key slot %s is the last one that opens store "
+				  "%s: add another first", id, s->path);
+	rel = xasprintf("keys/%s", id);
+	ret = backend_remove(s->be, rel, err);
+	free(rel);
+	return ret < 0 ? error_prefix(err, "remove key slot %s", id) : 0;
 }
 
 /* --- the deletion key ------------------------------------------------------ */

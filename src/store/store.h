@@ -52,8 +52,29 @@ struct store *store_open(const char *path, const struct keysource *src, int flag
 			 const char *cache_dir, struct error *err);
 void store_close(struct store **s);
 
-/* Adds a key slot so `src` also unlocks the store. */
-int store_add_key(struct store *s, const struct keysource *src, struct error *err);
+/* --- key slots (docs/format.md 3.1) ---------------------------------------
+ * Any slot unlocks the store; each wraps the same master key under a
+ * passphrase or a key file. Adding needs the store key (any slot);
+ * removing also needs the deletion key, as every other deletion does. */
+
+/* Adds a key slot so `src` also unlocks the store; its id (16 hex digits)
+ * in id_r (17 bytes) unless NULL. */
+int store_add_key(struct store *s, const struct keysource *src, char *id_r, struct error *err);
+
+struct store_keyslot {
+	char id[17];  /* keys/<id> */
+	int kdf;      /* KEYSLOT_ARGON2ID (passphrase), KEYSLOT_KEYFILE; 0: unreadable */
+	int in_use;   /* the slot that unlocked this handle */
+};
+/* The store's key slots (the caller frees *slots_r). */
+int store_key_list(struct store *s, struct store_keyslot **slots_r, size_t *n_r,
+		   struct error *err);
+/* Removes key slot `id`: ERROR_KEY without store_unlock_deletion(),
+ * ERROR_NOTFOUND for no such slot, ERROR_USAGE when no other readable slot
+ * would be left; the handle must have been opened with
+ * BACKEND_ALLOW_DELETE (on S3, a slot under Object Lock stays until its
+ * lock lapses: the backend's error says so). */
+int store_remove_key(struct store *s, const char *id, struct error *err);
 
 /* --- the deletion key (docs/format.md 9) ---------------------------------
  * The store key reads and adds; forgetting and pruning also need the

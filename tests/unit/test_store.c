@@ -104,7 +104,7 @@ static void test_wrong_key(void)
 	CHECKF(err.code == ERROR_KEY, "kind %d: %s", err.code, err.msg);
 	CHECKF(strstr(err.msg, f.ts.root) != NULL, "message does not name the store: %s", err.msg);
 	/* A second key slot lets another key file in; the first still works. */
-	CHECK_OK(store_add_key(f.s, &ks, &err), &err);
+	CHECK_OK(store_add_key(f.s, &ks, NULL, &err), &err);
 	s = store_open(f.ts.root, &ks, 0, NULL, &err);
 	CHECKF(s != NULL, "store_open with the added key failed: %s", err.msg);
 	store_close(&s);
