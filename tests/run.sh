@@ -48,6 +48,17 @@ banned=$(grep -rnE '(^|[^a-z_])(strcpy|strcat|sprintf|vsprintf|sscanf|atoi|atol|
 	src fuzz tests/unit --include='*.[ch]' | grep -v 'snprintf\|asprintf' || true)
 [ -z "$banned" ] || echo "$banned"
 count < <(result "no banned functions (strcpy, sprintf, sscanf, atoi, strtok, ...)" "$([ -z "$banned" ]; echo $?)")
+# The system service's unit (dist/coffer.service.in) is one systemd takes,
+# pointed at the binary just built.
+if command -v systemd-analyze >/dev/null && [ -f build-asan/coffer.service ]; then
+	unit_dir=$(mktemp -d /tmp/coffer-unit.XXXXXX)
+	sed "s|^ExecStart=[^ ]*|ExecStart=$root/build-asan/coffer|" build-asan/coffer.service \
+		>"$unit_dir/coffer.service"
+	timeout 60 systemd-analyze verify "$unit_dir/coffer.service" >"$out" 2>&1; rc=$?
+	[ $rc -eq 0 ] || cat "$out"
+	rm -rf "$unit_dir"
+	count < <(result "dist/coffer.service passes systemd-analyze verify" $rc)
+fi
 # The web console keeps to its CSP and never makes data markup.
 python3 scripts/check-web.py web >"$out" 2>&1; rc=$?
 [ $rc -eq 0 ] || cat "$out"
