@@ -52,6 +52,12 @@ struct buf;
 int cli_write_new_key_file(const char *path, struct buf *secret, struct error *err);
 /* commands.c: a line typed on the terminal without echo, after prompt. */
 int cli_read_tty_line(const char *prompt, struct buf *out, struct error *err);
+struct keysource;
+/* commands.c: a passphrase key source from file (its last newlines cut),
+ * else the environment variable env_name, else typed after prompt (twice
+ * when confirm); ERROR_KEY for an empty one or two that differ. */
+int cli_passphrase(const char *file, const char *env_name, const char *prompt, int confirm,
+		   struct keysource *ks, struct buf *secret, struct error *err);
 /* main.c: the value of "--opt VALUE" (advancing *i) or "--opt=VALUE"; NULL
  * if argv[*i] is not this option. */
 const char *cli_option_value(int argc, char **argv, int *i, const char *opt);

@@ -59,46 +59,20 @@ static int key_parse(int argc, char **argv, struct key_args *a)
 	return a->key_file_new && a->passphrase_file_new ? -1 : 0;
 }
 
-/* The new key: a random key file written now, a passphrase from a file or
- * COFFER_PASSPHRASE_NEW, or one typed twice. *written is set when a key
- * file was made (the caller removes it if the slot is not added). */
+/* The new key: a random key file written now, or a passphrase from a file,
+ * COFFER_PASSPHRASE_NEW or typed twice. *written is set when a key file
+ * was made (the caller removes it if the slot is not added). */
 static int key_new_source(const struct key_args *a, struct keysource *ks, struct buf *secret,
 			  int *written, struct error *err)
 {
-	const char *env = getenv("COFFER_PASSPHRASE_NEW");
-	struct buf again;
-	int same;
-
 	*written = 0;
-	ks->kdf = KEYSLOT_ARGON2ID;
-	if (a->key_file_new) {
-		ks->kdf = KEYSLOT_KEYFILE;
-		if (cli_write_new_key_file(a->key_file_new, secret, err) < 0)
-			return -1;
-		*written = 1;
-	} else if (a->passphrase_file_new) {
-		if (fs_read_file(a->passphrase_file_new, secret, KEY_SECRET_MAX, err) < 0)
-			return error_prefix(err, "cannot read the new passphrase file");
-		while (secret->len > 0 && secret->data[secret->len - 1] == '\n')
-			secret->len--;
-	} else if (env && *env) {
-		buf_add(secret, env, strlen(env));
-	} else {
-		if (cli_read_tty_line("new passphrase: ", secret, err) < 0)
-			return -1;
-		buf_init(&again, KEY_SECRET_MAX);
-		if (cli_read_tty_line("again: ", &again, err) < 0) {
-			buf_clear(&again);
-			return -1;
-		}
-		same = again.len == secret->len && memcmp(again.data, secret->data, again.len) == 0;
-		crypto_wipe(again.data, again.len);
-		buf_clear(&again);
-		if (!same)
-			return error_setk(err, ERROR_KEY, "passphrases differ");
-	}
-	if (ks->kdf == KEYSLOT_ARGON2ID && secret->len == 0)
-		return error_setk(err, ERROR_KEY, "empty passphrase");
+	if (a->key_file_new == NULL)
+		return cli_passphrase(a->passphrase_file_new, "COFFER_PASSPHRASE_NEW",
+				      "new passphrase: ", 1, ks, secret, err);
+	ks->kdf = KEYSLOT_KEYFILE;
+	if (cli_write_new_key_file(a->key_file_new, secret, err) < 0)
+		return -1;
+	*written = 1;
 	ks->secret = secret->data;
 	ks->len = secret->len;
 	return 0;

@@ -133,20 +133,14 @@ int cli_read_tty_line(const char *prompt, struct buf *out, struct error *err)
 	return 0;
 }
 
-/* Fills the key source from --key-file, --passphrase-file,
- * COFFER_PASSPHRASE or the terminal, in that order. */
-static int cli_keysource(struct cli *c, struct keysource *ks, struct buf *secret, int confirm,
-			 struct error *err)
+int cli_passphrase(const char *file, const char *env_name, const char *prompt, int confirm,
+		   struct keysource *ks, struct buf *secret, struct error *err)
 {
-	const char *env = getenv("COFFER_PASSPHRASE");
+	const char *env = getenv(env_name);
 
 	ks->kdf = KEYSLOT_ARGON2ID;
-	if (c->key_file) {
-		ks->kdf = KEYSLOT_KEYFILE;
-		if (fs_read_file(c->key_file, secret, SECRET_MAX, err) < 0)
-			return error_prefix(err, "cannot read key file");
-	} else if (c->passphrase_file) {
-		if (fs_read_file(c->passphrase_file, secret, SECRET_MAX, err) < 0)
+	if (file) {
+		if (fs_read_file(file, secret, SECRET_MAX, err) < 0)
 			return error_prefix(err, "cannot read passphrase file");
 		while (secret->len > 0 && secret->data[secret->len - 1] == '\n')
 			secret->len--;
@@ -156,7 +150,7 @@ static int cli_keysource(struct cli *c, struct keysource *ks, struct buf *secret
 		struct buf again;
 		int same;
 
-		if (cli_read_tty_line("coffer passphrase: ", secret, err) < 0)
+		if (cli_read_tty_line(prompt, secret, err) < 0)
 			return -1;
 		if (confirm) {
 			buf_init(&again, SECRET_MAX);
@@ -171,8 +165,24 @@ static int cli_keysource(struct cli *c, struct keysource *ks, struct buf *secret
 				return error_setk(err, ERROR_KEY, "passphrases differ");
 		}
 	}
-	if (ks->kdf == KEYSLOT_ARGON2ID && secret->len == 0)
+	if (secret->len == 0)
 		return error_setk(err, ERROR_KEY, "empty passphrase");
+	ks->secret = secret->data;
+	ks->len = secret->len;
+	return 0;
+}
+
+/* Fills the key source from --key-file, --passphrase-file,
+ * COFFER_PASSPHRASE or the terminal, in that order. */
+static int cli_keysource(struct cli *c, struct keysource *ks, struct buf *secret, int confirm,
+			 struct error *err)
+{
+	if (c->key_file == NULL)
+		return cli_passphrase(c->passphrase_file, "COFFER_PASSPHRASE", "coffer passphrase: ",
+				      confirm, ks, secret, err);
+	ks->kdf = KEYSLOT_KEYFILE;
+	if (fs_read_file(c->key_file, secret, SECRET_MAX, err) < 0)
+		return error_prefix(err, "cannot read key file");
 	ks->secret = secret->data;
 	ks->len = secret->len;
 	return 0;
