@@ -59,6 +59,18 @@ if command -v systemd-analyze >/dev/null && [ -f build-asan/coffer.service ]; th
 	rm -rf "$unit_dir"
 	count < <(result "dist/coffer.service passes systemd-analyze verify" $rc)
 fi
+# The man pages (from docs/cli.md) render without a warning, and every
+# command of the binary has one.
+bad_man=""
+for m in build-asan/coffer*.1; do
+	[ -f "$m" ] || { bad_man=" none built"; break; }
+	[ -z "$(LC_ALL=C.UTF-8 groff -man -Tutf8 -ww -z "$m" 2>&1)" ] || bad_man="$bad_man $m"
+done
+for cmd in $(build-asan/coffer 2>&1 | sed -n 's/^  \([a-z][a-z0-9-]*\).*/\1/p'); do
+	[ -f "build-asan/coffer-$cmd.1" ] || bad_man="$bad_man (no page for $cmd)"
+done
+count < <(result "man pages render without warnings, one per command${bad_man:+ (not:$bad_man)}" \
+	"$([ -z "$bad_man" ]; echo $?)")
 # The web console keeps to its CSP and never makes data markup.
 python3 scripts/check-web.py web >"$out" 2>&1; rc=$?
 [ $rc -eq 0 ] || cat "$out"
