@@ -173,7 +173,10 @@ static int meta_decode_tail(struct reader *r, struct meta_entry *e)
 		uint32_t vlen = reader_u32(r);
 		const uint8_t *v = reader_bytes(r, vlen);
 
-		if (name && v)
+		/* One value per name: a record naming one twice is no file's. */
+		if (name && meta_entry_xattr(e, name) != NULL)
+			r->failed = 1;
+		else if (name && v)
 			meta_entry_add_xattr(e, name, v, vlen);
 		free(name);
 	}
