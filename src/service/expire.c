@@ -5,6 +5,7 @@
  * svc_rp_forget, which refuses anything inside retention. */
 #include <json-c/json.h>
 #include <stdio.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +49,19 @@ void svc_unit_retention(struct service *s, const struct catalog_unit *u, int64_t
 	}
 	catalog_tenant_free(&t);
 	catalog_policy_free(&p);
+}
+
+int svc_live_point(struct service *s, const char *tenant, const char *unit, uint32_t seq,
+		   struct error *err)
+{
+	struct catalog_rp *rp = NULL;
+	int ret = 0;
+
+	if (catalog_rp_get(svc_catalog(s), tenant, unit, seq, &rp, err) < 0 || rp->forgotten)
+		ret = error_setk(err, ERROR_NOTFOUND, "unit %s has no restore point %" PRIu32, unit,
+				 seq);
+	catalog_rp_free(&rp);
+	return ret;
 }
 
 int svc_live_points(struct service *s, const char *tenant, const char *unit,

@@ -51,6 +51,10 @@ void svc_unit_retention(struct service *s, const struct catalog_unit *u, int64_t
  * logged: the next call retries. */
 void svc_deletions_import(struct service *s, const char *tenant, const char *unit,
 			  struct store *st);
+/* 0 when seq is a live (not forgotten) restore point of unit, else
+ * ERROR_NOTFOUND naming it ("unit U has no restore point N"). */
+int svc_live_point(struct service *s, const char *tenant, const char *unit, uint32_t seq,
+		   struct error *err);
 /* Every live (not forgotten) restore point row of a unit, ascending by
  * seq, in one array (CATALOG_LIST_FREE). */
 int svc_live_points(struct service *s, const char *tenant, const char *unit,

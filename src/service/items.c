@@ -137,7 +137,6 @@ int svc_rp_items(struct service *s, const struct svc_principal *p, const char *t
 {
 	struct catalog *c = svc_catalog(s);
 	struct catalog_unit *u = NULL;
-	struct catalog_rp *rp = NULL;
 	struct json_object *items = NULL, *detail, *withheld = NULL;
 	struct store *st = NULL;
 	char *dir = NULL, *spec = NULL;
@@ -147,10 +146,8 @@ int svc_rp_items(struct service *s, const struct svc_principal *p, const char *t
 	if (svc_authorize(p, tenant, SVC_PERM_CONTENT_READ, err) < 0 ||
 	    catalog_unit_get(c, tenant, unit, &u, err) < 0)
 		return -1;
-	if (catalog_rp_get(c, tenant, unit, seq, &rp, err) < 0 || rp->forgotten) {
-		error_setk(err, ERROR_NOTFOUND, "unit %s has no restore point %" PRIu32, unit, seq);
+	if (svc_live_point(s, tenant, unit, seq, err) < 0)
 		goto out;
-	}
 	dir = clean_path(path);
 	if (dir == NULL) {
 		error_setk(err, ERROR_USAGE, "path %s: \".\" and \"..\" are not allowed", path);
@@ -190,7 +187,6 @@ out:
 	store_close(&st);
 	free(spec);
 	free(dir);
-	catalog_rp_free(&rp);
 	catalog_unit_free(&u);
 	return ret;
 }

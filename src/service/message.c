@@ -81,18 +81,14 @@ static int message_point(struct service *s, const char *tenant, const char *unit
 			 struct error *err)
 {
 	struct catalog_unit *u = NULL;
-	struct catalog_rp *rp = NULL;
 	int ret = -1;
 
 	if (catalog_unit_get(svc_catalog(s), tenant, unit, &u, err) < 0)
 		return -1;
 	if (strcmp(u->kind, "mailbox") != 0)
 		error_setk(err, ERROR_USAGE, "unit %s is a %s, not a mailbox", unit, u->kind);
-	else if (catalog_rp_get(svc_catalog(s), tenant, unit, seq, &rp, err) < 0 || rp->forgotten)
-		error_setk(err, ERROR_NOTFOUND, "unit %s has no restore point %" PRIu32, unit, seq);
 	else
-		ret = 0;
-	catalog_rp_free(&rp);
+		ret = svc_live_point(s, tenant, unit, seq, err);
 	catalog_unit_free(&u);
 	return ret;
 }

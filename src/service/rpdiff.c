@@ -66,20 +66,6 @@ static struct json_object *summary_json(const struct diff_result *res)
 	return o;
 }
 
-/* Both points live in the unit; ERROR_NOTFOUND naming the one that is not. */
-static int live_point(struct service *s, const char *tenant, const char *unit, uint32_t seq,
-		      struct error *err)
-{
-	struct catalog_rp *rp = NULL;
-	int ret = 0;
-
-	if (catalog_rp_get(svc_catalog(s), tenant, unit, seq, &rp, err) < 0 || rp->forgotten)
-		ret = error_setk(err, ERROR_NOTFOUND, "unit %s has no restore point %" PRIu32, unit,
-				 seq);
-	catalog_rp_free(&rp);
-	return ret;
-}
-
 /* The live point before seq (against 0: the default); ERROR_USAGE when
  * seq is the first. */
 static int point_before(struct service *s, const char *tenant, const char *unit, uint32_t seq,
@@ -151,9 +137,9 @@ int svc_rp_diff(struct service *s, const struct svc_principal *p, const char *te
 	if (page && page->after && parse_int(page->after, 0, INT64_MAX, &off) < 0)
 		return error_setk(err, ERROR_USAGE, "after: '%s' is not a cursor of this diff",
 				  page->after);
-	if (live_point(s, tenant, unit, seq, err) < 0 ||
+	if (svc_live_point(s, tenant, unit, seq, err) < 0 ||
 	    (against == 0 && point_before(s, tenant, unit, seq, &against, err) < 0) ||
-	    live_point(s, tenant, unit, against, err) < 0)
+	    svc_live_point(s, tenant, unit, against, err) < 0)
 		return -1;
 	spec = xasprintf("%s@%" PRIu32, unit, seq);
 	/* A content read is audited before anything is read. */

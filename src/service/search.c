@@ -469,7 +469,6 @@ static int search_begin(struct service *s, const struct svc_principal *p, const 
 			struct mail_filters *f, const char *action, struct skipped *sk,
 			struct mailindex **mi_r, struct error *err)
 {
-	struct catalog_rp *rp = NULL;
 	char **ids = NULL;
 	size_t n = 0;
 
@@ -477,15 +476,8 @@ static int search_begin(struct service *s, const struct svc_principal *p, const 
 	if (f->q.unit && mailbox_units(s, tenant, f->q.unit, &ids, &n, err) < 0)
 		return -1;
 	ids_free(ids, n);
-	if (f->q.seq) {
-		if (catalog_rp_get(svc_catalog(s), tenant, f->q.unit, f->q.seq, &rp, err) < 0 ||
-		    rp->forgotten) {
-			catalog_rp_free(&rp);
-			return error_setk(err, ERROR_NOTFOUND, "unit %s has no restore point %" PRIu32,
-					  f->q.unit, f->q.seq);
-		}
-		catalog_rp_free(&rp);
-	}
+	if (f->q.seq && svc_live_point(s, tenant, f->q.unit, f->q.seq, err) < 0)
+		return -1;
 	/* Audited before anything is read: the filters, never the results. */
 	if (svc_audit(s, p, tenant, action, f->q.unit, f->echo, err) < 0)
 		return -1;
@@ -609,7 +601,6 @@ int svc_mail_export_rp(struct service *s, const struct svc_principal *p, const c
 		       struct svc_export *x, struct error *err)
 {
 	struct catalog_unit *u = NULL;
-	struct catalog_rp *crp = NULL;
 	struct export_file ef = { 0 };
 	struct json_object *detail = NULL;
 	struct store_unit *su = NULL;
@@ -628,10 +619,8 @@ int svc_mail_export_rp(struct service *s, const struct svc_principal *p, const c
 			   format);
 		goto out;
 	}
-	if (catalog_rp_get(svc_catalog(s), tenant, unit, seq, &crp, err) < 0 || crp->forgotten) {
-		error_setk(err, ERROR_NOTFOUND, "unit %s has no restore point %" PRIu32, unit, seq);
+	if (svc_live_point(s, tenant, unit, seq, err) < 0)
 		goto out;
-	}
 	spec = xasprintf("%s@%" PRIu32, unit, seq);
 	detail = json_object_new_object();
 	json_object_object_add(detail, "format", json_object_new_string("mbox"));
@@ -657,7 +646,6 @@ out:
 	store_close(&st);
 	json_object_put(detail);
 	free(spec);
-	catalog_rp_free(&crp);
 	catalog_unit_free(&u);
 	return ret;
 }
