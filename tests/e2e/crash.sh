@@ -1,20 +1,31 @@
 #!/usr/bin/env bash
-# Crash test: SIGKILL `coffer backup` at random points, at least 50 times per
-# run, mixing deterministic fault points (COFFER_FAULTS=commit:N:kill or
-# write:N:kill) with `kill -9` of a backup running in the background after a
-# random delay. The source changes a little between kills. After every kill:
-# no restore point is lost or added out of order, `check` passes, the next
-# backup completes, and a random earlier point restores byte-identical to a
-# copy of the source saved when it was taken. At the end every point is
-# restored and compared, and `check --read-data` passes.
+# Crash test: SIGKILL backups, prunes and restores at random points, at
+# least 50 times per run (KILLS=N for more: scripts/soak.sh asks for
+# 1,000). Each attempt picks an operation:
+# - a backup (6 in 10): killed at a deterministic fault point
+#   (COFFER_FAULTS=commit:N:kill or write:N:kill) or by `kill -9` after a
+#   random delay; the source changes a little before each;
+# - a prune (2 in 10), after forgetting an older point now and then:
+#   killed after a delay, or while deleting (remove:N:kill) or writing its
+#   plan or index (write:N:kill);
+# - an in-place restore (2 in 10) of a random point onto the source:
+#   killed after a delay or after its Nth pack read (read:N:kill), then run
+#   again to its end.
+# After every kill: no restore point is lost or comes back, `check`
+# passes, the next run of the killed operation completes (a rerun restore
+# leaves the source identical to the point), and a random live point
+# restores byte-identical to a copy of the source saved when it was
+# taken. At the end every live point is restored and compared, and
+# `check --read-data` passes.
 #
-# SEED=N reproduces a run's choices (file names, sizes, contents, fault
-# points, delays); the moment a delayed kill lands is up to the scheduler.
-# KILLS=N changes the number of kills (default 50).
+# SEED=N reproduces a run's choices (operations, file names, sizes,
+# contents, fault points, delays); the moment a delayed kill lands is up
+# to the scheduler.
 . "$(dirname "$0")/lib.sh"
 
 seed_random
 KILLS_WANTED=${KILLS:-50}
+export COFFER_DELETION_KEY_FILE=$DKEY
 
 SRC=$T/src
 PTS=$T/points          # PTS/N: the source as it was when point N was taken
@@ -86,17 +97,138 @@ mutate() {
 # symlinks) to the copy of the source saved when it was taken.
 verify() { verify_restore "u@$1" "$PTS/$1" "$2" "restores identical to its source"; }
 
-POINTS=0    # restore points taken so far: 1..POINTS
+POINTS=0    # the newest restore point's number
+LIVE=()     # the points not forgotten, oldest first
 
 # A point exists: save a copy of the source as it is now.
-took_point() { POINTS=$((POINTS + 1)); cp -a "$SRC" "$PTS/$POINTS"; }
+took_point() { POINTS=$((POINTS + 1)); LIVE+=("$POINTS"); cp -a "$SRC" "$PTS/$POINTS"; }
+
+# live_points: what `points u` must print.
+live_points() { local p; for p in "${LIVE[@]}"; do printf '%s ' "$p"; done; }
+
+# forget_older: forget a random point other than the newest, so a prune has
+# data to reclaim.
+forget_older() {
+	local i n=${#LIVE[@]}
+	[ "$n" -gt 3 ] || return 0
+	rnd $((n - 1)); i=$R
+	if c --quiet forget "u@${LIVE[i]}" >"$T/forget.out" 2>&1; then
+		rm -rf "${PTS:?}/${LIVE[i]}"
+		LIVE=("${LIVE[@]:0:i}" "${LIVE[@]:i+1}")
+	else
+		not_ok "forget u@${LIVE[i]}" "$(why "$T/forget.out")"
+	fi
+}
+
+# timed OP ARGS...: coffer ARGS to its end; rc, and DUR[OP] in microseconds.
+declare -A DUR=([backup]=100000 [prune]=100000 [restore]=100000)
+timed() {
+	local op=$1 t0=${EPOCHREALTIME/./}; shift
+	c --quiet "$@" >"$T/$op.out" 2>&1; rc=$?
+	DUR[$op]=$(( ${EPOCHREALTIME/./} - t0 ))
+}
+
+# kill_after OP ARGS...: coffer ARGS, kill -9 after a random delay within
+# about the time OP last took; HOW says when.
+kill_after() {
+	local op=$1 span delay pid secs; shift
+	span=$(( DUR[$op] * 13 / 10 )); [ $span -gt 500000 ] && span=500000; [ $span -lt 20000 ] && span=20000
+	rnd $span; delay=$((R + 2000))
+	secs=$(printf '%d.%06d' $((delay / 1000000)) $((delay % 1000000)))
+	HOW="$op, kill -9 after ${secs}s"
+	# Not through c(): the pid must be coffer's, not a subshell's.
+	"$COFFER" --store "$STORE" --key-file "$KEY" --quiet "$@" >"$T/kill.out" 2>&1 &
+	pid=$!
+	sleep "$secs"
+	kill -9 $pid 2>/dev/null
+	wait $pid 2>/dev/null; rc=$?
+}
+
+# at_fault OP RULE ARGS...: coffer ARGS under COFFER_FAULTS=RULE.
+at_fault() {
+	local op=$1 rule=$2; shift 2
+	HOW="$op, COFFER_FAULTS=$rule"
+	{ COFFER_FAULTS=$rule c --quiet "$@" >"$T/kill.out" 2>&1; rc=$?; } 2>/dev/null
+}
+
+# Fault points are drawn from 1..MAXN+3 and MAXN grows with what kills, so
+# the draw follows the size of the operation.
+declare -A MAXN=([backup-commit]=6 [backup-write]=10 [prune-write]=3 [prune-remove]=3 [restore-read]=3)
+fault_kill() { # OP KIND ARGS...: at_fault at a drawn point of KIND
+	local op=$1 kind=$2 key=$1-$2 n; shift 2
+	rnd $(( MAXN[$key] + 3 )); n=$((R + 1))
+	at_fault "$op" "$kind:$n:kill" "$@"
+	[ $rc -eq 137 ] && [ $n -gt "${MAXN[$key]}" ] && MAXN[$key]=$n
+	return 0
+}
+
+# One attempt of each operation; each sets rc (137: killed) and HOW.
+attempt_backup() {
+	mutate
+	rnd 3
+	case $R in
+	0) kill_after backup backup u "$SRC" ;;
+	1) fault_kill backup commit backup u "$SRC" ;;
+	2) fault_kill backup write backup u "$SRC" ;;
+	esac
+	case $rc in
+	0)	took_point ;;   # the backup finished before the kill
+	137)	# A kill after the point's commit (while writing the end marker)
+		# leaves a complete point, taken of the source as it is now.
+		if [ "$(points u)" = "$(live_points)$((POINTS + 1)) " ]; then
+			took_point
+			echo "# $HOW: killed after its restore point u@$POINTS was committed"
+		fi ;;
+	esac
+}
+
+attempt_prune() {
+	forget_older
+	# A killed writer's marker stays open for a day and defers every sweep;
+	# simulate the day passing (lib.sh), as prune.sh does.
+	age_open_writers
+	rnd 3
+	case $R in
+	0) kill_after prune prune --grace 0 ;;
+	1) fault_kill prune remove prune --grace 0 ;;
+	2) fault_kill prune write prune --grace 0 ;;
+	esac
+}
+
+RESTORED=   # the point an in-place restore was asked for
+attempt_restore() {
+	rnd ${#LIVE[@]}; RESTORED=${LIVE[R]}
+	rnd 2
+	case $R in
+	0) kill_after restore restore "u@$RESTORED" --in-place ;;
+	1) fault_kill restore read restore "u@$RESTORED" --in-place ;;
+	esac
+}
+
+# after_restore LABEL: a rerun of the killed (or finished) restore ends
+# with the source identical to the point.
+after_restore() {
+	timed restore restore "u@$RESTORED" --in-place
+	if [ $rc -ne 0 ]; then
+		not_ok "$1: the in-place restore of u@$RESTORED run again completes" "exit $rc: $(why "$T/restore.out")"
+	elif diff -r --no-dereference "$PTS/$RESTORED" "$SRC" >"$T/diff.out" 2>&1 && same_tree "$PTS/$RESTORED" "$SRC"; then
+		ok "$1: run again, the in-place restore leaves the source identical to u@$RESTORED"
+	else
+		not_ok "$1: run again, the in-place restore leaves the source identical to u@$RESTORED" \
+			"$(head -3 "$T/diff.out" | tr '\n' ' ')"
+	fi
+}
+
+after_prune() {
+	age_open_writers
+	timed prune prune --grace 0
+	if [ $rc -eq 0 ]; then ok "$1: the next prune completes"
+	else not_ok "$1: the next prune completes" "exit $rc: $(why "$T/prune.out")"; fi
+}
 
 # backup_ok LABEL: a backup without faults; it must complete.
-DUR_US=100000
 backup_ok() {
-	local t0=${EPOCHREALTIME/./} rc
-	c --quiet backup u "$SRC" >"$T/backup.out" 2>&1; rc=$?
-	DUR_US=$(( ${EPOCHREALTIME/./} - t0 ))
+	timed backup backup u "$SRC"
 	if [ $rc -eq 0 ]; then
 		took_point
 		ok "$1: backup without faults completes (u@$POINTS)"
@@ -112,79 +244,61 @@ gen big1 1600000 >"$SRC/d1/sub/big1"
 gen big2 2400000 >"$SRC/big2"
 backup_ok "initial"
 
-MAXN_commit=6 MAXN_write=10   # fault points drawn from 1..MAXN+3; grows with what kills
-kills=0 kills_fault=0 kills_delay=0 finished=0 attempt=0
+declare -A KILLED=([backup]=0 [prune]=0 [restore]=0) FINISHED=([backup]=0 [prune]=0 [restore]=0)
+kills=0 kills_fault=0 kills_delay=0 attempt=0
 while [ $kills -lt "$KILLS_WANTED" ] && [ $attempt -lt $((KILLS_WANTED * 3)) ]; do
 	attempt=$((attempt + 1))
-	mutate
-	rnd 3
-	if [ "$R" -eq 0 ]; then
-		# (b) kill -9 after a random delay, within about the time a backup takes.
-		span=$(( DUR_US * 13 / 10 )); [ $span -gt 500000 ] && span=500000; [ $span -lt 20000 ] && span=20000
-		rnd $span; delay=$((R + 2000))
-		how="kill -9 after $(printf '%d.%06d' $((delay / 1000000)) $((delay % 1000000)))s"
-		"$COFFER" --store "$STORE" --key-file "$KEY" --quiet backup u "$SRC" >"$T/kill.out" 2>&1 &
-		pid=$!
-		sleep "$(printf '%d.%06d' $((delay / 1000000)) $((delay % 1000000)))"
-		kill -9 $pid 2>/dev/null
-		wait $pid 2>/dev/null; rc=$?
-	else
-		# (a) a deterministic fault point.
-		if [ "$R" -eq 1 ]; then op=commit; max=$MAXN_commit; else op=write; max=$MAXN_write; fi
-		rnd $((max + 3)); n=$((R + 1))
-		how="COFFER_FAULTS=$op:$n:kill"
-		{ COFFER_FAULTS=$op:$n:kill "$COFFER" --store "$STORE" --key-file "$KEY" --quiet \
-			backup u "$SRC" >"$T/kill.out" 2>&1; rc=$?; } 2>/dev/null
-		if [ $rc -eq 137 ]; then
-			if [ $op = commit ]; then [ $n -gt $MAXN_commit ] && MAXN_commit=$n
-			else [ $n -gt $MAXN_write ] && MAXN_write=$n; fi
-		fi
-	fi
-	label="attempt $attempt ($how)"
-	before=$POINTS
+	rnd 10
+	if [ "$R" -lt 6 ]; then op=backup; elif [ "$R" -lt 8 ]; then op=prune; else op=restore; fi
+	"attempt_$op"
+	label="attempt $attempt ($HOW)"
 	case $rc in
-	137)	kills=$((kills + 1))
-		case $how in kill*) kills_delay=$((kills_delay + 1)) ;; *) kills_fault=$((kills_fault + 1)) ;; esac
-		label="kill $kills ($how)" ;;
-	0)	finished=$((finished + 1)); took_point ;;   # the backup finished before the kill
-	*)	not_ok "$label: backup exits 0 or is killed" "exit $rc: $(why "$T/kill.out")" ;;
+	137)	kills=$((kills + 1)); KILLED[$op]=$((KILLED[$op] + 1))
+		case $HOW in *kill*-9*) kills_delay=$((kills_delay + 1)) ;; *) kills_fault=$((kills_fault + 1)) ;; esac
+		label="kill $kills ($HOW)" ;;
+	0)	FINISHED[$op]=$((FINISHED[$op] + 1)) ;;   # it finished before the kill
+	*)	not_ok "$label: $op exits 0 or is killed" "exit $rc: $(why "$T/kill.out")" ;;
 	esac
 
-	# Points are never lost; a kill after the point's commit (while writing the
-	# end marker) leaves a complete point, taken of the source as it is now.
+	# Points are never lost, and a forgotten point never comes back.
 	listed=$(points u)
-	if [ $rc -eq 137 ] && [ "$listed" = "$(first_points $((POINTS + 1)))" ]; then
-		took_point
-		echo "# $label: killed after its restore point u@$POINTS was committed"
-	fi
-	if [ "$listed" = "$(first_points $POINTS)" ]; then
-		ok "$label: restore points are u@1..u@$POINTS"
+	if [ "$listed" = "$(live_points)" ]; then
+		ok "$label: restore points are [$(live_points)]"
 	else
-		not_ok "$label: restore points are u@1..u@$POINTS" \
+		not_ok "$label: restore points are [$(live_points)]" \
 			"listed: [$listed] $(head -2 "$T/rp.err" | tr '\n' ' ')"
-		POINTS=$before
 	fi
 	check "$label: check exits 0" c check
+	case $op in
+	prune) after_prune "$label" ;;
+	restore) after_restore "$label" ;;
+	esac
 	rnd 2; [ "$R" -eq 0 ] && mutate
 	backup_ok "$label"
-	rnd $POINTS; verify $((R + 1)) "$label"
+	rnd ${#LIVE[@]}; verify "${LIVE[R]}" "$label"
 done
 
+summary="${KILLED[backup]} backups, ${KILLED[prune]} prunes, ${KILLED[restore]} restores"
 if [ $kills -ge "$KILLS_WANTED" ]; then
-	ok "$kills backups killed ($kills_fault at fault points, $kills_delay after a delay; $finished finished first)"
+	ok "$kills kills: $summary ($kills_fault at fault points, $kills_delay after a delay)"
 else
-	not_ok "at least $KILLS_WANTED backups killed" "only $kills in $attempt attempts ($finished finished before the kill)"
+	not_ok "at least $KILLS_WANTED kills" "only $kills in $attempt attempts: $summary"
 fi
+echo "# finished before the kill: ${FINISHED[backup]} backups, ${FINISHED[prune]} prunes, ${FINISHED[restore]} restores"
+for op in backup prune restore; do
+	if [ "${KILLED[$op]}" -gt 0 ]; then ok "at least one $op was killed"
+	else not_ok "at least one $op was killed" "$summary"; fi
+done
 [ $kills_delay -gt 0 ] && [ $kills_fault -gt 0 ] && ok "both kinds of kill happened" ||
 	not_ok "both kinds of kill happened" "$kills_fault at fault points, $kills_delay after a delay"
-echo "# largest fault points that killed: commit $MAXN_commit, write $MAXN_write"
+echo "# largest fault points that killed: $(for k in "${!MAXN[@]}"; do printf '%s %s, ' "$k" "${MAXN[$k]}"; done)"
 
 listed=$(points u)
-if [ "$listed" = "$(first_points $POINTS)" ]; then
-	ok "restore-points lists exactly the $POINTS completed backups, u@1..u@$POINTS"
+if [ "$listed" = "$(live_points)" ]; then
+	ok "restore-points lists exactly the ${#LIVE[@]} live points"
 else
-	not_ok "restore-points lists exactly the $POINTS completed backups" "listed: [$listed]"
+	not_ok "restore-points lists exactly the ${#LIVE[@]} live points" "listed: [$listed], want [$(live_points)]"
 fi
-for ((p = 1; p <= POINTS; p++)); do verify $p "end"; done
+for p in "${LIVE[@]}"; do verify "$p" "end"; done
 check "check --read-data exits 0 after $kills kills" c check --read-data
 finish

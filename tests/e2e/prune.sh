@@ -57,18 +57,6 @@ kill_backup() {
 		"exit $rc: $(why "$T/kill.out")"
 }
 
-# age_open_writers: simulate writer_timeout passing for every writer that
-# has no end marker (the killed backups).
-age_open_writers() {
-	local f old=$(( $(date +%s) - 2 * 86400 ))
-	for f in "$STORE"/units/*/sessions/*; do
-		case $f in *.end|*/.tmp-*) continue ;; esac
-		[ -e "$f" ] && [ ! -e "$f.end" ] || continue
-		printf '%s\n' "$old" >"$f"
-		touch -d "@$old" "$f"
-	done
-}
-
 # prune_json LABEL ARGS...: runs prune --json; J holds the output.
 prune_json() {
 	local label=$1 rc; shift
