@@ -8,12 +8,13 @@
 # Each time is the median of --runs runs.  Prints a table and writes it as
 # Markdown to bench/results/<dataset>-<UTC date>.md.  See bench/README.md.
 #
-# Usage: bench/run.sh [--quick] [--runs N] [--dataset linux|mix]...
+# Usage: bench/run.sh [--quick] [--runs N] [--dataset linux|mix|libs]...
 #                     [--tools coffer,restic,borg] [--keep]
 #
 # Environment: BENCH_DIR (data sets and scratch, default /var/tmp/coffer-bench),
 #              COFFER (binary, default <repo>/build/coffer),
-#              LINUX_TARBALL (default /usr/src/linux-source-6.1.tar.xz).
+#              LINUX_TARBALL (default /usr/src/linux-source-6.1.tar.xz),
+#              LIBS_SRC (the libs data set's origin, default /usr/lib/x86_64-linux-gnu).
 set -euo pipefail
 
 BENCH_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -21,6 +22,7 @@ REPO_ROOT=$(dirname "$BENCH_SRC")
 BENCH_DIR=${BENCH_DIR:-/var/tmp/coffer-bench}
 COFFER=${COFFER:-$REPO_ROOT/build/coffer}
 LINUX_TARBALL=${LINUX_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
+LIBS_SRC=${LIBS_SRC:-/usr/lib/x86_64-linux-gnu}
 RESULTS_DIR=$BENCH_SRC/results
 export LC_ALL=C.UTF-8   # fixed number format; ${#s} counts characters (table padding)
 
@@ -34,7 +36,7 @@ DAMAGE_SEED=4242      # which files the "ransomware" hits
 DAMAGE_PERCENT=1      # % overwritten, and another % deleted
 
 # ---------------------------------------------------------------- arguments --
-usage() { sed -n '2,17s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '2,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
 QUICK=0 RUNS="" KEEP=0 TOOLS_ARG="coffer,restic,borg"
 DATASETS=()
@@ -42,7 +44,7 @@ while (($#)); do
   case $1 in
     --quick) QUICK=1 ;;
     --runs) RUNS=${2:?--runs needs a number}; shift ;;
-    --dataset) DATASETS+=("${2:?--dataset needs linux or mix}"); shift ;;
+    --dataset) DATASETS+=("${2:?--dataset needs linux, mix or libs}"); shift ;;
     --tools) TOOLS_ARG=${2:?--tools needs a list}; shift ;;
     --keep) KEEP=1 ;;
     -h|--help) usage; exit 0 ;;
@@ -64,7 +66,7 @@ else
 fi
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --runs must be a positive integer" >&2; exit 2; }
 for d in "${DATASETS[@]}"; do
-  [[ $d == linux || $d == mix || $d == mix-quick ]] || { echo "run.sh: unknown data set '$d'" >&2; exit 2; }
+  [[ $d == linux || $d == mix || $d == libs || $d == mix-quick ]] || { echo "run.sh: unknown data set '$d'" >&2; exit 2; }
 done
 
 # ------------------------------------------------------------------ helpers --
@@ -112,6 +114,32 @@ timed() {
   [[ $T_RSS =~ ^[0-9]+$ ]] || die "$step" "could not read peak RSS from GNU time: $(cat "$rssf")"
   log "  $step: ${T_SEC} s, ${T_RSS} KB"
 }
+
+# timed_sync: how long `sync` takes right after a step. Sets S_SEC.
+timed_sync() {
+  local t0 t1
+  t0=$(date +%s.%N); sync; t1=$(date +%s.%N)
+  S_SEC=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+}
+
+# disk_write DS BYTES: writes BYTES of random data (a 64 MiB block, repeated)
+# into one file in the scratch folder with dd conv=fdatasync. Sets T_SEC.
+disk_write() {
+  local ds=$1 bytes=$2 blocks rnd=$WORK/random-64m out=$WORK/disk-write t0 t1
+  [[ -f $rnd ]] || head -c $((64 << 20)) /dev/urandom >"$rnd"
+  blocks=$(((bytes + (4 << 20) - 1) / (4 << 20)))
+  sync
+  t0=$(date +%s.%N)
+  # cat ends at dd's end (SIGPIPE): the loop stops there.
+  { while cat "$rnd"; do :; done 2>/dev/null || true; } |
+    dd of="$out" bs=4M count="$blocks" iflag=fullblock conv=fdatasync status=none
+  t1=$(date +%s.%N)
+  rm -f "$out"
+  T_SEC=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+  DISK_BYTES[$ds]=$((blocks << 22))
+  log "  $ds disk write of $((blocks * 4)) MiB (dd conv=fdatasync): ${T_SEC} s"
+}
+declare -A DISK_BYTES
 
 # Results: R[dataset:tool:metric] holds one value per run, space separated.
 declare -A R
@@ -165,6 +193,13 @@ build_dataset() { # build_dataset NAME -> sets DS_PATH
       rmdir "$part"
       run "build data set mix" python3 "$BENCH_SRC/gen-mix.py" "$part" \
         --small 20000 --large-mib 100 --random-mib 200 --random-files 4
+      mv "$part" "$final" ;;
+    libs)
+      # Real shared libraries (and what else lives beside them): binary
+      # code that compresses about 2:1, in files of every size.
+      [[ -d $LIBS_SRC ]] || die "build data set libs" "$LIBS_SRC not found"
+      rmdir "$part"
+      run "build data set libs" cp -a "$LIBS_SRC" "$part"
       mv "$part" "$final" ;;
     mix-quick)
       rmdir "$part"
@@ -270,6 +305,8 @@ bench_dataset() { # bench_dataset DATASET SRC
       warm_up "$(repo_path "$tool")"
       timed "$ds $tool full restore (run $run_i)" "${CMD[@]}"
       add "$ds:$tool:restore_s" "$T_SEC"; add "$ds:$tool:restore_rss" "$T_RSS"
+      # Until the restored files are on the disk, not only in the page cache.
+      timed_sync; add "$ds:$tool:restore_disk_s" "$(awk -v a="$T_SEC" -v b="$S_SEC" 'BEGIN { printf "%.3f", a + b }')"
       verify "$ds $tool full restore (run $run_i)" "$src" "$dir/restore"
       rm -rf "$dir/restore"
     done
@@ -308,15 +345,22 @@ bench_dataset() { # bench_dataset DATASET SRC
     done
   done
 
+  # 5. This disk's sequential write rate for as many bytes, on the same file
+  #    system: what a full restore written through to the disk cannot beat.
+  for ((run_i = 1; run_i <= RUNS; run_i++)); do
+    disk_write "$ds" "$(du -sb "$src" | cut -f1)"
+    add "$ds:disk:write_s" "$T_SEC"
+  done
+
   # Repos, caches and copies go; the data sets stay.
   rm -rf "${WORK:?}/$ds"
 }
 
 # ------------------------------------------------------------------ report --
-METRICS=(backup_s rerun_s restore_s rollback_s size backup_rss restore_rss)
+METRICS=(backup_s rerun_s restore_s restore_disk_s rollback_s size backup_rss restore_rss)
 declare -A LABEL=(
   [backup_s]="initial backup (s)"        [rerun_s]="unchanged re-run (s)"
-  [restore_s]="full restore (s)"         [rollback_s]="rollback after damage (s)"
+  [restore_s]="full restore (s)"         [restore_disk_s]="full restore, then sync (s)"         [rollback_s]="rollback after damage (s)"
   [size]="store size after initial backup (MiB)"
   [backup_rss]="peak RSS, initial backup (KB)" [restore_rss]="peak RSS, full restore (KB)"
 )
@@ -366,6 +410,22 @@ table() { # table DS: the Markdown table (also readable in a terminal)
   done
 }
 
+# disk_line DS: the disk's write rate next to each tool's restore, written
+# through (restore + sync), in MB/s of the data set's bytes.
+disk_line() {
+  local ds=$1 src=$2 bytes d t line
+  [[ -n ${R[$ds:disk:write_s]:-} ]] || return 0
+  bytes=$(du -sb "$src" | cut -f1)
+  d=$(median "${R[$ds:disk:write_s]}")
+  line=$(awk -v b="${DISK_BYTES[$ds]}" -v t="$d" 'BEGIN { printf "this disk, dd of %.0f MB (conv=fdatasync): %.2f s, %.0f MB/s", b / 1e6, t, b / 1e6 / t }')
+  for t in "${TOOLS[@]}"; do
+    [[ -n ${R[$ds:$t:restore_disk_s]:-} ]] || continue
+    line+=$(awk -v b="$bytes" -v t="$(median "${R[$ds:$t:restore_disk_s]}")" -v n="$t" \
+      'BEGIN { printf "; %s restore + sync %.0f MB/s", n, b / 1e6 / t }')
+  done
+  echo "$line"
+}
+
 CONVENTION="Times are the median of RUNS run(s) (wall clock); RSS is the median of the runs' peak RSS (GNU time %M).
 Ratio columns: for times, speed-up = other tool's time ÷ coffer's time, shown as x.xx× (> 1 means coffer is faster);
 for store size and RSS, plain coffer ÷ other (< 1 means coffer uses less)."
@@ -398,6 +458,7 @@ write_report() { # write_report DS SRC FILE
       if printf '%s\n' "${TOOLS[@]}" | grep -qx "$t"; then echo "- $t: $(tool_version "$t")"; fi
     done
     echo "- coffer source: $(git_revision)"
+    echo "- load average (1, 5, 15 min): ${LOAD_START[$ds]} at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
     echo "- settings: restic --compression auto (repo v2); borg repokey-blake2, --compression zstd,3; coffer key file; all encrypted"
     echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores; RAM $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
     # shellcheck disable=SC1091
@@ -407,11 +468,13 @@ write_report() { # write_report DS SRC FILE
     echo
     table "$ds"
     echo
+    [[ -z ${R[$ds:disk:write_s]:-} ]] || { disk_line "$ds" "$src"; echo; }
     echo "Raw values per run (store size in bytes):"
     echo
     for t in "${TOOLS[@]}"; do
       for m in "${METRICS[@]}"; do echo "- $t $m: ${R[$ds:$t:$m]:-}"; done
     done
+    echo "- disk write (dd, ${DISK_BYTES[$ds]:-0} bytes) s: ${R[$ds:disk:write_s]:-}"
     echo
     echo "Page cache warm: right before every timed step, what it reads (source,"
     echo "repository, damaged copy) is read once, untimed; \`sync\` before every timed"
@@ -449,11 +512,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-declare -A DAMAGE_SUMMARY
+declare -A DAMAGE_SUMMARY LOAD_START
 log "runs: $RUNS; tools: ${TOOLS[*]}; data sets: ${DATASETS[*]}; scratch: $WORK"
 for ds in "${DATASETS[@]}"; do
   build_dataset "$ds"
   src=$DS_PATH
+  LOAD_START[$ds]=$(cut -d' ' -f1-3 /proc/loadavg)
   log "[$ds] warm-up read of $src"
   warm_up "$src"
   bench_dataset "$ds" "$src"
@@ -466,5 +530,6 @@ for ds in "${DATASETS[@]}"; do
   echo
   table "$ds"
   echo
+  disk_line "$ds" "$src"
   echo "written to $out"
 done
