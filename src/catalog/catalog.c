@@ -787,7 +787,7 @@ int catalog_unit_set_source(struct catalog *c, const char *tenant, const char *i
 
 #define POLICY_COLS                                                                  \
 	"id, tenant, name, kind, state, units, rules, frequency_s, recent_days, " \
-	"retention_days, created, updated"
+	"retention_days, created, updated, drill"
 
 static void *policy_make(const struct db_row *st)
 {
@@ -805,6 +805,7 @@ static void *policy_make(const struct db_row *st)
 	p->retention_days = col_int(st, 9);
 	p->created = col_int(st, 10);
 	p->updated = col_int(st, 11);
+	p->drill = col_text(st, 12);
 	return p;
 }
 
@@ -836,11 +837,11 @@ int catalog_policy_create(struct catalog *c, struct catalog_policy *p, struct er
 	id = new_id('p');
 	if (cat_run(c,
 		    "INSERT INTO policies (" POLICY_COLS ") VALUES "
-		    "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+		    "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
 		    PARAMS(PS(id), PS(p->tenant), PS(p->name), PS(p->kind),
 			   PS(p->state ? p->state : "inactive"), PS(p->units ? p->units : "[]"),
 			   PS(p->rules ? p->rules : "[]"), PI(p->frequency_s), PI(p->recent_days),
-			   PI(p->retention_days), PI(p->created), PI(p->updated)),
+			   PI(p->retention_days), PI(p->created), PI(p->updated), PS(p->drill)),
 		    NULL, NULL, err) < 0) {
 		free(id);
 		return error_prefix(err, "catalog: create policy '%s' of tenant %s", p->name,
@@ -882,11 +883,11 @@ int catalog_policy_update(struct catalog *c, const struct catalog_policy *p, str
 	    db_change1(c,
 		       "UPDATE policies SET name = $3, kind = $4, state = $5, units = $6,"
 		       " rules = $7, frequency_s = $8, recent_days = $9, retention_days = $10,"
-		       " updated = $11 WHERE tenant = $1 AND id = $2",
+		       " updated = $11, drill = $12 WHERE tenant = $1 AND id = $2",
 		       PARAMS(PS(p->tenant), PS(p->id), PS(p->name), PS(p->kind), PS(p->state),
 			      PS(p->units ? p->units : "[]"), PS(p->rules ? p->rules : "[]"),
 			      PI(p->frequency_s), PI(p->recent_days), PI(p->retention_days),
-			      PI(p->updated ? p->updated : now_s())),
+			      PI(p->updated ? p->updated : now_s()), PS(p->drill)),
 		       "policy", err) < 0)
 		return error_prefix(err, "catalog: update policy %s", p->id);
 	return 0;
@@ -906,6 +907,7 @@ void catalog_policy_free(struct catalog_policy **pp)
 	free(p->state);
 	free(p->units);
 	free(p->rules);
+	free(p->drill);
 	free(p);
 }
 
@@ -2125,6 +2127,140 @@ void catalog_audit_free(struct catalog_audit **ap)
 	free(a);
 }
 
+/* ---- restore drills (docs/service.md "Restore drills") ---- */
+
+#define DRILL_COLS                                                              \
+	"tenant, unit, seq, state, started, finished, restore_point, slice, slices, " \
+	"packs, bytes, samples, withheld, problems, detail"
+
+static void *drill_make(const struct db_row *st)
+{
+	struct catalog_drill *d = xcalloc(1, sizeof(*d));
+
+	d->tenant = col_text(st, 0);
+	d->unit = col_text(st, 1);
+	d->seq = col_int(st, 2);
+	d->state = col_text(st, 3);
+	d->started = col_int(st, 4);
+	d->finished = col_int(st, 5);
+	d->restore_point = col_int(st, 6);
+	d->slice = col_int(st, 7);
+	d->slices = col_int(st, 8);
+	d->packs = col_int(st, 9);
+	d->bytes = col_int(st, 10);
+	d->samples = col_int(st, 11);
+	d->withheld = col_int(st, 12);
+	d->problems = col_int(st, 13);
+	d->detail = col_text(st, 14);
+	return d;
+}
+
+/* drill_make() and the unit's totals (catalog_drill_latest). */
+static void *drill_total_make(const struct db_row *st)
+{
+	struct catalog_drill *d = drill_make(st);
+
+	d->total = col_int(st, 15);
+	d->failed_total = col_int(st, 16);
+	d->packs_total = col_int(st, 17);
+	d->bytes_total = col_int(st, 18);
+	return d;
+}
+
+static void drill_free_v(void *p)
+{
+	struct catalog_drill *x = p;
+
+	catalog_drill_free(&x);
+}
+
+static const struct record drill_rec = { drill_make, drill_free_v };
+static const struct record drill_total_rec = { drill_total_make, drill_free_v };
+
+int catalog_drill_next_seq(struct catalog *c, const char *tenant, const char *unit,
+			   int64_t *seq_r, struct error *err)
+{
+	int64_t last = 0;
+
+	if (cat_run(c, "SELECT COALESCE(MAX(seq), 0) FROM drills WHERE tenant = $1 AND unit = $2",
+		    PARAMS(PS(tenant), PS(unit)), int64_row, &last, err) < 0)
+		return error_prefix(err, "catalog: number the next drill of unit %s", unit);
+	*seq_r = last + 1;
+	return 0;
+}
+
+int catalog_drill_put(struct catalog *c, const struct catalog_drill *d, struct error *err)
+{
+	if (need(d->tenant, "drill tenant", err) < 0 || need(d->unit, "drill unit", err) < 0 ||
+	    need(d->state, "drill state", err) < 0 ||
+	    cat_run(c,
+		    "INSERT INTO drills (" DRILL_COLS ") VALUES "
+		    "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+		    PARAMS(PS(d->tenant), PS(d->unit), PI(d->seq), PS(d->state), PI(d->started),
+			   PI(d->finished), PI(d->restore_point), PI(d->slice), PI(d->slices),
+			   PI(d->packs), PI(d->bytes), PI(d->samples), PI(d->withheld),
+			   PI(d->problems), PS(d->detail)),
+		    NULL, NULL, err) < 0)
+		return error_prefix(err, "catalog: record drill %lld of unit %s",
+				    (long long)d->seq, d->unit ? d->unit : "");
+	return 0;
+}
+
+int catalog_drill_list(struct catalog *c, const char *tenant, const char *unit, int desc,
+		       const struct catalog_page *pg, struct catalog_drill ***ds_r, size_t *n_r,
+		       struct error *err)
+{
+	int64_t after;
+	struct rows r;
+
+	if (page_after_num(pg, &after, err) < 0)
+		return -1;
+	if (db_list(c, &drill_rec,
+		    desc ? "SELECT " DRILL_COLS " FROM drills WHERE tenant = $1 AND unit = $2"
+			   " AND ($3 < 0 OR seq < $3) ORDER BY seq DESC LIMIT $4"
+			 : "SELECT " DRILL_COLS " FROM drills WHERE tenant = $1 AND unit = $2"
+			   " AND seq > $3 ORDER BY seq LIMIT $4",
+		    PARAMS(PS(tenant), PS(unit), PI(after), PI(page_limit(pg))), &r, err) < 0)
+		return error_prefix(err, "catalog: list the drills of unit %s", unit);
+	ROWS_TAKE(&r, ds_r, n_r);
+	return 0;
+}
+
+int catalog_drill_latest(struct catalog *c, const char *tenant, const char *unit,
+			 struct catalog_drill ***ds_r, size_t *n_r, struct error *err)
+{
+	struct rows r;
+
+	/* One GROUP BY for the totals, joined to each unit's newest row. */
+	if (db_list(c, &drill_total_rec,
+		    "SELECT d.tenant, d.unit, d.seq, d.state, d.started, d.finished,"
+		    " d.restore_point, d.slice, d.slices, d.packs, d.bytes, d.samples, d.withheld,"
+		    " d.problems, d.detail, t.n, t.failed, t.packs, t.bytes FROM drills d JOIN"
+		    " (SELECT unit, COUNT(*) AS n,"
+		    " SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END) AS failed,"
+		    " SUM(packs) AS packs, SUM(bytes) AS bytes, MAX(seq) AS last FROM drills"
+		    " WHERE tenant = $1 AND ($2 IS NULL OR unit = $2) GROUP BY unit) t"
+		    " ON d.unit = t.unit AND d.seq = t.last WHERE d.tenant = $1 ORDER BY d.unit",
+		    PARAMS(PS(tenant), PS(unit)), &r, err) < 0)
+		return error_prefix(err, "catalog: the last drills of tenant %s", tenant);
+	ROWS_TAKE(&r, ds_r, n_r);
+	return 0;
+}
+
+void catalog_drill_free(struct catalog_drill **dp)
+{
+	struct catalog_drill *d = *dp;
+
+	*dp = NULL;
+	if (d == NULL)
+		return;
+	free(d->tenant);
+	free(d->unit);
+	free(d->state);
+	free(d->detail);
+	free(d);
+}
+
 /* ---- privacy: deletion certificates and a tenant's purge (docs/privacy.md 7, 8) ---- */
 
 #define CERT_COLS "id, tenant, subject, created, body"
@@ -2209,6 +2345,7 @@ int catalog_tenant_purge(struct catalog *c, const char *id, struct error *err)
 		"DELETE FROM sessions WHERE tenant = $1",
 		"DELETE FROM restore_points WHERE tenant = $1",
 		"DELETE FROM store_deletions WHERE tenant = $1",
+		"DELETE FROM drills WHERE tenant = $1",
 		"DELETE FROM erasures WHERE tenant = $1",
 		"DELETE FROM units WHERE tenant = $1",
 		"DELETE FROM policies WHERE tenant = $1",

@@ -80,6 +80,7 @@ enum catalog_job_kind {
 	CATALOG_JOB_EXPIRE,
 	CATALOG_JOB_RESTORE,
 	CATALOG_JOB_DESTROY, /* a unit's destruction (docs/privacy.md 5) */
+	CATALOG_JOB_DRILL,   /* a restore drill (docs/service.md "Restore drills") */
 };
 const char *catalog_job_kind_name(enum catalog_job_kind v);
 enum catalog_job_kind catalog_job_kind_of(const char *name);
@@ -221,6 +222,8 @@ struct catalog_policy {
 	int64_t recent_days;   /* every restore point kept this long; default 14 */
 	int64_t retention_days; /* default 365 */
 	int64_t created, updated;
+	char *drill;           /* JSON of its restore drills (docs/service.md "Restore
+				  drills"); NULL: none */
 };
 int catalog_policy_create(struct catalog *c, struct catalog_policy *p, struct error *err);
 int catalog_policy_get(struct catalog *c, const char *tenant, const char *id,
@@ -274,6 +277,39 @@ int catalog_rp_mark_forgotten(struct catalog *c, const char *tenant, const char 
 /* Deletes every restore point row (catalog rebuild). */
 int catalog_rp_clear(struct catalog *c, struct error *err);
 void catalog_rp_free(struct catalog_rp **rp);
+
+/* ---- restore drills (docs/service.md "Restore drills") ---- */
+/* One finished drill of a unit. */
+struct catalog_drill {
+	char *tenant, *unit;
+	int64_t seq;           /* 1, 2, ... per unit */
+	char *state;           /* "passed" or "failed" */
+	int64_t started, finished;
+	int64_t restore_point; /* the point whose sample was restored; 0: none */
+	int64_t slice, slices; /* which slice of the unit's packs was read */
+	int64_t packs, bytes;  /* packs read and decrypted, their bytes */
+	int64_t samples;       /* files or messages restored and compared */
+	int64_t withheld;      /* sampled entries the erasure ledger withholds */
+	int64_t problems;
+	char *detail;          /* JSON: the problems and counts */
+	/* Filled by catalog_drill_latest() only: the unit's drills, failed
+	 * drills, packs and bytes read, over all its drills. */
+	int64_t total, failed_total, packs_total, bytes_total;
+};
+/* The number of the unit's next drill (1 for its first). */
+int catalog_drill_next_seq(struct catalog *c, const char *tenant, const char *unit,
+			   int64_t *seq_r, struct error *err);
+/* ERROR_EXISTS if the unit has a drill of that number. */
+int catalog_drill_put(struct catalog *c, const struct catalog_drill *d, struct error *err);
+/* The unit's drills by number (desc: newest first); the cursor is a seq. */
+int catalog_drill_list(struct catalog *c, const char *tenant, const char *unit, int desc,
+		       const struct catalog_page *pg, struct catalog_drill ***ds_r, size_t *n_r,
+		       struct error *err);
+/* The newest drill of each unit of the tenant that had one (unit NULL), or
+ * of that unit, by unit id, with the totals filled. */
+int catalog_drill_latest(struct catalog *c, const char *tenant, const char *unit,
+			 struct catalog_drill ***ds_r, size_t *n_r, struct error *err);
+void catalog_drill_free(struct catalog_drill **d);
 
 /* ---- privacy: deletion certificates, a tenant's purge (docs/privacy.md 7, 8) ---- */
 /* A signed deletion certificate: body is the certificate file's text

@@ -59,7 +59,8 @@ NAMES(catalog_job_kind,
       [CATALOG_JOB_BACKUP] = "backup",
       [CATALOG_JOB_EXPIRE] = "expire",
       [CATALOG_JOB_RESTORE] = "restore",
-      [CATALOG_JOB_DESTROY] = "destroy")
+      [CATALOG_JOB_DESTROY] = "destroy",
+      [CATALOG_JOB_DRILL] = "drill")
 
 NAMES(catalog_job_state,
       [CATALOG_JOB_QUEUED] = "queued",

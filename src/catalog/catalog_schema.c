@@ -250,6 +250,33 @@ static const struct catalog_migration steps[] = {
 	  " created BIGINT NOT NULL,"
 	  " body TEXT NOT NULL);",
 	  NULL },
+
+	{ "restore drills", /* version 6 (docs/service.md "Restore drills") */
+	  /* A policy's drill settings as JSON {"everySeconds", "coverDays",
+	   * "sample"}; NULL: no drills. */
+	  "ALTER TABLE policies ADD COLUMN drill TEXT;"
+	  /* One row per finished drill of a unit, numbered from 1 per unit:
+	   * the number picks the slice of the unit's packs it reads (seq - 1
+	   * mod slices), so coverage goes on across restarts. state "passed"
+	   * or "failed"; detail the JSON of what it read and found. */
+	  "CREATE TABLE drills ("
+	  " tenant TEXT NOT NULL REFERENCES tenants (id),"
+	  " unit TEXT NOT NULL REFERENCES units (id),"
+	  " seq BIGINT NOT NULL,"
+	  " state TEXT NOT NULL CHECK (state IN ('passed', 'failed')),"
+	  " started BIGINT NOT NULL,"
+	  " finished BIGINT NOT NULL,"
+	  " restore_point BIGINT NOT NULL,"
+	  " slice BIGINT NOT NULL,"
+	  " slices BIGINT NOT NULL,"
+	  " packs BIGINT NOT NULL,"
+	  " bytes BIGINT NOT NULL,"
+	  " samples BIGINT NOT NULL,"
+	  " withheld BIGINT NOT NULL,"
+	  " problems BIGINT NOT NULL,"
+	  " detail TEXT,"
+	  " PRIMARY KEY (tenant, unit, seq));",
+	  NULL },
 };
 
 const struct catalog_migration *catalog_schema_steps(size_t *n_r)

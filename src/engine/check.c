@@ -386,7 +386,8 @@ static int locate_entry(void *ctx, const uint8_t pack_id[32], const struct pack_
 		free(why);
 		return 0;
 	}
-	if (!uc->c->o->read_data)
+	if (!uc->c->o->read_data ||
+	    !check_pack_in_slice(pack_id, uc->c->o->slices, uc->c->o->slice))
 		return 0;
 	if (uc->nloc == uc->caploc) {
 		uc->caploc = uc->caploc ? uc->caploc * 2 : 4096;
@@ -530,6 +531,8 @@ static void check_pack(struct unit_check *uc, struct pack_reader *pr, const stru
 		compare_trailer(uc, pr, pack, loc, n);
 	}
 	uc->c->bytes += data->len;
+	uc->c->res->packs_read++;
+	uc->c->res->bytes_read += data->len;
 	progress_update(&uc->c->prog, ++uc->c->items, uc->c->bytes);
 	free(name);
 }
@@ -742,6 +745,17 @@ static void check_overwritten(struct check *c)
 	free(names);
 }
 
+int check_pack_in_slice(const uint8_t id[32], uint32_t slices, uint32_t slice)
+{
+	uint64_t v = 0;
+
+	if (slices <= 1)
+		return 1;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | id[i];
+	return v % slices == slice;
+}
+
 int check_run(struct store *s, const struct check_opts *o, struct check_result *res,
 	      struct error *err)
 {
@@ -750,6 +764,16 @@ int check_run(struct store *s, const struct check_opts *o, struct check_result *
 	size_t n, i;
 
 	memset(res, 0, sizeof(*res));
+	if (o->slices > 1 && o->slice >= o->slices)
+		return error_setk(err, ERROR_USAGE, "check: slice %u of %u does not exist", o->slice,
+				  o->slices);
+	if (o->unit) {
+		progress_init(&c.prog, "check", 0, o->quiet);
+		check_unit(&c, o->unit);
+		progress_done(&c.prog);
+		check_overwritten(&c);
+		return 0;
+	}
 	if (store_unit_names(s, &names, &n, err) < 0) {
 		/* One damaged unit key hides every unit's name: that is damage to
 		 * report, not a failure to run. */

@@ -28,6 +28,14 @@ struct check_opts {
 	 * overwritten in a versioned bucket and read from the older version
 	 * that verifies (docs/s3.md). NULL: not told. Same ctx. */
 	check_report_cb *warning;
+	/* NULL: every unit; else only this one (a restore drill's). */
+	const char *unit;
+	/* With read_data and slices > 1: only the packs of slice `slice`
+	 * (0..slices-1) are read, a pack being in slice (its id's first 8
+	 * bytes, big-endian) mod slices. Every pack is in exactly one slice,
+	 * so reading slices 0..slices-1 in turn reads them all (a restore
+	 * drill's rotation, docs/service.md "Restore drills"). */
+	uint32_t slices, slice;
 };
 
 struct check_result {
@@ -45,7 +53,12 @@ struct check_result {
 	/* Objects whose newest version did not verify while an older one
 	 * did (overwritten; the older one was used): warnings, not problems. */
 	uint64_t overwritten;
+	/* With read_data: packs read and verified, and their bytes. */
+	uint64_t packs_read, bytes_read;
 };
+
+/* Whether pack `id` is in slice `slice` of `slices` (see check_opts). */
+int check_pack_in_slice(const uint8_t id[32], uint32_t slices, uint32_t slice);
 
 /* 0 when the check ran (problems are counted in the result), -1 when it
  * could not run at all. */

@@ -65,6 +65,29 @@ int h_unit_backup(struct request *r, struct json_object *in, struct json_object 
 	return 0;
 }
 
+/* Restore drills: a drill on demand (the service audits it) and the
+ * unit's drills, newest first. */
+int h_unit_drill_now(struct request *r, struct json_object *in, struct json_object **out,
+		     struct error *err)
+{
+	(void)in;
+	if (svc_drill_now(r->svc, &r->principal, r->tenant, req_param(r, "u"), out, err) < 0)
+		return -1;
+	r->status = 202;
+	return 0;
+}
+
+int h_unit_drill_list(struct request *r, struct json_object *in, struct json_object **out,
+		      struct error *err)
+{
+	struct svc_page pg;
+
+	(void)in;
+	if (req_page(r, &pg, err) < 0)
+		return -1;
+	return svc_drill_list(r->svc, &r->principal, r->tenant, req_param(r, "u"), &pg, out, err);
+}
+
 int h_unit_recommend(struct request *r, struct json_object *in, struct json_object **out,
 		     struct error *err)
 {

@@ -129,6 +129,7 @@ route_fn h_tenant_legal_hold_set, h_tenant_legal_hold_release, h_tenant_offboard
 	h_tenant_offboard_cancel, h_certificate_list, h_certificate_get, h_certificate_key;
 route_fn h_token_list, h_token_create, h_token_revoke;
 route_fn h_unit_list, h_unit_create, h_unit_get, h_unit_backup, h_unit_recommend, h_overview;
+route_fn h_unit_drill_list, h_unit_drill_now; /* restore drills */
 route_fn h_unit_legal_hold_set, h_unit_legal_hold_release;
 route_fn h_unit_destroy, h_unit_destroy_cancel; /* h_destroy.c */
 route_fn h_rp_list, h_rp_get, h_rp_forget, h_rp_items, h_rp_message, h_rp_diff,

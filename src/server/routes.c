@@ -31,9 +31,9 @@ static const char *const token_fields[] = { "name", "role", "breakGlass", NULL }
 static const char *const global_token_fields[] = { "name", "role", "tenant", NULL };
 static const char *const unit_fields[] = { "name", "kind", "source", NULL };
 static const char *const policy_fields[] = { "name", "kind", "units", "rules",
-	"frequencySeconds", "recentDays", "retentionDays", "state", NULL };
+	"frequencySeconds", "recentDays", "retentionDays", "state", "drill", NULL };
 static const char *const policy_update_fields[] = { "name", "units", "rules",
-	"frequencySeconds", "recentDays", "retentionDays", "state", NULL };
+	"frequencySeconds", "recentDays", "retentionDays", "state", "drill", NULL };
 static const char *const session_fields[] = { "items", "dryRun", NULL };
 static const char *const mail_export_fields[] = { "unit", "from", "to", "subject", "body",
 	"since", "until", "folder", "hasAttachment", "restorePoint", "format", "address", NULL };
@@ -77,6 +77,9 @@ static const struct route routes[] = {
 	{ "POST", T "/protectionUnits", SVC_PERM_UNIT_CREATE, h_unit_create, unit_fields, NULL },
 	{ "GET", U, SVC_PERM_STATUS_READ, h_unit_get, NULL, NULL },
 	{ "POST", U "/backup", SVC_PERM_CONFIG_WRITE, h_unit_backup, NONE, NULL },
+	/* restore drills (docs/service.md "Restore drills") */
+	{ "GET", U "/drills", SVC_PERM_STATUS_READ, h_unit_drill_list, NULL, NULL },
+	{ "POST", U "/drills", SVC_PERM_RESTORE, h_unit_drill_now, NONE, NULL },
 	{ "GET", U "/recommendedRestorePoints", SVC_PERM_STATUS_READ, h_unit_recommend, NULL,
 	  NULL },
 	{ "PUT", U "/legalHold", SVC_PERM_CONFIG_WRITE, h_unit_legal_hold_set, F("reason"), NULL },

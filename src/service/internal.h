@@ -32,6 +32,8 @@ int svc_stopping(struct service *s);
 int svc_backup_job_run(struct service *s, const struct catalog_job *j, struct error *err);
 int svc_expire_job_run(struct service *s, const struct catalog_job *j, struct error *err);
 int svc_restore_job_run(struct service *s, const struct catalog_job *j, struct error *err);
+/* A restore drill of the job's unit (service/drill.c). */
+int svc_drill_job_run(struct service *s, const struct catalog_job *j, struct error *err);
 /* A unit's destruction, due and held by nothing (service/destroy.c). */
 int svc_destroy_job_run(struct service *s, const struct catalog_job *j, struct error *err);
 /* The scheduler's part: queues a destroy job for each unit whose
@@ -109,5 +111,22 @@ int svc_rp_record(struct service *s, const char *tenant, const char *unit, uint3
  * is still under S3 Object Lock: the record then says until when). */
 int svc_unit_destroy_now(struct service *s, const char *tenant, const char *unit_id,
 			 struct json_object **record, struct error *err);
+
+/* ---- restore drills (service/drill.c, docs/service.md "Restore drills") ---- */
+struct catalog_policy;
+/* Checks a policy's "drill" (an object, or null for none) for a policy of
+ * `kind`; *stored_r is what the catalog keeps (NULL: no drills), caller
+ * frees. ERROR_USAGE naming the field. */
+int svc_drill_settings_check(struct service *s, struct json_object *in, const char *kind,
+			     char **stored_r, struct error *err);
+/* The API's view of stored settings (with "slices"); NULL for NULL. */
+struct json_object *svc_drill_settings_view(const char *json, const char *kind);
+/* Queues a drill of u when its policy has drills and the last one is
+ * `every` old (the scheduler's tick). */
+void svc_drill_tick(struct service *s, const struct catalog_policy *p,
+		    const struct catalog_unit *u, int64_t now);
+/* Adds "lastDrill" (or null) to a unit's view, or to each of an array of
+ * them (one catalog query for all). */
+void svc_drill_annotate(struct service *s, const char *tenant, struct json_object *units);
 
 #endif

@@ -209,6 +209,44 @@ static void unit_lines(struct service *s, struct buf *b, const struct catalog_te
 	free(after);
 }
 
+/* One drill series of a unit: NAME{tenant,unit} VALUE. */
+static void drill_line(struct buf *b, const char *name, const char *tenant, const char *unit,
+		       long long v)
+{
+	buf_addf(b, "%s{tenant=\"", name);
+	label(b, tenant);
+	buf_addf(b, "\",unit=\"");
+	label(b, unit);
+	buf_addf(b, "\"} %lld\n", v);
+}
+
+/* The units' restore drills (docs/service.md "Restore drills"), from the
+ * catalog: the counters count every drill ever recorded, so they survive
+ * a restart. */
+static void drill_lines(struct service *s, struct buf *b, const struct catalog_tenant *t)
+{
+	struct catalog_drill **ds = NULL;
+	struct error err;
+	size_t n = 0;
+
+	error_init(&err);
+	if (catalog_drill_latest(svc_catalog(s), t->id, NULL, &ds, &n, &err) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const struct catalog_drill *d = ds[i];
+
+		drill_line(b, "coffer_drill_last_timestamp_seconds", t->id, d->unit, d->finished);
+		drill_line(b, "coffer_drill_last_passed", t->id, d->unit,
+			   strcmp(d->state, "passed") == 0);
+		drill_line(b, "coffer_drill_last_problems", t->id, d->unit, d->problems);
+		drill_line(b, "coffer_drills_total", t->id, d->unit, d->total);
+		drill_line(b, "coffer_drill_failures_total", t->id, d->unit, d->failed_total);
+		drill_line(b, "coffer_drill_packs_verified_total", t->id, d->unit, d->packs_total);
+		drill_line(b, "coffer_drill_bytes_verified_total", t->id, d->unit, d->bytes_total);
+	}
+	CATALOG_LIST_FREE(ds, n, catalog_drill_free);
+}
+
 /* May p read the series of tenant (NULL: the service-wide ones)? */
 static int may_read(const struct svc_principal *p, const char *tenant)
 {
@@ -223,7 +261,7 @@ char *svc_metrics(struct service *s, const struct svc_principal *p)
 	struct catalog_page pg = { .limit = 1000 };
 	struct svc_stats *st = svc_stats(s);
 	struct catalog_tenant **ts = NULL;
-	struct buf b, last, bytes;
+	struct buf b, last, bytes, drills;
 	struct error err;
 	char *after = NULL, *dir;
 	size_t n;
@@ -231,6 +269,26 @@ char *svc_metrics(struct service *s, const struct svc_principal *p)
 	buf_init(&b, 0);
 	buf_init(&last, 0);
 	buf_init(&bytes, 0);
+	buf_init(&drills, 0);
+	buf_addf(&drills, "# HELP coffer_drill_last_timestamp_seconds When the unit's last restore "
+			  "drill ended (service clock).\n"
+			  "# TYPE coffer_drill_last_timestamp_seconds gauge\n"
+			  "# HELP coffer_drill_last_passed 1 if the unit's last restore drill passed, "
+			  "0 if it failed.\n"
+			  "# TYPE coffer_drill_last_passed gauge\n"
+			  "# HELP coffer_drill_last_problems Problems the unit's last restore drill "
+			  "found.\n"
+			  "# TYPE coffer_drill_last_problems gauge\n"
+			  "# HELP coffer_drills_total Restore drills of the unit (from the catalog).\n"
+			  "# TYPE coffer_drills_total counter\n"
+			  "# HELP coffer_drill_failures_total Failed restore drills of the unit.\n"
+			  "# TYPE coffer_drill_failures_total counter\n"
+			  "# HELP coffer_drill_packs_verified_total Packs the unit's drills read and "
+			  "verified.\n"
+			  "# TYPE coffer_drill_packs_verified_total counter\n"
+			  "# HELP coffer_drill_bytes_verified_total Bytes of the packs the unit's "
+			  "drills read and verified.\n"
+			  "# TYPE coffer_drill_bytes_verified_total counter\n");
 	buf_addf(&b, "# HELP coffer_restore_points_total Backup jobs that took a restore point "
 		     "(ok) or failed, since the service started.\n"
 		     "# TYPE coffer_restore_points_total counter\n");
@@ -248,6 +306,7 @@ char *svc_metrics(struct service *s, const struct svc_principal *p)
 			if (!may_read(p, ts[i]->id))
 				continue;
 			unit_lines(s, &b, ts[i], &last);
+			drill_lines(s, &drills, ts[i]);
 			/* Folders only: sizing a bucket costs a listing. */
 			if ((dir = svc_tenant_store_folder(s, ts[i])) == NULL)
 				continue;
@@ -265,8 +324,10 @@ char *svc_metrics(struct service *s, const struct svc_principal *p)
 	free(after);
 	buf_add(&b, last.data, last.len);
 	buf_add(&b, bytes.data, bytes.len);
+	buf_add(&b, drills.data, drills.len);
 	buf_clear(&last);
 	buf_clear(&bytes);
+	buf_clear(&drills);
 	if (!may_read(p, NULL))
 		return (char *)buf_steal(&b, &n);
 	buf_addf(&b, "# HELP coffer_job_duration_seconds How long jobs ran, by kind.\n"

@@ -34,6 +34,8 @@ struct overview {
 	size_t nst;
 	uint64_t total, protected_, failing, never, gone, unprotected, held, destroyed;
 	uint64_t points, bytes, stored;
+	uint64_t drills_passed, drills_failed;
+	struct json_object *drill_alerts; /* units whose last drill failed */
 	const struct catalog_unit *oldest; /* the unit whose newest point is oldest */
 	int64_t oldest_ns;
 	struct json_object *anomalies;
@@ -129,6 +131,45 @@ static int count_unit(struct overview *o, const struct catalog_unit *u, struct e
 	return st->newest_ns / 1000000000 >= o->since ? unit_anomalies(o, u, err) : 0;
 }
 
+/* The last drill of each unit: counted, and a failed one listed. */
+static int overview_drills(struct overview *o, struct error *err)
+{
+	struct catalog_drill **ds = NULL;
+	struct catalog_unit *u = NULL;
+	struct error ignore;
+	size_t n = 0;
+
+	if (catalog_drill_latest(svc_catalog(o->s), o->tenant, NULL, &ds, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *x, *detail, *list;
+
+		if (strcmp(ds[i]->state, "passed") == 0) {
+			o->drills_passed++;
+			continue;
+		}
+		o->drills_failed++;
+		x = json_object_new_object();
+		json_object_object_add(x, "unit", json_object_new_string(ds[i]->unit));
+		error_init(&ignore);
+		if (catalog_unit_get(svc_catalog(o->s), o->tenant, ds[i]->unit, &u, &ignore) == 0)
+			json_object_object_add(x, "unitName", json_object_new_string(u->name));
+		catalog_unit_free(&u);
+		json_object_object_add(x, "drill", json_object_new_int64(ds[i]->seq));
+		json_object_object_add(x, "finishedUnix", json_object_new_int64(ds[i]->finished));
+		json_object_object_add(x, "problems", json_object_new_int64(ds[i]->problems));
+		detail = ds[i]->detail ? json_tokener_parse(ds[i]->detail) : NULL;
+		if (detail && json_object_object_get_ex(detail, "problemList", &list) &&
+		    json_object_array_length(list) > 0)
+			json_object_object_add(x, "firstProblem",
+					       json_object_get(json_object_array_get_idx(list, 0)));
+		json_object_put(detail);
+		json_object_array_add(o->drill_alerts, x);
+	}
+	CATALOG_LIST_FREE(ds, n, catalog_drill_free);
+	return 0;
+}
+
 static int anomaly_newest_first(const void *a, const void *b)
 {
 	struct json_object *x = *(struct json_object *const *)a, *y = *(struct json_object *const *)b;
@@ -165,6 +206,13 @@ static struct json_object *overview_json(struct overview *o, const struct catalo
 					  json_object_array_length(o->anomalies) - MAX_ANOMALIES);
 	json_object_object_add(out, "anomalies", json_object_get(o->anomalies));
 	json_object_object_add(out, "anomalyWindowDays", json_object_new_int(WINDOW_DAYS));
+	/* Next to failing backups: units whose last restore drill failed
+	 * (docs/service.md "Restore drills"). */
+	u = json_object_new_object();
+	json_object_object_add(u, "passed", json_object_new_int64((int64_t)o->drills_passed));
+	json_object_object_add(u, "failed", json_object_new_int64((int64_t)o->drills_failed));
+	json_object_object_add(u, "failedUnits", json_object_get(o->drill_alerts));
+	json_object_object_add(out, "drills", u);
 	if (oldest != NULL) {
 		struct json_object *x = json_object_new_object();
 
@@ -198,6 +246,9 @@ int svc_overview(struct service *s, const struct svc_principal *p, const char *t
 	o.now = svc_now(s);
 	o.since = o.now - (int64_t)WINDOW_DAYS * 86400;
 	o.anomalies = json_object_new_array();
+	o.drill_alerts = json_object_new_array();
+	if (overview_drills(&o, err) < 0)
+		goto out;
 	do { /* the units, a page at a time */
 		pg.after = after;
 		if (catalog_unit_list(svc_catalog(s), tenant, NULL, &pg, &us, &n, err) < 0)
@@ -224,6 +275,7 @@ out:
 	free(after);
 	catalog_unit_free(&oldest);
 	json_object_put(o.anomalies);
+	json_object_put(o.drill_alerts);
 	CATALOG_LIST_FREE(o.st, o.nst, catalog_rp_stats_free);
 	return ret;
 }

@@ -235,7 +235,8 @@ static int policy_apply(struct service *s, const struct svc_principal *pr,
 {
 	static const char *const allowed[] = { "name",	     "kind",	      "units",
 					       "rules",	     "frequencySeconds", "recentDays",
-					       "retentionDays", "state",	      NULL };
+					       "retentionDays", "state",	      "drill",
+					       NULL };
 	struct json_object *v;
 	const char *str;
 	char *str_r;
@@ -281,6 +282,12 @@ static int policy_apply(struct service *s, const struct svc_principal *pr,
 			return -1;
 		free(p->rules);
 		p->rules = str_r;
+	}
+	if (json_object_object_get_ex(in, "drill", &v)) {
+		if (svc_drill_settings_check(s, v, p->kind, &str_r, err) < 0)
+			return -1;
+		free(p->drill);
+		p->drill = str_r;
 	}
 	if (svc_want_str(in, "state", 0, &str, err) < 0)
 		return -1;
@@ -371,6 +378,7 @@ out:
 	free(p.state);
 	free(p.units);
 	free(p.rules);
+	free(p.drill);
 	return ret;
 }
 

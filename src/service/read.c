@@ -217,6 +217,7 @@ int svc_unit_list(struct service *s, const struct svc_principal *p, const char *
 	struct catalog_unit_filter cf = { 0 };
 	struct catalog_page pg = page_of(page);
 	struct catalog_unit **us = NULL;
+	struct json_object *items;
 	size_t n = 0;
 
 	*out = NULL;
@@ -234,6 +235,8 @@ int svc_unit_list(struct service *s, const struct svc_principal *p, const char *
 		return -1;
 	*out = list_answer(&units_kind, us, n, &pg, NULL);
 	CATALOG_LIST_FREE(us, n, catalog_unit_free);
+	if (json_object_object_get_ex(*out, "items", &items))
+		svc_drill_annotate(s, tenant, items);
 	return 0;
 }
 
@@ -248,6 +251,7 @@ int svc_unit_get(struct service *s, const struct svc_principal *p, const char *t
 		return -1;
 	*out = view_unit(u);
 	catalog_unit_free(&u);
+	svc_drill_annotate(s, tenant, *out);
 	return 0;
 }
 

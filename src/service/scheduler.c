@@ -537,6 +537,7 @@ static void unit_tick(struct service *s, const struct catalog_policy *p, const c
 			goto out;
 		svc_kick_workers(s);
 	}
+	svc_drill_tick(s, p, u, now);
 out:
 	svc_unlock(s);
 	if (err.msg[0])

@@ -212,6 +212,18 @@ int svc_policy_update(struct service *s, const struct svc_principal *p, const ch
 /* Queues an on-demand restore point; out: the job. */
 int svc_backup_now(struct service *s, const struct svc_principal *p, const char *tenant,
 		   const char *unit, struct json_object **out, struct error *err);
+/* Queues a restore drill of the unit now (docs/service.md "Restore
+ * drills"; restore permission: tenantAdmin, restoreOperator); audited
+ * protectionUnit.drill; out: the job. ERROR_CONFLICT for a unit without
+ * a restore point or destroyed. */
+int svc_drill_now(struct service *s, const struct svc_principal *p, const char *tenant,
+		  const char *unit, struct json_object **out, struct error *err);
+/* The unit's drills, newest first (status.read); the cursor is a drill
+ * number. */
+struct svc_page;
+int svc_drill_list(struct service *s, const struct svc_principal *p, const char *tenant,
+		   const char *unit, const struct svc_page *page, struct json_object **out,
+		   struct error *err);
 /* Recommended restore points of a unit, each with its reason. */
 int svc_recommend(struct service *s, const struct svc_principal *p, const char *tenant,
 		  const char *unit, struct json_object **out, struct error *err);

@@ -7,6 +7,7 @@
 #include "catalog/catalog.h"
 #include "engine/views.h"
 #include "service/core.h"
+#include "service/internal.h"
 #include "service/views.h"
 
 static void add_str(struct json_object *o, const char *key, const char *v)
@@ -165,6 +166,7 @@ struct json_object *view_policy(const struct catalog_policy *p)
 	add_int(o, "frequencySeconds", p->frequency_s);
 	add_int(o, "recentDays", p->recent_days);
 	add_int(o, "retentionDays", p->retention_days);
+	json_object_object_add(o, "drill", svc_drill_settings_view(p->drill, p->kind));
 	add_time(o, "created", p->created);
 	add_time(o, "updated", p->updated);
 	return o;

@@ -104,6 +104,7 @@ static const struct {
 	{ CATALOG_JOB_EXPIRE, svc_expire_job_run },
 	{ CATALOG_JOB_RESTORE, svc_restore_job_run },
 	{ CATALOG_JOB_DESTROY, svc_destroy_job_run },
+	{ CATALOG_JOB_DRILL, svc_drill_job_run },
 };
 
 int svc_job_queue(struct service *s, const char *tenant, const char *unit,
