@@ -92,6 +92,7 @@ declare -A may_use=(
 	[sources]="lib crypto engine" [catalog]="lib crypto"
 	[service]="lib crypto store engine sources catalog" [server]="lib service"
 	[cli]="lib crypto store engine sources service server"
+	[lazy]="" # stands in for system libraries (docs/engine.md "Start-up")
 )
 upward=""
 for dir in src/*/; do # a new layer must be given its place here first
