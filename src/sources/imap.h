@@ -78,8 +78,8 @@ int imap_auth_parse(const char *s, enum imap_auth *r, struct error *err);
  * the server refused the credentials). */
 struct imap *imap_connect(const struct imap_opts *o, struct error *err);
 
-/* Sends LOGOUT and waits for the reply; the connection is closed either
- * way. Call imap_close() afterwards. */
+/* Sends LOGOUT and closes the connection without waiting for the reply
+ * (nothing in it matters). Call imap_close() afterwards. */
 int imap_logout(struct imap *imap, struct error *err);
 
 /* Closes (without LOGOUT) and frees; accepts NULL and sets *imap to NULL. */
