@@ -139,6 +139,14 @@ static void gen_meta(struct gen *g)
 	struct buf stream, b;
 	uint8_t id[32], zero[32] = { 0 };
 	static const uint8_t bin[5] = { 0, 1, 2, 0xff, 0 };
+	/* u32 version 2; owner rwx, user 1000 rwx, group r-x, mask rwx, other r-x */
+	static const uint8_t acl[] = {
+		2, 0, 0, 0, 1, 0, 7, 0, 0xff, 0xff, 0xff, 0xff, 2, 0, 7, 0, 0xe8, 3, 0, 0,
+		4, 0, 5, 0, 0xff, 0xff, 0xff, 0xff, 0x10, 0, 7, 0, 0xff, 0xff, 0xff, 0xff,
+		0x20, 0, 5, 0, 0xff, 0xff, 0xff, 0xff,
+	};
+	/* vfs_cap_data revision 2: cap_net_bind_service (10) permitted, effective */
+	static const uint8_t cap[20] = { 1, 0, 0, 2, 0, 4, 0, 0 };
 
 	buf_init(&stream, 0);
 	buf_init(&b, 0);
@@ -197,6 +205,24 @@ static void gen_meta(struct gen *g)
 	e.mtime_s = -1;
 	meta_one(g, "socket-negative-time", &e, NULL);
 
+	/* Version 1 records: owner names, and the attributes a root backup
+	 * keeps (POSIX ACLs in the kernel's xattr layout, a capability). */
+	meta_base(&e, META_FILE, "docs/owned", 0104755);
+	e.uname = xstrdup("ann");
+	e.gname = xstrdup("staff");
+	e.size = 10;
+	meta_entry_add_extent(&e, id, 10);
+	meta_entry_add_xattr(&e, "security.capability", cap, sizeof(cap));
+	meta_entry_add_xattr(&e, "trusted.origin", "lab", 3);
+	meta_one(g, "owner-names", &e, &stream);
+
+	meta_base(&e, META_DIR, "shared", 040775);
+	e.uname = xstrdup("");
+	e.gname = xstrdup("");
+	meta_entry_add_xattr(&e, "system.posix_acl_access", acl, sizeof(acl));
+	meta_entry_add_xattr(&e, "system.posix_acl_default", acl, sizeof(acl));
+	meta_one(g, "acl-nameless-owner", &e, &stream);
+
 	gen_put_buf(g, "meta", "stream", &stream);
 	gen_put(g, "meta", "stream-truncated", stream.data, stream.len - 7);
 	gen_put(g, "meta", "length-only", stream.data, 4);
@@ -213,6 +239,17 @@ static void gen_meta(struct gen *g)
 	gen_put_flipped(g, "meta", "path-too-long", &b, 6, 0x80);
 	gen_put_flipped(g, "meta", "record-too-short", &b, 0, (uint8_t)(b.data[0] ^ 80));
 	gen_put_flipped(g, "meta", "record-too-long", &b, 3, 0x01);
+	/* The same with owner names: a version from the future, a name
+	 * length past the record's end. */
+	meta_base(&e, META_FILE, "f", 0100644);
+	e.uname = xstrdup("ann");
+	e.gname = xstrdup("staff");
+	buf_reset(&b);
+	meta_entry_encode(&e, &b);
+	meta_entry_clear(&e);
+	gen_put_flipped(g, "meta", "version-2", &b, 5, 0x30);        /* version 1 -> 2 */
+	gen_put_flipped(g, "meta", "name-past-end", &b, b.len - 6, 8); /* gname length 5 -> 13 */
+	gen_put_flipped(g, "meta", "version-0-names", &b, 5, 0x10);  /* names after v0 */
 	gen_put_garbage(g, "meta", 200, 1);
 	buf_clear(&stream);
 	buf_clear(&b);

@@ -8,7 +8,7 @@ packages=(
 	gcc clang meson ninja-build pkg-config git
 	libssl-dev libzstd-dev libsodium-dev libjson-c-dev
 	libclang-rt-14-dev        # sanitizers and libFuzzer for clang
-	attr util-linux python3   # setfattr/getfattr, setpriv, test helpers
+	attr acl libcap2-bin util-linux python3 # setfattr/getfattr, setfacl/getfacl, setcap/getcap, setpriv, test helpers
 	jq strace openssl diffutils findutils
 	libsqlite3-dev            # catalog (with FTS5 for mail search)
 	libpq-dev postgresql-15   # catalog: the PostgreSQL driver; tests: a real server on loopback

@@ -45,7 +45,8 @@
 #define USAGE_INIT "[--key-file-new FILE] [--deletion-key-file-new FILE] " \
 	"[--object-lock-days N] [--object-lock-mode compliance|governance]"
 #define USAGE_BACKUP "UNIT PATH [--keep-days N] [--retain-days N]"
-#define USAGE_RESTORE "RP (--to DIR | --in-place) [--dry-run] [--verbose] [PATH|GLOB ...]"
+#define USAGE_RESTORE "RP (--to DIR | --in-place) [--dry-run] [--verbose] [--numeric-owner] " \
+	"[PATH|GLOB ...]"
 #define USAGE_PRUNE "[--grace SECONDS] [--dry-run] [--deletion-key-file FILE]"
 #define USAGE_COMPACT "[--dry-run] [--deletion-key-file FILE] [UNIT ...]"
 #define USAGE_RESTORE_POINTS "[--all] [UNIT]"
@@ -906,6 +907,8 @@ static int cmd_restore(struct cli *c, int argc, char **argv)
 			o.in_place = 1;
 		else if (strcmp(argv[i], "--dry-run") == 0)
 			o.dry_run = 1;
+		else if (strcmp(argv[i], "--numeric-owner") == 0)
+			o.numeric_owner = 1;
 		else if (strcmp(argv[i], "--verbose") == 0 || strcmp(argv[i], "-v") == 0)
 			verbose = 1;
 		else if (argv[i][0] == '-' && argv[i][1] != '\0') {
@@ -938,6 +941,16 @@ static int cmd_restore(struct cli *c, int argc, char **argv)
 			(double)res.written_bytes / 1048576.0, (unsigned long long)res.removed,
 			(unsigned long long)res.attrs_fixed, (unsigned long long)res.unchanged,
 			(unsigned long long)res.failed);
+	/* What a non-root restore could not put back: one line, not an error. */
+	if (res.not_applied && c->json) {
+		json_object *jo = json_object_new_object();
+
+		json_object_object_add(jo, "notApplied", json_object_new_string(res.not_applied));
+		json_print(jo);
+	} else if (res.not_applied && !c->quiet) {
+		fprintf(stderr, "%s\n", res.not_applied);
+	}
+	free(res.not_applied);
 	cli_withheld(c, res.withheld, res.withheld_by);
 	return ret < 0 ? fail(&err) : EXIT_OK;
 }

@@ -68,6 +68,7 @@ struct backup {
 	struct error fail;
 
 	struct fsmeta_links *links;
+	struct fsmeta_reader *fr; /* xattrs and owner names of the walk's entries */
 	struct tree_reader *parent;
 	struct meta_entry *pe; /* current parent entry, NULL at its end */
 	struct point_totals stats;
@@ -398,7 +399,7 @@ static void *worker_main(void *arg)
 static void entry_read_xattrs(struct backup *b, struct meta_entry *e, int dirfd,
 			      const char *name, const char *abs)
 {
-	char *msg = fsmeta_read_xattrs(e, dirfd, name, abs);
+	char *msg = fsmeta_reader_read(b->fr, e, dirfd, name, abs);
 
 	if (msg)
 		backup_warn(b, msg);
@@ -684,10 +685,17 @@ int backup_run(struct store *s, const struct backup_opts *o, struct backup_resul
 	pthread_cond_init(&b.done_cv, NULL);
 	progress_init(&b.prog, "backup", 0, o->quiet);
 	b.links = fsmeta_links_new();
+	b.fr = fsmeta_reader_create();
 	if (point_writer_begin(b.pw, err) < 0)
 		goto out;
 	ret = backup_body(&b, err);
 	if (ret == 0) {
+		/* Once per backup, not once per file. */
+		char *denied = fsmeta_reader_summary(b.fr);
+
+		if (denied)
+			backup_warn(&b, denied);
+		free(denied);
 		point_writer_set_totals(b.pw, &b.stats);
 		ret = point_writer_commit(b.pw, &pr, err);
 	}
@@ -711,6 +719,7 @@ out:
 	/* Ends a session that did not commit (its end marker). */
 	point_writer_close(&b.pw);
 	fsmeta_links_free(&b.links);
+	fsmeta_reader_destroy(&b.fr);
 	pthread_mutex_destroy(&b.lock);
 	pthread_cond_destroy(&b.work_cv);
 	pthread_cond_destroy(&b.done_cv);

@@ -47,6 +47,7 @@ struct diff {
 	struct side a, b;     /* a: rp1 (old), b: rp2 or live (new) */
 	int live;
 	struct fsmeta_links *links; /* live: first path of each multiply-linked inode */
+	struct fsmeta_reader *fr;   /* live: xattrs and owner names */
 	char *last_dir;       /* live: the folder the walker returned last */
 	char *unreadable;     /* live: a folder that could not be listed */
 };
@@ -215,8 +216,9 @@ static int live_content_differs(struct diff *d, const struct meta_entry *p)
 	return content_differs(p, l);
 }
 
-/* Attributes of the live entry; owners count only when running as root
- * (as restore's comparison), since nobody else could restore them. */
+/* Attributes of the live entry, read as backup reads them; owners (ids
+ * and names) count only when running as root (as restore's comparison),
+ * since nobody else could restore them. */
 static int live_attrs_differ(struct diff *d, const struct meta_entry *p)
 {
 	struct meta_entry *l = &d->b.live;
@@ -224,13 +226,18 @@ static int live_attrs_differ(struct diff *d, const struct meta_entry *p)
 
 	if (l->type == META_HARDLINK)
 		return 0; /* the first link carries the attributes */
-	msg = fsmeta_read_xattrs(l, d->b.dirfd, d->b.name, d->b.abs);
+	if (d->fr == NULL)
+		d->fr = fsmeta_reader_create();
+	msg = fsmeta_reader_read(d->fr, l, d->b.dirfd, d->b.name, d->b.abs);
 	if (msg)
 		log_warn("%s", msg);
 	free(msg);
 	if (geteuid() != 0) {
 		l->uid = p->uid;
 		l->gid = p->gid;
+		free(l->uname);
+		free(l->gname);
+		l->uname = l->gname = NULL;
 	}
 	return !meta_same_attrs(l, p);
 }
@@ -320,6 +327,7 @@ out:
 	side_close(&d.a);
 	side_close(&d.b);
 	fsmeta_links_free(&d.links);
+	fsmeta_reader_destroy(&d.fr);
 	free(d.last_dir);
 	free(d.unreadable);
 	if (ret < 0)

@@ -16,6 +16,8 @@ void meta_entry_clear(struct meta_entry *e)
 
 	free(e->path);
 	free(e->target);
+	free(e->uname);
+	free(e->gname);
 	for (i = 0; i < e->nxattrs; i++) {
 		free(e->xattrs[i].name);
 		free(e->xattrs[i].value);
@@ -32,6 +34,8 @@ void meta_entry_copy(struct meta_entry *dst, const struct meta_entry *src)
 	*dst = *src;
 	dst->path = src->path ? xstrdup(src->path) : NULL;
 	dst->target = src->target ? xstrdup(src->target) : NULL;
+	dst->uname = src->uname ? xstrdup(src->uname) : NULL;
+	dst->gname = src->gname ? xstrdup(src->gname) : NULL;
 	dst->xattrs = NULL;
 	dst->nxattrs = 0;
 	for (i = 0; i < src->nxattrs; i++)
@@ -91,6 +95,11 @@ int meta_entry_check(const struct meta_entry *e, struct error *err)
 	uint64_t size = META_FIXED + 2 + 2 + 4 + (uint64_t)e->nextents * 36;
 	size_t i;
 
+	if ((e->uname && strlen(e->uname) > META_NAME_MAX) ||
+	    (e->gname && strlen(e->gname) > META_NAME_MAX))
+		return error_set(err, "%s: owner name too long to store", e->path);
+	if (e->uname || e->gname)
+		size += 2 + (e->uname ? strlen(e->uname) : 0) + (e->gname ? strlen(e->gname) : 0);
 	if (strlen(e->path) > META_PATH_MAX || (e->target && strlen(e->target) > META_PATH_MAX) ||
 	    e->nxattrs > 65535)
 		return error_set(err, "%s: path, link target or attribute list too long to store",
@@ -108,13 +117,25 @@ int meta_entry_check(const struct meta_entry *e, struct error *err)
 	return 0;
 }
 
+/* A u8-counted name of a version 1 record; NULL is written as "". */
+static void encode_name(struct buf *out, const char *name)
+{
+	size_t len = name ? strlen(name) : 0;
+
+	buf_add_u8(out, (uint8_t)len);
+	buf_add(out, name, len);
+}
+
 void meta_entry_encode(const struct meta_entry *e, struct buf *out)
 {
 	size_t start = out->len, i, plen = strlen(e->path), tlen = e->target ? strlen(e->target) : 0;
+	/* The first layout when there are no names to keep: a source without
+	 * owners (the mailbox) writes the records it always wrote. */
+	unsigned version = e->uname || e->gname ? 1 : 0;
 
 	buf_add_u32(out, 0); /* length, patched below */
 	buf_add_u8(out, e->type);
-	buf_add_u8(out, e->flags);
+	buf_add_u8(out, (uint8_t)((e->flags & 0x0f) | version << 4));
 	buf_add_u16(out, (uint16_t)plen);
 	buf_add_u32(out, e->mode);
 	buf_add_u32(out, e->uid);
@@ -147,6 +168,10 @@ void meta_entry_encode(const struct meta_entry *e, struct buf *out)
 		buf_add(out, e->extents[i].id, 32);
 		buf_add_u32(out, e->extents[i].len);
 	}
+	if (version >= 1) {
+		encode_name(out, e->uname);
+		encode_name(out, e->gname);
+	}
 	put_u32(out->data + start, (uint32_t)(out->len - start - 4));
 }
 
@@ -161,7 +186,17 @@ static char *reader_str(struct reader *r, size_t len)
 	return xstrndup((const char *)p, len);
 }
 
-static int meta_decode_tail(struct reader *r, struct meta_entry *e)
+static int meta_decode_names(struct reader *r, struct meta_entry *e)
+{
+	uint8_t len = reader_u8(r);
+
+	e->uname = len ? reader_str(r, len) : xstrdup("");
+	len = reader_u8(r);
+	e->gname = len ? reader_str(r, len) : xstrdup("");
+	return r->failed || r->left != 0 ? -1 : 0;
+}
+
+static int meta_decode_tail(struct reader *r, struct meta_entry *e, unsigned version)
 {
 	uint16_t nx, i, tlen = reader_u16(r);
 	uint32_t next, k;
@@ -181,13 +216,18 @@ static int meta_decode_tail(struct reader *r, struct meta_entry *e)
 		free(name);
 	}
 	next = reader_u32(r);
-	if (r->failed || (uint64_t)next * 36 != r->left)
+	/* Version 0 ends with the extents; version 1 has at least two name
+	 * lengths after them. */
+	if (r->failed || (version == 0 ? (uint64_t)next * 36 != r->left
+				       : (uint64_t)next * 36 + 2 > r->left))
 		return -1;
 	for (k = 0; k < next; k++) {
 		const uint8_t *id = reader_bytes(r, 32);
 
 		meta_entry_add_extent(e, id, reader_u32(r));
 	}
+	if (version >= 1)
+		return meta_decode_names(r, e);
 	return r->failed ? -1 : 0;
 }
 
@@ -197,6 +237,7 @@ int meta_entry_decode(const uint8_t *data, size_t len, struct meta_entry *e, siz
 	struct reader r;
 	uint32_t rlen;
 	uint16_t plen;
+	uint8_t flags;
 
 	if (len < 4)
 		return 0;
@@ -207,7 +248,11 @@ int meta_entry_decode(const uint8_t *data, size_t len, struct meta_entry *e, siz
 		return 0;
 	reader_init(&r, data + 4, rlen);
 	e->type = reader_u8(&r);
-	e->flags = reader_u8(&r);
+	flags = reader_u8(&r);
+	if (flags >> 4 > META_VERSION_MAX)
+		return error_setk(err, ERROR_VERSION, "metadata record version %u is newer than this "
+				  "coffer reads (%u)", flags >> 4, META_VERSION_MAX);
+	e->flags = flags & 0x0f;
 	plen = reader_u16(&r);
 	e->mode = reader_u32(&r);
 	e->uid = reader_u32(&r);
@@ -226,7 +271,7 @@ int meta_entry_decode(const uint8_t *data, size_t len, struct meta_entry *e, siz
 	e->path = reader_str(&r, plen);
 	if (r.failed || e->type < META_FILE || e->type > META_SOCK || e->mtime_ns >= 1000000000u ||
 	    e->atime_ns >= 1000000000u || e->ctime_ns >= 1000000000u ||
-	    meta_decode_tail(&r, e) < 0) {
+	    meta_decode_tail(&r, e, flags >> 4) < 0) {
 		meta_entry_clear(e);
 		return error_setk(err, ERROR_CORRUPT, "metadata record is malformed");
 	}
@@ -252,21 +297,45 @@ int meta_same_content(const struct meta_entry *a, const struct meta_entry *b)
 		memcmp(a->extents, b->extents, a->nextents * sizeof(*a->extents)) == 0);
 }
 
-static int meta_same_xattrs(const struct meta_entry *a, const struct meta_entry *b)
+/* How many xattrs of e count. */
+static size_t count_xattrs(const struct meta_entry *e, meta_xattr_skip_fn *skip, void *ctx)
 {
-	size_t i, j;
+	size_t i, n = 0;
 
-	if (a->nxattrs != b->nxattrs)
+	for (i = 0; i < e->nxattrs; i++)
+		n += skip == NULL || !skip(e->xattrs[i].name, ctx);
+	return n;
+}
+
+int meta_same_xattrs(const struct meta_entry *a, const struct meta_entry *b,
+		     meta_xattr_skip_fn *skip, void *ctx)
+{
+	size_t i;
+
+	/* Names are distinct within a record: equal counts and every counted
+	 * one of a found in b make the same set. */
+	if (count_xattrs(a, skip, ctx) != count_xattrs(b, skip, ctx))
 		return 0;
 	for (i = 0; i < a->nxattrs; i++) {
-		for (j = 0; j < b->nxattrs; j++)
-			if (strcmp(a->xattrs[i].name, b->xattrs[j].name) == 0)
-				break;
-		if (j == b->nxattrs || a->xattrs[i].len != b->xattrs[j].len ||
-		    memcmp(a->xattrs[i].value, b->xattrs[j].value, a->xattrs[i].len) != 0)
+		const struct meta_xattr *x = &a->xattrs[i], *y;
+
+		if (skip && skip(x->name, ctx))
+			continue;
+		y = meta_entry_xattr(b, x->name);
+		if (y == NULL || x->len != y->len || memcmp(x->value, y->value, x->len) != 0)
 			return 0;
 	}
 	return 1;
+}
+
+static int same_name(const char *a, const char *b)
+{
+	return a == NULL || b == NULL || strcmp(a, b) == 0;
+}
+
+int meta_same_names(const struct meta_entry *a, const struct meta_entry *b)
+{
+	return same_name(a->uname, b->uname) && same_name(a->gname, b->gname);
 }
 
 int meta_same_attrs(const struct meta_entry *a, const struct meta_entry *b)
@@ -276,5 +345,5 @@ int meta_same_attrs(const struct meta_entry *a, const struct meta_entry *b)
 		(a->mtime_s == b->mtime_s && a->mtime_ns == b->mtime_ns)) &&
 	       (a->type != META_SYMLINK || a->target == b->target ||
 		(a->target && b->target && strcmp(a->target, b->target) == 0)) &&
-	       meta_same_xattrs(a, b);
+	       meta_same_names(a, b) && meta_same_xattrs(a, b, NULL, NULL);
 }

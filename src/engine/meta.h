@@ -26,6 +26,10 @@ enum meta_type {
 };
 
 #define META_FLAG_SPARSE 1
+/* The record version lives in the high half of the flags byte
+ * (docs/format.md 8): 0, the first layout; 1 adds the owner names. */
+#define META_VERSION_MAX 1
+#define META_NAME_MAX 255
 
 struct meta_xattr {
 	char *name;
@@ -46,6 +50,9 @@ struct meta_entry {
 	int64_t mtime_s, atime_s, ctime_s;
 	uint32_t mtime_ns, atime_ns, ctime_ns;
 	char *target;     /* symlink target or first path of a hard-link group */
+	/* Owner and group names as the backup host knew them ("" : the id had
+	 * no name there); NULL in a record written before names were kept. */
+	char *uname, *gname;
 	struct meta_xattr *xattrs;
 	size_t nxattrs;
 	struct meta_extent *extents;
@@ -80,7 +87,14 @@ int meta_path_cmp(const char *a, const char *b);
 
 /* Whether the extents of two entries are the same content. */
 int meta_same_content(const struct meta_entry *a, const struct meta_entry *b);
-/* Whether owner, mode, times and xattrs agree (content aside). */
+/* Whether owner, mode, times and xattrs agree (content aside). Owner names
+ * count when both entries have them: an old record has none. */
 int meta_same_attrs(const struct meta_entry *a, const struct meta_entry *b);
+/* Whether the xattrs agree, leaving out those `skip` says (NULL: none). */
+typedef int meta_xattr_skip_fn(const char *name, void *ctx);
+int meta_same_xattrs(const struct meta_entry *a, const struct meta_entry *b,
+		     meta_xattr_skip_fn *skip, void *ctx);
+/* Whether the owner names agree, where both entries have them. */
+int meta_same_names(const struct meta_entry *a, const struct meta_entry *b);
 
 #endif

@@ -80,6 +80,7 @@ struct restore {
 	struct erasure_set *es; /* the unit's erasure ledger */
 	struct held *held;      /* entries withheld by it, in path order: left alone */
 	size_t nheld;
+	struct fsmeta_writer *fw; /* owners by name, what may be applied */
 };
 
 static int selected(const struct restore_opts *o, const char *path)
@@ -354,22 +355,16 @@ static enum state compare_live(struct restore *r, struct item *it, int dirfd, co
 		    memcmp(target, it->e.target, (size_t)n) != 0)
 			return ST_REPLACE;
 		return live.mtime_s == it->e.mtime_s && live.mtime_ns == it->e.mtime_ns &&
-		       (geteuid() != 0 || (live.uid == it->e.uid && live.gid == it->e.gid))
-			       ? ST_SAME : ST_ATTRS;
+		       fsmeta_writer_same_owner(r->fw, &live, &it->e) ? ST_SAME : ST_ATTRS;
 	}
 	if ((it->e.type == META_CHR || it->e.type == META_BLK) && live.rdev != it->e.rdev)
 		return ST_REPLACE;
 	msg = fsmeta_read_xattrs(&live, dirfd, name, abs);
 	free(msg);
-	if (geteuid() != 0) {
-		live.uid = it->e.uid;
-		live.gid = it->e.gid;
-	}
-	live.target = it->e.target;
-	s = meta_same_attrs(&live, &it->e) &&
+	fsmeta_writer_note_live(r->fw, &live);
+	s = fsmeta_writer_same(r->fw, &live, &it->e) &&
 	    (it->e.type != META_DIR ||
 	     (live.mtime_s == it->e.mtime_s && live.mtime_ns == it->e.mtime_ns)) ? ST_SAME : ST_ATTRS;
-	live.target = NULL;
 	meta_entry_clear(&live);
 	return s;
 }
@@ -807,7 +802,7 @@ static void restore_item_attrs(struct restore *r, struct item *it)
 	    it->e.type == META_SOCK || (dirfd = item_dir(r, it, &name)) < 0)
 		return;
 	abs = restore_abs(r, it->e.path);
-	if (fsmeta_apply(&it->e, dirfd, name, abs, it->state != ST_ATTRS, &e) < 0)
+	if (fsmeta_apply(r->fw, &it->e, dirfd, name, abs, it->state != ST_ATTRS, &e) < 0)
 		item_failed(r, it, &e);
 	else if (it->state == ST_ATTRS)
 		r->res->attrs_fixed++;
@@ -852,6 +847,7 @@ int restore_run(struct store *s, const struct restore_opts *o, struct restore_re
 
 	memset(res, 0, sizeof(*res));
 	pthread_mutex_init(&r.lock, NULL);
+	r.fw = fsmeta_writer_create(o->numeric_owner);
 	if (tree_resolve(s, o->rp, &r.u, &r.rp, err) < 0)
 		goto out;
 	r.root = o->target ? xstrdup(o->target) : xstrdup(r.rp->source);
@@ -885,6 +881,7 @@ int restore_run(struct store *s, const struct restore_opts *o, struct restore_re
 		restore_links(&r);
 		restore_attrs(&r);
 		restore_drop_failed(&r);
+		res->not_applied = fsmeta_writer_summary(r.fw);
 	}
 	if (res->failed) {
 		error_set(err, "%llu of %llu entries could not be restored (first: %s)",
@@ -907,6 +904,7 @@ out:
 		free(r.held[i].path);
 	free(r.held);
 	erasure_set_free(&r.es);
+	fsmeta_writer_destroy(&r.fw);
 	index_close(&r.ix);
 	rp_free(&r.rp);
 	store_unit_close(&r.u);

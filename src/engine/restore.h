@@ -33,6 +33,7 @@ struct restore_opts {
 	const char *beneath;
 	int in_place;
 	int dry_run;
+	int numeric_owner; /* owners by recorded id, not by name (tar's --numeric-owner) */
 	char **patterns;
 	size_t npatterns;
 	int threads;
@@ -49,6 +50,10 @@ struct restore_result {
 	 * the caller frees it, also on failure. */
 	uint64_t withheld;
 	char *withheld_by;
+	/* One line on what could not be applied (owners and attributes when
+	 * not root, SELinux labels without SELinux), or NULL; the caller
+	 * frees it, also on failure. */
+	char *not_applied;
 };
 
 /* 0 when everything selected was restored; -1 with the error otherwise

@@ -185,6 +185,11 @@ static int folder_restore(struct store *s, const struct source_restore_opts *o,
 	res->unchanged = rr.unchanged;
 	res->withheld = rr.withheld;
 	res->withheld_by = rr.withheld_by;
+	/* The service runs as its own user: owners and privileged attributes
+	 * it could not put back are said once, in its log. */
+	if (rr.not_applied)
+		log_warn("restore of %s: %s", o->rp, rr.not_applied);
+	free(rr.not_applied);
 	return ret;
 }
 
