@@ -41,6 +41,7 @@
 	F(GMimeObject *, g_mime_multipart_get_part, (GMimeMultipart *a, int b), (a, b)) \
 	F(GType, g_mime_multipart_get_type, (void), ()) \
 	F(GMimeContentDisposition *, g_mime_object_get_content_disposition, (GMimeObject *a), (a)) \
+	F(const char *, g_mime_object_get_content_disposition_parameter, (GMimeObject *a, const char *b), (a, b)) \
 	F(GMimeContentType *, g_mime_object_get_content_type, (GMimeObject *a), (a)) \
 	F(const char *, g_mime_object_get_content_type_parameter, (GMimeObject *a, const char *b), (a, b)) \
 	F(GMimeHeaderList *, g_mime_object_get_header_list, (GMimeObject *a), (a)) \
