@@ -24,6 +24,12 @@ enum { BACKEND_ALLOW_DELETE = 1 };
  * packs, which nothing references until an index segment is written after
  * a sync (docs/format.md section 1). */
 enum { BACKEND_UPLOAD_LAZY = 1 };
+/* VOLATILE: visible to every reader once committed, but never needs to
+ * survive a crash of this machine, so the commit does not wait for the
+ * disk at all (backend_sync() need not follow). For writer markers, which
+ * speak for a process that a crash ends too (docs/prune.md). Backends
+ * whose every object is durable when written (S3) ignore it. */
+enum { BACKEND_UPLOAD_VOLATILE = 2 };
 
 /* Called per name by list(); returning -1 stops the listing. */
 typedef int backend_list_cb(void *ctx, const char *name);

@@ -23,7 +23,8 @@ struct local {
 
 struct backend_upload {
 	int fd;
-	int durable;
+	int durable; /* not LAZY: synced when committed, unless nosync */
+	int nosync;  /* VOLATILE: committed without waiting for the disk */
 	char *tmp;
 	char *final;
 };
@@ -61,6 +62,7 @@ static struct backend_upload *local_upload_begin(struct backend *be, const char 
 	struct backend_upload *up = xcalloc(1, sizeof(*up));
 
 	up->durable = !(flags & BACKEND_UPLOAD_LAZY);
+	up->nosync = (flags & BACKEND_UPLOAD_VOLATILE) != 0;
 	up->final = local_path(be, name);
 	if (local_mkparent(up->final, err) < 0 || (access(l->tmp, F_OK) < 0 &&
 						   fs_mkdir_p(l->tmp, err) < 0) ||
@@ -87,7 +89,7 @@ static void upload_free(struct backend_upload *up)
 
 static int local_upload_commit(struct backend_upload *up, struct error *err)
 {
-	int ret = fs_tmp_commit(up->fd, up->tmp, up->final, up->durable, err);
+	int ret = fs_tmp_commit(up->fd, up->tmp, up->final, up->durable && !up->nosync, err);
 
 	upload_free(up);
 	return ret;
