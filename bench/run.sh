@@ -100,19 +100,21 @@ run() {
 }
 
 # timed STEP CMD...: sync, then run CMD under GNU time, abort on failure.
-# Sets T_SEC (wall seconds, from date +%s.%N) and T_RSS (peak RSS in KB).
+# Sets T_SEC (wall seconds, from date +%s.%N), T_RSS (peak RSS in KB) and
+# T_CPU (user + system seconds: what the step costs whatever the machine's load).
 timed() {
   local step=$1; shift
   local logf rssf=$WORK/rss.out t0 t1 rc=0; logf=$(step_log "$step")
   sync                                  # earlier writes must not land in this timing
   t0=$(date +%s.%N)
-  /usr/bin/time -f %M -o "$rssf" "$@" >"$logf" 2>&1 || rc=$?
+  /usr/bin/time -f '%U %S %M' -o "$rssf" "$@" >"$logf" 2>&1 || rc=$?
   t1=$(date +%s.%N)
   ((rc == 0)) || fail_cmd "$step" "$rc" "$logf" "$@"
   T_SEC=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
-  T_RSS=$(tail -n 1 "$rssf")
+  read -r T_CPU T_SYS T_RSS < <(tail -n 1 "$rssf")
   [[ $T_RSS =~ ^[0-9]+$ ]] || die "$step" "could not read peak RSS from GNU time: $(cat "$rssf")"
-  log "  $step: ${T_SEC} s, ${T_RSS} KB"
+  T_CPU=$(awk -v u="$T_CPU" -v s="$T_SYS" 'BEGIN { printf "%.2f", u + s }')
+  log "  $step: ${T_SEC} s, ${T_CPU} s CPU, ${T_RSS} KB"
 }
 
 # timed_sync: how long `sync` takes right after a step. Sets S_SEC.
@@ -280,6 +282,7 @@ bench_dataset() { # bench_dataset DATASET SRC
       warm_up "$src"
       timed "$ds $tool initial backup (run $run_i)" "${CMD[@]}"
       add "$ds:$tool:backup_s" "$T_SEC"; add "$ds:$tool:backup_rss" "$T_RSS"
+      add "$ds:$tool:backup_cpu_s" "$T_CPU"
       add "$ds:$tool:size" "$(du -sb "$(repo_path "$tool")" | cut -f1)"
     done
   done
@@ -305,6 +308,7 @@ bench_dataset() { # bench_dataset DATASET SRC
       warm_up "$(repo_path "$tool")"
       timed "$ds $tool full restore (run $run_i)" "${CMD[@]}"
       add "$ds:$tool:restore_s" "$T_SEC"; add "$ds:$tool:restore_rss" "$T_RSS"
+      add "$ds:$tool:restore_cpu_s" "$T_CPU"
       # Until the restored files are on the disk, not only in the page cache.
       timed_sync; add "$ds:$tool:restore_disk_s" "$(awk -v a="$T_SEC" -v b="$S_SEC" 'BEGIN { printf "%.3f", a + b }')"
       verify "$ds $tool full restore (run $run_i)" "$src" "$dir/restore"
@@ -357,10 +361,11 @@ bench_dataset() { # bench_dataset DATASET SRC
 }
 
 # ------------------------------------------------------------------ report --
-METRICS=(backup_s rerun_s restore_s restore_disk_s rollback_s size backup_rss restore_rss)
+METRICS=(backup_s backup_cpu_s rerun_s restore_s restore_cpu_s restore_disk_s rollback_s size backup_rss restore_rss)
 declare -A LABEL=(
   [backup_s]="initial backup (s)"        [rerun_s]="unchanged re-run (s)"
-  [restore_s]="full restore (s)"         [restore_disk_s]="full restore, then sync (s)"         [rollback_s]="rollback after damage (s)"
+  [restore_s]="full restore (s)"         [restore_disk_s]="full restore, then sync (s)"
+  [backup_cpu_s]="initial backup, CPU user+sys (s)" [restore_cpu_s]="full restore, CPU user+sys (s)"         [rollback_s]="rollback after damage (s)"
   [size]="store size after initial backup (MiB)"
   [backup_rss]="peak RSS, initial backup (KB)" [restore_rss]="peak RSS, full restore (KB)"
 )
