@@ -47,7 +47,8 @@
 #define USAGE_BACKUP "UNIT PATH [--keep-days N] [--retain-days N]"
 #define USAGE_RESTORE "RP (--to DIR | --in-place) [--dry-run] [--verbose] [--numeric-owner] " \
 	"[PATH|GLOB ...]"
-#define USAGE_PRUNE "[--grace SECONDS] [--dry-run] [--deletion-key-file FILE]"
+#define USAGE_PRUNE "[--grace SECONDS] [--repack-below PERCENT] [--max-repack SIZE|PERCENT%] " \
+	"[--dry-run] [--deletion-key-file FILE]"
 #define USAGE_COMPACT "[--dry-run] [--deletion-key-file FILE] [UNIT ...]"
 #define USAGE_RESTORE_POINTS "[--all] [UNIT]"
 #define USAGE_FORGET "[--deletion-key-file FILE] UNIT@N ..."
@@ -1056,6 +1057,57 @@ static int cmd_check(struct cli *c, int argc, char **argv)
 	return res.problems ? EXIT_DAMAGE : EXIT_OK;
 }
 
+/* "50" or "50%": a percentage from 0 to 100. */
+static int parse_percent(const char *field, const char *v, int64_t *pct_r, struct error *err)
+{
+	char num[24];
+	size_t len = strlen(v);
+
+	if (len > 0 && v[len - 1] == '%')
+		len--;
+	if (len >= sizeof(num))
+		return error_setk(err, ERROR_USAGE, "%s: \"%s\" is not a percentage", field, v);
+	memcpy(num, v, len);
+	num[len] = '\0';
+	return parse_int_field(field, num, 0, 100, pct_r, err);
+}
+
+/* --max-repack: "N%" of each unit, or bytes with an optional K, M, G or T
+ * (powers of 1024). A size of 0 turns repacking off. */
+static int parse_max_repack(const char *v, struct prune_opts *o, struct error *err)
+{
+	static const char units[] = "KMGT";
+	size_t len = strlen(v);
+	const char *u;
+	int64_t n, pct;
+	char num[24];
+	int shift = 0;
+
+	if (len > 0 && v[len - 1] == '%') {
+		if (parse_percent("--max-repack", v, &pct, err) < 0)
+			return -1;
+		if (pct == 0)
+			o->repack_below = -1;
+		o->max_repack_pct = (int)pct;
+		return 0;
+	}
+	if (len > 0 && (v[len - 1] & ~0x20) != '\0' &&
+	    (u = strchr(units, v[len - 1] & ~0x20)) != NULL) {
+		shift = 10 * (int)(u - units + 1);
+		len--;
+	}
+	if (len >= sizeof(num))
+		return error_setk(err, ERROR_USAGE, "--max-repack: \"%s\" is not a size", v);
+	memcpy(num, v, len);
+	num[len] = '\0';
+	if (parse_int_field("--max-repack", num, 0, INT64_MAX >> shift, &n, err) < 0)
+		return -1;
+	if (n == 0)
+		o->repack_below = -1;
+	o->max_repack = (uint64_t)n << shift;
+	return 0;
+}
+
 static int cmd_prune(struct cli *c, int argc, char **argv)
 {
 	struct prune_opts o = { .grace_seconds = 3600, .writer_timeout = 86400 };
@@ -1063,6 +1115,7 @@ static int cmd_prune(struct cli *c, int argc, char **argv)
 	struct prune_result res;
 	struct store *s;
 	struct error err;
+	int64_t below;
 	int i, ret;
 
 	error_init(&err);
@@ -1073,6 +1126,13 @@ static int cmd_prune(struct cli *c, int argc, char **argv)
 				return fail(&err);
 		} else if (strcmp(argv[i], "--dry-run") == 0) {
 			o.dry_run = 1;
+		} else if ((v = cli_option_value(argc, argv, &i, "--repack-below")) != NULL) {
+			if (parse_percent("--repack-below", v, &below, &err) < 0)
+				return fail(&err);
+			o.repack_below = below == 0 ? -1 : (int)below;
+		} else if ((v = cli_option_value(argc, argv, &i, "--max-repack")) != NULL) {
+			if (parse_max_repack(v, &o, &err) < 0)
+				return fail(&err);
 		} else if ((v = cli_option_value(argc, argv, &i, "--deletion-key-file")) != NULL) {
 			key_file = v;
 		} else {
@@ -1101,6 +1161,12 @@ static int cmd_prune(struct cli *c, int argc, char **argv)
 		json_add_u64(j, "reindexedPacks", res.reindexed_packs);
 		json_add_u64(j, "partialPacks", res.partial_packs);
 		json_add_u64(j, "partialWasteBytes", res.partial_waste_bytes);
+		json_add_u64(j, "repackedPacks", res.repacked_packs);
+		json_add_u64(j, "repackWrittenBytes", res.repack_written_bytes);
+		json_add_u64(j, "repackFreedBytes", res.repack_freed_bytes);
+		json_add_u64(j, "repackLockedPacks", res.repack_locked_packs);
+		json_add_u64(j, "repackBudgetPacks", res.repack_budget_packs);
+		json_add_u64(j, "repackDeferredUnits", res.repack_deferred_units);
 		json_add_u64(j, "deletedMarkers", res.deleted_markers);
 		json_add_u64(j, "deletedTemporaries", res.deleted_temporaries);
 		json_add_u64(j, "lockedPacks", res.locked_packs);
@@ -1109,13 +1175,21 @@ static int cmd_prune(struct cli *c, int argc, char **argv)
 	} else if (!c->quiet) {
 		printf("prune%s: %llu packs marked for deletion, %llu deleted (%.1f MiB), %llu kept "
 		       "(referenced again), %llu plans deferred (a backup was running), %llu units "
-		       "skipped (unreadable restore points); %llu packs partly unused (%.1f MiB "
-		       "kept: repacking is not done yet)\n", o.dry_run ? " (dry run)" : "",
+		       "skipped (unreadable restore points)\n", o.dry_run ? " (dry run)" : "",
 		       (unsigned long long)res.planned_packs, (unsigned long long)res.deleted_packs,
 		       (double)res.deleted_bytes / 1048576.0, (unsigned long long)res.kept_packs,
-		       (unsigned long long)res.deferred_plans, (unsigned long long)res.skipped_units,
+		       (unsigned long long)res.deferred_plans, (unsigned long long)res.skipped_units);
+		printf("repack%s: %llu partly used packs rewritten (%.1f MiB written, %.1f MiB freed "
+		       "once a later prune sweeps the old packs); left: %llu partly used packs "
+		       "(%.1f MiB unused), %llu of them over the budget, %llu locked%s\n",
+		       o.dry_run ? " (dry run)" : "", (unsigned long long)res.repacked_packs,
+		       (double)res.repack_written_bytes / 1048576.0,
+		       (double)res.repack_freed_bytes / 1048576.0,
 		       (unsigned long long)res.partial_packs,
-		       (double)res.partial_waste_bytes / 1048576.0);
+		       (double)res.partial_waste_bytes / 1048576.0,
+		       (unsigned long long)res.repack_budget_packs,
+		       (unsigned long long)res.repack_locked_packs,
+		       res.repack_deferred_units ? "; undone in a unit where a backup started" : "");
 		if (res.locked_packs || res.locked_segments)
 			printf("%llu unused packs and %llu old index segments are still locked by "
 			       "the server (Object Lock): left for a later prune\n",

@@ -15,10 +15,9 @@
 #include "engine/erasure.h"
 #include "engine/idset.h"
 #include "engine/meta.h"
+#include "engine/packcopy.h"
 #include "engine/writers.h"
-#include "lib/buf.h"
 #include "lib/error.h"
-#include "lib/hex.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "store/backend.h"
@@ -29,7 +28,6 @@
 #include "store/store.h"
 
 #define DEFAULT_TIMEOUT 86400
-#define PACK_READ_MAX ((size_t)256 << 20) /* a pack closes before 32 MiB */
 
 /* --- state ------------------------------------------------------------------ */
 
@@ -66,8 +64,7 @@ struct unit_compact {
 	size_t ncand;
 	struct idset cand_ids;
 	struct idset copy;       /* blobs of candidates to copy into new packs */
-	struct index_builder *fresh; /* the new packs' entries */
-	struct idset new_packs;
+	struct packcopy_result pc; /* the new packs */
 };
 
 /* The newest live point: the parent of the unit's next backup. */
@@ -232,151 +229,36 @@ static void find_candidates(struct unit_compact *uc, struct pack_reader *pr)
 	idset_sort(&uc->cand_ids);
 }
 
-struct outside_ctx {
-	struct unit_compact *uc;
-	struct idset outside;
-};
-
-/* Blobs to copy that an index entry of a pack that stays lists. */
-static int note_outside(void *ctx, const uint8_t pack_id[32], const struct pack_entry *e)
-{
-	struct outside_ctx *oc = ctx;
-
-	if (!idset_has(&oc->uc->cand_ids, pack_id) && idset_has(&oc->uc->copy, e->id))
-		idset_push(&oc->outside, e->id);
-	return 0;
-}
-
 /* copy = blobs of candidates that a point needs and no pack that stays
  * lists; counts what goes. */
 static void plan_copies(struct unit_compact *uc)
 {
-	struct outside_ctx oc = { .uc = uc };
-	struct idset need = { 0 }, dropped = { 0 };
-	size_t i, k;
+	struct packcopy_src *src = xcalloc(uc->ncand + 1, sizeof(*src));
+	size_t i;
 
 	for (i = 0; i < uc->ncand; i++)
-		for (k = 0; k < uc->cand[i].nt; k++) {
-			const uint8_t *id = uc->cand[i].t[k].id;
-
-			idset_push(idset_has(&uc->keep, id) ? &uc->copy : &dropped, id);
-		}
-	idset_sort(&uc->copy);
-	idset_sort(&dropped);
-	index_foreach(uc->ix, note_outside, &oc);
-	idset_sort(&oc.outside);
-	for (i = 0; i < uc->copy.n; i++)
-		if (!idset_has(&oc.outside, uc->copy.v[i]))
-			idset_push(&need, uc->copy.v[i]);
-	idset_sort(&need);
-	idset_clear(&uc->copy);
-	uc->copy = need;
-	uc->r->blobs_dropped = dropped.n;
-	idset_clear(&oc.outside);
-	idset_clear(&dropped);
+		src[i] = (struct packcopy_src){ uc->cand[i].id, uc->cand[i].t, uc->cand[i].nt };
+	packcopy_plan(uc->ix, src, uc->ncand, &uc->cand_ids, &uc->keep, &uc->copy,
+		      &uc->r->blobs_dropped);
+	free(src);
 }
 
 /* --- copying -------------------------------------------------------------------------- */
 
-static void fresh_committed(void *ctx, const uint8_t pack_id[32], const struct pack_entry *entries,
-			    size_t n)
-{
-	struct unit_compact *uc = ctx;
-
-	index_builder_add_pack(uc->fresh, pack_id, entries, n);
-	idset_push(&uc->new_packs, pack_id);
-	uc->r->new_packs++;
-}
-
-struct copier {
-	struct unit_compact *uc;
-	struct pack_reader *pr;
-	struct pack_writer *pw[2]; /* data, metadata */
-	uint8_t *done;             /* per blob of uc->copy: copied */
-	struct buf pack, plain;
-};
-
-/* The place in uc->copy of a blob still to copy, or SIZE_MAX. */
-static size_t to_copy(const struct copier *cp, const uint8_t id[32])
-{
-	size_t at = idset_find(&cp->uc->copy, id);
-
-	return at != SIZE_MAX && !cp->done[at] ? at : SIZE_MAX;
-}
-
-/* Copies the blobs of candidate c that are still to be copied: each is
- * decrypted and verified against its id, then sealed anew in a new pack
- * (its own key, its own nonces). */
-static int copy_pack(struct copier *cp, const struct cand *c, struct error *err)
-{
-	char *name = NULL, hex[65], *what;
-	size_t k;
-	int ret = 0, any = 0;
-
-	for (k = 0; k < c->nt && !any; k++)
-		any = to_copy(cp, c->t[k].id) != SIZE_MAX;
-	if (!any)
-		return 0;
-	name = pack_name(cp->uc->u, c->id);
-	buf_reset(&cp->pack);
-	if (backend_get(cp->uc->c->be, name, &cp->pack, PACK_READ_MAX, err) < 0) {
-		free(name);
-		return -1;
-	}
-	for (k = 0; ret == 0 && k < c->nt; k++) {
-		const struct pack_entry *e = &c->t[k];
-		int meta = BLOB_TYPE(e->len_flags) == BLOB_META;
-		size_t at = to_copy(cp, e->id);
-
-		if (at == SIZE_MAX)
-			continue;
-		hex_encode(e->id, 32, hex);
-		what = xasprintf("blob %.16s of %s", hex, name);
-		if ((uint64_t)e->offset + BLOB_LEN(e->len_flags) > cp->pack.len)
-			ret = error_setk(err, ERROR_CORRUPT, "%s lies beyond the pack's end", what);
-		else if (pack_reader_blob(cp->pr, c->id, e, cp->pack.data + e->offset, 1, &cp->plain,
-					  what, err) == 0 &&
-			 pack_writer_add(cp->pw[meta], e->id, cp->plain.data, cp->plain.len, NULL,
-					 err) == 0) {
-			cp->done[at] = 1;
-			cp->uc->r->blobs_copied++;
-		} else {
-			ret = -1;
-		}
-		free(what);
-	}
-	free(name);
-	return ret;
-}
-
 /* New packs holding every blob of `copy`, and an index segment listing
- * them (the packs reach the disk before it: index_builder_write syncs). */
+ * them (engine/packcopy.c). */
 static int copy_blobs(struct unit_compact *uc, struct error *err)
 {
-	struct copier cp = { .uc = uc };
+	struct packcopy_src *src = xcalloc(uc->ncand + 1, sizeof(*src));
 	size_t i;
-	int ret = 0;
+	int ret;
 
-	if (uc->copy.n == 0)
-		return 0;
-	cp.done = xcalloc(uc->copy.n, 1);
-	cp.pr = pack_reader_open(uc->u);
-	cp.pw[0] = pack_writer_open(uc->u, BLOB_DATA, fresh_committed, uc);
-	cp.pw[1] = pack_writer_open(uc->u, BLOB_META, fresh_committed, uc);
-	buf_init(&cp.pack, 0);
-	buf_init(&cp.plain, 0);
-	for (i = 0; ret == 0 && i < uc->ncand; i++)
-		ret = copy_pack(&cp, &uc->cand[i], err);
-	if (ret == 0 && (pack_writer_flush(cp.pw[0], err) < 0 || pack_writer_flush(cp.pw[1], err) < 0))
-		ret = -1;
-	if (ret == 0)
-		ret = index_builder_write(uc->fresh, uc->u, err);
-	pack_writer_close(&cp.pw[0]);
-	pack_writer_close(&cp.pw[1]);
-	pack_reader_close(&cp.pr);
-	buf_clear(&cp.pack);
-	buf_clear(&cp.plain);
-	free(cp.done);
+	for (i = 0; i < uc->ncand; i++)
+		src[i] = (struct packcopy_src){ uc->cand[i].id, uc->cand[i].t, uc->cand[i].nt };
+	ret = packcopy_run(uc->u, uc->c->be, src, uc->ncand, &uc->copy, &uc->pc, err);
+	uc->r->blobs_copied = uc->pc.blobs;
+	uc->r->new_packs = uc->pc.new_packs;
+	free(src);
 	return ret;
 }
 
@@ -431,8 +313,8 @@ static void pack_sizes(struct unit_compact *uc, uint64_t *old_r, uint64_t *new_r
 		*old_r += uc->cand[i].size;
 		free(name);
 	}
-	for (i = 0; i < uc->new_packs.n; i++) {
-		name = pack_name(uc->u, uc->new_packs.v[i]);
+	for (i = 0; i < uc->pc.packs.n; i++) {
+		name = pack_name(uc->u, uc->pc.packs.v[i]);
 		if (backend_size(uc->c->be, name, &size, &ignored) == 0)
 			*new_r += size;
 		free(name);
@@ -561,14 +443,13 @@ static void unit_compact_clear(struct unit_compact *uc)
 	writers_destroy(&uc->w);
 	erasure_set_free(&uc->es);
 	index_close(&uc->ix);
-	index_builder_free(&uc->fresh);
 	idset_clear(&uc->keep);
 	idset_clear(&uc->erased);
 	idset_clear(&uc->indexed);
 	idset_clear(&uc->disk);
 	idset_clear(&uc->cand_ids);
 	idset_clear(&uc->copy);
-	idset_clear(&uc->new_packs);
+	idset_clear(&uc->pc.packs);
 	store_unit_close(&uc->u);
 }
 
@@ -593,7 +474,6 @@ static int compact_unit(struct compact *c, const char *name, struct compact_resu
 	ret = uc.u ? erasure_set_load(uc.u, &uc.es, err) : -1;
 	if (ret == 0 && erasure_set_records(uc.es) > 0) {
 		uc.r = result_add(res, name);
-		uc.fresh = index_builder_new();
 		uc.w = writers_create(uc.u, name, c->timeout);
 		ret = unit_prepare(&uc, err);
 		if (ret == 0 && c->o->dry_run)

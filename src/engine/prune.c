@@ -13,6 +13,7 @@
 #include "engine/blobrefs.h"
 #include "engine/idset.h"
 #include "engine/meta.h"
+#include "engine/packcopy.h"
 #include "engine/writers.h"
 #include "lib/buf.h"
 #include "lib/error.h"
@@ -34,12 +35,15 @@
 #define PLAN_MAX ((size_t)64 << 20)
 #define DEFAULT_GRACE 3600
 #define DEFAULT_TIMEOUT 86400
+#define DEFAULT_REPACK_BELOW 50 /* percent of a pack's bytes in use */
+#define DEFAULT_REPACK_PCT 10   /* of a unit's indexed bytes, per run */
+#define MIN_REPACK_BUDGET ((uint64_t)PACK_TARGET_SIZE)
 
 /* --- indexed packs and how much of each is referenced -------------------- */
 
 struct pack_stat {
 	uint8_t id[32];
-	uint64_t blobs, used, unused_bytes;
+	uint64_t blobs, used, used_bytes, unused_bytes;
 };
 
 struct pack_table {
@@ -91,6 +95,7 @@ struct unit_prune {
 	struct idset ref;       /* referenced blob ids */
 	struct pack_table packs; /* indexed packs */
 	struct idset disk;      /* packs on disk */
+	struct idset repacked;  /* packs repacked in this run (dry run: that would be) */
 	int changed;            /* index or packs changed since loaded */
 };
 
@@ -320,9 +325,10 @@ static int tally_entry(void *ctx, const uint8_t pack_id[32], const struct pack_e
 	struct pack_stat *ps = pack_table_add(&up->packs, pack_id);
 
 	ps->blobs++;
-	if (idset_has(&up->ref, e->id))
+	if (idset_has(&up->ref, e->id)) {
 		ps->used++;
-	else
+		ps->used_bytes += BLOB_LEN(e->len_flags);
+	} else
 		ps->unused_bytes += BLOB_LEN(e->len_flags);
 	return 0;
 }
@@ -744,6 +750,260 @@ static int prune_tidy(struct unit_prune *up, struct error *err)
 	return 0;
 }
 
+/* --- repacking (no other writer open) ------------------------------------------- */
+
+/* A partly used pack chosen for repacking, with its trailer. */
+struct repack_pack {
+	const struct pack_stat *ps;
+	struct pack_entry *t;
+	size_t nt;
+};
+
+struct repack {
+	struct unit_prune *up;
+	struct repack_pack *v;
+	size_t n;
+	struct idset ids;       /* the chosen packs, sorted */
+	uint64_t live;          /* stored bytes of their blobs in use */
+};
+
+static uint64_t pack_bytes(const struct pack_stat *ps)
+{
+	return ps->used_bytes + ps->unused_bytes;
+}
+
+/* Least live share first: the most space back per byte copied. */
+static int cmp_live_share(const void *a, const void *b)
+{
+	const struct pack_stat *x = *(const struct pack_stat *const *)a;
+	const struct pack_stat *y = *(const struct pack_stat *const *)b;
+	/* Pack sizes are below 2^25, so the products cannot overflow. */
+	uint64_t l = x->used_bytes * pack_bytes(y), r = y->used_bytes * pack_bytes(x);
+
+	if (l != r)
+		return l < r ? -1 : 1;
+	return memcmp(x->id, y->id, 32);
+}
+
+/* Bytes of blobs this run may copy in the unit (prune.h). */
+static uint64_t repack_budget(const struct unit_prune *up)
+{
+	const struct prune_opts *o = up->p->o;
+	uint64_t total = 0, b;
+	size_t i;
+
+	if (o->max_repack > 0)
+		return o->max_repack;
+	for (i = 0; i < up->packs.n; i++)
+		total += pack_bytes(&up->packs.v[i]);
+	b = total / 100 * (uint64_t)(o->max_repack_pct > 0 ? o->max_repack_pct : DEFAULT_REPACK_PCT);
+	return o->max_repack_pct > 0 || b >= MIN_REPACK_BUDGET ? b : MIN_REPACK_BUDGET;
+}
+
+/* Whether the server still locks the pack (S3 Object Lock): repacking it
+ * now would only add copies, since the old one cannot go. A lock that
+ * cannot be read counts as one. */
+static int repack_locked(struct unit_prune *up, const uint8_t id[32])
+{
+	char *name = pack_name(up->u, id), hex[65], *what;
+	struct error err;
+	int ret;
+
+	hex_encode(id, 32, hex);
+	what = xasprintf("pack %.16s", hex);
+	error_init(&err);
+	ret = backend_lock_check(up->p->be, name, what, &err);
+	if (ret < 0)
+		log_info("%s: %s; not repacked", up->name, err.msg);
+	free(what);
+	free(name);
+	return ret < 0;
+}
+
+/* The packs below the threshold, least live first, as far as the budget
+ * goes; locked ones are skipped. */
+static void repack_choose(struct repack *rp, int below)
+{
+	struct unit_prune *up = rp->up;
+	struct prune_result *res = up->p->res;
+	const struct pack_stat **c = xcalloc(up->packs.n + 1, sizeof(*c));
+	uint64_t budget = repack_budget(up);
+	size_t i, n = 0;
+
+	for (i = 0; i < up->packs.n; i++) {
+		const struct pack_stat *ps = &up->packs.v[i];
+
+		if (ps->used && ps->unused_bytes && idset_has(&up->disk, ps->id) &&
+		    ps->used_bytes * 100 < (uint64_t)below * pack_bytes(ps))
+			c[n++] = ps;
+	}
+	qsort(c, n, sizeof(*c), cmp_live_share);
+	rp->v = xcalloc(n + 1, sizeof(*rp->v));
+	for (i = 0; i < n; i++) {
+		if (rp->live + c[i]->used_bytes > budget) {
+			res->repack_budget_packs++;
+			continue;
+		}
+		if (repack_locked(up, c[i]->id)) {
+			res->repack_locked_packs++;
+			continue;
+		}
+		rp->v[rp->n++].ps = c[i];
+		rp->live += c[i]->used_bytes;
+	}
+	free(c);
+}
+
+/* Reads the chosen packs' trailers; a pack whose trailer cannot be read
+ * is left as it is (check reports it). */
+static void repack_trailers(struct repack *rp)
+{
+	struct pack_reader *pr = pack_reader_open(rp->up->u);
+	struct error err;
+	size_t i, n = 0;
+
+	for (i = 0; i < rp->n; i++) {
+		error_init(&err);
+		if (pack_reader_trailer(pr, rp->v[i].ps->id, &rp->v[i].t, &rp->v[i].nt, &err) < 0) {
+			log_warn("%s: %s; pack not repacked", rp->up->name, err.msg);
+			rp->live -= rp->v[i].ps->used_bytes;
+			continue;
+		}
+		rp->v[n++] = rp->v[i];
+	}
+	rp->n = n;
+	for (i = 0; i < n; i++)
+		idset_push(&rp->ids, rp->v[i].ps->id);
+	idset_sort(&rp->ids);
+	pack_reader_close(&pr);
+}
+
+static uint64_t packs_size(struct unit_prune *up, const struct idset *ids)
+{
+	struct error ignored;
+	uint64_t sum = 0, size;
+	size_t i;
+
+	for (i = 0; i < ids->n; i++) {
+		char *name = pack_name(up->u, ids->v[i]);
+
+		if (backend_size(up->p->be, name, &size, &ignored) == 0)
+			sum += size;
+		free(name);
+	}
+	return sum;
+}
+
+static int keep_not_repacked(void *ctx, const uint8_t pack_id[32])
+{
+	return !idset_has(&((struct repack *)ctx)->ids, pack_id);
+}
+
+/* Indexes the old packs again: a backup that started meanwhile may have
+ * found a blob of theirs in the old index that was not copied. */
+static int repack_undo(struct repack *rp, struct error *err)
+{
+	struct index_builder *b = index_builder_new();
+	size_t i;
+	int ret;
+
+	for (i = 0; i < rp->n; i++)
+		index_builder_add_pack(b, rp->v[i].ps->id, rp->v[i].t, rp->v[i].nt);
+	ret = index_builder_write(b, rp->up->u, err);
+	index_builder_free(&b);
+	if (ret < 0)
+		log_error("%s: the packs of an interrupted repack could not be indexed again: %s; "
+			  "run prune again", rp->up->name, err->msg);
+	return ret;
+}
+
+/* Copies, drops the old packs from the index, checks the writers (check
+ * 2) and undoes on a new writer. The old packs stay on disk, unindexed:
+ * phase 1 plans them and a later sweep deletes them. */
+static int repack_apply(struct repack *rp, struct packcopy_src *src, const struct idset *copy,
+			struct error *err)
+{
+	struct unit_prune *up = rp->up;
+	struct prune_result *res = up->p->res;
+	struct packcopy_result pc = { 0 };
+	uint64_t old_bytes = packs_size(up, &rp->ids), new_bytes;
+	int ok;
+
+	up->changed = 1;
+	if (packcopy_run(up->u, up->p->be, src, rp->n, copy, &pc, err) < 0 ||
+	    index_rewrite(up->ix, up->u, keep_not_repacked, rp, err) < 0) {
+		idset_clear(&pc.packs);
+		return -1;
+	}
+	new_bytes = packs_size(up, &pc.packs);
+	idset_clear(&pc.packs);
+	ok = writers_recheck(up->w, err);
+	if (ok == 1) {
+		res->repacked_packs += rp->n;
+		res->repack_written_bytes += new_bytes;
+		res->repack_freed_bytes += old_bytes > new_bytes ? old_bytes - new_bytes : 0;
+		log_info("%s: repacked %zu packs: %llu blobs copied into %llu new packs (%llu bytes); "
+			 "%llu bytes to be freed by a later sweep", up->name, rp->n,
+			 (unsigned long long)pc.blobs, (unsigned long long)pc.new_packs,
+			 (unsigned long long)new_bytes,
+			 (unsigned long long)(old_bytes > new_bytes ? old_bytes - new_bytes : 0));
+		return 0;
+	}
+	if (repack_undo(rp, ok == 0 ? err : &(struct error){ 0 }) < 0 && ok == 0)
+		return -1;
+	up->repacked.n = 0; /* indexed again: still partly used, reported so */
+	if (ok < 0)
+		return -1;
+	up->others_open = 1;
+	res->repack_deferred_units++;
+	log_info("%s: a backup started during the repack; old packs indexed again", up->name);
+	return 0;
+}
+
+/* Rewrites the unit's partly used packs (docs/prune.md "Repacking"). */
+static int prune_repack(struct unit_prune *up, struct error *err)
+{
+	const struct prune_opts *o = up->p->o;
+	int below = o->repack_below ? o->repack_below : DEFAULT_REPACK_BELOW;
+	struct repack rp = { .up = up };
+	struct packcopy_src *src;
+	struct idset copy = { 0 };
+	uint64_t dropped = 0;
+	size_t i;
+	int ret = 0;
+
+	if (below < 0 || up->others_open || unit_reload(up, err) < 0)
+		return below < 0 || up->others_open ? 0 : -1;
+	repack_choose(&rp, below);
+	repack_trailers(&rp);
+	src = xcalloc(rp.n + 1, sizeof(*src));
+	for (i = 0; i < rp.n; i++) {
+		src[i] = (struct packcopy_src){ rp.v[i].ps->id, rp.v[i].t, rp.v[i].nt };
+		idset_push(&up->repacked, rp.v[i].ps->id);
+	}
+	idset_sort(&up->repacked);
+	if (rp.n > 0)
+		packcopy_plan(up->ix, src, rp.n, &rp.ids, &up->ref, &copy, &dropped);
+	if (rp.n > 0 && o->dry_run) {
+		uint64_t old_bytes = packs_size(up, &rp.ids);
+
+		up->p->res->repacked_packs += rp.n;
+		up->p->res->repack_written_bytes += rp.live;
+		up->p->res->repack_freed_bytes += old_bytes > rp.live ? old_bytes - rp.live : 0;
+		log_info("%s: dry run: would repack %zu packs, copying %zu blobs (%llu bytes)",
+			 up->name, rp.n, copy.n, (unsigned long long)rp.live);
+	} else if (rp.n > 0) {
+		ret = repack_apply(&rp, src, &copy, err);
+	}
+	for (i = 0; i < rp.n; i++)
+		free(rp.v[i].t);
+	free(rp.v);
+	free(src);
+	idset_clear(&rp.ids);
+	idset_clear(&copy);
+	return ret;
+}
+
 /* --- phase 1: mark -------------------------------------------------------------- */
 
 /* An unindexed pack: planned if no blob in it is needed, re-indexed if a
@@ -784,7 +1044,7 @@ static void mark_collect(struct unit_prune *up, struct idset *plan, struct index
 
 		if (ps->used == 0 && !idset_has(&skip, ps->id)) {
 			idset_push(plan, ps->id);
-		} else if (ps->used && ps->unused_bytes) {
+		} else if (ps->used && ps->unused_bytes && !idset_has(&up->repacked, ps->id)) {
 			up->p->res->partial_packs++;
 			up->p->res->partial_waste_bytes += ps->unused_bytes;
 		}
@@ -863,6 +1123,7 @@ static void unit_prune_clear(struct unit_prune *up)
 	idset_clear(&up->ref);
 	free(up->packs.v);
 	idset_clear(&up->disk);
+	idset_clear(&up->repacked);
 	store_unit_close(&up->u);
 }
 
@@ -909,6 +1170,8 @@ static int prune_unit(struct prune *p, const char *name, struct error *err)
 		ret = prune_sweep(&up, err);
 	if (ret == 0)
 		ret = prune_tidy(&up, err);
+	if (ret == 0)
+		ret = prune_repack(&up, err);
 	if (ret == 0)
 		ret = prune_mark(&up, err);
 	unit_prune_clear(&up);

@@ -6,7 +6,9 @@
  * @TEXT keeps only operations on objects whose name contains TEXT (e.g.
  * "commit@/rp/" for restore points); N counts those operations from 1
  * ("N+" means N and every later one); KIND is enospc, eio, kill (SIGKILL:
- * the process dies right there), locked (as S3 Object Lock: a remove is
+ * the process dies right there), stop (SIGSTOP: the process waits right
+ * there, before the operation, until the test sends SIGCONT; then the
+ * operation goes on), locked (as S3 Object Lock: a remove is
  * refused with ERROR_LOCKED, a lock query answers "retained for a day"),
  * and for reads two answers a real S3 server cannot be made to give:
  * short (a 200 whose body is cut short: the read returns ERROR_CORRUPT
@@ -28,7 +30,8 @@
 #include "lib/mem.h"
 
 enum fault_op { FAULT_WRITE, FAULT_COMMIT, FAULT_READ, FAULT_REMOVE, FAULT_LOCK, FAULT_OPS };
-enum fault_kind { FAULT_ENOSPC, FAULT_EIO, FAULT_KILL, FAULT_LOCKED, FAULT_SHORT, FAULT_BADSUM };
+enum fault_kind { FAULT_ENOSPC, FAULT_EIO, FAULT_KILL, FAULT_STOP, FAULT_LOCKED, FAULT_SHORT,
+		  FAULT_BADSUM };
 
 struct fault_rule {
 	enum fault_op op;
@@ -72,6 +75,10 @@ static int fault_hit_damage(struct fault *f, const enum fault_op *ops, size_t no
 				continue;
 			if (r->kind == FAULT_KILL)
 				kill(getpid(), SIGKILL);
+			if (r->kind == FAULT_STOP) {
+				kill(getpid(), SIGSTOP);
+				continue;
+			}
 			if (r->kind == FAULT_SHORT || r->kind == FAULT_BADSUM) {
 				if (damage_r != NULL) /* else not a read: nothing to spoil */
 					*damage_r = (int)r->kind;
@@ -354,6 +361,7 @@ static int fault_parse_rule(const char *s, size_t len, struct fault_rule *r)
 	if (strcmp(colon2 + 1, "enospc") == 0) r->kind = FAULT_ENOSPC;
 	else if (strcmp(colon2 + 1, "eio") == 0) r->kind = FAULT_EIO;
 	else if (strcmp(colon2 + 1, "kill") == 0) r->kind = FAULT_KILL;
+	else if (strcmp(colon2 + 1, "stop") == 0) r->kind = FAULT_STOP;
 	else if (strcmp(colon2 + 1, "locked") == 0) r->kind = FAULT_LOCKED;
 	else if (strcmp(colon2 + 1, "short") == 0) r->kind = FAULT_SHORT;
 	else if (strcmp(colon2 + 1, "badsum") == 0) r->kind = FAULT_BADSUM;
