@@ -151,12 +151,13 @@ check "check --read-data exits 0 after the undone repack" c check --read-data
 verify_live "after the undone repack"
 
 # --- 5. prune killed at each step of a repack: nothing is lost ------------------
-# Each prune repacks one pack (--max-repack 250K) after sweeping the last
-# one's old packs; the rules name the objects a repack writes.
+# Each prune repacks a pack or two (--max-repack 500K: since the backup
+# above, a pack may hold two live files) after sweeping the last one's old
+# packs; the rules name the objects a repack writes.
 kill_prune() { # RULE
 	local rc
 	{ COFFER_FAULTS=$1:kill "$COFFER" --store "$STORE" --key-file "$KEY" --quiet prune \
-		--deletion-key-file "$DKEY" --grace 0 --max-repack 250K >"$T/kill.out" 2>&1; rc=$?; } 2>/dev/null
+		--deletion-key-file "$DKEY" --grace 0 --repack-below 100 --max-repack 500K >"$T/kill.out" 2>&1; rc=$?; } 2>/dev/null
 	[ $rc -eq 137 ] || not_ok "COFFER_FAULTS=$1:kill kills prune" "exit $rc: $(why "$T/kill.out")"
 }
 after_kill() { # LABEL
@@ -167,7 +168,7 @@ after_kill() { # LABEL
 # "-": a prune that finishes, so that the next one has old packs to delete.
 for rule in commit@/packs/:1 commit@/index/:1 commit@/index/:2 commit@/prune/:1 - remove@/packs/:1; do
 	if [ "$rule" = - ]; then
-		c --quiet prune --deletion-key-file "$DKEY" --grace 0 --max-repack 250K >"$T/kill.out" 2>&1 ||
+		c --quiet prune --deletion-key-file "$DKEY" --grace 0 --repack-below 100 --max-repack 500K >"$T/kill.out" 2>&1 ||
 			not_ok "prune after the kills" "$(why "$T/kill.out")"
 		continue
 	fi
@@ -175,7 +176,7 @@ for rule in commit@/packs/:1 commit@/index/:1 commit@/index/:2 commit@/prune/:1 
 	after_kill "prune killed at $rule"
 done
 for i in 1 2; do
-	c --quiet prune --deletion-key-file "$DKEY" --grace 0 --max-repack 250K >"$T/bg.out" 2>&1 &
+	c --quiet prune --deletion-key-file "$DKEY" --grace 0 --repack-below 100 --max-repack 500K >"$T/bg.out" 2>&1 &
 	pid=$!
 	sleep "0.$((RANDOM % 10))$((RANDOM % 10))"
 	kill -9 $pid 2>/dev/null
