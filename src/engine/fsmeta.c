@@ -92,7 +92,8 @@ struct fsmeta_reader {
 };
 
 /* Reads the kept xattrs; with r, an attribute the process may not read
- * (trusted.* and security.* need privileges) is counted there. */
+ * (user.* of a file it may not read, one an LSM refuses) is counted there,
+ * for one warning per backup instead of one per file. */
 static char *read_xattrs(struct fsmeta_reader *r, struct meta_entry *e, int dirfd,
 			 const char *name, const char *shown)
 {
@@ -112,7 +113,7 @@ static char *read_xattrs(struct fsmeta_reader *r, struct meta_entry *e, int dirf
 		vlen = fsat_getxattr(dirfd, name, p, value, XATTR_LIST_MAX_LEN);
 		if (vlen < 0 && errno == ENODATA)
 			continue; /* removed since it was listed */
-		if (vlen < 0 && r && (errno == EPERM || errno == EACCES) && !has_prefix(p, "user.")) {
+		if (vlen < 0 && r && (errno == EPERM || errno == EACCES)) {
 			if (r->denied++ == 0)
 				r->first_denied = xasprintf("%s of %s: %s", p, shown, strerror(errno));
 			continue;

@@ -29,9 +29,9 @@ struct fsmeta_reader;
 struct fsmeta_reader *fsmeta_reader_create(void);
 void fsmeta_reader_destroy(struct fsmeta_reader **r);
 /* Adds the owner names and the kept xattrs to e (as fsmeta_read_xattrs).
- * A trusted.* or security.* attribute the process may not read is only
- * counted, for fsmeta_reader_summary(); other failures come back as a
- * message the caller frees (NULL if none). */
+ * An attribute the process may not read (EPERM, EACCES) is only counted,
+ * for fsmeta_reader_summary(); other failures come back as a message the
+ * caller frees (NULL if none). */
 char *fsmeta_reader_read(struct fsmeta_reader *r, struct meta_entry *e, int dirfd,
 			 const char *name, const char *shown);
 /* One line on the attributes that could not be read, or NULL; the caller

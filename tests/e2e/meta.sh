@@ -204,6 +204,20 @@ setcap cap_net_bind_service+ep "$S/bin/cap" # chown cleared it
 run setpriv --reuid=nobody --regid=nogroup --clear-groups env COFFER_CACHE="$NB.cache" \
 	"$COFFER" --store "$NB.store" --key-file "$NB.key" backup u "$S"
 is_rc "meta: backup as nobody of files with trusted.* xattrs, no warning" 0
+# Attributes it may not read (user.* of empty files it may not read, so
+# that nothing else fails): one warning for the backup, not one per file.
+mkdir "$S/locked"
+for f in a b; do
+	: >"$S/locked/$f" && setfattr -n user.k -v v "$S/locked/$f" && chmod 000 "$S/locked/$f"
+done
+chown -R nobody:nogroup "$S/locked"
+run setpriv --reuid=nobody --regid=nogroup --clear-groups env COFFER_CACHE="$NB.cache" \
+	"$COFFER" --store "$NB.store" --key-file "$NB.key" backup u2 "$S/locked"
+is_rc "meta: unreadable attributes are a warning (exit 3)" 3
+assert "meta: one warning for both files' unreadable attributes" \
+	[ "$(grep -c 'could not be read' "$T/err")" = 1 ]
+err_has "meta: the warning counts them and names the first" \
+	"2 extended attributes could not be read and are not kept (first: user.k of .*locked/a: Permission denied)"
 run "$COFFER" --store "$NB.store" --key-file "$NB.key" restore u@4 --to "$T/r4"
 is_rc "meta: restore of nobody's backup" 0
 assert "meta: nobody's backup kept the ACLs and the capability, not trusted.*" \
