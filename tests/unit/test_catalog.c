@@ -23,7 +23,7 @@
 
 #include "harness.h"
 
-#define LATEST_VERSION 5
+#define LATEST_VERSION 6
 
 /* The database the cases run on: SQLite files (pg_base NULL), or for the
  * catalog_pg_* cases the PostgreSQL server COFFER_TEST_PG_URL names, each
@@ -466,6 +466,102 @@ out:
 	free(p.state);
 	free(p.units);
 	free(p.rules);
+	free(tenant);
+	free(unit);
+	free(other);
+	free(ounit);
+	catalog_close(&c);
+	free(path);
+}
+
+/* Restore drills: numbered per unit, listed newest first, each unit's
+ * newest with its totals; a policy keeps its drill settings. */
+static void test_catalog_drills(void)
+{
+	struct catalog_policy p = { 0 }, *g = NULL;
+	struct catalog_drill d = { 0 }, **ds = NULL;
+	struct catalog *c = NULL;
+	struct error err;
+	char *path = NULL, *tenant = NULL, *unit = NULL, *other = NULL, *ounit = NULL;
+	char passed[] = "passed", failed[] = "failed", detail[] = "{\"problemList\":[]}";
+	int64_t seq = 0;
+	size_t n = 0;
+
+	error_init(&err);
+	c = open_new("drills", &path, &err);
+	CHECKF(c != NULL, "open: %s", err.msg);
+	CHECK_OK(fixture(c, "a", &tenant, &unit, &err), &err);
+	CHECK_OK(fixture(c, "b", &other, &ounit, &err), &err);
+	p.name = xstrdup("sites");
+	p.kind = xstrdup("site");
+	p.tenant = xstrdup(tenant);
+	p.drill = xstrdup("{\"everySeconds\":86400}");
+	p.state = xstrdup("active");
+	CHECK_OK(catalog_policy_create(c, &p, &err), &err);
+	CHECK_OK(catalog_policy_get(c, tenant, p.id, &g, &err), &err);
+	CHECK(g->drill && strcmp(g->drill, p.drill) == 0);
+	catalog_policy_free(&g);
+	free(p.drill);
+	p.drill = NULL; /* drills stopped */
+	CHECK_OK(catalog_policy_update(c, &p, &err), &err);
+	CHECK_OK(catalog_policy_get(c, tenant, p.id, &g, &err), &err);
+	CHECK(g->drill == NULL);
+
+	CHECK_OK(catalog_drill_next_seq(c, tenant, unit, &seq, &err), &err);
+	CHECK(seq == 1);
+	d.tenant = tenant;
+	d.unit = unit;
+	for (int i = 1; i <= 3; i++) {
+		d.seq = i;
+		d.state = i == 2 ? failed : passed;
+		d.started = 100 * i;
+		d.finished = 100 * i + 5;
+		d.slices = 3;
+		d.slice = i - 1;
+		d.packs = i;
+		d.bytes = 1000 * i;
+		d.detail = detail;
+		CHECK_OK(catalog_drill_put(c, &d, &err), &err);
+	}
+	CHECK_FAILS(catalog_drill_put(c, &d, &err), &err, ERROR_EXISTS);
+	CHECK_OK(catalog_drill_next_seq(c, tenant, unit, &seq, &err), &err);
+	CHECK(seq == 4);
+	CHECK_OK(catalog_drill_next_seq(c, other, ounit, &seq, &err), &err);
+	CHECK(seq == 1);
+	CHECK_OK(catalog_drill_list(c, tenant, unit, 1, &(struct catalog_page){ .limit = 2 }, &ds,
+				    &n, &err), &err);
+	CHECK(n == 2 && ds[0]->seq == 3 && ds[1]->seq == 2 && strcmp(ds[1]->state, "failed") == 0);
+	CATALOG_LIST_FREE(ds, n, catalog_drill_free);
+	ds = NULL;
+	CHECK_OK(catalog_drill_list(c, tenant, unit, 1, &(struct catalog_page){ .after = "2" }, &ds,
+				    &n, &err), &err);
+	CHECK(n == 1 && ds[0]->seq == 1 && ds[0]->bytes == 1000 && ds[0]->finished == 105);
+	CATALOG_LIST_FREE(ds, n, catalog_drill_free);
+	ds = NULL;
+	CHECK_OK(catalog_drill_latest(c, tenant, NULL, &ds, &n, &err), &err);
+	CHECK(n == 1 && ds[0]->seq == 3 && ds[0]->total == 3 && ds[0]->failed_total == 1);
+	CHECK(ds[0]->packs_total == 6 && ds[0]->bytes_total == 6000);
+	CATALOG_LIST_FREE(ds, n, catalog_drill_free);
+	ds = NULL;
+	/* Another tenant sees none of them. */
+	CHECK_OK(catalog_drill_latest(c, other, NULL, &ds, &n, &err), &err);
+	CHECK(n == 0);
+	CATALOG_LIST_FREE(ds, n, catalog_drill_free);
+	ds = NULL;
+	CHECK_OK(catalog_drill_list(c, other, unit, 0, NULL, &ds, &n, &err), &err);
+	CHECK(n == 0);
+	/* A purged tenant takes its drills along. */
+	CHECK_OK(catalog_tenant_purge(c, tenant, &err), &err);
+out:
+	if (ds != NULL)
+		CATALOG_LIST_FREE(ds, n, catalog_drill_free);
+	catalog_policy_free(&g);
+	free(p.id);
+	free(p.tenant);
+	free(p.name);
+	free(p.kind);
+	free(p.state);
+	free(p.drill);
 	free(tenant);
 	free(unit);
 	free(other);
@@ -1603,6 +1699,7 @@ static void test_catalog_migrations(void)
 			    " ALTER TABLE units DROP COLUMN destroy_due;"
 			    " ALTER TABLE units DROP COLUMN source_gone_since;"
 			    " ALTER TABLE artifacts DROP COLUMN withheld;"
+			    " DROP TABLE drills; ALTER TABLE policies DROP COLUMN drill;"
 			    " UPDATE schema_version SET version = 1") ==
 	      0);
 	c = catalog_open(path, &err);
@@ -1618,16 +1715,16 @@ static void test_catalog_migrations(void)
 	catalog_close(&c);
 
 	/* A newer version is refused, naming the file and both versions. */
-	CHECK(raw_sql(path, "UPDATE schema_version SET version = 6") == 0);
+	CHECK(raw_sql(path, "UPDATE schema_version SET version = 7") == 0);
 	error_init(&err);
 	c = catalog_open(path, &err);
 	CHECK(c == NULL);
 	CHECKF(err.code == ERROR_VERSION, "kind %d: %s", err.code, err.msg);
-	CHECKF(strstr(err.msg, db_label(path)) != NULL && strstr(err.msg, "version 6") != NULL &&
-		       strstr(err.msg, "1 to 5") != NULL,
+	CHECKF(strstr(err.msg, db_label(path)) != NULL && strstr(err.msg, "version 7") != NULL &&
+		       strstr(err.msg, "1 to 6") != NULL,
 	       "message: %s", err.msg);
 	/* And left as it was. */
-	CHECK(raw_int(path, "SELECT version FROM schema_version") == 6);
+	CHECK(raw_int(path, "SELECT version FROM schema_version") == 7);
 out:
 	catalog_tenant_free(&t);
 	free(head);
@@ -1734,6 +1831,7 @@ const struct unit_test catalog_tests[] = {
 	{ "catalog_unit_source", test_catalog_unit_source },
 	{ "catalog_policies", test_catalog_policies },
 	{ "catalog_restore_points", test_catalog_restore_points },
+	{ "catalog_drills", test_catalog_drills },
 	{ "catalog_sessions", test_catalog_sessions },
 	{ "catalog_tokens", test_catalog_tokens },
 	{ "catalog_pages", test_catalog_pages },
@@ -1763,6 +1861,7 @@ PG_CASE(tenants_and_units)
 PG_CASE(legal_hold)
 PG_CASE(policies)
 PG_CASE(restore_points)
+PG_CASE(drills)
 PG_CASE(sessions)
 PG_CASE(tokens)
 PG_CASE(pages)
@@ -2187,6 +2286,7 @@ const struct unit_test catalog_pg_tests[] = {
 	{ "catalog_pg_legal_hold", test_catalog_pg_legal_hold },
 	{ "catalog_pg_policies", test_catalog_pg_policies },
 	{ "catalog_pg_restore_points", test_catalog_pg_restore_points },
+	{ "catalog_pg_drills", test_catalog_pg_drills },
 	{ "catalog_pg_sessions", test_catalog_pg_sessions },
 	{ "catalog_pg_tokens", test_catalog_pg_tokens },
 	{ "catalog_pg_pages", test_catalog_pg_pages },
