@@ -102,7 +102,7 @@ int cmd_catalog(struct cli *c, int argc, char **argv);
 	"revoke ID"
 #define USAGE_UNIT "list | create ... | show ID | backup ID | restore-points ID | " \
 	"recommend ID | ls ID SEQ [PATH] | find ID PATTERN | forget ID SEQ | legal-hold ID (--reason R | --release) | " \
-	"destroy ID (--confirm NAME | --cancel)"
+	"destroy ID (--confirm NAME | --cancel) | drill ID [--wait] | drills ID"
 #define USAGE_POLICY "list | create ... | show ID | activate ID | deactivate ID"
 #define USAGE_RESTORE_SESSION "list | create ... [--path P]... [--dry-run] | show ID [--wait]"
 #define USAGE_AUDIT "list [...] | verify"

@@ -1024,6 +1024,94 @@ static int unit_destroy(struct api *a, struct opts *o)
 	return simple(a, "POST", p, b, NULL);
 }
 
+static const struct col drill_cols[] = {
+	{ "SEQ", "seq" }, { "STATE", "state" }, { "FINISHED", "finished" },
+	{ "POINT", "restorePoint" }, { "SLICE", "slice" }, { "OF", "slices" }, { "PACKS", "packs" },
+	{ "BYTES", "bytes" }, { "SAMPLES", "samples" }, { "WITHHELD", "withheld" },
+	{ "PROBLEMS", "problems" }, { NULL, NULL } };
+
+static int unit_drills(struct api *a, struct opts *o)
+{
+	TPATH_OR_FAIL(p, "/protectionUnits/%s/drills", o->pos[0]);
+	struct buf q;
+	int ret;
+
+	buf_init(&q, 0);
+	ret = list(a, p, &q, o->v[O_LIMIT], drill_cols);
+	free(p);
+	return ret;
+}
+
+/* Whether the unit has a drill job queued or running. */
+static int drill_pending(struct api *a, struct opts *o, int *pending_r, struct error *err)
+{
+	static const char *const states[] = { "queued", "running" };
+	struct json_object *r = NULL, *items;
+
+	*pending_r = 0;
+	for (size_t i = 0; i < 2 && !*pending_r; i++) {
+		char *p = tpath(a, o, err, "/jobs?unit=%s&kind=drill&state=%s", o->pos[0], states[i]);
+
+		if (p == NULL || api_call(a, "GET", p, NULL, &r, err) < 0) {
+			free(p);
+			return -1;
+		}
+		free(p);
+		*pending_r = json_object_object_get_ex(r, "items", &items) &&
+			     json_object_array_length(items) > 0;
+		json_object_put(r);
+	}
+	return 0;
+}
+
+/* A restore drill now (docs/service.md "Restore drills"); with --wait, the
+ * drill's result once it ended, exit 1 if it failed. */
+static int unit_drill(struct api *a, struct opts *o)
+{
+	TPATH_OR_FAIL(p, "/protectionUnits/%s/drills", o->pos[0]);
+	struct json_object *r = NULL, *items, *d = NULL, *st;
+	char *last = NULL;
+	int pending = 1, ret = EXIT_OK;
+
+	if (!o->wait)
+		return simple(a, "POST", p, NULL, NULL);
+	if (api_call(a, "POST", p, NULL, &r, &err_) < 0)
+		goto failed;
+	json_object_put(r);
+	while (pending) {
+		if (drill_pending(a, o, &pending, &err_) < 0)
+			goto failed;
+		if (pending)
+			usleep(200 * 1000);
+	}
+	last = xasprintf("%s?limit=1", p);
+	if (api_call(a, "GET", last, NULL, &r, &err_) < 0)
+		goto failed;
+	if (json_object_object_get_ex(r, "items", &items) && json_object_array_length(items) > 0)
+		d = json_object_array_get_idx(items, 0);
+	if (d == NULL) {
+		error_set(&err_, "unit %s has no drill: the drill job failed before it ran "
+			  "(see its jobs)", o->pos[0]);
+		json_object_put(r);
+		goto failed;
+	}
+	if (a->c->json)
+		print_json(d);
+	else
+		record(d);
+	if (json_object_object_get_ex(d, "state", &st) &&
+	    strcmp(json_object_get_string(st), "passed") != 0)
+		ret = EXIT_FAIL;
+	json_object_put(r);
+	free(last);
+	free(p);
+	return ret;
+failed:
+	free(last);
+	free(p);
+	return fail(&err_);
+}
+
 int cmd_unit(struct cli *c, int argc, char **argv)
 {
 	static const struct sub subs[] = {
@@ -1033,6 +1121,7 @@ int cmd_unit(struct cli *c, int argc, char **argv)
 		{ "find", 2, unit_find },
 		{ "forget", 2, unit_forget }, { "legal-hold", 1, unit_legal_hold },
 		{ "destroy", 1, unit_destroy },
+		{ "drill", 1, unit_drill }, { "drills", 1, unit_drills },
 		{ NULL, 0, NULL } };
 
 	return client_run(c, argc, argv, subs, USAGE_UNIT);

@@ -206,6 +206,17 @@ grep -q "^coffer_drill_failures_total{tenant=\"$TID\",unit=\"$A\"} $nfailed$" "$
 api "$TOK" GET "$U/$TID/overview"
 equal "drills" "the overview once the unit passes again" "$(j .drills.failed) $(j .drills.passed)" "0 1"
 
+# The CLI: a drill waited for, and the list.
+printf '%s\n' "$TOK" >"$T/ta.tok"
+run "$COFFER" --server "$BASE" --token-file "$T/ta.tok" --json unit drill "$A" --wait
+is_rc "drills: coffer unit drill --wait passes" 0
+equal "drills" "what coffer unit drill --wait prints" "$(jq -r '.state + " " + (.seq|tostring)' "$T/out")" \
+	"passed $((last + 2))"
+run "$COFFER" --server "$BASE" --token-file "$T/ta.tok" unit drills "$A"
+is_rc "drills: coffer unit drills" 0
+grep -q "^$((last + 2)) *passed" "$T/out" && ok "drills: coffer unit drills lists the newest first" ||
+	not_ok "drills: coffer unit drills lists the newest first" "$(head -3 "$T/out" | tr '\n' ' ')"
+
 sanitizer "$T/serve.err" && not_ok "drills: no sanitizer report" "$(grep -m1 -E 'Sanitizer|runtime error' "$T/serve.err")" ||
 	ok "drills: no sanitizer report"
 exit $FAILED
