@@ -365,6 +365,24 @@ api "$GTOK" GET /v1/auditLog/verify
 [ "$(jq -r .ok "$T/resp")" = true ] && ok "mailsvc: the audit chain verifies" ||
 	not_ok "mailsvc: the audit chain verifies" "$(cat "$T/resp")"
 
+# A restore drill of a mailbox (docs/service.md "Restore drills"): a sample
+# of its messages restored into scratch, each compared with the point.
+api "$TOK" POST "/v1/tenants/$TA/protectionUnits/$UA/drills"
+expect "mailsvc: a drill of a mailbox is queued" 202
+mail_drilled() {
+	[ "$(q "$TOK" "/v1/tenants/$TA/protectionUnits/$UA/drills" '.items | length')" -ge 1 ] &&
+		[ "$(q "$TOK" "/v1/tenants/$TA/jobs?unit=$UA&kind=drill&state=running" '.items | length')" = 0 ]
+}
+until_true 120 mail_drilled
+api "$TOK" GET "/v1/tenants/$TA/protectionUnits/$UA/drills?limit=1"
+if [ "$(j '.items[0].state')" = passed ] && [ "$(j '.items[0].samples')" -gt 0 ] &&
+	[ "$(j '.items[0].detail.restore.verified')" = "$(j '.items[0].samples')" ] &&
+	j '.items[0].detail.restore.paths[]' | grep -qE '/[0-9]{10}$'; then
+	ok "mailsvc: the mailbox drill restored $(j '.items[0].samples') messages into scratch, each as the point says"
+else
+	not_ok "mailsvc: the mailbox drill restored messages as the point says" "$(head -c 400 "$T/resp")"
+fi
+
 # ---------------------------------------------------------------------
 serve_stop
 if sanitizer "$T/serve.err"; then
