@@ -89,6 +89,7 @@ static void pending_drop_all(struct imap *c)
 {
 	while (c->npend)
 		imap_pending_drop(c, c->pend[0].tag);
+	c->enable_tag = 0;
 }
 
 /* The connection is unusable from here on. */
@@ -501,11 +502,42 @@ struct pending *imap_pending_finished(struct imap *c, unsigned tag, struct error
 }
 
 /* Waits for `tag`; 0 if OK (and drops it), else -1 with the error. */
+/* The ENABLE sent along after login (imap_do_connect), once its reply is
+ * in: a refusal is an error, as it was when ENABLE waited for its own. */
+static int enable_checked(struct imap *c, struct error *err)
+{
+	unsigned tag = c->enable_tag;
+	struct pending *p = tag ? pending_find(c, tag) : NULL;
+
+	if (p == NULL || !p->done)
+		return 0;
+	c->enable_tag = 0;
+	if (p->status != ST_OK)
+		return imap_cmd_failed(c, tag, err);
+	imap_pending_drop(c, tag);
+	return 0;
+}
+
+int imap_enable_settled(struct imap *c, struct error *err)
+{
+	if (!c->enable_tag)
+		return 0;
+	if (imap_flush(c, "ENABLE QRESYNC", err) < 0 || imap_wait_tag(c, c->enable_tag, err) < 0)
+		return -1;
+	return enable_checked(c, err);
+}
+
 int imap_finish(struct imap *c, unsigned tag, struct error *err)
 {
 	struct pending *p;
 
-	if (imap_wait_tag(c, tag, err) < 0 || !(p = imap_pending_finished(c, tag, err)))
+	if (imap_wait_tag(c, tag, err) < 0)
+		return -1;
+	if (enable_checked(c, err) < 0) {
+		imap_pending_drop(c, tag);
+		return -1;
+	}
+	if (!(p = imap_pending_finished(c, tag, err)))
 		return -1;
 	if (p->status != ST_OK)
 		return imap_cmd_failed(c, tag, err);

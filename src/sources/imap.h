@@ -74,7 +74,7 @@ int imap_auth_parse(const char *s, enum imap_auth *r, struct error *err);
 
 /* Connects, checks the certificate, reads the greeting, STARTTLS if asked,
  * authenticates, and learns the capabilities (ENABLEs QRESYNC/CONDSTORE
- * when offered). NULL and an error on failure (err->code ERROR_KEY when
+ * when offered, sent along with the first command). NULL and an error on failure (err->code ERROR_KEY when
  * the server refused the credentials). */
 struct imap *imap_connect(const struct imap_opts *o, struct error *err);
 
@@ -92,7 +92,9 @@ const char *imap_name(const struct imap *imap);
 
 enum {
 	IMAP_CAP_CONDSTORE = 1u << 0,
-	IMAP_CAP_QRESYNC = 1u << 1,      /* set only once ENABLE QRESYNC succeeded */
+	IMAP_CAP_QRESYNC = 1u << 1,      /* set only once ENABLE QRESYNC succeeded: the
+					  * ENABLE goes out with the first command after
+					  * login, so not before that one's reply */
 	IMAP_CAP_UIDPLUS = 1u << 2,
 	IMAP_CAP_LITERALPLUS = 1u << 3,  /* LITERAL+ */
 	IMAP_CAP_LITERALMINUS = 1u << 4, /* LITERAL- (non-synchronizing up to 4096 bytes) */

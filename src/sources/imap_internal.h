@@ -63,6 +63,7 @@ struct imap {
 	unsigned next_tag;
 	struct pending *pend;
 	size_t npend, cappend;
+	unsigned enable_tag; /* ENABLE sent with the next command, reply unchecked; 0: none */
 
 	unsigned caps;
 	int offers_qresync;
@@ -132,6 +133,9 @@ int imap_cmd_failed(struct imap *c, unsigned tag, struct error *err);
 struct pending *imap_pending_finished(struct imap *c, unsigned tag, struct error *err);
 /* Waits for `tag`; 0 if OK (and drops it), else -1 with the error. */
 int imap_finish(struct imap *c, unsigned tag, struct error *err);
+/* Sends the ENABLE queued after login, if any, and waits for its reply:
+ * before a command that depends on whether QRESYNC is on. */
+int imap_enable_settled(struct imap *c, struct error *err);
 /* Lets the commands still in flight finish, their data ignored. */
 void imap_drain(struct imap *c);
 /* Ends the command line in c->out, sends it and waits for its reply. */

@@ -422,9 +422,13 @@ int imap_do_connect(struct imap *c, struct error *err)
 	/* Capabilities change with login; most servers send them in the OK. */
 	if (!c->caps_seen && capability(c, err) < 0)
 		goto fail;
-	if (c->offers_qresync && (c->caps & IMAP_CAP_ENABLE) &&
-	    imap_simple(c, "ENABLE QRESYNC", err) < 0)
-		goto fail;
+	/* ENABLE goes out with the next command rather than taking a round
+	 * trip of its own; the first reply waited for checks it
+	 * (imap_finish). Nothing sent before then depends on QRESYNC. */
+	if (c->offers_qresync && (c->caps & IMAP_CAP_ENABLE)) {
+		c->enable_tag = imap_cmd_begin(c, "ENABLE QRESYNC");
+		buf_addf(&c->out, "ENABLE QRESYNC\r\n");
+	}
 	return 0;
 fail:
 	imap_connection_drop(c);

@@ -334,6 +334,8 @@ int imap_select_cmd(struct imap *c, const char *mailbox, const struct imap_selec
 	if (!o)
 		o = &none;
 	x.o = o;
+	if (o->qresync_uidvalidity && imap_enable_settled(c, err) < 0)
+		return -1;
 	verb = o->readonly ? "EXAMINE" : "SELECT";
 	memset(r, 0, sizeof(*r));
 	imap_uidset_init(&r->vanished);

@@ -904,10 +904,10 @@ static int mb_body(struct mb *b, const struct imap_opts *io, struct error *err)
 	mb_read_last(b);
 	b->imap = imap_connect(io, err);
 	ret = b->imap ? 0 : -1;
-	if (ret == 0) {
-		b->caps = imap_caps(b->imap);
+	if (ret == 0)
 		ret = imap_list(b->imap, 1, &fl, err);
-	}
+	if (ret == 0) /* after the first reply: ENABLE QRESYNC's is in */
+		b->caps = imap_caps(b->imap);
 	for (i = 0; ret == 0 && i < fl.n; i++)
 		if (fl.v[i].delim)
 			b->delim = fl.v[i].delim;
