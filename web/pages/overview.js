@@ -54,6 +54,8 @@ export async function overviewPage(ctx, el) {
 				counter('Protected', num(u.protected), 'ok', `of ${num(u.total)} units`),
 				counter('Failing', num(u.failing), u.failing ? 'bad' : ''),
 				counter('Never backed up', num(u.neverBackedUp), u.neverBackedUp ? 'warn' : ''),
+				ov.drills ? counter('Failed restore drills', num(ov.drills.failed), ov.drills.failed ? 'bad' : '',
+					`${num(ov.drills.passed)} passed`) : null,
 				counter('Storage used', bytes(ov.storedBytes), '', `${num(ov.restorePoints)} restore points, ${bytes(ov.bytes)} as files`),
 				oldest ? counter('Oldest last backup', when(unixOf(oldest, 'lastSuccess')), '',
 					h('a', {href: `#/units/${encodeURIComponent(oldest.unit)}`}, oldest.unitName || oldest.unit)) : null)));

@@ -22,12 +22,22 @@ export function unitsTable(ctx, items, caption) {
 		]), {rowHeader: true});
 }
 
+// A unit's last restore drill in words (docs/service.md "Restore drills").
+function drillText(d) {
+	if (!d)
+		return 'none yet';
+	const first = d.firstProblem ? `: ${d.firstProblem.path ? d.firstProblem.path + ': ' : ''}${d.firstProblem.problem}` : '';
+	return `${d.state} ${d.finished || ''}, ${d.packs} packs and ${d.samples} files checked${first}`;
+}
+
 function problems(u) {
 	const out = [];
 	if (u.failures)
 		out.push(h('span', {class: 'state state-failed'}, `${u.failures} failed`), u.lastError ? ': ' + u.lastError : '');
 	if (u.sourceGone)
 		out.push(h('span', {class: 'state state-failed'}, 'source gone'));
+	if (u.lastDrill && u.lastDrill.state === 'failed')
+		out.push(h('span', {class: 'state state-failed'}, 'restore drill failed'));
 	if (u.legalHold)
 		out.push(h('span', {class: 'tag'}, 'legal hold'));
 	if (u.destroyRequested)
@@ -154,6 +164,7 @@ export async function unitPage(ctx, el) {
 		['Last attempt', when(unixOf(unit, 'lastAttempt'))],
 		['Next backup due', when(unixOf(unit, 'nextDue'), 'not scheduled')],
 		['Failures', unit.failures ? `${unit.failures}: ${unit.lastError || ''}` : 'none'],
+		['Last restore drill', drillText(unit.lastDrill)],
 		unit.legalHold ? ['Legal hold', `${unit.legalHold.reason} (since ${unit.legalHold.since})`] : null,
 		['Id', h('code', null, unit.id)],
 	])));
