@@ -217,6 +217,21 @@ is_rc "drills: coffer unit drills" 0
 grep -q "^$((last + 2)) *passed" "$T/out" && ok "drills: coffer unit drills lists the newest first" ||
 	not_ok "drills: coffer unit drills lists the newest first" "$(head -3 "$T/out" | tr '\n' ' ')"
 
+# Erased paths (docs/privacy.md 2) are never sampled, even into scratch:
+# counted as withheld, and the drill passes.
+PTOK=$(token privacyOfficer)
+api "$PTOK" POST "$U/$TID/erasureRequests" \
+	"{\"kind\":\"paths\",\"unit\":\"$A\",\"paths\":[\"docs/old\"],\"reason\":\"ticket 7\"}"
+api "$TOK" POST "$U/$TID/erasureRequests/$(j .id)/approve"
+expect "drills: an erasure of docs/old is approved" 200
+drill
+if [ "$(dj .state)" = passed ] && [ "$(dj .withheld)" = 1 ] && [ "$(dj .samples)" = $((NFILES - 1)) ] &&
+	! dj '.detail.restore.paths[]' | grep -q '^docs/old/'; then
+	ok "drills: an erased file is withheld from the drill's sample, not restored into scratch"
+else
+	not_ok "drills: an erased file is withheld from the drill's sample" "$(jq -c '{state,withheld,samples,paths:.detail.restore.paths}' "$T/drill")"
+fi
+
 sanitizer "$T/serve.err" && not_ok "drills: no sanitizer report" "$(grep -m1 -E 'Sanitizer|runtime error' "$T/serve.err")" ||
 	ok "drills: no sanitizer report"
 exit $FAILED
