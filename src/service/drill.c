@@ -349,6 +349,24 @@ static void drill_audit(struct service *s, const struct catalog_drill *d, const 
 	json_object_put(a);
 }
 
+/* The job's detail names its drill, so a failed job leads to the drill. */
+static void job_detail(struct service *s, const struct catalog_job *j, const struct catalog_drill *d)
+{
+	struct json_object *o = json_object_new_object();
+	struct error err;
+
+	json_object_object_add(o, "drill", json_object_new_int64(d->seq));
+	json_object_object_add(o, "state", json_object_new_string(d->state));
+	json_object_object_add(o, "packs", json_object_new_int64(d->packs));
+	json_object_object_add(o, "samples", json_object_new_int64(d->samples));
+	json_object_object_add(o, "problems", json_object_new_int64(d->problems));
+	error_init(&err);
+	if (catalog_job_set_detail(svc_catalog(s), j->id, NULL, 0,
+				   json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), &err) < 0)
+		log_warn("event=job.detail job=%lld error=\"%s\"", (long long)j->id, err.msg);
+	json_object_put(o);
+}
+
 int svc_drill_job_run(struct service *s, const struct catalog_job *j, struct error *err)
 {
 	struct drill_run dr = { .problems = json_object_new_array() };
@@ -389,6 +407,7 @@ int svc_drill_job_run(struct service *s, const struct catalog_job *j, struct err
 				       jsonu_str(first, "path") ? ": " : "",
 				       jsonu_str(first, "problem"));
 	drill_audit(s, &d, first_text);
+	job_detail(s, j, &d);
 	log_info("event=drill.done tenant=%s unit=%s drill=%lld state=%s slice=%lld/%lld packs=%lld "
 		 "bytes=%lld samples=%lld withheld=%lld problems=%lld", d.tenant, d.unit,
 		 (long long)d.seq, d.state, (long long)d.slice, (long long)d.slices,

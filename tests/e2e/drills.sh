@@ -175,8 +175,9 @@ equal "drills" "the overview's failed drills" "$(j .drills.failed) $(j '.drills.
 api "$TOK" GET "$U/$TID/protectionUnits"
 equal "drills" "the unit list's last drill" "$(j ".items[] | select(.id == \"$A\") | .lastDrill.state")" failed
 api "$TOK" GET "$U/$TID/jobs?unit=$A&kind=drill&state=failed"
-[ "$(j '.items | length')" -ge 1 ] && ok "drills: the drill's job failed" ||
-	not_ok "drills: the drill's job failed" "$(head -c 300 "$T/resp")"
+[ "$(j '.items | length')" -ge 1 ] && [ "$(j '.items[-1].detail.drill')" = "$failed" ] &&
+	ok "drills: the drill's job failed, naming the drill" ||
+	not_ok "drills: the drill's job failed, naming the drill" "$(head -c 300 "$T/resp")"
 curl -s -H "Authorization: Bearer $TOK" "$BASE/metrics" >"$T/metrics"
 grep -q "^coffer_drill_last_passed{tenant=\"$TID\",unit=\"$A\"} 0$" "$T/metrics" &&
 	grep -q "^coffer_drill_failures_total{tenant=\"$TID\",unit=\"$A\"} $nfailed$" "$T/metrics" &&
