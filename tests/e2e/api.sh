@@ -163,6 +163,8 @@ ENDPOINTS=(
 	"GET|$U_A|AOU|200|"
 	"POST|$U_A/backup|A|202|"
 	"GET|$U_A/recommendedRestorePoints|AOU|200|"
+	"GET|$U_A/drills|AOU|200|"
+	"POST|$U_A/drills|AO|202|"
 	"PUT|$U_A/legalHold|A|200|{\"reason\":\"matrix\"}"
 	"DELETE|$U_A/legalHold|A|200|"
 	"GET|$U_A/restorePoints|AOU|200|"
