@@ -717,6 +717,13 @@ static void print_entry(struct cli *c, const struct meta_entry *e)
 		json_object_object_add(o, "mode", json_object_new_int64(e->mode & 07777));
 		json_object_object_add(o, "size", json_object_new_int64((int64_t)e->size));
 		json_object_object_add(o, "mtime", json_object_new_string(when));
+		json_object_object_add(o, "uid", json_object_new_int64(e->uid));
+		json_object_object_add(o, "gid", json_object_new_int64(e->gid));
+		/* Names as the backup host knew them; absent in older points. */
+		if (e->uname)
+			json_object_object_add(o, "user", json_object_new_string(e->uname));
+		if (e->gname)
+			json_object_object_add(o, "group", json_object_new_string(e->gname));
 		if (e->target)
 			json_object_object_add(o, "target", json_object_new_string(e->target));
 		json_print(o);

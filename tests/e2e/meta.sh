@@ -91,6 +91,10 @@ init_store
 run c backup u "$S"
 is_rc "meta: backup as root, no warning" 0
 
+run c --json ls u named
+assert "meta: ls --json shows the owner's ids and names" \
+	bash -c '[ "$(jq -r "[.uid, .gid, .user, .group] | join(\":\")" "$1")" = "$2:$2:$3:$3" ]' _ "$T/out" "$UID1" "$U"
+
 # ---- a new place ----
 run c restore u --to "$T/r1"
 is_rc "meta: restore as root into a new folder" 0
