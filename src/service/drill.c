@@ -11,10 +11,13 @@
  * numbered in the catalog: the rotation survives restarts, and `slices`
  * drills in a row read every pack. Nothing is written to the store or to
  * the unit's source; the result goes to the catalog and the audit log. */
+#include <dirent.h>
+#include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "catalog/catalog.h"
 #include "engine/check.h"
@@ -242,6 +245,38 @@ static uint64_t drill_seed(const char *unit, int64_t seq)
 	return h ^ (uint64_t)seq * 0x9e3779b97f4a7c15ULL;
 }
 
+/* DATA/drills, private, without what an earlier drill of the unit left
+ * there (a stop or a crash mid-drill): restored content in plain text
+ * must not outlive its drill. Other units' drills may be running. */
+static char *scratch_dir(struct service *s, const struct catalog_unit *u, int64_t job)
+{
+	char *root = xasprintf("%s/drills", svc_cfg(s)->data_dir), *prefix, *old;
+	struct dirent *de;
+	struct error err;
+	DIR *d;
+
+	error_init(&err);
+	if (mkdir(root, 0700) < 0 && errno != EEXIST)
+		log_warn("event=drill.scratch path=\"%s\" error=\"%s\"", root, strerror(errno));
+	prefix = xasprintf("%s-", u->id);
+	if ((d = opendir(root)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)
+				continue;
+			old = xasprintf("%s/%s", root, de->d_name);
+			if (fs_remove_tree(old, &err) < 0)
+				log_warn("event=drill.scratch path=\"%s\" error=\"%s\"", old, err.msg);
+			error_init(&err);
+			free(old);
+		}
+		closedir(d);
+	}
+	old = xasprintf("%s/%s%lld", root, prefix, (long long)job);
+	free(prefix);
+	free(root);
+	return old;
+}
+
 /* Reads the slice and restores the sample; d's counts are filled. */
 static void drill_do(struct service *s, const struct catalog_unit *u,
 		     const struct drill_settings *ds, const struct catalog_job *j,
@@ -280,10 +315,8 @@ static void drill_do(struct service *s, const struct catalog_unit *u,
 
 	/* The scratch folder: below the data folder, private, never the
 	 * source; removed whatever happened. */
-	scratch = xasprintf("%s/drills/%s-%lld", svc_cfg(s)->data_dir, u->id, (long long)j->id);
+	scratch = scratch_dir(s, u, j->id);
 	so.scratch = scratch;
-	fs_remove_tree(scratch, &err);
-	error_init(&err);
 	if (ds->sample > 0 && drill_sample_run(st, &so, &sr, &err) < 0) {
 		note(dr, "restore", NULL, err.msg);
 	} else if (ds->sample > 0) {

@@ -99,6 +99,8 @@ for n in 2 3; do
 done
 
 # --- coverage: three drills in a row read every pack once -------------------
+# What a drill killed mid-way left in scratch goes with the unit's next drill.
+mkdir -p "$T/data/drills/$A-999/docs" && echo leftover >"$T/data/drills/$A-999/docs/x"
 sum=0 bytes=0 slices=
 for k in 1 2 3; do
 	drill || { not_ok "drills: drill on demand $k" "$(cat "$T/resp")"; break; }
@@ -107,6 +109,10 @@ for k in 1 2 3; do
 	slices="$slices$(dj .slice) "
 	[ "$(dj .state)" = passed ] || not_ok "drills: drill on demand $k passes" "$(dj .detail.problemList)"
 done
+[ ! -e "$T/data/drills/$A-999" ] && [ "$(stat -c %a "$T/data/drills")" = 700 ] &&
+	ok "drills: a drill's leftover scratch is removed, the scratch folder private" ||
+	not_ok "drills: a drill's leftover scratch is removed, the scratch folder private" \
+		"$(ls -la "$T/data/drills")"
 TOTAL=$(dj .detail.packs.packsInStore)
 DISK=$(find "$T/data/stores/$TID" -path '*/packs/*' -type f | wc -l)
 equal "drills" "slices read by drills 2-4" "$slices" "1 2 0 "
