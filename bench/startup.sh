@@ -80,6 +80,7 @@ runs = int(sys.argv[2])
 null = os.open(os.devnull, os.O_WRONLY)
 fa = [(os.POSIX_SPAWN_DUP2, null, 1), (os.POSIX_SPAWN_DUP2, null, 2)]
 t = {label: [] for label, _ in cmds}
+cpu = {label: [] for label, _ in cmds}
 env = dict(os.environ)
 def run(argv):
     path = argv[0] if "/" in argv[0] else next(
@@ -87,39 +88,46 @@ def run(argv):
         if os.access(os.path.join(d, argv[0]), os.X_OK))
     t0 = time.perf_counter()
     pid = os.posix_spawn(path, argv, env, file_actions=fa)
-    _, status = os.waitpid(pid, 0)
+    _, status, ru = os.wait4(pid, 0)
+    wall = time.perf_counter() - t0
     if status != 0:
         sys.exit("failed: " + " ".join(argv))
-    return time.perf_counter() - t0
+    return wall, ru.ru_utime + ru.ru_stime
 for label, c in cmds:  # warm up
     for _ in range(5):
         run(shlex.split(c))
 for _ in range(runs):  # taking turns
     for label, c in cmds:
-        t[label].append(run(shlex.split(c)))
+        w, u = run(shlex.split(c))
+        t[label].append(w)
+        cpu[label].append(u)
 for label, _ in cmds:
     v = sorted(t[label])
-    print("%s\t%.2f\t%.2f" % (label, statistics.median(v) * 1e3, v[int(len(v) * 0.9)] * 1e3))
+    print("%s\t%.2f\t%.2f\t%.2f" % (label, statistics.median(v) * 1e3, v[int(len(v) * 0.9)] * 1e3,
+                                  statistics.median(cpu[label]) * 1e3))
 PY
 
-med() { awk -F'\t' -v l="$1" '$1 == l { print $2 }' "$BENCH_DIR/times"; }
+col() { awk -F'\t' -v l="$1" -v c="$2" '$1 == l { print $c }' "$BENCH_DIR/times"; }
+med() { col "$1" 2; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / b }'; }
-RESTIC=$(med "restic snapshots")
+RESTIC=$(med "restic snapshots") RESTIC_CPU=$(col "restic snapshots" 4)
 OUT=$BENCH_SRC/results/startup-$(date -u +%Y-%m-%dT%H%M%SZ).md
 {
 	echo "# Start-up: coffer restore-points vs restic snapshots, $(date -u +%F)"
 	echo
 	echo "Command: \`bench/startup.sh --runs $RUNS\` (coffer $(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'),"
 	echo "$(restic version | cut -d' ' -f1-2)); a store and a repository of 200 files and 3 points; the"
-	echo "tools take turns; each run is a whole process."
+	echo "tools take turns; each run is a whole process. Wall time is what a user waits; CPU"
+	echo "time (user + system, of the process) is what the machine's load does not inflate."
+	echo "Load average when done: $(cut -d' ' -f1-3 /proc/loadavg)."
 	echo
-	echo "| command | median ms | p90 ms | restic / this | libraries mapped |"
-	echo "| --- | --: | --: | --: | --: |"
+	echo "| command | wall median ms | wall p90 ms | CPU median ms | restic / this, wall | restic / this, CPU | shared libraries opened |"
+	echo "| --- | --: | --: | --: | --: | --: | --: |"
 	while IFS=$'\t' read -r label c; do
 		read -r -a argv <<<"$c"
-		printf '| %s | %s | %s | %s× | %s |\n' "$label" "$(med "$label")" \
-			"$(awk -F'\t' -v l="$label" '$1 == l { print $3 }' "$BENCH_DIR/times")" \
-			"$(ratio "$RESTIC" "$(med "$label")")" "$(libs "${argv[@]}")"
+		printf '| %s | %s | %s | %s | %s× | %s× | %s |\n' "$label" "$(med "$label")" \
+			"$(col "$label" 3)" "$(col "$label" 4)" "$(ratio "$RESTIC" "$(med "$label")")" \
+			"$(ratio "$RESTIC_CPU" "$(col "$label" 4)")" "$(libs "${argv[@]}")"
 	done <"$BENCH_DIR/commands"
 } | tee "$OUT"
 echo "written to $OUT"
