@@ -22,6 +22,7 @@ packages=(
 	nginx libnginx-mod-http-dav-ext # tests: a third one (nginx's dav module + PROPFIND from dav-ext)
 	ceph-mon ceph-osd radosgw ceph-common # tests: a real S3 server (radosgw) with Object Lock
 	chromium fonts-dejavu-core # tests: the web console in a real browser (headless)
+	debhelper lintian systemd-container # scripts/build-deb.sh; tests/e2e/deb.sh boots the package in systemd-nspawn
 )
 # tests/browser drives Chromium with node packages (tests/browser/package.json);
 # Debian's Node.js where the machine has none of its own.

@@ -138,7 +138,7 @@ fi
 # printed in the order of tests/e2e/*.sh once all have run.
 jobs_max=${COFFER_TEST_JOBS:-2}
 solo=" api.sh hostile.sh "
-longest=" mail.sh crash.sh imap.sh nodes.sh service.sh incremental.sh webdav.sh console.sh s3.sh "
+longest=" deb.sh mail.sh crash.sh imap.sh nodes.sh service.sh incremental.sh webdav.sh console.sh s3.sh "
 e2e=$(mktemp -d /tmp/coffer-e2e.XXXXXX)
 trap 'rm -f "$out"; rm -rf "$e2e"' EXIT
 
