@@ -146,6 +146,12 @@ setfattr -n trusted.added -v x "$S/named"
 run c diff u@2 live
 assert "meta: diff live reports the changed ACL, xattr and capability as metadata" \
 	bash -c '[ "$(LC_ALL=C sort "$1" | tr "\n" " ")" = "m acl.txt m bin/cap m named m shared " ]' _ "$T/out"
+# The changes bumped the files' ctimes: a backup records them (u@3).
+run c backup u "$S"
+is_rc "meta: backup after the changes" 0
+run c diff u@2 u@3
+assert "meta: the new point has the changed ACLs, xattr and capability" \
+	bash -c '[ "$(LC_ALL=C sort "$1" | tr "\n" " ")" = "m acl.txt m bin/cap m named m shared " ]' _ "$T/out"
 run c restore u@2 --in-place
 is_rc "meta: in-place restore" 0
 err_has "meta: in place rewrites no content, fixes metadata" "0 files written.* 4 metadata fixed"
@@ -156,7 +162,7 @@ retry usermod -l "${U}r" "$U"
 run c backup u "$S"
 is_rc "meta: backup after renaming the owner" 0
 retry usermod -l "$U" "${U}r"
-run c diff u@2 u@3
+run c diff u@2 u@4
 assert "meta: diff reports the renamed owner's entries" \
 	bash -c '[ "$(LC_ALL=C sort "$1" | tr "\n" " ")" = "m bin/cap m bin/suid m named " ]' _ "$T/out"
 
@@ -222,7 +228,7 @@ assert "meta: one warning for both files' unreadable attributes" \
 	[ "$(grep -c 'could not be read' "$T/err")" = 1 ]
 err_has "meta: the warning counts them and names the first" \
 	"2 extended attributes could not be read and are not kept (first: user.k of .*locked/a: Permission denied)"
-run "$COFFER" --store "$NB.store" --key-file "$NB.key" restore u@4 --to "$T/r4"
+run "$COFFER" --store "$NB.store" --key-file "$NB.key" restore u@5 --to "$T/r4"
 is_rc "meta: restore of nobody's backup" 0
 assert "meta: nobody's backup kept the ACLs and the capability, not trusted.*" \
 	bash -c 'getfacl -cpn "$1/acl.txt" | grep -qx "user:$2:rw-" && getcap "$1/bin/cap" | grep -q cap_net_bind &&
