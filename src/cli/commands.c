@@ -1028,6 +1028,26 @@ static void check_warning(void *ctx, const char *unit, uint32_t seq, const char 
 	fprintf(stderr, "warning: %s\n", problem);
 }
 
+/* --slice K/N: the packs of slice K (1..N) only, as a restore drill reads
+ * them (engine/check.h; restic's --read-data-subset K/N). */
+static int parse_slice(const char *v, struct check_opts *o, struct error *err)
+{
+	const char *slash = strchr(v, '/');
+	int64_t k, n;
+	char num[24];
+
+	if (slash == NULL || (size_t)(slash - v) >= sizeof(num))
+		return error_setk(err, ERROR_USAGE, "--slice: \"%s\" is not K/N", v);
+	memcpy(num, v, (size_t)(slash - v));
+	num[slash - v] = '\0';
+	if (parse_int_field("--slice N", slash + 1, 1, 1000000, &n, err) < 0 ||
+	    parse_int_field("--slice K", num, 1, n, &k, err) < 0)
+		return -1;
+	o->slices = (uint32_t)n;
+	o->slice = (uint32_t)(k - 1);
+	return 0;
+}
+
 static int cmd_check(struct cli *c, int argc, char **argv)
 {
 	struct check_opts o = { .quiet = c->quiet || c->json, .report = check_line, .ctx = c,
@@ -1037,11 +1057,20 @@ static int cmd_check(struct cli *c, int argc, char **argv)
 	struct error err;
 	int ret;
 
-	if (argc == 2 && strcmp(argv[1], "--read-data") == 0)
-		o.read_data = 1;
-	else if (argc != 1)
-		return usage_error("check", "[--read-data]");
 	error_init(&err);
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--read-data") == 0)
+			o.read_data = 1;
+		else if (strcmp(argv[i], "--unit") == 0 && i + 1 < argc)
+			o.unit = argv[++i];
+		else if (strcmp(argv[i], "--slice") == 0 && i + 1 < argc) {
+			if (parse_slice(argv[++i], &o, &err) < 0)
+				return fail(&err);
+		} else
+			return usage_error("check", "[--read-data [--slice K/N]] [--unit UNIT]");
+	}
+	if (o.slices && !o.read_data)
+		return usage_error("check", "--slice needs --read-data");
 	memset(&res, 0, sizeof(res));
 	s = cli_open(c, 0, &err);
 	if (s == NULL)
@@ -1050,7 +1079,7 @@ static int cmd_check(struct cli *c, int argc, char **argv)
 	store_close(&s);
 	if (ret < 0)
 		return fail(&err);
-	if (!c->json && !c->quiet)
+	if (!c->json && !c->quiet) {
 		printf("checked %llu units, %llu restore points (and %llu forgotten), %llu packs, "
 		       "%llu blobs%s: %llu problems (%llu restore points and %llu files affected)"
 		       "%s%.0llu%s\n",
@@ -1061,6 +1090,10 @@ static int cmd_check(struct cli *c, int argc, char **argv)
 		       (unsigned long long)res.damaged_points, (unsigned long long)res.damaged_files,
 		       res.overwritten ? ", " : "", (unsigned long long)res.overwritten,
 		       res.overwritten ? " objects overwritten (warnings)" : "");
+		if (o.slices)
+			printf("slice %u/%u: %llu packs read, %llu bytes\n", o.slice + 1, o.slices,
+			       (unsigned long long)res.packs_read, (unsigned long long)res.bytes_read);
+	}
 	return res.problems ? EXIT_DAMAGE : EXIT_OK;
 }
 
@@ -1414,7 +1447,7 @@ const struct cli_command cli_commands[] = {
 	{ "diff", "RP1 RP2|live", cmd_diff },
 	{ "find", USAGE_FIND, cmd_find },
 	{ "restore", USAGE_RESTORE, cmd_restore },
-	{ "check", "[--read-data]", cmd_check },
+	{ "check", "[--read-data [--slice K/N]] [--unit UNIT]", cmd_check },
 	{ "prune", USAGE_PRUNE, cmd_prune },
 	{ "compact", USAGE_COMPACT, cmd_compact },
 	{ "forget", USAGE_FORGET, cmd_forget },

@@ -239,6 +239,30 @@ else
 	not_ok "drills: an erased file is withheld from the drill's sample" "$(jq -c '{state,withheld,samples,paths:.detail.restore.paths}' "$T/drill")"
 fi
 
+# --- the same slices by hand: coffer check --read-data --slice K/N ---------
+init_store
+mkdir -p "$T/cs"
+for i in 1 2 3; do gen "cs$i" 300000 >"$T/cs/f$i"; c backup cs "$T/cs" >/dev/null 2>&1; done
+TOTAL=$(find "$STORE" -path '*/packs/*' -type f | wc -l)
+slices_read() { # prints the packs each of the 3 slices read; exit codes in $T/rcs
+	: >"$T/rcs"
+	for k in 1 2 3; do
+		run c check --read-data --slice "$k/3" --unit cs
+		echo "$rc" >>"$T/rcs"
+		sed -n 's|^slice [0-9]*/3: \([0-9]*\) packs read.*|\1|p' "$T/out"
+	done
+}
+sum=$(slices_read | paste -sd+ | bc)
+equal "drills" "packs read by check --slice 1/3, 2/3 and 3/3" "$sum" "$TOTAL"
+P=$(find "$STORE" -path '*/packs/*' -type f -printf '%s %p\n' | sort -n | tail -1 | cut -d' ' -f2)
+flip "$P" $(( $(stat -c %s "$P") / 2 ))
+slices_read >/dev/null
+equal "drills" "check slices that find the damaged pack" "$(grep -c '^4$' "$T/rcs")" 1
+run c check --slice 1/3
+fails_with "drills: check --slice needs --read-data" 2 "--slice needs --read-data"
+run c check --read-data --slice 4/3
+fails_with "drills: check --slice 4/3 is refused" 2 "--slice K"
+
 sanitizer "$T/serve.err" && not_ok "drills: no sanitizer report" "$(grep -m1 -E 'Sanitizer|runtime error' "$T/serve.err")" ||
 	ok "drills: no sanitizer report"
 exit $FAILED
