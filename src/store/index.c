@@ -37,7 +37,20 @@ struct segment {
 struct index {
 	struct segment *segs;
 	size_t n;
+	uint8_t (*sup)[32]; /* superseded segments, sorted (index_superseded_set) */
+	size_t nsup;
 };
+
+static int id_cmp(const void *a, const void *b) { return memcmp(a, b, 32); }
+
+/* Whether a segment still in the store lists segment `name` as superseded. */
+static int index_is_superseded(const struct index *ix, const char *name)
+{
+	uint8_t id[32];
+
+	return ix->nsup && hex_decode(name, 64, id, 32) == 0 &&
+	       bsearch(id, ix->sup, ix->nsup, 32, id_cmp) != NULL;
+}
 
 int index_parse_body(const uint8_t *data, size_t len, const char *what, struct error *err)
 {
@@ -125,61 +138,178 @@ static int segment_map(struct segment *seg, const char *path, struct error *err)
 	return index_parse_body(seg->map, seg->maplen, path, err);
 }
 
+/* The cache's record of segments known to be superseded (docs/format.md
+ * 6.1): pairs of 32-byte ids, the superseded segment and one that lists
+ * it, after a header with the record's version. A segment is skipped
+ * without being fetched or mapped while the one listing it is still in the
+ * store, so opening costs what the live segments hold, not how many
+ * segments backups have written since the last prune. */
+#define DEAD_MAGIC "coffer superseded 1\n"
+#define DEAD_MAGIC_LEN 20
+#define DEAD_MAX ((size_t)64 << 20)
+
+struct dead_pair {
+	uint8_t dead[32], by[32];
+};
+
 struct open_ctx {
 	struct index *ix;
 	struct store_unit *u;
 	const char *cache;
 	struct error *err;
-	index_skip_cb *skip; /* tolerant open: told about unusable segments */
-	void *skip_ctx;
+	uint8_t (*names)[32]; /* every segment in the store, sorted */
+	size_t nnames;
 };
 
-static int index_open_segment(void *ctx, const char *name)
+static int open_ctx_present(const struct open_ctx *oc, const uint8_t id[32])
+{
+	return oc->nnames && bsearch(id, oc->names, oc->nnames, 32, id_cmp) != NULL;
+}
+
+static int index_list_segment(void *ctx, const char *name)
 {
 	struct open_ctx *oc = ctx;
+
+	if (strlen(name) != 64 || !hex_is_lower(name, 64))
+		return 0;
+	oc->names = xrealloc(oc->names, xmul(oc->nnames + 1, 32));
+	if (hex_decode(name, 64, oc->names[oc->nnames], 32) == 0)
+		oc->nnames++;
+	return 0;
+}
+
+/* The cached pairs whose superseding segment is still in the store, sorted
+ * by the superseded id. A missing or malformed record is empty. */
+static struct dead_pair *dead_load(struct open_ctx *oc, size_t *n_r)
+{
+	char *path = xasprintf("%s/superseded", oc->cache);
+	struct dead_pair *pairs = NULL;
+	struct error ignored;
+	struct buf data;
+	size_t i, n = 0;
+
+	buf_init(&data, 0);
+	if (fs_read_file(path, &data, DEAD_MAX, &ignored) == 0 && data.len >= DEAD_MAGIC_LEN &&
+	    memcmp(data.data, DEAD_MAGIC, DEAD_MAGIC_LEN) == 0 &&
+	    (data.len - DEAD_MAGIC_LEN) % sizeof(*pairs) == 0) {
+		size_t total = (data.len - DEAD_MAGIC_LEN) / sizeof(*pairs);
+
+		pairs = xmalloc(xmul(total ? total : 1, sizeof(*pairs)));
+		for (i = 0; i < total; i++) {
+			memcpy(&pairs[n], data.data + DEAD_MAGIC_LEN + i * sizeof(*pairs),
+			       sizeof(*pairs));
+			if (open_ctx_present(oc, pairs[n].by) && open_ctx_present(oc, pairs[n].dead))
+				n++;
+		}
+		if (n > 1)
+			qsort(pairs, n, sizeof(*pairs), id_cmp);
+	}
+	buf_clear(&data);
+	free(path);
+	*n_r = n;
+	return pairs;
+}
+
+static int dead_known(const struct dead_pair *pairs, size_t n, const uint8_t id[32])
+{
+	return n && bsearch(id, pairs, n, sizeof(*pairs), id_cmp) != NULL;
+}
+
+/* Maps one segment (fetched into the cache first if it is not there). A
+ * segment that cannot be read is kept as damaged: decided after all are
+ * read, harmless if another segment supersedes it (a rebuilt index, or
+ * one prune just replaced). */
+static void index_open_segment(struct open_ctx *oc, const uint8_t id[32])
+{
 	struct segment seg;
 	char *path;
 	int ret = 0;
 
-	if (strlen(name) != 64)
-		return 0;
 	memset(&seg, 0, sizeof(seg));
-	memcpy(seg.name, name, 65);
-	path = xasprintf("%s/idx-%s", oc->cache, name);
+	hex_encode(id, 32, seg.name);
+	path = xasprintf("%s/idx-%s", oc->cache, seg.name);
 	if (access(path, F_OK) < 0)
-		ret = segment_fetch(oc->u, name, path, oc->err);
+		ret = segment_fetch(oc->u, seg.name, path, oc->err);
 	if (ret == 0)
 		ret = segment_map(&seg, path, oc->err);
 	free(path);
 	if (ret < 0) {
-		/* Decided after all are read: harmless if another segment
-		 * supersedes it (a rebuilt index, or one prune just replaced). */
 		if (seg.map)
 			munmap(seg.map, seg.maplen);
 		seg.map = NULL;
 		seg.maplen = 0;
+		seg.npacks = seg.nentries = seg.nsuperseded = 0;
 		seg.dead = seg.damaged = 1;
 		seg.error = xstrdup(oc->err->msg);
 		error_init(oc->err);
 	}
 	oc->ix->segs = xrealloc(oc->ix->segs, xmul(oc->ix->n + 1, sizeof(seg)));
 	oc->ix->segs[oc->ix->n++] = seg;
-	return 0;
 }
 
-static int index_is_superseded(const struct index *ix, const char *name)
+/* A segment known superseded: listed, never mapped. */
+static void index_skip_segment(struct open_ctx *oc, const uint8_t id[32])
 {
-	size_t i, k;
-	char hex[65];
+	struct segment seg;
+
+	memset(&seg, 0, sizeof(seg));
+	hex_encode(id, 32, seg.name);
+	seg.dead = 1;
+	oc->ix->segs = xrealloc(oc->ix->segs, xmul(oc->ix->n + 1, sizeof(seg)));
+	oc->ix->segs[oc->ix->n++] = seg;
+}
+
+/* ix->sup: every superseded id that a segment still in the store lists
+ * (the mapped segments' lists and the cached pairs), sorted. Writes the
+ * cache record again when it learnt a pair, and drops the cached copies
+ * of segments it learnt are superseded. */
+static void index_superseded_set(struct open_ctx *oc, struct dead_pair *pairs, size_t npairs)
+{
+	struct index *ix = oc->ix;
+	size_t i, k, known = npairs, cap = npairs;
 
 	for (i = 0; i < ix->n; i++) {
-		for (k = 0; k < ix->segs[i].nsuperseded; k++) {
-			hex_encode(ix->segs[i].superseded + k * 32, 32, hex);
-			if (strcmp(hex, name) == 0)
-				return 1;
+		const struct segment *seg = &ix->segs[i];
+
+		for (k = 0; k < seg->nsuperseded; k++) {
+			const uint8_t *x = seg->superseded + k * 32;
+
+			if (!open_ctx_present(oc, x) || dead_known(pairs, known, x))
+				continue;
+			if (npairs == cap) {
+				cap = cap ? cap * 2 : 64;
+				pairs = xrealloc(pairs, xmul(cap, sizeof(*pairs)));
+			}
+			memcpy(pairs[npairs].dead, x, 32);
+			hex_decode(seg->name, 64, pairs[npairs++].by, 32);
 		}
 	}
-	return 0;
+	if (npairs > 1)
+		qsort(pairs, npairs, sizeof(*pairs), id_cmp);
+	ix->sup = xmalloc(xmul(npairs ? npairs : 1, 32));
+	for (i = 0; i < npairs; i++)
+		if (ix->nsup == 0 || memcmp(ix->sup[ix->nsup - 1], pairs[i].dead, 32) != 0)
+			memcpy(ix->sup[ix->nsup++], pairs[i].dead, 32);
+	if (npairs != known) {
+		/* A cache that cannot be written costs the next open some maps. */
+		struct buf out;
+		struct error ignored;
+		char *path = xasprintf("%s/superseded", oc->cache);
+
+		buf_init(&out, 0);
+		buf_add(&out, DEAD_MAGIC, DEAD_MAGIC_LEN);
+		buf_add(&out, pairs, npairs * sizeof(*pairs));
+		fs_write_replace(path, out.data, out.len, &ignored);
+		buf_clear(&out);
+		free(path);
+		for (i = 0; i < ix->n; i++)
+			if (ix->segs[i].map && index_is_superseded(ix, ix->segs[i].name)) {
+				path = xasprintf("%s/idx-%s", oc->cache, ix->segs[i].name);
+				unlink(path); /* mapped: stays readable until closed */
+				free(path);
+			}
+	}
+	free(pairs);
 }
 
 /* Marks superseded segments dead; reports damaged segments nothing
@@ -211,14 +341,31 @@ struct index *index_open_tolerant(struct store_unit *u, index_skip_cb *skip, voi
 				  struct error *err)
 {
 	struct index *ix = xcalloc(1, sizeof(*ix));
-	struct open_ctx oc = { .ix = ix, .u = u, .err = err, .skip = skip, .skip_ctx = ctx };
+	struct open_ctx oc = { .ix = ix, .u = u, .err = err };
 	char *dir = store_unit_path(u, "index");
+	struct dead_pair *pairs = NULL;
+	size_t npairs = 0, i;
 	int ret;
 
 	oc.cache = store_unit_cache(u, err);
-	ret = oc.cache ? backend_list(store_backend(store_unit_store(u)), dir, index_open_segment,
+	ret = oc.cache ? backend_list(store_backend(store_unit_store(u)), dir, index_list_segment,
 				      &oc, err) : -1;
 	free(dir);
+	if (ret == 0) {
+		if (oc.nnames > 1)
+			qsort(oc.names, oc.nnames, 32, id_cmp);
+		pairs = dead_load(&oc, &npairs);
+		for (i = 0; i < oc.nnames; i++) {
+			if (i > 0 && memcmp(oc.names[i - 1], oc.names[i], 32) == 0)
+				continue;
+			if (dead_known(pairs, npairs, oc.names[i]))
+				index_skip_segment(&oc, oc.names[i]);
+			else
+				index_open_segment(&oc, oc.names[i]);
+		}
+		index_superseded_set(&oc, pairs, npairs);
+	}
+	free(oc.names);
 	if (ret < 0 || index_settle(ix, skip, ctx, err) < 0) {
 		index_close(&ix);
 		return NULL;
@@ -244,6 +391,7 @@ void index_close(struct index **ixp)
 		free(ix->segs[i].error);
 	}
 	free(ix->segs);
+	free(ix->sup);
 	free(ix);
 	*ixp = NULL;
 }
@@ -482,57 +630,89 @@ int index_builder_write(struct index_builder *b, struct store_unit *u, struct er
 	return ret;
 }
 
-/* Adds every entry of the live segments whose pack `keep` accepts (all
- * when keep is NULL) and lists those segments as superseded. */
-static void builder_supersede_live(struct index_builder *b, const struct index *ix,
-				   index_keep_cb *keep, void *ctx)
+/* Adds every entry of `seg` whose pack `keep` accepts (all when keep is
+ * NULL) and lists the segment as superseded. */
+static void builder_supersede(struct index_builder *b, const struct segment *seg,
+			      index_keep_cb *keep, void *ctx)
 {
-	size_t i, k;
+	struct pack_entry e;
+	uint32_t *map;
+	size_t k;
 
-	for (i = 0; i < ix->n; i++) {
-		const struct segment *seg = &ix->segs[i];
-		struct pack_entry e;
-		uint32_t *map;
+	/* Segment pack numbers to builder pack numbers; UINT32_MAX: dropped. */
+	map = xcalloc(seg->npacks ? seg->npacks : 1, sizeof(*map));
+	for (k = 0; k < seg->npacks; k++)
+		map[k] = keep == NULL || keep(ctx, seg->packs + k * 32)
+				 ? builder_pack(b, seg->packs + k * 32) : UINT32_MAX;
+	for (k = 0; k < seg->nentries; k++) {
+		const uint8_t *p = seg->entries + k * INDEX_ENTRY;
+		uint32_t pack = get_u32(p + 32);
 
-		if (seg->dead)
+		if (pack >= seg->npacks || map[pack] == UINT32_MAX)
 			continue;
-		/* Segment pack numbers to builder pack numbers; UINT32_MAX: dropped. */
-		map = xcalloc(seg->npacks ? seg->npacks : 1, sizeof(*map));
-		for (k = 0; k < seg->npacks; k++)
-			map[k] = keep == NULL || keep(ctx, seg->packs + k * 32)
-					 ? builder_pack(b, seg->packs + k * 32) : UINT32_MAX;
-		for (k = 0; k < seg->nentries; k++) {
-			const uint8_t *p = seg->entries + k * INDEX_ENTRY;
-			uint32_t pack = get_u32(p + 32);
-
-			if (pack >= seg->npacks || map[pack] == UINT32_MAX)
-				continue;
-			entry_decode(p, &e);
-			builder_entry(b, map[pack], &e);
-		}
-		free(map);
-		b->superseded = xrealloc(b->superseded, xmul(b->nsup + 1, 32));
-		hex_decode(seg->name, 64, b->superseded[b->nsup++], 32);
+		entry_decode(p, &e);
+		builder_entry(b, map[pack], &e);
 	}
+	free(map);
+	b->superseded = xrealloc(b->superseded, xmul(b->nsup + 1, 32));
+	hex_decode(seg->name, 64, b->superseded[b->nsup++], 32);
 }
 
 int index_rewrite(struct index *ix, struct store_unit *u, index_keep_cb *keep, void *ctx,
 		  struct error *err)
 {
 	struct index_builder *b = index_builder_new();
+	size_t i;
 	int ret;
 
-	builder_supersede_live(b, ix, keep, ctx);
+	for (i = 0; i < ix->n; i++)
+		if (!ix->segs[i].dead)
+			builder_supersede(b, &ix->segs[i], keep, ctx);
 	ret = index_builder_write(b, u, err);
 	index_builder_free(&b);
 	return ret;
 }
 
+static int seg_size_cmp(const void *a, const void *b)
+{
+	const struct segment *p = *(const struct segment *const *)a;
+	const struct segment *q = *(const struct segment *const *)b;
+
+	return (p->nentries > q->nentries) - (p->nentries < q->nentries);
+}
+
+/* Size-tiered: the smallest live segments are merged, joined by the next
+ * larger one while it holds at most INDEX_MERGE_GROWTH times what is
+ * merged so far. A large segment is rewritten only once the small ones
+ * add up to a fair part of it, so a blob is copied a logarithmic number
+ * of times over the unit's life, not at every merge, and the live
+ * segments stay few (each kept one outweighs all smaller ones). */
 int index_merge(struct index *ix, struct store_unit *u, struct error *err)
 {
+	struct index_builder *b;
+	const struct segment **live;
+	uint64_t merged;
+	size_t i, n = 0, take;
+	int ret;
+
 	if (index_segment_count(ix) <= INDEX_MERGE_AT)
 		return 0;
-	return index_rewrite(ix, u, NULL, NULL, err);
+	live = xmalloc(xmul(ix->n, sizeof(*live)));
+	for (i = 0; i < ix->n; i++)
+		if (!ix->segs[i].dead)
+			live[n++] = &ix->segs[i];
+	qsort(live, n, sizeof(*live), seg_size_cmp);
+	merged = (uint64_t)live[0]->nentries + live[1]->nentries;
+	for (take = 2; take < n && live[take]->nentries <= INDEX_MERGE_GROWTH * (merged ? merged : 1);
+	     take++)
+		merged += live[take]->nentries;
+	b = index_builder_new();
+	for (i = 0; i < take; i++)
+		builder_supersede(b, live[i], NULL, NULL);
+	ret = index_builder_write(b, u, err);
+	index_builder_free(&b);
+	free(live);
+	return ret;
 }
 
 struct rebuild_ctx {

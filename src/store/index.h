@@ -14,6 +14,7 @@ struct pack_entry;
 struct store_unit;
 
 #define INDEX_MERGE_AT 8
+#define INDEX_MERGE_GROWTH 2
 
 struct index;
 struct index *index_open(struct store_unit *u, struct error *err);
@@ -56,7 +57,9 @@ size_t index_builder_count(const struct index_builder *b);
 int index_builder_write(struct index_builder *b, struct store_unit *u, struct error *err);
 
 /* When the unit has more than INDEX_MERGE_AT live segments, writes one
- * segment holding them all that supersedes them. */
+ * segment that holds the entries of the smallest ones and supersedes them
+ * (size-tiered: docs/format.md 6.1). Readers see every blob at every
+ * moment: the old segments stay until prune deletes them. */
 int index_merge(struct index *ix, struct store_unit *u, struct error *err);
 
 /* Whether index_rewrite() keeps the entries of a pack (1) or drops them (0). */

@@ -293,6 +293,33 @@ done
 	not_ok "both kinds of kill happened" "$kills_fault at fault points, $kills_delay after a delay"
 echo "# largest fault points that killed: $(for k in "${!MAXN[@]}"; do printf '%s %s, ' "$k" "${MAXN[$k]}"; done)"
 
+# A kill while a backup merges index segments (docs/format.md 6.1): unit m
+# gets a segment per backup; the 10th backup finds 9 live ones and, after
+# its restore point, writes a merged segment: its second index commit. It
+# is killed there; every point of m still restores, check passes, and the
+# next backup merges. check --read-data below reads all of it again.
+MSRC=$T/msrc
+mkdir -p "$MSRC" "$T/mpts"
+for i in $(seq 1 10); do
+	gen "m$i" $((3000 + i)) >"$MSRC/f$((i % 4))"
+	if [ "$i" -lt 10 ]; then
+		c --quiet backup m "$MSRC" >"$T/m.out" 2>&1 || not_ok "backup m #$i" "$(why "$T/m.out")"
+	else
+		at_fault backup "commit@/index/:2:kill" backup m "$MSRC"
+		equal "merge" "a backup killed while merging index segments exits" "$rc" 137
+	fi
+	cp -a "$MSRC" "$T/mpts/$i"
+done
+expect_eq "killed while merging: m keeps all its restore points" "$(points m)" "$(first_points 10)"
+check "killed while merging: check exits 0" c check
+for i in $(seq 1 10); do verify_restore "m@$i" "$T/mpts/$i" "killed while merging"; done
+gen m11 5000 >"$MSRC/f11"
+cp -a "$MSRC" "$T/mpts/11"
+c --quiet backup m "$MSRC" >"$T/m.out" 2>&1
+equal "killed while merging" "the next backup (which merges) exits" "$?" 0
+verify_restore "m@11" "$T/mpts/11" "after the merge"
+verify_restore "m@1" "$T/mpts/1" "after the merge"
+
 listed=$(points u)
 if [ "$listed" = "$(live_points)" ]; then
 	ok "restore-points lists exactly the ${#LIVE[@]} live points"

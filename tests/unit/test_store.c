@@ -483,15 +483,13 @@ static void segments_clear(struct segments *sg)
 }
 
 /* Every entry is found, in its pack, with its fields; a random id is not. */
-static int check_lookups(const struct index *ix, const struct segments *sg, const char *when)
+static int check_found(const struct index *ix, const struct segments *sg, const char *when)
 {
 	size_t i, n = sg->nseg * NPACKS * NENTRIES;
 	struct pack_entry got;
 	const uint8_t *pack;
 	uint8_t other[32];
 
-	CHECKF(index_entry_count(ix) == n, "%s: %llu entries, expected %zu", when,
-	       (unsigned long long)index_entry_count(ix), n);
 	for (i = 0; i < n; i++) {
 		const struct pack_entry *e = &sg->e[i];
 
@@ -507,6 +505,18 @@ static int check_lookups(const struct index *ix, const struct segments *sg, cons
 		CHECKF(index_lookup(ix, other, NULL, NULL) == 0, "%s: a random id is found", when);
 	}
 	return 0;
+out:
+	return -1;
+}
+
+/* check_found, and the index holds nothing else. */
+static int check_lookups(const struct index *ix, const struct segments *sg, const char *when)
+{
+	size_t n = sg->nseg * NPACKS * NENTRIES;
+
+	CHECKF(index_entry_count(ix) == n, "%s: %llu entries, expected %zu", when,
+	       (unsigned long long)index_entry_count(ix), n);
+	return check_found(ix, sg, when);
 out:
 	return -1;
 }
@@ -655,6 +665,57 @@ out:
 	fx_teardown(&f);
 }
 
+/* Merging is size-tiered: a big segment is not rewritten for a few small
+ * ones, and once a reader has seen a merge it skips the superseded
+ * segments without fetching them again (docs/format.md 6.1). */
+static void test_index_merge_tiered(void)
+{
+	struct fx f;
+	struct segments big = { 0 }, small = { 0 };
+	struct index *ix = NULL;
+	struct error err;
+	const char *cache;
+	size_t dead = 0;
+
+	CHECK(fx_setup(&f, "photos") == 0);
+	CHECK(write_segments(f.u, &big, 30, 21) == 0);
+	ix = index_open(f.u, &err);
+	CHECKF(ix != NULL, "index_open failed: %s", err.msg);
+	CHECK_OK(index_merge(ix, f.u, &err), &err);
+	index_close(&ix);
+	CHECK(write_segments(f.u, &small, 9, 5000) == 0); /* ids apart from big's */
+	ix = index_open(f.u, &err);
+	CHECKF(ix != NULL, "index_open failed: %s", err.msg);
+	CHECKF(index_segment_count(ix) == 10, "%zu live segments", index_segment_count(ix));
+	CHECK_OK(index_merge(ix, f.u, &err), &err);
+	index_close(&ix);
+	ix = index_open(f.u, &err);
+	CHECKF(ix != NULL, "index_open after merge failed: %s", err.msg);
+	CHECKF(index_segment_count(ix) == 2, "%zu live segments: the big one must stay as it is",
+	       index_segment_count(ix));
+	CHECKF(index_entry_count(ix) == (30 + 9) * NPACKS * NENTRIES, "%llu entries",
+	       (unsigned long long)index_entry_count(ix));
+	CHECK(check_found(ix, &big, "big, after a tiered merge") == 0);
+	CHECK(check_found(ix, &small, "small, after a tiered merge") == 0);
+	CHECK_OK(index_foreach_segment(ix, count_superseded, &dead), &err);
+	CHECKF(dead == 39, "%zu superseded segments, expected 39", dead);
+	index_close(&ix);
+	/* The reader keeps only the live segments and its record of the others. */
+	ix = index_open(f.u, &err);
+	CHECKF(ix != NULL, "index_open failed: %s", err.msg);
+	cache = store_unit_cache(f.u, &err);
+	CHECK(cache != NULL);
+	CHECKF(th_dir_entries(cache) == 3, "%d files in the unit's cache, expected 2 segments "
+	       "and the record of superseded ones", th_dir_entries(cache));
+	CHECK_OK(index_foreach_segment(ix, count_superseded, &(size_t){ 0 }), &err);
+	CHECKF(index_segment_count(ix) == 2, "%zu live segments", index_segment_count(ix));
+out:
+	index_close(&ix);
+	segments_clear(&big);
+	segments_clear(&small);
+	fx_teardown(&f);
+}
+
 static struct rp *rp_sample(const char *unit, uint64_t seed)
 {
 	struct rp *rp = xcalloc(1, sizeof(*rp));
@@ -761,6 +822,8 @@ const struct unit_test store_tests[] = {
 	{ "index: segments find every id and not a random one", test_index_lookup },
 	{ "index: a damaged cache copy is refused or fetched again", test_index_damaged_cache },
 	{ "index: merge of 10 segments leaves one live segment with every entry", test_index_merge },
+	{ "index: a merge leaves a big segment alone; superseded ones are not fetched again",
+	  test_index_merge_tiered },
 	{ "rp: rp_write twice gives seq 1 and 2, chained by hash", test_rp_chain },
 	{ "rp: rp_read of a missing point fails with ERROR_NOTFOUND", test_rp_missing },
 	{ NULL, NULL },
