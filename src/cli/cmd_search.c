@@ -26,7 +26,7 @@
 
 #define USAGE_SEARCH_FULL \
 	"--unit U [--rp N] [--from A] [--to A] [--address A] [--subject W] [--body W] " \
-	"[--since D] [--until D] [--folder F] [--has-attachment] [--limit N] [--page N | --all] " \
+	"[--attachment W] [--since D] [--until D] [--folder F] [--has-attachment] [--limit N] [--page N | --all] " \
 	"[--index FILE] [--no-update] [--timing]"
 #define USAGE_EXPORT_FULL \
 	"RP [--folder F] (--mbox FILE | --eml DIR)\n" \
@@ -80,6 +80,8 @@ static int search_option(struct search_args *a, int argc, char **argv, int *i,
 		text = &a->q.subject;
 	else if (strcmp(opt, "--body") == 0)
 		text = &a->q.body;
+	else if (strcmp(opt, "--attachment") == 0)
+		text = &a->q.attachment;
 	else if (strcmp(opt, "--folder") == 0)
 		text = &a->q.folder;
 	else if (strcmp(opt, "--index") == 0)

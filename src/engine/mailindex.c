@@ -16,6 +16,7 @@
 #include "engine/erasure.h"
 #include "engine/maillayout.h"
 #include "engine/mailparse.h"
+#include "engine/mailtok.h"
 #include "engine/meta.h"
 #include "engine/tree.h"
 #include "lib/buf.h"
@@ -81,7 +82,7 @@ static const char schema[] =
 	"  date INTEGER NOT NULL, has_att INTEGER NOT NULL, sender TEXT NOT NULL, "
 	"  recipients TEXT NOT NULL, subject TEXT NOT NULL, size INTEGER NOT NULL, error TEXT);"
 	"CREATE VIRTUAL TABLE msg_fts USING fts5(sender, recipients, subject, attachments, body, "
-	"  tokenize = 'unicode61 remove_diacritics 2');"
+	"  tokenize = '" MAILTOK_NAME " remove_diacritics 2');"
 	"CREATE TABLE folder(id INTEGER PRIMARY KEY, unit TEXT NOT NULL, path TEXT NOT NULL, "
 	"  name TEXT NOT NULL, uname TEXT NOT NULL, UNIQUE(unit, path, name));"
 	"CREATE TABLE rp(unit TEXT NOT NULL, seq INTEGER NOT NULL, time INTEGER NOT NULL, "
@@ -98,7 +99,7 @@ static const char schema[] =
 	"CREATE INDEX addr_msg ON addr(msg);"
 	"CREATE TRIGGER msg_addr_gone AFTER DELETE ON msg BEGIN "
 	"  DELETE FROM addr WHERE msg = old.id; END;"
-	"PRAGMA user_version = 2;";
+	"PRAGMA user_version = 3;";
 
 /* Every table of any version, dropped when an older index is emptied. */
 static const char drop_all[] =
@@ -155,7 +156,8 @@ static char *col_text(sqlite3_stmt *s, int i)
 	return xstrdup(t ? (const char *)t : "");
 }
 
-/* The FTS5 tokenizer the index uses, to tell whether a word has tokens. */
+/* The FTS5 tokenizer the index uses (registered on this connection by
+ * db_open), to tell whether a word has tokens and to find snippets. */
 static int tokenizer_open(struct mailindex *mi, struct error *err)
 {
 	static const char *args[] = { "remove_diacritics", "2" };
@@ -168,7 +170,7 @@ static int tokenizer_open(struct mailindex *mi, struct error *err)
 	sqlite3_step(s);
 	sqlite3_finalize(s);
 	if (mi->fts == NULL || mi->fts->iVersion < 2 ||
-	    mi->fts->xFindTokenizer(mi->fts, "unicode61", &ud, &mi->tok) != SQLITE_OK ||
+	    mi->fts->xFindTokenizer(mi->fts, MAILTOK_NAME, &ud, &mi->tok) != SQLITE_OK ||
 	    mi->tok.xCreate(ud, args, 2, &mi->tokenizer) != SQLITE_OK)
 		return error_set(err, "mail index %s: SQLite lacks FTS5's unicode61 tokenizer",
 				 mi->path);
@@ -260,6 +262,12 @@ static int db_open(struct mailindex *mi, struct error *err)
 	if (sqlite3_open_v2(mi->path, &mi->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
 		close(fd);
 		return db_error(mi, err, "open");
+	}
+	/* Before any table is touched: msg_fts names this tokenizer. */
+	if (mailtok_register(mi->db) != SQLITE_OK) {
+		close(fd);
+		return error_set(err, "mail index %s: SQLite lacks FTS5's unicode61 tokenizer",
+				 mi->path);
 	}
 	sqlite3_busy_timeout(mi->db, BUSY_MS);
 	ret = db_setup(mi, fd, err);
@@ -1113,6 +1121,17 @@ static size_t word_tokens(struct mailindex *mi, const char *word, size_t len, st
 	return t->n - before;
 }
 
+/* Whether the last token added is one CJK character. */
+static int last_is_cjk_char(const struct toks *t)
+{
+	const char *b = (const char *)t->b.data;
+	size_t end = t->b.len ? t->b.len - 1 : 0, start = end;
+
+	while (start > 0 && b[start - 1] != '\0')
+		start--;
+	return t->n > 0 && mailtok_is_cjk_char(b + start, (int)(end - start));
+}
+
 /* Appends `column : "word"` for every word of text, ANDed: each word is
  * one quoted FTS5 string, so nothing a user types is query syntax. */
 static int fts_words(struct mailindex *mi, struct buf *expr, struct toks *t, const char *column,
@@ -1138,6 +1157,10 @@ static int fts_words(struct mailindex *mi, struct buf *expr, struct toks *t, con
 			buf_add(expr, c, 1);
 		}
 		buf_add(expr, "\"", 1);
+		/* A word ending in one CJK character may end inside a run: every
+		 * character of a run starts a token (mailtok.h). */
+		if (last_is_cjk_char(t))
+			buf_add(expr, " *", 2);
 		words++;
 	}
 	if (words == 0)
@@ -1152,7 +1175,9 @@ static int build_match(struct mailindex *mi, const struct mailindex_query *q, st
 	if ((q->from && fts_words(mi, expr, t, "sender", q->from, "from", err) < 0) ||
 	    (q->to && fts_words(mi, expr, t, "recipients", q->to, "to", err) < 0) ||
 	    (q->subject && fts_words(mi, expr, t, "subject", q->subject, "subject", err) < 0) ||
-	    (q->body && fts_words(mi, expr, t, "{body attachments}", q->body, "body", err) < 0))
+	    (q->body && fts_words(mi, expr, t, "{body attachments}", q->body, "body", err) < 0) ||
+	    (q->attachment &&
+	     fts_words(mi, expr, t, "attachments", q->attachment, "attachment", err) < 0))
 		return -1;
 	buf_add(expr, "", 1);
 	expr->len--;
@@ -1251,7 +1276,11 @@ static int find_token(void *ctx, int flags, const char *tok, int n, int start, i
 
 	(void)flags;
 	for (i = 0; i < f->t->n; i++, k += strlen(k) + 1) {
-		if (strlen(k) == (size_t)n && memcmp(k, tok, (size_t)n) == 0) {
+		size_t kn = strlen(k);
+
+		/* One CJK character is searched as a prefix (fts_words). */
+		if ((kn == (size_t)n || (kn < (size_t)n && mailtok_is_cjk_char(k, (int)kn))) &&
+		    memcmp(k, tok, kn) == 0) {
 			f->start = start;
 			f->end = end;
 			return SQLITE_DONE; /* the first one will do */
@@ -1264,11 +1293,17 @@ static int find_token(void *ctx, int flags, const char *tok, int n, int start, i
 static char *snippet_around(const char *body, size_t len, size_t start, size_t end)
 {
 	size_t from = start > 60 ? start - 60 : 0, to = end + 120 < len ? end + 120 : len;
+	size_t word = from;
 	struct buf b;
 	char *s;
 
-	/* Start and stop at word boundaries, never inside a UTF-8 character. */
-	while (from > 0 && from < start && body[from - 1] != ' ' && body[from - 1] != '\n')
+	/* Start and stop at word boundaries, never inside a UTF-8 character;
+	 * text without spaces (Chinese, Japanese) starts at a character. */
+	while (word > 0 && word < start && body[word - 1] != ' ' && body[word - 1] != '\n')
+		word++;
+	if (word < start)
+		from = word;
+	while (from < start && ((unsigned char)body[from] & 0xc0) == 0x80)
 		from++;
 	while (to < len && ((unsigned char)body[to] & 0xc0) == 0x80)
 		to--;

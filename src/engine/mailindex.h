@@ -18,7 +18,7 @@ struct index;
 struct rp;
 struct store_unit;
 
-#define MAILINDEX_FORMAT 2
+#define MAILINDEX_FORMAT 3
 /* Bytes of a message read and parsed (the rest is not indexed). */
 #define MAILINDEX_PARSE_MAX (64u << 20)
 
@@ -80,6 +80,7 @@ struct mailindex_query {
 	const char *to;       /* words of To or Cc */
 	const char *subject;  /* words of Subject */
 	const char *body;     /* words of the body text or attachment names */
+	const char *attachment; /* words of attachment file names only */
 	const char *address;  /* one whole address in From, Sender, Reply-To, To,
 				 Cc or Bcc (case-insensitive; display names never
 				 match); ERROR_USAGE if it is not an address */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/mailtext.h"
 #include "lib/buf.h"
 #include "lib/mem.h"
 
@@ -119,6 +120,7 @@ static char *field_take(struct buf *b, size_t max)
 
 struct walk {
 	struct buf body, names;
+	struct buf parts; /* text of the other textual parts (mailparse.h) */
 	int has_attachment;
 	char *warning;
 };
@@ -151,39 +153,127 @@ static char *part_text(GMimeObject *obj, size_t max)
 	return text;
 }
 
+/* Adds an attachment's file name (decoded by GMime: RFC 2231, RFC 2047)
+ * once to the names. */
+static void add_name(struct walk *w, const char *name)
+{
+	char *valid;
+
+	if (name == NULL || *name == '\0')
+		return;
+	valid = to_utf8(name, strlen(name), NULL, MAILPARSE_FIELD_MAX);
+	/* filename= and name= mostly say the same. */
+	if (w->names.len == 0 || g_strstr_len((const char *)w->names.data, (gssize)w->names.len,
+					       valid) == NULL)
+		field_add(&w->names, valid, "\n", MAILPARSE_FIELD_MAX);
+	free(valid);
+}
+
+enum textkind { TK_NONE, TK_PLAIN, TK_HTML, TK_CALENDAR, TK_VCARD };
+
+static int name_ends(const char *name, const char *ext)
+{
+	size_t n = name ? strlen(name) : 0, e = strlen(ext);
+
+	return n > e && g_ascii_strcasecmp(name + n - e, ext) == 0;
+}
+
+/* What text a leaf part holds, by its type (or, for attachments sent as
+ * application/octet-stream, by its file name's extension). */
+static enum textkind text_kind(GMimeContentType *ct, const char *name)
+{
+	if (ct && (g_mime_content_type_is_type(ct, "text", "calendar") ||
+		   g_mime_content_type_is_type(ct, "application", "ics")))
+		return TK_CALENDAR;
+	if (ct && (g_mime_content_type_is_type(ct, "text", "vcard") ||
+		   g_mime_content_type_is_type(ct, "text", "x-vcard") ||
+		   g_mime_content_type_is_type(ct, "text", "directory")))
+		return TK_VCARD;
+	if (ct && g_mime_content_type_is_type(ct, "text", "html"))
+		return TK_HTML;
+	if (ct && g_mime_content_type_is_type(ct, "text", "*"))
+		return TK_PLAIN;
+	if (name_ends(name, ".ics"))
+		return TK_CALENDAR;
+	if (name_ends(name, ".vcf"))
+		return TK_VCARD;
+	return TK_NONE;
+}
+
+/* The readable text of a part of kind k, at most max bytes. */
+static char *kind_text(GMimeObject *obj, enum textkind k, size_t max)
+{
+	char *raw, *text;
+
+	if (k == TK_PLAIN)
+		return part_text(obj, max);
+	/* Markup and property syntax take room: read more than is kept. */
+	raw = part_text(obj, 8 * max);
+	if (raw == NULL)
+		return NULL;
+	if (k == TK_HTML)
+		text = mailparse_html_to_text(raw, strlen(raw), max);
+	else if (k == TK_CALENDAR)
+		text = mailtext_calendar(raw, strlen(raw), max);
+	else
+		text = mailtext_vcard(raw, strlen(raw), max);
+	free(raw);
+	return text;
+}
+
 static void leaf(GMimeObject *obj, struct walk *w)
 {
 	GMimePart *part = GMIME_PART(obj);
 	GMimeContentType *ct = g_mime_object_get_content_type(obj);
 	const char *name = g_mime_part_get_filename(part);
+	int attached = g_mime_part_is_attachment(part) || name;
+	enum textkind k = text_kind(ct, name);
 	char *text;
 
-	if (g_mime_part_is_attachment(part) || name) {
+	if (attached) {
 		w->has_attachment = 1;
-		if (name) {
-			char *valid = to_utf8(name, strlen(name), NULL, MAILPARSE_FIELD_MAX);
-
-			field_add(&w->names, valid, "\n", MAILPARSE_FIELD_MAX);
-			free(valid);
-		}
-		return;
+		add_name(w, name);
+		add_name(w, g_mime_object_get_content_type_parameter(obj, "name"));
 	}
-	if (ct == NULL || w->body.len >= MAILPARSE_TEXT_MAX)
+	if (k == TK_NONE)
 		return;
-	if (g_mime_content_type_is_type(ct, "text", "plain")) {
-		text = part_text(obj, MAILPARSE_TEXT_MAX);
+	/* The message's own text first; every other textual part (calendars,
+	 * vCards, text attachments) in its own budget, so a big attachment
+	 * never crowds the body out. */
+	if (!attached && (k == TK_PLAIN || k == TK_HTML)) {
+		if (w->body.len >= MAILPARSE_TEXT_MAX)
+			return;
+		text = kind_text(obj, k, MAILPARSE_TEXT_MAX);
 		if (text)
 			field_add(&w->body, text, "\n", MAILPARSE_TEXT_MAX);
-		free(text);
-	} else if (g_mime_content_type_is_type(ct, "text", "html")) {
-		char *html = part_text(obj, 8 * (size_t)MAILPARSE_TEXT_MAX);
-
-		if (html == NULL)
+	} else {
+		if (w->parts.len >= MAILPARSE_PARTS_MAX)
 			return;
-		text = mailparse_html_to_text(html, strlen(html), MAILPARSE_TEXT_MAX);
-		field_add(&w->body, text, "\n", MAILPARSE_TEXT_MAX);
-		free(text);
-		free(html);
+		text = kind_text(obj, k, MAILPARSE_PART_MAX);
+		if (text)
+			field_add(&w->parts, text, "\n", MAILPARSE_PARTS_MAX);
+	}
+	free(text);
+}
+
+static char *addresses(GMimeMessage *m, const GMimeAddressType *types, size_t n);
+
+/* A forwarded message's own header fields are text of the message too. */
+static void inner_headers(GMimeMessage *inner, struct walk *w)
+{
+	static const GMimeAddressType who[] = { GMIME_ADDRESS_TYPE_FROM, GMIME_ADDRESS_TYPE_TO };
+	const char *subject = g_mime_message_get_subject(inner);
+	char *s;
+
+	if (w->parts.len >= MAILPARSE_PARTS_MAX)
+		return;
+	s = addresses(inner, who, 2);
+	field_add(&w->parts, s, "\n", MAILPARSE_PARTS_MAX);
+	free(s);
+	if (subject) {
+		s = to_utf8(subject, strlen(subject), NULL, MAILPARSE_FIELD_MAX);
+		field_add(&w->parts, s, "\n", MAILPARSE_PARTS_MAX);
+		free(s);
 	}
 }
 
@@ -207,8 +297,12 @@ static void walk_object(GMimeObject *obj, struct walk *w, int depth)
 
 		if (d && g_mime_content_disposition_is_attachment(d))
 			w->has_attachment = 1;
-		if (inner)
+		add_name(w, g_mime_object_get_content_disposition_parameter(obj, "filename"));
+		add_name(w, g_mime_object_get_content_type_parameter(obj, "name"));
+		if (inner) {
+			inner_headers(inner, w);
 			walk_object(g_mime_message_get_mime_part(inner), w, depth + 1);
+		}
 	} else if (GMIME_IS_PART(obj)) {
 		leaf(obj, w);
 	}
@@ -517,6 +611,7 @@ void mailparse_message(const uint8_t *data, size_t len, struct mailparse *p)
 	memset(&w, 0, sizeof(w));
 	buf_init(&w.body, 0);
 	buf_init(&w.names, 0);
+	buf_init(&w.parts, 0);
 	o = parser_options(&w);
 	m = parse(data, len, o);
 	if (m == NULL) {
@@ -524,7 +619,12 @@ void mailparse_message(const uint8_t *data, size_t len, struct mailparse *p)
 		p->error = xstrdup("not a MIME message: indexed as plain text");
 	} else {
 		from_message(m, p, &w);
-		p->body = field_take(&w.body, MAILPARSE_TEXT_MAX);
+		if (w.parts.len > 0) {
+			buf_add(&w.parts, "", 1);
+			field_add(&w.body, (const char *)w.parts.data, "\n",
+				  MAILPARSE_TEXT_MAX + 1 + MAILPARSE_PARTS_MAX);
+		}
+		p->body = field_take(&w.body, MAILPARSE_TEXT_MAX + 1 + MAILPARSE_PARTS_MAX);
 		p->attachments = field_take(&w.names, MAILPARSE_FIELD_MAX);
 		p->has_attachment = w.has_attachment;
 		p->error = w.warning;
@@ -534,6 +634,7 @@ void mailparse_message(const uint8_t *data, size_t len, struct mailparse *p)
 	g_mime_parser_options_free(o);
 	buf_clear(&w.body);
 	buf_clear(&w.names);
+	buf_clear(&w.parts);
 	free(w.warning);
 }
 

@@ -13,13 +13,19 @@
 /* Body text kept per message, and per header field. */
 #define MAILPARSE_TEXT_MAX (256u << 10)
 #define MAILPARSE_FIELD_MAX (4u << 10)
+/* The text of the other textual parts (calendars, vCards, text
+ * attachments, a forwarded message's header fields): at most
+ * MAILPARSE_PART_MAX of each, MAILPARSE_PARTS_MAX in all, after the body. */
+#define MAILPARSE_PART_MAX (64u << 10)
+#define MAILPARSE_PARTS_MAX (256u << 10)
 
 struct mailparse {
 	char *sender;      /* From, decoded ("Name <addr>, ...") */
 	char *recipients;  /* To, Cc and Bcc, decoded */
 	char *subject;
-	char *attachments; /* file names, one per line */
-	char *body;        /* text of the text/plain and text/html parts */
+	char *attachments; /* file names (filename= and name=), one per line */
+	char *body;        /* text of the text/plain and text/html parts, then
+			      of every other textual part (MAILPARSE_PARTS_MAX) */
 	int64_t date;      /* Unix seconds of the Date header, if has_date */
 	int has_date;
 	int has_attachment;

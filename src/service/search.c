@@ -94,6 +94,7 @@ static int filter_set(struct mail_filters *f, const char *key, const char *text,
 		{ "unit", &f->q.unit }, { "from", &f->q.from }, { "to", &f->q.to },
 		{ "subject", &f->q.subject }, { "body", &f->q.body }, { "folder", &f->q.folder },
 		{ "format", &f->format }, { "address", &f->q.address },
+		{ "attachment", &f->q.attachment },
 	};
 	int64_t v;
 	int b;

@@ -140,11 +140,13 @@ check_mail() { # WHEN
 		not_ok "erasure: a search finds none of the erased messages $1" "$n found, decoy $d of $DECOY"
 }
 check_mail "(their rows left the index)"
-if sqlite3 "$T/data/search/$TA.db" "SELECT count(*) FROM msg_fts WHERE msg_fts MATCH 'sender5'" 2>/dev/null | grep -qx 0; then
+# The index's tokenizer is coffer's own (docs/mail.md 5), which the sqlite3
+# shell lacks: the text is read from FTS5's content table.
+if sqlite3 "$T/data/search/$TA.db" "SELECT count(*) FROM msg_fts_content WHERE instr(c0 || ' ' || c1 || ' ' || c4, '$ADDR') > 0" 2>/dev/null | grep -qx 0; then
 	ok "erasure: the search index holds no text of the erased messages"
 else
 	not_ok "erasure: the search index holds no text of the erased messages" \
-		"$(sqlite3 "$T/data/search/$TA.db" "SELECT count(*) FROM msg_fts WHERE msg_fts MATCH 'sender5'" 2>&1)"
+		"$(sqlite3 "$T/data/search/$TA.db" "SELECT count(*) FROM msg_fts_content WHERE instr(c0 || ' ' || c1 || ' ' || c4, '$ADDR') > 0" 2>&1)"
 fi
 api "$TOK" GET "$U/$TA/protectionUnits/$UA/restorePoints/1/export"
 n=$(grep -c '^From ' "$T/resp")

@@ -19,6 +19,7 @@
 #include "engine/mailexport.h"
 #include "engine/mailindex.h"
 #include "engine/mailparse.h"
+#include "engine/mailtok.h"
 #include "lib/buf.h"
 #include "lib/error.h"
 #include "lib/mem.h"
@@ -685,12 +686,12 @@ static void test_version(void)
 	/* An older format is emptied and made anew (it is a cache). */
 	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
 	CHECK(sqlite3_exec(db, "DROP TABLE addr; INSERT INTO rp VALUES('u', 1, 0, 0); "
-			   "PRAGMA user_version = 1", NULL, NULL, NULL) == SQLITE_OK);
+			   "PRAGMA user_version = 2", NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
 	db = NULL;
 	error_init(&err);
 	mi = mailindex_open(path, &err);
-	CHECKF(mi != NULL, "open of a version 1 index: %s", err.msg);
+	CHECKF(mi != NULL, "open of a version 2 index: %s", err.msg);
 	mailindex_close(&mi);
 	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
 	CHECK(sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM rp), (SELECT count(*) FROM addr)",
@@ -699,12 +700,12 @@ static void test_version(void)
 	sqlite3_finalize(st);
 	st = NULL;
 	/* A future format is refused, naming the file and the version. */
-	CHECK(sqlite3_exec(db, "PRAGMA user_version = 3", NULL, NULL, NULL) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, "PRAGMA user_version = 4", NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
 	db = NULL;
 	error_init(&err);
 	mi = mailindex_open(path, &err);
-	CHECKF(mi == NULL && err.code == ERROR_VERSION && strstr(err.msg, "version 3") &&
+	CHECKF(mi == NULL && err.code == ERROR_VERSION && strstr(err.msg, "version 4") &&
 	       strstr(err.msg, path), "got %s", err.msg);
 out:
 	sqlite3_finalize(st);
@@ -871,7 +872,91 @@ out:
 	free(pts);
 }
 
+/* The rowids MATCH expr finds in t, ascending, as "1,3". */
+static char *fts_rows(sqlite3 *db, const char *expr)
+{
+	sqlite3_stmt *st = NULL;
+	struct buf b;
+
+	buf_init(&b, 0);
+	if (sqlite3_prepare_v2(db, "SELECT rowid FROM t WHERE t MATCH ?1 ORDER BY rowid", -1, &st,
+			       NULL) != SQLITE_OK) {
+		buf_addf(&b, "prepare: %s", sqlite3_errmsg(db));
+	} else {
+		sqlite3_bind_text(st, 1, expr, -1, SQLITE_STATIC);
+		while (sqlite3_step(st) == SQLITE_ROW)
+			buf_addf(&b, "%s%lld", b.len ? "," : "", (long long)sqlite3_column_int64(st, 0));
+	}
+	sqlite3_finalize(st);
+	buf_add(&b, "", 1);
+	return (char *)buf_steal(&b, NULL);
+}
+
+static int finds(sqlite3 *db, const char *expr, const char *want, int line)
+{
+	char *got = fts_rows(db, expr);
+	int same = strcmp(got, want) == 0;
+
+	if (!same)
+		th_fail(__FILE__, line, "MATCH '%s' found \"%s\", want \"%s\"", expr, got, want);
+	free(got);
+	return same;
+}
+
+/* Words inside CJK text written without spaces are found; order and
+ * adjacency are kept (a phrase of bigrams); Latin text folds as before. */
+static void test_cjk_tokens(void)
+{
+	static const char *const docs[] = {
+		/* 1 */ "明天的会议改到下午三点",
+		/* 2 */ "来週東京へ行きます",
+		/* 3 */ "내일회의는 취소되었습니다",
+		/* 4 */ "会 今天 议",              /* 会 and 议, apart */
+		/* 5 */ "ｶﾞｲﾄﾞﾌﾞｯｸを送ります",    /* half-width katakana */
+		/* 6 */ "Café crème, Q3会議 2024年3月",
+		/* 7 */ "点三午下",                /* 下午三 backwards */
+		/* 8 */ "カ\xe3\x82\x99イド",     /* ガイド with a combining mark */
+		/* 9 */ "\xe1\x84\x92\xe1\x85\xac\xe1\x84\x8b\xe1\x85\xb4", /* 회의, decomposed */
+	};
+	sqlite3 *db = NULL;
+	char sql[256];
+	size_t i;
+
+	CHECK(sqlite3_open(":memory:", &db) == SQLITE_OK);
+	CHECK(mailtok_register(db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, "CREATE VIRTUAL TABLE t USING fts5(x, tokenize = '" MAILTOK_NAME
+			   " remove_diacritics 2')", NULL, NULL, NULL) == SQLITE_OK);
+	for (i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		char *q = sqlite3_mprintf("INSERT INTO t(rowid, x) VALUES(%d, %Q)", (int)i + 1, docs[i]);
+
+		snprintf(sql, sizeof(sql), "%s", q);
+		sqlite3_free(q);
+		CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+	}
+	CHECK(finds(db, "\"会议\"", "1", __LINE__));
+	CHECK(finds(db, "\"下午三点\"", "1", __LINE__));
+	CHECK(finds(db, "\"下午三\"", "1", __LINE__));       /* not 7: order kept */
+	CHECK(finds(db, "\"東京\"", "2", __LINE__));
+	CHECK(finds(db, "\"회의\"", "3,9", __LINE__));      /* and the decomposed one */
+	CHECK(finds(db, "\"取消\"", "", __LINE__));
+	CHECK(finds(db, "\"ガイドブック\"", "5", __LINE__)); /* full-width finds half-width */
+	CHECK(finds(db, "\"ｶﾞｲﾄﾞ\"", "5,8", __LINE__));     /* and the other way */
+	CHECK(finds(db, "\"会議\"", "6", __LINE__));
+	CHECK(finds(db, "\"q3会議\"", "6", __LINE__));      /* Latin and CJK in one word */
+	CHECK(finds(db, "\"cafe creme\"", "6", __LINE__));  /* unicode61 as before */
+	CHECK(finds(db, "\"3月\" *", "6", __LINE__));
+	CHECK(finds(db, "\"会\" *", "1,4,6", __LINE__));      /* one character: a prefix */
+	CHECK(finds(db, "\"议\" *", "1,4", __LINE__));      /* also a run's last one */
+	CHECK(finds(db, "\"点\" *", "1,7", __LINE__));
+	CHECK(finds(db, "\"天会\"", "", __LINE__));         /* never across a space */
+	CHECK(mailtok_is_cjk_char("会", 3) && !mailtok_is_cjk_char("会议", 6) &&
+	      !mailtok_is_cjk_char("a", 1) && mailtok_is_cjk_char("ｶ", 3));
+out:
+	sqlite3_close(db);
+}
+
 const struct unit_test mailindex_tests[] = {
+	{ "mailindex: CJK words inside sentences (bigram tokens)", test_cjk_tokens },
 	{ "mailindex: the points holding a hit, sorted, each once", test_hit_points },
 	{ "mailindex: HTML reduced to text", test_html },
 	{ "mailindex: modified UTF-7 names", test_mutf7 },
