@@ -52,7 +52,9 @@ mkdir -p "$stage"
 if [ -n "$ref" ]; then
 	git archive --format=tar "$ref" | tar -x -C "$stage"
 elif git rev-parse --git-dir >/dev/null 2>&1; then
-	git ls-files -z -co --exclude-standard | tar --null -T - -c | tar -x -C "$stage"
+	# (a tracked file deleted in the tree is left out, not an error)
+	git ls-files -z -co --exclude-standard | tar --null --ignore-failed-read -T - -c 2>/dev/null |
+		tar -x -C "$stage"
 else
 	tar -c --exclude='./build*' . | tar -x -C "$stage"
 fi
@@ -65,11 +67,12 @@ rm -rf "$stage"
 
 # The version: a changelog entry of its own when it is not the tree's.
 if [ "$(dpkg-parsechangelog -l "$src/debian/changelog" -S Version)" != "$version" ]; then
+	prev=$(cat "$src/debian/changelog")
 	{
 		printf 'coffer (%s) unstable; urgency=medium\n\n' "$version"
 		printf '  * Built from %s by scripts/build-deb.sh.\n\n' "${ref:-the working tree}"
 		printf ' -- coffer developers <coffer@lists.coffer.invalid>  %s\n\n' "$(date -R)"
-		cat "$root/debian/changelog"
+		printf '%s\n' "$prev"
 	} >"$src/debian/changelog"
 fi
 
