@@ -930,8 +930,19 @@ static int repack_apply(struct repack *rp, struct packcopy_src *src, const struc
 	int ok;
 
 	up->changed = 1;
-	if (packcopy_run(up->u, up->p->be, src, rp->n, copy, &pc, err) < 0 ||
-	    index_rewrite(up->ix, up->u, keep_not_repacked, rp, err) < 0) {
+	if (packcopy_run(up->u, up->p->be, src, rp->n, copy, &pc, err) < 0) {
+		idset_clear(&pc.packs);
+		if (err->code != ERROR_CORRUPT)
+			return -1;
+		/* A damaged blob must not stop the sweeps of every later run:
+		 * the old packs stay indexed, the copies made so far are
+		 * unindexed leftovers that phase 1 plans. */
+		log_warn("%s: %s; nothing repacked (run check)", up->name, err->msg);
+		up->repacked.n = 0;
+		error_init(err);
+		return 0;
+	}
+	if (index_rewrite(up->ix, up->u, keep_not_repacked, rp, err) < 0) {
 		idset_clear(&pc.packs);
 		return -1;
 	}

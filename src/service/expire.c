@@ -114,19 +114,25 @@ static void point_dates(const struct catalog_rp *rp, int64_t recent_days,
 }
 
 /* Two passes of prune with no grace: the first plans the packs no live
- * point needs, the second deletes them; prune's session checks keep a
+ * point needs and repacks partly used ones within prune's default budget,
+ * the second deletes them (and repacks nothing, so that what a job
+ * rewrites is freed in the same job); prune's session checks keep a
  * backup running meanwhile safe (docs/prune.md). */
 static int reclaim(struct store *st, struct json_object *detail, struct error *err)
 {
-	struct prune_opts o = { .grace_seconds = 0 };
+	struct prune_opts o = { .grace_seconds = 0 }, o2 = { .grace_seconds = 0, .repack_below = -1 };
 	struct prune_result r1 = { 0 }, r2 = { 0 };
 
-	if (prune_run(st, &o, &r1, err) < 0 || prune_run(st, &o, &r2, err) < 0)
+	if (prune_run(st, &o, &r1, err) < 0 || prune_run(st, &o2, &r2, err) < 0)
 		return error_prefix(err, "reclaiming the data of forgotten restore points");
 	json_object_object_add(detail, "deletedPacks",
 			       json_object_new_int64((int64_t)(r1.deleted_packs + r2.deleted_packs)));
 	json_object_object_add(detail, "deletedBytes",
 			       json_object_new_int64((int64_t)(r1.deleted_bytes + r2.deleted_bytes)));
+	json_object_object_add(detail, "repackedPacks",
+			       json_object_new_int64((int64_t)r1.repacked_packs));
+	json_object_object_add(detail, "repackWrittenBytes",
+			       json_object_new_int64((int64_t)r1.repack_written_bytes));
 	/* Left for a later prune: the server still locks them. */
 	json_object_object_add(detail, "lockedPacks",
 			       json_object_new_int64((int64_t)r2.locked_packs));
