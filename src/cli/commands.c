@@ -1137,11 +1137,12 @@ static int parse_max_repack(const char *v, struct prune_opts *o, struct error *e
 		len--;
 	}
 	if (len >= sizeof(num))
-		return error_setk(err, ERROR_USAGE, "--max-repack: \"%s\" is not a size", v);
+		len = 0; /* refused below */
 	memcpy(num, v, len);
 	num[len] = '\0';
-	if (parse_int_field("--max-repack", num, 0, INT64_MAX >> shift, &n, err) < 0)
-		return -1;
+	if (parse_int(num, 0, INT64_MAX >> shift, &n) < 0)
+		return error_setk(err, ERROR_USAGE, "--max-repack: \"%s\" is not a size (bytes, "
+				  "or a number with K, M, G or T) or a percentage (N%%)", v);
 	if (n == 0)
 		o->repack_below = -1;
 	o->max_repack = (uint64_t)n << shift;
