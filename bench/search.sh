@@ -2,7 +2,8 @@
 # Mail search latency over a generated mailbox (docs/performance.md, "Mail
 # search"): N messages (default 100,000) in the mailbox layout of
 # docs/mail.md, backed up with `coffer backup`, indexed by the first
-# `coffer search`, then queries of ten kinds, 30 of each with varied words.
+# `coffer search`, then queries of fourteen kinds, 30 of each with varied
+# words (CJK words inside sentences, attachment names and invites' text too).
 # Each query's time is what `--timing` reports for mailindex_search() (SQL,
 # snippets and the restore-point lists of a 50-result page); the whole
 # process's wall time is given beside it.
@@ -48,8 +49,26 @@ def rareword(data):
     body = data.split(b"\r\n\r\n", 1)[1].decode(errors="ignore")
     ws = [w for w in re.findall(r"[a-z]{6,}", body) if w not in common]
     return rnd.choice(ws) if ws else "zzz"
+def body(data):
+    return data.split(b"\r\n\r\n", 1)[1].decode(errors="ignore")
+cjk = [f for f in files if b"?utf-8?b?" in open(f, "rb").read(600)]
+cjk_runs = []
+for f in rnd.sample(cjk, 60):
+    runs = [r for r in re.findall(r"[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]{4,}", body(open(f, "rb").read()))]
+    if runs:
+        cjk_runs.append(rnd.choice(runs))
+att = [f for f in rnd.sample(files, 3000) if b'filename="' in open(f, "rb").read()][:30]
+cal = [f for f in rnd.sample(files, 6000) if b"BEGIN:VCALENDAR" in open(f, "rb").read()][:30]
 q = []
 for i in range(30):
+    run = cjk_runs[i % len(cjk_runs)]
+    k = rnd.randrange(len(run) - 3)
+    q.append(("body-cjk-2-chars-in-a-sentence", "--body %s" % run[k:k + 2]))
+    q.append(("body-cjk-4-chars-in-a-sentence", "--body %s" % run[k:k + 4]))
+    name = re.search(rb'filename="([^".]*)', open(att[i % len(att)], "rb").read()).group(1).decode()
+    q.append(("attachment-name", "--attachment %s" % name))
+    room = re.search(rb"LOCATION:Room (\w+)", open(cal[i % len(cal)], "rb").read()).group(1).decode()
+    q.append(("body-invite-location", "--body %s" % room))
     d = open(sample[i], "rb").read()
     d2 = open(sample[100 + i], "rb").read()
     frm = re.search(r"<(.*)>", hdr(d, b"From")).group(1)
