@@ -108,6 +108,51 @@ out:
 	backend_close(&be); /* NULL is accepted */
 }
 
+/* A lazy upload (how packs are written) larger than what the local backend
+ * keeps in flight: written back and dropped from the page cache piece by
+ * piece as it goes (pieces of odd sizes, so ranges do not fall on pages),
+ * it must still commit exactly the bytes written. */
+static void test_lazy_upload_large(void)
+{
+	const char *root = th_tmpdir("backend-lazy");
+	const size_t piece = (4u << 20) + 4093, total = 5 * piece + 77;
+	struct backend *be = backend_local_open(root, 0);
+	struct backend_upload *up = NULL;
+	uint8_t *data = malloc(total), probe[64];
+	struct buf got;
+	struct error err;
+	size_t i, off;
+
+	buf_init(&got, 0);
+	CHECK(data != NULL);
+	for (i = 0; i < total; i++)
+		data[i] = (uint8_t)(i * 2654435761u >> 13);
+	up = backend_upload_begin(be, "units/ab/packs/00/lazy", BACKEND_UPLOAD_LAZY, &err);
+	CHECKF(up != NULL, "upload_begin failed: %s", err.msg);
+	for (off = 0; off < total; off += piece)
+		CHECK_OK(backend_upload_write(be, up, data + off,
+					      total - off < piece ? total - off : piece, &err),
+			 &err);
+	error_init(&err);
+	CHECK_OK(backend_upload_commit(be, up, &err), &err);
+	up = NULL;
+	CHECK_OK(backend_sync(be, &err), &err);
+	CHECK_OK(backend_get(be, "units/ab/packs/00/lazy", &got, 64u << 20, &err), &err);
+	CHECKF(got.len == total && memcmp(got.data, data, total) == 0,
+	       "lazy upload read back %zu bytes, not the %zu written", got.len, total);
+	CHECK_OK(backend_get_range(be, "units/ab/packs/00/lazy", 3 * piece - 5, sizeof(probe),
+				   probe, &err),
+		 &err);
+	CHECK(memcmp(probe, data + 3 * piece - 5, sizeof(probe)) == 0);
+	CHECKF(dir_entries(root, "tmp") == 0, "temporaries left after a lazy upload");
+out:
+	if (up)
+		backend_upload_abort(be, up);
+	buf_clear(&got);
+	free(data);
+	backend_close(&be);
+}
+
 static void test_remove_needs_permission(void)
 {
 	const char *root = th_tmpdir("backend");
@@ -257,6 +302,8 @@ out:
 const struct unit_test backend_tests[] = {
 	{ "backend: put-if-absent on an existing name fails with ERROR_EXISTS, content kept",
 	  test_put_if_absent },
+	{ "backend: a lazy upload of 20 MiB, written back as it goes, commits every byte",
+	  test_lazy_upload_large },
 	{ "backend: remove is refused without BACKEND_ALLOW_DELETE", test_remove_needs_permission },
 	{ "backend: fault commit:2:enospc fails the second put, nothing left", test_fault_put },
 	{ "backend: fault on upload commit leaves neither object nor temporary", test_fault_upload },
