@@ -215,36 +215,77 @@ static int dead_known(const struct dead_pair *pairs, size_t n, const uint8_t id[
 	return n && bsearch(id, pairs, n, sizeof(*pairs), id_cmp) != NULL;
 }
 
-/* Maps one segment (fetched into the cache first if it is not there). A
- * segment that cannot be read is kept as damaged: decided after all are
- * read, harmless if another segment supersedes it (a rebuilt index, or
- * one prune just replaced). */
+/* Maps one segment (fetched into the cache first if it is not there) into
+ * seg, whose name is set. A segment that cannot be read is kept as
+ * damaged: decided after all are read, harmless if another segment
+ * supersedes it (a rebuilt index, or one prune just replaced). */
+static void segment_load(struct open_ctx *oc, struct segment *seg)
+{
+	char name[65], *path;
+	int ret = 0;
+
+	memcpy(name, seg->name, sizeof(name));
+	memset(seg, 0, sizeof(*seg));
+	memcpy(seg->name, name, sizeof(name));
+	path = xasprintf("%s/idx-%s", oc->cache, seg->name);
+	if (access(path, F_OK) < 0)
+		ret = segment_fetch(oc->u, seg->name, path, oc->err);
+	if (ret == 0)
+		ret = segment_map(seg, path, oc->err);
+	free(path);
+	if (ret < 0) {
+		if (seg->map)
+			munmap(seg->map, seg->maplen);
+		seg->map = NULL;
+		seg->maplen = 0;
+		seg->npacks = seg->nentries = seg->nsuperseded = 0;
+		seg->dead = seg->damaged = 1;
+		seg->error = xstrdup(oc->err->msg);
+		error_init(oc->err);
+	}
+}
+
 static void index_open_segment(struct open_ctx *oc, const uint8_t id[32])
 {
 	struct segment seg;
-	char *path;
-	int ret = 0;
 
 	memset(&seg, 0, sizeof(seg));
 	hex_encode(id, 32, seg.name);
-	path = xasprintf("%s/idx-%s", oc->cache, seg.name);
-	if (access(path, F_OK) < 0)
-		ret = segment_fetch(oc->u, seg.name, path, oc->err);
-	if (ret == 0)
-		ret = segment_map(&seg, path, oc->err);
-	free(path);
-	if (ret < 0) {
-		if (seg.map)
-			munmap(seg.map, seg.maplen);
-		seg.map = NULL;
-		seg.maplen = 0;
-		seg.npacks = seg.nentries = seg.nsuperseded = 0;
-		seg.dead = seg.damaged = 1;
-		seg.error = xstrdup(oc->err->msg);
-		error_init(oc->err);
-	}
+	segment_load(oc, &seg);
 	oc->ix->segs = xrealloc(oc->ix->segs, xmul(oc->ix->n + 1, sizeof(seg)));
 	oc->ix->segs[oc->ix->n++] = seg;
+}
+
+/* A damaged segment vouches for nothing: the cached pairs naming it as
+ * the superseding one are dropped and the segments they name are read
+ * after all, as without the record. */
+static void index_unvouch(struct open_ctx *oc, struct dead_pair *pairs, size_t *npairs)
+{
+	struct index *ix = oc->ix;
+	size_t i, k, n = 0, damaged = 0;
+	char hex[65];
+
+	for (i = 0; i < ix->n; i++)
+		damaged += ix->segs[i].damaged;
+	if (damaged == 0)
+		return;
+	for (k = 0; k < *npairs; k++) {
+		int drop = 0;
+
+		hex_encode(pairs[k].by, 32, hex);
+		for (i = 0; i < ix->n && !drop; i++)
+			drop = ix->segs[i].damaged && strcmp(ix->segs[i].name, hex) == 0;
+		if (!drop) {
+			pairs[n++] = pairs[k];
+			continue;
+		}
+		hex_encode(pairs[k].dead, 32, hex);
+		for (i = 0; i < ix->n; i++)
+			if (ix->segs[i].map == NULL && !ix->segs[i].damaged &&
+			    strcmp(ix->segs[i].name, hex) == 0)
+				segment_load(oc, &ix->segs[i]);
+	}
+	*npairs = n;
 }
 
 /* A segment known superseded: listed, never mapped. */
@@ -363,6 +404,7 @@ struct index *index_open_tolerant(struct store_unit *u, index_skip_cb *skip, voi
 			else
 				index_open_segment(&oc, oc.names[i]);
 		}
+		index_unvouch(&oc, pairs, &npairs);
 		index_superseded_set(&oc, pairs, npairs);
 	}
 	free(oc.names);

@@ -665,6 +665,21 @@ out:
 	fx_teardown(&f);
 }
 
+static void count_skipped(void *ctx, const char *name, const struct error *err)
+{
+	(void)name;
+	(void)err;
+	(*(size_t *)ctx)++;
+}
+
+/* Names the segment no other supersedes. */
+static int note_live_segment(void *ctx, const char *name, int superseded)
+{
+	if (!superseded)
+		memcpy(ctx, name, 65);
+	return 0;
+}
+
 /* Merging is size-tiered: a big segment is not rewritten for a few small
  * ones, and once a reader has seen a merge it skips the superseded
  * segments without fetching them again (docs/format.md 6.1). */
@@ -713,6 +728,45 @@ out:
 	index_close(&ix);
 	segments_clear(&big);
 	segments_clear(&small);
+	fx_teardown(&f);
+}
+
+/* The record of superseded segments is a cache: when the segment that
+ * superseded others turns out damaged, they are read again in its place
+ * and every blob is still found. */
+static void test_index_record_damaged_superseder(void)
+{
+	struct fx f;
+	struct segments sg = { 0 };
+	struct index *ix = NULL;
+	struct error err;
+	char live[65] = "", *path = NULL;
+	const char *cache;
+	size_t skipped = 0;
+
+	CHECK(fx_setup(&f, "photos") == 0);
+	CHECK(write_segments(f.u, &sg, 10, 31) == 0);
+	ix = index_open(f.u, &err);
+	CHECKF(ix != NULL, "index_open failed: %s", err.msg);
+	CHECK_OK(index_merge(ix, f.u, &err), &err);
+	index_close(&ix);
+	ix = index_open(f.u, &err); /* learns the 10 superseded ones */
+	CHECKF(ix != NULL, "index_open failed: %s", err.msg);
+	CHECK_OK(index_foreach_segment(ix, note_live_segment, live), &err);
+	index_close(&ix);
+	cache = store_unit_cache(f.u, &err);
+	CHECK(cache != NULL && live[0] != '\0');
+	path = xasprintf("%s/idx-%s", cache, live);
+	/* Entry 0's pack number, as in test_index_damaged_cache. */
+	CHECK(th_flip_byte(path, 16 + 20 * 32 + 32 + 1, 0x04) == 0);
+	ix = index_open_tolerant(f.u, count_skipped, &skipped, &err);
+	CHECKF(ix != NULL, "index_open_tolerant failed: %s", err.msg);
+	CHECKF(skipped == 1, "%zu segments left out, expected the damaged one", skipped);
+	CHECK(check_found(ix, &sg, "with the merged segment damaged") == 0);
+out:
+	free(path);
+	index_close(&ix);
+	segments_clear(&sg);
 	fx_teardown(&f);
 }
 
@@ -824,6 +878,8 @@ const struct unit_test store_tests[] = {
 	{ "index: merge of 10 segments leaves one live segment with every entry", test_index_merge },
 	{ "index: a merge leaves a big segment alone; superseded ones are not fetched again",
 	  test_index_merge_tiered },
+	{ "index: a damaged merged segment lets the ones it superseded stand in",
+	  test_index_record_damaged_superseder },
 	{ "rp: rp_write twice gives seq 1 and 2, chained by hash", test_rp_chain },
 	{ "rp: rp_read of a missing point fails with ERROR_NOTFOUND", test_rp_missing },
 	{ NULL, NULL },
