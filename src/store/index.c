@@ -700,6 +700,24 @@ static void builder_supersede(struct index_builder *b, const struct segment *seg
 	hex_decode(seg->name, 64, b->superseded[b->nsup++], 32);
 }
 
+/* Lists again every segment that is superseded already. A prune deletes
+ * superseded segments one by one: if the only segment listing S were
+ * itself superseded, deleting it first and dying before S would bring S
+ * back to life, with entries for packs deleted since (the soak's kills
+ * found this). Listed by the newest segment as well, S stays dead
+ * whatever order the deletions take. */
+static void builder_keep_superseded(struct index_builder *b, const struct index *ix)
+{
+	size_t i;
+
+	for (i = 0; i < ix->n; i++) {
+		if (!ix->segs[i].dead || !index_is_superseded(ix, ix->segs[i].name))
+			continue;
+		b->superseded = xrealloc(b->superseded, xmul(b->nsup + 1, 32));
+		hex_decode(ix->segs[i].name, 64, b->superseded[b->nsup++], 32);
+	}
+}
+
 int index_rewrite(struct index *ix, struct store_unit *u, index_keep_cb *keep, void *ctx,
 		  struct error *err)
 {
@@ -710,6 +728,7 @@ int index_rewrite(struct index *ix, struct store_unit *u, index_keep_cb *keep, v
 	for (i = 0; i < ix->n; i++)
 		if (!ix->segs[i].dead)
 			builder_supersede(b, &ix->segs[i], keep, ctx);
+	builder_keep_superseded(b, ix);
 	ret = index_builder_write(b, u, err);
 	index_builder_free(&b);
 	return ret;
@@ -751,6 +770,7 @@ int index_merge(struct index *ix, struct store_unit *u, struct error *err)
 	b = index_builder_new();
 	for (i = 0; i < take; i++)
 		builder_supersede(b, live[i], NULL, NULL);
+	builder_keep_superseded(b, ix);
 	ret = index_builder_write(b, u, err);
 	index_builder_free(&b);
 	free(live);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crypto/crypto.h"
 #include "crypto/seal.h"
@@ -665,6 +666,67 @@ out:
 	fx_teardown(&f);
 }
 
+static int keep_all(void *ctx, const uint8_t pack_id[32])
+{
+	(void)ctx;
+	(void)pack_id;
+	return 1;
+}
+
+/* The live segment (first callback argument): the one not superseded. */
+static int note_live(void *ctx, const char *name, int superseded)
+{
+	if (!superseded)
+		snprintf(ctx, 65, "%s", name);
+	return 0;
+}
+
+/* A prune deletes superseded segments one at a time. If it deletes the
+ * segment that superseded others and dies before deleting those, they
+ * must stay superseded (the newest segment lists them too); otherwise
+ * they would come back to life with entries for packs deleted since. */
+static void test_index_superseded_stay_dead(void)
+{
+	struct fx f;
+	struct segments sg = { 0 };
+	struct index *ix = NULL;
+	struct error err;
+	char middle[65] = "", *rel = NULL, *path = NULL, *obj = NULL;
+
+	CHECK(fx_setup(&f, "photos") == 0);
+	CHECK(write_segments(f.u, &sg, 3, 31) == 0);
+	ix = index_open(f.u, &err);
+	CHECKF(ix != NULL, "index_open failed: %s", err.msg);
+	CHECK_OK(index_rewrite(ix, f.u, keep_all, NULL, &err), &err);
+	index_close(&ix);
+	ix = index_open(f.u, &err);
+	CHECKF(ix != NULL, "index_open failed: %s", err.msg);
+	CHECK_OK(index_foreach_segment(ix, note_live, middle), &err);
+	CHECK(middle[0] != '\0');
+	CHECK_OK(index_rewrite(ix, f.u, keep_all, NULL, &err), &err);
+	index_close(&ix);
+	/* The prune dies after deleting the middle segment only. */
+	rel = xasprintf("index/%s", middle);
+	path = store_unit_path(f.u, rel);
+	obj = xasprintf("%s/%s", f.ts.root, path);
+	CHECKF(unlink(obj) == 0, "unlink(%s) failed", obj);
+	CHECK(drop_cache(&f) == 0);
+	ix = index_open(f.u, &err);
+	CHECKF(ix != NULL, "index_open failed: %s", err.msg);
+	CHECKF(index_segment_count(ix) == 1, "%zu live segments: the first three came back",
+	       index_segment_count(ix));
+	CHECKF(index_entry_count(ix) == 3 * NPACKS * NENTRIES, "%llu entries",
+	       (unsigned long long)index_entry_count(ix));
+	CHECK(check_found(ix, &sg, "after the middle segment was deleted") == 0);
+out:
+	free(rel);
+	free(path);
+	free(obj);
+	index_close(&ix);
+	segments_clear(&sg);
+	fx_teardown(&f);
+}
+
 static void count_skipped(void *ctx, const char *name, const struct error *err)
 {
 	(void)name;
@@ -880,6 +942,8 @@ const struct unit_test store_tests[] = {
 	  test_index_merge_tiered },
 	{ "index: a damaged merged segment lets the ones it superseded stand in",
 	  test_index_record_damaged_superseder },
+	{ "index: segments superseded twice stay superseded when the middle one is deleted first",
+	  test_index_superseded_stay_dead },
 	{ "rp: rp_write twice gives seq 1 and 2, chained by hash", test_rp_chain },
 	{ "rp: rp_read of a missing point fails with ERROR_NOTFOUND", test_rp_missing },
 	{ NULL, NULL },
