@@ -6,7 +6,8 @@
 #          at fault points; no restore point lost, every point restores)
 #   fuzz   every fuzz target, round after round, until each has had its
 #          share of FUZZ_CPU_SECONDS of CPU time (user + system, measured,
-#          not wall time); the corpus grows across rounds
+#          not wall time); the corpus grows across rounds; FUZZ_JOBS
+#          targets at a time (default 1), FUZZ_TARGETS to name some
 #   serve  tests/soak/serve.sh: `coffer serve` under CLIENTS clients for
 #          MINUTES minutes; no error, memory and open files flat
 #
@@ -108,35 +109,50 @@ soak_kills() {
 # The fuzz targets fuzz/run.sh knows.
 fuzz_targets() { sed -n 's/^all="\(.*\)"$/\1/p' fuzz/run.sh; }
 
+# fuzz_one TARGET SHARE: TARGET round after round until it has had SHARE
+# CPU-seconds or crashed; its result line in $work/fuzz-TARGET.result.
+fuzz_one() {
+	local t=$1 share=$2 cpu=0 round=0 crashes=0 secs used log corpus=$work/corpus-$1 dict=()
+	mkdir -p "$corpus"; cp fuzz/corpus/"$t"/* "$corpus/"
+	[ -f "fuzz/$t.dict" ] && dict=(-dict="fuzz/$t.dict")
+	while [ $cpu -lt "$share" ] && [ $crashes -eq 0 ]; do
+		round=$((round + 1))
+		secs=$(( share - cpu )); [ $secs -gt 300 ] && secs=300; [ $secs -lt 10 ] && secs=10
+		log=$work/fuzz-$t-$round.log
+		/usr/bin/time -f '%U %S' -o "$work/time-$t" env UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1 \
+			"$fuzz_dir/fuzz/fuzz_$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+			-artifact_prefix="$fuzz_dir/artifacts/$t-" "${dict[@]}" "$corpus" >"$log" 2>&1 || crashes=1
+		used=$(awk '{ printf "%d", $1 + $2 }' "$work/time-$t" 2>/dev/null)
+		cpu=$((cpu + ${used:-0}))
+	done
+	echo "$cpu" >"$work/fuzz-$t.cpu"
+	if [ $crashes -eq 0 ]; then
+		echo "ok - fuzz $t: $cpu CPU-seconds in $round rounds, $(grep -o 'exec/s: [0-9]*' "$log" | tail -1), corpus $(ls "$corpus" | wc -l) inputs"
+	else
+		echo "not ok - fuzz $t: crashed after $cpu CPU-seconds"
+		sed -n '/^==[0-9]*==ERROR\|runtime error\|^SUMMARY\|Test unit written/p' "$log" | head -5 | sed 's/^/    /'
+	fi >"$work/fuzz-$t.result"
+}
+
+# Every target (FUZZ_TARGETS, default all), FUZZ_JOBS at a time.
 soak_fuzz() {
-	local targets t share cpu round secs used total=0 corpus log dict crashes
+	local targets t share total=0 line
 	fuzz/run.sh 1 >/dev/null 2>&1 || true # builds every target
-	targets=$(fuzz_targets)
+	targets=${FUZZ_TARGETS:-$(fuzz_targets)}
 	share=$(( fuzz_cpu / $(echo $targets | wc -w) + 1 ))
 	echo "## Fuzzing" >>"$out"
 	for t in $targets; do
 		[ -x "$fuzz_dir/fuzz/fuzz_$t" ] || { report "not ok - fuzz $t: no binary in $fuzz_dir"; continue; }
-		corpus=$work/corpus-$t
-		mkdir -p "$corpus"; cp fuzz/corpus/"$t"/* "$corpus/"
-		dict=(); [ -f "fuzz/$t.dict" ] && dict=(-dict="fuzz/$t.dict")
-		cpu=0 round=0 crashes=0
-		while [ $cpu -lt $share ] && [ $crashes -eq 0 ]; do
-			round=$((round + 1))
-			secs=$(( share - cpu )); [ $secs -gt 300 ] && secs=300; [ $secs -lt 10 ] && secs=10
-			log=$work/fuzz-$t-$round.log
-			/usr/bin/time -f '%U %S' -o "$work/time" env UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1 \
-				"$fuzz_dir/fuzz/fuzz_$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-				-artifact_prefix="$fuzz_dir/artifacts/$t-" "${dict[@]}" "$corpus" >"$log" 2>&1 || crashes=1
-			used=$(awk '{ printf "%d", $1 + $2 }' "$work/time" 2>/dev/null)
-			cpu=$((cpu + ${used:-0}))
-		done
-		total=$((total + cpu))
-		if [ $crashes -eq 0 ]; then
-			report "ok - fuzz $t: $cpu CPU-seconds, $(grep -o 'exec/s: [0-9]*' "$log" | tail -1), corpus $(ls "$corpus" | wc -l) inputs"
-		else
-			report "not ok - fuzz $t: crashed after $cpu CPU-seconds"
-			sed -n '/^==[0-9]*==ERROR\|runtime error\|^SUMMARY\|Test unit written/p' "$log" | head -5 | sed 's/^/    /' | tee -a "$out"
-		fi
+		while [ "$(jobs -rp | wc -l)" -ge "${FUZZ_JOBS:-1}" ]; do wait -n; done
+		fuzz_one "$t" "$share" &
+	done
+	wait
+	for t in $targets; do
+		[ -f "$work/fuzz-$t.result" ] || continue
+		while IFS= read -r line; do
+			case $line in "    "*) echo "$line" | tee -a "$out" ;; *) report "$line" ;; esac
+		done <"$work/fuzz-$t.result"
+		total=$((total + $(cat "$work/fuzz-$t.cpu")))
 	done
 	echo "  ($total CPU-seconds in all)" >>"$out"
 }

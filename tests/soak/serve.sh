@@ -163,6 +163,9 @@ print("by kind: " + ", ".join(f"{k} {v}" for k, v in sorted(by_name.items())))
 print(f"rss_kib early={rss_e} late={rss_l} max={max(s[1] for s in samples)} "
       f"fds early={fd_e} late={fd_l} max={max(s[2] for s in samples)} "
       f"threads max={max(s[3] for s in samples)}")
+per_min = {}
+for t, rss, _, _ in samples: per_min.setdefault(int(t // 60), rss)
+print("rss_mib by minute: " + " ".join(f"{v / 1024:.0f}" for _, v in sorted(per_min.items())))
 print(f"rss_flat={int(rss_l <= rss_e * 1.10 + 8192)} fds_flat={int(fd_l <= fd_e + 8)}")
 for e in sorted(set(errors))[:10]: print("error:", e, "x", errors.count(e))
 PY
@@ -186,4 +189,11 @@ api "$TOK" GET "/v1/tenants/$TID/auditLog/verify"
 
 serve_stop
 [ "$stop_rc" = 0 ] && ok "the server stops cleanly on SIGTERM" || not_ok "the server stops cleanly on SIGTERM" "exit $stop_rc"
+# With an ASan build (COFFER=build-asan/coffer), leaks show at exit.
+if sanitizer "$T/serve.err"; then
+	not_ok "the server ran without sanitizer reports" "$(grep -m3 -E 'Sanitizer|runtime error|Direct leak|Indirect leak' "$T/serve.err" | tr '\n' ' ')"
+	cp "$T/serve.err" "${SOAK_KEEP:-/tmp}/soak-serve.err"
+else
+	ok "the server ran without sanitizer reports"
+fi
 finish
