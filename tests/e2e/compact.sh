@@ -79,18 +79,6 @@ kill_compact() {
 	else not_ok "$2: COFFER_FAULTS=$1:kill kills compact" "exit $rc: $(why "$T/kill.out")"; fi
 }
 
-# age_open_writers: a killed compact's writer marker stays open for the
-# writer timeout (a day); simulate the day passing, as prune.sh does.
-age_open_writers() {
-	local f old=$(( $(date +%s) - 2 * 86400 ))
-	for f in "$STORE"/units/*/sessions/*; do
-		case $f in *.end|*/.tmp-*) continue ;; esac
-		[ -e "$f" ] && [ ! -e "$f.end" ] || continue
-		printf '%s\n' "$old" >"$f"
-		touch -d "@$old" "$f"
-	done
-}
-
 init_store || { not_ok "init" "coffer init failed"; finish; }
 gen keep-a 800000 >"$SRC/keep/a.bin"
 gen keep-b 300000 >"$SRC/keep/b.bin"

@@ -43,18 +43,6 @@ verify_live() { # LABEL: every live point restores as its source was
 	for p in $LIVE; do verify_restore "u@$p" "$PTS/$p" "$1"; done
 }
 
-# age_writers: a day passes for every writer marker with no end marker
-# (the killed prunes: only the test knows they are dead).
-age_writers() {
-	local f old=$(( $(date +%s) - 2 * 86400 ))
-	for f in "$STORE"/units/*/sessions/*; do
-		case $f in *.end|*/.tmp-*) continue ;; esac
-		[ -e "$f" ] && [ ! -e "$f.end" ] || continue
-		printf '%s\n' "$old" >"$f"
-		touch -d "@$old" "$f"
-	done
-}
-
 # prune_json LABEL ARGS...: prune --json --grace 0 ARGS; J holds the output.
 prune_json() {
 	local label=$1 rc; shift
@@ -163,7 +151,7 @@ kill_prune() { # RULE
 after_kill() { # LABEL
 	check "$1: check --read-data exits 0" c check --read-data
 	verify_live "$1"
-	age_writers
+	age_open_writers
 }
 # "-": a prune that finishes, so that the next one has old packs to delete.
 for rule in commit@/packs/:1 commit@/index/:1 commit@/index/:2 commit@/prune/:1 - remove@/packs/:1; do
