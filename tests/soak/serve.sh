@@ -140,12 +140,12 @@ def status(field):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             if line.startswith(field): return int(line.split()[1])
-samples = []  # (seconds, rss KiB, open files, threads)
+samples = []  # (seconds, rss KiB, open files, threads, anonymous KiB, file-backed KiB)
 def sampler():
     t0 = time.monotonic()
     while time.monotonic() < stop:
         samples.append((time.monotonic() - t0, status("VmRSS:"), len(os.listdir(f"/proc/{pid}/fd")),
-                        status("Threads:")))
+                        status("Threads:"), status("RssAnon:"), status("RssFile:")))
         time.sleep(5)
 
 threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
@@ -164,7 +164,11 @@ print(f"rss_kib early={rss_e} late={rss_l} max={max(s[1] for s in samples)} "
       f"fds early={fd_e} late={fd_l} max={max(s[2] for s in samples)} "
       f"threads max={max(s[3] for s in samples)}")
 per_min = {}
-for t, rss, _, _ in samples: per_min.setdefault(int(t // 60), rss)
+for t, rss, *_ in samples: per_min.setdefault(int(t // 60), rss)
+# Anonymous memory is the heap; file-backed is mapped index segments and
+# the catalog, which grow with the store.
+print(f"anon_kib early={median([s[4] for s in early])} late={median([s[4] for s in late])} "
+      f"file_kib early={median([s[5] for s in early])} late={median([s[5] for s in late])}")
 print("rss_mib by minute: " + " ".join(f"{v / 1024:.0f}" for _, v in sorted(per_min.items())))
 print(f"rss_flat={int(rss_l <= rss_e * 1.10 + 8192)} fds_flat={int(fd_l <= fd_e + 8)}")
 for e in sorted(set(errors))[:10]: print("error:", e, "x", errors.count(e))
