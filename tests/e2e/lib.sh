@@ -177,6 +177,21 @@ age_open_writers() {
 	done
 }
 
+# prune_json LABEL ARGS...: prune --json ARGS with the deletion key; J
+# holds the output (`{}` and one not_ok line, returning 1, unless it exits
+# 0 with the deletion and repack counts).
+prune_json() {
+	local label=$1 rc; shift
+	J=$T/prune.json
+	c --json prune --deletion-key-file "$DKEY" "$@" >"$J" 2>"$T/prune.err"; rc=$?
+	if [ $rc -ne 0 ] || [ -z "$(field deletedPacks "$J")" ] || [ -z "$(field repackedPacks "$J")" ]; then
+		not_ok "$label: prune $* exits 0 with JSON" "exit $rc: $(why "$T/prune.err") $(head -c 300 "$J")"
+		echo '{}' >"$J"
+		return 1
+	fi
+	echo "# prune $*: $(cat "$J")"
+}
+
 # c ARGS...: coffer on the test store with the test key.
 c() { "$COFFER" --store "$STORE" --key-file "$KEY" "$@"; }
 

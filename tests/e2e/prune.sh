@@ -57,19 +57,6 @@ kill_backup() {
 		"exit $rc: $(why "$T/kill.out")"
 }
 
-# prune_json LABEL ARGS...: runs prune --json; J holds the output.
-prune_json() {
-	local label=$1 rc; shift
-	J=$T/prune.json
-	c --json prune --deletion-key-file "$DKEY" "$@" >"$J" 2>"$T/prune.err"; rc=$?
-	if [ $rc -ne 0 ] || [ -z "$(field deletedPacks "$J")" ]; then
-		not_ok "$label: prune $* exits 0 with JSON" "exit $rc: $(why "$T/prune.err") $(head -c 300 "$J")"
-		echo '{}' >"$J"
-		return 1
-	fi
-	echo "# prune $*: $(cat "$J")"
-}
-
 init_store || { not_ok "init" "coffer init failed"; finish; }
 for i in 1 2 3 4 5; do gen "doc$i" $((RANDOM * 8 + 1000)) >"$SRC/docs/f$i"; done
 seq 1 100000 >"$SRC/docs/numbers.txt"

@@ -43,19 +43,6 @@ verify_live() { # LABEL: every live point restores as its source was
 	for p in $LIVE; do verify_restore "u@$p" "$PTS/$p" "$1"; done
 }
 
-# prune_json LABEL ARGS...: prune --json --grace 0 ARGS; J holds the output.
-prune_json() {
-	local label=$1 rc; shift
-	J=$T/prune.json
-	c --json prune --deletion-key-file "$DKEY" --grace 0 "$@" >"$J" 2>"$T/prune.err"; rc=$?
-	if [ $rc -ne 0 ] || [ -z "$(field repackedPacks "$J")" ]; then
-		not_ok "$label: prune $* exits 0 with JSON" "exit $rc: $(why "$T/prune.err") $(head -c 300 "$J")"
-		echo '{}' >"$J"
-		return 1
-	fi
-	echo "# prune $*: $(cat "$J")"
-}
-
 init_store || { not_ok "init" "coffer init failed"; finish; }
 for g in 1 2 3 4 5 6 7 8 9 10; do
 	mkdir -p "$SRC/g$g"
@@ -77,7 +64,7 @@ before=$(pack_bytes)
 # Each pack below the threshold (50 %) holds one live file of ~210 KB.
 state=$(store_state)
 R=0 P0=0
-if prune_json "dry run" --dry-run; then
+if prune_json "dry run" --grace 0 --dry-run; then
 	R=$(field repackedPacks "$J"); P0=$(field partialPacks "$J")
 	f=$(field repackFreedBytes "$J"); w=$(field repackWrittenBytes "$J")
 	[ "$R" -ge 4 ] && ok "dry run: would repack $R packs" ||
@@ -90,14 +77,14 @@ fi
 		"$(diff <(echo "$state") <(store_state) | head -4 | tr '\n' ' ')"
 
 # --- 2. a pack the server still locks is not repacked --------------------------
-if COFFER_FAULTS=lock@/packs/:1+:locked prune_json "locked"; then
+if COFFER_FAULTS=lock@/packs/:1+:locked prune_json "locked" --grace 0; then
 	equal "locked packs" "repackedPacks" "$(field repackedPacks "$J")" 0
 	equal "locked packs" "repackLockedPacks" "$(field repackLockedPacks "$J")" "$R"
 	equal "locked packs" "partialPacks (the waste left)" "$(field partialPacks "$J")" $((R + P0))
 fi
 
 # --- 3. a budget repacks only what fits and says what it left -------------------
-if prune_json "budget" --max-repack 250K; then
+if prune_json "budget" --grace 0 --max-repack 250K; then
 	w=$(field repackWrittenBytes "$J")
 	equal "--max-repack 250K" "repackedPacks (one live file fits)" "$(field repackedPacks "$J")" 1
 	equal "--max-repack 250K" "repackBudgetPacks" "$(field repackBudgetPacks "$J")" $((R - 1))
@@ -174,7 +161,7 @@ done
 
 # --- 6. the next prunes finish: store smaller, no waste left --------------------
 # --repack-below 100: every partly used pack, the ones over half live too.
-prune_json "finish" --repack-below 100 && prune_json "sweep"
+prune_json "finish" --grace 0 --repack-below 100 && prune_json "sweep" --grace 0
 equal "after the last prunes" "partialPacks (no waste left)" "$(field partialPacks "$J")" 0
 equal "after the last prunes" "partialWasteBytes" "$(field partialWasteBytes "$J")" 0
 after=$(pack_bytes)
