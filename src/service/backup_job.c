@@ -234,12 +234,30 @@ out:
 	catalog_unit_free(&u);
 }
 
+int svc_job_start(struct service *s, const struct svc_principal *p,
+		  const struct catalog_unit *u, enum catalog_job_kind kind, const char *action,
+		  struct json_object **out, struct error *err)
+{
+	struct catalog_job *got = NULL;
+	int64_t id;
+
+	if (svc_job_queue(s, u->tenant, u->id, kind, svc_now(s), &id, err) < 0 ||
+	    catalog_job_get(svc_catalog(s), id, &got, err) < 0)
+		return -1;
+	if (svc_audit(s, p, u->tenant, action, u->id, NULL, err) < 0) {
+		catalog_job_free(&got);
+		return -1;
+	}
+	svc_kick_workers(s);
+	*out = view_job(got);
+	catalog_job_free(&got);
+	return 0;
+}
+
 int svc_backup_now(struct service *s, const struct svc_principal *p, const char *tenant,
 		   const char *unit, struct json_object **out, struct error *err)
 {
-	struct catalog_job *got = NULL;
 	struct catalog_unit *u = NULL;
-	int64_t id;
 	int ret = -1;
 
 	if (svc_authorize(p, tenant, SVC_PERM_CONFIG_WRITE, err) < 0 ||
@@ -253,16 +271,8 @@ int svc_backup_now(struct service *s, const struct svc_principal *p, const char 
 			   ? "destroyed" : "to be destroyed");
 		goto out;
 	}
-	if (svc_job_queue(s, u->tenant, u->id, CATALOG_JOB_BACKUP, svc_now(s), &id, err) < 0 ||
-	    catalog_job_get(svc_catalog(s), id, &got, err) < 0)
-		goto out;
-	if (svc_audit(s, p, tenant, "protectionUnit.backup", u->id, NULL, err) < 0)
-		goto out;
-	svc_kick_workers(s);
-	*out = view_job(got);
-	ret = 0;
+	ret = svc_job_start(s, p, u, CATALOG_JOB_BACKUP, "protectionUnit.backup", out, err);
 out:
-	catalog_job_free(&got);
 	catalog_unit_free(&u);
 	return ret;
 }

@@ -119,6 +119,13 @@ void svc_workers_kick(struct svc_workers *w);
  * or running (*id_r is then that one's); the caller kicks the workers. */
 int svc_job_queue(struct service *s, const char *tenant, const char *unit,
 		  enum catalog_job_kind kind, int64_t now, int64_t *id_r, struct error *err);
+struct svc_principal;
+struct json_object;
+/* What "run it now" does for a unit (backup, drill): queues the job,
+ * audits `action` by p, kicks the workers, and gives the job's view. */
+int svc_job_start(struct service *s, const struct svc_principal *p,
+		  const struct catalog_unit *u, enum catalog_job_kind kind, const char *action,
+		  struct json_object **out, struct error *err);
 /* Runs one job by kind and records its end; the workers' body. */
 void svc_job_execute(struct service *s, struct catalog_job *j);
 /* The fence a job's restore point passes (engine/point_writer.h; ctx: the

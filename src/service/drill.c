@@ -495,9 +495,7 @@ out:
 int svc_drill_now(struct service *s, const struct svc_principal *p, const char *tenant,
 		  const char *unit, struct json_object **out, struct error *err)
 {
-	struct catalog_job *got = NULL;
 	struct catalog_unit *u = NULL;
-	int64_t id;
 	int ret = -1;
 
 	if (svc_authorize(p, tenant, SVC_PERM_RESTORE, err) < 0 ||
@@ -512,15 +510,8 @@ int svc_drill_now(struct service *s, const struct svc_principal *p, const char *
 			   u->id);
 		goto out;
 	}
-	if (svc_job_queue(s, u->tenant, u->id, CATALOG_JOB_DRILL, svc_now(s), &id, err) < 0 ||
-	    catalog_job_get(svc_catalog(s), id, &got, err) < 0 ||
-	    svc_audit(s, p, tenant, "protectionUnit.drill", u->id, NULL, err) < 0)
-		goto out;
-	svc_kick_workers(s);
-	*out = view_job(got);
-	ret = 0;
+	ret = svc_job_start(s, p, u, CATALOG_JOB_DRILL, "protectionUnit.drill", out, err);
 out:
-	catalog_job_free(&got);
 	catalog_unit_free(&u);
 	return ret;
 }
